@@ -1,0 +1,1 @@
+"""Model zoo: bundled trained models (.nir) with small test sets."""

@@ -1,0 +1,23 @@
+"""neurocompile: compile spiking neural networks for Loihi 2, SpiNNaker and a bit-accurate emulator.
+
+The core imports without torch; norse, sinabs and ONNX frontends are optional extras.
+"""
+
+from __future__ import annotations
+
+from .errors import NeurocompileError
+from .ir import Graph, Node
+from .program import Program
+from .semantics import Semantics, resolve_semantics
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Graph",
+    "Node",
+    "NeurocompileError",
+    "Program",
+    "Semantics",
+    "resolve_semantics",
+    "__version__",
+]

@@ -1,0 +1,1 @@
+"""loihi2 backend."""
