@@ -17,7 +17,10 @@ from neurocompile.errors import UnsupportedError
 
 #: (program target, backend name) -> "module:function"; the function has the signature
 #: ``fn(program, inputs, **options) -> RunResult``.
-BACKENDS: dict[tuple[str, str], str] = {}
+BACKENDS: dict[tuple[str, str], str] = {
+    ("loihi2", "emulator"): "neurocompile.targets.emulator.run:run_program",
+    ("loihi2", "lava"): "neurocompile.targets.loihi2.run:run_lava",
+}
 
 
 def register_backend(target: str, backend: str, entry: str) -> None:
