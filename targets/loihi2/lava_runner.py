@@ -1,0 +1,397 @@
+"""Run a loihi2 Program on stock Lava 0.10.0 processes (``Loihi2SimCfg(select_tag="fixed_pt")``).
+
+This module is the *reference* backend: what it returns is by definition what lava-nc 0.10.0's
+fixed-point CPU models compute, so its fidelity label is ``bit-exact`` against
+``lava-nc 0.10.0 fixed_pt``. It must run in the Lava interpreter (Python 3.10, no torch, no nir);
+Lava is imported lazily so that the module itself imports anywhere.
+
+Mapping (``/work/briefs/loihi2_schema.md``, ``reference/loihi2.md`` §1-§2), one Lava process per
+Program element, every population flattened to shape ``(size,)`` (C order):
+
+* ``input``     -> ``lava.proc.io.source.RingBuffer(data=(size, T))`` (int32 payloads)
+* ``lif``       -> ``lava.proc.lif.process.LIF``; ``lif_reset`` -> ``LIFReset``
+* ``dense`` / ``delay_dense`` / ``sparse`` / ``delay_sparse`` -> ``Dense`` / ``DelayDense`` /
+  ``Sparse`` / ``DelaySparse`` with explicit ``weight_exp``, ``num_weight_bits``, ``sign_mode``
+  and ``num_message_bits`` (the user's integer weights: Lava clips and truncates them itself).
+* one ``lava.proc.monitor.Monitor`` per recorded (population, observable): Lava's Monitor can
+  probe only one target.
+
+Samples run one after another, each in a fresh network (Lava has no batch dimension). For
+tests and benchmarks :func:`run_jobs` packs several independent (Program, sample) jobs into
+ONE Lava network and one ``run`` call (Lava's per-run compile and process spawn cost is paid
+once). Lava's compiler only sees processes connected to the one ``run`` is called on, so
+disjoint components are tied together by a zero-valued ``RingBuffer`` feeding a zero-weight
+``Dense`` into one LIF population of each component: it adds exactly 0 to that ``a_in``.
+
+Knowingly incomplete: ``strict=True`` can only look at what Lava lets us read (the state after
+each step). It raises when a ``v`` sits at the saturation bound ``±(2^23-1)`` or a ``u`` lies
+outside the 24-bit range after the single-shot wrap; a wrap that lands back inside the range is
+invisible here (the emulator's strict mode sees it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from neurocompile.data import FIDELITY_BIT_EXACT, RunResult, check_inputs, load_npz, parse_record
+from neurocompile.errors import (
+    InputDataError,
+    NeurocompileError,
+    NumericOverflowError,
+    UnsupportedError,
+)
+from neurocompile.program import Program
+
+BACKEND = "lava"
+LAVA_VERSION = "0.10.0"
+LAVA_REFERENCE = f"lava-nc {LAVA_VERSION} fixed_pt"
+LIF_KINDS = ("lif", "lif_reset")
+INPUT_KIND = "input"
+PROJECTION_KINDS = ("dense", "delay_dense", "sparse", "delay_sparse")
+#: ``v`` saturates at +-(2^23 - 1); ``u`` is wrapped once into (-2^23, 2^23] (loihi2.md §1.2).
+V_MAX = 2**23 - 1
+U_MAX = 2**23
+
+
+# --------------------------------------------------------------------------- inputs / records
+def normalize_record(record: Iterable[Any] | str | None) -> list[tuple[str, str]]:
+    """``"A.v,B.spikes"``, ``["A.v"]`` or ``[("A", "v")]`` -> ``[("A", "v"), ...]`` (order kept)."""
+    if record is None:
+        return []
+    if isinstance(record, str):
+        return parse_record(record)
+    out: list[tuple[str, str]] = []
+    for item in record:
+        if isinstance(item, str):
+            out.extend(parse_record(item))
+        else:
+            pop, obs = item
+            out.extend(parse_record(f"{pop}.{obs}"))
+    return out
+
+
+def input_shapes(program: Program) -> dict[str, tuple[int, ...]]:
+    return {key: tuple(program.populations[pop].shape) for key, pop in program.inputs.items()}
+
+
+def prepare_inputs(program: Program, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int, int]:
+    """Check run data against the Program's inputs; return ``{population: int64 (batch, T, size)}``.
+
+    Values must be integers (spikes 0/1, or graded payloads when the input population has
+    ``num_message_bits > 0``); Lava's RingBuffer holds them as int32.
+    """
+    arrays, batch, steps = check_inputs(inputs, input_shapes(program))
+    out: dict[str, np.ndarray] = {}
+    for key, arr in arrays.items():
+        pop = program.inputs[key]
+        if not np.all(arr == np.round(arr)):
+            raise InputDataError("input values must be integers (spikes or graded payloads)",
+                                 node=key, parameter="input", expected="integer values")
+        ints = arr.astype(np.int64)
+        if ints.size and (ints.min() < -(2**31) or ints.max() > 2**31 - 1):
+            raise InputDataError("input values do not fit Lava's int32 spike channel",
+                                 node=key, parameter="input", expected="values in [-2^31, 2^31-1]")
+        out[pop] = ints.reshape(batch, steps, -1)
+    for name, pop in program.populations.items():
+        if pop.kind == INPUT_KIND and name not in out:
+            raise InputDataError(f"input population '{name}' is not fed by any run-data key",
+                                 node=name, parameter="inputs", expected="an entry in Program.inputs")
+    return out, batch, steps
+
+
+def needed_observables(program: Program, record: Sequence[tuple[str, str]], strict: bool) -> list[tuple[str, str]]:
+    """Outputs and recordings, plus u and v of every LIF population in strict mode (de-duplicated)."""
+    need: list[tuple[str, str]] = []
+
+    def add(pop: str, obs: str) -> None:
+        if pop not in program.populations:
+            raise UnsupportedError(f"no population '{pop}' in the Program", node=pop, parameter="record",
+                                   expected=" or ".join(sorted(program.populations)))
+        if program.populations[pop].kind == INPUT_KIND and obs != "spikes":
+            raise UnsupportedError(f"an input population has no '{obs}'", node=pop, parameter="record",
+                                   expected=f"{pop}.spikes")
+        if (pop, obs) not in need:
+            need.append((pop, obs))
+
+    for spec in program.outputs.values():
+        add(spec.population, spec.observable)
+    for pop, obs in record:
+        add(pop, obs)
+    if strict:
+        for name, pop in program.populations.items():
+            if pop.kind in LIF_KINDS:
+                add(name, "u")
+                add(name, "v")
+    return need
+
+
+def check_program(program: Program) -> None:
+    """The structural checks the Lava mapping itself needs (full range validation is the spec's)."""
+    if program.target != "loihi2":
+        raise UnsupportedError(f"the Lava runner runs loihi2 Programs, not {program.target!r}",
+                               parameter="target", expected="loihi2")
+    for name, pop in program.populations.items():
+        if pop.kind not in (INPUT_KIND,) + LIF_KINDS:
+            raise UnsupportedError(f"population kind {pop.kind!r} has no stock Lava fixed_pt process",
+                                   node=name, parameter="kind", expected="input, lif or lif_reset")
+    for name, proj in program.projections.items():
+        if proj.kind not in PROJECTION_KINDS:
+            raise UnsupportedError(f"projection kind {proj.kind!r} has no stock Lava fixed_pt process",
+                                   node=name, parameter="kind", expected=", ".join(PROJECTION_KINDS))
+        for end, role in ((proj.pre, "pre"), (proj.post, "post")):
+            if end not in program.populations:
+                raise UnsupportedError(f"{role} population '{end}' does not exist", node=name, parameter=role)
+        if program.populations[proj.post].kind not in LIF_KINDS:
+            raise UnsupportedError("a projection must end on a lif or lif_reset population",
+                                   node=name, parameter="post", expected="a lif or lif_reset population")
+
+
+# --------------------------------------------------------------------------- Lava network
+def _int(x: Any) -> int:
+    return int(np.asarray(x).reshape(-1)[0]) if np.ndim(x) else int(x)
+
+
+def _vec(params: Mapping[str, Any], key: str, size: int) -> np.ndarray:
+    val = params.get(key, 0)
+    arr = np.asarray(val, dtype=np.int64).reshape(-1)
+    if arr.size == 1 and size != 1:
+        arr = np.full(size, int(arr[0]), dtype=np.int64)
+    return arr
+
+
+def _make_population(name: str, pop, data: np.ndarray | None):
+    from lava.proc.io.source import RingBuffer
+    from lava.proc.lif.process import LIF, LIFReset
+
+    size = pop.size
+    p = pop.params
+    if pop.kind == INPUT_KIND:
+        return RingBuffer(data=np.ascontiguousarray(data.T))  # (size, T)
+    kw = dict(shape=(size,), du=_int(p["du"]), dv=_int(p["dv"]), vth=_int(p["vth"]),
+              bias_mant=_vec(p, "bias_mant", size), bias_exp=_vec(p, "bias_exp", size),
+              u=_vec(p, "u_init", size), v=_vec(p, "v_init", size))
+    if pop.kind == "lif_reset":
+        return LIFReset(reset_interval=_int(p["reset_interval"]), reset_offset=_int(p.get("reset_offset", 0)), **kw)
+    return LIF(**kw)
+
+
+def _make_projection(proj, n_pre: int, n_post: int):
+    from scipy.sparse import csr_matrix
+
+    from lava.proc.dense.process import DelayDense, Dense
+    from lava.proc.sparse.process import DelaySparse, Sparse
+    from lava.utils.weightutils import SignMode
+
+    p = proj.params
+    kw = dict(weight_exp=_int(p.get("weight_exp", 0)), num_weight_bits=_int(p.get("num_weight_bits", 8)),
+              sign_mode=SignMode(_int(p["sign_mode"])), num_message_bits=_int(p.get("num_message_bits", 0)))
+    if proj.kind in ("dense", "delay_dense"):
+        w = np.asarray(p["weights"], dtype=np.int64).reshape(n_post, n_pre)
+        if proj.kind == "dense":
+            return Dense(weights=w, **kw)
+        d = np.asarray(p["delays"], dtype=np.int64).reshape(n_post, n_pre)
+        return DelayDense(weights=w, delays=d, max_delay=int(d.max()) if d.size else 0, **kw)
+    rows = np.asarray(p["post"], dtype=np.int64).reshape(-1)
+    cols = np.asarray(p["pre"], dtype=np.int64).reshape(-1)
+    w = csr_matrix((np.asarray(p["weights"], dtype=np.int64).reshape(-1), (rows, cols)), shape=(n_post, n_pre))
+    if proj.kind == "sparse" or rows.size == 0:
+        return Sparse(weights=w, **kw)
+    dl = np.asarray(p["delays"], dtype=np.int64).reshape(-1)
+    d = csr_matrix((dl, (rows, cols)), shape=(n_post, n_pre), dtype=np.int64)
+    return DelaySparse(weights=w, delays=d, max_delay=int(dl.max()), **kw)
+
+
+def build_lava_network(program: Program, pop_data: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """Build one sample's network: ``{population or projection name: Lava process}``.
+
+    ``pop_data`` maps each input population to its int64 ``(T, size)`` payloads.
+    """
+    procs: dict[str, Any] = {}
+    for name, pop in program.populations.items():
+        procs[name] = _make_population(name, pop, pop_data.get(name))
+    for name, proj in program.projections.items():
+        pre, post = program.populations[proj.pre], program.populations[proj.post]
+        conn = _make_projection(proj, pre.size, post.size)
+        procs[pre.name].s_out.connect(conn.s_in)
+        conn.a_out.connect(procs[post.name].a_in)
+        procs[name] = conn
+    return procs
+
+
+def components(program: Program) -> list[list[str]]:
+    """Connected components of the population graph (projections as undirected edges), in order."""
+    parent = {n: n for n in program.populations}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for proj in program.projections.values():
+        parent[find(proj.pre)] = find(proj.post)
+    groups: dict[str, list[str]] = {}
+    for n in program.populations:
+        groups.setdefault(find(n), []).append(n)
+    return list(groups.values())
+
+
+@dataclass
+class Job:
+    """One (Program, sample) to run: input payloads per input population, steps, what to read."""
+
+    program: Program
+    pop_data: dict[str, np.ndarray]  # population -> int64 (T, size)
+    steps: int
+    needs: list[tuple[str, str]] = field(default_factory=list)
+
+
+def run_jobs(jobs: Sequence[Job]) -> list[dict[tuple[str, str], np.ndarray]]:
+    """Run independent jobs in ONE Lava network for ``max(steps)`` steps.
+
+    Returns per job ``{(population, observable): int64 (steps, size)}`` - what a Monitor read at
+    each step. Jobs never interact (disjoint processes); longer runs than a job's ``steps`` do
+    not change its first ``steps`` values (RingBuffer data is zero-padded).
+    """
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from lava.proc.dense.process import Dense
+    from lava.proc.io.source import RingBuffer
+    from lava.proc.monitor.process import Monitor
+    from lava.utils.weightutils import SignMode
+
+    if not jobs:
+        return []
+    total = max(j.steps for j in jobs)
+    anchors: list[Any] = []  # one LIF process per connected component
+    probes: list[list[tuple[tuple[str, str], Any, Any, Any]]] = []
+    results: list[dict[tuple[str, str], np.ndarray]] = []
+    for job in jobs:
+        prog = job.program
+        pad = {}
+        for pop, arr in job.pop_data.items():
+            padded = np.zeros((total, arr.shape[1]), dtype=np.int64)
+            padded[: arr.shape[0]] = arr
+            pad[pop] = padded
+        procs = build_lava_network(prog, pad)
+        for comp in components(prog):
+            lifs = [n for n in comp if prog.populations[n].kind in LIF_KINDS]
+            if lifs:
+                anchors.append(procs[lifs[0]])
+        mine = []
+        res: dict[tuple[str, str], np.ndarray] = {}
+        for pop, obs in job.needs:
+            if prog.populations[pop].kind == INPUT_KIND:
+                # what the RingBuffer sends: its data cast to the int32 channel
+                res[(pop, obs)] = job.pop_data[pop][: job.steps].astype(np.int32).astype(np.int64)
+                continue
+            proc = procs[pop]
+            target = {"u": proc.u, "v": proc.v, "spikes": proc.s_out}[obs]
+            mon = Monitor()
+            mon.probe(target, total)
+            mine.append(((pop, obs), mon, proc, target))
+        probes.append(mine)
+        results.append(res)
+    if not anchors:
+        raise UnsupportedError("the Program has no lif or lif_reset population to run", parameter="populations")
+    if len(anchors) > 1:
+        link = RingBuffer(data=np.zeros((1, 1), dtype=np.int64))
+        for lif in anchors:
+            n = lif.a_in.shape[0]
+            zero = Dense(weights=np.zeros((n, 1), dtype=np.int64), sign_mode=SignMode.EXCITATORY)
+            link.s_out.connect(zero.s_in)
+            zero.a_out.connect(lif.a_in)
+    root = anchors[0]
+    try:
+        root.run(condition=RunSteps(num_steps=total), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+        for job, mine, res in zip(jobs, probes, results):
+            for key, mon, proc, target in mine:
+                data = mon.get_data()[proc.name][target.name]
+                res[key] = np.asarray(data)[: job.steps].astype(np.int64).reshape(job.steps, -1)
+    finally:
+        root.stop()
+    return results
+
+
+# --------------------------------------------------------------------------- RunResult
+def assemble_result(program: Program, per_sample: Sequence[Mapping[tuple[str, str], np.ndarray]],
+                    record: Sequence[tuple[str, str]], batch: int, steps: int, *, strict: bool,
+                    backend: str = BACKEND) -> RunResult:
+    """Stack per-sample traces into the ``.npz`` layout (batch, time, *shape) and check overflow."""
+
+    def stacked(pop: str, obs: str) -> np.ndarray:
+        shape = tuple(program.populations[pop].shape)
+        arr = np.stack([s[(pop, obs)] for s in per_sample]) if per_sample else np.zeros((0, steps, 1), np.int64)
+        return arr.reshape((batch, steps) + shape)
+
+    warnings: list[str] = []
+    for name, pop in program.populations.items():
+        if pop.kind not in LIF_KINDS or not per_sample:
+            continue
+        for obs, bad in (("v", lambda a: np.abs(a) >= V_MAX), ("u", lambda a: (a > U_MAX) | (a <= -U_MAX))):
+            if (name, obs) not in per_sample[0]:
+                continue
+            if any(np.any(bad(s[(name, obs)])) for s in per_sample):
+                what = "v reached the saturation bound +-(2^23-1)" if obs == "v" else \
+                    "u left the 24-bit range after its single wrap"
+                if strict:
+                    raise NumericOverflowError(what, node=name, parameter=obs,
+                                               expected="|v| < 2^23-1 and u in (-2^23, 2^23]")
+                warnings.append(f"population '{name}': {what}")
+
+    outputs: dict[str, np.ndarray] = {}
+    for key, spec in program.outputs.items():
+        arr = stacked(spec.population, spec.observable)
+        outputs[key] = arr if spec.observable == "spikes" else arr.astype(np.float64) * float(spec.scale)
+    recordings = {f"{pop}.{obs}": stacked(pop, obs) for pop, obs in record}
+    return RunResult(outputs=outputs, recordings=recordings, backend=backend, fidelity=FIDELITY_BIT_EXACT,
+                     reference=LAVA_REFERENCE, semantics=dict(program.semantics), warnings=warnings)
+
+
+def run_program_lava(program: Program, inputs: Mapping[str, np.ndarray], *, record: Any = (),
+                     strict: bool = False) -> RunResult:
+    """In-process Lava run (needs lava-nc): one fresh network per sample, one after another."""
+    check_program(program)
+    rec = normalize_record(record)
+    pop_data, batch, steps = prepare_inputs(program, inputs)
+    needs = needed_observables(program, rec, strict)
+    per_sample = []
+    for b in range(batch):
+        job = Job(program, {pop: arr[b] for pop, arr in pop_data.items()}, steps, needs)
+        per_sample.extend(run_jobs([job]))
+    return assemble_result(program, per_sample, rec, batch, steps, strict=strict)
+
+
+# --------------------------------------------------------------------------- subprocess entry
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m neurocompile.targets.loihi2.lava_runner PROG IN OUT [--record ...] [--strict]``.
+
+    Errors: one line on stderr (the last line), exit code 2.
+    """
+    ap = argparse.ArgumentParser(prog="neurocompile.targets.loihi2.lava_runner")
+    ap.add_argument("program")
+    ap.add_argument("inputs")
+    ap.add_argument("output")
+    ap.add_argument("--record", default="")
+    ap.add_argument("--strict", action="store_true")
+    args = ap.parse_args(argv)
+    try:
+        prog = Program.load(args.program)
+        result = run_program_lava(prog, load_npz(args.inputs), record=args.record, strict=args.strict)
+        result.save(args.output)
+    except NeurocompileError as exc:
+        sys.stderr.write(exc.one_line() + "\n")
+        return 2
+    except Exception as exc:  # a Lava failure: report it on one line too
+        sys.stderr.write(f"lava error: {type(exc).__name__}: {' '.join(str(exc).split())}\n")
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
