@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .errors import NeurocompileError
 from .ir import Graph, Node
+from .load import load
 from .program import Program
 from .semantics import Semantics, resolve_semantics
 
@@ -18,6 +19,7 @@ __all__ = [
     "NeurocompileError",
     "Program",
     "Semantics",
+    "load",
     "resolve_semantics",
     "__version__",
 ]
