@@ -9,6 +9,7 @@ from .errors import NeurocompileError
 from .ir import Graph, Node
 from .load import load
 from .program import Program
+from .reference import simulate
 from .semantics import Semantics, resolve_semantics
 
 __version__ = "0.1.0"
@@ -21,5 +22,6 @@ __all__ = [
     "Semantics",
     "load",
     "resolve_semantics",
+    "simulate",
     "__version__",
 ]
