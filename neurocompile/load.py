@@ -68,6 +68,9 @@ _FLOAT_ARRAY_PARAMS = frozenset({"weight", "bias", "scale", "threshold", "delay"
 
 _UNTYPED = "<untyped>"
 
+#: The ``dt`` passed to ``norse.torch.to_nir`` (its default); recorded in Graph.conventions.
+NORSE_EXPORT_DT = 1e-3
+
 
 # ---------------------------------------------------------------------------- public API
 def load(x: Any, sample_input: Any = None, *, framework: str | None = None) -> Graph:
@@ -497,7 +500,7 @@ def _load_module(module: Any, sample_input: Any, framework: str | None) -> Graph
         if fw == "norse":
             import norse.torch
 
-            nir_graph = norse.torch.to_nir(module, sample_input)
+            nir_graph = norse.torch.to_nir(module, sample_input, dt=NORSE_EXPORT_DT)
         else:
             import sinabs
 
@@ -513,7 +516,29 @@ def _load_module(module: Any, sample_input: Any, framework: str | None) -> Graph
     conventions = _framework_conventions(fw, module)
     graph = _build_graph(_nir_obj_to_raw(nir_graph), source=f"<{fw} {type(module).__name__}>",
                          nir_version=_nir_installed_version(), conventions=conventions)
+    if fw == "norse":
+        _strip_norse_batch(graph, sample_input)
     return graph
+
+
+def _strip_norse_batch(graph: Graph, sample_input: Any) -> None:
+    """norse's exporter (nirtorch without ``ignore_dims``) keeps the sample's batch dimension
+    in Input/Output shapes; NIR shapes exclude it. Drop it and record that we did."""
+    try:
+        sample_shape = tuple(int(d) for d in sample_input.shape)
+    except (AttributeError, TypeError, ValueError):
+        return
+    if len(sample_shape) < 2:
+        return
+    stripped = []
+    for node in graph.nodes.values():
+        shape = node.params.get("shape")
+        if node.kind in ("Input", "Output") and isinstance(shape, tuple) and len(shape) >= 2 \
+                and shape[0] == sample_shape[0] and (node.kind == "Output" or shape == sample_shape):
+            node.params["shape"] = shape[1:]
+            stripped.append(node.name)
+    if stripped:
+        graph.conventions["batch_dim_removed"] = stripped
 
 
 def _framework_conventions(fw: str, module: Any) -> dict[str, Any]:
@@ -537,14 +562,15 @@ def _framework_conventions(fw: str, module: Any) -> dict[str, Any]:
         }
     import norse
 
-    dts = sorted({float(getattr(getattr(m, "p", None), "dt", None) or getattr(m, "dt"))
-                  for m in module.modules()
-                  if isinstance(getattr(m, "dt", None), (int, float))})
-    dt = dts[0] if len(dts) == 1 else (dts or [0.001])[0]
+    module_dts = sorted({float(m.dt) for m in module.modules()
+                         if isinstance(getattr(m, "dt", None), (int, float))})
     return {
         "framework": "norse",
         "framework_version": getattr(norse, "__version__", None),
-        "dt": dt,
+        # norse.torch.to_nir(module, x) converts time constants with its own dt argument
+        # (default 1e-3), whatever dt the cells were built with.
+        "dt": NORSE_EXPORT_DT,
+        "module_dt": module_dts[0] if len(module_dts) == 1 else (module_dts or None),
         "reset": "zero",
         "threshold": ">",
         "export_tau_bug": "norse#411: norse 1.1.0 exports tau = dt / tau_mem_inv = dt*tau, so a "
