@@ -5,6 +5,7 @@ The core imports without torch; norse, sinabs and ONNX frontends are optional ex
 
 from __future__ import annotations
 
+from .check import CheckReport, Finding, check
 from .errors import NeurocompileError
 from .ir import Graph, Node
 from .load import load
@@ -15,11 +16,14 @@ from .semantics import Semantics, resolve_semantics
 __version__ = "0.1.0"
 
 __all__ = [
+    "CheckReport",
+    "Finding",
     "Graph",
     "Node",
     "NeurocompileError",
     "Program",
     "Semantics",
+    "check",
     "load",
     "resolve_semantics",
     "simulate",

@@ -1,0 +1,624 @@
+"""``check``: every problem of a model at once, as findings; never raises.
+
+Each design rule is a small named function registered with :func:`rule` under its finding
+code; :func:`check` loads the model (without raising) and runs them all. The codes, their
+severity and an example each are documented in ``docs/check.md``.
+
+``target`` is recorded in the report; target-specific rules (limits of Loihi 2 and
+SpiNNaker, issue 4) are added to :data:`TARGET_RULES` by the targets themselves. None exist
+yet, so a known target only adds nothing; an unknown target name is an error finding.
+
+Knowingly heuristic: the framework-convention hints (``sinabs-tau-steps``,
+``norse-tau-export``) guess from magnitudes unless the graph was loaded from the framework
+module itself (``Graph.conventions``), in which case they are certain.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+import numpy as np
+
+from .errors import NeurocompileError
+from .ir import NEURON_KINDS, PRIMITIVES, SPIKING_KINDS, Graph, Node
+
+__all__ = [
+    "Finding", "CheckReport", "check", "rule", "RULES", "TARGET_RULES", "KNOWN_TARGETS",
+    "SEVERITIES", "TAU_PARAMS", "NORSE_TINY_TAU",
+]
+
+SEVERITIES = ("error", "warning", "info")
+
+#: Time-constant parameters.
+TAU_PARAMS = ("tau", "tau_syn", "tau_mem")
+
+#: Without a dt, a time constant below this (in seconds, the NIR paper's unit) is suspicious:
+#: the paper's graphs use dt = 1e-4 and norse 1.1.0 exports tau = dt*tau (1e-5 for 10 ms).
+NORSE_TINY_TAU = 1e-4
+
+#: Targets a ``check(..., target=...)`` may name (their rules come with the targets).
+KNOWN_TARGETS = ("loihi2", "spinnaker")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: ``code`` (see docs/check.md), ``severity``, the ``node`` (or None) and a message."""
+
+    code: str
+    severity: str
+    node: str | None
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "severity": self.severity, "node": self.node, "message": self.message}
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """All findings for one model. ``readable`` is False when the model could not be loaded."""
+
+    findings: tuple[Finding, ...]
+    source: str
+    readable: bool = True
+    target: str | None = None
+    dt: float | None = None
+    nir_version: str | None = None
+    conventions: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.severity == "error" for f in self.findings)
+
+    @property
+    def codes(self) -> list[str]:
+        return [f.code for f in self.findings]
+
+    def by_code(self, code: str) -> list[Finding]:
+        return [f for f in self.findings if f.code == code]
+
+    def count(self, severity: str) -> int:
+        return sum(f.severity == severity for f in self.findings)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "readable": self.readable,
+            "target": self.target,
+            "dt": self.dt,
+            "nir_version": self.nir_version,
+            "conventions": _jsonable(self.conventions),
+            "has_errors": self.has_errors,
+            "counts": {s: self.count(s) for s in SEVERITIES},
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+# ---------------------------------------------------------------------------- registry
+@dataclass
+class _Ctx:
+    graph: Graph
+    dt: float | None           # dt given by the user (may be invalid)
+    target: str | None
+    shape_problems: list
+
+    @property
+    def effective_dt(self) -> float | None:
+        dt = self.dt if self.dt is not None else self.graph.metadata_dt()
+        if dt is None or not math.isfinite(dt) or dt <= 0:
+            return None
+        return dt
+
+
+Rule = Callable[[_Ctx], Iterable[Finding]]
+
+#: code -> rule function, in the order they run (and findings appear).
+RULES: dict[str, Rule] = {}
+#: target name -> extra rules for that target (filled by the targets; issue 4).
+TARGET_RULES: dict[str, list[Rule]] = {}
+
+
+def rule(code: str) -> Callable[[Rule], Rule]:
+    def deco(fn: Rule) -> Rule:
+        RULES[code] = fn
+        fn.code = code  # type: ignore[attr-defined]
+        return fn
+
+    return deco
+
+
+def _f(code: str, severity: str, node: str | None, message: str) -> Finding:
+    return Finding(code, severity, node, " ".join(message.split()))
+
+
+# ---------------------------------------------------------------------------- helpers
+def _arrays(node: Node) -> Iterator[tuple[str, np.ndarray]]:
+    for k, v in node.params.items():
+        if isinstance(v, np.ndarray) and v.dtype.kind in "fiu":
+            yield k, v
+
+
+def _float_param(node: Node, key: str) -> np.ndarray | None:
+    v = node.params.get(key)
+    if isinstance(v, np.ndarray) and v.dtype.kind in "fiu":
+        return v.astype(np.float64, copy=False)
+    return None
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.6g}"
+
+
+def _reachable(graph: Graph, starts: list[str], forward: bool) -> set[str]:
+    adj: dict[str, list[str]] = {n: [] for n in graph.nodes}
+    for s, d in graph.edges:
+        if s in adj and d in adj:
+            (adj[s] if forward else adj[d]).append(d if forward else s)
+    seen = set(starts)
+    stack = list(starts)
+    while stack:
+        n = stack.pop()
+        for m in adj[n]:
+            if m not in seen:
+                seen.add(m)
+                stack.append(m)
+    return seen
+
+
+def _sccs(graph: Graph) -> list[list[str]]:
+    """Strongly connected components (iterative Tarjan), in node insertion order."""
+    adj: dict[str, list[str]] = {n: [] for n in graph.nodes}
+    for s, d in graph.edges:
+        if s in adj and d in adj:
+            adj[s].append(d)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    out: list[list[str]] = []
+    counter = 0
+    for root in graph.nodes:
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            v, i = work.pop()
+            if i == 0:
+                index[v] = low[v] = counter
+                counter += 1
+                stack.append(v)
+                on_stack.add(v)
+            recurse = False
+            for j in range(i, len(adj[v])):
+                w = adj[v][j]
+                if w not in index:
+                    work.append((v, j + 1))
+                    work.append((w, 0))
+                    recurse = True
+                    break
+                if w in on_stack:
+                    low[v] = min(low[v], index[w])
+            if recurse:
+                continue
+            if low[v] == index[v]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp.append(w)
+                    if w == v:
+                        break
+                out.append(comp)
+            if work:
+                u = work[-1][0]
+                low[u] = min(low[u], low[v])
+    return out
+
+
+# ---------------------------------------------------------------------------- rules: structure
+@rule("unsupported-primitive")
+def _unsupported(ctx: _Ctx) -> Iterator[Finding]:
+    for node in ctx.graph.nodes.values():
+        if node.kind not in PRIMITIVES:
+            what = "has no type" if node.kind.startswith("<") else f"is of kind '{node.kind}'"
+            yield _f("unsupported-primitive", "error", node.name,
+                     f"{what}, which neurocompile does not support (supported: {', '.join(PRIMITIVES)})")
+
+
+@rule("dangling-edge")
+def _dangling(ctx: _Ctx) -> Iterator[Finding]:
+    from .load import dangling_edges
+
+    for (src, dst), missing in dangling_edges(ctx.graph):
+        hint = ""
+        if "." in missing:
+            prefix = missing.rsplit(".", 1)[0] + "."
+            siblings = [n for n in ctx.graph.nodes if n.startswith(prefix) and "." not in n[len(prefix):]]
+            if siblings:
+                hint = f" (subgraph '{prefix[:-1]}' has: {', '.join(siblings)})"
+        yield _f("dangling-edge", "error", missing,
+                 f"edge ('{src}', '{dst}') refers to node '{missing}', which does not exist{hint}")
+
+
+@rule("duplicate-edge")
+def _duplicate(ctx: _Ctx) -> Iterator[Finding]:
+    seen: set[tuple[str, str]] = set()
+    for e in ctx.graph.edges:
+        if e in seen:
+            yield _f("duplicate-edge", "warning", e[1],
+                     f"edge ('{e[0]}', '{e[1]}') appears more than once; its input is summed once "
+                     f"per copy (nir >= 1.0.5 rejects duplicate edges)")
+        seen.add(e)
+
+
+@rule("no-input")
+def _no_input(ctx: _Ctx) -> Iterator[Finding]:
+    if not ctx.graph.inputs:
+        yield _f("no-input", "error", None, "the graph has no Input node, so it cannot receive data")
+
+
+@rule("no-output")
+def _no_output(ctx: _Ctx) -> Iterator[Finding]:
+    if not ctx.graph.outputs:
+        yield _f("no-output", "error", None, "the graph has no Output node, so nothing can be read from it")
+
+
+@rule("unreachable-node")
+def _unreachable(ctx: _Ctx) -> Iterator[Finding]:
+    g = ctx.graph
+    if not g.inputs:
+        return  # no-input already says it
+    fed = _reachable(g, g.inputs, forward=True)
+    useful = _reachable(g, g.outputs, forward=False) if g.outputs else set(g.nodes)
+    for name, node in g.nodes.items():
+        if name not in fed and node.kind != "Input":
+            yield _f("unreachable-node", "warning", name,
+                     f"{node.kind} '{name}' is not reachable from any Input: it never receives data")
+        elif name not in useful and node.kind != "Output":
+            yield _f("unreachable-node", "warning", name,
+                     f"{node.kind} '{name}' reaches no Output: its result is never read")
+
+
+@rule("cycle-without-neuron")
+def _algebraic_cycle(ctx: _Ctx) -> Iterator[Finding]:
+    g = ctx.graph
+    self_loops = {s for s, d in g.edges if s == d and s in g.nodes}
+    for comp in _sccs(g):
+        if len(comp) == 1 and comp[0] not in self_loops:
+            continue
+        if any(g.nodes[n].is_neuron or g.nodes[n].kind == "Delay" for n in comp):
+            continue
+        names = sorted(comp)
+        yield _f("cycle-without-neuron", "error", names[0],
+                 f"the cycle through {', '.join(repr(n) for n in names)} contains no neuron or Delay: "
+                 f"its output depends on itself within one step and cannot be simulated")
+
+
+@rule("shape-mismatch")
+def _shapes(ctx: _Ctx) -> Iterator[Finding]:
+    for node, message in ctx.shape_problems:
+        yield _f("shape-mismatch", "error", node, message)
+
+
+# ---------------------------------------------------------------------------- rules: parameters
+@rule("param-missing")
+def _missing(ctx: _Ctx) -> Iterator[Finding]:
+    for node in ctx.graph.nodes.values():
+        spec = PRIMITIVES.get(node.kind)
+        if spec is None:
+            continue
+        for key in spec[0]:
+            if node.params.get(key) is None:
+                yield _f("param-missing", "error", node.name,
+                         f"{node.kind} '{node.name}' has no parameter '{key}' (required: {', '.join(spec[0])})")
+
+
+def _param_shape_problems(node: Node) -> Iterator[str]:
+    from .shapes import param_shape
+
+    k, p = node.kind, node.params
+    for key, val in p.items():
+        if key in PRIMITIVES.get(k, ((), {}))[0] or key in PRIMITIVES.get(k, ((), {}))[1]:
+            if isinstance(val, np.ndarray) and val.dtype.kind not in "fiub":
+                yield f"parameter '{key}' is not numeric (dtype {val.dtype})"
+            elif isinstance(val, str) and key not in ("padding",):
+                yield f"parameter '{key}' is the string {val!r}, not a number"
+    if k in NEURON_KINDS:
+        shapes = {key: tuple(v.shape) for key, v in _arrays(node)}
+        numeric = all(isinstance(v, np.ndarray) and v.dtype.kind in "fiu" for v in p.values() if v is not None)
+        if shapes and numeric and param_shape(node) is None:
+            desc = ", ".join(f"{key} {s}" for key, s in shapes.items())
+            yield f"neuron parameters have different shapes: {desc} (all must match; w_in may broadcast)"
+    elif k in ("Affine", "Linear"):
+        w = _float_param(node, "weight")
+        if w is not None and w.ndim != 2:
+            yield f"weight has shape {tuple(w.shape)} (expected 2-D (out, in))"
+        b = _float_param(node, "bias")
+        if k == "Affine" and w is not None and w.ndim == 2 and b is not None and tuple(b.shape) != (w.shape[0],):
+            yield f"bias has shape {tuple(b.shape)} (expected ({w.shape[0]},), one per output of weight {tuple(w.shape)})"
+    elif k in ("Conv1d", "Conv2d"):
+        nsp = 1 if k == "Conv1d" else 2
+        w = _float_param(node, "weight")
+        if w is not None and w.ndim != nsp + 2:
+            yield f"weight has shape {tuple(w.shape)} (expected {nsp + 2}-D (C_out, C_in/groups, kernel...))"
+        b = _float_param(node, "bias")
+        if w is not None and b is not None and w.ndim == nsp + 2 and tuple(b.shape) != (w.shape[0],):
+            yield f"bias has shape {tuple(b.shape)} (expected ({w.shape[0]},))"
+        groups = p.get("groups")
+        if not isinstance(groups, int) or groups < 1:
+            yield f"groups={groups!r} (expected a positive integer)"
+        elif w is not None and w.ndim == nsp + 2 and w.shape[0] % groups:
+            yield f"C_out={w.shape[0]} is not divisible by groups={groups}"
+        for key in ("stride", "dilation"):
+            v = p.get(key)
+            if not (isinstance(v, tuple) and len(v) == nsp and all(isinstance(e, int) and e > 0 for e in v)):
+                yield f"{key}={v!r} (expected {nsp} positive integer(s))"
+        pad = p.get("padding")
+        if not (pad in ("same", "valid") or (isinstance(pad, tuple) and len(pad) == nsp
+                                             and all(isinstance(e, int) and e >= 0 for e in pad))):
+            yield f"padding={pad!r} (expected 'same', 'valid' or {nsp} non-negative integer(s))"
+        ish = p.get("input_shape")
+        if ish is not None and not (isinstance(ish, tuple) and len(ish) == nsp and all(e > 0 for e in ish)):
+            yield f"input_shape={ish!r} (expected {nsp} positive integer(s), the spatial input size)"
+    elif k in ("SumPool2d", "AvgPool2d"):
+        for key, lo in (("kernel_size", 1), ("stride", 1), ("padding", 0)):
+            v = p.get(key)
+            if v is not None and not (isinstance(v, tuple) and len(v) == 2 and all(isinstance(e, int) and e >= lo for e in v)):
+                yield f"{key}={v!r} (expected a pair of integers >= {lo})"
+    elif k in ("Input", "Output"):
+        s = p.get("shape")
+        if s is not None and not (isinstance(s, tuple) and all(isinstance(e, int) and e > 0 for e in s)):
+            yield f"shape={s!r} (expected a tuple of positive integers)"
+    elif k == "Flatten":
+        for key in ("start_dim", "end_dim"):
+            if not isinstance(p.get(key), int):
+                yield f"{key}={p.get(key)!r} (expected an integer)"
+
+
+@rule("param-shape")
+def _param_shape(ctx: _Ctx) -> Iterator[Finding]:
+    for node in ctx.graph.nodes.values():
+        if node.kind not in PRIMITIVES:
+            continue
+        for msg in _param_shape_problems(node):
+            yield _f("param-shape", "error", node.name, f"{node.kind} '{node.name}': {msg}")
+
+
+@rule("nan-inf")
+def _nan_inf(ctx: _Ctx) -> Iterator[Finding]:
+    for node in ctx.graph.nodes.values():
+        for key, v in _arrays(node):
+            bad = ~np.isfinite(v.astype(np.float64, copy=False))
+            if bad.any():
+                idx = tuple(int(i) for i in np.argwhere(bad)[0])
+                yield _f("nan-inf", "error", node.name,
+                         f"parameter '{key}' has {int(bad.sum())} non-finite value(s), first "
+                         f"{v[idx] if idx else v.item()} at index {idx}")
+
+
+def _positive_rule(code: str, keys: tuple[str, ...], severity: str, why: str) -> Rule:
+    def fn(ctx: _Ctx) -> Iterator[Finding]:
+        for node in ctx.graph.nodes.values():
+            if not node.is_neuron:
+                continue
+            for key in keys:
+                v = _float_param(node, key)
+                if v is None or v.size == 0:
+                    continue
+                with np.errstate(invalid="ignore"):
+                    bad = v <= 0
+                if bad.any():
+                    yield _f(code, severity, node.name,
+                             f"parameter '{key}' has {int(bad.sum())} value(s) <= 0 (min {_fmt(float(np.nanmin(v)))}): {why}")
+    fn.__name__ = "_" + code.replace("-", "_")
+    return fn
+
+
+rule("nonpositive-tau")(_positive_rule(
+    "nonpositive-tau", TAU_PARAMS, "error",
+    "a time constant must be > 0 (tau = 0 divides by zero, tau < 0 makes the state grow)"))
+rule("nonpositive-r")(_positive_rule(
+    "nonpositive-r", ("r",), "warning",
+    "r = 0 disconnects the neuron's input, r < 0 inverts it; legal but rarely intended"))
+
+
+@rule("threshold-nonpositive")
+def _threshold(ctx: _Ctx) -> Iterator[Finding]:
+    for node in ctx.graph.nodes.values():
+        key = "v_threshold" if node.kind in SPIKING_KINDS else ("threshold" if node.kind == "Threshold" else None)
+        v = _float_param(node, key) if key else None
+        if v is None or v.size == 0:
+            continue
+        with np.errstate(invalid="ignore"):
+            bad = v <= 0
+        if bad.any():
+            yield _f("threshold-nonpositive", "warning", node.name,
+                     f"parameter '{key}' has {int(bad.sum())} value(s) <= 0 (min {_fmt(float(np.nanmin(v)))}): "
+                     f"a resting value of 0 already satisfies v > threshold, so the node fires without input")
+
+
+# ---------------------------------------------------------------------------- rules: time and semantics
+def _needs_dt(g: Graph) -> bool:
+    return any(n.is_neuron or n.kind == "Delay" for n in g.nodes.values())
+
+
+@rule("nonpositive-dt")
+def _bad_dt(ctx: _Ctx) -> Iterator[Finding]:
+    for origin, dt in (("given", ctx.dt), ("in the graph metadata", ctx.graph.metadata_dt())):
+        if dt is None:
+            continue
+        if not math.isfinite(dt) or dt <= 0:
+            yield _f("nonpositive-dt", "error", None, f"dt = {dt} {origin} is not a positive finite number")
+        if origin == "given":
+            break  # a given dt overrides the metadata one
+
+
+@rule("missing-dt")
+def _missing_dt(ctx: _Ctx) -> Iterator[Finding]:
+    g = ctx.graph
+    if ctx.dt is not None or g.metadata_dt() is not None or not _needs_dt(g):
+        return
+    conv_dt = g.conventions.get("dt")
+    hint = (f" The graph was exported by {g.conventions.get('framework')} with dt = {conv_dt}: use --dt {conv_dt}."
+            if conv_dt is not None else
+            " Use seconds for graphs in seconds such as the NIR paper's (e.g. 1e-4), 1 for sinabs exports.")
+    yield _f("missing-dt", "warning", None,
+             "the graph metadata carries no dt and none was given: simulate/compile will need --dt." + hint)
+
+
+@rule("legacy-reset")
+def _legacy_reset(ctx: _Ctx) -> Iterator[Finding]:
+    g = ctx.graph
+    fw, reset = g.conventions.get("framework"), g.conventions.get("reset")
+    for name in g.legacy_reset:
+        if fw and reset:
+            msg = (f"no v_reset (exported through nir {g.nir_version}, which has none); {fw} resets by "
+                   f"{reset}: pass --reset {reset}")
+        else:
+            msg = (f"no v_reset: the file (nir version {g.nir_version}) predates v_reset, when reset meant "
+                   f"subtraction (v <- v - v_threshold). Pass --reset subtract (as the graph was defined) "
+                   f"or --reset zero (how nir >= 1.0.5 reads it); --reset file is refused")
+        yield _f("legacy-reset", "warning", name, msg)
+
+
+def _taus(g: Graph) -> Iterator[tuple[Node, str, np.ndarray]]:
+    for node in g.nodes.values():
+        if node.is_neuron:
+            for key in TAU_PARAMS:
+                v = _float_param(node, key)
+                if v is not None and v.size and np.isfinite(v).all():
+                    yield node, key, v
+
+
+@rule("sinabs-tau-steps")
+def _sinabs_tau(ctx: _Ctx) -> Iterator[Finding]:
+    g = ctx.graph
+    if g.conventions.get("framework") == "sinabs":
+        for node, key, v in _taus(g):
+            yield _f("sinabs-tau-steps", "info", node.name,
+                     f"'{key}' (e.g. {_fmt(float(v.reshape(-1)[0]))}) is in time steps (sinabs export): "
+                     f"simulate with --dt 1")
+        return
+    dt = ctx.effective_dt
+    for node, key, v in _taus(g):
+        big = float(v.min()) >= 1.0
+        if not big:
+            continue
+        if dt is not None and dt < 1.0:
+            yield _f("sinabs-tau-steps", "warning", node.name,
+                     f"'{key}' = {_fmt(float(v.min()))} with dt = {_fmt(dt)} is {_fmt(float(v.min()) / dt)} steps; "
+                     f"if this graph comes from sinabs its tau is in time steps: use --dt 1")
+        elif dt is None:
+            yield _f("sinabs-tau-steps", "info", node.name,
+                     f"'{key}' = {_fmt(float(v.min()))} looks like a number of time steps (sinabs convention), "
+                     f"not seconds: if so, use --dt 1")
+
+
+@rule("norse-tau-export")
+def _norse_tau(ctx: _Ctx) -> Iterator[Finding]:
+    g = ctx.graph
+    conv = g.conventions
+    if conv.get("framework") == "norse":
+        edt = conv.get("dt")
+        for node, key, v in _taus(g):
+            yield _f("norse-tau-export", "warning", node.name,
+                     f"'{key}' = {_fmt(float(v.reshape(-1)[0]))} was exported by norse 1.1.0, which writes "
+                     f"dt*tau instead of tau (norse#411, export dt = {edt}): the intended tau is "
+                     f"{_fmt(float(v.reshape(-1)[0]) / edt) if edt else '?'}")
+        return
+    dt = ctx.effective_dt
+    limit = dt if dt is not None else NORSE_TINY_TAU
+    for node, key, v in _taus(g):
+        lo = float(v.min())
+        if 0 < lo < limit:
+            what = f"smaller than dt = {_fmt(dt)} (forward Euler decay 1 - dt/tau < 0)" if dt is not None \
+                else f"suspiciously small (< {_fmt(NORSE_TINY_TAU)} s)"
+            yield _f("norse-tau-export", "warning", node.name,
+                     f"'{key}' = {_fmt(lo)} is {what}; graphs exported by norse 1.1.0 carry dt*tau "
+                     f"instead of tau (norse#411), e.g. 1e-5 for 10 ms at dt = 1e-3")
+
+
+@rule("negative-delay")
+def _negative_delay(ctx: _Ctx) -> Iterator[Finding]:
+    for node in ctx.graph.nodes.values():
+        v = _float_param(node, "delay") if node.kind == "Delay" else None
+        if v is not None and v.size and (v < 0).any():
+            yield _f("negative-delay", "error", node.name,
+                     f"delay has {int((v < 0).sum())} negative value(s) (min {_fmt(float(v.min()))}): a delay cannot look ahead")
+
+
+@rule("delay-not-integer-steps")
+def _delay_steps(ctx: _Ctx) -> Iterator[Finding]:
+    dt = ctx.effective_dt
+    if dt is None:
+        return
+    for node in ctx.graph.nodes.values():
+        v = _float_param(node, "delay") if node.kind == "Delay" else None
+        if v is None or not v.size or not np.isfinite(v).all():
+            continue
+        steps = v / dt
+        off = np.abs(steps - np.round(steps)) > 1e-6 * np.maximum(1.0, np.abs(steps))
+        if off.any():
+            i = int(np.argmax(off.reshape(-1)))
+            yield _f("delay-not-integer-steps", "warning", node.name,
+                     f"delay {_fmt(float(v.reshape(-1)[i]))} is {_fmt(float(steps.reshape(-1)[i]))} steps of dt = "
+                     f"{_fmt(dt)} ({int(off.sum())} value(s) not whole steps); it will be rounded")
+
+
+@rule("unknown-target")
+def _unknown_target(ctx: _Ctx) -> Iterator[Finding]:
+    if ctx.target is not None and ctx.target not in KNOWN_TARGETS and ctx.target not in TARGET_RULES:
+        yield _f("unknown-target", "error", None,
+                 f"target '{ctx.target}' is not known (expected {' or '.join(KNOWN_TARGETS)})")
+
+
+# ---------------------------------------------------------------------------- driver
+def check(model: Any, *, target: str | None = None, dt: float | None = None, **load_kw: Any) -> CheckReport:
+    """Load ``model`` (anything :func:`neurocompile.load` accepts) and report every finding.
+
+    Never raises: an unreadable model gives one ``unreadable`` finding and ``readable=False``;
+    a rule that fails unexpectedly gives an ``internal-error`` finding.
+    """
+    from .load import load_graph
+    from .shapes import infer_shapes
+
+    source = str(model) if isinstance(model, (str,)) or hasattr(model, "__fspath__") else f"<{type(model).__name__}>"
+    dt_val: float | None
+    try:
+        dt_val = None if dt is None else float(dt)
+    except (TypeError, ValueError):
+        dt_val = float("nan")
+    try:
+        graph = load_graph(model, **load_kw)
+        problems = infer_shapes(graph)
+    except NeurocompileError as exc:
+        return CheckReport((Finding("unreadable", "error", exc.node, " ".join(str(exc).split())),),
+                           source=source, readable=False, target=target, dt=dt_val)
+    except Exception as exc:  # never raise: a loader bug is still reported as a finding
+        return CheckReport((Finding("unreadable", "error", None,
+                                    f"cannot load {source}: {type(exc).__name__}: {' '.join(str(exc).split())}"),),
+                           source=source, readable=False, target=target, dt=dt_val)
+    ctx = _Ctx(graph=graph, dt=dt_val, target=target, shape_problems=list(problems))
+    rules: list[Rule] = list(RULES.values()) + list(TARGET_RULES.get(target or "", []))
+    findings: list[Finding] = []
+    for fn in rules:
+        try:
+            findings.extend(fn(ctx))
+        except Exception as exc:
+            findings.append(Finding("internal-error", "error", None,
+                                    f"rule {getattr(fn, 'code', fn.__name__)} failed: {type(exc).__name__}: {exc}"))
+    return CheckReport(tuple(findings), source=graph.source, readable=True, target=target, dt=dt_val,
+                       nir_version=graph.nir_version, conventions=dict(graph.conventions))
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
