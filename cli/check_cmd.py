@@ -1,0 +1,70 @@
+"""``neurocompile check MODEL [--target T] [--dt DT] [--json]``.
+
+Lists every finding at once (a rich table, or JSON with ``--json``). Exit code 0 when there
+is no error finding, 1 when there is, 2 when the model cannot be read at all (then one line
+on stderr, or the JSON report on stdout with ``--json``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+
+from neurocompile.cli.main import app
+from neurocompile.cli.options import DtOpt, JsonOpt, OptionalFloat, OptionalStr
+
+_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+@app.command("check")
+def check_command(
+    model: str = typer.Argument(..., help="A .nir file."),
+    target: OptionalStr = typer.Option(None, "--target", help="Also apply this target's rules (loihi2, spinnaker)."),
+    dt: OptionalFloat = DtOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Every unsupported node, shape problem, bad parameter and missing choice at once."""
+    from neurocompile.check import check
+
+    report = check(model, target=target, dt=dt)
+    if as_json:
+        sys.stdout.write(json.dumps(report.as_dict(), indent=2) + "\n")
+    elif not report.readable:
+        msg = report.findings[0].message if report.findings else f"cannot read {model}"
+        sys.stderr.write("load error: " + " ".join(msg.split()) + "\n")
+    else:
+        _print_table(report)
+    if not report.readable:
+        raise typer.Exit(2)
+    raise typer.Exit(1 if report.has_errors else 0)
+
+
+def _print_table(report) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    head = f"{report.source}  (nir {report.nir_version or '?'}"
+    head += f", target {report.target}" if report.target else ""
+    head += f", dt {report.dt:g})" if report.dt is not None else ")"
+    if not report.findings:
+        console.print(f"{head}: no findings", markup=False)
+        return
+    table = Table(title=head, title_justify="left", show_lines=False)
+    table.add_column("severity")
+    table.add_column("code")
+    table.add_column("node")
+    table.add_column("message", overflow="fold")
+    for f in report.findings:
+        table.add_row(f"[{_STYLE.get(f.severity, '')}]{f.severity}[/]", f.code, f.node or "-", _escape(f.message))
+    console.print(table)
+    console.print(f"{report.count('error')} error(s), {report.count('warning')} warning(s), "
+                  f"{report.count('info')} info", markup=False)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
