@@ -330,3 +330,72 @@ def test_nonpositive_tau_is_parameter_error():
     with pytest.raises(ParameterError) as e:
         simulate(g, {"in": np.zeros((1, 2, 2))}, dt=0.1)
     assert e.value.node == "n" and e.value.parameter == "tau"
+
+
+# ------------------------------------------------------------------------- paper graphs
+@pytest.mark.parametrize("rel,reset,out_shape", [
+    ("02_cnn/cnn_sinabs.nir", "subtract", (10,)),
+    ("03_rnn/braille_noDelay_bias_zero.nir", "zero", (7,)),
+    ("03_rnn/braille_noDelay_noBias_subtract.nir", "subtract", (7,)),
+])
+def test_paper_graphs_simulate(paper_data, rel, reset, out_shape):
+    import neurocompile as nc
+
+    g = nc.load(paper_data / rel)
+    shape = tuple(g.nodes["input"].output_shape)
+    rng = np.random.default_rng(0)
+    x = (rng.random((2, 50, *shape)) < 0.2).astype(float)
+    res = nc.simulate(g, {"input": x}, dt=1.0 if "cnn" in rel else 1e-4, reset=reset)
+    assert res.outputs["output"].shape == (2, 50, *out_shape)
+    assert set(np.unique(res.outputs["output"])) <= {0.0, 1.0}
+    # legacy files: the file's reset is not guessed
+    assert g.legacy_reset
+    with pytest.raises(SemanticsError) as e:
+        nc.simulate(g, {"input": x}, dt=1e-4, reset="file")
+    assert e.value.node in g.legacy_reset and "--reset subtract" in str(e.value)
+
+
+# ------------------------------------------------------------------------- CLI
+def _cli(*args):
+    from neurocompile.cli.main import main
+
+    return main([str(a) for a in args])
+
+
+def _write_recurrent(tmp_path):
+    from neurocompile.nirio import write_nir
+
+    path = tmp_path / "rec.nir"
+    write_nir(_recurrent(), path)
+    return path
+
+
+def test_cli_simulate_round_trip(tmp_path, capsys):
+    model = _write_recurrent(tmp_path)
+    x = np.zeros((2, 5, 1))
+    x[:, 1] = 1.0
+    np.savez(tmp_path / "in.npz", **{"in": x})
+    rc = _cli("simulate", model, "--input", tmp_path / "in.npz", "--output", tmp_path / "out.npz", "--dt", 1.0,
+              "--reset", "zero", "--record", "n.v,n.spikes")
+    assert rc == 0
+    line = capsys.readouterr().out.strip()
+    assert "\n" not in line and "reference" in line and "out=8" in line
+    with np.load(tmp_path / "out.npz") as f:
+        assert set(f.files) == {"out", "n.v", "n.spikes", "__meta__"}
+        np.testing.assert_array_equal(f["out"][:, :, 0], [[0, 1, 1, 1, 1]] * 2)
+        np.testing.assert_array_equal(f["n.spikes"], f["out"])
+        assert '"reset": "zero"' in str(f["__meta__"])
+
+
+@pytest.mark.parametrize("bad", ["missing_key", "wrong_shape", "unknown_record"])
+def test_cli_simulate_bad_input_exits_2_with_one_line(tmp_path, capsys, bad):
+    model = _write_recurrent(tmp_path)
+    data = {"x": np.zeros((1, 3, 1))} if bad == "missing_key" else {"in": np.zeros((1, 3, 2 if bad == "wrong_shape" else 1))}
+    np.savez(tmp_path / "in.npz", **data)
+    extra = ["--record", "w.v"] if bad == "unknown_record" else []
+    rc = _cli("simulate", model, "--input", tmp_path / "in.npz", "--output", tmp_path / "out.npz", "--dt", 1.0,
+              "--reset", "zero", *extra)
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert len(err.splitlines()) == 1 and "error" in err and "Traceback" not in err
+    assert not (tmp_path / "out.npz").exists()
