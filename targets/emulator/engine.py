@@ -1,0 +1,258 @@
+"""The compiled integer engine: one numba call runs all T steps of a flattened network.
+
+The engine knows nothing about Programs; a profile (``loihi2.py``) flattens a Program into the
+tables below. Arithmetic is done in int64 and every place where the reference implementation
+(Lava 0.10.0 ``fixed_pt``) works in int32 is wrapped explicitly with :func:`wrap32`.
+
+Layout
+------
+* LIF neurons of all populations share one global index ``0..NL-1`` (C-order inside a
+  population). Input neurons share another, ``0..NI-1``.
+* A *source* is a population that emits events: every input population and every LIF
+  population. Per step, each source has a list of active local indices and payloads (LIF: 1,
+  input: the data value).
+* A *ring* ``(R, NL)`` of int64 holds the synaptic input that will be delivered at step
+  ``t`` in row ``t % R`` (R = 1 + the largest delay). A projection processing the events of
+  step ``t`` with delay ``d`` adds into row ``(t + 1 + d) % R``: one step per synaptic hop.
+  Only values mod 2^32 matter (Lava's int32 channels), except for overflow detection.
+* Projections are event driven: for each active presynaptic neuron, its row of weights is
+  added. Format 0: a dense row ``(n_post,)`` (Dense); format 1: a CSR row of
+  ``(post, weight, delay)`` (Sparse, DelayDense, DelaySparse; zero weights dropped).
+* ``weight_exp`` shifts the *sum*: for ``exp >= 0`` it is a multiplication, folded into the
+  stored weights by the profile (exact mod 2^32), so events go straight into the ring. For
+  ``exp < 0`` each projection accumulates into a temporary ``(D+1, n_post)`` block which is
+  floor-shifted (optionally wrapped to int32 first, as Lava's int32 dot products are) and then
+  added to the ring.
+
+Tables (int64, one row per entry)
+--------------------------------
+``lif_tab[k]``: off, n, du, dv, vth_eff (vth << 6), reset_interval (0: plain LIF),
+reset_offset % interval, source index.
+``in_tab[k]``: off (into the input columns), n, source index.
+``pj_tab[q]``: source, post_off, n_post, fmt, graded, weight_exp, wrap_before_shift, D,
+weight offset, row-pointer offset, tmp offset.
+``prof``: decay_shift, decay_unity, ds_offset, dm_offset, act_shift, uv_wrap_limit, v_max.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+# lif_tab columns
+L_OFF, L_N, L_DU, L_DV, L_VTH, L_RINT, L_ROFF, L_SRC = range(8)
+LIF_COLS = 8
+# in_tab columns
+I_OFF, I_N, I_SRC = range(3)
+IN_COLS = 3
+# pj_tab columns
+P_SRC, P_POST, P_NPOST, P_FMT, P_GRADED, P_EXP, P_WRAP, P_D, P_WOFF, P_ROFF, P_TOFF = range(11)
+PJ_COLS = 11
+FMT_DENSE, FMT_CSR = 0, 1
+# prof entries
+F_DSHIFT, F_DUNITY, F_DSOFF, F_DMOFF, F_ASHIFT, F_UVLIM, F_VMAX = range(7)
+
+_TWO31 = 2147483648
+_MASK32 = 4294967295
+
+
+@njit(inline="always")
+def wrap32(x):
+    """Two's complement int32 wrap of an int64 value."""
+    return ((x + _TWO31) & _MASK32) - _TWO31
+
+
+@njit(inline="always")
+def _decay(x, factor, shift):
+    """sign(x * factor) * (|x * factor| >> shift): Lava's round-toward-zero decay."""
+    p = x * factor
+    if p >= 0:
+        return p >> shift
+    return -((-p) >> shift)
+
+
+@njit(cache=True, nogil=True)
+def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost, cw, cdel, R, NL, tmp_size,
+               src_off, n_src_total, prof, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf):
+    """Run one sample for T steps.
+
+    ``inp`` (T, NI) int64 input payloads. ``rec_*`` global LIF indices to record into
+    ``out_*`` (T, len(rec_*)). ``ovf`` (n_lif_pops, 2) receives the first step (1-based) at which
+    u overflowed its 24-bit range / int32 arithmetic, and at which v saturated (0: never).
+    """
+    dshift = prof[F_DSHIFT]
+    dunity = prof[F_DUNITY]
+    dsoff = prof[F_DSOFF]
+    dmoff = prof[F_DMOFF]
+    ashift = prof[F_ASHIFT]
+    uvlim = prof[F_UVLIM]
+    vmax = prof[F_VMAX]
+    n_in_pops = in_tab.shape[0]
+    n_lif_pops = lif_tab.shape[0]
+    n_proj = pj_tab.shape[0]
+    n_src = n_in_pops + n_lif_pops
+
+    u = u0.copy()
+    v = v0.copy()
+    ring = np.zeros(R * NL, np.int64)
+    tmp = np.zeros(max(tmp_size, 1), np.int64)
+    act_idx = np.zeros(max(n_src_total, 1), np.int64)
+    act_val = np.zeros(max(n_src_total, 1), np.int64)
+    act_cnt = np.zeros(max(n_src, 1), np.int64)
+    slots = np.zeros(R, np.int64)
+    spk = np.zeros(max(NL, 1), np.uint8)
+    n_ru = rec_u.shape[0]
+    n_rv = rec_v.shape[0]
+    n_rs = rec_s.shape[0]
+
+    for t in range(1, T + 1):
+        cur = t % R
+        cbase = cur * NL
+        # ---------------------------------------------------------------- neurons
+        for k in range(n_lif_pops):
+            off = lif_tab[k, L_OFF]
+            n = lif_tab[k, L_N]
+            fu = dunity - (lif_tab[k, L_DU] + dsoff)
+            fv = dunity - (lif_tab[k, L_DV] + dmoff)
+            vth = lif_tab[k, L_VTH]
+            rint = lif_tab[k, L_RINT]
+            do_reset = rint > 0 and (t % rint) == lif_tab[k, L_ROFF]
+            s_idx = lif_tab[k, L_SRC]
+            abase = src_off[s_idx]
+            cnt = 0
+            u_bad = False
+            v_bad = False
+            for i in range(off, off + n):
+                raw = ring[cbase + i]
+                ring[cbase + i] = 0
+                a = wrap32(raw)
+                uu = u[i]
+                vv = v[i]
+                if do_reset:
+                    uu = 0
+                    vv = 0
+                du_ = _decay(uu, fu, dshift)
+                exact = du_ + a * (1 << ashift)
+                x = wrap32(du_ + wrap32(a << ashift))
+                if raw != a or x != exact:
+                    u_bad = True
+                if x > uvlim:
+                    x = x - 2 * uvlim
+                    u_bad = True
+                elif x <= -uvlim:
+                    x = x + 2 * uvlim
+                    u_bad = True
+                u[i] = x
+                dv_ = _decay(vv, fv, dshift)
+                y = wrap32(dv_ + x + bias[i])
+                if y > vmax:
+                    y = vmax
+                    v_bad = True
+                elif y < -vmax:
+                    y = -vmax
+                    v_bad = True
+                if y > vth:
+                    y = 0
+                    spk[i] = 1
+                    act_idx[abase + cnt] = i - off
+                    act_val[abase + cnt] = 1
+                    cnt += 1
+                else:
+                    spk[i] = 0
+                v[i] = y
+            act_cnt[s_idx] = cnt
+            if u_bad and ovf[k, 0] == 0:
+                ovf[k, 0] = t
+            if v_bad and ovf[k, 1] == 0:
+                ovf[k, 1] = t
+        # ---------------------------------------------------------------- record
+        for r in range(n_ru):
+            out_u[t - 1, r] = u[rec_u[r]]
+        for r in range(n_rv):
+            out_v[t - 1, r] = v[rec_v[r]]
+        for r in range(n_rs):
+            out_s[t - 1, r] = spk[rec_s[r]]
+        # ---------------------------------------------------------------- input events
+        for k in range(n_in_pops):
+            off = in_tab[k, I_OFF]
+            n = in_tab[k, I_N]
+            s_idx = in_tab[k, I_SRC]
+            abase = src_off[s_idx]
+            cnt = 0
+            for j in range(n):
+                p = inp[t - 1, off + j]
+                if p != 0:
+                    act_idx[abase + cnt] = j
+                    act_val[abase + cnt] = p
+                    cnt += 1
+            act_cnt[s_idx] = cnt
+        # ---------------------------------------------------------------- synapses
+        for d in range(R):
+            slots[d] = ((t + 1 + d) % R) * NL
+        for q in range(n_proj):
+            s_idx = pj_tab[q, P_SRC]
+            cnt = act_cnt[s_idx]
+            if cnt == 0:
+                continue
+            abase = src_off[s_idx]
+            post = pj_tab[q, P_POST]
+            npost = pj_tab[q, P_NPOST]
+            fmt = pj_tab[q, P_FMT]
+            graded = pj_tab[q, P_GRADED] != 0
+            wexp = pj_tab[q, P_EXP]
+            woff = pj_tab[q, P_WOFF]
+            roff = pj_tab[q, P_ROFF]
+            toff = pj_tab[q, P_TOFF]
+            direct = wexp >= 0
+            for e in range(cnt):
+                j = act_idx[abase + e]
+                p = act_val[abase + e] if graded else 1
+                if fmt == FMT_DENSE:
+                    wb = woff + j * npost
+                    if direct:
+                        tb = slots[0] + post
+                        if p == 1:
+                            for i in range(npost):
+                                ring[tb + i] += wd[wb + i]
+                        else:
+                            for i in range(npost):
+                                ring[tb + i] += wd[wb + i] * p
+                    else:
+                        if p == 1:
+                            for i in range(npost):
+                                tmp[toff + i] += wd[wb + i]
+                        else:
+                            for i in range(npost):
+                                tmp[toff + i] += wd[wb + i] * p
+                else:
+                    r0 = rowptr[roff + j]
+                    r1 = rowptr[roff + j + 1]
+                    if direct:
+                        for s in range(r0, r1):
+                            ring[slots[cdel[s]] + post + cpost[s]] += cw[s] * p
+                    else:
+                        for s in range(r0, r1):
+                            tmp[toff + cdel[s] * npost + cpost[s]] += cw[s] * p
+            if not direct:
+                sh = -wexp
+                wrap_first = pj_tab[q, P_WRAP] != 0
+                for d in range(pj_tab[q, P_D] + 1):
+                    tb = toff + d * npost
+                    rb = slots[d] + post
+                    for i in range(npost):
+                        val = tmp[tb + i]
+                        if val != 0:
+                            tmp[tb + i] = 0
+                            if wrap_first:
+                                val = wrap32(val)
+                            ring[rb + i] += val >> sh
+
+
+@njit(cache=True, parallel=True)
+def run_batch(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost, cw, cdel, R, NL, tmp_size,
+              src_off, n_src_total, prof, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf):
+    """:func:`run_sample` for every sample of ``inp`` (B, T, NI), in parallel over the batch."""
+    for b in prange(inp.shape[0]):
+        run_sample(inp[b], T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost, cw, cdel, R, NL,
+                   tmp_size, src_off, n_src_total, prof, rec_u, rec_v, rec_s, out_u[b], out_v[b], out_s[b],
+                   ovf[b])

@@ -1,0 +1,199 @@
+"""The ``loihi2`` arithmetic profile: flattens a loihi2 Program into the engine's tables.
+
+Bit-exact with Lava 0.10.0's ``fixed_pt`` models (``reference/loihi2.md`` §1.2, §2):
+
+* weights: clipped to 8 bits per sign mode and LSB-truncated by ``num_weight_bits`` (MIXED drops
+  one more LSB), once, as Lava's first ``run_spk`` does (:func:`..loihi2.weights.effective_weights`);
+* ``weight_exp`` shifts the per-step *sum* of a projection (floor for negative exponents), per
+  delay column for Delay* projections; positive exponents are folded into the weights (a
+  multiplication, exact modulo 2^32, which is all an int32 channel keeps);
+* graded projections (``num_message_bits > 0``) multiply weight by payload; Lava's int32 dot
+  products (Dense, Sparse, DelaySparse) wrap the sum to int32 *before* a right shift, DelayDense
+  sums int32 products in int64 (no wrap); binary projections count any nonzero payload as 1;
+* every projection output, the LIF's sum over ports and ``a << 6`` are int32 (wrapping);
+* LIF: round-toward-zero decays with ``du + 1``, single-shot 24-bit wrap of u, v saturation,
+  strict ``>`` against ``vth << 6``, reset of v only; LIFReset zeroes u and v at step start.
+
+Knowingly not modelled (cannot occur in a validated Program): int32 wrap of a single
+weight*payload product (payloads are limited to signed 24 bit), DelaySparse's int32 sum of
+*binary* events (needs a fan-in above 8 million), negative ``bias_exp`` (rejected by the spec).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neurocompile.program import Program
+from neurocompile.targets.loihi2 import spec
+from neurocompile.targets.loihi2.weights import effective_weights
+
+from . import engine as E
+
+PROFILE = "loihi2"
+
+
+@dataclass
+class Loihi2Plan:
+    """A Program flattened into the engine's arrays (see :mod:`.engine`)."""
+
+    in_names: list[str]
+    in_slices: dict[str, tuple[int, int]]
+    lif_names: list[str]
+    lif_slices: dict[str, tuple[int, int]]
+    in_tab: np.ndarray
+    lif_tab: np.ndarray
+    bias: np.ndarray
+    u0: np.ndarray
+    v0: np.ndarray
+    pj_tab: np.ndarray
+    wd: np.ndarray
+    rowptr: np.ndarray
+    cpost: np.ndarray
+    cw: np.ndarray
+    cdel: np.ndarray
+    R: int
+    NL: int
+    NI: int
+    tmp_size: int
+    src_off: np.ndarray
+    n_src_total: int
+    prof: np.ndarray = field(default_factory=lambda: profile_constants())
+
+    def kernel_args(self) -> tuple:
+        return (self.in_tab, self.lif_tab, self.bias, self.u0, self.v0, self.pj_tab, self.wd, self.rowptr,
+                self.cpost, self.cw, self.cdel, self.R, self.NL, self.tmp_size, self.src_off, self.n_src_total,
+                self.prof)
+
+
+def profile_constants() -> np.ndarray:
+    prof = np.zeros(7, np.int64)
+    prof[E.F_DSHIFT] = spec.DECAY_SHIFT
+    prof[E.F_DUNITY] = spec.DECAY_UNITY
+    prof[E.F_DSOFF] = spec.DS_OFFSET
+    prof[E.F_DMOFF] = spec.DM_OFFSET
+    prof[E.F_ASHIFT] = spec.ACT_SHIFT
+    prof[E.F_UVLIM] = spec.UV_WRAP_LIMIT
+    prof[E.F_VMAX] = spec.V_MAX
+    return prof
+
+
+def _synapses(proj, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(pre, post, effective weight, delay) of every synapse whose effective weight is nonzero."""
+    p = proj.params
+    sm, nwb = int(p["sign_mode"]), int(p["num_weight_bits"])
+    if proj.kind in ("dense", "delay_dense"):
+        w = effective_weights(np.asarray(p["weights"]).reshape(n_post, n_pre), sm, nwb)
+        post, pre = np.nonzero(w)
+        d = (np.asarray(p["delays"]).reshape(n_post, n_pre)[post, pre] if proj.kind == "delay_dense"
+             else np.zeros(post.size, np.int64))
+        return pre.astype(np.int64), post.astype(np.int64), w[post, pre], d.astype(np.int64)
+    pre = np.asarray(p["pre"], np.int64).reshape(-1)
+    post = np.asarray(p["post"], np.int64).reshape(-1)
+    w = effective_weights(np.asarray(p["weights"]).reshape(-1), sm, nwb)
+    d = (np.asarray(p["delays"], np.int64).reshape(-1) if proj.kind == "delay_sparse"
+         else np.zeros(pre.size, np.int64))
+    keep = w != 0
+    return pre[keep], post[keep], w[keep], d[keep]
+
+
+def build_plan(program: Program) -> Loihi2Plan:
+    """Flatten a *validated* loihi2 Program."""
+    pops = program.populations
+    in_names = [n for n, p in pops.items() if p.kind == "input"]
+    lif_names = [n for n, p in pops.items() if p.kind in spec.NEURON_KINDS]
+    n_in = len(in_names)
+    src_index = {n: i for i, n in enumerate(in_names)}
+    src_index.update({n: n_in + i for i, n in enumerate(lif_names)})
+    src_sizes = [pops[n].size for n in in_names] + [pops[n].size for n in lif_names]
+    src_off = np.zeros(max(len(src_sizes), 1), np.int64)
+    if src_sizes:
+        src_off[: len(src_sizes)] = np.concatenate([[0], np.cumsum(src_sizes)[:-1]])
+
+    in_tab = np.zeros((n_in, E.IN_COLS), np.int64)
+    in_slices: dict[str, tuple[int, int]] = {}
+    off = 0
+    for k, n in enumerate(in_names):
+        size = pops[n].size
+        in_tab[k] = (off, size, src_index[n])
+        in_slices[n] = (off, size)
+        off += size
+    NI = off
+
+    lif_tab = np.zeros((len(lif_names), E.LIF_COLS), np.int64)
+    lif_slices: dict[str, tuple[int, int]] = {}
+    bias, u0, v0 = [], [], []
+    off = 0
+    for k, n in enumerate(lif_names):
+        pop = pops[n]
+        p = pop.params
+        size = pop.size
+        rint = int(p["reset_interval"]) if pop.kind == "lif_reset" else 0
+        roff = int(p["reset_offset"]) % rint if rint else 0
+        lif_tab[k] = (off, size, int(p["du"]), int(p["dv"]), int(p["vth"]) << spec.VTH_SHIFT, rint, roff,
+                      src_index[n])
+        lif_slices[n] = (off, size)
+        mant = np.asarray(p["bias_mant"], np.int64).reshape(-1)
+        bexp = np.asarray(p["bias_exp"], np.int64).reshape(-1)
+        bias.append(np.where(bexp >= 0, mant << np.maximum(bexp, 0), mant >> np.maximum(-bexp, 0)))
+        u0.append(np.asarray(p.get("u_init", 0), np.int64).reshape(-1) * np.ones(size, np.int64))
+        v0.append(np.asarray(p.get("v_init", 0), np.int64).reshape(-1) * np.ones(size, np.int64))
+        off += size
+    NL = off
+
+    def cat(parts, dtype):
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
+    pj_rows, wd_parts, rp_parts, cpost_parts, cw_parts, cdel_parts = [], [], [], [], [], []
+    woff = roff_ = coff = tmp_size = 0
+    max_d = 0
+    for proj in program.projections.values():
+        p = proj.params
+        pre_pop, post_pop = pops[proj.pre], pops[proj.post]
+        n_pre, n_post = pre_pop.size, post_pop.size
+        wexp = int(p["weight_exp"])
+        graded = int(int(p["num_message_bits"]) > 0)
+        pre, post, w, d = _synapses(proj, n_pre, n_post)
+        if wexp > 0:
+            w = w << wexp
+        D = int(d.max()) if d.size else 0
+        max_d = max(max_d, D)
+        wrap = int(graded and proj.kind != "delay_dense")
+        toff = 0
+        if wexp < 0:
+            toff = tmp_size
+            tmp_size += (D + 1) * n_post
+        if proj.kind == "dense":
+            block = np.zeros((n_pre, n_post), np.int64)
+            block[pre, post] = w
+            pj_rows.append((src_index[proj.pre], lif_slices[proj.post][0], n_post, E.FMT_DENSE, graded, wexp, wrap,
+                            D, woff, 0, toff))
+            wd_parts.append(block.reshape(-1))
+            woff += block.size
+        else:
+            order = np.lexsort((post, pre))
+            pre, post, w, d = pre[order], post[order], w[order], d[order]
+            rp = np.zeros(n_pre + 1, np.int64)
+            np.cumsum(np.bincount(pre, minlength=n_pre), out=rp[1:])
+            pj_rows.append((src_index[proj.pre], lif_slices[proj.post][0], n_post, E.FMT_CSR, graded, wexp, wrap,
+                            D, 0, roff_, toff))
+            rp_parts.append(rp + coff)
+            cpost_parts.append(post)
+            cw_parts.append(w)
+            cdel_parts.append(d)
+            roff_ += n_pre + 1
+            coff += pre.size
+    pj_tab = np.array(pj_rows, np.int64).reshape(-1, E.PJ_COLS)
+    wd = cat(wd_parts, np.int64)
+    cw = cat(cw_parts, np.int64)
+    # int32 storage halves the memory traffic of the event loop; values are at most 255 << 8.
+    wd = wd.astype(np.int32) if wd.size == 0 or np.abs(wd).max() < 2**31 else wd
+    cw = cw.astype(np.int32) if cw.size == 0 or np.abs(cw).max() < 2**31 else cw
+    return Loihi2Plan(
+        in_names=in_names, in_slices=in_slices, lif_names=lif_names, lif_slices=lif_slices,
+        in_tab=in_tab, lif_tab=lif_tab, bias=cat(bias, np.int64), u0=cat(u0, np.int64), v0=cat(v0, np.int64),
+        pj_tab=pj_tab, wd=wd, rowptr=cat(rp_parts, np.int64) if rp_parts else np.zeros(1, np.int64),
+        cpost=cat(cpost_parts, np.int64), cw=cw, cdel=cat(cdel_parts, np.int64), R=max_d + 1, NL=NL, NI=NI,
+        tmp_size=tmp_size, src_off=src_off, n_src_total=int(sum(src_sizes)),
+    )

@@ -1,0 +1,181 @@
+"""``run_program``: run a Program on the bit-exact emulator (profile chosen by the target).
+
+Inputs follow the ``.npz`` convention: ``{key: (batch, time, *shape)}`` with the keys of
+``Program.inputs``. Samples of a batch are independent (Lava has no batch; each sample is what
+a fresh Lava network would compute). Recording keys ``POP.spikes``, ``POP.v``, ``POP.u`` hold the
+value after each step's update, i.e. what a Lava ``Monitor`` reads at that step.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from neurocompile.data import FIDELITY_BIT_EXACT, RunResult, check_inputs, parse_record
+from neurocompile.errors import InputDataError, NumericOverflowError, UnsupportedError
+from neurocompile.program import Program
+
+from . import engine
+
+_SUPPORTED = ("loihi2",)
+
+
+def _parse_record(record: Any) -> list[tuple[str, str]]:
+    if record is None:
+        return []
+    if isinstance(record, str):
+        return parse_record(record)
+    out = []
+    for item in record:
+        if isinstance(item, str):
+            out.extend(parse_record(item))
+        else:
+            pop, obs = item
+            out.append((str(pop), str(obs)))
+    return out
+
+
+def _check_values(program: Program, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    from neurocompile.targets.loihi2 import spec
+
+    out = {}
+    for key, arr in arrays.items():
+        pop = program.populations[program.inputs[key]]
+        if not np.all(arr == np.round(arr)):
+            raise InputDataError("input values must be integers (spikes 0/1 or graded payloads)", node=key,
+                                 parameter="input", expected="integer values")
+        nmb = int(pop.params["num_message_bits"])
+        if nmb == 0:
+            if arr.size and not np.all((arr == 0) | (arr == 1)):
+                raise InputDataError(f"binary input population '{pop.name}' got values other than 0 and 1",
+                                     node=key, parameter="input",
+                                     expected="spikes 0/1 (or num_message_bits > 0 for graded payloads)")
+        elif arr.size and (arr.min() < spec.PAYLOAD_MIN or arr.max() > spec.PAYLOAD_MAX):
+            raise InputDataError(f"graded payload out of range for population '{pop.name}'", node=key,
+                                 parameter="input", expected=f"{spec.PAYLOAD_MIN} <= payload <= {spec.PAYLOAD_MAX}")
+        out[key] = arr.astype(np.int64)
+    return out
+
+
+def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: Iterable[Any] | str | None = (),
+                strict: bool = False) -> RunResult:
+    """Run ``program`` on ``inputs`` bit-exactly as its reference (Lava 0.10.0 fixed_pt for loihi2).
+
+    ``record``: ``"POP.v,POP.u"`` or an iterable of ``"POP.obs"`` / ``(POP, obs)``.
+    ``strict``: raise :class:`NumericOverflowError` on the first u wrap / v saturation instead of
+    warning once per population.
+    """
+    if program.target not in _SUPPORTED:
+        raise UnsupportedError(f"the emulator has no profile for target {program.target!r}", parameter="target",
+                               expected=" or ".join(_SUPPORTED))
+    from neurocompile.targets.loihi2 import spec
+    from neurocompile.targets.loihi2.program import input_shapes, validate_program
+
+    from .loihi2 import build_plan
+
+    validate_program(program)
+    arrays, batch, steps = check_inputs(inputs, input_shapes(program))
+    arrays = _check_values(program, arrays)
+
+    rec = _parse_record(record)
+    pops = program.populations
+    for pop, obs in rec:
+        if pop not in pops:
+            raise InputDataError(f"cannot record unknown population '{pop}'", node=pop, parameter="record",
+                                 expected="one of " + ", ".join(sorted(pops)))
+        if obs not in spec.OBSERVABLES or (pops[pop].kind == "input" and obs != "spikes"):
+            raise InputDataError(f"cannot record {obs!r} of {pops[pop].kind} population '{pop}'", node=pop,
+                                 parameter="record", expected="spikes, v or u (input populations: spikes)")
+
+    plan = build_plan(program)
+    # which (population, observable) the kernel must record
+    needed = list(dict.fromkeys(rec + [(o.population, o.observable) for o in program.outputs.values()]))
+    cols: dict[str, list[str]] = {"u": [], "v": [], "spikes": []}
+    for pop, obs in needed:
+        if pops[pop].kind != "input" and pop not in cols[obs]:
+            cols[obs].append(pop)
+
+    def index(names: list[str]) -> tuple[np.ndarray, dict[str, tuple[int, int]]]:
+        idx, where, c = [], {}, 0
+        for n in names:
+            off, size = plan.lif_slices[n]
+            idx.append(np.arange(off, off + size, dtype=np.int64))
+            where[n] = (c, size)
+            c += size
+        return (np.concatenate(idx) if idx else np.zeros(0, np.int64)), where
+
+    rec_u, where_u = index(cols["u"])
+    rec_v, where_v = index(cols["v"])
+    rec_s, where_s = index(cols["spikes"])
+
+    inp = np.zeros((batch, steps, plan.NI), np.int64)
+    for key, popname in program.inputs.items():
+        off, size = plan.in_slices[popname]
+        inp[:, :, off:off + size] = arrays[key].reshape(batch, steps, size)
+    out_u = np.zeros((batch, steps, rec_u.size), np.int64)
+    out_v = np.zeros((batch, steps, rec_v.size), np.int64)
+    out_s = np.zeros((batch, steps, rec_s.size), np.uint8)
+    ovf = np.zeros((batch, len(plan.lif_names), 2), np.int64)
+    args = plan.kernel_args()
+    if batch == 1:
+        engine.run_sample(inp[0], steps, *args, rec_u, rec_v, rec_s, out_u[0], out_v[0], out_s[0], ovf[0])
+    elif batch > 1:
+        engine.run_batch(inp, steps, *args, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf)
+
+    messages = _overflow_messages(plan.lif_names, ovf, strict)
+
+    def state(pop: str, obs: str) -> np.ndarray:
+        shape = (batch, steps) + tuple(pops[pop].shape)
+        if pops[pop].kind == "input":
+            return arrays[_key_of(program, pop)].reshape(shape)
+        src, where = {"u": (out_u, where_u), "v": (out_v, where_v), "spikes": (out_s, where_s)}[obs]
+        c, size = where[pop]
+        part = src[:, :, c:c + size]
+        return part.astype(np.int8 if obs == "spikes" else np.int32).reshape(shape)
+
+    recordings = {f"{pop}.{obs}": state(pop, obs) for pop, obs in rec}
+    outputs = {}
+    for key, o in program.outputs.items():
+        val = state(o.population, o.observable)
+        outputs[key] = val if o.observable == "spikes" else val.astype(np.float64) * float(o.scale)
+    for m in messages:
+        warnings.warn(m, RuntimeWarning, stacklevel=2)
+    return RunResult(outputs=outputs, recordings=recordings, backend="emulator:loihi2",
+                     fidelity=FIDELITY_BIT_EXACT, reference=spec.REFERENCE, semantics=dict(program.semantics),
+                     warnings=messages)
+
+
+def _key_of(program: Program, pop: str) -> str:
+    return next(k for k, p in program.inputs.items() if p == pop)
+
+
+def _overflow_messages(lif_names: list[str], ovf: np.ndarray, strict: bool) -> list[str]:
+    if not ovf.any():
+        return []
+    if strict:
+        first = None  # (step, sample, pop, variable)
+        for b in range(ovf.shape[0]):
+            for k, name in enumerate(lif_names):
+                for c, var in ((0, "u"), (1, "v")):
+                    t = int(ovf[b, k, c])
+                    if t and (first is None or (t, b) < first[:2]):
+                        first = (t, b, name, var)
+        t, b, name, var = first
+        what = ("u left its 24-bit range (single-shot wrap) or an int32 intermediate wrapped" if var == "u"
+                else "v saturated at +-(2^23 - 1)")
+        raise NumericOverflowError(f"{what} at step {t} of sample {b} (strict mode)", node=name, parameter=var,
+                                   expected="no wrap or saturation; lower the weights, weight_exp or bias")
+    msgs = []
+    for k, name in enumerate(lif_names):
+        parts = []
+        for c, var, what in ((0, "u", "u wrapped (24-bit/int32 overflow)"), (1, "v", "v saturated")):
+            hit = np.nonzero(ovf[:, k, c])[0]
+            if hit.size:
+                b = int(hit[np.argmin(ovf[hit, k, c])])
+                parts.append(f"{what} in {hit.size} sample(s), first at step {int(ovf[b, k, c])} of sample {b}")
+        if parts:
+            msgs.append(f"population '{name}': " + "; ".join(parts) +
+                        " (bit-exact with Lava, but the values are no longer meaningful; strict=True raises)")
+    return msgs
