@@ -1,3 +1,4 @@
 """Imports every command module so that each registers itself on the app."""
 from neurocompile.cli import check_cmd  # noqa: F401,E402
 from neurocompile.cli import simulate_cmd  # noqa: F401,E402
+from neurocompile.cli import demo_cmd  # noqa: F401,E402
