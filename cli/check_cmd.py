@@ -50,7 +50,7 @@ def _print_table(report) -> None:
     head += f", target {report.target}" if report.target else ""
     head += f", dt {report.dt:g})" if report.dt is not None else ")"
     if not report.findings:
-        console.print(f"{head}: no findings", markup=False)
+        console.print(f"{head}: no findings", markup=False, soft_wrap=True)
         return
     table = Table(title=head, title_justify="left", show_lines=False)
     table.add_column("severity")
@@ -61,7 +61,7 @@ def _print_table(report) -> None:
         table.add_row(f"[{_STYLE.get(f.severity, '')}]{f.severity}[/]", f.code, f.node or "-", _escape(f.message))
     console.print(table)
     console.print(f"{report.count('error')} error(s), {report.count('warning')} warning(s), "
-                  f"{report.count('info')} info", markup=False)
+                  f"{report.count('info')} info", markup=False, soft_wrap=True)
 
 
 def _escape(text: str) -> str:

@@ -51,20 +51,26 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # typer.Exit inside commands
         return int(exc.code or 0)
     except Exception as exc:  # click usage errors and the like
-        import click
+        try:
+            import click
+        except ImportError:  # typer >= 0.2x vendors click as typer._click
+            from typer import _click as click
 
-        if isinstance(exc, click.exceptions.Exit):
+        if isinstance(exc, getattr(click.exceptions, "Exit", typer.Exit)):
             return int(exc.exit_code)
         if isinstance(exc, click.ClickException):
             if debug:
                 raise
             print(f"usage error: {' '.join(exc.format_message().split())}", file=sys.stderr)
             return 2
-        if isinstance(exc, click.exceptions.Abort):
+        if isinstance(exc, getattr(click.exceptions, "Abort", typer.Abort)):
             return 1
         raise
     return rv if isinstance(rv, int) else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # ``python -m neurocompile.cli.main``: use the package's module (where commands register), not __main__.
+    from neurocompile.cli.main import main as _main
+
+    sys.exit(_main())

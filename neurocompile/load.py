@@ -346,6 +346,8 @@ def _make_node(name: str, raw: dict[str, Any]) -> Node:
     for key, val in raw.items():
         if key in ("type", "metadata"):
             continue
+        if hasattr(val, "detach") and hasattr(val, "numpy"):  # a torch tensor from an exporter
+            val = val.detach().cpu().numpy()
         params[key] = _to_str(val)
     if kind in PRIMITIVES:
         params = _normalize(kind, params)
