@@ -47,15 +47,17 @@ from neurocompile.errors import (
 )
 from neurocompile.program import Program
 
+from . import spec
+
 BACKEND = "lava"
-LAVA_VERSION = "0.10.0"
-LAVA_REFERENCE = f"lava-nc {LAVA_VERSION} fixed_pt"
+LAVA_VERSION = spec.LAVA_VERSION
+LAVA_REFERENCE = spec.REFERENCE
 LIF_KINDS = ("lif", "lif_reset")
 INPUT_KIND = "input"
 PROJECTION_KINDS = ("dense", "delay_dense", "sparse", "delay_sparse")
 #: ``v`` saturates at +-(2^23 - 1); ``u`` is wrapped once into (-2^23, 2^23] (loihi2.md §1.2).
-V_MAX = 2**23 - 1
-U_MAX = 2**23
+V_MAX = spec.V_MAX
+U_MAX = spec.UV_WRAP_LIMIT
 
 
 # --------------------------------------------------------------------------- inputs / records
@@ -82,8 +84,9 @@ def input_shapes(program: Program) -> dict[str, tuple[int, ...]]:
 def prepare_inputs(program: Program, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int, int]:
     """Check run data against the Program's inputs; return ``{population: int64 (batch, T, size)}``.
 
-    Values must be integers (spikes 0/1, or graded payloads when the input population has
-    ``num_message_bits > 0``); Lava's RingBuffer holds them as int32.
+    Values must be integers: spikes 0/1, or graded payloads within ``spec.PAYLOAD_MIN..MAX`` when
+    the input population has ``num_message_bits > 0`` (the emulator's rule); Lava's RingBuffer
+    holds them as int32.
     """
     arrays, batch, steps = check_inputs(inputs, input_shapes(program))
     out: dict[str, np.ndarray] = {}
@@ -93,9 +96,14 @@ def prepare_inputs(program: Program, inputs: Mapping[str, np.ndarray]) -> tuple[
             raise InputDataError("input values must be integers (spikes or graded payloads)",
                                  node=key, parameter="input", expected="integer values")
         ints = arr.astype(np.int64)
-        if ints.size and (ints.min() < -(2**31) or ints.max() > 2**31 - 1):
-            raise InputDataError("input values do not fit Lava's int32 spike channel",
-                                 node=key, parameter="input", expected="values in [-2^31, 2^31-1]")
+        if int(program.populations[pop].params.get("num_message_bits", 0)) == 0:
+            if ints.size and not np.all((ints == 0) | (ints == 1)):
+                raise InputDataError(f"binary input population '{pop}' got values other than 0 and 1",
+                                     node=key, parameter="input",
+                                     expected="spikes 0/1 (or num_message_bits > 0 for graded payloads)")
+        elif ints.size and (ints.min() < spec.PAYLOAD_MIN or ints.max() > spec.PAYLOAD_MAX):
+            raise InputDataError(f"graded payload out of range for population '{pop}'", node=key,
+                                 parameter="input", expected=f"{spec.PAYLOAD_MIN} <= payload <= {spec.PAYLOAD_MAX}")
         out[pop] = ints.reshape(batch, steps, -1)
     for name, pop in program.populations.items():
         if pop.kind == INPUT_KIND and name not in out:
@@ -131,24 +139,10 @@ def needed_observables(program: Program, record: Sequence[tuple[str, str]], stri
 
 
 def check_program(program: Program) -> None:
-    """The structural checks the Lava mapping itself needs (full range validation is the spec's)."""
-    if program.target != "loihi2":
-        raise UnsupportedError(f"the Lava runner runs loihi2 Programs, not {program.target!r}",
-                               parameter="target", expected="loihi2")
-    for name, pop in program.populations.items():
-        if pop.kind not in (INPUT_KIND,) + LIF_KINDS:
-            raise UnsupportedError(f"population kind {pop.kind!r} has no stock Lava fixed_pt process",
-                                   node=name, parameter="kind", expected="input, lif or lif_reset")
-    for name, proj in program.projections.items():
-        if proj.kind not in PROJECTION_KINDS:
-            raise UnsupportedError(f"projection kind {proj.kind!r} has no stock Lava fixed_pt process",
-                                   node=name, parameter="kind", expected=", ".join(PROJECTION_KINDS))
-        for end, role in ((proj.pre, "pre"), (proj.post, "post")):
-            if end not in program.populations:
-                raise UnsupportedError(f"{role} population '{end}' does not exist", node=name, parameter=role)
-        if program.populations[proj.post].kind not in LIF_KINDS:
-            raise UnsupportedError("a projection must end on a lif or lif_reset population",
-                                   node=name, parameter="post", expected="a lif or lif_reset population")
+    """The shared loihi2 validation (``targets/loihi2/program.py``): every field, range and edge."""
+    from .program import validate_program
+
+    validate_program(program)
 
 
 # --------------------------------------------------------------------------- Lava network
