@@ -99,8 +99,8 @@ def load_graph(x: Any, sample_input: Any = None, *, framework: str | None = None
     from .shapes import infer_shapes
 
     if isinstance(x, Graph):
-        return x
-    if isinstance(x, (str, os.PathLike)):
+        graph = x
+    elif isinstance(x, (str, os.PathLike)):
         graph = _load_path(Path(x))
     elif _is_nir_object(x):
         graph = _build_graph(_nir_obj_to_raw(x), source=f"<{type(x).__name__}>", nir_version=_nir_installed_version())
@@ -333,7 +333,7 @@ def _bypass(name: str, nodes: dict[str, Node], edges: list[tuple[str, str]]) -> 
     succs = [d for s, d in edges if s == name and d != name]
     kept = [e for e in edges if name not in e]
     new = [(p, s) for p in preds for s in succs]
-    edges[:] = kept + [e for e in new if e not in kept]
+    edges[:] = kept + new  # no dedupe: two paths into a node are two summed inputs
     nodes.pop(name, None)
 
 
