@@ -223,7 +223,7 @@ def _unsupported(ctx: _Ctx) -> Iterator[Finding]:
         if node.kind not in PRIMITIVES:
             what = "has no type" if node.kind.startswith("<") else f"is of kind '{node.kind}'"
             yield _f("unsupported-primitive", "error", node.name,
-                     f"{what}, which neurocompile does not support (supported: {', '.join(PRIMITIVES)})")
+                     f"node '{node.name}' {what}, which neurocompile does not support (supported: {', '.join(PRIMITIVES)})")
 
 
 @rule("dangling-edge")
