@@ -1,0 +1,481 @@
+"""``neurocompile emit``: a self-contained Lava project for a loihi2 Program (the hardware bundle).
+
+The bundle needs lava-nc 0.10.0 (and its numpy/scipy), NOT neurocompile:
+
+* ``network.py`` - ``build_network(input_data, hw=False)`` creating the network from stock
+  ``lava.proc`` processes only (RingBuffer, LIF/LIFReset, Dense/Sparse/DelayDense/DelaySparse);
+  every scalar is a literal in the code, every array an integer array from ``params.npz``.
+* ``params.npz``   - ``POP.bias_mant``, ``PROJ.weights``, ``PROJ.delays``, ... (int64).
+* ``run.py``       - ``Loihi2SimCfg(select_tag="fixed_pt")`` by default; ``--hw`` uses
+  ``Loihi2HwCfg`` with ``lava.proc.embedded_io.spike`` PyToNx/NxToPy adapters around the I/O and
+  ``lava.utils.loihi`` host selection (imported lazily: they need Intel's closed lava-loihi);
+  ``--check`` compares the outputs with ``golden.npz`` exactly (exit 1 on any difference).
+* ``inputs.npz``   - the run data (``(batch, time, *shape)`` per input key).
+* ``golden.npz``   - the emulator's outputs for those inputs, plus ``POP.u``, ``POP.v``,
+  ``POP.spikes`` of every LIF population (what a Lava Monitor reads at each step).
+* ``README.md``    - what it needs, how to run it, the Lava traps it avoids.
+
+Knowingly incomplete: on ``--hw`` only spike outputs are read back (through NxToPyAdapter);
+``u``/``v`` of neurons on Loihi cores need lava-loihi's own probes, which this bundle does not
+use, so ``--hw --check`` compares spike keys only. The hardware path cannot be exercised here
+(no lava-loihi, no chip); it follows the lava-dl tutorials' adapter pattern (loihi2.md §5).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from neurocompile.errors import InputDataError, ParameterError
+from neurocompile.program import Program
+
+from . import spec
+from .lava_runner import components
+
+#: Steps of the generated input when ``emit`` is given no ``--input``.
+DEFAULT_STEPS = 100
+#: Spike probability per input neuron and step of the generated input.
+DEFAULT_ACTIVITY = 0.1
+DEFAULT_SEED = 0
+
+BUNDLE_FILES = ("network.py", "run.py", "params.npz", "inputs.npz", "golden.npz", "README.md")
+_SIGN_NAMES = {spec.SIGN_MODE_MIXED: "MIXED", spec.SIGN_MODE_EXCITATORY: "EXCITATORY",
+               spec.SIGN_MODE_INHIBITORY: "INHIBITORY"}
+
+
+@dataclass(frozen=True)
+class EmitReport:
+    directory: str
+    files: tuple[str, ...]
+    populations: int
+    projections: int
+    lava_processes: int
+    batch: int
+    steps: int
+    generated_input: bool
+    golden_backend: str
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["files"] = list(self.files)
+        return d
+
+
+def default_inputs(program: Program, steps: int = DEFAULT_STEPS, seed: int = DEFAULT_SEED) -> dict[str, np.ndarray]:
+    """Deterministic example input: Bernoulli(0.1) spikes; graded inputs get payloads 1..15."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for key, popname in program.inputs.items():
+        pop = program.populations[popname]
+        spikes = (rng.random((1, steps) + tuple(pop.shape)) < DEFAULT_ACTIVITY).astype(np.int64)
+        if int(pop.params.get("num_message_bits", 0)) > 0:
+            spikes = spikes * rng.integers(1, 16, size=spikes.shape)
+        out[key] = spikes
+    return out
+
+
+def _params_arrays(program: Program) -> dict[str, np.ndarray]:
+    arrays: dict[str, np.ndarray] = {}
+    for name, pop in program.populations.items():
+        if pop.kind == "input":
+            continue
+        n = pop.size
+        for key in ("bias_mant", "bias_exp", "u_init", "v_init"):
+            val = np.asarray(pop.params.get(key, 0), dtype=np.int64).reshape(-1)
+            arrays[f"{name}.{key}"] = np.broadcast_to(val, (n,)).copy() if val.size == 1 else val
+    for name, proj in program.projections.items():
+        for key in ("weights", "delays", "pre", "post"):
+            if key in proj.params:
+                arrays[f"{name}.{key}"] = np.asarray(proj.params[key], dtype=np.int64)
+    return arrays
+
+
+def _network_source(program: Program) -> str:
+    pops, projs = program.populations, program.projections
+    lines = []
+    for name, pop in pops.items():
+        if pop.kind == "input":
+            continue
+        p = pop.params
+        cls = "LIFReset" if pop.kind == "lif_reset" else "LIF"
+        extra = ""
+        if pop.kind == "lif_reset":
+            extra = f", reset_interval={int(p['reset_interval'])}, reset_offset={int(p.get('reset_offset', 0))}"
+        lines.append(
+            f"    net[{name!r}] = {cls}(shape=({pop.size},), du={int(p['du'])}, dv={int(p['dv'])}, vth={int(p['vth'])},\n"
+            f"        bias_mant=p[{name + '.bias_mant'!r}], bias_exp=p[{name + '.bias_exp'!r}],\n"
+            f"        u=p[{name + '.u_init'!r}], v=p[{name + '.v_init'!r}]{extra})")
+    for name, proj in projs.items():
+        q = proj.params
+        n_pre, n_post = pops[proj.pre].size, pops[proj.post].size
+        common = (f"weight_exp={int(q['weight_exp'])}, num_weight_bits={int(q['num_weight_bits'])}, "
+                  f"sign_mode=SignMode.{_SIGN_NAMES[int(q['sign_mode'])]}, num_message_bits={int(q['num_message_bits'])}")
+        w = f"p[{name + '.weights'!r}]"
+        if proj.kind == "dense":
+            ctor = f"Dense(weights={w},\n        {common})"
+        elif proj.kind == "delay_dense":
+            d = f"p[{name + '.delays'!r}]"
+            ctor = f"DelayDense(weights={w}, delays={d}, max_delay=int({d}.max()),\n        {common})"
+        else:
+            coo = f"_coo(p, {name!r}, {n_post}, {n_pre}"
+            if proj.kind == "sparse" or np.asarray(q["pre"]).size == 0:
+                ctor = f"Sparse(weights={coo}, 'weights'),\n        {common})"
+            else:
+                ctor = (f"DelaySparse(weights={coo}, 'weights'), delays={coo}, 'delays'),\n"
+                        f"        max_delay=int(p[{name + '.delays'!r}].max()), {common})")
+        lines.append(f"    net[{name!r}] = {ctor}")
+        lines.append(f"    _connect(net, {proj.pre!r}, {name!r}, {proj.post!r}, hw)")
+    anchors = []
+    for comp in components(program):
+        lifs = [n for n in comp if pops[n].kind != "input"]
+        if lifs:
+            anchors.append(lifs[0])
+    populations = {n: {"kind": p.kind, "shape": list(p.shape), "size": p.size,
+                       "num_message_bits": int(p.params.get("num_message_bits", 0)) if p.kind == "input" else 0}
+                   for n, p in pops.items()}
+    outputs = {k: [o.population, o.observable, float(o.scale)] for k, o in program.outputs.items()}
+    return _NETWORK_TEMPLATE.format(
+        inputs=_literal(dict(program.inputs)),
+        populations=_literal(populations),
+        outputs=_literal(outputs),
+        anchors=json.dumps(anchors),
+        body="\n".join(lines),
+    )
+
+
+def _literal(d: dict) -> str:
+    """A dict as a Python literal, one key per line."""
+    body = "".join(f"    {json.dumps(k)}: {json.dumps(v, sort_keys=True)},\n" for k, v in d.items())
+    return "{\n" + body + "}"
+
+
+def emit_bundle(program: Program, directory: str | os.PathLike, inputs: Mapping[str, np.ndarray] | None = None,
+                *, steps: int = DEFAULT_STEPS, seed: int = DEFAULT_SEED) -> EmitReport:
+    """Write the bundle for ``program`` into ``directory`` (created; existing bundle files replaced).
+
+    ``inputs`` (the ``.npz`` convention) become ``inputs.npz``; without them a deterministic
+    example input of ``steps`` steps is generated. ``golden.npz`` is the emulator's run on them.
+    """
+    from neurocompile.targets.emulator.run import run_program as run_emulator
+
+    from .program import validate_program
+
+    validate_program(program)
+    if not any(p.kind != "input" for p in program.populations.values()):
+        raise ParameterError("the Program has no lif or lif_reset population", parameter="populations",
+                             expected="at least one neuron population")
+    generated = inputs is None
+    if generated:
+        if steps < 1:
+            raise InputDataError(f"steps={steps} is not positive", parameter="steps", expected=">= 1")
+        inputs = default_inputs(program, steps, seed)
+    inputs = {k: np.asarray(v) for k, v in inputs.items()}
+    record = [f"{n}.{o}" for n, p in program.populations.items() if p.kind != "input" for o in ("u", "v", "spikes")]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        golden = run_emulator(program, inputs, record=record)
+    batch, n_steps = next(iter(golden.recordings.values())).shape[:2]
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "network.py").write_text(_network_source(program))
+    (out / "run.py").write_text(_RUN_TEMPLATE)
+    np.savez_compressed(out / "params.npz", **_params_arrays(program))
+    np.savez_compressed(out / "inputs.npz", **{k: v.astype(np.int64) for k, v in inputs.items()})
+    gold = {k: np.asarray(v) for k, v in golden.arrays().items()}
+    gold["__meta__"] = np.array(json.dumps({"backend": golden.backend, "fidelity": golden.fidelity,
+                                            "reference": golden.reference}, sort_keys=True))
+    np.savez_compressed(out / "golden.npz", **gold)
+    n_lava = len(program.populations) + len(program.projections)
+    n_comp = sum(1 for c in components(program) if any(program.populations[n].kind != "input" for n in c))
+    (out / "README.md").write_text(_README_TEMPLATE.format(
+        populations=len(program.populations), projections=len(program.projections), batch=batch, steps=n_steps,
+        generated="generated by `neurocompile emit` (Bernoulli 0.1 spikes, seed 0)" if generated else
+        "the `--input` file given to `neurocompile emit`",
+        reference=golden.reference, link_note=("" if n_comp <= 1 else _LINK_NOTE.format(n=n_comp))))
+    return EmitReport(directory=str(out), files=BUNDLE_FILES, populations=len(program.populations),
+                      projections=len(program.projections), lava_processes=n_lava + (n_comp + 1 if n_comp > 1 else 0),
+                      batch=int(batch), steps=int(n_steps), generated_input=generated, golden_backend=golden.backend)
+
+
+# ----------------------------------------------------------------------------- templates
+_NETWORK_TEMPLATE = '''"""The network, built from stock lava-nc 0.10.0 processes (generated by neurocompile emit).
+
+Scalars are literals below; arrays are the integer arrays of params.npz (weights as the user
+wrote them: Lava clips them per sign mode and truncates them to num_weight_bits itself).
+Every population is flat, shape (size,), neuron index = C-order flattening of its shape.
+This file imports lava-nc, numpy and scipy only.
+"""
+
+import os
+
+import numpy as np
+from scipy.sparse import csr_matrix
+
+from lava.proc.dense.process import DelayDense, Dense
+from lava.proc.io.source import RingBuffer
+from lava.proc.lif.process import LIF, LIFReset
+from lava.proc.sparse.process import DelaySparse, Sparse
+from lava.utils.weightutils import SignMode
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+#: run-data key -> input population
+INPUTS = {inputs}
+POPULATIONS = {populations}
+#: output key -> [population, observable, scale]
+OUTPUTS = {outputs}
+#: one LIF population per connected component; Lava compiles only what is connected to the
+#: process run() is called on, so several components are tied by zero-weight links.
+ANCHORS = {anchors}
+
+
+def load_params(path=None):
+    with np.load(path or os.path.join(HERE, "params.npz")) as f:
+        return {{k: f[k] for k in f.files}}
+
+
+def _coo(p, name, n_post, n_pre, key):
+    return csr_matrix((p[name + "." + key], (p[name + ".post"], p[name + ".pre"])), shape=(n_post, n_pre),
+                      dtype=np.int64)
+
+
+def _source(net, name, hw):
+    """The OutPort carrying a population's spikes (on hardware, inputs pass a PyToNxAdapter)."""
+    if POPULATIONS[name]["kind"] != "input" or not hw:
+        return net[name].s_out
+    key = name + "#py2nx"
+    if key not in net:
+        from lava.proc.embedded_io.spike import PyToNxAdapter  # needs lava-loihi
+
+        net[key] = PyToNxAdapter(shape=(POPULATIONS[name]["size"],),
+                                 num_message_bits=POPULATIONS[name]["num_message_bits"])
+        net[name].s_out.connect(net[key].inp)
+    return net[key].out
+
+
+def _connect(net, pre, proj, post, hw):
+    _source(net, pre, hw).connect(net[proj].s_in)
+    net[proj].a_out.connect(net[post].a_in)
+
+
+def build_network(input_data, params=None, hw=False):
+    """Processes of one sample's network, {{name: process}}.
+
+    input_data: {{input population: integer array (size, T)}} (RingBuffer data, time last).
+    """
+    p = load_params() if params is None else params
+    net = {{}}
+    for name, pop in POPULATIONS.items():
+        if pop["kind"] == "input" and not name.startswith("#"):
+            net[name] = RingBuffer(data=np.asarray(input_data[name], dtype=np.int64))
+{body}
+    if len(ANCHORS) > 1:
+        net["#link"] = RingBuffer(data=np.zeros((1, 1), dtype=np.int64))
+        POPULATIONS.setdefault("#link", {{"kind": "input", "size": 1, "num_message_bits": 0}})
+        for i, name in enumerate(ANCHORS):
+            size = POPULATIONS[name]["size"]
+            net["#link%d" % i] = Dense(weights=np.zeros((size, 1), dtype=np.int64), sign_mode=SignMode.EXCITATORY)
+            _connect(net, "#link", "#link%d" % i, name, hw)
+    return net
+'''
+
+_RUN_TEMPLATE = '''"""Run the emitted network on Lava (generated by neurocompile emit; needs lava-nc 0.10.0 only).
+
+    python run.py                 # Loihi2SimCfg(select_tag="fixed_pt"), writes outputs.npz
+    python run.py --check         # ... and compares with golden.npz exactly (exit 1 on a difference)
+    python run.py --hw [--partition P | --board B | --host ADDR]   # Loihi 2 (needs lava-loihi)
+
+Samples run one after another, each in a fresh network (Lava has no batch dimension).
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import network  # noqa: E402
+
+
+def _load(name):
+    with np.load(os.path.join(HERE, name)) as f:
+        return {k: f[k] for k in f.files if k != "__meta__"}
+
+
+def wanted_keys(golden, hw):
+    """Keys to read back: outputs plus POP.u/v/spikes recordings (spikes only on hardware)."""
+    keys = {}
+    for key, (pop, obs, scale) in network.OUTPUTS.items():
+        keys[key] = (pop, obs, scale)
+    for key in golden:
+        if key not in keys and "." in key:
+            pop, obs = key.rsplit(".", 1)
+            if pop in network.POPULATIONS:
+                keys[key] = (pop, obs, None)
+    if hw:
+        keys = {k: v for k, v in keys.items() if v[1] == "spikes"}
+    return keys
+
+
+def run_sample(data, steps, keys, hw=False):
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.proc.monitor.process import Monitor
+
+    net = network.build_network(data, hw=hw)
+    probes = {}
+    for key, (pop, obs, _) in keys.items():
+        proc = net[pop]
+        if network.POPULATIONS[pop]["kind"] == "input":
+            continue
+        target = {"u": proc.u, "v": proc.v, "spikes": proc.s_out}[obs]
+        if hw:
+            from lava.proc.embedded_io.spike import NxToPyAdapter  # needs lava-loihi
+
+            adapter = NxToPyAdapter(shape=proc.s_out.shape)
+            proc.s_out.connect(adapter.inp)
+            target = adapter.out
+        mon = Monitor()
+        mon.probe(target, steps)
+        probes[key] = (mon, target)
+    root = net[network.ANCHORS[0]]
+    if hw:
+        from lava.magma.core.run_configs import Loihi2HwCfg
+
+        cfg = Loihi2HwCfg()
+    else:
+        from lava.magma.core.run_configs import Loihi2SimCfg
+
+        cfg = Loihi2SimCfg(select_tag="fixed_pt")
+    out = {}
+    try:
+        root.run(condition=RunSteps(num_steps=steps), run_cfg=cfg)
+        for key, (mon, target) in probes.items():
+            out[key] = np.asarray(mon.get_data()[target.process.name][target.name]).astype(np.int64)
+    finally:
+        root.stop()
+    for key, (pop, obs, _) in keys.items():
+        if network.POPULATIONS[pop]["kind"] == "input":
+            out[key] = np.asarray(data[pop]).T.astype(np.int32).astype(np.int64)
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--hw", action="store_true", help="run on Loihi 2 (Loihi2HwCfg; needs lava-loihi)")
+    ap.add_argument("--partition", help="SLURM partition for --hw")
+    ap.add_argument("--board", help="SLURM board for --hw")
+    ap.add_argument("--host", help="Ethernet host address for --hw (instead of SLURM)")
+    ap.add_argument("--check", action="store_true", help="compare with golden.npz exactly")
+    ap.add_argument("--output", default=os.path.join(HERE, "outputs.npz"))
+    args = ap.parse_args(argv)
+    if args.hw:
+        from lava.utils import loihi  # host selection; needs lava-loihi
+
+        if args.host:
+            loihi.use_ethernet_host(args.host)
+        else:
+            loihi.use_slurm_host(partition=args.partition, board=args.board)
+
+    inputs = _load("inputs.npz")
+    golden = _load("golden.npz")
+    keys = wanted_keys(golden, args.hw)
+    batch, steps = next(iter(inputs.values())).shape[:2]
+    per_sample = []
+    for b in range(batch):
+        data = {network.INPUTS[k]: np.asarray(v[b]).reshape(steps, -1).T for k, v in inputs.items()}
+        per_sample.append(run_sample(data, steps, keys, hw=args.hw))
+    results = {}
+    for key, (pop, obs, scale) in keys.items():
+        shape = tuple(network.POPULATIONS[pop]["shape"])
+        arr = np.stack([s[key] for s in per_sample]).reshape((batch, steps) + shape)
+        results[key] = arr.astype(np.float64) * scale if (scale is not None and obs != "spikes") else arr
+    np.savez_compressed(args.output, **results)
+    print("ran %d sample(s) x %d steps on %s; wrote %s" % (
+        batch, steps, "Loihi 2 (Loihi2HwCfg)" if args.hw else 'Loihi2SimCfg(select_tag="fixed_pt")', args.output))
+    if not args.check:
+        return 0
+    bad = 0
+    for key in sorted(results):
+        if key not in golden:
+            continue
+        same = results[key].shape == golden[key].shape and np.array_equal(results[key], golden[key])
+        if not same:
+            bad += 1
+            diff = np.argwhere(results[key] != golden[key]) if results[key].shape == golden[key].shape else None
+            where = "shape %s vs %s" % (results[key].shape, golden[key].shape) if diff is None else \\
+                "%d values differ, first at (sample, step-1, ...) %s" % (len(diff), tuple(int(i) for i in diff[0]))
+            print("MISMATCH %s: %s" % (key, where))
+    print("check: %d of %d keys identical to golden.npz" % (len(results) - bad, len(results)))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+'''
+
+_LINK_NOTE = '''
+The network has {n} separate components. Lava compiles only the processes connected to the one
+`run()` is called on, so `network.py` ties them together with a zero-data RingBuffer and one
+all-zero-weight Dense into one LIF population per component (each adds exactly 0 to that input).
+'''
+
+_README_TEMPLATE = '''# Lava bundle (generated by `neurocompile emit`)
+
+A loihi2 Program as a stand-alone Lava project: {populations} populations, {projections} projections.
+
+## Needs
+
+* Python 3.10 with **lava-nc 0.10.0** (`pip install lava-nc==0.10.0`; it brings numpy and scipy).
+  Not neurocompile.
+* For `--hw` only: Intel's closed *Lava extension for Loihi* (lava-loihi, INRC members) and access
+  to a Loihi 2 system (SLURM partition/board, or an Ethernet host).
+
+## Files
+
+| file | what |
+|---|---|
+| `network.py` | `build_network(input_data, hw=False)`: stock `lava.proc` processes only (RingBuffer, LIF/LIFReset, Dense/Sparse/DelayDense/DelaySparse), scalars as literals, explicit `weight_exp`, `num_weight_bits`, `sign_mode`, `num_message_bits` |
+| `params.npz` | integer arrays: `POP.bias_mant`, `POP.bias_exp`, `POP.u_init`, `POP.v_init`, `PROJ.weights`, `PROJ.delays`, `PROJ.pre`/`PROJ.post` (sparse) |
+| `inputs.npz` | the input data, one key per input, `(batch, time, *shape)`: {generated} |
+| `golden.npz` | outputs of neurocompile's emulator for those inputs ({reference}), plus `POP.u`, `POP.v`, `POP.spikes` of every LIF population at every step |
+| `run.py` | runs it and writes `outputs.npz`; `--check` compares with `golden.npz` |
+
+{batch} sample(s) x {steps} steps.
+
+## Run
+
+    python run.py --check                      # CPU, Loihi2SimCfg(select_tag="fixed_pt"); exit 0 = bit-exact
+    python run.py --hw --partition oheogulch   # Loihi 2 via SLURM (or --board B, or --host ADDR)
+
+Samples run one after another, each in a fresh network. On `--hw` the inputs enter the chip
+through `lava.proc.embedded_io.spike.PyToNxAdapter` and output spikes come back through
+`NxToPyAdapter`; only spike outputs are read back and checked there (`u`/`v` of neurons on
+Loihi cores need lava-loihi's own probes). Timing is Lava's: a spike emitted at step t reaches
+the next population at t+1 (+ its synaptic delay), the first step has `time_step == 1`.
+{link_note}
+## Lava traps this bundle avoids
+
+* **LIFRefractory** has no `fixed_pt` model (`Loihi2SimCfg(select_tag="fixed_pt")` fails with
+  "No ProcessModels found"); only LIF and LIFReset are used.
+* **TernaryLIF into a binary Dense**: a binary Dense does `astype(bool)`, so a -1 spike acts as +1;
+  no TernaryLIF is used.
+* **Runtime `vth` changes** are ignored by the fixed-point LIF (the threshold is cached on the
+  first step), and weights set at runtime are not re-truncated: every parameter is given at
+  construction and never changed.
+* **LearningLIF with 3-factor ports** deadlocks (its fixed model never sends bAP/y traces); no
+  learning processes are used.
+* **Sign mode**: `sign_mode` is always explicit (Lava would otherwise infer it from the weights,
+  and MIXED mode drops one more weight LSB than the others).
+'''
