@@ -170,3 +170,25 @@ def test_real_loihi2_chip_trace_on_lava_and_emulator(paper_data):
         assert np.array_equal(v[quiet], v_chip[quiet]), f"{result.backend}: v differs at steps " \
             f"{np.flatnonzero(quiet & (v != v_chip))[:10]}"
         assert s_chip.sum() == 4  # the trace's four spikes (steps 461, 511, 711, 761 in 1-based time)
+
+
+def _saturating_program() -> tuple[Program, dict]:
+    """Bias -4096 << 7 every step with dv = 0: v passes -(2^23 - 1) after 16 steps and stays there.
+    (Positive saturation is never visible after a step: the largest threshold 131071 << 6 is
+    below 2^23 - 1, so a saturated v always spikes and resets to 0.)"""
+    prog = paper_lif_program()
+    prog.populations["lif"].params.update(dv=0, bias_mant=np.array([-4096]), bias_exp=np.array([7]))
+    return prog, {"input": np.zeros((1, 40, 1), np.int64)}
+
+
+def test_lava_runner_strict_and_warnings():
+    from neurocompile.errors import NumericOverflowError
+
+    prog, x = _saturating_program()
+    res = L.run_program_lava(prog, x, record="lif.v")
+    assert res.recordings["lif.v"].min() == -(2**23 - 1)  # Lava saturated (loihi2.md §1.2)
+    assert any("lif" in w and "saturation" in w for w in res.warnings)
+    with pytest.raises(NumericOverflowError, match="lif"):
+        L.run_program_lava(prog, x, strict=True)
+    quiet = paper_lif_program()  # no overflow: strict passes and nothing is reported
+    assert L.run_program_lava(quiet, {"input": np.ones((1, 20, 1), np.int64)}, strict=True).warnings == []
