@@ -297,7 +297,7 @@ def _algebraic_cycle(ctx: _Ctx) -> Iterator[Finding]:
 
 @rule("shape-mismatch")
 def _shapes(ctx: _Ctx) -> Iterator[Finding]:
-    for node, message in ctx.shape_problems:
+    for node, message, _declared in ctx.shape_problems:
         yield _f("shape-mismatch", "error", node, message)
 
 

@@ -33,6 +33,7 @@ from .data import FIDELITY_FLOAT, RunResult, check_inputs, parse_record
 from .errors import GraphError, InputDataError, UnsupportedError
 from .ir import PRIMITIVES, Graph, Node
 from .semantics import Semantics, resolve_semantics
+from .shapes import infer_shapes as infer_graph_shapes
 
 Shape = tuple[int, ...]
 
@@ -106,121 +107,26 @@ def execution_order(graph: Graph, hop_delay: int = 0) -> tuple[list[str], set[in
 
 
 # ----------------------------------------------------------------------------- shapes
-def _intrinsic_out(node: Node) -> Shape | None:
-    """Output shape knowable from the node's own parameters."""
-    if node.output_shape is not None:
-        return tuple(int(s) for s in node.output_shape)
-    k = node.kind
-    if k == "Input":
-        return tuple(int(s) for s in np.asarray(node.params["shape"]).reshape(-1))
-    if k in ("Affine", "Linear"):
-        return (int(np.shape(node.params["weight"])[-2]),)
-    if node.is_neuron:
-        return ops.neuron_shape(node)
-    return None
+def node_shapes(graph: Graph) -> tuple[dict[str, Shape], dict[str, Shape]]:
+    """(input shape, output shape) of every node, from :func:`neurocompile.shapes.infer_shapes`.
 
-
-def _intrinsic_in(node: Node) -> Shape | None:
-    if node.input_shape is not None:
-        return tuple(int(s) for s in node.input_shape)
-    k = node.kind
-    if k in ("Affine", "Linear"):
-        return (int(np.shape(node.params["weight"])[-1]),)
-    if node.is_neuron:
-        return ops.neuron_shape(node)
-    if k in ("Conv1d", "Conv2d") and node.params.get("input_shape") is not None:
-        w = np.shape(node.params["weight"])
-        groups = int(np.asarray(node.params.get("groups", 1)).reshape(-1)[0])
-        sp = tuple(int(s) for s in np.asarray(node.params["input_shape"]).reshape(-1))
-        return (w[1] * groups, *sp)
-    return None
-
-
-def _out_from_in(node: Node, in_shape: Shape) -> Shape:
-    k = node.kind
-    if k in ("Output", "Scale", "Threshold", "Delay"):
-        if k != "Output":
-            key = {"Scale": "scale", "Threshold": "threshold", "Delay": "delay"}[k]
-            try:
-                return tuple(np.broadcast_shapes(in_shape, np.shape(node.params[key])))
-            except ValueError:
-                raise GraphError(f"parameter shape {np.shape(node.params[key])} does not match input "
-                                 f"{in_shape}", node=node.name, parameter=key, expected="broadcastable shapes") from None
-        return in_shape
-    if k == "Input":
-        return _intrinsic_out(node)
-    if k in ("Affine", "Linear"):
-        w = np.shape(node.params["weight"])
-        if len(w) != 2:
-            raise UnsupportedError(f"weight has shape {w}", node=node.name, parameter="weight",
-                                   expected="a 2-d (out, in) matrix")
-        if in_shape != (w[1],):
-            raise GraphError(f"input shape {in_shape}", node=node.name, parameter="weight",
-                             expected=f"({w[1]},) to match weight {w}")
-        return (w[0],)
-    if k == "Conv1d":
-        return ops.conv_shape(node, in_shape, 1)
-    if k == "Conv2d":
-        return ops.conv_shape(node, in_shape, 2)
-    if k in ("SumPool2d", "AvgPool2d"):
-        return ops.pool_shape(node, in_shape)
-    if k == "Flatten":
-        return ops.flatten_shape(node, in_shape)
-    if node.is_neuron:
-        shape = ops.neuron_shape(node)
-        if tuple(np.broadcast_shapes(shape, in_shape)) != shape:
-            raise GraphError(f"input shape {in_shape}", node=node.name, parameter="shape",
-                             expected=f"the neuron shape {shape}")
-        return shape
-    raise UnsupportedError(f"primitive {k!r} is not supported by the reference simulator", node=node.name,
-                           parameter="type", expected=", ".join(PRIMITIVES))
-
-
-def infer_shapes(graph: Graph, order: list[str], delayed: set[int]) -> tuple[dict[str, Shape], dict[str, Shape]]:
-    """(input shape, output shape) of every node, from the loader's shapes or by propagation."""
-    preds: dict[str, list[str]] = {n: [] for n in graph.nodes}
-    for s, d in graph.edges:
-        preds[d].append(s)
-    out: dict[str, Shape] = {}
+    The first inconsistency (the same ones ``check`` lists as ``shape-mismatch``) is raised as
+    a :class:`GraphError`; so is a node whose shape cannot be inferred at all. A stale
+    *declared* Output shape is not an error here: the shape that arrives is what is output.
+    """
+    problems = [p for p in infer_graph_shapes(graph) if not p.declared_only]
+    if problems:
+        p = problems[0]
+        raise GraphError(p.message, node=p.node, parameter="shape",
+                         expected="consistent shapes (run `neurocompile check` to list every problem)")
     inn: dict[str, Shape] = {}
-    for name in order:
-        node = graph.nodes[name]
-        v = _intrinsic_out(node)
-        if v is not None and (node.kind in ("Input", "Affine", "Linear") or node.is_neuron):
-            out[name] = v
-    pending = list(order)
-    while pending:
-        progress = False
-        rest = []
-        for name in pending:
-            node = graph.nodes[name]
-            srcs = preds[name]
-            if node.kind == "Input":
-                inn[name] = out[name] = _intrinsic_out(node)
-                progress = True
-                continue
-            known = [out[s] for s in srcs if s in out]
-            if srcs and len(known) < len(srcs):
-                rest.append(name)
-                continue
-            if known:
-                shapes = {tuple(s) for s in known}
-                if len(shapes) > 1:
-                    raise GraphError(f"incoming edges carry different shapes {sorted(shapes)}", node=name,
-                                     parameter="edges", expected="one shape for every edge into a node (they are summed)")
-                in_shape = known[0]
-            else:
-                in_shape = _intrinsic_in(node)
-                if in_shape is None:
-                    raise GraphError("node has no incoming edge and no known input shape", node=name,
-                                     parameter="input_shape", expected="an incoming edge or an input_shape")
-            inn[name] = in_shape
-            out[name] = _out_from_in(node, in_shape)
-            progress = True
-        if not progress:
-            raise GraphError("cannot infer the shapes of a cycle", node=rest[0], parameter="shape",
-                             expected="a neuron or weight node in every cycle")
-        pending = rest
+    out: dict[str, Shape] = {}
+    for name, node in graph.nodes.items():
+        if node.output_shape is None or (node.kind != "Input" and node.input_shape is None):
+            raise GraphError("the shape of this node cannot be inferred (unusable parameters or no input)",
+                             node=name, parameter="shape", expected="parameters `neurocompile check` accepts")
+        out[name] = tuple(int(s) for s in node.output_shape)
+        inn[name] = tuple(int(s) for s in (node.input_shape if node.input_shape is not None else node.output_shape))
     return inn, out
 
 
@@ -270,7 +176,7 @@ def _make_fn(node: Node, in_shape: Shape) -> Callable[[np.ndarray], np.ndarray] 
     if k in ("SumPool2d", "AvgPool2d"):
         return ops.make_pool(node, in_shape, average=(k == "AvgPool2d"))
     if k == "Flatten":
-        out = ops.flatten_shape(node, in_shape)
+        out = tuple(int(d) for d in node.output_shape)
         return lambda x: x.reshape((x.shape[0],) + out)
     if k == "Threshold":
         th = ops._array(node, "threshold")
@@ -289,7 +195,7 @@ def build_plan(graph: Graph, semantics: Semantics) -> Plan:
             raise GraphError("an Input node has incoming edges", node=node.name, parameter="edges",
                              expected="no edge into an Input")
     order, delayed = execution_order(graph, semantics.hop_delay)
-    inn, out = infer_shapes(graph, order, delayed)
+    inn, out = node_shapes(graph)
     legacy = set(graph.legacy_reset)
     steps: list[_Step] = []
     neurons: dict[str, ops.Neuron] = {}
@@ -418,4 +324,4 @@ def run_plan(plan: Plan, arrays: Mapping[str, np.ndarray], batch: int, n_steps: 
                      semantics=plan.semantics.as_dict())
 
 
-__all__ = ["simulate", "build_plan", "run_plan", "execution_order", "infer_shapes", "Plan"]
+__all__ = ["simulate", "build_plan", "run_plan", "execution_order", "node_shapes", "Plan"]

@@ -119,10 +119,6 @@ def _conv_geometry(node: Node, in_shape: Shape, nd: int):
     return w, stride, dilation, groups, pads, (cout, *out_sp)
 
 
-def conv_shape(node: Node, in_shape: Shape, nd: int) -> Shape:
-    return _conv_geometry(node, in_shape, nd)[-1]
-
-
 def make_conv(node: Node, in_shape: Shape, nd: int) -> Callable[[np.ndarray], np.ndarray]:
     """PyTorch cross-correlation (``conv1d``/``conv2d``) by im2col + batched matmul."""
     w, stride, dilation, groups, pads, out_shape = _conv_geometry(node, in_shape, nd)
@@ -182,10 +178,6 @@ def _pool_geometry(node: Node, in_shape: Shape):
     return k, s, p, (in_shape[0], *out)
 
 
-def pool_shape(node: Node, in_shape: Shape) -> Shape:
-    return _pool_geometry(node, in_shape)[-1]
-
-
 def make_pool(node: Node, in_shape: Shape, average: bool) -> Callable[[np.ndarray], np.ndarray]:
     """Sum over each window of zero-padded input; AvgPool2d divides by kh*kw (padding counted)."""
     k, s, p, out_shape = _pool_geometry(node, in_shape)
@@ -203,25 +195,6 @@ def make_pool(node: Node, in_shape: Shape, average: bool) -> Callable[[np.ndarra
 
 
 # ----------------------------------------------------------------------------- flatten
-def flatten_dims(node: Node, in_shape: Shape) -> tuple[int, int]:
-    nd = len(in_shape)
-    sd = _single(node.params.get("start_dim", 1), node.name, "start_dim")
-    ed = _single(node.params.get("end_dim", -1), node.name, "end_dim")
-    sd_n = sd + nd if sd < 0 else sd
-    ed_n = ed + nd if ed < 0 else ed
-    if not (0 <= sd_n < nd and 0 <= ed_n < nd and sd_n <= ed_n):
-        raise GraphError(f"start_dim {sd}, end_dim {ed} on input shape {in_shape} (dims counted without batch)",
-                         node=node.name, parameter="start_dim/end_dim",
-                         expected=f"0 <= start_dim <= end_dim < {nd}")
-    return sd_n, ed_n
-
-
-def flatten_shape(node: Node, in_shape: Shape) -> Shape:
-    sd, ed = flatten_dims(node, in_shape)
-    return tuple(in_shape[:sd]) + (int(np.prod(in_shape[sd:ed + 1])),) + tuple(in_shape[ed + 1:])
-
-
-# ----------------------------------------------------------------------------- neurons
 def decay_gain(tau: np.ndarray, dt: float, discretization: str) -> tuple[np.ndarray, np.ndarray]:
     """(a, g): forward a = 1 - dt/tau, g = dt/tau; exponential a = exp(-dt/tau), g = 1 - a."""
     if discretization == "forward":
@@ -369,6 +342,6 @@ class DelayLine:
 
 
 __all__ = [
-    "conv_shape", "make_conv", "pool_shape", "make_pool", "flatten_shape", "decay_gain",
+    "make_conv", "make_pool", "decay_gain",
     "neuron_shape", "Neuron", "delay_steps", "DelayLine",
 ]

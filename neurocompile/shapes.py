@@ -44,6 +44,9 @@ Shape = tuple[int, ...]
 class ShapeProblem(NamedTuple):
     node: str
     message: str
+    #: True when only an Output's *declared* shape disagrees with what arrives (a stale
+    #: declaration, as in ``lif_rockpool.nir``): harmless for execution, reported by check.
+    declared_only: bool = False
 
 
 class _Mismatch(Exception):
@@ -294,7 +297,8 @@ def infer_shapes(graph: Graph) -> list[ShapeProblem]:
             src = known[0][0]
             what = "declares shape" if node.kind == "Output" else "expects input shape"
             problems.append(ShapeProblem(
-                name, f"input from '{src}' has shape {x} but {node.kind} '{name}' {what} {expected}"))
+                name, f"input from '{src}' has shape {x} but {node.kind} '{name}' {what} {expected}",
+                declared_only=node.kind == "Output"))
         try:
             _forward(node, x)
         except _Mismatch as exc:
