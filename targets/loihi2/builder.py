@@ -97,6 +97,9 @@ class Loihi2Builder:
         pop = Population(name, "input", _shape(size, name),
                          {"num_message_bits": _int_scalar(num_message_bits, name, "num_message_bits")})
         key = name if key is None else str(key)
+        if name in self._pops:
+            raise GraphError("a population of this name exists already", node=name, parameter="name",
+                             expected="a unique population name")
         if key in self._inputs:
             raise GraphError(f"data key '{key}' already feeds population '{self._inputs[key]}'", node=name,
                              parameter="key", expected="a unique input key")
