@@ -1,0 +1,548 @@
+"""The target-independent netlist: neuron groups joined by explicit float synapses.
+
+``build_netlist(graph, semantics)`` turns a flat :class:`~neurocompile.ir.Graph` into
+:class:`Netlist`: one :class:`NeuronGroup` per NIR neuron node and COO
+:class:`Connection` s from spike sources (NIR ``Input`` nodes and neuron groups) to groups.
+Every chain of structural nodes (Affine, Linear, Scale, Conv1d, Conv2d, SumPool2d,
+AvgPool2d, Flatten, Delay, and Threshold where it can be expressed) between a spike source
+and a neuron node is composed into explicit synapses:
+
+* each structural node is a sparse linear operator (conv and pooling are expanded to their
+  explicit taps, duplicates summed); operators are composed by sparse matrix products, so two
+  weight layers in a row become one exact (denser) layer, reported as the info finding
+  ``weight-layers-composed``;
+* ``Delay`` nodes add per-element delays; a synapse's ``delay`` is the sum of the Delay steps
+  on its path. The one step every hop takes under ``hop_delay=1`` is *not* included: targets
+  add their own per-hop timing;
+* Affine / Conv biases are propagated through the rest of the chain and folded into
+  ``NeuronGroup.bias`` (added to the group's input ``x`` every step). A bias that passes
+  through a Delay node reaches the neuron only after the delay in the reference; here it is
+  applied from step 0 (finding ``bias-through-delay``, knowingly approximate);
+* ``Threshold`` is expressed only on a spiking group's 0/1 output: ``threshold`` in [0, 1) is
+  the identity, >= 1 silences the element, < 0 is a constant 1 (a bias). Anything else raises
+  :class:`UnsupportedError`.
+
+Several paths from one source into one neuron node are merged into one connection (entries
+with equal (pre, post, delay) summed), so a group gets one connection per source.
+``Output`` nodes must be fed directly by a neuron or Input node.
+
+The netlist is exact: :func:`simulate_netlist` reproduces ``neurocompile.simulate(graph,
+..., hop_delay=1)`` spike for spike (tests/test_netlist.py), except for the
+``bias-through-delay`` case above.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import reference_ops as ops
+from .check import Finding
+from .data import FIDELITY_FLOAT, RunResult, check_inputs
+from .errors import GraphError, SemanticsError, UnsupportedError
+from .ir import NEURON_KINDS, SPIKING_KINDS, Graph, Node
+from .reference import node_shapes
+from .semantics import Semantics
+
+Shape = tuple[int, ...]
+
+#: Structural primitives that carry weights (composition of two of them is reported).
+WEIGHT_KINDS = frozenset({"Affine", "Linear", "Conv1d", "Conv2d"})
+#: Structural primitives folded into connections.
+STRUCTURAL_KINDS = frozenset({"Affine", "Linear", "Scale", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d",
+                              "Flatten", "Delay", "Threshold"})
+#: Neuron parameters copied into a group (those present on the node).
+GROUP_PARAMS = ("tau", "tau_mem", "tau_syn", "r", "v_leak", "v_threshold", "v_reset", "w_in")
+
+
+# ----------------------------------------------------------------------------- objects
+@dataclass
+class NeuronGroup:
+    """One NIR neuron node. ``params`` are float64 arrays of shape ``(size,)``.
+
+    ``bias`` is a constant added to the group's input ``x`` every step (same units as the
+    synaptic input). ``reset`` is ``"zero"``, ``"subtract"`` or ``"value"`` (``v <- v_reset``)
+    for spiking groups, ``None`` otherwise. ``legacy`` marks a file that predates ``v_reset``.
+    """
+
+    name: str
+    kind: str
+    shape: Shape
+    params: dict[str, np.ndarray]
+    bias: np.ndarray
+    reset: str | None
+    spiking: bool
+    legacy: bool = False
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+
+    def param(self, key: str, default: float | None = None) -> np.ndarray | None:
+        if key in self.params:
+            return self.params[key]
+        if default is None:
+            return None
+        return np.full(self.size, float(default))
+
+
+@dataclass
+class Connection:
+    """COO float synapses ``pre[pre_idx] -> post[post_idx]`` with ``weight`` and ``delay`` (steps).
+
+    ``pre`` is an Input name or a group name, ``post`` a group name; indices are flat C-order.
+    ``sources`` lists the NIR nodes folded into this connection.
+    """
+
+    name: str
+    pre: str
+    post: str
+    pre_idx: np.ndarray
+    post_idx: np.ndarray
+    weight: np.ndarray
+    delay: np.ndarray
+    sources: list[str]
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.weight.size)
+
+    def max_delay(self) -> int:
+        return int(self.delay.max(initial=0))
+
+    def matrix(self, n_post: int, n_pre: int, delay: int | None = None) -> sp.csr_matrix:
+        """Dense-equivalent sparse matrix (post x pre), of the synapses with ``delay`` (all if None)."""
+        m = slice(None) if delay is None else (self.delay == delay)
+        return sp.csr_matrix((self.weight[m], (self.post_idx[m], self.pre_idx[m])), shape=(n_post, n_pre))
+
+
+@dataclass
+class Netlist:
+    inputs: dict[str, Shape]
+    groups: dict[str, NeuronGroup]
+    connections: list[Connection]
+    outputs: dict[str, tuple[str, str]]
+    findings: list[Finding]
+    node_map: dict[str, list[str]]
+    semantics: Semantics
+
+    def size_of(self, name: str) -> int:
+        if name in self.groups:
+            return self.groups[name].size
+        return int(np.prod(self.inputs[name], dtype=np.int64)) if self.inputs[name] else 1
+
+    def shape_of(self, name: str) -> Shape:
+        return self.groups[name].shape if name in self.groups else self.inputs[name]
+
+    def incoming(self, group: str) -> list[Connection]:
+        return [c for c in self.connections if c.post == group]
+
+    def outgoing(self, name: str) -> list[Connection]:
+        return [c for c in self.connections if c.pre == name]
+
+
+# ----------------------------------------------------------------------------- operators
+def _size(shape: Shape) -> int:
+    return int(np.prod(shape, dtype=np.int64)) if shape else 1
+
+
+def _affine_matrix(node: Node, in_shape: Shape) -> tuple[sp.csr_matrix, np.ndarray | None]:
+    w = ops._array(node, "weight")
+    w = np.atleast_2d(w)
+    mat = sp.csr_matrix(w)
+    prefix = _size(in_shape[:-1])
+    if prefix != 1:
+        mat = sp.kron(sp.identity(prefix, format="csr"), mat, format="csr")
+    bias = None
+    if node.kind == "Affine" and node.params.get("bias") is not None:
+        b = ops._array(node, "bias")
+        out_shape = tuple(in_shape[:-1]) + (w.shape[0],)
+        bias = np.broadcast_to(b, out_shape).reshape(-1).astype(np.float64)
+    return mat, bias
+
+
+def _conv_matrix(node: Node, in_shape: Shape, nd: int) -> tuple[sp.csr_matrix, np.ndarray | None, Shape]:
+    w, stride, dilation, groups, pads, out_shape = ops._conv_geometry(node, in_shape, nd)
+    cout, cin_g = w.shape[:2]
+    kernel = w.shape[2:]
+    out_sp = out_shape[1:]
+    in_sp = in_shape[1:]
+    # index grids over (co, ci, *k, *o): one entry per tap
+    grids = np.meshgrid(np.arange(cout), np.arange(cin_g), *[np.arange(k) for k in kernel],
+                        *[np.arange(o) for o in out_sp], indexing="ij")
+    co, ci = grids[0].reshape(-1), grids[1].reshape(-1)
+    ks = [g.reshape(-1) for g in grids[2:2 + nd]]
+    os_ = [g.reshape(-1) for g in grids[2 + nd:]]
+    valid = np.ones(co.shape, dtype=bool)
+    pos = []
+    for d in range(nd):
+        p = os_[d] * stride[d] - pads[d][0] + ks[d] * dilation[d]
+        valid &= (p >= 0) & (p < in_sp[d])
+        pos.append(p)
+    cin = ci + (co // (cout // groups)) * cin_g
+    wval = w[(co, ci) + tuple(ks)]
+    in_flat = np.ravel_multi_index((cin[valid],) + tuple(p[valid] for p in pos), in_shape)
+    out_flat = np.ravel_multi_index((co[valid],) + tuple(o[valid] for o in os_), out_shape)
+    mat = sp.csr_matrix((wval[valid], (out_flat, in_flat)), shape=(_size(out_shape), _size(in_shape)))
+    bias = node.params.get("bias")
+    b = None
+    if bias is not None:
+        bb = np.asarray(bias, dtype=np.float64).reshape(-1)
+        b = np.broadcast_to(bb.reshape((-1,) + (1,) * nd) if bb.size == cout else bb[0], out_shape)
+        b = b.reshape(-1).astype(np.float64)
+    return mat, b, tuple(out_shape)
+
+
+def _pool_matrix(node: Node, in_shape: Shape, average: bool) -> tuple[sp.csr_matrix, Shape]:
+    k, s, p, out_shape = ops._pool_geometry(node, in_shape)
+    c = in_shape[0]
+    grids = np.meshgrid(np.arange(c), np.arange(k[0]), np.arange(k[1]), np.arange(out_shape[1]),
+                        np.arange(out_shape[2]), indexing="ij")
+    ch, kh, kw, oh, ow = (g.reshape(-1) for g in grids)
+    ih = oh * s[0] - p[0] + kh
+    iw = ow * s[1] - p[1] + kw
+    valid = (ih >= 0) & (ih < in_shape[1]) & (iw >= 0) & (iw < in_shape[2])
+    val = np.full(int(valid.sum()), 1.0 / (k[0] * k[1]) if average else 1.0)
+    in_flat = np.ravel_multi_index((ch[valid], ih[valid], iw[valid]), in_shape)
+    out_flat = np.ravel_multi_index((ch[valid], oh[valid], ow[valid]), out_shape)
+    mat = sp.csr_matrix((val, (out_flat, in_flat)), shape=(_size(out_shape), _size(in_shape)))
+    return mat, tuple(out_shape)
+
+
+@dataclass
+class _Expr:
+    """A node's output as ``sum_src sum_d M[src][d] @ src[t - 1 - d] + bias``."""
+
+    terms: dict[str, dict[int, sp.csr_matrix]] = field(default_factory=dict)
+    bias: dict[int, np.ndarray] = field(default_factory=dict)
+    nodes: list[str] = field(default_factory=list)  # structural nodes folded
+    weight_layers: int = 0
+
+    def add(self, other: "_Expr") -> None:
+        for src, by_d in other.terms.items():
+            mine = self.terms.setdefault(src, {})
+            for d, m in by_d.items():
+                mine[d] = mine[d] + m if d in mine else m
+        for d, b in other.bias.items():
+            self.bias[d] = self.bias[d] + b if d in self.bias else b
+        for n in other.nodes:
+            if n not in self.nodes:
+                self.nodes.append(n)
+        self.weight_layers = max(self.weight_layers, other.weight_layers)
+
+    def apply(self, mat: sp.csr_matrix, bias: np.ndarray | None) -> "_Expr":
+        out = _Expr(nodes=list(self.nodes), weight_layers=self.weight_layers)
+        out.terms = {s: {d: (mat @ m).tocsr() for d, m in by_d.items()} for s, by_d in self.terms.items()}
+        out.bias = {d: mat @ b for d, b in self.bias.items()}
+        if bias is not None:
+            out.bias[0] = out.bias[0] + bias if 0 in out.bias else bias.copy()
+        return out
+
+
+# ----------------------------------------------------------------------------- builder
+class _Builder:
+    def __init__(self, graph: Graph, semantics: Semantics):
+        self.g = graph
+        self.sem = semantics
+        self.inn, self.out = node_shapes(graph)
+        self.memo: dict[str, _Expr] = {}
+        self.visiting: set[str] = set()
+        self.findings: list[Finding] = []
+        self.spiking = {n for n, node in graph.nodes.items() if node.kind in SPIKING_KINDS}
+
+    def identity(self, name: str) -> _Expr:
+        n = _size(self.out[name])
+        return _Expr(terms={name: {0: sp.identity(n, format="csr", dtype=np.float64)}})
+
+    def input_expr(self, name: str) -> _Expr:
+        """Sum of the values arriving at node ``name``'s input."""
+        expr = _Expr()
+        for p in self.g.predecessors(name):
+            expr.add(self.value(p))
+        return expr
+
+    def value(self, name: str) -> _Expr:
+        node = self.g.nodes[name]
+        if node.kind == "Input" or node.kind in NEURON_KINDS:
+            return self.identity(name)
+        if node.kind == "Output":
+            raise UnsupportedError("an Output node feeds another node", node=name, parameter="edges",
+                                   expected="Output nodes without successors")
+        if name in self.memo:
+            return self.memo[name]
+        if name in self.visiting:
+            raise GraphError("a cycle of structural nodes contains no neuron, so it has no delay",
+                             node=name, parameter="edges", expected="every cycle to pass through a neuron node")
+        if node.kind not in STRUCTURAL_KINDS:
+            raise UnsupportedError(f"primitive {node.kind!r} cannot be folded into a connection", node=name,
+                                   parameter="type", expected=", ".join(sorted(STRUCTURAL_KINDS)))
+        self.visiting.add(name)
+        try:
+            res = self._structural(node, self.input_expr(name))
+        finally:
+            self.visiting.discard(name)
+        if name not in res.nodes:
+            res.nodes.append(name)
+        self.memo[name] = res
+        return res
+
+    def _structural(self, node: Node, x: _Expr) -> _Expr:
+        k, name = node.kind, node.name
+        in_shape = self.inn[name]
+        if k in ("Affine", "Linear"):
+            mat, bias = _affine_matrix(node, in_shape)
+            y = x.apply(mat, bias)
+            y.weight_layers += 1
+            return y
+        if k in ("Conv1d", "Conv2d"):
+            mat, bias, _ = _conv_matrix(node, in_shape, 1 if k == "Conv1d" else 2)
+            y = x.apply(mat, bias)
+            y.weight_layers += 1
+            return y
+        if k in ("SumPool2d", "AvgPool2d"):
+            mat, _ = _pool_matrix(node, in_shape, average=(k == "AvgPool2d"))
+            return x.apply(mat, None)
+        if k == "Flatten":
+            return x.apply(sp.identity(_size(in_shape), format="csr"), None)
+        if k == "Scale":
+            s = np.broadcast_to(ops._array(node, "scale"), in_shape).reshape(-1)
+            return x.apply(sp.diags(s, format="csr"), None)
+        if k == "Delay":
+            steps = ops.delay_steps(node, self.sem.dt, self.out[name]).reshape(-1)
+            y = _Expr(nodes=list(x.nodes), weight_layers=x.weight_layers)
+            for k_ in np.unique(steps):
+                mask = sp.diags((steps == k_).astype(np.float64), format="csr")
+                part = _Expr(terms={s: {d + int(k_): (mask @ m).tocsr() for d, m in by_d.items()}
+                                    for s, by_d in x.terms.items()},
+                             bias={d + int(k_): mask @ b for d, b in x.bias.items()})
+                y.add(part)
+            return y
+        if k == "Threshold":
+            return self._threshold(node, x)
+        raise UnsupportedError(f"primitive {k!r} cannot be folded", node=name, parameter="type")
+
+    def _threshold(self, node: Node, x: _Expr) -> _Expr:
+        name = node.name
+        n = _size(self.inn[name])
+        ok = (len(x.terms) == 1 and not x.bias and x.weight_layers == 0)
+        if ok:
+            (src, by_d), = x.terms.items()
+            ident = sp.identity(n, format="csr")
+            ok = (src in self.spiking and list(by_d) == [0] and by_d[0].shape == ident.shape
+                  and (by_d[0] != ident).nnz == 0)
+        if not ok:
+            raise UnsupportedError(
+                "a Threshold can be compiled only directly on a spiking neuron's 0/1 output",
+                node=name, parameter="threshold", expected="Threshold fed by one IF/LIF/CubaLIF node")
+        th = np.broadcast_to(ops._array(node, "threshold"), self.out[name]).reshape(-1)
+        keep = ((th >= 0) & (th < 1)).astype(np.float64)
+        ones = (th < 0).astype(np.float64)
+        y = x.apply(sp.diags(keep, format="csr"), ones if ones.any() else None)
+        return y
+
+    # ------------------------------------------------------------------ groups
+    def group(self, node: Node, legacy: bool) -> NeuronGroup:
+        shape = self.out[node.name]
+        size = _size(shape)
+        params = {}
+        for key in GROUP_PARAMS:
+            if node.params.get(key) is not None:
+                params[key] = np.broadcast_to(ops._array(node, key), shape).reshape(-1).astype(np.float64).copy()
+        for key in ("tau", "tau_syn", "tau_mem"):
+            if key in params and np.any(params[key] <= 0):
+                from .errors import ParameterError
+                raise ParameterError(f"has values <= 0 (min {params[key].min()})", node=node.name, parameter=key,
+                                     expected="time constants > 0")
+        spiking = node.kind in SPIKING_KINDS
+        reset = None
+        if spiking:
+            mode = self.sem.reset
+            if mode == "file":
+                if legacy:
+                    raise SemanticsError(
+                        "this file predates v_reset (nir <= 1.0.4, when reset meant subtraction) and "
+                        "reset='file' was requested; choose --reset subtract (as paper-era files were "
+                        "defined) or --reset zero", node=node.name, parameter="v_reset",
+                        expected="--reset subtract or --reset zero")
+                vr = params.get("v_reset")
+                reset = "zero" if vr is None or not np.any(vr) else "value"
+                if vr is None:
+                    params["v_reset"] = np.zeros(size)
+            else:
+                reset = mode
+                if legacy and mode == "zero":
+                    self.findings.append(Finding(
+                        "legacy-reset-zero", "warning", node.name,
+                        "defined with reset by subtraction (file predates v_reset); compiled with reset to zero"))
+        return NeuronGroup(name=node.name, kind=node.kind, shape=shape, params=params, bias=np.zeros(size),
+                           reset=reset, spiking=spiking, legacy=legacy)
+
+
+def build_netlist(graph: Graph, semantics: Semantics) -> Netlist:
+    """Compose ``graph`` into groups and explicit synapses (see the module docstring)."""
+    b = _Builder(graph, semantics)
+    legacy = set(graph.legacy_reset)
+    inputs = {n: b.out[n] for n in graph.inputs}
+    groups: dict[str, NeuronGroup] = {}
+    node_map: dict[str, list[str]] = {}
+    for name, node in graph.nodes.items():
+        if node.kind == "Input":
+            node_map[name] = [name]
+        elif node.kind in NEURON_KINDS:
+            groups[name] = b.group(node, name in legacy)
+            node_map[name] = [name]
+    connections: list[Connection] = []
+    for gname, grp in groups.items():
+        if b.inn[gname] != b.out[gname] and _size(b.inn[gname]) != grp.size:
+            raise GraphError(f"input shape {b.inn[gname]} does not match neuron shape {grp.shape}", node=gname,
+                             parameter="shape", expected=str(grp.shape))
+        expr = b.input_expr(gname)
+        if expr.weight_layers >= 2:
+            b.findings.append(Finding(
+                "weight-layers-composed", "info", gname,
+                f"{expr.weight_layers} weight layers without a neuron between them ({', '.join(expr.nodes)}) "
+                "were composed into one exact layer (matrix product)"))
+        if any(d > 0 and np.any(v) for d, v in expr.bias.items()):
+            b.findings.append(Finding(
+                "bias-through-delay", "warning", gname,
+                "a bias passes through a Delay node; it is applied from the first step instead of after the delay"))
+        for v in expr.bias.values():
+            grp.bias = grp.bias + np.asarray(v, dtype=np.float64).reshape(-1)
+        for src, by_d in expr.terms.items():
+            pre_l, post_l, w_l, d_l = [], [], [], []
+            for d in sorted(by_d):
+                coo = by_d[d].tocoo()
+                coo.sum_duplicates()
+                keep = coo.data != 0
+                pre_l.append(coo.col[keep].astype(np.int64))
+                post_l.append(coo.row[keep].astype(np.int64))
+                w_l.append(coo.data[keep].astype(np.float64))
+                d_l.append(np.full(int(keep.sum()), d, dtype=np.int64))
+            pre_i, post_i = np.concatenate(pre_l), np.concatenate(post_l)
+            w, dl = np.concatenate(w_l), np.concatenate(d_l)
+            order = np.lexsort((dl, pre_i, post_i))
+            srcs = [n for n in expr.nodes if _feeds(graph, src, n, b)]
+            cname = f"{src}->{gname}"
+            connections.append(Connection(cname, src, gname, pre_i[order], post_i[order], w[order], dl[order], srcs))
+            for n in srcs:
+                node_map.setdefault(n, [])
+                if cname not in node_map[n]:
+                    node_map[n].append(cname)
+    outputs: dict[str, tuple[str, str]] = {}
+    for oname in graph.outputs:
+        preds = graph.predecessors(oname)
+        if len(preds) != 1 or not (graph.nodes[preds[0]].kind == "Input" or graph.nodes[preds[0]].is_neuron):
+            raise UnsupportedError("an Output must be fed directly by exactly one neuron or Input node", node=oname,
+                                   parameter="edges", expected="one edge from a neuron node into the Output")
+        src = preds[0]
+        obs = "spikes" if (src in groups and groups[src].spiking) or src in inputs else "v"
+        outputs[oname] = (src, obs)
+        node_map[oname] = [src]
+    for name, node in graph.nodes.items():
+        node_map.setdefault(name, [])
+    return Netlist(inputs=inputs, groups=groups, connections=connections, outputs=outputs,
+                   findings=list(b.findings), node_map=node_map, semantics=semantics)
+
+
+def _feeds(graph: Graph, src: str, node: str, b: _Builder) -> bool:
+    """True if structural ``node``'s folded expression depends on ``src``."""
+    e = b.memo.get(node)
+    return e is not None and src in e.terms
+
+
+# ----------------------------------------------------------------------------- float simulator
+def _decay(tau: np.ndarray, dt: float, disc: str) -> tuple[np.ndarray, np.ndarray]:
+    if disc == "forward":
+        return 1.0 - dt / tau, dt / tau
+    a = np.exp(-dt / tau)
+    return a, 1.0 - a
+
+
+def simulate_netlist(netlist: Netlist, inputs: Mapping[str, np.ndarray], semantics: Semantics | None = None,
+                     record: tuple[str, ...] = ()) -> RunResult:
+    """Float64 run of a netlist with chip timing (every connection adds 1 + delay steps).
+
+    ``record`` names groups whose ``v`` (and ``u``, ``spikes``) are returned as ``G.v`` etc.
+    """
+    sem = semantics or netlist.semantics
+    dt, disc = sem.dt, sem.discretization
+    arrays, batch, T = check_inputs(inputs, netlist.inputs)
+    mats = []
+    depth = 1
+    for c in netlist.connections:
+        n_post, n_pre = netlist.size_of(c.post), netlist.size_of(c.pre)
+        for d in np.unique(c.delay):
+            mats.append((c.pre, c.post, int(d), c.matrix(n_post, n_pre, int(d)).T.tocsr()))
+            depth = max(depth, int(d) + 1)
+    hist = {n: np.zeros((depth, batch, netlist.size_of(n))) for n in list(netlist.inputs) + list(netlist.groups)}
+    st = {}
+    for g in netlist.groups.values():
+        p = g.params
+        s: dict[str, Any] = {"v": np.zeros((batch, g.size)), "u": np.zeros((batch, g.size)),
+                             "z": np.zeros((batch, g.size))}
+        if g.kind in ("I", "IF"):
+            s["a"], s["gain"], s["leak"] = 1.0, dt * p["r"], 0.0
+        elif g.kind in ("LI", "LIF"):
+            a, gg = _decay(p["tau"], dt, disc)
+            s["a"], s["gain"], s["leak"] = a, gg * p["r"], gg * p["v_leak"]
+        else:
+            a_s, g_s = _decay(p["tau_syn"], dt, disc)
+            a, gg = _decay(p["tau_mem"], dt, disc)
+            s["a_s"], s["syn_gain"] = a_s, g_s * g.param("w_in", 1.0)
+            s["a"], s["gain"], s["leak"] = a, gg * p["r"], gg * p["v_leak"]
+        st[g.name] = s
+    outs = {o: np.zeros((batch, T, *netlist.shape_of(src))) for o, (src, _) in netlist.outputs.items()}
+    recs = {}
+    for r in record:
+        g = netlist.groups[r]
+        for ob in ("v", "u", "spikes"):
+            recs[f"{r}.{ob}"] = np.zeros((batch, T, *g.shape))
+    for t in range(T):
+        x = {g: np.broadcast_to(netlist.groups[g].bias, (batch, netlist.groups[g].size)).copy()
+             for g in netlist.groups}
+        for pre, post, d, m in mats:
+            src = hist[pre][(t - 1 - d) % depth] if t - 1 - d >= 0 else None
+            if src is not None:
+                x[post] += np.asarray(src @ m)
+        for g in netlist.groups.values():
+            s = st[g.name]
+            if g.kind in ("CubaLI", "CubaLIF"):
+                s["u"] = s["a_s"] * s["u"] + s["syn_gain"] * x[g.name]
+                v = s["a"] * s["v"] + (s["leak"] + s["gain"] * s["u"])
+            elif g.kind in ("I", "IF"):
+                v = s["v"] + s["gain"] * x[g.name]
+            else:
+                v = s["a"] * s["v"] + (s["leak"] + s["gain"] * x[g.name])
+            if g.spiking:
+                th = g.params["v_threshold"]
+                spk = v > th
+                if g.reset == "subtract":
+                    v = np.where(spk, v - th, v)
+                elif g.reset == "zero":
+                    v = np.where(spk, 0.0, v)
+                else:
+                    v = np.where(spk, g.params["v_reset"], v)
+                s["z"] = spk.astype(np.float64)
+            s["v"] = v
+        for n in netlist.inputs:
+            hist[n][t % depth] = arrays[n][:, t].reshape(batch, -1)
+        for g in netlist.groups.values():
+            s = st[g.name]
+            hist[g.name][t % depth] = s["z"] if g.spiking else s["v"]
+        for o, (src, obs) in netlist.outputs.items():
+            outs[o][:, t] = hist[src][t % depth].reshape((batch, *netlist.shape_of(src)))
+        for r in record:
+            g = netlist.groups[r]
+            s = st[r]
+            recs[f"{r}.v"][:, t] = s["v"].reshape((batch, *g.shape))
+            recs[f"{r}.u"][:, t] = s["u"].reshape((batch, *g.shape))
+            recs[f"{r}.spikes"][:, t] = s["z"].reshape((batch, *g.shape))
+    return RunResult(outputs=outs, recordings=recs, backend="netlist", fidelity=FIDELITY_FLOAT,
+                     semantics=sem.as_dict())
+
+
+__all__ = ["NeuronGroup", "Connection", "Netlist", "build_netlist", "simulate_netlist",
+           "STRUCTURAL_KINDS", "WEIGHT_KINDS"]
