@@ -220,10 +220,18 @@ def _sccs(graph: Graph) -> list[list[str]]:
 @rule("unsupported-primitive")
 def _unsupported(ctx: _Ctx) -> Iterator[Finding]:
     for node in ctx.graph.nodes.values():
-        if node.kind not in PRIMITIVES:
+        if node.kind not in PRIMITIVES and not node.kind.startswith("onnx:"):  # onnx: see unsupported-onnx-op
             what = "has no type" if node.kind.startswith("<") else f"is of kind '{node.kind}'"
             yield _f("unsupported-primitive", "error", node.name,
                      f"node '{node.name}' {what}, which neurocompile does not support (supported: {', '.join(PRIMITIVES)})")
+
+
+@rule("unsupported-onnx-op")
+def _unsupported_onnx(ctx: _Ctx) -> Iterator[Finding]:
+    """ONNX operators the ANN->SNN frontend cannot convert (neurocompile.onnx_frontend)."""
+    for u in ctx.graph.conventions.get("onnx_unsupported", []):
+        yield _f("unsupported-onnx-op", "error", u["node"],
+                 f"ONNX operator {u['op']} (ONNX node '{u['node']}') cannot be converted: {u['reason']}")
 
 
 @rule("dangling-edge")

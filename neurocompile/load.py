@@ -42,7 +42,10 @@ structural problem (shape mismatch, missing parameter, unsupported primitive) st
 for :func:`neurocompile.check` to report. ``check`` itself uses :func:`load_graph`, which
 does not raise for dangling edges either.
 
-Knowingly incomplete: ONNX models are not loaded yet; a node-level ``metadata`` that is not
+ONNX models (a ``.onnx`` path or an ``onnx.ModelProto``) are converted to an SNN of IF
+neurons by :mod:`neurocompile.onnx_frontend`.
+
+Knowingly incomplete: a node-level ``metadata`` that is not
 a flat group is kept as a nested dict as read.
 """
 
@@ -55,7 +58,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .errors import GraphError, ModelLoadError
+from .errors import GraphError, ModelLoadError, UnsupportedError
 from .ir import NEURON_ARRAY_PARAMS, PRIMITIVES, Graph, Node
 
 __all__ = ["load", "load_graph", "dangling_edges", "SPIKING_WITH_RESET"]
@@ -73,14 +76,25 @@ NORSE_EXPORT_DT = 1e-3
 
 
 # ---------------------------------------------------------------------------- public API
-def load(x: Any, sample_input: Any = None, *, framework: str | None = None) -> Graph:
-    """Load ``x`` (``.nir`` path, ``nir`` graph, norse/sinabs module) into a flat ``Graph``.
+def load(x: Any, sample_input: Any = None, *, framework: str | None = None, calibration: Any = None,
+         **onnx_options: Any) -> Graph:
+    """Load ``x`` (``.nir`` path, ``nir`` graph, norse/sinabs module, ONNX model) into a flat ``Graph``.
 
     Raises :class:`ModelLoadError` for unreadable input and :class:`GraphError` for an edge
     whose endpoint is not a node. Shapes are inferred; shape problems do not raise (see
-    :func:`neurocompile.check`).
+    :func:`neurocompile.check`). An ONNX model (``.onnx`` path or ``onnx.ModelProto``) is
+    converted to IF neurons by :func:`neurocompile.onnx_frontend.convert` with ``calibration``
+    (ANN inputs for threshold balancing) and ``onnx_options`` (``percentile``, ``input_max``);
+    its unsupported operators raise :class:`UnsupportedError` naming them all.
     """
-    graph = load_graph(x, sample_input, framework=framework)
+    graph = load_graph(x, sample_input, framework=framework, calibration=calibration, **onnx_options)
+    if graph.conventions.get("onnx_unsupported"):
+        from .onnx_frontend import SUPPORTED_OPS, UnsupportedOp
+
+        ops = [UnsupportedOp(**u) for u in graph.conventions["onnx_unsupported"]]
+        raise UnsupportedError(f"{len(ops)} unsupported ONNX operator(s): " + "; ".join(u.describe() for u in ops),
+                               node=ops[0].node, parameter="op_type",
+                               expected="operators among " + ", ".join(SUPPORTED_OPS))
     bad = dangling_edges(graph)
     if bad:
         (src, dst), missing = bad[0]
@@ -94,12 +108,16 @@ def load(x: Any, sample_input: Any = None, *, framework: str | None = None) -> G
     return graph
 
 
-def load_graph(x: Any, sample_input: Any = None, *, framework: str | None = None) -> Graph:
-    """Like :func:`load` but keeps dangling edges (for ``check``); raises only ModelLoadError."""
+def load_graph(x: Any, sample_input: Any = None, *, framework: str | None = None, calibration: Any = None,
+               **onnx_options: Any) -> Graph:
+    """Like :func:`load` but keeps dangling edges and unsupported ONNX ops (for ``check``)."""
+    from .onnx_frontend import convert as convert_onnx, is_onnx_model
     from .shapes import infer_shapes
 
     if isinstance(x, Graph):
         graph = x
+    elif is_onnx_model(x):
+        graph = convert_onnx(x, calibration, strict=False, **onnx_options)
     elif isinstance(x, (str, os.PathLike)):
         graph = _load_path(Path(x))
     elif _is_nir_object(x):

@@ -190,6 +190,21 @@ def _missing(path: Path) -> Path:
     return path.with_name("does_not_exist.nir")
 
 
+def _write_onnx_sigmoid(path: Path) -> Path:
+    """An ONNX MLP Gemm -> Sigmoid -> Gemm: Sigmoid has no IF equivalent (onnx imported lazily)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    w1, w2 = numpy_helper.from_array(np.ones((3, 2), np.float32), "w1"), numpy_helper.from_array(np.ones((2, 3), np.float32), "w2")
+    nodes = [helper.make_node("Gemm", ["x", "w1"], ["h"], name="fc1", transB=1),
+             helper.make_node("Sigmoid", ["h"], ["s"], name="act1"),
+             helper.make_node("Gemm", ["s", "w2"], ["y"], name="fc2", transB=1)]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])], [w1, w2])
+    out = path.with_suffix(".onnx")
+    out.write_bytes(helper.make_model(graph).SerializeToString())
+    return out
+
+
 SCALE2 = {"type": "Scale", "scale": np.ones(2)}
 
 CASES: list[Case] = [
@@ -259,4 +274,5 @@ CASES: list[Case] = [
     Case("flatten-dims", _mod(conv_graph, _set("flat", start_dim=5)), {("shape-mismatch", "flat")}),
     Case("unknown-target", _mod(lif_graph, lambda g: None), {("unknown-target", None)},
          check_kw={"target": "truenorth"}),
+    Case("onnx-sigmoid", _write_onnx_sigmoid, {("unsupported-onnx-op", "act1"), ("legacy-reset", "if0")}),
 ]
