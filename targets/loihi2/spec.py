@@ -95,6 +95,18 @@ SYNAPSES_PER_CHIP = 120_000_000
 #: ESTIMATED: press figures say 128 KB (Intel's brief ~192 KB) of flexibly partitioned SRAM per
 #: core; not verified, keep it configurable where it is used.
 SYNAPTIC_MEMORY_BYTES_PER_CORE_ESTIMATED = 128 * 1024
+#: Synapse-memory cost model used by the partitioner (``targets/loihi2/partition.py``), all
+#: ESTIMATED: Intel publishes no Loihi 2 synapse encodings. Modelled after Loihi 1's formats
+#: (nengo-loihi ``MAX_SYNAPSE_BITS``, reference/loihi2.md §4): a dense row stores every
+#: entry (zeros too) with ``num_weight_bits`` bits; a sparse synapse adds the index of its post
+#: neuron inside the core (log2(NEURONS_PER_CORE) = 13 bits); delayed kinds add the 6-bit
+#: delay; every (projection, core) pair pays a fixed header (synapse config / axon entry).
+#: Intel's 120M synapses per chip (~1.6 bit per synapse in 128 x 192 KB) are reachable only with
+#: weight-sharing encodings (convolutional, factorized) that this model does not credit, so it
+#: is conservative for convolutions.
+SYNAPSE_INDEX_BITS_ESTIMATED = 13
+SYNAPSE_DELAY_BITS = 6
+SYNAPSE_HEADER_BITS_ESTIMATED = 64
 
 # ----------------------------------------------------------------------- Program kinds
 POPULATION_KINDS = ("input", "lif", "lif_reset")
