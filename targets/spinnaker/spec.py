@@ -1,0 +1,134 @@
+"""SpiNNaker 1 / sPyNNaker 1!7.4.1 number formats and limits, as named constants.
+
+Every number used by the builder/validator (``program.py``), the fixed-point port
+(``fixed.py``), the emulator profile (``neurocompile.targets.emulator.spinnaker``) and the
+partitioner comes from here, so they cannot drift. Sources: ``/work/shared/reference/spinnaker.md``
+§2 (arithmetic, checked against the 7.4.1 ``IF_curr_exp.aplx`` binary) and §4 (limits); the
+host-side rules (ring-buffer shifts, weight scale, delay rounding) are from the 7.4.1 wheel
+(``spynnaker/pyNN/models/neuron/population_vertex.py``, ``.../connectors/from_list_connector.py``,
+``spynnaker/pyNN/utilities/constants.py``, ``spynnaker/pyNN/spynnaker.cfg``).
+"""
+
+from __future__ import annotations
+
+#: The pinned reference implementation the emulator is bit-exact with.
+SPYNNAKER_VERSION = "1!7.4.1"
+REFERENCE = f"sPyNNaker {SPYNNAKER_VERSION} (IF_curr_exp/IF_curr_delta binaries)"
+
+# ----------------------------------------------------------------------- number formats (§2.1)
+#: REAL = accum = s16.15 held in an int32.
+S1615_FRAC_BITS = 15
+S1615_ONE = 1 << S1615_FRAC_BITS
+INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
+#: largest / smallest value representable in s16.15 (mV, nA, ms ...).
+S1615_MAX = INT32_MAX / S1615_ONE
+S1615_MIN = INT32_MIN / S1615_ONE
+#: decay_t = unsigned long fract = u0.32; "1.0ulr" saturates to 0xFFFFFFFF.
+U032_ONE_SAT = 0xFFFFFFFF
+
+# ----------------------------------------------------------------------- weights and ring buffers (§2.3)
+#: weights are unsigned 16 bit on chip; ring-buffer entries saturate at 0xFFFF.
+WEIGHT_BITS = 16
+W16_MIN, W16_MAX = 0, 2**WEIGHT_BITS - 1
+RING_BUFFER_SATURATION = 0xFFFF
+#: w16 << shift is an s16.15 current: weight_scale = 2**(16 - (shift + 1)) (population_vertex L1405).
+#: A shift above 15 leaves weight_scale < 1 and (int32)(0xFFFF << 16) wraps; sPyNNaker can compute such
+#: shifts for huge summed weights, we refuse them (RANGE) rather than emulate a negative current.
+RING_BUFFER_SHIFT_MIN, RING_BUFFER_SHIFT_MAX = 0, 15
+#: global weight scale of current-based inputs (input_type_current.py L41); conductance inputs use 1024.
+GLOBAL_WEIGHT_SCALE_CURRENT = 1.0
+#: host defaults used by get_ring_buffer_shifts when nothing is pinned (spynnaker.cfg [Simulation]).
+SPIKES_PER_SECOND = 30.0
+RING_BUFFER_SIGMA = 5.0
+#: constants.py L18: Poisson summation limit of _ring_buffer_expected_upper_bound.
+POISSON_SIGMA_SUMMATION_LIMIT = 3.0
+#: synapse types of IF_curr_exp / IF_curr_delta: 0 excitatory, 1 inhibitory.
+SYNAPSE_TYPES = ("excitatory", "inhibitory")
+N_SYNAPSE_TYPES = 2
+EXCITATORY, INHIBITORY = 0, 1
+
+# ----------------------------------------------------------------------- delays (§2.3, §2.4, §4)
+#: a projection delay is at least one tick: the spike of tick t0 enters ring-buffer slot t0 + d.
+DELAY_MIN_TICKS = 1
+#: constants.py L83: ring-buffer index bits per core; delay slots = 2**(14 - atom_bits - type_bits).
+MAX_RING_BUFFER_BITS = 14
+#: delay_extension_vertex.py L49: delay extensions add up to MAX_SLOTS x the post core's slots.
+DELAY_EXTENSION_MAX_SLOTS = 8
+#: colour bits carried in the key (spynnaker.cfg n_colour_bits): up to 15 ticks of lateness.
+N_COLOUR_BITS = 4
+COLOUR_MASK = (1 << N_COLOUR_BITS) - 1
+
+# ----------------------------------------------------------------------- neuron model (§2.2, §2.5)
+#: n_steps_per_timestep (Population additional parameter); only the default 1 is modelled.
+N_STEPS_PER_TIMESTEP = 1
+#: PyNN timesteps (ms) the lowering offers; 0.1 ms runs in real time with a 100 us hardware tick.
+TICK_MS_CHOICES = (1.0, 0.1)
+
+# ----------------------------------------------------------------------- hardware (§4.1)
+#: default (and largest) LIF neurons per core: DEFAULT_MAX_ATOMS_PER_CORE = POP_TABLE_MAX_ROW_LENGTH.
+NEURONS_PER_CORE = 256
+NEURONS_PER_CORE_MAX = 256
+#: synapses per synaptic row (pop-table max row length).
+MAX_ROW_LENGTH = 256
+#: ARM968 cores per chip: 18, 1 monitor, 16 for applications, 1 spare on most chips.
+CORES_PER_CHIP = 18
+APP_CORES_PER_CHIP = 16
+ITCM_BYTES = 32 * 1024
+DTCM_BYTES = 64 * 1024
+SDRAM_BYTES_PER_CHIP = 128 * 1024 * 1024
+#: SDRAM per chip that spinn_machine 7.4.1 reports as usable.
+SDRAM_USABLE_BYTES_PER_CHIP = 123_469_792
+ROUTER_ENTRIES = 1024
+ROUTER_ENTRIES_USABLE = 1023
+CHIPS_PER_SPINN5_BOARD = 48
+#: SpikeSourceArray / Poisson sources per core observed in partitioning reports.
+POISSON_SOURCES_PER_CORE = 500
+#: STDP post-synaptic history per neuron (post_events.h L33), including the t = 0 sentinel.
+STDP_POST_HISTORY = 16
+#: STDP traces are int16 s4.11.
+STDP_FIXED_POINT = 11
+STDP_ONE = 1 << STDP_FIXED_POINT
+
+# ----------------------------------------------------------------------- Program kinds (spinnaker_schema.md)
+SOURCE_KINDS = ("spike_source",)
+NEURON_KINDS = ("if_curr_exp", "if_curr_delta")
+POPULATION_KINDS = SOURCE_KINDS + NEURON_KINDS
+PROJECTION_KINDS = ("from_list",)
+OBSERVABLES = ("spikes", "v", "u")
+#: PyNN parameter names (units mV, nF, ms, nA) per neuron kind; arrays are per neuron.
+NEURON_SCALAR_PARAMS = {
+    "if_curr_exp": ("cm", "tau_m", "v_rest", "v_reset", "v_thresh", "tau_refrac", "tau_syn_E", "tau_syn_I"),
+    "if_curr_delta": ("cm", "tau_m", "v_rest", "v_reset", "v_thresh", "tau_refrac"),
+}
+NEURON_ARRAY_PARAMS = ("i_offset", "v_init")
+#: PyNN defaults of IF_curr_exp / IF_curr_delta (used by the builder when a value is not given).
+PYNN_DEFAULTS = {"cm": 1.0, "tau_m": 20.0, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -50.0,
+                 "tau_refrac": 0.1, "tau_syn_E": 5.0, "tau_syn_I": 5.0, "i_offset": 0.0, "v_init": -65.0}
+
+
+def delay_slots(neurons_per_core: int = NEURONS_PER_CORE, n_synapse_types: int = N_SYNAPSE_TYPES) -> int:
+    """Ring-buffer delay slots on a post core: ``2**(14 - atom_bits - type_bits)`` (32 for 256, 2 types)."""
+    atom_bits = max(0, (int(neurons_per_core) - 1).bit_length())
+    type_bits = max(0, (int(n_synapse_types) - 1).bit_length())
+    return 2 ** (MAX_RING_BUFFER_BITS - atom_bits - type_bits)
+
+
+def max_delay_ticks(neurons_per_core: int = NEURONS_PER_CORE) -> int:
+    """Largest delay (ticks) sPyNNaker supports with delay extensions: MAX_SLOTS x the post core's slots."""
+    return DELAY_EXTENSION_MAX_SLOTS * delay_slots(neurons_per_core)
+
+
+def weight_scale(shift: int) -> float:
+    """Host weight scale of a ring-buffer shift: ``2**(16 - (shift + 1))`` (current inputs)."""
+    return float(2.0 ** (16 - (int(shift) + 1))) * GLOBAL_WEIGHT_SCALE_CURRENT
+
+
+def pinning_weight(shift: int) -> float:
+    """A ``max_expected_summed_weight`` for which sPyNNaker's get_ring_buffer_shifts yields ``shift``.
+
+    The host computes ``p = ceil(max(0, log2 w))`` (0 when w <= 0), plus one when ``2**p <= w``;
+    ``w = 0.75 * 2**shift`` lies strictly between ``2**(shift-1)`` and ``2**shift`` and so gives
+    ``shift`` for every shift >= 0 (0.75 gives 0). Exact in float64.
+    """
+    return 0.75 * 2.0 ** int(shift)
