@@ -20,6 +20,8 @@ from neurocompile.errors import UnsupportedError
 BACKENDS: dict[tuple[str, str], str] = {
     ("loihi2", "emulator"): "neurocompile.targets.emulator.run:run_program",
     ("loihi2", "lava"): "neurocompile.targets.loihi2.run:run_lava",
+    ("spinnaker", "spinnaker"): "neurocompile.targets.spinnaker.board:run_board",
+    ("spinnaker", "emulator"): "neurocompile.targets.emulator.run:run_program",
 }
 
 
