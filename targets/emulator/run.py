@@ -19,7 +19,7 @@ from neurocompile.program import Program
 
 from . import engine
 
-_SUPPORTED = ("loihi2",)
+_SUPPORTED = ("loihi2", "spinnaker")
 
 
 def _parse_record(record: Any) -> list[tuple[str, str]]:
@@ -67,6 +67,10 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
     ``strict``: raise :class:`NumericOverflowError` on the first u wrap / v saturation instead of
     warning once per population.
     """
+    if program.target == "spinnaker":  # profile dispatch: sPyNNaker 1!7.4.1 arithmetic
+        from .spinnaker import run_program as run_spinnaker
+
+        return run_spinnaker(program, inputs, record=record, strict=strict)
     if program.target not in _SUPPORTED:
         raise UnsupportedError(f"the emulator has no profile for target {program.target!r}", parameter="target",
                                expected=" or ".join(_SUPPORTED))

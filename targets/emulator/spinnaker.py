@@ -1,0 +1,385 @@
+"""The ``spinnaker`` arithmetic profile: sPyNNaker 1!7.4.1's IF_curr_exp / IF_curr_delta, bit-exact.
+
+A Program is flattened by :func:`build_plan` (the on-chip initialisation of :mod:`..spinnaker.fixed`
+runs here, once per population) and run by the numba kernels :func:`run_sample` /
+:func:`run_batch` (``prange`` over independent samples). Per tick ``t`` (``reference/spinnaker.md``
+§2.4-§2.6, checked against the 7.4.1 binaries):
+
+(a) ring buffer -> synapses: for each neuron and type with a nonzero slot ``t`` entry ``v16``:
+    exp: ``isyn += ((v16 << shift) * init) >> 32``; delta: ``isyn += v16 << shift``;
+(b) neuron update: record ``V`` (before the update) and ``isyn_exc - isyn_inh``; ``I = exc - inh +
+    I_offset`` (delta: each receptor first times ``kdivk(1.0, ts)``); if the refractory timer is
+    <= 0 the closed form ``alpha = I*R + V_rest; V = alpha - exp_TC*(alpha - V)`` (truncating
+    s16.15 multiplies), else the timer counts down with V held; then (also while refractory)
+    ``V >= V_thresh`` spikes, sets ``V = V_reset`` and the timer to ``T_refract``; finally exp
+    synapses decay ``isyn = (isyn * decay) >> 32`` and delta synapses are cleared;
+(c) every spike of tick ``t`` (spike-source data and neurons) adds its synapses' ``w16`` into slot
+    ``t + d`` (``d >= 1``), saturating at 0xFFFF: with on-time delivery the colour delay is 0 and
+    no synapse is dropped, so the effect of a spike at ``t0`` appears in the recorded ``v[t0+d+1]``.
+
+int32 wraps are modelled (two's complement) and flagged: ``strict`` raises on the first one.
+Ring-buffer saturation is the hardware's documented behaviour and is reported as a warning.
+Knowingly not modelled: late or dropped spikes (CPU overload, ``drop_late_spikes``), which
+sPyNNaker reports in provenance and an emulator should treat as an error, not reproduce;
+``n_steps_per_timestep`` other than 1; current sources and external bias (0 on this path).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from neurocompile.program import Program
+from neurocompile.targets.spinnaker import fixed, spec
+
+PROFILE = "spinnaker"
+
+# per-neuron parameter table columns (int64)
+(N_VREST, N_R, N_EXPTC, N_IOFF, N_VRESET, N_VTH, N_TREF, N_KIND, N_DECE, N_DECI, N_INITE, N_INITI,
+ N_SHE, N_SHI, N_DSCALE, N_POP) = range(16)
+N_COLS = 16
+KIND_EXP, KIND_DELTA = 0, 1
+#: ovf columns: first tick (+1) of an int32 wrap, first tick (+1) of a ring-buffer saturation
+O_WRAP, O_SAT = 0, 1
+
+_TWO31 = 2147483648
+_MASK32 = 4294967295
+_SAT = spec.RING_BUFFER_SATURATION
+
+
+@njit(inline="always")
+def _w32(x):
+    return ((x + _TWO31) & _MASK32) - _TWO31
+
+
+@dataclass
+class SpiNNakerPlan:
+    in_names: list[str]
+    in_slices: dict[str, tuple[int, int]]
+    neuron_names: list[str]
+    neuron_slices: dict[str, tuple[int, int]]
+    ntab: np.ndarray       # (NL, N_COLS)
+    v0: np.ndarray         # (NL,)
+    rowptr: np.ndarray     # (NI + NL + 1,) CSR over sources: inputs first, then neurons
+    cpost: np.ndarray
+    cw: np.ndarray
+    cdel: np.ndarray
+    ctype: np.ndarray
+    R: int
+    NI: int
+    NL: int
+
+    def kernel_args(self) -> tuple:
+        return (self.ntab, self.v0, self.rowptr, self.cpost, self.cw, self.cdel, self.ctype, self.R, self.NI,
+                self.NL, len(self.neuron_names))
+
+
+def neuron_constants(pop, tick_ms: float) -> dict[str, np.ndarray | int]:
+    """The integers the chip derives for a neuron population (on-chip init, §2.2)."""
+    p = pop.params
+    base = fixed.lif_init(v_init=0.0, v_rest=p["v_rest"], cm=p["cm"], tau_m=p["tau_m"], i_offset=0.0,
+                          v_reset=p["v_reset"], tau_refrac=p["tau_refrac"], dt_ms=tick_ms)
+    out: dict[str, np.ndarray | int] = {k: base[k] for k in ("V_rest", "R", "exp_TC", "V_reset", "T_refract")}
+    out["V_thresh"] = fixed.s1615(p["v_thresh"])
+    out["I_offset"] = fixed.s1615_array(np.asarray(p["i_offset"], np.float64).reshape(-1))
+    out["V_init"] = fixed.s1615_array(np.asarray(p["v_init"], np.float64).reshape(-1))
+    if pop.kind == "if_curr_exp":
+        e = fixed.exp_syn_init(p["tau_syn_E"], tick_ms)
+        i = fixed.exp_syn_init(p["tau_syn_I"], tick_ms)
+        out.update(decay_e=e["decay"], decay_i=i["decay"], init_e=e["init"], init_i=i["init"], delta_scale=0)
+    else:
+        out.update(decay_e=0, decay_i=0, init_e=0, init_i=0, delta_scale=fixed.delta_input_scale(tick_ms))
+    return out
+
+
+def build_plan(program: Program) -> SpiNNakerPlan:
+    """Flatten a *validated* spinnaker Program."""
+    from neurocompile.targets.spinnaker.program import tick_ms_of
+
+    tick_ms = tick_ms_of(program)
+    pops = program.populations
+    in_names = [n for n, p in pops.items() if p.kind in spec.SOURCE_KINDS]
+    neuron_names = [n for n, p in pops.items() if p.kind in spec.NEURON_KINDS]
+    in_slices, off = {}, 0
+    for n in in_names:
+        in_slices[n] = (off, pops[n].size)
+        off += pops[n].size
+    NI = off
+    neuron_slices, off = {}, 0
+    for n in neuron_names:
+        neuron_slices[n] = (off, pops[n].size)
+        off += pops[n].size
+    NL = off
+    ntab = np.zeros((NL, N_COLS), np.int64)
+    v0 = np.zeros(NL, np.int64)
+    for k, n in enumerate(neuron_names):
+        pop = pops[n]
+        o, size = neuron_slices[n]
+        c = neuron_constants(pop, tick_ms)
+        sl = slice(o, o + size)
+        ntab[sl, N_VREST] = c["V_rest"]
+        ntab[sl, N_R] = c["R"]
+        ntab[sl, N_EXPTC] = c["exp_TC"]
+        ntab[sl, N_IOFF] = c["I_offset"]
+        ntab[sl, N_VRESET] = c["V_reset"]
+        ntab[sl, N_VTH] = c["V_thresh"]
+        ntab[sl, N_TREF] = c["T_refract"]
+        ntab[sl, N_KIND] = KIND_EXP if pop.kind == "if_curr_exp" else KIND_DELTA
+        ntab[sl, N_DECE] = c["decay_e"]
+        ntab[sl, N_DECI] = c["decay_i"]
+        ntab[sl, N_INITE] = c["init_e"]
+        ntab[sl, N_INITI] = c["init_i"]
+        sh = [int(s) for s in pop.params["ring_buffer_shifts"]]
+        ntab[sl, N_SHE] = sh[spec.EXCITATORY]
+        ntab[sl, N_SHI] = sh[spec.INHIBITORY]
+        ntab[sl, N_DSCALE] = c["delta_scale"]
+        ntab[sl, N_POP] = k
+        v0[sl] = c["V_init"]
+    # synapses, CSR by global source (inputs 0..NI-1, neurons NI..NI+NL-1)
+    gsrc, cpost, cw, cdel, ctype = [], [], [], [], []
+    max_d = 1
+    for proj in program.projections.values():
+        p = proj.params
+        pre = np.asarray(p["pre"], np.int64).reshape(-1)
+        post = np.asarray(p["post"], np.int64).reshape(-1)
+        w = np.asarray(p["w16"], np.int64).reshape(-1)
+        d = np.asarray(p["delays"], np.int64).reshape(-1)
+        keep = w != 0
+        pre, post, w, d = pre[keep], post[keep], w[keep], d[keep]
+        base = in_slices[proj.pre][0] if proj.pre in in_slices else NI + neuron_slices[proj.pre][0]
+        gsrc.append(pre + base)
+        cpost.append(post + neuron_slices[proj.post][0])
+        cw.append(w)
+        cdel.append(d)
+        ctype.append(np.full(pre.size, spec.SYNAPSE_TYPES.index(p["receptor"]), np.int64))
+        if d.size:
+            max_d = max(max_d, int(d.max()))
+
+    def cat(parts):
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+    gsrc_a = cat(gsrc)
+    order = np.argsort(gsrc_a, kind="stable")
+    rowptr = np.zeros(NI + NL + 1, np.int64)
+    np.cumsum(np.bincount(gsrc_a, minlength=NI + NL), out=rowptr[1:])
+    return SpiNNakerPlan(
+        in_names=in_names, in_slices=in_slices, neuron_names=neuron_names, neuron_slices=neuron_slices,
+        ntab=ntab, v0=v0, rowptr=rowptr, cpost=cat(cpost)[order], cw=cat(cw)[order], cdel=cat(cdel)[order],
+        ctype=cat(ctype)[order], R=max_d + 1, NI=NI, NL=NL)
+
+
+@njit(cache=True, nogil=True)
+def run_sample(inp, T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL, NP, rec_u, rec_v, rec_s,
+               out_u, out_v, out_s, ovf):
+    """Run one sample for T ticks. ``inp``: (T, NI) uint8 spikes of the spike sources.
+    ``out_*``: (T, len(rec_*)); ``ovf``: (NP, 2) first tick + 1 of a wrap / saturation per population."""
+    V = v0.copy()
+    refract = np.zeros(NL, np.int64)
+    ie = np.zeros(NL, np.int64)
+    ii = np.zeros(NL, np.int64)
+    rb = np.zeros((R, 2, NL), np.int64)
+    spk = np.zeros(NL, np.uint8)
+    pos_u = np.full(NL, -1, np.int64)
+    for j in range(rec_u.size):
+        pos_u[rec_u[j]] = j
+    pos_v = np.full(NL, -1, np.int64)
+    for j in range(rec_v.size):
+        pos_v[rec_v[j]] = j
+    pos_s = np.full(NL, -1, np.int64)
+    for j in range(rec_s.size):
+        pos_s[rec_s[j]] = j
+    for t in range(T):
+        slot = t % R
+        for n in range(NL):
+            kind = ntab[n, N_KIND]
+            pk = ntab[n, N_POP]
+            # (a) ring buffer -> synaptic state
+            for s in range(2):
+                v16 = rb[slot, s, n]
+                if v16 != 0:
+                    rb[slot, s, n] = 0
+                    sh = ntab[n, N_SHE] if s == 0 else ntab[n, N_SHI]
+                    x = _w32(v16 << sh)
+                    if kind == KIND_EXP:
+                        x = (x * (ntab[n, N_INITE] if s == 0 else ntab[n, N_INITI])) >> 32
+                    if s == 0:
+                        y = ie[n] + x
+                        ie[n] = _w32(y)
+                    else:
+                        y = ii[n] + x
+                        ii[n] = _w32(y)
+                    if y != _w32(y) and ovf[pk, 0] == 0:
+                        ovf[pk, 0] = t + 1
+            # (b) neuron update; V and isyn recorded before it
+            if pos_v[n] >= 0:
+                out_v[t, pos_v[n]] = V[n]
+            if pos_u[n] >= 0:
+                out_u[t, pos_u[n]] = _w32(ie[n] - ii[n])
+            if kind == KIND_EXP:
+                y = ie[n] - ii[n] + ntab[n, N_IOFF]
+            else:
+                sc = ntab[n, N_DSCALE]
+                y = _w32((ie[n] * sc) >> 15) - _w32((ii[n] * sc) >> 15) + ntab[n, N_IOFF]
+            cur = _w32(y)
+            wrapped = y != cur
+            if refract[n] <= 0:
+                a = ((cur * ntab[n, N_R]) >> 15) + ntab[n, N_VREST]
+                alpha = _w32(a)
+                wrapped = wrapped or a != alpha
+                dlt = alpha - V[n]
+                dl = _w32(dlt)
+                wrapped = wrapped or dlt != dl
+                vn = alpha - ((ntab[n, N_EXPTC] * dl) >> 15)
+                V[n] = _w32(vn)
+                wrapped = wrapped or vn != V[n]
+            else:
+                refract[n] -= 1
+            if wrapped and ovf[pk, 0] == 0:
+                ovf[pk, 0] = t + 1
+            if V[n] >= ntab[n, N_VTH]:
+                V[n] = ntab[n, N_VRESET]
+                refract[n] = ntab[n, N_TREF]
+                spk[n] = 1
+            else:
+                spk[n] = 0
+            if pos_s[n] >= 0:
+                out_s[t, pos_s[n]] = spk[n]
+            if kind == KIND_EXP:
+                ie[n] = (ie[n] * ntab[n, N_DECE]) >> 32
+                ii[n] = (ii[n] * ntab[n, N_DECI]) >> 32
+            else:
+                ie[n] = 0
+                ii[n] = 0
+        # (c) spikes of tick t into slots t + d
+        for g in range(NI + NL):
+            if g < NI:
+                if inp[t, g] == 0:
+                    continue
+            elif spk[g - NI] == 0:
+                continue
+            for q in range(rowptr[g], rowptr[g + 1]):
+                sl = (t + cdel[q]) % R
+                post = cpost[q]
+                x = rb[sl, ctype[q], post] + cw[q]
+                if x > _SAT:
+                    x = _SAT
+                    pk = ntab[post, N_POP]
+                    if ovf[pk, 1] == 0:
+                        ovf[pk, 1] = t + 1
+                rb[sl, ctype[q], post] = x
+
+
+@njit(cache=True, parallel=True)
+def run_batch(inp, T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL, NP, rec_u, rec_v, rec_s,
+              out_u, out_v, out_s, ovf):
+    """:func:`run_sample` over the batch axis (independent samples, ``prange``)."""
+    for b in prange(inp.shape[0]):
+        run_sample(inp[b], T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL, NP, rec_u, rec_v, rec_s,
+                   out_u[b], out_v[b], out_s[b], ovf[b])
+
+
+# ----------------------------------------------------------------------- run (called by run.run_program)
+def run_program(program: Program, inputs, *, record=(), strict: bool = False):
+    """Run a spinnaker Program bit-exactly as sPyNNaker 1!7.4.1 would compute it (on-time delivery).
+
+    Inputs: ``{key: (batch, time, *shape)}`` of 0/1 spikes per tick for each spike source.
+    Recordings ``POP.v`` (mV, float, the s16.15 value before the tick's update, as sPyNNaker
+    records it), ``POP.u`` (nA, ``isyn_exc - isyn_inh`` at the same moment) and ``POP.spikes``.
+    ``strict``: raise :class:`NumericOverflowError` on the first int32 wrap.
+    """
+    import warnings
+
+    from neurocompile.data import FIDELITY_BIT_EXACT, RunResult, check_inputs
+    from neurocompile.errors import InputDataError, NumericOverflowError
+    from neurocompile.targets.spinnaker.program import input_shapes, validate_program
+
+    from .run import _key_of, _parse_record
+
+    validate_program(program)
+    arrays, batch, steps = check_inputs(inputs, input_shapes(program))
+    for key, arr in arrays.items():
+        if arr.size and not np.all((arr == 0) | (arr == 1)):
+            raise InputDataError("spike-source input must be 0/1 per tick", node=key, parameter="input",
+                                 expected="spikes 0/1 (SpikeSourceArray emits at most one spike per tick)")
+    rec = _parse_record(record)
+    pops = program.populations
+    for pop, obs in rec:
+        if pop not in pops:
+            raise InputDataError(f"cannot record unknown population '{pop}'", node=pop, parameter="record",
+                                 expected="one of " + ", ".join(sorted(pops)))
+        if obs not in spec.OBSERVABLES or (pops[pop].kind in spec.SOURCE_KINDS and obs != "spikes"):
+            raise InputDataError(f"cannot record {obs!r} of {pops[pop].kind} population '{pop}'", node=pop,
+                                 parameter="record", expected="spikes, v or u (spike sources: spikes)")
+    plan = build_plan(program)
+    needed = list(dict.fromkeys(rec + [(o.population, o.observable) for o in program.outputs.values()]))
+    cols: dict[str, list[str]] = {"u": [], "v": [], "spikes": []}
+    for pop, obs in needed:
+        if pops[pop].kind in spec.NEURON_KINDS and pop not in cols[obs]:
+            cols[obs].append(pop)
+
+    def index(names):
+        idx, where, c = [], {}, 0
+        for n in names:
+            off, size = plan.neuron_slices[n]
+            idx.append(np.arange(off, off + size, dtype=np.int64))
+            where[n] = (c, size)
+            c += size
+        return (np.concatenate(idx) if idx else np.zeros(0, np.int64)), where
+
+    rec_u, where_u = index(cols["u"])
+    rec_v, where_v = index(cols["v"])
+    rec_s, where_s = index(cols["spikes"])
+    inp = np.zeros((batch, steps, plan.NI), np.uint8)
+    for key, popname in program.inputs.items():
+        off, size = plan.in_slices[popname]
+        inp[:, :, off:off + size] = arrays[key].reshape(batch, steps, size)
+    out_u = np.zeros((batch, steps, rec_u.size), np.int64)
+    out_v = np.zeros((batch, steps, rec_v.size), np.int64)
+    out_s = np.zeros((batch, steps, rec_s.size), np.uint8)
+    NP = len(plan.neuron_names)
+    ovf = np.zeros((batch, max(NP, 1), 2), np.int64)
+    args = plan.kernel_args()
+    if batch == 1:
+        run_sample(inp[0], steps, *args, rec_u, rec_v, rec_s, out_u[0], out_v[0], out_s[0], ovf[0])
+    elif batch > 1:
+        run_batch(inp, steps, *args, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf)
+
+    messages = []
+    for k, name in enumerate(plan.neuron_names):
+        for c, what in ((O_WRAP, "an int32 value wrapped (isyn, I, alpha or V)"),
+                        (O_SAT, "a ring-buffer entry saturated at 0xFFFF")):
+            hit = np.nonzero(ovf[:, k, c])[0]
+            if not hit.size:
+                continue
+            b = int(hit[np.argmin(ovf[hit, k, c])])
+            t = int(ovf[b, k, c]) - 1
+            if strict and c == O_WRAP:
+                raise NumericOverflowError(f"{what} at tick {t} of sample {b} (strict mode)", node=name,
+                                           parameter="v", expected="no int32 wrap; lower the weights or i_offset")
+            messages.append(f"population '{name}': {what} in {hit.size} sample(s), first at tick {t} of sample {b}"
+                            + (" (bit-exact with sPyNNaker, but the values are no longer meaningful; strict=True "
+                               "raises)" if c == O_WRAP else " (as on chip: inputs above the shift's range are lost)"))
+
+    def state(pop: str, obs: str) -> np.ndarray:
+        shape = (batch, steps) + tuple(pops[pop].shape)
+        if pops[pop].kind in spec.SOURCE_KINDS:
+            return arrays[_key_of(program, pop)].astype(np.int8).reshape(shape)
+        src, where = {"u": (out_u, where_u), "v": (out_v, where_v), "spikes": (out_s, where_s)}[obs]
+        c, size = where[pop]
+        part = src[:, :, c:c + size]
+        if obs == "spikes":
+            return part.astype(np.int8).reshape(shape)
+        return (part.astype(np.float64) / spec.S1615_ONE).reshape(shape)
+
+    recordings = {f"{pop}.{obs}": state(pop, obs) for pop, obs in rec}
+    outputs = {}
+    for key, o in program.outputs.items():
+        val = state(o.population, o.observable)
+        outputs[key] = val if o.observable == "spikes" else val * float(o.scale)
+    for m in messages:
+        warnings.warn(m, RuntimeWarning, stacklevel=3)
+    return RunResult(outputs=outputs, recordings=recordings, backend="emulator:spinnaker",
+                     fidelity=FIDELITY_BIT_EXACT, reference=spec.REFERENCE, semantics=dict(program.semantics),
+                     warnings=messages)
