@@ -30,7 +30,7 @@ Tables (int64, one row per entry)
 reset_offset % interval, source index.
 ``in_tab[k]``: off (into the input columns), n, source index.
 ``pj_tab[q]``: source, post_off, n_post, fmt, graded, weight_exp, wrap_before_shift, D,
-weight offset, row-pointer offset, tmp offset.
+weight offset, row-pointer offset, tmp offset, left shift of the stored dense weights.
 ``prof``: decay_shift, decay_unity, ds_offset, dm_offset, act_shift, uv_wrap_limit, v_max.
 """
 
@@ -46,8 +46,8 @@ LIF_COLS = 8
 I_OFF, I_N, I_SRC = range(3)
 IN_COLS = 3
 # pj_tab columns
-P_SRC, P_POST, P_NPOST, P_FMT, P_GRADED, P_EXP, P_WRAP, P_D, P_WOFF, P_ROFF, P_TOFF = range(11)
-PJ_COLS = 11
+P_SRC, P_POST, P_NPOST, P_FMT, P_GRADED, P_EXP, P_WRAP, P_D, P_WOFF, P_ROFF, P_TOFF, P_WSH = range(12)
+PJ_COLS = 12
 FMT_DENSE, FMT_CSR = 0, 1
 # prof entries
 F_DSHIFT, F_DUNITY, F_DSOFF, F_DMOFF, F_ASHIFT, F_UVLIM, F_VMAX = range(7)
@@ -71,12 +71,33 @@ def _decay(x, factor, shift):
     return -((-p) >> shift)
 
 
+@njit(cache=True)
+def _add_row(dst, w, p, sh):
+    """dst += (w << sh) * p over a contiguous row (vectorized by LLVM: plain range index on
+    views). Dense rows are stored divided by 2^sh (their truncated LSBs and positive weight
+    exponent), which lets most of them fit int8 and halves the memory traffic again."""
+    if p == 1:
+        if sh == 0:
+            for i in range(dst.shape[0]):
+                dst[i] += w[i]
+        else:
+            s32 = np.int32(sh)
+            for i in range(dst.shape[0]):
+                dst[i] += np.int32(w[i]) << s32  # 32-bit lanes: |w << sh| <= 255 << 8
+    else:
+        m = p << sh
+        for i in range(dst.shape[0]):
+            dst[i] += w[i] * m
+
+
 @njit(cache=True, nogil=True)
 def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost, cw, cdel, R, NL, tmp_size,
-               src_off, n_src_total, prof, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf):
+               src_off, n_src_total, prof, ring_proto, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf):
     """Run one sample for T steps.
 
-    ``inp`` (T, NI) int64 input payloads. ``rec_*`` global LIF indices to record into
+    ``inp`` (T, NI) int64 input payloads. ``ring_proto``: an empty array whose dtype the ring
+    gets: int32 when the caller has proven that no delivered sum can leave int32 (then the ring
+    wraps exactly as Lava's int32 channels do, at half the memory traffic), else int64. ``rec_*`` global LIF indices to record into
     ``out_*`` (T, len(rec_*)). ``ovf`` (n_lif_pops, 2) receives the first step (1-based) at which
     u overflowed its 24-bit range / int32 arithmetic, and at which v saturated (0: never).
     """
@@ -94,7 +115,7 @@ def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost,
 
     u = u0.copy()
     v = v0.copy()
-    ring = np.zeros(R * NL, np.int64)
+    ring = np.zeros(R * NL, ring_proto.dtype)
     tmp = np.zeros(max(tmp_size, 1), np.int64)
     act_idx = np.zeros(max(n_src_total, 1), np.int64)
     act_val = np.zeros(max(n_src_total, 1), np.int64)
@@ -122,12 +143,17 @@ def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost,
             cnt = 0
             u_bad = False
             v_bad = False
-            for i in range(off, off + n):
-                raw = ring[cbase + i]
-                ring[cbase + i] = 0
+            rview = ring[cbase + off:cbase + off + n]
+            uview = u[off:off + n]
+            vview = v[off:off + n]
+            bview = bias[off:off + n]
+            sview = spk[off:off + n]
+            for i in range(n):
+                raw = np.int64(rview[i])
+                rview[i] = 0
                 a = wrap32(raw)
-                uu = u[i]
-                vv = v[i]
+                uu = uview[i]
+                vv = vview[i]
                 if do_reset:
                     uu = 0
                     vv = 0
@@ -142,9 +168,9 @@ def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost,
                 elif x <= -uvlim:
                     x = x + 2 * uvlim
                     u_bad = True
-                u[i] = x
+                uview[i] = x
                 dv_ = _decay(vv, fv, dshift)
-                y = wrap32(dv_ + x + bias[i])
+                y = wrap32(dv_ + x + bview[i])
                 if y > vmax:
                     y = vmax
                     v_bad = True
@@ -153,13 +179,13 @@ def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost,
                     v_bad = True
                 if y > vth:
                     y = 0
-                    spk[i] = 1
-                    act_idx[abase + cnt] = i - off
+                    sview[i] = 1
+                    act_idx[abase + cnt] = i
                     act_val[abase + cnt] = 1
                     cnt += 1
                 else:
-                    spk[i] = 0
-                v[i] = y
+                    sview[i] = 0
+                vview[i] = y
             act_cnt[s_idx] = cnt
             if u_bad and ovf[k, 0] == 0:
                 ovf[k, 0] = t
@@ -203,27 +229,17 @@ def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost,
             woff = pj_tab[q, P_WOFF]
             roff = pj_tab[q, P_ROFF]
             toff = pj_tab[q, P_TOFF]
+            wsh = pj_tab[q, P_WSH]
             direct = wexp >= 0
             for e in range(cnt):
                 j = act_idx[abase + e]
                 p = act_val[abase + e] if graded else 1
                 if fmt == FMT_DENSE:
-                    wb = woff + j * npost
+                    w = wd[woff + j * npost:woff + (j + 1) * npost]
                     if direct:
-                        tb = slots[0] + post
-                        if p == 1:
-                            for i in range(npost):
-                                ring[tb + i] += wd[wb + i]
-                        else:
-                            for i in range(npost):
-                                ring[tb + i] += wd[wb + i] * p
+                        _add_row(ring[slots[0] + post:slots[0] + post + npost], w, p, wsh)
                     else:
-                        if p == 1:
-                            for i in range(npost):
-                                tmp[toff + i] += wd[wb + i]
-                        else:
-                            for i in range(npost):
-                                tmp[toff + i] += wd[wb + i] * p
+                        _add_row(tmp[toff:toff + npost], w, p, wsh)
                 else:
                     r0 = rowptr[roff + j]
                     r1 = rowptr[roff + j + 1]
@@ -250,9 +266,9 @@ def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost,
 
 @njit(cache=True, parallel=True)
 def run_batch(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost, cw, cdel, R, NL, tmp_size,
-              src_off, n_src_total, prof, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf):
+              src_off, n_src_total, prof, ring_proto, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf):
     """:func:`run_sample` for every sample of ``inp`` (B, T, NI), in parallel over the batch."""
     for b in prange(inp.shape[0]):
         run_sample(inp[b], T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost, cw, cdel, R, NL,
-                   tmp_size, src_off, n_src_total, prof, rec_u, rec_v, rec_s, out_u[b], out_v[b], out_s[b],
+                   tmp_size, src_off, n_src_total, prof, ring_proto, rec_u, rec_v, rec_s, out_u[b], out_v[b], out_s[b],
                    ovf[b])

@@ -77,7 +77,7 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
     from neurocompile.targets.loihi2 import spec
     from neurocompile.targets.loihi2.program import input_shapes, validate_program
 
-    from .loihi2 import build_plan
+    from .loihi2 import plan_for, ring_dtype
 
     validate_program(program)
     arrays, batch, steps = check_inputs(inputs, input_shapes(program))
@@ -93,7 +93,7 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
             raise InputDataError(f"cannot record {obs!r} of {pops[pop].kind} population '{pop}'", node=pop,
                                  parameter="record", expected="spikes, v or u (input populations: spikes)")
 
-    plan = build_plan(program)
+    plan = plan_for(program)
     # which (population, observable) the kernel must record
     needed = list(dict.fromkeys(rec + [(o.population, o.observable) for o in program.outputs.values()]))
     cols: dict[str, list[str]] = {"u": [], "v": [], "spikes": []}
@@ -122,7 +122,8 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
     out_v = np.zeros((batch, steps, rec_v.size), np.int64)
     out_s = np.zeros((batch, steps, rec_s.size), np.uint8)
     ovf = np.zeros((batch, len(plan.lif_names), 2), np.int64)
-    args = plan.kernel_args()
+    pmax = {pop: int(np.abs(arrays[key]).max()) if arrays[key].size else 0 for key, pop in program.inputs.items()}
+    args = plan.kernel_args() + (np.zeros(0, ring_dtype(plan, pmax)),)
     if batch == 1:
         engine.run_sample(inp[0], steps, *args, rec_u, rec_v, rec_s, out_u[0], out_v[0], out_s[0], ovf[0])
     elif batch > 1:

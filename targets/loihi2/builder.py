@@ -55,7 +55,7 @@ def _int_array(value: Any, shape: tuple[int, ...], node: str, field: str) -> np.
                                  expected="integers (Loihi 2 parameters are integers; quantize first)")
         arr = arr.astype(np.int64)
     try:
-        return np.ascontiguousarray(np.broadcast_to(arr.astype(np.int64), shape))
+        return np.array(np.broadcast_to(arr.astype(np.int64), shape))  # a writable copy
     except ValueError:
         raise ParameterError(f"{field} has shape {arr.shape}", node=node, parameter=field,
                              expected=f"a scalar or shape {shape}") from None
