@@ -4,3 +4,5 @@ from neurocompile.cli import simulate_cmd  # noqa: F401,E402
 from neurocompile.cli import demo_cmd  # noqa: F401,E402
 from neurocompile.cli import emit_cmd  # noqa: F401,E402
 from neurocompile.cli import run_cmd  # noqa: F401,E402
+from neurocompile.cli import report_cmd  # noqa: F401,E402
+from neurocompile.cli import validate_cmd  # noqa: F401,E402

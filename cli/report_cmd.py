@@ -1,0 +1,42 @@
+"""``neurocompile report PROG [--json] [--input IN.npz]``.
+
+Prints the resource report of a saved Program (:func:`neurocompile.report.report`): neurons,
+synapses, chips and cores, per-core neurons and ESTIMATED synapse memory, the quantization
+table, findings. With ``--input`` the Program first runs on the bit-exact emulator, recording
+the spikes of every population, and the report adds the activity metrics (NeuroBench names:
+SynOps per step, activation sparsity, membrane updates).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from neurocompile.cli.main import app
+from neurocompile.cli.options import JsonOpt
+
+
+@app.command("report")
+def report_command(
+    program: Path = typer.Argument(..., help="A Program file (.ncp) written by compile or Program.save."),
+    input: Optional[Path] = typer.Option(None, "--input", "-i",
+                                         help="Input .npz: run the emulator on it to add SynOps and sparsity."),
+    as_json: bool = JsonOpt,
+    max_cores: int = typer.Option(40, "--max-cores", help="Core rows shown in the text table (JSON has all)."),
+) -> None:
+    """Resources per core and chip, quantization, findings, and (with --input) activity metrics."""
+    from neurocompile.data import load_npz
+    from neurocompile.program import Program
+    from neurocompile.report import report
+
+    prog = Program.load(program)
+    inputs = load_npz(input) if input is not None else None
+    rep = report(prog, inputs=inputs, source=str(program))
+    if as_json:
+        sys.stdout.write(json.dumps(rep.as_dict(), indent=1, sort_keys=False) + "\n")
+    else:
+        typer.echo(rep.to_text(max_cores=max_cores))
