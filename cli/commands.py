@@ -6,3 +6,4 @@ from neurocompile.cli import emit_cmd  # noqa: F401,E402
 from neurocompile.cli import run_cmd  # noqa: F401,E402
 from neurocompile.cli import report_cmd  # noqa: F401,E402
 from neurocompile.cli import validate_cmd  # noqa: F401,E402
+from neurocompile.cli import compile_cmd  # noqa: F401,E402

@@ -6,6 +6,7 @@ The core imports without torch; norse, sinabs and ONNX frontends are optional ex
 from __future__ import annotations
 
 from .check import CheckReport, Finding, check
+from .compiler import compile
 from .errors import NeurocompileError
 from .ir import Graph, Node
 from .load import load
@@ -24,6 +25,7 @@ __all__ = [
     "Program",
     "Semantics",
     "check",
+    "compile",
     "load",
     "resolve_semantics",
     "simulate",

@@ -465,7 +465,8 @@ def simulate_netlist(netlist: Netlist, inputs: Mapping[str, np.ndarray], semanti
                      record: tuple[str, ...] = ()) -> RunResult:
     """Float64 run of a netlist with chip timing (every connection adds 1 + delay steps).
 
-    ``record`` names groups whose ``v`` (and ``u``, ``spikes``) are returned as ``G.v`` etc.
+    ``record`` names groups whose ``v``, ``u``, ``spikes`` and input ``x`` (synaptic sum plus
+    bias, before the neuron update) are returned as ``G.v``, ``G.u``, ``G.spikes``, ``G.x``.
     """
     sem = semantics or netlist.semantics
     dt, disc = sem.dt, sem.discretization
@@ -498,7 +499,7 @@ def simulate_netlist(netlist: Netlist, inputs: Mapping[str, np.ndarray], semanti
     recs = {}
     for r in record:
         g = netlist.groups[r]
-        for ob in ("v", "u", "spikes"):
+        for ob in ("v", "u", "spikes", "x"):
             recs[f"{r}.{ob}"] = np.zeros((batch, T, *g.shape))
     for t in range(T):
         x = {g: np.broadcast_to(netlist.groups[g].bias, (batch, netlist.groups[g].size)).copy()
@@ -540,6 +541,7 @@ def simulate_netlist(netlist: Netlist, inputs: Mapping[str, np.ndarray], semanti
             recs[f"{r}.v"][:, t] = s["v"].reshape((batch, *g.shape))
             recs[f"{r}.u"][:, t] = s["u"].reshape((batch, *g.shape))
             recs[f"{r}.spikes"][:, t] = s["z"].reshape((batch, *g.shape))
+            recs[f"{r}.x"][:, t] = x[r].reshape((batch, *g.shape))
     return RunResult(outputs=outs, recordings=recs, backend="netlist", fidelity=FIDELITY_FLOAT,
                      semantics=sem.as_dict())
 

@@ -1,0 +1,75 @@
+"""``neurocompile compile MODEL --target loihi2|spinnaker -o PROG``: write a Program.
+
+Loads MODEL, calls :func:`neurocompile.compile` with the shared semantic options, saves the
+Program (``.ncp``) and prints one summary line (or ``--json``: populations, projections,
+findings). Target-specific options (``--tick-ms`` for SpiNNaker) are passed through only when
+given; an option the target does not take is a one-line error (exit 2).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from neurocompile.cli.main import app
+from neurocompile.cli.options import DiscretizationOpt, DtOpt, JsonOpt, OptionalFloat, OptionalStr, ResetOpt
+
+
+def summary(program, path: Path) -> dict:
+    pops = [p for p in program.populations.values() if p.kind != "input"]
+    syn = 0
+    for pr in program.projections.values():
+        w = pr.params.get("weights")
+        if w is not None:
+            syn += int((w != 0).sum()) if pr.kind in ("dense", "delay_dense") else int(w.size)
+    pl = program.placement or {}
+    return {
+        "program": str(path),
+        "target": program.target,
+        "populations": len(pops),
+        "neurons": int(sum(p.size for p in pops)),
+        "projections": len(program.projections),
+        "synapses": syn,
+        "cores": pl.get("cores_used"),
+        "chips": pl.get("chips"),
+        "semantics": program.semantics,
+        "findings": program.provenance.get("findings", []),
+    }
+
+
+@app.command("compile")
+def compile_cmd(
+    model: str = typer.Argument(..., help="A .nir file."),
+    target: str = typer.Option(..., "--target", "-t", help="loihi2 or spinnaker."),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write the Program (.ncp)."),
+    dt: OptionalFloat = DtOpt,
+    discretization: str = DiscretizationOpt,
+    reset: str = ResetOpt,
+    calibration: Optional[Path] = typer.Option(None, "--calibration", help="Input .npz whose float-reference run picks the scales from observed ranges instead of worst cases."),
+    learning: OptionalStr = typer.Option(None, "--learning", help="Learning rules (.toml)."),
+    tick_ms: OptionalFloat = typer.Option(None, "--tick-ms", help="SpiNNaker only: machine time step in ms (1.0 or 0.1)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Compile MODEL for a chip and write the Program (integer network, quantization, placement)."""
+    import neurocompile
+
+    opts = {}
+    if tick_ms is not None:
+        opts["tick_ms"] = tick_ms
+    program = neurocompile.compile(model, target, dt=dt, discretization=discretization, reset=reset,
+                                   calibration=calibration, learning=learning, **opts)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    program.save(output)
+    s = summary(program, output)
+    if as_json:
+        typer.echo(json.dumps(s, indent=2, sort_keys=True, default=str))
+        return
+    where = f", {s['cores']} cores on {s['chips']} chip(s)" if s["cores"] is not None else ""
+    nf = len(s["findings"])
+    codes = sorted({f["code"] for f in s["findings"]})
+    typer.echo(f"compiled for {s['target']}: {s['populations']} populations ({s['neurons']} neurons), "
+               f"{s['projections']} projections ({s['synapses']} synapses){where}; "
+               f"{nf} finding(s){' (' + ', '.join(codes) + ')' if codes else ''}; wrote {output}")

@@ -1,0 +1,189 @@
+"""``neurocompile.compile``: model -> netlist -> target ``lower`` -> Program.
+
+``compile(model, target, dt=..., discretization=..., reset=..., calibration=..., learning=...,
+**target_options)`` loads the model (anything :func:`neurocompile.load` takes, or a
+:class:`~neurocompile.ir.Graph`), resolves the :class:`~neurocompile.semantics.Semantics`
+with ``hop_delay=1`` (chips add one step per synaptic hop), builds the target-independent
+:class:`~neurocompile.netlist.Netlist` and calls the target's ``lower`` (imported lazily from
+:data:`TARGETS`).
+
+A target's ``lower`` has the signature::
+
+    lower(netlist, *, graph, semantics, calibration=None, learning=None, **target_options) -> Program
+
+It returns a Program whose ``provenance`` holds at least ``"names"``: ``{netlist group or
+connection name: [population/projection names]}`` and ``"findings"`` (its own lowering
+findings as dicts). ``compile`` then fills the common provenance (source, graph hash,
+version, options, the NIR node map, netlist findings first) and, for Loihi 2, the placement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from .errors import InputDataError, UnsupportedError
+from .ir import Graph
+from .netlist import Netlist, build_netlist
+from .semantics import resolve_semantics
+
+#: target name -> "module:function" of its lowering (lazy import).
+TARGETS: dict[str, str] = {
+    "loihi2": "neurocompile.targets.loihi2.lower:lower",
+    "spinnaker": "neurocompile.targets.spinnaker.lower:lower",
+}
+
+#: where ``compile`` finds each target's placement pass (run after lowering).
+PLACERS: dict[str, str] = {
+    "loihi2": "neurocompile.targets.loihi2.partition:place",
+}
+
+
+def graph_sha256(graph: Graph) -> str:
+    """A content hash of the graph: node names, kinds, parameters (values and dtypes) and edges."""
+    h = hashlib.sha256()
+    for name in sorted(graph.nodes):
+        node = graph.nodes[name]
+        h.update(f"node\0{name}\0{node.kind}\0".encode())
+        for key in sorted(node.params):
+            val = node.params[key]
+            h.update(f"{key}\0".encode())
+            if val is None:
+                h.update(b"None")
+            elif isinstance(val, np.ndarray) or (np.ndim(val) > 0 and not isinstance(val, (str, bytes))):
+                arr = np.ascontiguousarray(np.asarray(val))
+                if arr.dtype.kind in "fiub":
+                    h.update(f"{arr.dtype.str}{arr.shape}".encode())
+                    h.update(arr.tobytes())
+                else:
+                    h.update(repr(arr.tolist()).encode())
+            else:
+                h.update(repr(val).encode())
+    for s, d in graph.edges:
+        h.update(f"edge\0{s}\0{d}\0".encode())
+    h.update(f"legacy\0{','.join(graph.legacy_reset)}".encode())
+    return h.hexdigest()
+
+
+def load_calibration(calibration: Any) -> dict[str, np.ndarray] | None:
+    """``None``, a mapping of arrays, or a ``.npz`` path -> {input name: float array}."""
+    if calibration is None:
+        return None
+    if isinstance(calibration, Mapping):
+        return {str(k): np.asarray(v, dtype=np.float64) for k, v in calibration.items() if not str(k).startswith("__")}
+    path = Path(calibration)
+    if not path.is_file():
+        raise InputDataError(f"calibration file {path} does not exist", parameter="calibration",
+                             expected="an .npz file of inputs (batch, time, *shape) keyed by Input name")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: np.asarray(z[k], dtype=np.float64) for k in z.files if not k.startswith("__")}
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is an input error
+        raise InputDataError(f"cannot read calibration file {path}: {exc}", parameter="calibration",
+                             expected="an .npz file") from None
+
+
+def _resolve(entry: str):
+    mod_name, fn_name = entry.split(":")
+    return getattr(importlib.import_module(mod_name), fn_name)
+
+
+def compose_node_map(netlist: Netlist, names: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """NIR node -> target object names, through the netlist's node map and the lowering's ``names``."""
+    out: dict[str, list[str]] = {}
+    for nir_node, nl_names in netlist.node_map.items():
+        objs: list[str] = []
+        for n in nl_names:
+            for obj in names.get(n, [n] if n in netlist.inputs else []):
+                if obj not in objs:
+                    objs.append(obj)
+        out[nir_node] = objs
+    return out
+
+
+def compile(  # noqa: A001 - the public name is part of the interface
+    model: Any,
+    target: str,
+    *,
+    dt: float | None = None,
+    discretization: str = "forward",
+    reset: str = "file",
+    calibration: Any = None,
+    learning: Any = None,
+    **target_options: Any,
+):
+    """Compile ``model`` for ``target`` ("loihi2" or "spinnaker") and return a Program.
+
+    Raises :class:`UnsupportedError` for an unknown target or an option the target does not
+    take, and the typed errors of loading, semantics and lowering.
+    """
+    from . import __version__
+    from .load import load
+
+    if target not in TARGETS:
+        raise UnsupportedError(f"unknown target {target!r}", parameter="target", expected=" or ".join(TARGETS))
+    graph = model if isinstance(model, Graph) else load(model)
+    sem = resolve_semantics(graph, dt=dt, discretization=discretization, reset=reset, hop_delay=1)
+    try:
+        lower = _resolve(TARGETS[target])
+    except (ImportError, AttributeError) as exc:
+        raise UnsupportedError(f"target {target!r} has no lowering yet ({exc})", parameter="target",
+                               expected="an implemented target") from None
+    sig = inspect.signature(lower)
+    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values())
+    known = {n for n, p in sig.parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    for key in target_options:
+        if not accepts_any and (key not in known or key in ("graph", "semantics", "calibration", "learning")):
+            opts = sorted(known - {"graph", "semantics", "calibration", "learning"})
+            raise UnsupportedError(f"target {target!r} does not take the option {key!r}", parameter=key,
+                                   expected=("one of " + ", ".join(opts)) if opts else "no target options")
+    netlist = build_netlist(graph, sem)
+    calib = load_calibration(calibration)
+    program = lower(netlist, graph=graph, semantics=sem, calibration=calib, learning=learning, **target_options)
+    prov = dict(program.provenance)
+    names = prov.pop("names", {})
+    lower_findings = list(prov.pop("findings", []))
+    options = {"target": target, "dt": sem.dt, "discretization": discretization, "reset": reset,
+               "calibration": None if calibration is None else (str(calibration) if not isinstance(calibration, Mapping)
+                                                                 else "<inputs>"),
+               "learning": None if learning is None else (str(learning) if isinstance(learning, (str, Path))
+                                                          else f"<{type(learning).__name__}>")}
+    options.update({k: _plain(v) for k, v in target_options.items()})
+    provenance = {
+        "source": graph.source,
+        "graph_sha256": graph_sha256(graph),
+        "neurocompile_version": __version__,
+        "nir_version": graph.nir_version,
+        "options": options,
+        "node_map": compose_node_map(netlist, names),
+        "findings": [f.as_dict() for f in netlist.findings] + lower_findings,
+    }
+    provenance.update(prov)
+    program.provenance = provenance
+    placer = PLACERS.get(target)
+    if placer is not None:
+        res = _resolve(placer)(program)  # writes program.placement
+        if isinstance(res, dict):
+            program.placement = res
+    return program
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    if isinstance(v, (Path,)):
+        return str(v)
+    try:
+        json.dumps(v)
+        return v
+    except TypeError:
+        return repr(v)
+
+
+__all__ = ["compile", "TARGETS", "PLACERS", "graph_sha256", "load_calibration", "compose_node_map"]

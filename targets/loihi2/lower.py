@@ -1,0 +1,514 @@
+"""Lower a :class:`~neurocompile.netlist.Netlist` to a Loihi 2 Program (Lava 0.10.0 LIF/Dense).
+
+Mapping (Lava ``PyLifModelBitAcc``, ``reference/loihi2.md`` §1.2; float equations in
+``docs/primitives/*.md``). Per population a float scale ``s`` (float v per integer v unit,
+per neuron for spiking groups) ties weights, bias, threshold and state together:
+
+* LIF/LI (forward): ``du = 4095`` (u holds only this step's input), ``dv = round(4096*(1-a))``
+  with ``a = 1 - dt/tau`` (``exp(-dt/tau)`` for ``exponential``); a weight ``w`` becomes the
+  integer ``w*g*r / (64*s) / 2**weight_exp`` (``g = 1 - a``); ``v_leak`` and folded biases
+  become ``bias = g*(v_leak + r*b)/s`` as 13-bit mantissa << exponent 0..7.
+* IF/I: ``dv = 0``, ``du = 4095``, gain ``dt*r``.
+* CubaLIF/CubaLI: ``du = round(4096*(1-a_syn)) - 1`` (Lava decays u by ``4096-(du+1)``),
+  ``dv`` from ``tau_mem``; the integer u is the float u times ``g*r/s`` per neuron, so a weight
+  becomes ``w*g*r*g_syn*w_in/(64*s)``. A constant input ``b`` feeds u in the reference (u ramps
+  up as ``u_ss*(1-a_syn**t)``); it is expressed exactly (up to rounding) by the bias
+  ``g*r*u_ss/s`` on v together with ``u_init = -g*r*u_ss/s``, whose decay cancels the ramp.
+* Spiking groups: one common ``vth`` per population and a per-neuron scale
+  ``s_i = v_threshold_i/(64*vth)``, so thresholds are exact; ``vth`` is the largest value (<=
+  2**17-1) for which the expected peak per-step input (worst case: every presynaptic neuron
+  active, or calibration peaks x 1.5) added to a v just below threshold keeps v (and so u) inside
+  24 bits without saturating, the largest weight inside
+  255 << 8 and the bias inside 4095 << 7. Reset is Lava's reset to 0 only.
+* Non-spiking readouts (LI, CubaLI, I): one scale per population (the OutputSpec scale), chosen
+  so the expected peak |v| stays below half of ``vth<<6`` with ``vth = 2**17-1``: they cannot
+  spike unless the estimate is exceeded (finding ``loihi2-readout-may-spike`` when the estimate
+  is unbounded). For ``I`` the peak is taken over ``READOUT_HORIZON`` steps unless calibrated.
+* Weights: per projection sign mode (EXCITATORY/INHIBITORY/MIXED from the signs),
+  ``num_weight_bits = 8``, ``weight_exp`` the smallest exponent in [-8, 8] whose mantissas fit
+  255 (254 in MIXED, where Lava drops one LSB: mantissas are rounded to even). Dense rule: a
+  projection is ``dense`` when at least ``DENSE_MIN_DENSITY`` of its n_post*n_pre entries are
+  synapses and it has at most ``DENSE_MAX_ELEMENTS`` entries, else ``sparse``; ``delay_*`` kinds
+  when any delay > 0 (<= 62). Several synapses between one pair (different delays) go to
+  extra projections ``name#k``.
+* du/dv/vth are scalars per Lava population: a group whose neurons quantize to different
+  (du, dv) is split into populations ``G.k0``, ``G.k1``... (info finding ``loihi2-split``);
+  such a group cannot be an Output.
+
+Knowingly approximate: decays are rounded to 1/4096 (Lava rounds every decay toward zero);
+with ``weight_exp < 0`` Lava floors the *sum* of the active weights; inputs are binary spikes
+(``num_message_bits = 0``): graded inputs are not lowered.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from neurocompile.check import Finding
+from neurocompile.errors import ResourceError, UnsupportedError
+from neurocompile.netlist import Connection, Netlist, NeuronGroup
+from neurocompile.program import OutputSpec, Program
+from neurocompile.quantize import CALIBRATION_MARGIN, calibration_peaks, choose_shift, error_stats, mant_exp
+from neurocompile.semantics import Semantics
+
+from . import spec
+from .builder import Loihi2Builder
+
+#: Dense vs sparse rule (see the module docstring).
+DENSE_MIN_DENSITY = 0.25
+DENSE_MAX_ELEMENTS = 1 << 22
+#: u must stay strictly inside (-2**23, 2**23] (Lava wraps it once beyond).
+U_LIMIT = spec.UV_WRAP_LIMIT - 1
+#: largest weight magnitude in a-units reachable with the 8-bit mantissa and weight_exp <= 8.
+W_MANT_MAX = spec.WEIGHT_RANGE[spec.SIGN_MODE_EXCITATORY][1]
+W_MANT_MAX_MIXED = W_MANT_MAX - 1
+W_EFF_MAX = W_MANT_MAX * 2.0 ** spec.WEIGHT_EXP_MAX
+BIAS_MAX = spec.BIAS_MANT_MAX * 2.0 ** spec.BIAS_EXP_MAX
+#: non-spiking readouts: v must stay below vth<<6 with vth = VTH_MAX; the estimate is kept
+#: below READOUT_FILL of it.
+READOUT_VTH = spec.VTH_MAX
+READOUT_FILL = 0.5
+READOUT_LIMIT = (READOUT_VTH << spec.VTH_SHIFT) * READOUT_FILL
+#: steps over which an I readout (no leak) is assumed to integrate without calibration data.
+READOUT_HORIZON = 256
+
+
+def _f(code: str, severity: str, node: str | None, message: str) -> Finding:
+    return Finding(code, severity, node, " ".join(message.split()))
+
+
+def decay_int(tau: np.ndarray, dt: float, disc: str) -> tuple[np.ndarray, np.ndarray]:
+    """(1 - a) as float and its 12-bit rounding ``round(4096*(1-a))`` (unclipped)."""
+    one_minus_a = dt / tau if disc == "forward" else -np.expm1(-dt / tau)
+    return one_minus_a, np.rint(one_minus_a * spec.DECAY_UNITY).astype(np.int64)
+
+
+class _Pop:
+    """A population being lowered: which group neurons it holds and their float coefficients."""
+
+    def __init__(self, name: str, group: NeuronGroup, idx: np.ndarray, du: int, dv: int):
+        self.name, self.group, self.idx, self.du, self.dv = name, group, idx, du, dv
+        self.size = int(idx.size)
+        self.scale = np.ones(self.size)
+        self.vth = spec.VTH_MAX
+
+
+def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = None,
+          calibration: dict[str, np.ndarray] | None = None, learning: Any = None) -> Program:
+    """Lower ``netlist`` to a validated loihi2 Program (see the module docstring)."""
+    sem = semantics or netlist.semantics
+    dt, disc = sem.dt, sem.discretization
+    findings: list[Finding] = []
+    if learning is not None:
+        raise UnsupportedError("on-chip learning is not lowered for loihi2 yet", parameter="learning",
+                               expected="no learning rules")
+    peaks = calibration_peaks(netlist, calibration) if calibration is not None else None
+
+    # ------------------------------------------------------------- reset and connectivity rules
+    for g in netlist.groups.values():
+        if not g.spiking:
+            continue
+        if g.reset == "subtract":
+            raise UnsupportedError(
+                "reset by subtraction cannot be expressed by Lava's fixed-point LIF (it resets v to 0); "
+                "compile with --reset zero to accept the reset-to-zero approximation",
+                node=g.name, parameter="reset", expected="--reset zero")
+        if g.reset == "value":
+            raise UnsupportedError(
+                f"v_reset = {g.params['v_reset'][np.flatnonzero(g.params['v_reset'])[0]]:g} cannot be expressed "
+                "(Lava's LIF resets v to 0); compile with --reset zero to accept the approximation",
+                node=g.name, parameter="v_reset", expected="v_reset = 0 or --reset zero")
+        th = g.params["v_threshold"]
+        if np.any(th < 0) or (np.any(th == 0) and np.any(th > 0)):
+            raise UnsupportedError("thresholds must be all > 0 (or all 0) to share one Lava vth", node=g.name,
+                                   parameter="v_threshold", expected="v_threshold > 0")
+    for c in netlist.connections:
+        if c.pre in netlist.groups and not netlist.groups[c.pre].spiking:
+            raise UnsupportedError(
+                f"a non-spiking {netlist.groups[c.pre].kind} node drives '{c.post}'; Lava neurons send spikes only",
+                node=c.pre, parameter="edges", expected="only spiking neurons (IF, LIF, CubaLIF) or Inputs as sources")
+        if c.max_delay() > spec.DELAY_MAX:
+            raise ResourceError(
+                f"synaptic delay of {c.max_delay()} steps (from {', '.join(c.sources) or c.name})",
+                node=(c.sources[0] if c.sources else c.post), parameter="delay",
+                expected=f"delays <= {spec.DELAY_MAX} steps")
+
+    # ------------------------------------------------------------- populations: decays and split
+    pops: dict[str, list[_Pop]] = {}
+    where: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # group -> (pop index per neuron, local index)
+    coef: dict[str, dict[str, np.ndarray]] = {}
+    for g in netlist.groups.values():
+        c = _coefficients(g, dt, disc, findings)
+        coef[g.name] = c
+        keys = np.stack([c["du"], c["dv"]], axis=1)
+        uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+        inv = inv.reshape(-1)
+        plist = []
+        if len(uniq) == 1:
+            plist.append(_Pop(g.name, g, np.arange(g.size), int(uniq[0, 0]), int(uniq[0, 1])))
+        else:
+            findings.append(_f("loihi2-split", "info", g.name,
+                               f"neurons have {len(uniq)} different quantized (du, dv) decays; split into "
+                               f"{len(uniq)} populations {g.name}.k0..k{len(uniq) - 1}"))
+            for k, (du, dv) in enumerate(uniq):
+                plist.append(_Pop(f"{g.name}.k{k}", g, np.flatnonzero(inv == k), int(du), int(dv)))
+        pops[g.name] = plist
+        local = np.zeros(g.size, dtype=np.int64)
+        for k, p in enumerate(plist):
+            local[p.idx] = np.arange(p.size)
+        where[g.name] = (inv if len(uniq) > 1 else np.zeros(g.size, dtype=np.int64), local)
+
+    # ------------------------------------------------------------- scales
+    incoming: dict[str, list[Connection]] = {g: netlist.incoming(g) for g in netlist.groups}
+    qpops: dict[str, dict] = {}
+    for gname, plist in pops.items():
+        g = netlist.groups[gname]
+        c = coef[gname]
+        # worst-case per-step |x| per neuron (every presynaptic neuron active, binary spikes)
+        absw = np.zeros(g.size)
+        maxw = np.zeros(g.size)
+        for conn in incoming[gname]:
+            np.add.at(absw, conn.post_idx, np.abs(conn.weight))
+            np.maximum.at(maxw, conn.post_idx, np.abs(conn.weight))
+        x_peak = absw + np.abs(g.bias)
+        source = "worst case (all presynaptic neurons active)"
+        if peaks is not None:
+            x_peak = peaks[gname]["x"] * CALIBRATION_MARGIN
+            source = f"calibration peaks x {CALIBRATION_MARGIN}"
+        # peak of the integer-u drive in float v units
+        if g.kind in ("CubaLI", "CubaLIF"):
+            u_peak = c["drive"] * x_peak / np.maximum(c["one_minus_as_q"], 1.0 / spec.DECAY_UNITY)
+            if peaks is not None:
+                u_peak = c["gr"] * peaks[gname]["u"] * CALIBRATION_MARGIN
+            u_peak = np.maximum(u_peak, np.abs(c["cuba_bias"]))
+        else:
+            u_peak = c["drive"] * x_peak
+        bias_v = c["bias_v"]
+        wmax_v = c["drive"] * maxw
+        for p in plist:
+            sl = p.idx
+            if g.spiking:
+                th = g.params["v_threshold"][sl]
+                if np.all(th == 0):
+                    # vth = 0: any v > 0 spikes; scale from the drive alone
+                    need = max(_max(u_peak[sl]) / U_LIMIT, _max(wmax_v[sl]) / (64 * W_EFF_MAX),
+                               _max(np.abs(bias_v[sl])) / BIAS_MAX, 1e-300)
+                    p.vth = 0
+                    p.scale = np.full(p.size, need)
+                else:
+                    lim = [float(spec.VTH_MAX)]
+                    with np.errstate(divide="ignore"):
+                        # v just below threshold plus one peak input must not saturate v
+                        lim.append(_min(spec.V_MAX * th / (64 * (th + u_peak[sl]))))
+                        lim.append(_min(W_EFF_MAX * th / wmax_v[sl]))
+                        lim.append(_min(BIAS_MAX * th / (64 * np.abs(bias_v[sl]))))
+                    vth = int(math.floor(min(lim)))
+                    if vth < 1:
+                        findings.append(_f("loihi2-precision", "warning", gname,
+                                           "the expected per-step input exceeds 2**17 thresholds; vth clamped to 1 "
+                                           "(u or the weights may overflow)"))
+                        vth = 1
+                    elif vth < 64:
+                        findings.append(_f("loihi2-precision", "warning", gname,
+                                           f"vth = {vth}: the expected peak input ({source}) leaves little "
+                                           "precision for the threshold; consider --calibration"))
+                    p.vth = vth
+                    p.scale = th / (64.0 * vth)
+            else:
+                v_peak = _readout_peak(g, c, sl, u_peak, bias_v, peaks, findings)
+                need = max(v_peak / READOUT_LIMIT, _max(u_peak[sl]) / U_LIMIT,
+                           _max(wmax_v[sl]) / (64 * W_EFF_MAX), _max(np.abs(bias_v[sl])) / BIAS_MAX)
+                if need <= 0:
+                    need = 1.0 / 64
+                p.vth = READOUT_VTH
+                p.scale = np.full(p.size, need)
+
+    # ------------------------------------------------------------- build
+    b = Loihi2Builder()
+    names: dict[str, list[str]] = {}
+    for name, shape in netlist.inputs.items():
+        b.input(name, shape, num_message_bits=0, key=name)
+        names[name] = [name]
+    for gname, plist in pops.items():
+        g = netlist.groups[gname]
+        c = coef[gname]
+        names[gname] = [p.name for p in plist]
+        for p in plist:
+            sl = p.idx
+            bias_t = c["bias_v"][sl] / p.scale
+            mant, bexp, clipped = mant_exp(bias_t, spec.BIAS_MANT_MIN, spec.BIAS_MANT_MAX,
+                                           spec.BIAS_EXP_MIN, spec.BIAS_EXP_MAX)
+            if clipped.any():
+                findings.append(_f("loihi2-bias-clipped", "warning", gname,
+                                   f"{int(clipped.sum())} biases exceed {spec.BIAS_MANT_MAX} << {spec.BIAS_EXP_MAX}"))
+            u_init = -np.rint(c["cuba_bias"][sl] / p.scale).astype(np.int64)
+            u_init = np.clip(u_init, spec.U_INIT_MIN, spec.U_INIT_MAX)
+            shape = g.shape if len(plist) == 1 else (p.size,)
+            b.lif(p.name, shape, du=p.du, dv=p.dv, vth=p.vth, bias_mant=mant, bias_exp=bexp, u_init=u_init)
+            bias_ach = mant * 2.0 ** bexp * p.scale
+            th = g.params["v_threshold"][sl] if g.spiking else None
+            scale_summary = float(p.scale[0]) if np.all(p.scale == p.scale[0]) else \
+                {"min": float(p.scale.min()), "max": float(p.scale.max())}
+            qpops[p.name] = {
+                "group": gname, "kind": g.kind, "neurons": p.size,
+                "scale": scale_summary, "scale_unit": "float v per integer v unit",
+                "du": p.du, "dv": p.dv,
+                "decay_v_float": _summ(1 - c["one_minus_a"][sl]), "decay_v_int": 1 - p.dv / spec.DECAY_UNITY,
+                "decay_u_float": _summ(1 - c["one_minus_as"][sl]) if "one_minus_as" in c else None,
+                "decay_u_int": (1 - (p.du + spec.DS_OFFSET) / spec.DECAY_UNITY) if "one_minus_as" in c else 0.0,
+                "vth": p.vth,
+                "threshold_float": _summ(th) if th is not None else None,
+                "threshold_int": _summ(p.vth * 64.0 * p.scale) if th is not None else None,
+                "bias": error_stats(c["bias_v"][sl], bias_ach, clipped).as_dict(),
+                "u_init": int(np.abs(u_init).max(initial=0)),
+                "expected_peak_u": _max(_u_int_peak(netlist, gname, c, p, peaks)),
+                "expected_peak_v": float(_v_int_peak(g, p)),
+                "state_limit": spec.UV_WRAP_LIMIT,
+                "peak_source": "calibration" if peaks is not None else "worst case",
+            }
+    qprojs: dict[str, dict] = {}
+    for conn in netlist.connections:
+        _lower_connection(b, conn, netlist, pops, where, coef, names, qprojs, findings)
+    outputs = {}
+    for oname, (src, obs) in netlist.outputs.items():
+        if src in netlist.inputs:
+            outputs[oname] = OutputSpec(src, "spikes", 1.0)
+            continue
+        plist = pops[src]
+        if len(plist) != 1:
+            raise UnsupportedError("an Output reads a neuron node that had to be split into several Lava "
+                                   "populations (different time constants)", node=src, parameter="tau",
+                                   expected="one time constant per output node")
+        p = plist[0]
+        if obs == "spikes":
+            outputs[oname] = OutputSpec(p.name, "spikes", 1.0)
+        else:
+            outputs[oname] = OutputSpec(p.name, "v", float(p.scale[0]))
+    semantics = dict(sem.as_dict())
+    semantics.update({"hop_delay": 1, "timing": "a spike at step t reaches the next population at t+1+delay",
+                      "reference": spec.REFERENCE})
+    prog = b.build(outputs=outputs, semantics=semantics,
+                   provenance={"names": names, "findings": [f.as_dict() for f in findings]})
+    prog.quantization = {"populations": qpops, "projections": qprojs}
+    return prog
+
+
+def _max(a) -> float:
+    a = np.asarray(a, dtype=np.float64)
+    return float(a.max()) if a.size else 0.0
+
+
+def _min(a) -> float:
+    a = np.asarray(a, dtype=np.float64)
+    a = a[np.isfinite(a)]
+    return float(a.min()) if a.size else math.inf
+
+
+def _summ(a) -> Any:
+    a = np.asarray(a, dtype=np.float64).reshape(-1)
+    if a.size == 0:
+        return None
+    if np.all(a == a[0]):
+        return float(a[0])
+    return {"min": float(a.min()), "max": float(a.max())}
+
+
+def _coefficients(g: NeuronGroup, dt: float, disc: str, findings: list[Finding]) -> dict[str, np.ndarray]:
+    """Per-neuron float coefficients and 12-bit decays of a group (see module docstring)."""
+    n = g.size
+    p = g.params
+    out: dict[str, np.ndarray] = {}
+    zeros = np.zeros(n)
+    out["cuba_bias"] = zeros
+    if g.kind in ("I", "IF"):
+        out["one_minus_a"] = zeros
+        out["dv"] = np.zeros(n, dtype=np.int64)
+        out["du"] = np.full(n, spec.DU_MAX, dtype=np.int64)
+        out["drive"] = dt * p["r"]
+        out["bias_v"] = dt * p["r"] * g.bias
+        return out
+    tau_key = "tau" if g.kind in ("LI", "LIF") else "tau_mem"
+    oma, dv = decay_int(p[tau_key], dt, disc)
+    out["one_minus_a"] = oma
+    out["dv"] = _clip_decay(dv, g, tau_key, findings, spec.DV_MAX, "dv", unity=spec.DECAY_UNITY)
+    gr = oma * p["r"]
+    out["gr"] = gr
+    leak = oma * p["v_leak"]
+    if g.kind in ("LI", "LIF"):
+        out["du"] = np.full(n, spec.DU_MAX, dtype=np.int64)
+        out["drive"] = gr
+        out["bias_v"] = leak + gr * g.bias
+        return out
+    omas, du1 = decay_int(p["tau_syn"], dt, disc)
+    out["one_minus_as"] = omas
+    du = _clip_decay(du1 - spec.DS_OFFSET, g, "tau_syn", findings, spec.DU_MAX, "du", unity=spec.DECAY_UNITY - 1)
+    out["du"] = du
+    omas_q = (du + spec.DS_OFFSET) / spec.DECAY_UNITY
+    out["one_minus_as_q"] = omas_q
+    w_in = p["w_in"] if "w_in" in p else np.ones(n)
+    gs = omas * w_in
+    out["drive"] = gr * gs
+    # steady state of a constant input b on u: u_ss = g_s*w_in*b/(1-a_s); in v units g*r*u_ss
+    cuba_bias = gr * gs * g.bias / np.maximum(omas_q, 1.0 / spec.DECAY_UNITY)
+    out["cuba_bias"] = cuba_bias
+    out["bias_v"] = leak + cuba_bias
+    return out
+
+
+def _clip_decay(d: np.ndarray, g: NeuronGroup, key: str, findings: list[Finding], hi: int, field: str,
+                unity: int) -> np.ndarray:
+    lo_bad = d < 0
+    hi_bad = d > hi
+    if np.any(hi_bad):
+        findings.append(_f("loihi2-decay-saturated", "warning", g.name,
+                           f"{key} is so short against dt that {field} exceeds {hi} for {int(hi_bad.sum())} neurons; "
+                           f"clamped to {hi} (decay saturates)"))
+    if np.any(lo_bad) or (field == "dv" and np.any(d == 0)):
+        findings.append(_f("loihi2-decay-rounds-to-zero", "warning", g.name,
+                           f"{key} is so long against dt that {field} rounds to {max(int(d.min()), 0)} "
+                           "(the decay is lost or larger than intended)"))
+    return np.clip(d, 0, hi).astype(np.int64)
+
+
+def _u_int_peak(netlist: Netlist, gname: str, c: dict, p: _Pop, peaks) -> np.ndarray:
+    g = netlist.groups[gname]
+    absw = np.zeros(g.size)
+    for conn in netlist.incoming(gname):
+        np.add.at(absw, conn.post_idx, np.abs(conn.weight))
+    x = absw + np.abs(g.bias)
+    if peaks is not None:
+        x = peaks[gname]["x"] * CALIBRATION_MARGIN
+    u = c["drive"] * x
+    if "one_minus_as_q" in c:
+        u = u / np.maximum(c["one_minus_as_q"], 1.0 / spec.DECAY_UNITY)
+        u = np.maximum(u, np.abs(c["cuba_bias"]))
+    return u[p.idx] / p.scale
+
+
+def _v_int_peak(g: NeuronGroup, p: _Pop) -> float:
+    if g.spiking:
+        return float(p.vth) * (1 << spec.VTH_SHIFT)
+    return READOUT_LIMIT
+
+
+def _readout_peak(g: NeuronGroup, c: dict, sl: np.ndarray, u_peak: np.ndarray, bias_v: np.ndarray, peaks,
+                  findings: list[Finding]) -> float:
+    if peaks is not None:
+        return _max(peaks[g.name]["v"][sl]) * CALIBRATION_MARGIN
+    drive = u_peak[sl] + np.abs(bias_v[sl])
+    oma = c["one_minus_a"][sl]
+    if g.kind == "I" or np.any(oma <= 0):
+        findings.append(_f("loihi2-readout-may-spike", "warning", g.name,
+                           f"an {g.kind} readout has no leak, so |v| is unbounded; its scale assumes "
+                           f"{READOUT_HORIZON} steps of peak input (pass --calibration for data ranges)"))
+        return _max(drive) * READOUT_HORIZON
+    return _max(drive / np.minimum(oma, 1.0))
+
+
+def _lower_connection(b: Loihi2Builder, conn: Connection, netlist: Netlist, pops, where, coef, names, qprojs,
+                      findings) -> None:
+    post_pop_i, post_local = where[conn.post]
+    if conn.pre in netlist.groups:
+        pre_pop_i, pre_local = where[conn.pre]
+        pre_names = [p.name for p in pops[conn.pre]]
+    else:
+        pre_pop_i = np.zeros(netlist.size_of(conn.pre), dtype=np.int64)
+        pre_local = np.arange(netlist.size_of(conn.pre))
+        pre_names = [conn.pre]
+    c = coef[conn.post]
+    post_pops = pops[conn.post]
+    names.setdefault(conn.name, [])
+    pi = pre_pop_i[conn.pre_idx]
+    qi = post_pop_i[conn.post_idx]
+    for a in np.unique(pi):
+        for q in np.unique(qi):
+            m = (pi == a) & (qi == q)
+            if not m.any():
+                continue
+            pp = post_pops[q]
+            pre_l = pre_local[conn.pre_idx[m]]
+            post_l = post_local[conn.post_idx[m]]
+            w = conn.weight[m]
+            d = conn.delay[m]
+            post_g = conn.post_idx[m]
+            w_eff = c["drive"][post_g] * w / (64.0 * pp.scale[post_l])
+            # split pairs that occur several times (different delays) into extra projections
+            key = post_l * (int(pre_l.max(initial=0)) + 1) + pre_l
+            order = np.lexsort((d, key))
+            rank = np.zeros(key.size, dtype=np.int64)
+            if key.size:
+                ks = key[order]
+                starts = np.r_[0, np.flatnonzero(np.diff(ks)) + 1]
+                run_id = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, ks.size]))
+                rank[order] = np.arange(ks.size) - starts[run_id]
+            for r in range(int(rank.max(initial=0)) + 1):
+                sel = rank == r
+                base = conn.name if (len(pre_names) == 1 and len(post_pops) == 1) else \
+                    f"{pre_names[a]}->{pp.name}"
+                pname = base if r == 0 else f"{base}#{r + 1}"
+                _emit(b, pname, pre_names[a], pp, pre_l[sel], post_l[sel], w[sel], w_eff[sel], d[sel],
+                      netlist.size_of(conn.pre) if len(pre_names) == 1 else int((pre_pop_i == a).sum()),
+                      conn, qprojs)
+                names[conn.name].append(pname)
+
+
+def _emit(b: Loihi2Builder, pname: str, pre: str, post: _Pop, pre_l, post_l, w, w_eff, d, n_pre, conn,
+          qprojs) -> None:
+    if w_eff.size and np.all(w_eff >= 0):
+        sign = spec.SIGN_MODE_EXCITATORY
+    elif w_eff.size and np.all(w_eff <= 0):
+        sign = spec.SIGN_MODE_INHIBITORY
+    else:
+        sign = spec.SIGN_MODE_MIXED
+    mant_max = W_MANT_MAX_MIXED if sign == spec.SIGN_MODE_MIXED else W_MANT_MAX
+    wexp = choose_shift(_max(np.abs(w_eff)), mant_max, spec.WEIGHT_EXP_MIN, spec.WEIGHT_EXP_MAX)
+    x = w_eff / 2.0 ** wexp
+    if sign == spec.SIGN_MODE_MIXED:
+        wi = 2 * np.rint(x / 2)
+    else:
+        wi = np.rint(x)
+    lo, hi = spec.WEIGHT_RANGE[sign]
+    if sign == spec.SIGN_MODE_MIXED:
+        hi = hi - 1
+    clipped = (wi < lo) | (wi > hi)
+    wi = np.clip(wi, lo, hi).astype(np.int64)
+    n_post = post.size
+    delays = None if not np.any(d > 0) else d.astype(np.int64)
+    density = w.size / max(1, n_post * n_pre)
+    dense = density >= DENSE_MIN_DENSITY and n_post * n_pre <= DENSE_MAX_ELEMENTS
+    if dense:
+        W = np.zeros((n_post, n_pre), dtype=np.int64)
+        W[post_l, pre_l] = wi
+        D = None
+        if delays is not None:
+            D = np.zeros((n_post, n_pre), dtype=np.int64)
+            D[post_l, pre_l] = delays
+        b.dense(pre, post.name, W, weight_exp=wexp, num_weight_bits=spec.WEIGHT_BITS, sign_mode=sign,
+                delays=D, name=pname)
+    else:
+        b.sparse(pre, post.name, wi, pre_index=pre_l, post_index=post_l, weight_exp=wexp,
+                 num_weight_bits=spec.WEIGHT_BITS, sign_mode=sign, delays=delays, name=pname)
+    achieved = wi * 2.0 ** wexp
+    stats = error_stats(w_eff, achieved, clipped)
+    drive = coef_drive = w_eff / np.where(w != 0, w, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ws = np.where(w != 0, 2.0 ** wexp / np.where(coef_drive != 0, drive, np.inf), 0.0)
+    ws = ws[w != 0]
+    qprojs[pname] = {
+        "connection": conn.name, "sources": list(conn.sources), "pre": pre, "post": post.name,
+        "kind": ("delay_" if delays is not None else "") + ("dense" if dense else "sparse"),
+        "synapses": int(w.size), "density": float(density),
+        "weight_scale": _summ(ws) if ws.size else None,
+        "weight_scale_unit": "float NIR weight per integer weight unit",
+        "weight_exp": int(wexp), "num_weight_bits": spec.WEIGHT_BITS, "sign_mode": int(sign),
+        "sign_mode_name": spec.SIGN_MODES[sign],
+        "max_delay": int(d.max(initial=0)),
+        "fraction_clipped": stats.fraction_clipped, "fraction_zeroed": stats.fraction_zeroed,
+        "rms_relative_error": stats.rms_relative_error,
+    }
+
+
+__all__ = ["lower", "DENSE_MIN_DENSITY", "DENSE_MAX_ELEMENTS", "READOUT_HORIZON", "decay_int"]
