@@ -132,3 +132,36 @@ def pinning_weight(shift: int) -> float:
     ``shift`` for every shift >= 0 (0.75 gives 0). Exact in float64.
     """
     return 0.75 * 2.0 ** int(shift)
+
+
+# ======================================================================= partitioning (H8, targets/spinnaker/partition.py)
+# Section owned by H8: what sPyNNaker 7.4.1 does when it splits and places a network
+# (checked against its virtual-board placements in tests/test_spinnaker_board.py).
+#: SpikeSourceArray atoms per core: AbstractPyNNModel.absolute_max_atoms_per_core is sys.maxsize, so a
+#: SpikeSourceArray population is never split (observed: 5000 sources on one core).
+SPIKE_SOURCE_ARRAY_ATOMS_PER_CORE = 2**63 - 1
+#: system cores sPyNNaker places: SCAMP monitor (core 0) + an ExtraMonitor on every chip, and a
+#: packet gatherer on the Ethernet chip (0, 0): 16 application cores per chip, 15 on the Ethernet chip.
+MONITOR_CORES_PER_CHIP = 1
+EXTRA_MONITOR_CORES_PER_CHIP = 1
+PACKET_GATHERER_CORES_PER_ETHERNET_CHIP = 1
+APP_CORES_ETHERNET_CHIP = CORES_PER_CHIP - MONITOR_CORES_PER_CHIP - EXTRA_MONITOR_CORES_PER_CHIP \
+    - PACKET_GATHERER_CORES_PER_ETHERNET_CHIP
+#: SDRAM sPyNNaker plans for the system cores of one chip (chip_sdram_usage_by_core.rpt, 7.4.1).
+EXTRA_MONITOR_SDRAM_BYTES = 488_476
+PACKET_GATHERER_SDRAM_BYTES = 477_250
+#: synaptic matrix rows: 3 header words (plastic size, fixed count, plastic count) + one word per synapse.
+SYNAPSE_ROW_HEADER_WORDS = 3
+SYNAPSE_WORD_BYTES = 4
+
+
+def n_bits(n_values: int) -> int:
+    """sPyNNaker's ``get_n_bits``: 0 for 0 values, 1 for 1, else ``ceil(log2 n)``."""
+    n = int(n_values)
+    return 0 if n == 0 else 1 if n == 1 else (n - 1).bit_length()
+
+
+def core_delay_slots(atoms_on_core: int, n_synapse_types: int = N_SYNAPSE_TYPES) -> int:
+    """Delay slots of a post core exactly as population_vertex.py L784-797 computes them:
+    ``2**(14 - get_n_bits(min(n_atoms, max_atoms_per_core)) - get_n_bits(n_synapse_types))``."""
+    return 2 ** (MAX_RING_BUFFER_BITS - n_bits(atoms_on_core) - n_bits(n_synapse_types))
