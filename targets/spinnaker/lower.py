@@ -20,8 +20,10 @@ decays by ``e^{-dt/tau_s}``, i.e. NIR's ``u' = a_s u + g_s w_in x`` up to a cons
 weights absorb.
 
 * LIF -> ``IF_curr_delta``; CubaLIF -> ``IF_curr_exp`` (``tau_syn_E = tau_syn_I``); IF -> ``IF_curr_delta``
-  with the slowest leak the chip can express (``exp_TC = 1 - 2^-15`` per tick; finding
-  ``spinnaker-if-leak`` with the decay over 1000 ticks); LI / CubaLI / I readouts -> the same
+  with the smallest leak that keeps the LIF asymptote ``alpha = I R + v_rest`` inside s16.15 for
+  the worst-case input (at least ``exp_TC = 1 - 2^-14``; finding ``spinnaker-if-leak`` with the
+  decay over 1000 ticks); the voltage scale shrinks when even that is not enough
+  (``spinnaker-v-range``); LI / CubaLI / I readouts -> the same
   models with an unreachable threshold, ``v`` recorded (``OutputSpec("v", scale)``).
 * Units: v in mV is ``sv * v_nir`` with ``sv = 64 / max|v_threshold|`` per population (1 for
   readouts), ``v_rest = sv*v_leak``, ``v_thresh = sv*v_threshold``, ``v_reset`` = ``sv*v_reset``
@@ -67,6 +69,12 @@ THRESHOLD_MV = 64.0
 READOUT_THRESHOLD_MV = 32000.0
 #: largest R (MOhm) the lowering uses (R = tau_m / cm must fit s16.15).
 R_MAX = 2.0 ** 14
+#: |alpha| = |I*R + v_rest| (the LIF's asymptote, an s16.15 intermediate) is kept below this (mV).
+ALPHA_LIMIT_MV = 16384.0
+#: IF/I: the leak per tick is the smallest the chip expresses (exp_TC = 1 - 2^-14) unless the
+#: worst-case input needs more to keep alpha in range; it never exceeds IF_LEAK_MAX (then the
+#: voltage scale shrinks instead).
+IF_LEAK_MAX = 2.0 ** -9
 #: probe used to measure the effect of an approximation: steps, input spike probability, seed.
 PROBE_STEPS, PROBE_RATE, PROBE_SEED = 200, 0.2, 0
 
@@ -141,8 +149,14 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
     # per-receptor worst-case sums need the weights first
     wsum = {g: np.zeros((2, netlist.groups[g].size)) for g in netlist.groups}
     conn_w: dict[str, np.ndarray] = {}
+    peak = {n: np.zeros((2, g.size)) for n, g in netlist.groups.items()}
+    for c in netlist.connections:
+        pos = c.weight > 0
+        np.add.at(peak[c.post][0], c.post_idx[pos], c.weight[pos])
+        np.add.at(peak[c.post][1], c.post_idx[~pos], -c.weight[~pos])
     for g in netlist.groups.values():
-        info[g.name] = _population_constants(g, dt, tick_ms, disc, forward_tau, findings, conv)
+        p_in = np.maximum(peak[g.name][0], peak[g.name][1]) + np.abs(np.asarray(g.bias, np.float64).reshape(-1))
+        info[g.name] = _population_constants(g, dt, tick_ms, disc, forward_tau, findings, conv, p_in)
     for c in netlist.connections:
         gi = info[c.post]
         w = _synapse_weights(c.weight, c.post_idx, gi)
@@ -214,7 +228,7 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
 
 
 def _population_constants(g: NeuronGroup, dt: float, tick_ms: float, disc: str, forward_tau: str,
-                          findings: list[Finding], conv: dict[str, Any]) -> dict[str, Any]:
+                          findings: list[Finding], conv: dict[str, Any], p_in: np.ndarray) -> dict[str, Any]:
     kind = g.kind
     gi: dict[str, Any] = {"kind": kind}
     cuba = kind in ("CubaLIF", "CubaLI")
@@ -240,10 +254,12 @@ def _population_constants(g: NeuronGroup, dt: float, tick_ms: float, disc: str, 
                                    f"{abs(math.exp(-dt / tau) - a_nir) / max(1 - a_nir, 1e-300):.3g}"))
         conv["populations"][g.name] = {"kind": kind, f"{tkey}_graph": tau, "tau_m_ms": tau_ms,
                                        "nominal_tau_m_ms": tau / dt * tick_ms}
-    else:  # IF / I: no leak; the slowest chip leak is exp_TC = 32767 (1 - 2^-15 per tick)
-        tau_ms = tick_ms * 2.0 ** 15 / 1.5
+    else:  # IF / I: no leak; the chip needs one (see _if_leak)
         v_leak = 0.0
         G = dt * r
+        th0 = abs(_uniform(g, "v_threshold")) if g.spiking else 0.0
+        sv0 = THRESHOLD_MV / th0 if th0 > 0 else 1.0
+        tau_ms = _if_tau_ms(float(np.max(np.abs(G) * p_in, initial=0.0)) * sv0, tick_ms)
         conv["populations"][g.name] = {"kind": kind, "tau_m_ms": tau_ms, "note": "no leak in NIR"}
     # chip constants for a trial cm (R near 1/(1-a_c))
     ts = fixed.time_step(tick_ms)
@@ -260,12 +276,23 @@ def _population_constants(g: NeuronGroup, dt: float, tick_ms: float, disc: str, 
     if not leaky:
         leak1000 = a_c ** 1000
         findings.append(_f("spinnaker-if-leak", "warning", g.name,
-                           f"{kind} has no leak but sPyNNaker's LIF always leaks: the slowest expressible leak is "
+                           f"{kind} has no leak but sPyNNaker's LIF always leaks (the smallest leak is 2/32768 per tick, "
+                           f"more when the worst-case input needs it to keep alpha in range): "
                            f"exp_TC = {exp_tc}/32768 per tick, so v keeps {leak1000:.4f} of its value after 1000 ticks "
                            f"(tau_m = {tau_ms:.6g} ms)"))
+    # largest per-tick change of V (mV per unit sv) in the worst case, and the asymptote alpha = dV/(1-a)
+    dv_max = float(np.max(np.abs(G) * p_in, initial=0.0))
+    sv_cap = ALPHA_LIMIT_MV * (1.0 - a_c) / dv_max if dv_max > 0 else math.inf
     if g.spiking:
         th = _uniform(g, "v_threshold")
         sv = THRESHOLD_MV / abs(th) if th != 0 else 1.0
+        if sv > sv_cap:
+            findings.append(_f("spinnaker-v-range", "warning", g.name,
+                               f"the worst-case input (all presynaptic neurons firing in one tick) would push "
+                               f"alpha = I*R + v_rest beyond s16.15 with the threshold at {THRESHOLD_MV:g} mV: the "
+                               f"threshold is mapped to {abs(th) * sv_cap:.4g} mV instead (V resolution "
+                               f"{1 / spec.S1615_ONE / sv_cap:.3g} in NIR units)"))
+            sv = sv_cap
         v_thresh = sv * th
         if g.reset == "value":
             v_reset = sv * _uniform(g, "v_reset", 0.0)
@@ -276,7 +303,7 @@ def _population_constants(g: NeuronGroup, dt: float, tick_ms: float, disc: str, 
                            "differs (after s16.15 rounding)"))
         gi["threshold_nir"] = th
     else:
-        sv = 1.0
+        sv = min(1.0, sv_cap)
         v_thresh = READOUT_THRESHOLD_MV
         v_reset = 0.0
         gi["threshold_nir"] = None
@@ -303,6 +330,17 @@ def _population_constants(g: NeuronGroup, dt: float, tick_ms: float, disc: str, 
         gi["syn_gain"] = kv * tick_ms      # delta input is scaled by 1/ts on chip
         gi["i_offset"] = kv * bias
     return gi
+
+
+def _if_tau_ms(dv_max_mv: float, tick_ms: float) -> float:
+    """tau_m (ms) for a non-leaky NIR node: the leak 1 - a just large enough that the worst-case
+    per-tick change ``dv_max_mv`` keeps alpha = dV / (1 - a) below ALPHA_LIMIT_MV (at least the
+    chip's minimum leak, at most IF_LEAK_MAX)."""
+    leak_min = 1.5 / 2.0 ** 15          # kdivk(ts, tau) = 1 LSB -> expk(-1 LSB) = 32766
+    leak = min(max(dv_max_mv / ALPHA_LIMIT_MV, leak_min), IF_LEAK_MAX)
+    if leak <= leak_min:
+        return tick_ms * 2.0 ** 15 / 1.5
+    return -tick_ms / math.log(1.0 - leak)
 
 
 def _synapse_weights(weight: np.ndarray, post_idx: np.ndarray, gi: dict[str, Any]) -> np.ndarray:
