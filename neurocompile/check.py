@@ -608,6 +608,11 @@ def check(model: Any, *, target: str | None = None, dt: float | None = None, **l
                                     f"cannot load {source}: {type(exc).__name__}: {' '.join(str(exc).split())}"),),
                            source=source, readable=False, target=target, dt=dt_val)
     ctx = _Ctx(graph=graph, dt=dt_val, target=target, shape_problems=list(problems))
+    if target is not None and target not in TARGET_RULES:  # a target registers its rules on import
+        try:
+            __import__(f"neurocompile.targets.{target}.check_rules")
+        except ImportError:
+            pass
     rules: list[Rule] = list(RULES.values()) + list(TARGET_RULES.get(target or "", []))
     findings: list[Finding] = []
     for fn in rules:
