@@ -95,7 +95,7 @@ def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost,
                src_off, n_src_total, prof, ring_proto, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf):
     """Run one sample for T steps.
 
-    ``inp`` (T, NI) int64 input payloads. ``ring_proto``: an empty array whose dtype the ring
+    ``inp`` (T, NI) integer input payloads (int8 or int32). ``ring_proto``: an empty array whose dtype the ring
     gets: int32 when the caller has proven that no delivered sum can leave int32 (then the ring
     wraps exactly as Lava's int32 channels do, at half the memory traffic), else int64. ``rec_*`` global LIF indices to record into
     ``out_*`` (T, len(rec_*)). ``ovf`` (n_lif_pops, 2) receives the first step (1-based) at which
@@ -121,7 +121,7 @@ def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost,
     act_val = np.zeros(max(n_src_total, 1), np.int64)
     act_cnt = np.zeros(max(n_src, 1), np.int64)
     slots = np.zeros(R, np.int64)
-    spk = np.zeros(max(NL, 1), np.uint8)
+    spk = np.zeros(max(NL, 1), np.int8)
     n_ru = rec_u.shape[0]
     n_rv = rec_v.shape[0]
     n_rs = rec_s.shape[0]
@@ -206,7 +206,7 @@ def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost,
             abase = src_off[s_idx]
             cnt = 0
             for j in range(n):
-                p = inp[t - 1, off + j]
+                p = np.int64(inp[t - 1, off + j])
                 if p != 0:
                     act_idx[abase + cnt] = j
                     act_val[abase + cnt] = p

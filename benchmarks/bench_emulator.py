@@ -1,0 +1,73 @@
+"""Emulator speed on the issue-3 networks (emulator only; ``bench_loihi2.py`` adds live Lava).
+
+Cases (``loihi2_nets.py``, 1000 steps, 10 % Bernoulli input):
+* ``dense``: 1000 -> Dense(1000 x 1000) -> LIF(1000), one sample;
+* ``chain``: 256 -> 10 x [Dense(256 x 256) -> LIF(256)], one sample;
+* ``dense_b64``: the dense net at batch 64, per sample-step.
+
+``first_s`` is the first call of a Program (flattening + numba load from the on-disk cache);
+``steps_per_s`` is the best of a few repeated ``run_program`` calls (Lava's own figures are
+likewise timed after a warm-up step that includes its compile and process spawn). The ratio
+uses the Lava figures of ``reference/loihi2.md`` §6 (1150, 170, 1150 steps/s on this kind of
+machine); ``bench_loihi2.py`` measures Lava live on the same machine. Spike counts are printed
+so that a regression in activity (not speed) is visible.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from loihi2_nets import bernoulli_inputs, chain_net, dense_net  # noqa: E402
+
+STEPS = 1000
+LAVA_NOTE = {"dense": 1150.0, "chain": 170.0, "dense_b64": 1150.0}
+GOAL = {"dense": 30, "chain": 100, "dense_b64": 100}
+
+
+def _time(prog, x, repeats: int) -> tuple[float, float, object]:
+    from neurocompile.targets.emulator.run import run_program
+
+    t0 = time.perf_counter()
+    res = run_program(prog, {"x": x})
+    first = time.perf_counter() - t0
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        res = run_program(prog, {"x": x})
+        best = min(best, time.perf_counter() - t0)
+    return first, best, res
+
+
+def main() -> list[dict]:
+    rows = []
+    cases = [
+        ("dense", dense_net(), bernoulli_inputs(1000, STEPS, batch=1), 7),
+        ("chain", chain_net(), bernoulli_inputs(256, STEPS, batch=1), 7),
+        ("dense_b64", dense_net(), bernoulli_inputs(1000, STEPS, batch=64), 3),
+    ]
+    for name, prog, x, reps in cases:
+        first, best, res = _time(prog, x, reps)
+        rate = x.shape[0] * STEPS / best
+        rows.append({
+            "case": name,
+            "steps_per_s": rate,
+            "lava_note_steps_per_s": LAVA_NOTE[name],
+            "ratio_vs_note": rate / LAVA_NOTE[name],
+            "goal": f">= {GOAL[name]}x",
+            "first_s": first,
+            "out_spikes_per_sample_step": float(np.asarray(res.outputs["y"]).sum()) / (x.shape[0] * STEPS),
+        })
+    return rows
+
+
+if __name__ == "__main__":
+    from run import print_table
+
+    print_table(main())
