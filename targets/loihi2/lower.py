@@ -18,13 +18,16 @@ per neuron for spiking groups) ties weights, bias, threshold and state together:
   ``s_i = v_threshold_i/(64*vth)``, so thresholds are exact; ``vth`` is the largest value (<=
   2**17-1) for which the expected peak per-step input (worst case: every presynaptic neuron
   active, or calibration peaks x 1.5) added to a v just below threshold keeps v (and so u) inside
-  24 bits without saturating, the largest weight inside
+  24 bits without saturating, v can fall to -NEG_HEADROOM_THRESHOLDS thresholds (or the
+  calibrated |v| peak) before saturating, the largest weight inside
   255 << 8 and the bias inside 4095 << 7. Reset is Lava's reset to 0 only.
 * Non-spiking readouts (LI, CubaLI, I): one scale per population (the OutputSpec scale), chosen
   so the expected peak |v| stays below half of ``vth<<6`` with ``vth = 2**17-1``: they cannot
   spike unless the estimate is exceeded (finding ``loihi2-readout-may-spike`` when the estimate
   is unbounded). For ``I`` the peak is taken over ``READOUT_HORIZON`` steps unless calibrated.
-* Weights: per projection sign mode (EXCITATORY/INHIBITORY/MIXED from the signs),
+* Weights: a mixed-sign connection becomes two projections ``NAME.exc`` (EXCITATORY) and
+  ``NAME.inh`` (INHIBITORY) into the same population (``SPLIT_SIGNS``), each with its own
+  ``weight_exp``; otherwise per projection sign mode from the signs,
   ``num_weight_bits = 8``, ``weight_exp`` the smallest exponent in [-8, 8] whose mantissas fit
   255 (254 in MIXED, where Lava drops one LSB: mantissas are rounded to even). Dense rule: a
   projection is ``dense`` when at least ``DENSE_MIN_DENSITY`` of its n_post*n_pre entries are
@@ -57,6 +60,9 @@ from neurocompile.semantics import Semantics
 from . import spec
 from .builder import Loihi2Builder
 
+#: Split a mixed-sign connection into an EXCITATORY ``.exc`` and an INHIBITORY ``.inh`` projection
+#: (both into the same population; Lava sums them): each keeps 8 mantissa bits, where MIXED keeps 7.
+SPLIT_SIGNS = True
 #: Dense vs sparse rule (see the module docstring).
 DENSE_MIN_DENSITY = 0.25
 DENSE_MAX_ELEMENTS = 1 << 22
@@ -67,6 +73,10 @@ W_MANT_MAX = spec.WEIGHT_RANGE[spec.SIGN_MODE_EXCITATORY][1]
 W_MANT_MAX_MIXED = W_MANT_MAX - 1
 W_EFF_MAX = W_MANT_MAX * 2.0 ** spec.WEIGHT_EXP_MAX
 BIAS_MAX = spec.BIAS_MANT_MAX * 2.0 ** spec.BIAS_EXP_MAX
+#: spiking populations keep room for v down to -NEG_HEADROOM_THRESHOLDS thresholds before Lava
+#: saturates it (inhibited IF neurons drift far below 0 in the float reference: the paper CNN
+#: reaches -232 thresholds in 30 steps); calibration data replaces this by observed |v| peaks.
+NEG_HEADROOM_THRESHOLDS = 256
 #: non-spiking readouts: v must stay below vth<<6 with vth = VTH_MAX; the estimate is kept
 #: below READOUT_FILL of it.
 READOUT_VTH = spec.VTH_MAX
@@ -205,6 +215,11 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
                         lim.append(_min(spec.V_MAX * th / (64 * (th + u_peak[sl]))))
                         lim.append(_min(W_EFF_MAX * th / wmax_v[sl]))
                         lim.append(_min(BIAS_MAX * th / (64 * np.abs(bias_v[sl]))))
+                        # room for negative v (unbounded for IF; the float reference never clips it)
+                        if peaks is None:
+                            lim.append(spec.V_MAX / (64.0 * NEG_HEADROOM_THRESHOLDS))
+                        else:
+                            lim.append(_min(spec.V_MAX * th / (64 * CALIBRATION_MARGIN * peaks[gname]["v"][sl])))
                     vth = int(math.floor(min(lim)))
                     if vth < 1:
                         findings.append(_f("loihi2-precision", "warning", gname,
@@ -449,10 +464,18 @@ def _lower_connection(b: Loihi2Builder, conn: Connection, netlist: Netlist, pops
                 base = conn.name if (len(pre_names) == 1 and len(post_pops) == 1) else \
                     f"{pre_names[a]}->{pp.name}"
                 pname = base if r == 0 else f"{base}#{r + 1}"
-                _emit(b, pname, pre_names[a], pp, pre_l[sel], post_l[sel], w[sel], w_eff[sel], d[sel],
-                      netlist.size_of(conn.pre) if len(pre_names) == 1 else int((pre_pop_i == a).sum()),
-                      conn, qprojs)
-                names[conn.name].append(pname)
+                n_pre = netlist.size_of(conn.pre) if len(pre_names) == 1 else int((pre_pop_i == a).sum())
+                pos, neg = sel & (w_eff > 0), sel & (w_eff < 0)
+                if SPLIT_SIGNS and pos.any() and neg.any():
+                    # two single-sign projections keep all 8 mantissa bits (MIXED drops one LSB)
+                    for part, suffix in ((pos, ".exc"), (neg, ".inh")):
+                        _emit(b, pname + suffix, pre_names[a], pp, pre_l[part], post_l[part], w[part],
+                              w_eff[part], d[part], n_pre, conn, qprojs)
+                        names[conn.name].append(pname + suffix)
+                else:
+                    _emit(b, pname, pre_names[a], pp, pre_l[sel], post_l[sel], w[sel], w_eff[sel], d[sel],
+                          n_pre, conn, qprojs)
+                    names[conn.name].append(pname)
 
 
 def _emit(b: Loihi2Builder, pname: str, pre: str, post: _Pop, pre_l, post_l, w, w_eff, d, n_pre, conn,
