@@ -326,6 +326,29 @@ def _summarise(doc: dict, labels: list[str]) -> dict[str, Any]:
     }
 
 
+def run_worker(net: dict, arrays: Mapping[str, np.ndarray], *, readback: bool = True,
+               timeout: float = DEFAULT_TIMEOUT, keep_dir: str | os.PathLike | None = None
+               ) -> tuple[dict, dict[str, np.ndarray]]:
+    """Map a ``network.npz`` description (``emit.network_arrays`` layout) with :mod:`.pynn_worker`;
+    returns ``(mapping.json dict, readback arrays)``. Populations whose
+    ``max_expected_summed_weight`` is ``None`` are left to sPyNNaker's own shift rule."""
+    python = spinnaker_python()
+    with tempfile.TemporaryDirectory(prefix="neurocompile-spinnaker-") as tmp:
+        root = Path(keep_dir) if keep_dir is not None else Path(tmp)
+        home, work = prepare_dirs(root)
+        emit.save_network(work / "network.npz", net, arrays)
+        cmd = [python, "-m", "neurocompile.targets.spinnaker.pynn_worker", "network.npz", str(work)]
+        if not readback:
+            cmd.append("--no-readback")
+        run_subprocess(cmd, work, home, timeout, "the sPyNNaker virtual-board run")
+        doc = json.loads((work / "mapping.json").read_text())
+        rb: dict[str, np.ndarray] = {}
+        if readback:
+            with np.load(work / "readback.npz", allow_pickle=False) as f:
+                rb = {k: f[k] for k in f.files}
+    return doc, rb
+
+
 def map_on_board(programs: Program | Sequence[Program], inputs: Any = None, *, steps: int | None = None,
                  readback: bool = True, timeout: float = DEFAULT_TIMEOUT,
                  keep_dir: str | os.PathLike | None = None) -> BoardMapping:
@@ -339,22 +362,9 @@ def map_on_board(programs: Program | Sequence[Program], inputs: Any = None, *, s
     if not progs:
         raise BackendUnavailableError("no Program to map", parameter="programs")
     ins = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs] * len(progs)
-    python = spinnaker_python()
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="neurocompile-spinnaker-") as tmp:
-        root = Path(keep_dir) if keep_dir is not None else Path(tmp)
-        home, work = prepare_dirs(root)
-        net, arrays = merged_network(progs, ins, steps)
-        emit.save_network(work / "network.npz", net, arrays)
-        cmd = [python, "-m", "neurocompile.targets.spinnaker.pynn_worker", "network.npz", str(work)]
-        if not readback:
-            cmd.append("--no-readback")
-        run_subprocess(cmd, work, home, timeout, "the sPyNNaker virtual-board run")
-        doc = json.loads((work / "mapping.json").read_text())
-        rb: dict[str, np.ndarray] = {}
-        if readback:
-            with np.load(work / "readback.npz", allow_pickle=False) as f:
-                rb = {k: f[k] for k in f.files}
+    net, arrays = merged_network(progs, ins, steps)
+    doc, rb = run_worker(net, arrays, readback=readback, timeout=timeout, keep_dir=keep_dir)
     summary = _summarise(doc, [p["label"] for p in net["populations"]])
     pchecks, schecks = _check_readback(progs, net, arrays, rb) if readback else ([], [])
     timings = dict(doc.get("timings", {}), wall_s=time.perf_counter() - t0)

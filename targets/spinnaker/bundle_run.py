@@ -88,10 +88,9 @@ def build_network(sim, net, arrays, sample=0, record=True):
         cell = getattr(sim, p["model"])(**params)
         extra = {}
         if spinn:
-            extra["additional_parameters"] = {
-                "max_expected_summed_weight": list(p["max_expected_summed_weight"]),
-                "neurons_per_core": int(p["neurons_per_core"]),
-            }
+            extra["additional_parameters"] = {"neurons_per_core": int(p["neurons_per_core"])}
+            if p.get("max_expected_summed_weight") is not None:  # pins the ring-buffer shifts
+                extra["additional_parameters"]["max_expected_summed_weight"] = list(p["max_expected_summed_weight"])
         initial = {"v": v_init} if v_init is not None else None
         pop = sim.Population(size, cell, initial_values=initial, label=p["label"], **extra)
         if record and p.get("record"):

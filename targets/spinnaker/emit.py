@@ -20,9 +20,9 @@ board check and the bundle share one network description.
 Weights: the PyNN weight is ``w16 / 2**(15 - shift)`` (exact in float64), negative for
 inhibitory projections (PyNN's convention for current synapses; sPyNNaker 7.4.1 stores
 ``rint(|w| * 2**(15 - shift))``, verified by reading back with ``Projection.get``, which returns
-magnitudes). Shifts are pinned with ``max_expected_summed_weight = 2**(shift - 1)`` (0.5 for
-shift 0): sPyNNaker's ``get_ring_buffer_shifts`` takes ``ceil(log2(m))`` and adds one when
-``2**that <= m`` (``population_vertex.py`` L1365-1402), which gives exactly ``shift``.
+magnitudes). Shifts are pinned with ``max_expected_summed_weight = 0.75 * 2**shift`` (``spec.pinning_weight``):
+sPyNNaker's ``get_ring_buffer_shifts`` takes ``ceil(log2(m))`` and adds one when ``2**that <= m``
+(``population_vertex.py`` L1365-1402), which gives exactly ``shift``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import numpy as np
 from neurocompile.errors import ParameterError, UnsupportedError
 from neurocompile.program import Program
 
-from . import bundle_run
+from . import bundle_run, spec
 
 SPYNNAKER_PIN = "1!7.4.1"
 PYNN_PIN = "0.13.0"
@@ -74,16 +74,17 @@ write_network_graph = False
 
 
 def shift_to_max_expected(shift: int) -> float:
-    """The ``max_expected_summed_weight`` that makes sPyNNaker 7.4.1 choose ``shift``."""
+    """The ``max_expected_summed_weight`` that makes sPyNNaker 7.4.1 choose ``shift``
+    (:func:`spec.pinning_weight`; the virtual-board readback tests check it)."""
     s = int(shift)
-    if s < 0:
+    if s < spec.RING_BUFFER_SHIFT_MIN:
         raise ParameterError(f"ring-buffer shift {s} is negative", parameter="ring_buffer_shifts", expected=">= 0")
-    return 0.5 if s == 0 else float(2 ** (s - 1))
+    return spec.pinning_weight(s)
 
 
 def weight_scale(shift: int) -> float:
-    """sPyNNaker's weight scale for current inputs: ``2**(16 - (shift + 1))``."""
-    return float(2.0 ** (15 - int(shift)))
+    """sPyNNaker's weight scale for current inputs: ``2**(16 - (shift + 1))`` (:func:`spec.weight_scale`)."""
+    return spec.weight_scale(shift)
 
 
 def _scalar(pop: str, name: str, value: Any) -> float:
