@@ -467,7 +467,8 @@ def _segments(layers: list[AnnLayer]) -> list[tuple[list[AnnLayer], bool]]:
             cur = []
         else:
             cur.append(layer)
-    segs.append((cur, False))
+    if cur or not segs:
+        segs.append((cur, False))
     return segs
 
 
@@ -530,6 +531,9 @@ def convert(model: Any, calibration: Any = None, *, percentile: float = DEFAULT_
         x = _check_batch(calibration, ann.input_shape, "calibration")
         out, acts = ann.forward(x, activations=True)
         for i, (seg, relu) in enumerate(segs):
+            if not relu and not any(la.kind in ("affine", "conv") for la in seg):
+                scales.append(scales[-1] if scales else 1.0)  # no neuron layer: nothing to scale
+                continue
             a = acts[i] if relu else out
             lam = _positive_percentile(a, percentile)
             if lam <= 0:
