@@ -1,0 +1,19 @@
+"""On-chip learning: the rule IR, library rules, TOML attachment and learned-weight helpers.
+
+``from neurocompile.learning import stdp_pair, LearningRule, load_rules``. See
+``docs/learning.md``.
+"""
+
+from .ir import (  # noqa: F401
+    DEPENDENCIES,
+    TARGETS,
+    TRACE_NAMES,
+    Factor,
+    LearningRule,
+    Product,
+    Trace,
+    parse_expr,
+    rule_from_strings,
+    validate,
+)
+from .library import LIBRARY, hebbian, rstdp, stdp_pair, stdp_triplet  # noqa: F401
