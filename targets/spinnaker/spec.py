@@ -165,3 +165,31 @@ def core_delay_slots(atoms_on_core: int, n_synapse_types: int = N_SYNAPSE_TYPES)
     """Delay slots of a post core exactly as population_vertex.py L784-797 computes them:
     ``2**(14 - get_n_bits(min(n_atoms, max_atoms_per_core)) - get_n_bits(n_synapse_types))``."""
     return 2 ** (MAX_RING_BUFFER_BITS - n_bits(atoms_on_core) - n_bits(n_synapse_types))
+
+
+# ======================================================================= STDP (H11, targets/spinnaker/learning.py)
+# Section owned by H11: sPyNNaker 1!7.4.1 STDP as its host writes it and its binaries compute it
+# (reference/spinnaker.md §3; host: plasticity/stdp/common.py, timing_dependence_*.py,
+# weight_dependence_*.py; C: post_events.h, maths.h, stdp_typedefs.h, timing_*_impl.h, weight_*_impl.h).
+#: the deferred update's post-synaptic history: MAX_POST_SYNAPTIC_EVENTS (incl. the t = 0 sentinel).
+STDP_MAX_POST_EVENTS = STDP_POST_HISTORY
+#: mul_accum_fixed: an s4.11 trace is shifted left by this to become an s16.15 accum.
+S1615_TO_STDP_SHIFT = S1615_FRAC_BITS - STDP_FIXED_POINT
+#: LUT time shifts: tau_plus / tau_minus LUTs 0, Pfister tau_x / tau_y LUTs 2
+#: (timing_dependence_pfister_spike_triplet.py: get_exp_lut_array(ts, tau_x, shift=2)).
+STDP_LUT_SHIFT_PAIR = 0
+STDP_LUT_SHIFT_TRIPLET_XY = 2
+#: LUT header: size and shift are uint16 (header = [len(a), shift] viewed as one uint32).
+STDP_LUT_SIZE_MAX = 2**16 - 1
+#: timing x weight dependences with an IF_curr_exp binary in the 7.4.1 wheel (§3.1); IF_curr_delta
+#: only has ..._stdp_mad_{pair,nearest_pair}_additive.
+STDP_TIMING_RULES = ("spike_pair", "pfister_triplet")
+STDP_WEIGHT_RULES = ("additive", "multiplicative", "additive_triplet")
+STDP_BINARIES = {
+    "if_curr_exp": (("spike_pair", "additive"), ("spike_pair", "multiplicative"),
+                    ("pfister_triplet", "additive_triplet")),
+    "if_curr_delta": (("spike_pair", "additive"),),
+}
+#: backprop_delay (SynapseDynamicsSTDP default True): post events are seen d ticks later (d = the
+#: synapse's dendritic delay, all delays are dendritic in 7.4.1). Only True is modelled.
+STDP_BACKPROP_DELAY = True
