@@ -140,52 +140,45 @@ def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost,
             do_reset = rint > 0 and (t % rint) == lif_tab[k, L_ROFF]
             s_idx = lif_tab[k, L_SRC]
             abase = src_off[s_idx]
-            cnt = 0
-            u_bad = False
-            v_bad = False
             rview = ring[cbase + off:cbase + off + n]
             uview = u[off:off + n]
             vview = v[off:off + n]
             bview = bias[off:off + n]
             sview = spk[off:off + n]
+            keep = 0 if do_reset else 1
+            lim2 = 2 * uvlim
+            u_bad = 0
+            v_bad = 0
+            # branch-free body (selects, min/max): LLVM vectorizes it
             for i in range(n):
                 raw = np.int64(rview[i])
                 rview[i] = 0
                 a = wrap32(raw)
-                uu = uview[i]
-                vv = vview[i]
-                if do_reset:
-                    uu = 0
-                    vv = 0
-                du_ = _decay(uu, fu, dshift)
+                p = uview[i] * keep * fu
+                q = np.abs(p) >> dshift
+                du_ = q if p >= 0 else -q
                 exact = du_ + a * (1 << ashift)
                 x = wrap32(du_ + wrap32(a << ashift))
-                if raw != a or x != exact:
-                    u_bad = True
-                if x > uvlim:
-                    x = x - 2 * uvlim
-                    u_bad = True
-                elif x <= -uvlim:
-                    x = x + 2 * uvlim
-                    u_bad = True
+                hi = x > uvlim
+                lo = x <= -uvlim
+                u_bad |= (raw != a) | (x != exact) | hi | lo
+                x = x - lim2 if hi else (x + lim2 if lo else x)
                 uview[i] = x
-                dv_ = _decay(vv, fv, dshift)
+                pv = vview[i] * keep * fv
+                qv = np.abs(pv) >> dshift
+                dv_ = qv if pv >= 0 else -qv
                 y = wrap32(dv_ + x + bview[i])
-                if y > vmax:
-                    y = vmax
-                    v_bad = True
-                elif y < -vmax:
-                    y = -vmax
-                    v_bad = True
-                if y > vth:
-                    y = 0
-                    sview[i] = 1
+                v_bad |= (y > vmax) | (y < -vmax)
+                y = min(max(y, -vmax), vmax)
+                fire = y > vth
+                sview[i] = fire
+                vview[i] = 0 if fire else y
+            cnt = 0
+            for i in range(n):
+                if sview[i]:
                     act_idx[abase + cnt] = i
                     act_val[abase + cnt] = 1
                     cnt += 1
-                else:
-                    sview[i] = 0
-                vview[i] = y
             act_cnt[s_idx] = cnt
             if u_bad and ovf[k, 0] == 0:
                 ovf[k, 0] = t

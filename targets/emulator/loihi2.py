@@ -256,7 +256,8 @@ def build_plan(program: Program) -> Loihi2Plan:
     cw = cat(cw_parts, np.int64)
     # narrow storage cuts the memory traffic of the event loop (values are at most 255 << 8)
     wd = _narrow(wd)
-    cw = _narrow(cw)
+    # CSR weights stay int32 (indirect access is not bandwidth-bound; fewer numba specializations)
+    cw = cw.astype(np.int32) if cw.size == 0 or int(np.abs(cw).max()) < 2**31 else cw
     return Loihi2Plan(
         in_names=in_names, in_slices=in_slices, lif_names=lif_names, lif_slices=lif_slices,
         in_tab=in_tab, lif_tab=lif_tab, bias=cat(bias, np.int64), u0=cat(u0, np.int64), v0=cat(v0, np.int64),
