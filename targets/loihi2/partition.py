@@ -143,7 +143,9 @@ def place(program: Program, *, neurons_per_core: int = spec.NEURONS_PER_CORE,
     partly used chip; ``synapse_bytes_per_core`` is an ESTIMATED budget (default 128 KiB).
     ``max_chips=None`` means as many chips as needed. Raises
     :class:`~neurocompile.errors.ResourceError` naming the population (and projection), the
-    resource and the excess when the network does not fit. Deterministic.
+    resource and the excess when the network does not fit. Deterministic. Returns the
+    :class:`~neurocompile.partition.Placement` (not the Program); ``write=False`` leaves the
+    Program untouched.
     """
     if program.target != "loihi2":
         raise ParameterError(f"Program target is {program.target!r}", parameter="target", expected="'loihi2'")
