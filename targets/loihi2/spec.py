@@ -115,3 +115,37 @@ PROJECTION_KINDS = ("dense", "delay_dense", "sparse", "delay_sparse")
 DELAY_KINDS = ("delay_dense", "delay_sparse")
 SPARSE_KINDS = ("sparse", "delay_sparse")
 OBSERVABLES = ("spikes", "v", "u")
+
+# ----------------------------------------------------------------------- learning (§3)
+# Widths of Lava 0.10.0's bit-approximate learning engine (``lava/magma/core/learning/
+# constants.py``, ``product_series.py:716-740``); used by ``learning.py`` (mapping and
+# validation) and the emulator's learning kernel.
+LEARNING_PROJECTION_KINDS = ("learning_dense",)
+LEARNING_NEURON_KINDS = ("lif_3f",)
+TRACE_BITS = 7                      # traces 0..127
+TRACE_MAX = 2**TRACE_BITS - 1
+TRACE_FRACTION_BITS = 8             # impulses have 8 fractional bits
+LEARNING_WEIGHT_BITS_S = 9          # w factor width (signed)
+TAG_BITS = 8                        # tag_1 (t), tag_2 (d) unsigned widths
+CONST_BITS = 8
+S_MANT_BITS = 4                     # scaling mantissa m in [-8, 7]
+S_MANT_MIN, S_MANT_MAX = -8, 7
+S_EXP_MIN, S_EXP_MAX = -7, 8        # scaling exponent; stored as e + 7
+ACCUMULATOR_BITS_U = 15             # 16-bit signed accumulator
+ACCUMULATOR_MIN, ACCUMULATOR_MAX = -(2**15) - 1, 2**15 - 1
+SYN_VAR_SHIFT = 16 - 9              # acc = Z << 7
+#: factor widths used for the pre-shift max(0, sum(widths) + 4 - 15)
+FACTOR_WIDTHS = {"x0": 1, "y0": 1, "u": 1, "x1": 7, "x2": 7, "y1": 7, "y2": 7, "y3": 7,
+                 "w": 9, "d": 9, "t": 9, "C": 8}
+TAG_2_RANGE = (0, 2**TAG_BITS - 1)
+TAG_1_RANGE = (-(2**TAG_BITS) - 1, 2**TAG_BITS - 1)
+T_EPOCH_MIN, T_EPOCH_MAX = 1, 2**6 - 1   # 6-bit epoch time (not enforced by Lava; hardware field)
+#: W stream seed of ``ConnVarRandom()`` (always 2 in Lava 0.10.0); X uses rng_seed, rng_seed+1,
+#: Y rng_seed+2, rng_seed+3.
+CONN_VAR_SEED = 2
+RNG_SEED_MIN, RNG_SEED_MAX = 0, 2**31 - 5
+#: The 3-factor rule's y traces (Loihi3FLearningRule): impulse 0, tau = uint16 max.
+THREE_FACTOR_Y_TAU = 2**16 - 1
+#: lif_3f post trace decays: 12-bit, y <- (y * decay) >> 12 (decay 4096 = no decay).
+Y_DECAY_BITS = 12
+Y_DECAY_MAX = 2**Y_DECAY_BITS
