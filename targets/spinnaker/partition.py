@@ -12,7 +12,10 @@ virtual-board placement in ``tests/test_spinnaker_board.py``; all limits are nam
   delays beyond ``8 x slots`` do not map (:class:`~neurocompile.errors.ResourceError`);
 * cores are filled chip by chip in population order (delay extensions last): 15 application cores
   on the Ethernet chip (monitor, ExtraMonitor, packet gatherer), 16 on the others; a chip is also
-  closed when the estimated SDRAM of its cores would exceed the usable 123,469,792 B.
+  closed when the estimated SDRAM of its cores would exceed the usable 123,469,792 B. This chip
+  count is a **lower bound**: sPyNNaker's application placer starts each application vertex on a
+  start chip and spills onto neighbouring chips, leaving partly used chips behind (observed: 57
+  cores on 6 chips where a dense fill needs 4). The core count is what the tests hold to 10 %.
 
 Knowingly approximate: the SDRAM figure counts only the synaptic matrix (3 header words per
 non-empty row + one word per synapse), not sPyNNaker's fixed per-core regions, recording buffers or
