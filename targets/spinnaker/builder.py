@@ -145,7 +145,10 @@ def host_ring_buffer_shifts(projections: Iterable[tuple[str, Any, Any, Any]], *,
     total = np.zeros(n)
     biggest = np.zeros(n, dtype=np.double)
     spikes_per_tick = max(1.0, spikes_per_second / per_s)
-    for receptor, post_idx, weights, delays in projections:
+    for item in projections:
+        receptor, post_idx, weights, delays = item[:4]
+        # STDP (5th element): get_weight_maximum = max(max |w|, weight dependence w_max)
+        plastic_w_max = float(item[4]) if len(item) > 4 else 0.0
         s = spec.SYNAPSE_TYPES.index(receptor)
         post_idx = np.asarray(post_idx).reshape(-1)
         if post_idx.size == 0:
@@ -154,7 +157,7 @@ def host_ring_buffer_shifts(projections: Iterable[tuple[str, Any, Any, Any]], *,
         d_ms = np.asarray(delays, dtype=np.float64).reshape(-1) * float(tick_ms)
         d_ms = np.rint(d_ms * per_ms) * dt_ms
         n_conns = int(np.max(np.bincount(post_idx.astype(np.int64))))
-        w_mean, w_var, w_max = float(np.mean(w)), float(np.var(w)), float(np.amax(w))
+        w_mean, w_var, w_max = float(np.mean(w)), float(np.var(w)), max(float(np.amax(w)), plastic_w_max)
         d_var = float(np.var(d_ms))
         running[s].add_items(w_mean * w_scale, w_var * w_scale ** 2, n_conns)
         biggest[s] = max(biggest[s], w_max * w_scale)
@@ -228,6 +231,7 @@ class SpiNNakerBuilder:
         self._float_w: dict[str, np.ndarray] = {}   # projection -> float magnitudes awaiting a shift
         self._inputs: dict[str, str] = {}
         self._pinned: dict[str, bool] = {}
+        self._stdp: dict[str, tuple[Any, float]] = {}  # stdp projection -> (block or rule, weight_scale)
 
     # ------------------------------------------------------------------ populations
     def _add_pop(self, pop: Population) -> Population:
@@ -374,6 +378,50 @@ class SpiNNakerBuilder:
         self._projs[name] = proj
         return proj
 
+    def stdp(self, pre: str, post: str, *, pre_idx: Any, post_idx: Any, plasticity: Any = None, rule: Any = None,
+             rule_weight_scale: float = 1.0, weights: Any = None, w16: Any = None, delays: Any = 1,
+             receptor: str = "excitatory", name: str | None = None) -> Projection:
+        """A FromList projection with sPyNNaker STDP (kind ``"stdp"``): like :meth:`from_list` plus either a
+        ``plasticity`` block (PyNN parameters, :mod:`.learning`) or a library ``rule``
+        (:func:`.learning.map_rule` at :meth:`build`, once the ring-buffer shift is known;
+        ``rule_weight_scale`` = nA per rule weight unit). Delays must stay within the post core's
+        ring-buffer slots (no delay extension). Unpinned shifts follow the host, which counts
+        ``max(max|w|, w_max)`` as the projection's largest weight."""
+        if (plasticity is None) == (rule is None):
+            raise ParameterError("give exactly one of plasticity (a PyNN block) or rule (a library rule)",
+                                 node=name or f"{pre}->{post}", parameter="plasticity",
+                                 expected="plasticity={...} or rule=stdp_pair(...)")
+        proj = self.from_list(pre, post, pre_idx=pre_idx, post_idx=post_idx, weights=weights, w16=w16, delays=delays,
+                              receptor=receptor, name=name)
+        proj.kind = "stdp"
+        self._stdp[proj.name] = (dict(plasticity) if plasticity is not None else rule, float(rule_weight_scale))
+        if plasticity is not None:
+            proj.params["plasticity"] = dict(plasticity)
+        return proj
+
+    def _stdp_w_max(self, pname: str) -> float:
+        spec_or_rule, ws = self._stdp[pname]
+        if isinstance(spec_or_rule, dict):
+            return float(spec_or_rule.get("w_max", 0.0))
+        w = (getattr(spec_or_rule, "params", {}) or {}).get("w_max")
+        return 0.0 if w is None else float(w) * ws
+
+    def _map_stdp(self) -> dict[str, Any]:
+        from .learning import map_rule
+
+        out = {}
+        for pname, (spec_or_rule, ws) in self._stdp.items():
+            proj = self._projs[pname]
+            if isinstance(spec_or_rule, dict):
+                continue
+            post = self._pops[proj.post]
+            shift = int(post.params["ring_buffer_shifts"][spec.SYNAPSE_TYPES.index(proj.params["receptor"])])
+            m = map_rule(spec_or_rule, tick_ms=self.tick_ms, shift=shift, weight_scale=ws, post_kind=post.kind,
+                         node=pname)
+            proj.params["plasticity"] = dict(m.plasticity)
+            out[pname] = m.as_dict()
+        return out
+
     # ------------------------------------------------------------------ result
     def _partial(self) -> Program:
         return Program(target="spinnaker", populations=self._pops, projections=self._projs,
@@ -389,7 +437,10 @@ class SpiNNakerBuilder:
                 raise ParameterError("cannot compute ring-buffer shifts from w16 weights", node=pname,
                                      parameter="w16", expected=f"pinned ring_buffer_shifts on '{population}'")
             p = proj.params
-            projs.append((p["receptor"], p["post"], self._float_w[pname], p["delays"]))
+            entry = (p["receptor"], p["post"], self._float_w[pname], p["delays"])
+            if pname in self._stdp:
+                entry += (self._stdp_w_max(pname),)
+            projs.append(entry)
         return host_ring_buffer_shifts(projs, tick_ms=self.tick_ms)
 
     def build(self, outputs: Mapping[str, Any] | None = None, *, semantics: Mapping[str, Any] | None = None,
@@ -433,6 +484,7 @@ class SpiNNakerBuilder:
                          "fraction_clipped": 0.0, "fraction_zeroed": 0.0, "rms_relative_error": 0.0,
                          "given_as": "w16"}
             qprojs[pname] = stats
+        learning = self._map_stdp() if self._stdp else {}
         outs: dict[str, OutputSpec] = {}
         for key, o in (outputs or {}).items():
             if isinstance(o, OutputSpec):
@@ -459,6 +511,7 @@ class SpiNNakerBuilder:
             semantics=sem,
             provenance=dict(provenance or {"builder": "neurocompile.targets.spinnaker.builder.SpiNNakerBuilder"}),
             quantization={"populations": qpops, "projections": qprojs},
+            learning={"spinnaker": learning} if learning else {},
         )
         return validate_program(prog)
 

@@ -37,7 +37,8 @@ _POP_FIELDS = {
     | {"ring_buffer_shifts", "neurons_per_core"},
 }
 _POP_OPTIONAL = {"neurons_per_core"}
-_PROJ_FIELDS = {"from_list": {"pre", "post", "w16", "delays", "receptor"}}
+_PROJ_FIELDS = {"from_list": {"pre", "post", "w16", "delays", "receptor"},
+                "stdp": {"pre", "post", "w16", "delays", "receptor", "plasticity"}}
 _POSITIVE = ("cm", "tau_m", "tau_syn_E", "tau_syn_I")
 
 
@@ -192,6 +193,23 @@ def validate_projection(proj, program: Program) -> None:
     npc = int(post.params.get("neurons_per_core", spec.NEURONS_PER_CORE))
     check_int_array(p["delays"], (m,), spec.DELAY_MIN_TICKS, spec.max_delay_ticks(min(npc, post.size)),
                     what=what, node=name, field="delays")
+    if proj.kind == "stdp":
+        _validate_stdp(proj, program, post, npc)
+
+
+def _validate_stdp(proj, program: Program, post, npc: int) -> None:
+    """STDP projections: the plasticity block (learning.py) and delays without a delay-extension core."""
+    from .learning import validate_plasticity
+
+    p = proj.params
+    slots = spec.core_delay_slots(min(npc, post.size))
+    d = np.asarray(p["delays"])
+    if d.size and int(d.max()) > slots:
+        raise RangeError(f"stdp projection delay {int(d.max())} ticks needs a delay-extension core; sPyNNaker's STDP "
+                         "row would then see the extension's send time as the pre time (not modelled)",
+                         node=proj.name, parameter="delays", expected=f"delays <= {slots} ticks (the post core's slots)")
+    shift = int(post.params["ring_buffer_shifts"][spec.SYNAPSE_TYPES.index(p["receptor"])])
+    validate_plasticity(p["plasticity"], node=proj.name, tick_ms=tick_ms_of(program), shift=shift, post_kind=post.kind)
 
 
 def input_shapes(program: Program) -> dict[str, tuple[int, ...]]:
@@ -206,8 +224,15 @@ def validate_program(program: Program) -> Program:
     tick_ms = tick_ms_of(program)
     for pop in program.populations.values():
         validate_population(pop, tick_ms)
+    rule_of: dict[str, Any] = {}
     for proj in program.projections.values():
         validate_projection(proj, program)
+        if proj.kind == "stdp":
+            first = rule_of.setdefault(proj.post, (proj.name, proj.params["plasticity"]))
+            if dict(first[1]) != dict(proj.params["plasticity"]):
+                raise ParameterError(f"stdp projections '{first[0]}' and '{proj.name}' into '{proj.post}' have different "
+                                     "plasticity; sPyNNaker requires one STDP rule per post population", node=proj.name,
+                                     parameter="plasticity", expected=f"the plasticity of '{first[0]}'")
     for key, popname in program.inputs.items():
         pop = program.populations.get(popname)
         if pop is None or pop.kind not in spec.SOURCE_KINDS:

@@ -94,7 +94,8 @@ STDP_ONE = 1 << STDP_FIXED_POINT
 SOURCE_KINDS = ("spike_source",)
 NEURON_KINDS = ("if_curr_exp", "if_curr_delta")
 POPULATION_KINDS = SOURCE_KINDS + NEURON_KINDS
-PROJECTION_KINDS = ("from_list",)
+#: "stdp": a FromList projection with a sPyNNaker STDPMechanism (``plasticity`` block, learning.py).
+PROJECTION_KINDS = ("from_list", "stdp")
 OBSERVABLES = ("spikes", "v", "u")
 #: PyNN parameter names (units mV, nF, ms, nA) per neuron kind; arrays are per neuron.
 NEURON_SCALAR_PARAMS = {
