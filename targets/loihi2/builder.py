@@ -80,6 +80,7 @@ class Loihi2Builder:
         self._pops: dict[str, Population] = {}
         self._projs: dict[str, Projection] = {}
         self._inputs: dict[str, str] = {}
+        self._learning: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ populations
     def _add_pop(self, pop: Population) -> Population:
@@ -245,6 +246,71 @@ class Loihi2Builder:
         self._projs[name] = proj
         return proj
 
+    # ------------------------------------------------------------------ learning (H9)
+    def lif_3f(self, name: str, size: int | tuple[int, ...], *, du: int, dv: int, vth: int, y1_impulse: int = 0,
+               y1_decay: int = 0, y3_impulse: int = 0, y3_decay: int = 0, reward: str = "", bias_mant: Any = 0,
+               bias_exp: Any = 0, u_init: Any = 0, v_init: Any = 0, rule: Any = None) -> Population:
+        """A LIF that sends its bAP and traces y1..y3 to learning projections (three-factor
+        rules) and reads a reward from the input population ``reward`` (y2). With ``rule`` (an
+        IR rule or its :class:`~.learning.RuleMapping`) y1/y3 impulses and decays come from it.
+        Equations: ``targets/loihi2/learning_validate.py``."""
+        from .learning import RuleMapping, map_rule
+
+        if rule is not None:
+            m = rule if isinstance(rule, RuleMapping) else map_rule(rule)
+            y1_impulse, y1_decay = m.neuron["y1_impulse"], m.neuron["y1_decay"]
+            y3_impulse, y3_decay = m.neuron["y3_impulse"], m.neuron["y3_decay"]
+        shape = _shape(size, name)
+        params = self._lif_params(name, shape, du, dv, vth, bias_mant, bias_exp, u_init, v_init)
+        params.update(y1_impulse=_int_scalar(y1_impulse, name, "y1_impulse"),
+                      y1_decay=_int_scalar(y1_decay, name, "y1_decay"),
+                      y3_impulse=_int_scalar(y3_impulse, name, "y3_impulse"),
+                      y3_decay=_int_scalar(y3_decay, name, "y3_decay"), reward=str(reward or ""))
+        return self._add_pop(Population(name, "lif_3f", shape, params))
+
+    def learning_dense(self, pre: str, post: str, weights: Any, rule: Any, *, rng_seed: int,
+                       weight_exp: int = 0, num_weight_bits: int = 8, sign_mode: int | None = None,
+                       tag_1: Any = None, tag_2: Any = None, weight_scale: float = 1.0,
+                       name: str | None = None) -> Projection:
+        """A Lava ``LearningDense`` with a rule: an IR :class:`~neurocompile.learning.LearningRule`
+        (mapped by :func:`~.learning.map_rule`), a :class:`~.learning.RuleMapping`, or a dict of
+        the raw fields (``dw``, ``dd``, ``dt`` strings, ``x1_impulse`` ... ``y3_tau``,
+        ``t_epoch``, ``three_factor``). ``rng_seed`` is mandatory (Lava would draw one from the
+        global numpy RNG). The mapping report goes to ``Program.learning[name]``."""
+        from .learning import RuleMapping, map_rule
+
+        name = self._name(pre, post, name)
+        a, b = self._ends(pre, post, name)
+        w = _int_array(weights, (b.size, a.size), name, "weights")
+        params = self._common(name, w, weight_exp, num_weight_bits, sign_mode, 0)
+        params["weights"] = w
+        if isinstance(rule, Mapping):
+            fields = dict(rule)
+            report = {"lava": {k: fields.get(k, "") for k in ("dw", "dd", "dt")}}
+        else:
+            m = rule if isinstance(rule, RuleMapping) else map_rule(rule, weight_scale=weight_scale,
+                                                                    sign_mode=params["sign_mode"])
+            fields = m.projection_params()
+            report = m.as_dict()
+        for k in ("dw", "dd", "dt"):
+            fields.setdefault(k, "")
+        for k in ("x1", "x2", "y1", "y2", "y3"):
+            fields.setdefault(f"{k}_impulse", 0.0)
+            fields.setdefault(f"{k}_tau", 0.0)
+        fields.setdefault("t_epoch", 1)
+        fields.setdefault("three_factor", 0)
+        params.update(fields)
+        params["rng_seed"] = _int_scalar(rng_seed, name, "rng_seed")
+        if tag_1 is not None:
+            params["tag_1"] = _int_array(tag_1, (b.size, a.size), name, "tag_1")
+        if tag_2 is not None:
+            params["tag_2"] = _int_array(tag_2, (b.size, a.size), name, "tag_2")
+        proj = Projection(name, pre, post, "learning_dense", params)
+        validate_projection(proj, self._partial())
+        self._projs[name] = proj
+        self._learning[name] = report
+        return proj
+
     # ------------------------------------------------------------------ result
     def _partial(self) -> Program:
         return Program(target="loihi2", populations=self._pops, projections=self._projs)
@@ -280,6 +346,7 @@ class Loihi2Builder:
             outputs=outs,
             semantics=sem,
             provenance=dict(provenance or {"builder": "neurocompile.targets.loihi2.builder.Loihi2Builder"}),
+            learning={"projections": dict(self._learning)} if self._learning else {},
         )
         return validate_program(prog)
 

@@ -31,6 +31,9 @@ _POP_FIELDS = {
     "lif": {"du", "dv", "vth", "bias_mant", "bias_exp", "u_init", "v_init"},
     "lif_reset": {"du", "dv", "vth", "bias_mant", "bias_exp", "u_init", "v_init",
                   "reset_interval", "reset_offset"},
+    # learning post neuron (targets/loihi2/learning_validate.py documents the fields)
+    "lif_3f": {"du", "dv", "vth", "bias_mant", "bias_exp", "u_init", "v_init",
+               "y1_impulse", "y1_decay", "y3_impulse", "y3_decay", "reward"},
 }
 _POP_OPTIONAL = {"u_init", "v_init"}
 _PROJ_FIELDS = {
@@ -38,7 +41,11 @@ _PROJ_FIELDS = {
     "delay_dense": set(_COMMON_PROJ) | {"weights", "delays"},
     "sparse": set(_COMMON_PROJ) | {"pre", "post", "weights"},
     "delay_sparse": set(_COMMON_PROJ) | {"pre", "post", "weights", "delays"},
+    "learning_dense": set(_COMMON_PROJ) | {"weights", "dw", "dd", "dt", "t_epoch", "rng_seed", "three_factor",
+                                           "tag_1", "tag_2", "graded_spike_cfg"}
+    | {f"{k}_{f}" for k in ("x1", "x2", "y1", "y2", "y3") for f in ("impulse", "tau")},
 }
+_PROJ_OPTIONAL = {"tag_1", "tag_2", "graded_spike_cfg"}
 
 
 def _is_int(x: Any) -> bool:
@@ -134,6 +141,10 @@ def validate_population(pop) -> None:
         check_int(p["reset_interval"], spec.RESET_INTERVAL_MIN, None, what=what, node=name,
                   field="reset_interval")
         check_int(p["reset_offset"], spec.RESET_OFFSET_MIN, None, what=what, node=name, field="reset_offset")
+    if pop.kind == "lif_3f":
+        from .learning_validate import validate_lif_3f
+
+        validate_lif_3f(pop)
 
 
 def validate_projection(proj, program: Program) -> None:
@@ -148,10 +159,10 @@ def validate_projection(proj, program: Program) -> None:
     post = program.populations[proj.post]
     if post.kind not in spec.NEURON_KINDS:
         raise GraphError(f"projection post population '{proj.post}' is a {post.kind} population", node=name,
-                         parameter="post", expected="a lif or lif_reset population")
+                         parameter="post", expected="a lif, lif_reset or lif_3f population")
     what = f"{proj.kind} projection"
     p = proj.params
-    _check_fields(p, _PROJ_FIELDS[proj.kind], set(), what=what, node=name)
+    _check_fields(p, _PROJ_FIELDS[proj.kind], _PROJ_OPTIONAL, what=what, node=name)
     check_int(p["weight_exp"], spec.WEIGHT_EXP_MIN, spec.WEIGHT_EXP_MAX, what=what, node=name,
               field="weight_exp")
     check_int(p["num_weight_bits"], spec.NUM_WEIGHT_BITS_MIN, spec.NUM_WEIGHT_BITS_MAX, what=what, node=name,
@@ -167,6 +178,12 @@ def validate_projection(proj, program: Program) -> None:
     n_post = post.size
     wlo, whi = spec.WEIGHT_RANGE[sm]
     wfield = f"weights ({spec.SIGN_MODES[sm]} sign mode)"
+    if proj.kind == "learning_dense":
+        from .learning_validate import validate_learning_dense
+
+        _weights(p["weights"], (n_post, n_pre), wlo, whi, wfield, what, name)
+        validate_learning_dense(proj, program)
+        return
     if proj.kind in ("dense", "delay_dense"):
         _weights(p["weights"], (n_post, n_pre), wlo, whi, wfield, what, name)
         if proj.kind == "delay_dense":

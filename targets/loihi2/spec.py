@@ -109,9 +109,9 @@ SYNAPSE_DELAY_BITS = 6
 SYNAPSE_HEADER_BITS_ESTIMATED = 64
 
 # ----------------------------------------------------------------------- Program kinds
-POPULATION_KINDS = ("input", "lif", "lif_reset")
-NEURON_KINDS = ("lif", "lif_reset")
-PROJECTION_KINDS = ("dense", "delay_dense", "sparse", "delay_sparse")
+POPULATION_KINDS = ("input", "lif", "lif_reset", "lif_3f")
+NEURON_KINDS = ("lif", "lif_reset", "lif_3f")
+PROJECTION_KINDS = ("dense", "delay_dense", "sparse", "delay_sparse", "learning_dense")
 DELAY_KINDS = ("delay_dense", "delay_sparse")
 SPARSE_KINDS = ("sparse", "delay_sparse")
 OBSERVABLES = ("spikes", "v", "u")
