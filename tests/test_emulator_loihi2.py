@@ -277,3 +277,20 @@ def test_paper_real_chip_trace(paper_data):
     assert (chip[spike, 1] == 128).all() and (v[spike] == 0).all()
     assert np.array_equal(v, cpu[:, 1]) and np.array_equal(s, cpu[:, 2].astype(int))
     assert not r.warnings
+
+
+def test_memoized_plan_sees_in_place_changes():
+    from neurocompile.errors import RangeError
+
+    b = Loihi2Builder()
+    b.input("x", 2)
+    b.lif("h", 1, du=4095, dv=0, vth=10**5)
+    b.dense("x", "h", [[10, 20]])
+    prog = b.build()
+    x = _spikes(2, 2, [(1, 0), (1, 1)])
+    assert run_program(prog, {"x": x}, record="h.u").recordings["h.u"][0, 1, 0] == 30 * 64
+    prog.projections["x->h"].params["weights"][0, 1] = 40
+    assert run_program(prog, {"x": x}, record="h.u").recordings["h.u"][0, 1, 0] == 50 * 64
+    prog.projections["x->h"].params["weights"][0, 1] = 400  # validation is not skipped either
+    with pytest.raises(RangeError):
+        run_program(prog, {"x": x})

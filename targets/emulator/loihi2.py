@@ -114,7 +114,8 @@ def _digest(a: np.ndarray) -> tuple:
     """
     global _COEFFS
     a = np.asarray(a)
-    flat = np.ascontiguousarray(a).reshape(-1).astype(np.uint64, copy=False)
+    flat = np.ascontiguousarray(a).reshape(-1)
+    flat = flat.view(np.uint64) if flat.dtype == np.int64 else flat.astype(np.uint64)
     if _COEFFS.size < flat.size:
         rng = np.random.default_rng(0x5EED)
         _COEFFS = rng.integers(0, 2**63, max(flat.size, 2 * _COEFFS.size), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
@@ -127,17 +128,24 @@ def _fingerprint(program: Program) -> tuple:
         return tuple((k, _digest(v) if isinstance(v, np.ndarray) else repr(v)) for k, v in sorted(d.items()))
 
     return (
+        program.target,
+        tuple(sorted(program.inputs.items())),
+        tuple(sorted((k, o.population, o.observable, float(o.scale)) for k, o in program.outputs.items())),
         tuple((p.name, p.kind, tuple(p.shape), params(p.params)) for p in program.populations.values()),
         tuple((p.name, p.pre, p.post, p.kind, params(p.params)) for p in program.projections.values()),
     )
 
 
 def plan_for(program: Program) -> Loihi2Plan:
-    """:func:`build_plan`, memoized on the Program's content (a few recent Programs are kept), so
-    repeated runs of one network (validation sets, benchmarks) pay the flattening once."""
+    """Validate and flatten a Program, memoized on its content (a few recent Programs are kept),
+    so repeated runs of one network (validation sets, benchmarks) pay both once. The key covers
+    every field validation looks at (target, inputs, outputs, every parameter's digest)."""
+    from neurocompile.targets.loihi2.program import validate_program
+
     key = _fingerprint(program)
     plan = _PLAN_CACHE.get(key)
     if plan is None:
+        validate_program(program)
         plan = build_plan(program)
         _PLAN_CACHE[key] = plan
         while len(_PLAN_CACHE) > _PLAN_CACHE_SIZE:

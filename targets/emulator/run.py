@@ -107,11 +107,10 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
         raise UnsupportedError(f"the emulator has no profile for target {program.target!r}", parameter="target",
                                expected=" or ".join(_SUPPORTED))
     from neurocompile.targets.loihi2 import spec
-    from neurocompile.targets.loihi2.program import validate_program
 
     from .loihi2 import plan_for, ring_dtype
 
-    validate_program(program)
+    plan = plan_for(program)  # validates the Program (memoized with the flattened plan)
     arrays, batch, steps = _gather_inputs(program, inputs)
     pmax = _check_values(program, arrays)
 
@@ -125,7 +124,6 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
             raise InputDataError(f"cannot record {obs!r} of {pops[pop].kind} population '{pop}'", node=pop,
                                  parameter="record", expected="spikes, v or u (input populations: spikes)")
 
-    plan = plan_for(program)
     # which (population, observable) the kernel must record
     needed = list(dict.fromkeys(rec + [(o.population, o.observable) for o in program.outputs.values()]))
     cols: dict[str, list[str]] = {"u": [], "v": [], "spikes": []}
