@@ -23,13 +23,21 @@ def emit(
                                          "(default: generated Bernoulli(0.1) spikes, seed 0)."),
     steps: int = typer.Option(100, "--steps", help="Steps of the generated input (without --input)."),
 ) -> None:
-    """Write PROG as a self-contained Lava project (network.py, run.py, data, golden outputs)."""
+    """Write PROG as a self-contained Lava project (loihi2) or PyNN/sPyNNaker bundle (spinnaker)."""
     from neurocompile.data import load_npz
     from neurocompile.errors import UnsupportedError
     from neurocompile.program import Program
     from neurocompile.targets.loihi2.emit import emit_bundle
 
     prog = Program.load(program)
+    if prog.target == "spinnaker":  # PyNN bundle: targets/spinnaker/emit.py
+        from neurocompile.targets.spinnaker.emit import emit_bundle as emit_pynn
+
+        rep = emit_pynn(prog, out, load_npz(input) if input is not None else None, steps=steps)
+        typer.echo(f"emitted: PyNN/sPyNNaker bundle in {rep.directory} ({rep.populations} populations, "
+                   f"{rep.projections} projections, {rep.synapses} synapses; {rep.samples} sample(s) x {rep.steps} "
+                   f"ticks; golden: {rep.golden_backend or rep.golden_note}); run: cd {rep.directory} && python run.py")
+        return
     if prog.target != "loihi2":
         raise UnsupportedError(f"emit writes Lava bundles for loihi2 Programs, not {prog.target!r}",
                                parameter="target", expected="loihi2")

@@ -153,6 +153,7 @@ def test_core_estimate_within_10_percent_of_spynnaker_1k_to_5k_neurons():
 def test_run_backend_spinnaker_says_no_spikes(tmp_path):
     from typer.testing import CliRunner
 
+    import neurocompile.cli.commands  # noqa: F401  (registers the commands)
     from neurocompile.cli.main import app
 
     prog = random_program(3)
