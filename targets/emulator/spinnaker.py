@@ -305,6 +305,14 @@ def run_program(program: Program, inputs, *, record=(), strict: bool = False):
                                  expected="spikes 0/1 (SpikeSourceArray emits at most one spike per tick)")
     rec = _parse_record(record)
     pops = program.populations
+    # STDP projections (spinnaker_stdp.py): learned weights; ("PROJ", "weights") records them per tick
+    stdp = [n for n, p in program.projections.items() if p.kind == "stdp"]
+    rec_weights = [pop for pop, obs in rec if obs == "weights"]
+    for name in rec_weights:
+        if name not in stdp:
+            raise InputDataError(f"cannot record weights of '{name}'", node=name, parameter="record",
+                                 expected="an stdp projection: " + (", ".join(stdp) or "none in this Program"))
+    rec = [(pop, obs) for pop, obs in rec if obs != "weights"]
     for pop, obs in rec:
         if pop not in pops:
             raise InputDataError(f"cannot record unknown population '{pop}'", node=pop, parameter="record",
@@ -312,7 +320,13 @@ def run_program(program: Program, inputs, *, record=(), strict: bool = False):
         if obs not in spec.OBSERVABLES or (pops[pop].kind in spec.SOURCE_KINDS and obs != "spikes"):
             raise InputDataError(f"cannot record {obs!r} of {pops[pop].kind} population '{pop}'", node=pop,
                                  parameter="record", expected="spikes, v or u (spike sources: spikes)")
-    plan = build_plan(program)
+    if stdp:
+        from .spinnaker_stdp import StdpPlan, run_stdp_kernels
+
+        splan = StdpPlan(program)
+        plan = splan.plan
+    else:
+        plan = build_plan(program)
     needed = list(dict.fromkeys(rec + [(o.population, o.observable) for o in program.outputs.values()]))
     cols: dict[str, list[str]] = {"u": [], "v": [], "spikes": []}
     for pop, obs in needed:
@@ -341,7 +355,10 @@ def run_program(program: Program, inputs, *, record=(), strict: bool = False):
     NP = len(plan.neuron_names)
     ovf = np.zeros((batch, max(NP, 1), 2), np.int64)
     args = plan.kernel_args()
-    if batch == 1:
+    if stdp:
+        w_final, w_traj = run_stdp_kernels(splan, inp, steps, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf,
+                                           bool(rec_weights))
+    elif batch == 1:
         run_sample(inp[0], steps, *args, rec_u, rec_v, rec_s, out_u[0], out_v[0], out_s[0], ovf[0])
     elif batch > 1:
         run_batch(inp, steps, *args, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf)
@@ -374,6 +391,11 @@ def run_program(program: Program, inputs, *, record=(), strict: bool = False):
         return (part.astype(np.float64) / spec.S1615_ONE).reshape(shape)
 
     recordings = {f"{pop}.{obs}": state(pop, obs) for pop, obs in rec}
+    for name in stdp:  # final w16 per synapse, in the Program's order: PROJ.weights (batch, n_synapses)
+        where = splan.where[name]
+        recordings[f"{name}.weights"] = w_final[:, where]
+        if name in rec_weights:  # after each tick: PROJ.weights_t (batch, T, n_synapses)
+            recordings[f"{name}.weights_t"] = w_traj[:, :, where]
     outputs = {}
     for key, o in program.outputs.items():
         val = state(o.population, o.observable)

@@ -75,8 +75,22 @@ def _delays(ctx) -> Iterator[Finding]:
                          f"delay of {steps:g} steps exceeds sPyNNaker's {limit} (+1 hop) ticks with delay extensions")
 
 
-RULES = [_uniform_params, _if_leak, _reset, _nonspiking_source, _delays]
+def _learning(ctx) -> Iterator[Finding]:
+    """Learning rules sPyNNaker 1!7.4.1 cannot run (H11, :func:`.learning.rule_findings`): neuromodulation
+    (broken host path), Hebbian/custom rules and Pfister x multiplicative (no binary), two different rules
+    into one post population. Reads ``ctx.learning`` ({weight node: LearningRule}) when check was given rules."""
+    rules = getattr(ctx, "learning", None) or {}
+    rules = getattr(rules, "rules", rules)
+    if not rules:
+        return
+    from .learning import projections_of, rule_findings
+
+    for code, severity, node, message in rule_findings(dict(rules), projections_of(ctx.graph)):
+        yield _f(code, severity, node, message)
+
+
+RULES = [_uniform_params, _if_leak, _reset, _nonspiking_source, _delays, _learning]
 for _r, _c in zip(RULES, ("spinnaker-nonuniform-param", "spinnaker-if-leak", "spinnaker-reset-subtract",
-                          "spinnaker-nonspiking-source", "spinnaker-delay-too-long")):
+                          "spinnaker-nonspiking-source", "spinnaker-delay-too-long", "spinnaker-learning")):
     _r.code = _c  # type: ignore[attr-defined]
 TARGET_RULES["spinnaker"] = list(RULES)
