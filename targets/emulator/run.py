@@ -109,6 +109,12 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
     from neurocompile.targets.loihi2 import spec
 
     from .loihi2 import plan_for, ring_dtype
+    from .learning import has_learning
+
+    if has_learning(program):  # learning_dense / lif_3f: own kernel (learning.py); the fast path is untouched
+        from .learning import run_learning_entry
+
+        return run_learning_entry(program, inputs, record)
 
     plan = plan_for(program)  # validates the Program (memoized with the flattened plan)
     arrays, batch, steps = _gather_inputs(program, inputs)

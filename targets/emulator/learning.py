@@ -1,0 +1,490 @@
+"""Emulator path for loihi2 Programs with on-chip learning (``learning_dense``, ``lif_3f``).
+
+Bit-exact with Lava 0.10.0's ``PyLearningDenseModelBitApproximate`` (reference/loihi2.md
+§3.3), including its stochastic rounding: the PCG64 streams are replayed in Lava's order
+(per projection: X.decay = rng_seed, X.imp = rng_seed+1, Y.decay = rng_seed+2,
+Y.imp = rng_seed+3, W = 2; one draw at build, X and Y advance twice per step, W once per
+epoch), so the draws are generated up front with numpy and indexed by step.
+
+Step t (first step 1), in Lava's phase order:
+1. every neuron population updates from the input delivered for t (exactly the ``lif``
+   equations of the non-learning engine; ``lif_3f`` then updates y1, y3 and reads y2 from its
+   reward input of step t);
+2. every projection turns the spikes of step t into input for t+1 (``learning_dense`` with
+   its current, learned weights, not re-truncated);
+3. each ``learning_dense`` records pre spikes and bAPs (the post population's spikes of step t;
+   three-factor: also y1..y3 from the ``lif_3f``), and when ``t % t_epoch == 0`` runs the epoch
+   learning (trace histories, products, stochastic rounding, clipping).
+
+The non-learning engine (``engine.py``) is not touched: Programs without learning kinds never
+come here. Knowingly limited: in a Program with learning, static projections must be
+``dense`` (no delays, no sparse) and pre spikes into ``learning_dense`` binary; samples of a
+batch run one after another. These are typed errors, not silent approximations.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+from numba import njit
+
+from neurocompile.data import FIDELITY_BIT_EXACT, RunResult
+from neurocompile.errors import InputDataError, UnsupportedError
+from neurocompile.program import Program
+from neurocompile.targets.loihi2 import spec
+from neurocompile.targets.loihi2.learning import parse_projection_rules
+from neurocompile.targets.loihi2.weights import effective_weights, truncate_weights
+
+_VAR = {"x0": 0, "y0": 1, "x1": 2, "x2": 3, "y1": 4, "y2": 5, "y3": 6, "w": 7, "d": 8, "t": 9, "C": 10}
+_DEP = {"x0": 0, "y0": 1, "u": 2}
+_TGT = {"dw": 0, "dd": 1, "dt": 2}
+_W = {v: spec.FACTOR_WIDTHS[k] for k, v in _VAR.items()}
+_WIDTH = np.array([_W[i] for i in range(11)], np.int64)
+_T31 = 2147483648
+_M32 = 4294967295
+
+
+def has_learning(program: Program) -> bool:
+    return (any(p.kind in spec.LEARNING_NEURON_KINDS for p in program.populations.values())
+            or any(p.kind in spec.LEARNING_PROJECTION_KINDS for p in program.projections.values()))
+
+
+@njit(inline="always")
+def _w32(x):
+    return ((x + _T31) & _M32) - _T31
+
+
+@njit(cache=True)
+def spike_phase(t, t_epoch, spk, bap, tx, ty, xtr, ytr, ximp_int, ximp_frac, yimp_int, yimp_frac, yimp_r):
+    """Pre spikes (deterministic multi-spike impulse) and bAPs (stochastic, Y.imp draw 2t-1)."""
+    wet = t % t_epoch
+    if wet == 0:
+        wet = t_epoch
+    for j in range(spk.shape[0]):
+        if spk[j]:
+            if tx[j] > 0:
+                for k in range(2):
+                    v = xtr[k, j] + ximp_int[k] + (1 if 0 < ximp_frac[k] else 0)
+                    xtr[k, j] = min(max(v, 0), 127)
+            tx[j] = wet
+    for i in range(bap.shape[0]):
+        if bap[i]:
+            if ty[i] > 0:
+                for k in range(3):
+                    v = ytr[k, i] + yimp_int[k] + (1 if yimp_r < yimp_frac[k] else 0)
+                    ytr[k, i] = min(max(v, 0), 127)
+            ty[i] = wet
+
+
+@njit(cache=True)
+def _history(tr, tspk, T_e, fac, has_tau, imp_int, imp_frac, rdec, rimp):
+    K, n = tr.shape
+    h = np.zeros((T_e + 1, K, n), np.int64)
+    h[0] = tr
+    for s in range(1, T_e + 1):
+        for k in range(K):
+            if has_tau[k]:
+                f = fac[k]
+                for j in range(n):
+                    p = f * np.float64(h[s - 1, k, j])
+                    fl = np.floor(p)
+                    h[s, k, j] = np.int64(fl) + (1 if rdec < p - fl else 0)
+        for j in range(n):
+            if tspk[j] == s:
+                for k in range(K):
+                    v = h[s, k, j] + imp_int[k] + (1 if rimp < imp_frac[k] else 0)
+                    h[s, k, j] = min(max(v, 0), 127)
+    return h
+
+
+@njit(cache=True)
+def learn_phase(t, T_e, k_dec, WT, D2T, T1T, tx, ty, xtr, ytr, three, xfac, xhas, ximp_int, ximp_frac,
+                yfac, yhas, yimp_int, yimp_frac, rxd, rxi, ryd, ryi, rw, ptab, ftab, fconst, tgt_has, sign_mode):
+    """Epoch learning at step t (t % T_e == 0). WT/D2T/T1T are (n_pre, n_post) and updated in place."""
+    n_pre = tx.shape[0]
+    n_post = ty.shape[0]
+    hx = _history(xtr, tx, T_e, xfac, xhas, ximp_int, ximp_frac, rxd, rxi)
+    hy = _history(ytr, ty, T_e, yfac, yhas, yimp_int, yimp_frac, ryd, ryi)
+    for k in range(2):
+        for j in range(n_pre):
+            xtr[k, j] = hx[T_e, k, j]
+    if not three:
+        for k in range(3):
+            for i in range(n_post):
+                ytr[k, i] = hy[T_e, k, i]
+    u = 0
+    if k_dec >= 0:
+        u = 1 if (t // T_e) % (1 << k_dec) == 0 else 0
+    n_prod = ptab.shape[0]
+    has_u = False
+    has_x0 = False
+    has_y0 = False
+    for q in range(n_prod):
+        if ptab[q, 1] == 2:
+            has_u = u == 1
+        elif ptab[q, 1] == 0:
+            has_x0 = True
+        else:
+            has_y0 = True
+    ylist = np.zeros(n_post, np.int64)
+    ny = 0
+    for i in range(n_post):
+        if ty[i] > 0:
+            ylist[ny] = i
+            ny += 1
+    amin = -(2**15) - 1
+    amax = 2**15 - 1
+    old = np.zeros(3, np.int64)
+    acc = np.zeros(3, np.int64)
+    for j in range(n_pre):
+        x0 = 1 if tx[j] > 0 else 0
+        full = has_u or (has_x0 and x0 == 1)
+        cnt = n_post if full else (ny if has_y0 else 0)
+        for c in range(cnt):
+            i = c if full else ylist[c]
+            y0 = 1 if ty[i] > 0 else 0
+            old[0] = WT[j, i]
+            old[1] = D2T[j, i]
+            old[2] = T1T[j, i]
+            for z in range(3):
+                acc[z] = old[z] << 7
+            for q in range(n_prod):
+                dep = ptab[q, 1]
+                g = x0 if dep == 0 else (y0 if dep == 1 else u)
+                if g == 0:
+                    continue
+                z = ptab[q, 0]
+                m = np.int64(1)
+                for f in range(ptab[q, 5], ptab[q, 5] + ptab[q, 6]):
+                    var = ftab[f, 0]
+                    c0 = fconst[f]
+                    if var == 0:
+                        val = x0 + c0
+                    elif var == 1:
+                        val = y0 + c0
+                    elif var <= 3:
+                        s = tx[j] if dep == 0 else (ty[i] if dep == 1 else T_e)
+                        val = hx[s, var - 2, j] + c0
+                    elif var <= 6:
+                        s = tx[j] if dep == 0 else (ty[i] if dep == 1 else T_e)
+                        val = hy[s, var - 4, i] + c0
+                    elif var <= 9:
+                        val = old[var - 7] + c0
+                        if ftab[f, 1]:
+                            val = 1 if val > 0 else (-1 if val < 0 else 0)
+                    else:
+                        val = c0
+                    wd = _WIDTH[var]
+                    lo = -(1 << wd)
+                    hi = (1 << wd) - 1
+                    val = min(max(val, lo), hi)
+                    m = _w32(m * val)
+                m = _w32(m * ptab[q, 2])
+                m = m >> ptab[q, 4]
+                m = _w32(m << (ptab[q, 3] + 7))
+                m = min(max(m, amin), amax)
+                acc[z] = min(max(acc[z] + m, amin), amax)
+            for z in range(3):
+                if not tgt_has[z]:
+                    continue
+                a = acc[z]
+                if z == 0:
+                    if sign_mode == 2:
+                        a = max(a, 0)
+                    elif sign_mode == 3:
+                        a = min(a, 0)
+                elif z == 1:
+                    a = max(a, 0)
+                r = (a >> 7) + (1 if rw < (a & 127) / 128.0 else 0)
+                if z == 0:
+                    if sign_mode == 1:
+                        r = min(max(r, -256), 255)
+                    elif sign_mode == 2:
+                        r = min(max(r, 0), 255)
+                    else:
+                        r = min(max(r, -255), 0)
+                    WT[j, i] = r
+                elif z == 1:
+                    D2T[j, i] = min(max(r, 0), 255)
+                else:
+                    T1T[j, i] = min(max(r, -257), 255)
+    for j in range(n_pre):
+        tx[j] = 0
+    for i in range(n_post):
+        ty[i] = 0
+
+
+@njit(cache=True)
+def forward(WT, spk, out):
+    """out[i] += sum_j spk[j] * WT[j, i] (binary spikes)."""
+    n_post = WT.shape[1]
+    for j in range(spk.shape[0]):
+        if spk[j]:
+            for i in range(n_post):
+                out[i] += WT[j, i]
+
+
+def _wrap32(x: np.ndarray) -> np.ndarray:
+    return ((x + _T31) & _M32) - _T31
+
+
+def _shift(a: np.ndarray, wexp: int) -> np.ndarray:
+    return a << wexp if wexp > 0 else a >> (-wexp)
+
+
+class _LearnProj:
+    """Per-projection state and constant tables."""
+
+    def __init__(self, proj, n_pre: int, n_post: int, steps: int):
+        p = proj.params
+        self.name, self.pre, self.post = proj.name, proj.pre, proj.post
+        self.sign_mode = int(p["sign_mode"])
+        self.wexp = int(p["weight_exp"])
+        w = np.asarray(p["weights"], np.int64).reshape(n_post, n_pre)
+        self.WT = np.ascontiguousarray(truncate_weights(w, self.sign_mode, int(p["num_weight_bits"])).T)
+        self.D2T = np.ascontiguousarray(np.asarray(p.get("tag_2", np.zeros((n_post, n_pre))), np.int64).reshape(
+            n_post, n_pre).T)
+        self.T1T = np.ascontiguousarray(np.asarray(p.get("tag_1", np.zeros((n_post, n_pre))), np.int64).reshape(
+            n_post, n_pre).T)
+        self.t_epoch = int(p["t_epoch"])
+        self.three = bool(int(p["three_factor"]))
+        prods, k = parse_projection_rules(p, proj.name)
+        self.k_dec = -1 if k is None else int(k)
+        ptab, ftab, fconst = [], [], []
+        for lp in prods:
+            ptab.append((_TGT[lp.target], _DEP[lp.dependency], lp.mant, lp.exp, lp.shift, len(ftab), len(lp.factors)))
+            for v, c, sg in lp.factors:
+                ftab.append((_VAR[v], int(sg)))
+                fconst.append(c)
+        self.ptab = np.array(ptab, np.int64).reshape(-1, 7)
+        self.ftab = np.array(ftab, np.int64).reshape(-1, 2)
+        self.fconst = np.array(fconst, np.int64)
+        self.tgt_has = np.array([any(lp.target == t for lp in prods) for t in ("dw", "dd", "dt")], np.bool_)
+
+        def imp(names):
+            vals = np.array([float(p[f"{k}_impulse"]) for k in names])
+            ii = np.floor(vals)
+            return ii.astype(np.int64), np.round((vals - ii) * 2**spec.TRACE_FRACTION_BITS).astype(np.int64)
+
+        def taus(names):
+            t = np.array([p[f"{k}_tau"] for k in names])
+            has = t != 0
+            fac = np.zeros(len(names))
+            fac[has] = np.exp(-1 / t[has].reshape(-1, 1)).reshape(-1)  # Lava: np.exp(-t / taus), t = 1
+            return fac, has
+
+        self.ximp_int, self.ximp_frac = imp(("x1", "x2"))
+        self.yimp_int, self.yimp_frac = imp(("y1", "y2", "y3"))
+        self.xfac, self.xhas = taus(("x1", "x2"))
+        self.yfac, self.yhas = taus(("y1", "y2", "y3"))
+        seed = int(p["rng_seed"])
+        n = 2 * steps + 1
+        self.rxd = np.random.default_rng(seed).random(n)
+        self.rxi = np.random.default_rng(seed + 1).integers(0, 2**spec.TRACE_BITS, size=n, dtype=int)
+        self.ryd = np.random.default_rng(seed + 2).random(n)
+        self.ryi = np.random.default_rng(seed + 3).integers(0, 2**spec.TRACE_BITS, size=n, dtype=int)
+        self.rw = np.random.default_rng(spec.CONN_VAR_SEED).random(steps // self.t_epoch + 1)
+        self.tx = np.zeros(n_pre, np.int64)
+        self.ty = np.zeros(n_post, np.int64)
+        self.xtr = np.zeros((2, n_pre), np.int64)
+        self.ytr = np.zeros((3, n_post), np.int64)
+
+    def step(self, t: int, spk: np.ndarray, bap: np.ndarray, y3f: np.ndarray | None) -> None:
+        spike_phase(t, self.t_epoch, spk, bap, self.tx, self.ty, self.xtr, self.ytr, self.ximp_int,
+                    self.ximp_frac, self.yimp_int, self.yimp_frac, self.ryi[2 * t - 1])
+        if self.three:
+            self.ytr[:] = y3f
+        if t % self.t_epoch == 0:
+            learn_phase(t, self.t_epoch, self.k_dec, self.WT, self.D2T, self.T1T, self.tx, self.ty, self.xtr,
+                        self.ytr, self.three, self.xfac, self.xhas, self.ximp_int, self.ximp_frac, self.yfac,
+                        self.yhas, self.yimp_int, self.yimp_frac, self.rxd[2 * t], self.rxi[2 * t],
+                        self.ryd[2 * t], self.ryi[2 * t], self.rw[t // self.t_epoch], self.ptab, self.ftab,
+                        self.fconst, self.tgt_has, self.sign_mode)
+
+
+_PROJ_OBS = ("weights", "w", "tag_1", "tag_2", "x1", "x2", "y1", "y2", "y3")
+
+
+def run_learning_program(program: Program, arrays: Mapping[str, np.ndarray], batch: int, steps: int,
+                         rec: Iterable[tuple[str, str]]) -> RunResult:
+    """Run a validated Program with learning. ``arrays``: data key -> (batch, steps, *shape)."""
+    pops, projs = program.populations, program.projections
+    for proj in projs.values():
+        if proj.kind not in ("dense", "learning_dense"):
+            raise UnsupportedError(f"{proj.kind} projections are not supported next to learning in the emulator",
+                                   node=proj.name, parameter="kind", expected="dense or learning_dense")
+    rec = list(rec)
+    needed = list(dict.fromkeys(rec + [(o.population, o.observable) for o in program.outputs.values()]))
+    for name, obs in needed:
+        if name in projs:
+            if obs not in _PROJ_OBS:
+                raise InputDataError(f"cannot record {obs!r} of projection '{name}'", node=name, parameter="record",
+                                     expected=", ".join(_PROJ_OBS))
+        elif name not in pops:
+            raise InputDataError(f"cannot record unknown population '{name}'", node=name, parameter="record")
+    key_of = {pop: key for key, pop in program.inputs.items()}
+    neurons = [n for n, p in pops.items() if p.kind in spec.NEURON_KINDS]
+    results: dict[str, list[np.ndarray]] = {f"{n}.{o}": [] for n, o in needed}
+    finals: dict[str, list[np.ndarray]] = {f"{n}.weights": [] for n, p in projs.items() if p.kind == "learning_dense"}
+    for n, p in projs.items():
+        if p.kind == "learning_dense":
+            finals[f"{n}.tag_1"] = []
+            finals[f"{n}.tag_2"] = []
+    for b in range(batch):
+        state = {}
+        for n in neurons:
+            p = pops[n].params
+            size = pops[n].size
+            mant = np.asarray(p["bias_mant"], np.int64).reshape(-1)
+            bexp = np.asarray(p["bias_exp"], np.int64).reshape(-1)
+            state[n] = dict(
+                u=np.asarray(p.get("u_init", 0), np.int64).reshape(-1) * np.ones(size, np.int64),
+                v=np.asarray(p.get("v_init", 0), np.int64).reshape(-1) * np.ones(size, np.int64),
+                bias=np.where(bexp >= 0, mant << np.maximum(bexp, 0), mant >> np.maximum(-bexp, 0)),
+                a=np.zeros(size, np.int64), s=np.zeros(size, np.int64),
+                y=np.zeros((3, size), np.int64),
+            )
+        static, learn = [], {}
+        for n, proj in projs.items():
+            n_pre, n_post = pops[proj.pre].size, pops[proj.post].size
+            if proj.kind == "dense":
+                w = effective_weights(np.asarray(proj.params["weights"]).reshape(n_post, n_pre),
+                                      int(proj.params["sign_mode"]), int(proj.params["num_weight_bits"]))
+                static.append((proj, w, int(proj.params["weight_exp"]), int(proj.params["num_message_bits"]) > 0))
+            else:
+                learn[n] = _LearnProj(proj, n_pre, n_post, steps)
+        per = {k: np.zeros((steps,) + _obs_shape(program, *k.rsplit(".", 1)), np.int64) for k in results}
+        for t in range(1, steps + 1):
+            out_spk = {}
+            for key, pop in program.inputs.items():
+                out_spk[pop] = np.asarray(arrays[key][b, t - 1]).reshape(-1).astype(np.int64)
+            for n in neurons:
+                pop, st = pops[n], state[n]
+                p = pop.params
+                a = _wrap32(st["a"])
+                st["a"] = np.zeros_like(st["a"])
+                u, v = st["u"], st["v"]
+                if pop.kind == "lif_reset" and t % int(p["reset_interval"]) == int(p["reset_offset"]) % int(
+                        p["reset_interval"]):
+                    u = np.zeros_like(u)
+                    v = np.zeros_like(v)
+                fu = spec.DECAY_UNITY - (int(p["du"]) + spec.DS_OFFSET)
+                fv = spec.DECAY_UNITY - (int(p["dv"]) + spec.DM_OFFSET)
+                pu = u * fu
+                du_ = np.sign(pu) * (np.abs(pu) >> spec.DECAY_SHIFT)
+                x = _wrap32(du_ + _wrap32(a << spec.ACT_SHIFT))
+                lim = spec.UV_WRAP_LIMIT
+                x = np.where(x > lim, x - 2 * lim, np.where(x <= -lim, x + 2 * lim, x))
+                pv = v * fv
+                dv_ = np.sign(pv) * (np.abs(pv) >> spec.DECAY_SHIFT)
+                y = np.clip(_wrap32(dv_ + x + st["bias"]), -spec.V_MAX, spec.V_MAX)
+                fire = y > (int(p["vth"]) << spec.VTH_SHIFT)
+                st["u"], st["v"] = x, np.where(fire, 0, y)
+                st["s"] = fire.astype(np.int64)
+                out_spk[n] = st["s"]
+                if pop.kind == "lif_3f":
+                    yy = st["y"]
+                    for k, key in ((0, "y1"), (2, "y3")):
+                        yy[k] = np.minimum(((yy[k] * int(p[f"{key}_decay"])) >> spec.Y_DECAY_BITS)
+                                           + int(p[f"{key}_impulse"]) * st["s"], spec.TRACE_MAX)
+                    rname = p["reward"]
+                    yy[1] = (np.clip(np.asarray(arrays[key_of[rname]][b, t - 1]).reshape(-1), 0, spec.TRACE_MAX)
+                             if rname else 0)
+            for proj, w, wexp, graded in static:
+                s = out_spk[proj.pre]
+                if graded:
+                    acc = _wrap32(w @ s)
+                else:
+                    acc = w[:, s != 0].sum(axis=1)
+                state[proj.post]["a"] += _wrap32(_shift(acc, wexp))
+            for n, lp in learn.items():
+                s = (out_spk[lp.pre] != 0).astype(np.int64)
+                acc = np.zeros(lp.WT.shape[1], np.int64)
+                forward(lp.WT, s, acc)
+                state[lp.post]["a"] += _wrap32(_shift(acc, lp.wexp))
+                post = state[lp.post]
+                lp.step(t, s, post["s"], post["y"] if lp.three else None)
+            for k in per:
+                name, obs = k.rsplit(".", 1)
+                per[k][t - 1] = _observe(program, name, obs, out_spk, state, learn)
+        for k in per:
+            results[k].append(per[k])
+        for n, lp in learn.items():
+            finals[f"{n}.weights"].append(lp.WT.T.copy())
+            finals[f"{n}.tag_1"].append(lp.T1T.T.copy())
+            finals[f"{n}.tag_2"].append(lp.D2T.T.copy())
+
+    def stacked(k):
+        name, obs = k.rsplit(".", 1)
+        return np.stack(results[k]).reshape((batch, steps) + _obs_shape(program, name, obs, full=True))
+
+    recordings = {f"{n}.{o}": stacked(f"{n}.{o}") for n, o in rec}
+    recordings.update({k: np.stack(v) for k, v in finals.items()})
+    outputs = {}
+    for key, o in program.outputs.items():
+        val = stacked(f"{o.population}.{o.observable}")
+        outputs[key] = val if o.observable == "spikes" else val.astype(np.float64) * float(o.scale)
+    return RunResult(outputs=outputs, recordings=recordings, backend="emulator:loihi2", fidelity=FIDELITY_BIT_EXACT,
+                     reference=spec.REFERENCE, semantics=dict(program.semantics), warnings=[])
+
+
+def _obs_shape(program: Program, name: str, obs: str, full: bool = False) -> tuple[int, ...]:
+    if name in program.populations:
+        pop = program.populations[name]
+        return tuple(pop.shape) if full else (pop.size,)
+    proj = program.projections[name]
+    n_pre, n_post = program.populations[proj.pre].size, program.populations[proj.post].size
+    if obs in ("w", "weights", "tag_1", "tag_2"):
+        return (n_post, n_pre)
+    return (n_pre,) if obs.startswith("x") else (n_post,)
+
+
+def _observe(program, name, obs, out_spk, state, learn):
+    if name in program.populations:
+        if obs == "spikes":
+            return out_spk[name]
+        return state[name][obs]
+    lp = learn[name]
+    if obs in ("w", "weights"):
+        return lp.WT.T
+    if obs == "tag_1":
+        return lp.T1T.T
+    if obs == "tag_2":
+        return lp.D2T.T
+    if obs.startswith("x"):
+        return lp.xtr[int(obs[1]) - 1]
+    return lp.ytr[int(obs[1]) - 1]
+
+
+def parse_learning_record(record: Any) -> list[tuple[str, str]]:
+    """``"POP.v,PROJ.w,PROJ.x1"``, an iterable of such strings or of (name, observable) pairs."""
+    if record is None:
+        return []
+    items = record.split(",") if isinstance(record, str) else list(record)
+    out = []
+    for it in items:
+        if isinstance(it, str):
+            it = it.strip()
+            if not it:
+                continue
+            name, sep, obs = it.rpartition(".")
+            if not sep or not name:
+                raise InputDataError(f"cannot parse record item {it!r}", parameter="record",
+                                     expected="NAME.observable")
+            out.append((name, obs))
+        else:
+            out.append((str(it[0]), str(it[1])))
+    return out
+
+
+def run_learning_entry(program: Program, inputs: Mapping[str, np.ndarray], record: Any) -> RunResult:
+    """Validate, check the run data (same rules as the fast path) and run."""
+    from neurocompile.targets.loihi2.program import validate_program
+
+    from .run import _check_values, _gather_inputs
+
+    validate_program(program)
+    arrays, batch, steps = _gather_inputs(program, inputs)
+    _check_values(program, arrays)
+    return run_learning_program(program, arrays, batch, steps, parse_learning_record(record))
