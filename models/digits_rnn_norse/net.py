@@ -1,0 +1,106 @@
+"""The ``digits_rnn_norse`` network, built from norse 1.1.0's own cells (imports torch, norse).
+
+Input(8) -> Linear -> CubaLIF(64) with a recurrent Linear(64->64) -> Linear -> CubaLIF(10).
+Each CubaLIF is exactly what ``norse.torch.from_nir`` builds for a NIR CubaLIF node:
+``w_in * x -> LIBoxCell(1/tau_syn) -> * r -> LIFBoxCell(1/tau_mem, v_th, reset to 0)``, with
+``dt = DT``. The recurrent input is the previous step's hidden spikes (zeros at t = 0), as
+nirtorch evaluates a back-edge. So the NIR graph written by ``train.py`` (forward Euler,
+``dt = DT``, reset to ``v_reset = 0``, ``hop_delay = 0``) means what this module computes.
+
+``DT = 2**-10`` and ``tau = 4 DT``, ``8 DT`` make every ``dt/tau`` a power of two, so norse
+and neurocompile's reference compute the same decay factors bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from norse.torch.module.leaky_integrator_box import LIBoxCell, LIBoxParameters
+from norse.torch.module.lif_box import LIFBoxCell, LIFBoxParameters
+
+DT = 2.0 ** -10
+TAU_SYN = 4 * DT
+TAU_MEM = 8 * DT
+W_IN = TAU_SYN / DT  # unit synaptic input gain: u <- 0.75 u + x
+R = TAU_MEM / DT     # unit membrane input gain:  v <- 0.875 v + u
+V_TH = 1.0
+N_IN, N_HID, N_OUT = 8, 64, 10
+
+
+class CubaLIF(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.syn = LIBoxCell(LIBoxParameters(tau_mem_inv=torch.as_tensor(1.0 / TAU_SYN), v_leak=torch.as_tensor(0.0)),
+                             dt=DT)
+        self.mem = LIFBoxCell(LIFBoxParameters(tau_mem_inv=torch.as_tensor(1.0 / TAU_MEM),
+                                               v_th=torch.as_tensor(V_TH), v_leak=torch.as_tensor(0.0)), dt=DT)
+
+    def forward(self, x, state=None):
+        s_syn, s_mem = state if state is not None else (None, None)
+        u, s_syn = self.syn(W_IN * x, s_syn)
+        z, s_mem = self.mem(R * u, s_mem)
+        return z, (s_syn, s_mem)
+
+
+class DigitsRNN(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(N_IN, N_HID)
+        self.rec = nn.Linear(N_HID, N_HID, bias=False)
+        self.lif1 = CubaLIF()
+        self.fc2 = nn.Linear(N_HID, N_OUT)
+        self.lif2 = CubaLIF()
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: (batch, time, 8) -> (output spikes, hidden spikes), each (batch, time, n)."""
+        b, t = x.shape[:2]
+        z1 = torch.zeros(b, N_HID, dtype=x.dtype)
+        s1 = s2 = None
+        outs, hids = [], []
+        for k in range(t):
+            z1, s1 = self.lif1(self.fc1(x[:, k]) + self.rec(z1), s1)
+            z2, s2 = self.lif2(self.fc2(z1), s2)
+            outs.append(z2)
+            hids.append(z1)
+        return torch.stack(outs, 1), torch.stack(hids, 1)
+
+
+def to_graph(net: DigitsRNN):
+    """The trained module as a neurocompile Graph (written to ``model.nir`` by nirio)."""
+    from neurocompile.ir import Graph, Node
+
+    def a(t):
+        return t.detach().double().numpy().copy()
+
+    def cuba(n):
+        return {"tau_syn": np.full(n, TAU_SYN), "tau_mem": np.full(n, TAU_MEM), "r": np.full(n, R),
+                "v_leak": np.zeros(n), "v_threshold": np.full(n, V_TH), "v_reset": np.zeros(n),
+                "w_in": np.full(n, W_IN)}
+
+    nodes = {
+        "input": Node("input", "Input", {"shape": (N_IN,)}),
+        "fc1": Node("fc1", "Affine", {"weight": a(net.fc1.weight), "bias": a(net.fc1.bias)}),
+        "lif1": Node("lif1", "CubaLIF", cuba(N_HID)),
+        "rec": Node("rec", "Affine", {"weight": a(net.rec.weight), "bias": np.zeros(N_HID)}),
+        "fc2": Node("fc2", "Affine", {"weight": a(net.fc2.weight), "bias": a(net.fc2.bias)}),
+        "lif2": Node("lif2", "CubaLIF", cuba(N_OUT)),
+        "output": Node("output", "Output", {"shape": (N_OUT,)}),
+    }
+    edges = [("input", "fc1"), ("fc1", "lif1"), ("lif1", "rec"), ("rec", "lif1"), ("lif1", "fc2"),
+             ("fc2", "lif2"), ("lif2", "output")]
+    return Graph(nodes=nodes, edges=edges, metadata={"dt": DT, "framework": "norse", "reset": "zero"})
+
+
+def from_graph(graph) -> DigitsRNN:
+    """Rebuild the module from a loaded ``model.nir`` (float64)."""
+    net = DigitsRNN().double()
+    p = graph.nodes
+    with torch.no_grad():
+        net.fc1.weight.copy_(torch.from_numpy(p["fc1"].params["weight"]))
+        net.fc1.bias.copy_(torch.from_numpy(p["fc1"].params["bias"]))
+        net.rec.weight.copy_(torch.from_numpy(p["rec"].params["weight"]))
+        net.fc2.weight.copy_(torch.from_numpy(p["fc2"].params["weight"]))
+        net.fc2.bias.copy_(torch.from_numpy(p["fc2"].params["bias"]))
+    return net
