@@ -329,8 +329,8 @@ def run_learning_program(program: Program, arrays: Mapping[str, np.ndarray], bat
     finals: dict[str, list[np.ndarray]] = {f"{n}.weights": [] for n, p in projs.items() if p.kind == "learning_dense"}
     for n, p in projs.items():
         if p.kind == "learning_dense":
-            finals[f"{n}.tag_1"] = []
-            finals[f"{n}.tag_2"] = []
+            finals[f"{n}.tag_1_final"] = []
+            finals[f"{n}.tag_2_final"] = []
     for b in range(batch):
         state = {}
         for n in neurons:
@@ -412,8 +412,8 @@ def run_learning_program(program: Program, arrays: Mapping[str, np.ndarray], bat
             results[k].append(per[k])
         for n, lp in learn.items():
             finals[f"{n}.weights"].append(lp.WT.T.copy())
-            finals[f"{n}.tag_1"].append(lp.T1T.T.copy())
-            finals[f"{n}.tag_2"].append(lp.D2T.T.copy())
+            finals[f"{n}.tag_1_final"].append(lp.T1T.T.copy())
+            finals[f"{n}.tag_2_final"].append(lp.D2T.T.copy())
 
     def stacked(k):
         name, obs = k.rsplit(".", 1)

@@ -52,28 +52,43 @@ from . import spec
 BACKEND = "lava"
 LAVA_VERSION = spec.LAVA_VERSION
 LAVA_REFERENCE = spec.REFERENCE
-LIF_KINDS = ("lif", "lif_reset")
+LIF_KINDS = ("lif", "lif_reset", "lif_3f")
 INPUT_KIND = "input"
-PROJECTION_KINDS = ("dense", "delay_dense", "sparse", "delay_sparse")
+PROJECTION_KINDS = ("dense", "delay_dense", "sparse", "delay_sparse", "learning_dense")
+#: projection observables of learning_dense (Lava Var names)
+LEARNING_VARS = {"w": "weights", "tag_1": "tag_1", "tag_2": "tag_2", "x1": "x1", "x2": "x2", "y1": "y1",
+                 "y2": "y2", "y3": "y3"}
 #: ``v`` saturates at +-(2^23 - 1); ``u`` is wrapped once into (-2^23, 2^23] (loihi2.md §1.2).
 V_MAX = spec.V_MAX
 U_MAX = spec.UV_WRAP_LIMIT
 
 
 # --------------------------------------------------------------------------- inputs / records
+def _parse_rec(text: str) -> list[tuple[str, str]]:
+    """parse_record plus learning observables (PROJ.w, PROJ.x1, PROJ.tag_1, ...)."""
+    out: list[tuple[str, str]] = []
+    for item in text.split(","):
+        name, sep, obs = item.strip().rpartition(".")
+        if sep and name and obs in LEARNING_VARS:
+            out.append((name, obs))
+        elif item.strip():
+            out.extend(parse_record(item.strip()))
+    return out
+
+
 def normalize_record(record: Iterable[Any] | str | None) -> list[tuple[str, str]]:
     """``"A.v,B.spikes"``, ``["A.v"]`` or ``[("A", "v")]`` -> ``[("A", "v"), ...]`` (order kept)."""
     if record is None:
         return []
     if isinstance(record, str):
-        return parse_record(record)
+        return _parse_rec(record)
     out: list[tuple[str, str]] = []
     for item in record:
         if isinstance(item, str):
-            out.extend(parse_record(item))
+            out.extend(_parse_rec(item))
         else:
             pop, obs = item
-            out.extend(parse_record(f"{pop}.{obs}"))
+            out.extend(_parse_rec(f"{pop}.{obs}"))
     return out
 
 
@@ -117,6 +132,10 @@ def needed_observables(program: Program, record: Sequence[tuple[str, str]], stri
     need: list[tuple[str, str]] = []
 
     def add(pop: str, obs: str) -> None:
+        if pop in program.projections and program.projections[pop].kind == "learning_dense" and obs in LEARNING_VARS:
+            if (pop, obs) not in need:
+                need.append((pop, obs))
+            return
         if pop not in program.populations:
             raise UnsupportedError(f"no population '{pop}' in the Program", node=pop, parameter="record",
                                    expected=" or ".join(sorted(program.populations)))
@@ -169,6 +188,11 @@ def _make_population(name: str, pop, data: np.ndarray | None):
     kw = dict(shape=(size,), du=_int(p["du"]), dv=_int(p["dv"]), vth=_int(p["vth"]),
               bias_mant=_vec(p, "bias_mant", size), bias_exp=_vec(p, "bias_exp", size),
               u=_vec(p, "u_init", size), v=_vec(p, "v_init", size))
+    if pop.kind == "lif_3f":
+        from .lava_models.lif3f import LIF3F
+
+        return LIF3F(y1_impulse=_int(p["y1_impulse"]), y1_decay=_int(p["y1_decay"]), y3_impulse=_int(p["y3_impulse"]),
+                     y3_decay=_int(p["y3_decay"]), **kw)
     if pop.kind == "lif_reset":
         return LIFReset(reset_interval=_int(p["reset_interval"]), reset_offset=_int(p.get("reset_offset", 0)), **kw)
     return LIF(**kw)
@@ -182,6 +206,8 @@ def _make_projection(proj, n_pre: int, n_post: int):
     from lava.utils.weightutils import SignMode
 
     p = proj.params
+    if proj.kind == "learning_dense":
+        return _make_learning_dense(proj, n_pre, n_post)
     kw = dict(weight_exp=_int(p.get("weight_exp", 0)), num_weight_bits=_int(p.get("num_weight_bits", 8)),
               sign_mode=SignMode(_int(p["sign_mode"])), num_message_bits=_int(p.get("num_message_bits", 0)))
     if proj.kind in ("dense", "delay_dense"):
@@ -214,7 +240,42 @@ def build_lava_network(program: Program, pop_data: Mapping[str, np.ndarray]) -> 
         procs[pre.name].s_out.connect(conn.s_in)
         conn.a_out.connect(procs[post.name].a_in)
         procs[name] = conn
+        if proj.kind == "learning_dense":  # bAP (and y1..y3 for three-factor rules) from the post neuron
+            if post.kind == "lif_3f":
+                procs[post.name].s_out_bap.connect(conn.s_in_bap)
+                if _int(proj.params["three_factor"]):
+                    for k in ("y1", "y2", "y3"):
+                        getattr(procs[post.name], f"s_out_{k}").connect(getattr(conn, f"s_in_{k}"))
+            else:
+                procs[post.name].s_out.connect(conn.s_in_bap)
+    for name, pop in program.populations.items():
+        if pop.kind == "lif_3f" and pop.params.get("reward"):
+            procs[pop.params["reward"]].s_out.connect(procs[name].a_third_factor_in)
     return procs
+
+
+def _make_learning_dense(proj, n_pre: int, n_post: int):
+    """Lava ``LearningDense`` with a ``LoihiLearningRule`` (2-factor) or ``Loihi3FLearningRule``."""
+    from lava.magma.core.learning.learning_rule import Loihi2FLearningRule, Loihi3FLearningRule
+    from lava.proc.dense.process import LearningDense
+    from lava.utils.weightutils import SignMode
+
+    p = proj.params
+    three = bool(_int(p["three_factor"]))
+    kw = {k: (p[k] or None) for k in ("dw", "dd", "dt")}
+    kw.update({f"x{k}_{f}": float(p[f"x{k}_{f}"]) for k in (1, 2) for f in ("impulse", "tau")})
+    if not three:
+        kw.update({f"y{k}_{f}": float(p[f"y{k}_{f}"]) for k in (1, 2, 3) for f in ("impulse", "tau")})
+    rule = (Loihi3FLearningRule if three else Loihi2FLearningRule)(
+        t_epoch=_int(p["t_epoch"]), rng_seed=_int(p["rng_seed"]), **kw)
+    extra = {}
+    for tag in ("tag_1", "tag_2"):
+        if tag in p:
+            extra[tag] = np.asarray(p[tag], dtype=np.int64).reshape(n_post, n_pre)
+    return LearningDense(weights=np.asarray(p["weights"], dtype=np.int64).reshape(n_post, n_pre),
+                         learning_rule=rule, weight_exp=_int(p["weight_exp"]),
+                         num_weight_bits=_int(p["num_weight_bits"]), sign_mode=SignMode(_int(p["sign_mode"])),
+                         num_message_bits=0, **extra)
 
 
 def components(program: Program) -> list[list[str]]:
@@ -265,6 +326,7 @@ def run_jobs(jobs: Sequence[Job]) -> list[dict[tuple[str, str], np.ndarray]]:
     anchors: list[Any] = []  # one LIF process per connected component
     probes: list[list[tuple[tuple[str, str], Any, Any, Any]]] = []
     results: list[dict[tuple[str, str], np.ndarray]] = []
+    finals: list[list[tuple[str, Any]]] = []
     for job in jobs:
         prog = job.program
         pad = {}
@@ -280,6 +342,13 @@ def run_jobs(jobs: Sequence[Job]) -> list[dict[tuple[str, str], np.ndarray]]:
         mine = []
         res: dict[tuple[str, str], np.ndarray] = {}
         for pop, obs in job.needs:
+            if pop in prog.projections:  # learning_dense Var (weights, tags, traces)
+                proc = procs[pop]
+                target = getattr(proc, LEARNING_VARS[obs])
+                mon = Monitor()
+                mon.probe(target, total)
+                mine.append(((pop, obs), mon, proc, target))
+                continue
             if prog.populations[pop].kind == INPUT_KIND:
                 # what the RingBuffer sends: its data cast to the int32 channel
                 res[(pop, obs)] = job.pop_data[pop][: job.steps].astype(np.int32).astype(np.int64)
@@ -291,6 +360,7 @@ def run_jobs(jobs: Sequence[Job]) -> list[dict[tuple[str, str], np.ndarray]]:
             mine.append(((pop, obs), mon, proc, target))
         probes.append(mine)
         results.append(res)
+        finals.append([(n, procs[n]) for n, pj in prog.projections.items() if pj.kind == "learning_dense"])
     if not anchors:
         raise UnsupportedError("the Program has no lif or lif_reset population to run", parameter="populations")
     if len(anchors) > 1:
@@ -307,6 +377,10 @@ def run_jobs(jobs: Sequence[Job]) -> list[dict[tuple[str, str], np.ndarray]]:
             for key, mon, proc, target in mine:
                 data = mon.get_data()[proc.name][target.name]
                 res[key] = np.asarray(data)[: job.steps].astype(np.int64).reshape(job.steps, -1)
+        for res, fin in zip(results, finals):  # learned state at the end of the run (after max(steps))
+            for n, proc in fin:
+                for var in ("weights", "tag_1", "tag_2"):
+                    res[(n, f"final_{var}")] = np.asarray(getattr(proc, var).get()).astype(np.int64)
     finally:
         root.stop()
     return results
@@ -342,9 +416,28 @@ def assemble_result(program: Program, per_sample: Sequence[Mapping[tuple[str, st
     for key, spec in program.outputs.items():
         arr = stacked(spec.population, spec.observable)
         outputs[key] = arr if spec.observable == "spikes" else arr.astype(np.float64) * float(spec.scale)
-    recordings = {f"{pop}.{obs}": stacked(pop, obs) for pop, obs in record}
+    def stacked_any(name: str, obs: str) -> np.ndarray:
+        if name not in program.projections:
+            return stacked(name, obs)
+        return np.stack([s[(name, obs)] for s in per_sample]).reshape((batch, steps) + _proj_shape(program, name, obs))
+
+    recordings = {f"{pop}.{obs}": stacked_any(pop, obs) for pop, obs in record}
+    if per_sample:
+        for name, pj in program.projections.items():
+            if pj.kind == "learning_dense":
+                for var in ("weights", "tag_1", "tag_2"):
+                    recordings[f"{name}.weights" if var == "weights" else f"{name}.{var}_final"] = np.stack(
+                        [s[(name, f"final_{var}")] for s in per_sample])
     return RunResult(outputs=outputs, recordings=recordings, backend=backend, fidelity=FIDELITY_BIT_EXACT,
                      reference=LAVA_REFERENCE, semantics=dict(program.semantics), warnings=warnings)
+
+
+def _proj_shape(program: Program, name: str, obs: str) -> tuple[int, ...]:
+    pj = program.projections[name]
+    n_pre, n_post = program.populations[pj.pre].size, program.populations[pj.post].size
+    if obs in ("w", "tag_1", "tag_2"):
+        return (n_post, n_pre)
+    return (n_pre,) if obs.startswith("x") else (n_post,)
 
 
 def run_program_lava(program: Program, inputs: Mapping[str, np.ndarray], *, record: Any = (),

@@ -1,0 +1,1 @@
+"""Our own Lava processes/ProcessModels (imported only in the Lava interpreter)."""
