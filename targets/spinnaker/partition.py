@@ -10,6 +10,8 @@ virtual-board placement in ``tests/test_spinnaker_board.py``; all limits are nam
   A projection whose longest delay exceeds the post's slots makes sPyNNaker add one
   ``DelayExtension`` vertex for the *pre* population, sliced like it (one core per pre slice);
   delays beyond ``8 x slots`` do not map (:class:`~neurocompile.errors.ResourceError`);
+* below a 1 ms tick a population with incoming synapses gets, per neuron slice, one neuron core
+  plus :func:`synapse_cores` synapse cores (sPyNNaker's split neuron/synapse mode);
 * cores are filled chip by chip in population order (delay extensions last): 15 application cores
   on the Ethernet chip (monitor, ExtraMonitor, packet gatherer), 16 on the others; a chip is also
   closed when the estimated SDRAM of its cores would exceed the usable 123,469,792 B. This chip
@@ -26,6 +28,7 @@ fill ignores; routing-table sizes are not estimated (the board run reports them)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +101,28 @@ def _synapse_bytes(program: Program, name: str, lo: int, hi: int) -> int:
     return total
 
 
+def synapse_cores(program: Program, name: str) -> int:
+    """Synapse cores per neuron slice sPyNNaker gives ``name`` below a 1 ms tick (0: combined core).
+
+    Approximation: every pre population is taken to fire at the cfg default 30 Hz
+    (``spec.SPIKES_PER_SECOND``); sPyNNaker uses a SpikeSourceArray's actual peak rate instead."""
+    pop = program.populations[name]
+    if pop.kind not in spec.NEURON_KINDS:
+        return 0
+    k = _atoms_per_core(pop)
+    events = 0
+    for q in program.projections.values():
+        if q.post != name:
+            continue
+        pre, post = np.asarray(q.params["pre"]).ravel(), np.asarray(q.params["post"]).ravel()
+        if pre.size == 0:
+            continue
+        # max connections from one pre neuron into one post slice
+        n_conns = int(np.max(np.unique(pre * (pop.size // k + 1) + post // k, return_counts=True)[1]))
+        events += math.ceil(n_conns * spec.SPIKES_PER_SECOND * program.populations[q.pre].size)
+    return min(math.ceil(events / spec.SYNAPSES_PER_CORE_PER_SECOND), spec.MAX_SYNAPSE_CORES)
+
+
 def place(program: Program, *, max_chips: int | None = None, write: bool = True) -> Placement:
     """Estimate sPyNNaker's placement of ``program``; writes ``program.placement`` unless ``write=False``.
 
@@ -106,13 +131,18 @@ def place(program: Program, *, max_chips: int | None = None, write: bool = True)
     """
     units: list[dict] = []
     per_pop: dict[str, int] = {}
+    tick_ms = float(program.semantics.get("tick_ms", 1.0))
     for pop in program.populations.values():
         sl = _slices(pop)
-        per_pop[pop.name] = len(sl)
+        n_syn = synapse_cores(program, pop.name) if tick_ms < spec.SPLIT_CORES_BELOW_TICK_MS else 0
+        per_pop[pop.name] = len(sl) * (1 + n_syn)
         for lo, hi in sl:
             sb = _synapse_bytes(program, pop.name, lo, hi) if pop.kind in spec.NEURON_KINDS else 0
             units.append({"population": pop.name, "kind": "population", "start": lo, "stop": hi,
-                          "neurons": hi - lo, "synapse_bytes": sb})
+                          "neurons": hi - lo, "synapse_bytes": 0 if n_syn else sb})
+            for _ in range(n_syn):
+                units.append({"population": pop.name, "kind": "synapse_core", "start": lo, "stop": hi,
+                              "neurons": hi - lo, "synapse_bytes": -(-sb // n_syn)})
     # delay extensions: one DelayExtension vertex per pre population that has a too-long delay
     delayed: dict[str, int] = {}
     notes = []

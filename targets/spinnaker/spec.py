@@ -194,3 +194,11 @@ STDP_BINARIES = {
 #: backprop_delay (SynapseDynamicsSTDP default True): post events are seen d ticks later (d = the
 #: synapse's dendritic delay, all delays are dendritic in 7.4.1). Only True is modelled.
 STDP_BACKPROP_DELAY = True
+#: Below a 1 ms timestep sPyNNaker 7.4.1 gives a population with incoming synapses separate neuron and
+#: synapse cores (population_vertex.use_combined_core): per neuron slice one neuron core plus
+#: ceil(synaptic events per second / SYNAPSES_PER_CORE_PER_SECOND) synapse cores, where the events are
+#: sum over projections of ceil(max connections from one pre neuron x spikes_per_second x pre atoms).
+SPLIT_CORES_BELOW_TICK_MS = 1.0
+SYNAPSES_PER_CORE_PER_SECOND = 13_000_000
+#: at most this many synapse cores per neuron core: 18 cores - (SCAMP + monitor + the neuron core).
+MAX_SYNAPSE_CORES = CORES_PER_CHIP - 3
