@@ -516,3 +516,43 @@ def test_unpinned_shift_counts_w_max_like_the_host():
     p = b.build()
     # host: max weight = max(0.1, w_max = 5.0) -> total 4 x 5 = 20 nA -> shift ceil(log2 20) = 5
     assert p.populations["post"].params["ring_buffer_shifts"][0] == 5
+
+
+# ----------------------------------------------------------------------------- virtual board (real sPyNNaker)
+@pytest.mark.spinnaker
+def test_stdp_projections_map_on_the_virtual_board(tmp_path):
+    """sPyNNaker 1!7.4.1 accepts the STDPMechanism of each binary with our parameters (pair additive,
+    pair multiplicative, Pfister + additive triplet, and pair additive into IF_curr_delta), maps it, and
+    ``Projection.get("weight")`` reads back the Program's initial w16 synapse for synapse."""
+    board = pytest.importorskip("neurocompile.targets.spinnaker.board")
+    if not board.spinnaker_available():
+        pytest.skip("sPyNNaker 1!7.4.1 not installed")
+    rng = np.random.default_rng(3)
+    blocks = [PAIR_ADD, dict(PAIR_ADD, weight="multiplicative", A_plus=0.3, A_minus=0.2),
+              dict(timing="pfister_triplet", weight="additive_triplet", tau_plus=16.8, tau_minus=33.7, tau_x=101.0,
+                   tau_y=125.0, A_plus=0.02, A_minus=0.03, A3_plus=0.01, A3_minus=0.002, w_min=0.0, w_max=2.0)]
+    progs = []
+    for i, block in enumerate(blocks + [PAIR_ADD]):
+        b = SpiNNakerBuilder(1.0)
+        b.spike_source("pre", 20)
+        if i < 3:
+            b.if_curr_exp("post", 10, ring_buffer_shifts=[SHIFT, 2])
+        else:
+            b.if_curr_delta("post", 10, ring_buffer_shifts=[SHIFT, 2])
+        pi, qi = np.nonzero(rng.random((20, 10)) < 0.4)
+        b.stdp("pre", "post", pre_idx=pi, post_idx=qi, w16=rng.integers(0, 3000, pi.size),
+               delays=rng.integers(1, 10, pi.size), plasticity=block)
+        pi, qi = np.nonzero(rng.random((20, 10)) < 0.3)
+        b.from_list("pre", "post", pre_idx=pi, post_idx=qi, w16=rng.integers(1, 60000, pi.size), receptor="inhibitory")
+        progs.append(b.build({"out": ("post", "spikes")}))
+    net, arrays = board.merged_network(progs, [None] * len(progs), 20)
+    _, rb = board.run_worker(net, arrays)            # one sPyNNaker run: mapping + readback
+    pchecks, schecks = board._check_readback(progs, net, arrays, rb)
+    assert len(pchecks) == 8
+    bad = [c.as_dict() for c in pchecks + schecks if not c.ok]
+    assert not bad, bad
+    # the binaries sPyNNaker chose for the post populations (bundle_run.readback)
+    binaries = sorted(str(rb[k]) for k in rb if k.endswith(".binary"))
+    assert binaries == ["IF_curr_delta_stdp_mad_pair_additive.aplx", "IF_curr_exp_stdp_mad_pair_additive.aplx",
+                        "IF_curr_exp_stdp_mad_pair_multiplicative.aplx",
+                        "IF_curr_exp_stdp_mad_pfister_triplet_additive.aplx"], binaries

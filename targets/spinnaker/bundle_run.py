@@ -100,10 +100,25 @@ def build_network(sim, net, arrays, sample=0, record=True):
         pre, post = arrays[f"proj{j}.pre"], arrays[f"proj{j}.post"]
         w, d = arrays[f"proj{j}.weight"], arrays[f"proj{j}.delay"]
         conns = np.column_stack([pre.astype(float), post.astype(float), w, d])
+        synapse = stdp_synapse(sim, q["plasticity"]) if q.get("plasticity") else sim.StaticSynapse()
         projs[q["label"]] = sim.Projection(
-            pops[q["pre"]], pops[q["post"]], sim.FromListConnector(conns), sim.StaticSynapse(),
+            pops[q["pre"]], pops[q["post"]], sim.FromListConnector(conns), synapse,
             receptor_type=q["receptor"], label=q["label"])
     return pops, projs
+
+
+def stdp_synapse(sim, plasticity):
+    """``sim.STDPMechanism`` from ``{"timing": [class, kwargs], "weight": [class, kwargs]}`` (class names
+    relative to the simulator module, e.g. ``extra_models.PfisterSpikeTriplet``); the FromList columns
+    give each synapse's initial weight and delay."""
+    def resolve(dotted):
+        obj = sim
+        for part in dotted.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+    (t_cls, t_kw), (w_cls, w_kw) = plasticity["timing"], plasticity["weight"]
+    return sim.STDPMechanism(timing_dependence=resolve(t_cls)(**t_kw), weight_dependence=resolve(w_cls)(**w_kw))
 
 
 def readback(net, pops, projs):
@@ -128,6 +143,8 @@ def readback(net, pops, projs):
             shifts = vertex.get_ring_buffer_shifts()
             out[f"pop{i}.ring_buffer_shifts"] = np.asarray(shifts, dtype=np.int64)
             out[f"pop{i}.weight_scales"] = np.asarray(vertex.get_weight_scales(shifts), dtype=np.float64)
+        if hasattr(vertex, "combined_binary_file_name"):  # e.g. IF_curr_exp_stdp_mad_pair_additive.aplx
+            out[f"pop{i}.binary"] = np.array(str(vertex.combined_binary_file_name))
     return out
 
 

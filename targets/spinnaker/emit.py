@@ -151,8 +151,9 @@ def network_arrays(program: Program, inputs: Mapping[str, np.ndarray] | None = N
         pops.append(entry)
     projs: list[dict] = []
     for j, q in enumerate(program.projections.values()):
-        if q.kind != "from_list":
-            raise UnsupportedError(f"projection kind {q.kind!r}", node=q.name, parameter="kind", expected="from_list")
+        if q.kind not in ("from_list", "stdp"):
+            raise UnsupportedError(f"projection kind {q.kind!r}", node=q.name, parameter="kind",
+                                   expected="from_list or stdp")
         receptor = q.params.get("receptor", "excitatory")
         if receptor not in RECEPTORS:
             raise ParameterError(f"receptor {receptor!r}", node=q.name, parameter="receptor",
@@ -175,6 +176,10 @@ def network_arrays(program: Program, inputs: Mapping[str, np.ndarray] | None = N
         arrays[f"proj{j}.w16"] = w16
         projs.append({"label": prefix + q.name, "pre": prefix + q.pre, "post": prefix + q.post,
                       "receptor": receptor, "n": int(w16.size), "shift": int(shift)})
+        if q.kind == "stdp":  # sim.STDPMechanism(timing_dependence=..., weight_dependence=...) (learning.py)
+            from .learning import pynn_arguments
+
+            projs[-1]["plasticity"] = {k: [c, kw] for k, (c, kw) in pynn_arguments(q.params["plasticity"]).items()}
     n_steps = int(steps) if steps is not None else DEFAULT_STEPS
     n_samples = 0
     if inputs:
