@@ -17,3 +17,5 @@ from .ir import (  # noqa: F401
     validate,
 )
 from .library import LIBRARY, hebbian, rstdp, stdp_pair, stdp_triplet  # noqa: F401
+from .results import freeze, with_learned_weights  # noqa: F401
+from .toml import load_rules, rules_from_dict  # noqa: F401
