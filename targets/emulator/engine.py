@@ -198,8 +198,9 @@ def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost,
             s_idx = in_tab[k, I_SRC]
             abase = src_off[s_idx]
             cnt = 0
+            row = inp[t - 1, off:off + n]
             for j in range(n):
-                p = np.int64(inp[t - 1, off + j])
+                p = np.int64(row[j])
                 if p != 0:
                     act_idx[abase + cnt] = j
                     act_val[abase + cnt] = p
