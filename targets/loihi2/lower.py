@@ -77,6 +77,14 @@ BIAS_MAX = spec.BIAS_MANT_MAX * 2.0 ** spec.BIAS_EXP_MAX
 #: saturates it (inhibited IF neurons drift far below 0 in the float reference: the paper CNN
 #: reaches -232 thresholds in 30 steps); calibration data replaces this by observed |v| peaks.
 NEG_HEADROOM_THRESHOLDS = 256
+#: leaky neurons (dv > 0) need room only down to their all-inhibitory steady state
+#: (``_leaky_negative_bound``) times this margin, when that is less than the above: 16x more
+#: integer precision for typical LIF layers, so weight_exp >= 0 and Lava's floor of the shifted
+#: sum no longer biases the input negative.
+NEG_MARGIN = 1.1
+#: presynaptic spike probability per step assumed without calibration data; it sets how often a
+#: projection's shifted sum is nonzero, i.e. how much of Lava's floor bias the neuron bias cancels.
+ASSUMED_RATE = 0.1
 #: non-spiking readouts: v must stay below vth<<6 with vth = VTH_MAX; the estimate is kept
 #: below READOUT_FILL of it.
 READOUT_VTH = spec.VTH_MAX
@@ -180,9 +188,11 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
         # worst-case per-step |x| per neuron (every presynaptic neuron active, binary spikes)
         absw = np.zeros(g.size)
         maxw = np.zeros(g.size)
+        negw = np.zeros(g.size)
         for conn in incoming[gname]:
             np.add.at(absw, conn.post_idx, np.abs(conn.weight))
             np.maximum.at(maxw, conn.post_idx, np.abs(conn.weight))
+            np.add.at(negw, conn.post_idx, np.maximum(-conn.weight, 0.0))
         x_peak = absw + np.abs(g.bias)
         source = "worst case (all presynaptic neurons active)"
         if peaks is not None:
@@ -198,6 +208,7 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
             u_peak = c["drive"] * x_peak
         bias_v = c["bias_v"]
         wmax_v = c["drive"] * maxw
+        neg_v = _leaky_negative_bound(g, c, negw)
         for p in plist:
             sl = p.idx
             if g.spiking:
@@ -217,7 +228,9 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
                         lim.append(_min(BIAS_MAX * th / (64 * np.abs(bias_v[sl]))))
                         # room for negative v (unbounded for IF; the float reference never clips it)
                         if peaks is None:
-                            lim.append(spec.V_MAX / (64.0 * NEG_HEADROOM_THRESHOLDS))
+                            # leaky neurons: v cannot fall below the all-inhibitory steady state
+                            lim.append(_min(spec.V_MAX * th / (64 * np.minimum(NEG_HEADROOM_THRESHOLDS * th,
+                                                                                neg_v[sl]))))
                         else:
                             lim.append(_min(spec.V_MAX * th / (64 * CALIBRATION_MARGIN * peaks[gname]["v"][sl])))
                     vth = int(math.floor(min(lim)))
@@ -241,6 +254,12 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
                 p.vth = READOUT_VTH
                 p.scale = np.full(p.size, need)
 
+    # ------------------------------------------------------------- floor compensation (dry run of the weights)
+    rates = _presyn_rates(netlist, pops, calibration)
+    floor_comp: dict[str, np.ndarray] = {p.name: np.zeros(p.size) for plist in pops.values() for p in plist}
+    for conn in netlist.connections:
+        _lower_connection(None, conn, netlist, pops, where, coef, {}, {}, findings, (rates, floor_comp))
+
     # ------------------------------------------------------------- build
     b = Loihi2Builder()
     names: dict[str, list[str]] = {}
@@ -253,7 +272,12 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
         names[gname] = [p.name for p in plist]
         for p in plist:
             sl = p.idx
-            bias_t = c["bias_v"][sl] / p.scale
+            # Lava floors each projection's shifted sum (weight_exp < 0): cancel its mean through the
+            # bias (in u's steady state for CubaLIF, whose u integrates the input)
+            comp = floor_comp[p.name] * (1 << spec.ACT_SHIFT)
+            if "one_minus_as_q" in c:
+                comp = comp / np.maximum(c["one_minus_as_q"][sl], 1.0 / spec.DECAY_UNITY)
+            bias_t = c["bias_v"][sl] / p.scale + comp
             mant, bexp, clipped = mant_exp(bias_t, spec.BIAS_MANT_MIN, spec.BIAS_MANT_MAX,
                                            spec.BIAS_EXP_MIN, spec.BIAS_EXP_MAX)
             if clipped.any():
@@ -277,7 +301,8 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
                 "vth": p.vth,
                 "threshold_float": _summ(th) if th is not None else None,
                 "threshold_int": _summ(p.vth * 64.0 * p.scale) if th is not None else None,
-                "bias": error_stats(c["bias_v"][sl], bias_ach, clipped).as_dict(),
+                "bias": error_stats(c["bias_v"][sl] + comp * p.scale, bias_ach, clipped).as_dict(),
+                "floor_compensation": float(np.abs(comp).max(initial=0.0)),
                 "u_init": int(np.abs(u_init).max(initial=0)),
                 "expected_peak_u": _max(_u_int_peak(netlist, gname, c, p, peaks)),
                 "expected_peak_v": float(_v_int_peak(g, p)),
@@ -388,6 +413,51 @@ def _clip_decay(d: np.ndarray, g: NeuronGroup, key: str, findings: list[Finding]
     return np.clip(d, 0, hi).astype(np.int64)
 
 
+def _presyn_rates(netlist: Netlist, pops, calibration) -> dict[str, np.ndarray]:
+    """Spike probability per step of every source population's neurons: calibration means, or
+    ``ASSUMED_RATE`` without data (used only for the floor compensation)."""
+    out: dict[str, np.ndarray] = {}
+    rec = None
+    if calibration is not None:
+        from neurocompile.netlist import simulate_netlist
+
+        spiking = tuple(n for n, g in netlist.groups.items() if g.spiking)
+        rec = simulate_netlist(netlist, calibration, record=spiking).recordings
+    for name in netlist.inputs:
+        n = netlist.size_of(name)
+        if calibration is not None and name in calibration:
+            x = np.asarray(calibration[name], dtype=np.float64)
+            out[name] = np.clip(np.abs(x).reshape(x.shape[0] * x.shape[1], n).mean(axis=0), 0.0, 1.0)
+        else:
+            out[name] = np.full(n, ASSUMED_RATE)
+    for gname, plist in pops.items():
+        g = netlist.groups[gname]
+        r = np.full(g.size, ASSUMED_RATE)
+        if rec is not None and g.spiking:
+            r = rec[f"{gname}.spikes"].reshape(-1, g.size).mean(axis=0)
+        for p in plist:
+            out[p.name] = r[p.idx]
+    return out
+
+
+def _leaky_negative_bound(g: NeuronGroup, c: dict, negw: np.ndarray) -> np.ndarray:
+    """Largest |v| (float v units) a leaky neuron can reach below 0, per neuron (inf without leak).
+
+    v obeys ``v <- (1 - dv/4096) v + u + bias``; with every inhibitory synapse active every step
+    (and u at its inhibitory steady state for CubaLIF) v settles at ``-(drive + |bias-|)/(dv/4096)``
+    and Lava's decays round toward zero, so |v| never exceeds that. ``NEG_MARGIN`` covers the
+    weight rounding.
+    """
+    drive = c["drive"] * negw
+    if "one_minus_as_q" in c:
+        drive = drive / np.maximum(c["one_minus_as_q"], 1.0 / spec.DECAY_UNITY)
+    drive = drive + np.maximum(-c["bias_v"], 0.0)
+    dv = c["dv"] / spec.DECAY_UNITY
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bound = np.where(dv > 0, NEG_MARGIN * drive / np.where(dv > 0, dv, 1.0), np.inf)
+    return bound
+
+
 def _u_int_peak(netlist: Netlist, gname: str, c: dict, p: _Pop, peaks) -> np.ndarray:
     g = netlist.groups[gname]
     absw = np.zeros(g.size)
@@ -423,8 +493,10 @@ def _readout_peak(g: NeuronGroup, c: dict, sl: np.ndarray, u_peak: np.ndarray, b
     return _max(drive / np.minimum(oma, 1.0))
 
 
-def _lower_connection(b: Loihi2Builder, conn: Connection, netlist: Netlist, pops, where, coef, names, qprojs,
-                      findings) -> None:
+def _lower_connection(b: Loihi2Builder | None, conn: Connection, netlist: Netlist, pops, where, coef, names,
+                      qprojs, findings, floor=None) -> None:
+    """Emit the projections of one connection (``b is None``: only add the floor compensation
+    ``floor = (rates, comp)`` of every projection to ``comp[post population]``)."""
     post_pop_i, post_local = where[conn.post]
     if conn.pre in netlist.groups:
         pre_pop_i, pre_local = where[conn.pre]
@@ -470,16 +542,16 @@ def _lower_connection(b: Loihi2Builder, conn: Connection, netlist: Netlist, pops
                     # two single-sign projections keep all 8 mantissa bits (MIXED drops one LSB)
                     for part, suffix in ((pos, ".exc"), (neg, ".inh")):
                         _emit(b, pname + suffix, pre_names[a], pp, pre_l[part], post_l[part], w[part],
-                              w_eff[part], d[part], n_pre, conn, qprojs)
+                              w_eff[part], d[part], n_pre, conn, qprojs, floor)
                         names[conn.name].append(pname + suffix)
                 else:
                     _emit(b, pname, pre_names[a], pp, pre_l[sel], post_l[sel], w[sel], w_eff[sel], d[sel],
-                          n_pre, conn, qprojs)
+                          n_pre, conn, qprojs, floor)
                     names[conn.name].append(pname)
 
 
-def _emit(b: Loihi2Builder, pname: str, pre: str, post: _Pop, pre_l, post_l, w, w_eff, d, n_pre, conn,
-          qprojs) -> None:
+def _emit(b: Loihi2Builder | None, pname: str, pre: str, post: _Pop, pre_l, post_l, w, w_eff, d, n_pre, conn,
+          qprojs, floor=None) -> None:
     if w_eff.size and np.all(w_eff >= 0):
         sign = spec.SIGN_MODE_EXCITATORY
     elif w_eff.size and np.all(w_eff <= 0):
@@ -488,6 +560,15 @@ def _emit(b: Loihi2Builder, pname: str, pre: str, post: _Pop, pre_l, post_l, w, 
         sign = spec.SIGN_MODE_MIXED
     mant_max = W_MANT_MAX_MIXED if sign == spec.SIGN_MODE_MIXED else W_MANT_MAX
     wexp = choose_shift(_max(np.abs(w_eff)), mant_max, spec.WEIGHT_EXP_MIN, spec.WEIGHT_EXP_MAX)
+    if b is None:
+        if wexp < 0 and w_eff.size:
+            rates, comp = floor
+            # P(the shifted sum is nonzero) per post neuron, from the presynaptic spike rates; the
+            # floor then loses (1 - 2**wexp)/2 a-units on average
+            log_quiet = np.zeros(post.size)
+            np.add.at(log_quiet, post_l, np.log1p(-np.minimum(rates[pre][pre_l], 1 - 1e-12)))
+            comp[post.name] += (1.0 - 2.0 ** wexp) / 2 * (1.0 - np.exp(log_quiet))
+        return
     x = w_eff / 2.0 ** wexp
     if sign == spec.SIGN_MODE_MIXED:
         wi = 2 * np.rint(x / 2)
