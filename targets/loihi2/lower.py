@@ -18,8 +18,9 @@ per neuron for spiking groups) ties weights, bias, threshold and state together:
   ``s_i = v_threshold_i/(64*vth)``, so thresholds are exact; ``vth`` is the largest value (<=
   2**17-1) for which the expected peak per-step input (worst case: every presynaptic neuron
   active, or calibration peaks x 1.5) added to a v just below threshold keeps v (and so u) inside
-  24 bits without saturating, v can fall to -NEG_HEADROOM_THRESHOLDS thresholds (or the
-  calibrated |v| peak) before saturating, the largest weight inside
+  24 bits without saturating, v can fall to -NEG_HEADROOM_THRESHOLDS thresholds (leaky
+  neurons: their all-inhibitory steady state x NEG_MARGIN if less; or the calibrated |v|
+  peak) before saturating, the largest weight inside
   255 << 8 and the bias inside 4095 << 7. Reset is Lava's reset to 0 only.
 * Non-spiking readouts (LI, CubaLI, I): one scale per population (the OutputSpec scale), chosen
   so the expected peak |v| stays below half of ``vth<<6`` with ``vth = 2**17-1``: they cannot
@@ -39,7 +40,9 @@ per neuron for spiking groups) ties weights, bias, threshold and state together:
   such a group cannot be an Output.
 
 Knowingly approximate: decays are rounded to 1/4096 (Lava rounds every decay toward zero);
-with ``weight_exp < 0`` Lava floors the *sum* of the active weights; inputs are binary spikes
+with ``weight_exp < 0`` Lava floors the *sum* of the active weights: its mean
+(1-2**e)/2 x P(sum nonzero) is added back through the bias (rates from calibration or
+``ASSUMED_RATE``), its per-step jitter is not; inputs are binary spikes
 (``num_message_bits = 0``): graded inputs are not lowered.
 """
 
