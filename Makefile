@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 
 all: test
 
-venvs: $(VENV)/.stamp $(LAVA_VENV)/.stamp
+venvs: $(VENV)/.stamp $(LAVA_VENV)/.stamp $(VENV)/.spinnaker-stamp
 
 # Main environment: Python 3.11, torch 2.13.0 CPU (from this machine's disk), nir/norse/sinabs/onnx.
 # norse is installed with --no-deps: its declared torchvision dependency would pull a CUDA torch.
@@ -25,6 +25,12 @@ $(VENV)/.stamp: pyproject.toml
 	$(VENV)/bin/pip install -q "nir==1.0.4" "nirtorch>=2.0,<2.1" "sinabs==3.1.3" "onnx>=1.15" "scikit-learn>=1.3" "pytest>=8" "hypothesis>=6"
 	$(VENV)/bin/pip install -q --no-deps "norse==1.1.0"
 	$(VENV)/bin/pip install -q -e .
+	touch $@
+
+# sPyNNaker 1!7.4.1 (PyNN 0.13.0) lives in the main environment: it only adds packages (checked with
+# pip --dry-run: no version of torch/numpy/scipy/sinabs/norse changes). Its tests are marked spinnaker.
+$(VENV)/.spinnaker-stamp: $(VENV)/.stamp
+	$(VENV)/bin/pip install -q "spynnaker==1!7.4.1"
 	touch $@
 
 # Lava environment: Python 3.10 (lava-nc 0.10.0 does not import on 3.11), no torch.
@@ -47,7 +53,7 @@ test: venvs
 	if [ $$r2 -ne 0 ] && [ $$r2 -ne 5 ]; then rc=$$r2; fi; \
 	exit $$rc
 
-test-main: $(VENV)/.stamp
+test-main: $(VENV)/.stamp $(VENV)/.spinnaker-stamp
 	$(VENV)/bin/python -m pytest -m "not lava" $(PYTEST_ARGS) tests
 
 test-lava: $(LAVA_VENV)/.stamp
