@@ -307,8 +307,12 @@ _PROJ_OBS = ("weights", "w", "tag_1", "tag_2", "x1", "x2", "y1", "y2", "y3")
 
 
 def run_learning_program(program: Program, arrays: Mapping[str, np.ndarray], batch: int, steps: int,
-                         rec: Iterable[tuple[str, str]]) -> RunResult:
-    """Run a validated Program with learning. ``arrays``: data key -> (batch, steps, *shape)."""
+                         rec: Iterable[tuple[str, str]], fused: bool | None = None) -> RunResult:
+    """Run a validated Program with learning. ``arrays``: data key -> (batch, steps, *shape).
+
+    ``fused`` (default: when only population spikes/v/u are recorded) runs every step inside one
+    compiled kernel (:func:`fused_run`); ``False`` forces the per-step Python loop, which can also
+    record per-step projection state (w, tags, traces). Both compute the same numbers."""
     pops, projs = program.populations, program.projections
     for proj in projs.values():
         if proj.kind not in ("dense", "learning_dense"):
@@ -323,6 +327,10 @@ def run_learning_program(program: Program, arrays: Mapping[str, np.ndarray], bat
                                      expected=", ".join(_PROJ_OBS))
         elif name not in pops:
             raise InputDataError(f"cannot record unknown population '{name}'", node=name, parameter="record")
+    if fused is None:
+        fused = all(n in pops and o in _FUSED_POP_OBS for n, o in needed)
+    if fused:
+        return _run_fused(program, arrays, batch, steps, rec, needed)
     key_of = {pop: key for key, pop in program.inputs.items()}
     neurons = [n for n, p in pops.items() if p.kind in spec.NEURON_KINDS]
     results: dict[str, list[np.ndarray]] = {f"{n}.{o}": [] for n, o in needed}
@@ -478,7 +486,8 @@ def parse_learning_record(record: Any) -> list[tuple[str, str]]:
     return out
 
 
-def run_learning_entry(program: Program, inputs: Mapping[str, np.ndarray], record: Any) -> RunResult:
+def run_learning_entry(program: Program, inputs: Mapping[str, np.ndarray], record: Any,
+                       fused: bool | None = None) -> RunResult:
     """Validate, check the run data (same rules as the fast path) and run."""
     from neurocompile.targets.loihi2.program import validate_program
 
@@ -487,4 +496,455 @@ def run_learning_entry(program: Program, inputs: Mapping[str, np.ndarray], recor
     validate_program(program)
     arrays, batch, steps = _gather_inputs(program, inputs)
     _check_values(program, arrays)
-    return run_learning_program(program, arrays, batch, steps, parse_learning_record(record))
+    return run_learning_program(program, arrays, batch, steps, parse_learning_record(record), fused=fused)
+
+
+# =========================================================================== fused kernel
+# The whole step loop of one sample in one compiled function (no Python per step). It runs the
+# same equations in the same order as ``run_learning_program``'s Python loop above (which stays
+# as the reference path and serves runs that record per-step projection state). Every
+# population lives in one flat index space (inputs and neurons); static and learning
+# projections are flattened tables with offsets. Used when only population observables
+# (spikes, v, u) are recorded per step.
+
+_KIND_CODE = {"input": 0, "lif": 1, "lif_reset": 2, "lif_3f": 3}
+_FUSED_POP_OBS = ("spikes", "v", "u")
+
+
+@njit(cache=True)
+def _history_flat(h, tr, toff, tspk, soff, n, K, T_e, fac, has_tau, imp_int, imp_frac, rdec, rimp):
+    """Like ``_history`` but into the scratch ``h`` (T_e+1, K, n_max) from flat state."""
+    for k in range(K):
+        for j in range(n):
+            h[0, k, j] = tr[k, toff + j]
+    for s in range(1, T_e + 1):
+        for k in range(K):
+            if has_tau[k]:
+                f = fac[k]
+                for j in range(n):
+                    p = f * np.float64(h[s - 1, k, j])
+                    fl = np.floor(p)
+                    h[s, k, j] = np.int64(fl) + (1 if rdec < p - fl else 0)
+            else:
+                for j in range(n):
+                    h[s, k, j] = 0
+        for j in range(n):
+            if tspk[soff + j] == s:
+                for k in range(K):
+                    v = h[s, k, j] + imp_int[k] + (1 if rimp < imp_frac[k] else 0)
+                    h[s, k, j] = min(max(v, 0), 127)
+
+
+@njit(cache=True)
+def _learn_flat(q, t, LI, LF, WT, D2T, T1T, TX, TY, XTR, YTR, hx, hy, RXD, RXI, RYD, RYI, RW,
+                PT, FT, FC, ylist, old, acc):
+    """Epoch learning of learning projection ``q`` at step t (same arithmetic as ``learn_phase``)."""
+    n_pre, n_post, woff = LI[q, 1], LI[q, 3], LI[q, 4]
+    xo, yo = LI[q, 0], LI[q, 2]
+    T_e, three, k_dec, sign_mode = LI[q, 6], LI[q, 7], LI[q, 8], LI[q, 9]
+    p0, np_ = LI[q, 10], LI[q, 11]
+    _history_flat(hx, XTR, xo, TX, xo, n_pre, 2, T_e, LF[q, 0:2], LI[q, 15:17], LI[q, 17:19], LI[q, 19:21],
+                  RXD[q, 2 * t], RXI[q, 2 * t])
+    _history_flat(hy, YTR, yo, TY, yo, n_post, 3, T_e, LF[q, 2:5], LI[q, 21:24], LI[q, 24:27], LI[q, 27:30],
+                  RYD[q, 2 * t], RYI[q, 2 * t])
+    rw = RW[q, t // T_e]
+    for k in range(2):
+        for j in range(n_pre):
+            XTR[k, xo + j] = hx[T_e, k, j]
+    if three == 0:
+        for k in range(3):
+            for i in range(n_post):
+                YTR[k, yo + i] = hy[T_e, k, i]
+    u = 0
+    if k_dec >= 0:
+        u = 1 if (t // T_e) % (1 << k_dec) == 0 else 0
+    has_u = False
+    has_x0 = False
+    has_y0 = False
+    for r in range(p0, p0 + np_):
+        if PT[r, 1] == 2:
+            has_u = u == 1
+        elif PT[r, 1] == 0:
+            has_x0 = True
+        else:
+            has_y0 = True
+    ny = 0
+    for i in range(n_post):
+        if TY[yo + i] > 0:
+            ylist[ny] = i
+            ny += 1
+    amin = -(2**15) - 1
+    amax = 2**15 - 1
+    for j in range(n_pre):
+        txj = TX[xo + j]
+        x0 = 1 if txj > 0 else 0
+        full = has_u or (has_x0 and x0 == 1)
+        cnt = n_post if full else (ny if has_y0 else 0)
+        for c in range(cnt):
+            i = c if full else ylist[c]
+            tyi = TY[yo + i]
+            y0 = 1 if tyi > 0 else 0
+            idx = woff + j * n_post + i
+            old[0] = WT[idx]
+            old[1] = D2T[idx]
+            old[2] = T1T[idx]
+            for z in range(3):
+                acc[z] = old[z] << 7
+            for r in range(p0, p0 + np_):
+                dep = PT[r, 1]
+                g = x0 if dep == 0 else (y0 if dep == 1 else u)
+                if g == 0:
+                    continue
+                z = PT[r, 0]
+                m = np.int64(1)
+                for f in range(PT[r, 5], PT[r, 5] + PT[r, 6]):
+                    var = FT[f, 0]
+                    c0 = FC[f]
+                    if var == 0:
+                        val = x0 + c0
+                    elif var == 1:
+                        val = y0 + c0
+                    elif var <= 3:
+                        s = txj if dep == 0 else (tyi if dep == 1 else T_e)
+                        val = hx[s, var - 2, j] + c0
+                    elif var <= 6:
+                        s = txj if dep == 0 else (tyi if dep == 1 else T_e)
+                        val = hy[s, var - 4, i] + c0
+                    elif var <= 9:
+                        val = old[var - 7] + c0
+                        if FT[f, 1]:
+                            val = 1 if val > 0 else (-1 if val < 0 else 0)
+                    else:
+                        val = c0
+                    wd = _WIDTH[var]
+                    val = min(max(val, -(1 << wd)), (1 << wd) - 1)
+                    m = _w32(m * val)
+                m = _w32(m * PT[r, 2])
+                m = m >> PT[r, 4]
+                m = _w32(m << (PT[r, 3] + 7))
+                m = min(max(m, amin), amax)
+                acc[z] = min(max(acc[z] + m, amin), amax)
+            for z in range(3):
+                if not LI[q, 12 + z]:
+                    continue
+                a = acc[z]
+                if z == 0:
+                    if sign_mode == 2:
+                        a = max(a, 0)
+                    elif sign_mode == 3:
+                        a = min(a, 0)
+                elif z == 1:
+                    a = max(a, 0)
+                rr = (a >> 7) + (1 if rw < (a & 127) / 128.0 else 0)
+                if z == 0:
+                    if sign_mode == 1:
+                        rr = min(max(rr, -256), 255)
+                    elif sign_mode == 2:
+                        rr = min(max(rr, 0), 255)
+                    else:
+                        rr = min(max(rr, -255), 0)
+                    WT[idx] = rr
+                elif z == 1:
+                    D2T[idx] = min(max(rr, 0), 255)
+                else:
+                    T1T[idx] = min(max(rr, -257), 255)
+    for j in range(n_pre):
+        TX[xo + j] = 0
+    for i in range(n_post):
+        TY[yo + i] = 0
+
+
+@njit(cache=True)
+def _wrap32s(x):
+    return ((x + _T31) & _M32) - _T31
+
+
+@njit(cache=True)
+def fused_run(steps, IN, in_idx, NP, bias, U0, V0, SI, SW, LI, LF, WT, D2T, T1T, PT, FT, FC,
+              RXD, RXI, RYD, RYI, RW, max_te, max_pre, max_post, rec_s, rec_v, rec_u, REC_S, REC_V, REC_U):
+    """All steps of one sample. NP[n, :] = (kind, fu, fv, vth<<6, reset_interval, reset_offset,
+    y1_imp, y1_dec, y3_imp, y3_dec, reward_index or -1); SI/LI: static/learning projection tables."""
+    n = NP.shape[0]
+    U = U0.copy()
+    V = V0.copy()
+    A = np.zeros(n, np.int64)
+    S = np.zeros(n, np.int64)
+    Y = np.zeros((3, n), np.int64)
+    n_lp = LI.shape[0]
+    tot_pre = 0
+    tot_post = 0
+    for q in range(n_lp):
+        tot_pre = max(tot_pre, LI[q, 0] + LI[q, 1])
+        tot_post = max(tot_post, LI[q, 2] + LI[q, 3])
+    TX = np.zeros(tot_pre, np.int64)
+    TY = np.zeros(tot_post, np.int64)
+    XTR = np.zeros((2, tot_pre), np.int64)
+    YTR = np.zeros((3, tot_post), np.int64)
+    hx = np.zeros((max_te + 1, 2, max_pre), np.int64)
+    hy = np.zeros((max_te + 1, 3, max_post), np.int64)
+    ylist = np.zeros(max_post, np.int64)
+    old = np.zeros(3, np.int64)
+    acc3 = np.zeros(3, np.int64)
+    spk = np.zeros(max_pre, np.int64)
+    lim = 2**23
+    vmax = 2**23 - 1
+    for t in range(1, steps + 1):
+        for c in range(in_idx.shape[0]):
+            S[in_idx[c]] = IN[t - 1, c]
+        for k in range(n):
+            kind = NP[k, 0]
+            if kind == 0:
+                continue
+            a = _wrap32s(A[k])
+            A[k] = 0
+            uu = U[k]
+            vv = V[k]
+            if kind == 2:
+                ri = NP[k, 4]
+                if t % ri == NP[k, 5] % ri:
+                    uu = 0
+                    vv = 0
+            pu = uu * NP[k, 1]
+            du_ = (pu >> 12) if pu >= 0 else -((-pu) >> 12)
+            x = _wrap32s(du_ + _wrap32s(a << 6))
+            if x > lim:
+                x -= 2 * lim
+            elif x <= -lim:
+                x += 2 * lim
+            pv = vv * NP[k, 2]
+            dv_ = (pv >> 12) if pv >= 0 else -((-pv) >> 12)
+            y = _wrap32s(dv_ + x + bias[k])
+            y = min(max(y, -vmax), vmax)
+            U[k] = x
+            if y > NP[k, 3]:
+                V[k] = 0
+                S[k] = 1
+            else:
+                V[k] = y
+                S[k] = 0
+            if kind == 3:
+                Y[0, k] = min(((Y[0, k] * NP[k, 7]) >> 12) + NP[k, 6] * S[k], 127)
+                Y[2, k] = min(((Y[2, k] * NP[k, 9]) >> 12) + NP[k, 8] * S[k], 127)
+                ri = NP[k, 10]
+                Y[1, k] = min(max(S[ri], 0), 127) if ri >= 0 else 0
+        for q in range(SI.shape[0]):
+            po, npre, qo, npost, wo, wexp, graded = SI[q, 0], SI[q, 1], SI[q, 2], SI[q, 3], SI[q, 4], SI[q, 5], SI[q, 6]
+            for i in range(npost):
+                s_ = np.int64(0)
+                base = wo + i * npre
+                if graded:
+                    for j in range(npre):
+                        s_ += SW[base + j] * S[po + j]
+                    s_ = _wrap32s(s_)
+                else:
+                    for j in range(npre):
+                        if S[po + j] != 0:
+                            s_ += SW[base + j]
+                s_ = (s_ << wexp) if wexp > 0 else (s_ >> (-wexp))
+                A[qo + i] += _wrap32s(s_)
+        for q in range(n_lp):
+            po, npre, qo, npost, wo, wexp = LI[q, 30], LI[q, 1], LI[q, 31], LI[q, 3], LI[q, 4], LI[q, 5]
+            xo, yo, T_e = LI[q, 0], LI[q, 2], LI[q, 6]
+            for j in range(npre):
+                spk[j] = 1 if S[po + j] != 0 else 0
+            for i in range(npost):
+                s_ = np.int64(0)
+                for j in range(npre):
+                    if spk[j]:
+                        s_ += WT[wo + j * npost + i]
+                s_ = (s_ << wexp) if wexp > 0 else (s_ >> (-wexp))
+                A[qo + i] += _wrap32s(s_)
+            # spike phase (pre: deterministic multi-spike impulse; bAP: Y.imp draw 2t-1)
+            wet = t % T_e
+            if wet == 0:
+                wet = T_e
+            for j in range(npre):
+                if spk[j]:
+                    if TX[xo + j] > 0:
+                        for k in range(2):
+                            v = XTR[k, xo + j] + LI[q, 17 + k] + (1 if 0 < LI[q, 19 + k] else 0)
+                            XTR[k, xo + j] = min(max(v, 0), 127)
+                    TX[xo + j] = wet
+            yr = RYI[q, 2 * t - 1]
+            for i in range(npost):
+                if S[qo + i] != 0:
+                    if TY[yo + i] > 0:
+                        for k in range(3):
+                            v = YTR[k, yo + i] + LI[q, 24 + k] + (1 if yr < LI[q, 27 + k] else 0)
+                            YTR[k, yo + i] = min(max(v, 0), 127)
+                    TY[yo + i] = wet
+            if LI[q, 7]:
+                for k in range(3):
+                    for i in range(npost):
+                        YTR[k, yo + i] = Y[k, qo + i]
+            if t % T_e == 0:
+                _learn_flat(q, t, LI, LF, WT, D2T, T1T, TX, TY, XTR, YTR, hx, hy, RXD, RXI, RYD, RYI, RW,
+                            PT, FT, FC, ylist, old, acc3)
+        if rec_s:
+            for k in range(n):
+                REC_S[t - 1, k] = S[k]
+        if rec_v:
+            for k in range(n):
+                REC_V[t - 1, k] = V[k]
+        if rec_u:
+            for k in range(n):
+                REC_U[t - 1, k] = U[k]
+
+
+class FusedPlan:
+    """Flat tables of a Program for :func:`fused_run` (built once per run, shared by samples)."""
+
+    def __init__(self, program: Program, steps: int):
+        pops, projs = program.populations, program.projections
+        self.off, o = {}, 0
+        for name, pop in pops.items():
+            self.off[name] = o
+            o += pop.size
+        n = o
+        self.n = n
+        NP = np.zeros((n, 11), np.int64)
+        NP[:, 10] = -1
+        bias = np.zeros(n, np.int64)
+        self.u0 = np.zeros(n, np.int64)
+        self.v0 = np.zeros(n, np.int64)
+        key_of = {pop: key for key, pop in program.inputs.items()}
+        self.inputs = []
+        for name, pop in pops.items():
+            a, b = self.off[name], self.off[name] + pop.size
+            p = pop.params
+            NP[a:b, 0] = _KIND_CODE[pop.kind]
+            if pop.kind == "input":
+                self.inputs.append((key_of[name], a, pop.size))
+                continue
+            mant = np.asarray(p["bias_mant"], np.int64).reshape(-1)
+            bexp = np.asarray(p["bias_exp"], np.int64).reshape(-1)
+            bias[a:b] = np.where(bexp >= 0, mant << np.maximum(bexp, 0), mant >> np.maximum(-bexp, 0))
+            self.u0[a:b] = np.asarray(p.get("u_init", 0), np.int64).reshape(-1)
+            self.v0[a:b] = np.asarray(p.get("v_init", 0), np.int64).reshape(-1)
+            NP[a:b, 1] = spec.DECAY_UNITY - (int(p["du"]) + spec.DS_OFFSET)
+            NP[a:b, 2] = spec.DECAY_UNITY - (int(p["dv"]) + spec.DM_OFFSET)
+            NP[a:b, 3] = int(p["vth"]) << spec.VTH_SHIFT
+            if pop.kind == "lif_reset":
+                NP[a:b, 4] = int(p["reset_interval"])
+                NP[a:b, 5] = int(p["reset_offset"])
+            if pop.kind == "lif_3f":
+                NP[a:b, 6:10] = [int(p["y1_impulse"]), int(p["y1_decay"]), int(p["y3_impulse"]), int(p["y3_decay"])]
+                if p["reward"]:
+                    NP[a:b, 10] = self.off[p["reward"]] + np.arange(pop.size)
+        self.NP, self.bias = NP, bias
+        self.in_idx = np.concatenate([np.arange(a, a + s) for _, a, s in self.inputs]).astype(np.int64) \
+            if self.inputs else np.zeros(0, np.int64)
+        SI, SW, wo = [], [], 0
+        LI, LF, PT, FT, FC, RXD, RXI, RYD, RYI, RW = [], [], [], [], [], [], [], [], [], []
+        W, D2, T1 = [], [], []
+        xo = yo = lwo = 0
+        self.learn = []
+        for name, proj in projs.items():
+            n_pre, n_post = pops[proj.pre].size, pops[proj.post].size
+            if proj.kind == "dense":
+                w = effective_weights(np.asarray(proj.params["weights"]).reshape(n_post, n_pre),
+                                      int(proj.params["sign_mode"]), int(proj.params["num_weight_bits"]))
+                SI.append((self.off[proj.pre], n_pre, self.off[proj.post], n_post, wo,
+                           int(proj.params["weight_exp"]), int(int(proj.params["num_message_bits"]) > 0)))
+                SW.append(np.asarray(w, np.int64).reshape(-1))
+                wo += n_pre * n_post
+                continue
+            lp = _LearnProj(proj, n_pre, n_post, steps)
+            self.learn.append((name, lwo, n_pre, n_post))
+            row = np.zeros(32, np.int64)
+            row[0:12] = (xo, n_pre, yo, n_post, lwo, lp.wexp, lp.t_epoch, int(lp.three), lp.k_dec, lp.sign_mode,
+                         len(PT), lp.ptab.shape[0])
+            row[12:15] = lp.tgt_has
+            row[15:17] = lp.xhas
+            row[17:19] = lp.ximp_int
+            row[19:21] = lp.ximp_frac
+            row[21:24] = lp.yhas
+            row[24:27] = lp.yimp_int
+            row[27:30] = lp.yimp_frac
+            row[30], row[31] = self.off[proj.pre], self.off[proj.post]
+            LI.append(row)
+            LF.append(np.concatenate([lp.xfac, lp.yfac]))
+            pt = lp.ptab.copy()
+            pt[:, 5] += len(FT)
+            PT.extend(pt.tolist())
+            FT.extend(lp.ftab.tolist())
+            FC.extend(lp.fconst.tolist())
+            RXD.append(lp.rxd)
+            RXI.append(lp.rxi)
+            RYD.append(lp.ryd)
+            RYI.append(lp.ryi)
+            rw = np.zeros(steps + 1)
+            rw[:lp.rw.shape[0]] = lp.rw
+            RW.append(rw)
+            W.append(lp.WT.reshape(-1))
+            D2.append(lp.D2T.reshape(-1))
+            T1.append(lp.T1T.reshape(-1))
+            xo += n_pre
+            yo += n_post
+            lwo += n_pre * n_post
+        i64 = np.int64
+        self.SI = np.array(SI, i64).reshape(-1, 7)
+        self.SW = np.concatenate(SW).astype(i64) if SW else np.zeros(0, i64)
+        self.LI = np.array(LI, i64).reshape(-1, 32)
+        self.LF = np.array(LF, np.float64).reshape(-1, 5)
+        self.PT = np.array(PT, i64).reshape(-1, 7)
+        self.FT = np.array(FT, i64).reshape(-1, 2)
+        self.FC = np.array(FC, i64)
+        m = 2 * steps + 1
+        self.RXD = np.array(RXD, np.float64).reshape(-1, m)
+        self.RXI = np.array(RXI, i64).reshape(-1, m)
+        self.RYD = np.array(RYD, np.float64).reshape(-1, m)
+        self.RYI = np.array(RYI, i64).reshape(-1, m)
+        self.RW = np.array(RW, np.float64).reshape(-1, steps + 1)
+        self.W0 = np.concatenate(W).astype(i64) if W else np.zeros(0, i64)
+        self.D20 = np.concatenate(D2).astype(i64) if D2 else np.zeros(0, i64)
+        self.T10 = np.concatenate(T1).astype(i64) if T1 else np.zeros(0, i64)
+        self.max_te = int(self.LI[:, 6].max()) if len(LI) else 1
+        self.max_pre = int(self.LI[:, 1].max()) if len(LI) else 1
+        self.max_post = int(self.LI[:, 3].max()) if len(LI) else 1
+
+    def run(self, arrays: Mapping[str, np.ndarray], b: int, steps: int, rec_s: bool, rec_v: bool, rec_u: bool):
+        IN = np.zeros((steps, self.in_idx.shape[0]), np.int64)
+        c = 0
+        for key, a, size in self.inputs:
+            IN[:, c:c + size] = np.asarray(arrays[key][b]).reshape(steps, size)
+            c += size
+        W, D2, T1 = self.W0.copy(), self.D20.copy(), self.T10.copy()
+        z = np.zeros((0, 0), np.int64)
+        RS = np.zeros((steps, self.n), np.int8) if rec_s else z.astype(np.int8)
+        RV = np.zeros((steps, self.n), np.int64) if rec_v else z
+        RU = np.zeros((steps, self.n), np.int64) if rec_u else z
+        fused_run(steps, IN, self.in_idx, self.NP, self.bias, self.u0, self.v0, self.SI, self.SW, self.LI, self.LF, W, D2, T1,
+                  self.PT, self.FT, self.FC, self.RXD, self.RXI, self.RYD, self.RYI, self.RW, self.max_te,
+                  self.max_pre, self.max_post, rec_s, rec_v, rec_u, RS, RV, RU)
+        finals = {}
+        for name, wo, n_pre, n_post in self.learn:
+            sl = slice(wo, wo + n_pre * n_post)
+            finals[f"{name}.weights"] = W[sl].reshape(n_pre, n_post).T.copy()
+            finals[f"{name}.tag_1_final"] = T1[sl].reshape(n_pre, n_post).T.copy()
+            finals[f"{name}.tag_2_final"] = D2[sl].reshape(n_pre, n_post).T.copy()
+        return RS, RV, RU, finals
+
+
+def _run_fused(program: Program, arrays, batch: int, steps: int, rec, needed) -> RunResult:
+    plan = FusedPlan(program, steps)
+    obs = {o for _, o in needed}
+    per: dict[str, list[np.ndarray]] = {f"{n}.{o}": [] for n, o in needed}
+    finals: dict[str, list[np.ndarray]] = {}
+    for b in range(batch):
+        RS, RV, RU, fin = plan.run(arrays, b, steps, "spikes" in obs, "v" in obs, "u" in obs)
+        src = {"spikes": RS, "v": RV, "u": RU}
+        for n, o in needed:
+            a = plan.off[n]
+            pop = program.populations[n]
+            per[f"{n}.{o}"].append(src[o][:, a:a + pop.size].astype(np.int64).reshape((steps,) + tuple(pop.shape)))
+        for k, v in fin.items():
+            finals.setdefault(k, []).append(v)
+    recordings = {f"{n}.{o}": np.stack(per[f"{n}.{o}"]) for n, o in rec}
+    recordings.update({k: np.stack(v) for k, v in finals.items()})
+    outputs = {}
+    for key, o in program.outputs.items():
+        val = np.stack(per[f"{o.population}.{o.observable}"])
+        outputs[key] = val if o.observable == "spikes" else val.astype(np.float64) * float(o.scale)
+    return RunResult(outputs=outputs, recordings=recordings, backend="emulator:loihi2", fidelity=FIDELITY_BIT_EXACT,
+                     reference=spec.REFERENCE, semantics=dict(program.semantics), warnings=[])
