@@ -124,8 +124,10 @@ def test_weights_and_shifts_of_32_random_networks_equal_spynnakers(tick1):
 def test_known_spynnaker_readback_bug_beyond_the_first_delay_stage(tick1):
     """sPyNNaker 7.4.1 quirk (found here): for synapses whose delay lies in the 2nd or a later
     delay-extension stage (> 2 x slots), ``Projection.get`` returns shifted pre indices and drops
-    some synapses, while delays up to 2 x slots read back exactly (the test above). Asserted so a
-    fix upstream is noticed; the board check reports such projections as mismatches."""
+    some synapses, while delays up to 2 x slots read back exactly (the test above). Cause:
+    synapse_io.get_synapses writes delayed rows with stride max_atoms_per_core, _convert_delayed_data
+    reads them with stride n_pre_atoms (docs/targets/spinnaker-board.md). Asserted so a fix upstream
+    is noticed; the board check reports such projections as mismatches."""
     groups, progs, m = tick1
     (i,) = groups["stage3"]
     bad = {c.projection for c in m.projection_checks if c.program == i and not c.ok}
