@@ -60,7 +60,7 @@ def test_reference_accuracy_equals_card(name):
     card = load_card(name)
     acc = reference_accuracy(name)
     assert acc == pytest.approx(card["accuracy"]["reference_float"], abs=1e-12)
-    assert acc >= 0.75, f"{name}: {acc}"  # sanity floor; the figures themselves are in the cards
+    assert acc >= 0.7, f"{name}: {acc}"  # sanity floor; the figures themselves are in the cards
     # the framework's own float model and our reference agree to within a few samples
     assert abs(acc - card["accuracy"]["framework_float"]) <= 0.02
 
