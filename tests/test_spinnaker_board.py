@@ -132,6 +132,8 @@ def test_known_spynnaker_readback_bug_beyond_the_first_delay_stage(tick1):
     (i,) = groups["stage3"]
     bad = {c.projection for c in m.projection_checks if c.program == i and not c.ok}
     assert bad == {"src_h_exc", "src_h_inh"}, [c.as_dict() for c in m.projection_checks if c.program == i]
+    assert all(c.beyond_first_delay_stage for c in m.projection_checks if c.program == i and not c.ok)
+    assert not any(c.beyond_first_delay_stage for c in m.projection_checks if c.program in groups["random"])
     assert all(c.ok for c in m.shift_checks if c.program == i)
 
 
