@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import typer
 
 from neurocompile.cli.main import app
@@ -19,12 +20,12 @@ from neurocompile.cli.options import DiscretizationOpt, DtOpt, JsonOpt, Optional
 
 
 def summary(program, path: Path) -> dict:
-    pops = [p for p in program.populations.values() if p.kind != "input"]
+    pops = [p for p in program.populations.values() if p.kind not in INPUT_KINDS]
     syn = 0
     for pr in program.projections.values():
-        w = pr.params.get("weights")
+        w = pr.params.get("weights", pr.params.get("w16"))
         if w is not None:
-            syn += int((w != 0).sum()) if pr.kind in ("dense", "delay_dense") else int(w.size)
+            syn += int((np.asarray(w) != 0).sum()) if pr.kind in ("dense", "delay_dense") else int(np.size(w))
     pl = program.placement or {}
     return {
         "program": str(path),

@@ -14,7 +14,7 @@ A target's ``lower`` has the signature::
 It returns a Program whose ``provenance`` holds at least ``"names"``: ``{netlist group or
 connection name: [population/projection names]}`` and ``"findings"`` (its own lowering
 findings as dicts). ``compile`` then fills the common provenance (source, graph hash,
-version, options, the NIR node map, netlist findings first) and, for Loihi 2, the placement.
+version, options, the NIR node map, netlist findings first) and the target's placement.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ TARGETS: dict[str, str] = {
 #: where ``compile`` finds each target's placement pass (run after lowering).
 PLACERS: dict[str, str] = {
     "loihi2": "neurocompile.targets.loihi2.partition:place",
+    "spinnaker": "neurocompile.targets.spinnaker.partition:place",
 }
 
 

@@ -45,13 +45,15 @@ __all__ = ["Report", "PopulationRow", "ProjectionRow", "PlacementSection", "Acti
 #: target -> "module:function(program) -> dict" with the target-specific report section.
 TARGET_HOOKS: dict[str, str] = {"loihi2": "neurocompile.targets.loihi2.partition:report_section"}
 #: target -> "module:function(program, *, write) -> Placement" run when a Program has no placement.
-PLACERS: dict[str, str] = {"loihi2": "neurocompile.targets.loihi2.partition:place"}
+PLACERS: dict[str, str] = {"loihi2": "neurocompile.targets.loihi2.partition:place",
+                           "spinnaker": "neurocompile.targets.spinnaker.partition:place"}
 #: target -> "module:function(program, learning) -> dict" (issue 6 fills this in).
 LEARNING_HOOKS: dict[str, str] = {}
 #: target -> "module:function(projection) -> effective integer weights" (what the synapse adds).
-WEIGHT_HOOKS: dict[str, str] = {"loihi2": "neurocompile.report:_loihi2_effective_weights"}
+WEIGHT_HOOKS: dict[str, str] = {"loihi2": "neurocompile.report:_loihi2_effective_weights",
+                                "spinnaker": "neurocompile.report:_spinnaker_signed_weights"}
 #: population kinds that are spike sources fed from data (not neurons on the chip).
-INPUT_KINDS = ("input",)
+INPUT_KINDS = ("input", "spike_source")
 
 
 def _hook(table: Mapping[str, str], target: str):
@@ -67,6 +69,12 @@ def _loihi2_effective_weights(proj) -> np.ndarray:
 
     return effective_weights(np.asarray(proj.params["weights"]), int(proj.params["sign_mode"]),
                              int(proj.params["num_weight_bits"]))
+
+
+def _spinnaker_signed_weights(proj) -> np.ndarray:
+    """The on-chip 16-bit weights, negative for the inhibitory receptor."""
+    w = np.asarray(proj.params["w16"]).astype(np.int64)
+    return -w if proj.params.get("receptor") == "inhibitory" else w
 
 
 def _plain(x: Any) -> Any:
@@ -220,8 +228,9 @@ def _n_synapses(program: Program, proj) -> int:
 
 def _proj_rows(program: Program) -> tuple[ProjectionRow, ...]:
     rows = []
+    weights_fn = _hook(WEIGHT_HOOKS, program.target)
     for p in program.projections.values():
-        w = np.asarray(p.params.get("weights", np.zeros(0, np.int64)))
+        w = np.asarray(weights_fn(p) if weights_fn else p.params.get("weights", np.zeros(0, np.int64)))
         params: dict[str, Any] = {k: _plain(p.params[k]) for k in
                                   ("weight_exp", "num_weight_bits", "sign_mode", "num_message_bits")
                                   if k in p.params}
@@ -258,10 +267,20 @@ def _placement(program: Program) -> PlacementSection:
         if spc:
             c["synapse_memory_utilization"] = round(c["synapse_bytes"] / spc, 4)
         cores.append(c)
+    per_chip = list(pl.get("per_chip", []))
+    if not per_chip and cores:  # targets whose placer gives only the core list
+        chips: dict[int, dict[str, int]] = {}
+        for c in cores:
+            row = chips.setdefault(int(c["chip"]), {"chip": int(c["chip"]), "cores": 0, "neurons": 0,
+                                                    "synapse_bytes": 0})
+            row["cores"] += 1
+            row["neurons"] += int(c.get("neurons", 0))
+            row["synapse_bytes"] += int(c.get("synapse_bytes", 0))
+        per_chip = [chips[k] for k in sorted(chips)]
     known = {"chips", "cores_used", "cores", "per_chip", "limits"}
     extra = {k: v for k, v in pl.items() if k not in known}
     return PlacementSection(source=source, chips=int(pl.get("chips", 0)), cores_used=int(pl.get("cores_used", 0)),
-                            cores=tuple(cores), per_chip=tuple(dict(c) for c in pl.get("per_chip", [])),
+                            cores=tuple(cores), per_chip=tuple(dict(c) for c in per_chip),
                             limits=lim, estimated=True, extra=extra)
 
 
@@ -423,7 +442,7 @@ def _text(r: Report, max_cores: int) -> str:
         L.append(f"placement: {pl.source}: {pl.error}")
     else:
         L.append(f"placement ({pl.source}): {pl.chips} chip(s), {pl.cores_used} core(s); "
-                 "synapse memory ESTIMATED (cost model not published by the vendor)")
+                 "per-core figures marked ~ are ESTIMATED")
     L.append("")
     L.append("populations:")
     L += _table(["name", "kind", "shape", "neurons", "params"],
@@ -435,8 +454,10 @@ def _text(r: Report, max_cores: int) -> str:
                  for p in r.projections])
     if not pl.error and pl.cores:
         lim = pl.limits
-        L.append(f"cores (limits: {lim.get('neurons_per_core')} neurons, {lim.get('synapse_bytes_per_core')} "
-                 f"bytes synapse memory ESTIMATED, {lim.get('cores_per_chip')} cores/chip):")
+        shown = [f"{k}={lim[k]}" for k in ("neurons_per_core", "synapse_bytes_per_core", "cores_per_chip",
+                                             "app_cores_per_chip", "dtcm_bytes", "sdram_bytes_per_chip",
+                                             "router_entries") if lim.get(k) is not None]
+        L.append(f"cores (limits: {', '.join(shown)}):")
         rows = [[c["chip"], c["core"], c["population"], f"{c['start']}:{c['stop']}", c["neurons"],
                  c["synapse_bytes"], c.get("synapse_memory_utilization")] for c in pl.cores[:max_cores]]
         L += _table(["chip", "core", "population", "slice", "neurons", "syn_bytes~", "syn_util~"], rows)
