@@ -300,3 +300,35 @@ def run_batch(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost, 
         run_sample(inp[b], T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost, cw, cdel, R, NL,
                    tmp_size, src_off, n_src_total, prof, ring_proto, rec_u, rec_v, rec_s, out_u[b], out_v[b], out_s[b],
                    ovf[b])
+
+
+@njit(cache=True, parallel=True)
+def fill_events(src, dst, off, binary, lo, hi):
+    """Copy one input (B, T, n) into the event array ``dst[:, :, off:off + n]`` as integers,
+    checking every value in the same pass (parallel over the batch): spikes must be 0/1,
+    payloads integers in [lo, hi]. Returns (number of bad values, max |value|)."""
+    B = src.shape[0]
+    T = src.shape[1]
+    n = src.shape[2]
+    bad = np.zeros(B, np.int64)
+    mx = np.zeros(B, np.int64)
+    for b in prange(B):
+        nb = 0
+        m = 0
+        for t in range(T):
+            srow = src[b, t]
+            drow = dst[b, t, off:off + n]
+            for j in range(n):
+                v = srow[j]
+                iv = np.int64(v)
+                if binary:
+                    ok = (v == iv) and (iv == 0 or iv == 1)
+                else:
+                    ok = (v == iv) and iv >= lo and iv <= hi
+                nb += not ok
+                a = abs(iv) if ok else 0
+                m = max(m, a)
+                drow[j] = iv
+        bad[b] = nb
+        mx[b] = m
+    return bad.sum(), mx.max() if B > 0 else 0

@@ -118,7 +118,6 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
 
     plan = plan_for(program)  # validates the Program (memoized with the flattened plan)
     arrays, batch, steps = _gather_inputs(program, inputs)
-    pmax = _check_values(program, arrays)
 
     rec = _parse_record(record)
     pops = program.populations
@@ -150,11 +149,20 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
     rec_v, where_v = index(cols["v"])
     rec_s, where_s = index(cols["spikes"])
 
-    # int8 events when every payload fits (spikes always do): a quarter of the memory of int32
-    inp = np.zeros((batch, steps, plan.NI), np.int8 if max(pmax.values(), default=0) < 128 else np.int32)
+    # int8 events when every input is binary: a quarter of the memory of int32
+    graded_in = any(int(pops[p].params["num_message_bits"]) > 0 for p in program.inputs.values())
+    inp = np.empty((batch, steps, plan.NI), np.int32 if graded_in else np.int8)
+    pmax: dict[str, int] = {}
     for key, popname in program.inputs.items():
         off, size = plan.in_slices[popname]
-        inp[:, :, off:off + size] = arrays[key].reshape(batch, steps, size)
+        binary = int(pops[popname].params["num_message_bits"]) == 0
+        src = arrays[key].reshape(batch, steps, size)
+        nbad, mx = engine.fill_events(src, inp, off, binary, spec.PAYLOAD_MIN, spec.PAYLOAD_MAX)
+        if nbad:
+            _check_values(program, {key: arrays[key]})  # raises the precise error
+            raise InputDataError(f"{nbad} input values are not valid", node=key, parameter="input",
+                                 expected="spikes 0/1 or integer payloads within signed 24 bit")
+        pmax[popname] = int(mx)
     out_u = np.zeros((batch, steps, rec_u.size), np.int32)  # u, v are int32 Vars in Lava
     out_v = np.zeros((batch, steps, rec_v.size), np.int32)
     out_s = np.zeros((batch, steps, rec_s.size), np.int8)
