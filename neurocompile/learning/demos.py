@@ -1,6 +1,6 @@
 """Two learning demos on the loihi2 target, built only from the public API (builder + library rules).
 
-(a) :func:`pattern_task` - after Masquelier, Guyonneau & Thorpe (2008): ``n_aff`` Poisson
+(a) :func:`pattern_task` - after Masquelier, Guyonneau & Thorpe (2008): ``n_aff`` (1000) Poisson
     afferents (probability ``p`` per step), a frozen ``length``-step segment of the same
     statistics is pasted in at random times (gaps drawn uniformly from ``gap`` steps); one LIF
     neuron with additive pair STDP (depression-dominated: A+ = 4, A- = 3, tau+ = 17, tau- = 34
@@ -29,13 +29,13 @@ import numpy as np
 from .library import rstdp, stdp_pair
 
 # ---------------------------------------------------------------------- (a) pattern detection
-PATTERN = dict(n_aff=200, p=0.02, length=50, gap=(100, 250))
-PATTERN_NEURON = dict(du=4095, dv=256, vth=3000)
+PATTERN = dict(n_aff=1000, p=0.01, length=50, gap=(100, 250))
+PATTERN_NEURON = dict(du=4095, dv=256, vth=10000)
 PATTERN_RULE = dict(A_plus=4.0, A_minus=3.0, tau_plus=17, tau_minus=34)
 PATTERN_W0 = 100          # initial weights uniform in [w0/2, 3 w0/2]
 
 
-def pattern_data(pattern_seed: int, noise_seed: int, steps: int, *, n_aff: int = 200, p: float = 0.02,
+def pattern_data(pattern_seed: int, noise_seed: int, steps: int, *, n_aff: int = 1000, p: float = 0.01,
                  length: int = 50, gap: tuple[int, int] = (100, 250)) -> tuple[np.ndarray, np.ndarray]:
     """(spikes (steps, n_aff) int8, pattern start steps (0-based rows)). The pattern is drawn
     from ``pattern_seed`` (same for training and test data), noise and times from ``noise_seed``."""
@@ -51,7 +51,7 @@ def pattern_data(pattern_seed: int, noise_seed: int, steps: int, *, n_aff: int =
     return x.astype(np.int8), np.array(starts, np.int64)
 
 
-def pattern_program(seed: int, *, w0: int = PATTERN_W0, n_aff: int = 200, rng_seed: int | None = None):
+def pattern_program(seed: int, *, w0: int = PATTERN_W0, n_aff: int = 1000, rng_seed: int | None = None):
     from neurocompile.targets.loihi2.builder import Loihi2Builder
 
     b = Loihi2Builder()

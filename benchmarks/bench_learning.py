@@ -1,0 +1,119 @@
+"""STDP on a 1000 x 1000 plastic projection: emulator vs Lava 0.10.0 (fixed_pt), bit-exact, in one run.
+
+    .venv/bin/python benchmarks/bench_learning.py [--steps 200] [--lava-steps 60]
+
+Network: input(1000, 2 % Poisson) -> learning_dense 1000x1000 (additive pair STDP, t_epoch 1,
+EXCITATORY) -> LIF(1000) whose spikes are the bAPs. Lava runs in the Lava interpreter
+(``lava_runner`` in-process there, via ``run.run_lava``'s subprocess): its rate is measured over
+``--lava-steps`` steps (reference/loihi2.md measured ~19 steps/s). The emulator (fused kernel) is
+timed after a JIT warm-up over ``--steps``. Bit-exactness in the same run: output spikes every
+step and the final learned weights of the common stretch (the emulator re-runs the first
+``--lava-steps`` steps). Goal (issue 6): >= 50x Lava's steps per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+
+def program(n: int = 1000, seed: int = 0):
+    from neurocompile.learning import stdp_pair
+    from neurocompile.targets.loihi2.builder import Loihi2Builder
+
+    rng = np.random.default_rng(seed)
+    b = Loihi2Builder()
+    b.input("inp", n)
+    b.lif("out", n, du=4095, dv=512, vth=400)
+    rule = stdp_pair(A_plus=4.0, A_minus=3.0, tau_plus=10, tau_minus=20)
+    b.learning_dense("inp", "out", rng.integers(0, 64, size=(n, n)), rule, rng_seed=5, sign_mode=2,
+                     weight_exp=-2, name="syn")
+    return b.build(outputs={"y": ("out", "spikes")})
+
+
+def inputs(steps: int, n: int = 1000, seed: int = 1):
+    return {"inp": (np.random.default_rng(seed).random((1, steps, n)) < 0.02).astype(np.int8)}
+
+
+LAVA_WORKER = r"""
+import sys, time, numpy as np
+from lava.magma.core.run_conditions import RunSteps
+from lava.magma.core.run_configs import Loihi2SimCfg
+from lava.proc.monitor.process import Monitor
+from neurocompile.program import Program
+from neurocompile.data import load_npz
+from neurocompile.targets.loihi2.lava_runner import build_lava_network, prepare_inputs
+prog = Program.load(sys.argv[1]); steps = int(sys.argv[4])
+pop_data, _, _ = prepare_inputs(prog, load_npz(sys.argv[2]))
+procs = build_lava_network(prog, {k: v[0] for k, v in pop_data.items()})
+mon = Monitor(); mon.probe(procs["out"].s_out, steps)
+root, cfg = procs["out"], Loihi2SimCfg(select_tag="fixed_pt")
+t0 = time.perf_counter(); root.run(condition=RunSteps(num_steps=1), run_cfg=cfg)
+t1 = time.perf_counter(); root.run(condition=RunSteps(num_steps=steps - 1), run_cfg=cfg)
+t2 = time.perf_counter()
+spk = np.asarray(mon.get_data()[root.name]["s_out"]).astype(np.int64)
+w = np.asarray(procs["syn"].weights.get()).astype(np.int64)
+root.stop()
+np.savez(sys.argv[3], spikes=spk, weights=w, seconds=t2 - t1, first_step_s=t1 - t0)
+"""
+
+
+def run_lava(prog, inp, steps: int) -> dict:
+    from neurocompile.targets.loihi2.run import lava_python
+
+    with tempfile.TemporaryDirectory() as d:
+        p, i, o, w = (os.path.join(d, f) for f in ("p.ncp", "in.npz", "out.npz", "worker.py"))
+        prog.save(p)
+        np.savez(i, **{k: v[:, :steps] for k, v in inp.items()})
+        Path(w).write_text(LAVA_WORKER)
+        subprocess.run([str(lava_python()), w, p, i, o, str(steps)], check=True, cwd=REPO)
+        z = np.load(o)
+        return {k: z[k] for k in z.files}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--lava-steps", type=int, default=60)
+    ap.add_argument("--json", default="")
+    a = ap.parse_args(argv)
+    prog = program()
+    inp = inputs(max(a.steps, a.lava_steps))
+    # emulator: warm-up (JIT) then timed
+    prog.run({k: v[:, :5] for k, v in inp.items()})
+    t = time.perf_counter()
+    cpu = time.process_time()
+    prog.run({k: v[:, :a.steps] for k, v in inp.items()})
+    emu_s, emu_cpu = time.perf_counter() - t, time.process_time() - cpu
+    emu_rate = a.steps / emu_s
+    ref = prog.run({k: v[:, :a.lava_steps] for k, v in inp.items()})
+    lava = run_lava(prog, inp, a.lava_steps)
+    # Lava: steady state after a 1-step warm-up (compile + process spawn reported separately)
+    lava_rate = (a.lava_steps - 1) / float(lava["seconds"])
+    spikes_ok = np.array_equal(ref.outputs["y"][0].reshape(a.lava_steps, -1), lava["spikes"].reshape(a.lava_steps, -1))
+    w_ok = np.array_equal(ref.recordings["syn.weights"][0], lava["weights"])
+    out = dict(emulator_steps_per_s=round(emu_rate, 1), emulator_cpu_steps_per_s=round(a.steps / emu_cpu, 1),
+               lava_steps_per_s=round(lava_rate, 2), lava_first_step_s=round(float(lava["first_step_s"]), 1), speedup=round(emu_rate / lava_rate, 1),
+               bit_exact_spikes=bool(spikes_ok), bit_exact_weights=bool(w_ok),
+               steps=a.steps, lava_steps=a.lava_steps, load_avg=os.getloadavg()[0],
+               output_spikes=int(ref.outputs["y"].sum()),
+               weights_changed=int((ref.recordings["syn.weights"][0] != prog.projections["syn"].params["weights"]).sum()))
+    print(json.dumps(out, indent=1))
+    if a.json:
+        Path(a.json).write_text(json.dumps(out, indent=1))
+    return 0 if spikes_ok and w_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
