@@ -1,86 +1,197 @@
-"""``neurocompile demo``: the main job on the bundled default model.
+"""``neurocompile demo [--model NAME] [--samples N] [--lava-samples K] [--out DIR]``: the whole pipeline.
 
-For now (foundation): load the bundled ``.nir``, check it, simulate its sample input on the
-float reference simulator under both timing conventions and print what came out. Later
-issues extend it to compile and run on every backend.
+Takes a zoo model (default ``digits_cnn_sinabs``; ``--model default`` is the foundation's
+placeholder network, ``--model X.nir --input X.npz`` any file) through ``check`` and
+``compile`` for loihi2 and spinnaker, runs the test set on the float reference and both
+emulators with a progress bar, Lava on the first K samples when ``.venv-lava`` exists, and
+prints the accuracy table and both resource reports. Writes both Programs, ``raster.png``,
+``placement.png`` and ``results.json`` into ``--out``. The logic is in :mod:`neurocompile.demo`.
+
+Exit code 0 when every backend ran (a missing Lava interpreter is a skip, not a failure) and
+Lava was identical to the emulator; 1 when a backend failed or disagreed; 2 for user errors.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
+from typing import Optional
 
-import numpy as np
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from neurocompile.cli.main import app
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "default"
+_SEV = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-def _model_dir() -> Path:
-    try:
-        from neurocompile.models import default as pkg
-
-        return Path(pkg.__file__).resolve().parent
-    except ImportError:  # pragma: no cover - source checkout without install
-        return DEFAULT_MODEL_DIR
+def _pct(x: Optional[float]) -> str:
+    return "-" if x is None else f"{100 * x:.1f} %"
 
 
 @app.command()
 def demo(
-    model: Path = typer.Option(None, "--model", help="A .nir file to use instead of the bundled default."),
-    input: Path = typer.Option(None, "--input", help="Input .npz for --model (default: the bundled sample)."),
-    output: Path = typer.Option(Path("out/demo"), "--out", help="Folder for the demo's result files."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="A zoo model name (default digits_cnn_sinabs), 'default' (the placeholder network) or a .nir file."),
+    samples: Optional[int] = typer.Option(None, "--samples", "-n", help="Use the first N test samples (default: the whole test set)."),
+    lava_samples: int = typer.Option(20, "--lava-samples", "-k", help="Run the first K samples on Lava too (0: skip)."),
+    output: Path = typer.Option(Path("out/demo"), "--out", help="Folder for the Programs, PNGs and results.json."),
+    input: Optional[Path] = typer.Option(None, "--input", help="Input .npz for a .nir --model (optional 'labels' key)."),
 ) -> None:
-    """Run the main job on the bundled default model: load, check, simulate."""
-    from neurocompile import check, load, simulate
-    from neurocompile.data import load_npz
+    """Check, compile for loihi2 and spinnaker, run on every backend, report, draw."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from neurocompile.demo import TARGETS, Demo
 
     console = Console()
-    here = _model_dir()
-    model_path = model or here / "default.nir"
-    input_path = input or here / "input.npz"
-    t0 = time.perf_counter()
+    if not console.is_terminal:  # make demo | tee: rich would wrap at 80 columns
+        console = Console(width=110)
+    live: dict = {"bar": None, "tasks": {}}
 
-    graph = load(model_path)
-    console.print(f"[bold]model[/bold] {model_path}  ({len(graph.nodes)} nodes, {len(graph.edges)} edges, "
-                  f"nir {graph.nir_version})")
+    def progress(task: str, done: int, total: int) -> None:
+        bar = live["bar"]
+        if bar is None:
+            return
+        if task not in live["tasks"]:
+            live["tasks"][task] = bar.add_task(task, total=total)
+        bar.update(live["tasks"][task], completed=done)
 
-    report = check(graph)
-    errors = [f for f in report.findings if f.severity == "error"]
-    console.print(f"[bold]check[/bold] {len(errors)} errors, {len(report.findings) - len(errors)} other findings")
-    for f in report.findings:
-        console.print(f"  {f.severity:8s} {f.code:24s} {f.node or '-':12s} {f.message}")
-    if errors:
+    d = Demo(model, input=input, samples=samples, lava_samples=lava_samples, out=output, progress=progress)
+    dm = d.dm
+    card_acc = dm.card.get("accuracy", {})
+    console.rule(f"[bold]neurocompile demo: {dm.name}")
+    console.print(f"model {dm.path}  ({len(d.graph.nodes)} nodes, nir {d.graph.nir_version}); "
+                  f"test set {dm.samples} samples, inputs {', '.join(f'{k} {tuple(v.shape)}' for k, v in dm.inputs.items())}"
+                  + (f"; card float accuracy {_pct(card_acc.get('reference_float'))} on the full test set"
+                     if card_acc.get("reference_float") is not None else ""), soft_wrap=True)
+
+    # 1. check
+    console.print("\n[bold]1. check[/bold]")
+    for t, rep in d.check().items():
+        console.print(f"  {t}: {rep.count('error')} error(s), {rep.count('warning')} warning(s), "
+                      f"{rep.count('info')} info")
+        for code, (sev, nodes, msg) in _group(rep.findings).items():
+            console.print(f"    [{_SEV.get(sev, '')}]{sev:7s}[/] {code} (nodes {', '.join(nodes)}): "
+                          f"{escape(_short(msg))}", soft_wrap=True)
+
+    # 2. compile
+    console.print("\n[bold]2. compile[/bold]")
+    for t, c in d.compile().items():
+        opts = ", ".join(f"{k}={v}" for k, v in c["options"].items())
+        if c["error"]:
+            console.print(f"  {t}: [bold red]failed[/] ({opts}): {escape(c['error'])}", soft_wrap=True)
+            continue
+        r = d.programs[t].placement or {}
+        console.print(f"  {t} ({opts}): {c['populations']} populations, {c['neurons']} neurons, "
+                      f"{c['projections']} projections, {r.get('cores_used')} core(s) on {r.get('chips')} "
+                      f"chip(s); {c['seconds']:.1f} s -> {c['program']}", soft_wrap=True)
+        for note in c["notes"]:
+            console.print(f"    note: {escape(note)}", soft_wrap=True)
+        findings = _group_dicts(c["findings"])
+        for code, (sev, nodes, msg) in findings.items():
+            console.print(f"    [{_SEV.get(sev, '')}]{sev:7s}[/] {code} ({', '.join(nodes)}): {escape(_short(msg))}",
+                          soft_wrap=True)
+        q = Table(title=f"{t} quantization", title_justify="left", box=None, padding=(0, 1))
+        for col in ("projection", "weights", "rms rel. error", "zeroed", "clipped"):
+            q.add_column(col, justify="left" if col in ("projection", "weights") else "right")
+        for row in c["quantization"]:
+            q.add_row(row["projection"], row["scheme"], _fmt(row["rms_relative_error"]),
+                      _fmt(row["fraction_zeroed"]), _fmt(row["fraction_clipped"]))
+        console.print(q)
+
+    # 3. runs
+    console.print("\n[bold]3. run[/bold] (float reference, both emulators, Lava on a subset)")
+    with Progress(TextColumn("  {task.description:<20}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as bar:
+        live["bar"] = bar
+        d.run_reference()
+        for t in TARGETS:
+            d.run_emulator(t)
+        lava = d.run_lava()
+    live["bar"] = None
+    if lava.status == "skipped":
+        console.print(f"  Lava skipped: {escape(lava.reason)}; continuing without it", soft_wrap=True)
+    elif lava.status == "failed":
+        console.print(f"  [bold red]Lava failed[/]: {escape(lava.reason)}", soft_wrap=True)
+
+    table = Table(title=f"accuracy on {dm.name}'s test set" + ("" if dm.labels is not None else
+                                                                " (no labels: agreement only)"),
+                  title_justify="left")
+    for col in ("backend", "fidelity", "samples", "accuracy", "same class as float", "time"):
+        table.add_column(col, justify="left" if col in ("backend", "fidelity") else "right")
+    notes = []
+    for r in d.rows:
+        table.add_row(r.backend, r.fidelity, str(r.samples), _pct(r.accuracy), _pct(r.agreement), f"{r.seconds:.1f} s")
+        if r.error or r.note:
+            notes.append(f"  {r.backend}: " + ("[bold red]error[/] " if r.error else "") + escape(r.error or r.note))
+    console.print(table)
+    for line in notes:
+        console.print(line, soft_wrap=True)
+    if lava.status == "ran":
+        console.print(f"  Lava on the first {lava.samples}: identical to the emulator on {lava.identical}/"
+                      f"{lava.samples} samples (output spikes, every step)"
+                      + (f"; the emulator's accuracy on them {_pct(lava.emulator_accuracy)}"
+                         if lava.emulator_accuracy is not None else ""), soft_wrap=True)
+
+    # 4. resources
+    console.print("\n[bold]4. resources[/bold] (per-core synapse memory is ESTIMATED: vendors publish no cost model)")
+    for t, res in d.report().items():
+        if res.get("error"):
+            console.print(f"  {t}: placement {res['source']}: {escape(res['error'])}")
+            continue
+        lim = res["limits"]
+        npc = lim.get("neurons_per_core")
+        rt = Table(title=f"{t}: {res['chips']} chip(s), {res['cores_used']} core(s)"
+                   + (f"; limits {npc} neurons/core" if npc else "")
+                   + (f", {lim['synapse_bytes_per_core']} synapse bytes/core" if lim.get("synapse_bytes_per_core") else "")
+                   + (f", {lim['dtcm_bytes']} DTCM bytes/core" if lim.get("dtcm_bytes") else ""),
+                   title_justify="left", box=None, padding=(0, 1))
+        for col in ("chip", "core", "population", "slice", "neurons", "synapse bytes ~", "of core ~"):
+            rt.add_column(col, justify="left" if col in ("population", "slice") else "right")
+        cores = res["cores"]
+        for c in cores[:16]:
+            util = c.get("synapse_memory_utilization")
+            rt.add_row(str(c["chip"]), str(c["core"]), str(c["population"]), f"{c['start']}:{c['stop']}",
+                       str(c["neurons"]), str(c["synapse_bytes"]), "-" if util is None else f"{100 * util:.0f} %")
+        console.print(rt)
+        if len(cores) > 16:
+            console.print(f"  ... {len(cores) - 16} more cores (see results.json or `neurocompile report`)")
+
+    # 5. pictures
+    files = d.pictures()
+    d.write_results()
+    console.print("\n[bold]5. files[/bold]")
+    for key in ("raster", "placement", "program_loihi2", "program_spinnaker", "results"):
+        if key in files:
+            console.print(f"  {key:18s} {files[key]}")
+    res = d.result()
+    console.print(f"demo finished in {res.seconds:.1f} s" + ("" if res.ok else
+                                                            " [bold red]with failures (see the table)[/]"))
+    if not res.ok:
         raise typer.Exit(1)
 
-    inputs = load_npz(input_path)
-    output.mkdir(parents=True, exist_ok=True)
-    table = Table(title="float reference simulator, spikes per sample (mean over batch)")
-    table.add_column("node")
-    table.add_column("neurons", justify="right")
-    table.add_column("hop_delay 0", justify="right")
-    table.add_column("hop_delay 1", justify="right")
-    spiking = [n.name for n in graph.neurons() if n.is_spiking]
-    record = [f"{n}.spikes" for n in spiking]
-    results = {}
-    for hop in (0, 1):
-        res = simulate(graph, inputs, hop_delay=hop, record=record)
-        res.save(output / f"reference_hop{hop}.npz")
-        results[hop] = res
-    batch = next(iter(inputs.values())).shape[0]
-    for n in spiking:
-        counts = [float(results[h].recordings[f"{n}.spikes"].sum()) / batch for h in (0, 1)]
-        size = int(np.prod(graph.nodes[n].output_shape or (1,)))
-        table.add_row(n, str(size), f"{counts[0]:.1f}", f"{counts[1]:.1f}")
-    console.print(table)
-    sem = results[0].semantics
-    console.print(f"semantics: dt={sem['dt']}, discretization={sem['discretization']}, reset={sem['reset']}, "
-                  f"threshold {sem['threshold']}; {results[0].label()}")
-    for name, arr in results[0].outputs.items():
-        counts = arr.reshape(arr.shape[0], arr.shape[1], -1).sum(axis=1)
-        console.print(f"output '{name}': spike counts per sample {counts.astype(int).tolist()}")
-    console.print(f"results written to {output}/  ({time.perf_counter() - t0:.2f} s)")
+
+def _short(msg: str, n: int = 160) -> str:
+    msg = " ".join(str(msg).split())
+    return msg if len(msg) <= n else msg[: n - 3] + "..."
+
+
+def _fmt(x) -> str:
+    return "-" if x is None else f"{float(x):.3g}"
+
+
+def _group(findings) -> dict:
+    return _group_dicts([f.as_dict() for f in findings])
+
+
+def _group_dicts(findings) -> dict:
+    """code -> (severity, [nodes], first message): one line per finding code."""
+    out: dict = {}
+    for f in findings:
+        code = f.get("code")
+        sev, nodes, msg = out.get(code, (f.get("severity"), [], f.get("message", "")))
+        node = f.get("node") or "-"
+        if node not in nodes:
+            nodes.append(str(node))
+        out[code] = (sev, nodes, msg)
+    return out
