@@ -38,7 +38,7 @@ $(LAVA_VENV)/.stamp: pyproject.toml
 	@test -n "$(PY310)" || { echo "Python 3.10 not found (pyenv 3.10.13 expected)"; exit 1; }
 	$(PY310) -m venv $(LAVA_VENV)
 	$(LAVA_VENV)/bin/pip install -q --upgrade pip
-	$(LAVA_VENV)/bin/pip install -q "lava-nc==0.10.0" "pytest>=8" "hypothesis>=6"
+	$(LAVA_VENV)/bin/pip install -q "lava-nc==0.10.0" "pytest>=8" "hypothesis>=6" "tomli>=2"
 	$(LAVA_VENV)/bin/pip install -q -e .
 	touch $@
 
