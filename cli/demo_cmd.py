@@ -77,7 +77,7 @@ def demo(
     # 2. compile
     console.print("\n[bold]2. compile[/bold]")
     for t, c in d.compile().items():
-        opts = ", ".join(f"{k}={v}" for k, v in c["options"].items())
+        opts = ", ".join(f"{k}={v}" for k, v in c["options"].items()) or "options from the file"
         if c["error"]:
             console.print(f"  {t}: [bold red]failed[/] ({opts}): {escape(c['error'])}", soft_wrap=True)
             continue
@@ -122,7 +122,7 @@ def demo(
     notes = []
     for r in d.rows:
         table.add_row(r.backend, r.fidelity, str(r.samples), _pct(r.accuracy), _pct(r.agreement), f"{r.seconds:.1f} s")
-        if r.error or r.note:
+        if (r.error or r.note) and not (r.backend.startswith("Lava") and r.error is None):  # Lava: own lines
             notes.append(f"  {r.backend}: " + ("[bold red]error[/] " if r.error else "") + escape(r.error or r.note))
     console.print(table)
     for line in notes:
