@@ -22,7 +22,7 @@ $(VENV)/.stamp: pyproject.toml
 	$(PY311) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q torch==2.13.0
-	$(VENV)/bin/pip install -q "nir==1.0.4" "nirtorch>=2.0,<2.1" "sinabs==3.1.3" "onnx>=1.15" "scikit-learn>=1.3" "pytest>=8" "hypothesis>=6"
+	$(VENV)/bin/pip install -q "nir==1.0.4" "nirtorch>=2.0,<2.1" "sinabs==3.1.3" "onnx>=1.15" "scikit-learn>=1.3" "matplotlib>=3.7" "pytest>=8" "hypothesis>=6"
 	$(VENV)/bin/pip install -q --no-deps "norse==1.1.0"
 	$(VENV)/bin/pip install -q -e .
 	touch $@
