@@ -17,6 +17,7 @@ import typer
 
 from neurocompile.cli.main import app
 from neurocompile.cli.options import DiscretizationOpt, DtOpt, JsonOpt, OptionalFloat, OptionalStr, ResetOpt
+from neurocompile.report import INPUT_KINDS
 
 
 def summary(program, path: Path) -> dict:
