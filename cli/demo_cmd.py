@@ -141,11 +141,13 @@ def demo(
             continue
         lim = res["limits"]
         npc = lim.get("neurons_per_core")
-        rt = Table(title=f"{t}: {res['chips']} chip(s), {res['cores_used']} core(s)"
-                   + (f"; limits {npc} neurons/core" if npc else "")
-                   + (f", {lim['synapse_bytes_per_core']} synapse bytes/core" if lim.get("synapse_bytes_per_core") else "")
-                   + (f", {lim['dtcm_bytes']} DTCM bytes/core" if lim.get("dtcm_bytes") else ""),
-                   title_justify="left", box=None, padding=(0, 1))
+        console.print(f"  {t}: {res['chips']} chip(s), {res['cores_used']} core(s); limits "
+                      + ", ".join(x for x in (f"{npc} neurons/core" if npc else "",
+                                              f"{lim['synapse_bytes_per_core']} synapse bytes/core"
+                                              if lim.get("synapse_bytes_per_core") else "",
+                                              f"{lim['dtcm_bytes']} DTCM bytes/core" if lim.get("dtcm_bytes") else "")
+                                  if x), soft_wrap=True)
+        rt = Table(box=None, padding=(0, 1))
         for col in ("chip", "core", "population", "slice", "neurons", "synapse bytes ~", "of core ~"):
             rt.add_column(col, justify="left" if col in ("population", "slice") else "right")
         cores = res["cores"]

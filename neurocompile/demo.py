@@ -53,12 +53,12 @@ DEFAULT_LAVA_SAMPLES = 20
 CHUNK = 40
 #: Samples per Lava subprocess (each pays Lava's start-up of a few seconds).
 LAVA_CHUNK = 5
-#: What each row's numbers are bit-exact against (docs/fidelity.md explains the labels).
+#: Fallback labels; rows carry the label the run itself returns (docs/fidelity.md explains them).
 FIDELITY = {
     "float": "float",
     "loihi2": "bit-exact vs lava-nc 0.10.0 fixed_pt",
     "spinnaker": "bit-exact vs sPyNNaker 1!7.4.1",
-    "lava": "lava-nc 0.10.0 fixed_pt, CPU",
+    "lava": "bit-exact vs lava-nc 0.10.0 fixed_pt",
 }
 
 Progress = Callable[[str, int, int], None]
@@ -165,6 +165,15 @@ def run_chunked(fn: Callable[[Mapping[str, np.ndarray]], Any], inputs: Mapping[s
         if progress:
             progress(task, b, n)
     return out
+
+
+def _label(result: Any, default: str) -> str:
+    """The run's own fidelity label, e.g. ``bit-exact vs lava-nc 0.10.0 fixed_pt``."""
+    fid = getattr(result, "fidelity", None)
+    if not fid:
+        return default
+    ref = getattr(result, "reference", None)
+    return f"{fid} vs {ref}" if ref else fid
 
 
 def _concat(results: Sequence[Any], key: str, where: str = "outputs") -> np.ndarray:
@@ -282,6 +291,7 @@ class Demo:
         self.rows: list[AccuracyRow] = []
         self.outputs: dict[str, np.ndarray] = {}
         self.lava = LavaCheck(status="skipped", reason="not run")
+        self.lava_label = FIDELITY["lava"]
         self.resources: dict[str, Any] = {}
         self.files: dict[str, str] = {}
 
@@ -363,7 +373,7 @@ class Demo:
             return row
         self.outputs[target] = _concat(res, key)
         nwarn = sum(len(r.warnings) for r in res)
-        row = self._row(name, FIDELITY[target], predict(self.outputs[target]), time.perf_counter() - t1,
+        row = self._row(name, _label(res[0], FIDELITY[target]), predict(self.outputs[target]), time.perf_counter() - t1,
                         note=f"{nwarn} overflow warning(s)" if nwarn else "")
         self.rows.append(row)
         return row
@@ -379,7 +389,7 @@ class Demo:
             self.lava = self._run_lava(prog, k)
         if self.lava.status == "ran":
             note = f"identical to the emulator on {self.lava.identical}/{self.lava.samples} samples"
-            row = AccuracyRow(f"Lava (first {k})", FIDELITY["lava"], k, self.lava.accuracy, None,
+            row = AccuracyRow(f"Lava (first {k})", self.lava_label, k, self.lava.accuracy, None,
                               self.lava.seconds, note)
             ref = self.outputs.get("float")
             if ref is not None and "lava" in self.outputs:
@@ -410,6 +420,7 @@ class Demo:
             return LavaCheck(status="failed", samples=k, seconds=time.perf_counter() - t1, reason=exc.one_line())
         lava_out = _concat(res, key)
         self.outputs["lava"] = lava_out
+        self.lava_label = _label(res[0], FIDELITY["lava"])
         emu = self.outputs["loihi2"][:k]
         same = int(sum(np.array_equal(lava_out[i], emu[i]) for i in range(k)))
         labels = self.dm.labels
