@@ -16,6 +16,7 @@ from .ir import (  # noqa: F401
     rule_from_strings,
     validate,
 )
+from .attach import attach, match_connections, normalize  # noqa: F401
 from .library import LIBRARY, hebbian, rstdp, stdp_pair, stdp_triplet  # noqa: F401
 from .results import freeze, with_learned_weights  # noqa: F401
 from .toml import load_rules, rules_from_dict  # noqa: F401

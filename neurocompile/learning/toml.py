@@ -13,7 +13,9 @@ Format: one ``[[rule]]`` table per plastic projection, named by its NIR weight n
 Library kinds take their constructor's keyword arguments (see
 :mod:`neurocompile.learning.library`). ``kind = "custom"`` takes ``dw``/``dd``/``dt``
 expressions, a ``[rule.traces]`` table (``x1 = {impulse = 16, tau = 10}``), ``t_epoch``,
-``third_factor``. Errors are :class:`~neurocompile.errors.ParameterError` naming the rule
+``third_factor``. Every kind also takes the attachment fields ``units`` ("model" | "program"),
+``reward`` (three-factor rules: name of the reward input the compiler adds) and ``rng_seed``
+(see :mod:`neurocompile.learning.attach`). Errors are :class:`~neurocompile.errors.ParameterError` naming the rule
 (``rule[i] (projection)``) and the field.
 """
 
@@ -25,6 +27,7 @@ from typing import Any, Mapping
 
 from neurocompile.errors import ModelLoadError, ParameterError
 
+from .attach import ATTACH_FIELDS, attach
 from .ir import LearningRule, rule_from_strings
 from .library import LIBRARY
 
@@ -59,6 +62,7 @@ def rules_from_dict(doc: Mapping[str, Any], source: str = "<dict>") -> dict[str,
             raise ParameterError(f"projection '{proj}' has two rules", node=where, parameter="projection",
                                  expected="one rule per projection")
         kind = entry.pop("kind", None)
+        opts = {k: entry.pop(k) for k in ATTACH_FIELDS if k in entry}
         if kind == "custom":
             traces = entry.pop("traces", {})
             allowed = {"dw", "dd", "dt", "t_epoch", "third_factor", "w_min", "w_max"}
@@ -84,7 +88,10 @@ def rules_from_dict(doc: Mapping[str, Any], source: str = "<dict>") -> dict[str,
         else:
             raise ParameterError(f"unknown kind {kind!r}", node=where, parameter="kind",
                                  expected=" | ".join(list(LIBRARY) + ["custom"]))
-        out[proj] = rule
+        try:
+            out[proj] = attach(rule, **opts)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(str(exc), node=where, parameter=next(iter(opts), "units")) from None
     return out
 
 

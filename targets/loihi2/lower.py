@@ -93,6 +93,8 @@ ASSUMED_RATE = 0.1
 READOUT_VTH = spec.VTH_MAX
 READOUT_FILL = 0.5
 READOUT_LIMIT = (READOUT_VTH << spec.VTH_SHIFT) * READOUT_FILL
+#: payload bits of the reward input a three-factor rule's lif_3f neuron reads (y2 = clip(reward, 0, 127)).
+REWARD_MESSAGE_BITS = 8
 #: steps over which an I readout (no leak) is assumed to integrate without calibration data.
 READOUT_HORIZON = 256
 
@@ -123,9 +125,7 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
     sem = semantics or netlist.semantics
     dt, disc = sem.dt, sem.discretization
     findings: list[Finding] = []
-    if learning is not None:
-        raise UnsupportedError("on-chip learning is not lowered for loihi2 yet", parameter="learning",
-                               expected="no learning rules")
+    plastic, three_post = _plastic_connections(netlist, learning)
     peaks = calibration_peaks(netlist, calibration) if calibration is not None else None
 
     # ------------------------------------------------------------- reset and connectivity rules
@@ -261,7 +261,8 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
     rates = _presyn_rates(netlist, pops, calibration)
     floor_comp: dict[str, np.ndarray] = {p.name: np.zeros(p.size) for plist in pops.values() for p in plist}
     for conn in netlist.connections:
-        _lower_connection(None, conn, netlist, pops, where, coef, {}, {}, findings, (rates, floor_comp))
+        if conn.name not in plastic:  # learned weights change: no floor compensation for them
+            _lower_connection(None, conn, netlist, pops, where, coef, {}, {}, findings, (rates, floor_comp))
 
     # ------------------------------------------------------------- build
     b = Loihi2Builder()
@@ -269,6 +270,7 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
     for name, shape in netlist.inputs.items():
         b.input(name, shape, num_message_bits=0, key=name)
         names[name] = [name]
+    rewards = _reward_inputs(b, netlist, three_post)
     for gname, plist in pops.items():
         g = netlist.groups[gname]
         c = coef[gname]
@@ -289,7 +291,16 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
             u_init = -np.rint(c["cuba_bias"][sl] / p.scale).astype(np.int64)
             u_init = np.clip(u_init, spec.U_INIT_MIN, spec.U_INIT_MAX)
             shape = g.shape if len(plist) == 1 else (p.size,)
-            b.lif(p.name, shape, du=p.du, dv=p.dv, vth=p.vth, bias_mant=mant, bias_exp=bexp, u_init=u_init)
+            if gname in three_post:
+                node, rule = three_post[gname]
+                if len(plist) != 1:
+                    raise UnsupportedError("the post node of a three-factor rule was split into several Lava "
+                                           "populations (different time constants)", node=gname, parameter="tau",
+                                           expected="one (du, dv) per post node of a three-factor rule")
+                b.lif_3f(p.name, shape, du=p.du, dv=p.dv, vth=p.vth, bias_mant=mant, bias_exp=bexp, u_init=u_init,
+                         reward=rewards[gname], **_lif_3f_traces(rule))
+            else:
+                b.lif(p.name, shape, du=p.du, dv=p.dv, vth=p.vth, bias_mant=mant, bias_exp=bexp, u_init=u_init)
             bias_ach = mant * 2.0 ** bexp * p.scale
             th = g.params["v_threshold"][sl] if g.spiking else None
             scale_summary = float(p.scale[0]) if np.all(p.scale == p.scale[0]) else \
@@ -313,8 +324,13 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
                 "peak_source": "calibration" if peaks is not None else "worst case",
             }
     qprojs: dict[str, dict] = {}
+    attachments: dict[str, dict] = {}
     for conn in netlist.connections:
-        _lower_connection(b, conn, netlist, pops, where, coef, names, qprojs, findings)
+        if conn.name in plastic:
+            _emit_learning(b, conn, plastic[conn.name], netlist, pops, where, coef, names, qprojs, findings,
+                           attachments)
+        else:
+            _lower_connection(b, conn, netlist, pops, where, coef, names, qprojs, findings)
     outputs = {}
     for oname, (src, obs) in netlist.outputs.items():
         if src in netlist.inputs:
@@ -336,7 +352,190 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
     prog = b.build(outputs=outputs, semantics=semantics,
                    provenance={"names": names, "findings": [f.as_dict() for f in findings]})
     prog.quantization = {"populations": qpops, "projections": qprojs}
+    if attachments:
+        prog.learning = {**prog.learning, "attachments": attachments}
     return prog
+
+
+# ---------------------------------------------------------------------------- learning
+def _plastic_connections(netlist: Netlist, learning: Any) -> tuple[dict, dict]:
+    """``({connection: (node, rule)}, {post group: (node, rule)} of the three-factor rules)``."""
+    from neurocompile.learning.attach import match_connections, normalize
+
+    rules = normalize(learning)
+    if not rules:
+        return {}, {}
+    plastic = match_connections(netlist, rules)
+    three: dict[str, tuple[str, Any]] = {}
+    for cname, (node, rule) in plastic.items():
+        if not rule.is_three_factor:
+            continue
+        post = next(c.post for c in netlist.connections if c.name == cname)
+        if post in three and three[post][1] != rule:
+            raise UnsupportedError(f"two different three-factor rules ('{three[post][0]}', '{node}') into '{post}': "
+                                   "its lif_3f neuron sends one set of y traces", node=node, parameter="learning",
+                                   expected="one three-factor rule per post node")
+        three[post] = (node, rule)
+    return plastic, three
+
+
+def _reward_inputs(b: Loihi2Builder, netlist: Netlist, three_post: dict) -> dict[str, str]:
+    """Add the reward input of every three-factor post group (graded, 8 bits, the group's size)."""
+    out: dict[str, str] = {}
+    for gname, (node, rule) in three_post.items():
+        reward = (rule.params or {}).get("reward")
+        if not isinstance(reward, str) or not reward:
+            raise UnsupportedError(f"three-factor rule '{rule.name}' names no reward input", node=node,
+                                   parameter="reward", expected='reward = "<new input name>" in the rule')
+        if reward in netlist.inputs or reward in netlist.groups:
+            raise UnsupportedError(f"reward input '{reward}' clashes with a node of the model", node=node,
+                                   parameter="reward", expected="a name that is not a NIR node")
+        size = netlist.groups[gname].size
+        if reward in out.values():
+            prev = next(g for g, r in out.items() if r == reward)
+            if netlist.groups[prev].size != size:
+                raise UnsupportedError(f"reward input '{reward}' is shared by '{prev}' and '{gname}' of different "
+                                       "sizes", node=node, parameter="reward", expected="one reward input per size")
+        else:
+            b.input(reward, size, num_message_bits=REWARD_MESSAGE_BITS, key=reward)
+        out[gname] = reward
+    return out
+
+
+def _lif_3f_traces(rule) -> dict[str, int]:
+    """The lif_3f neuron's y1/y3 trace parameters (as :func:`.learning.map_rule` computes them)."""
+    from .learning import y_decay
+
+    out = {}
+    for k in ("y1", "y3"):
+        tr = rule.trace(k)
+        imp = int(round(tr.impulse))
+        if not 0 <= imp <= spec.TRACE_MAX:
+            raise UnsupportedError(f"{k} impulse {tr.impulse} outside the 7-bit trace", node=rule.name,
+                                   parameter=f"{k}.impulse", expected=f"0..{spec.TRACE_MAX}")
+        out[f"{k}_impulse"], out[f"{k}_decay"] = imp, y_decay(float(tr.tau))
+    return out
+
+
+def _emit_learning(b: Loihi2Builder, conn: Connection, attached, netlist: Netlist, pops, where, coef, names,
+                   qprojs, findings, attachments) -> None:
+    """One ``learning_dense`` projection for a plastic connection.
+
+    It stays one projection even when its weights have both signs (sign mode MIXED, 7-bit
+    mantissa): split into ``.exc``/``.inh`` each half would be clipped at 0 by Lava's learning
+    engine (no weight could change sign) and the halves would learn in different ``weight_exp``
+    units, so one rule would mean two different weight changes. The weight range covers the
+    initial weights and the rule's bounds (``w_min``/``w_max``). Dense (n_post, n_pre): absent
+    synapses are zero-weight plastic synapses (they may grow).
+    """
+    import zlib
+
+    from neurocompile.learning.attach import units_of
+
+    from .learning import map_rule
+
+    node, rule = attached
+    for end in (conn.pre, conn.post):
+        if end in pops and len(pops[end]) != 1:
+            raise UnsupportedError(f"a plastic projection's {'pre' if end == conn.pre else 'post'} node '{end}' was "
+                                   "split into several Lava populations (different time constants)", node=node,
+                                   parameter="learning", expected="unsplit pre and post nodes")
+    if conn.max_delay() > 0:
+        raise UnsupportedError(f"plastic projection with synaptic delays up to {conn.max_delay()} steps: Lava's "
+                               "LearningDense has no delays", node=node, parameter="delay", expected="no delays")
+    pp = pops[conn.post][0]
+    pre = pops[conn.pre][0].name if conn.pre in pops else conn.pre
+    n_pre = netlist.size_of(conn.pre)
+    pre_l = where[conn.pre][1][conn.pre_idx] if conn.pre in where else conn.pre_idx
+    post_l = where[conn.post][1][conn.post_idx]
+    key = post_l * n_pre + pre_l
+    if np.unique(key).size != key.size:
+        raise UnsupportedError("several synapses between one pair of neurons in a plastic projection", node=node,
+                               parameter="learning", expected="one synapse per (pre, post) pair")
+    c = coef[conn.post]
+    units = units_of(rule)
+    k = c["drive"][conn.post_idx] / (64.0 * pp.scale[post_l])  # integer a-units per model weight
+    kk = float(np.median(k)) if k.size else 1.0
+    if units == "model" and k.size and np.any(np.abs(k - kk) > 1e-9 * abs(kk)):
+        raise UnsupportedError("the post neurons of this plastic projection have different weight scales (different "
+                               "thresholds, r or time constants), so one rule in model units maps to different integer "
+                               "rules per neuron", node=node, parameter="units",
+                               expected='uniform post neuron parameters, or units = "program"')
+    w = conn.weight
+    w_eff = k * w
+    vals = [w_eff]
+    if units == "model":
+        vals += [np.array([b_ * kk]) for b_ in (rule.w_min, rule.w_max) if b_ is not None]
+    allv = np.concatenate(vals)
+    if allv.size and np.all(allv >= 0):
+        sign = spec.SIGN_MODE_EXCITATORY
+    elif allv.size and np.all(allv <= 0):
+        sign = spec.SIGN_MODE_INHIBITORY
+    else:
+        sign = spec.SIGN_MODE_MIXED
+        if np.any(w_eff > 0) and np.any(w_eff < 0) and SPLIT_SIGNS:
+            findings.append(_f("loihi2-learning-mixed", "info", node,
+                               "plastic projection kept as one MIXED projection (7-bit mantissa) instead of the "
+                               ".exc/.inh split: split halves would each be clipped at 0 by the learning engine and "
+                               "learn in different weight_exp units"))
+    mant_max = W_MANT_MAX_MIXED if sign == spec.SIGN_MODE_MIXED else W_MANT_MAX
+    wexp = choose_shift(_max(np.abs(allv)), mant_max, spec.WEIGHT_EXP_MIN, spec.WEIGHT_EXP_MAX)
+    x = w_eff / 2.0 ** wexp
+    wi = 2 * np.rint(x / 2) if sign == spec.SIGN_MODE_MIXED else np.rint(x)
+    lo, hi = spec.WEIGHT_RANGE[sign]
+    if sign == spec.SIGN_MODE_MIXED:
+        hi = hi - 1
+    clipped = (wi < lo) | (wi > hi)
+    wi = np.clip(wi, lo, hi).astype(np.int64)
+    W = np.zeros((pp.size, n_pre), dtype=np.int64)
+    W[post_l, pre_l] = wi
+    ws = kk / 2.0 ** wexp if units == "model" else 1.0
+    m = map_rule(rule, weight_scale=ws, sign_mode=sign)
+    pname = conn.name
+    seed = (rule.params or {}).get("rng_seed")
+    if seed is None:
+        seed = zlib.crc32(pname.encode()) % (spec.RNG_SEED_MAX + 1)
+    b.learning_dense(pre, pp.name, W, m, rng_seed=int(seed), weight_exp=wexp, num_weight_bits=spec.WEIGHT_BITS,
+                     sign_mode=sign, name=pname)
+    names.setdefault(conn.name, []).append(pname)
+    for f in _mapping_findings(node, m):
+        findings.append(f)
+    stats = error_stats(w_eff, wi * 2.0 ** wexp, clipped)
+    qprojs[pname] = {
+        "connection": conn.name, "sources": list(conn.sources), "pre": pre, "post": pp.name, "kind": "learning_dense",
+        "synapses": int(w.size), "density": float(w.size / max(1, pp.size * n_pre)),
+        "weight_scale": (1.0 / (kk / 2.0 ** wexp)) if kk else None,
+        "weight_scale_unit": "float NIR weight per integer weight unit",
+        "weight_exp": int(wexp), "num_weight_bits": spec.WEIGHT_BITS, "sign_mode": int(sign),
+        "sign_mode_name": spec.SIGN_MODES[sign], "max_delay": 0,
+        "fraction_clipped": stats.fraction_clipped, "fraction_zeroed": stats.fraction_zeroed,
+        "rms_relative_error": stats.rms_relative_error,
+    }
+    attachments[node] = {"projection": pname, "rule": rule.name, "kind": rule.kind, "units": units,
+                         "rule_weight_scale": float(ws), "rng_seed": int(seed),
+                         "reward": (rule.params or {}).get("reward") if rule.is_three_factor else None,
+                         "post_kind": "lif_3f" if rule.is_three_factor else "lif"}
+
+
+def _mapping_findings(node: str, m) -> list[Finding]:
+    """Check/compile findings of a rule mapping: dropped products and unenforceable bounds
+    (warnings), coefficient/impulse/constant rounding (info, requested vs effective)."""
+    out = []
+    for r in m.report:
+        if r.effective_coeff == 0.0 and r.requested_coeff != 0.0:
+            out.append(_f("loihi2-learning-product-dropped", "warning", node,
+                          f"{r.target}: product {r.requested} (coefficient {r.requested_coeff:.6g}) is below Loihi 2's "
+                          "smallest step and is dropped"))
+        elif r.relative_error > 1e-12:
+            out.append(_f("loihi2-learning-rounded", "info", node,
+                          f"{r.target}: requested {r.requested} (coefficient {r.requested_coeff:.6g}), effective "
+                          f"{r.effective} ({r.effective_coeff:.6g}, relative error {r.relative_error:.3g})"))
+    for msg in m.findings:
+        if msg.startswith("bounds"):
+            out.append(_f("loihi2-learning-bounds", "warning", node, msg))
+        elif "impulse" in msg and "rounded" in msg:
+            out.append(_f("loihi2-learning-rounded", "info", node, msg))
+    return out
 
 
 def _max(a) -> float:

@@ -125,9 +125,10 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
     if ring_buffer_shifts not in ("worst-case", "host"):
         raise UnsupportedError(f"ring_buffer_shifts={ring_buffer_shifts!r}", parameter="ring_buffer_shifts",
                                expected="worst-case or host")
-    if learning is not None:
-        raise UnsupportedError("on-chip learning is not lowered for spinnaker yet", parameter="learning",
-                               expected="no learning rules")
+    from neurocompile.learning.attach import match_connections, normalize, units_of
+
+    rules = normalize(learning)
+    plastic = match_connections(netlist, rules) if rules else {}
     findings: list[Finding] = []
     names: dict[str, list[str]] = {}
     conv: dict[str, Any] = {"dt_graph": dt, "tick_ms": tick_ms, "discretization": disc, "forward_tau": forward_tau,
@@ -161,9 +162,16 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
         gi = info[c.post]
         w = _synapse_weights(c.weight, c.post_idx, gi)
         conn_w[c.name] = w
-        pos = w > 0
-        np.add.at(wsum[c.post][0], c.post_idx[pos], w[pos])
-        np.add.at(wsum[c.post][1], c.post_idx[~pos], -w[~pos])
+        wb = w
+        if c.name in plastic:  # learned weights may grow to w_max: the ring buffer must hold them
+            node, rule = plastic[c.name]
+            ws = _rule_weight_scale(node, rule, gi, units_of(rule))
+            wmax = (rule.params or {}).get("w_max")
+            if wmax is not None:
+                wb = np.sign(w) * np.maximum(np.abs(w), float(wmax) * ws)
+        pos = wb > 0
+        np.add.at(wsum[c.post][0], c.post_idx[pos], wb[pos])
+        np.add.at(wsum[c.post][1], c.post_idx[~pos], -wb[~pos])
     for g in netlist.groups.values():
         gi = info[g.name]
         if ring_buffer_shifts == "worst-case":
@@ -182,9 +190,13 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
         names[g.name] = [g.name]
 
     # ------------------------------------------------------------------ projections
+    attachments: dict[str, dict] = {}
     for c in netlist.connections:
         w = conn_w[c.name]
         names[c.name] = []
+        if c.name in plastic:
+            _emit_stdp(b, c, w, plastic[c.name], info[c.post], names, findings, attachments)
+            continue
         for receptor, sel in (("excitatory", w > 0), ("inhibitory", w < 0)):
             if not sel.any():
                 continue
@@ -220,11 +232,56 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
         for pname in names[c.name]:
             prog.quantization["projections"][pname]["sources"] = list(c.sources)
     prog.provenance["time_conversion"] = conv
+    if attachments:
+        prog.learning = {**prog.learning, "attachments": attachments}
     # measured effect of reset-by-subtraction -> reset to 0
     sub = [g.name for g in netlist.groups.values() if g.spiking and g.reset == "subtract"]
     if sub:
         prog.provenance["findings"].append(_reset_finding(netlist, sem, sub).as_dict())
     return prog
+
+
+def _rule_weight_scale(node: str, rule: Any, gi: dict[str, Any], units: str) -> float:
+    """nA per rule weight unit: the post population's synaptic gain (model units) or 1 (nA)."""
+    if units == "program":
+        return 1.0
+    gain = np.asarray(gi["syn_gain"], np.float64).reshape(-1)
+    if gain.size and np.any(np.abs(gain - gain[0]) > 1e-9 * abs(gain[0])):
+        raise UnsupportedError("the post neurons of this plastic projection have different weight gains (different "
+                               "r), so one rule in model units maps to different nA rules per neuron", node=node,
+                               parameter="units", expected='uniform r on the post node, or units = "program"')
+    return float(gain[0]) if gain.size else 1.0
+
+
+def _emit_stdp(b: SpiNNakerBuilder, c: Any, w: np.ndarray, attached: tuple, gi: dict[str, Any], names, findings,
+               attachments) -> None:
+    """One sPyNNaker STDP FromList projection (kind ``stdp``) for a plastic connection.
+
+    STDP weights are unsigned per receptor: an all-positive connection goes to the excitatory
+    receptor, an all-negative one to the inhibitory receptor (the rule then acts on |w|: potentiation
+    makes the synapse more inhibitory; warning ``spinnaker-learning-inhibitory``); a mixed-sign one
+    cannot be one plastic projection and is refused.
+    """
+    from neurocompile.learning.attach import units_of
+
+    node, rule = attached
+    if np.any(w > 0) and np.any(w < 0):
+        raise UnsupportedError("a plastic projection with both weight signs: sPyNNaker's STDP weights are unsigned per "
+                               "receptor, and splitting it would learn two different synapse sets", node=node,
+                               parameter="learning", expected="all weights >= 0 (or all <= 0)")
+    receptor = "inhibitory" if np.any(w < 0) else "excitatory"
+    if receptor == "inhibitory":
+        findings.append(_f("spinnaker-learning-inhibitory", "warning", node,
+                           "all weights are negative: the STDP projection uses the inhibitory receptor and the rule "
+                           "acts on |w| (potentiation makes the synapse more inhibitory)"))
+    units = units_of(rule)
+    ws = _rule_weight_scale(node, rule, gi, units)
+    pname = f"{c.name}:{receptor[:3]}"
+    b.stdp(c.pre, c.post, pre_idx=c.pre_idx, post_idx=c.post_idx, rule=rule, rule_weight_scale=ws,
+           weights=np.abs(w), delays=c.delay + 1, receptor=receptor, name=pname)
+    names[c.name].append(pname)
+    attachments[node] = {"projection": pname, "rule": rule.name, "kind": rule.kind, "units": units,
+                         "rule_weight_scale": ws, "rule_weight_scale_unit": "nA per rule weight unit"}
 
 
 def _population_constants(g: NeuronGroup, dt: float, tick_ms: float, disc: str, forward_tau: str,
