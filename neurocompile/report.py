@@ -47,8 +47,9 @@ TARGET_HOOKS: dict[str, str] = {"loihi2": "neurocompile.targets.loihi2.partition
 #: target -> "module:function(program, *, write) -> Placement" run when a Program has no placement.
 PLACERS: dict[str, str] = {"loihi2": "neurocompile.targets.loihi2.partition:place",
                            "spinnaker": "neurocompile.targets.spinnaker.partition:place"}
-#: target -> "module:function(program, learning) -> dict" (issue 6 fills this in).
-LEARNING_HOOKS: dict[str, str] = {}
+#: target -> "module:function(program, learning) -> dict" (issue 6).
+LEARNING_HOOKS: dict[str, str] = {"loihi2": "neurocompile.learning.report:loihi2_section",
+                                  "spinnaker": "neurocompile.learning.report:spinnaker_section"}
 #: target -> "module:function(projection) -> effective integer weights" (what the synapse adds).
 WEIGHT_HOOKS: dict[str, str] = {"loihi2": "neurocompile.report:_loihi2_effective_weights",
                                 "spinnaker": "neurocompile.report:_spinnaker_signed_weights"}
