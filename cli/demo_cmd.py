@@ -106,6 +106,7 @@ def demo(
         live["bar"] = bar
         d.run_reference()
         for t in TARGETS:
+            d.run_reference_chip(t)
             d.run_emulator(t)
         lava = d.run_lava()
     live["bar"] = None

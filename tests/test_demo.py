@@ -85,8 +85,9 @@ def test_demo_table_matches_independent_runs(cnn_demo):
         res = run_program(prog, inputs, backend="emulator")
         acc = float((zoo.predict(res.outputs[next(iter(prog.outputs))]) == labels).mean())
         assert _pct(text, f"{target} emulator")[0] == f"{100 * acc:.1f} %", target
-        row = next(line for line in text.splitlines() if f"{target} emulator" in line and "│" in line)
-        assert f"bit-exact vs {fidelity}" in row
+        rows = {r["backend"]: r for r in json.loads((out / "results.json").read_text())["accuracy"]}
+        assert rows[f"{target} emulator"]["fidelity"] == res.label().split("fidelity ", 1)[1]
+        assert rows[f"{target} emulator"]["fidelity"].startswith(f"bit-exact vs {fidelity}")
     # the card's conventions are what the float row used; loihi2 cannot subtract, so it says so
     card = zoo.load_card(MODEL)
     if card["simulate"]["reset"] == "subtract":
