@@ -39,3 +39,35 @@ def rows_spikes(images: np.ndarray, repeat: int, blank: int, seed: int) -> np.nd
     p = np.repeat(images, repeat, axis=1)  # (N, 8*repeat, 8)
     s = (rng.random(p.shape) < p).astype(np.float32)
     return np.concatenate([s, np.zeros((images.shape[0], blank, images.shape[2]), np.float32)], axis=1)
+
+
+def regular_rate(images: np.ndarray, steps: int) -> np.ndarray:
+    """Deterministic rate code: the spikes an integrate-and-fire encoder with input ``pixel`` per
+    step, threshold 1 and a start at 0.5 emits, i.e. ``floor((t+1) p + 1/2) - floor(t p + 1/2)``
+    at step t (``round(steps * p)`` spikes, evenly spaced); (N, steps, *image), no randomness.
+    Pixels are multiples of 1/16, so the floors are exact in float64."""
+    p = np.clip(images, 0.0, 1.0)[:, None]
+    t = np.arange(steps + 1, dtype=np.float64).reshape((1, steps + 1) + (1,) * (images.ndim - 1))
+    c = np.floor(t * p + 0.5)
+    return (c[:, 1:] - c[:, :-1]).astype(np.float32)
+
+
+def rows_regular(images: np.ndarray, repeat: int, blank: int) -> np.ndarray:
+    """Deterministic row-by-row presentation: row r is shown for ``repeat`` steps with the
+    regular rate code of :func:`regular_rate` (pixel p -> ``round(repeat p)`` evenly spaced
+    spikes), then ``blank`` silent steps; (N, 8 * repeat + blank, 8)."""
+    n, rows, cols = images.shape
+    s = regular_rate(images.reshape(n * rows, cols), repeat)  # (n*rows, repeat, cols)
+    s = s.reshape(n, rows * repeat, cols)
+    return np.concatenate([s, np.zeros((n, blank, cols), np.float32)], axis=1)
+
+
+def shifted(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Training augmentation: each (N, 8, 8) image moved by a random (dy, dx) in {-1, 0, 1}^2,
+    zero filled."""
+    out = np.zeros_like(images)
+    pad = np.pad(images, ((0, 0), (1, 1), (1, 1)))
+    d = rng.integers(-1, 2, size=(len(images), 2))
+    for k, (dy, dx) in enumerate(d):
+        out[k] = pad[k, 1 + dy:9 + dy, 1 + dx:9 + dx]
+    return out
