@@ -170,3 +170,15 @@ def test_demo_lava_subset_identical_to_emulator(tmp_path):
     assert re.search(r"Lava \(first 2\)", text)
     assert os.path.getsize(tmp_path / "loihi2.ncp") > 0
     assert np.isfinite(res["seconds"])
+
+
+def test_docs_index_links_every_page():
+    """docs/index.md links every page under docs/ (a new page must be added to the index)."""
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    index = (docs / "index.md").read_text()
+    linked = set(re.findall(r"\]\(([^)#]+\.md)\)", index))
+    pages = {str(p.relative_to(docs)) for p in docs.rglob("*.md")} - {"index.md"}
+    missing = sorted(pages - linked)
+    assert not missing, f"docs/index.md does not link: {missing}"
+    for must in ("getting-started.md", "fidelity.md"):
+        assert must in linked
