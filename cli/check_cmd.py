@@ -23,12 +23,13 @@ def check_command(
     model: str = typer.Argument(..., help="A .nir file."),
     target: OptionalStr = typer.Option(None, "--target", help="Also apply this target's rules (loihi2, spinnaker)."),
     dt: OptionalFloat = DtOpt,
+    learning: OptionalStr = typer.Option(None, "--learning", help="Learning rules (.toml) to check for the target."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Every unsupported node, shape problem, bad parameter and missing choice at once."""
     from neurocompile.check import check
 
-    report = check(model, target=target, dt=dt)
+    report = check(model, target=target, dt=dt, learning=learning)
     if as_json:
         sys.stdout.write(json.dumps(report.as_dict(), indent=2) + "\n")
     elif not report.readable:

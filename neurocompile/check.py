@@ -102,6 +102,7 @@ class _Ctx:
     dt: float | None           # dt given by the user (may be invalid)
     target: str | None
     shape_problems: list
+    learning: dict | None = None   # {NIR weight node: LearningRule} from --learning (issue 6)
 
     @property
     def effective_dt(self) -> float | None:
@@ -574,6 +575,17 @@ def _delay_steps(ctx: _Ctx) -> Iterator[Finding]:
                      f"{_fmt(dt)} ({int(off.sum())} value(s) not whole steps); it will be rounded")
 
 
+def _learning_node(ctx: _Ctx) -> Iterator[Finding]:
+    """Each learning rule names a weight node (Linear, Affine, Conv) of the graph."""
+    weights = sorted(n for n, node in ctx.graph.nodes.items() if node.kind in ("Linear", "Affine", "Conv1d", "Conv2d"))
+    for node, r in (ctx.learning or {}).items():
+        if node not in weights:
+            what = "is not in the graph" if node not in ctx.graph.nodes else f"is a {ctx.graph.nodes[node].kind}"
+            yield _f("learning-node", "error", node,
+                     f"learning rule '{r.name}' names '{node}', which {what}; rules attach to weight nodes: "
+                     + (", ".join(weights) or "none in this graph"))
+
+
 @rule("unknown-target")
 def _unknown_target(ctx: _Ctx) -> Iterator[Finding]:
     if ctx.target is not None and ctx.target not in KNOWN_TARGETS and ctx.target not in TARGET_RULES:
@@ -582,7 +594,8 @@ def _unknown_target(ctx: _Ctx) -> Iterator[Finding]:
 
 
 # ---------------------------------------------------------------------------- driver
-def check(model: Any, *, target: str | None = None, dt: float | None = None, **load_kw: Any) -> CheckReport:
+def check(model: Any, *, target: str | None = None, dt: float | None = None, learning: Any = None,
+          **load_kw: Any) -> CheckReport:
     """Load ``model`` (anything :func:`neurocompile.load` accepts) and report every finding.
 
     Never raises: an unreadable model gives one ``unreadable`` finding and ``readable=False``;
@@ -608,13 +621,22 @@ def check(model: Any, *, target: str | None = None, dt: float | None = None, **l
                                     f"cannot load {source}: {type(exc).__name__}: {' '.join(str(exc).split())}"),),
                            source=source, readable=False, target=target, dt=dt_val)
     ctx = _Ctx(graph=graph, dt=dt_val, target=target, shape_problems=list(problems))
+    pre: list[Finding] = []
+    if learning is not None:
+        from .learning.attach import normalize
+
+        try:
+            ctx.learning = normalize(learning)
+        except NeurocompileError as exc:
+            pre.append(Finding("learning-rules", "error", exc.node, " ".join(str(exc).split())))
+        pre.extend(_learning_node(ctx))
     if target is not None and target not in TARGET_RULES:  # a target registers its rules on import
         try:
             __import__(f"neurocompile.targets.{target}.check_rules")
         except ImportError:
             pass
     rules: list[Rule] = list(RULES.values()) + list(TARGET_RULES.get(target or "", []))
-    findings: list[Finding] = []
+    findings: list[Finding] = list(pre)
     for fn in rules:
         try:
             findings.extend(fn(ctx))

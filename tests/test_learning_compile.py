@@ -261,3 +261,39 @@ def test_cli_compile_with_learning_toml(target, tmp_path, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "nope" in err and len(err.strip().splitlines()) == 1
+
+
+def test_check_with_learning_reports_what_each_target_cannot_run(tmp_path):
+    from neurocompile.learning import hebbian
+
+    good = {"fc": rule()}
+    rep = neurocompile.check(graph(), target="spinnaker", dt=1.0, learning=good)
+    assert not [f for f in rep.findings if "learning" in f.code or "rule" in f.code], rep.findings
+    # reward-modulated STDP: neuromodulation is broken in sPyNNaker 7.4.1 (reference/spinnaker.md §1.5)
+    r3 = attach(rstdp(lr=0.5, A_plus=0.4, A_minus=0.3, tau_plus=5, tau_minus=5, tau_e=20), reward="dopamine")
+    rep = neurocompile.check(graph(), target="spinnaker", dt=1.0, learning={"fc": r3})
+    assert rep.by_code("spinnaker-neuromodulation-broken")
+    rep = neurocompile.check(graph(), target="spinnaker", dt=1.0,
+                             learning={"fc": hebbian(eta=0.5, tau_pre=5, w_max=20.0, decay=0.01)})
+    assert rep.by_code("spinnaker-rule-no-binary")
+    # loihi2: the same rstdp runs (lif_3f); without a reward input it is an error; tiny amplitudes are dropped
+    rep = neurocompile.check(graph(), target="loihi2", dt=1.0, learning={"fc": r3})
+    assert not rep.has_errors, rep.findings
+    rep = neurocompile.check(graph(), target="loihi2", dt=1.0,
+                             learning={"fc": rstdp(lr=0.5, A_plus=0.4, A_minus=0.3, tau_plus=5, tau_minus=5, tau_e=20)})
+    assert rep.by_code("loihi2-learning-reward")
+    tiny = stdp_pair(A_plus=0.4, A_minus=1e-6, tau_plus=8, tau_minus=8)
+    rep = neurocompile.check(graph(), target="loihi2", dt=1.0, learning={"fc": tiny})
+    dropped = rep.by_code("loihi2-learning-product-dropped")
+    assert dropped and dropped[0].node == "fc"
+    rounded = rep.by_code("loihi2-learning-rounded")
+    assert rounded and "requested" in rounded[0].message and "effective" in rounded[0].message
+    # a rule on a node that is not a weight node
+    rep = neurocompile.check(graph(), target="loihi2", dt=1.0, learning={"lif": rule()})
+    (f,) = rep.by_code("learning-node")
+    assert f.node == "lif" and "fc" in f.message
+    # a TOML file that does not parse is one finding, not an exception
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[rule]]\nprojection = 'fc'\nkind = 'nope'\n")
+    rep = neurocompile.check(graph(), target="loihi2", dt=1.0, learning=bad)
+    assert rep.by_code("learning-rules") and rep.has_errors

@@ -115,7 +115,7 @@ def _lowering(ctx) -> Iterator[Finding]:
     try:
         sem = resolve_semantics(ctx.graph, dt=dt, reset="zero", hop_delay=1)
         netlist = build_netlist(ctx.graph, sem)
-        prog = lower(netlist, graph=ctx.graph, semantics=sem)
+        prog = lower(netlist, graph=ctx.graph, semantics=sem, learning=getattr(ctx, "learning", None) or None)
     except NeurocompileError as exc:
         yield _f("loihi2-unsupported", "error", exc.node, str(exc))
         return
@@ -128,12 +128,35 @@ def _lowering(ctx) -> Iterator[Finding]:
             yield f
 
 
+def _learning(ctx) -> Iterator[Finding]:
+    """Learning rules Loihi 2 cannot take as given (scale-independent part; the scale-dependent
+    findings - dropped products, rounded coefficients, bounds - come from the lowering, whose
+    ``loihi2-learning-*`` findings ``loihi2-lowering`` passes on)."""
+    for node, rule in (getattr(ctx, "learning", None) or {}).items():
+        if not spec.T_EPOCH_MIN <= rule.t_epoch <= spec.T_EPOCH_MAX:
+            yield _f("loihi2-learning-epoch", "error", node,
+                     f"t_epoch {rule.t_epoch} outside Lava's 6-bit epoch field {spec.T_EPOCH_MIN}..{spec.T_EPOCH_MAX}")
+        for k in ("x1", "x2", "y1", "y2", "y3"):
+            imp = rule.trace(k).impulse
+            if imp > spec.TRACE_MAX:
+                yield _f("loihi2-learning-impulse", "error", node,
+                         f"{k} impulse {imp} exceeds the 7-bit trace (<= {spec.TRACE_MAX})")
+        if rule.is_three_factor:
+            if rule.third_factor != "y2":
+                yield _f("loihi2-learning-third-factor", "error", node,
+                         f"third factor {rule.third_factor}: the lif_3f neuron carries the reward in y2")
+            if not (rule.params or {}).get("reward"):
+                yield _f("loihi2-learning-reward", "error", node,
+                         f"three-factor rule '{rule.name}' names no reward input (reward = \"<new input name>\")")
+
+
 for _fn, _code in ((_reset_subtract, "loihi2-reset-subtract"), (_v_reset, "loihi2-v-reset"),
                    (_delay_limit, "loihi2-delay-limit"), (_decays, "loihi2-decay"),
-                   (_readouts, "loihi2-readout-may-spike"), (_lowering, "loihi2-lowering")):
+                   (_readouts, "loihi2-readout-may-spike"), (_lowering, "loihi2-lowering"),
+                   (_learning, "loihi2-learning")):
     _fn.code = _code  # type: ignore[attr-defined]
 
-TARGET_RULES["loihi2"] = [_reset_subtract, _v_reset, _delay_limit, _decays, _readouts, _lowering]
+TARGET_RULES["loihi2"] = [_reset_subtract, _v_reset, _delay_limit, _decays, _readouts, _learning, _lowering]
 
 __all__ = ["TARGET_RULES"]
 
