@@ -1,11 +1,14 @@
 """The ``digits_cnn_sinabs`` network as a sinabs module (imports torch and sinabs).
 
 Conv(1->8, 3x3, pad 1) -> IAF -> SumPool 2 -> Conv(8->16, 3x3, pad 1) -> IAF -> SumPool 2 ->
-Flatten -> Linear(64->10) -> IAF, no biases, threshold 1. Every IAF uses ``SingleSpike``
-(at most one spike per step), ``MembraneSubtract`` and ``min_v_mem=None`` (no floor): that is
-exactly what neurocompile's reference computes for the exported IF nodes with ``dt = 1`` and
-``reset = subtract`` (``neurocompile.conventions.sinabs_to_nir``); sinabs' default
-``MultiSpike`` and ``from_nir``'s ``min_v_mem = -threshold`` would not be.
+Flatten -> Linear(64->10) -> IAF, no biases, threshold 1 (channel counts ``CH1``, ``CH2``).
+Every IAF uses ``SingleSpike`` (at most one spike per step), ``min_v_mem=None`` (no floor) and
+``MembraneReset(0)`` (reset to zero, what Loihi 2 and SpiNNaker neurons do): that is exactly what
+neurocompile's reference computes for the exported IF nodes with ``dt = 1``, ``r = 1`` and
+``v_reset = 0`` (reset "file"); sinabs' default ``MultiSpike`` and ``from_nir``'s
+``min_v_mem = -threshold`` would not be. ``build(steps, reset="subtract")`` gives the
+``MembraneSubtract`` variant that ``neurocompile.conventions.sinabs_to_nir`` describes (used by
+the random round-trip tests).
 """
 
 from __future__ import annotations
@@ -18,17 +21,20 @@ import sinabs.activation as sa
 import sinabs.layers as sl
 
 
-def iaf(steps: int) -> sl.IAFSqueeze:
+CH1, CH2 = 16, 32
+
+
+def iaf(steps: int, reset: str = "zero") -> sl.IAFSqueeze:
+    reset_fn = sa.MembraneReset(reset_value=0.0) if reset == "zero" else sa.MembraneSubtract()
     return sl.IAFSqueeze(num_timesteps=steps, spike_threshold=1.0, spike_fn=sa.SingleSpike,
-                         reset_fn=sa.MembraneSubtract(), surrogate_grad_fn=sa.PeriodicExponential(),
-                         min_v_mem=None)
+                         reset_fn=reset_fn, surrogate_grad_fn=sa.SingleExponential(), min_v_mem=None)
 
 
-def build(steps: int) -> nn.Sequential:
+def build(steps: int, reset: str = "zero") -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(1, 8, 3, padding=1, bias=False), iaf(steps), sl.SumPool2d(2),
-        nn.Conv2d(8, 16, 3, padding=1, bias=False), iaf(steps), sl.SumPool2d(2),
-        nn.Flatten(), nn.Linear(64, 10, bias=False), iaf(steps),
+        nn.Conv2d(1, CH1, 3, padding=1, bias=False), iaf(steps, reset), sl.SumPool2d(2),
+        nn.Conv2d(CH1, CH2, 3, padding=1, bias=False), iaf(steps, reset), sl.SumPool2d(2),
+        nn.Flatten(), nn.Linear(CH2 * 4, 10, bias=False), iaf(steps, reset),
     )
 
 
