@@ -96,7 +96,7 @@ def _lava_vs_emulator(prog, inputs, steps, record):
 @pytest.mark.slow
 def test_pattern_demo_bit_exact_on_lava():
     pytest.importorskip("lava")
-    seed, steps = PATTERN_SEEDS[0], 800
+    seed, steps = PATTERN_SEEDS[0], 300  # CI: ~3x shorter than the 800-step original; still > 50 weights move
     x, _ = D.pattern_data(seed, 1000 + seed, steps)
     prog = D.pattern_program(seed)
     emu, _ = _lava_vs_emulator(prog, {"inp": x[None]}, steps, "out.spikes,out.v,syn.w,syn.x1,syn.y1")

@@ -24,9 +24,9 @@ from neurocompile.targets.loihi2.lava_runner import Job, run_jobs  # noqa: E402
 pytestmark = pytest.mark.lava
 
 VARS = ("w", "tag_1", "tag_2", "x1", "x2", "y1", "y2", "y3")
-STEPS = 40
+STEPS = 32
 N_PROGRAMS = int(os.environ.get("NC_LEARNING_DIFF_PROGRAMS", "34"))  # x 3 rules = 102 random rules
-PER_RUN = 6
+PER_RUN = 12  # Programs per Lava run: Lava start-up and compilation dominate, not the steps
 
 
 def _compare(seeds):
