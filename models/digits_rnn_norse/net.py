@@ -1,6 +1,9 @@
 """The ``digits_rnn_norse`` network, built from norse 1.1.0's own cells (imports torch, norse).
 
-Input(8) -> Linear -> CubaLIF(64) with a recurrent Linear(64->64) -> Linear -> CubaLIF(10).
+Input(8) -> Linear -> CubaLIF(N_HID) with a recurrent Linear(N_HID->N_HID) -> Linear -> CubaLIF(10),
+no biases (a bias is a constant current that both chips apply from step 0 while the spikes
+arrive one hop later, and SpiNNaker's ``i_offset`` skips the synaptic ramp: bias-free layers
+avoid both approximations). The NIR file stores the Affine nodes with zero biases.
 Each CubaLIF is exactly what ``norse.torch.from_nir`` builds for a NIR CubaLIF node:
 ``w_in * x -> LIBoxCell(1/tau_syn) -> * r -> LIFBoxCell(1/tau_mem, v_th, reset to 0)``, with
 ``dt = DT``. The recurrent input is the previous step's hidden spikes (zeros at t = 0), as
@@ -26,7 +29,7 @@ TAU_MEM = 8 * DT
 W_IN = TAU_SYN / DT  # unit synaptic input gain: u <- 0.75 u + x
 R = TAU_MEM / DT     # unit membrane input gain:  v <- 0.875 v + u
 V_TH = 1.0
-N_IN, N_HID, N_OUT = 8, 64, 10
+N_IN, N_HID, N_OUT = 8, 96, 10
 
 
 class CubaLIF(nn.Module):
@@ -47,10 +50,10 @@ class CubaLIF(nn.Module):
 class DigitsRNN(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.fc1 = nn.Linear(N_IN, N_HID)
+        self.fc1 = nn.Linear(N_IN, N_HID, bias=False)
         self.rec = nn.Linear(N_HID, N_HID, bias=False)
         self.lif1 = CubaLIF()
-        self.fc2 = nn.Linear(N_HID, N_OUT)
+        self.fc2 = nn.Linear(N_HID, N_OUT, bias=False)
         self.lif2 = CubaLIF()
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -81,10 +84,10 @@ def to_graph(net: DigitsRNN):
 
     nodes = {
         "input": Node("input", "Input", {"shape": (N_IN,)}),
-        "fc1": Node("fc1", "Affine", {"weight": a(net.fc1.weight), "bias": a(net.fc1.bias)}),
+        "fc1": Node("fc1", "Affine", {"weight": a(net.fc1.weight), "bias": np.zeros(N_HID)}),
         "lif1": Node("lif1", "CubaLIF", cuba(N_HID)),
         "rec": Node("rec", "Affine", {"weight": a(net.rec.weight), "bias": np.zeros(N_HID)}),
-        "fc2": Node("fc2", "Affine", {"weight": a(net.fc2.weight), "bias": a(net.fc2.bias)}),
+        "fc2": Node("fc2", "Affine", {"weight": a(net.fc2.weight), "bias": np.zeros(N_OUT)}),
         "lif2": Node("lif2", "CubaLIF", cuba(N_OUT)),
         "output": Node("output", "Output", {"shape": (N_OUT,)}),
     }
@@ -94,13 +97,38 @@ def to_graph(net: DigitsRNN):
 
 
 def from_graph(graph) -> DigitsRNN:
-    """Rebuild the module from a loaded ``model.nir`` (float64)."""
+    """Rebuild the module from a loaded ``model.nir`` (float64; its Affine biases must be 0)."""
     net = DigitsRNN().double()
     p = graph.nodes
     with torch.no_grad():
         net.fc1.weight.copy_(torch.from_numpy(p["fc1"].params["weight"]))
-        net.fc1.bias.copy_(torch.from_numpy(p["fc1"].params["bias"]))
         net.rec.weight.copy_(torch.from_numpy(p["rec"].params["weight"]))
         net.fc2.weight.copy_(torch.from_numpy(p["fc2"].params["weight"]))
-        net.fc2.bias.copy_(torch.from_numpy(p["fc2"].params["bias"]))
+    for key in ("fc1", "fc2"):
+        if np.any(np.asarray(p[key].params.get("bias", 0.0)) != 0):
+            raise ValueError(f"{key} has a nonzero bias; DigitsRNN has none")
     return net
+
+
+def train_forward(net: DigitsRNN, x: torch.Tensor, spike) -> tuple[torch.Tensor, torch.Tensor]:
+    """What ``net.forward`` computes, in plain torch with a surrogate ``spike(v - V_TH)`` (for
+    training; norse's own cells are evaluated and exported afterwards). Decays are the exact
+    powers of two of the norse cells: u <- u + (dt/tau_syn)(W_IN x - u), v <- v + (dt/tau_mem)(R u - v)."""
+    b, t = x.shape[:2]
+    ks, km = DT / TAU_SYN, DT / TAU_MEM
+    z1 = torch.zeros(b, N_HID, dtype=x.dtype)
+    u1 = v1 = torch.zeros(b, N_HID, dtype=x.dtype)
+    u2 = v2 = torch.zeros(b, N_OUT, dtype=x.dtype)
+    outs, hids = [], []
+    for k in range(t):
+        u1 = u1 + ks * (W_IN * (net.fc1(x[:, k]) + net.rec(z1)) - u1)
+        v1 = v1 + km * (R * u1 - v1)
+        z1 = spike(v1 - V_TH)
+        v1 = v1 * (1.0 - z1.detach())
+        u2 = u2 + ks * (W_IN * net.fc2(z1) - u2)
+        v2 = v2 + km * (R * u2 - v2)
+        z2 = spike(v2 - V_TH)
+        v2 = v2 * (1.0 - z2.detach())
+        outs.append(z2)
+        hids.append(z1)
+    return torch.stack(outs, 1), torch.stack(hids, 1)
