@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
@@ -63,21 +63,33 @@ class RunResult:
         np.savez_compressed(path, **arrays)
 
 
-def parse_record(spec: str | None) -> list[tuple[str, str]]:
-    """Parse ``--record NODE.v,NODE.u,OTHER.spikes`` into ``[(node, observable), ...]``."""
-    if not spec:
+def parse_record(spec: Any, *, observables: Iterable[str] = OBSERVABLES) -> list[tuple[str, str]]:
+    """Normalise what to record into ``[(node, observable), ...]`` (order kept).
+
+    Accepts ``None``, the CLI form ``"NODE.v,NODE.u,OTHER.spikes"``, or an iterable of such
+    strings and ``(node, observable)`` pairs. String items must name one of ``observables``
+    (a backend passes its extra ones, e.g. learning traces); pairs are passed through for the
+    backend to check against what it can record.
+    """
+    if spec is None:
         return []
-    out = []
-    for item in spec.split(","):
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    allowed = tuple(observables)
+    out: list[tuple[str, str]] = []
+    for item in items:
+        if not isinstance(item, str):
+            node, obs = item
+            out.append((str(node), str(obs)))
+            continue
         item = item.strip()
         if not item:
             continue
         node, sep, obs = item.rpartition(".")
-        if not sep or not node or obs not in OBSERVABLES:
+        if not sep or not node or obs not in allowed:
             raise InputDataError(
                 f"cannot parse record item {item!r}",
                 parameter="record",
-                expected="NODE.v, NODE.u or NODE.spikes separated by commas",
+                expected=" or ".join(f"NODE.{o}" for o in allowed) + " separated by commas",
             )
         out.append((node, obs))
     return out

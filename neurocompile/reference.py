@@ -228,18 +228,7 @@ def build_plan(graph: Graph, semantics: Semantics) -> Plan:
 
 
 def _record_items(graph: Graph, plan: Plan, record: Any) -> list[tuple[str, str]]:
-    if record is None:
-        return []
-    if isinstance(record, str):
-        items = parse_record(record)
-    else:
-        items = []
-        for item in record:
-            if isinstance(item, str):
-                items.extend(parse_record(item))
-            else:
-                node, obs = item
-                items.append((str(node), str(obs)))
+    items = parse_record(record)
     for node, obs in items:
         if node not in graph.nodes:
             raise InputDataError(f"cannot record '{node}.{obs}': no such node", node=node, parameter="record",

@@ -22,21 +22,6 @@ from . import engine
 _SUPPORTED = ("loihi2", "spinnaker")
 
 
-def _parse_record(record: Any) -> list[tuple[str, str]]:
-    if record is None:
-        return []
-    if isinstance(record, str):
-        return parse_record(record)
-    out = []
-    for item in record:
-        if isinstance(item, str):
-            out.extend(parse_record(item))
-        else:
-            pop, obs = item
-            out.append((str(pop), str(obs)))
-    return out
-
-
 def _gather_inputs(program: Program, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int, int]:
     """The input arrays by key, shape-checked, without copies when they are numeric ndarrays
     of the right layout (anything else goes through :func:`check_inputs` for its errors)."""
@@ -119,7 +104,7 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
     plan = plan_for(program)  # validates the Program (memoized with the flattened plan)
     arrays, batch, steps = _gather_inputs(program, inputs)
 
-    rec = _parse_record(record)
+    rec = parse_record(record)
     pops = program.populations
     for pop, obs in rec:
         if pop not in pops:

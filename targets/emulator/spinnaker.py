@@ -295,7 +295,9 @@ def run_program(program: Program, inputs, *, record=(), strict: bool = False):
     from neurocompile.errors import InputDataError, NumericOverflowError
     from neurocompile.targets.spinnaker.program import input_shapes, validate_program
 
-    from .run import _key_of, _parse_record
+    from neurocompile.data import parse_record
+
+    from .run import _key_of
 
     validate_program(program)
     arrays, batch, steps = check_inputs(inputs, input_shapes(program))
@@ -303,7 +305,7 @@ def run_program(program: Program, inputs, *, record=(), strict: bool = False):
         if arr.size and not np.all((arr == 0) | (arr == 1)):
             raise InputDataError("spike-source input must be 0/1 per tick", node=key, parameter="input",
                                  expected="spikes 0/1 (SpikeSourceArray emits at most one spike per tick)")
-    rec = _parse_record(record)
+    rec = parse_record(record)
     pops = program.populations
     # STDP projections (spinnaker_stdp.py): learned weights; ("PROJ", "weights") records them per tick
     stdp = [n for n, p in program.projections.items() if p.kind == "stdp"]

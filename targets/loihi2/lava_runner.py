@@ -38,7 +38,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from neurocompile.data import FIDELITY_BIT_EXACT, RunResult, check_inputs, load_npz, parse_record
+from neurocompile.data import FIDELITY_BIT_EXACT, OBSERVABLES, RunResult, check_inputs, load_npz, parse_record
 from neurocompile.errors import (
     InputDataError,
     NeurocompileError,
@@ -64,32 +64,10 @@ U_MAX = spec.UV_WRAP_LIMIT
 
 
 # --------------------------------------------------------------------------- inputs / records
-def _parse_rec(text: str) -> list[tuple[str, str]]:
-    """parse_record plus learning observables (PROJ.w, PROJ.x1, PROJ.tag_1, ...)."""
-    out: list[tuple[str, str]] = []
-    for item in text.split(","):
-        name, sep, obs = item.strip().rpartition(".")
-        if sep and name and obs in LEARNING_VARS:
-            out.append((name, obs))
-        elif item.strip():
-            out.extend(parse_record(item.strip()))
-    return out
-
-
 def normalize_record(record: Iterable[Any] | str | None) -> list[tuple[str, str]]:
-    """``"A.v,B.spikes"``, ``["A.v"]`` or ``[("A", "v")]`` -> ``[("A", "v"), ...]`` (order kept)."""
-    if record is None:
-        return []
-    if isinstance(record, str):
-        return _parse_rec(record)
-    out: list[tuple[str, str]] = []
-    for item in record:
-        if isinstance(item, str):
-            out.extend(_parse_rec(item))
-        else:
-            pop, obs = item
-            out.extend(_parse_rec(f"{pop}.{obs}"))
-    return out
+    """``"A.v,B.spikes"``, ``["A.v"]`` or ``[("A", "v")]`` -> ``[("A", "v"), ...]`` (order kept);
+    learning observables (PROJ.w, PROJ.x1, PROJ.tag_1, ...) are accepted too."""
+    return parse_record(record, observables=OBSERVABLES + tuple(LEARNING_VARS))
 
 
 def input_shapes(program: Program) -> dict[str, tuple[int, ...]]:
