@@ -294,6 +294,14 @@ class Demo:
         self.lava_label = FIDELITY["lava"]
         self.resources: dict[str, Any] = {}
         self.files: dict[str, str] = {}
+        # what the chips get: zoo models use the zoo's chip settings (models/accuracy.py: spikes for
+        # analog inputs, trailing silent steps for the hop delay), so the table matches docs/accuracy.md
+        self.zoo = bool(self.dm.card)
+        self.chip_inputs = self.dm.inputs
+        if self.zoo:
+            from neurocompile.models import accuracy as zoo_acc
+
+            self.chip_inputs = zoo_acc.chip_inputs(self.dm.name, self.graph, self.dm.inputs)
 
     # -- 1. check and compile
     def check(self) -> dict[str, Any]:
@@ -311,7 +319,15 @@ class Demo:
             opts, notes = compile_options(self.dm, t)
             t1 = time.perf_counter()
             try:
-                prog = nc.compile(self.graph, t, **opts)
+                if self.zoo:
+                    from neurocompile.models import accuracy as zoo_acc
+
+                    opts = {"reset": zoo_acc.chip_reset(self.dm.name), "calibration": "training images"}
+                    notes = [f"compiled as docs/accuracy.md does (models/accuracy.py compile_for: reset "
+                             f"{opts['reset']}, calibration from training images)"]
+                    prog = zoo_acc.compile_for(self.dm.name, t)
+                else:
+                    prog = nc.compile(self.graph, t, **opts)
             except NeurocompileError as exc:
                 self.compiled[t] = {"options": opts, "notes": notes, "error": exc.one_line()}
                 continue
@@ -369,7 +385,7 @@ class Demo:
             return None
         t1 = time.perf_counter()
         out_name = self.graph.outputs[0]
-        res = run_chunked(lambda x: nc.simulate(self.graph, x, **kw), self.dm.inputs,
+        res = run_chunked(lambda x: nc.simulate(self.graph, x, **kw), self.chip_inputs,
                           task=f"float, {target} sem.", progress=self.progress)
         self.outputs[f"float_{target}"] = _concat(res, out_name)
         row = self._row(f"float, {target} semantics", FIDELITY["float"], predict(self.outputs[f"float_{target}"]),
@@ -392,7 +408,7 @@ class Demo:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                res = run_chunked(lambda x: prog.run(x, backend="emulator"), self.dm.inputs,
+                res = run_chunked(lambda x: prog.run(x, backend="emulator"), self.chip_inputs,
                                   task=name, progress=self.progress)
         except NeurocompileError as exc:
             row = AccuracyRow(name, FIDELITY[target], 0, seconds=time.perf_counter() - t1, error=exc.one_line())
@@ -445,7 +461,7 @@ class Demo:
                 lava_python()
             except BackendUnavailableError as exc:
                 return LavaCheck(status="skipped", reason=f"{exc.one_line()} (`make venvs` builds it in ~2 min)")
-        sub = {n: v[:k] for n, v in self.dm.inputs.items()}
+        sub = {n: v[:k] for n, v in self.chip_inputs.items()}
         key = next(iter(prog.outputs))
         try:
             res = run_chunked(lambda x: prog.run(x, backend="lava"), sub, chunk=LAVA_CHUNK,
@@ -474,7 +490,7 @@ class Demo:
         self.out.mkdir(parents=True, exist_ok=True)
         if "loihi2" in self.programs and "loihi2" in self.outputs:
             path = self.out / "raster.png"
-            plot_raster(self.graph, self.programs["loihi2"], self.dm, path, sample=sample)
+            plot_raster(self.graph, self.programs["loihi2"], self.dm, path, sample=sample, inputs=self.chip_inputs)
             self.files["raster"] = str(path)
         if self.resources:
             path = self.out / "placement.png"
@@ -556,7 +572,8 @@ def _bfs_order(graph: Any) -> list[str]:
     return seen + [n for n in graph.nodes if n not in seen]
 
 
-def plot_raster(graph: Any, program: Any, dm: DemoModel, path: str | Path, *, sample: int = 0) -> Path:
+def plot_raster(graph: Any, program: Any, dm: DemoModel, path: str | Path, *, sample: int = 0,
+                inputs: Mapping[str, np.ndarray] | None = None) -> Path:
     """Spike raster of one sample: input and every spiking layer, float reference vs the Program's emulator.
 
     The float reference runs under the Program's own semantics (its ``hop_delay`` 1 and reset)
@@ -569,7 +586,7 @@ def plot_raster(graph: Any, program: Any, dm: DemoModel, path: str | Path, *, sa
 
     import neurocompile as nc
 
-    x = {k: v[sample:sample + 1] for k, v in dm.inputs.items()}
+    x = {k: v[sample:sample + 1] for k, v in (dm.inputs if inputs is None else inputs).items()}
     layers = _layers(graph, program)
     sem = program.semantics
     ref_kw = {"dt": sem.get("dt"), "discretization": sem.get("discretization", "forward"),
