@@ -42,10 +42,10 @@ import scipy.sparse as sp
 from . import reference_ops as ops
 from .check import Finding
 from .data import FIDELITY_FLOAT, RunResult, check_inputs
-from .errors import GraphError, SemanticsError, UnsupportedError
+from .errors import GraphError, UnsupportedError
 from .ir import NEURON_KINDS, SPIKING_KINDS, Graph, Node
 from .reference import node_shapes
-from .semantics import Semantics
+from .semantics import Semantics, legacy_reset_error
 
 Shape = tuple[int, ...]
 
@@ -362,11 +362,7 @@ class _Builder:
             mode = self.sem.reset
             if mode == "file":
                 if legacy:
-                    raise SemanticsError(
-                        "this file predates v_reset (nir <= 1.0.4, when reset meant subtraction) and "
-                        "reset='file' was requested; choose --reset subtract (as paper-era files were "
-                        "defined) or --reset zero", node=node.name, parameter="v_reset",
-                        expected="--reset subtract or --reset zero")
+                    raise legacy_reset_error(node.name)
                 vr = params.get("v_reset")
                 reset = "zero" if vr is None or not np.any(vr) else "value"
                 if vr is None:

@@ -59,6 +59,41 @@ class OutputSpec:
     scale: float = 1.0
 
 
+def output_specs(outputs: Mapping[str, Any] | None) -> dict[str, OutputSpec]:
+    """Normalise builder outputs: key -> ``OutputSpec``, a population name (its spikes) or
+    ``(population, observable[, scale])``."""
+    from .errors import ParameterError
+
+    outs: dict[str, OutputSpec] = {}
+    for key, o in (outputs or {}).items():
+        if isinstance(o, OutputSpec):
+            outs[key] = o
+        elif isinstance(o, str):
+            outs[key] = OutputSpec(o, "spikes", 1.0)
+        else:
+            o = tuple(o)
+            if not 1 <= len(o) <= 3:
+                raise ParameterError(f"output spec {o!r} is not valid", node=key, parameter="outputs",
+                                     expected="(population, observable[, scale])")
+            outs[key] = OutputSpec(str(o[0]), str(o[1]) if len(o) > 1 else "spikes",
+                                   float(o[2]) if len(o) > 2 else 1.0)
+    return outs
+
+
+def check_endpoints(proj: "Projection", program: "Program", neuron_kinds: tuple[str, ...], expected: str) -> None:
+    """A projection's pre and post populations exist and its post population is a neuron kind."""
+    from .errors import GraphError
+
+    for end, role in ((proj.pre, "pre"), (proj.post, "post")):
+        if end not in program.populations:
+            raise GraphError(f"projection {role} population '{end}' does not exist", node=proj.name,
+                             parameter=role, expected="one of " + ", ".join(sorted(program.populations)))
+    post = program.populations[proj.post]
+    if post.kind not in neuron_kinds:
+        raise GraphError(f"projection post population '{proj.post}' is a {post.kind} population", node=proj.name,
+                         parameter="post", expected=expected)
+
+
 @dataclass
 class Program:
     target: str

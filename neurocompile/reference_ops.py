@@ -12,7 +12,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .errors import GraphError, ParameterError, SemanticsError
+from .errors import GraphError, ParameterError
+from .semantics import legacy_reset_error
 from .ir import Node
 
 Shape = tuple[int, ...]
@@ -267,11 +268,7 @@ class Neuron:
             self.reset = reset
             if reset == "file":
                 if legacy:
-                    raise SemanticsError(
-                        "this file predates v_reset (nir <= 1.0.4, when reset meant subtraction) and "
-                        "reset='file' was requested; choose --reset subtract (as paper-era files were "
-                        "defined) or --reset zero", node=node.name, parameter="v_reset",
-                        expected="--reset subtract or --reset zero")
+                    raise legacy_reset_error(node.name)
                 self.v_reset = p.get("v_reset", np.zeros(shape))
         self.v = self.u = self.z = None
 

@@ -84,3 +84,12 @@ def resolve_semantics(
         raise SemanticsError(f"hop_delay must be 0 or 1, got {hop_delay}", parameter="hop_delay",
                              expected="0 or 1")
     return Semantics(dt=dt, discretization=discretization, reset=reset, hop_delay=hop_delay)
+
+
+def legacy_reset_error(node: str) -> SemanticsError:
+    """The error for ``reset="file"`` on a spiking node whose file predates ``v_reset``."""
+    return SemanticsError(
+        "this file predates v_reset (nir <= 1.0.4, when reset meant subtraction) and "
+        "reset='file' was requested; choose --reset subtract (as paper-era files were "
+        "defined) or --reset zero", node=node, parameter="v_reset",
+        expected="--reset subtract or --reset zero")

@@ -76,6 +76,19 @@ def _check_values(program: Program, arrays: dict[str, np.ndarray]) -> dict[str, 
     return pmax
 
 
+def record_index(names: list[str], slices: Mapping[str, tuple[int, int]]
+                 ) -> tuple[np.ndarray, dict[str, tuple[int, int]]]:
+    """Global neuron indices a kernel records for ``names`` (in order), and where each
+    population's block starts in the recorded columns: ``{name: (column, size)}``."""
+    idx, where, c = [], {}, 0
+    for n in names:
+        off, size = slices[n]
+        idx.append(np.arange(off, off + size, dtype=np.int64))
+        where[n] = (c, size)
+        c += size
+    return (np.concatenate(idx) if idx else np.zeros(0, np.int64)), where
+
+
 def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: Iterable[Any] | str | None = (),
                 strict: bool = False) -> RunResult:
     """Run ``program`` on ``inputs`` bit-exactly as its reference (Lava 0.10.0 fixed_pt for loihi2).
@@ -121,18 +134,9 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
         if pops[pop].kind != "input" and pop not in cols[obs]:
             cols[obs].append(pop)
 
-    def index(names: list[str]) -> tuple[np.ndarray, dict[str, tuple[int, int]]]:
-        idx, where, c = [], {}, 0
-        for n in names:
-            off, size = plan.lif_slices[n]
-            idx.append(np.arange(off, off + size, dtype=np.int64))
-            where[n] = (c, size)
-            c += size
-        return (np.concatenate(idx) if idx else np.zeros(0, np.int64)), where
-
-    rec_u, where_u = index(cols["u"])
-    rec_v, where_v = index(cols["v"])
-    rec_s, where_s = index(cols["spikes"])
+    rec_u, where_u = record_index(cols["u"], plan.lif_slices)
+    rec_v, where_v = record_index(cols["v"], plan.lif_slices)
+    rec_s, where_s = record_index(cols["spikes"], plan.lif_slices)
 
     # int8 events when every input is binary: a quarter of the memory of int32
     graded_in = any(int(pops[p].params["num_message_bits"]) > 0 for p in program.inputs.values())

@@ -297,7 +297,7 @@ def run_program(program: Program, inputs, *, record=(), strict: bool = False):
 
     from neurocompile.data import parse_record
 
-    from .run import _key_of
+    from .run import _key_of, record_index
 
     validate_program(program)
     arrays, batch, steps = check_inputs(inputs, input_shapes(program))
@@ -335,18 +335,9 @@ def run_program(program: Program, inputs, *, record=(), strict: bool = False):
         if pops[pop].kind in spec.NEURON_KINDS and pop not in cols[obs]:
             cols[obs].append(pop)
 
-    def index(names):
-        idx, where, c = [], {}, 0
-        for n in names:
-            off, size = plan.neuron_slices[n]
-            idx.append(np.arange(off, off + size, dtype=np.int64))
-            where[n] = (c, size)
-            c += size
-        return (np.concatenate(idx) if idx else np.zeros(0, np.int64)), where
-
-    rec_u, where_u = index(cols["u"])
-    rec_v, where_v = index(cols["v"])
-    rec_s, where_s = index(cols["spikes"])
+    rec_u, where_u = record_index(cols["u"], plan.neuron_slices)
+    rec_v, where_v = record_index(cols["v"], plan.neuron_slices)
+    rec_s, where_s = record_index(cols["spikes"], plan.neuron_slices)
     inp = np.zeros((batch, steps, plan.NI), np.uint8)
     for key, popname in program.inputs.items():
         off, size = plan.in_slices[popname]

@@ -26,7 +26,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from neurocompile.errors import GraphError, ParameterError
-from neurocompile.program import OutputSpec, Population, Program, Projection
+from neurocompile.program import Population, Program, Projection, output_specs
 
 from . import spec
 from .program import validate_population, validate_program, validate_projection
@@ -322,19 +322,7 @@ class Loihi2Builder:
         ``outputs``: key -> ``OutputSpec`` or ``(population, observable[, scale])``, observable
         ``"spikes"``, ``"v"`` or ``"u"``.
         """
-        outs: dict[str, OutputSpec] = {}
-        for key, o in (outputs or {}).items():
-            if isinstance(o, OutputSpec):
-                outs[key] = o
-            elif isinstance(o, str):
-                outs[key] = OutputSpec(o, "spikes", 1.0)
-            else:
-                o = tuple(o)
-                if not 1 <= len(o) <= 3:
-                    raise ParameterError(f"output spec {o!r} is not valid", node=key, parameter="outputs",
-                                         expected="(population, observable[, scale])")
-                outs[key] = OutputSpec(str(o[0]), str(o[1]) if len(o) > 1 else "spikes",
-                                       float(o[2]) if len(o) > 2 else 1.0)
+        outs = output_specs(outputs)
         sem = {"hop_delay": 1, "reset": "zero", "threshold": "v > v_threshold", "source": "Loihi2Builder"}
         if semantics:
             sem.update(semantics)

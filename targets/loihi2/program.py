@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from neurocompile.errors import GraphError, ParameterError, RangeError
-from neurocompile.program import Program
+from neurocompile.program import Program, check_endpoints
 
 from . import spec
 
@@ -152,14 +152,8 @@ def validate_projection(proj, program: Program) -> None:
     if proj.kind not in spec.PROJECTION_KINDS:
         raise ParameterError(f"projection kind {proj.kind!r} is not a loihi2 projection", node=name,
                              parameter="kind", expected=" or ".join(spec.PROJECTION_KINDS))
-    for end, role in ((proj.pre, "pre"), (proj.post, "post")):
-        if end not in program.populations:
-            raise GraphError(f"projection {role} population '{end}' does not exist", node=name,
-                             parameter=role, expected="one of " + ", ".join(sorted(program.populations)))
+    check_endpoints(proj, program, spec.NEURON_KINDS, "a lif, lif_reset or lif_3f population")
     post = program.populations[proj.post]
-    if post.kind not in spec.NEURON_KINDS:
-        raise GraphError(f"projection post population '{proj.post}' is a {post.kind} population", node=name,
-                         parameter="post", expected="a lif, lif_reset or lif_3f population")
     what = f"{proj.kind} projection"
     p = proj.params
     _check_fields(p, _PROJ_FIELDS[proj.kind], _PROJ_OPTIONAL, what=what, node=name)

@@ -32,7 +32,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from neurocompile.errors import GraphError, ParameterError, RangeError
-from neurocompile.program import OutputSpec, Population, Program, Projection
+from neurocompile.program import Population, Program, Projection, output_specs
 
 from . import spec
 from .program import check_float, validate_population, validate_program, validate_projection
@@ -485,19 +485,7 @@ class SpiNNakerBuilder:
                          "given_as": "w16"}
             qprojs[pname] = stats
         learning = self._map_stdp() if self._stdp else {}
-        outs: dict[str, OutputSpec] = {}
-        for key, o in (outputs or {}).items():
-            if isinstance(o, OutputSpec):
-                outs[key] = o
-            elif isinstance(o, str):
-                outs[key] = OutputSpec(o, "spikes", 1.0)
-            else:
-                o = tuple(o)
-                if not 1 <= len(o) <= 3:
-                    raise ParameterError(f"output spec {o!r} is not valid", node=key, parameter="outputs",
-                                         expected="(population, observable[, scale])")
-                outs[key] = OutputSpec(str(o[0]), str(o[1]) if len(o) > 1 else "spikes",
-                                       float(o[2]) if len(o) > 2 else 1.0)
+        outs = output_specs(outputs)
         sem = {"hop_delay": 1, "reset": "value", "threshold": "v >= v_thresh", "tick_ms": self.tick_ms,
                "source": "SpiNNakerBuilder"}
         if semantics:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from neurocompile.errors import GraphError, ParameterError, RangeError
-from neurocompile.program import Program
+from neurocompile.program import Program, check_endpoints
 from neurocompile.targets.loihi2.program import check_int, check_int_array
 
 from . import fixed, spec
@@ -167,14 +167,8 @@ def validate_projection(proj, program: Program) -> None:
     if proj.kind not in spec.PROJECTION_KINDS:
         raise ParameterError(f"projection kind {proj.kind!r} is not a spinnaker projection", node=name,
                              parameter="kind", expected=" or ".join(spec.PROJECTION_KINDS))
-    for end, role in ((proj.pre, "pre"), (proj.post, "post")):
-        if end not in program.populations:
-            raise GraphError(f"projection {role} population '{end}' does not exist", node=name,
-                             parameter=role, expected="one of " + ", ".join(sorted(program.populations)))
+    check_endpoints(proj, program, spec.NEURON_KINDS, "an if_curr_exp or if_curr_delta population")
     post = program.populations[proj.post]
-    if post.kind not in spec.NEURON_KINDS:
-        raise GraphError(f"projection post population '{proj.post}' is a {post.kind} population", node=name,
-                         parameter="post", expected="an if_curr_exp or if_curr_delta population")
     what = f"{proj.kind} projection"
     p = proj.params
     _check_fields(p, _PROJ_FIELDS[proj.kind], set(), what=what, node=name)
