@@ -36,3 +36,96 @@ def test_fused_equals_reference_random_rules(seed):
 def test_fused_equals_reference_three_factor():
     x, r, _ = D.choice_data(3, 40)
     _same(D.choice_program(3), {"inp": x[None], "reward": r[None]}, "out.spikes,out.v,out.u")
+
+
+# ---------------------------------------------------------------- separable-rule kernel
+# Rules without w/d/t factors run in targets/emulator/learning_sep.py (per-neuron product
+# tables, row passes, composed clip chains). They must equal the per-step reference loop,
+# which is the path checked against Lava step by step.
+
+from neurocompile.targets.emulator.learning import FusedPlan  # noqa: E402
+from neurocompile.targets.loihi2.builder import Loihi2Builder  # noqa: E402
+
+_SEP_FACTORS = ("x1", "x2", "y1", "y2", "y3", "x0", "y0", "(x1-20)", "(y1+5)", "(y2-70)")
+
+
+def _sep_rule(rng, k):
+    fields = {}
+    for tgt in ("dw", "dd", "dt"):
+        if tgt != "dw" and rng.random() < 0.5:
+            fields[tgt] = ""
+            continue
+        parts = []
+        for _ in range(int(rng.integers(1, 5))):
+            dep = str(rng.choice(["x0", "y0", "y0", f"u{k}"]))
+            facs = [str(f) for f in rng.choice(_SEP_FACTORS, size=int(rng.integers(0, 3)))]
+            m, e = int(rng.integers(1, 8)), int(rng.integers(-7, 5))
+            parts.append(("-" if rng.random() < 0.45 else "+") + "*".join([f"{m}*2^{e}", dep] + facs))
+        s = "".join(parts)
+        fields[tgt] = s[1:] if s.startswith("+") else s
+    for tr in ("x1", "x2", "y1", "y2", "y3"):
+        fields[f"{tr}_impulse"] = float(rng.integers(0, 60 * 256) / 256)
+        fields[f"{tr}_tau"] = 0.0 if rng.random() < 0.15 else float(rng.choice([2, 5, 10, 20]))
+    fields["t_epoch"] = int(rng.choice([1, 1, 2, 3, 5]))
+    fields["three_factor"] = 0
+    return fields
+
+
+def _sep_program(seed, n_pre=37, n_post=29):
+    """Random separable rules on a bigger projection; post rates chosen per seed so that both the
+    dense (many bAPs) and the sparse (few bAPs) row passes run; tags at their range ends."""
+    rng = np.random.default_rng(seed)
+    b = Loihi2Builder()
+    b.input("x", n_pre)
+    b.input("z", n_post)
+    b.lif("h", n_post, du=int(rng.integers(0, 4096)), dv=int(rng.integers(0, 600)), vth=int(rng.integers(20, 200)))
+    b.dense("z", "h", np.eye(n_post, dtype=int) * 200, sign_mode=2)
+    k = int(rng.integers(0, 3))
+    for r in range(3):
+        sm = int(rng.integers(1, 4))
+        lo, hi = {1: (-256, 255), 2: (0, 255), 3: (-255, 0)}[sm]
+        t1 = rng.choice([-257, -256, 0, 254, 255], (n_post, n_pre))
+        t2 = rng.choice([0, 1, 254, 255], (n_post, n_pre))
+        b.learning_dense("x", "h", rng.integers(lo, hi + 1, (n_post, n_pre)), _sep_rule(rng, k),
+                         rng_seed=int(rng.integers(0, 10000)), sign_mode=sm, weight_exp=-4,
+                         num_weight_bits=int(rng.integers(5, 9)), name=f"ld{r}", tag_1=t1, tag_2=t2)
+    prog = b.build({"y": ("h", "spikes")})
+    steps = 40
+    px = float(rng.choice([0.05, 0.3]))
+    pz = float(rng.choice([0.03, 0.1, 0.5]))   # few bAPs -> sparse rows, many -> dense rows
+    inp = {"x": (rng.random((1, steps, n_pre)) < px).astype(np.int8),
+           "z": (rng.random((1, steps, n_post)) < pz).astype(np.int8)}
+    return prog, inp
+
+
+@pytest.mark.parametrize("seed", range(16), ids=lambda s: f"seed{s}")
+def test_separable_kernel_equals_reference(seed):
+    prog, inp = _sep_program(seed)
+    assert FusedPlan(prog, 40).LS.all(), f"seed {seed}: rules should all take the separable kernel"
+    ref = run_learning_entry(prog, inp, "h.spikes", fused=False)
+    got = run_learning_entry(prog, inp, "h.spikes", fused=True)
+    gen = run_learning_entry(prog, inp, "h.spikes", fused=True, separable=False)
+    assert ref.recordings.keys() == got.recordings.keys()
+    for k in ref.recordings:
+        assert np.array_equal(ref.recordings[k], got.recordings[k]), f"seed {seed}: {k}"
+        assert np.array_equal(ref.recordings[k], gen.recordings[k]), f"seed {seed}: {k} (generic fused)"
+    changed = sum(int((got.recordings[f"ld{r}.weights"][0] != prog.projections[f"ld{r}"].params["weights"]).sum())
+                  for r in range(3))
+    assert changed > 0, f"seed {seed}: nothing learned, the comparison would be vacuous"
+
+
+def test_pair_stdp_benchmark_network_small():
+    """The benchmark's network (pair STDP, t_epoch 1, EXCITATORY, LIF bAPs) at 200 x 150:
+    separable kernel == generic fused kernel == reference loop, with learning going on."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "benchmarks"))
+    import bench_learning as B
+
+    prog = B.program(n=200, seed=3)
+    inp = {"inp": (np.random.default_rng(4).random((1, 60, 200)) < 0.12).astype(np.int8)}  # enough to fire
+    assert FusedPlan(prog, 60).LS.all()
+    ref = run_learning_entry(prog, inp, "out.spikes", fused=False)
+    got = run_learning_entry(prog, inp, "out.spikes", fused=True)
+    for k in ref.recordings:
+        assert np.array_equal(ref.recordings[k], got.recordings[k]), k
+    assert ref.recordings["out.spikes"].sum() > 0
+    assert (got.recordings["syn.weights"][0] != prog.projections["syn"].params["weights"]).any()

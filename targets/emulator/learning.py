@@ -36,6 +36,8 @@ from neurocompile.targets.loihi2 import spec
 from neurocompile.targets.loihi2.learning import parse_projection_rules
 from neurocompile.targets.loihi2.weights import effective_weights, truncate_weights
 
+from .learning_sep import classify, learn_separable
+
 _VAR = {"x0": 0, "y0": 1, "x1": 2, "x2": 3, "y1": 4, "y2": 5, "y3": 6, "w": 7, "d": 8, "t": 9, "C": 10}
 _DEP = {"x0": 0, "y0": 1, "u": 2}
 _TGT = {"dw": 0, "dd": 1, "dt": 2}
@@ -307,12 +309,16 @@ _PROJ_OBS = ("weights", "w", "tag_1", "tag_2", "x1", "x2", "y1", "y2", "y3")
 
 
 def run_learning_program(program: Program, arrays: Mapping[str, np.ndarray], batch: int, steps: int,
-                         rec: Iterable[tuple[str, str]], fused: bool | None = None) -> RunResult:
+                         rec: Iterable[tuple[str, str]], fused: bool | None = None,
+                         separable: bool = True) -> RunResult:
     """Run a validated Program with learning. ``arrays``: data key -> (batch, steps, *shape).
 
     ``fused`` (default: when only population spikes/v/u are recorded) runs every step inside one
     compiled kernel (:func:`fused_run`); ``False`` forces the per-step Python loop, which can also
-    record per-step projection state (w, tags, traces). Both compute the same numbers."""
+    record per-step projection state (w, tags, traces). Both compute the same numbers.
+    ``separable=False`` makes the fused kernel use the generic per-synapse product interpreter
+    for every rule (the fast :mod:`.learning_sep` kernel is otherwise used for rules without
+    w/d/t factors); for tests and benchmarks."""
     pops, projs = program.populations, program.projections
     for proj in projs.values():
         if proj.kind not in ("dense", "learning_dense"):
@@ -330,7 +336,7 @@ def run_learning_program(program: Program, arrays: Mapping[str, np.ndarray], bat
     if fused is None:
         fused = all(n in pops and o in _FUSED_POP_OBS for n, o in needed)
     if fused:
-        return _run_fused(program, arrays, batch, steps, rec, needed)
+        return _run_fused(program, arrays, batch, steps, rec, needed, separable)
     key_of = {pop: key for key, pop in program.inputs.items()}
     neurons = [n for n, p in pops.items() if p.kind in spec.NEURON_KINDS]
     results: dict[str, list[np.ndarray]] = {f"{n}.{o}": [] for n, o in needed}
@@ -487,7 +493,7 @@ def parse_learning_record(record: Any) -> list[tuple[str, str]]:
 
 
 def run_learning_entry(program: Program, inputs: Mapping[str, np.ndarray], record: Any,
-                       fused: bool | None = None) -> RunResult:
+                       fused: bool | None = None, separable: bool = True) -> RunResult:
     """Validate, check the run data (same rules as the fast path) and run."""
     from neurocompile.targets.loihi2.program import validate_program
 
@@ -496,7 +502,8 @@ def run_learning_entry(program: Program, inputs: Mapping[str, np.ndarray], recor
     validate_program(program)
     arrays, batch, steps = _gather_inputs(program, inputs)
     _check_values(program, arrays)
-    return run_learning_program(program, arrays, batch, steps, parse_learning_record(record), fused=fused)
+    return run_learning_program(program, arrays, batch, steps, parse_learning_record(record), fused=fused,
+                                separable=separable)
 
 
 # =========================================================================== fused kernel
@@ -536,18 +543,15 @@ def _history_flat(h, tr, toff, tspk, soff, n, K, T_e, fac, has_tau, imp_int, imp
 
 
 @njit(cache=True)
-def _learn_flat(q, t, LI, LF, WT, D2T, T1T, TX, TY, XTR, YTR, hx, hy, RXD, RXI, RYD, RYI, RW,
-                PT, FT, FC, ylist, old, acc):
-    """Epoch learning of learning projection ``q`` at step t (same arithmetic as ``learn_phase``)."""
-    n_pre, n_post, woff = LI[q, 1], LI[q, 3], LI[q, 4]
-    xo, yo = LI[q, 0], LI[q, 2]
-    T_e, three, k_dec, sign_mode = LI[q, 6], LI[q, 7], LI[q, 8], LI[q, 9]
-    p0, np_ = LI[q, 10], LI[q, 11]
+def _epoch_traces(q, t, LI, LF, TX, TY, XTR, YTR, hx, hy, RXD, RXI, RYD, RYI):
+    """Trace histories of learning projection ``q`` for the epoch ending at t, and the traces
+    advanced to the end of the epoch (y traces only for two-factor rules)."""
+    n_pre, n_post, xo, yo = LI[q, 1], LI[q, 3], LI[q, 0], LI[q, 2]
+    T_e, three = LI[q, 6], LI[q, 7]
     _history_flat(hx, XTR, xo, TX, xo, n_pre, 2, T_e, LF[q, 0:2], LI[q, 15:17], LI[q, 17:19], LI[q, 19:21],
                   RXD[q, 2 * t], RXI[q, 2 * t])
     _history_flat(hy, YTR, yo, TY, yo, n_post, 3, T_e, LF[q, 2:5], LI[q, 21:24], LI[q, 24:27], LI[q, 27:30],
                   RYD[q, 2 * t], RYI[q, 2 * t])
-    rw = RW[q, t // T_e]
     for k in range(2):
         for j in range(n_pre):
             XTR[k, xo + j] = hx[T_e, k, j]
@@ -555,6 +559,33 @@ def _learn_flat(q, t, LI, LF, WT, D2T, T1T, TX, TY, XTR, YTR, hx, hy, RXD, RXI, 
         for k in range(3):
             for i in range(n_post):
                 YTR[k, yo + i] = hy[T_e, k, i]
+
+
+@njit(cache=True)
+def _learn_sep_flat(q, t, LI, LS, WT, D2T, T1T, TX, TY, XTR, YTR, hx, hy, LF, RXD, RXI, RYD, RYI, RW, PT, PK, FT,
+                    FC):
+    """Epoch learning of a separable projection ``q`` (:mod:`.learning_sep`), then tx/ty reset."""
+    n_pre, n_post, woff, xo, yo = LI[q, 1], LI[q, 3], LI[q, 4], LI[q, 0], LI[q, 2]
+    T_e = LI[q, 6]
+    _epoch_traces(q, t, LI, LF, TX, TY, XTR, YTR, hx, hy, RXD, RXI, RYD, RYI)
+    learn_separable(t, n_pre, n_post, woff, T_e, LI[q, 8], LI[q, 9], LI[q, 10], LI[q, 11], LI[q, 12:15], WT, D2T,
+                    T1T, TX[xo:xo + n_pre], TY[yo:yo + n_post], hx, hy, RW[q, t // T_e], PT, PK, FT, FC, _WIDTH)
+    for j in range(n_pre):
+        TX[xo + j] = 0
+    for i in range(n_post):
+        TY[yo + i] = 0
+
+
+@njit(cache=True)
+def _learn_flat(q, t, LI, LF, WT, D2T, T1T, TX, TY, XTR, YTR, hx, hy, RXD, RXI, RYD, RYI, RW,
+                PT, FT, FC, ylist, old, acc):
+    """Epoch learning of learning projection ``q`` at step t (same arithmetic as ``learn_phase``)."""
+    n_pre, n_post, woff = LI[q, 1], LI[q, 3], LI[q, 4]
+    xo, yo = LI[q, 0], LI[q, 2]
+    T_e, k_dec, sign_mode = LI[q, 6], LI[q, 8], LI[q, 9]
+    p0, np_ = LI[q, 10], LI[q, 11]
+    _epoch_traces(q, t, LI, LF, TX, TY, XTR, YTR, hx, hy, RXD, RXI, RYD, RYI)
+    rw = RW[q, t // T_e]
     u = 0
     if k_dec >= 0:
         u = 1 if (t // T_e) % (1 << k_dec) == 0 else 0
@@ -660,10 +691,11 @@ def _wrap32s(x):
 
 
 @njit(cache=True)
-def fused_run(steps, IN, in_idx, NP, bias, U0, V0, SI, SW, LI, LF, WT, D2T, T1T, PT, FT, FC,
+def fused_run(steps, IN, in_idx, NP, bias, U0, V0, SI, SW, LI, LS, LF, WT, D2T, T1T, PT, PK, FT, FC,
               RXD, RXI, RYD, RYI, RW, max_te, max_pre, max_post, rec_s, rec_v, rec_u, REC_S, REC_V, REC_U):
     """All steps of one sample. NP[n, :] = (kind, fu, fv, vth<<6, reset_interval, reset_offset,
-    y1_imp, y1_dec, y3_imp, y3_dec, reward_index or -1); SI/LI: static/learning projection tables."""
+    y1_imp, y1_dec, y3_imp, y3_dec, reward_index or -1); SI/LI: static/learning projection tables;
+    LS[q]: projection q's rule is separable (:mod:`.learning_sep`), PK: product kinds."""
     n = NP.shape[0]
     U = U0.copy()
     V = V0.copy()
@@ -686,6 +718,7 @@ def fused_run(steps, IN, in_idx, NP, bias, U0, V0, SI, SW, LI, LF, WT, D2T, T1T,
     old = np.zeros(3, np.int64)
     acc3 = np.zeros(3, np.int64)
     spk = np.zeros(max_pre, np.int64)
+    fw = np.zeros(max_post, np.int64)
     lim = 2**23
     vmax = 2**23 - 1
     for t in range(1, steps + 1):
@@ -745,13 +778,16 @@ def fused_run(steps, IN, in_idx, NP, bias, U0, V0, SI, SW, LI, LF, WT, D2T, T1T,
         for q in range(n_lp):
             po, npre, qo, npost, wo, wexp = LI[q, 30], LI[q, 1], LI[q, 31], LI[q, 3], LI[q, 4], LI[q, 5]
             xo, yo, T_e = LI[q, 0], LI[q, 2], LI[q, 6]
+            for i in range(npost):
+                fw[i] = 0
             for j in range(npre):
                 spk[j] = 1 if S[po + j] != 0 else 0
+                if spk[j]:
+                    row = WT[wo + j * npost:wo + (j + 1) * npost]
+                    for i in range(npost):
+                        fw[i] += row[i]
             for i in range(npost):
-                s_ = np.int64(0)
-                for j in range(npre):
-                    if spk[j]:
-                        s_ += WT[wo + j * npost + i]
+                s_ = fw[i]
                 s_ = (s_ << wexp) if wexp > 0 else (s_ >> (-wexp))
                 A[qo + i] += _wrap32s(s_)
             # spike phase (pre: deterministic multi-spike impulse; bAP: Y.imp draw 2t-1)
@@ -778,8 +814,12 @@ def fused_run(steps, IN, in_idx, NP, bias, U0, V0, SI, SW, LI, LF, WT, D2T, T1T,
                     for i in range(npost):
                         YTR[k, yo + i] = Y[k, qo + i]
             if t % T_e == 0:
-                _learn_flat(q, t, LI, LF, WT, D2T, T1T, TX, TY, XTR, YTR, hx, hy, RXD, RXI, RYD, RYI, RW,
-                            PT, FT, FC, ylist, old, acc3)
+                if LS[q]:
+                    _learn_sep_flat(q, t, LI, LS, WT, D2T, T1T, TX, TY, XTR, YTR, hx, hy, LF, RXD, RXI, RYD, RYI, RW,
+                                    PT, PK, FT, FC)
+                else:
+                    _learn_flat(q, t, LI, LF, WT, D2T, T1T, TX, TY, XTR, YTR, hx, hy, RXD, RXI, RYD, RYI, RW,
+                                PT, FT, FC, ylist, old, acc3)
         if rec_s:
             for k in range(n):
                 REC_S[t - 1, k] = S[k]
@@ -794,7 +834,7 @@ def fused_run(steps, IN, in_idx, NP, bias, U0, V0, SI, SW, LI, LF, WT, D2T, T1T,
 class FusedPlan:
     """Flat tables of a Program for :func:`fused_run` (built once per run, shared by samples)."""
 
-    def __init__(self, program: Program, steps: int):
+    def __init__(self, program: Program, steps: int, separable: bool = True):
         pops, projs = program.populations, program.projections
         self.off, o = {}, 0
         for name, pop in pops.items():
@@ -836,6 +876,7 @@ class FusedPlan:
             if self.inputs else np.zeros(0, np.int64)
         SI, SW, wo = [], [], 0
         LI, LF, PT, FT, FC, RXD, RXI, RYD, RYI, RW = [], [], [], [], [], [], [], [], [], []
+        LS, PK = [], []
         W, D2, T1 = [], [], []
         xo = yo = lwo = 0
         self.learn = []
@@ -864,6 +905,9 @@ class FusedPlan:
             row[30], row[31] = self.off[proj.pre], self.off[proj.post]
             LI.append(row)
             LF.append(np.concatenate([lp.xfac, lp.yfac]))
+            sep, kinds = classify(lp.ptab, lp.ftab)
+            LS.append(bool(sep and separable))
+            PK.extend(kinds.tolist())
             pt = lp.ptab.copy()
             pt[:, 5] += len(FT)
             PT.extend(pt.tolist())
@@ -887,6 +931,8 @@ class FusedPlan:
         self.SW = np.concatenate(SW).astype(i64) if SW else np.zeros(0, i64)
         self.LI = np.array(LI, i64).reshape(-1, 32)
         self.LF = np.array(LF, np.float64).reshape(-1, 5)
+        self.LS = np.array(LS, np.bool_)
+        self.PK = np.array(PK, i64)
         self.PT = np.array(PT, i64).reshape(-1, 7)
         self.FT = np.array(FT, i64).reshape(-1, 2)
         self.FC = np.array(FC, i64)
@@ -896,9 +942,11 @@ class FusedPlan:
         self.RYD = np.array(RYD, np.float64).reshape(-1, m)
         self.RYI = np.array(RYI, i64).reshape(-1, m)
         self.RW = np.array(RW, np.float64).reshape(-1, steps + 1)
-        self.W0 = np.concatenate(W).astype(i64) if W else np.zeros(0, i64)
-        self.D20 = np.concatenate(D2).astype(i64) if D2 else np.zeros(0, i64)
-        self.T10 = np.concatenate(T1).astype(i64) if T1 else np.zeros(0, i64)
+        # learned state as int16 (weights [-256, 255], tags [-257, 255]): 4x less memory traffic
+        # (int64 kept should a validated Program ever hold a value outside int16)
+        fits = all(a.size == 0 or (a.min() >= -(2**15) and a.max() < 2**15) for a in W + D2 + T1)
+        dt = np.int16 if fits else i64
+        self.W0, self.D20, self.T10 = (np.concatenate(a).astype(dt) if a else np.zeros(0, dt) for a in (W, D2, T1))
         self.max_te = int(self.LI[:, 6].max()) if len(LI) else 1
         self.max_pre = int(self.LI[:, 1].max()) if len(LI) else 1
         self.max_post = int(self.LI[:, 3].max()) if len(LI) else 1
@@ -914,20 +962,19 @@ class FusedPlan:
         RS = np.zeros((steps, self.n), np.int8) if rec_s else z.astype(np.int8)
         RV = np.zeros((steps, self.n), np.int64) if rec_v else z
         RU = np.zeros((steps, self.n), np.int64) if rec_u else z
-        fused_run(steps, IN, self.in_idx, self.NP, self.bias, self.u0, self.v0, self.SI, self.SW, self.LI, self.LF, W, D2, T1,
-                  self.PT, self.FT, self.FC, self.RXD, self.RXI, self.RYD, self.RYI, self.RW, self.max_te,
+        fused_run(steps, IN, self.in_idx, self.NP, self.bias, self.u0, self.v0, self.SI, self.SW, self.LI, self.LS,
+                  self.LF, W, D2, T1, self.PT, self.PK, self.FT, self.FC, self.RXD, self.RXI, self.RYD, self.RYI, self.RW, self.max_te,
                   self.max_pre, self.max_post, rec_s, rec_v, rec_u, RS, RV, RU)
         finals = {}
         for name, wo, n_pre, n_post in self.learn:
             sl = slice(wo, wo + n_pre * n_post)
-            finals[f"{name}.weights"] = W[sl].reshape(n_pre, n_post).T.copy()
-            finals[f"{name}.tag_1_final"] = T1[sl].reshape(n_pre, n_post).T.copy()
-            finals[f"{name}.tag_2_final"] = D2[sl].reshape(n_pre, n_post).T.copy()
+            for key, arr in (("weights", W), ("tag_1_final", T1), ("tag_2_final", D2)):
+                finals[f"{name}.{key}"] = np.ascontiguousarray(arr[sl].reshape(n_pre, n_post).T).astype(np.int64)
         return RS, RV, RU, finals
 
 
-def _run_fused(program: Program, arrays, batch: int, steps: int, rec, needed) -> RunResult:
-    plan = FusedPlan(program, steps)
+def _run_fused(program: Program, arrays, batch: int, steps: int, rec, needed, separable: bool = True) -> RunResult:
+    plan = FusedPlan(program, steps, separable)
     obs = {o for _, o in needed}
     per: dict[str, list[np.ndarray]] = {f"{n}.{o}": [] for n, o in needed}
     finals: dict[str, list[np.ndarray]] = {}

@@ -1,0 +1,373 @@
+"""Fast epoch learning for *separable* rules (no ``w``/``d``/``t`` factor in any product).
+
+In such a rule a product's value at synapse (pre j, post i) depends on j and i only through
+per-neuron quantities (x0/x1/x2/constants of j, y0/y1..y3 of i) at the trace time s the
+product sees (``tx[j]`` for x0-gated, ``ty[i]`` for y0-gated, ``t_epoch`` for u-gated products).
+So, per epoch, every product is tabulated once per neuron instead of being interpreted once
+per synapse:
+
+* PRE kind (only pre factors, e.g. the ``y0*x1`` half of pair STDP): ``TP[r, s, j]`` holds the
+  product's final, clipped accumulator contribution;
+* POST kind (only post factors, e.g. ``x0*y1``): ``TQ[r, s, i]`` likewise;
+* BOTH (pre and post factors, e.g. ``x0*x1*y1``): ``TP``/``TQ`` hold the wrapped 32-bit partial
+  products and the synapse loop does the last multiply, shift and clip. Because the 32-bit
+  wrap is a ring homomorphism, ``wrap32(P * Q * mant)`` equals Lava's factor-by-factor wrapped
+  product whatever the order.
+
+The synapse loop then walks the weight matrix row by row (pre j), with a row accumulator per
+target: rows of pre neurons that spiked in the epoch (x0-gated products) or every row in a
+u epoch are visited in full; other rows only at the post neurons with a bAP (y0-gated
+products), densely with a masked write when many posts spiked and through the bAP list when
+few did. The arithmetic is Lava's (reference/loihi2.md §3.3) in the same order: accumulator
+``Z << 7``, products of each target in rule order with a clip to [-2^15 - 1, 2^15 - 1] after
+each, sign-mode clamp, one shared stochastic rounding draw per epoch (``rw < f/128`` is
+computed as the exact integer test ``f > floor(128 rw)``), final clip. A gate that is off
+never clips (values outside the accumulator range, e.g. tag_1 = -257, stay as Lava leaves
+them). Rules with ``w``/``d``/``t`` factors keep the generic per-synapse interpreter
+(``learning._learn_flat``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_T31 = 2147483648
+_M32 = 4294967295
+AMIN = -(2**15) - 1
+AMAX = 2**15 - 1
+
+KIND_PRE, KIND_POST, KIND_BOTH = 0, 1, 2
+_PRE_VARS = (0, 2, 3, 10)      # x0, x1, x2, C  (variable codes of learning._VAR)
+_POST_VARS = (1, 4, 5, 6)      # y0, y1, y2, y3
+_SYN_VARS = (7, 8, 9)          # w, d, t
+
+
+def classify(ptab: np.ndarray, ftab: np.ndarray) -> tuple[bool, np.ndarray]:
+    """(separable, kind per product) from a projection's product/factor tables."""
+    kinds = np.zeros(ptab.shape[0], np.int64)
+    for r in range(ptab.shape[0]):
+        vs = [int(ftab[f, 0]) for f in range(ptab[r, 5], ptab[r, 5] + ptab[r, 6])]
+        if any(v in _SYN_VARS for v in vs):
+            return False, kinds
+        pre = any(v in _PRE_VARS for v in vs)
+        post = any(v in _POST_VARS for v in vs)
+        kinds[r] = KIND_BOTH if pre and post else (KIND_POST if post else KIND_PRE)
+    return True, kinds
+
+
+@njit(inline="always")
+def _w32(x):
+    return ((x + _T31) & _M32) - _T31
+
+
+@njit(inline="always")
+def _fin(m, mant, shift, sexp):
+    m = _w32(m * mant) >> shift
+    m = _w32(m << sexp)
+    return min(max(m, AMIN), AMAX)
+
+
+@njit(cache=True)
+def _tables(TP, TQ, p0, np_, PT, PK, FT, FC, WIDTH, hx, hy, TXv, TYv, n_pre, n_post, T_e):
+    """Per-product pre (TP) and post (TQ) tables for s = 1..T_e (see module docstring)."""
+    for rl in range(np_):
+        r = p0 + rl
+        mant, shift, sexp, kind = PT[r, 2], PT[r, 4], PT[r, 3] + 7, PK[r]
+        for s in range(T_e + 1):
+            for j in range(n_pre):
+                TP[rl, s, j] = 1
+            for i in range(n_post):
+                TQ[rl, s, i] = 1
+        for f in range(PT[r, 5], PT[r, 5] + PT[r, 6]):
+            var, c0 = FT[f, 0], FC[f]
+            wd = WIDTH[var]
+            lo, hi = -(1 << wd), (1 << wd) - 1
+            for s in range(1, T_e + 1):
+                if var == 0 or var == 2 or var == 3 or var == 10:
+                    for j in range(n_pre):
+                        if var == 0:
+                            v = (1 if TXv[j] > 0 else 0) + c0
+                        elif var == 10:
+                            v = c0
+                        else:
+                            v = hx[s, var - 2, j] + c0
+                        TP[rl, s, j] = _w32(TP[rl, s, j] * min(max(v, lo), hi))
+                else:
+                    for i in range(n_post):
+                        if var == 1:
+                            v = (1 if TYv[i] > 0 else 0) + c0
+                        else:
+                            v = hy[s, var - 4, i] + c0
+                        TQ[rl, s, i] = _w32(TQ[rl, s, i] * min(max(v, lo), hi))
+        if kind == KIND_PRE:
+            for s in range(1, T_e + 1):
+                for j in range(n_pre):
+                    TP[rl, s, j] = _fin(TP[rl, s, j], mant, shift, sexp)
+        elif kind == KIND_POST:
+            for s in range(1, T_e + 1):
+                for i in range(n_post):
+                    TQ[rl, s, i] = _fin(TQ[rl, s, i], mant, shift, sexp)
+        for j in range(n_pre):
+            TP[rl, 0, j] = 0
+        for i in range(n_post):
+            TQ[rl, 0, i] = 0
+
+
+@njit(cache=True)
+def _row_dense(Z, base, z, j, full, x0j, sxj, u_on, T_e, p0, np_, PT, PK, TP, TQ, QY, TYv, n_post, acc, cs,
+               plo, phi, lo, hi, thr):
+    """Target z of row j over all posts; a non-full row writes only where the post had a bAP."""
+    row = Z[base:base + n_post]
+    for i in range(n_post):
+        acc[i] = np.int64(row[i]) << 7
+    for rl in range(np_):
+        r = p0 + rl
+        if PT[r, 0] != z:
+            continue
+        dep, kind = PT[r, 1], PK[r]
+        if dep == 1:
+            if kind == KIND_PRE and T_e == 1:
+                c = TP[rl, 1, j]
+                for i in range(n_post):
+                    a = acc[i]
+                    v = min(max(a + c, AMIN), AMAX)
+                    acc[i] = v if TYv[i] > 0 else a
+            elif kind == KIND_PRE:
+                for s in range(T_e + 1):
+                    cs[s] = TP[rl, s, j]
+                for i in range(n_post):
+                    a = acc[i]
+                    v = min(max(a + cs[TYv[i]], AMIN), AMAX)
+                    acc[i] = v if TYv[i] > 0 else a
+            elif kind == KIND_POST:
+                qy = QY[rl]
+                for i in range(n_post):
+                    a = acc[i]
+                    v = min(max(a + qy[i], AMIN), AMAX)
+                    acc[i] = v if TYv[i] > 0 else a
+            else:
+                mant, shift, sexp = PT[r, 2], PT[r, 4], PT[r, 3] + 7
+                for i in range(n_post):
+                    s = TYv[i]
+                    if s > 0:
+                        acc[i] = min(max(acc[i] + _fin(_w32(TP[rl, s, j] * TQ[rl, s, i]), mant, shift, sexp),
+                                         AMIN), AMAX)
+            continue
+        if dep == 0:
+            if not x0j:
+                continue
+            s = sxj
+        else:
+            if not u_on:
+                continue
+            s = T_e
+        if kind == KIND_PRE:
+            c = TP[rl, s, j]
+            for i in range(n_post):
+                acc[i] = min(max(acc[i] + c, AMIN), AMAX)
+        elif kind == KIND_POST:
+            tq = TQ[rl, s]
+            for i in range(n_post):
+                acc[i] = min(max(acc[i] + tq[i], AMIN), AMAX)
+        else:
+            mant, shift, sexp = PT[r, 2], PT[r, 4], PT[r, 3] + 7
+            p = TP[rl, s, j]
+            tq = TQ[rl, s]
+            for i in range(n_post):
+                acc[i] = min(max(acc[i] + _fin(_w32(p * tq[i]), mant, shift, sexp), AMIN), AMAX)
+    if full:
+        for i in range(n_post):
+            a = min(max(acc[i], plo), phi)
+            rr = (a >> 7) + (1 if (a & 127) > thr else 0)
+            row[i] = min(max(rr, lo), hi)
+    else:
+        for i in range(n_post):
+            a = min(max(acc[i], plo), phi)
+            rr = (a >> 7) + (1 if (a & 127) > thr else 0)
+            old = row[i]
+            row[i] = min(max(rr, lo), hi) if TYv[i] > 0 else old
+
+
+_BIG = 2**40
+
+
+@njit(cache=True)
+def _compose(CLH, z, j, T_e, p0, np_, PT, TP, plo, phi):
+    """For a row without x0/u products: the y0-gated PRE products of target z in rule order
+    (each ``a -> clip(a + c_s, AMIN, AMAX)``) and the sign clamp, composed per trace time s
+    into one ``a -> clip(a + C, L, H)`` (shift-and-clamp maps are closed under composition:
+    ``clip(clip(x + C, L, H) + c, A, B) = clip(x + C + c, clip(L + c, A, B), clip(H + c, A, B))``)."""
+    for s in range(1, T_e + 1):
+        C, L, H = 0, -_BIG, _BIG
+        for rl in range(np_):
+            r = p0 + rl
+            if PT[r, 0] != z or PT[r, 1] != 1:
+                continue
+            c = TP[rl, s, j]
+            C += c
+            L = min(max(L + c, AMIN), AMAX)
+            H = min(max(H + c, AMIN), AMAX)
+        CLH[0, s] = C
+        CLH[1, s] = min(max(L, plo), phi)
+        CLH[2, s] = min(max(H, plo), phi)
+
+
+@njit(cache=True)
+def _row_y0pre1(Z, base, n_post, C, L, H, YM, lo, hi, thr):
+    """One fused pass over a row without x0/u products whose y0 products are all PRE kind,
+    t_epoch 1: ``Z = R(clip((Z << 7) + C, L, H))`` where the post had a bAP. (A separate
+    function from the t_epoch > 1 gather variant: merged, LLVM no longer vectorises it.)"""
+    row = Z[base:base + n_post]   # a view: computed indices would cost a wraparound test each
+    for i in range(n_post):
+        old = row[i]
+        a = min(max((np.int64(old) << 7) + C, L), H)
+        rr = min(max((a >> 7) + (1 if (a & 127) > thr else 0), lo), hi)
+        row[i] = rr if YM[i] else old
+
+
+@njit(cache=True)
+def _row_y0pre(Z, base, n_post, CLH, TYv, YM, lo, hi, thr):
+    """:func:`_row_y0pre1` for t_epoch > 1: (C, L, H) of the post's bAP time s."""
+    row = Z[base:base + n_post]
+    for i in range(n_post):
+        s = TYv[i]
+        old = row[i]
+        a = min(max((np.int64(old) << 7) + CLH[0, s], CLH[1, s]), CLH[2, s])
+        rr = min(max((a >> 7) + (1 if (a & 127) > thr else 0), lo), hi)
+        row[i] = rr if YM[i] else old
+
+
+@njit(cache=True)
+def _row_sparse_y0pre(Z, base, CLH, TYv, ylist, ny, lo, hi, thr):
+    """:func:`_row_y0pre` at the bAP posts only (few bAPs)."""
+    for c in range(ny):
+        i = ylist[c]
+        s = TYv[i]
+        a = min(max((np.int64(Z[base + i]) << 7) + CLH[0, s], CLH[1, s]), CLH[2, s])
+        Z[base + i] = min(max((a >> 7) + (1 if (a & 127) > thr else 0), lo), hi)
+
+
+@njit(cache=True)
+def _row_sparse(Z, base, z, j, T_e, p0, np_, PT, PK, TP, TQ, QY, TYv, ylist, ny, plo, phi, lo, hi, thr):
+    """Target z of a non-full row j at the bAP posts only (only y0-gated products apply)."""
+    for c in range(ny):
+        i = ylist[c]
+        s = TYv[i]
+        a = np.int64(Z[base + i]) << 7
+        for rl in range(np_):
+            r = p0 + rl
+            if PT[r, 0] != z or PT[r, 1] != 1:
+                continue
+            kind = PK[r]
+            if kind == KIND_PRE:
+                m = TP[rl, s, j]
+            elif kind == KIND_POST:
+                m = QY[rl, i]
+            else:
+                m = _fin(_w32(TP[rl, s, j] * TQ[rl, s, i]), PT[r, 2], PT[r, 4], PT[r, 3] + 7)
+            a = min(max(a + m, AMIN), AMAX)
+        a = min(max(a, plo), phi)
+        rr = (a >> 7) + (1 if (a & 127) > thr else 0)
+        Z[base + i] = min(max(rr, lo), hi)
+
+
+@njit(cache=True)
+def learn_separable(t, n_pre, n_post, woff, T_e, k_dec, sign_mode, p0, np_, tgt_has, WT, D2T, T1T, TXv, TYv,
+                    hx, hy, rw, PT, PK, FT, FC, WIDTH):
+    """Epoch learning of one separable projection (traces/histories already advanced by the
+    caller; ``TXv``/``TYv`` are this projection's tx/ty, not yet reset)."""
+    u = 0
+    if k_dec >= 0:
+        u = 1 if (t // T_e) % (1 << k_dec) == 0 else 0
+    has_x0 = False
+    has_y0 = False
+    u_on = False
+    for r in range(p0, p0 + np_):
+        if PT[r, 1] == 2:
+            u_on = u == 1
+        elif PT[r, 1] == 0:
+            has_x0 = True
+        else:
+            has_y0 = True
+    TYv = TYv.copy()              # contiguous (the caller passes a slice of the flat state)
+    TXv = TXv.copy()
+    YM = np.empty(n_post, np.bool_)
+    ylist = np.empty(n_post, np.int64)
+    ny = 0
+    for i in range(n_post):
+        YM[i] = TYv[i] > 0
+        if TYv[i] > 0:
+            ylist[ny] = i
+            ny += 1
+    TP = np.empty((np_, T_e + 1, n_pre), np.int64)
+    TQ = np.empty((np_, T_e + 1, n_post), np.int64)
+    _tables(TP, TQ, p0, np_, PT, PK, FT, FC, WIDTH, hx, hy, TXv, TYv, n_pre, n_post, T_e)
+    QY = np.zeros((np_, n_post), np.int64)
+    for rl in range(np_):
+        if PT[p0 + rl, 1] == 1 and PK[p0 + rl] == KIND_POST:
+            for i in range(n_post):
+                QY[rl, i] = TQ[rl, TYv[i], i]
+    thr = np.int64(np.floor(rw * 128.0))
+    if tgt_has[0]:
+        _target_rows(WT, 0, sign_mode, n_pre, n_post, woff, T_e, p0, np_, PT, PK, TP, TQ, QY, TXv, TYv, YM, ylist,
+                     ny, has_x0, has_y0, u_on, thr)
+    if tgt_has[1]:
+        _target_rows(D2T, 1, sign_mode, n_pre, n_post, woff, T_e, p0, np_, PT, PK, TP, TQ, QY, TXv, TYv, YM, ylist,
+                     ny, has_x0, has_y0, u_on, thr)
+    if tgt_has[2]:
+        _target_rows(T1T, 2, sign_mode, n_pre, n_post, woff, T_e, p0, np_, PT, PK, TP, TQ, QY, TXv, TYv, YM, ylist,
+                     ny, has_x0, has_y0, u_on, thr)
+
+
+@njit(cache=True)
+def _target_rows(Z, z, sign_mode, n_pre, n_post, woff, T_e, p0, np_, PT, PK, TP, TQ, QY, TXv, TYv, YM, ylist, ny,
+                 has_x0, has_y0, u_on, thr):
+    """Every visited synapse of target z (0 weights, 1 tag_2, 2 tag_1), row by row."""
+    acc = np.empty(n_post, np.int64)
+    cs = np.empty(T_e + 1, np.int64)
+    CLH = np.zeros((3, T_e + 1), np.int64)
+    dense = ny * 8 >= n_post
+    plo, phi = -_BIG, _BIG     # no sign clamp (tag_1 = -257 lies below AMIN and must stay)
+    if z == 0:
+        if sign_mode == 1:
+            lo, hi = -256, 255
+        elif sign_mode == 2:
+            lo, hi = 0, 255
+            plo = 0
+        else:
+            lo, hi = -255, 0
+            phi = 0
+    elif z == 1:
+        lo, hi = 0, 255
+        plo = 0
+    else:
+        lo, hi = -257, 255
+    y0pre = True          # every y0 product of z is PRE kind: non-full rows take the fused pass
+    for r in range(p0, p0 + np_):
+        if PT[r, 0] == z and PT[r, 1] == 1 and PK[r] != KIND_PRE:
+            y0pre = False
+    for j in range(n_pre):
+        sxj = TXv[j]
+        x0j = sxj > 0
+        full = u_on or (x0j and has_x0)
+        base = woff + j * n_post
+        if full:
+            _row_dense(Z, base, z, j, True, x0j, sxj, u_on, T_e, p0, np_, PT, PK, TP, TQ, QY, TYv, n_post,
+                       acc, cs, plo, phi, lo, hi, thr)
+        elif not has_y0 or ny == 0:
+            continue
+        elif y0pre:
+            _compose(CLH, z, j, T_e, p0, np_, PT, TP, plo, phi)
+            if dense:
+                if T_e == 1:
+                    _row_y0pre1(Z, base, n_post, CLH[0, 1], CLH[1, 1], CLH[2, 1], YM, lo, hi, thr)
+                else:
+                    _row_y0pre(Z, base, n_post, CLH, TYv, YM, lo, hi, thr)
+            else:
+                _row_sparse_y0pre(Z, base, CLH, TYv, ylist, ny, lo, hi, thr)
+        elif dense:
+            _row_dense(Z, base, z, j, False, x0j, sxj, u_on, T_e, p0, np_, PT, PK, TP, TQ, QY, TYv, n_post,
+                       acc, cs, plo, phi, lo, hi, thr)
+        else:
+            _row_sparse(Z, base, z, j, T_e, p0, np_, PT, PK, TP, TQ, QY, TYv, ylist, ny, plo, phi, lo, hi, thr)
