@@ -259,7 +259,8 @@ def lava_subset(name: str, n: int = LAVA_N, *, program=None,
 
 
 # ----------------------------------------------------------------------------- the document
-def render(rows: Sequence[AccuracyRow]) -> str:
+def render(rows: Sequence[AccuracyRow | dict[str, str]]) -> str:
+    """The document; a row is an :class:`AccuracyRow` or the cells of an existing row."""
     lines = [
         "# Model zoo accuracy: float reference vs quantized chips",
         "",
@@ -284,7 +285,7 @@ def render(rows: Sequence[AccuracyRow]) -> str:
         "|" + "---|" * len(COLUMNS),
     ]
     for r in rows:
-        c = r.cells()
+        c = r.cells() if isinstance(r, AccuracyRow) else r
         lines.append("| " + " | ".join(c[k] for k in COLUMNS) + " |")
     lines += [
         "",
@@ -296,8 +297,10 @@ def render(rows: Sequence[AccuracyRow]) -> str:
         "- The sinabs CNN and the norse RNN are trained with reset to zero and without biases, so",
         "  the chips run them under the framework's own semantics; only quantization and the hop",
         "  delay (absorbed by the trailing silent steps) differ.",
-        "- The SpiNNaker column is the emulator of sPyNNaker's integer arithmetic (bit-exact with",
-        "  the board runs it was checked against), not a board run.",
+        "- The SpiNNaker column is the emulator's model of sPyNNaker 1!7.4.1's integer arithmetic",
+        "  (`docs/targets/spinnaker.md`), not a board run.",
+        "- Chip runs get `H` trailing silent steps (3 for the CNN, 2 for the MLP and the RNN): with",
+        "  one step per synaptic hop, the last input step reaches the output `H` steps later.",
         "",
     ]
     return "\n".join(lines)
@@ -329,8 +332,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", default=None, help="comma-separated model names (default: all)")
     args = ap.parse_args(argv)
     names = args.models.split(",") if args.models else list_models()
-    rows = []
-    for name in names:
+    # with --models, the other models' rows of an existing --write file are kept as they are
+    old = parse(args.write.read_text()) if args.write and args.models and args.write.exists() else {}
+    rows: list[AccuracyRow | dict[str, str]] = []
+    for name in list_models():
+        if name not in names:
+            if name in old:
+                rows.append(old[name])
+            continue
         row = evaluate(name, lava=not args.no_lava)
         rows.append(row)
         sys.stdout.write(f"{name}: " + ", ".join(f"{k} {v}" for k, v in row.cells().items() if k != "model")

@@ -133,7 +133,8 @@ def main(argv: list[str] | None = None) -> None:
         "readout": "argmax of output spike counts",
         "simulate": sem,
         "accuracy": {"framework_float": fw_acc, "reference_float": ref_acc},
-        "train": {"seed": SEED, "epochs": args.epochs, "lr": args.lr, "batch": BATCH, "weight_noise": WEIGHT_NOISE, "seconds": round(time.time() - t0, 1),
+        "train": {"seed": SEED, "epochs": args.epochs, "lr": args.lr, "batch": BATCH, "weight_noise": WEIGHT_NOISE,
+                  "seconds": round(time.time() - t0, 1),
                   "script": "python -m neurocompile.models.digits_rnn_norse.train"},
     }
     (args.out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
