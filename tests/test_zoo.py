@@ -22,8 +22,8 @@ from neurocompile.models import (ZOO_DIR, list_models, load_card, load_test_set,
 
 ZOO = ["digits_cnn_sinabs", "digits_mlp_onnx", "digits_rnn_norse"]
 #: accuracy each bundled model must reach on its test set (issue 7 / H14: a conv SNN >= 95 %,
-#: the converted MLP >= 97 %; the row-by-row recurrent SNN reaches 83 %, short of the 90 % aimed at).
-FLOOR = {"digits_cnn_sinabs": 0.95, "digits_mlp_onnx": 0.97, "digits_rnn_norse": 0.83}
+#: the converted MLP >= 97 %; the row-by-row recurrent SNN reaches 89.7 %, just short of the 90 % aimed at).
+FLOOR = {"digits_cnn_sinabs": 0.95, "digits_mlp_onnx": 0.97, "digits_rnn_norse": 0.89}
 
 
 def _spikes_equal(a, b, what):

@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 SEED = 0
 REPEAT = 4
 BLANK = 8
-EPOCHS = 20
+EPOCHS = 40
 BATCH = 64
 LR = 3e-3
 COUNT_SCALE = 0.2  # logits = output spike counts x COUNT_SCALE
