@@ -322,9 +322,12 @@ class Demo:
                 if self.zoo:
                     from neurocompile.models import accuracy as zoo_acc
 
-                    opts = {"reset": zoo_acc.chip_reset(self.dm.name), "calibration": "training images"}
+                    calibrated = self.dm.name not in zoo_acc.UNCALIBRATED
+                    opts = {"reset": zoo_acc.chip_reset(self.dm.name),
+                            "calibration": "training images" if calibrated else None}
                     notes = [f"compiled as docs/accuracy.md does (models/accuracy.py compile_for: reset "
-                             f"{opts['reset']}, calibration from training images)"]
+                             f"{opts['reset']}, " + ("calibration from training images)" if calibrated
+                                                     else "no calibration data)")]
                     prog = zoo_acc.compile_for(self.dm.name, t)
                 else:
                     prog = nc.compile(self.graph, t, **opts)
