@@ -1,4 +1,4 @@
-"""``neurocompile run PROG --backend emulator|lava --input IN.npz --output OUT.npz``.
+"""``neurocompile run PROG --backend emulator|lava|spinnaker --input IN.npz --output OUT.npz``.
 
 Loads a saved Program, runs it on the chosen backend through
 :func:`neurocompile.targets.run_program`, writes outputs and recordings with
@@ -22,7 +22,7 @@ from neurocompile.cli.options import OptionalStr, RecordOpt
 @app.command()
 def run(
     program: Path = typer.Argument(..., help="A Program file (.ncp) written by compile or Program.save."),
-    backend: str = typer.Option("emulator", "--backend", "-b", help="emulator (bit-exact, fast) or lava."),
+    backend: str = typer.Option("emulator", "--backend", "-b", help="emulator (bit-exact, fast), lava (loihi2 Programs, through .venv-lava) or spinnaker (spinnaker Programs: sPyNNaker virtual-board mapping, no spikes)."),
     input: Path = typer.Option(..., "--input", "-i", help="Input .npz: one key per Program input, (batch, time, *shape)."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the result .npz."),
     record: OptionalStr = RecordOpt,
