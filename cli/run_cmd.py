@@ -31,7 +31,7 @@ def run(
     """Run a Program on a backend and save its outputs (and recorded POP.v/POP.u/POP.spikes)."""
     from neurocompile.data import load_npz, parse_record
     from neurocompile.program import Program
-    from neurocompile.targets import run_program
+    from neurocompile.target import run_program
 
     items = parse_record(record)
     prog = Program.load(program)

@@ -1,7 +1,7 @@
 """``neurocompile validate MODEL PROG --input IN.npz [--labels KEY_OR_FILE] [--json]``.
 
 Runs the model's float reference (with the Program's own semantics, hop_delay 1) and the
-Program on the bit-exact emulator on the same input (:func:`neurocompile.validate.validate`)
+Program on the bit-exact emulator on the same input (:func:`neurocompile.compare.validate`)
 and prints, per NIR neuron layer, the spike-count correlation and exact spike agreement, the
 output prediction agreement (and accuracy with ``--labels``: a key of the input file or a
 .npy/.npz file of class indices), and the first layer where they diverge. Exit code 0 when no
@@ -35,7 +35,7 @@ def validate_command(
     """Float reference vs Program: per-layer agreement, accuracy, first diverging layer."""
     from neurocompile.data import load_npz
     from neurocompile.program import Program
-    from neurocompile.validate import validate
+    from neurocompile.compare import validate
 
     prog = Program.load(program)
     inputs = load_npz(input)

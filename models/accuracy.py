@@ -193,7 +193,7 @@ def compile_for(name: str, target: str):
 def evaluate(name: str, *, lava: bool = True, lava_n: int = LAVA_N) -> AccuracyRow:
     """All figures of one model (``lava=False``: the Lava cells are ``None``)."""
     import neurocompile as nc
-    from neurocompile.targets import run_program
+    from neurocompile.target import run_program
 
     card = load_card(name)
     graph = nc.load(model_path(name))
@@ -247,7 +247,7 @@ def lava_subset(name: str, n: int = LAVA_N, *, program=None,
     importable, else through the ``.venv-lava`` bridge) -> (correct count, output spikes equal
     to the Loihi 2 emulator's on the same samples)."""
     import neurocompile as nc
-    from neurocompile.targets import run_program
+    from neurocompile.target import run_program
 
     graph = nc.load(model_path(name))
     inputs, labels = load_test_set(name, n)

@@ -4,9 +4,9 @@ Each design rule is a small named function registered with :func:`rule` under it
 code; :func:`check` loads the model (without raising) and runs them all. The codes, their
 severity and an example each are documented in ``docs/check.md``.
 
-``target`` is recorded in the report; target-specific rules (limits of Loihi 2 and
-SpiNNaker, issue 4) are added to :data:`TARGET_RULES` by the targets themselves. None exist
-yet, so a known target only adds nothing; an unknown target name is an error finding.
+``target`` is recorded in the report; with a target, the ``rules`` of the registered
+:class:`~neurocompile.target.Target` run after the generic ones (:func:`target_rules`); an
+unknown target name is an error finding.
 
 Knowingly heuristic: the framework-convention hints (``sinabs-tau-steps``,
 ``norse-tau-export``) guess from magnitudes unless the graph was loaded from the framework
@@ -23,9 +23,10 @@ import numpy as np
 
 from .errors import NeurocompileError
 from .ir import NEURON_KINDS, PRIMITIVES, SPIKING_KINDS, Graph, Node
+from .target import get_target, target_names
 
 __all__ = [
-    "Finding", "CheckReport", "check", "rule", "RULES", "TARGET_RULES", "KNOWN_TARGETS",
+    "Finding", "CheckReport", "check", "rule", "RULES", "target_rules",
     "SEVERITIES", "TAU_PARAMS", "NORSE_TINY_TAU",
 ]
 
@@ -39,7 +40,6 @@ TAU_PARAMS = ("tau", "tau_syn", "tau_mem")
 NORSE_TINY_TAU = 1e-4
 
 #: Targets a ``check(..., target=...)`` may name (their rules come with the targets).
-KNOWN_TARGETS = ("loihi2", "spinnaker")
 
 
 @dataclass(frozen=True)
@@ -116,8 +116,6 @@ Rule = Callable[[_Ctx], Iterable[Finding]]
 
 #: code -> rule function, in the order they run (and findings appear).
 RULES: dict[str, Rule] = {}
-#: target name -> extra rules for that target (filled by the targets; issue 4).
-TARGET_RULES: dict[str, list[Rule]] = {}
 
 
 def rule(code: str) -> Callable[[Rule], Rule]:
@@ -588,12 +586,19 @@ def _learning_node(ctx: _Ctx) -> Iterator[Finding]:
 
 @rule("unknown-target")
 def _unknown_target(ctx: _Ctx) -> Iterator[Finding]:
-    if ctx.target is not None and ctx.target not in KNOWN_TARGETS and ctx.target not in TARGET_RULES:
+    if ctx.target is not None and ctx.target not in target_names():
         yield _f("unknown-target", "error", None,
-                 f"target '{ctx.target}' is not known (expected {' or '.join(KNOWN_TARGETS)})")
+                 f"target '{ctx.target}' is not known (expected {' or '.join(target_names())})")
 
 
 # ---------------------------------------------------------------------------- driver
+def target_rules(target: str | None) -> list[Rule]:
+    """The rules of a registered target (its ``rules`` hook); none for no or an unknown target."""
+    if target is None or target not in target_names():
+        return []
+    return list(get_target(target).rule_list())
+
+
 def check(model: Any, *, target: str | None = None, dt: float | None = None, learning: Any = None,
           **load_kw: Any) -> CheckReport:
     """Load ``model`` (anything :func:`neurocompile.load` accepts) and report every finding.
@@ -630,12 +635,7 @@ def check(model: Any, *, target: str | None = None, dt: float | None = None, lea
         except NeurocompileError as exc:
             pre.append(Finding("learning-rules", "error", exc.node, " ".join(str(exc).split())))
         pre.extend(_learning_node(ctx))
-    if target is not None and target not in TARGET_RULES:  # a target registers its rules on import
-        try:
-            __import__(f"neurocompile.targets.{target}.check_rules")
-        except ImportError:
-            pass
-    rules: list[Rule] = list(RULES.values()) + list(TARGET_RULES.get(target or "", []))
+    rules: list[Rule] = list(RULES.values()) + target_rules(target)
     findings: list[Finding] = list(pre)
     for fn in rules:
         try:

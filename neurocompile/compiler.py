@@ -4,8 +4,8 @@
 **target_options)`` loads the model (anything :func:`neurocompile.load` takes, or a
 :class:`~neurocompile.ir.Graph`), resolves the :class:`~neurocompile.semantics.Semantics`
 with ``hop_delay=1`` (chips add one step per synaptic hop), builds the target-independent
-:class:`~neurocompile.netlist.Netlist` and calls the target's ``lower`` (imported lazily from
-:data:`TARGETS`).
+:class:`~neurocompile.netlist.Netlist` and calls the ``lower`` hook of the registered target
+(:func:`neurocompile.target.get_target`).
 
 A target's ``lower`` has the signature::
 
@@ -20,7 +20,6 @@ version, options, the NIR node map, netlist findings first) and the target's pla
 from __future__ import annotations
 
 import hashlib
-import importlib
 import inspect
 import json
 from pathlib import Path
@@ -32,19 +31,7 @@ from .errors import InputDataError, UnsupportedError
 from .ir import Graph
 from .netlist import Netlist, build_netlist
 from .semantics import resolve_semantics
-
-#: target name -> "module:function" of its lowering (lazy import).
-TARGETS: dict[str, str] = {
-    "loihi2": "neurocompile.targets.loihi2.lower:lower",
-    "spinnaker": "neurocompile.targets.spinnaker.lower:lower",
-}
-
-#: where ``compile`` finds each target's placement pass (run after lowering).
-PLACERS: dict[str, str] = {
-    "loihi2": "neurocompile.targets.loihi2.partition:place",
-    "spinnaker": "neurocompile.targets.spinnaker.partition:place",
-}
-
+from .target import get_target
 
 def graph_sha256(graph: Graph) -> str:
     """A content hash of the graph: node names, kinds, parameters (values and dtypes) and edges."""
@@ -90,11 +77,6 @@ def load_calibration(calibration: Any) -> dict[str, np.ndarray] | None:
                              expected="an .npz file") from None
 
 
-def _resolve(entry: str):
-    mod_name, fn_name = entry.split(":")
-    return getattr(importlib.import_module(mod_name), fn_name)
-
-
 def compose_node_map(netlist: Netlist, names: Mapping[str, list[str]]) -> dict[str, list[str]]:
     """NIR node -> target object names, through the netlist's node map and the lowering's ``names``."""
     out: dict[str, list[str]] = {}
@@ -119,7 +101,7 @@ def compile(  # noqa: A001 - the public name is part of the interface
     learning: Any = None,
     **target_options: Any,
 ):
-    """Compile ``model`` for ``target`` ("loihi2" or "spinnaker") and return a Program.
+    """Compile ``model`` for ``target`` (a registered target name) and return a Program.
 
     Raises :class:`UnsupportedError` for an unknown target or an option the target does not
     take, and the typed errors of loading, semantics and lowering.
@@ -127,12 +109,11 @@ def compile(  # noqa: A001 - the public name is part of the interface
     from . import __version__
     from .load import load
 
-    if target not in TARGETS:
-        raise UnsupportedError(f"unknown target {target!r}", parameter="target", expected=" or ".join(TARGETS))
+    tgt = get_target(target)
     graph = model if isinstance(model, Graph) else load(model)
     sem = resolve_semantics(graph, dt=dt, discretization=discretization, reset=reset, hop_delay=1)
     try:
-        lower = _resolve(TARGETS[target])
+        lower = tgt.hook("lower")
     except (ImportError, AttributeError) as exc:
         raise UnsupportedError(f"target {target!r} has no lowering yet ({exc})", parameter="target",
                                expected="an implemented target") from None
@@ -167,9 +148,9 @@ def compile(  # noqa: A001 - the public name is part of the interface
     }
     provenance.update(prov)
     program.provenance = provenance
-    placer = PLACERS.get(target)
+    placer = tgt.hook("place")
     if placer is not None:
-        res = _resolve(placer)(program)  # writes program.placement
+        res = placer(program)  # writes program.placement
         if isinstance(res, dict):
             program.placement = res
     return program
@@ -187,4 +168,4 @@ def _plain(v: Any) -> Any:
         return repr(v)
 
 
-__all__ = ["compile", "TARGETS", "PLACERS", "graph_sha256", "load_calibration", "compose_node_map"]
+__all__ = ["compile", "graph_sha256", "load_calibration", "compose_node_map"]

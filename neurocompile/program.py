@@ -112,7 +112,7 @@ class Program:
     # ------------------------------------------------------------------ running
     def run(self, inputs: Mapping[str, np.ndarray], backend: str = "emulator", **options: Any):
         """Run on a backend (``emulator``, ``lava``, ...) and return a ``RunResult``."""
-        from neurocompile.targets import run_program
+        from neurocompile.target import run_program
 
         return run_program(self, inputs, backend=backend, **options)
 

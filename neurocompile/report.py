@@ -19,9 +19,9 @@ CLI) with target-generic sections:
   activations over spiking non-input populations and steps), ``membrane_updates`` per step;
   per population its spike rate and per projection its SynOps per step;
 * **findings** from ``program.provenance["findings"]``;
-* **learning**: a hook (:data:`LEARNING_HOOKS`) for issue 6; ``{"status": "none"}`` when the
+* **learning**: the target's ``learning_section`` hook; ``{"status": "none"}`` when the
   Program has no learning configuration, the raw configuration otherwise;
-* **target**: the target's own section (:data:`TARGET_HOOKS`, e.g. the Loihi 2 cost model).
+* **target**: the target's own ``report_section`` (e.g. the Loihi 2 cost model).
 
 Knowingly approximate: SynOps count a spike once when it is emitted, also for delayed synapses
 whose delivery falls after the last step; a readout population (read only as ``v``/``u`` and
@@ -30,7 +30,6 @@ projecting nowhere) is left out of the activation sparsity, since its spikes are
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -38,44 +37,27 @@ import numpy as np
 
 from .errors import InputDataError, NeurocompileError
 from .program import Program
+from .target import INPUT_KINDS as _INPUT_KINDS
+from .target import get_target
 
 __all__ = ["Report", "PopulationRow", "ProjectionRow", "PlacementSection", "ActivitySection", "report",
-           "activity_run", "TARGET_HOOKS", "PLACERS", "LEARNING_HOOKS", "WEIGHT_HOOKS"]
+           "activity_run", "INPUT_KINDS", "learning_nodes"]
 
-#: target -> "module:function(program) -> dict" with the target-specific report section.
-TARGET_HOOKS: dict[str, str] = {"loihi2": "neurocompile.targets.loihi2.partition:report_section"}
-#: target -> "module:function(program, *, write) -> Placement" run when a Program has no placement.
-PLACERS: dict[str, str] = {"loihi2": "neurocompile.targets.loihi2.partition:place",
-                           "spinnaker": "neurocompile.targets.spinnaker.partition:place"}
-#: target -> "module:function(program, learning) -> dict" (issue 6).
-LEARNING_HOOKS: dict[str, str] = {"loihi2": "neurocompile.learning.report:loihi2_section",
-                                  "spinnaker": "neurocompile.learning.report:spinnaker_section"}
-#: target -> "module:function(projection) -> effective integer weights" (what the synapse adds).
-WEIGHT_HOOKS: dict[str, str] = {"loihi2": "neurocompile.report:_loihi2_effective_weights",
-                                "spinnaker": "neurocompile.report:_spinnaker_signed_weights"}
 #: population kinds that are spike sources fed from data (not neurons on the chip).
-INPUT_KINDS = ("input", "spike_source")
+INPUT_KINDS = _INPUT_KINDS
 
 
-def _hook(table: Mapping[str, str], target: str):
-    entry = table.get(target)
-    if entry is None:
+def _hook(program: Program, name: str):
+    """The hook ``name`` of the Program's target (``None`` when the target has none or is unknown)."""
+    try:
+        return get_target(program.target).hook(name)
+    except NeurocompileError:
         return None
-    mod, fn = entry.split(":")
-    return getattr(importlib.import_module(mod), fn)
 
 
-def _loihi2_effective_weights(proj) -> np.ndarray:
-    from neurocompile.targets.loihi2.weights import effective_weights
-
-    return effective_weights(np.asarray(proj.params["weights"]), int(proj.params["sign_mode"]),
-                             int(proj.params["num_weight_bits"]))
-
-
-def _spinnaker_signed_weights(proj) -> np.ndarray:
-    """The on-chip 16-bit weights, negative for the inhibitory receptor."""
-    w = np.asarray(proj.params["w16"]).astype(np.int64)
-    return -w if proj.params.get("receptor") == "inhibitory" else w
+def learning_nodes(learning: Mapping[str, Any]) -> dict[str, str]:
+    """Projection name -> the NIR weight node its rule was attached to (``compile --learning``)."""
+    return {a["projection"]: node for node, a in (learning.get("attachments") or {}).items()}
 
 
 def _plain(x: Any) -> Any:
@@ -229,7 +211,7 @@ def _n_synapses(program: Program, proj) -> int:
 
 def _proj_rows(program: Program) -> tuple[ProjectionRow, ...]:
     rows = []
-    weights_fn = _hook(WEIGHT_HOOKS, program.target)
+    weights_fn = _hook(program, "effective_weights")
     for p in program.projections.values():
         w = np.asarray(weights_fn(p) if weights_fn else p.params.get("weights", np.zeros(0, np.int64)))
         params: dict[str, Any] = {k: _plain(p.params[k]) for k in
@@ -249,7 +231,7 @@ def _placement(program: Program) -> PlacementSection:
     pl = program.placement
     source = "program"
     if not pl:
-        placer = _hook(PLACERS, program.target)
+        placer = _hook(program, "place")
         if placer is None:
             return PlacementSection(source="none", error=f"no placer for target {program.target!r}")
         try:
@@ -304,7 +286,7 @@ def _spikes_of(program: Program, run: Any, name: str) -> np.ndarray | None:
 
 
 def _activity(program: Program, run: Any) -> ActivitySection:
-    weights_fn = _hook(WEIGHT_HOOKS, program.target)
+    weights_fn = _hook(program, "effective_weights")
     spikes: dict[str, np.ndarray] = {}
     missing = []
     batch = steps = None
@@ -394,15 +376,15 @@ def report(program: Program, run: Any = None, *, inputs: Mapping[str, np.ndarray
         run = activity_run(program, inputs)
     pops = _pop_rows(program)
     projs = _proj_rows(program)
-    learn_hook = _hook(LEARNING_HOOKS, program.target)
+    learn_hook = _hook(program, "learning_section")
     if not program.learning:
         learning: dict[str, Any] = {"status": "none"}
     elif learn_hook is not None:
         learning = dict(learn_hook(program, program.learning))
     else:
         learning = {"status": "configured", "config": program.learning,
-                    "note": "no learning report for this target yet (issue 6)"}
-    thook = _hook(TARGET_HOOKS, program.target)
+                    "note": "this target has no learning report section"}
+    thook = _hook(program, "report_section")
     q = program.quantization or {}
     return Report(
         target=program.target,

@@ -1,42 +1,46 @@
-"""Backends. Each target subpackage has the same file names: ``spec`` (limits and bit
-widths), ``lower`` (graph -> Program), and its runners / bundle writer.
+"""The registry of chips: the one place that names them.
 
-:func:`run_program` is the one entry point that dispatches a Program to a backend; the
-table below names, per (target, backend), the module and function that run it. Modules are
-imported lazily so that the core stays importable without Lava, sPyNNaker or torch.
+Each chip is one folder ``targets/<chip>/`` whose ``__init__.py`` exposes ``TARGET``, a
+:class:`neurocompile.target.Target` (its lowering, rules, placer, backends, emit, report and
+learning sections; see ``docs/targets/adding-a-target.md``). :data:`REGISTRY` maps a name to
+``"module:TARGET"``, imported on first use, so the core stays importable without Lava,
+sPyNNaker or the emulators' compiled kernels. :func:`register` adds a target from outside
+(a plugin or a test) without touching this file's table.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any, Mapping
-
-import numpy as np
+from typing import Any
 
 from neurocompile.errors import UnsupportedError
+from neurocompile.target import Target, resolve
+from neurocompile.target import run_program  # noqa: F401 - the dispatch entry point, re-exported
 
-#: (program target, backend name) -> "module:function"; the function has the signature
-#: ``fn(program, inputs, **options) -> RunResult``.
-BACKENDS: dict[tuple[str, str], str] = {
-    ("loihi2", "emulator"): "neurocompile.targets.emulator.run:run_program",
-    ("loihi2", "lava"): "neurocompile.targets.loihi2.run:run_lava",
-    ("spinnaker", "spinnaker"): "neurocompile.targets.spinnaker.board:run_board",
-    ("spinnaker", "emulator"): "neurocompile.targets.emulator.run:run_program",
+#: target name -> ``"module:TARGET"`` (imported lazily) or a :class:`Target` object.
+REGISTRY: dict[str, Any] = {
+    "loihi2": "neurocompile.targets.loihi2:TARGET",
+    "spinnaker": "neurocompile.targets.spinnaker:TARGET",
 }
 
 
-def register_backend(target: str, backend: str, entry: str) -> None:
-    BACKENDS[(target, backend)] = entry
+def register(name: str, target: Target | str) -> None:
+    """Register (or replace) the target ``name``: a :class:`Target` or ``"module:TARGET"``."""
+    REGISTRY[name] = target
 
 
-def run_program(program: Any, inputs: Mapping[str, np.ndarray], backend: str = "emulator", **options: Any):
-    entry = BACKENDS.get((program.target, backend))
+def names() -> list[str]:
+    return list(REGISTRY)
+
+
+def get(name: str) -> Target:
+    entry = REGISTRY.get(name) if isinstance(name, str) else None
     if entry is None:
-        choices = sorted(b for t, b in BACKENDS if t == program.target)
-        raise UnsupportedError(
-            f"backend {backend!r} cannot run a {program.target!r} Program",
-            parameter="backend", expected=" or ".join(choices) if choices else "a registered backend",
-        )
-    mod_name, fn_name = entry.split(":")
-    fn = getattr(importlib.import_module(mod_name), fn_name)
-    return fn(program, inputs, **options)
+        raise UnsupportedError(f"unknown target {name!r}", parameter="target", expected=" or ".join(REGISTRY))
+    target = resolve(entry)
+    if not isinstance(target, Target):
+        raise UnsupportedError(f"target {name!r} is registered as {entry!r}, which is not a Target",
+                               parameter="target", expected="a neurocompile.target.Target")
+    return target
+
+
+__all__ = ["REGISTRY", "register", "names", "get", "run_program"]

@@ -11,7 +11,11 @@ import numpy as np
 import pytest
 
 import neurocompile
-from neurocompile.check import RULES, TARGET_RULES, CheckReport, Finding, check
+import dataclasses
+
+import neurocompile.targets as registry
+from neurocompile.check import RULES, CheckReport, Finding, check
+from neurocompile.target import get_target
 from neurocompile.cli.main import main
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -83,13 +87,13 @@ def test_report_is_frozen_and_serializable(tmp_path):
 
 
 def test_target_rule_hook(tmp_path, monkeypatch):
-    """Targets add rules through TARGET_RULES; they only run for that target."""
+    """Targets add rules through their Target's ``rules``; they only run for that target."""
     path = B.write_nir(tmp_path / "ok.nir", B.lif_graph())
 
     def fake_limit(ctx):
         yield Finding("fake-limit", "error", "lif", "too many neurons for the fake chip")
 
-    monkeypatch.setitem(TARGET_RULES, "loihi2", [fake_limit])
+    monkeypatch.setitem(registry.REGISTRY, "loihi2", dataclasses.replace(get_target("loihi2"), rules=[fake_limit]))
     assert _pairs(check(path, target="loihi2")) == {("fake-limit", "lif")}
     assert check(path).findings == ()
     assert check(path, target="loihi2").target == "loihi2"
@@ -101,7 +105,7 @@ def test_rule_crash_is_a_finding(tmp_path, monkeypatch):
     def broken(ctx):
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(TARGET_RULES, "spinnaker", [broken])
+    monkeypatch.setitem(registry.REGISTRY, "spinnaker", dataclasses.replace(get_target("spinnaker"), rules=[broken]))
     report = check(path, target="spinnaker")
     assert report.codes == ["internal-error"] and "boom" in report.findings[0].message
 

@@ -72,7 +72,7 @@ def test_demo_exit_code_and_steps(cnn_demo):
 def test_demo_table_matches_independent_runs(cnn_demo):
     from neurocompile import models as zoo
     from neurocompile.program import Program
-    from neurocompile.targets import run_program
+    from neurocompile.target import run_program
 
     rc, text, _, out = cnn_demo
     assert rc == 0

@@ -14,7 +14,7 @@ from neurocompile.errors import GraphError, InputDataError, NeurocompileError, P
 from neurocompile.program import OutputSpec, Population, Program, Projection
 from neurocompile.targets.loihi2 import spec
 from neurocompile.targets.loihi2.builder import Loihi2Builder
-from neurocompile.targets.loihi2.program import validate_program
+from neurocompile.targets.loihi2.schema import validate_program
 from neurocompile.targets.loihi2.weights import clip_weights, determine_sign_mode, effective_weights, truncate_weights
 
 MIX, EXC, INH = 1, 2, 3

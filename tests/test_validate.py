@@ -20,7 +20,7 @@ from neurocompile.cli.main import main
 from neurocompile.errors import InputDataError
 from neurocompile.ir import Graph, Node
 from neurocompile.targets.loihi2.builder import Loihi2Builder
-from neurocompile.validate import correlation, validate
+from neurocompile.compare import correlation, validate
 
 
 def _graph(w1, w2, vth):

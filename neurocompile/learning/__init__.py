@@ -6,7 +6,7 @@
 
 from .ir import (  # noqa: F401
     DEPENDENCIES,
-    TARGETS,
+    UPDATE_TARGETS,
     TRACE_NAMES,
     Factor,
     LearningRule,

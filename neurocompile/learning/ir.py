@@ -49,7 +49,7 @@ SPIKE_VARS: tuple[str, ...] = ("x0", "y0")
 VARIABLES: tuple[str, ...] = SPIKE_VARS + TRACE_NAMES + SYNAPTIC_VARS
 DEPENDENCIES: tuple[str, ...] = ("x0", "y0", "u")
 #: Rule targets: dw -> weights, dd -> tag 2, dt -> tag 1.
-TARGETS: tuple[str, ...] = ("dw", "dd", "dt")
+UPDATE_TARGETS: tuple[str, ...] = ("dw", "dd", "dt")
 TARGET_VARIABLE = {"dw": "w", "dd": "d", "dt": "t"}
 
 
@@ -157,7 +157,7 @@ class LearningRule:
 
     @property
     def products(self) -> Iterable[tuple[str, Product]]:
-        for t in TARGETS:
+        for t in UPDATE_TARGETS:
             for p in self.target(t):
                 yield t, p
 
@@ -176,7 +176,7 @@ class LearningRule:
     def to_strings(self) -> dict[str, str]:
         """``{"dw": "...", ...}`` for the non-empty targets (human-readable, Lava-like)."""
         out = {}
-        for t in TARGETS:
+        for t in UPDATE_TARGETS:
             prods = self.target(t)
             if prods:
                 s = " + ".join(p.to_string(self.epoch_k) for p in prods)
@@ -189,7 +189,7 @@ class LearningRule:
             "kind": self.kind,
             "params": dict(self.params),
             "expressions": self.to_strings(),
-            "products": {t: [p.as_dict() for p in self.target(t)] for t in TARGETS},
+            "products": {t: [p.as_dict() for p in self.target(t)] for t in UPDATE_TARGETS},
             "traces": {k: self.trace(k).as_dict() for k in TRACE_NAMES},
             "t_epoch": self.t_epoch,
             "epoch_k": self.epoch_k,
@@ -290,9 +290,9 @@ def validate(rule: LearningRule) -> LearningRule:
             f"third_factor must name a post trace, got {rule.third_factor!r}",
             node=n, parameter="third_factor", expected="one of y1, y2, y3",
         )
-    if not any(rule.target(t) for t in TARGETS):
+    if not any(rule.target(t) for t in UPDATE_TARGETS):
         raise ParameterError("rule has no products", node=n, parameter="dw", expected="at least one product in dw, dd or dt")
-    for t in TARGETS:
+    for t in UPDATE_TARGETS:
         for i, p in enumerate(rule.target(t)):
             where = f"{t}[{i}]"
             _num(p.coeff, rule=n, parameter=where)

@@ -495,7 +495,7 @@ def parse_learning_record(record: Any) -> list[tuple[str, str]]:
 def run_learning_entry(program: Program, inputs: Mapping[str, np.ndarray], record: Any,
                        fused: bool | None = None, separable: bool = True) -> RunResult:
     """Validate, check the run data (same rules as the fast path) and run."""
-    from neurocompile.targets.loihi2.program import validate_program
+    from neurocompile.targets.loihi2.schema import validate_program
 
     from .run import _check_values, _gather_inputs
 

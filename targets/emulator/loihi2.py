@@ -140,7 +140,7 @@ def plan_for(program: Program) -> Loihi2Plan:
     """Validate and flatten a Program, memoized on its content (a few recent Programs are kept),
     so repeated runs of one network (validation sets, benchmarks) pay both once. The key covers
     every field validation looks at (target, inputs, outputs, every parameter's digest)."""
-    from neurocompile.targets.loihi2.program import validate_program
+    from neurocompile.targets.loihi2.schema import validate_program
 
     key = _fingerprint(program)
     plan = _PLAN_CACHE.get(key)

@@ -25,7 +25,7 @@ _SUPPORTED = ("loihi2", "spinnaker")
 def _gather_inputs(program: Program, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int, int]:
     """The input arrays by key, shape-checked, without copies when they are numeric ndarrays
     of the right layout (anything else goes through :func:`check_inputs` for its errors)."""
-    from neurocompile.targets.loihi2.program import input_shapes
+    from neurocompile.targets.loihi2.schema import input_shapes
 
     shapes = input_shapes(program)
     arrays: dict[str, np.ndarray] = {}

@@ -96,7 +96,7 @@ def neuron_constants(pop, tick_ms: float) -> dict[str, np.ndarray | int]:
 
 def build_plan(program: Program) -> SpiNNakerPlan:
     """Flatten a *validated* spinnaker Program."""
-    from neurocompile.targets.spinnaker.program import tick_ms_of
+    from neurocompile.targets.spinnaker.schema import tick_ms_of
 
     tick_ms = tick_ms_of(program)
     pops = program.populations
@@ -293,7 +293,7 @@ def run_program(program: Program, inputs, *, record=(), strict: bool = False):
 
     from neurocompile.data import FIDELITY_BIT_EXACT, RunResult, check_inputs
     from neurocompile.errors import InputDataError, NumericOverflowError
-    from neurocompile.targets.spinnaker.program import input_shapes, validate_program
+    from neurocompile.targets.spinnaker.schema import input_shapes, validate_program
 
     from neurocompile.data import parse_record
 

@@ -317,7 +317,7 @@ class StdpPlan:
     """The static plan of :func:`..spinnaker.build_plan` plus the plastic rows, synapses and rules."""
 
     def __init__(self, program: Program) -> None:
-        from neurocompile.targets.spinnaker.program import tick_ms_of
+        from neurocompile.targets.spinnaker.schema import tick_ms_of
 
         tick_ms = tick_ms_of(program)
         static = copy.copy(program)

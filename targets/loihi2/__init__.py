@@ -1,1 +1,27 @@
-"""loihi2 backend."""
+"""Intel Loihi 2, through Lava (lava-nc 0.10.0 ``fixed_pt`` models) and a bit-exact emulator.
+
+The chip whole, in one folder: ``spec`` (limits and bit widths), ``rules`` (what it cannot
+express), ``lower`` (netlist -> Program, in passes), ``partition`` (cores and chips), ``schema``
+(a Program's fields), ``emulator/`` (bit-exact kernels), the Lava runner and bundle writer, the
+report sections. :data:`TARGET` is what the core sees; its hooks import lazily.
+"""
+
+from neurocompile.target import Target
+
+_P = "neurocompile.targets.loihi2"
+
+TARGET = Target(
+    name="loihi2",
+    description="Intel Loihi 2 through Lava (lava-nc 0.10.0 fixed_pt), with a bit-exact emulator",
+    lower=f"{_P}.lower:lower",
+    rules=f"{_P}.check_rules:RULES",
+    place=f"{_P}.partition:place",
+    backends={"emulator": "neurocompile.targets.emulator.run:run_program", "lava": f"{_P}.run:run_lava"},
+    emit=f"{_P}.emit:emit_bundle",
+    report_section=f"{_P}.partition:report_section",
+    learning_section=f"{_P}.report:learning_section",
+    effective_weights=f"{_P}.report:effective_weights",
+    demo={"lava_available": f"{_P}.run:lava_available"},
+)
+
+__all__ = ["TARGET"]

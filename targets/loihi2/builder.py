@@ -15,7 +15,7 @@ to per-synapse arrays (``delays``). ``sign_mode=None`` is decided as Lava's
 stored explicitly. Weights must lie in their sign mode's 8-bit range (MIXED -256..255, EXC
 0..255, INH -255..0); the LSB truncation by ``num_weight_bits`` (MIXED drops one more LSB) is
 applied by the backends, as Lava does. Every value is checked by
-:func:`~neurocompile.targets.loihi2.program.validate_program` at :meth:`Loihi2Builder.build`;
+:func:`~neurocompile.targets.loihi2.schema.validate_program` at :meth:`Loihi2Builder.build`;
 the immediate checks in each method name the population/projection, field and limit.
 """
 
@@ -29,7 +29,7 @@ from neurocompile.errors import GraphError, ParameterError
 from neurocompile.program import Population, Program, Projection, output_specs
 
 from . import spec
-from .program import validate_population, validate_program, validate_projection
+from .schema import validate_population, validate_program, validate_projection
 from .weights import determine_sign_mode
 
 

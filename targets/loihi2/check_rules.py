@@ -1,6 +1,6 @@
 """``check MODEL --target loihi2``: what :mod:`.lower` cannot express or only approximates.
 
-Registered into :data:`neurocompile.check.TARGET_RULES` ``["loihi2"]`` on import. Each rule is
+The target's ``rules`` hook (:data:`RULES`). Each rule is
 a small function mirroring a refusal or a finding of the lowering; ``loihi2-lowering`` finally
 tries the netlist and the lowering itself (with ``--reset zero`` where the file leaves reset
 open) and reports whatever else they refuse. Codes are documented in ``docs/check.md``.
@@ -13,7 +13,7 @@ from typing import Iterator
 
 import numpy as np
 
-from neurocompile.check import TARGET_RULES, Finding
+from neurocompile.check import Finding
 from neurocompile.errors import NeurocompileError
 
 from . import spec
@@ -156,7 +156,7 @@ for _fn, _code in ((_reset_subtract, "loihi2-reset-subtract"), (_v_reset, "loihi
                    (_learning, "loihi2-learning")):
     _fn.code = _code  # type: ignore[attr-defined]
 
-TARGET_RULES["loihi2"] = [_reset_subtract, _v_reset, _delay_limit, _decays, _readouts, _learning, _lowering]
+RULES = [_reset_subtract, _v_reset, _delay_limit, _decays, _readouts, _learning, _lowering]
 
-__all__ = ["TARGET_RULES"]
+__all__ = ["RULES"]
 

@@ -65,6 +65,12 @@ class EmitReport:
         d["files"] = list(self.files)
         return d
 
+    def summary(self) -> str:
+        """The one line ``neurocompile emit`` prints."""
+        return (f"emitted: Lava bundle in {self.directory} ({self.populations} populations, {self.projections} "
+                f"projections, {self.lava_processes} Lava processes; {self.batch} sample(s) x {self.steps} steps; "
+                f"golden from {self.golden_backend}); run: python {Path(self.directory) / 'run.py'} --check")
+
 
 def default_inputs(program: Program, steps: int = DEFAULT_STEPS, seed: int = DEFAULT_SEED) -> dict[str, np.ndarray]:
     """Deterministic example input: Bernoulli(0.1) spikes; graded inputs get payloads 1..15."""
@@ -163,7 +169,7 @@ def emit_bundle(program: Program, directory: str | os.PathLike, inputs: Mapping[
     """
     from neurocompile.targets.emulator.run import run_program as run_emulator
 
-    from .program import validate_program
+    from .schema import validate_program
 
     validate_program(program)
     if not any(p.kind != "input" for p in program.populations.values()):

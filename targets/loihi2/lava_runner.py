@@ -137,7 +137,7 @@ def needed_observables(program: Program, record: Sequence[tuple[str, str]], stri
 
 def check_program(program: Program) -> None:
     """The shared loihi2 validation (``targets/loihi2/program.py``): every field, range and edge."""
-    from .program import validate_program
+    from .schema import validate_program
 
     validate_program(program)
 

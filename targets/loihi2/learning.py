@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from neurocompile.errors import ParameterError, UnsupportedError
-from neurocompile.learning.ir import TARGETS, TRACE_NAMES, LearningRule, Product
+from neurocompile.learning.ir import UPDATE_TARGETS, TRACE_NAMES, LearningRule, Product
 
 from . import spec
 
@@ -122,7 +122,7 @@ class RuleMapping:
 
     def projection_params(self) -> dict[str, Any]:
         """The learning fields of a ``learning_dense`` projection's params."""
-        p: dict[str, Any] = {k: self.strings.get(k, "") for k in TARGETS}
+        p: dict[str, Any] = {k: self.strings.get(k, "") for k in UPDATE_TARGETS}
         for k in TRACE_NAMES:
             p[f"{k}_impulse"] = float(self.impulses[k])
             p[f"{k}_tau"] = float(self.taus[k])
@@ -204,7 +204,7 @@ def map_rule(rule: LearningRule, *, weight_scale: float = 1.0, sign_mode: int | 
     strings: dict[str, str] = {}
     products: list[LavaProduct] = []
     report: list[ProductReport] = []
-    for t in TARGETS:
+    for t in UPDATE_TARGETS:
         parts = []
         for p in rule.target(t):
             lp, rep = _map_product(t, p, rule.epoch_k, name)
@@ -380,7 +380,7 @@ def parse_lava_rule(text: str, target: str, *, node: str = "learning_dense") -> 
 def parse_projection_rules(params: dict, node: str) -> tuple[tuple[LavaProduct, ...], int | None]:
     """All products of a learning_dense projection (dw, dd, dt) and its epoch index k."""
     out, ks = [], set()
-    for t in TARGETS:
+    for t in UPDATE_TARGETS:
         prods, k = parse_lava_rule(params.get(t, "") or "", t, node=node)
         out.extend(prods)
         if k is not None:

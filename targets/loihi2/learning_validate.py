@@ -27,7 +27,7 @@ from neurocompile.errors import GraphError, ParameterError, RangeError, Unsuppor
 
 from . import spec
 from .learning import parse_projection_rules
-from .program import check_int, check_int_array
+from neurocompile.schema import check_int, check_int_array
 
 
 def validate_lif_3f(pop) -> None:

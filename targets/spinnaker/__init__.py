@@ -1,1 +1,26 @@
-"""spinnaker backend."""
+"""SpiNNaker 1, through PyNN / sPyNNaker 1!7.4.1, with a bit-exact emulator.
+
+The chip whole, in one folder: ``spec`` (s16.15 limits, ring buffers), ``rules`` (what it
+cannot express), ``lower`` (netlist -> Program), ``partition`` (cores and chips), ``schema``
+(a Program's fields), ``emulator/`` (bit-exact kernels), ``board`` (virtual-board mapping),
+the PyNN bundle writer, the report sections. :data:`TARGET` is what the core sees; its hooks
+import lazily.
+"""
+
+from neurocompile.target import Target
+
+_P = "neurocompile.targets.spinnaker"
+
+TARGET = Target(
+    name="spinnaker",
+    description="SpiNNaker 1 through PyNN / sPyNNaker 1!7.4.1, with a bit-exact emulator",
+    lower=f"{_P}.lower:lower",
+    rules=f"{_P}.check_rules:RULES",
+    place=f"{_P}.partition:place",
+    backends={"emulator": "neurocompile.targets.emulator.run:run_program", "spinnaker": f"{_P}.board:run_board"},
+    emit=f"{_P}.emit:emit_bundle",
+    learning_section=f"{_P}.report:learning_section",
+    effective_weights=f"{_P}.report:effective_weights",
+)
+
+__all__ = ["TARGET"]

@@ -35,7 +35,7 @@ from neurocompile.errors import GraphError, ParameterError, RangeError
 from neurocompile.program import Population, Program, Projection, output_specs
 
 from . import spec
-from .program import check_float, validate_population, validate_program, validate_projection
+from .schema import check_float, validate_population, validate_program, validate_projection
 
 
 # ----------------------------------------------------------------------- the host's shift rule

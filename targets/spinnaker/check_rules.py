@@ -1,7 +1,6 @@
 """``check MODEL --target spinnaker``: what :mod:`.lower` cannot express or only approximates.
 
-Registered into :data:`neurocompile.check.TARGET_RULES` ``["spinnaker"]`` on import (``check``
-imports ``neurocompile.targets.<target>.check_rules`` when a target is given). Each rule mirrors a
+The target's ``rules`` hook (:data:`RULES`). Each rule mirrors a
 refusal or a finding of the lowering, so ``check`` reports them all at once before ``compile``.
 """
 
@@ -11,7 +10,7 @@ from typing import Iterator
 
 import numpy as np
 
-from neurocompile.check import TARGET_RULES, Finding
+from neurocompile.check import Finding
 
 from . import spec
 
@@ -93,4 +92,3 @@ RULES = [_uniform_params, _if_leak, _reset, _nonspiking_source, _delays, _learni
 for _r, _c in zip(RULES, ("spinnaker-nonuniform-param", "spinnaker-if-leak", "spinnaker-reset-subtract",
                           "spinnaker-nonspiking-source", "spinnaker-delay-too-long", "spinnaker-learning")):
     _r.code = _c  # type: ignore[attr-defined]
-TARGET_RULES["spinnaker"] = list(RULES)

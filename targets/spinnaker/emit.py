@@ -227,6 +227,12 @@ class BundleReport:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def summary(self) -> str:
+        """The one line ``neurocompile emit`` prints."""
+        return (f"emitted: PyNN/sPyNNaker bundle in {self.directory} ({self.populations} populations, "
+                f"{self.projections} projections, {self.synapses} synapses; {self.samples} sample(s) x {self.steps} "
+                f"ticks; golden: {self.golden_backend or self.golden_note}); run: cd {self.directory} && python run.py")
+
 
 def _golden(program: Program, inputs: Mapping[str, np.ndarray] | None) -> tuple[dict, str | None, str]:
     if not inputs:

@@ -1,4 +1,4 @@
-"""Validation of a ``spinnaker`` Program (schema: ``/work/briefs/spinnaker_schema.md``).
+"""The ``spinnaker`` Program schema (limits from :mod:`.spec`).
 
 :func:`validate_program` checks every field of every population and projection against the
 limits in :mod:`.spec` and raises a typed error naming the population or projection, the field
@@ -25,7 +25,7 @@ import numpy as np
 
 from neurocompile.errors import GraphError, ParameterError, RangeError
 from neurocompile.program import Program, check_endpoints
-from neurocompile.targets.loihi2.program import check_int, check_int_array
+from neurocompile.schema import check_fields, check_int, check_int_array, is_int
 
 from . import fixed, spec
 
@@ -40,21 +40,6 @@ _POP_OPTIONAL = {"neurons_per_core"}
 _PROJ_FIELDS = {"from_list": {"pre", "post", "w16", "delays", "receptor"},
                 "stdp": {"pre", "post", "w16", "delays", "receptor", "plasticity"}}
 _POSITIVE = ("cm", "tau_m", "tau_syn_E", "tau_syn_I")
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
-
-
-def _check_fields(params: dict, allowed: set, optional: set, *, what: str, node: str) -> None:
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise ParameterError(f"{what} has unknown field(s) {unknown}", node=node, parameter=unknown[0],
-                             expected="one of " + (", ".join(sorted(allowed)) or "no fields"))
-    missing = sorted(allowed - optional - set(params))
-    if missing:
-        raise ParameterError(f"{what} lacks field(s) {missing}", node=node, parameter=missing[0],
-                             expected="every field of the spinnaker schema")
 
 
 def _s1615_fits(x: float) -> bool:
@@ -121,12 +106,12 @@ def validate_population(pop, tick_ms: float | None = None) -> None:
         raise ParameterError(f"population kind {pop.kind!r} is not a spinnaker population", node=name,
                              parameter="kind", expected=" or ".join(spec.POPULATION_KINDS))
     shape = tuple(pop.shape)
-    if not shape or any(not _is_int(s) or int(s) < 1 for s in shape):
+    if not shape or any(not is_int(s) or int(s) < 1 for s in shape):
         raise ParameterError(f"population shape {shape} is not valid", node=name, parameter="shape",
                              expected="a non-empty tuple of positive integers")
     what = f"{pop.kind} population"
     p = pop.params
-    _check_fields(p, _POP_FIELDS[pop.kind], _POP_OPTIONAL, what=what, node=name)
+    check_fields(p, _POP_FIELDS[pop.kind], _POP_OPTIONAL, what=what, node=name, schema="spinnaker")
     if pop.kind in spec.SOURCE_KINDS:
         return
     vals = {}
@@ -171,7 +156,7 @@ def validate_projection(proj, program: Program) -> None:
     post = program.populations[proj.post]
     what = f"{proj.kind} projection"
     p = proj.params
-    _check_fields(p, _PROJ_FIELDS[proj.kind], set(), what=what, node=name)
+    check_fields(p, _PROJ_FIELDS[proj.kind], set(), what=what, node=name, schema="spinnaker")
     if p["receptor"] not in spec.SYNAPSE_TYPES:
         raise ParameterError(f"{what} receptor {p['receptor']!r} is not a receptor of {post.kind}", node=name,
                              parameter="receptor", expected=" or ".join(spec.SYNAPSE_TYPES))

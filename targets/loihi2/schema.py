@@ -1,4 +1,4 @@
-"""Validation of a ``loihi2`` Program (schema: ``/work/briefs/loihi2_schema.md``).
+"""The ``loihi2`` Program schema (limits from :mod:`.spec`).
 
 :func:`validate_program` checks every field of every population and projection against the
 limits in :mod:`.spec` and raises a typed error naming the population or projection, the field
@@ -22,6 +22,7 @@ import numpy as np
 
 from neurocompile.errors import GraphError, ParameterError, RangeError
 from neurocompile.program import Program, check_endpoints
+from neurocompile.schema import check_fields, check_int, check_int_array, is_int
 
 from . import spec
 
@@ -48,77 +49,18 @@ _PROJ_FIELDS = {
 _PROJ_OPTIONAL = {"tag_1", "tag_2", "graded_spike_cfg"}
 
 
-def _is_int(x: Any) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
-
-
-def check_int(value: Any, lo: int | None, hi: int | None, *, what: str, node: str, field: str) -> int:
-    """A scalar integer field within ``[lo, hi]`` (either bound may be ``None``)."""
-    if not _is_int(value):
-        raise ParameterError(f"{what} field must be an integer, got {value!r}", node=node, parameter=field,
-                             expected="an integer")
-    v = int(value)
-    if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise RangeError(f"{what} {field}={v} is out of range", node=node, parameter=field,
-                         expected=_range_text(field, lo, hi))
-    return v
-
-
-def check_int_array(value: Any, shape: tuple[int, ...], lo: int | None, hi: int | None, *, what: str,
-                    node: str, field: str) -> np.ndarray:
-    """An integer array of exactly ``shape`` with every entry within ``[lo, hi]``."""
-    arr = np.asarray(value)
-    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
-        raise ParameterError(f"{what} field must be an integer array, got dtype {arr.dtype}", node=node,
-                             parameter=field, expected=f"integers, shape {shape}")
-    if arr.shape != tuple(shape):
-        raise ParameterError(f"{what} field has shape {arr.shape}", node=node, parameter=field,
-                             expected=f"shape {tuple(shape)}")
-    if arr.size:
-        bad = np.zeros(arr.shape, bool)
-        if lo is not None:
-            bad |= arr < lo
-        if hi is not None:
-            bad |= arr > hi
-        if bad.any():
-            idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise RangeError(f"{what} {field}{list(idx)}={int(arr[idx])} is out of range "
-                             f"({int(bad.sum())} entries)", node=node, parameter=field,
-                             expected=_range_text(field, lo, hi))
-    return arr
-
-
-def _range_text(field: str, lo: int | None, hi: int | None) -> str:
-    if lo is not None and hi is not None:
-        return f"{lo} <= {field} <= {hi}"
-    if lo is not None:
-        return f"{field} >= {lo}"
-    return f"{field} <= {hi}"
-
-
-def _check_fields(params: dict, allowed: set, optional: set, *, what: str, node: str) -> None:
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise ParameterError(f"{what} has unknown field(s) {unknown}", node=node, parameter=unknown[0],
-                             expected="one of " + ", ".join(sorted(allowed)))
-    missing = sorted(allowed - optional - set(params))
-    if missing:
-        raise ParameterError(f"{what} lacks field(s) {missing}", node=node, parameter=missing[0],
-                             expected="every field of the loihi2 schema")
-
-
 def validate_population(pop) -> None:
     name = pop.name
     if pop.kind not in spec.POPULATION_KINDS:
         raise ParameterError(f"population kind {pop.kind!r} is not a loihi2 population", node=name,
                              parameter="kind", expected=" or ".join(spec.POPULATION_KINDS))
     shape = tuple(pop.shape)
-    if not shape or any(not _is_int(s) or int(s) < 1 for s in shape):
+    if not shape or any(not is_int(s) or int(s) < 1 for s in shape):
         raise ParameterError(f"population shape {shape} is not valid", node=name, parameter="shape",
                              expected="a non-empty tuple of positive integers")
     what = f"{pop.kind} population"
     p = pop.params
-    _check_fields(p, _POP_FIELDS[pop.kind], _POP_OPTIONAL, what=what, node=name)
+    check_fields(p, _POP_FIELDS[pop.kind], _POP_OPTIONAL, what=what, node=name, schema="loihi2")
     if pop.kind == "input":
         check_int(p["num_message_bits"], spec.NUM_MESSAGE_BITS_MIN, spec.NUM_MESSAGE_BITS_MAX, what=what,
                   node=name, field="num_message_bits")
@@ -156,13 +98,13 @@ def validate_projection(proj, program: Program) -> None:
     post = program.populations[proj.post]
     what = f"{proj.kind} projection"
     p = proj.params
-    _check_fields(p, _PROJ_FIELDS[proj.kind], _PROJ_OPTIONAL, what=what, node=name)
+    check_fields(p, _PROJ_FIELDS[proj.kind], _PROJ_OPTIONAL, what=what, node=name, schema="loihi2")
     check_int(p["weight_exp"], spec.WEIGHT_EXP_MIN, spec.WEIGHT_EXP_MAX, what=what, node=name,
               field="weight_exp")
     check_int(p["num_weight_bits"], spec.NUM_WEIGHT_BITS_MIN, spec.NUM_WEIGHT_BITS_MAX, what=what, node=name,
               field="num_weight_bits")
     sm = p["sign_mode"]
-    if not _is_int(sm) or int(sm) not in spec.SIGN_MODES:
+    if not is_int(sm) or int(sm) not in spec.SIGN_MODES:
         raise RangeError(f"{what} sign_mode={sm!r} is not a sign mode", node=name, parameter="sign_mode",
                          expected="1 (MIXED), 2 (EXCITATORY) or 3 (INHIBITORY)")
     sm = int(sm)
