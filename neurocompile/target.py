@@ -18,7 +18,11 @@ target's ``__init__.py`` stays cheap to import. Hooks and their signatures:
     A sequence of check rules ``rule(ctx) -> Iterable[Finding]`` (``ctx``: the
     :class:`neurocompile.check` context); ``check --target`` lists every finding they yield.
 ``place(program, *, write=True, **limits) -> placement``
-    Cores and chips; ``compile`` runs it after lowering, ``report`` when a Program has none.
+    Cores and chips; ``compile`` runs it after lowering (``write=True`` stores
+    ``program.placement``), ``report`` with ``write=False`` when a Program has none. The result
+    has ``as_dict()`` -> ``{"chips", "cores_used", "cores": [{"chip", "core", "population",
+    "start", "stop", "neurons",
+    "synapse_bytes", ...}], "limits": {"neurons_per_core", "synapse_bytes_per_core", ...}}``.
 ``backends``
     ``{backend name: hook}``; a backend hook is ``run(program, inputs, **options) -> RunResult``.
 ``emit(program, out_dir, inputs=None, *, steps=100) -> bundle report``
