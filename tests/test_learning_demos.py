@@ -1,6 +1,6 @@
 """Learning that works (issue 6): pattern detection with pair STDP and a reward-modulated choice.
 
-Built only from the public API (``neurocompile.learning.demos`` uses the Loihi2Builder and the
+Built only from the public API (``neurocompile.models.learning_tasks``, ``models/learning_tasks.py``, uses the Loihi2Builder and the
 library rules ``stdp_pair`` / ``rstdp``). Full training runs on the emulator; on Lava the same
 Programs run for a shorter stretch and must agree bit for bit with the emulator over it (output
 spikes and v every step, weights every step, final weights and tags). Seeds are fixed and
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurocompile.learning import demos as D
+from neurocompile.models import learning_tasks as D
 from neurocompile.learning import freeze, with_learned_weights
 
 PATTERN_SEEDS = (0, 1)          # seeds whose neuron locks onto the pattern (see docs/learning.md)

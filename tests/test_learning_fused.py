@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from learning_cases import random_inputs, random_learning_program  # noqa: E402
 
-from neurocompile.learning import demos as D  # noqa: E402
+from neurocompile.models import learning_tasks as D  # noqa: E402
 from neurocompile.targets.emulator.learning import run_learning_entry  # noqa: E402
 
 

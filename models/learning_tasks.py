@@ -1,11 +1,12 @@
-"""Two learning demos on the loihi2 target, built only from the public API (builder + library rules).
+"""Two learning tasks of the model zoo on the loihi2 target, built only from the public API
+(``Loihi2Builder`` + the library rules of ``neurocompile.learning``).
 
-(a) :func:`pattern_task` - after Masquelier, Guyonneau & Thorpe (2008): ``n_aff`` (1000) Poisson
+(a) :func:`pattern_data` / :func:`pattern_program` - after Masquelier, Guyonneau & Thorpe (2008): ``n_aff`` (1000) Poisson
     afferents (probability ``p`` per step), a frozen ``length``-step segment of the same
     statistics is pasted in at random times (gaps drawn uniformly from ``gap`` steps); one LIF
     neuron with additive pair STDP (depression-dominated: A+ = 4, A- = 3, tau+ = 17, tau- = 34
     steps, so the LTD area is 1.5x the LTP area) learns to fire inside the pattern.
-(b) :func:`choice_task` - reward-modulated STDP (``rstdp`` on a ``lif_3f`` neuron): two input
+(b) :func:`choice_data` / :func:`choice_program` - reward-modulated STDP (``rstdp`` on a ``lif_3f`` neuron): two input
     groups, one active per trial (random); a reward pulse follows every trial of the rewarded
     group. Eligibility is only built when the neuron fires, so the reward potentiates the
     rewarded group's synapses only after responses to it; the other group's weights stay near
@@ -16,8 +17,8 @@ simplified: single neuron, no lateral inhibition, no refractory period or after-
 (Masquelier's SRM has one); the pattern replaces all afferents during its presentations; the
 reward is open loop (scheduled after every rewarded-group trial) - R-STDP makes it effective
 only after responses. Success of (a) depends on the seed (a neuron that falls silent before
-it locks onto the pattern stays silent); the tests use fixed seeds and the docs state the
-measured fraction.
+it locks onto the pattern stays silent); ``tests/test_learning_demos.py`` uses fixed seeds and
+``docs/learning.md`` states the measured fraction.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .library import rstdp, stdp_pair
+from neurocompile.learning import rstdp, stdp_pair
 
 # ---------------------------------------------------------------------- (a) pattern detection
 PATTERN = dict(n_aff=1000, p=0.01, length=50, gap=(100, 250))
