@@ -33,6 +33,9 @@ target's ``__init__.py`` stays cheap to import. Hooks and their signatures:
     The learning section of ``report`` for a Program with a learning configuration.
 ``effective_weights(projection) -> ndarray``
     The integer weights the synapse really adds (signed), for SynOps counting.
+``apply_learned(program, result, *, keep_learning, sample) -> None``
+    Writes the weights a learning run learned into (a copy of) the Program, plastic or frozen
+    (:func:`neurocompile.learning.with_learned_weights`).
 ``demo``
     Optional presentation data for the demo (e.g. ``{"lava": hook}``); the core never reads it.
 """
@@ -77,6 +80,7 @@ class Target:
     report_section: Hook = None
     learning_section: Hook = None
     effective_weights: Hook = None
+    apply_learned: Hook = None
     demo: Mapping[str, Any] = field(default_factory=dict)
 
     def hook(self, name: str) -> Callable[..., Any] | None:

@@ -1,4 +1,8 @@
-"""Learned weights back into Programs: :func:`with_learned_weights` and :func:`freeze`."""
+"""Learned weights back into Programs: :func:`with_learned_weights` and :func:`freeze`.
+
+The core copies the Program and asks its target (hook ``apply_learned``) to write the learned
+weights of each plastic projection; :func:`learned_weights` reads them from a run result.
+"""
 
 from __future__ import annotations
 
@@ -6,65 +10,32 @@ import copy
 
 import numpy as np
 
-from neurocompile.errors import InputDataError
+from neurocompile.errors import InputDataError, UnsupportedError
 from neurocompile.program import Program
-
-_LEARNING_ONLY = ("dw", "dd", "dt", "t_epoch", "rng_seed", "three_factor", "tag_1", "tag_2", "graded_spike_cfg")
+from neurocompile.target import get_target
 
 
 def with_learned_weights(program: Program, result, *, keep_learning: bool = True, sample: int = 0) -> Program:
     """A new Program whose plastic projections start from the weights learned in ``result``.
 
-    loihi2 ``learning_dense`` and spinnaker ``stdp`` projections (``PROJ.weights``: the learned
-    integer weights; w16 per synapse on spinnaker, where freezing gives a plain ``from_list``).
-
-    ``keep_learning=True`` keeps them ``learning_dense`` (tags carried over too, so training
-    continues); ``False`` turns them into static ``dense`` projections (frozen). Lava's
-    ``truncate_weights`` is idempotent on learned weights, so a frozen Program computes with
-    exactly the learned values. ``sample`` picks the batch sample whose weights are taken.
+    ``keep_learning=True`` keeps them plastic (with the learning state the target carries over,
+    so training continues); ``False`` turns them into static projections (frozen) computing with
+    exactly the learned values. ``sample`` picks the batch sample whose weights are taken. What
+    "plastic" and "static" are is the target's (``docs/learning.md``).
     """
+    apply = get_target(program.target).hook("apply_learned")
+    if apply is None:
+        raise UnsupportedError(f"target {program.target!r} has no learned-weights hook", parameter="target",
+                               expected="a target with on-chip learning")
     new = copy.deepcopy(program)
-    for name, proj in new.projections.items():
-        if proj.kind == "stdp":  # spinnaker: the learned w16 per synapse, in the Program's synapse order
-            w = _learned(result, name, sample)
-            if w.shape != np.shape(proj.params["w16"]):
-                raise InputDataError(f"learned weights of '{name}' have shape {w.shape}", node=name,
-                                     parameter="weights", expected=f"{np.shape(proj.params['w16'])} (w16 per synapse)")
-            proj.params["w16"] = w
-            if not keep_learning:
-                proj.kind = "from_list"
-                proj.params.pop("plasticity", None)
-            continue
-        if proj.kind != "learning_dense":
-            continue
-        w = _learned(result, name, sample)
-        proj.params["weights"] = w
-        if keep_learning:
-            for tag in ("tag_1", "tag_2"):
-                k = f"{name}.{tag}_final"
-                if k in result.recordings:
-                    proj.params[tag] = np.asarray(result.recordings[k])[sample].astype(np.int64)
-        else:
-            proj.kind = "dense"
-            for k in list(proj.params):
-                if k in _LEARNING_ONLY or k.endswith("_impulse") or k.endswith("_tau"):
-                    del proj.params[k]
-    for pop in new.populations.values():
-        if pop.kind == "lif_3f" and not keep_learning:
-            pop.kind = "lif"
-            for k in ("y1_impulse", "y1_decay", "y3_impulse", "y3_decay", "reward"):
-                pop.params.pop(k, None)
+    apply(new, result, keep_learning=keep_learning, sample=sample)
     if not keep_learning:
-        # reward inputs feed nothing once frozen; they stay (still named in Program.inputs)
         new.learning = {**new.learning, "frozen_from": "learning run"}
-        sp = new.learning.get("spinnaker")
-        if isinstance(sp, dict):
-            new.learning["spinnaker"] = {k: v for k, v in sp.items() if k in new.projections
-                                         and new.projections[k].kind == "stdp"}
     return new
 
 
-def _learned(result, name: str, sample: int) -> np.ndarray:
+def learned_weights(result, name: str, sample: int) -> np.ndarray:
+    """The learned integer weights of projection ``name`` in ``result`` (recording ``NAME.weights``)."""
     key = f"{name}.weights"
     if key not in result.recordings:
         raise InputDataError(f"the run result has no learned weights for '{name}'", node=name,

@@ -21,6 +21,7 @@ TARGET = Target(
     report_section=f"{_P}.partition:report_section",
     learning_section=f"{_P}.report:learning_section",
     effective_weights=f"{_P}.report:effective_weights",
+    apply_learned=f"{_P}.learned:apply_learned",
     demo={"lava_available": f"{_P}.run:lava_available"},
 )
 

@@ -21,6 +21,7 @@ TARGET = Target(
     emit=f"{_P}.emit:emit_bundle",
     learning_section=f"{_P}.report:learning_section",
     effective_weights=f"{_P}.report:effective_weights",
+    apply_learned=f"{_P}.learned:apply_learned",
 )
 
 __all__ = ["TARGET"]
