@@ -13,7 +13,7 @@ import sys
 import typer
 
 from neurocompile.cli.main import app
-from neurocompile.cli.options import DtOpt, JsonOpt, OptionalFloat, OptionalStr
+from neurocompile.cli.options import targets_help, DtOpt, JsonOpt, OptionalFloat, OptionalStr
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -21,7 +21,7 @@ _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 @app.command("check")
 def check_command(
     model: str = typer.Argument(..., help="A .nir file."),
-    target: OptionalStr = typer.Option(None, "--target", help="Also apply this target's rules (loihi2, spinnaker)."),
+    target: OptionalStr = typer.Option(None, "--target", help=f"Also apply this target's rules ({targets_help()})."),
     dt: OptionalFloat = DtOpt,
     learning: OptionalStr = typer.Option(None, "--learning", help="Learning rules (.toml) to check for the target."),
     as_json: bool = JsonOpt,

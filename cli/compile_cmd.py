@@ -1,4 +1,4 @@
-"""``neurocompile compile MODEL --target loihi2|spinnaker -o PROG``: write a Program.
+"""``neurocompile compile MODEL --target TARGET -o PROG``: write a Program for a registered target.
 
 Loads MODEL, calls :func:`neurocompile.compile` with the shared semantic options, saves the
 Program (``.ncp``) and prints one summary line (or ``--json``: populations, projections,
@@ -16,7 +16,7 @@ import numpy as np
 import typer
 
 from neurocompile.cli.main import app
-from neurocompile.cli.options import DiscretizationOpt, DtOpt, JsonOpt, OptionalFloat, OptionalStr, ResetOpt
+from neurocompile.cli.options import targets_help, DiscretizationOpt, DtOpt, JsonOpt, OptionalFloat, OptionalStr, ResetOpt
 from neurocompile.report import INPUT_KINDS
 
 
@@ -45,7 +45,7 @@ def summary(program, path: Path) -> dict:
 @app.command("compile")
 def compile_cmd(
     model: str = typer.Argument(..., help="A .nir file."),
-    target: str = typer.Option(..., "--target", "-t", help="loihi2 or spinnaker."),
+    target: str = typer.Option(..., "--target", "-t", help=f"{targets_help()}."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the Program (.ncp)."),
     dt: OptionalFloat = DtOpt,
     discretization: str = DiscretizationOpt,

@@ -1,4 +1,4 @@
-"""``neurocompile run PROG --backend emulator|lava|spinnaker --input IN.npz --output OUT.npz``.
+"""``neurocompile run PROG --backend BACKEND --input IN.npz --output OUT.npz`` (the Program's target's backends).
 
 Loads a saved Program, runs it on the chosen backend through
 :func:`neurocompile.targets.run_program`, writes outputs and recordings with
@@ -16,13 +16,13 @@ import numpy as np
 import typer
 
 from neurocompile.cli.main import app
-from neurocompile.cli.options import OptionalStr, RecordOpt
+from neurocompile.cli.options import backends_help, OptionalStr, RecordOpt
 
 
 @app.command()
 def run(
     program: Path = typer.Argument(..., help="A Program file (.ncp) written by compile or Program.save."),
-    backend: str = typer.Option("emulator", "--backend", "-b", help="emulator (bit-exact, fast), lava (loihi2 Programs, through .venv-lava) or spinnaker (spinnaker Programs: sPyNNaker virtual-board mapping, no spikes)."),
+    backend: str = typer.Option("emulator", "--backend", "-b", help=f"The backend that runs it; by the Program's target: {backends_help()}."),
     input: Path = typer.Option(..., "--input", "-i", help="Input .npz: one key per Program input, (batch, time, *shape)."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the result .npz."),
     record: OptionalStr = RecordOpt,
