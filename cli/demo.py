@@ -1,9 +1,30 @@
-"""The end-to-end demo behind ``neurocompile demo`` and ``make demo``.
+"""The end-to-end demo behind ``neurocompile demo`` and ``make demo`` (printed by ``cli/demo_cmd.py``).
 
-One bundled model goes through the whole pipeline: ``check`` for both chips, ``compile`` for
-``loihi2`` and ``spinnaker``, the float reference and both bit-exact emulators on the test set,
-Lava on a small subset (when the Lava interpreter exists), the resource report of both
-Programs, a spike raster and a core-placement picture.
+One bundled model goes through the whole pipeline for every registered target
+(``neurocompile.target.target_names()``): ``check``, ``compile``, the float reference and each
+target's bit-exact ``emulator`` backend on the test set, a second backend on a small subset where
+a target names one (loihi2: Lava, when its interpreter exists), the resource report of every
+Program, a spike raster and a core-placement picture (``cli/demo_plots.py``).
+
+The demo names no chip. What it shows of a target beyond the core's hooks comes from the
+target's ``demo`` dict (``targets/<chip>/__init__.py``), all entries optional:
+
+``fidelity``
+    The emulator row's label when the run gives none (e.g. it failed).
+``quantization``
+    A format string over a projection's quantization record (e.g. ``"{num_weight_bits}-bit"``)
+    for the compile step's quantization table.
+``reset_fallback`` and ``chip``
+    ``{reset: what is compiled instead}`` for resets the chip cannot do, and the chip's name for
+    the note that says so.
+``subset``
+    ``{"backend", "label", "fidelity", "available", "interpreter", "hint"}``: the backend run on
+    the first K samples (``--lava-samples``) and compared spike for spike with the emulator;
+    ``available()`` says whether it runs in this interpreter, else ``interpreter()`` raises
+    :class:`neurocompile.errors.BackendUnavailableError` when it cannot run at all (a skip,
+    ``hint`` appended). Its result is ``results.json``'s entry under the backend's name.
+``cores_per_chip``, ``system_cores``, ``placement``
+    For the placement picture (see ``cli/demo_plots.py``).
 
 :class:`Demo` holds the state and has one method per step, so that the CLI can print between
 steps; :func:`run_demo` runs them all and returns the frozen :class:`DemoResult`
@@ -16,10 +37,10 @@ foundation's unlabelled placeholder network ``models/default``), or a ``.nir`` p
 ``--input`` ``.npz`` (optional ``labels`` key).
 
 Compile options per target come from the card's ``"compile"`` section when it has one
-(``{"loihi2": {...}, "spinnaker": {...}}``: keyword arguments of :func:`neurocompile.compile`),
-otherwise from its float semantics (dt, discretization, reset). Loihi 2 cannot reset by
-subtraction, so a ``subtract`` model is compiled for it with ``reset="zero"`` and the demo says
-so (the accuracy table shows what that approximation costs).
+(``{target name: {...}}``: keyword arguments of :func:`neurocompile.compile`),
+otherwise from its float semantics (dt, discretization, reset). A reset the chip cannot do
+(its ``reset_fallback``, e.g. Loihi 2 cannot reset by subtraction) is replaced (``zero``) and
+the demo says so (the accuracy table shows what that approximation costs).
 
 Knowingly simple: the chips add one step per synaptic hop (``hop_delay`` 1) while the
 frameworks add none, and the demo runs the test set's inputs unchanged, so the last spikes of a
@@ -39,27 +60,25 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .errors import BackendUnavailableError, InputDataError, ModelLoadError, NeurocompileError
+from neurocompile.errors import BackendUnavailableError, InputDataError, ModelLoadError, NeurocompileError
+from neurocompile.target import INPUT_KINDS, get_target, resolve, target_names
 
-__all__ = ["TARGETS", "DEFAULT_MODEL", "DEFAULT_LAVA_SAMPLES", "DemoModel", "AccuracyRow", "LavaCheck",
+__all__ = ["DEFAULT_MODEL", "DEFAULT_SUBSET_SAMPLES", "DemoModel", "AccuracyRow", "SubsetCheck",
            "DemoResult", "Demo", "resolve_model", "compile_options", "predict", "run_chunked",
-           "quantization_rows", "plot_raster", "plot_placement", "run_demo", "FIDELITY"]
+           "quantization_rows", "run_demo", "FLOAT"]
 
-TARGETS = ("loihi2", "spinnaker")
 #: The zoo model the demo uses unless told otherwise.
 DEFAULT_MODEL = "digits_cnn_sinabs"
-DEFAULT_LAVA_SAMPLES = 20
+#: Samples run on each target's ``subset`` backend (``--lava-samples``).
+DEFAULT_SUBSET_SAMPLES = 20
+#: The CLI option that sets the subset size (named after the first subset backend, Lava).
+SUBSET_OPTION = "--lava-samples"
 #: Samples per emulator/reference call (one progress bar tick each).
 CHUNK = 40
-#: Samples per Lava subprocess (each pays Lava's start-up of a few seconds).
-LAVA_CHUNK = 5
-#: Fallback labels; rows carry the label the run itself returns (docs/fidelity.md explains them).
-FIDELITY = {
-    "float": "float",
-    "loihi2": "bit-exact vs lava-nc 0.10.0 fixed_pt",
-    "spinnaker": "bit-exact vs sPyNNaker 1!7.4.1",
-    "lava": "bit-exact vs lava-nc 0.10.0 fixed_pt",
-}
+#: Samples per subset-backend call (each may pay a subprocess start-up of a few seconds).
+SUBSET_CHUNK = 5
+#: The float rows' label; chip rows carry the label the run itself returns (docs/fidelity.md).
+FLOAT = "float"
 
 Progress = Callable[[str, int, int], None]
 
@@ -139,11 +158,17 @@ def compile_options(dm: DemoModel, target: str) -> tuple[dict[str, Any], list[st
     if given is not None:
         return dict(given), [f"compile options from {dm.name}'s card"]
     opts = {k: dm.reference[k] for k in ("dt", "discretization", "reset") if k in dm.reference}
-    if target == "loihi2" and opts.get("reset") == "subtract":
-        opts["reset"] = "zero"
-        notes.append("Loihi 2 cannot reset by subtraction: compiled with reset=zero (an approximation; "
-                     "the accuracy table shows its cost)")
+    facts = get_target(target).demo
+    instead = (facts.get("reset_fallback") or {}).get(opts.get("reset"))
+    if instead is not None:
+        chip = facts.get("chip", target)
+        notes.append(f"{chip} cannot reset by {_ING.get(opts['reset'], opts['reset'])}: compiled with "
+                     f"reset={instead} (an approximation; the accuracy table shows its cost)")
+        opts["reset"] = instead
     return opts, notes
+
+
+_ING = {"subtract": "subtraction"}
 
 
 def predict(outputs: np.ndarray) -> np.ndarray:
@@ -201,8 +226,9 @@ class AccuracyRow:
 
 
 @dataclass(frozen=True)
-class LavaCheck:
-    """Lava on the first ``samples`` test samples vs the loihi2 emulator on the same samples."""
+class SubsetCheck:
+    """A target's ``subset`` backend (loihi2: Lava) on the first ``samples`` test samples vs its
+    emulator on the same samples."""
 
     status: str  # "ran", "skipped" or "failed"
     samples: int = 0
@@ -224,32 +250,40 @@ class DemoResult:
     checks: Mapping[str, Any]
     compiled: Mapping[str, Any]
     accuracy: tuple[AccuracyRow, ...]
-    lava: LavaCheck
+    #: subset backend name (e.g. ``"lava"``) -> its check; each is a top-level key of ``as_dict()``
+    subsets: Mapping[str, SubsetCheck]
     resources: Mapping[str, Any]
     files: Mapping[str, str]
     seconds: float
 
     def as_dict(self) -> dict[str, Any]:
         return {"model": dict(self.model), "checks": dict(self.checks), "compiled": dict(self.compiled),
-                "accuracy": [r.as_dict() for r in self.accuracy], "lava": self.lava.as_dict(),
+                "accuracy": [r.as_dict() for r in self.accuracy],
+                **{name: c.as_dict() for name, c in self.subsets.items()},
                 "resources": dict(self.resources), "files": dict(self.files), "seconds": round(self.seconds, 3)}
 
     @property
     def ok(self) -> bool:
-        """No backend failed (a skipped Lava run is not a failure; a Lava mismatch is)."""
-        return all(r.error is None for r in self.accuracy) and self.lava.status != "failed" and \
-            self.lava.identical == self.lava.samples
+        """No backend failed (a skipped subset run is not a failure; a mismatch is)."""
+        return all(r.error is None for r in self.accuracy) and \
+            all(c.status != "failed" and c.identical == c.samples for c in self.subsets.values())
+
+
+class _Fields(dict):
+    """A quantization record for ``str.format_map``: a field the record lacks reads empty."""
+
+    def __missing__(self, key: str) -> Any:
+        return ""
 
 
 def quantization_rows(program: Any) -> list[dict[str, Any]]:
-    """A short per-projection quantization summary (what each target's lowering recorded)."""
+    """A short per-projection quantization summary (what each target's lowering recorded), the
+    weight scheme written with the target's ``demo["quantization"]`` format."""
     q = (program.quantization or {}).get("projections", {})
+    fmt = get_target(program.target).demo.get("quantization")
     rows = []
     for name, v in q.items():
-        if program.target == "loihi2":
-            scheme = f"{v.get('num_weight_bits')}-bit x 2^{v.get('weight_exp')} {v.get('sign_mode_name', '')}".strip()
-        else:
-            scheme = f"w16, ring-buffer shift {v.get('ring_buffer_shift')}"
+        scheme = fmt.format_map(_Fields(v)).strip() if fmt else "-"
         rows.append({"projection": name, "scheme": scheme,
                      "rms_relative_error": v.get("rms_relative_error"),
                      "fraction_zeroed": v.get("fraction_zeroed"),
@@ -258,40 +292,84 @@ def quantization_rows(program: Any) -> list[dict[str, Any]]:
 
 
 def _resources(program: Any) -> dict[str, Any]:
-    from .report import report
+    from neurocompile.report import report
 
     pl = report(program).placement
     return {"chips": pl.chips, "cores_used": pl.cores_used, "source": pl.source, "error": pl.error,
             "cores": [dict(c) for c in pl.cores], "per_chip": [dict(c) for c in pl.per_chip],
             "limits": dict(pl.limits), "estimated": pl.estimated,
-            "spike_sources": [p.name for p in program.populations.values() if p.kind in ("input", "spike_source")]}
+            "spike_sources": [p.name for p in program.populations.values() if p.kind in INPUT_KINDS]}
 
 
 # ------------------------------------------------------------------------------ the demo
+@dataclass(frozen=True)
+class Subset:
+    """A target's ``demo["subset"]`` entry: the backend the demo runs on the first K samples."""
+
+    target: str
+    backend: str
+    label: str
+    fidelity: str = "bit-exact"
+    available: Any = None    # hook: () -> bool, the backend runs in this interpreter
+    interpreter: Any = None  # hook: () -> Any, raises BackendUnavailableError when it cannot run
+    hint: str = ""
+
+    @classmethod
+    def of(cls, target: str) -> "Subset | None":
+        given = get_target(target).demo.get("subset")
+        if not given:
+            return None
+        backend = given["backend"]
+        return cls(target=target, backend=backend, label=given.get("label", backend),
+                   fidelity=given.get("fidelity", "bit-exact"), available=given.get("available"),
+                   interpreter=given.get("interpreter"), hint=given.get("hint", ""))
+
+    def unavailable(self) -> str | None:
+        """Why the backend cannot run here (a skip), or None."""
+        if self.available is not None and resolve(self.available)():
+            return None
+        if self.interpreter is None:
+            return None if self.available is None else f"{self.label} is not available"
+        try:
+            resolve(self.interpreter)()
+        except BackendUnavailableError as exc:
+            return exc.one_line() + (f" ({self.hint})" if self.hint else "")
+        return None
+
+
 class Demo:
     """The demo's state; call the steps in order (``run_demo`` does)."""
 
     def __init__(self, model: str | Path | None = None, *, input: str | Path | None = None,
-                 samples: int | None = None, lava_samples: int = DEFAULT_LAVA_SAMPLES,
+                 samples: int | None = None, subset_samples: int = DEFAULT_SUBSET_SAMPLES,
                  out: str | Path = "out/demo", progress: Progress | None = None) -> None:
         import neurocompile as nc
 
         self.t0 = time.perf_counter()
-        if lava_samples < 0:
-            raise InputDataError(f"--lava-samples must be >= 0, got {lava_samples}", parameter="lava_samples",
-                                 expected=">= 0")
+        if subset_samples < 0:
+            raise InputDataError(f"{SUBSET_OPTION} must be >= 0, got {subset_samples}",
+                                 parameter=SUBSET_OPTION.lstrip("-").replace("-", "_"), expected=">= 0")
         self.dm = resolve_model(model, input, samples)
         self.graph = nc.load(self.dm.path)
-        self.lava_samples = min(lava_samples, self.dm.samples)
+        self.subset_samples = min(subset_samples, self.dm.samples)
         self.out = Path(out)
         self.progress = progress
+        #: every registered target, in registration order
+        self.targets: list[str] = target_names()
+        #: subset backend name -> what runs it (from the targets' ``demo["subset"]``)
+        self.subsets: dict[str, Subset] = {}
+        for t in self.targets:
+            sub = Subset.of(t)
+            if sub is not None:
+                self.subsets[sub.backend if sub.backend not in self.subsets else f"{t}_{sub.backend}"] = sub
         self.checks: dict[str, Any] = {}
         self.programs: dict[str, Any] = {}
         self.compiled: dict[str, Any] = {}
         self.rows: list[AccuracyRow] = []
         self.outputs: dict[str, np.ndarray] = {}
-        self.lava = LavaCheck(status="skipped", reason="not run")
-        self.lava_label = FIDELITY["lava"]
+        self.subset_checks: dict[str, SubsetCheck] = {
+            name: SubsetCheck(status="skipped", reason="not run") for name in self.subsets}
+        self.subset_labels: dict[str, str] = {name: sub.fidelity for name, sub in self.subsets.items()}
         self.resources: dict[str, Any] = {}
         self.files: dict[str, str] = {}
         # what the chips get: zoo models use the zoo's chip settings (models/accuracy.py: spikes for
@@ -303,11 +381,15 @@ class Demo:
 
             self.chip_inputs = zoo_acc.chip_inputs(self.dm.name, self.graph, self.dm.inputs)
 
+    def fidelity(self, target: str) -> str:
+        """The emulator row's label when the run gives none (the target's ``demo["fidelity"]``)."""
+        return get_target(target).demo.get("fidelity", "bit-exact")
+
     # -- 1. check and compile
     def check(self) -> dict[str, Any]:
-        from .check import check
+        from neurocompile.check import check
 
-        for t in TARGETS:
+        for t in self.targets:
             self.checks[t] = check(self.graph, target=t, dt=self.dm.reference.get("dt"))
         return self.checks
 
@@ -315,7 +397,7 @@ class Demo:
         import neurocompile as nc
 
         self.out.mkdir(parents=True, exist_ok=True)
-        for t in TARGETS:
+        for t in self.targets:
             opts, notes = compile_options(self.dm, t)
             t1 = time.perf_counter()
             try:
@@ -341,8 +423,8 @@ class Demo:
             self.compiled[t] = {
                 "options": opts, "notes": notes, "error": None, "seconds": round(time.perf_counter() - t1, 3),
                 "program": str(path),
-                "populations": sum(1 for p in prog.populations.values() if p.kind not in ("input", "spike_source")),
-                "neurons": int(sum(p.size for p in prog.populations.values() if p.kind not in ("input", "spike_source"))),
+                "populations": sum(1 for p in prog.populations.values() if p.kind not in INPUT_KINDS),
+                "neurons": int(sum(p.size for p in prog.populations.values() if p.kind not in INPUT_KINDS)),
                 "projections": len(prog.projections),
                 "findings": list(prog.provenance.get("findings", [])),
                 "quantization": quantization_rows(prog),
@@ -367,7 +449,7 @@ class Demo:
                           task="float reference", progress=self.progress)
         self.outputs["float"] = _concat(res, out_name)
         sem = ", ".join(f"{k} {v}" for k, v in self.dm.reference.items())
-        row = self._row("float reference", FIDELITY["float"], predict(self.outputs["float"]),
+        row = self._row("float reference", FLOAT, predict(self.outputs["float"]),
                         time.perf_counter() - t1, note=f"framework conventions ({sem})")
         self.rows.append(row)
         return row
@@ -391,7 +473,7 @@ class Demo:
         res = run_chunked(lambda x: nc.simulate(self.graph, x, **kw), self.chip_inputs,
                           task=f"float, {target} sem.", progress=self.progress)
         self.outputs[f"float_{target}"] = _concat(res, out_name)
-        row = self._row(f"float, {target} semantics", FIDELITY["float"], predict(self.outputs[f"float_{target}"]),
+        row = self._row(f"float, {target} semantics", FLOAT, predict(self.outputs[f"float_{target}"]),
                         time.perf_counter() - t1,
                         note=f"the float reference with the {target} Program's conventions (hop_delay {kw['hop_delay']}, "
                              f"reset {kw['reset']}); the gap to the emulator row is what the chip arithmetic "
@@ -404,7 +486,7 @@ class Demo:
         name = f"{target} emulator"
         prog = self.programs.get(target)
         if prog is None:
-            row = AccuracyRow(name, FIDELITY[target], 0, error=self.compiled[target].get("error") or "not compiled")
+            row = AccuracyRow(name, self.fidelity(target), 0, error=self.compiled[target].get("error") or "not compiled")
             self.rows.append(row)
             return row
         key = next(iter(prog.outputs))
@@ -414,7 +496,7 @@ class Demo:
                 res = run_chunked(lambda x: prog.run(x, backend="emulator"), self.chip_inputs,
                                   task=name, progress=self.progress)
         except NeurocompileError as exc:
-            row = AccuracyRow(name, FIDELITY[target], 0, seconds=time.perf_counter() - t1, error=exc.one_line())
+            row = AccuracyRow(name, self.fidelity(target), 0, seconds=time.perf_counter() - t1, error=exc.one_line())
             self.rows.append(row)
             return row
         self.outputs[target] = _concat(res, key)
@@ -426,61 +508,65 @@ class Demo:
             notes.append(f"same class as 'float, {target} semantics' on {100 * agree:.1f} % of the samples")
         if nwarn:
             notes.append(f"{nwarn} overflow warning(s) (v saturation / u wrap, bit-exact with the chip reference)")
-        row = self._row(name, _label(res[0], FIDELITY[target]), predict(self.outputs[target]), time.perf_counter() - t1,
+        row = self._row(name, _label(res[0], self.fidelity(target)), predict(self.outputs[target]), time.perf_counter() - t1,
                         note="; ".join(notes))
         self.rows.append(row)
         return row
 
-    def run_lava(self) -> LavaCheck:
-        k = self.lava_samples
-        prog = self.programs.get("loihi2")
+    def run_subsets(self) -> dict[str, SubsetCheck]:
+        """Every target's ``subset`` backend on the first K samples, compared with its emulator."""
+        for name in self.subsets:
+            self.run_subset(name)
+        return self.subset_checks
+
+    def run_subset(self, name: str) -> SubsetCheck:
+        sub = self.subsets[name]
+        k = self.subset_samples
+        prog = self.programs.get(sub.target)
         if k == 0:
-            self.lava = LavaCheck(status="skipped", reason="--lava-samples 0")
-        elif prog is None or "loihi2" not in self.outputs:
-            self.lava = LavaCheck(status="skipped", reason="no loihi2 emulator result to compare with")
+            check = SubsetCheck(status="skipped", reason=f"{SUBSET_OPTION} 0")
+        elif prog is None or sub.target not in self.outputs:
+            check = SubsetCheck(status="skipped", reason=f"no {sub.target} emulator result to compare with")
         else:
-            self.lava = self._run_lava(prog, k)
-        if self.lava.status == "ran":
-            note = f"identical to the emulator on {self.lava.identical}/{self.lava.samples} samples"
-            row = AccuracyRow(f"Lava (first {k})", self.lava_label, k, self.lava.accuracy, None,
-                              self.lava.seconds, note)
+            check = self._run_subset(name, sub, prog, k)
+        self.subset_checks[name] = check
+        if check.status == "ran":
+            note = f"identical to the emulator on {check.identical}/{check.samples} samples"
+            row = AccuracyRow(f"{sub.label} (first {k})", self.subset_labels[name], k, check.accuracy, None,
+                              check.seconds, note)
             ref = self.outputs.get("float")
-            if ref is not None and "lava" in self.outputs:
-                agree = float((predict(self.outputs["lava"]) == predict(ref)[:k]).mean())
+            if ref is not None and name in self.outputs:
+                agree = float((predict(self.outputs[name]) == predict(ref)[:k]).mean())
                 row = AccuracyRow(row.backend, row.fidelity, k, row.accuracy, agree, row.seconds, note)
             self.rows.append(row)
         else:
-            self.rows.append(AccuracyRow("Lava", FIDELITY["lava"], 0, seconds=self.lava.seconds,
-                                         note=f"{self.lava.status}: {self.lava.reason}",
-                                         error=self.lava.reason if self.lava.status == "failed" else None))
-        return self.lava
+            self.rows.append(AccuracyRow(sub.label, sub.fidelity, 0, seconds=check.seconds,
+                                         note=f"{check.status}: {check.reason}",
+                                         error=check.reason if check.status == "failed" else None))
+        return check
 
-    def _run_lava(self, prog: Any, k: int) -> LavaCheck:
-        from neurocompile.targets.loihi2.run import lava_available, lava_python
-
+    def _run_subset(self, name: str, sub: Subset, prog: Any, k: int) -> SubsetCheck:
         t1 = time.perf_counter()
-        if not lava_available():
-            try:
-                lava_python()
-            except BackendUnavailableError as exc:
-                return LavaCheck(status="skipped", reason=f"{exc.one_line()} (`make venvs` builds it in ~2 min)")
-        sub = {n: v[:k] for n, v in self.chip_inputs.items()}
+        reason = sub.unavailable()
+        if reason is not None:
+            return SubsetCheck(status="skipped", reason=reason)
+        inputs = {n: v[:k] for n, v in self.chip_inputs.items()}
         key = next(iter(prog.outputs))
         try:
-            res = run_chunked(lambda x: prog.run(x, backend="lava"), sub, chunk=LAVA_CHUNK,
-                              task="Lava", progress=self.progress)
+            res = run_chunked(lambda x: prog.run(x, backend=sub.backend), inputs, chunk=SUBSET_CHUNK,
+                              task=sub.label, progress=self.progress)
         except NeurocompileError as exc:
-            return LavaCheck(status="failed", samples=k, seconds=time.perf_counter() - t1, reason=exc.one_line())
-        lava_out = _concat(res, key)
-        self.outputs["lava"] = lava_out
-        self.lava_label = _label(res[0], FIDELITY["lava"])
-        emu = self.outputs["loihi2"][:k]
-        same = int(sum(np.array_equal(lava_out[i], emu[i]) for i in range(k)))
+            return SubsetCheck(status="failed", samples=k, seconds=time.perf_counter() - t1, reason=exc.one_line())
+        out = _concat(res, key)
+        self.outputs[name] = out
+        self.subset_labels[name] = _label(res[0], sub.fidelity)
+        emu = self.outputs[sub.target][:k]
+        same = int(sum(np.array_equal(out[i], emu[i]) for i in range(k)))
         labels = self.dm.labels
-        acc = None if labels is None else float((predict(lava_out) == labels[:k]).mean())
+        acc = None if labels is None else float((predict(out) == labels[:k]).mean())
         eacc = None if labels is None else float((predict(emu) == labels[:k]).mean())
-        return LavaCheck(status="ran", samples=k, identical=same, accuracy=acc, emulator_accuracy=eacc,
-                         seconds=time.perf_counter() - t1)
+        return SubsetCheck(status="ran", samples=k, identical=same, accuracy=acc, emulator_accuracy=eacc,
+                           seconds=time.perf_counter() - t1)
 
     # -- 3. resources
     def report(self) -> dict[str, Any]:
@@ -490,14 +576,18 @@ class Demo:
 
     # -- 4. pictures
     def pictures(self, sample: int = 0) -> dict[str, str]:
+        """``raster.png`` (the first target with an emulator run) and ``placement.png`` (every target)."""
+        from neurocompile.cli.demo_plots import plot_placement, plot_raster
+
         self.out.mkdir(parents=True, exist_ok=True)
-        if "loihi2" in self.programs and "loihi2" in self.outputs:
+        first = next((t for t in self.targets if t in self.programs and t in self.outputs), None)
+        if first is not None:
             path = self.out / "raster.png"
-            plot_raster(self.graph, self.programs["loihi2"], self.dm, path, sample=sample, inputs=self.chip_inputs)
+            plot_raster(self.graph, self.programs[first], self.dm, path, sample=sample, inputs=self.chip_inputs)
             self.files["raster"] = str(path)
         if self.resources:
             path = self.out / "placement.png"
-            plot_placement({t: self.resources[t] for t in TARGETS if t in self.resources}, path,
+            plot_placement({t: self.resources[t] for t in self.targets if t in self.resources}, path,
                            title=f"{self.dm.name}: core placement")
             self.files["placement"] = str(path)
         return self.files
@@ -507,7 +597,7 @@ class Demo:
                       "findings": [f.as_dict() for f in r.findings]} for t, r in self.checks.items()}
         res = DemoResult(model=self.dm.as_dict(), checks=checks,
                          compiled={t: {k: v for k, v in c.items()} for t, c in self.compiled.items()},
-                         accuracy=tuple(self.rows), lava=self.lava,
+                         accuracy=tuple(self.rows), subsets=dict(self.subset_checks),
                          resources={t: {k: v for k, v in r.items() if k != "cores"} | {"cores": r["cores"][:64]}
                                     for t, r in self.resources.items()},
                          files=dict(self.files), seconds=time.perf_counter() - self.t0)
@@ -529,206 +619,18 @@ def _json_default(x: Any) -> Any:
 
 
 def run_demo(model: str | Path | None = None, *, input: str | Path | None = None, samples: int | None = None,
-             lava_samples: int = DEFAULT_LAVA_SAMPLES, out: str | Path = "out/demo",
+             subset_samples: int = DEFAULT_SUBSET_SAMPLES, out: str | Path = "out/demo",
              progress: Progress | None = None) -> DemoResult:
     """Every step of the demo, silently; the result (also written to ``OUT/results.json``)."""
-    d = Demo(model, input=input, samples=samples, lava_samples=lava_samples, out=out, progress=progress)
+    d = Demo(model, input=input, samples=samples, subset_samples=subset_samples, out=out, progress=progress)
     d.check()
     d.compile()
     d.run_reference()
-    for t in TARGETS:
+    for t in d.targets:
         d.run_reference_chip(t)
         d.run_emulator(t)
-    d.run_lava()
+    d.run_subsets()
     d.report()
     d.pictures()
     d.write_results()
     return d.result()
-
-
-# ------------------------------------------------------------------------------ pictures
-def _layers(graph: Any, program: Any) -> list[tuple[str, str]]:
-    """(NIR node, population) for the input and every spiking neuron node, in graph order."""
-    from .ir import SPIKING_KINDS
-
-    node_map = (program.provenance or {}).get("node_map", {})
-    order = []
-    for name in _bfs_order(graph):
-        node = graph.nodes[name]
-        if node.kind == "Input" or node.kind in SPIKING_KINDS:
-            pops = [p for p in node_map.get(name, [name]) if p in program.populations]
-            if pops:
-                order.append((name, pops[0]))
-    return order
-
-
-def _bfs_order(graph: Any) -> list[str]:
-    """Nodes in breadth-first order from the inputs (cycles visited once), then any left over."""
-    seen: list[str] = []
-    queue = list(graph.inputs)
-    while queue:
-        n = queue.pop(0)
-        if n in seen:
-            continue
-        seen.append(n)
-        queue += [d for d in graph.successors(n) if d not in seen]
-    return seen + [n for n in graph.nodes if n not in seen]
-
-
-def plot_raster(graph: Any, program: Any, dm: DemoModel, path: str | Path, *, sample: int = 0,
-                inputs: Mapping[str, np.ndarray] | None = None) -> Path:
-    """Spike raster of one sample: input and every spiking layer, float reference vs the Program's emulator.
-
-    The float reference runs under the Program's own semantics (its ``hop_delay`` 1 and reset)
-    so that matching spikes fall on the same step; the panel titles say so.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    import neurocompile as nc
-
-    x = {k: v[sample:sample + 1] for k, v in (dm.inputs if inputs is None else inputs).items()}
-    layers = _layers(graph, program)
-    sem = program.semantics
-    ref_kw = {"dt": sem.get("dt"), "discretization": sem.get("discretization", "forward"),
-              "reset": sem.get("reset", "file"), "hop_delay": int(sem.get("hop_delay", 1))}
-    rec_nodes = [n for n, _ in layers if graph.nodes[n].kind != "Input"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        ref = nc.simulate(graph, x, record=[f"{n}.spikes" for n in rec_nodes], **ref_kw)
-        emu = program.run(x, backend="emulator",
-                          record=[(p, "spikes") for n, p in layers if graph.nodes[n].kind != "Input"])
-
-    def flat(a: np.ndarray) -> np.ndarray:
-        a = np.asarray(a)[0]
-        return a.reshape(a.shape[0], -1)
-
-    fig, axes = plt.subplots(len(layers), 2, figsize=(11, 2.0 + 2.1 * len(layers)), squeeze=False,
-                             gridspec_kw={"height_ratios": [max(1.0, min(3.0, np.log10(max(2, int(np.prod(
-                                 graph.nodes[n].output_shape or (1,)))))) ) for n, _ in layers]})
-    label = "" if dm.labels is None else f", label {int(dm.labels[sample])}"
-    for row, (node, pop) in enumerate(layers):
-        if graph.nodes[node].kind == "Input":
-            r = e = flat(x[node])
-        else:
-            r = flat(ref.recordings[f"{node}.spikes"])
-            e = flat(emu.recordings[f"{pop}.spikes"])
-        n_neurons = r.shape[1]
-        same = int(np.logical_and(r != 0, e != 0).sum())
-        for col, (data, who) in enumerate(((r, "float reference"), (e, f"{program.target} emulator"))):
-            ax = axes[row][col]
-            t, i = np.nonzero(data)
-            ax.scatter(t, i, s=4 if n_neurons > 64 else 9, marker="|" if n_neurons <= 64 else ".",
-                       c="black" if col == 0 else "tab:blue", linewidths=0.8)
-            ax.set_xlim(-0.5, data.shape[0] - 0.5)
-            ax.set_ylim(-0.5, n_neurons - 0.5)
-            kind = graph.nodes[node].kind
-            extra = f", {same} on the reference's step" if kind != "Input" and col == 1 else ""
-            what = "input" if kind == "Input" else f"'{node}' {kind}"
-            ax.set_title(f"{who}: {what} ({n_neurons} neurons), {int((data != 0).sum())} spikes{extra}",
-                         fontsize=8)
-            ax.set_ylabel("neuron", fontsize=8)
-            ax.tick_params(labelsize=7)
-            if row == len(layers) - 1:
-                ax.set_xlabel(f"time step (dt {sem.get('dt')})", fontsize=8)
-    fig.suptitle(f"{dm.name}, sample {sample}{label}: float reference (the Program's semantics: hop_delay "
-                 f"{ref_kw['hop_delay']}, reset {ref_kw['reset']}) vs {program.target} emulator (bit-exact)",
-                 fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def _system_cores(target: str, chip: int) -> int:
-    """Cores of a chip the runtime keeps for itself (SpiNNaker: monitor, extra monitor, packet gatherer)."""
-    if target != "spinnaker":
-        return 0
-    from neurocompile.targets.spinnaker import spec
-
-    return spec.MONITOR_CORES_PER_CHIP + spec.EXTRA_MONITOR_CORES_PER_CHIP + \
-        (spec.PACKET_GATHERER_CORES_PER_ETHERNET_CHIP if chip == 0 else 0)
-
-
-def _cores_per_chip(target: str, resources: Mapping[str, Any]) -> int:
-    lim = resources.get("limits", {})
-    if lim.get("cores_per_chip"):
-        return int(lim["cores_per_chip"])
-    if target == "spinnaker":
-        from neurocompile.targets.spinnaker import spec
-
-        return int(spec.CORES_PER_CHIP)
-    return max([int(c["core"]) + 1 for c in resources.get("cores", [])] or [1])
-
-
-def plot_placement(resources: Mapping[str, Mapping[str, Any]], path: str | Path, *, title: str = "",
-                   max_chips: int = 6) -> Path:
-    """A chips x cores grid per target, each used core coloured by its population (ESTIMATED figures)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch, Rectangle
-
-    targets = [t for t, r in resources.items() if not r.get("error")]
-    all_pops: list[str] = []  # one colour per population name across targets
-    for t in targets:
-        for c in resources[t]["cores"]:
-            if c["population"] not in all_pops:
-                all_pops.append(c["population"])
-    cmap = plt.get_cmap("tab10" if len(all_pops) <= 10 else "tab20")
-    colour = {p: cmap(i % cmap.N) for i, p in enumerate(all_pops)}
-    fig, axes = plt.subplots(len(targets) or 1, 1, figsize=(12, 3.2 * max(1, len(targets))), squeeze=False)
-    for ax, t in zip(axes[:, 0], targets):
-        res = resources[t]
-        per_chip = _cores_per_chip(t, res)
-        cols = 16 if per_chip > 32 else 6
-        rows = -(-per_chip // cols)
-        chips = max(1, int(res.get("chips", 1)))
-        shown = min(chips, max_chips)
-        pops = [p for p in all_pops if any(c["population"] == p for c in res["cores"])]
-        gap = 1
-        for chip in range(shown):
-            x0 = chip * (cols + gap)
-            for k in range(per_chip):
-                r, c = divmod(k, cols)
-                face = "#dddddd" if k >= _system_cores(t, chip) else "#888888"
-                ax.add_patch(Rectangle((x0 + c, rows - 1 - r), 0.92, 0.92, facecolor=face, edgecolor="white"))
-            ax.text(x0 + cols / 2, rows + 0.15, f"chip {chip}", ha="center", va="bottom", fontsize=8)
-        for c in res["cores"]:
-            chip, k = int(c["chip"]), int(c["core"])
-            if chip >= shown:
-                continue
-            r, cc = divmod(k, cols)
-            x0 = chip * (cols + gap)
-            ax.add_patch(Rectangle((x0 + cc, rows - 1 - r), 0.92, 0.92, facecolor=colour[c["population"]],
-                                   edgecolor="black", linewidth=0.6))
-            if cols <= 16 and (shown * cols) <= 48:
-                ax.text(x0 + cc + 0.46, rows - 1 - r + 0.46, f"{c['neurons']}", ha="center", va="center",
-                        fontsize=6, color="white")
-        ax.set_xlim(-0.3, shown * (cols + gap) - gap + 0.3)
-        ax.set_ylim(-0.3, rows + 0.8)
-        ax.set_aspect("equal")
-        ax.axis("off")
-        more = f" (first {shown} of {chips} chips drawn)" if chips > shown else ""
-        kind = "placement" if t == "loihi2" else "placement estimate (virtual board)"
-        syn = sum(int(c.get("synapse_bytes", 0)) for c in res["cores"])
-        ax.set_title(f"{t} {kind}: {chips} chip(s), {res['cores_used']} core(s) used of {per_chip} per chip{more}; "
-                     f"synapse memory ~{syn / 1024:.1f} KiB ESTIMATED; numbers = neurons per core", fontsize=9)
-        sources = set(res.get("spike_sources", ()))
-        handles = [Patch(facecolor=colour[p], edgecolor="black",
-                         label=f"population {p}" + (" (spike source)" if p in sources else "")) for p in pops]
-        handles.append(Patch(facecolor="#dddddd", label="free core"))
-        if t == "spinnaker":
-            handles.append(Patch(facecolor="#888888", label="system core (monitor, extra monitor, gatherer)"))
-        ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
-    if title:
-        fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

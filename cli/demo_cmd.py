@@ -2,13 +2,16 @@
 
 Takes a zoo model (default ``digits_cnn_sinabs``; ``--model default`` is the foundation's
 placeholder network, ``--model X.nir --input X.npz`` any file) through ``check`` and
-``compile`` for loihi2 and spinnaker, runs the test set on the float reference and both
-emulators with a progress bar, Lava on the first K samples when ``.venv-lava`` exists, and
-prints the accuracy table and both resource reports. Writes both Programs, ``raster.png``,
-``placement.png`` and ``results.json`` into ``--out``. The logic is in :mod:`neurocompile.demo`.
+``compile`` for every registered target, runs the test set on the float reference and each
+target's emulator with a progress bar, a target's subset backend (loihi2: Lava, when
+``.venv-lava`` exists) on the first K samples, and prints the accuracy table and the resource
+reports. Writes the Programs (``<target>.ncp``), ``raster.png``, ``placement.png`` and
+``results.json`` into ``--out``. The logic is in ``cli/demo.py`` (:mod:`neurocompile.cli.demo`),
+the pictures in ``cli/demo_plots.py``.
 
 Exit code 0 when every backend ran (a missing Lava interpreter is a skip, not a failure) and
-Lava was identical to the emulator; 1 when a backend failed or disagreed; 2 for user errors.
+each subset backend was identical to its emulator; 1 when a backend failed or disagreed; 2 for
+user errors.
 """
 
 from __future__ import annotations
@@ -35,13 +38,13 @@ def demo(
     output: Path = typer.Option(Path("out/demo"), "--out", help="Folder for the Programs, PNGs and results.json."),
     input: Optional[Path] = typer.Option(None, "--input", help="Input .npz for a .nir --model (optional 'labels' key)."),
 ) -> None:
-    """Check, compile for loihi2 and spinnaker, run on every backend, report, draw."""
+    """Check, compile for every registered target, run on every backend, report, draw."""
     from rich.console import Console
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from neurocompile.demo import TARGETS, Demo
+    from neurocompile.cli.demo import Demo
 
     console = Console()
     if not console.is_terminal:  # make demo | tee: rich would wrap at 80 columns
@@ -56,7 +59,7 @@ def demo(
             live["tasks"][task] = bar.add_task(task, total=total)
         bar.update(live["tasks"][task], completed=done)
 
-    d = Demo(model, input=input, samples=samples, lava_samples=lava_samples, out=output, progress=progress)
+    d = Demo(model, input=input, samples=samples, subset_samples=lava_samples, out=output, progress=progress)
     dm = d.dm
     card_acc = dm.card.get("accuracy", {})
     console.rule(f"[bold]neurocompile demo: {dm.name}")
@@ -100,20 +103,25 @@ def demo(
         console.print(q)
 
     # 3. runs
-    console.print("\n[bold]3. run[/bold] (float reference, both emulators, Lava on a subset)")
+    subsets = list(d.subsets.values())
+    console.print("\n[bold]3. run[/bold] (float reference, " + ("both" if len(d.targets) == 2 else "every")
+                  + " emulators" + "".join(f", {s.label}" for s in subsets) + (" on a subset" if subsets else "")
+                  + ")")
     with Progress(TextColumn("  {task.description:<20}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as bar:
         live["bar"] = bar
         d.run_reference()
-        for t in TARGETS:
+        for t in d.targets:
             d.run_reference_chip(t)
             d.run_emulator(t)
-        lava = d.run_lava()
+        checks = d.run_subsets()
     live["bar"] = None
-    if lava.status == "skipped":
-        console.print(f"  Lava skipped: {escape(lava.reason)}; continuing without it", soft_wrap=True)
-    elif lava.status == "failed":
-        console.print(f"  [bold red]Lava failed[/]: {escape(lava.reason)}", soft_wrap=True)
+    for name, chk in checks.items():
+        label = d.subsets[name].label
+        if chk.status == "skipped":
+            console.print(f"  {label} skipped: {escape(chk.reason)}; continuing without it", soft_wrap=True)
+        elif chk.status == "failed":
+            console.print(f"  [bold red]{label} failed[/]: {escape(chk.reason)}", soft_wrap=True)
 
     table = Table(title=f"accuracy on {dm.name}'s test set" + ("" if dm.labels is not None else
                                                                 " (no labels: agreement only)"),
@@ -121,18 +129,20 @@ def demo(
     for col in ("backend", "fidelity", "samples", "accuracy", "same class as float", "time"):
         table.add_column(col, justify="left" if col in ("backend", "fidelity") else "right")
     notes = []
+    labels = tuple(s.label for s in subsets)
     for r in d.rows:
         table.add_row(r.backend, r.fidelity, str(r.samples), _pct(r.accuracy), _pct(r.agreement), f"{r.seconds:.1f} s")
-        if (r.error or r.note) and not (r.backend.startswith("Lava") and r.error is None):  # Lava: own lines
+        if (r.error or r.note) and not (labels and r.backend.startswith(labels) and r.error is None):  # own lines
             notes.append(f"  {r.backend}: " + ("[bold red]error[/] " if r.error else "") + escape(r.error or r.note))
     console.print(table)
     for line in notes:
         console.print(line, soft_wrap=True)
-    if lava.status == "ran":
-        console.print(f"  Lava on the first {lava.samples}: identical to the emulator on {lava.identical}/"
-                      f"{lava.samples} samples (output spikes, every step)"
-                      + (f"; the emulator's accuracy on them {_pct(lava.emulator_accuracy)}"
-                         if lava.emulator_accuracy is not None else ""), soft_wrap=True)
+    for name, chk in checks.items():
+        if chk.status == "ran":
+            console.print(f"  {d.subsets[name].label} on the first {chk.samples}: identical to the emulator on "
+                          f"{chk.identical}/{chk.samples} samples (output spikes, every step)"
+                          + (f"; the emulator's accuracy on them {_pct(chk.emulator_accuracy)}"
+                             if chk.emulator_accuracy is not None else ""), soft_wrap=True)
 
     # 4. resources
     console.print("\n[bold]4. resources[/bold] (per-core synapse memory is ESTIMATED: vendors publish no cost model)")
@@ -164,7 +174,7 @@ def demo(
     files = d.pictures()
     d.write_results()
     console.print("\n[bold]5. files[/bold]")
-    for key in ("raster", "placement", "program_loihi2", "program_spinnaker", "results"):
+    for key in ("raster", "placement", *(f"program_{t}" for t in d.targets), "results"):
         if key in files:
             console.print(f"  {key:18s} {files[key]}")
     res = d.result()

@@ -1,7 +1,7 @@
 """SpiNNaker 1 / sPyNNaker 1!7.4.1 number formats and limits, as named constants.
 
 Every number used by the builder/validator (``program.py``), the fixed-point port
-(``fixed.py``), the emulator profile (``neurocompile.targets.emulator.spinnaker``) and the
+(``fixed.py``), the emulator (``targets/spinnaker/emulator/``) and the
 partitioner comes from here, so they cannot drift. Sources: ``/work/shared/reference/spinnaker.md``
 §2 (arithmetic, checked against the 7.4.1 ``IF_curr_exp.aplx`` binary) and §4 (limits); the
 host-side rules (ring-buffer shifts, weight scale, delay rounding) are from the 7.4.1 wheel

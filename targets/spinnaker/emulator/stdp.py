@@ -1,10 +1,10 @@
 """The ``spinnaker`` profile with sPyNNaker 1!7.4.1 STDP (``"stdp"`` projections), bit-exact.
 
-Used by :func:`neurocompile.targets.emulator.spinnaker.run_program` when a Program has STDP
-projections. The neuron arithmetic is the static profile's (``spinnaker.py``, same per-tick
+Used by :func:`.run.run_program` (``targets/spinnaker/emulator/run.py``) when a Program has STDP
+projections. The neuron arithmetic is the static profile's (``engine.py``, same per-tick
 order and integers; a test checks the two kernels agree when learning is off). Plasticity is the
-deferred, pre-triggered scheme of ``synapse_dynamics_stdp_mad_impl.c`` (``reference/spinnaker.md``
-§3.2-§3.3), per tick ``t``:
+deferred, pre-triggered scheme of sPyNNaker's ``synapse_dynamics_stdp_mad_impl.c``
+(``docs/learning-spinnaker.md``, "Emulator arithmetic"), per tick ``t``:
 
 (b) a neuron that spikes appends ``(t, trace)`` to its post history (at most 16 entries including
     the ``t = 0`` sentinel; when full the oldest real entry is dropped, ``post_events.h``):
@@ -40,7 +40,7 @@ from neurocompile.program import Program
 from neurocompile.targets.spinnaker import spec
 from neurocompile.targets.spinnaker.learning import TIMING_CODES, WEIGHT_CODES, stdp_constants
 
-from .spinnaker import (KIND_EXP, N_DECE, N_DECI, N_DSCALE, N_EXPTC, N_INITE, N_INITI, N_IOFF, N_KIND, N_POP, N_R,
+from .engine import (KIND_EXP, N_DECE, N_DECI, N_DSCALE, N_EXPTC, N_INITE, N_INITI, N_IOFF, N_KIND, N_POP, N_R,
                         N_SHE, N_SHI, N_TREF, N_VREST, N_VRESET, N_VTH, O_SAT, O_WRAP, _w32, build_plan)
 
 _SAT = spec.RING_BUFFER_SATURATION
@@ -314,7 +314,7 @@ def run_batch_stdp(inp, T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL, 
 
 
 class StdpPlan:
-    """The static plan of :func:`..spinnaker.build_plan` plus the plastic rows, synapses and rules."""
+    """The static plan of :func:`.engine.build_plan` plus the plastic rows, synapses and rules."""
 
     def __init__(self, program: Program) -> None:
         from neurocompile.targets.spinnaker.schema import tick_ms_of

@@ -1,0 +1,153 @@
+"""``run_program``: run a spinnaker Program on the bit-exact emulator (the ``emulator`` backend).
+
+Validates the Program and its inputs, builds the plan (:func:`.engine.build_plan`, or
+:class:`.stdp.StdpPlan` when the Program has ``"stdp"`` projections), runs the numba kernels and
+turns their integers into a :class:`~neurocompile.data.RunResult` (mV / nA floats, spikes, learned
+weights), with one warning per population for int32 wraps and ring-buffer saturation.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from neurocompile.data import FIDELITY_BIT_EXACT, RunResult, check_inputs, parse_record
+from neurocompile.errors import InputDataError, NumericOverflowError
+from neurocompile.program import Program
+from neurocompile.targets.spinnaker import spec
+
+from .engine import O_SAT, O_WRAP, build_plan, run_batch, run_sample
+
+
+def record_index(names: list[str], slices: Mapping[str, tuple[int, int]]
+                 ) -> tuple[np.ndarray, dict[str, tuple[int, int]]]:
+    """Global neuron indices a kernel records for ``names`` (in order), and where each
+    population's block starts in the recorded columns: ``{name: (column, size)}``."""
+    idx, where, c = [], {}, 0
+    for n in names:
+        off, size = slices[n]
+        idx.append(np.arange(off, off + size, dtype=np.int64))
+        where[n] = (c, size)
+        c += size
+    return (np.concatenate(idx) if idx else np.zeros(0, np.int64)), where
+
+
+def _key_of(program: Program, pop: str) -> str:
+    return next(k for k, p in program.inputs.items() if p == pop)
+
+
+def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: Iterable[Any] | str | None = (),
+                strict: bool = False) -> RunResult:
+    """Run a spinnaker Program bit-exactly as sPyNNaker 1!7.4.1 would compute it (on-time delivery).
+
+    Inputs: ``{key: (batch, time, *shape)}`` of 0/1 spikes per tick for each spike source.
+    Recordings ``POP.v`` (mV, float, the s16.15 value before the tick's update, as sPyNNaker
+    records it), ``POP.u`` (nA, ``isyn_exc - isyn_inh`` at the same moment) and ``POP.spikes``.
+    ``strict``: raise :class:`NumericOverflowError` on the first int32 wrap.
+    """
+    from neurocompile.targets.spinnaker.schema import input_shapes, validate_program
+
+    validate_program(program)
+    arrays, batch, steps = check_inputs(inputs, input_shapes(program))
+    for key, arr in arrays.items():
+        if arr.size and not np.all((arr == 0) | (arr == 1)):
+            raise InputDataError("spike-source input must be 0/1 per tick", node=key, parameter="input",
+                                 expected="spikes 0/1 (SpikeSourceArray emits at most one spike per tick)")
+    rec = parse_record(record)
+    pops = program.populations
+    # STDP projections (stdp.py): learned weights; ("PROJ", "weights") records them per tick
+    stdp = [n for n, p in program.projections.items() if p.kind == "stdp"]
+    rec_weights = [pop for pop, obs in rec if obs == "weights"]
+    for name in rec_weights:
+        if name not in stdp:
+            raise InputDataError(f"cannot record weights of '{name}'", node=name, parameter="record",
+                                 expected="an stdp projection: " + (", ".join(stdp) or "none in this Program"))
+    rec = [(pop, obs) for pop, obs in rec if obs != "weights"]
+    for pop, obs in rec:
+        if pop not in pops:
+            raise InputDataError(f"cannot record unknown population '{pop}'", node=pop, parameter="record",
+                                 expected="one of " + ", ".join(sorted(pops)))
+        if obs not in spec.OBSERVABLES or (pops[pop].kind in spec.SOURCE_KINDS and obs != "spikes"):
+            raise InputDataError(f"cannot record {obs!r} of {pops[pop].kind} population '{pop}'", node=pop,
+                                 parameter="record", expected="spikes, v or u (spike sources: spikes)")
+    if stdp:
+        from .stdp import StdpPlan, run_stdp_kernels
+
+        splan = StdpPlan(program)
+        plan = splan.plan
+    else:
+        plan = build_plan(program)
+    needed = list(dict.fromkeys(rec + [(o.population, o.observable) for o in program.outputs.values()]))
+    cols: dict[str, list[str]] = {"u": [], "v": [], "spikes": []}
+    for pop, obs in needed:
+        if pops[pop].kind in spec.NEURON_KINDS and pop not in cols[obs]:
+            cols[obs].append(pop)
+
+    rec_u, where_u = record_index(cols["u"], plan.neuron_slices)
+    rec_v, where_v = record_index(cols["v"], plan.neuron_slices)
+    rec_s, where_s = record_index(cols["spikes"], plan.neuron_slices)
+    inp = np.zeros((batch, steps, plan.NI), np.uint8)
+    for key, popname in program.inputs.items():
+        off, size = plan.in_slices[popname]
+        inp[:, :, off:off + size] = arrays[key].reshape(batch, steps, size)
+    out_u = np.zeros((batch, steps, rec_u.size), np.int64)
+    out_v = np.zeros((batch, steps, rec_v.size), np.int64)
+    out_s = np.zeros((batch, steps, rec_s.size), np.uint8)
+    NP = len(plan.neuron_names)
+    ovf = np.zeros((batch, max(NP, 1), 2), np.int64)
+    args = plan.kernel_args()
+    if stdp:
+        w_final, w_traj = run_stdp_kernels(splan, inp, steps, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf,
+                                           bool(rec_weights))
+    elif batch == 1:
+        run_sample(inp[0], steps, *args, rec_u, rec_v, rec_s, out_u[0], out_v[0], out_s[0], ovf[0])
+    elif batch > 1:
+        run_batch(inp, steps, *args, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf)
+
+    messages = []
+    for k, name in enumerate(plan.neuron_names):
+        for c, what in ((O_WRAP, "an int32 value wrapped (isyn, I, alpha or V)"),
+                        (O_SAT, "a ring-buffer entry saturated at 0xFFFF")):
+            hit = np.nonzero(ovf[:, k, c])[0]
+            if not hit.size:
+                continue
+            b = int(hit[np.argmin(ovf[hit, k, c])])
+            t = int(ovf[b, k, c]) - 1
+            if strict and c == O_WRAP:
+                raise NumericOverflowError(f"{what} at tick {t} of sample {b} (strict mode)", node=name,
+                                           parameter="v", expected="no int32 wrap; lower the weights or i_offset")
+            messages.append(f"population '{name}': {what} in {hit.size} sample(s), first at tick {t} of sample {b}"
+                            + (" (bit-exact with sPyNNaker, but the values are no longer meaningful; strict=True "
+                               "raises)" if c == O_WRAP else " (as on chip: inputs above the shift's range are lost)"))
+
+    def state(pop: str, obs: str) -> np.ndarray:
+        shape = (batch, steps) + tuple(pops[pop].shape)
+        if pops[pop].kind in spec.SOURCE_KINDS:
+            return arrays[_key_of(program, pop)].astype(np.int8).reshape(shape)
+        src, where = {"u": (out_u, where_u), "v": (out_v, where_v), "spikes": (out_s, where_s)}[obs]
+        c, size = where[pop]
+        part = src[:, :, c:c + size]
+        if obs == "spikes":
+            return part.astype(np.int8).reshape(shape)
+        return (part.astype(np.float64) / spec.S1615_ONE).reshape(shape)
+
+    recordings = {f"{pop}.{obs}": state(pop, obs) for pop, obs in rec}
+    for name in stdp:  # final w16 per synapse, in the Program's order: PROJ.weights (batch, n_synapses)
+        where = splan.where[name]
+        recordings[f"{name}.weights"] = w_final[:, where]
+        if name in rec_weights:  # after each tick: PROJ.weights_t (batch, T, n_synapses)
+            recordings[f"{name}.weights_t"] = w_traj[:, :, where]
+    outputs = {}
+    for key, o in program.outputs.items():
+        val = state(o.population, o.observable)
+        outputs[key] = val if o.observable == "spikes" else val * float(o.scale)
+    for m in messages:
+        warnings.warn(m, RuntimeWarning, stacklevel=2)
+    return RunResult(outputs=outputs, recordings=recordings, backend="emulator:spinnaker",
+                     fidelity=FIDELITY_BIT_EXACT, reference=spec.REFERENCE, semantics=dict(program.semantics),
+                     warnings=messages)
+
+
+__all__ = ["run_program", "record_index"]
