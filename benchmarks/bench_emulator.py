@@ -35,7 +35,7 @@ GOAL = {"dense": 30, "chain": 100, "dense_b64": 100}
 
 
 def _time(prog, x, repeats: int) -> tuple[float, float, float, object]:
-    from neurocompile.targets.emulator.run import run_program
+    from neurocompile.targets.loihi2.emulator.run import run_program
 
     t0 = time.perf_counter()
     res = run_program(prog, {"x": x})

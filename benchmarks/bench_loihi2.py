@@ -70,7 +70,7 @@ def chain_program(rng, layers=10, n=256):
 
 
 def _emulate(prog, x, record=()):
-    from neurocompile.targets.emulator.run import run_program
+    from neurocompile.targets.loihi2.emulator.run import run_program
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from neurocompile.errors import NumericOverflowError
-from neurocompile.targets.emulator.run import run_program
+from neurocompile.targets.loihi2.emulator.run import run_program
 from neurocompile.targets.loihi2.builder import Loihi2Builder
 
 MIX, EXC, INH = 1, 2, 3

@@ -19,7 +19,7 @@ pytest.importorskip("lava.magma.core.run_configs", reason="needs lava-nc 0.10.0 
 from loihi2_cases import HAND_MADE, Case, _family_scalars, merge_cases, random_case  # noqa: E402
 
 from neurocompile.program import OutputSpec, Population, Program, Projection  # noqa: E402
-from neurocompile.targets.emulator.run import run_program as run_emulator  # noqa: E402
+from neurocompile.targets.loihi2.emulator.run import run_program as run_emulator  # noqa: E402
 from neurocompile.targets.loihi2 import lava_runner as L  # noqa: E402
 
 pytestmark = pytest.mark.lava

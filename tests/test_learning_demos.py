@@ -75,7 +75,7 @@ def test_rstdp_picks_rewarded_group(seed, rewarded):
 
 # ----------------------------------------------------------------------------- Lava
 def _lava_vs_emulator(prog, inputs, steps, record):
-    from neurocompile.targets.emulator.learning import run_learning_entry
+    from neurocompile.targets.loihi2.emulator.learning import run_learning_entry
 
     emu = run_learning_entry(prog, inputs, record, fused=False)
     emu_fused = prog.run(inputs)

@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from learning_cases import random_inputs, random_learning_program  # noqa: E402
 
 from neurocompile.models import learning_tasks as D  # noqa: E402
-from neurocompile.targets.emulator.learning import run_learning_entry  # noqa: E402
+from neurocompile.targets.loihi2.emulator.learning import run_learning_entry  # noqa: E402
 
 
 def _same(prog, inp, record):
@@ -39,11 +39,11 @@ def test_fused_equals_reference_three_factor():
 
 
 # ---------------------------------------------------------------- separable-rule kernel
-# Rules without w/d/t factors run in targets/emulator/learning_sep.py (per-neuron product
+# Rules without w/d/t factors run in targets/loihi2/emulator/separable.py (per-neuron product
 # tables, row passes, composed clip chains). They must equal the per-step reference loop,
 # which is the path checked against Lava step by step.
 
-from neurocompile.targets.emulator.learning import FusedPlan  # noqa: E402
+from neurocompile.targets.loihi2.emulator.learning import FusedPlan  # noqa: E402
 from neurocompile.targets.loihi2.builder import Loihi2Builder  # noqa: E402
 
 _SEP_FACTORS = ("x1", "x2", "y1", "y2", "y3", "x0", "y0", "(x1-20)", "(y1+5)", "(y2-70)")

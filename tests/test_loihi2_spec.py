@@ -202,7 +202,7 @@ def test_run_cli_end_to_end(tmp_path, capsys):
 
 
 def test_input_values_checked():
-    from neurocompile.targets.emulator.run import run_program
+    from neurocompile.targets.loihi2.emulator.run import run_program
 
     b = Loihi2Builder()
     b.input("g", 1, num_message_bits=8)

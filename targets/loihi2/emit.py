@@ -167,7 +167,7 @@ def emit_bundle(program: Program, directory: str | os.PathLike, inputs: Mapping[
     ``inputs`` (the ``.npz`` convention) become ``inputs.npz``; without them a deterministic
     example input of ``steps`` steps is generated. ``golden.npz`` is the emulator's run on them.
     """
-    from neurocompile.targets.emulator.run import run_program as run_emulator
+    from neurocompile.targets.loihi2.emulator.run import run_program as run_emulator
 
     from .schema import validate_program
 

@@ -1,7 +1,7 @@
 """Loihi 2 bit widths and limits, as Lava 0.10.0's fixed-point (``fixed_pt``) models use them.
 
 Every number used by the builder/validator (``program.py``), the weight helpers
-(``weights.py``) and the emulator profile (``neurocompile.targets.emulator.loihi2``) comes from
+(``weights.py``) and the emulator profile (``neurocompile.targets.loihi2.emulator``) comes from
 here, so they cannot drift. Sources: ``/work/shared/reference/loihi2.md`` §1.2 (LIF), §2.1-2.3
 (synapses), §4 (hardware); line numbers there refer to lava-nc 0.10.0.
 

@@ -36,7 +36,7 @@ from neurocompile.targets.loihi2 import spec
 from neurocompile.targets.loihi2.learning import parse_projection_rules
 from neurocompile.targets.loihi2.weights import effective_weights, truncate_weights
 
-from .learning_sep import classify, learn_separable
+from .separable import classify, learn_separable
 
 _VAR = {"x0": 0, "y0": 1, "x1": 2, "x2": 3, "y1": 4, "y2": 5, "y3": 6, "w": 7, "d": 8, "t": 9, "C": 10}
 _DEP = {"x0": 0, "y0": 1, "u": 2}
@@ -317,7 +317,7 @@ def run_learning_program(program: Program, arrays: Mapping[str, np.ndarray], bat
     compiled kernel (:func:`fused_run`); ``False`` forces the per-step Python loop, which can also
     record per-step projection state (w, tags, traces). Both compute the same numbers.
     ``separable=False`` makes the fused kernel use the generic per-synapse product interpreter
-    for every rule (the fast :mod:`.learning_sep` kernel is otherwise used for rules without
+    for every rule (the fast :mod:`.separable` kernel is otherwise used for rules without
     w/d/t factors); for tests and benchmarks."""
     pops, projs = program.populations, program.projections
     for proj in projs.values():
@@ -564,7 +564,7 @@ def _epoch_traces(q, t, LI, LF, TX, TY, XTR, YTR, hx, hy, RXD, RXI, RYD, RYI):
 @njit(cache=True)
 def _learn_sep_flat(q, t, LI, LS, WT, D2T, T1T, TX, TY, XTR, YTR, hx, hy, LF, RXD, RXI, RYD, RYI, RW, PT, PK, FT,
                     FC):
-    """Epoch learning of a separable projection ``q`` (:mod:`.learning_sep`), then tx/ty reset."""
+    """Epoch learning of a separable projection ``q`` (:mod:`.separable`), then tx/ty reset."""
     n_pre, n_post, woff, xo, yo = LI[q, 1], LI[q, 3], LI[q, 4], LI[q, 0], LI[q, 2]
     T_e = LI[q, 6]
     _epoch_traces(q, t, LI, LF, TX, TY, XTR, YTR, hx, hy, RXD, RXI, RYD, RYI)
@@ -695,7 +695,7 @@ def fused_run(steps, IN, in_idx, NP, bias, U0, V0, SI, SW, LI, LS, LF, WT, D2T, 
               RXD, RXI, RYD, RYI, RW, max_te, max_pre, max_post, rec_s, rec_v, rec_u, REC_S, REC_V, REC_U):
     """All steps of one sample. NP[n, :] = (kind, fu, fv, vth<<6, reset_interval, reset_offset,
     y1_imp, y1_dec, y3_imp, y3_dec, reward_index or -1); SI/LI: static/learning projection tables;
-    LS[q]: projection q's rule is separable (:mod:`.learning_sep`), PK: product kinds."""
+    LS[q]: projection q's rule is separable (:mod:`.separable`), PK: product kinds."""
     n = NP.shape[0]
     U = U0.copy()
     V = V0.copy()

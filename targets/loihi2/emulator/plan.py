@@ -1,9 +1,9 @@
-"""The ``loihi2`` arithmetic profile: flattens a loihi2 Program into the engine's tables.
+"""The ``loihi2`` plan: flattens a loihi2 Program into the engine's tables (``engine.py``).
 
 Bit-exact with Lava 0.10.0's ``fixed_pt`` models (``reference/loihi2.md`` §1.2, §2):
 
 * weights: clipped to 8 bits per sign mode and LSB-truncated by ``num_weight_bits`` (MIXED drops
-  one more LSB), once, as Lava's first ``run_spk`` does (:func:`..loihi2.weights.effective_weights`);
+  one more LSB), once, as Lava's first ``run_spk`` does (``targets/loihi2/weights.py``);
 * ``weight_exp`` shifts the per-step *sum* of a projection (floor for negative exponents), per
   delay column for Delay* projections; positive exponents are folded into the weights (a
   multiplication, exact modulo 2^32, which is all an int32 channel keeps);

@@ -1,4 +1,4 @@
-"""``run_program``: run a Program on the bit-exact emulator (profile chosen by the target).
+"""``run_program``: run a loihi2 Program on the bit-exact emulator (Lava 0.10.0 fixed_pt).
 
 Inputs follow the ``.npz`` convention: ``{key: (batch, time, *shape)}`` with the keys of
 ``Program.inputs``. Samples of a batch are independent (Lava has no batch; each sample is what
@@ -19,7 +19,7 @@ from neurocompile.program import Program
 
 from . import engine
 
-_SUPPORTED = ("loihi2", "spinnaker")
+_SUPPORTED = ("loihi2",)
 
 
 def _gather_inputs(program: Program, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int, int]:
@@ -97,16 +97,12 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
     ``strict``: raise :class:`NumericOverflowError` on the first u wrap / v saturation instead of
     warning once per population.
     """
-    if program.target == "spinnaker":  # profile dispatch: sPyNNaker 1!7.4.1 arithmetic
-        from .spinnaker import run_program as run_spinnaker
-
-        return run_spinnaker(program, inputs, record=record, strict=strict)
     if program.target not in _SUPPORTED:
         raise UnsupportedError(f"the emulator has no profile for target {program.target!r}", parameter="target",
                                expected=" or ".join(_SUPPORTED))
     from neurocompile.targets.loihi2 import spec
 
-    from .loihi2 import plan_for, ring_dtype
+    from .plan import plan_for, ring_dtype
     from .learning import has_learning
 
     if has_learning(program):  # learning_dense / lif_3f: own kernel (learning.py); the fast path is untouched

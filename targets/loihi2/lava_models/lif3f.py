@@ -11,7 +11,7 @@ then, with s the spike of this step (0/1) and r the payload received on
     y2 <- clip(r, 0, 127)
     send s_out_bap = s, s_out_y1 = y1, s_out_y2 = y2, s_out_y3 = y3
 
-The emulator (``targets/emulator/learning.py``) implements the same equations. Imported only
+The emulator (``targets/loihi2/emulator/learning.py``) implements the same equations. Imported only
 in the Lava interpreter (module-level Lava imports).
 """
 
