@@ -8,6 +8,15 @@ severity and an example each are documented in ``docs/check.md``.
 :class:`~neurocompile.target.Target` run after the generic ones (:func:`target_rules`); an
 unknown target name is an error finding.
 
+The same target rules guard the target's ``lower``: a rule is ``fn(ctx) -> Iterable[Finding]`` on
+a :class:`Context` that carries the graph, dt, the resolved ``semantics`` and the ``netlist``
+(both built lazily, once; ``None`` when they cannot be, e.g. without dt), the learning rules and
+the compile ``options`` (``reset``, ``calibration``, target options; empty in ``check``, where no
+reset is chosen yet). ``check --target`` lists every finding; ``lower`` starts with
+:func:`enforce`, which raises the first error finding as the typed error it carries
+(:attr:`Finding.error`, made by :func:`refusal`). :meth:`Context.memo` lets rules and ``lower``
+share the results of the lowering's analysis passes, so nothing is computed twice.
+
 Knowingly heuristic: the framework-convention hints (``sinabs-tau-steps``,
 ``norse-tau-export``) guess from magnitudes unless the graph was loaded from the framework
 module itself (``Graph.conventions``), in which case they are certain.
@@ -26,7 +35,8 @@ from .ir import NEURON_KINDS, PRIMITIVES, SPIKING_KINDS, Graph, Node
 from .target import get_target, target_names
 
 __all__ = [
-    "Finding", "CheckReport", "check", "rule", "RULES", "target_rules",
+    "Finding", "CheckReport", "Context", "check", "rule", "RULES", "target_rules", "enforce", "refusal",
+    "lower_context",
     "SEVERITIES", "TAU_PARAMS", "NORSE_TINY_TAU",
 ]
 
@@ -50,6 +60,9 @@ class Finding:
     severity: str
     node: str | None
     message: str
+    #: for an error that ``lower`` refuses: the typed error (a NeurocompileError) :func:`enforce`
+    #: raises; not part of :meth:`as_dict` nor of equality.
+    error: Any = field(default=None, compare=False, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "severity": self.severity, "node": self.node, "message": self.message}
@@ -96,13 +109,23 @@ class CheckReport:
 
 
 # ---------------------------------------------------------------------------- registry
+_UNSET: Any = object()
+
+
 @dataclass
 class _Ctx:
+    """What a rule sees (see the module docstring); ``check`` and :func:`lower_context` make one."""
+
     graph: Graph
     dt: float | None           # dt given by the user (may be invalid)
-    target: str | None
-    shape_problems: list
+    target: str | None = None
+    shape_problems: list = field(default_factory=list)
     learning: dict | None = None   # {NIR weight node: LearningRule} from --learning (issue 6)
+    options: dict = field(default_factory=dict)  # compile options: reset, calibration, target options
+    _semantics: Any = field(default=_UNSET, repr=False)
+    _netlist: Any = field(default=_UNSET, repr=False)
+    netlist_error: Any = field(default=None, repr=False)  # the typed error that stopped build_netlist
+    _memo: dict = field(default_factory=dict, repr=False)
 
     @property
     def effective_dt(self) -> float | None:
@@ -110,6 +133,67 @@ class _Ctx:
         if dt is None or not math.isfinite(dt) or dt <= 0:
             return None
         return dt
+
+    @property
+    def reset(self) -> str | None:
+        """The reset option of the compile (``None`` in ``check``: not chosen yet)."""
+        return self.options.get("reset")
+
+    @property
+    def semantics(self) -> Any:
+        """Resolved semantics (``hop_delay=1``) or ``None`` (no valid dt, shape problems). In
+        ``check`` (no reset chosen) the file's reset is used, or reset to zero where the file leaves
+        it open (``legacy-reset`` already asks the user to choose)."""
+        if self._semantics is _UNSET:
+            self._resolve()
+        return self._semantics
+
+    @property
+    def netlist(self) -> Any:
+        """The :class:`~neurocompile.netlist.Netlist`, built once; ``None`` without semantics or when
+        the build refuses the graph (its typed error is kept in :attr:`netlist_error`)."""
+        if self._netlist is _UNSET:
+            self._resolve()
+        return self._netlist
+
+    def _resolve(self) -> None:
+        from .netlist import build_netlist
+        from .semantics import resolve_semantics
+
+        self._netlist = None
+        if self._semantics is _UNSET:
+            self._semantics = None
+            dt = self.effective_dt
+            if dt is None or self.shape_problems:
+                return
+            disc = self.options.get("discretization", "forward")
+            resets = (self.reset,) if self.reset is not None else \
+                (("file", "zero") if self.graph.legacy_reset else ("file",))
+            for reset in resets:
+                try:
+                    self._semantics = resolve_semantics(self.graph, dt=dt, discretization=disc, reset=reset,
+                                                        hop_delay=1)
+                    self._netlist = build_netlist(self.graph, self._semantics)
+                    self.netlist_error = None
+                    return
+                except NeurocompileError as exc:
+                    self.netlist_error = exc
+            return
+        if self._semantics is not None:
+            try:
+                self._netlist = build_netlist(self.graph, self._semantics)
+            except NeurocompileError as exc:
+                self.netlist_error = exc
+
+    def memo(self, key: Any, fn: Callable[[], Any]) -> Any:
+        """``fn()`` computed once per context (shared by the rules and the lowering's passes)."""
+        if key not in self._memo:
+            self._memo[key] = fn()
+        return self._memo[key]
+
+
+#: the rule context, public name
+Context = _Ctx
 
 
 Rule = Callable[[_Ctx], Iterable[Finding]]
@@ -129,6 +213,41 @@ def rule(code: str) -> Callable[[Rule], Rule]:
 
 def _f(code: str, severity: str, node: str | None, message: str) -> Finding:
     return Finding(code, severity, node, " ".join(message.split()))
+
+
+def refusal(code: str, error: NeurocompileError) -> Finding:
+    """An error finding that ``lower`` raises as ``error`` (same class, node and message)."""
+    msg = error.message + (f" (expected {error.expected})" if error.expected else "")
+    return Finding(code, "error", error.node, " ".join(msg.split()), error=error)
+
+
+def enforce(rules: Iterable[Rule], ctx: _Ctx) -> list[Finding]:
+    """Run ``rules`` in order and raise the first error finding as its typed error
+    (:attr:`Finding.error`; an :class:`~neurocompile.errors.UnsupportedError` when it carries
+    none). Returns the findings when there is no error. ``lower`` starts with this."""
+    from .errors import UnsupportedError
+
+    out: list[Finding] = []
+    for fn in rules:
+        for f in fn(ctx):
+            if f.severity == "error":
+                raise f.error if f.error is not None else UnsupportedError(f.message, node=f.node)
+            out.append(f)
+    return out
+
+
+def lower_context(netlist: Any, *, graph: Any = None, semantics: Any = None, learning: Any = None,
+                  **options: Any) -> _Ctx:
+    """The rule context of a ``lower`` call: its netlist, semantics, learning rules (normalized:
+    an unreadable rule raises its typed error here) and options (``reset``, ``calibration``, ...)."""
+    from .learning.attach import normalize
+
+    sem = semantics if semantics is not None else netlist.semantics
+    g = graph if graph is not None else Graph(nodes={}, edges=[])
+    if "reset" not in options and sem is not None:
+        options["reset"] = getattr(sem, "reset", None)
+    return _Ctx(graph=g, dt=float(sem.dt), learning=normalize(learning), options=dict(options),
+                _semantics=sem, _netlist=netlist)
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -49,6 +49,7 @@ with ``weight_exp < 0`` Lava floors the *sum* of the active weights: its mean
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -121,45 +122,113 @@ class _Pop:
 
 def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = None,
           calibration: dict[str, np.ndarray] | None = None, learning: Any = None) -> Program:
-    """Lower ``netlist`` to a validated loihi2 Program (see the module docstring)."""
-    sem = semantics or netlist.semantics
-    dt, disc = sem.dt, sem.discretization
-    findings: list[Finding] = []
+    """Lower ``netlist`` to a validated loihi2 Program (see the module docstring).
+
+    First the target's rules (``targets/loihi2/rules.py``) are enforced: the first error they
+    find is raised as its typed error. Then the passes of :func:`analyse` (shared with the rules
+    through the context) and the build: :func:`build_populations`, :func:`build_projections`,
+    :func:`plan_outputs`.
+    """
+    from neurocompile.check import enforce, lower_context
+
+    from .rules import RULES
+
+    ctx = lower_context(netlist, graph=graph, semantics=semantics, learning=learning, calibration=calibration)
+    enforce(RULES, ctx)
+    a = analyse(ctx)
+    sem = ctx.semantics
+    b = Loihi2Builder()
+    names: dict[str, list[str]] = {}
+    for name, shape in netlist.inputs.items():
+        b.input(name, shape, num_message_bits=0, key=name)
+        names[name] = [name]
+    for reward in dict.fromkeys(a.rewards.values()):
+        gname = next(g for g, r in a.rewards.items() if r == reward)
+        b.input(reward, netlist.groups[gname].size, num_message_bits=REWARD_MESSAGE_BITS, key=reward)
+    qpops = build_populations(b, netlist, a, names)
+    qprojs, attachments = build_projections(b, netlist, a, names)
+    semantics_d = dict(sem.as_dict())
+    semantics_d.update({"hop_delay": 1, "timing": "a spike at step t reaches the next population at t+1+delay",
+                        "reference": spec.REFERENCE})
+    prog = b.build(outputs=a.outputs, semantics=semantics_d,
+                   provenance={"names": names, "findings": [f.as_dict() for f in a.findings]})
+    prog.quantization = {"populations": qpops, "projections": qprojs}
+    if attachments:
+        prog.learning = {**prog.learning, "attachments": attachments}
+    return prog
+
+
+# ---------------------------------------------------------------------------- passes
+@dataclass
+class Layout:
+    """Output of :func:`plan_populations`: the Lava populations of every group."""
+
+    pops: dict[str, list[_Pop]]                          # group -> its populations
+    where: dict[str, tuple[np.ndarray, np.ndarray]]      # group -> (population index, local index) per neuron
+    coef: dict[str, dict[str, np.ndarray]]               # group -> float coefficients and 12-bit decays
+    findings: list[Finding]                              # decay clamps, splits
+
+
+@dataclass
+class PopFields:
+    """Output of :func:`plan_population_fields` for one population: its integer fields."""
+
+    mant: np.ndarray
+    bexp: np.ndarray
+    clipped: np.ndarray
+    comp: np.ndarray
+    u_init: np.ndarray
+    traces: dict[str, int] | None   # lif_3f trace parameters (three-factor post), else None
+
+
+@dataclass
+class Analysis:
+    """Everything :func:`lower` builds from, computed once per context by :func:`analyse`."""
+
+    plastic: dict
+    three_post: dict
+    peaks: Any
+    layout: Layout
+    fields: dict[str, PopFields]
+    rewards: dict[str, str]
+    learning: dict[str, "PlasticPlan"]
+    outputs: dict[str, OutputSpec]
+    findings: list[Finding]          # the lowering findings, in the order lower reports them
+
+
+def analyse(ctx) -> Analysis:
+    """Run the analysis passes on ``ctx`` (a :class:`neurocompile.check.Context` with a netlist),
+    once: the rules and :func:`lower` share the result. Raises the typed error of a refusal."""
+    return ctx.memo("loihi2.analysis", lambda: _analyse(ctx.netlist, ctx.semantics, ctx.learning,
+                                                         ctx.options.get("calibration")))
+
+
+def _analyse(netlist: Netlist, sem: Semantics, learning: Any, calibration) -> Analysis:
     plastic, three_post = _plastic_connections(netlist, learning)
     peaks = calibration_peaks(netlist, calibration) if calibration is not None else None
+    layout = plan_populations(netlist, sem.dt, sem.discretization)
+    scale_findings = plan_scales(netlist, layout, peaks)
+    floor_comp = plan_floor(netlist, layout, plastic, calibration)
+    rewards = plan_rewards(netlist, three_post)
+    fields, field_findings = plan_population_fields(netlist, layout, floor_comp, three_post)
+    learning_plans: dict[str, PlasticPlan] = {}
+    learning_findings: list[Finding] = []
+    for conn in netlist.connections:
+        if conn.name in plastic:
+            lp = plan_plastic(conn, plastic[conn.name], netlist, layout)
+            learning_plans[conn.name] = lp
+            learning_findings.extend(lp.findings)
+    outputs = plan_outputs(netlist, layout)
+    return Analysis(plastic, three_post, peaks, layout, fields, rewards, learning_plans, outputs,
+                    layout.findings + scale_findings + field_findings + learning_findings)
 
-    # ------------------------------------------------------------- reset and connectivity rules
-    for g in netlist.groups.values():
-        if not g.spiking:
-            continue
-        if g.reset == "subtract":
-            raise UnsupportedError(
-                "reset by subtraction cannot be expressed by Lava's fixed-point LIF (it resets v to 0); "
-                "compile with --reset zero to accept the reset-to-zero approximation",
-                node=g.name, parameter="reset", expected="--reset zero")
-        if g.reset == "value":
-            raise UnsupportedError(
-                f"v_reset = {g.params['v_reset'][np.flatnonzero(g.params['v_reset'])[0]]:g} cannot be expressed "
-                "(Lava's LIF resets v to 0); compile with --reset zero to accept the approximation",
-                node=g.name, parameter="v_reset", expected="v_reset = 0 or --reset zero")
-        th = g.params["v_threshold"]
-        if np.any(th < 0) or (np.any(th == 0) and np.any(th > 0)):
-            raise UnsupportedError("thresholds must be all > 0 (or all 0) to share one Lava vth", node=g.name,
-                                   parameter="v_threshold", expected="v_threshold > 0")
-    for c in netlist.connections:
-        if c.pre in netlist.groups and not netlist.groups[c.pre].spiking:
-            raise UnsupportedError(
-                f"a non-spiking {netlist.groups[c.pre].kind} node drives '{c.post}'; Lava neurons send spikes only",
-                node=c.pre, parameter="edges", expected="only spiking neurons (IF, LIF, CubaLIF) or Inputs as sources")
-        if c.max_delay() > spec.DELAY_MAX:
-            raise ResourceError(
-                f"synaptic delay of {c.max_delay()} steps (from {', '.join(c.sources) or c.name})",
-                node=(c.sources[0] if c.sources else c.post), parameter="delay",
-                expected=f"delays <= {spec.DELAY_MAX} steps")
 
-    # ------------------------------------------------------------- populations: decays and split
+def plan_populations(netlist: Netlist, dt: float, disc: str) -> Layout:
+    """Pass 1: per group its coefficients and 12-bit decays; a group whose neurons quantize to
+    different (du, dv) is split into populations ``G.k0``, ``G.k1``..."""
+    findings: list[Finding] = []
     pops: dict[str, list[_Pop]] = {}
-    where: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # group -> (pop index per neuron, local index)
+    where: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     coef: dict[str, dict[str, np.ndarray]] = {}
     for g in netlist.groups.values():
         c = _coefficients(g, dt, disc, findings)
@@ -181,13 +250,17 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
         for k, p in enumerate(plist):
             local[p.idx] = np.arange(p.size)
         where[g.name] = (inv if len(uniq) > 1 else np.zeros(g.size, dtype=np.int64), local)
+    return Layout(pops, where, coef, findings)
 
-    # ------------------------------------------------------------- scales
+
+def plan_scales(netlist: Netlist, layout: Layout, peaks) -> list[Finding]:
+    """Pass 2: the float scale and ``vth`` of every population (set on the populations of
+    ``layout``); returns its findings (``loihi2-precision``, ``loihi2-readout-may-spike``)."""
+    findings: list[Finding] = []
     incoming: dict[str, list[Connection]] = {g: netlist.incoming(g) for g in netlist.groups}
-    qpops: dict[str, dict] = {}
-    for gname, plist in pops.items():
+    for gname, plist in layout.pops.items():
         g = netlist.groups[gname]
-        c = coef[gname]
+        c = layout.coef[gname]
         # worst-case per-step |x| per neuron (every presynaptic neuron active, binary spikes)
         absw = np.zeros(g.size)
         maxw = np.zeros(g.size)
@@ -256,25 +329,29 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
                     need = 1.0 / 64
                 p.vth = READOUT_VTH
                 p.scale = np.full(p.size, need)
+    return findings
 
-    # ------------------------------------------------------------- floor compensation (dry run of the weights)
+
+def plan_floor(netlist: Netlist, layout: Layout, plastic: dict, calibration) -> dict[str, np.ndarray]:
+    """Pass 3: per population the mean of Lava's floor of the shifted sums (weight_exp < 0), from
+    the presynaptic rates (a dry run of the weights; plastic connections get none)."""
+    pops, where, coef = layout.pops, layout.where, layout.coef
     rates = _presyn_rates(netlist, pops, calibration)
     floor_comp: dict[str, np.ndarray] = {p.name: np.zeros(p.size) for plist in pops.values() for p in plist}
     for conn in netlist.connections:
         if conn.name not in plastic:  # learned weights change: no floor compensation for them
-            _lower_connection(None, conn, netlist, pops, where, coef, {}, {}, findings, (rates, floor_comp))
+            _lower_connection(None, conn, netlist, pops, where, coef, {}, {}, [], (rates, floor_comp))
+    return floor_comp
 
-    # ------------------------------------------------------------- build
-    b = Loihi2Builder()
-    names: dict[str, list[str]] = {}
-    for name, shape in netlist.inputs.items():
-        b.input(name, shape, num_message_bits=0, key=name)
-        names[name] = [name]
-    rewards = _reward_inputs(b, netlist, three_post)
-    for gname, plist in pops.items():
-        g = netlist.groups[gname]
-        c = coef[gname]
-        names[gname] = [p.name for p in plist]
+
+def plan_population_fields(netlist: Netlist, layout: Layout, floor_comp: dict, three_post: dict
+                           ) -> tuple[dict[str, PopFields], list[Finding]]:
+    """Pass 4: bias mantissa/exponent (with the floor compensation), ``u_init`` and the lif_3f
+    trace fields of every population; findings ``loihi2-bias-clipped``."""
+    findings: list[Finding] = []
+    out: dict[str, PopFields] = {}
+    for gname, plist in layout.pops.items():
+        c = layout.coef[gname]
         for p in plist:
             sl = p.idx
             # Lava floors each projection's shifted sum (weight_exp < 0): cancel its mean through the
@@ -290,15 +367,55 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
                                    f"{int(clipped.sum())} biases exceed {spec.BIAS_MANT_MAX} << {spec.BIAS_EXP_MAX}"))
             u_init = -np.rint(c["cuba_bias"][sl] / p.scale).astype(np.int64)
             u_init = np.clip(u_init, spec.U_INIT_MIN, spec.U_INIT_MAX)
-            shape = g.shape if len(plist) == 1 else (p.size,)
+            traces = None
             if gname in three_post:
-                node, rule = three_post[gname]
                 if len(plist) != 1:
                     raise UnsupportedError("the post node of a three-factor rule was split into several Lava "
                                            "populations (different time constants)", node=gname, parameter="tau",
                                            expected="one (du, dv) per post node of a three-factor rule")
+                traces = _lif_3f_traces(three_post[gname][1])
+            out[p.name] = PopFields(mant, bexp, clipped, comp, u_init, traces)
+    return out, findings
+
+
+def plan_outputs(netlist: Netlist, layout: Layout) -> dict[str, OutputSpec]:
+    """Pass 5: the OutputSpec of every netlist output (a split group cannot be read)."""
+    outputs = {}
+    for oname, (src, obs) in netlist.outputs.items():
+        if src in netlist.inputs:
+            outputs[oname] = OutputSpec(src, "spikes", 1.0)
+            continue
+        plist = layout.pops[src]
+        if len(plist) != 1:
+            raise UnsupportedError("an Output reads a neuron node that had to be split into several Lava "
+                                   "populations (different time constants)", node=src, parameter="tau",
+                                   expected="one time constant per output node")
+        p = plist[0]
+        if obs == "spikes":
+            outputs[oname] = OutputSpec(p.name, "spikes", 1.0)
+        else:
+            outputs[oname] = OutputSpec(p.name, "v", float(p.scale[0]))
+    return outputs
+
+
+# ---------------------------------------------------------------------------- build
+def build_populations(b: Loihi2Builder, netlist: Netlist, a: Analysis, names: dict) -> dict[str, dict]:
+    """Add every population (LIF, or lif_3f for a three-factor post) to ``b``; returns the
+    quantization records of the populations."""
+    qpops: dict[str, dict] = {}
+    peaks = a.peaks
+    for gname, plist in a.layout.pops.items():
+        g = netlist.groups[gname]
+        c = a.layout.coef[gname]
+        names[gname] = [p.name for p in plist]
+        for p in plist:
+            sl = p.idx
+            pf = a.fields[p.name]
+            mant, bexp, clipped, comp, u_init = pf.mant, pf.bexp, pf.clipped, pf.comp, pf.u_init
+            shape = g.shape if len(plist) == 1 else (p.size,)
+            if pf.traces is not None:
                 b.lif_3f(p.name, shape, du=p.du, dv=p.dv, vth=p.vth, bias_mant=mant, bias_exp=bexp, u_init=u_init,
-                         reward=rewards[gname], **_lif_3f_traces(rule))
+                         reward=a.rewards[gname], **pf.traces)
             else:
                 b.lif(p.name, shape, du=p.du, dv=p.dv, vth=p.vth, bias_mant=mant, bias_exp=bexp, u_init=u_init)
             bias_ach = mant * 2.0 ** bexp * p.scale
@@ -323,38 +440,21 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
                 "state_limit": spec.UV_WRAP_LIMIT,
                 "peak_source": "calibration" if peaks is not None else "worst case",
             }
+    return qpops
+
+
+def build_projections(b: Loihi2Builder, netlist: Netlist, a: Analysis, names: dict) -> tuple[dict, dict]:
+    """Add the projections of every connection to ``b`` (``learning_dense`` for plastic ones);
+    returns the quantization records of the projections and the learning attachments."""
     qprojs: dict[str, dict] = {}
     attachments: dict[str, dict] = {}
+    L = a.layout
     for conn in netlist.connections:
-        if conn.name in plastic:
-            _emit_learning(b, conn, plastic[conn.name], netlist, pops, where, coef, names, qprojs, findings,
-                           attachments)
+        if conn.name in a.plastic:
+            _emit_learning(b, a.learning[conn.name], names, qprojs, attachments)
         else:
-            _lower_connection(b, conn, netlist, pops, where, coef, names, qprojs, findings)
-    outputs = {}
-    for oname, (src, obs) in netlist.outputs.items():
-        if src in netlist.inputs:
-            outputs[oname] = OutputSpec(src, "spikes", 1.0)
-            continue
-        plist = pops[src]
-        if len(plist) != 1:
-            raise UnsupportedError("an Output reads a neuron node that had to be split into several Lava "
-                                   "populations (different time constants)", node=src, parameter="tau",
-                                   expected="one time constant per output node")
-        p = plist[0]
-        if obs == "spikes":
-            outputs[oname] = OutputSpec(p.name, "spikes", 1.0)
-        else:
-            outputs[oname] = OutputSpec(p.name, "v", float(p.scale[0]))
-    semantics = dict(sem.as_dict())
-    semantics.update({"hop_delay": 1, "timing": "a spike at step t reaches the next population at t+1+delay",
-                      "reference": spec.REFERENCE})
-    prog = b.build(outputs=outputs, semantics=semantics,
-                   provenance={"names": names, "findings": [f.as_dict() for f in findings]})
-    prog.quantization = {"populations": qpops, "projections": qprojs}
-    if attachments:
-        prog.learning = {**prog.learning, "attachments": attachments}
-    return prog
+            _lower_connection(b, conn, netlist, L.pops, L.where, L.coef, names, qprojs, [])
+    return qprojs, attachments
 
 
 # ---------------------------------------------------------------------------- learning
@@ -379,14 +479,24 @@ def _plastic_connections(netlist: Netlist, learning: Any) -> tuple[dict, dict]:
     return plastic, three
 
 
-def _reward_inputs(b: Loihi2Builder, netlist: Netlist, three_post: dict) -> dict[str, str]:
-    """Add the reward input of every three-factor post group (graded, 8 bits, the group's size)."""
+def reward_refusal(node: str, rule) -> UnsupportedError | None:
+    """The error for a three-factor rule that names no reward input (None when it names one)."""
+    reward = (rule.params or {}).get("reward")
+    if not isinstance(reward, str) or not reward:
+        return UnsupportedError(f"three-factor rule '{rule.name}' names no reward input", node=node,
+                                parameter="reward", expected='reward = "<new input name>" in the rule')
+    return None
+
+
+def plan_rewards(netlist: Netlist, three_post: dict) -> dict[str, str]:
+    """The reward input of every three-factor post group (graded, 8 bits, the group's size):
+    ``{post group: reward input name}``."""
     out: dict[str, str] = {}
     for gname, (node, rule) in three_post.items():
-        reward = (rule.params or {}).get("reward")
-        if not isinstance(reward, str) or not reward:
-            raise UnsupportedError(f"three-factor rule '{rule.name}' names no reward input", node=node,
-                                   parameter="reward", expected='reward = "<new input name>" in the rule')
+        err = reward_refusal(node, rule)
+        if err is not None:
+            raise err
+        reward = rule.params["reward"]
         if reward in netlist.inputs or reward in netlist.groups:
             raise UnsupportedError(f"reward input '{reward}' clashes with a node of the model", node=node,
                                    parameter="reward", expected="a name that is not a NIR node")
@@ -396,8 +506,6 @@ def _reward_inputs(b: Loihi2Builder, netlist: Netlist, three_post: dict) -> dict
             if netlist.groups[prev].size != size:
                 raise UnsupportedError(f"reward input '{reward}' is shared by '{prev}' and '{gname}' of different "
                                        "sizes", node=node, parameter="reward", expected="one reward input per size")
-        else:
-            b.input(reward, size, num_message_bits=REWARD_MESSAGE_BITS, key=reward)
         out[gname] = reward
     return out
 
@@ -417,8 +525,26 @@ def _lif_3f_traces(rule) -> dict[str, int]:
     return out
 
 
-def _emit_learning(b: Loihi2Builder, conn: Connection, attached, netlist: Netlist, pops, where, coef, names,
-                   qprojs, findings, attachments) -> None:
+@dataclass
+class PlasticPlan:
+    """Output of :func:`plan_plastic`: one ``learning_dense`` projection, ready to emit."""
+
+    conn: Connection
+    node: str
+    rule: Any
+    pre: str
+    post: str
+    W: np.ndarray
+    mapping: Any
+    seed: int
+    wexp: int
+    sign: int
+    qproj: dict
+    attachment: dict
+    findings: list[Finding]
+
+
+def plan_plastic(conn: Connection, attached, netlist: Netlist, layout: Layout) -> PlasticPlan:
     """One ``learning_dense`` projection for a plastic connection.
 
     It stays one projection even when its weights have both signs (sign mode MIXED, 7-bit
@@ -434,6 +560,8 @@ def _emit_learning(b: Loihi2Builder, conn: Connection, attached, netlist: Netlis
 
     from .learning import map_rule
 
+    pops, where, coef = layout.pops, layout.where, layout.coef
+    findings: list[Finding] = []
     node, rule = attached
     for end in (conn.pre, conn.post):
         if end in pops and len(pops[end]) != 1:
@@ -495,13 +623,10 @@ def _emit_learning(b: Loihi2Builder, conn: Connection, attached, netlist: Netlis
     seed = (rule.params or {}).get("rng_seed")
     if seed is None:
         seed = zlib.crc32(pname.encode()) % (spec.RNG_SEED_MAX + 1)
-    b.learning_dense(pre, pp.name, W, m, rng_seed=int(seed), weight_exp=wexp, num_weight_bits=spec.WEIGHT_BITS,
-                     sign_mode=sign, name=pname)
-    names.setdefault(conn.name, []).append(pname)
     for f in _mapping_findings(node, m):
         findings.append(f)
     stats = error_stats(w_eff, wi * 2.0 ** wexp, clipped)
-    qprojs[pname] = {
+    qproj = {
         "connection": conn.name, "sources": list(conn.sources), "pre": pre, "post": pp.name, "kind": "learning_dense",
         "synapses": int(w.size), "density": float(w.size / max(1, pp.size * n_pre)),
         "weight_scale": (1.0 / (kk / 2.0 ** wexp)) if kk else None,
@@ -511,10 +636,21 @@ def _emit_learning(b: Loihi2Builder, conn: Connection, attached, netlist: Netlis
         "fraction_clipped": stats.fraction_clipped, "fraction_zeroed": stats.fraction_zeroed,
         "rms_relative_error": stats.rms_relative_error,
     }
-    attachments[node] = {"projection": pname, "rule": rule.name, "kind": rule.kind, "units": units,
+    attachment = {"projection": pname, "rule": rule.name, "kind": rule.kind, "units": units,
                          "rule_weight_scale": float(ws), "rng_seed": int(seed),
                          "reward": (rule.params or {}).get("reward") if rule.is_three_factor else None,
                          "post_kind": "lif_3f" if rule.is_three_factor else "lif"}
+    return PlasticPlan(conn, node, rule, pre, pp.name, W, m, int(seed), int(wexp), sign, qproj, attachment, findings)
+
+
+def _emit_learning(b: Loihi2Builder, lp: PlasticPlan, names, qprojs, attachments) -> None:
+    """Add the planned ``learning_dense`` projection ``lp`` to ``b``."""
+    pname = lp.conn.name
+    b.learning_dense(lp.pre, lp.post, lp.W, lp.mapping, rng_seed=lp.seed, weight_exp=lp.wexp,
+                     num_weight_bits=spec.WEIGHT_BITS, sign_mode=lp.sign, name=pname)
+    names.setdefault(lp.conn.name, []).append(pname)
+    qprojs[pname] = lp.qproj
+    attachments[lp.node] = lp.attachment
 
 
 def _mapping_findings(node: str, m) -> list[Finding]:

@@ -1,25 +1,32 @@
-"""``check MODEL --target loihi2``: what :mod:`.lower` cannot express or only approximates.
+"""The Loihi 2 rules: what the lowering (``targets/loihi2/lower.py``) refuses or only approximates.
 
-The target's ``rules`` hook (:data:`RULES`). Each rule is
-a small function mirroring a refusal or a finding of the lowering; ``loihi2-lowering`` finally
-tries the netlist and the lowering itself (with ``--reset zero`` where the file leaves reset
-open) and reports whatever else they refuse. Codes are documented in ``docs/check.md``.
+The target's ``rules`` hook (:data:`RULES`), written once for both callers: ``check MODEL
+--target loihi2`` lists every finding, and :func:`.lower.lower` starts with
+:func:`neurocompile.check.enforce`, which raises the first error finding as the typed error it
+carries. A rule reads the :class:`neurocompile.check.Context`: the graph, the netlist and
+semantics (in ``check``, where no reset is chosen, the file's reset or reset to zero where the
+file leaves it open), the learning rules and the compile options. Error findings are made with
+:func:`neurocompile.check.refusal` from the error the lowering raises.
+
+Order (lower raises the first error): learning attachment, reset and threshold per group,
+connections (sources, synaptic delays), Delay nodes, learning rules, then the lowering's
+analysis passes (:func:`.lower.analyse`, shared with ``lower`` through the context): their
+findings (decays, splits, precision, biases, learning mappings) and their refusals (split
+outputs or three-factor posts, plastic projections). Codes are documented in ``docs/check.md``.
 """
 
 from __future__ import annotations
-
 
 from typing import Iterator
 
 import numpy as np
 
-from neurocompile.check import Finding
-from neurocompile.errors import NeurocompileError
+from neurocompile.check import Finding, refusal
+from neurocompile.errors import NeurocompileError, ParameterError, ResourceError, UnsupportedError
 
 from . import spec
 
 _SPIKING = ("IF", "LIF", "CubaLIF")
-_TAUS = {"LIF": ("tau",), "LI": ("tau",), "CubaLIF": ("tau_mem", "tau_syn"), "CubaLI": ("tau_mem", "tau_syn")}
 
 
 def _f(code: str, severity: str, node: str | None, message: str) -> Finding:
@@ -37,126 +44,160 @@ def _arr(node, key):
     return a if np.all(np.isfinite(a)) else None
 
 
-def _reset_subtract(ctx) -> Iterator[Finding]:
-    legacy = set(ctx.graph.legacy_reset)
-    for node in ctx.graph.nodes.values():
-        if node.kind in _SPIKING and node.name in legacy:
-            yield _f("loihi2-reset-subtract", "warning", node.name,
-                     "defined with reset by subtraction (the file predates v_reset), which Lava's fixed-point LIF "
-                     "cannot do (it resets v to 0): compile with --reset zero to accept the approximation")
+def _plastic(ctx):
+    """``(plastic, three_post)`` of :func:`.lower._plastic_connections`, once per context."""
+    from .lower import _plastic_connections
+
+    return ctx.memo("loihi2.plastic", lambda: _plastic_connections(ctx.netlist, ctx.learning))
 
 
-def _v_reset(ctx) -> Iterator[Finding]:
-    for node in ctx.graph.nodes.values():
-        vr = _arr(node, "v_reset") if node.kind in _SPIKING else None
-        if vr is not None and np.any(vr != 0):
-            yield _f("loihi2-v-reset", "error", node.name,
-                     f"v_reset = {vr[vr != 0][0]:g} cannot be expressed (Lava's LIF resets v to 0); "
-                     "compile with --reset zero to accept the approximation")
+# ---------------------------------------------------------------------------- netlist
+def _netlist(ctx) -> Iterator[Finding]:
+    """What building the netlist refused, and its ``weight-layers-composed`` notes."""
+    if ctx.netlist is None:
+        if isinstance(ctx.netlist_error, NeurocompileError):
+            yield refusal("loihi2-unsupported", ctx.netlist_error)
+        return
+    for f in ctx.netlist.findings:
+        if f.code == "weight-layers-composed":
+            yield f
+
+
+def _attach(ctx) -> Iterator[Finding]:
+    """Learning rules match the netlist's connections; one three-factor rule per post node."""
+    if ctx.netlist is None or not ctx.learning:
+        return
+    try:
+        _plastic(ctx)
+    except NeurocompileError as exc:
+        yield refusal("loihi2-unsupported", exc)
+
+
+def _groups(ctx) -> Iterator[Finding]:
+    """Reset (Lava resets v to 0) and thresholds (one vth per population) of the spiking groups."""
+    if ctx.reset is None:  # check: no reset chosen; a legacy file was read with reset to zero
+        legacy = set(ctx.graph.legacy_reset)
+        for node in ctx.graph.nodes.values():
+            if node.kind in _SPIKING and node.name in legacy:
+                yield _f("loihi2-reset-subtract", "warning", node.name,
+                         "defined with reset by subtraction (the file predates v_reset), which Lava's fixed-point LIF "
+                         "cannot do (it resets v to 0): compile with --reset zero to accept the approximation")
+    if ctx.netlist is None:
+        return
+    for g in ctx.netlist.groups.values():
+        if not g.spiking:
+            continue
+        if g.reset == "subtract":
+            yield refusal("loihi2-reset-subtract", UnsupportedError(
+                "reset by subtraction cannot be expressed by Lava's fixed-point LIF (it resets v to 0); "
+                "compile with --reset zero to accept the reset-to-zero approximation",
+                node=g.name, parameter="reset", expected="--reset zero"))
+        elif g.reset == "value":
+            yield refusal("loihi2-v-reset", UnsupportedError(
+                f"v_reset = {g.params['v_reset'][np.flatnonzero(g.params['v_reset'])[0]]:g} cannot be expressed "
+                "(Lava's LIF resets v to 0); compile with --reset zero to accept the approximation",
+                node=g.name, parameter="v_reset", expected="v_reset = 0 or --reset zero"))
+        th = g.params["v_threshold"]
+        if np.any(th < 0) or (np.any(th == 0) and np.any(th > 0)):
+            yield refusal("loihi2-unsupported", UnsupportedError(
+                "thresholds must be all > 0 (or all 0) to share one Lava vth", node=g.name,
+                parameter="v_threshold", expected="v_threshold > 0"))
+
+
+def _connections(ctx) -> Iterator[Finding]:
+    """Only spiking neurons send (binary) spikes; synaptic delays fit 6 bits."""
+    nl = ctx.netlist
+    if nl is None:
+        return
+    for c in nl.connections:
+        if c.pre in nl.groups and not nl.groups[c.pre].spiking:
+            yield refusal("loihi2-unsupported", UnsupportedError(
+                f"a non-spiking {nl.groups[c.pre].kind} node drives '{c.post}'; Lava neurons send spikes only",
+                node=c.pre, parameter="edges", expected="only spiking neurons (IF, LIF, CubaLIF) or Inputs as sources"))
+        if c.max_delay() > spec.DELAY_MAX:
+            yield refusal("loihi2-unsupported", ResourceError(
+                f"synaptic delay of {c.max_delay()} steps (from {', '.join(c.sources) or c.name})",
+                node=(c.sources[0] if c.sources else c.post), parameter="delay",
+                expected=f"delays <= {spec.DELAY_MAX} steps"))
 
 
 def _delay_limit(ctx) -> Iterator[Finding]:
+    """A Delay node longer than the 6-bit synaptic delay (reported on the node itself)."""
     dt = ctx.effective_dt
     if dt is None:
         return
     for node in ctx.graph.nodes.values():
         d = _arr(node, "delay") if node.kind == "Delay" else None
         if d is not None and d.size and np.max(d) / dt > spec.DELAY_MAX + 1e-6:
-            yield _f("loihi2-delay-limit", "error", node.name,
-                     f"delay of {np.max(d) / dt:g} steps of dt = {dt:g} exceeds Loihi 2's {spec.DELAY_MAX} steps "
-                     "(6-bit synaptic delays)")
+            yield refusal("loihi2-delay-limit", ResourceError(
+                f"delay of {np.max(d) / dt:g} steps of dt = {dt:g} exceeds Loihi 2's {spec.DELAY_MAX} steps "
+                "(6-bit synaptic delays)", node=node.name, parameter="delay",
+                expected=f"delays <= {spec.DELAY_MAX} steps"))
 
 
-def _decays(ctx) -> Iterator[Finding]:
-    dt = ctx.effective_dt
-    if dt is None:
-        return
-    for node in ctx.graph.nodes.values():
-        q_all = []
-        for key in _TAUS.get(node.kind, ()):
-            tau = _arr(node, key)
-            if tau is None or np.any(tau <= 0):
-                continue
-            q = np.rint(4096 * dt / tau)
-            q_all.append(np.unique(q))
-            if np.any(tau < dt):
-                yield _f("loihi2-decay-saturated", "warning", node.name,
-                         f"{key} = {tau.min():g} < dt = {dt:g}: the 12-bit decay saturates (the forward-Euler "
-                         "decay would be negative); compile clamps it")
-            elif np.any(q == 0):
-                yield _f("loihi2-decay-rounds-to-zero", "warning", node.name,
-                         f"{key} = {tau.max():g} is more than 8192 steps of dt = {dt:g}: the 12-bit decay rounds to "
-                         "0 (no leak)")
-        if any(u.size > 1 for u in q_all):
-            n = max(u.size for u in q_all)
-            yield _f("loihi2-split", "info", node.name,
-                     f"neurons have {n} different quantized decays; Lava's du/dv are per population, so compile "
-                     "splits the node into several populations (it then cannot be read as an Output)")
+# ---------------------------------------------------------------------------- learning
+_MAP_CODES = {"t_epoch": "loihi2-learning-epoch", "third_factor": "loihi2-learning-third-factor"}
 
 
-def _readouts(ctx) -> Iterator[Finding]:
-    for node in ctx.graph.nodes.values():
-        if node.kind == "I":
-            yield _f("loihi2-readout-may-spike", "warning", node.name,
-                     "an I readout has no leak, so |v| is unbounded; it is a Lava LIF with the largest vth and "
-                     "would spike (and reset) beyond it: compile with --calibration to size it from data")
+def learning_refusals(node: str, rule) -> list[Finding]:
+    """What Loihi 2 refuses in a rule whatever the weight scale: the reward input of a three-factor
+    rule, the lif_3f y traces, the epoch, trace impulses and third factor of the mapping."""
+    from .learning import map_rule
+    from .lower import _lif_3f_traces, reward_refusal
 
-
-def _lowering(ctx) -> Iterator[Finding]:
-    """Try netlist + lowering with reset zero; report what they refuse or note."""
-    from neurocompile.netlist import build_netlist
-    from neurocompile.semantics import resolve_semantics
-
-    from .lower import lower
-
-    dt = ctx.effective_dt
-    if dt is None or ctx.shape_problems:
-        return
+    out = []
+    if rule.is_three_factor:
+        err = reward_refusal(node, rule)
+        if err is not None:
+            out.append(refusal("loihi2-learning-reward", err))
+        try:
+            _lif_3f_traces(rule)
+        except UnsupportedError as exc:
+            out.append(refusal("loihi2-learning-impulse", exc))
+            return out
     try:
-        sem = resolve_semantics(ctx.graph, dt=dt, reset="zero", hop_delay=1)
-        netlist = build_netlist(ctx.graph, sem)
-        prog = lower(netlist, graph=ctx.graph, semantics=sem, learning=getattr(ctx, "learning", None) or None)
-    except NeurocompileError as exc:
-        yield _f("loihi2-unsupported", "error", exc.node, str(exc))
-        return
-    seen = {"loihi2-split", "loihi2-decay-saturated", "loihi2-decay-rounds-to-zero", "loihi2-readout-may-spike"}
-    for f in prog.provenance.get("findings", []):
-        if f["code"] not in seen:
-            yield Finding(f["code"], f["severity"], f["node"], f["message"])
-    for f in netlist.findings:
-        if f.code == "weight-layers-composed":
-            yield f
+        map_rule(rule)  # the scale-independent checks come first (scale-dependent ones: analysis passes)
+    except (ParameterError, UnsupportedError) as exc:
+        code = _MAP_CODES.get(exc.parameter or "")
+        if code is None and (exc.parameter or "").endswith(".impulse"):
+            code = "loihi2-learning-impulse"
+        if code is not None:
+            out.append(refusal(code, exc))
+    return out
 
 
 def _learning(ctx) -> Iterator[Finding]:
-    """Learning rules Loihi 2 cannot take as given (scale-independent part; the scale-dependent
-    findings - dropped products, rounded coefficients, bounds - come from the lowering, whose
-    ``loihi2-learning-*`` findings ``loihi2-lowering`` passes on)."""
-    for node, rule in (getattr(ctx, "learning", None) or {}).items():
-        if not spec.T_EPOCH_MIN <= rule.t_epoch <= spec.T_EPOCH_MAX:
-            yield _f("loihi2-learning-epoch", "error", node,
-                     f"t_epoch {rule.t_epoch} outside Lava's 6-bit epoch field {spec.T_EPOCH_MIN}..{spec.T_EPOCH_MAX}")
-        for k in ("x1", "x2", "y1", "y2", "y3"):
-            imp = rule.trace(k).impulse
-            if imp > spec.TRACE_MAX:
-                yield _f("loihi2-learning-impulse", "error", node,
-                         f"{k} impulse {imp} exceeds the 7-bit trace (<= {spec.TRACE_MAX})")
-        if rule.is_three_factor:
-            if rule.third_factor != "y2":
-                yield _f("loihi2-learning-third-factor", "error", node,
-                         f"third factor {rule.third_factor}: the lif_3f neuron carries the reward in y2")
-            if not (rule.params or {}).get("reward"):
-                yield _f("loihi2-learning-reward", "error", node,
-                         f"three-factor rule '{rule.name}' names no reward input (reward = \"<new input name>\")")
+    for node, rule in (ctx.learning or {}).items():
+        yield from learning_refusals(node, rule)
 
 
-for _fn, _code in ((_reset_subtract, "loihi2-reset-subtract"), (_v_reset, "loihi2-v-reset"),
-                   (_delay_limit, "loihi2-delay-limit"), (_decays, "loihi2-decay"),
-                   (_readouts, "loihi2-readout-may-spike"), (_lowering, "loihi2-lowering"),
-                   (_learning, "loihi2-learning")):
+# ---------------------------------------------------------------------------- analysis passes
+def _passes(ctx) -> Iterator[Finding]:
+    """The findings and refusals of the lowering's analysis passes (:func:`.lower.analyse`); they
+    run only when the rules above refuse nothing (as the lowering would not run either)."""
+    from .lower import analyse
+
+    if ctx.netlist is None:
+        return
+    for fn in _BEFORE_PASSES:
+        if any(f.severity == "error" for f in fn(ctx)):
+            return
+    try:
+        a = analyse(ctx)
+    except NeurocompileError as exc:
+        yield refusal("loihi2-unsupported", exc)
+        return
+    yield from a.findings
+
+
+_BEFORE_PASSES = (_netlist, _attach, _groups, _connections, _learning)
+
+for _fn, _code in ((_netlist, "loihi2-netlist"), (_attach, "loihi2-learning-attach"), (_groups, "loihi2-reset"),
+                   (_connections, "loihi2-connections"), (_delay_limit, "loihi2-delay-limit"),
+                   (_learning, "loihi2-learning"), (_passes, "loihi2-lowering")):
     _fn.code = _code  # type: ignore[attr-defined]
 
-RULES = [_reset_subtract, _v_reset, _delay_limit, _decays, _readouts, _learning, _lowering]
+#: in the order lower enforces them (the first error is raised)
+RULES = [_netlist, _attach, _groups, _connections, _delay_limit, _learning, _passes]
 
-__all__ = ["RULES"]
-
+__all__ = ["RULES", "learning_refusals"]
