@@ -26,6 +26,11 @@ S1615_MAX = INT32_MAX / S1615_ONE
 S1615_MIN = INT32_MIN / S1615_ONE
 #: decay_t = unsigned long fract = u0.32; "1.0ulr" saturates to 0xFFFFFFFF.
 U032_ONE_SAT = 0xFFFFFFFF
+#: u0.32 fraction bits: ``decay_s1615(x, d) = (x * d) >> U032_FRAC_BITS``.
+U032_FRAC_BITS = 32
+#: uint32 (STDP time differences are unsigned 32 bit) and int16 (STDP traces, s4.11) ranges.
+UINT32_MAX = 2**32 - 1
+INT16_MIN, INT16_MAX = -(2**15), 2**15 - 1
 
 # ----------------------------------------------------------------------- weights and ring buffers (§2.3)
 #: weights are unsigned 16 bit on chip; ring-buffer entries saturate at 0xFFFF.

@@ -35,24 +35,11 @@ from numba import njit, prange
 from neurocompile.program import Program
 from neurocompile.targets.spinnaker import fixed, spec
 
+from .arith import (KIND_DELTA, KIND_EXP, N_COLS, N_DECE, N_DECI, N_DSCALE, N_EXPTC, N_INITE, N_INITI, N_IOFF,
+                    N_KIND, N_POP, N_R, N_SHE, N_SHI, N_TREF, N_VREST, N_VRESET, N_VTH, O_SAT, flag, neuron_tick,
+                    positions, ring_add)
+
 PROFILE = "spinnaker"
-
-# per-neuron parameter table columns (int64)
-(N_VREST, N_R, N_EXPTC, N_IOFF, N_VRESET, N_VTH, N_TREF, N_KIND, N_DECE, N_DECI, N_INITE, N_INITI,
- N_SHE, N_SHI, N_DSCALE, N_POP) = range(16)
-N_COLS = 16
-KIND_EXP, KIND_DELTA = 0, 1
-#: ovf columns: first tick (+1) of an int32 wrap, first tick (+1) of a ring-buffer saturation
-O_WRAP, O_SAT = 0, 1
-
-_TWO31 = 2147483648
-_MASK32 = 4294967295
-_SAT = spec.RING_BUFFER_SATURATION
-
-
-@njit(inline="always")
-def _w32(x):
-    return ((x + _TWO31) & _MASK32) - _TWO31
 
 
 @dataclass
@@ -182,77 +169,14 @@ def run_sample(inp, T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL, NP, 
     ii = np.zeros(NL, np.int64)
     rb = np.zeros((R, 2, NL), np.int64)
     spk = np.zeros(NL, np.uint8)
-    pos_u = np.full(NL, -1, np.int64)
-    for j in range(rec_u.size):
-        pos_u[rec_u[j]] = j
-    pos_v = np.full(NL, -1, np.int64)
-    for j in range(rec_v.size):
-        pos_v[rec_v[j]] = j
-    pos_s = np.full(NL, -1, np.int64)
-    for j in range(rec_s.size):
-        pos_s[rec_s[j]] = j
+    pos_u = positions(rec_u, NL)
+    pos_v = positions(rec_v, NL)
+    pos_s = positions(rec_s, NL)
     for t in range(T):
         slot = t % R
-        for n in range(NL):
-            kind = ntab[n, N_KIND]
-            pk = ntab[n, N_POP]
-            # (a) ring buffer -> synaptic state
-            for s in range(2):
-                v16 = rb[slot, s, n]
-                if v16 != 0:
-                    rb[slot, s, n] = 0
-                    sh = ntab[n, N_SHE] if s == 0 else ntab[n, N_SHI]
-                    x = _w32(v16 << sh)
-                    if kind == KIND_EXP:
-                        x = (x * (ntab[n, N_INITE] if s == 0 else ntab[n, N_INITI])) >> 32
-                    if s == 0:
-                        y = ie[n] + x
-                        ie[n] = _w32(y)
-                    else:
-                        y = ii[n] + x
-                        ii[n] = _w32(y)
-                    if y != _w32(y) and ovf[pk, 0] == 0:
-                        ovf[pk, 0] = t + 1
-            # (b) neuron update; V and isyn recorded before it
-            if pos_v[n] >= 0:
-                out_v[t, pos_v[n]] = V[n]
-            if pos_u[n] >= 0:
-                out_u[t, pos_u[n]] = _w32(ie[n] - ii[n])
-            if kind == KIND_EXP:
-                y = ie[n] - ii[n] + ntab[n, N_IOFF]
-            else:
-                sc = ntab[n, N_DSCALE]
-                y = _w32((ie[n] * sc) >> 15) - _w32((ii[n] * sc) >> 15) + ntab[n, N_IOFF]
-            cur = _w32(y)
-            wrapped = y != cur
-            if refract[n] <= 0:
-                a = ((cur * ntab[n, N_R]) >> 15) + ntab[n, N_VREST]
-                alpha = _w32(a)
-                wrapped = wrapped or a != alpha
-                dlt = alpha - V[n]
-                dl = _w32(dlt)
-                wrapped = wrapped or dlt != dl
-                vn = alpha - ((ntab[n, N_EXPTC] * dl) >> 15)
-                V[n] = _w32(vn)
-                wrapped = wrapped or vn != V[n]
-            else:
-                refract[n] -= 1
-            if wrapped and ovf[pk, 0] == 0:
-                ovf[pk, 0] = t + 1
-            if V[n] >= ntab[n, N_VTH]:
-                V[n] = ntab[n, N_VRESET]
-                refract[n] = ntab[n, N_TREF]
-                spk[n] = 1
-            else:
-                spk[n] = 0
-            if pos_s[n] >= 0:
-                out_s[t, pos_s[n]] = spk[n]
-            if kind == KIND_EXP:
-                ie[n] = (ie[n] * ntab[n, N_DECE]) >> 32
-                ii[n] = (ii[n] * ntab[n, N_DECI]) >> 32
-            else:
-                ie[n] = 0
-                ii[n] = 0
+        for n in range(NL):  # (a), (b)
+            spk[n] = neuron_tick(n, t, slot, ntab, V, refract, ie, ii, rb, ovf, pos_u, pos_v, pos_s, out_u, out_v,
+                                 out_s)
         # (c) spikes of tick t into slots t + d
         for g in range(NI + NL):
             if g < NI:
@@ -261,15 +185,9 @@ def run_sample(inp, T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL, NP, 
             elif spk[g - NI] == 0:
                 continue
             for q in range(rowptr[g], rowptr[g + 1]):
-                sl = (t + cdel[q]) % R
                 post = cpost[q]
-                x = rb[sl, ctype[q], post] + cw[q]
-                if x > _SAT:
-                    x = _SAT
-                    pk = ntab[post, N_POP]
-                    if ovf[pk, 1] == 0:
-                        ovf[pk, 1] = t + 1
-                rb[sl, ctype[q], post] = x
+                if ring_add(rb, (t + cdel[q]) % R, ctype[q], post, cw[q]):
+                    flag(ovf, ntab[post, N_POP], O_SAT, t)
 
 
 @njit(cache=True, parallel=True)

@@ -18,7 +18,8 @@ from neurocompile.errors import InputDataError, NumericOverflowError
 from neurocompile.program import Program
 from neurocompile.targets.spinnaker import spec
 
-from .engine import O_SAT, O_WRAP, build_plan, run_batch, run_sample
+from .arith import O_SAT, O_WRAP
+from .engine import build_plan, run_batch, run_sample
 
 
 def record_index(names: list[str], slices: Mapping[str, tuple[int, int]]

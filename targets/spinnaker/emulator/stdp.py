@@ -40,39 +40,17 @@ from neurocompile.program import Program
 from neurocompile.targets.spinnaker import spec
 from neurocompile.targets.spinnaker.learning import TIMING_CODES, WEIGHT_CODES, stdp_constants
 
-from .engine import (KIND_EXP, N_DECE, N_DECI, N_DSCALE, N_EXPTC, N_INITE, N_INITI, N_IOFF, N_KIND, N_POP, N_R,
-                        N_SHE, N_SHI, N_TREF, N_VREST, N_VRESET, N_VTH, O_SAT, O_WRAP, _w32, build_plan)
+from .arith import N_POP, O_SAT, O_WRAP, flag, i16, mul_k, mul16, mulaf, neuron_tick, positions, ring_add, w32
+from .engine import build_plan
 
-_SAT = spec.RING_BUFFER_SATURATION
-_M32 = 0xFFFFFFFF
+_M32 = spec.UINT32_MAX
+_W16 = spec.W16_MAX
 _ONE = spec.STDP_ONE
-_FP = spec.STDP_FIXED_POINT
-_S2S = spec.S1615_TO_STDP_SHIFT
 _H = spec.STDP_MAX_POST_EVENTS
 # rule table columns
 (R_TIMING, R_WEIGHT, R_WMIN, R_WMAX, R_A2P, R_A2M, R_A3P, R_A3M, R_OFFP, R_SIZEP, R_SHP, R_OFFM, R_SIZEM, R_SHM,
  R_OFFX, R_SIZEX, R_SHX, R_OFFY, R_SIZEY, R_SHY) = range(20)
 R_COLS = 20
-
-
-@njit(inline="always")
-def _i16(x):
-    return ((x + 32768) & 0xFFFF) - 32768
-
-
-@njit(inline="always")
-def _mul16(a, b):
-    return (_i16(a) * _i16(b)) >> _FP
-
-
-@njit(inline="always")
-def _mulaf(a, x):
-    return _w32((a * _w32(x << _S2S)) >> 15)
-
-
-@njit(inline="always")
-def _mulk(a, b):
-    return _w32((a * b) >> 15)
 
 
 @njit(inline="always")
@@ -104,97 +82,35 @@ def run_sample_stdp(inp, T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL,
     h_o1 = np.zeros((NL, _H), np.int64)
     h_o2 = np.zeros((NL, _H), np.int64)
     h_cm1 = np.zeros(NL, np.int64)
-    pos_u = np.full(NL, -1, np.int64)
-    for j in range(rec_u.size):
-        pos_u[rec_u[j]] = j
-    pos_v = np.full(NL, -1, np.int64)
-    for j in range(rec_v.size):
-        pos_v[rec_v[j]] = j
-    pos_s = np.full(NL, -1, np.int64)
-    for j in range(rec_s.size):
-        pos_s[rec_s[j]] = j
+    pos_u = positions(rec_u, NL)
+    pos_v = positions(rec_v, NL)
+    pos_s = positions(rec_s, NL)
     for t in range(T):
         slot = t % R
         for n in range(NL):
-            kind = ntab[n, N_KIND]
-            pk = ntab[n, N_POP]
-            for s in range(2):
-                v16 = rb[slot, s, n]
-                if v16 != 0:
-                    rb[slot, s, n] = 0
-                    sh = ntab[n, N_SHE] if s == 0 else ntab[n, N_SHI]
-                    x = _w32(v16 << sh)
-                    if kind == KIND_EXP:
-                        x = (x * (ntab[n, N_INITE] if s == 0 else ntab[n, N_INITI])) >> 32
-                    if s == 0:
-                        y = ie[n] + x
-                        ie[n] = _w32(y)
-                    else:
-                        y = ii[n] + x
-                        ii[n] = _w32(y)
-                    if y != _w32(y) and ovf[pk, 0] == 0:
-                        ovf[pk, 0] = t + 1
-            if pos_v[n] >= 0:
-                out_v[t, pos_v[n]] = V[n]
-            if pos_u[n] >= 0:
-                out_u[t, pos_u[n]] = _w32(ie[n] - ii[n])
-            if kind == KIND_EXP:
-                y = ie[n] - ii[n] + ntab[n, N_IOFF]
-            else:
-                sc = ntab[n, N_DSCALE]
-                y = _w32((ie[n] * sc) >> 15) - _w32((ii[n] * sc) >> 15) + ntab[n, N_IOFF]
-            cur = _w32(y)
-            wrapped = y != cur
-            if refract[n] <= 0:
-                a = ((cur * ntab[n, N_R]) >> 15) + ntab[n, N_VREST]
-                alpha = _w32(a)
-                wrapped = wrapped or a != alpha
-                dlt = alpha - V[n]
-                dl = _w32(dlt)
-                wrapped = wrapped or dlt != dl
-                vn = alpha - ((ntab[n, N_EXPTC] * dl) >> 15)
-                V[n] = _w32(vn)
-                wrapped = wrapped or vn != V[n]
-            else:
-                refract[n] -= 1
-            if wrapped and ovf[pk, 0] == 0:
-                ovf[pk, 0] = t + 1
-            if V[n] >= ntab[n, N_VTH]:
-                V[n] = ntab[n, N_VRESET]
-                refract[n] = ntab[n, N_TREF]
-                spk[n] = 1
-                k = nrule[n]
-                if k >= 0:  # post event into the history (synapse_dynamics_process_post_synaptic_event)
-                    c = h_cm1[n]
-                    lt = h_t[n, c]
-                    dt = t - lt
-                    o1 = _i16(_mul16(h_o1[n, c], _lut(luts, rtab[k, R_OFFM], rtab[k, R_SIZEM], rtab[k, R_SHM], dt))
-                              + _ONE)
-                    o2 = 0
-                    if rtab[k, R_TIMING] == 1 and lt != 0:
-                        o2 = _i16(_mul16(h_o2[n, c] + _ONE,
-                                         _lut(luts, rtab[k, R_OFFY], rtab[k, R_SIZEY], rtab[k, R_SHY], dt)))
-                    if c < _H - 1:
-                        c += 1
-                        h_cm1[n] = c
-                    else:
-                        for e in range(2, _H):
-                            h_t[n, e - 1] = h_t[n, e]
-                            h_o1[n, e - 1] = h_o1[n, e]
-                            h_o2[n, e - 1] = h_o2[n, e]
-                    h_t[n, c] = t
-                    h_o1[n, c] = o1
-                    h_o2[n, c] = o2
-            else:
-                spk[n] = 0
-            if pos_s[n] >= 0:
-                out_s[t, pos_s[n]] = spk[n]
-            if kind == KIND_EXP:
-                ie[n] = (ie[n] * ntab[n, N_DECE]) >> 32
-                ii[n] = (ii[n] * ntab[n, N_DECI]) >> 32
-            else:
-                ie[n] = 0
-                ii[n] = 0
+            spk[n] = neuron_tick(n, t, slot, ntab, V, refract, ie, ii, rb, ovf, pos_u, pos_v, pos_s, out_u, out_v,
+                                 out_s)
+            k = nrule[n]
+            if spk[n] and k >= 0:  # post event into the history (synapse_dynamics_process_post_synaptic_event)
+                c = h_cm1[n]
+                lt = h_t[n, c]
+                dt = t - lt
+                o1 = i16(mul16(h_o1[n, c], _lut(luts, rtab[k, R_OFFM], rtab[k, R_SIZEM], rtab[k, R_SHM], dt)) + _ONE)
+                o2 = 0
+                if rtab[k, R_TIMING] == 1 and lt != 0:
+                    o2 = i16(mul16(h_o2[n, c] + _ONE,
+                                   _lut(luts, rtab[k, R_OFFY], rtab[k, R_SIZEY], rtab[k, R_SHY], dt)))
+                if c < _H - 1:
+                    c += 1
+                    h_cm1[n] = c
+                else:
+                    for e in range(2, _H):
+                        h_t[n, e - 1] = h_t[n, e]
+                        h_o1[n, e - 1] = h_o1[n, e]
+                        h_o2[n, e - 1] = h_o2[n, e]
+                h_t[n, c] = t
+                h_o1[n, c] = o1
+                h_o2[n, c] = o2
         for g in range(NI + NL):
             if g < NI:
                 if inp[t, g] == 0:
@@ -202,15 +118,9 @@ def run_sample_stdp(inp, T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL,
             elif spk[g - NI] == 0:
                 continue
             for q in range(rowptr[g], rowptr[g + 1]):
-                sl = (t + cdel[q]) % R
                 post = cpost[q]
-                x = rb[sl, ctype[q], post] + cw[q]
-                if x > _SAT:
-                    x = _SAT
-                    pk = ntab[post, N_POP]
-                    if ovf[pk, 1] == 0:
-                        ovf[pk, 1] = t + 1
-                rb[sl, ctype[q], post] = x
+                if ring_add(rb, (t + cdel[q]) % R, ctype[q], post, cw[q]):
+                    flag(ovf, ntab[post, N_POP], O_SAT, t)
             # plastic rows of source g (synapse_dynamics_process_plastic_synapses), tp = t
             for r in range(prow_ptr[g], prow_ptr[g + 1]):
                 k = row_rule[r]
@@ -220,10 +130,10 @@ def run_sample_stdp(inp, T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL,
                 lr1 = row_r1[r]
                 lr2 = row_r2[r]
                 dtp = t - lt
-                nr1 = _i16(_mul16(lr1, _lut(luts, rtab[k, R_OFFP], rtab[k, R_SIZEP], rtab[k, R_SHP], dtp)) + _ONE)
+                nr1 = i16(mul16(lr1, _lut(luts, rtab[k, R_OFFP], rtab[k, R_SIZEP], rtab[k, R_SHP], dtp)) + _ONE)
                 nr2 = 0
                 if tim == 1 and lt != 0:
-                    nr2 = _i16(_mul16(lr2 + _ONE, _lut(luts, rtab[k, R_OFFX], rtab[k, R_SIZEX], rtab[k, R_SHX], dtp)))
+                    nr2 = i16(mul16(lr2 + _ONE, _lut(luts, rtab[k, R_OFFX], rtab[k, R_SIZEX], rtab[k, R_SHX], dtp)))
                 row_t[r] = t
                 row_r1[r] = nr1
                 row_r2[r] = nr2
@@ -233,7 +143,7 @@ def run_sample_stdp(inp, T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL,
                     n = ps_post[q]
                     dd = ps_del[q]
                     sh = ps_shift[q]
-                    wt = _w32(w[q] << sh)
+                    wt = w32(w[q] << sh)
                     begin = lt - dd if lt >= dd else 0
                     end = t - dd if t >= dd else 0
                     cnt = h_cm1[n] + 1
@@ -252,18 +162,18 @@ def run_sample_stdp(inp, T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL,
                     for e in range(nxt, end_i):
                         dtl = (h_t[n, e] + dd - lt) & _M32
                         if dtl > 0:
-                            dr1 = _mul16(lr1, _lut(luts, rtab[k, R_OFFP], rtab[k, R_SIZEP], rtab[k, R_SHP], dtl))
+                            dr1 = mul16(lr1, _lut(luts, rtab[k, R_OFFP], rtab[k, R_SIZEP], rtab[k, R_SHP], dtl))
                             if wk == 0:
-                                wt = _w32(wt + _mulaf(rtab[k, R_A2P], dr1))
+                                wt = w32(wt + mulaf(rtab[k, R_A2P], dr1))
                                 if wt > wmax:
                                     wt = wmax
                             elif wk == 1:
-                                scale = _mulk(_w32(wmax - wt), rtab[k, R_A2P])
-                                wt = _w32(wt + _mulaf(scale, dr1))
+                                scale = mul_k(w32(wmax - wt), rtab[k, R_A2P])
+                                wt = w32(wt + mulaf(scale, dr1))
                             else:
-                                dr1o2 = _mul16(dr1, h_o2[n, e])
-                                wt = _w32(wt + _mulaf(rtab[k, R_A2P], dr1))
-                                wt = _w32(wt + _mulaf(rtab[k, R_A3P], dr1o2))
+                                dr1o2 = mul16(dr1, h_o2[n, e])
+                                wt = w32(wt + mulaf(rtab[k, R_A2P], dr1))
+                                wt = w32(wt + mulaf(rtab[k, R_A3P], dr1o2))
                                 if wt > wmax:
                                     wt = wmax
                         prev = e
@@ -271,32 +181,25 @@ def run_sample_stdp(inp, T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL,
                     if valid:
                         dtl = (t - (h_t[n, prev] + dd)) & _M32
                         if dtl > 0:
-                            do1 = _mul16(h_o1[n, prev], _lut(luts, rtab[k, R_OFFM], rtab[k, R_SIZEM], rtab[k, R_SHM],
+                            do1 = mul16(h_o1[n, prev], _lut(luts, rtab[k, R_OFFM], rtab[k, R_SIZEM], rtab[k, R_SHM],
                                                              dtl))
                             if wk == 0:
-                                wt = _w32(wt - _mulaf(rtab[k, R_A2M], do1))
+                                wt = w32(wt - mulaf(rtab[k, R_A2M], do1))
                                 if wt < wmin:
                                     wt = wmin
                             elif wk == 1:
-                                scale = _mulk(_w32(wt - wmin), rtab[k, R_A2M])
-                                wt = _w32(wt - _mulaf(scale, do1))
+                                scale = mul_k(w32(wt - wmin), rtab[k, R_A2M])
+                                wt = w32(wt - mulaf(scale, do1))
                             else:
-                                do1r2 = _mul16(do1, nr2)
-                                wt = _w32(wt - _mulaf(rtab[k, R_A2M], do1))
-                                wt = _w32(wt - _mulaf(rtab[k, R_A3M], do1r2))
+                                do1r2 = mul16(do1, nr2)
+                                wt = w32(wt - mulaf(rtab[k, R_A2M], do1))
+                                wt = w32(wt - mulaf(rtab[k, R_A3M], do1r2))
                                 if wt < wmin:
                                     wt = wmin
-                    w16 = (wt >> sh) & 0xFFFF
+                    w16 = (wt >> sh) & _W16
                     w[q] = w16
-                    sl = (t + ps_del[q]) % R
-                    ty = ps_type[q]
-                    x = rb[sl, ty, n] + w16
-                    if x > _SAT:
-                        x = _SAT
-                        pk = ntab[n, N_POP]
-                        if ovf[pk, 1] == 0:
-                            ovf[pk, 1] = t + 1
-                    rb[sl, ty, n] = x
+                    if ring_add(rb, (t + ps_del[q]) % R, ps_type[q], n, w16):
+                        flag(ovf, ntab[n, N_POP], O_SAT, t)
         if rec_w:
             for q in range(w.size):
                 out_w[t, q] = w[q]
@@ -359,7 +262,8 @@ class StdpPlan:
             post = np.asarray(p["post"], np.int64).reshape(-1)
             d = np.asarray(p["delays"], np.int64).reshape(-1)
             w0 = np.asarray(p["w16"], np.int64).reshape(-1)
-            gbase = plan.in_slices[proj.pre][0] if proj.pre in plan.in_slices else plan.NI + plan.neuron_slices[proj.pre][0]
+            gbase = (plan.in_slices[proj.pre][0] if proj.pre in plan.in_slices
+                     else plan.NI + plan.neuron_slices[proj.pre][0])
             order = np.argsort(pre, kind="stable")
             counts = np.bincount(pre, minlength=pops[proj.pre].size)
             for j in np.nonzero(counts)[0]:
