@@ -1,8 +1,8 @@
 """The compiled integer engine: one numba call runs all T steps of a flattened network.
 
-The engine knows nothing about Programs; a profile (``loihi2.py``) flattens a Program into the
+The engine knows nothing about Programs; ``plan.py`` flattens a Program into the
 tables below. Arithmetic is done in int64 and every place where the reference implementation
-(Lava 0.10.0 ``fixed_pt``) works in int32 is wrapped explicitly with :func:`wrap32`.
+(Lava 0.10.0 ``fixed_pt``) works in int32 is wrapped explicitly with :func:`.arith.wrap32`.
 
 Layout
 ------
@@ -19,19 +19,19 @@ Layout
   added. Format 0: a dense row ``(n_post,)`` (Dense); format 1: a CSR row of
   ``(post, weight, delay)`` (Sparse, DelayDense, DelaySparse; zero weights dropped).
 * ``weight_exp`` shifts the *sum*: for ``exp >= 0`` it is a multiplication, folded into the
-  stored weights by the profile (exact mod 2^32), so events go straight into the ring. For
+  stored weights by the plan (exact mod 2^32), so events go straight into the ring. For
   ``exp < 0`` each projection accumulates into a temporary ``(D+1, n_post)`` block which is
   floor-shifted (optionally wrapped to int32 first, as Lava's int32 dot products are) and then
   added to the ring.
 
 Tables (int64, one row per entry)
 --------------------------------
-``lif_tab[k]``: off, n, du, dv, vth_eff (vth << 6), reset_interval (0: plain LIF),
-reset_offset % interval, source index.
+``lif_tab[k]``: off, n, fu, fv (the decay factors of :func:`.arith.decay_factor_u` / ``_v``),
+vth_eff (vth << 6), reset_interval (0: plain LIF), reset_offset % interval, source index.
 ``in_tab[k]``: off (into the input columns), n, source index.
 ``pj_tab[q]``: source, post_off, n_post, fmt, graded, weight_exp, wrap_before_shift, D,
 weight offset, row-pointer offset, tmp offset, left shift of the stored dense weights.
-``prof``: decay_shift, decay_unity, ds_offset, dm_offset, act_shift, uv_wrap_limit, v_max.
+The neuron arithmetic is :func:`.arith.lif_uv` (constants from ``targets/loihi2/spec.py``).
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .arith import lif_uv, wrap32
+
 # lif_tab columns
-L_OFF, L_N, L_DU, L_DV, L_VTH, L_RINT, L_ROFF, L_SRC = range(8)
+L_OFF, L_N, L_FU, L_FV, L_VTH, L_RINT, L_ROFF, L_SRC = range(8)
 LIF_COLS = 8
 # in_tab columns
 I_OFF, I_N, I_SRC = range(3)
@@ -49,26 +51,6 @@ IN_COLS = 3
 P_SRC, P_POST, P_NPOST, P_FMT, P_GRADED, P_EXP, P_WRAP, P_D, P_WOFF, P_ROFF, P_TOFF, P_WSH = range(12)
 PJ_COLS = 12
 FMT_DENSE, FMT_CSR = 0, 1
-# prof entries
-F_DSHIFT, F_DUNITY, F_DSOFF, F_DMOFF, F_ASHIFT, F_UVLIM, F_VMAX = range(7)
-
-_TWO31 = 2147483648
-_MASK32 = 4294967295
-
-
-@njit(inline="always")
-def wrap32(x):
-    """Two's complement int32 wrap of an int64 value."""
-    return ((x + _TWO31) & _MASK32) - _TWO31
-
-
-@njit(inline="always")
-def _decay(x, factor, shift):
-    """sign(x * factor) * (|x * factor| >> shift): Lava's round-toward-zero decay."""
-    p = x * factor
-    if p >= 0:
-        return p >> shift
-    return -((-p) >> shift)
 
 
 @njit(cache=True)
@@ -121,7 +103,7 @@ def _add_rows_binary(dst, wd, woff, npost, act_idx, abase, cnt, sh):
 
 @njit(cache=True, nogil=True)
 def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost, cw, cdel, R, NL, tmp_size,
-               src_off, n_src_total, prof, ring_proto, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf):
+               src_off, n_src_total, ring_proto, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf):
     """Run one sample for T steps.
 
     ``inp`` (T, NI) integer input payloads (int8 or int32). ``ring_proto``: an empty array whose dtype the ring
@@ -130,13 +112,6 @@ def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost,
     ``out_*`` (T, len(rec_*)). ``ovf`` (n_lif_pops, 2) receives the first step (1-based) at which
     u overflowed its 24-bit range / int32 arithmetic, and at which v saturated (0: never).
     """
-    dshift = prof[F_DSHIFT]
-    dunity = prof[F_DUNITY]
-    dsoff = prof[F_DSOFF]
-    dmoff = prof[F_DMOFF]
-    ashift = prof[F_ASHIFT]
-    uvlim = prof[F_UVLIM]
-    vmax = prof[F_VMAX]
     n_in_pops = in_tab.shape[0]
     n_lif_pops = lif_tab.shape[0]
     n_proj = pj_tab.shape[0]
@@ -162,8 +137,8 @@ def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost,
         for k in range(n_lif_pops):
             off = lif_tab[k, L_OFF]
             n = lif_tab[k, L_N]
-            fu = dunity - (lif_tab[k, L_DU] + dsoff)
-            fv = dunity - (lif_tab[k, L_DV] + dmoff)
+            fu = lif_tab[k, L_FU]
+            fv = lif_tab[k, L_FV]
             vth = lif_tab[k, L_VTH]
             rint = lif_tab[k, L_RINT]
             do_reset = rint > 0 and (t % rint) == lif_tab[k, L_ROFF]
@@ -175,7 +150,6 @@ def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost,
             bview = bias[off:off + n]
             sview = spk[off:off + n]
             keep = 0 if do_reset else 1
-            lim2 = 2 * uvlim
             u_bad = 0
             v_bad = 0
             # branch-free body (selects, min/max): LLVM vectorizes it
@@ -183,22 +157,10 @@ def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost,
                 raw = np.int64(rview[i])
                 rview[i] = 0
                 a = wrap32(raw)
-                p = uview[i] * keep * fu
-                q = np.abs(p) >> dshift
-                du_ = q if p >= 0 else -q
-                exact = du_ + a * (1 << ashift)
-                x = wrap32(du_ + wrap32(a << ashift))
-                hi = x > uvlim
-                lo = x <= -uvlim
-                u_bad |= (raw != a) | (x != exact) | hi | lo
-                x = x - lim2 if hi else (x + lim2 if lo else x)
+                x, y, ub, vb = lif_uv(uview[i] * keep, vview[i] * keep, a, fu, fv, bview[i])
+                u_bad |= (raw != a) | ub
+                v_bad |= vb
                 uview[i] = x
-                pv = vview[i] * keep * fv
-                qv = np.abs(pv) >> dshift
-                dv_ = qv if pv >= 0 else -qv
-                y = wrap32(dv_ + x + bview[i])
-                v_bad |= (y > vmax) | (y < -vmax)
-                y = min(max(y, -vmax), vmax)
                 fire = y > vth
                 sview[i] = fire
                 vview[i] = 0 if fire else y
@@ -294,11 +256,11 @@ def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost,
 
 @njit(cache=True, parallel=True)
 def run_batch(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost, cw, cdel, R, NL, tmp_size,
-              src_off, n_src_total, prof, ring_proto, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf):
+              src_off, n_src_total, ring_proto, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf):
     """:func:`run_sample` for every sample of ``inp`` (B, T, NI), in parallel over the batch."""
     for b in prange(inp.shape[0]):
         run_sample(inp[b], T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost, cw, cdel, R, NL,
-                   tmp_size, src_off, n_src_total, prof, ring_proto, rec_u, rec_v, rec_s, out_u[b], out_v[b], out_s[b],
+                   tmp_size, src_off, n_src_total, ring_proto, rec_u, rec_v, rec_s, out_u[b], out_v[b], out_s[b],
                    ovf[b])
 
 

@@ -36,6 +36,9 @@ from neurocompile.targets.loihi2 import spec
 from neurocompile.targets.loihi2.learning import parse_projection_rules
 from neurocompile.targets.loihi2.weights import effective_weights, truncate_weights
 
+from .arith import (SYN_VAR_SHIFT, TRACE_MAX, accumulate, clip, clip_factor, decay_factor_u, decay_factor_v,
+                    finish_product, lif_uv, lif_uv_array, round_threshold_jit, shift_exp, target_bounds,
+                    trace_decay, trace_impulse, wrap32, wrap32_array, write_back, y_trace)
 from .separable import classify, learn_separable
 
 _VAR = {"x0": 0, "y0": 1, "x1": 2, "x2": 3, "y1": 4, "y2": 5, "y3": 6, "w": 7, "d": 8, "t": 9, "C": 10}
@@ -43,18 +46,11 @@ _DEP = {"x0": 0, "y0": 1, "u": 2}
 _TGT = {"dw": 0, "dd": 1, "dt": 2}
 _W = {v: spec.FACTOR_WIDTHS[k] for k, v in _VAR.items()}
 _WIDTH = np.array([_W[i] for i in range(11)], np.int64)
-_T31 = 2147483648
-_M32 = 4294967295
 
 
 def has_learning(program: Program) -> bool:
     return (any(p.kind in spec.LEARNING_NEURON_KINDS for p in program.populations.values())
             or any(p.kind in spec.LEARNING_PROJECTION_KINDS for p in program.projections.values()))
-
-
-@njit(inline="always")
-def _w32(x):
-    return ((x + _T31) & _M32) - _T31
 
 
 @njit(cache=True)
@@ -67,15 +63,13 @@ def spike_phase(t, t_epoch, spk, bap, tx, ty, xtr, ytr, ximp_int, ximp_frac, yim
         if spk[j]:
             if tx[j] > 0:
                 for k in range(2):
-                    v = xtr[k, j] + ximp_int[k] + (1 if 0 < ximp_frac[k] else 0)
-                    xtr[k, j] = min(max(v, 0), 127)
+                    xtr[k, j] = trace_impulse(xtr[k, j], ximp_int[k], ximp_frac[k], 0)
             tx[j] = wet
     for i in range(bap.shape[0]):
         if bap[i]:
             if ty[i] > 0:
                 for k in range(3):
-                    v = ytr[k, i] + yimp_int[k] + (1 if yimp_r < yimp_frac[k] else 0)
-                    ytr[k, i] = min(max(v, 0), 127)
+                    ytr[k, i] = trace_impulse(ytr[k, i], yimp_int[k], yimp_frac[k], yimp_r)
             ty[i] = wet
 
 
@@ -89,14 +83,11 @@ def _history(tr, tspk, T_e, fac, has_tau, imp_int, imp_frac, rdec, rimp):
             if has_tau[k]:
                 f = fac[k]
                 for j in range(n):
-                    p = f * np.float64(h[s - 1, k, j])
-                    fl = np.floor(p)
-                    h[s, k, j] = np.int64(fl) + (1 if rdec < p - fl else 0)
+                    h[s, k, j] = trace_decay(h[s - 1, k, j], f, rdec)
         for j in range(n):
             if tspk[j] == s:
                 for k in range(K):
-                    v = h[s, k, j] + imp_int[k] + (1 if rimp < imp_frac[k] else 0)
-                    h[s, k, j] = min(max(v, 0), 127)
+                    h[s, k, j] = trace_impulse(h[s, k, j], imp_int[k], imp_frac[k], rimp)
     return h
 
 
@@ -135,8 +126,7 @@ def learn_phase(t, T_e, k_dec, WT, D2T, T1T, tx, ty, xtr, ytr, three, xfac, xhas
         if ty[i] > 0:
             ylist[ny] = i
             ny += 1
-    amin = -(2**15) - 1
-    amax = 2**15 - 1
+    thr = round_threshold_jit(rw)
     old = np.zeros(3, np.int64)
     acc = np.zeros(3, np.int64)
     for j in range(n_pre):
@@ -150,7 +140,7 @@ def learn_phase(t, T_e, k_dec, WT, D2T, T1T, tx, ty, xtr, ytr, three, xfac, xhas
             old[1] = D2T[j, i]
             old[2] = T1T[j, i]
             for z in range(3):
-                acc[z] = old[z] << 7
+                acc[z] = old[z] << SYN_VAR_SHIFT
             for q in range(n_prod):
                 dep = ptab[q, 1]
                 g = x0 if dep == 0 else (y0 if dep == 1 else u)
@@ -177,40 +167,19 @@ def learn_phase(t, T_e, k_dec, WT, D2T, T1T, tx, ty, xtr, ytr, three, xfac, xhas
                             val = 1 if val > 0 else (-1 if val < 0 else 0)
                     else:
                         val = c0
-                    wd = _WIDTH[var]
-                    lo = -(1 << wd)
-                    hi = (1 << wd) - 1
-                    val = min(max(val, lo), hi)
-                    m = _w32(m * val)
-                m = _w32(m * ptab[q, 2])
-                m = m >> ptab[q, 4]
-                m = _w32(m << (ptab[q, 3] + 7))
-                m = min(max(m, amin), amax)
-                acc[z] = min(max(acc[z] + m, amin), amax)
+                    m = wrap32(m * clip_factor(val, _WIDTH[var]))
+                acc[z] = accumulate(acc[z], finish_product(m, ptab[q, 2], ptab[q, 4], ptab[q, 3]))
             for z in range(3):
                 if not tgt_has[z]:
                     continue
-                a = acc[z]
+                plo, phi, lo, hi = target_bounds(z, sign_mode)
+                r = write_back(acc[z], thr, plo, phi, lo, hi)
                 if z == 0:
-                    if sign_mode == 2:
-                        a = max(a, 0)
-                    elif sign_mode == 3:
-                        a = min(a, 0)
-                elif z == 1:
-                    a = max(a, 0)
-                r = (a >> 7) + (1 if rw < (a & 127) / 128.0 else 0)
-                if z == 0:
-                    if sign_mode == 1:
-                        r = min(max(r, -256), 255)
-                    elif sign_mode == 2:
-                        r = min(max(r, 0), 255)
-                    else:
-                        r = min(max(r, -255), 0)
                     WT[j, i] = r
                 elif z == 1:
-                    D2T[j, i] = min(max(r, 0), 255)
+                    D2T[j, i] = r
                 else:
-                    T1T[j, i] = min(max(r, -257), 255)
+                    T1T[j, i] = r
     for j in range(n_pre):
         tx[j] = 0
     for i in range(n_post):
@@ -225,10 +194,6 @@ def forward(WT, spk, out):
         if spk[j]:
             for i in range(n_post):
                 out[i] += WT[j, i]
-
-
-def _wrap32(x: np.ndarray) -> np.ndarray:
-    return ((x + _T31) & _M32) - _T31
 
 
 def _shift(a: np.ndarray, wexp: int) -> np.ndarray:
@@ -376,23 +341,14 @@ def run_learning_program(program: Program, arrays: Mapping[str, np.ndarray], bat
             for n in neurons:
                 pop, st = pops[n], state[n]
                 p = pop.params
-                a = _wrap32(st["a"])
+                a = wrap32_array(st["a"])
                 st["a"] = np.zeros_like(st["a"])
                 u, v = st["u"], st["v"]
                 if pop.kind == "lif_reset" and t % int(p["reset_interval"]) == int(p["reset_offset"]) % int(
                         p["reset_interval"]):
                     u = np.zeros_like(u)
                     v = np.zeros_like(v)
-                fu = spec.DECAY_UNITY - (int(p["du"]) + spec.DS_OFFSET)
-                fv = spec.DECAY_UNITY - (int(p["dv"]) + spec.DM_OFFSET)
-                pu = u * fu
-                du_ = np.sign(pu) * (np.abs(pu) >> spec.DECAY_SHIFT)
-                x = _wrap32(du_ + _wrap32(a << spec.ACT_SHIFT))
-                lim = spec.UV_WRAP_LIMIT
-                x = np.where(x > lim, x - 2 * lim, np.where(x <= -lim, x + 2 * lim, x))
-                pv = v * fv
-                dv_ = np.sign(pv) * (np.abs(pv) >> spec.DECAY_SHIFT)
-                y = np.clip(_wrap32(dv_ + x + st["bias"]), -spec.V_MAX, spec.V_MAX)
+                x, y = lif_uv_array(u, v, a, decay_factor_u(p["du"]), decay_factor_v(p["dv"]), st["bias"])
                 fire = y > (int(p["vth"]) << spec.VTH_SHIFT)
                 st["u"], st["v"] = x, np.where(fire, 0, y)
                 st["s"] = fire.astype(np.int64)
@@ -408,15 +364,15 @@ def run_learning_program(program: Program, arrays: Mapping[str, np.ndarray], bat
             for proj, w, wexp, graded in static:
                 s = out_spk[proj.pre]
                 if graded:
-                    acc = _wrap32(w @ s)
+                    acc = wrap32_array(w @ s)
                 else:
                     acc = w[:, s != 0].sum(axis=1)
-                state[proj.post]["a"] += _wrap32(_shift(acc, wexp))
+                state[proj.post]["a"] += wrap32_array(_shift(acc, wexp))
             for n, lp in learn.items():
                 s = (out_spk[lp.pre] != 0).astype(np.int64)
                 acc = np.zeros(lp.WT.shape[1], np.int64)
                 forward(lp.WT, s, acc)
-                state[lp.post]["a"] += _wrap32(_shift(acc, lp.wexp))
+                state[lp.post]["a"] += wrap32_array(_shift(acc, lp.wexp))
                 post = state[lp.post]
                 lp.step(t, s, post["s"], post["y"] if lp.three else None)
             for k in per:
@@ -529,17 +485,14 @@ def _history_flat(h, tr, toff, tspk, soff, n, K, T_e, fac, has_tau, imp_int, imp
             if has_tau[k]:
                 f = fac[k]
                 for j in range(n):
-                    p = f * np.float64(h[s - 1, k, j])
-                    fl = np.floor(p)
-                    h[s, k, j] = np.int64(fl) + (1 if rdec < p - fl else 0)
+                    h[s, k, j] = trace_decay(h[s - 1, k, j], f, rdec)
             else:
                 for j in range(n):
                     h[s, k, j] = 0
         for j in range(n):
             if tspk[soff + j] == s:
                 for k in range(K):
-                    v = h[s, k, j] + imp_int[k] + (1 if rimp < imp_frac[k] else 0)
-                    h[s, k, j] = min(max(v, 0), 127)
+                    h[s, k, j] = trace_impulse(h[s, k, j], imp_int[k], imp_frac[k], rimp)
 
 
 @njit(cache=True)
@@ -604,8 +557,7 @@ def _learn_flat(q, t, LI, LF, WT, D2T, T1T, TX, TY, XTR, YTR, hx, hy, RXD, RXI, 
         if TY[yo + i] > 0:
             ylist[ny] = i
             ny += 1
-    amin = -(2**15) - 1
-    amax = 2**15 - 1
+    thr = round_threshold_jit(rw)
     for j in range(n_pre):
         txj = TX[xo + j]
         x0 = 1 if txj > 0 else 0
@@ -620,7 +572,7 @@ def _learn_flat(q, t, LI, LF, WT, D2T, T1T, TX, TY, XTR, YTR, hx, hy, RXD, RXI, 
             old[1] = D2T[idx]
             old[2] = T1T[idx]
             for z in range(3):
-                acc[z] = old[z] << 7
+                acc[z] = old[z] << SYN_VAR_SHIFT
             for r in range(p0, p0 + np_):
                 dep = PT[r, 1]
                 g = x0 if dep == 0 else (y0 if dep == 1 else u)
@@ -647,47 +599,23 @@ def _learn_flat(q, t, LI, LF, WT, D2T, T1T, TX, TY, XTR, YTR, hx, hy, RXD, RXI, 
                             val = 1 if val > 0 else (-1 if val < 0 else 0)
                     else:
                         val = c0
-                    wd = _WIDTH[var]
-                    val = min(max(val, -(1 << wd)), (1 << wd) - 1)
-                    m = _w32(m * val)
-                m = _w32(m * PT[r, 2])
-                m = m >> PT[r, 4]
-                m = _w32(m << (PT[r, 3] + 7))
-                m = min(max(m, amin), amax)
-                acc[z] = min(max(acc[z] + m, amin), amax)
+                    m = wrap32(m * clip_factor(val, _WIDTH[var]))
+                acc[z] = accumulate(acc[z], finish_product(m, PT[r, 2], PT[r, 4], PT[r, 3]))
             for z in range(3):
                 if not LI[q, 12 + z]:
                     continue
-                a = acc[z]
+                plo, phi, lo, hi = target_bounds(z, sign_mode)
+                rr = write_back(acc[z], thr, plo, phi, lo, hi)
                 if z == 0:
-                    if sign_mode == 2:
-                        a = max(a, 0)
-                    elif sign_mode == 3:
-                        a = min(a, 0)
-                elif z == 1:
-                    a = max(a, 0)
-                rr = (a >> 7) + (1 if rw < (a & 127) / 128.0 else 0)
-                if z == 0:
-                    if sign_mode == 1:
-                        rr = min(max(rr, -256), 255)
-                    elif sign_mode == 2:
-                        rr = min(max(rr, 0), 255)
-                    else:
-                        rr = min(max(rr, -255), 0)
                     WT[idx] = rr
                 elif z == 1:
-                    D2T[idx] = min(max(rr, 0), 255)
+                    D2T[idx] = rr
                 else:
-                    T1T[idx] = min(max(rr, -257), 255)
+                    T1T[idx] = rr
     for j in range(n_pre):
         TX[xo + j] = 0
     for i in range(n_post):
         TY[yo + i] = 0
-
-
-@njit(cache=True)
-def _wrap32s(x):
-    return ((x + _T31) & _M32) - _T31
 
 
 @njit(cache=True)
@@ -719,8 +647,6 @@ def fused_run(steps, IN, in_idx, NP, bias, U0, V0, SI, SW, LI, LS, LF, WT, D2T, 
     acc3 = np.zeros(3, np.int64)
     spk = np.zeros(max_pre, np.int64)
     fw = np.zeros(max_post, np.int64)
-    lim = 2**23
-    vmax = 2**23 - 1
     for t in range(1, steps + 1):
         for c in range(in_idx.shape[0]):
             S[in_idx[c]] = IN[t - 1, c]
@@ -728,7 +654,7 @@ def fused_run(steps, IN, in_idx, NP, bias, U0, V0, SI, SW, LI, LS, LF, WT, D2T, 
             kind = NP[k, 0]
             if kind == 0:
                 continue
-            a = _wrap32s(A[k])
+            a = wrap32(A[k])
             A[k] = 0
             uu = U[k]
             vv = V[k]
@@ -737,17 +663,7 @@ def fused_run(steps, IN, in_idx, NP, bias, U0, V0, SI, SW, LI, LS, LF, WT, D2T, 
                 if t % ri == NP[k, 5] % ri:
                     uu = 0
                     vv = 0
-            pu = uu * NP[k, 1]
-            du_ = (pu >> 12) if pu >= 0 else -((-pu) >> 12)
-            x = _wrap32s(du_ + _wrap32s(a << 6))
-            if x > lim:
-                x -= 2 * lim
-            elif x <= -lim:
-                x += 2 * lim
-            pv = vv * NP[k, 2]
-            dv_ = (pv >> 12) if pv >= 0 else -((-pv) >> 12)
-            y = _wrap32s(dv_ + x + bias[k])
-            y = min(max(y, -vmax), vmax)
+            x, y, _, _ = lif_uv(uu, vv, a, NP[k, 1], NP[k, 2], bias[k])
             U[k] = x
             if y > NP[k, 3]:
                 V[k] = 0
@@ -756,10 +672,10 @@ def fused_run(steps, IN, in_idx, NP, bias, U0, V0, SI, SW, LI, LS, LF, WT, D2T, 
                 V[k] = y
                 S[k] = 0
             if kind == 3:
-                Y[0, k] = min(((Y[0, k] * NP[k, 7]) >> 12) + NP[k, 6] * S[k], 127)
-                Y[2, k] = min(((Y[2, k] * NP[k, 9]) >> 12) + NP[k, 8] * S[k], 127)
+                Y[0, k] = y_trace(Y[0, k], NP[k, 7], NP[k, 6], S[k])
+                Y[2, k] = y_trace(Y[2, k], NP[k, 9], NP[k, 8], S[k])
                 ri = NP[k, 10]
-                Y[1, k] = min(max(S[ri], 0), 127) if ri >= 0 else 0
+                Y[1, k] = clip(S[ri], 0, TRACE_MAX) if ri >= 0 else 0
         for q in range(SI.shape[0]):
             po, npre, qo, npost, wo, wexp, graded = SI[q, 0], SI[q, 1], SI[q, 2], SI[q, 3], SI[q, 4], SI[q, 5], SI[q, 6]
             for i in range(npost):
@@ -768,13 +684,12 @@ def fused_run(steps, IN, in_idx, NP, bias, U0, V0, SI, SW, LI, LS, LF, WT, D2T, 
                 if graded:
                     for j in range(npre):
                         s_ += SW[base + j] * S[po + j]
-                    s_ = _wrap32s(s_)
+                    s_ = wrap32(s_)
                 else:
                     for j in range(npre):
                         if S[po + j] != 0:
                             s_ += SW[base + j]
-                s_ = (s_ << wexp) if wexp > 0 else (s_ >> (-wexp))
-                A[qo + i] += _wrap32s(s_)
+                A[qo + i] += wrap32(shift_exp(s_, wexp))
         for q in range(n_lp):
             po, npre, qo, npost, wo, wexp = LI[q, 30], LI[q, 1], LI[q, 31], LI[q, 3], LI[q, 4], LI[q, 5]
             xo, yo, T_e = LI[q, 0], LI[q, 2], LI[q, 6]
@@ -787,9 +702,7 @@ def fused_run(steps, IN, in_idx, NP, bias, U0, V0, SI, SW, LI, LS, LF, WT, D2T, 
                     for i in range(npost):
                         fw[i] += row[i]
             for i in range(npost):
-                s_ = fw[i]
-                s_ = (s_ << wexp) if wexp > 0 else (s_ >> (-wexp))
-                A[qo + i] += _wrap32s(s_)
+                A[qo + i] += wrap32(shift_exp(fw[i], wexp))
             # spike phase (pre: deterministic multi-spike impulse; bAP: Y.imp draw 2t-1)
             wet = t % T_e
             if wet == 0:
@@ -798,16 +711,14 @@ def fused_run(steps, IN, in_idx, NP, bias, U0, V0, SI, SW, LI, LS, LF, WT, D2T, 
                 if spk[j]:
                     if TX[xo + j] > 0:
                         for k in range(2):
-                            v = XTR[k, xo + j] + LI[q, 17 + k] + (1 if 0 < LI[q, 19 + k] else 0)
-                            XTR[k, xo + j] = min(max(v, 0), 127)
+                            XTR[k, xo + j] = trace_impulse(XTR[k, xo + j], LI[q, 17 + k], LI[q, 19 + k], 0)
                     TX[xo + j] = wet
             yr = RYI[q, 2 * t - 1]
             for i in range(npost):
                 if S[qo + i] != 0:
                     if TY[yo + i] > 0:
                         for k in range(3):
-                            v = YTR[k, yo + i] + LI[q, 24 + k] + (1 if yr < LI[q, 27 + k] else 0)
-                            YTR[k, yo + i] = min(max(v, 0), 127)
+                            YTR[k, yo + i] = trace_impulse(YTR[k, yo + i], LI[q, 24 + k], LI[q, 27 + k], yr)
                     TY[yo + i] = wet
             if LI[q, 7]:
                 for k in range(3):
@@ -861,8 +772,8 @@ class FusedPlan:
             bias[a:b] = np.where(bexp >= 0, mant << np.maximum(bexp, 0), mant >> np.maximum(-bexp, 0))
             self.u0[a:b] = np.asarray(p.get("u_init", 0), np.int64).reshape(-1)
             self.v0[a:b] = np.asarray(p.get("v_init", 0), np.int64).reshape(-1)
-            NP[a:b, 1] = spec.DECAY_UNITY - (int(p["du"]) + spec.DS_OFFSET)
-            NP[a:b, 2] = spec.DECAY_UNITY - (int(p["dv"]) + spec.DM_OFFSET)
+            NP[a:b, 1] = decay_factor_u(p["du"])
+            NP[a:b, 2] = decay_factor_v(p["dv"])
             NP[a:b, 3] = int(p["vth"]) << spec.VTH_SHIFT
             if pop.kind == "lif_reset":
                 NP[a:b, 4] = int(p["reset_interval"])

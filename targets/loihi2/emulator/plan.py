@@ -31,6 +31,7 @@ from neurocompile.targets.loihi2 import spec
 from neurocompile.targets.loihi2.weights import effective_weights
 
 from . import engine as E
+from .arith import decay_factor_u, decay_factor_v
 
 PROFILE = "loihi2"
 
@@ -62,24 +63,10 @@ class Loihi2Plan:
     n_src_total: int
     #: per projection (post offset, sum of |weight| per post neuron, pre population, graded)
     bounds: list = field(default_factory=list)
-    prof: np.ndarray = field(default_factory=lambda: profile_constants())
 
     def kernel_args(self) -> tuple:
         return (self.in_tab, self.lif_tab, self.bias, self.u0, self.v0, self.pj_tab, self.wd, self.rowptr,
-                self.cpost, self.cw, self.cdel, self.R, self.NL, self.tmp_size, self.src_off, self.n_src_total,
-                self.prof)
-
-
-def profile_constants() -> np.ndarray:
-    prof = np.zeros(7, np.int64)
-    prof[E.F_DSHIFT] = spec.DECAY_SHIFT
-    prof[E.F_DUNITY] = spec.DECAY_UNITY
-    prof[E.F_DSOFF] = spec.DS_OFFSET
-    prof[E.F_DMOFF] = spec.DM_OFFSET
-    prof[E.F_ASHIFT] = spec.ACT_SHIFT
-    prof[E.F_UVLIM] = spec.UV_WRAP_LIMIT
-    prof[E.F_VMAX] = spec.V_MAX
-    return prof
+                self.cpost, self.cw, self.cdel, self.R, self.NL, self.tmp_size, self.src_off, self.n_src_total)
 
 
 def _synapses(proj, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -188,8 +175,8 @@ def build_plan(program: Program) -> Loihi2Plan:
         size = pop.size
         rint = int(p["reset_interval"]) if pop.kind == "lif_reset" else 0
         roff = int(p["reset_offset"]) % rint if rint else 0
-        lif_tab[k] = (off, size, int(p["du"]), int(p["dv"]), int(p["vth"]) << spec.VTH_SHIFT, rint, roff,
-                      src_index[n])
+        lif_tab[k] = (off, size, decay_factor_u(p["du"]), decay_factor_v(p["dv"]), int(p["vth"]) << spec.VTH_SHIFT,
+                      rint, roff, src_index[n])
         lif_slices[n] = (off, size)
         mant = np.asarray(p["bias_mant"], np.int64).reshape(-1)
         bexp = np.asarray(p["bias_exp"], np.int64).reshape(-1)

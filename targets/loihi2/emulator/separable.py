@@ -32,10 +32,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-_T31 = 2147483648
-_M32 = 4294967295
-AMIN = -(2**15) - 1
-AMAX = 2**15 - 1
+from .arith import (SYN_VAR_SHIFT, UNBOUNDED, accumulate, clip_factor, finish_product, round_threshold_jit,
+                    stochastic_round, target_bounds, wrap32)
 
 KIND_PRE, KIND_POST, KIND_BOTH = 0, 1, 2
 _PRE_VARS = (0, 2, 3, 10)      # x0, x1, x2, C  (variable codes of learning._VAR)
@@ -56,24 +54,12 @@ def classify(ptab: np.ndarray, ftab: np.ndarray) -> tuple[bool, np.ndarray]:
     return True, kinds
 
 
-@njit(inline="always")
-def _w32(x):
-    return ((x + _T31) & _M32) - _T31
-
-
-@njit(inline="always")
-def _fin(m, mant, shift, sexp):
-    m = _w32(m * mant) >> shift
-    m = _w32(m << sexp)
-    return min(max(m, AMIN), AMAX)
-
-
 @njit(cache=True)
 def _tables(TP, TQ, p0, np_, PT, PK, FT, FC, WIDTH, hx, hy, TXv, TYv, n_pre, n_post, T_e):
     """Per-product pre (TP) and post (TQ) tables for s = 1..T_e (see module docstring)."""
     for rl in range(np_):
         r = p0 + rl
-        mant, shift, sexp, kind = PT[r, 2], PT[r, 4], PT[r, 3] + 7, PK[r]
+        mant, shift, sexp, kind = PT[r, 2], PT[r, 4], PT[r, 3], PK[r]
         for s in range(T_e + 1):
             for j in range(n_pre):
                 TP[rl, s, j] = 1
@@ -82,7 +68,6 @@ def _tables(TP, TQ, p0, np_, PT, PK, FT, FC, WIDTH, hx, hy, TXv, TYv, n_pre, n_p
         for f in range(PT[r, 5], PT[r, 5] + PT[r, 6]):
             var, c0 = FT[f, 0], FC[f]
             wd = WIDTH[var]
-            lo, hi = -(1 << wd), (1 << wd) - 1
             for s in range(1, T_e + 1):
                 if var == 0 or var == 2 or var == 3 or var == 10:
                     for j in range(n_pre):
@@ -92,22 +77,22 @@ def _tables(TP, TQ, p0, np_, PT, PK, FT, FC, WIDTH, hx, hy, TXv, TYv, n_pre, n_p
                             v = c0
                         else:
                             v = hx[s, var - 2, j] + c0
-                        TP[rl, s, j] = _w32(TP[rl, s, j] * min(max(v, lo), hi))
+                        TP[rl, s, j] = wrap32(TP[rl, s, j] * clip_factor(v, wd))
                 else:
                     for i in range(n_post):
                         if var == 1:
                             v = (1 if TYv[i] > 0 else 0) + c0
                         else:
                             v = hy[s, var - 4, i] + c0
-                        TQ[rl, s, i] = _w32(TQ[rl, s, i] * min(max(v, lo), hi))
+                        TQ[rl, s, i] = wrap32(TQ[rl, s, i] * clip_factor(v, wd))
         if kind == KIND_PRE:
             for s in range(1, T_e + 1):
                 for j in range(n_pre):
-                    TP[rl, s, j] = _fin(TP[rl, s, j], mant, shift, sexp)
+                    TP[rl, s, j] = finish_product(TP[rl, s, j], mant, shift, sexp)
         elif kind == KIND_POST:
             for s in range(1, T_e + 1):
                 for i in range(n_post):
-                    TQ[rl, s, i] = _fin(TQ[rl, s, i], mant, shift, sexp)
+                    TQ[rl, s, i] = finish_product(TQ[rl, s, i], mant, shift, sexp)
         for j in range(n_pre):
             TP[rl, 0, j] = 0
         for i in range(n_post):
@@ -120,7 +105,7 @@ def _row_dense(Z, base, z, j, full, x0j, sxj, u_on, T_e, p0, np_, PT, PK, TP, TQ
     """Target z of row j over all posts; a non-full row writes only where the post had a bAP."""
     row = Z[base:base + n_post]
     for i in range(n_post):
-        acc[i] = np.int64(row[i]) << 7
+        acc[i] = np.int64(row[i]) << SYN_VAR_SHIFT
     for rl in range(np_):
         r = p0 + rl
         if PT[r, 0] != z:
@@ -131,28 +116,28 @@ def _row_dense(Z, base, z, j, full, x0j, sxj, u_on, T_e, p0, np_, PT, PK, TP, TQ
                 c = TP[rl, 1, j]
                 for i in range(n_post):
                     a = acc[i]
-                    v = min(max(a + c, AMIN), AMAX)
+                    v = accumulate(a, c)
                     acc[i] = v if TYv[i] > 0 else a
             elif kind == KIND_PRE:
                 for s in range(T_e + 1):
                     cs[s] = TP[rl, s, j]
                 for i in range(n_post):
                     a = acc[i]
-                    v = min(max(a + cs[TYv[i]], AMIN), AMAX)
+                    v = accumulate(a, cs[TYv[i]])
                     acc[i] = v if TYv[i] > 0 else a
             elif kind == KIND_POST:
                 qy = QY[rl]
                 for i in range(n_post):
                     a = acc[i]
-                    v = min(max(a + qy[i], AMIN), AMAX)
+                    v = accumulate(a, qy[i])
                     acc[i] = v if TYv[i] > 0 else a
             else:
-                mant, shift, sexp = PT[r, 2], PT[r, 4], PT[r, 3] + 7
+                mant, shift, sexp = PT[r, 2], PT[r, 4], PT[r, 3]
                 for i in range(n_post):
                     s = TYv[i]
                     if s > 0:
-                        acc[i] = min(max(acc[i] + _fin(_w32(TP[rl, s, j] * TQ[rl, s, i]), mant, shift, sexp),
-                                         AMIN), AMAX)
+                        acc[i] = accumulate(acc[i], finish_product(wrap32(TP[rl, s, j] * TQ[rl, s, i]), mant, shift,
+                                                                   sexp))
             continue
         if dep == 0:
             if not x0j:
@@ -165,49 +150,46 @@ def _row_dense(Z, base, z, j, full, x0j, sxj, u_on, T_e, p0, np_, PT, PK, TP, TQ
         if kind == KIND_PRE:
             c = TP[rl, s, j]
             for i in range(n_post):
-                acc[i] = min(max(acc[i] + c, AMIN), AMAX)
+                acc[i] = accumulate(acc[i], c)
         elif kind == KIND_POST:
             tq = TQ[rl, s]
             for i in range(n_post):
-                acc[i] = min(max(acc[i] + tq[i], AMIN), AMAX)
+                acc[i] = accumulate(acc[i], tq[i])
         else:
-            mant, shift, sexp = PT[r, 2], PT[r, 4], PT[r, 3] + 7
+            mant, shift, sexp = PT[r, 2], PT[r, 4], PT[r, 3]
             p = TP[rl, s, j]
             tq = TQ[rl, s]
             for i in range(n_post):
-                acc[i] = min(max(acc[i] + _fin(_w32(p * tq[i]), mant, shift, sexp), AMIN), AMAX)
+                acc[i] = accumulate(acc[i], finish_product(wrap32(p * tq[i]), mant, shift, sexp))
     if full:
         for i in range(n_post):
             a = min(max(acc[i], plo), phi)
-            rr = (a >> 7) + (1 if (a & 127) > thr else 0)
+            rr = stochastic_round(a, thr)
             row[i] = min(max(rr, lo), hi)
     else:
         for i in range(n_post):
             a = min(max(acc[i], plo), phi)
-            rr = (a >> 7) + (1 if (a & 127) > thr else 0)
+            rr = stochastic_round(a, thr)
             old = row[i]
             row[i] = min(max(rr, lo), hi) if TYv[i] > 0 else old
-
-
-_BIG = 2**40
 
 
 @njit(cache=True)
 def _compose(CLH, z, j, T_e, p0, np_, PT, TP, plo, phi):
     """For a row without x0/u products: the y0-gated PRE products of target z in rule order
-    (each ``a -> clip(a + c_s, AMIN, AMAX)``) and the sign clamp, composed per trace time s
+    (each ``a -> accumulate(a, c_s)``) and the sign clamp, composed per trace time s
     into one ``a -> clip(a + C, L, H)`` (shift-and-clamp maps are closed under composition:
     ``clip(clip(x + C, L, H) + c, A, B) = clip(x + C + c, clip(L + c, A, B), clip(H + c, A, B))``)."""
     for s in range(1, T_e + 1):
-        C, L, H = 0, -_BIG, _BIG
+        C, L, H = 0, -UNBOUNDED, UNBOUNDED
         for rl in range(np_):
             r = p0 + rl
             if PT[r, 0] != z or PT[r, 1] != 1:
                 continue
             c = TP[rl, s, j]
             C += c
-            L = min(max(L + c, AMIN), AMAX)
-            H = min(max(H + c, AMIN), AMAX)
+            L = accumulate(L, c)
+            H = accumulate(H, c)
         CLH[0, s] = C
         CLH[1, s] = min(max(L, plo), phi)
         CLH[2, s] = min(max(H, plo), phi)
@@ -221,8 +203,8 @@ def _row_y0pre1(Z, base, n_post, C, L, H, YM, lo, hi, thr):
     row = Z[base:base + n_post]   # a view: computed indices would cost a wraparound test each
     for i in range(n_post):
         old = row[i]
-        a = min(max((np.int64(old) << 7) + C, L), H)
-        rr = min(max((a >> 7) + (1 if (a & 127) > thr else 0), lo), hi)
+        a = min(max((np.int64(old) << SYN_VAR_SHIFT) + C, L), H)
+        rr = min(max(stochastic_round(a, thr), lo), hi)
         row[i] = rr if YM[i] else old
 
 
@@ -233,8 +215,8 @@ def _row_y0pre(Z, base, n_post, CLH, TYv, YM, lo, hi, thr):
     for i in range(n_post):
         s = TYv[i]
         old = row[i]
-        a = min(max((np.int64(old) << 7) + CLH[0, s], CLH[1, s]), CLH[2, s])
-        rr = min(max((a >> 7) + (1 if (a & 127) > thr else 0), lo), hi)
+        a = min(max((np.int64(old) << SYN_VAR_SHIFT) + CLH[0, s], CLH[1, s]), CLH[2, s])
+        rr = min(max(stochastic_round(a, thr), lo), hi)
         row[i] = rr if YM[i] else old
 
 
@@ -244,8 +226,8 @@ def _row_sparse_y0pre(Z, base, CLH, TYv, ylist, ny, lo, hi, thr):
     for c in range(ny):
         i = ylist[c]
         s = TYv[i]
-        a = min(max((np.int64(Z[base + i]) << 7) + CLH[0, s], CLH[1, s]), CLH[2, s])
-        Z[base + i] = min(max((a >> 7) + (1 if (a & 127) > thr else 0), lo), hi)
+        a = min(max((np.int64(Z[base + i]) << SYN_VAR_SHIFT) + CLH[0, s], CLH[1, s]), CLH[2, s])
+        Z[base + i] = min(max(stochastic_round(a, thr), lo), hi)
 
 
 @njit(cache=True)
@@ -254,7 +236,7 @@ def _row_sparse(Z, base, z, j, T_e, p0, np_, PT, PK, TP, TQ, QY, TYv, ylist, ny,
     for c in range(ny):
         i = ylist[c]
         s = TYv[i]
-        a = np.int64(Z[base + i]) << 7
+        a = np.int64(Z[base + i]) << SYN_VAR_SHIFT
         for rl in range(np_):
             r = p0 + rl
             if PT[r, 0] != z or PT[r, 1] != 1:
@@ -265,10 +247,10 @@ def _row_sparse(Z, base, z, j, T_e, p0, np_, PT, PK, TP, TQ, QY, TYv, ylist, ny,
             elif kind == KIND_POST:
                 m = QY[rl, i]
             else:
-                m = _fin(_w32(TP[rl, s, j] * TQ[rl, s, i]), PT[r, 2], PT[r, 4], PT[r, 3] + 7)
-            a = min(max(a + m, AMIN), AMAX)
+                m = finish_product(wrap32(TP[rl, s, j] * TQ[rl, s, i]), PT[r, 2], PT[r, 4], PT[r, 3])
+            a = accumulate(a, m)
         a = min(max(a, plo), phi)
-        rr = (a >> 7) + (1 if (a & 127) > thr else 0)
+        rr = stochastic_round(a, thr)
         Z[base + i] = min(max(rr, lo), hi)
 
 
@@ -308,7 +290,7 @@ def learn_separable(t, n_pre, n_post, woff, T_e, k_dec, sign_mode, p0, np_, tgt_
         if PT[p0 + rl, 1] == 1 and PK[p0 + rl] == KIND_POST:
             for i in range(n_post):
                 QY[rl, i] = TQ[rl, TYv[i], i]
-    thr = np.int64(np.floor(rw * 128.0))
+    thr = round_threshold_jit(rw)
     if tgt_has[0]:
         _target_rows(WT, 0, sign_mode, n_pre, n_post, woff, T_e, p0, np_, PT, PK, TP, TQ, QY, TXv, TYv, YM, ylist,
                      ny, has_x0, has_y0, u_on, thr)
@@ -328,21 +310,7 @@ def _target_rows(Z, z, sign_mode, n_pre, n_post, woff, T_e, p0, np_, PT, PK, TP,
     cs = np.empty(T_e + 1, np.int64)
     CLH = np.zeros((3, T_e + 1), np.int64)
     dense = ny * 8 >= n_post
-    plo, phi = -_BIG, _BIG     # no sign clamp (tag_1 = -257 lies below AMIN and must stay)
-    if z == 0:
-        if sign_mode == 1:
-            lo, hi = -256, 255
-        elif sign_mode == 2:
-            lo, hi = 0, 255
-            plo = 0
-        else:
-            lo, hi = -255, 0
-            phi = 0
-    elif z == 1:
-        lo, hi = 0, 255
-        plo = 0
-    else:
-        lo, hi = -257, 255
+    plo, phi, lo, hi = target_bounds(z, sign_mode)
     y0pre = True          # every y0 product of z is PRE kind: non-full rows take the fused pass
     for r in range(p0, p0 + np_):
         if PT[r, 0] == z and PT[r, 1] == 1 and PK[r] != KIND_PRE:
