@@ -125,19 +125,20 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
     if ring_buffer_shifts not in ("worst-case", "host"):
         raise UnsupportedError(f"ring_buffer_shifts={ring_buffer_shifts!r}", parameter="ring_buffer_shifts",
                                expected="worst-case or host")
-    from neurocompile.learning.attach import match_connections, normalize, units_of
+    from neurocompile.check import enforce, lower_context
+    from neurocompile.learning.attach import match_connections, units_of
 
-    rules = normalize(learning)
+    from .rules import ENFORCED
+
+    ctx = lower_context(netlist, graph=graph, semantics=sem, learning=learning, calibration=calibration,
+                        tick_ms=tick_ms, forward_tau=forward_tau, ring_buffer_shifts=ring_buffer_shifts)
+    rules = ctx.learning
     plastic = match_connections(netlist, rules) if rules else {}
+    enforce(ENFORCED, ctx)
     findings: list[Finding] = []
     names: dict[str, list[str]] = {}
     conv: dict[str, Any] = {"dt_graph": dt, "tick_ms": tick_ms, "discretization": disc, "forward_tau": forward_tau,
                             "populations": {}}
-    for c in netlist.connections:
-        if c.pre in netlist.groups and not netlist.groups[c.pre].spiking:
-            raise UnsupportedError(
-                f"a non-spiking {netlist.groups[c.pre].kind} node drives '{c.post}'; SpiNNaker neurons send spikes only",
-                node=c.pre, parameter="edges", expected="only spiking neurons (IF, LIF, CubaLIF) or Inputs as sources")
 
     b = SpiNNakerBuilder(tick_ms=tick_ms)
     for name, shape in netlist.inputs.items():

@@ -1,7 +1,12 @@
-"""``check MODEL --target spinnaker``: what :mod:`.lower` cannot express or only approximates.
+"""The SpiNNaker rules: what the lowering (``targets/spinnaker/lower.py``) cannot express or only approximates.
 
-The target's ``rules`` hook (:data:`RULES`). Each rule mirrors a
-refusal or a finding of the lowering, so ``check`` reports them all at once before ``compile``.
+The target's ``rules`` hook (:data:`RULES`): ``check MODEL --target spinnaker`` lists every
+finding. :func:`.lower.lower` starts with :func:`neurocompile.check.enforce` on :data:`ENFORCED`,
+the rules whose error findings carry the typed error the lowering raises (made with
+:func:`neurocompile.check.refusal` from the netlist of the context). The other rules still read the
+graph and have their refusal inside the lowering, the builder or the placer (non-uniform
+parameters in ``_uniform`` of ``lower.py``, learning rules in ``learning.py``, delays in
+``partition.py``); they are not enforced, so compile raises those errors as before.
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ from typing import Iterator
 
 import numpy as np
 
-from neurocompile.check import Finding
+from neurocompile.check import Finding, refusal
+from neurocompile.errors import UnsupportedError
 
 from . import spec
 
@@ -54,11 +60,15 @@ def _reset(ctx) -> Iterator[Finding]:
 
 
 def _nonspiking_source(ctx) -> Iterator[Finding]:
-    kinds = {n: node.kind for n, node in ctx.graph.nodes.items()}
-    for src, dst in ctx.graph.edges:
-        if kinds.get(src) in ("LI", "I", "CubaLI") and kinds.get(dst) != "Output":
-            yield _f("spinnaker-nonspiking-source", "error", src,
-                     f"non-spiking {kinds[src]} node feeds '{dst}'; SpiNNaker neurons send spikes only")
+    """SpiNNaker neurons send spikes only: a non-spiking group (LI, I, CubaLI) can feed only an Output."""
+    nl = getattr(ctx, "netlist", None)
+    if nl is None:
+        return
+    for c in nl.connections:
+        if c.pre in nl.groups and not nl.groups[c.pre].spiking:
+            yield refusal("spinnaker-nonspiking-source", UnsupportedError(
+                f"a non-spiking {nl.groups[c.pre].kind} node drives '{c.post}'; SpiNNaker neurons send spikes only",
+                node=c.pre, parameter="edges", expected="only spiking neurons (IF, LIF, CubaLIF) or Inputs as sources"))
 
 
 def _delays(ctx) -> Iterator[Finding]:
@@ -92,3 +102,8 @@ RULES = [_uniform_params, _if_leak, _reset, _nonspiking_source, _delays, _learni
 for _r, _c in zip(RULES, ("spinnaker-nonuniform-param", "spinnaker-if-leak", "spinnaker-reset-subtract",
                           "spinnaker-nonspiking-source", "spinnaker-delay-too-long", "spinnaker-learning")):
     _r.code = _c  # type: ignore[attr-defined]
+
+#: the rules lower enforces (see the module docstring)
+ENFORCED = [_nonspiking_source]
+
+__all__ = ["RULES", "ENFORCED"]
