@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from .errors import NeurocompileError
+from .findings import Finding
 from .ir import NEURON_KINDS, PRIMITIVES, SPIKING_KINDS, Graph, Node
 from .target import get_target, target_names
 
@@ -48,25 +49,6 @@ TAU_PARAMS = ("tau", "tau_syn", "tau_mem")
 #: Without a dt, a time constant below this (in seconds, the NIR paper's unit) is suspicious:
 #: the paper's graphs use dt = 1e-4 and norse 1.1.0 exports tau = dt*tau (1e-5 for 10 ms).
 NORSE_TINY_TAU = 1e-4
-
-#: Targets a ``check(..., target=...)`` may name (their rules come with the targets).
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem: ``code`` (see docs/check.md), ``severity``, the ``node`` (or None) and a message."""
-
-    code: str
-    severity: str
-    node: str | None
-    message: str
-    #: for an error that ``lower`` refuses: the typed error (a NeurocompileError) :func:`enforce`
-    #: raises; not part of :meth:`as_dict` nor of equality.
-    error: Any = field(default=None, compare=False, repr=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "severity": self.severity, "node": self.node, "message": self.message}
-
 
 @dataclass(frozen=True)
 class CheckReport:

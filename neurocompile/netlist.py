@@ -40,7 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import reference_ops as ops
-from .check import Finding
+from .findings import Finding
 from .data import FIDELITY_FLOAT, RunResult, check_inputs
 from .errors import GraphError, UnsupportedError
 from .ir import NEURON_KINDS, SPIKING_KINDS, Graph, Node
