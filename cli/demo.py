@@ -2,9 +2,10 @@
 
 One bundled model goes through the whole pipeline for every registered target
 (``neurocompile.target.target_names()``): ``check``, ``compile``, the float reference and each
-target's bit-exact ``emulator`` backend on the test set, a second backend on a small subset where
-a target names one (loihi2: Lava, when its interpreter exists), the resource report of every
-Program, a spike raster and a core-placement picture (``cli/demo_plots.py``).
+target's bit-exact ``emulator`` backend (its first backend when it has none) on the test set,
+a second backend on a small subset where a target names one (loihi2: Lava, when its
+interpreter exists), the resource report of every Program, a spike raster and a
+core-placement picture (``cli/demo_plots.py``).
 
 The demo names no chip. What it shows of a target beyond the core's hooks comes from the
 target's ``demo`` dict (``targets/<chip>/__init__.py``), all entries optional:
@@ -381,6 +382,11 @@ class Demo:
 
             self.chip_inputs = zoo_acc.chip_inputs(self.dm.name, self.graph, self.dm.inputs)
 
+    def backend(self, target: str) -> str:
+        """The backend the whole test set runs on: ``emulator``, else the target's first backend."""
+        backends = list(get_target(target).backends)
+        return "emulator" if "emulator" in backends or not backends else backends[0]
+
     def fidelity(self, target: str) -> str:
         """The emulator row's label when the run gives none (the target's ``demo["fidelity"]``)."""
         return get_target(target).demo.get("fidelity", "bit-exact")
@@ -483,7 +489,8 @@ class Demo:
 
     def run_emulator(self, target: str) -> AccuracyRow:
         t1 = time.perf_counter()
-        name = f"{target} emulator"
+        backend = self.backend(target)
+        name = f"{target} {backend}"
         prog = self.programs.get(target)
         if prog is None:
             row = AccuracyRow(name, self.fidelity(target), 0, error=self.compiled[target].get("error") or "not compiled")
@@ -493,7 +500,7 @@ class Demo:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                res = run_chunked(lambda x: prog.run(x, backend="emulator"), self.chip_inputs,
+                res = run_chunked(lambda x: prog.run(x, backend=backend), self.chip_inputs,
                                   task=name, progress=self.progress)
         except NeurocompileError as exc:
             row = AccuracyRow(name, self.fidelity(target), 0, seconds=time.perf_counter() - t1, error=exc.one_line())
@@ -508,8 +515,8 @@ class Demo:
             notes.append(f"same class as 'float, {target} semantics' on {100 * agree:.1f} % of the samples")
         if nwarn:
             notes.append(f"{nwarn} overflow warning(s) (v saturation / u wrap, bit-exact with the chip reference)")
-        row = self._row(name, _label(res[0], self.fidelity(target)), predict(self.outputs[target]), time.perf_counter() - t1,
-                        note="; ".join(notes))
+        row = self._row(name, _label(res[0], self.fidelity(target)), predict(self.outputs[target]),
+                        time.perf_counter() - t1, note="; ".join(notes))
         self.rows.append(row)
         return row
 
@@ -583,7 +590,8 @@ class Demo:
         first = next((t for t in self.targets if t in self.programs and t in self.outputs), None)
         if first is not None:
             path = self.out / "raster.png"
-            plot_raster(self.graph, self.programs[first], self.dm, path, sample=sample, inputs=self.chip_inputs)
+            plot_raster(self.graph, self.programs[first], self.dm, path, sample=sample, inputs=self.chip_inputs,
+                        backend=self.backend(first))
             self.files["raster"] = str(path)
         if self.resources:
             path = self.out / "placement.png"

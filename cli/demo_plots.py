@@ -58,8 +58,9 @@ def _bfs_order(graph: Any) -> list[str]:
 
 
 def plot_raster(graph: Any, program: Any, dm: Any, path: str | Path, *, sample: int = 0,
-                inputs: Mapping[str, np.ndarray] | None = None) -> Path:
-    """Spike raster of one sample: input and every spiking layer, float reference vs the Program's emulator.
+                inputs: Mapping[str, np.ndarray] | None = None, backend: str = "emulator") -> Path:
+    """Spike raster of one sample: input and every spiking layer, float reference vs the Program
+    run on ``backend`` (its emulator).
 
     The float reference runs under the Program's own semantics (its ``hop_delay`` 1 and reset)
     so that matching spikes fall on the same step; the panel titles say so.
@@ -80,7 +81,7 @@ def plot_raster(graph: Any, program: Any, dm: Any, path: str | Path, *, sample: 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         ref = nc.simulate(graph, x, record=[f"{n}.spikes" for n in rec_nodes], **ref_kw)
-        emu = program.run(x, backend="emulator",
+        emu = program.run(x, backend=backend,
                           record=[(p, "spikes") for n, p in layers if graph.nodes[n].kind != "Input"])
 
     def flat(a: np.ndarray) -> np.ndarray:
@@ -99,7 +100,7 @@ def plot_raster(graph: Any, program: Any, dm: Any, path: str | Path, *, sample: 
             e = flat(emu.recordings[f"{pop}.spikes"])
         n_neurons = r.shape[1]
         same = int(np.logical_and(r != 0, e != 0).sum())
-        for col, (data, who) in enumerate(((r, "float reference"), (e, f"{program.target} emulator"))):
+        for col, (data, who) in enumerate(((r, "float reference"), (e, f"{program.target} {backend}"))):
             ax = axes[row][col]
             t, i = np.nonzero(data)
             ax.scatter(t, i, s=4 if n_neurons > 64 else 9, marker="|" if n_neurons <= 64 else ".",
@@ -116,7 +117,7 @@ def plot_raster(graph: Any, program: Any, dm: Any, path: str | Path, *, sample: 
             if row == len(layers) - 1:
                 ax.set_xlabel(f"time step (dt {sem.get('dt')})", fontsize=8)
     fig.suptitle(f"{dm.name}, sample {sample}{label}: float reference (the Program's semantics: hop_delay "
-                 f"{ref_kw['hop_delay']}, reset {ref_kw['reset']}) vs {program.target} emulator (bit-exact)",
+                 f"{ref_kw['hop_delay']}, reset {ref_kw['reset']}) vs {program.target} {backend} (bit-exact)",
                  fontsize=10)
     fig.tight_layout()
     path = Path(path)
