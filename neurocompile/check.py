@@ -32,6 +32,7 @@ import numpy as np
 
 from .errors import NeurocompileError
 from .findings import Finding
+from .jsonable import jsonable
 from .ir import NEURON_KINDS, PRIMITIVES, SPIKING_KINDS, Graph, Node
 from .target import get_target, target_names
 
@@ -83,7 +84,7 @@ class CheckReport:
             "target": self.target,
             "dt": self.dt,
             "nir_version": self.nir_version,
-            "conventions": _jsonable(self.conventions),
+            "conventions": jsonable(self.conventions),
             "has_errors": self.has_errors,
             "counts": {s: self.count(s) for s in SEVERITIES},
             "findings": [f.as_dict() for f in self.findings],
@@ -746,15 +747,3 @@ def check(model: Any, *, target: str | None = None, dt: float | None = None, lea
                                     f"rule {getattr(fn, 'code', fn.__name__)} failed: {type(exc).__name__}: {exc}"))
     return CheckReport(tuple(findings), source=graph.source, readable=True, target=target, dt=dt_val,
                        nir_version=graph.nir_version, conventions=dict(graph.conventions))
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, np.generic):
-        return v.item()
-    return v

@@ -36,6 +36,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .errors import InputDataError, NeurocompileError
+from .jsonable import jsonable
 from .program import Program
 from .target import INPUT_KINDS as _INPUT_KINDS
 from .target import get_target
@@ -62,17 +63,7 @@ def learning_nodes(learning: Mapping[str, Any]) -> dict[str, str]:
 
 def _plain(x: Any) -> Any:
     """JSON-safe copy (numpy scalars/arrays to Python; arrays longer than 16 summarised)."""
-    if isinstance(x, dict):
-        return {str(k): _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    if isinstance(x, np.ndarray):
-        if x.size <= 16:
-            return x.tolist()
-        return {"shape": list(x.shape), "min": x.min().item(), "max": x.max().item()}
-    if isinstance(x, np.generic):
-        return x.item()
-    return x
+    return jsonable(x, summarize_over=16)
 
 
 # ------------------------------------------------------------------------------ sections

@@ -21,7 +21,7 @@ PACKAGES = {"neurocompile": "neurocompile", "targets": "neurocompile.targets", "
 
 #: core modules by layer; every core module must be listed (a new one gets its place here).
 CORE_LAYERS: list[set[str]] = [
-    {"errors", "target", "findings"},
+    {"errors", "target", "findings", "jsonable"},
     {"ir", "semantics", "data", "schema"},
     {"load", "nirio", "onnx_frontend", "conventions", "reference", "reference_ops", "shapes", "netlist",
      "quantize", "partition", "program", "learning", "learning.attach", "learning.ir", "learning.library",
