@@ -8,7 +8,7 @@ Cases (``loihi2_nets.py``, 1000 steps, 10 % Bernoulli input):
 ``first_s`` is the first call of a Program (flattening + numba load from the on-disk cache);
 ``steps_per_s`` is the best of a few repeated ``run_program`` calls (Lava's own figures are
 likewise timed after a warm-up step that includes its compile and process spawn). The ratio
-uses the Lava figures of ``reference/loihi2.md`` §6 (1150, 170, 1150 steps/s on this kind of
+uses the Lava figures of ``docs/reference/loihi2.md`` §6 (1150, 170, 1150 steps/s on this kind of
 machine); ``bench_loihi2.py`` measures Lava live on the same machine. Spike counts are printed
 so that a regression in activity (not speed) is visible. ``steps_per_cpu_s`` divides by the
 process CPU time (all threads): on a shared, loaded machine it is the steadier figure; the

@@ -5,7 +5,7 @@ bench_loihi2.py, so that emulator and Lava run the very same Programs).
 * :func:`chain_net`: RingBuffer(256) -> 10 x [Dense(256 x 256, w in [-26, 25]) -> LIF(256)];
 * :func:`bernoulli_inputs`: 10 % Bernoulli spike inputs (batch, time, n).
 
-Weights follow ``reference/loihi2.md`` §6; the LIF parameters give sustained activity.
+Weights follow ``docs/reference/loihi2.md`` §6; the LIF parameters give sustained activity.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Framework conventions as explicit graph translations.
 
-norse and sinabs do not execute NIR graphs with NIR's own semantics (``reference/nir.md``
+norse and sinabs do not execute NIR graphs with NIR's own semantics (``docs/reference/nir.md``
 §2.2). Instead of teaching the reference simulator their habits, each function here returns
 a :class:`Translation`: a new :class:`~neurocompile.ir.Graph` whose *NIR semantics* equal
 what the framework computes, plus the simulator options (dt, discretization, reset,

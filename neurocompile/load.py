@@ -562,7 +562,7 @@ def _strip_norse_batch(graph: Graph, sample_input: Any) -> None:
 
 
 def _framework_conventions(fw: str, module: Any) -> dict[str, Any]:
-    """What the framework's export means (``reference/nir.md`` §2.2)."""
+    """What the framework's export means (``docs/reference/nir.md`` §2.2)."""
     if fw == "sinabs":
         import sinabs
 

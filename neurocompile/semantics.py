@@ -1,7 +1,7 @@
 """The semantic choices NIR leaves open, made explicit.
 
 NIR stores no ``dt`` and leaves discretization, reset and the spike comparison to each
-framework (``reference/nir.md`` §1.3, §2). neurocompile makes them compile/run options,
+framework (``docs/reference/nir.md`` §1.3, §2). neurocompile makes them compile/run options,
 records them in every result and Program, and never guesses: a legacy file (no ``v_reset``)
 run with ``reset="file"`` is an error that asks the user to choose.
 

@@ -37,7 +37,7 @@ target's ``__init__.py`` stays cheap to import. Hooks and their signatures:
     Writes the weights a learning run learned into (a copy of) the Program, plastic or frozen
     (:func:`neurocompile.learning.with_learned_weights`).
 ``demo``
-    Optional presentation data for the demo (e.g. ``{"lava": hook}``); the core never reads it.
+    Optional presentation data for the demo (``cli/demo.py`` lists the keys); the core never reads it.
 """
 
 from __future__ import annotations

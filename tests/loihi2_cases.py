@@ -2,7 +2,7 @@
 
 Programs are built directly with ``neurocompile.program`` per the loihi2 Program schema, so the
 generator depends on neither backend. Every random Program is a pure function of its seed.
-Parameter ranges follow the limits of ``reference/loihi2.md`` §1.2, §2, §4 (the validator's
+Parameter ranges follow the limits of ``docs/reference/loihi2.md`` §1.2, §2, §4 (the validator's
 ``targets/loihi2/spec.py``: weights within each sign mode's 8-bit range, which the validator
 enforces), including the edges of every range and, in ``extreme`` Programs, inputs that drive
 ``u`` through its single-shot 24-bit wrap and ``v`` into saturation.

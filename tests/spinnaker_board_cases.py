@@ -1,4 +1,4 @@
-"""Hand-built spinnaker Programs (the schema of briefs/spinnaker_schema.md) for the board and
+"""Hand-built spinnaker Programs (the schema of targets/spinnaker/schema.py) for the board and
 bundle tests: random networks with random w16, delays, receptors, shifts and sizes."""
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ def _lif_input(paper_data):
 def test_paper_lif_spike_steps_emulator(paper_data):
     prog = nc.compile(paper_data / "01_lif" / "lif_norse.nir", "loihi2", dt=1e-4, reset="zero")
     out = _run(prog, _lif_input(paper_data)).outputs["output"][0, :, 0]
-    # the steps the real Loihi 2 chip gave (reference/nir.md 2.3, issue 4)
+    # the steps the real Loihi 2 chip gave (docs/reference/nir.md 2.3, issue 4)
     assert np.flatnonzero(out).tolist() == [461, 511, 711, 761]
     codes = [f["code"] for f in prog.provenance["findings"]]
     assert "legacy-reset-zero" in codes
@@ -134,7 +134,7 @@ def test_quantization_keeps_spikes_within_one_step(family):
 
 def test_floor_of_negative_weight_exp_is_compensated():
     """A weak projection next to a strong one gets weight_exp < 0, where Lava floors the shifted
-    sum (reference/loihi2.md 2.2): without the bias compensation the LI readout's mean v sits
+    sum (docs/reference/loihi2.md 2.2): without the bias compensation the LI readout's mean v sits
     ~6 % below the float reference; with it the mean error must be < 1 %."""
     rng = np.random.default_rng(0)
     n_in, n = 50, 20

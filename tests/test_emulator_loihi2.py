@@ -1,4 +1,4 @@
-"""The loihi2 emulator profile against the facts of ``reference/loihi2.md`` (verified on Lava
+"""The loihi2 emulator profile against the facts of ``docs/reference/loihi2.md`` (verified on Lava
 0.10.0) and the NIR paper's real-chip trace. The differential tests against Lava itself are in
 ``test_lava_diff.py`` (lava-marked)."""
 

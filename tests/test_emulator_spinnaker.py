@@ -1,4 +1,4 @@
-"""The ``spinnaker`` emulator profile vs the facts of reference/spinnaker.md §2.4-§2.8.
+"""The ``spinnaker`` emulator profile vs the facts of docs/reference/spinnaker.md §2.4-§2.8.
 
 Expected values are the reference note's worked example (v = -65, -65, -65, -60.5804, -52.7578;
 spikes at 4, 7, 10, 14, 20), the timing rule (a spike at t0 with delay d is visible in v[t0+d+1]),

@@ -1,7 +1,7 @@
 """Differential tests: the emulator vs real Lava 0.10.0 (fixed_pt), u, v and spikes at EVERY step.
 
 Runs in ``.venv-lava`` (``make test-lava``). 300 random Programs (30 families x 10 members, see
-``loihi2_cases``) in 4 Lava runs, the hand-made timing cases of ``reference/loihi2.md`` §2.4
+``loihi2_cases``) in 4 Lava runs, the hand-made timing cases of ``docs/reference/loihi2.md`` §2.4
 (checked against the numbers printed there, not only against the emulator), and the NIR paper's
 real-chip Loihi 2 LIF trace. Every failure names the family/member seed that reproduces it:
 ``loihi2_cases.random_case(family, member)``.

@@ -3,7 +3,7 @@ pair-STDP rule, compiled for loihi2 and spinnaker and run on the emulator.
 
 Independent facts used: pair STDP potentiates a synapse whose pre spike precedes the post spike
 and depresses it when the post spike comes first (Bi & Poo 1998; the rule's definition in
-docs/learning.md); sPyNNaker 7.4.1 cannot run neuromodulation (reference/spinnaker.md §1.5).
+docs/learning.md); sPyNNaker 7.4.1 cannot run neuromodulation (docs/reference/spinnaker.md §1.5).
 """
 
 from __future__ import annotations
@@ -269,7 +269,7 @@ def test_check_with_learning_reports_what_each_target_cannot_run(tmp_path):
     good = {"fc": rule()}
     rep = neurocompile.check(graph(), target="spinnaker", dt=1.0, learning=good)
     assert not [f for f in rep.findings if "learning" in f.code or "rule" in f.code], rep.findings
-    # reward-modulated STDP: neuromodulation is broken in sPyNNaker 7.4.1 (reference/spinnaker.md §1.5)
+    # reward-modulated STDP: neuromodulation is broken in sPyNNaker 7.4.1 (docs/reference/spinnaker.md §1.5)
     r3 = attach(rstdp(lr=0.5, A_plus=0.4, A_minus=0.3, tau_plus=5, tau_minus=5, tau_e=20), reward="dopamine")
     rep = neurocompile.check(graph(), target="spinnaker", dt=1.0, learning={"fc": r3})
     assert rep.by_code("spinnaker-neuromodulation-broken")

@@ -29,7 +29,7 @@ def test_lif_norse(paper_data):
     assert {n: x.kind for n, x in g.nodes.items()} == {"input": "Input", "0": "Affine", "1": "LIF", "output": "Output"}
     assert sorted(g.edges) == sorted([("input", "0"), ("0", "1"), ("1", "output")])
     lif = g.nodes["1"]
-    # values as in reference/nir.md §3 (tau = 2.5 ms, R = 1, v_leak = 0, theta = 0.1)
+    # values as in docs/reference/nir.md §3 (tau = 2.5 ms, R = 1, v_leak = 0, theta = 0.1)
     for key, val in {"tau": 2.5e-3, "r": 1.0, "v_leak": 0.0, "v_threshold": 0.1}.items():
         assert lif.params[key].dtype == np.float64
         np.testing.assert_allclose(lif.params[key], [val], rtol=1e-6)

@@ -1,6 +1,6 @@
 """Loihi 2 spec constants, Lava weight arithmetic, Program validation, save/load, ``run`` CLI.
 
-Expected values come from ``reference/loihi2.md`` (verified against lava-nc 0.10.0), not from
+Expected values come from ``docs/reference/loihi2.md`` (verified against lava-nc 0.10.0), not from
 the code under test.
 """
 

@@ -2,7 +2,7 @@
 once, a network that does not fit names layer/resource/excess, big populations span chips, and
 placement is deterministic.
 
-Independent facts used: 8192 neurons per core and 128 cores per chip (reference/loihi2.md §4);
+Independent facts used: 8192 neurons per core and 128 cores per chip (docs/reference/loihi2.md §4);
 the synapse-memory cost model is the documented ESTIMATED one (docs/targets/loihi2-placement.md:
 dense = n_pre x num_weight_bits bits per post neuron, sparse = fan-in x (num_weight_bits + 13),
 delays + 6, + 64 header bits per (projection, core)); the tests recount it from the COO arrays.
@@ -21,7 +21,7 @@ from neurocompile.program import Program
 from neurocompile.targets.loihi2.builder import Loihi2Builder
 from neurocompile.targets.loihi2.partition import place
 
-NEURONS_PER_CORE = 8192  # reference/loihi2.md §4 (1,048,576 neurons / 128 cores)
+NEURONS_PER_CORE = 8192  # docs/reference/loihi2.md §4 (1,048,576 neurons / 128 cores)
 CORES_PER_CHIP = 128
 HEADER_BITS = 64
 

@@ -2,7 +2,7 @@
 
 Expected values come from independent facts: closed-form solutions of the neuron ODEs,
 hand-stepped recursions written out in the test, PyTorch's own conv/pool (where torch is
-installed) and the paper's ``tau = dt/(1-beta)`` convention (``reference/nir.md`` §2.1).
+installed) and the paper's ``tau = dt/(1-beta)`` convention (``docs/reference/nir.md`` §2.1).
 """
 
 from __future__ import annotations

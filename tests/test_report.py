@@ -1,7 +1,7 @@
 """``report``: JSON contents against the Program they describe; SynOps and activation sparsity
 recounted by hand from the recorded spikes (NeuroBench definitions: effective synaptic ops =
 spikes x nonzero fan-out; activation sparsity = zero activations / all activations); Lava's
-MIXED-sign LSB drop (reference/loihi2.md §2.1) makes a weight of 1 a zero synapse."""
+MIXED-sign LSB drop (docs/reference/loihi2.md §2.1) makes a weight of 1 a zero synapse."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ def test_mixed_sign_lsb_drop_zeroes_unit_weights_in_synops():
     b = Loihi2Builder()
     b.input("x", 2)
     b.lif("h", 2, du=4095, dv=0, vth=100)
-    # MIXED, 8 bits: the LSB is dropped by floor (reference/loihi2.md: 3 -> 2, -3 -> -4), so 1 -> 0, -1 -> -2
+    # MIXED, 8 bits: the LSB is dropped by floor (docs/reference/loihi2.md: 3 -> 2, -3 -> -4), so 1 -> 0, -1 -> -2
     b.dense("x", "h", np.array([[1, -1], [-4, 4]]))
     prog = b.build()
     x = np.ones((1, 5, 2), np.int64)

@@ -1,4 +1,4 @@
-"""sPyNNaker 1!7.4.1 fixed-point port vs the worked values of reference/spinnaker.md §2.1-§2.2 and math."""
+"""sPyNNaker 1!7.4.1 fixed-point port vs the worked values of docs/reference/spinnaker.md §2.1-§2.2 and math."""
 
 from __future__ import annotations
 

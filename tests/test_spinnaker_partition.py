@@ -1,4 +1,4 @@
-"""SpiNNaker partition estimate without sPyNNaker: the rules of reference/spinnaker.md §2.3 and §4.1
+"""SpiNNaker partition estimate without sPyNNaker: the rules of docs/reference/spinnaker.md §2.3 and §4.1
 (256 neurons per core, slices 0:255, 256:511..., 32 delay slots for 256 neurons and 2 synapse
 types, delay extensions up to 8 x slots, 16 application cores per chip). The comparison with
 sPyNNaker's real placement is in test_spinnaker_board.py."""

@@ -2,7 +2,7 @@
 
 Independent facts used here:
 
-* ``reference/spinnaker.md`` §3.2-§3.3 (the deferred update, s4.11 traces, ``mul16`` / ``mulaf``,
+* ``docs/reference/spinnaker.md`` §3.2-§3.3 (the deferred update, s4.11 traces, ``mul16`` / ``mulaf``,
   16-event post history with the t = 0 sentinel, write-back ``w >> shift``), re-implemented below
   as a small list-based Python model (:class:`RefStdp`) that shares no code with the emulator
   (window by filtering, not by pointer walk; plain Python ints);
@@ -213,7 +213,7 @@ def check_against_reference(prog: Program, pre: np.ndarray, drive: np.ndarray, m
 
 # ----------------------------------------------------------------------------- host facts
 def test_lut_matches_sPyNNaker_host_and_reference_note():
-    # reference/spinnaker.md §3.2: tau = 16.7 ms at 1 ms gives 128 entries 2048, 1928, 1816, ...
+    # docs/reference/spinnaker.md §3.2: tau = 16.7 ms at 1 ms gives 128 entries 2048, 1928, 1816, ...
     lut = learning.exp_lut(1.0, 16.7)
     assert lut.size == 128 and lut[:3].tolist() == [2048, 1928, 1816]
     for tick, tau, sh in [(1.0, 20.0, 0), (0.1, 20.0, 0), (1.0, 16.7, 2), (0.1, 101.0, 2), (1.0, 3.0, 0)]:

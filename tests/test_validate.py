@@ -2,7 +2,7 @@
 
 Exactness cases rest on independent facts: an IF neuron (dt 1, r 1, reset to zero) with even
 integer weights and an integer threshold computes exactly what Lava's fixed-point LIF with
-du=4095, dv=0 computes (reference/loihi2.md §1.2: u takes the new input each step, v integrates
+du=4095, dv=0 computes (docs/reference/loihi2.md §1.2: u takes the new input each step, v integrates
 it, both <<6; MIXED drops only the LSB, so even weights are exact; a spike at t arrives at t+1
 = hop_delay 1). The NIR paper LIF compiled for Loihi 2 spikes at the real chip's steps
 (lif_lava_loihi_fixed.csv), which equal the float reference with hop_delay 1.

@@ -5,7 +5,7 @@ fixed-point CPU models compute, so its fidelity label is ``bit-exact`` against
 ``lava-nc 0.10.0 fixed_pt``. It must run in the Lava interpreter (Python 3.10, no torch, no nir);
 Lava is imported lazily so that the module itself imports anywhere.
 
-Mapping (``/work/briefs/loihi2_schema.md``, ``reference/loihi2.md`` §1-§2), one Lava process per
+Mapping (``targets/loihi2/schema.py``, ``docs/reference/loihi2.md`` §1-§2), one Lava process per
 Program element, every population flattened to shape ``(size,)`` (C order):
 
 * ``input``     -> ``lava.proc.io.source.RingBuffer(data=(size, T))`` (int32 payloads)
@@ -136,7 +136,7 @@ def needed_observables(program: Program, record: Sequence[tuple[str, str]], stri
 
 
 def check_program(program: Program) -> None:
-    """The shared loihi2 validation (``targets/loihi2/program.py``): every field, range and edge."""
+    """The shared loihi2 validation (``targets/loihi2/schema.py``): every field, range and edge."""
     from .schema import validate_program
 
     validate_program(program)

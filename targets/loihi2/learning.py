@@ -1,4 +1,4 @@
-"""Rule IR -> Lava 0.10.0 ``LearningDense`` (reference/loihi2.md §3).
+"""Rule IR -> Lava 0.10.0 ``LearningDense`` (docs/reference/loihi2.md §3).
 
 :func:`map_rule` turns a :class:`~neurocompile.learning.ir.LearningRule` into what a
 ``learning_dense`` projection of a loihi2 Program stores: Lava rule strings for ``dw``/``dd``/

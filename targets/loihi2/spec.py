@@ -1,8 +1,8 @@
 """Loihi 2 bit widths and limits, as Lava 0.10.0's fixed-point (``fixed_pt``) models use them.
 
-Every number used by the builder/validator (``program.py``), the weight helpers
+Every number used by the builder/validator (``schema.py``), the weight helpers
 (``weights.py``) and the emulator profile (``neurocompile.targets.loihi2.emulator``) comes from
-here, so they cannot drift. Sources: ``/work/shared/reference/loihi2.md`` §1.2 (LIF), §2.1-2.3
+here, so they cannot drift. Sources: ``docs/reference/loihi2.md`` §1.2 (LIF), §2.1-2.3
 (synapses), §4 (hardware); line numbers there refer to lava-nc 0.10.0.
 
 Hardware limits marked ESTIMATED are not published by Intel for Loihi 2 (the constraint
@@ -97,7 +97,7 @@ SYNAPSES_PER_CHIP = 120_000_000
 SYNAPTIC_MEMORY_BYTES_PER_CORE_ESTIMATED = 128 * 1024
 #: Synapse-memory cost model used by the partitioner (``targets/loihi2/partition.py``), all
 #: ESTIMATED: Intel publishes no Loihi 2 synapse encodings. Modelled after Loihi 1's formats
-#: (nengo-loihi ``MAX_SYNAPSE_BITS``, reference/loihi2.md §4): a dense row stores every
+#: (nengo-loihi ``MAX_SYNAPSE_BITS``, docs/reference/loihi2.md §4): a dense row stores every
 #: entry (zeros too) with ``num_weight_bits`` bits; a sparse synapse adds the index of its post
 #: neuron inside the core (log2(NEURONS_PER_CORE) = 13 bits); delayed kinds add the 6-bit
 #: delay; every (projection, core) pair pays a fixed header (synapse config / axon entry).

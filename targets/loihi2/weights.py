@@ -2,7 +2,7 @@
 
 Lava applies, on the first time step of every Dense/Sparse/DelayDense/DelaySparse, a clip of
 the weights to 8 bits per sign mode and then an LSB truncation to ``num_weight_bits``
-(``reference/loihi2.md`` §2.1). Programs store the user's integers; backends call
+(``docs/reference/loihi2.md`` §2.1). Programs store the user's integers; backends call
 :func:`effective_weights` to get the values Lava really multiplies with.
 """
 

@@ -1,7 +1,7 @@
 """``--backend spinnaker``: map a spinnaker Program on a virtual SpiNN-5 board with sPyNNaker 1!7.4.1.
 
 A virtual board runs sPyNNaker's whole mapping flow (partitioning, placement, routing, key
-allocation, routing-table generation, data-spec generation, ``reference/spinnaker.md`` §1.3)
+allocation, routing-table generation, data-spec generation, ``docs/reference/spinnaker.md`` §1.3)
 but loads and runs nothing: **it produces no spikes and no state**. :func:`run_board` therefore
 returns a :class:`BoardRunResult` with empty outputs, fidelity label ``mapping-only``
 (:data:`FIDELITY_MAPPING_ONLY`: the numbers are sPyNNaker's placement, routing and quantised

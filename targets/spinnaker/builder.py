@@ -12,7 +12,7 @@ Weights are given either as floats in nA (``weights=``; magnitudes, or all <= 0:
 from ``receptor`` as on sPyNNaker's host path, which takes ``abs`` of a single-signed list), or
 as the on-chip integers (``w16=``), which need the post population's ``ring_buffer_shifts``.
 
-Ring-buffer shifts (``reference/spinnaker.md`` §2.3): when a population does not pin them, the
+Ring-buffer shifts (``docs/reference/spinnaker.md`` §2.3): when a population does not pin them, the
 builder computes them with :func:`host_ring_buffer_shifts`, a port of sPyNNaker 7.4.1's
 ``PopulationVertex.get_ring_buffer_shifts`` for FromList projections from spike sources or
 populations (neither implements ``AbstractMaxSpikes``, so the default 30 spikes/s and one spike

@@ -1,6 +1,6 @@
 """The stand-alone PyNN bundle of a spinnaker Program (``neurocompile emit PROG -o DIR``).
 
-Bundle layout (``reference/spinnaker.md`` §5.1)::
+Bundle layout (``docs/reference/spinnaker.md`` §5.1)::
 
     run.py          stand-alone PyNN script (verbatim copy of bundle_run.py: numpy + PyNN only);
                     `python run.py` imports pyNN.spiNNaker, `python run.py spiNNaker` follows

@@ -1,6 +1,6 @@
 """sPyNNaker 1!7.4.1's on-chip fixed-point functions, in exact Python integer arithmetic.
 
-Our own implementation of the algorithm described in ``reference/spinnaker.md`` §2.1, §2.2 and
+Our own implementation of the algorithm described in ``docs/reference/spinnaker.md`` §2.1, §2.2 and
 §2.8 (spinn_common 7.4.1 ``stdfix-exp.c``, ``utils.h``; sPyNNaker ``maths-util.h``, ``decay.h``,
 ``neuron_model_lif_impl.h``, ``exp_synapse_utils.h``, ``input_type_delta.h``), as compiled for
 ARMv5TE with GCC ``-Ofast`` and confirmed by disassembly of the 7.4.1 binaries:

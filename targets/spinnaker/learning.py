@@ -2,7 +2,7 @@
 
 A spinnaker Program holds plasticity as PyNN sees it: a projection of kind ``"stdp"`` carries a
 ``plasticity`` block ``{"timing": ..., "weight": ..., <PyNN parameters>}`` with the floats a PyNN
-script hands to ``sim.STDPMechanism`` (``reference/spinnaker.md`` §3.1):
+script hands to ``sim.STDPMechanism`` (``docs/reference/spinnaker.md`` §3.1):
 
 ======================  ===================================  =======================================
 timing x weight         PyNN objects                         parameters (ms, nA, dimensionless)
@@ -72,7 +72,7 @@ NEUROMODULATION_BUG = (
     "sPyNNaker 1!7.4.1's host path for extra_models.Neuromodulation is broken: data-spec generation fails "
     "with numpy 2 (OverflowError, synapse_dynamics_neuromodulation.py L237: a 0x80000000 flag OR-ed into a "
     "numpy uint8) and with numpy 1.26 (ValueError in synapse_io.py L377: pp_size is 1-D); FromList "
-    "connectors and any virtual board take that path (reference/spinnaker.md §1.5)")
+    "connectors and any virtual board take that path (docs/reference/spinnaker.md §1.5)")
 
 
 # ----------------------------------------------------------------------- LUTs (host port)

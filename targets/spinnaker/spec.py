@@ -1,8 +1,8 @@
 """SpiNNaker 1 / sPyNNaker 1!7.4.1 number formats and limits, as named constants.
 
-Every number used by the builder/validator (``program.py``), the fixed-point port
+Every number used by the builder/validator (``schema.py``), the fixed-point port
 (``fixed.py``), the emulator (``targets/spinnaker/emulator/``) and the
-partitioner comes from here, so they cannot drift. Sources: ``/work/shared/reference/spinnaker.md``
+partitioner comes from here, so they cannot drift. Sources: ``docs/reference/spinnaker.md``
 §2 (arithmetic, checked against the 7.4.1 ``IF_curr_exp.aplx`` binary) and §4 (limits); the
 host-side rules (ring-buffer shifts, weight scale, delay rounding) are from the 7.4.1 wheel
 (``spynnaker/pyNN/models/neuron/population_vertex.py``, ``.../connectors/from_list_connector.py``,
@@ -175,7 +175,7 @@ def core_delay_slots(atoms_on_core: int, n_synapse_types: int = N_SYNAPSE_TYPES)
 
 # ======================================================================= STDP (H11, targets/spinnaker/learning.py)
 # Section owned by H11: sPyNNaker 1!7.4.1 STDP as its host writes it and its binaries compute it
-# (reference/spinnaker.md §3; host: plasticity/stdp/common.py, timing_dependence_*.py,
+# (docs/reference/spinnaker.md §3; host: plasticity/stdp/common.py, timing_dependence_*.py,
 # weight_dependence_*.py; C: post_events.h, maths.h, stdp_typedefs.h, timing_*_impl.h, weight_*_impl.h).
 #: the deferred update's post-synaptic history: MAX_POST_SYNAPTIC_EVENTS (incl. the t = 0 sentinel).
 STDP_MAX_POST_EVENTS = STDP_POST_HISTORY

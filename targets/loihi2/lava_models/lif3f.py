@@ -1,7 +1,7 @@
 """``LIF3F``: a fixed-point LIF that feeds three-factor learning (our own ProcessModel).
 
 Lava 0.10.0's stock ``LearningLIF`` fixed model never sends its bAP or y traces, so a
-``LearningDense`` with a ``Loihi3FLearningRule`` wired to it deadlocks (reference/loihi2.md
+``LearningDense`` with a ``Loihi3FLearningRule`` wired to it deadlocks (docs/reference/loihi2.md
 §1.3). This process has the same ports; its model runs the bit-accurate LIF step unchanged and
 then, with s the spike of this step (0/1) and r the payload received on
 ``a_third_factor_in`` this step (0 when unconnected):
