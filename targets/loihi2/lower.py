@@ -1,6 +1,6 @@
 """Lower a :class:`~neurocompile.netlist.Netlist` to a Loihi 2 Program (Lava 0.10.0 LIF/Dense).
 
-Mapping (Lava ``PyLifModelBitAcc``, ``reference/loihi2.md`` §1.2; float equations in
+Mapping (Lava ``PyLifModelBitAcc``, ``docs/reference/loihi2.md`` §1.2; float equations in
 ``docs/primitives/*.md``). Per population a float scale ``s`` (float v per integer v unit,
 per neuron for spiking groups) ties weights, bias, threshold and state together:
 
