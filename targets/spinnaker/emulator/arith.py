@@ -8,11 +8,16 @@ never rounded. The host-side functions that run once at load time (s16.15 encodi
 ``engine.py``, the STDP kernel in ``stdp.py``. Every constant comes from
 ``targets/spinnaker/spec.py``.
 
+The helpers take and return scalars only: array arguments to inlined helpers made the kernels
+several times slower (measured), so the kernels index their arrays and pass the values.
+
 Numba caches a kernel by its own file only: after editing this module, delete the ``*.nbi`` /
 ``*.nbc`` files of ``engine.py`` and ``stdp.py`` in ``__pycache__`` (the inlined copies are stale).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -71,113 +76,89 @@ def mulaf(a, x):
     return w32((a * w32(x << _S2S)) >> _S1615)
 
 
+# ----------------------------------------------------------------------- ring buffer and neuron (scalars)
 @njit(inline="always")
-def flag(ovf, pk, col, t):
-    """Remember the first tick (+1) population ``pk`` hit ``col`` (:data:`O_WRAP` / :data:`O_SAT`)."""
-    if ovf[pk, col] == 0:
-        ovf[pk, col] = t + 1
-
-
-# ----------------------------------------------------------------------- ring buffer
-@njit(inline="always")
-def ring_add(rb, slot, ty, post, w16):
-    """A spike's 16-bit weight into ``rb[slot, ty, post]``, saturating at 0xFFFF; True if it saturated."""
-    x = rb[slot, ty, post] + w16
-    if x > SAT:
-        rb[slot, ty, post] = SAT
-        return True
-    rb[slot, ty, post] = x
-    return False
+def sat_add(x, w16):
+    """A 16-bit weight into a ring-buffer entry, saturating at 0xFFFF: ``(entry, saturated)``."""
+    y = x + w16
+    if y > SAT:
+        return SAT, True
+    return y, False
 
 
 @njit(inline="always")
-def ring_to_synapses(rb, slot, n, ntab, ie, ii):
-    """(a) drain slot ``slot`` of neuron ``n`` into its synapses: exp ``isyn += ((v16 << shift) * init)
-    >> 32``, delta ``isyn += v16 << shift``. True if an int32 wrapped."""
+def neuron_step(v, refract, ie, ii, e16, i16_, exp, she, shi, inite, initi, ioff, dscale, r, vrest, exptc, vth,
+                vreset, tref, dece, deci):
+    """One tick of one neuron, on scalars: (a) the ring-buffer entries ``e16``/``i16_`` into the synapses
+    (exp ``isyn += ((v16 << shift) * init) >> 32``, delta ``isyn += v16 << shift``); the recorded
+    ``u = isyn_exc - isyn_inh`` (before the update); (b) ``I = exc - inh + I_offset`` (delta: each
+    receptor times ``kdivk(1.0, ts)`` first), unless refractory the closed form ``alpha = I*R + V_rest;
+    V = alpha - exp_TC*(alpha - V)``, else the timer counts down; ``V >= V_thresh`` spikes (also while
+    refractory), resets V and starts the timer; exp synapses decay ``(isyn * decay) >> 32``, delta
+    synapses clear. Returns ``(v, refract, ie, ii, u, spiked, wrapped)``; ``wrapped``: an int32 wrapped."""
     wrapped = False
-    exp = ntab[n, N_KIND] == KIND_EXP
-    for s in range(2):
-        v16 = rb[slot, s, n]
-        if v16 != 0:
-            rb[slot, s, n] = 0
-            exc = s == _EXC
-            x = w32(v16 << (ntab[n, N_SHE] if exc else ntab[n, N_SHI]))
-            if exp:
-                x = (x * (ntab[n, N_INITE] if exc else ntab[n, N_INITI])) >> _U032
-            if exc:
-                y = ie[n] + x
-                ie[n] = w32(y)
-            else:
-                y = ii[n] + x
-                ii[n] = w32(y)
-            wrapped = wrapped or y != w32(y)
-    return wrapped
-
-
-# ----------------------------------------------------------------------- neuron
-@njit(inline="always")
-def lif_update(n, ntab, V, refract, ie, ii):
-    """(b) IF_curr_exp / IF_curr_delta update of neuron ``n``: ``I = exc - inh + I_offset`` (delta:
-    each receptor times ``kdivk(1.0, ts)`` first); unless refractory the closed form ``alpha = I*R +
-    V_rest; V = alpha - exp_TC*(alpha - V)``, else the timer counts down; then ``V >= V_thresh``
-    spikes (also while refractory), resets V and starts the timer. Returns ``(spiked, wrapped)``."""
-    if ntab[n, N_KIND] == KIND_EXP:
-        y = ie[n] - ii[n] + ntab[n, N_IOFF]
+    if e16 != 0:
+        x = w32(e16 << she)
+        if exp:
+            x = (x * inite) >> _U032
+        y = ie + x
+        ie = w32(y)
+        wrapped = y != ie
+    if i16_ != 0:
+        x = w32(i16_ << shi)
+        if exp:
+            x = (x * initi) >> _U032
+        y = ii + x
+        ii = w32(y)
+        wrapped = wrapped or y != ii
+    u = w32(ie - ii)
+    if exp:
+        y = ie - ii + ioff
     else:
-        sc = ntab[n, N_DSCALE]
-        y = w32((ie[n] * sc) >> _S1615) - w32((ii[n] * sc) >> _S1615) + ntab[n, N_IOFF]
+        y = w32((ie * dscale) >> _S1615) - w32((ii * dscale) >> _S1615) + ioff
     cur = w32(y)
-    wrapped = y != cur
-    if refract[n] <= 0:
-        a = ((cur * ntab[n, N_R]) >> _S1615) + ntab[n, N_VREST]
+    wrapped = wrapped or y != cur
+    if refract <= 0:
+        a = ((cur * r) >> _S1615) + vrest
         alpha = w32(a)
         wrapped = wrapped or a != alpha
-        dlt = alpha - V[n]
+        dlt = alpha - v
         dl = w32(dlt)
         wrapped = wrapped or dlt != dl
-        vn = alpha - ((ntab[n, N_EXPTC] * dl) >> _S1615)
-        V[n] = w32(vn)
-        wrapped = wrapped or vn != V[n]
+        vn = alpha - ((exptc * dl) >> _S1615)
+        v = w32(vn)
+        wrapped = wrapped or vn != v
     else:
-        refract[n] -= 1
-    if V[n] >= ntab[n, N_VTH]:
-        V[n] = ntab[n, N_VRESET]
-        refract[n] = ntab[n, N_TREF]
-        return True, wrapped
-    return False, wrapped
+        refract -= 1
+    spiked = v >= vth
+    if spiked:
+        v = vreset
+        refract = tref
+    if exp:
+        ie = (ie * dece) >> _U032
+        ii = (ii * deci) >> _U032
+    else:
+        ie = 0
+        ii = 0
+    return v, refract, ie, ii, u, spiked, wrapped
+
+
+class State(NamedTuple):
+    """What the neurons carry from tick to tick (one sample): the kernels update it in place around
+    :func:`neuron_step`."""
+    V: np.ndarray          # (NL,) membrane potential, s16.15
+    refract: np.ndarray    # (NL,) refractory ticks left
+    ie: np.ndarray         # (NL,) excitatory synaptic current, s16.15
+    ii: np.ndarray         # (NL,) inhibitory synaptic current, s16.15
+    rb: np.ndarray         # (R, 2, NL) ring buffer of summed w16 per delay slot and synapse type
 
 
 @njit(inline="always")
-def synapse_decay(n, ntab, ie, ii):
-    """End of the tick: exp synapses ``isyn = (isyn * decay) >> 32``, delta synapses cleared."""
-    if ntab[n, N_KIND] == KIND_EXP:
-        ie[n] = (ie[n] * ntab[n, N_DECE]) >> _U032
-        ii[n] = (ii[n] * ntab[n, N_DECI]) >> _U032
-    else:
-        ie[n] = 0
-        ii[n] = 0
-
-
-@njit(inline="always")
-def neuron_tick(n, t, slot, ntab, V, refract, ie, ii, rb, ovf, pos_u, pos_v, pos_s, out_u, out_v, out_s):
-    """One tick of neuron ``n``: (a) ring buffer -> synapses, record V and ``isyn_exc - isyn_inh``
-    (before the update, as sPyNNaker records them), (b) :func:`lif_update`, record the spike, decay
-    the synapses. Wraps are flagged in ``ovf``. Returns 1 if the neuron spiked, else 0."""
-    pk = ntab[n, N_POP]
-    if ring_to_synapses(rb, slot, n, ntab, ie, ii):
-        flag(ovf, pk, O_WRAP, t)
-    if pos_v[n] >= 0:
-        out_v[t, pos_v[n]] = V[n]
-    if pos_u[n] >= 0:
-        out_u[t, pos_u[n]] = w32(ie[n] - ii[n])
-    spiked, wrapped = lif_update(n, ntab, V, refract, ie, ii)
-    if wrapped:
-        flag(ovf, pk, O_WRAP, t)
-    s = 1 if spiked else 0
-    if pos_s[n] >= 0:
-        out_s[t, pos_s[n]] = s
-    synapse_decay(n, ntab, ie, ii)
-    return s
+def new_state(v0, R):
+    """The state at tick 0: ``V = v0``, everything else 0."""
+    NL = v0.size
+    return State(v0.copy(), np.zeros(NL, np.int64), np.zeros(NL, np.int64), np.zeros(NL, np.int64),
+                 np.zeros((R, 2, NL), np.int64))
 
 
 @njit(inline="always")

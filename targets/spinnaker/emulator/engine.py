@@ -28,6 +28,7 @@ sPyNNaker reports in provenance and an emulator should treat as an error, not re
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -36,10 +37,43 @@ from neurocompile.program import Program
 from neurocompile.targets.spinnaker import fixed, spec
 
 from .arith import (KIND_DELTA, KIND_EXP, N_COLS, N_DECE, N_DECI, N_DSCALE, N_EXPTC, N_INITE, N_INITI, N_IOFF,
-                    N_KIND, N_POP, N_R, N_SHE, N_SHI, N_TREF, N_VREST, N_VRESET, N_VTH, O_SAT, flag, neuron_tick,
-                    positions, ring_add)
+                    N_KIND, N_POP, N_R, N_SHE, N_SHI, N_TREF, N_VREST, N_VRESET, N_VTH, O_SAT, O_WRAP,
+                    neuron_step, new_state, positions, sat_add)
 
 PROFILE = "spinnaker"
+EXC, INH = spec.EXCITATORY, spec.INHIBITORY
+
+
+class Network(NamedTuple):
+    """The static network as every kernel reads it (:meth:`SpiNNakerPlan.network`)."""
+    ntab: np.ndarray       # (NL, N_COLS) int64 per-neuron constants, columns N_* of arith.py
+    v0: np.ndarray         # (NL,) initial V, s16.15
+    rowptr: np.ndarray     # (NI + NL + 1,) CSR over sources: inputs first, then neurons
+    cpost: np.ndarray      # per synapse: global post neuron
+    cw: np.ndarray         # per synapse: w16
+    cdel: np.ndarray       # per synapse: delay in ticks (>= 1)
+    ctype: np.ndarray      # per synapse: synapse type (spec.EXCITATORY / spec.INHIBITORY)
+    R: int                 # ring-buffer slots (largest delay + 1)
+    NI: int                # spike-source neurons
+    NL: int                # LIF neurons
+    NP: int                # neuron populations (rows of ovf)
+
+
+class Recorded(NamedTuple):
+    """Per observable, the global indices of the recorded neurons (``record_index`` in run.py)."""
+    u: np.ndarray
+    v: np.ndarray
+    s: np.ndarray
+
+
+class Outputs(NamedTuple):
+    """What a kernel writes: ``u``, ``v`` (int64, s16.15) and ``s`` (uint8) of shape (T, len(Recorded.*)),
+    ``ovf`` (NP, 2): first tick + 1 of an int32 wrap / ring-buffer saturation per population. The
+    batch kernels take the same with a leading batch axis."""
+    u: np.ndarray
+    v: np.ndarray
+    s: np.ndarray
+    ovf: np.ndarray
 
 
 @dataclass
@@ -59,9 +93,10 @@ class SpiNNakerPlan:
     NI: int
     NL: int
 
-    def kernel_args(self) -> tuple:
-        return (self.ntab, self.v0, self.rowptr, self.cpost, self.cw, self.cdel, self.ctype, self.R, self.NI,
-                self.NL, len(self.neuron_names))
+    def network(self) -> Network:
+        """The kernels' table (built on call: :class:`.stdp.StdpPlan` may raise ``R``)."""
+        return Network(self.ntab, self.v0, self.rowptr, self.cpost, self.cw, self.cdel, self.ctype, int(self.R),
+                       int(self.NI), int(self.NL), len(self.neuron_names))
 
 
 def neuron_constants(pop, tick_ms: float) -> dict[str, np.ndarray | int]:
@@ -159,24 +194,34 @@ def build_plan(program: Program) -> SpiNNakerPlan:
 
 
 @njit(cache=True, nogil=True)
-def run_sample(inp, T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL, NP, rec_u, rec_v, rec_s,
-               out_u, out_v, out_s, ovf):
-    """Run one sample for T ticks. ``inp``: (T, NI) uint8 spikes of the spike sources.
-    ``out_*``: (T, len(rec_*)); ``ovf``: (NP, 2) first tick + 1 of a wrap / saturation per population."""
-    V = v0.copy()
-    refract = np.zeros(NL, np.int64)
-    ie = np.zeros(NL, np.int64)
-    ii = np.zeros(NL, np.int64)
-    rb = np.zeros((R, 2, NL), np.int64)
+def run_sample(inp, T, net, rec, out):
+    """Run one sample for T ticks. ``inp``: (T, NI) uint8 spikes of the spike sources; ``net``:
+    :class:`Network`; ``rec``: :class:`Recorded`; ``out``: :class:`Outputs` of this sample."""
+    ntab, rowptr, cpost, cw, cdel, ctype = net.ntab, net.rowptr, net.cpost, net.cw, net.cdel, net.ctype
+    R, NI, NL = net.R, net.NI, net.NL
+    V, refract, ie, ii, rb = new_state(net.v0, R)
+    pos_u, pos_v, pos_s = positions(rec.u, NL), positions(rec.v, NL), positions(rec.s, NL)
+    out_u, out_v, out_s, ovf = out.u, out.v, out.s, out.ovf
     spk = np.zeros(NL, np.uint8)
-    pos_u = positions(rec_u, NL)
-    pos_v = positions(rec_v, NL)
-    pos_s = positions(rec_s, NL)
     for t in range(T):
         slot = t % R
         for n in range(NL):  # (a), (b)
-            spk[n] = neuron_tick(n, t, slot, ntab, V, refract, ie, ii, rb, ovf, pos_u, pos_v, pos_s, out_u, out_v,
-                                 out_s)
+            e16, i16_ = rb[slot, EXC, n], rb[slot, INH, n]
+            rb[slot, EXC, n] = 0
+            rb[slot, INH, n] = 0
+            if pos_v[n] >= 0:
+                out_v[t, pos_v[n]] = V[n]
+            V[n], refract[n], ie[n], ii[n], u, spiked, wrapped = neuron_step(
+                V[n], refract[n], ie[n], ii[n], e16, i16_, ntab[n, N_KIND] == KIND_EXP, ntab[n, N_SHE], ntab[n, N_SHI],
+                ntab[n, N_INITE], ntab[n, N_INITI], ntab[n, N_IOFF], ntab[n, N_DSCALE], ntab[n, N_R], ntab[n, N_VREST],
+                ntab[n, N_EXPTC], ntab[n, N_VTH], ntab[n, N_VRESET], ntab[n, N_TREF], ntab[n, N_DECE], ntab[n, N_DECI])
+            if pos_u[n] >= 0:
+                out_u[t, pos_u[n]] = u
+            if wrapped and ovf[ntab[n, N_POP], O_WRAP] == 0:
+                ovf[ntab[n, N_POP], O_WRAP] = t + 1
+            spk[n] = 1 if spiked else 0
+            if pos_s[n] >= 0:
+                out_s[t, pos_s[n]] = spk[n]
         # (c) spikes of tick t into slots t + d
         for g in range(NI + NL):
             if g < NI:
@@ -185,15 +230,15 @@ def run_sample(inp, T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL, NP, 
             elif spk[g - NI] == 0:
                 continue
             for q in range(rowptr[g], rowptr[g + 1]):
-                post = cpost[q]
-                if ring_add(rb, (t + cdel[q]) % R, ctype[q], post, cw[q]):
-                    flag(ovf, ntab[post, N_POP], O_SAT, t)
+                sl, ty, post = (t + cdel[q]) % R, ctype[q], cpost[q]
+                rb[sl, ty, post], sat = sat_add(rb[sl, ty, post], cw[q])
+                if sat and ovf[ntab[post, N_POP], O_SAT] == 0:
+                    ovf[ntab[post, N_POP], O_SAT] = t + 1
 
 
 @njit(cache=True, parallel=True)
-def run_batch(inp, T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL, NP, rec_u, rec_v, rec_s,
-              out_u, out_v, out_s, ovf):
-    """:func:`run_sample` over the batch axis (independent samples, ``prange``)."""
+def run_batch(inp, T, net, rec, out):
+    """:func:`run_sample` over the batch axis (independent samples, ``prange``): ``inp`` (B, T, NI),
+    ``out``: :class:`Outputs` with a leading batch axis."""
     for b in prange(inp.shape[0]):
-        run_sample(inp[b], T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL, NP, rec_u, rec_v, rec_s,
-                   out_u[b], out_v[b], out_s[b], ovf[b])
+        run_sample(inp[b], T, net, rec, Outputs(out.u[b], out.v[b], out.s[b], out.ovf[b]))

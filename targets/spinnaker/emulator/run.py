@@ -19,7 +19,7 @@ from neurocompile.program import Program
 from neurocompile.targets.spinnaker import spec
 
 from .arith import O_SAT, O_WRAP
-from .engine import build_plan, run_batch, run_sample
+from .engine import Outputs, Recorded, build_plan, run_batch, run_sample
 
 
 def record_index(names: list[str], slices: Mapping[str, tuple[int, int]]
@@ -98,14 +98,13 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
     out_s = np.zeros((batch, steps, rec_s.size), np.uint8)
     NP = len(plan.neuron_names)
     ovf = np.zeros((batch, max(NP, 1), 2), np.int64)
-    args = plan.kernel_args()
+    rec_idx, out = Recorded(rec_u, rec_v, rec_s), Outputs(out_u, out_v, out_s, ovf)
     if stdp:
-        w_final, w_traj = run_stdp_kernels(splan, inp, steps, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf,
-                                           bool(rec_weights))
+        w_final, w_traj = run_stdp_kernels(splan, inp, steps, rec_idx, out, bool(rec_weights))
     elif batch == 1:
-        run_sample(inp[0], steps, *args, rec_u, rec_v, rec_s, out_u[0], out_v[0], out_s[0], ovf[0])
+        run_sample(inp[0], steps, plan.network(), rec_idx, Outputs(out_u[0], out_v[0], out_s[0], ovf[0]))
     elif batch > 1:
-        run_batch(inp, steps, *args, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf)
+        run_batch(inp, steps, plan.network(), rec_idx, out)
 
     messages = []
     for k, name in enumerate(plan.neuron_names):

@@ -32,6 +32,7 @@ each synapse's last pre spike, exactly as on chip.
 from __future__ import annotations
 
 import copy
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -40,8 +41,10 @@ from neurocompile.program import Program
 from neurocompile.targets.spinnaker import spec
 from neurocompile.targets.spinnaker.learning import TIMING_CODES, WEIGHT_CODES, stdp_constants
 
-from .arith import N_POP, O_SAT, O_WRAP, flag, i16, mul_k, mul16, mulaf, neuron_tick, positions, ring_add, w32
-from .engine import build_plan
+from .arith import (KIND_EXP, N_DECE, N_DECI, N_DSCALE, N_EXPTC, N_INITE, N_INITI, N_IOFF, N_KIND, N_POP, N_R, N_SHE,
+                    N_SHI, N_TREF, N_VREST, N_VRESET, N_VTH, O_SAT, O_WRAP, i16, mul_k, mul16, mulaf, neuron_step,
+                    new_state, positions, sat_add, w32)
+from .engine import EXC, INH, Outputs, Recorded, build_plan
 
 _M32 = spec.UINT32_MAX
 _W16 = spec.W16_MAX
@@ -61,18 +64,39 @@ def _lut(luts, off, size, shift, dt):
     return 0
 
 
+class Plastic(NamedTuple):
+    """The STDP projections as the kernels read them (:meth:`StdpPlan.plastic`)."""
+    rtab: np.ndarray       # (n_rules, R_COLS) int64: one row per STDP projection, columns R_*
+    luts: np.ndarray       # the rules' exp LUTs, concatenated (offsets/sizes/shifts in rtab)
+    nrule: np.ndarray      # (NL,) rule of the STDP projection into each neuron, -1: none
+    prow_ptr: np.ndarray   # (NI + NL + 1,) CSR over sources into the plastic rows
+    row_rule: np.ndarray   # per plastic row: its rule
+    syn_ptr: np.ndarray    # (n_rows + 1,) CSR over rows into the plastic synapses
+    ps_post: np.ndarray    # per plastic synapse: global post neuron
+    ps_del: np.ndarray     # per plastic synapse: delay (ticks; also its dendritic delay)
+    ps_type: np.ndarray    # per plastic synapse: synapse type
+    ps_shift: np.ndarray   # per plastic synapse: the post population's ring-buffer shift of that type
+
+
+class Weights(NamedTuple):
+    """The learned weights: ``w`` (n_plastic,) w16, updated in place; ``traj`` (T, n_plastic) w16
+    after each tick when ``record``, else unused. The batch kernel: a leading batch axis on both."""
+    w: np.ndarray
+    traj: np.ndarray
+    record: bool
+
+
 @njit(cache=True, nogil=True)
-def run_sample_stdp(inp, T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL, NP, rec_u, rec_v, rec_s,
-                    out_u, out_v, out_s, ovf,
-                    rtab, luts, nrule, prow_ptr, row_rule, syn_ptr, ps_post, ps_del, ps_type, ps_shift, w,
-                    rec_w, out_w):
-    """One sample; ``w`` (n_plastic,) holds the w16 weights and is updated in place.
-    ``out_w``: (T, n_plastic) when ``rec_w`` else unused."""
-    V = v0.copy()
-    refract = np.zeros(NL, np.int64)
-    ie = np.zeros(NL, np.int64)
-    ii = np.zeros(NL, np.int64)
-    rb = np.zeros((R, 2, NL), np.int64)
+def run_sample_stdp(inp, T, net, rec, out, pl, wts):
+    """:func:`.engine.run_sample` with STDP: ``pl``: :class:`Plastic`, ``wts``: :class:`Weights`."""
+    ntab, rowptr, cpost, cw, cdel, ctype = net.ntab, net.rowptr, net.cpost, net.cw, net.cdel, net.ctype
+    R, NI, NL = net.R, net.NI, net.NL
+    rtab, luts, nrule, prow_ptr, row_rule, syn_ptr = pl.rtab, pl.luts, pl.nrule, pl.prow_ptr, pl.row_rule, pl.syn_ptr
+    ps_post, ps_del, ps_type, ps_shift = pl.ps_post, pl.ps_del, pl.ps_type, pl.ps_shift
+    w, out_w = wts.w, wts.traj
+    V, refract, ie, ii, rb = new_state(net.v0, R)
+    pos_u, pos_v, pos_s = positions(rec.u, NL), positions(rec.v, NL), positions(rec.s, NL)
+    out_u, out_v, out_s, ovf = out.u, out.v, out.s, out.ovf
     spk = np.zeros(NL, np.uint8)
     nrows = row_rule.size
     row_t = np.zeros(nrows, np.int64)
@@ -82,14 +106,25 @@ def run_sample_stdp(inp, T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL,
     h_o1 = np.zeros((NL, _H), np.int64)
     h_o2 = np.zeros((NL, _H), np.int64)
     h_cm1 = np.zeros(NL, np.int64)
-    pos_u = positions(rec_u, NL)
-    pos_v = positions(rec_v, NL)
-    pos_s = positions(rec_s, NL)
     for t in range(T):
         slot = t % R
-        for n in range(NL):
-            spk[n] = neuron_tick(n, t, slot, ntab, V, refract, ie, ii, rb, ovf, pos_u, pos_v, pos_s, out_u, out_v,
-                                 out_s)
+        for n in range(NL):  # the static kernel's neuron tick (engine.run_sample), then the post history
+            e16, i16_ = rb[slot, EXC, n], rb[slot, INH, n]
+            rb[slot, EXC, n] = 0
+            rb[slot, INH, n] = 0
+            if pos_v[n] >= 0:
+                out_v[t, pos_v[n]] = V[n]
+            V[n], refract[n], ie[n], ii[n], u, spiked, wrapped = neuron_step(
+                V[n], refract[n], ie[n], ii[n], e16, i16_, ntab[n, N_KIND] == KIND_EXP, ntab[n, N_SHE], ntab[n, N_SHI],
+                ntab[n, N_INITE], ntab[n, N_INITI], ntab[n, N_IOFF], ntab[n, N_DSCALE], ntab[n, N_R], ntab[n, N_VREST],
+                ntab[n, N_EXPTC], ntab[n, N_VTH], ntab[n, N_VRESET], ntab[n, N_TREF], ntab[n, N_DECE], ntab[n, N_DECI])
+            if pos_u[n] >= 0:
+                out_u[t, pos_u[n]] = u
+            if wrapped and ovf[ntab[n, N_POP], O_WRAP] == 0:
+                ovf[ntab[n, N_POP], O_WRAP] = t + 1
+            spk[n] = 1 if spiked else 0
+            if pos_s[n] >= 0:
+                out_s[t, pos_s[n]] = spk[n]
             k = nrule[n]
             if spk[n] and k >= 0:  # post event into the history (synapse_dynamics_process_post_synaptic_event)
                 c = h_cm1[n]
@@ -118,9 +153,10 @@ def run_sample_stdp(inp, T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL,
             elif spk[g - NI] == 0:
                 continue
             for q in range(rowptr[g], rowptr[g + 1]):
-                post = cpost[q]
-                if ring_add(rb, (t + cdel[q]) % R, ctype[q], post, cw[q]):
-                    flag(ovf, ntab[post, N_POP], O_SAT, t)
+                sl, ty, post = (t + cdel[q]) % R, ctype[q], cpost[q]
+                rb[sl, ty, post], sat = sat_add(rb[sl, ty, post], cw[q])
+                if sat and ovf[ntab[post, N_POP], O_SAT] == 0:
+                    ovf[ntab[post, N_POP], O_SAT] = t + 1
             # plastic rows of source g (synapse_dynamics_process_plastic_synapses), tp = t
             for r in range(prow_ptr[g], prow_ptr[g + 1]):
                 k = row_rule[r]
@@ -198,22 +234,21 @@ def run_sample_stdp(inp, T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL,
                                     wt = wmin
                     w16 = (wt >> sh) & _W16
                     w[q] = w16
-                    if ring_add(rb, (t + ps_del[q]) % R, ps_type[q], n, w16):
-                        flag(ovf, ntab[n, N_POP], O_SAT, t)
-        if rec_w:
+                    sl, ty = (t + ps_del[q]) % R, ps_type[q]
+                    rb[sl, ty, n], sat = sat_add(rb[sl, ty, n], w16)
+                    if sat and ovf[ntab[n, N_POP], O_SAT] == 0:
+                        ovf[ntab[n, N_POP], O_SAT] = t + 1
+        if wts.record:
             for q in range(w.size):
                 out_w[t, q] = w[q]
 
 
 @njit(cache=True, parallel=True)
-def run_batch_stdp(inp, T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL, NP, rec_u, rec_v, rec_s,
-                   out_u, out_v, out_s, ovf, rtab, luts, nrule, prow_ptr, row_rule, syn_ptr, ps_post, ps_del, ps_type,
-                   ps_shift, w, rec_w, out_w):
-    """:func:`run_sample_stdp` over the batch (``w``: (batch, n_plastic), ``out_w``: (batch, T', n_plastic))."""
+def run_batch_stdp(inp, T, net, rec, out, pl, wts):
+    """:func:`run_sample_stdp` over the batch (``out``, ``wts``: a leading batch axis)."""
     for b in prange(inp.shape[0]):
-        run_sample_stdp(inp[b], T, ntab, v0, rowptr, cpost, cw, cdel, ctype, R, NI, NL, NP, rec_u, rec_v, rec_s,
-                        out_u[b], out_v[b], out_s[b], ovf[b], rtab, luts, nrule, prow_ptr, row_rule, syn_ptr, ps_post,
-                        ps_del, ps_type, ps_shift, w[b], rec_w, out_w[b])
+        run_sample_stdp(inp[b], T, net, rec, Outputs(out.u[b], out.v[b], out.s[b], out.ovf[b]), pl,
+                        Weights(wts.w[b], wts.traj[b], wts.record))
 
 
 class StdpPlan:
@@ -312,26 +347,28 @@ class StdpPlan:
         self.luts = cat(luts)
         self.nrule = nrule
 
-    def kernel_args(self) -> tuple:
-        return (self.rtab, self.luts, self.nrule, self.prow_ptr, self.row_rule, self.syn_ptr, self.ps_post,
-                self.ps_del, self.ps_type, self.ps_shift)
+    def plastic(self) -> Plastic:
+        """The kernels' table of the STDP projections."""
+        return Plastic(self.rtab, self.luts, self.nrule, self.prow_ptr, self.row_rule, self.syn_ptr, self.ps_post,
+                       self.ps_del, self.ps_type, self.ps_shift)
 
 
-def run_stdp_kernels(sp: StdpPlan, inp: np.ndarray, steps: int, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf,
+def run_stdp_kernels(sp: StdpPlan, inp: np.ndarray, steps: int, rec: Recorded, out: Outputs,
                      record_weights: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Run the batch; returns ``(final w16 (batch, n_plastic), trajectory (batch, T, n_plastic) or empty)``."""
+    """Run the batch (``out`` with a leading batch axis); returns ``(final w16 (batch, n_plastic),
+    trajectory (batch, T, n_plastic) or a placeholder)``."""
     batch = inp.shape[0]
     n_ps = sp.w0.size
     w = np.ascontiguousarray(np.broadcast_to(sp.w0, (batch, n_ps))).copy()
     out_w = np.zeros((batch, steps if record_weights else 1, n_ps if record_weights else 1), np.int64)
-    args = sp.plan.kernel_args()
+    net, pl, record = sp.plan.network(), sp.plastic(), bool(record_weights)
     if batch == 1:
-        run_sample_stdp(inp[0], steps, *args, rec_u, rec_v, rec_s, out_u[0], out_v[0], out_s[0], ovf[0],
-                        *sp.kernel_args(), w[0], record_weights, out_w[0])
+        run_sample_stdp(inp[0], steps, net, rec, Outputs(out.u[0], out.v[0], out.s[0], out.ovf[0]), pl,
+                        Weights(w[0], out_w[0], record))
     elif batch > 1:
-        run_batch_stdp(inp, steps, *args, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf, *sp.kernel_args(), w,
-                       record_weights, out_w)
+        run_batch_stdp(inp, steps, net, rec, out, pl, Weights(w, out_w, record))
     return w, out_w
 
 
-__all__ = ["StdpPlan", "run_sample_stdp", "run_batch_stdp", "run_stdp_kernels", "O_SAT", "O_WRAP"]
+__all__ = ["O_SAT", "O_WRAP", "Plastic", "StdpPlan", "Weights", "run_batch_stdp", "run_sample_stdp",
+           "run_stdp_kernels"]
