@@ -1,6 +1,6 @@
 """Emulator path for loihi2 Programs with on-chip learning (``learning_dense``, ``lif_3f``).
 
-Bit-exact with Lava 0.10.0's ``PyLearningDenseModelBitApproximate`` (reference/loihi2.md
+Bit-exact with Lava 0.10.0's ``PyLearningDenseModelBitApproximate`` (docs/reference/loihi2.md
 §3.3), including its stochastic rounding: the PCG64 streams are replayed in Lava's order
 (per projection: X.decay = rng_seed, X.imp = rng_seed+1, Y.decay = rng_seed+2,
 Y.imp = rng_seed+3, W = 2; one draw at build, X and Y advance twice per step, W once per
@@ -24,7 +24,7 @@ batch run one after another. These are typed errors, not silent approximations.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -468,77 +468,180 @@ def run_learning_entry(program: Program, inputs: Mapping[str, np.ndarray], recor
 # as the reference path and serves runs that record per-step projection state). Every
 # population lives in one flat index space (inputs and neurons); static and learning
 # projections are flattened tables with offsets. Used when only population observables
-# (spikes, v, u) are recorded per step.
+# (spikes, v, u) are recorded per step. The kernels take named tables (``NamedTuple``s of
+# arrays, unpacked by field name): :class:`Net`, :class:`Rules`, :class:`State`, :class:`Rec`.
 
 _KIND_CODE = {"input": 0, "lif": 1, "lif_reset": 2, "lif_3f": 3}
 _FUSED_POP_OBS = ("spikes", "v", "u")
 
+# NP columns (one row per neuron of the flat index space)
+N_KIND, N_FU, N_FV, N_VTH, N_RINT, N_ROFF, N_Y1IMP, N_Y1DEC, N_Y3IMP, N_Y3DEC, N_REWARD = range(11)
+NP_COLS = 11
+# SI columns (one row per static dense projection)
+S_PRE, S_NPRE, S_POST, S_NPOST, S_WOFF, S_WEXP, S_GRADED = range(7)
+SI_COLS = 7
+# LI columns (one row per learning projection); *_HAS, *_IMP, *_FRAC are 2 (x1, x2) or 3 (y1..y3)
+# wide, TGT 3 wide (dw, dd, dt)
+(L_XO, L_NPRE, L_YO, L_NPOST, L_WOFF, L_WEXP, L_TE, L_THREE, L_KDEC, L_SIGN, L_P0, L_NPROD) = range(12)
+L_TGT, L_XHAS, L_XIMP, L_XFRAC, L_YHAS, L_YIMP, L_YFRAC, L_PRE, L_POST = 12, 15, 17, 19, 21, 24, 27, 30, 31
+LI_COLS = 32
+# LF columns: x1, x2, y1, y2, y3 decay factors
+F_X, F_Y = 0, 2
 
-@njit(cache=True)
-def _history_flat(h, tr, toff, tspk, soff, n, K, T_e, fac, has_tau, imp_int, imp_frac, rdec, rimp):
-    """Like ``_history`` but into the scratch ``h`` (T_e+1, K, n_max) from flat state."""
+
+class Net(NamedTuple):
+    """Neurons and static projections: ``in_idx`` (flat index of every input column), ``NP``
+    (n, NP_COLS) neuron table, ``bias``/``U0``/``V0`` per neuron, ``SI`` (static projections,
+    SI_COLS) with their dense effective weights ``SW`` (post-major rows)."""
+
+    in_idx: np.ndarray
+    NP: np.ndarray
+    bias: np.ndarray
+    U0: np.ndarray
+    V0: np.ndarray
+    SI: np.ndarray
+    SW: np.ndarray
+
+
+class Rules(NamedTuple):
+    """Learning projections: ``LI`` (LI_COLS) and ``LF`` (trace decay factors) per projection,
+    ``LS`` (rule separable: :mod:`.separable`), products ``PT`` (target, dependency, mantissa,
+    exponent, pre-shift, first factor, factor count) with kinds ``PK``, factors ``FT`` (variable,
+    sign flag) and constants ``FC``; the replayed random draws ``RXD``/``RXI``/``RYD``/``RYI``
+    (2 per step) and ``RW`` (per epoch); the largest t_epoch / pre / post sizes."""
+
+    LI: np.ndarray
+    LS: np.ndarray
+    LF: np.ndarray
+    PT: np.ndarray
+    PK: np.ndarray
+    FT: np.ndarray
+    FC: np.ndarray
+    RXD: np.ndarray
+    RXI: np.ndarray
+    RYD: np.ndarray
+    RYI: np.ndarray
+    RW: np.ndarray
+    max_te: int
+    max_pre: int
+    max_post: int
+
+
+class State(NamedTuple):
+    """Learned and trace state of one sample (flat over the learning projections) and scratch:
+    ``WT``/``D2T``/``T1T`` (weights, tag_2, tag_1; pre-major), ``TX``/``TY`` (last spike time in
+    the epoch), ``XTR``/``YTR`` (traces), ``hx``/``hy`` (trace histories of one epoch),
+    ``ylist``/``old``/``acc``/``spk``/``fw`` (per-projection scratch)."""
+
+    WT: np.ndarray
+    D2T: np.ndarray
+    T1T: np.ndarray
+    TX: np.ndarray
+    TY: np.ndarray
+    XTR: np.ndarray
+    YTR: np.ndarray
+    hx: np.ndarray
+    hy: np.ndarray
+    ylist: np.ndarray
+    old: np.ndarray
+    acc: np.ndarray
+    spk: np.ndarray
+    fw: np.ndarray
+
+
+class Rec(NamedTuple):
+    """What :func:`fused_run` records per step (flags) and where ((steps, n) or empty)."""
+
+    s: bool
+    v: bool
+    u: bool
+    S: np.ndarray
+    V: np.ndarray
+    U: np.ndarray
+
+
+class TraceSide(NamedTuple):
+    """The pre (x1, x2) or post (y1..y3) trace parameters of one learning projection."""
+
+    fac: np.ndarray
+    has_tau: np.ndarray
+    imp_int: np.ndarray
+    imp_frac: np.ndarray
+
+
+@njit(inline="always")
+def _history_flat(h, tr, off, tspk, n, T_e, side, rdec, rimp):
+    """Like ``_history`` but into the scratch ``h`` (T_e+1, K, n_max) from flat state: traces
+    ``tr[:, off:off + n]``, spike times ``tspk[off:off + n]``, parameters ``side`` (TraceSide)."""
+    K = side.fac.shape[0]
     for k in range(K):
         for j in range(n):
-            h[0, k, j] = tr[k, toff + j]
+            h[0, k, j] = tr[k, off + j]
     for s in range(1, T_e + 1):
         for k in range(K):
-            if has_tau[k]:
-                f = fac[k]
+            if side.has_tau[k]:
+                f = side.fac[k]
                 for j in range(n):
                     h[s, k, j] = trace_decay(h[s - 1, k, j], f, rdec)
             else:
                 for j in range(n):
                     h[s, k, j] = 0
         for j in range(n):
-            if tspk[soff + j] == s:
+            if tspk[off + j] == s:
                 for k in range(K):
-                    h[s, k, j] = trace_impulse(h[s, k, j], imp_int[k], imp_frac[k], rimp)
+                    h[s, k, j] = trace_impulse(h[s, k, j], side.imp_int[k], side.imp_frac[k], rimp)
 
 
-@njit(cache=True)
-def _epoch_traces(q, t, LI, LF, TX, TY, XTR, YTR, hx, hy, RXD, RXI, RYD, RYI):
+@njit(inline="always")
+def _epoch_traces(q, t, R, st):
     """Trace histories of learning projection ``q`` for the epoch ending at t, and the traces
     advanced to the end of the epoch (y traces only for two-factor rules)."""
-    n_pre, n_post, xo, yo = LI[q, 1], LI[q, 3], LI[q, 0], LI[q, 2]
-    T_e, three = LI[q, 6], LI[q, 7]
-    _history_flat(hx, XTR, xo, TX, xo, n_pre, 2, T_e, LF[q, 0:2], LI[q, 15:17], LI[q, 17:19], LI[q, 19:21],
-                  RXD[q, 2 * t], RXI[q, 2 * t])
-    _history_flat(hy, YTR, yo, TY, yo, n_post, 3, T_e, LF[q, 2:5], LI[q, 21:24], LI[q, 24:27], LI[q, 27:30],
-                  RYD[q, 2 * t], RYI[q, 2 * t])
+    LI = R.LI
+    n_pre, n_post, xo, yo = LI[q, L_NPRE], LI[q, L_NPOST], LI[q, L_XO], LI[q, L_YO]
+    T_e, three = LI[q, L_TE], LI[q, L_THREE]
+    xs = TraceSide(R.LF[q, F_X:F_X + 2], LI[q, L_XHAS:L_XHAS + 2], LI[q, L_XIMP:L_XIMP + 2],
+                   LI[q, L_XFRAC:L_XFRAC + 2])
+    ys = TraceSide(R.LF[q, F_Y:F_Y + 3], LI[q, L_YHAS:L_YHAS + 3], LI[q, L_YIMP:L_YIMP + 3],
+                   LI[q, L_YFRAC:L_YFRAC + 3])
+    _history_flat(st.hx, st.XTR, xo, st.TX, n_pre, T_e, xs, R.RXD[q, 2 * t], R.RXI[q, 2 * t])
+    _history_flat(st.hy, st.YTR, yo, st.TY, n_post, T_e, ys, R.RYD[q, 2 * t], R.RYI[q, 2 * t])
     for k in range(2):
         for j in range(n_pre):
-            XTR[k, xo + j] = hx[T_e, k, j]
+            st.XTR[k, xo + j] = st.hx[T_e, k, j]
     if three == 0:
         for k in range(3):
             for i in range(n_post):
-                YTR[k, yo + i] = hy[T_e, k, i]
+                st.YTR[k, yo + i] = st.hy[T_e, k, i]
 
 
-@njit(cache=True)
-def _learn_sep_flat(q, t, LI, LS, WT, D2T, T1T, TX, TY, XTR, YTR, hx, hy, LF, RXD, RXI, RYD, RYI, RW, PT, PK, FT,
-                    FC):
+@njit(inline="always")
+def _learn_sep_flat(q, t, R, st):
     """Epoch learning of a separable projection ``q`` (:mod:`.separable`), then tx/ty reset."""
-    n_pre, n_post, woff, xo, yo = LI[q, 1], LI[q, 3], LI[q, 4], LI[q, 0], LI[q, 2]
-    T_e = LI[q, 6]
-    _epoch_traces(q, t, LI, LF, TX, TY, XTR, YTR, hx, hy, RXD, RXI, RYD, RYI)
-    learn_separable(t, n_pre, n_post, woff, T_e, LI[q, 8], LI[q, 9], LI[q, 10], LI[q, 11], LI[q, 12:15], WT, D2T,
-                    T1T, TX[xo:xo + n_pre], TY[yo:yo + n_post], hx, hy, RW[q, t // T_e], PT, PK, FT, FC, _WIDTH)
+    LI = R.LI
+    n_pre, n_post, woff, xo, yo = LI[q, L_NPRE], LI[q, L_NPOST], LI[q, L_WOFF], LI[q, L_XO], LI[q, L_YO]
+    T_e = LI[q, L_TE]
+    _epoch_traces(q, t, R, st)
+    learn_separable(t, n_pre, n_post, woff, T_e, LI[q, L_KDEC], LI[q, L_SIGN], LI[q, L_P0], LI[q, L_NPROD],
+                    LI[q, L_TGT:L_TGT + 3], st.WT, st.D2T, st.T1T, st.TX[xo:xo + n_pre], st.TY[yo:yo + n_post],
+                    st.hx, st.hy, R.RW[q, t // T_e], R.PT, R.PK, R.FT, R.FC, _WIDTH)
     for j in range(n_pre):
-        TX[xo + j] = 0
+        st.TX[xo + j] = 0
     for i in range(n_post):
-        TY[yo + i] = 0
+        st.TY[yo + i] = 0
 
 
-@njit(cache=True)
-def _learn_flat(q, t, LI, LF, WT, D2T, T1T, TX, TY, XTR, YTR, hx, hy, RXD, RXI, RYD, RYI, RW,
-                PT, FT, FC, ylist, old, acc):
+@njit(inline="always")
+def _learn_flat(q, t, R, st):
     """Epoch learning of learning projection ``q`` at step t (same arithmetic as ``learn_phase``)."""
-    n_pre, n_post, woff = LI[q, 1], LI[q, 3], LI[q, 4]
-    xo, yo = LI[q, 0], LI[q, 2]
-    T_e, k_dec, sign_mode = LI[q, 6], LI[q, 8], LI[q, 9]
-    p0, np_ = LI[q, 10], LI[q, 11]
-    _epoch_traces(q, t, LI, LF, TX, TY, XTR, YTR, hx, hy, RXD, RXI, RYD, RYI)
-    rw = RW[q, t // T_e]
+    LI, PT, FT, FC = R.LI, R.PT, R.FT, R.FC
+    WT, D2T, T1T, TX, TY, hx, hy = st.WT, st.D2T, st.T1T, st.TX, st.TY, st.hx, st.hy
+    ylist, old, acc = st.ylist, st.old, st.acc
+    n_pre, n_post, woff = LI[q, L_NPRE], LI[q, L_NPOST], LI[q, L_WOFF]
+    xo, yo = LI[q, L_XO], LI[q, L_YO]
+    T_e, k_dec, sign_mode = LI[q, L_TE], LI[q, L_KDEC], LI[q, L_SIGN]
+    p0, np_ = LI[q, L_P0], LI[q, L_NPROD]
+    _epoch_traces(q, t, R, st)
+    rw = R.RW[q, t // T_e]
     u = 0
     if k_dec >= 0:
         u = 1 if (t // T_e) % (1 << k_dec) == 0 else 0
@@ -602,7 +705,7 @@ def _learn_flat(q, t, LI, LF, WT, D2T, T1T, TX, TY, XTR, YTR, hx, hy, RXD, RXI, 
                     m = wrap32(m * clip_factor(val, _WIDTH[var]))
                 acc[z] = accumulate(acc[z], finish_product(m, PT[r, 2], PT[r, 4], PT[r, 3]))
             for z in range(3):
-                if not LI[q, 12 + z]:
+                if not LI[q, L_TGT + z]:
                     continue
                 plo, phi, lo, hi = target_bounds(z, sign_mode)
                 rr = write_back(acc[z], thr, plo, phi, lo, hi)
@@ -619,39 +722,24 @@ def _learn_flat(q, t, LI, LF, WT, D2T, T1T, TX, TY, XTR, YTR, hx, hy, RXD, RXI, 
 
 
 @njit(cache=True)
-def fused_run(steps, IN, in_idx, NP, bias, U0, V0, SI, SW, LI, LS, LF, WT, D2T, T1T, PT, PK, FT, FC,
-              RXD, RXI, RYD, RYI, RW, max_te, max_pre, max_post, rec_s, rec_v, rec_u, REC_S, REC_V, REC_U):
-    """All steps of one sample. NP[n, :] = (kind, fu, fv, vth<<6, reset_interval, reset_offset,
-    y1_imp, y1_dec, y3_imp, y3_dec, reward_index or -1); SI/LI: static/learning projection tables;
-    LS[q]: projection q's rule is separable (:mod:`.separable`), PK: product kinds."""
+def fused_run(steps, IN, net, R, st, rec):
+    """All steps of one sample: inputs ``IN`` (steps, n_in), the network ``net`` (:class:`Net`),
+    learning rules ``R`` (:class:`Rules`), state ``st`` (:class:`State`, updated in place) and
+    recordings ``rec`` (:class:`Rec`). NP, SI, LI columns: the ``N_*``, ``S_*``, ``L_*`` names."""
+    NP, bias, SI, SW, LI = net.NP, net.bias, net.SI, net.SW, R.LI
+    WT, TX, TY, XTR, YTR, spk, fw = st.WT, st.TX, st.TY, st.XTR, st.YTR, st.spk, st.fw
     n = NP.shape[0]
-    U = U0.copy()
-    V = V0.copy()
+    U = net.U0.copy()
+    V = net.V0.copy()
     A = np.zeros(n, np.int64)
     S = np.zeros(n, np.int64)
     Y = np.zeros((3, n), np.int64)
     n_lp = LI.shape[0]
-    tot_pre = 0
-    tot_post = 0
-    for q in range(n_lp):
-        tot_pre = max(tot_pre, LI[q, 0] + LI[q, 1])
-        tot_post = max(tot_post, LI[q, 2] + LI[q, 3])
-    TX = np.zeros(tot_pre, np.int64)
-    TY = np.zeros(tot_post, np.int64)
-    XTR = np.zeros((2, tot_pre), np.int64)
-    YTR = np.zeros((3, tot_post), np.int64)
-    hx = np.zeros((max_te + 1, 2, max_pre), np.int64)
-    hy = np.zeros((max_te + 1, 3, max_post), np.int64)
-    ylist = np.zeros(max_post, np.int64)
-    old = np.zeros(3, np.int64)
-    acc3 = np.zeros(3, np.int64)
-    spk = np.zeros(max_pre, np.int64)
-    fw = np.zeros(max_post, np.int64)
     for t in range(1, steps + 1):
-        for c in range(in_idx.shape[0]):
-            S[in_idx[c]] = IN[t - 1, c]
+        for c in range(net.in_idx.shape[0]):
+            S[net.in_idx[c]] = IN[t - 1, c]
         for k in range(n):
-            kind = NP[k, 0]
+            kind = NP[k, N_KIND]
             if kind == 0:
                 continue
             a = wrap32(A[k])
@@ -659,25 +747,26 @@ def fused_run(steps, IN, in_idx, NP, bias, U0, V0, SI, SW, LI, LS, LF, WT, D2T, 
             uu = U[k]
             vv = V[k]
             if kind == 2:
-                ri = NP[k, 4]
-                if t % ri == NP[k, 5] % ri:
+                ri = NP[k, N_RINT]
+                if t % ri == NP[k, N_ROFF] % ri:
                     uu = 0
                     vv = 0
-            x, y, _, _ = lif_uv(uu, vv, a, NP[k, 1], NP[k, 2], bias[k])
+            x, y, _, _ = lif_uv(uu, vv, a, NP[k, N_FU], NP[k, N_FV], bias[k])
             U[k] = x
-            if y > NP[k, 3]:
+            if y > NP[k, N_VTH]:
                 V[k] = 0
                 S[k] = 1
             else:
                 V[k] = y
                 S[k] = 0
             if kind == 3:
-                Y[0, k] = y_trace(Y[0, k], NP[k, 7], NP[k, 6], S[k])
-                Y[2, k] = y_trace(Y[2, k], NP[k, 9], NP[k, 8], S[k])
-                ri = NP[k, 10]
+                Y[0, k] = y_trace(Y[0, k], NP[k, N_Y1DEC], NP[k, N_Y1IMP], S[k])
+                Y[2, k] = y_trace(Y[2, k], NP[k, N_Y3DEC], NP[k, N_Y3IMP], S[k])
+                ri = NP[k, N_REWARD]
                 Y[1, k] = clip(S[ri], 0, TRACE_MAX) if ri >= 0 else 0
         for q in range(SI.shape[0]):
-            po, npre, qo, npost, wo, wexp, graded = SI[q, 0], SI[q, 1], SI[q, 2], SI[q, 3], SI[q, 4], SI[q, 5], SI[q, 6]
+            po, npre, qo, npost = SI[q, S_PRE], SI[q, S_NPRE], SI[q, S_POST], SI[q, S_NPOST]
+            wo, wexp, graded = SI[q, S_WOFF], SI[q, S_WEXP], SI[q, S_GRADED]
             for i in range(npost):
                 s_ = np.int64(0)
                 base = wo + i * npre
@@ -691,8 +780,9 @@ def fused_run(steps, IN, in_idx, NP, bias, U0, V0, SI, SW, LI, LS, LF, WT, D2T, 
                             s_ += SW[base + j]
                 A[qo + i] += wrap32(shift_exp(s_, wexp))
         for q in range(n_lp):
-            po, npre, qo, npost, wo, wexp = LI[q, 30], LI[q, 1], LI[q, 31], LI[q, 3], LI[q, 4], LI[q, 5]
-            xo, yo, T_e = LI[q, 0], LI[q, 2], LI[q, 6]
+            po, npre, qo, npost = LI[q, L_PRE], LI[q, L_NPRE], LI[q, L_POST], LI[q, L_NPOST]
+            wo, wexp = LI[q, L_WOFF], LI[q, L_WEXP]
+            xo, yo, T_e = LI[q, L_XO], LI[q, L_YO], LI[q, L_TE]
             for i in range(npost):
                 fw[i] = 0
             for j in range(npre):
@@ -711,35 +801,33 @@ def fused_run(steps, IN, in_idx, NP, bias, U0, V0, SI, SW, LI, LS, LF, WT, D2T, 
                 if spk[j]:
                     if TX[xo + j] > 0:
                         for k in range(2):
-                            XTR[k, xo + j] = trace_impulse(XTR[k, xo + j], LI[q, 17 + k], LI[q, 19 + k], 0)
+                            XTR[k, xo + j] = trace_impulse(XTR[k, xo + j], LI[q, L_XIMP + k], LI[q, L_XFRAC + k], 0)
                     TX[xo + j] = wet
-            yr = RYI[q, 2 * t - 1]
+            yr = R.RYI[q, 2 * t - 1]
             for i in range(npost):
                 if S[qo + i] != 0:
                     if TY[yo + i] > 0:
                         for k in range(3):
-                            YTR[k, yo + i] = trace_impulse(YTR[k, yo + i], LI[q, 24 + k], LI[q, 27 + k], yr)
+                            YTR[k, yo + i] = trace_impulse(YTR[k, yo + i], LI[q, L_YIMP + k], LI[q, L_YFRAC + k], yr)
                     TY[yo + i] = wet
-            if LI[q, 7]:
+            if LI[q, L_THREE]:
                 for k in range(3):
                     for i in range(npost):
                         YTR[k, yo + i] = Y[k, qo + i]
             if t % T_e == 0:
-                if LS[q]:
-                    _learn_sep_flat(q, t, LI, LS, WT, D2T, T1T, TX, TY, XTR, YTR, hx, hy, LF, RXD, RXI, RYD, RYI, RW,
-                                    PT, PK, FT, FC)
+                if R.LS[q]:
+                    _learn_sep_flat(q, t, R, st)
                 else:
-                    _learn_flat(q, t, LI, LF, WT, D2T, T1T, TX, TY, XTR, YTR, hx, hy, RXD, RXI, RYD, RYI, RW,
-                                PT, FT, FC, ylist, old, acc3)
-        if rec_s:
+                    _learn_flat(q, t, R, st)
+        if rec.s:
             for k in range(n):
-                REC_S[t - 1, k] = S[k]
-        if rec_v:
+                rec.S[t - 1, k] = S[k]
+        if rec.v:
             for k in range(n):
-                REC_V[t - 1, k] = V[k]
-        if rec_u:
+                rec.V[t - 1, k] = V[k]
+        if rec.u:
             for k in range(n):
-                REC_U[t - 1, k] = U[k]
+                rec.U[t - 1, k] = U[k]
 
 
 class FusedPlan:
@@ -753,8 +841,8 @@ class FusedPlan:
             o += pop.size
         n = o
         self.n = n
-        NP = np.zeros((n, 11), np.int64)
-        NP[:, 10] = -1
+        NP = np.zeros((n, NP_COLS), np.int64)
+        NP[:, N_REWARD] = -1
         bias = np.zeros(n, np.int64)
         self.u0 = np.zeros(n, np.int64)
         self.v0 = np.zeros(n, np.int64)
@@ -763,7 +851,7 @@ class FusedPlan:
         for name, pop in pops.items():
             a, b = self.off[name], self.off[name] + pop.size
             p = pop.params
-            NP[a:b, 0] = _KIND_CODE[pop.kind]
+            NP[a:b, N_KIND] = _KIND_CODE[pop.kind]
             if pop.kind == "input":
                 self.inputs.append((key_of[name], a, pop.size))
                 continue
@@ -772,16 +860,16 @@ class FusedPlan:
             bias[a:b] = np.where(bexp >= 0, mant << np.maximum(bexp, 0), mant >> np.maximum(-bexp, 0))
             self.u0[a:b] = np.asarray(p.get("u_init", 0), np.int64).reshape(-1)
             self.v0[a:b] = np.asarray(p.get("v_init", 0), np.int64).reshape(-1)
-            NP[a:b, 1] = decay_factor_u(p["du"])
-            NP[a:b, 2] = decay_factor_v(p["dv"])
-            NP[a:b, 3] = int(p["vth"]) << spec.VTH_SHIFT
+            NP[a:b, N_FU] = decay_factor_u(p["du"])
+            NP[a:b, N_FV] = decay_factor_v(p["dv"])
+            NP[a:b, N_VTH] = int(p["vth"]) << spec.VTH_SHIFT
             if pop.kind == "lif_reset":
-                NP[a:b, 4] = int(p["reset_interval"])
-                NP[a:b, 5] = int(p["reset_offset"])
+                NP[a:b, N_RINT] = int(p["reset_interval"])
+                NP[a:b, N_ROFF] = int(p["reset_offset"])
             if pop.kind == "lif_3f":
-                NP[a:b, 6:10] = [int(p["y1_impulse"]), int(p["y1_decay"]), int(p["y3_impulse"]), int(p["y3_decay"])]
+                NP[a:b, N_Y1IMP:N_Y3DEC + 1] = [int(p["y1_impulse"]), int(p["y1_decay"]), int(p["y3_impulse"]), int(p["y3_decay"])]
                 if p["reward"]:
-                    NP[a:b, 10] = self.off[p["reward"]] + np.arange(pop.size)
+                    NP[a:b, N_REWARD] = self.off[p["reward"]] + np.arange(pop.size)
         self.NP, self.bias = NP, bias
         self.in_idx = np.concatenate([np.arange(a, a + s) for _, a, s in self.inputs]).astype(np.int64) \
             if self.inputs else np.zeros(0, np.int64)
@@ -803,17 +891,17 @@ class FusedPlan:
                 continue
             lp = _LearnProj(proj, n_pre, n_post, steps)
             self.learn.append((name, lwo, n_pre, n_post))
-            row = np.zeros(32, np.int64)
-            row[0:12] = (xo, n_pre, yo, n_post, lwo, lp.wexp, lp.t_epoch, int(lp.three), lp.k_dec, lp.sign_mode,
+            row = np.zeros(LI_COLS, np.int64)
+            row[L_XO:L_NPROD + 1] = (xo, n_pre, yo, n_post, lwo, lp.wexp, lp.t_epoch, int(lp.three), lp.k_dec, lp.sign_mode,
                          len(PT), lp.ptab.shape[0])
-            row[12:15] = lp.tgt_has
-            row[15:17] = lp.xhas
-            row[17:19] = lp.ximp_int
-            row[19:21] = lp.ximp_frac
-            row[21:24] = lp.yhas
-            row[24:27] = lp.yimp_int
-            row[27:30] = lp.yimp_frac
-            row[30], row[31] = self.off[proj.pre], self.off[proj.post]
+            row[L_TGT:L_TGT + 3] = lp.tgt_has
+            row[L_XHAS:L_XHAS + 2] = lp.xhas
+            row[L_XIMP:L_XIMP + 2] = lp.ximp_int
+            row[L_XFRAC:L_XFRAC + 2] = lp.ximp_frac
+            row[L_YHAS:L_YHAS + 3] = lp.yhas
+            row[L_YIMP:L_YIMP + 3] = lp.yimp_int
+            row[L_YFRAC:L_YFRAC + 3] = lp.yimp_frac
+            row[L_PRE], row[L_POST] = self.off[proj.pre], self.off[proj.post]
             LI.append(row)
             LF.append(np.concatenate([lp.xfac, lp.yfac]))
             sep, kinds = classify(lp.ptab, lp.ftab)
@@ -838,9 +926,9 @@ class FusedPlan:
             yo += n_post
             lwo += n_pre * n_post
         i64 = np.int64
-        self.SI = np.array(SI, i64).reshape(-1, 7)
+        self.SI = np.array(SI, i64).reshape(-1, SI_COLS)
         self.SW = np.concatenate(SW).astype(i64) if SW else np.zeros(0, i64)
-        self.LI = np.array(LI, i64).reshape(-1, 32)
+        self.LI = np.array(LI, i64).reshape(-1, LI_COLS)
         self.LF = np.array(LF, np.float64).reshape(-1, 5)
         self.LS = np.array(LS, np.bool_)
         self.PK = np.array(PK, i64)
@@ -858,9 +946,24 @@ class FusedPlan:
         fits = all(a.size == 0 or (a.min() >= -(2**15) and a.max() < 2**15) for a in W + D2 + T1)
         dt = np.int16 if fits else i64
         self.W0, self.D20, self.T10 = (np.concatenate(a).astype(dt) if a else np.zeros(0, dt) for a in (W, D2, T1))
-        self.max_te = int(self.LI[:, 6].max()) if len(LI) else 1
-        self.max_pre = int(self.LI[:, 1].max()) if len(LI) else 1
-        self.max_post = int(self.LI[:, 3].max()) if len(LI) else 1
+        self.max_te = int(self.LI[:, L_TE].max()) if len(LI) else 1
+        self.max_pre = int(self.LI[:, L_NPRE].max()) if len(LI) else 1
+        self.max_post = int(self.LI[:, L_NPOST].max()) if len(LI) else 1
+        self.net = Net(self.in_idx, self.NP, self.bias, self.u0, self.v0, self.SI, self.SW)
+        self.rules = Rules(self.LI, self.LS, self.LF, self.PT, self.PK, self.FT, self.FC, self.RXD, self.RXI,
+                           self.RYD, self.RYI, self.RW, self.max_te, self.max_pre, self.max_post)
+
+    def new_state(self) -> State:
+        """A sample's initial learned state (copies) and zeroed traces and scratch."""
+        LI = self.LI
+        tot_pre = int((LI[:, L_XO] + LI[:, L_NPRE]).max()) if len(LI) else 0
+        tot_post = int((LI[:, L_YO] + LI[:, L_NPOST]).max()) if len(LI) else 0
+        i64 = np.int64
+        return State(self.W0.copy(), self.D20.copy(), self.T10.copy(), np.zeros(tot_pre, i64),
+                     np.zeros(tot_post, i64), np.zeros((2, tot_pre), i64), np.zeros((3, tot_post), i64),
+                     np.zeros((self.max_te + 1, 2, self.max_pre), i64),
+                     np.zeros((self.max_te + 1, 3, self.max_post), i64), np.zeros(self.max_post, i64),
+                     np.zeros(3, i64), np.zeros(3, i64), np.zeros(self.max_pre, i64), np.zeros(self.max_post, i64))
 
     def run(self, arrays: Mapping[str, np.ndarray], b: int, steps: int, rec_s: bool, rec_v: bool, rec_u: bool):
         IN = np.zeros((steps, self.in_idx.shape[0]), np.int64)
@@ -868,14 +971,13 @@ class FusedPlan:
         for key, a, size in self.inputs:
             IN[:, c:c + size] = np.asarray(arrays[key][b]).reshape(steps, size)
             c += size
-        W, D2, T1 = self.W0.copy(), self.D20.copy(), self.T10.copy()
+        st = self.new_state()
+        W, D2, T1 = st.WT, st.D2T, st.T1T
         z = np.zeros((0, 0), np.int64)
         RS = np.zeros((steps, self.n), np.int8) if rec_s else z.astype(np.int8)
         RV = np.zeros((steps, self.n), np.int64) if rec_v else z
         RU = np.zeros((steps, self.n), np.int64) if rec_u else z
-        fused_run(steps, IN, self.in_idx, self.NP, self.bias, self.u0, self.v0, self.SI, self.SW, self.LI, self.LS,
-                  self.LF, W, D2, T1, self.PT, self.PK, self.FT, self.FC, self.RXD, self.RXI, self.RYD, self.RYI, self.RW, self.max_te,
-                  self.max_pre, self.max_post, rec_s, rec_v, rec_u, RS, RV, RU)
+        fused_run(steps, IN, self.net, self.rules, st, Rec(rec_s, rec_v, rec_u, RS, RV, RU))
         finals = {}
         for name, wo, n_pre, n_post in self.learn:
             sl = slice(wo, wo + n_pre * n_post)
