@@ -472,7 +472,7 @@ def test_neuromodulation_and_rule_clashes_are_check_findings():
     msg = [m for c, _, _, m in f if c == "spinnaker-neuromodulation-broken"][0]
     assert "1!7.4.1" in msg and "synapse_dynamics_neuromodulation.py" in msg
     # through the registered check rule, with a context carrying the rules
-    from neurocompile.targets.spinnaker import check_rules
+    from neurocompile.targets.spinnaker import rules as check_rules
 
     class G:
         nodes = {}

@@ -50,12 +50,13 @@ readout lags the float reference by one step (``spinnaker-v-before-update``).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from neurocompile.check import Finding
-from neurocompile.errors import ParameterError, UnsupportedError
+from neurocompile.errors import UnsupportedError
 from neurocompile.netlist import Netlist, NeuronGroup
 from neurocompile.program import OutputSpec, Program
 from neurocompile.semantics import Semantics
@@ -84,17 +85,31 @@ def _f(code: str, severity: str, node: str | None, message: str) -> Finding:
 
 
 def _uniform(g: NeuronGroup, key: str, default: float | None = None) -> float:
+    """The one value of ``key`` in group ``g`` (``default`` when absent). That it is present and
+    the same for every neuron is the rule ``spinnaker-nonuniform-param`` (``rules.py``)."""
     arr = g.params.get(key)
     if arr is None:
-        if default is None:
-            raise ParameterError(f"{g.kind} node has no {key}", node=g.name, parameter=key, expected="a value")
-        return float(default)
+        return float(default)  # type: ignore[arg-type]
     arr = np.asarray(arr, np.float64).reshape(-1)
-    if arr.size and not np.all(arr == arr[0]):
-        raise UnsupportedError(f"{key} differs between neurons (min {arr.min():g}, max {arr.max():g}); a PyNN "
-                               "population has one value", node=g.name, parameter=key,
-                               expected=f"one {key} per node (split the node)")
     return float(arr[0]) if arr.size else float(default or 0.0)
+
+
+def uniform_keys(g: NeuronGroup) -> list[tuple[str, float | None]]:
+    """``[(parameter, default)]`` that :func:`_population_constants` reads as one value per group,
+    in the order it reads them (the rule ``spinnaker-nonuniform-param`` checks them)."""
+    cuba = g.kind in ("CubaLIF", "CubaLI")
+    keys: list[tuple[str, float | None]] = []
+    if g.kind in ("LIF", "LI", "CubaLIF", "CubaLI"):
+        keys += [("tau_mem" if cuba else "tau", None), ("v_leak", 0.0)]
+    elif g.spiking:
+        keys.append(("v_threshold", None))
+    if g.spiking:
+        keys.append(("v_threshold", None))
+        if g.reset == "value":
+            keys.append(("v_reset", 0.0))
+    if cuba:
+        keys.append(("tau_syn", None))
+    return list(dict.fromkeys(keys))
 
 
 def _tau_ms(tau: float, dt: float, tick_ms: float, disc: str, mode: str, node: str, key: str) -> tuple[float, float]:
@@ -110,13 +125,42 @@ def _tau_ms(tau: float, dt: float, tick_ms: float, disc: str, mode: str, node: s
     return tau / dt * tick_ms, math.exp(-dt / tau)
 
 
-def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = None,
-          calibration: dict[str, np.ndarray] | None = None, learning: Any = None, tick_ms: float = 1.0,
-          forward_tau: str = "matched", ring_buffer_shifts: str = "worst-case") -> Program:
-    """Lower ``netlist`` to a validated spinnaker Program (see the module docstring)."""
-    sem = semantics or netlist.semantics
-    dt, disc = float(sem.dt), sem.discretization
-    tick_ms = float(tick_ms)
+# ---------------------------------------------------------------------------- analysis passes
+@dataclass(frozen=True)
+class Planned:
+    """One projection the build will make: its name, connection, receptor and synapses."""
+
+    name: str
+    conn: Any
+    receptor: str
+    weights: np.ndarray          # |w| in nA of the projection's synapses
+    delays: np.ndarray           # PyNN delays (netlist delay + the hop tick)
+    sel: np.ndarray | None       # synapses of the connection (None: all, a plastic projection)
+    plastic: tuple | None = None  # (weight node, rule) of a plastic projection
+    rule_weight_scale: float | None = None
+    units: str | None = None
+
+
+@dataclass
+class Analysis:
+    """What the lowering computes before building (shared with the rules through the context)."""
+
+    dt: float
+    disc: str
+    tick_ms: float
+    forward_tau: str
+    ring_buffer_shifts: str
+    plastic: dict[str, tuple]
+    info: dict[str, dict[str, Any]]      # per group: the population constants
+    conv: dict[str, Any]                 # provenance['time_conversion']
+    conn_w: dict[str, np.ndarray]        # per connection: signed synapse weights in nA
+    shifts_of: dict[str, list[int]]      # per group: pinned ring-buffer shifts (worst-case mode)
+    projections: list[Planned]
+    findings: list[Finding] = field(default_factory=list)  # population, then projection findings
+
+
+def check_options(tick_ms: float, forward_tau: str, ring_buffer_shifts: str) -> None:
+    """The target options ``lower`` takes (argument errors, before any rule)."""
     if tick_ms not in spec.TICK_MS_CHOICES:
         raise UnsupportedError(f"tick_ms={tick_ms:g}", parameter="tick_ms",
                                expected=" or ".join(f"{t:g}" for t in spec.TICK_MS_CHOICES))
@@ -125,40 +169,42 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
     if ring_buffer_shifts not in ("worst-case", "host"):
         raise UnsupportedError(f"ring_buffer_shifts={ring_buffer_shifts!r}", parameter="ring_buffer_shifts",
                                expected="worst-case or host")
-    from neurocompile.check import enforce, lower_context
-    from neurocompile.learning.attach import match_connections, units_of
 
-    from .rules import ENFORCED
 
-    ctx = lower_context(netlist, graph=graph, semantics=sem, learning=learning, calibration=calibration,
-                        tick_ms=tick_ms, forward_tau=forward_tau, ring_buffer_shifts=ring_buffer_shifts)
-    rules = ctx.learning
-    plastic = match_connections(netlist, rules) if rules else {}
-    enforce(ENFORCED, ctx)
+def plastic_connections(ctx) -> dict[str, tuple]:
+    """``{connection: (weight node, rule)}`` of the learning rules (once per context)."""
+    from neurocompile.learning.attach import match_connections
+
+    return ctx.memo("spinnaker.plastic",
+                    lambda: match_connections(ctx.netlist, ctx.learning) if ctx.learning else {})
+
+
+def population_constants(netlist: Netlist, dt: float, tick_ms: float, disc: str, forward_tau: str
+                         ) -> tuple[dict[str, dict[str, Any]], dict[str, Any], list[Finding]]:
+    """Per group the PyNN constants (:func:`_population_constants`) from its worst-case input."""
     findings: list[Finding] = []
-    names: dict[str, list[str]] = {}
     conv: dict[str, Any] = {"dt_graph": dt, "tick_ms": tick_ms, "discretization": disc, "forward_tau": forward_tau,
                             "populations": {}}
-
-    b = SpiNNakerBuilder(tick_ms=tick_ms)
-    for name, shape in netlist.inputs.items():
-        b.spike_source(name, shape if shape else (1,), key=name)
-        names[name] = [name]
-
-    # ------------------------------------------------------------------ populations
-    info: dict[str, dict[str, Any]] = {}
-    shifts_of: dict[str, list[int]] = {}
-    # per-receptor worst-case sums need the weights first
-    wsum = {g: np.zeros((2, netlist.groups[g].size)) for g in netlist.groups}
-    conn_w: dict[str, np.ndarray] = {}
     peak = {n: np.zeros((2, g.size)) for n, g in netlist.groups.items()}
     for c in netlist.connections:
         pos = c.weight > 0
         np.add.at(peak[c.post][0], c.post_idx[pos], c.weight[pos])
         np.add.at(peak[c.post][1], c.post_idx[~pos], -c.weight[~pos])
+    info: dict[str, dict[str, Any]] = {}
     for g in netlist.groups.values():
         p_in = np.maximum(peak[g.name][0], peak[g.name][1]) + np.abs(np.asarray(g.bias, np.float64).reshape(-1))
         info[g.name] = _population_constants(g, dt, tick_ms, disc, forward_tau, findings, conv, p_in)
+    return info, conv, findings
+
+
+def synapse_weights(netlist: Netlist, info: dict[str, dict[str, Any]], plastic: dict[str, tuple],
+                    mode: str) -> tuple[dict[str, np.ndarray], dict[str, list[int]]]:
+    """Signed synapse weights in nA per connection, and (``worst-case``) the ring-buffer shifts
+    that hold the largest per-neuron sum of |w| per receptor (learned weights up to w_max)."""
+    from neurocompile.learning.attach import units_of
+
+    wsum = {g: np.zeros((2, netlist.groups[g].size)) for g in netlist.groups}
+    conn_w: dict[str, np.ndarray] = {}
     for c in netlist.connections:
         gi = info[c.post]
         w = _synapse_weights(c.weight, c.post_idx, gi)
@@ -173,16 +219,65 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
         pos = wb > 0
         np.add.at(wsum[c.post][0], c.post_idx[pos], wb[pos])
         np.add.at(wsum[c.post][1], c.post_idx[~pos], -wb[~pos])
-    for g in netlist.groups.values():
-        gi = info[g.name]
-        if ring_buffer_shifts == "worst-case":
+    shifts_of: dict[str, list[int]] = {}
+    if mode == "worst-case":
+        for g in netlist.groups.values():
             mx = [float(wsum[g.name][s].max(initial=0.0)) for s in range(2)]
-            sh = [min(s, spec.RING_BUFFER_SHIFT_MAX) for s in shifts_from_max_weights(mx)]
-            shifts_of[g.name] = sh
-            gi["rb_max_sum"] = mx
+            shifts_of[g.name] = [min(s, spec.RING_BUFFER_SHIFT_MAX) for s in shifts_from_max_weights(mx)]
+            info[g.name]["rb_max_sum"] = mx
+    return conn_w, shifts_of
+
+
+def plan_projections(netlist: Netlist, conn_w: dict[str, np.ndarray], info: dict[str, dict[str, Any]],
+                     plastic: dict[str, tuple]) -> tuple[list[Planned], list[Finding]]:
+    """The projections in build order: per connection an excitatory and an inhibitory FromList
+    projection, or one STDP projection for a plastic connection (:func:`_plan_stdp`)."""
+    out: list[Planned] = []
+    findings: list[Finding] = []
+    for c in netlist.connections:
+        w = conn_w[c.name]
+        if c.name in plastic:
+            out.append(_plan_stdp(c, w, plastic[c.name], info[c.post], findings))
+            continue
+        for receptor, sel in (("excitatory", w > 0), ("inhibitory", w < 0)):
+            if not sel.any():
+                continue
+            out.append(Planned(f"{c.name}:{receptor[:3]}", c, receptor, np.abs(w[sel]), c.delay[sel] + 1, sel))
+    return out, findings
+
+
+def analyse(ctx) -> Analysis:
+    """The analysis passes (once per context): population constants, synapse weights and
+    shifts, the projection plan. Raises the typed errors of the lowering (reported by the rule
+    ``spinnaker-lowering`` in ``check``)."""
+    return ctx.memo("spinnaker.analysis", lambda: _analyse(ctx))
+
+
+def _analyse(ctx) -> Analysis:
+    sem, nl, opts = ctx.semantics, ctx.netlist, ctx.options
+    dt, disc = float(sem.dt), sem.discretization
+    tick_ms = float(opts.get("tick_ms", 1.0))
+    forward_tau = opts.get("forward_tau", "matched")
+    mode = opts.get("ring_buffer_shifts", "worst-case")
+    plastic = plastic_connections(ctx)
+    info, conv, findings = population_constants(nl, dt, tick_ms, disc, forward_tau)
+    conn_w, shifts_of = synapse_weights(nl, info, plastic, mode)
+    projections, proj_findings = plan_projections(nl, conn_w, info, plastic)
+    return Analysis(dt, disc, tick_ms, forward_tau, mode, plastic, info, conv, conn_w, shifts_of, projections,
+                    findings + proj_findings)
+
+
+# ---------------------------------------------------------------------------- build passes
+def build_populations(b: SpiNNakerBuilder, netlist: Netlist, a: Analysis, names: dict[str, list[str]]) -> None:
+    """Spike sources for the inputs, then one IF_curr_exp / IF_curr_delta population per group."""
+    for name, shape in netlist.inputs.items():
+        b.spike_source(name, shape if shape else (1,), key=name)
+        names[name] = [name]
+    for g in netlist.groups.values():
+        gi = a.info[g.name]
         kw = dict(cm=gi["cm"], tau_m=gi["tau_m_ms"], v_rest=gi["v_rest"], v_reset=gi["v_reset"],
                   v_thresh=gi["v_thresh"], tau_refrac=0.0, i_offset=gi["i_offset"], v_init=0.0,
-                  ring_buffer_shifts=shifts_of.get(g.name))
+                  ring_buffer_shifts=a.shifts_of.get(g.name))
         if gi["model"] == "if_curr_exp":
             b.if_curr_exp(g.name, g.shape if g.shape else (1,), tau_syn_E=gi["tau_syn_ms"], tau_syn_I=gi["tau_syn_ms"],
                           **kw)
@@ -190,38 +285,51 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
             b.if_curr_delta(g.name, g.shape if g.shape else (1,), **kw)
         names[g.name] = [g.name]
 
-    # ------------------------------------------------------------------ projections
-    attachments: dict[str, dict] = {}
-    for c in netlist.connections:
-        w = conn_w[c.name]
-        names[c.name] = []
-        if c.name in plastic:
-            _emit_stdp(b, c, w, plastic[c.name], info[c.post], names, findings, attachments)
-            continue
-        for receptor, sel in (("excitatory", w > 0), ("inhibitory", w < 0)):
-            if not sel.any():
-                continue
-            pname = f"{c.name}:{receptor[:3]}"
-            b.from_list(c.pre, c.post, pre_idx=c.pre_idx[sel], post_idx=c.post_idx[sel], weights=np.abs(w[sel]),
-                        delays=c.delay[sel] + 1, receptor=receptor, name=pname)
-            names[c.name].append(pname)
 
-    # ------------------------------------------------------------------ outputs
+def build_projections(b: SpiNNakerBuilder, netlist: Netlist, a: Analysis,
+                      names: dict[str, list[str]]) -> dict[str, dict]:
+    """The planned projections; returns the learning attachments ``{weight node: ...}``."""
+    for c in netlist.connections:
+        names[c.name] = []
+    attachments: dict[str, dict] = {}
+    for p in a.projections:
+        c = p.conn
+        if p.plastic is not None:
+            node, rule = p.plastic
+            b.stdp(c.pre, c.post, pre_idx=c.pre_idx, post_idx=c.post_idx, rule=rule,
+                   rule_weight_scale=p.rule_weight_scale, weights=p.weights, delays=p.delays, receptor=p.receptor,
+                   name=p.name)
+            attachments[node] = {"projection": p.name, "rule": rule.name, "kind": rule.kind, "units": p.units,
+                                 "rule_weight_scale": p.rule_weight_scale,
+                                 "rule_weight_scale_unit": "nA per rule weight unit"}
+        else:
+            b.from_list(c.pre, c.post, pre_idx=c.pre_idx[p.sel], post_idx=c.post_idx[p.sel], weights=p.weights,
+                        delays=p.delays, receptor=p.receptor, name=p.name)
+        names[c.name].append(p.name)
+    return attachments
+
+
+def plan_outputs(netlist: Netlist, a: Analysis) -> tuple[dict[str, OutputSpec], list[Finding]]:
+    """Spikes, or v scaled back to NIR units (recorded before the tick's update: a finding)."""
     outs: dict[str, OutputSpec] = {}
+    findings: list[Finding] = []
     for key, (src, obs) in netlist.outputs.items():
-        if src in netlist.inputs:
-            outs[key] = OutputSpec(src, "spikes", 1.0)
-        elif obs == "spikes":
+        if src in netlist.inputs or obs == "spikes":
             outs[key] = OutputSpec(src, "spikes", 1.0)
         else:
-            outs[key] = OutputSpec(src, "v", 1.0 / info[src]["sv"])
+            outs[key] = OutputSpec(src, "v", 1.0 / a.info[src]["sv"])
             findings.append(_f("spinnaker-v-before-update", "info", src,
                                "sPyNNaker records v before each tick's update: the v readout at tick t equals the "
                                "float reference's v at step t-1 (a one-step lag; values are otherwise exact up to "
                                "fixed point)"))
-    prog = b.build(outs, semantics={**sem.as_dict(), "tick_ms": tick_ms},
-                   provenance={"names": names, "findings": [f.as_dict() for f in findings]})
-    for name, gi in info.items():
+    return outs, findings
+
+
+def annotate(prog: Program, netlist: Netlist, sem: Semantics, a: Analysis, names: dict[str, list[str]],
+             attachments: dict[str, dict]) -> Program:
+    """The lowering's record in the Program: per population the chip constants, per projection its
+    sources, the time conversion, the learning attachments and the measured reset finding."""
+    for name, gi in a.info.items():
         q = prog.quantization["populations"].setdefault(name, {})
         q.update({k: gi[k] for k in ("model", "sv", "R_chip", "a_chip", "tau_m_ms", "cm") if k in gi})
         q["scale"] = 1.0 / gi["sv"]
@@ -232,7 +340,7 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
     for c in netlist.connections:
         for pname in names[c.name]:
             prog.quantization["projections"][pname]["sources"] = list(c.sources)
-    prog.provenance["time_conversion"] = conv
+    prog.provenance["time_conversion"] = a.conv
     if attachments:
         prog.learning = {**prog.learning, "attachments": attachments}
     # measured effect of reset-by-subtraction -> reset to 0
@@ -240,6 +348,37 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
     if sub:
         prog.provenance["findings"].append(_reset_finding(netlist, sem, sub).as_dict())
     return prog
+
+
+def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = None,
+          calibration: dict[str, np.ndarray] | None = None, learning: Any = None, tick_ms: float = 1.0,
+          forward_tau: str = "matched", ring_buffer_shifts: str = "worst-case") -> Program:
+    """Lower ``netlist`` to a validated spinnaker Program (see the module docstring).
+
+    After the options (:func:`check_options`), the target's rules (``targets/spinnaker/rules.py``)
+    are enforced: the first error they find is raised as its typed error. Then the passes of
+    :func:`analyse` (shared with the rules through the context) and the build:
+    :func:`build_populations`, :func:`build_projections`, :func:`plan_outputs`, :func:`annotate`.
+    """
+    from neurocompile.check import enforce, lower_context
+
+    from .rules import RULES
+
+    sem = semantics or netlist.semantics
+    tick_ms = float(tick_ms)
+    check_options(tick_ms, forward_tau, ring_buffer_shifts)
+    ctx = lower_context(netlist, graph=graph, semantics=sem, learning=learning, calibration=calibration,
+                        tick_ms=tick_ms, forward_tau=forward_tau, ring_buffer_shifts=ring_buffer_shifts)
+    enforce(RULES, ctx)
+    a = analyse(ctx)
+    b = SpiNNakerBuilder(tick_ms=tick_ms)
+    names: dict[str, list[str]] = {}
+    build_populations(b, netlist, a, names)
+    attachments = build_projections(b, netlist, a, names)
+    outs, out_findings = plan_outputs(netlist, a)
+    prog = b.build(outs, semantics={**sem.as_dict(), "tick_ms": tick_ms},
+                   provenance={"names": names, "findings": [f.as_dict() for f in a.findings + out_findings]})
+    return annotate(prog, netlist, sem, a, names, attachments)
 
 
 def _rule_weight_scale(node: str, rule: Any, gi: dict[str, Any], units: str) -> float:
@@ -254,8 +393,7 @@ def _rule_weight_scale(node: str, rule: Any, gi: dict[str, Any], units: str) -> 
     return float(gain[0]) if gain.size else 1.0
 
 
-def _emit_stdp(b: SpiNNakerBuilder, c: Any, w: np.ndarray, attached: tuple, gi: dict[str, Any], names, findings,
-               attachments) -> None:
+def _plan_stdp(c: Any, w: np.ndarray, attached: tuple, gi: dict[str, Any], findings: list[Finding]) -> Planned:
     """One sPyNNaker STDP FromList projection (kind ``stdp``) for a plastic connection.
 
     STDP weights are unsigned per receptor: an all-positive connection goes to the excitatory
@@ -277,12 +415,7 @@ def _emit_stdp(b: SpiNNakerBuilder, c: Any, w: np.ndarray, attached: tuple, gi: 
                            "acts on |w| (potentiation makes the synapse more inhibitory)"))
     units = units_of(rule)
     ws = _rule_weight_scale(node, rule, gi, units)
-    pname = f"{c.name}:{receptor[:3]}"
-    b.stdp(c.pre, c.post, pre_idx=c.pre_idx, post_idx=c.post_idx, rule=rule, rule_weight_scale=ws,
-           weights=np.abs(w), delays=c.delay + 1, receptor=receptor, name=pname)
-    names[c.name].append(pname)
-    attachments[node] = {"projection": pname, "rule": rule.name, "kind": rule.kind, "units": units,
-                         "rule_weight_scale": ws, "rule_weight_scale_unit": "nA per rule weight unit"}
+    return Planned(f"{c.name}:{receptor[:3]}", c, receptor, np.abs(w), c.delay + 1, None, attached, ws, units)
 
 
 def _population_constants(g: NeuronGroup, dt: float, tick_ms: float, disc: str, forward_tau: str,

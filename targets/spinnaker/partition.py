@@ -82,6 +82,18 @@ def _atoms_per_core(pop) -> int:
     return max(1, min(int(pop.params.get("neurons_per_core", spec.NEURONS_PER_CORE)), spec.NEURONS_PER_CORE_MAX))
 
 
+def delay_error(projection: str, post: str, post_size: int, atoms_per_core: int, dmax: int) -> ResourceError | None:
+    """The error for a delay of ``dmax`` ticks into ``post`` beyond what sPyNNaker maps (its core's
+    ring-buffer slots x the delay-extension stages), else None. :func:`place` raises it for any
+    Program; ``compile`` meets it first in the rule ``spinnaker-delay-too-long`` (``rules.py``)."""
+    slots = spec.core_delay_slots(min(post_size, atoms_per_core))
+    if dmax > spec.DELAY_EXTENSION_MAX_SLOTS * slots:
+        return ResourceError(f"delay of {dmax} ticks exceeds what sPyNNaker maps into '{post}' "
+                             f"({slots} ring-buffer slots x {spec.DELAY_EXTENSION_MAX_SLOTS} delay-extension stages)",
+                             node=projection, parameter="delays", expected=f"<= {spec.DELAY_EXTENSION_MAX_SLOTS * slots}")
+    return None
+
+
 def _slices(pop) -> list[tuple[int, int]]:
     n, k = pop.size, _atoms_per_core(pop)
     return [(a, min(a + k, n)) for a in range(0, n, k)] or [(0, 0)]
@@ -153,10 +165,9 @@ def place(program: Program, *, max_chips: int | None = None, write: bool = True)
         post = program.populations[q.post]
         slots = spec.core_delay_slots(min(post.size, _atoms_per_core(post)))
         dmax = int(d.max())
-        if dmax > spec.DELAY_EXTENSION_MAX_SLOTS * slots:
-            raise ResourceError(f"delay of {dmax} ticks exceeds what sPyNNaker maps into '{q.post}' "
-                                f"({slots} ring-buffer slots x {spec.DELAY_EXTENSION_MAX_SLOTS} delay-extension stages)",
-                                node=q.name, parameter="delays", expected=f"<= {spec.DELAY_EXTENSION_MAX_SLOTS * slots}")
+        err = delay_error(q.name, q.post, post.size, _atoms_per_core(post), dmax)
+        if err is not None:
+            raise err
         if dmax > slots:
             delayed[q.pre] = max(delayed.get(q.pre, 0), dmax)
             notes.append(f"projection '{q.name}': delay {dmax} > {slots} slots of '{q.post}': delay extension on '{q.pre}'")
@@ -197,4 +208,4 @@ def estimate_cores(program: Program) -> int:
     return place(program, write=False).cores_used
 
 
-__all__ = ["Placement", "place", "estimate_cores", "limits"]
+__all__ = ["Placement", "place", "estimate_cores", "limits", "delay_error"]

@@ -1,12 +1,20 @@
-"""The SpiNNaker rules: what the lowering (``targets/spinnaker/lower.py``) cannot express or only approximates.
+"""The SpiNNaker rules: what the lowering (``targets/spinnaker/lower.py``) refuses or only approximates.
 
-The target's ``rules`` hook (:data:`RULES`): ``check MODEL --target spinnaker`` lists every
-finding. :func:`.lower.lower` starts with :func:`neurocompile.check.enforce` on :data:`ENFORCED`,
-the rules whose error findings carry the typed error the lowering raises (made with
-:func:`neurocompile.check.refusal` from the netlist of the context). The other rules still read the
-graph and have their refusal inside the lowering, the builder or the placer (non-uniform
-parameters in ``_uniform`` of ``lower.py``, learning rules in ``learning.py``, delays in
-``partition.py``); they are not enforced, so compile raises those errors as before.
+The target's ``rules`` hook (:data:`RULES`), written once for both callers: ``check MODEL
+--target spinnaker`` lists every finding, and :func:`.lower.lower` starts with
+:func:`neurocompile.check.enforce`, which raises the first error finding as the typed error it
+carries (made with :func:`neurocompile.check.refusal`: the class, node and message ``compile``
+reports). A rule reads the :class:`neurocompile.check.Context`: the graph, the netlist and
+semantics (in ``check``, where no reset is chosen, the file's reset or reset to zero where the
+file leaves it open), the learning rules and the compile options (``tick_ms``, ``forward_tau``,
+``ring_buffer_shifts``; their defaults in ``check``).
+
+Order (lower raises the first error): learning attachment, non-spiking sources, one value per
+population, the hints of ``check`` (IF leak, legacy reset), then the lowering's analysis passes
+(:func:`.lower.analyse`, shared with ``lower`` through the context) and what reads their plan:
+learning rules (:func:`.learning.map_rule` per STDP projection, one rule per post population)
+and delays (the Program's delay range, :func:`.partition.delay_error`). Codes are documented in
+``docs/check.md``.
 """
 
 from __future__ import annotations
@@ -16,47 +24,39 @@ from typing import Iterator
 import numpy as np
 
 from neurocompile.check import Finding, refusal
-from neurocompile.errors import UnsupportedError
+from neurocompile.errors import NeurocompileError, ParameterError, UnsupportedError
 
 from . import spec
-
-_NEURONS = ("LIF", "IF", "LI", "I", "CubaLIF", "CubaLI")
-_UNIFORM = {"LIF": ("tau", "v_threshold", "v_leak", "v_reset"), "IF": ("v_threshold", "v_reset"),
-            "LI": ("tau", "v_leak"), "I": (), "CubaLIF": ("tau_mem", "tau_syn", "v_threshold", "v_leak", "v_reset"),
-            "CubaLI": ("tau_mem", "tau_syn", "v_leak")}
 
 
 def _f(code: str, severity: str, node: str | None, message: str) -> Finding:
     return Finding(code, severity, node, " ".join(message.split()))
 
 
-def _uniform_params(ctx) -> Iterator[Finding]:
-    for node in ctx.graph.nodes.values():
-        for key in _UNIFORM.get(node.kind, ()):
-            v = node.params.get(key)
-            if v is None:
-                continue
-            arr = np.asarray(v, np.float64).reshape(-1)
-            if arr.size > 1 and not np.all(arr == arr[0]):
-                yield _f("spinnaker-nonuniform-param", "error", node.name,
-                         f"{key} differs between neurons (min {arr.min():g}, max {arr.max():g}); a PyNN population "
-                         "has one value (split the node)")
+def _analysis(ctx):
+    """``(Analysis, None)`` or ``(None, the typed error)`` of :func:`.lower.analyse`, once per context."""
+    from .lower import analyse
+
+    def run():
+        try:
+            return analyse(ctx), None
+        except NeurocompileError as exc:
+            return None, exc
+
+    return ctx.memo("spinnaker.analysis.result", run)
 
 
-def _if_leak(ctx) -> Iterator[Finding]:
-    for node in ctx.graph.nodes.values():
-        if node.kind in ("IF", "I"):
-            yield _f("spinnaker-if-leak", "warning", node.name,
-                     f"{node.kind} has no leak but sPyNNaker's LIF always leaks (at least 2/32768 per tick); "
-                     "compile reports the leak used")
+# ---------------------------------------------------------------------------- netlist
+def _attach(ctx) -> Iterator[Finding]:
+    """Each learning rule names a weight node that is its own connection of the netlist."""
+    from .lower import plastic_connections
 
-
-def _reset(ctx) -> Iterator[Finding]:
-    for node in ctx.graph.nodes.values():
-        if node.kind in ("LIF", "IF", "CubaLIF") and node.name in ctx.graph.legacy_reset:
-            yield _f("spinnaker-reset-subtract", "warning", node.name,
-                     "defined with reset by subtraction, which SpiNNaker cannot do (V is set to v_reset); "
-                     "compile maps it to reset to 0 and measures the spike-count effect")
+    if getattr(ctx, "netlist", None) is None or not ctx.learning:
+        return
+    try:
+        plastic_connections(ctx)
+    except NeurocompileError as exc:
+        yield refusal("spinnaker-unsupported", exc)
 
 
 def _nonspiking_source(ctx) -> Iterator[Finding]:
@@ -71,39 +71,169 @@ def _nonspiking_source(ctx) -> Iterator[Finding]:
                 node=c.pre, parameter="edges", expected="only spiking neurons (IF, LIF, CubaLIF) or Inputs as sources"))
 
 
-def _delays(ctx) -> Iterator[Finding]:
-    dt = ctx.effective_dt
-    if dt is None:
+def _uniform_params(ctx) -> Iterator[Finding]:
+    """A PyNN population has one value of each parameter the lowering reads per group
+    (:func:`.lower.uniform_keys`): present, and the same for every neuron."""
+    from .lower import uniform_keys
+
+    nl = getattr(ctx, "netlist", None)
+    if nl is None:
         return
-    limit = spec.max_delay_ticks() - 1
+    for g in nl.groups.values():
+        for key, default in uniform_keys(g):
+            arr = g.params.get(key)
+            if arr is None:
+                if default is None:
+                    yield refusal("spinnaker-nonuniform-param", ParameterError(
+                        f"{g.kind} node has no {key}", node=g.name, parameter=key, expected="a value"))
+                continue
+            arr = np.asarray(arr, np.float64).reshape(-1)
+            if arr.size and not np.all(arr == arr[0]):
+                yield refusal("spinnaker-nonuniform-param", UnsupportedError(
+                    f"{key} differs between neurons (min {arr.min():g}, max {arr.max():g}); a PyNN population has one "
+                    "value", node=g.name, parameter=key, expected=f"one {key} per node (split the node)"))
+
+
+# ---------------------------------------------------------------------------- hints of check
+def _if_leak(ctx) -> Iterator[Finding]:
+    if ctx.reset is not None:  # compile: the lowering reports the leak it uses (spinnaker-if-leak with exp_TC)
+        return
     for node in ctx.graph.nodes.values():
-        if node.kind == "Delay" and node.params.get("delay") is not None:
-            steps = float(np.max(np.asarray(node.params["delay"], np.float64))) / dt
-            if steps > limit:
-                yield _f("spinnaker-delay-too-long", "error", node.name,
-                         f"delay of {steps:g} steps exceeds sPyNNaker's {limit} (+1 hop) ticks with delay extensions")
+        if node.kind in ("IF", "I"):
+            yield _f("spinnaker-if-leak", "warning", node.name,
+                     f"{node.kind} has no leak but sPyNNaker's LIF always leaks (at least 2/32768 per tick); "
+                     "compile reports the leak used")
 
 
+def _reset(ctx) -> Iterator[Finding]:
+    if ctx.reset is not None:  # compile: the lowering measures the effect (spinnaker-reset-subtract)
+        return
+    for node in ctx.graph.nodes.values():
+        if node.kind in ("LIF", "IF", "CubaLIF") and node.name in ctx.graph.legacy_reset:
+            yield _f("spinnaker-reset-subtract", "warning", node.name,
+                     "defined with reset by subtraction, which SpiNNaker cannot do (V is set to v_reset); "
+                     "compile maps it to reset to 0 and measures the spike-count effect")
+
+
+# ---------------------------------------------------------------------------- analysis passes
+_BEFORE_PASSES = (_attach, _nonspiking_source, _uniform_params)
+
+
+def _blocked(ctx) -> bool:
+    """An earlier rule refuses the netlist (the lowering would not run its passes either)."""
+    return ctx.memo("spinnaker.blocked",
+                    lambda: any(f.severity == "error" for fn in _BEFORE_PASSES for f in fn(ctx)))
+
+
+def _passes(ctx) -> Iterator[Finding]:
+    """What the lowering's analysis passes refuse (a forward tau >= dt, a tau too long for the
+    tick, different weight gains or both weight signs on a plastic projection)."""
+    if getattr(ctx, "netlist", None) is None or _blocked(ctx):
+        return
+    _, exc = _analysis(ctx)
+    if exc is not None:
+        yield refusal("spinnaker-unsupported", exc)
+
+
+# ---------------------------------------------------------------------------- learning
 def _learning(ctx) -> Iterator[Finding]:
-    """Learning rules sPyNNaker 1!7.4.1 cannot run (H11, :func:`.learning.rule_findings`): neuromodulation
-    (broken host path), Hebbian/custom rules and Pfister x multiplicative (no binary), two different rules
-    into one post population. Reads ``ctx.learning`` ({weight node: LearningRule}) when check was given rules."""
+    """Learning rules sPyNNaker 1!7.4.1 cannot run (H11): neuromodulation (broken host path),
+    Hebbian/custom rules and Pfister x multiplicative (no binary), two different rules into one
+    post population. With a netlist, each STDP projection of the lowering's plan is mapped by
+    :func:`.learning.map_rule` as the builder maps it (its errors, naming the projection); without
+    one (``check`` without dt) the rules are judged on the graph (:func:`.learning.rule_findings`)."""
     rules = getattr(ctx, "learning", None) or {}
     rules = getattr(rules, "rules", rules)
     if not rules:
         return
-    from .learning import projections_of, rule_findings
+    from .learning import _unsupported_reason, map_rule, projections_of, rule_findings
 
-    for code, severity, node, message in rule_findings(dict(rules), projections_of(ctx.graph)):
-        yield _f(code, severity, node, message)
+    a = None
+    if getattr(ctx, "netlist", None) is not None and not _blocked(ctx):
+        a, _ = _analysis(ctx)
+    if a is None:
+        if getattr(ctx, "netlist", None) is None:
+            for code, severity, node, message in rule_findings(dict(rules), projections_of(ctx.graph)):
+                yield _f(code, severity, node, message)
+        return
+    first: dict[str, tuple[str, dict]] = {}
+    for p in a.projections:
+        if p.plastic is None:
+            continue
+        node, rule = p.plastic
+        post = p.conn.post
+        params = getattr(rule, "params", None) or {}
+        shift = a.shifts_of[post][spec.SYNAPSE_TYPES.index(p.receptor)] if post in a.shifts_of else None
+        try:
+            if shift is None and params.get("w_max") is None:
+                # host shifts are computed at build: only what does not depend on them
+                bad = _unsupported_reason(rule)
+                if bad is not None:
+                    raise UnsupportedError(bad[1], node=p.name, parameter="learning",
+                                           expected="stdp_pair or stdp_triplet")
+                continue
+            m = map_rule(rule, tick_ms=a.tick_ms, shift=shift, weight_scale=p.rule_weight_scale,
+                         post_kind=a.info[post]["model"], node=p.name)
+        except NeurocompileError as exc:
+            bad = _unsupported_reason(rule)
+            code = bad[0] if bad is not None else (
+                "spinnaker-rule-no-binary" if isinstance(exc, UnsupportedError) else "spinnaker-learning")
+            yield refusal(code, exc)
+            continue
+        if int(getattr(rule, "t_epoch", 1)) != 1:
+            yield _f("spinnaker-rule-epoch", "warning", node,
+                     f"t_epoch={rule.t_epoch} is ignored: sPyNNaker updates at every pre spike")
+        one = first.setdefault(post, (p.name, dict(m.plasticity)))
+        if one[1] != dict(m.plasticity):
+            yield refusal("spinnaker-rules-differ-per-population", ParameterError(
+                f"stdp projections '{one[0]}' and '{p.name}' into '{post}' have different plasticity; sPyNNaker "
+                "requires one STDP rule per post population", node=p.name, parameter="plasticity",
+                expected=f"the plasticity of '{one[0]}'"))
 
 
-RULES = [_uniform_params, _if_leak, _reset, _nonspiking_source, _delays, _learning]
-for _r, _c in zip(RULES, ("spinnaker-nonuniform-param", "spinnaker-if-leak", "spinnaker-reset-subtract",
-                          "spinnaker-nonspiking-source", "spinnaker-delay-too-long", "spinnaker-learning")):
-    _r.code = _c  # type: ignore[attr-defined]
+# ---------------------------------------------------------------------------- delays
+def _delays(ctx) -> Iterator[Finding]:
+    """Delays (netlist delay + the hop tick) of the planned projections: inside the Program's range
+    (the schema's check, ``8 x`` the post core's slots) and what sPyNNaker's placement maps
+    (:func:`.partition.delay_error`)."""
+    from neurocompile.schema import check_int_array
 
-#: the rules lower enforces (see the module docstring)
-ENFORCED = [_nonspiking_source]
+    from .partition import delay_error
 
-__all__ = ["RULES", "ENFORCED"]
+    if getattr(ctx, "netlist", None) is None or _blocked(ctx):
+        return
+    a, _ = _analysis(ctx)
+    if a is None:
+        return
+    nl = ctx.netlist
+    npc = spec.NEURONS_PER_CORE
+    for p in a.projections:
+        size = nl.groups[p.conn.post].size
+        d = np.asarray(p.delays).astype(np.int64).reshape(-1)
+        try:
+            check_int_array(d, d.shape, spec.DELAY_MIN_TICKS, spec.max_delay_ticks(min(npc, size)),
+                            what=f"{'stdp' if p.plastic is not None else 'from_list'} projection", node=p.name,
+                            field="delays")
+        except NeurocompileError as exc:
+            yield refusal("spinnaker-delay-too-long", exc)
+            return
+    for p in a.projections:
+        d = np.asarray(p.delays).reshape(-1)
+        if d.size:
+            atoms = max(1, min(npc, spec.NEURONS_PER_CORE_MAX))
+            err = delay_error(p.name, p.conn.post, nl.groups[p.conn.post].size, atoms, int(d.max()))
+            if err is not None:
+                yield refusal("spinnaker-delay-too-long", err)
+                return
+
+
+for _fn, _code in ((_attach, "spinnaker-learning-attach"), (_nonspiking_source, "spinnaker-nonspiking-source"),
+                   (_uniform_params, "spinnaker-nonuniform-param"), (_if_leak, "spinnaker-if-leak"),
+                   (_reset, "spinnaker-reset-subtract"), (_passes, "spinnaker-lowering"),
+                   (_learning, "spinnaker-learning"), (_delays, "spinnaker-delay-too-long")):
+    _fn.code = _code  # type: ignore[attr-defined]
+
+#: in the order lower enforces them (the first error is raised)
+RULES = [_attach, _nonspiking_source, _uniform_params, _if_leak, _reset, _passes, _learning, _delays]
+
+__all__ = ["RULES"]
