@@ -33,7 +33,7 @@ import numpy as np
 from .errors import NeurocompileError
 from .findings import Finding
 from .jsonable import jsonable
-from .ir import NEURON_KINDS, PRIMITIVES, SPIKING_KINDS, Graph, Node
+from .ir import NEURON_KINDS, PRIMITIVES, SPIKING_KINDS, TAU_PARAMS, Graph, Node
 from .target import get_target, target_names
 
 __all__ = [
@@ -45,7 +45,6 @@ __all__ = [
 SEVERITIES = ("error", "warning", "info")
 
 #: Time-constant parameters.
-TAU_PARAMS = ("tau", "tau_syn", "tau_mem")
 
 #: Without a dt, a time constant below this (in seconds, the NIR paper's unit) is suspicious:
 #: the paper's graphs use dt = 1e-4 and norse 1.1.0 exports tau = dt*tau (1e-5 for 10 ms).

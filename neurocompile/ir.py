@@ -51,10 +51,11 @@ PRIMITIVES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
 NEURON_KINDS = frozenset({"I", "IF", "LI", "LIF", "CubaLI", "CubaLIF"})
 #: Neurons that emit spikes (the others output their membrane value ``v``).
 SPIKING_KINDS = frozenset({"IF", "LIF", "CubaLIF"})
-#: Neuron parameters that are per-neuron arrays defining the node's shape.
-NEURON_ARRAY_PARAMS = frozenset({
-    "r", "tau", "tau_syn", "tau_mem", "v_leak", "v_threshold", "v_reset", "w_in",
-})
+#: Neuron parameters that are per-neuron arrays defining the node's shape (in this order).
+NEURON_PARAMS = ("r", "tau", "tau_syn", "tau_mem", "v_leak", "v_threshold", "v_reset", "w_in")
+NEURON_ARRAY_PARAMS = frozenset(NEURON_PARAMS)
+#: Time-constant parameters (> 0).
+TAU_PARAMS = ("tau", "tau_syn", "tau_mem")
 
 
 @dataclass

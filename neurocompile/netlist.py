@@ -43,7 +43,7 @@ from . import reference_ops as ops
 from .findings import Finding
 from .data import FIDELITY_FLOAT, RunResult, check_inputs
 from .errors import GraphError, UnsupportedError
-from .ir import NEURON_KINDS, SPIKING_KINDS, Graph, Node
+from .ir import NEURON_KINDS, SPIKING_KINDS, TAU_PARAMS, Graph, Node
 from .reference import node_shapes
 from .semantics import Semantics, legacy_reset_error
 
@@ -351,7 +351,7 @@ class _Builder:
         for key in GROUP_PARAMS:
             if node.params.get(key) is not None:
                 params[key] = np.broadcast_to(ops._array(node, key), shape).reshape(-1).astype(np.float64).copy()
-        for key in ("tau", "tau_syn", "tau_mem"):
+        for key in TAU_PARAMS:
             if key in params and np.any(params[key] <= 0):
                 from .errors import ParameterError
                 raise ParameterError(f"has values <= 0 (min {params[key].min()})", node=node.name, parameter=key,
@@ -450,13 +450,6 @@ def _feeds(graph: Graph, src: str, node: str, b: _Builder) -> bool:
 
 
 # ----------------------------------------------------------------------------- float simulator
-def _decay(tau: np.ndarray, dt: float, disc: str) -> tuple[np.ndarray, np.ndarray]:
-    if disc == "forward":
-        return 1.0 - dt / tau, dt / tau
-    a = np.exp(-dt / tau)
-    return a, 1.0 - a
-
-
 def simulate_netlist(netlist: Netlist, inputs: Mapping[str, np.ndarray], semantics: Semantics | None = None,
                      record: tuple[str, ...] = ()) -> RunResult:
     """Float64 run of a netlist with chip timing (every connection adds 1 + delay steps).
@@ -477,20 +470,8 @@ def simulate_netlist(netlist: Netlist, inputs: Mapping[str, np.ndarray], semanti
     hist = {n: np.zeros((depth, batch, netlist.size_of(n))) for n in list(netlist.inputs) + list(netlist.groups)}
     st = {}
     for g in netlist.groups.values():
-        p = g.params
-        s: dict[str, Any] = {"v": np.zeros((batch, g.size)), "u": np.zeros((batch, g.size)),
-                             "z": np.zeros((batch, g.size))}
-        if g.kind in ("I", "IF"):
-            s["a"], s["gain"], s["leak"] = 1.0, dt * p["r"], 0.0
-        elif g.kind in ("LI", "LIF"):
-            a, gg = _decay(p["tau"], dt, disc)
-            s["a"], s["gain"], s["leak"] = a, gg * p["r"], gg * p["v_leak"]
-        else:
-            a_s, g_s = _decay(p["tau_syn"], dt, disc)
-            a, gg = _decay(p["tau_mem"], dt, disc)
-            s["a_s"], s["syn_gain"] = a_s, g_s * g.param("w_in", 1.0)
-            s["a"], s["gain"], s["leak"] = a, gg * p["r"], gg * p["v_leak"]
-        st[g.name] = s
+        st[g.name] = {"v": np.zeros((batch, g.size)), "u": np.zeros((batch, g.size)),
+                      "z": np.zeros((batch, g.size)), "c": ops.neuron_coefficients(g.kind, g.params, dt, disc)}
     outs = {o: np.zeros((batch, T, *netlist.shape_of(src))) for o, (src, _) in netlist.outputs.items()}
     recs = {}
     for r in record:
@@ -506,23 +487,9 @@ def simulate_netlist(netlist: Netlist, inputs: Mapping[str, np.ndarray], semanti
                 x[post] += np.asarray(src @ m)
         for g in netlist.groups.values():
             s = st[g.name]
-            if g.kind in ("CubaLI", "CubaLIF"):
-                s["u"] = s["a_s"] * s["u"] + s["syn_gain"] * x[g.name]
-                v = s["a"] * s["v"] + (s["leak"] + s["gain"] * s["u"])
-            elif g.kind in ("I", "IF"):
-                v = s["v"] + s["gain"] * x[g.name]
-            else:
-                v = s["a"] * s["v"] + (s["leak"] + s["gain"] * x[g.name])
+            v, s["u"] = ops.integrate(g.kind, s["c"], s["v"], s["u"], x[g.name])
             if g.spiking:
-                th = g.params["v_threshold"]
-                spk = v > th
-                if g.reset == "subtract":
-                    v = np.where(spk, v - th, v)
-                elif g.reset == "zero":
-                    v = np.where(spk, 0.0, v)
-                else:
-                    v = np.where(spk, g.params["v_reset"], v)
-                s["z"] = spk.astype(np.float64)
+                v, s["z"] = ops.fire(v, g.params["v_threshold"], g.reset, g.params.get("v_reset"))
             s["v"] = v
         for n in netlist.inputs:
             hist[n][t % depth] = arrays[n][:, t].reshape(batch, -1)

@@ -8,13 +8,13 @@ from these and runs it; the equations are documented in ``docs/primitives/<Kind>
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from .errors import GraphError, ParameterError
 from .semantics import legacy_reset_error
-from .ir import Node
+from .ir import NEURON_ARRAY_PARAMS, NEURON_PARAMS, SPIKING_KINDS, TAU_PARAMS, Node
 
 Shape = tuple[int, ...]
 
@@ -205,10 +205,50 @@ def decay_gain(tau: np.ndarray, dt: float, discretization: str) -> tuple[np.ndar
     return a, 1.0 - a
 
 
+def neuron_coefficients(kind: str, p: Mapping[str, np.ndarray], dt: float, discretization: str) -> dict[str, Any]:
+    """The per-step coefficients of a neuron node from its float parameters ``p``: ``gain`` (of the
+    input, or of ``u`` for Cuba kinds), ``a`` and ``leak`` (membrane decay and ``dt/tau * v_leak``
+    term), ``a_s`` and ``syn_gain`` (synaptic current, Cuba kinds). Used by the float reference and
+    the netlist simulator alike (docs/primitives/*.md give the equations)."""
+    if kind in ("I", "IF"):
+        return {"gain": dt * p["r"]}
+    if kind in ("LI", "LIF"):
+        a, g = decay_gain(p["tau"], dt, discretization)
+        return {"a": a, "leak": g * p["v_leak"], "gain": g * p["r"]}
+    a_s, g_s = decay_gain(p["tau_syn"], dt, discretization)
+    a, g = decay_gain(p["tau_mem"], dt, discretization)
+    w_in = p.get("w_in")
+    return {"a_s": a_s, "syn_gain": g_s * w_in if w_in is not None else g_s, "a": a, "leak": g * p["v_leak"],
+            "gain": g * p["r"]}
+
+
+def integrate(kind: str, c: Mapping[str, Any], v: np.ndarray, u: np.ndarray | None,
+              x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """One step of the membrane (and synaptic current) of a neuron node: (v, u) before firing."""
+    if kind in ("I", "IF"):
+        return v + c["gain"] * x, u
+    if kind in ("CubaLI", "CubaLIF"):
+        u = c["a_s"] * u + c["syn_gain"] * x
+        return c["a"] * v + (c["leak"] + c["gain"] * u), u
+    return c["a"] * v + (c["leak"] + c["gain"] * x), u
+
+
+def fire(v: np.ndarray, theta: np.ndarray, reset: str, v_reset: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Spike where ``v > theta`` and reset (``subtract``, ``zero``, else to ``v_reset``): (v, spikes)."""
+    spk = v > theta
+    if reset == "subtract":
+        v = np.where(spk, v - theta, v)
+    elif reset == "zero":
+        v = np.where(spk, 0.0, v)
+    else:
+        v = np.where(spk, v_reset, v)
+    return v, spk.astype(np.float64)
+
+
 def neuron_shape(node: Node) -> Shape:
     arrays = []
     for key, val in node.params.items():
-        if val is None or key not in ("r", "tau", "tau_syn", "tau_mem", "v_leak", "v_threshold", "v_reset", "w_in"):
+        if val is None or key not in NEURON_ARRAY_PARAMS:
             continue
         arrays.append(np.asarray(val))
     try:
@@ -237,30 +277,17 @@ class Neuron:
         self.shape = shape
         self.dt = dt
         p = {}
-        for key in ("r", "tau", "tau_syn", "tau_mem", "v_leak", "v_threshold", "v_reset", "w_in"):
+        for key in NEURON_PARAMS:
             if node.params.get(key) is not None:
                 p[key] = np.broadcast_to(_array(node, key), shape).astype(np.float64)
-        for key in ("tau", "tau_syn", "tau_mem"):
+        for key in TAU_PARAMS:
             if key in p and np.any(p[key] <= 0):
                 raise ParameterError(f"has values <= 0 (min {p[key].min()})", node=node.name, parameter=key,
                                      expected="time constants > 0")
         kind = node.kind
-        self.spiking = kind in ("IF", "LIF", "CubaLIF")
+        self.spiking = kind in SPIKING_KINDS
         self.cuba = kind in ("CubaLI", "CubaLIF")
-        self.r = p.get("r")
-        if kind in ("I", "IF"):
-            self.gain = dt * self.r
-        elif kind in ("LI", "LIF"):
-            self.a, self.g = decay_gain(p["tau"], dt, discretization)
-            self.leak_term = self.g * p["v_leak"]
-            self.gain = self.g * self.r
-        else:
-            self.a_s, self.g_s = decay_gain(p["tau_syn"], dt, discretization)
-            self.a, self.g = decay_gain(p["tau_mem"], dt, discretization)
-            w_in = p.get("w_in", np.ones(shape))
-            self.syn_gain = self.g_s * w_in
-            self.leak_term = self.g * p["v_leak"]
-            self.gain = self.g * self.r
+        self.coeffs = neuron_coefficients(kind, p, dt, discretization)
         self.observables = ("v", "u") if self.cuba else ("v",)
         if self.spiking:
             self.observables = self.observables + ("spikes",)
@@ -278,25 +305,11 @@ class Neuron:
         self.z = np.zeros((batch, *self.shape)) if self.spiking else None
 
     def step(self, x: np.ndarray) -> np.ndarray:
-        if self.kind in ("I", "IF"):
-            v = self.v + self.gain * x
-        elif self.cuba:
-            self.u = self.a_s * self.u + self.syn_gain * x
-            v = self.a * self.v + (self.leak_term + self.gain * self.u)
-        else:
-            v = self.a * self.v + (self.leak_term + self.gain * x)
+        v, self.u = integrate(self.kind, self.coeffs, self.v, self.u, x)
         if not self.spiking:
             self.v = v
             return v
-        spk = v > self.theta
-        if self.reset == "subtract":
-            v = np.where(spk, v - self.theta, v)
-        elif self.reset == "zero":
-            v = np.where(spk, 0.0, v)
-        else:
-            v = np.where(spk, self.v_reset, v)
-        self.v = v
-        self.z = spk.astype(np.float64)
+        self.v, self.z = fire(v, self.theta, self.reset, getattr(self, "v_reset", None))
         return self.z
 
 
