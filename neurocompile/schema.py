@@ -73,4 +73,33 @@ def check_fields(params: dict, allowed: set, optional: set, *, what: str, node: 
                              expected=f"every field of the {schema} schema")
 
 
-__all__ = ["is_int", "check_int", "check_int_array", "check_fields"]
+def check_population_header(pop, kinds: tuple[str, ...] | list[str], *, schema: str) -> tuple[int, ...]:
+    """A population's kind is one of ``kinds`` and its shape a non-empty tuple of positive integers."""
+    if pop.kind not in kinds:
+        raise ParameterError(f"population kind {pop.kind!r} is not a {schema} population", node=pop.name,
+                             parameter="kind", expected=" or ".join(kinds))
+    shape = tuple(pop.shape)
+    if not shape or any(not is_int(s) or int(s) < 1 for s in shape):
+        raise ParameterError(f"population shape {shape} is not valid", node=pop.name, parameter="shape",
+                             expected="a non-empty tuple of positive integers")
+    return shape
+
+
+def unique_projection_name(existing, base: str, name: str | None) -> str:
+    """``name`` if given and free (a typed error if taken), else ``base``, ``base#2``, ... (builders)."""
+    from .errors import GraphError
+
+    if name is not None:
+        if name in existing:
+            raise GraphError("a projection of this name exists already", node=name, parameter="name",
+                             expected="a unique projection name")
+        return name
+    name, i = base, 1
+    while name in existing:
+        i += 1
+        name = f"{base}#{i}"
+    return name
+
+
+__all__ = ["is_int", "check_int", "check_int_array", "check_fields", "check_population_header",
+           "unique_projection_name"]

@@ -27,6 +27,7 @@ import numpy as np
 
 from neurocompile.errors import GraphError, ParameterError
 from neurocompile.program import Population, Program, Projection, output_specs
+from neurocompile.schema import unique_projection_name
 
 from . import spec
 from .schema import validate_population, validate_program, validate_projection
@@ -142,17 +143,7 @@ class Loihi2Builder:
 
     # ------------------------------------------------------------------ projections
     def _name(self, pre: str, post: str, name: str | None) -> str:
-        if name is not None:
-            if name in self._projs:
-                raise GraphError("a projection of this name exists already", node=name, parameter="name",
-                                 expected="a unique projection name")
-            return name
-        base = f"{pre}->{post}"
-        name, i = base, 1
-        while name in self._projs:
-            i += 1
-            name = f"{base}#{i}"
-        return name
+        return unique_projection_name(self._projs, f"{pre}->{post}", name)
 
     def _ends(self, pre: str, post: str, name: str) -> tuple[Population, Population]:
         for end, role in ((pre, "pre"), (post, "post")):

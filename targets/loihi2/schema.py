@@ -16,13 +16,12 @@ INHIBITORY -255..0): Lava would silently clip them, we refuse instead. The LSB t
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
 from neurocompile.errors import GraphError, ParameterError, RangeError
 from neurocompile.program import Program, check_endpoints
-from neurocompile.schema import check_fields, check_int, check_int_array, is_int
+from neurocompile.schema import check_fields, check_int, check_int_array, check_population_header, is_int
 
 from . import spec
 
@@ -51,13 +50,7 @@ _PROJ_OPTIONAL = {"tag_1", "tag_2", "graded_spike_cfg"}
 
 def validate_population(pop) -> None:
     name = pop.name
-    if pop.kind not in spec.POPULATION_KINDS:
-        raise ParameterError(f"population kind {pop.kind!r} is not a loihi2 population", node=name,
-                             parameter="kind", expected=" or ".join(spec.POPULATION_KINDS))
-    shape = tuple(pop.shape)
-    if not shape or any(not is_int(s) or int(s) < 1 for s in shape):
-        raise ParameterError(f"population shape {shape} is not valid", node=name, parameter="shape",
-                             expected="a non-empty tuple of positive integers")
+    shape = check_population_header(pop, spec.POPULATION_KINDS, schema="loihi2")
     what = f"{pop.kind} population"
     p = pop.params
     check_fields(p, _POP_FIELDS[pop.kind], _POP_OPTIONAL, what=what, node=name, schema="loihi2")

@@ -33,6 +33,7 @@ import numpy as np
 
 from neurocompile.errors import GraphError, ParameterError, RangeError
 from neurocompile.program import Population, Program, Projection, output_specs
+from neurocompile.schema import unique_projection_name
 
 from . import spec
 from .schema import check_float, validate_population, validate_program, validate_projection
@@ -301,17 +302,7 @@ class SpiNNakerBuilder:
 
     # ------------------------------------------------------------------ projections
     def _name(self, pre: str, post: str, receptor: str, name: str | None) -> str:
-        if name is not None:
-            if name in self._projs:
-                raise GraphError("a projection of this name exists already", node=name, parameter="name",
-                                 expected="a unique projection name")
-            return name
-        base = f"{pre}->{post}:{receptor[:3]}"
-        name, i = base, 1
-        while name in self._projs:
-            i += 1
-            name = f"{base}#{i}"
-        return name
+        return unique_projection_name(self._projs, f"{pre}->{post}:{receptor[:3]}", name)
 
     def from_list(self, pre: str, post: str, *, pre_idx: Any, post_idx: Any, weights: Any = None,
                   w16: Any = None, delays: Any = 1, receptor: str = "excitatory",

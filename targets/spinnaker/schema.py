@@ -25,7 +25,7 @@ import numpy as np
 
 from neurocompile.errors import GraphError, ParameterError, RangeError
 from neurocompile.program import Program, check_endpoints
-from neurocompile.schema import check_fields, check_int, check_int_array, is_int
+from neurocompile.schema import check_fields, check_int, check_int_array, check_population_header
 
 from . import fixed, spec
 
@@ -102,13 +102,7 @@ def tick_ms_of(program: Program) -> float:
 
 def validate_population(pop, tick_ms: float | None = None) -> None:
     name = pop.name
-    if pop.kind not in spec.POPULATION_KINDS:
-        raise ParameterError(f"population kind {pop.kind!r} is not a spinnaker population", node=name,
-                             parameter="kind", expected=" or ".join(spec.POPULATION_KINDS))
-    shape = tuple(pop.shape)
-    if not shape or any(not is_int(s) or int(s) < 1 for s in shape):
-        raise ParameterError(f"population shape {shape} is not valid", node=name, parameter="shape",
-                             expected="a non-empty tuple of positive integers")
+    shape = check_population_header(pop, spec.POPULATION_KINDS, schema="spinnaker")
     what = f"{pop.kind} population"
     p = pop.params
     check_fields(p, _POP_FIELDS[pop.kind], _POP_OPTIONAL, what=what, node=name, schema="spinnaker")
