@@ -9,11 +9,11 @@ export NEUROCOMPILE_PAPER_DATA ?= $(abspath ../shared/nir_paper_data)
 export NEUROCOMPILE_LAVA_PYTHON ?= $(abspath $(LAVA_VENV))/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: all venvs demo test test-main test-lava bench docs clean
+.PHONY: all venvs demo test test-main test-lava lint bench docs clean
 
 all: test
 
-venvs: $(VENV)/.stamp $(LAVA_VENV)/.stamp $(VENV)/.spinnaker-stamp
+venvs: $(VENV)/.stamp $(LAVA_VENV)/.stamp $(VENV)/.spinnaker-stamp $(VENV)/.ruff-stamp
 
 # Main environment: Python 3.11, torch 2.13.0 CPU (from this machine's disk), nir/norse/sinabs/onnx.
 # norse is installed with --no-deps: its declared torchvision dependency would pull a CUDA torch.
@@ -33,6 +33,11 @@ $(VENV)/.spinnaker-stamp: $(VENV)/.stamp
 	$(VENV)/bin/pip install -q "spynnaker==1!7.4.1"
 	touch $@
 
+# ruff (house style: pyproject.toml [tool.ruff]), checked by `make test` before the suite.
+$(VENV)/.ruff-stamp: $(VENV)/.stamp
+	$(VENV)/bin/pip install -q "ruff==0.17.6"
+	touch $@
+
 # Lava environment: Python 3.10 (lava-nc 0.10.0 does not import on 3.11), no torch.
 $(LAVA_VENV)/.stamp: pyproject.toml
 	@test -n "$(PY310)" || { echo "Python 3.10 not found (pyenv 3.10.13 expected)"; exit 1; }
@@ -46,12 +51,15 @@ demo: $(VENV)/.stamp
 	$(VENV)/bin/neurocompile demo
 
 # The whole suite: everything but the Lava tests in .venv, the Lava tests in .venv-lava.
-test: venvs
+test: venvs lint
 	@rc=0; \
 	$(VENV)/bin/python -m pytest -m "not lava" $(PYTEST_ARGS) tests || rc=$$?; \
 	$(LAVA_VENV)/bin/python -m pytest -m lava $(PYTEST_ARGS) tests; r2=$$?; \
 	if [ $$r2 -ne 0 ] && [ $$r2 -ne 5 ]; then rc=$$r2; fi; \
 	exit $$rc
+
+lint: $(VENV)/.ruff-stamp
+	$(VENV)/bin/ruff check neurocompile targets cli models tests benchmarks
 
 test-main: $(VENV)/.stamp $(VENV)/.spinnaker-stamp
 	$(VENV)/bin/python -m pytest -m "not lava" $(PYTEST_ARGS) tests

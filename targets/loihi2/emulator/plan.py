@@ -1,6 +1,6 @@
 """The ``loihi2`` plan: flattens a loihi2 Program into the engine's tables (``engine.py``).
 
-Bit-exact with Lava 0.10.0's ``fixed_pt`` models (``reference/loihi2.md`` §1.2, §2):
+Bit-exact with Lava 0.10.0's ``fixed_pt`` models (``docs/reference/loihi2.md`` §1.2, §2):
 
 * weights: clipped to 8 bits per sign mode and LSB-truncated by ``num_weight_bits`` (MIXED drops
   one more LSB), once, as Lava's first ``run_spk`` does (``targets/loihi2/weights.py``);

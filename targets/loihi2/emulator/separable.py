@@ -18,7 +18,7 @@ The synapse loop then walks the weight matrix row by row (pre j), with a row acc
 target: rows of pre neurons that spiked in the epoch (x0-gated products) or every row in a
 u epoch are visited in full; other rows only at the post neurons with a bAP (y0-gated
 products), densely with a masked write when many posts spiked and through the bAP list when
-few did. The arithmetic is Lava's (reference/loihi2.md §3.3) in the same order: accumulator
+few did. The arithmetic is Lava's (docs/reference/loihi2.md §3.3) in the same order: accumulator
 ``Z << 7``, products of each target in rule order with a clip to [-2^15 - 1, 2^15 - 1] after
 each, sign-mode clamp, one shared stochastic rounding draw per epoch (``rw < f/128`` is
 computed as the exact integer test ``f > floor(128 rw)``), final clip. A gate that is off
