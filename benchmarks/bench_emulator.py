@@ -59,17 +59,20 @@ def main() -> list[dict]:
     for name, prog, x, reps in cases:
         first, best, best_cpu, res = _time(prog, x, reps)
         rate = x.shape[0] * STEPS / best
-        rows.append({
-            "case": name,
-            "steps_per_s": rate,
-            "steps_per_cpu_s": x.shape[0] * STEPS / best_cpu,
-            "lava_note_steps_per_s": LAVA_NOTE[name],
-            "ratio_vs_note": rate / LAVA_NOTE[name],
-            "goal": f">= {GOAL[name]}x",
-            "first_s": first,
-            "out_spikes_per_sample_step": float(np.asarray(res.outputs["y"]).sum()) / (x.shape[0] * STEPS),
-            "load_avg_1min": os.getloadavg()[0],
-        })
+        rows.append(
+            {
+                "case": name,
+                "steps_per_s": rate,
+                "steps_per_cpu_s": x.shape[0] * STEPS / best_cpu,
+                "lava_note_steps_per_s": LAVA_NOTE[name],
+                "ratio_vs_note": rate / LAVA_NOTE[name],
+                "goal": f">= {GOAL[name]}x",
+                "first_s": first,
+                "out_spikes_per_sample_step": float(np.asarray(res.outputs["y"]).sum())
+                / (x.shape[0] * STEPS),
+                "load_avg_1min": os.getloadavg()[0],
+            }
+        )
     return rows
 
 

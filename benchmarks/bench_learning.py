@@ -41,8 +41,16 @@ def program(n: int = 1000, seed: int = 0):
     b.input("inp", n)
     b.lif("out", n, du=4095, dv=512, vth=400)
     rule = stdp_pair(A_plus=4.0, A_minus=3.0, tau_plus=10, tau_minus=20)
-    b.learning_dense("inp", "out", rng.integers(0, 64, size=(n, n)), rule, rng_seed=5, sign_mode=2,
-                     weight_exp=-2, name="syn")
+    b.learning_dense(
+        "inp",
+        "out",
+        rng.integers(0, 64, size=(n, n)),
+        rule,
+        rng_seed=5,
+        sign_mode=2,
+        weight_exp=-2,
+        name="syn",
+    )
     return b.build(outputs={"y": ("out", "spikes")})
 
 
@@ -110,22 +118,35 @@ def main(argv=None) -> int:
     emu_rate = a.steps / emu_s
     steady_rate = a.steps / max(emu2_s - emu_s, 1e-9)
     steady_cpu = a.steps / max(emu2_cpu - emu_cpu, 1e-9)
-    ref = prog.run({k: v[:, :a.lava_steps] for k, v in inp.items()})
+    ref = prog.run({k: v[:, : a.lava_steps] for k, v in inp.items()})
     lava = run_lava(prog, inp, a.lava_steps)
     # Lava: steady state after a 1-step warm-up (compile + process spawn reported separately)
     lava_rate = (a.lava_steps - 1) / float(lava["seconds"])
-    spikes_ok = np.array_equal(ref.outputs["y"][0].reshape(a.lava_steps, -1), lava["spikes"].reshape(a.lava_steps, -1))
+    spikes_ok = np.array_equal(
+        ref.outputs["y"][0].reshape(a.lava_steps, -1), lava["spikes"].reshape(a.lava_steps, -1)
+    )
     w_ok = np.array_equal(ref.recordings["syn.weights"][0], lava["weights"])
-    out = dict(emulator_steps_per_s=round(emu_rate, 1), emulator_cpu_steps_per_s=round(a.steps / emu_cpu, 1),
-               emulator_steady_steps_per_s=round(steady_rate, 1), emulator_steady_cpu_steps_per_s=round(steady_cpu, 1),
-               lava_steps_per_s=round(lava_rate, 2), lava_first_step_s=round(float(lava["first_step_s"]), 1),
-               speedup=round(emu_rate / lava_rate, 1), speedup_steady=round(steady_rate / lava_rate, 1),
-               speedup_vs_lava_idle_19=round(emu_rate / 19.0, 1),
-               speedup_cpu_vs_lava_idle_19=round(a.steps / emu_cpu / 19.0, 1),
-               bit_exact_spikes=bool(spikes_ok), bit_exact_weights=bool(w_ok),
-               steps=a.steps, lava_steps=a.lava_steps, load_avg=os.getloadavg()[0],
-               output_spikes=int(ref.outputs["y"].sum()),
-               weights_changed=int((ref.recordings["syn.weights"][0] != prog.projections["syn"].params["weights"]).sum()))
+    out = dict(
+        emulator_steps_per_s=round(emu_rate, 1),
+        emulator_cpu_steps_per_s=round(a.steps / emu_cpu, 1),
+        emulator_steady_steps_per_s=round(steady_rate, 1),
+        emulator_steady_cpu_steps_per_s=round(steady_cpu, 1),
+        lava_steps_per_s=round(lava_rate, 2),
+        lava_first_step_s=round(float(lava["first_step_s"]), 1),
+        speedup=round(emu_rate / lava_rate, 1),
+        speedup_steady=round(steady_rate / lava_rate, 1),
+        speedup_vs_lava_idle_19=round(emu_rate / 19.0, 1),
+        speedup_cpu_vs_lava_idle_19=round(a.steps / emu_cpu / 19.0, 1),
+        bit_exact_spikes=bool(spikes_ok),
+        bit_exact_weights=bool(w_ok),
+        steps=a.steps,
+        lava_steps=a.lava_steps,
+        load_avg=os.getloadavg()[0],
+        output_spikes=int(ref.outputs["y"].sum()),
+        weights_changed=int(
+            (ref.recordings["syn.weights"][0] != prog.projections["syn"].params["weights"]).sum()
+        ),
+    )
     print(json.dumps(out, indent=1))
     if a.json:
         Path(a.json).write_text(json.dumps(out, indent=1))

@@ -34,7 +34,9 @@ def _lif(name, n, du, dv, vth):
     from neurocompile.program import Population
 
     z = np.zeros(n, np.int64)
-    return Population(name, "lif", (n,), {"du": du, "dv": dv, "vth": vth, "bias_mant": z, "bias_exp": z.copy()})
+    return Population(
+        name, "lif", (n,), {"du": du, "dv": dv, "vth": vth, "bias_mant": z, "bias_exp": z.copy()}
+    )
 
 
 def dense_program(rng):
@@ -43,9 +45,19 @@ def dense_program(rng):
     prog = Program(target="loihi2")
     prog.populations["inp"] = Population("inp", "input", (1000,), {"num_message_bits": 0})
     prog.populations["lif"] = _lif("lif", 1000, du=2048, dv=512, vth=40)
-    prog.projections["w"] = Projection("w", "inp", "lif", "dense", {
-        "weights": rng.integers(-8, 10, size=(1000, 1000)).astype(np.int64), "weight_exp": 0,
-        "num_weight_bits": 8, "sign_mode": 1, "num_message_bits": 0})
+    prog.projections["w"] = Projection(
+        "w",
+        "inp",
+        "lif",
+        "dense",
+        {
+            "weights": rng.integers(-8, 10, size=(1000, 1000)).astype(np.int64),
+            "weight_exp": 0,
+            "num_weight_bits": 8,
+            "sign_mode": 1,
+            "num_message_bits": 0,
+        },
+    )
     prog.inputs["x"] = "inp"
     prog.outputs["y"] = OutputSpec("lif", "spikes")
     return prog
@@ -60,9 +72,19 @@ def chain_program(rng, layers=10, n=256):
     for k in range(layers):
         name = f"l{k}"
         prog.populations[name] = _lif(name, n, du=2048, dv=512, vth=60)
-        prog.projections[f"w{k}"] = Projection(f"w{k}", pre, name, "dense", {
-            "weights": rng.integers(-26, 26, size=(n, n)).astype(np.int64), "weight_exp": 0,
-            "num_weight_bits": 8, "sign_mode": 1, "num_message_bits": 0})
+        prog.projections[f"w{k}"] = Projection(
+            f"w{k}",
+            pre,
+            name,
+            "dense",
+            {
+                "weights": rng.integers(-26, 26, size=(n, n)).astype(np.int64),
+                "weight_exp": 0,
+                "num_weight_bits": 8,
+                "sign_mode": 1,
+                "num_message_bits": 0,
+            },
+        )
         pre = name
     prog.inputs["x"] = "inp"
     prog.outputs["y"] = OutputSpec(pre, "spikes")
@@ -89,11 +111,17 @@ def _timed_emulator(prog, x, repeats=3):
 
 def _bit_exact(prog, x, lava: dict, sample: int = 0) -> bool:
     lifs = [n for n, p in prog.populations.items() if p.kind != "input"]
-    emu = _emulate(prog, x[sample:sample + 1], record=[f"{n}.{o}" for n in lifs for o in ("u", "v")])
-    ok = np.array_equal(np.asarray(emu.outputs["y"][0], np.int64).reshape(lava["spikes"].shape), lava["spikes"])
+    emu = _emulate(prog, x[sample : sample + 1], record=[f"{n}.{o}" for n in lifs for o in ("u", "v")])
+    ok = np.array_equal(
+        np.asarray(emu.outputs["y"][0], np.int64).reshape(lava["spikes"].shape), lava["spikes"]
+    )
     for n in lifs:
-        ok &= np.array_equal(np.asarray(emu.recordings[f"{n}.u"][0, -1], np.int64).ravel(), lava[f"{n}.u"].ravel())
-        ok &= np.array_equal(np.asarray(emu.recordings[f"{n}.v"][0, -1], np.int64).ravel(), lava[f"{n}.v"].ravel())
+        ok &= np.array_equal(
+            np.asarray(emu.recordings[f"{n}.u"][0, -1], np.int64).ravel(), lava[f"{n}.u"].ravel()
+        )
+        ok &= np.array_equal(
+            np.asarray(emu.recordings[f"{n}.v"][0, -1], np.int64).ravel(), lava[f"{n}.v"].ravel()
+        )
     return bool(ok)
 
 
@@ -109,8 +137,12 @@ def _run_lava(cases: dict, tmp: str) -> dict:
     spec_path = os.path.join(tmp, "spec.json")
     with open(spec_path, "w") as f:
         json.dump(spec, f)
-    proc = subprocess.run([str(lava_python()), str(HERE / "lava_bench_worker.py"), spec_path],
-                          capture_output=True, text=True, cwd=tmp)
+    proc = subprocess.run(
+        [str(lava_python()), str(HERE / "lava_bench_worker.py"), spec_path],
+        capture_output=True,
+        text=True,
+        cwd=tmp,
+    )
     if proc.returncode != 0:
         raise RuntimeError("Lava worker failed: " + (proc.stderr.strip().splitlines() or ["?"])[-1])
     out = {}
@@ -137,23 +169,41 @@ def main() -> list[dict]:
         lava_rate = (int(lv["steps"]) - 1) / float(lv["rest_s"])
         lava_rates[name] = lava_rate
         emu_rate = STEPS / t
-        rows.append({"case": name, "emulator_steps_per_s": emu_rate, "lava_steps_per_s": lava_rate,
-                     "ratio": emu_rate / lava_rate, "goal": f">= {goal}x", "met": emu_rate / lava_rate >= goal,
-                     "bit_exact": _bit_exact(prog, x, lv),
-                     "note": f"Lava compile+spawn+1st step {float(lv['first_step_s']):.2f} s; "
-                             f"{int(np.asarray(res.outputs['y']).sum())} output spikes"})
+        rows.append(
+            {
+                "case": name,
+                "emulator_steps_per_s": emu_rate,
+                "lava_steps_per_s": lava_rate,
+                "ratio": emu_rate / lava_rate,
+                "goal": f">= {goal}x",
+                "met": emu_rate / lava_rate >= goal,
+                "bit_exact": _bit_exact(prog, x, lv),
+                "note": f"Lava compile+spawn+1st step {float(lv['first_step_s']):.2f} s; "
+                f"{int(np.asarray(res.outputs['y']).sum())} output spikes",
+            }
+        )
     t, res = _timed_emulator(dense, x_dense, repeats=2)
     emu_rate = x_dense.shape[0] * STEPS / t
     # sample 0 of the batch is the dense input: compare the batched run with Lava directly
-    b0 = np.array_equal(np.asarray(res.outputs["y"][0], np.int64).reshape(lava["dense"]["spikes"].shape),
-                        lava["dense"]["spikes"])
+    b0 = np.array_equal(
+        np.asarray(res.outputs["y"][0], np.int64).reshape(lava["dense"]["spikes"].shape),
+        lava["dense"]["spikes"],
+    )
     # every other sample: the batched run equals an independent single-sample run
     solo = _emulate(dense, x_dense[63:64])
     b63 = np.array_equal(res.outputs["y"][63], solo.outputs["y"][0])
-    rows.append({"case": "dense_b64", "emulator_steps_per_s": emu_rate, "lava_steps_per_s": lava_rates["dense"],
-                 "ratio": emu_rate / lava_rates["dense"], "goal": ">= 100x",
-                 "met": emu_rate / lava_rates["dense"] >= 100, "bit_exact": bool(b0 and b63),
-                 "note": "per sample-step; Lava rate = its single-sample rate"})
+    rows.append(
+        {
+            "case": "dense_b64",
+            "emulator_steps_per_s": emu_rate,
+            "lava_steps_per_s": lava_rates["dense"],
+            "ratio": emu_rate / lava_rates["dense"],
+            "goal": ">= 100x",
+            "met": emu_rate / lava_rates["dense"] >= 100,
+            "bit_exact": bool(b0 and b63),
+            "note": "per sample-step; Lava rate = its single-sample rate",
+        }
+    )
     return rows
 
 

@@ -50,7 +50,9 @@ def build(layers: int = LAYERS, width: int = WIDTH, fan_in: int = FAN_IN, seed: 
         b.sparse(prev, name, w, pre_index=pre, post_index=post)
         del pre, w, base
         prev = name
-    return b.build(outputs={"y": (prev, "spikes")}, provenance={"benchmark": "partition_1M_100M", "seed": seed})
+    return b.build(
+        outputs={"y": (prev, "spikes")}, provenance={"benchmark": "partition_1M_100M", "seed": seed}
+    )
 
 
 def main() -> list[dict]:
@@ -68,21 +70,23 @@ def main() -> list[dict]:
     neurons = sum(p.size for p in prog.populations.values() if p.kind != "input")
     synapses = sum(int(np.size(p.params["weights"])) for p in prog.projections.values())
     again = place(prog, write=False)
-    return [{
-        "case": f"ff {LAYERS}x{WIDTH} fan-in {FAN_IN}",
-        "neurons": neurons,
-        "synapses": synapses,
-        "build_s": round(t1 - t0, 2),
-        "place_s": round(t2 - t1, 2),
-        "total_s": round(t2 - t0, 2),
-        "peak_rss_GiB": round(rss / 2**30, 2),
-        "tracemalloc_peak_GiB": round(peak / 2**30, 2),
-        "cores": pl.cores_used,
-        "chips": pl.chips,
-        "interchip_synapses": pl.extra["interchip_synapses"],
-        "deterministic": again.as_dict() == pl.as_dict(),
-        "goal": "< 60 s, < 8 GiB",
-    }]
+    return [
+        {
+            "case": f"ff {LAYERS}x{WIDTH} fan-in {FAN_IN}",
+            "neurons": neurons,
+            "synapses": synapses,
+            "build_s": round(t1 - t0, 2),
+            "place_s": round(t2 - t1, 2),
+            "total_s": round(t2 - t0, 2),
+            "peak_rss_GiB": round(rss / 2**30, 2),
+            "tracemalloc_peak_GiB": round(peak / 2**30, 2),
+            "cores": pl.cores_used,
+            "chips": pl.chips,
+            "interchip_synapses": pl.extra["interchip_synapses"],
+            "deterministic": again.as_dict() == pl.as_dict(),
+            "goal": "< 60 s, < 8 GiB",
+        }
+    ]
 
 
 if __name__ == "__main__":

@@ -24,16 +24,31 @@ def _graph(rng):
     nodes = {
         "input": Node("input", "Input", {"shape": (N_IN,)}),
         "aff": Node("aff", "Affine", {"weight": W, "bias": np.zeros(N)}),
-        "lif": Node("lif", "LIF", {"tau": np.full(N, 1e-2), "r": np.ones(N), "v_leak": np.zeros(N),
-                                   "v_threshold": np.full(N, 0.1), "v_reset": np.zeros(N)}),
+        "lif": Node(
+            "lif",
+            "LIF",
+            {
+                "tau": np.full(N, 1e-2),
+                "r": np.ones(N),
+                "v_leak": np.zeros(N),
+                "v_threshold": np.full(N, 0.1),
+                "v_reset": np.zeros(N),
+            },
+        ),
         "output": Node("output", "Output", {"shape": (N,)}),
     }
     return Graph(nodes=nodes, edges=[("input", "aff"), ("aff", "lif"), ("lif", "output")])
 
 
 def _row(name, seconds, spikes, note=""):
-    return {"case": name, "seconds": seconds, "neuron_steps_per_s": BATCH * N * STEPS / seconds,
-            "sample_steps_per_s": BATCH * STEPS / seconds, "out_spikes": int(spikes), "note": note}
+    return {
+        "case": name,
+        "seconds": seconds,
+        "neuron_steps_per_s": BATCH * N * STEPS / seconds,
+        "sample_steps_per_s": BATCH * STEPS / seconds,
+        "out_spikes": int(spikes),
+        "note": note,
+    }
 
 
 def main() -> list[dict]:
@@ -46,22 +61,35 @@ def main() -> list[dict]:
     t0 = time.perf_counter()
     res = nc.simulate(g, {"input": x}, dt=DT)
     t_ref = time.perf_counter() - t0
-    rows = [_row("reference (numpy float64)", t_ref, res.outputs["output"].sum(),
-                 f"{N_IN}x{N} Affine->LIF, batch {BATCH}, {STEPS} steps, {RATE:.0%} input")]
+    rows = [
+        _row(
+            "reference (numpy float64)",
+            t_ref,
+            res.outputs["output"].sum(),
+            f"{N_IN}x{N} Affine->LIF, batch {BATCH}, {STEPS} steps, {RATE:.0%} input",
+        )
+    ]
     try:
         import nir
-        import torch
         import norse.torch as nt
+        import torch
     except ImportError as exc:
         rows.append({"case": "norse", "note": f"skipped: {exc}"})
         return rows
     ng = nir.NIRGraph(
-        nodes={"input": nir.Input(np.array([N_IN])),
-               "aff": nir.Affine(g.nodes["aff"].params["weight"].astype(np.float32), np.zeros(N, np.float32)),
-               "lif": nir.LIF(tau=np.full(N, 1e-2, np.float32), r=np.ones(N, np.float32),
-                              v_leak=np.zeros(N, np.float32), v_threshold=np.full(N, 0.1, np.float32)),
-               "output": nir.Output(np.array([N]))},
-        edges=[("input", "aff"), ("aff", "lif"), ("lif", "output")])
+        nodes={
+            "input": nir.Input(np.array([N_IN])),
+            "aff": nir.Affine(g.nodes["aff"].params["weight"].astype(np.float32), np.zeros(N, np.float32)),
+            "lif": nir.LIF(
+                tau=np.full(N, 1e-2, np.float32),
+                r=np.ones(N, np.float32),
+                v_leak=np.zeros(N, np.float32),
+                v_threshold=np.full(N, 0.1, np.float32),
+            ),
+            "output": nir.Output(np.array([N])),
+        },
+        edges=[("input", "aff"), ("aff", "lif"), ("lif", "output")],
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m = nt.from_nir(ng, dt=DT)
@@ -73,9 +101,14 @@ def main() -> list[dict]:
             out, state = m(xt[:, t], state)
             total += float(state.cache["output"].sum())
         t_norse = time.perf_counter() - t0
-    rows.append(_row(f"norse 1.1.0 from_nir (torch {torch.__version__}, float32, "
-                     f"{torch.get_num_threads()} threads)", t_norse, total,
-                     f"reference/norse time ratio {t_ref / t_norse:.2f}"))
+    rows.append(
+        _row(
+            f"norse 1.1.0 from_nir (torch {torch.__version__}, float32, {torch.get_num_threads()} threads)",
+            t_norse,
+            total,
+            f"reference/norse time ratio {t_ref / t_norse:.2f}",
+        )
+    )
     return rows
 
 

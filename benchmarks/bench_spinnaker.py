@@ -52,22 +52,35 @@ def main() -> list[dict]:
     if not board.spinnaker_available():
         return [{"case": "skipped", "error": "sPyNNaker 1!7.4.1 not installed"}]
     rows = []
-    for name, prog in (("10k+10k p=0.01 (2M syn)", ten_k_plus_ten_k()),
-                       ("20k layered 5k/5k/5k/5k p=0.001", layered_program([5000, 5000, 5000, 5000], p=0.001))):
+    for name, prog in (
+        ("10k+10k p=0.01 (2M syn)", ten_k_plus_ten_k()),
+        ("20k layered 5k/5k/5k/5k p=0.001", layered_program([5000, 5000, 5000, 5000], p=0.001)),
+    ):
         n_syn = sum(int(q.params["w16"].size) for q in prog.projections.values())
         est = partition.place(prog, write=False)
         cpu0, t0 = _child_cpu(), time.perf_counter()
         m = board.map_on_board(prog)
         wall, cpu = time.perf_counter() - t0, _child_cpu() - cpu0
-        rows.append({
-            "case": name, "neurons": sum(p.size for p in prog.populations.values()), "synapses": n_syn,
-            "wall_s": wall, "cpu_s": cpu, "import_s": m.timings.get("import_s"), "map_s": m.timings.get("map_s"),
-            "readback_s": m.timings.get("readback_s"),
-            "cores_spynnaker": m.cores_used, "cores_estimate": est.cores_used,
-            "core_error_pct": 100.0 * abs(est.cores_used - m.cores_used) / max(m.cores_used, 1),
-            "chips_spynnaker": m.chips, "chips_estimate_lower_bound": est.chips,
-            "router_max": m.routing_entries_max, "weights_ok": m.weights_ok, "shifts_ok": m.shifts_ok,
-        })
+        rows.append(
+            {
+                "case": name,
+                "neurons": sum(p.size for p in prog.populations.values()),
+                "synapses": n_syn,
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "import_s": m.timings.get("import_s"),
+                "map_s": m.timings.get("map_s"),
+                "readback_s": m.timings.get("readback_s"),
+                "cores_spynnaker": m.cores_used,
+                "cores_estimate": est.cores_used,
+                "core_error_pct": 100.0 * abs(est.cores_used - m.cores_used) / max(m.cores_used, 1),
+                "chips_spynnaker": m.chips,
+                "chips_estimate_lower_bound": est.chips,
+                "router_max": m.routing_entries_max,
+                "weights_ok": m.weights_ok,
+                "shifts_ok": m.shifts_ok,
+            }
+        )
     return rows
 
 

@@ -40,8 +40,12 @@ def run_case(case: dict) -> None:
     t1 = time.perf_counter()
     root.run(condition=RunSteps(num_steps=steps - 1), run_cfg=cfg)
     t2 = time.perf_counter()
-    res = {"spikes": np.asarray(mon.get_data()[root.name]["s_out"]).astype(np.int64),
-           "first_step_s": np.array(t1 - t0), "rest_s": np.array(t2 - t1), "steps": np.array(steps)}
+    res = {
+        "spikes": np.asarray(mon.get_data()[root.name]["s_out"]).astype(np.int64),
+        "first_step_s": np.array(t1 - t0),
+        "rest_s": np.array(t2 - t1),
+        "steps": np.array(steps),
+    }
     for name, pop in prog.populations.items():
         if pop.kind != "input":
             res[f"{name}.u"] = np.asarray(procs[name].u.get()).astype(np.int64)

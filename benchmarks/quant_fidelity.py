@@ -24,14 +24,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+import fidelity_graphs as fg  # noqa: E402
+
 import neurocompile as nc  # noqa: E402
 from neurocompile.compiler import build_netlist  # noqa: E402
 from neurocompile.semantics import resolve_semantics  # noqa: E402
 from neurocompile.targets.loihi2 import spec  # noqa: E402
 from neurocompile.targets.loihi2.lower import _coefficients  # noqa: E402
 from neurocompile.targets.loihi2.weights import effective_weights  # noqa: E402
-
-import fidelity_graphs as fg  # noqa: E402
 
 SOURCES = ("weights", "floor", "dv", "du", "rtz", "bias", "sat")
 
@@ -49,17 +49,29 @@ class QuantSim:
             pop = prog.populations[gname]  # families never split groups
             p = pop.params
             vth = p["vth"]
-            scale = (g.params["v_threshold"] / (64.0 * vth)) if g.spiking else \
-                np.full(g.size, prog.quantization["populations"][gname]["scale"])
+            scale = (
+                (g.params["v_threshold"] / (64.0 * vth))
+                if g.spiking
+                else np.full(g.size, prog.quantization["populations"][gname]["scale"])
+            )
             dv_exact = c["one_minus_a"] * spec.DECAY_UNITY
-            du1_exact = c["one_minus_as"] * spec.DECAY_UNITY if "one_minus_as" in c else np.full(g.size, 4096.0)
+            du1_exact = (
+                c["one_minus_as"] * spec.DECAY_UNITY if "one_minus_as" in c else np.full(g.size, 4096.0)
+            )
             self.pops[gname] = dict(
-                g=g, vth=vth, scale=scale,
-                dv_q=np.full(g.size, float(p["dv"])), dv_x=dv_exact,
-                du_q=np.full(g.size, float(p["du"] + spec.DS_OFFSET)), du_x=du1_exact,
-                bias_q=p["bias_mant"] * 2.0 ** p["bias_exp"], bias_x=c["bias_v"] / scale,
-                uinit_q=p["u_init"].astype(float), uinit_x=-c["cuba_bias"] / scale,
-                drive=c["drive"])
+                g=g,
+                vth=vth,
+                scale=scale,
+                dv_q=np.full(g.size, float(p["dv"])),
+                dv_x=dv_exact,
+                du_q=np.full(g.size, float(p["du"] + spec.DS_OFFSET)),
+                du_x=du1_exact,
+                bias_q=p["bias_mant"] * 2.0 ** p["bias_exp"],
+                bias_x=c["bias_v"] / scale,
+                uinit_q=p["u_init"].astype(float),
+                uinit_x=-c["cuba_bias"] / scale,
+                drive=c["drive"],
+            )
         self.projs = []
         for conn in self.net.connections:
             n_post, n_pre = self.net.size_of(conn.post), self.net.size_of(conn.pre)
@@ -82,7 +94,7 @@ class QuantSim:
                 elif n.endswith(".inh"):
                     sel = w_eff < 0
                 wx = np.zeros((n_post, n_pre))
-                np.add.at(wx, (conn.post_idx[sel], conn.pre_idx[sel]), w_eff[sel] / 2.0 ** e)
+                np.add.at(wx, (conn.post_idx[sel], conn.pre_idx[sel]), w_eff[sel] / 2.0**e)
                 assert not np.any(conn.delay), "families have no delays"
                 self.projs.append((conn.pre, conn.post, e, wq, wx))
 
@@ -90,11 +102,16 @@ class QuantSim:
         q = set(quant)
         B, T = x.shape[:2]
         xin = x.reshape(B, T, -1)
-        st = {n: dict(u=np.broadcast_to(P["uinit_q" if "bias" in q else "uinit_x"], (B, P["g"].size)).copy(),
-                      v=np.zeros((B, P["g"].size)), s=np.zeros((B, P["g"].size)))
-              for n, P in self.pops.items()}
+        st = {
+            n: dict(
+                u=np.broadcast_to(P["uinit_q" if "bias" in q else "uinit_x"], (B, P["g"].size)).copy(),
+                v=np.zeros((B, P["g"].size)),
+                s=np.zeros((B, P["g"].size)),
+            )
+            for n, P in self.pops.items()
+        }
         a_buf = {n: np.zeros((B, P["g"].size)) for n, P in self.pops.items()}
-        (oname, (osrc, _)), = self.net.outputs.items()
+        ((oname, (osrc, _)),) = self.net.outputs.items()
         out = np.zeros((B, T, self.pops[osrc]["g"].size))
         for t in range(T):
             for n, P in self.pops.items():
@@ -111,7 +128,7 @@ class QuantSim:
                     pu, pv = pu / 4096, pv / 4096
                 u = pu + a_buf[n] * 64
                 if "sat" in q:
-                    u = np.where(u > 2**23, u - 2**24, np.where(u <= -2**23, u + 2**24, u))
+                    u = np.where(u > 2**23, u - 2**24, np.where(u <= -(2**23), u + 2**24, u))
                 v = pv + u + bias
                 if "sat" in q:
                     v = np.clip(v, spec.V_MIN, spec.V_MAX)
@@ -123,9 +140,9 @@ class QuantSim:
                 src = xin[:, t] if pre in self.net.inputs else st[pre]["s"]
                 acc = src @ (wq if "weights" in q else wx).T
                 if "floor" in q:
-                    acc = np.floor(acc * 2.0 ** e) if e < 0 else acc * 2.0 ** e
+                    acc = np.floor(acc * 2.0**e) if e < 0 else acc * 2.0**e
                 else:
-                    acc = acc * 2.0 ** e
+                    acc = acc * 2.0**e
                 new[post] += acc
             a_buf = new
             out[:, t] = st[osrc]["s"]
@@ -158,8 +175,9 @@ def main(argv=None):
             got = prog.run({"x": x}, backend="emulator").outputs["o"]
             f = fg.within_one_step(ref, got)
             fr.append(f)
-            line = f"{fam:18s} seed {seed}: {f:.3f}  ref spikes {int(ref.sum())} rates " + \
-                   " ".join(f"{r:.3f}" for r in fg.layer_rates(g, x, dt))
+            line = f"{fam:18s} seed {seed}: {f:.3f}  ref spikes {int(ref.sum())} rates " + " ".join(
+                f"{r:.3f}" for r in fg.layer_rates(g, x, dt)
+            )
             if a.ablate:
                 sim = QuantSim(g, prog, dt)
                 full = sim.run(x)
@@ -168,7 +186,9 @@ def main(argv=None):
                 line += f" | none {fg.within_one_step(ref, none.reshape(ref.shape)):.3f}"
                 for src in SOURCES:
                     only = fg.within_one_step(ref, sim.run(x, (src,)).reshape(ref.shape))
-                    but = fg.within_one_step(ref, sim.run(x, tuple(s for s in SOURCES if s != src)).reshape(ref.shape))
+                    but = fg.within_one_step(
+                        ref, sim.run(x, tuple(s for s in SOURCES if s != src)).reshape(ref.shape)
+                    )
                     line += f" | {src} only {only:.3f} all-but {but:.3f}"
             if a.perturb:
                 fp = []

@@ -41,7 +41,7 @@ def run(filters: list[str]) -> list[dict]:
             traceback.print_exc()
             out = [{"case": "FAILED", "error": f"{type(exc).__name__}: {exc}"}]
         for row in out:
-            rows.append({"bench": path.stem[len("bench_"):], **row})
+            rows.append({"bench": path.stem[len("bench_") :], **row})
         sys.stderr.write(f"{path.name}: {time.perf_counter() - t0:.1f} s\n")
     return rows
 

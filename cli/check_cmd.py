@@ -13,7 +13,7 @@ import sys
 import typer
 
 from neurocompile.cli.main import app
-from neurocompile.cli.options import targets_help, DtOpt, JsonOpt, OptionalFloat, OptionalStr
+from neurocompile.cli.options import DtOpt, JsonOpt, OptionalFloat, OptionalStr, targets_help
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -21,9 +21,13 @@ _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 @app.command("check")
 def check_command(
     model: str = typer.Argument(..., help="A .nir file."),
-    target: OptionalStr = typer.Option(None, "--target", help=f"Also apply this target's rules ({targets_help()})."),
+    target: OptionalStr = typer.Option(
+        None, "--target", help=f"Also apply this target's rules ({targets_help()})."
+    ),
     dt: OptionalFloat = DtOpt,
-    learning: OptionalStr = typer.Option(None, "--learning", help="Learning rules (.toml) to check for the target."),
+    learning: OptionalStr = typer.Option(
+        None, "--learning", help="Learning rules (.toml) to check for the target."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Every unsupported node, shape problem, bad parameter and missing choice at once."""
@@ -59,10 +63,16 @@ def _print_table(report) -> None:
     table.add_column("node")
     table.add_column("message", overflow="fold")
     for f in report.findings:
-        table.add_row(f"[{_STYLE.get(f.severity, '')}]{f.severity}[/]", f.code, f.node or "-", _escape(f.message))
+        table.add_row(
+            f"[{_STYLE.get(f.severity, '')}]{f.severity}[/]", f.code, f.node or "-", _escape(f.message)
+        )
     console.print(table)
-    console.print(f"{report.count('error')} error(s), {report.count('warning')} warning(s), "
-                  f"{report.count('info')} info", markup=False, soft_wrap=True)
+    console.print(
+        f"{report.count('error')} error(s), {report.count('warning')} warning(s), "
+        f"{report.count('info')} info",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _escape(text: str) -> str:

@@ -16,7 +16,15 @@ import numpy as np
 import typer
 
 from neurocompile.cli.main import app
-from neurocompile.cli.options import targets_help, DiscretizationOpt, DtOpt, JsonOpt, OptionalFloat, OptionalStr, ResetOpt
+from neurocompile.cli.options import (
+    DiscretizationOpt,
+    DtOpt,
+    JsonOpt,
+    OptionalFloat,
+    OptionalStr,
+    ResetOpt,
+    targets_help,
+)
 from neurocompile.report import INPUT_KINDS
 
 
@@ -50,9 +58,15 @@ def compile_cmd(
     dt: OptionalFloat = DtOpt,
     discretization: str = DiscretizationOpt,
     reset: str = ResetOpt,
-    calibration: Optional[Path] = typer.Option(None, "--calibration", help="Input .npz whose float-reference run picks the scales from observed ranges instead of worst cases."),
+    calibration: Optional[Path] = typer.Option(
+        None,
+        "--calibration",
+        help="Input .npz whose float-reference run picks the scales from observed ranges instead of worst cases.",
+    ),
     learning: OptionalStr = typer.Option(None, "--learning", help="Learning rules (.toml)."),
-    tick_ms: OptionalFloat = typer.Option(None, "--tick-ms", help="SpiNNaker only: machine time step in ms (1.0 or 0.1)."),
+    tick_ms: OptionalFloat = typer.Option(
+        None, "--tick-ms", help="SpiNNaker only: machine time step in ms (1.0 or 0.1)."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Compile MODEL for a chip and write the Program (integer network, quantization, placement)."""
@@ -61,8 +75,16 @@ def compile_cmd(
     opts = {}
     if tick_ms is not None:
         opts["tick_ms"] = tick_ms
-    program = neurocompile.compile(model, target, dt=dt, discretization=discretization, reset=reset,
-                                   calibration=calibration, learning=learning, **opts)
+    program = neurocompile.compile(
+        model,
+        target,
+        dt=dt,
+        discretization=discretization,
+        reset=reset,
+        calibration=calibration,
+        learning=learning,
+        **opts,
+    )
     output.parent.mkdir(parents=True, exist_ok=True)
     program.save(output)
     s = summary(program, output)
@@ -72,6 +94,8 @@ def compile_cmd(
     where = f", {s['cores']} cores on {s['chips']} chip(s)" if s["cores"] is not None else ""
     nf = len(s["findings"])
     codes = sorted({f["code"] for f in s["findings"]})
-    typer.echo(f"compiled for {s['target']}: {s['populations']} populations ({s['neurons']} neurons), "
-               f"{s['projections']} projections ({s['synapses']} synapses){where}; "
-               f"{nf} finding(s){' (' + ', '.join(codes) + ')' if codes else ''}; wrote {output}")
+    typer.echo(
+        f"compiled for {s['target']}: {s['populations']} populations ({s['neurons']} neurons), "
+        f"{s['projections']} projections ({s['synapses']} synapses){where}; "
+        f"{nf} finding(s){' (' + ', '.join(codes) + ')' if codes else ''}; wrote {output}"
+    )

@@ -64,9 +64,22 @@ import numpy as np
 from neurocompile.errors import BackendUnavailableError, InputDataError, ModelLoadError, NeurocompileError
 from neurocompile.target import INPUT_KINDS, get_target, resolve, target_names
 
-__all__ = ["DEFAULT_MODEL", "DEFAULT_SUBSET_SAMPLES", "DemoModel", "AccuracyRow", "SubsetCheck",
-           "DemoResult", "Demo", "resolve_model", "compile_options", "predict", "run_chunked",
-           "quantization_rows", "run_demo", "FLOAT"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "DEFAULT_SUBSET_SAMPLES",
+    "DemoModel",
+    "AccuracyRow",
+    "SubsetCheck",
+    "DemoResult",
+    "Demo",
+    "resolve_model",
+    "compile_options",
+    "predict",
+    "run_chunked",
+    "quantization_rows",
+    "run_demo",
+    "FLOAT",
+]
 
 #: The zoo model the demo uses unless told otherwise.
 DEFAULT_MODEL = "digits_cnn_sinabs"
@@ -102,9 +115,15 @@ class DemoModel:
 
     def as_dict(self) -> dict[str, Any]:
         shapes = {k: list(v.shape) for k, v in self.inputs.items()}
-        return {"name": self.name, "path": str(self.path), "inputs": shapes, "samples": self.samples,
-                "labelled": self.labels is not None, "reference": dict(self.reference),
-                "card_accuracy": dict(self.card.get("accuracy", {}))}
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "inputs": shapes,
+            "samples": self.samples,
+            "labelled": self.labels is not None,
+            "reference": dict(self.reference),
+            "card_accuracy": dict(self.card.get("accuracy", {})),
+        }
 
 
 def _default_dir() -> Path:
@@ -113,16 +132,18 @@ def _default_dir() -> Path:
     return ZOO_DIR / "default"
 
 
-def resolve_model(model: str | Path | None = None, input: str | Path | None = None,
-                  samples: int | None = None) -> DemoModel:
+def resolve_model(
+    model: str | Path | None = None, input: str | Path | None = None, samples: int | None = None
+) -> DemoModel:
     """A zoo name, ``"default"``, or a ``.nir`` path (with ``input``) -> :class:`DemoModel` (first ``samples``)."""
     from neurocompile import models as zoo
     from neurocompile.data import load_npz
 
     name = str(model) if model is not None else DEFAULT_MODEL
     if samples is not None and samples < 1:
-        raise InputDataError(f"--samples must be at least 1, got {samples}", parameter="samples",
-                             expected=">= 1")
+        raise InputDataError(
+            f"--samples must be at least 1, got {samples}", parameter="samples", expected=">= 1"
+        )
     card: dict[str, Any] = {}
     if name in zoo.list_models() and input is None:
         path = zoo.model_path(name)
@@ -131,15 +152,24 @@ def resolve_model(model: str | Path | None = None, input: str | Path | None = No
         reference = zoo.reference_semantics(name)
     else:
         if name == "default":
-            path, in_path = _default_dir() / "default.nir", Path(input) if input else _default_dir() / "input.npz"
+            path, in_path = (
+                _default_dir() / "default.nir",
+                Path(input) if input else _default_dir() / "input.npz",
+            )
         else:
             path = Path(name)
             if path.suffix != ".nir" or not path.is_file():
-                raise ModelLoadError(f"no bundled model or .nir file named {name!r}", parameter="model",
-                                     expected="default, " + ", ".join(zoo.list_models()) + ", or a .nir path")
+                raise ModelLoadError(
+                    f"no bundled model or .nir file named {name!r}",
+                    parameter="model",
+                    expected="default, " + ", ".join(zoo.list_models()) + ", or a .nir path",
+                )
             if input is None:
-                raise InputDataError(f"--model {name} needs --input IN.npz (inputs, optional 'labels')",
-                                     parameter="input", expected="an .npz file")
+                raise InputDataError(
+                    f"--model {name} needs --input IN.npz (inputs, optional 'labels')",
+                    parameter="input",
+                    expected="an .npz file",
+                )
             in_path = Path(input)
             name = path.stem
         raw = load_npz(in_path)
@@ -163,8 +193,10 @@ def compile_options(dm: DemoModel, target: str) -> tuple[dict[str, Any], list[st
     instead = (facts.get("reset_fallback") or {}).get(opts.get("reset"))
     if instead is not None:
         chip = facts.get("chip", target)
-        notes.append(f"{chip} cannot reset by {_ING.get(opts['reset'], opts['reset'])}: compiled with "
-                     f"reset={instead} (an approximation; the accuracy table shows its cost)")
+        notes.append(
+            f"{chip} cannot reset by {_ING.get(opts['reset'], opts['reset'])}: compiled with "
+            f"reset={instead} (an approximation; the accuracy table shows its cost)"
+        )
         opts["reset"] = instead
     return opts, notes
 
@@ -178,8 +210,14 @@ def predict(outputs: np.ndarray) -> np.ndarray:
     return counts.reshape(counts.shape[0], -1).argmax(axis=1)
 
 
-def run_chunked(fn: Callable[[Mapping[str, np.ndarray]], Any], inputs: Mapping[str, np.ndarray], *,
-                chunk: int = CHUNK, task: str = "", progress: Progress | None = None) -> list[Any]:
+def run_chunked(
+    fn: Callable[[Mapping[str, np.ndarray]], Any],
+    inputs: Mapping[str, np.ndarray],
+    *,
+    chunk: int = CHUNK,
+    task: str = "",
+    progress: Progress | None = None,
+) -> list[Any]:
     """``fn`` on consecutive sample chunks of ``inputs`` (progress after each); the list of results."""
     n = int(next(iter(inputs.values())).shape[0])
     out = []
@@ -221,9 +259,16 @@ class AccuracyRow:
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"backend": self.backend, "fidelity": self.fidelity, "samples": self.samples,
-                "accuracy": self.accuracy, "agreement": self.agreement, "seconds": round(self.seconds, 3),
-                "note": self.note, "error": self.error}
+        return {
+            "backend": self.backend,
+            "fidelity": self.fidelity,
+            "samples": self.samples,
+            "accuracy": self.accuracy,
+            "agreement": self.agreement,
+            "seconds": round(self.seconds, 3),
+            "note": self.note,
+            "error": self.error,
+        }
 
 
 @dataclass(frozen=True)
@@ -240,9 +285,15 @@ class SubsetCheck:
     reason: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "samples": self.samples, "identical": self.identical,
-                "accuracy": self.accuracy, "emulator_accuracy": self.emulator_accuracy,
-                "seconds": round(self.seconds, 3), "reason": self.reason}
+        return {
+            "status": self.status,
+            "samples": self.samples,
+            "identical": self.identical,
+            "accuracy": self.accuracy,
+            "emulator_accuracy": self.emulator_accuracy,
+            "seconds": round(self.seconds, 3),
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True)
@@ -258,16 +309,23 @@ class DemoResult:
     seconds: float
 
     def as_dict(self) -> dict[str, Any]:
-        return {"model": dict(self.model), "checks": dict(self.checks), "compiled": dict(self.compiled),
-                "accuracy": [r.as_dict() for r in self.accuracy],
-                **{name: c.as_dict() for name, c in self.subsets.items()},
-                "resources": dict(self.resources), "files": dict(self.files), "seconds": round(self.seconds, 3)}
+        return {
+            "model": dict(self.model),
+            "checks": dict(self.checks),
+            "compiled": dict(self.compiled),
+            "accuracy": [r.as_dict() for r in self.accuracy],
+            **{name: c.as_dict() for name, c in self.subsets.items()},
+            "resources": dict(self.resources),
+            "files": dict(self.files),
+            "seconds": round(self.seconds, 3),
+        }
 
     @property
     def ok(self) -> bool:
         """No backend failed (a skipped subset run is not a failure; a mismatch is)."""
-        return all(r.error is None for r in self.accuracy) and \
-            all(c.status != "failed" and c.identical == c.samples for c in self.subsets.values())
+        return all(r.error is None for r in self.accuracy) and all(
+            c.status != "failed" and c.identical == c.samples for c in self.subsets.values()
+        )
 
 
 class _Fields(dict):
@@ -285,10 +343,15 @@ def quantization_rows(program: Any) -> list[dict[str, Any]]:
     rows = []
     for name, v in q.items():
         scheme = fmt.format_map(_Fields(v)).strip() if fmt else "-"
-        rows.append({"projection": name, "scheme": scheme,
-                     "rms_relative_error": v.get("rms_relative_error"),
-                     "fraction_zeroed": v.get("fraction_zeroed"),
-                     "fraction_clipped": v.get("fraction_clipped")})
+        rows.append(
+            {
+                "projection": name,
+                "scheme": scheme,
+                "rms_relative_error": v.get("rms_relative_error"),
+                "fraction_zeroed": v.get("fraction_zeroed"),
+                "fraction_clipped": v.get("fraction_clipped"),
+            }
+        )
     return rows
 
 
@@ -296,10 +359,17 @@ def _resources(program: Any) -> dict[str, Any]:
     from neurocompile.report import report
 
     pl = report(program).placement
-    return {"chips": pl.chips, "cores_used": pl.cores_used, "source": pl.source, "error": pl.error,
-            "cores": [dict(c) for c in pl.cores], "per_chip": [dict(c) for c in pl.per_chip],
-            "limits": dict(pl.limits), "estimated": pl.estimated,
-            "spike_sources": [p.name for p in program.populations.values() if p.kind in INPUT_KINDS]}
+    return {
+        "chips": pl.chips,
+        "cores_used": pl.cores_used,
+        "source": pl.source,
+        "error": pl.error,
+        "cores": [dict(c) for c in pl.cores],
+        "per_chip": [dict(c) for c in pl.per_chip],
+        "limits": dict(pl.limits),
+        "estimated": pl.estimated,
+        "spike_sources": [p.name for p in program.populations.values() if p.kind in INPUT_KINDS],
+    }
 
 
 # ------------------------------------------------------------------------------ the demo
@@ -311,7 +381,7 @@ class Subset:
     backend: str
     label: str
     fidelity: str = "bit-exact"
-    available: Any = None    # hook: () -> bool, the backend runs in this interpreter
+    available: Any = None  # hook: () -> bool, the backend runs in this interpreter
     interpreter: Any = None  # hook: () -> Any, raises BackendUnavailableError when it cannot run
     hint: str = ""
 
@@ -321,9 +391,15 @@ class Subset:
         if not given:
             return None
         backend = given["backend"]
-        return cls(target=target, backend=backend, label=given.get("label", backend),
-                   fidelity=given.get("fidelity", "bit-exact"), available=given.get("available"),
-                   interpreter=given.get("interpreter"), hint=given.get("hint", ""))
+        return cls(
+            target=target,
+            backend=backend,
+            label=given.get("label", backend),
+            fidelity=given.get("fidelity", "bit-exact"),
+            available=given.get("available"),
+            interpreter=given.get("interpreter"),
+            hint=given.get("hint", ""),
+        )
 
     def unavailable(self) -> str | None:
         """Why the backend cannot run here (a skip), or None."""
@@ -341,15 +417,25 @@ class Subset:
 class Demo:
     """The demo's state; call the steps in order (``run_demo`` does)."""
 
-    def __init__(self, model: str | Path | None = None, *, input: str | Path | None = None,
-                 samples: int | None = None, subset_samples: int = DEFAULT_SUBSET_SAMPLES,
-                 out: str | Path = "out/demo", progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        *,
+        input: str | Path | None = None,
+        samples: int | None = None,
+        subset_samples: int = DEFAULT_SUBSET_SAMPLES,
+        out: str | Path = "out/demo",
+        progress: Progress | None = None,
+    ) -> None:
         import neurocompile as nc
 
         self.t0 = time.perf_counter()
         if subset_samples < 0:
-            raise InputDataError(f"{SUBSET_OPTION} must be >= 0, got {subset_samples}",
-                                 parameter=SUBSET_OPTION.lstrip("-").replace("-", "_"), expected=">= 0")
+            raise InputDataError(
+                f"{SUBSET_OPTION} must be >= 0, got {subset_samples}",
+                parameter=SUBSET_OPTION.lstrip("-").replace("-", "_"),
+                expected=">= 0",
+            )
         self.dm = resolve_model(model, input, samples)
         self.graph = nc.load(self.dm.path)
         self.subset_samples = min(subset_samples, self.dm.samples)
@@ -369,7 +455,8 @@ class Demo:
         self.rows: list[AccuracyRow] = []
         self.outputs: dict[str, np.ndarray] = {}
         self.subset_checks: dict[str, SubsetCheck] = {
-            name: SubsetCheck(status="skipped", reason="not run") for name in self.subsets}
+            name: SubsetCheck(status="skipped", reason="not run") for name in self.subsets
+        }
         self.subset_labels: dict[str, str] = {name: sub.fidelity for name, sub in self.subsets.items()}
         self.resources: dict[str, Any] = {}
         self.files: dict[str, str] = {}
@@ -411,11 +498,15 @@ class Demo:
                     from neurocompile.models import accuracy as zoo_acc
 
                     calibrated = self.dm.name not in zoo_acc.UNCALIBRATED
-                    opts = {"reset": zoo_acc.chip_reset(self.dm.name),
-                            "calibration": "training images" if calibrated else None}
-                    notes = [f"compiled as docs/accuracy.md does (models/accuracy.py compile_for: reset "
-                             f"{opts['reset']}, " + ("calibration from training images)" if calibrated
-                                                     else "no calibration data)")]
+                    opts = {
+                        "reset": zoo_acc.chip_reset(self.dm.name),
+                        "calibration": "training images" if calibrated else None,
+                    }
+                    notes = [
+                        f"compiled as docs/accuracy.md does (models/accuracy.py compile_for: reset "
+                        f"{opts['reset']}, "
+                        + ("calibration from training images)" if calibrated else "no calibration data)")
+                    ]
                     prog = zoo_acc.compile_for(self.dm.name, t)
                 else:
                     prog = nc.compile(self.graph, t, **opts)
@@ -427,7 +518,10 @@ class Demo:
             self.files[f"program_{t}"] = str(path)
             self.programs[t] = prog
             self.compiled[t] = {
-                "options": opts, "notes": notes, "error": None, "seconds": round(time.perf_counter() - t1, 3),
+                "options": opts,
+                "notes": notes,
+                "error": None,
+                "seconds": round(time.perf_counter() - t1, 3),
                 "program": str(path),
                 "populations": sum(1 for p in prog.populations.values() if p.kind not in INPUT_KINDS),
                 "neurons": int(sum(p.size for p in prog.populations.values() if p.kind not in INPUT_KINDS)),
@@ -439,7 +533,9 @@ class Demo:
         return self.compiled
 
     # -- 2. runs
-    def _row(self, backend: str, fidelity: str, pred: np.ndarray, seconds: float, note: str = "") -> AccuracyRow:
+    def _row(
+        self, backend: str, fidelity: str, pred: np.ndarray, seconds: float, note: str = ""
+    ) -> AccuracyRow:
         labels = self.dm.labels
         acc = None if labels is None else float((pred == labels[: pred.size]).mean())
         ref = self.outputs.get("float")
@@ -451,12 +547,21 @@ class Demo:
 
         t1 = time.perf_counter()
         out_name = self.graph.outputs[0]
-        res = run_chunked(lambda x: nc.simulate(self.graph, x, **self.dm.reference), self.dm.inputs,
-                          task="float reference", progress=self.progress)
+        res = run_chunked(
+            lambda x: nc.simulate(self.graph, x, **self.dm.reference),
+            self.dm.inputs,
+            task="float reference",
+            progress=self.progress,
+        )
         self.outputs["float"] = _concat(res, out_name)
         sem = ", ".join(f"{k} {v}" for k, v in self.dm.reference.items())
-        row = self._row("float reference", FLOAT, predict(self.outputs["float"]),
-                        time.perf_counter() - t1, note=f"framework conventions ({sem})")
+        row = self._row(
+            "float reference",
+            FLOAT,
+            predict(self.outputs["float"]),
+            time.perf_counter() - t1,
+            note=f"framework conventions ({sem})",
+        )
         self.rows.append(row)
         return row
 
@@ -470,20 +575,32 @@ class Demo:
         if prog is None:
             return None
         sem = prog.semantics
-        kw = {"dt": sem.get("dt"), "discretization": sem.get("discretization", "forward"),
-              "reset": sem.get("reset", "file"), "hop_delay": int(sem.get("hop_delay", 1))}
+        kw = {
+            "dt": sem.get("dt"),
+            "discretization": sem.get("discretization", "forward"),
+            "reset": sem.get("reset", "file"),
+            "hop_delay": int(sem.get("hop_delay", 1)),
+        }
         if all(self.dm.reference.get(k) == v for k, v in kw.items()):
             return None
         t1 = time.perf_counter()
         out_name = self.graph.outputs[0]
-        res = run_chunked(lambda x: nc.simulate(self.graph, x, **kw), self.chip_inputs,
-                          task=f"float, {target} sem.", progress=self.progress)
+        res = run_chunked(
+            lambda x: nc.simulate(self.graph, x, **kw),
+            self.chip_inputs,
+            task=f"float, {target} sem.",
+            progress=self.progress,
+        )
         self.outputs[f"float_{target}"] = _concat(res, out_name)
-        row = self._row(f"float, {target} semantics", FLOAT, predict(self.outputs[f"float_{target}"]),
-                        time.perf_counter() - t1,
-                        note=f"the float reference with the {target} Program's conventions (hop_delay {kw['hop_delay']}, "
-                             f"reset {kw['reset']}); the gap to the emulator row is what the chip arithmetic "
-                             f"costs (quantization and the approximations the compile findings list)")
+        row = self._row(
+            f"float, {target} semantics",
+            FLOAT,
+            predict(self.outputs[f"float_{target}"]),
+            time.perf_counter() - t1,
+            note=f"the float reference with the {target} Program's conventions (hop_delay {kw['hop_delay']}, "
+            f"reset {kw['reset']}); the gap to the emulator row is what the chip arithmetic "
+            f"costs (quantization and the approximations the compile findings list)",
+        )
         self.rows.append(row)
         return row
 
@@ -493,17 +610,25 @@ class Demo:
         name = f"{target} {backend}"
         prog = self.programs.get(target)
         if prog is None:
-            row = AccuracyRow(name, self.fidelity(target), 0, error=self.compiled[target].get("error") or "not compiled")
+            row = AccuracyRow(
+                name, self.fidelity(target), 0, error=self.compiled[target].get("error") or "not compiled"
+            )
             self.rows.append(row)
             return row
         key = next(iter(prog.outputs))
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                res = run_chunked(lambda x: prog.run(x, backend=backend), self.chip_inputs,
-                                  task=name, progress=self.progress)
+                res = run_chunked(
+                    lambda x: prog.run(x, backend=backend),
+                    self.chip_inputs,
+                    task=name,
+                    progress=self.progress,
+                )
         except NeurocompileError as exc:
-            row = AccuracyRow(name, self.fidelity(target), 0, seconds=time.perf_counter() - t1, error=exc.one_line())
+            row = AccuracyRow(
+                name, self.fidelity(target), 0, seconds=time.perf_counter() - t1, error=exc.one_line()
+            )
             self.rows.append(row)
             return row
         self.outputs[target] = _concat(res, key)
@@ -514,9 +639,16 @@ class Demo:
             agree = float((predict(self.outputs[target]) == predict(same_sem)).mean())
             notes.append(f"same class as 'float, {target} semantics' on {100 * agree:.1f} % of the samples")
         if nwarn:
-            notes.append(f"{nwarn} overflow warning(s) (v saturation / u wrap, bit-exact with the chip reference)")
-        row = self._row(name, _label(res[0], self.fidelity(target)), predict(self.outputs[target]),
-                        time.perf_counter() - t1, note="; ".join(notes))
+            notes.append(
+                f"{nwarn} overflow warning(s) (v saturation / u wrap, bit-exact with the chip reference)"
+            )
+        row = self._row(
+            name,
+            _label(res[0], self.fidelity(target)),
+            predict(self.outputs[target]),
+            time.perf_counter() - t1,
+            note="; ".join(notes),
+        )
         self.rows.append(row)
         return row
 
@@ -539,17 +671,31 @@ class Demo:
         self.subset_checks[name] = check
         if check.status == "ran":
             note = f"identical to the emulator on {check.identical}/{check.samples} samples"
-            row = AccuracyRow(f"{sub.label} (first {k})", self.subset_labels[name], k, check.accuracy, None,
-                              check.seconds, note)
+            row = AccuracyRow(
+                f"{sub.label} (first {k})",
+                self.subset_labels[name],
+                k,
+                check.accuracy,
+                None,
+                check.seconds,
+                note,
+            )
             ref = self.outputs.get("float")
             if ref is not None and name in self.outputs:
                 agree = float((predict(self.outputs[name]) == predict(ref)[:k]).mean())
                 row = AccuracyRow(row.backend, row.fidelity, k, row.accuracy, agree, row.seconds, note)
             self.rows.append(row)
         else:
-            self.rows.append(AccuracyRow(sub.label, sub.fidelity, 0, seconds=check.seconds,
-                                         note=f"{check.status}: {check.reason}",
-                                         error=check.reason if check.status == "failed" else None))
+            self.rows.append(
+                AccuracyRow(
+                    sub.label,
+                    sub.fidelity,
+                    0,
+                    seconds=check.seconds,
+                    note=f"{check.status}: {check.reason}",
+                    error=check.reason if check.status == "failed" else None,
+                )
+            )
         return check
 
     def _run_subset(self, name: str, sub: Subset, prog: Any, k: int) -> SubsetCheck:
@@ -560,10 +706,17 @@ class Demo:
         inputs = {n: v[:k] for n, v in self.chip_inputs.items()}
         key = next(iter(prog.outputs))
         try:
-            res = run_chunked(lambda x: prog.run(x, backend=sub.backend), inputs, chunk=SUBSET_CHUNK,
-                              task=sub.label, progress=self.progress)
+            res = run_chunked(
+                lambda x: prog.run(x, backend=sub.backend),
+                inputs,
+                chunk=SUBSET_CHUNK,
+                task=sub.label,
+                progress=self.progress,
+            )
         except NeurocompileError as exc:
-            return SubsetCheck(status="failed", samples=k, seconds=time.perf_counter() - t1, reason=exc.one_line())
+            return SubsetCheck(
+                status="failed", samples=k, seconds=time.perf_counter() - t1, reason=exc.one_line()
+            )
         out = _concat(res, key)
         self.outputs[name] = out
         self.subset_labels[name] = _label(res[0], sub.fidelity)
@@ -572,8 +725,14 @@ class Demo:
         labels = self.dm.labels
         acc = None if labels is None else float((predict(out) == labels[:k]).mean())
         eacc = None if labels is None else float((predict(emu) == labels[:k]).mean())
-        return SubsetCheck(status="ran", samples=k, identical=same, accuracy=acc, emulator_accuracy=eacc,
-                           seconds=time.perf_counter() - t1)
+        return SubsetCheck(
+            status="ran",
+            samples=k,
+            identical=same,
+            accuracy=acc,
+            emulator_accuracy=eacc,
+            seconds=time.perf_counter() - t1,
+        )
 
     # -- 3. resources
     def report(self) -> dict[str, Any]:
@@ -590,31 +749,57 @@ class Demo:
         first = next((t for t in self.targets if t in self.programs and t in self.outputs), None)
         if first is not None:
             path = self.out / "raster.png"
-            plot_raster(self.graph, self.programs[first], self.dm, path, sample=sample, inputs=self.chip_inputs,
-                        backend=self.backend(first))
+            plot_raster(
+                self.graph,
+                self.programs[first],
+                self.dm,
+                path,
+                sample=sample,
+                inputs=self.chip_inputs,
+                backend=self.backend(first),
+            )
             self.files["raster"] = str(path)
         if self.resources:
             path = self.out / "placement.png"
-            plot_placement({t: self.resources[t] for t in self.targets if t in self.resources}, path,
-                           title=f"{self.dm.name}: core placement")
+            plot_placement(
+                {t: self.resources[t] for t in self.targets if t in self.resources},
+                path,
+                title=f"{self.dm.name}: core placement",
+            )
             self.files["placement"] = str(path)
         return self.files
 
     def result(self) -> DemoResult:
-        checks = {t: {"errors": r.count("error"), "warnings": r.count("warning"), "info": r.count("info"),
-                      "findings": [f.as_dict() for f in r.findings]} for t, r in self.checks.items()}
-        res = DemoResult(model=self.dm.as_dict(), checks=checks,
-                         compiled={t: {k: v for k, v in c.items()} for t, c in self.compiled.items()},
-                         accuracy=tuple(self.rows), subsets=dict(self.subset_checks),
-                         resources={t: {k: v for k, v in r.items() if k != "cores"} | {"cores": r["cores"][:64]}
-                                    for t, r in self.resources.items()},
-                         files=dict(self.files), seconds=time.perf_counter() - self.t0)
+        checks = {
+            t: {
+                "errors": r.count("error"),
+                "warnings": r.count("warning"),
+                "info": r.count("info"),
+                "findings": [f.as_dict() for f in r.findings],
+            }
+            for t, r in self.checks.items()
+        }
+        res = DemoResult(
+            model=self.dm.as_dict(),
+            checks=checks,
+            compiled={t: {k: v for k, v in c.items()} for t, c in self.compiled.items()},
+            accuracy=tuple(self.rows),
+            subsets=dict(self.subset_checks),
+            resources={
+                t: {k: v for k, v in r.items() if k != "cores"} | {"cores": r["cores"][:64]}
+                for t, r in self.resources.items()
+            },
+            files=dict(self.files),
+            seconds=time.perf_counter() - self.t0,
+        )
         return res
 
     def write_results(self) -> Path:
         path = self.out / "results.json"
         self.files["results"] = str(path)
-        path.write_text(json.dumps(self.result().as_dict(), indent=2, sort_keys=True, default=_json_default) + "\n")
+        path.write_text(
+            json.dumps(self.result().as_dict(), indent=2, sort_keys=True, default=_json_default) + "\n"
+        )
         return path
 
 
@@ -626,9 +811,15 @@ def _json_default(x: Any) -> Any:
     return str(x)
 
 
-def run_demo(model: str | Path | None = None, *, input: str | Path | None = None, samples: int | None = None,
-             subset_samples: int = DEFAULT_SUBSET_SAMPLES, out: str | Path = "out/demo",
-             progress: Progress | None = None) -> DemoResult:
+def run_demo(
+    model: str | Path | None = None,
+    *,
+    input: str | Path | None = None,
+    samples: int | None = None,
+    subset_samples: int = DEFAULT_SUBSET_SAMPLES,
+    out: str | Path = "out/demo",
+    progress: Progress | None = None,
+) -> DemoResult:
     """Every step of the demo, silently; the result (also written to ``OUT/results.json``)."""
     d = Demo(model, input=input, samples=samples, subset_samples=subset_samples, out=out, progress=progress)
     d.check()

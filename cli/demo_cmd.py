@@ -32,11 +32,24 @@ def _pct(x: Optional[float]) -> str:
 
 @app.command()
 def demo(
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="A zoo model name (default digits_cnn_sinabs), 'default' (the placeholder network) or a .nir file."),
-    samples: Optional[int] = typer.Option(None, "--samples", "-n", help="Use the first N test samples (default: the whole test set)."),
-    lava_samples: int = typer.Option(20, "--lava-samples", "-k", help="Run the first K samples on Lava too (0: skip)."),
-    output: Path = typer.Option(Path("out/demo"), "--out", help="Folder for the Programs, PNGs and results.json."),
-    input: Optional[Path] = typer.Option(None, "--input", help="Input .npz for a .nir --model (optional 'labels' key)."),
+    model: Optional[str] = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="A zoo model name (default digits_cnn_sinabs), 'default' (the placeholder network) or a .nir file.",
+    ),
+    samples: Optional[int] = typer.Option(
+        None, "--samples", "-n", help="Use the first N test samples (default: the whole test set)."
+    ),
+    lava_samples: int = typer.Option(
+        20, "--lava-samples", "-k", help="Run the first K samples on Lava too (0: skip)."
+    ),
+    output: Path = typer.Option(
+        Path("out/demo"), "--out", help="Folder for the Programs, PNGs and results.json."
+    ),
+    input: Optional[Path] = typer.Option(
+        None, "--input", help="Input .npz for a .nir --model (optional 'labels' key)."
+    ),
 ) -> None:
     """Check, compile for every registered target, run on every backend, report, draw."""
     from rich.console import Console
@@ -63,19 +76,30 @@ def demo(
     dm = d.dm
     card_acc = dm.card.get("accuracy", {})
     console.rule(f"[bold]neurocompile demo: {dm.name}")
-    console.print(f"model {dm.path}  ({len(d.graph.nodes)} nodes, nir {d.graph.nir_version}); "
-                  f"test set {dm.samples} samples, inputs {', '.join(f'{k} {tuple(v.shape)}' for k, v in dm.inputs.items())}"
-                  + (f"; card float accuracy {_pct(card_acc.get('reference_float'))} on the full test set"
-                     if card_acc.get("reference_float") is not None else ""), soft_wrap=True)
+    console.print(
+        f"model {dm.path}  ({len(d.graph.nodes)} nodes, nir {d.graph.nir_version}); "
+        f"test set {dm.samples} samples, inputs {', '.join(f'{k} {tuple(v.shape)}' for k, v in dm.inputs.items())}"
+        + (
+            f"; card float accuracy {_pct(card_acc.get('reference_float'))} on the full test set"
+            if card_acc.get("reference_float") is not None
+            else ""
+        ),
+        soft_wrap=True,
+    )
 
     # 1. check
     console.print("\n[bold]1. check[/bold]")
     for t, rep in d.check().items():
-        console.print(f"  {t}: {rep.count('error')} error(s), {rep.count('warning')} warning(s), "
-                      f"{rep.count('info')} info")
+        console.print(
+            f"  {t}: {rep.count('error')} error(s), {rep.count('warning')} warning(s), "
+            f"{rep.count('info')} info"
+        )
         for code, (sev, nodes, msg) in _group(rep.findings).items():
-            console.print(f"    [{_SEV.get(sev, '')}]{sev:7s}[/] {code} (nodes {', '.join(nodes)}): "
-                          f"{escape(_short(msg))}", soft_wrap=True)
+            console.print(
+                f"    [{_SEV.get(sev, '')}]{sev:7s}[/] {code} (nodes {', '.join(nodes)}): "
+                f"{escape(_short(msg))}",
+                soft_wrap=True,
+            )
 
     # 2. compile
     console.print("\n[bold]2. compile[/bold]")
@@ -85,30 +109,50 @@ def demo(
             console.print(f"  {t}: [bold red]failed[/] ({opts}): {escape(c['error'])}", soft_wrap=True)
             continue
         r = d.programs[t].placement or {}
-        console.print(f"  {t} ({opts}): {c['populations']} populations, {c['neurons']} neurons, "
-                      f"{c['projections']} projections, {r.get('cores_used')} core(s) on {r.get('chips')} "
-                      f"chip(s); {c['seconds']:.1f} s -> {c['program']}", soft_wrap=True)
+        console.print(
+            f"  {t} ({opts}): {c['populations']} populations, {c['neurons']} neurons, "
+            f"{c['projections']} projections, {r.get('cores_used')} core(s) on {r.get('chips')} "
+            f"chip(s); {c['seconds']:.1f} s -> {c['program']}",
+            soft_wrap=True,
+        )
         for note in c["notes"]:
             console.print(f"    note: {escape(note)}", soft_wrap=True)
         findings = _group_dicts(c["findings"])
         for code, (sev, nodes, msg) in findings.items():
-            console.print(f"    [{_SEV.get(sev, '')}]{sev:7s}[/] {code} ({', '.join(nodes)}): {escape(_short(msg))}",
-                          soft_wrap=True)
+            console.print(
+                f"    [{_SEV.get(sev, '')}]{sev:7s}[/] {code} ({', '.join(nodes)}): {escape(_short(msg))}",
+                soft_wrap=True,
+            )
         q = Table(title=f"{t} quantization", title_justify="left", box=None, padding=(0, 1))
         for col in ("projection", "weights", "rms rel. error", "zeroed", "clipped"):
             q.add_column(col, justify="left" if col in ("projection", "weights") else "right")
         for row in c["quantization"]:
-            q.add_row(row["projection"], row["scheme"], _fmt(row["rms_relative_error"]),
-                      _fmt(row["fraction_zeroed"]), _fmt(row["fraction_clipped"]))
+            q.add_row(
+                row["projection"],
+                row["scheme"],
+                _fmt(row["rms_relative_error"]),
+                _fmt(row["fraction_zeroed"]),
+                _fmt(row["fraction_clipped"]),
+            )
         console.print(q)
 
     # 3. runs
     subsets = list(d.subsets.values())
-    console.print("\n[bold]3. run[/bold] (float reference, " + ("both" if len(d.targets) == 2 else "every")
-                  + " emulators" + "".join(f", {s.label}" for s in subsets) + (" on a subset" if subsets else "")
-                  + ")")
-    with Progress(TextColumn("  {task.description:<20}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as bar:
+    console.print(
+        "\n[bold]3. run[/bold] (float reference, "
+        + ("both" if len(d.targets) == 2 else "every")
+        + " emulators"
+        + "".join(f", {s.label}" for s in subsets)
+        + (" on a subset" if subsets else "")
+        + ")"
+    )
+    with Progress(
+        TextColumn("  {task.description:<20}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
         live["bar"] = bar
         d.run_reference()
         for t in d.targets:
@@ -123,49 +167,81 @@ def demo(
         elif chk.status == "failed":
             console.print(f"  [bold red]{label} failed[/]: {escape(chk.reason)}", soft_wrap=True)
 
-    table = Table(title=f"accuracy on {dm.name}'s test set" + ("" if dm.labels is not None else
-                                                                " (no labels: agreement only)"),
-                  title_justify="left")
+    table = Table(
+        title=f"accuracy on {dm.name}'s test set"
+        + ("" if dm.labels is not None else " (no labels: agreement only)"),
+        title_justify="left",
+    )
     for col in ("backend", "fidelity", "samples", "accuracy", "same class as float", "time"):
         table.add_column(col, justify="left" if col in ("backend", "fidelity") else "right")
     notes = []
     labels = tuple(s.label for s in subsets)
     for r in d.rows:
-        table.add_row(r.backend, r.fidelity, str(r.samples), _pct(r.accuracy), _pct(r.agreement), f"{r.seconds:.1f} s")
-        if (r.error or r.note) and not (labels and r.backend.startswith(labels) and r.error is None):  # own lines
-            notes.append(f"  {r.backend}: " + ("[bold red]error[/] " if r.error else "") + escape(r.error or r.note))
+        table.add_row(
+            r.backend, r.fidelity, str(r.samples), _pct(r.accuracy), _pct(r.agreement), f"{r.seconds:.1f} s"
+        )
+        if (r.error or r.note) and not (
+            labels and r.backend.startswith(labels) and r.error is None
+        ):  # own lines
+            notes.append(
+                f"  {r.backend}: " + ("[bold red]error[/] " if r.error else "") + escape(r.error or r.note)
+            )
     console.print(table)
     for line in notes:
         console.print(line, soft_wrap=True)
     for name, chk in checks.items():
         if chk.status == "ran":
-            console.print(f"  {d.subsets[name].label} on the first {chk.samples}: identical to the emulator on "
-                          f"{chk.identical}/{chk.samples} samples (output spikes, every step)"
-                          + (f"; the emulator's accuracy on them {_pct(chk.emulator_accuracy)}"
-                             if chk.emulator_accuracy is not None else ""), soft_wrap=True)
+            console.print(
+                f"  {d.subsets[name].label} on the first {chk.samples}: identical to the emulator on "
+                f"{chk.identical}/{chk.samples} samples (output spikes, every step)"
+                + (
+                    f"; the emulator's accuracy on them {_pct(chk.emulator_accuracy)}"
+                    if chk.emulator_accuracy is not None
+                    else ""
+                ),
+                soft_wrap=True,
+            )
 
     # 4. resources
-    console.print("\n[bold]4. resources[/bold] (per-core synapse memory is ESTIMATED: vendors publish no cost model)")
+    console.print(
+        "\n[bold]4. resources[/bold] (per-core synapse memory is ESTIMATED: vendors publish no cost model)"
+    )
     for t, res in d.report().items():
         if res.get("error"):
             console.print(f"  {t}: placement {res['source']}: {escape(res['error'])}")
             continue
         lim = res["limits"]
         npc = lim.get("neurons_per_core")
-        console.print(f"  {t}: {res['chips']} chip(s), {res['cores_used']} core(s); limits "
-                      + ", ".join(x for x in (f"{npc} neurons/core" if npc else "",
-                                              f"{lim['synapse_bytes_per_core']} synapse bytes/core"
-                                              if lim.get("synapse_bytes_per_core") else "",
-                                              f"{lim['dtcm_bytes']} DTCM bytes/core" if lim.get("dtcm_bytes") else "")
-                                  if x), soft_wrap=True)
+        console.print(
+            f"  {t}: {res['chips']} chip(s), {res['cores_used']} core(s); limits "
+            + ", ".join(
+                x
+                for x in (
+                    f"{npc} neurons/core" if npc else "",
+                    f"{lim['synapse_bytes_per_core']} synapse bytes/core"
+                    if lim.get("synapse_bytes_per_core")
+                    else "",
+                    f"{lim['dtcm_bytes']} DTCM bytes/core" if lim.get("dtcm_bytes") else "",
+                )
+                if x
+            ),
+            soft_wrap=True,
+        )
         rt = Table(box=None, padding=(0, 1))
         for col in ("chip", "core", "population", "slice", "neurons", "synapse bytes ~", "of core ~"):
             rt.add_column(col, justify="left" if col in ("population", "slice") else "right")
         cores = res["cores"]
         for c in cores[:16]:
             util = c.get("synapse_memory_utilization")
-            rt.add_row(str(c["chip"]), str(c["core"]), str(c["population"]), f"{c['start']}:{c['stop']}",
-                       str(c["neurons"]), str(c["synapse_bytes"]), "-" if util is None else f"{100 * util:.0f} %")
+            rt.add_row(
+                str(c["chip"]),
+                str(c["core"]),
+                str(c["population"]),
+                f"{c['start']}:{c['stop']}",
+                str(c["neurons"]),
+                str(c["synapse_bytes"]),
+                "-" if util is None else f"{100 * util:.0f} %",
+            )
         console.print(rt)
         if len(cores) > 16:
             console.print(f"  ... {len(cores) - 16} more cores (see results.json or `neurocompile report`)")
@@ -178,8 +254,10 @@ def demo(
         if key in files:
             console.print(f"  {key:18s} {files[key]}")
     res = d.result()
-    console.print(f"demo finished in {res.seconds:.1f} s" + ("" if res.ok else
-                                                            " [bold red]with failures (see the table)[/]"))
+    console.print(
+        f"demo finished in {res.seconds:.1f} s"
+        + ("" if res.ok else " [bold red]with failures (see the table)[/]")
+    )
     if not res.ok:
         raise typer.Exit(1)
 

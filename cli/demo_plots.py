@@ -57,8 +57,16 @@ def _bfs_order(graph: Any) -> list[str]:
     return seen + [n for n in graph.nodes if n not in seen]
 
 
-def plot_raster(graph: Any, program: Any, dm: Any, path: str | Path, *, sample: int = 0,
-                inputs: Mapping[str, np.ndarray] | None = None, backend: str = "emulator") -> Path:
+def plot_raster(
+    graph: Any,
+    program: Any,
+    dm: Any,
+    path: str | Path,
+    *,
+    sample: int = 0,
+    inputs: Mapping[str, np.ndarray] | None = None,
+    backend: str = "emulator",
+) -> Path:
     """Spike raster of one sample: input and every spiking layer, float reference vs the Program
     run on ``backend`` (its emulator).
 
@@ -72,25 +80,39 @@ def plot_raster(graph: Any, program: Any, dm: Any, path: str | Path, *, sample: 
 
     import neurocompile as nc
 
-    x = {k: v[sample:sample + 1] for k, v in (dm.inputs if inputs is None else inputs).items()}
+    x = {k: v[sample : sample + 1] for k, v in (dm.inputs if inputs is None else inputs).items()}
     layers = _layers(graph, program)
     sem = program.semantics
-    ref_kw = {"dt": sem.get("dt"), "discretization": sem.get("discretization", "forward"),
-              "reset": sem.get("reset", "file"), "hop_delay": int(sem.get("hop_delay", 1))}
+    ref_kw = {
+        "dt": sem.get("dt"),
+        "discretization": sem.get("discretization", "forward"),
+        "reset": sem.get("reset", "file"),
+        "hop_delay": int(sem.get("hop_delay", 1)),
+    }
     rec_nodes = [n for n, _ in layers if graph.nodes[n].kind != "Input"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         ref = nc.simulate(graph, x, record=[f"{n}.spikes" for n in rec_nodes], **ref_kw)
-        emu = program.run(x, backend=backend,
-                          record=[(p, "spikes") for n, p in layers if graph.nodes[n].kind != "Input"])
+        emu = program.run(
+            x, backend=backend, record=[(p, "spikes") for n, p in layers if graph.nodes[n].kind != "Input"]
+        )
 
     def flat(a: np.ndarray) -> np.ndarray:
         a = np.asarray(a)[0]
         return a.reshape(a.shape[0], -1)
 
-    fig, axes = plt.subplots(len(layers), 2, figsize=(11, 2.0 + 2.1 * len(layers)), squeeze=False,
-                             gridspec_kw={"height_ratios": [max(1.0, min(3.0, np.log10(max(2, int(np.prod(
-                                 graph.nodes[n].output_shape or (1,)))))) ) for n, _ in layers]})
+    fig, axes = plt.subplots(
+        len(layers),
+        2,
+        figsize=(11, 2.0 + 2.1 * len(layers)),
+        squeeze=False,
+        gridspec_kw={
+            "height_ratios": [
+                max(1.0, min(3.0, np.log10(max(2, int(np.prod(graph.nodes[n].output_shape or (1,)))))))
+                for n, _ in layers
+            ]
+        },
+    )
     label = "" if dm.labels is None else f", label {int(dm.labels[sample])}"
     for row, (node, pop) in enumerate(layers):
         if graph.nodes[node].kind == "Input":
@@ -103,22 +125,31 @@ def plot_raster(graph: Any, program: Any, dm: Any, path: str | Path, *, sample: 
         for col, (data, who) in enumerate(((r, "float reference"), (e, f"{program.target} {backend}"))):
             ax = axes[row][col]
             t, i = np.nonzero(data)
-            ax.scatter(t, i, s=4 if n_neurons > 64 else 9, marker="|" if n_neurons <= 64 else ".",
-                       c="black" if col == 0 else "tab:blue", linewidths=0.8)
+            ax.scatter(
+                t,
+                i,
+                s=4 if n_neurons > 64 else 9,
+                marker="|" if n_neurons <= 64 else ".",
+                c="black" if col == 0 else "tab:blue",
+                linewidths=0.8,
+            )
             ax.set_xlim(-0.5, data.shape[0] - 0.5)
             ax.set_ylim(-0.5, n_neurons - 0.5)
             kind = graph.nodes[node].kind
             extra = f", {same} on the reference's step" if kind != "Input" and col == 1 else ""
             what = "input" if kind == "Input" else f"'{node}' {kind}"
-            ax.set_title(f"{who}: {what} ({n_neurons} neurons), {int((data != 0).sum())} spikes{extra}",
-                         fontsize=8)
+            ax.set_title(
+                f"{who}: {what} ({n_neurons} neurons), {int((data != 0).sum())} spikes{extra}", fontsize=8
+            )
             ax.set_ylabel("neuron", fontsize=8)
             ax.tick_params(labelsize=7)
             if row == len(layers) - 1:
                 ax.set_xlabel(f"time step (dt {sem.get('dt')})", fontsize=8)
-    fig.suptitle(f"{dm.name}, sample {sample}{label}: float reference (the Program's semantics: hop_delay "
-                 f"{ref_kw['hop_delay']}, reset {ref_kw['reset']}) vs {program.target} {backend} (bit-exact)",
-                 fontsize=10)
+    fig.suptitle(
+        f"{dm.name}, sample {sample}{label}: float reference (the Program's semantics: hop_delay "
+        f"{ref_kw['hop_delay']}, reset {ref_kw['reset']}) vs {program.target} {backend} (bit-exact)",
+        fontsize=10,
+    )
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)
@@ -152,8 +183,9 @@ def _cores_per_chip(target: str, resources: Mapping[str, Any]) -> int:
     return max([int(c["core"]) + 1 for c in resources.get("cores", [])] or [1])
 
 
-def plot_placement(resources: Mapping[str, Mapping[str, Any]], path: str | Path, *, title: str = "",
-                   max_chips: int = 6) -> Path:
+def plot_placement(
+    resources: Mapping[str, Mapping[str, Any]], path: str | Path, *, title: str = "", max_chips: int = 6
+) -> Path:
     """A chips x cores grid per target, each used core coloured by its population (ESTIMATED figures)."""
     import matplotlib
 
@@ -192,11 +224,26 @@ def plot_placement(resources: Mapping[str, Mapping[str, Any]], path: str | Path,
                 continue
             r, cc = divmod(k, cols)
             x0 = chip * (cols + gap)
-            ax.add_patch(Rectangle((x0 + cc, rows - 1 - r), 0.92, 0.92, facecolor=colour[c["population"]],
-                                   edgecolor="black", linewidth=0.6))
+            ax.add_patch(
+                Rectangle(
+                    (x0 + cc, rows - 1 - r),
+                    0.92,
+                    0.92,
+                    facecolor=colour[c["population"]],
+                    edgecolor="black",
+                    linewidth=0.6,
+                )
+            )
             if cols <= 16 and (shown * cols) <= 48:
-                ax.text(x0 + cc + 0.46, rows - 1 - r + 0.46, f"{c['neurons']}", ha="center", va="center",
-                        fontsize=6, color="white")
+                ax.text(
+                    x0 + cc + 0.46,
+                    rows - 1 - r + 0.46,
+                    f"{c['neurons']}",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white",
+                )
         ax.set_xlim(-0.3, shown * (cols + gap) - gap + 0.3)
         ax.set_ylim(-0.3, rows + 0.8)
         ax.set_aspect("equal")
@@ -204,11 +251,20 @@ def plot_placement(resources: Mapping[str, Mapping[str, Any]], path: str | Path,
         more = f" (first {shown} of {chips} chips drawn)" if chips > shown else ""
         kind = _facts(t).get("placement", "placement")
         syn = sum(int(c.get("synapse_bytes", 0)) for c in res["cores"])
-        ax.set_title(f"{t} {kind}: {chips} chip(s), {res['cores_used']} core(s) used of {per_chip} per chip{more}; "
-                     f"synapse memory ~{syn / 1024:.1f} KiB ESTIMATED; numbers = neurons per core", fontsize=9)
+        ax.set_title(
+            f"{t} {kind}: {chips} chip(s), {res['cores_used']} core(s) used of {per_chip} per chip{more}; "
+            f"synapse memory ~{syn / 1024:.1f} KiB ESTIMATED; numbers = neurons per core",
+            fontsize=9,
+        )
         sources = set(res.get("spike_sources", ()))
-        handles = [Patch(facecolor=colour[p], edgecolor="black",
-                         label=f"population {p}" + (" (spike source)" if p in sources else "")) for p in pops]
+        handles = [
+            Patch(
+                facecolor=colour[p],
+                edgecolor="black",
+                label=f"population {p}" + (" (spike source)" if p in sources else ""),
+            )
+            for p in pops
+        ]
         handles.append(Patch(facecolor="#dddddd", label="free core"))
         if any(_system_cores(res, per_chip, chip) for chip in range(shown)):
             what = _facts(t).get("system_cores")

@@ -18,8 +18,12 @@ from neurocompile.cli.main import app
 def emit(
     program: Path = typer.Argument(..., help="A Program file (.ncp) written by `neurocompile compile`."),
     out: Path = typer.Option(..., "--output", "-o", help="Directory to write the bundle into."),
-    input: Optional[Path] = typer.Option(None, "--input", "-i", help="Input .npz for inputs.npz and golden.npz "
-                                         "(default: generated Bernoulli(0.1) spikes, seed 0)."),
+    input: Optional[Path] = typer.Option(
+        None,
+        "--input",
+        "-i",
+        help="Input .npz for inputs.npz and golden.npz (default: generated Bernoulli(0.1) spikes, seed 0).",
+    ),
     steps: int = typer.Option(100, "--steps", help="Steps of the generated input (without --input)."),
 ) -> None:
     """Write PROG as a self-contained bundle for its target (Lava project, PyNN/sPyNNaker script)."""
@@ -31,7 +35,10 @@ def emit(
     prog = Program.load(program)
     emit_bundle = get_target(prog.target).hook("emit")
     if emit_bundle is None:
-        raise UnsupportedError(f"target {prog.target!r} has no bundle writer", parameter="target",
-                               expected="a target with an emit hook")
+        raise UnsupportedError(
+            f"target {prog.target!r} has no bundle writer",
+            parameter="target",
+            expected="a target with an emit hook",
+        )
     rep = emit_bundle(prog, out, load_npz(input) if input is not None else None, steps=steps)
     typer.echo(rep.summary())

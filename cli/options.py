@@ -19,10 +19,20 @@ def backends_help() -> str:
     return "; ".join(f"{name} Programs: {', '.join(get_target(name).backends)}" for name in target_names())
 
 
-DtOpt = typer.Option(None, "--dt", help="Time step in the graph's time unit (seconds for the NIR paper graphs, 1 for sinabs exports). Required unless the graph metadata carries it.")
-DiscretizationOpt = typer.Option("forward", "--discretization", help="forward (Euler, box input) or exponential.")
+DtOpt = typer.Option(
+    None,
+    "--dt",
+    help="Time step in the graph's time unit (seconds for the NIR paper graphs, 1 for sinabs exports). Required unless the graph metadata carries it.",
+)
+DiscretizationOpt = typer.Option(
+    "forward", "--discretization", help="forward (Euler, box input) or exponential."
+)
 ResetOpt = typer.Option("file", "--reset", help="file (v_reset from the file), zero, or subtract.")
-HopDelayOpt = typer.Option(0, "--hop-delay", help="0: spikes reach the next layer in the same step (frameworks); 1: every synaptic hop adds one step (chips).")
+HopDelayOpt = typer.Option(
+    0,
+    "--hop-delay",
+    help="0: spikes reach the next layer in the same step (frameworks); 1: every synaptic hop adds one step (chips).",
+)
 RecordOpt = typer.Option(None, "--record", help="Comma-separated NODE.v, NODE.u or NODE.spikes to record.")
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON.")
 

@@ -23,10 +23,13 @@ from neurocompile.cli.options import JsonOpt
 @app.command("report")
 def report_command(
     program: Path = typer.Argument(..., help="A Program file (.ncp) written by compile or Program.save."),
-    input: Optional[Path] = typer.Option(None, "--input", "-i",
-                                         help="Input .npz: run the emulator on it to add SynOps and sparsity."),
+    input: Optional[Path] = typer.Option(
+        None, "--input", "-i", help="Input .npz: run the emulator on it to add SynOps and sparsity."
+    ),
     as_json: bool = JsonOpt,
-    max_cores: int = typer.Option(40, "--max-cores", help="Core rows shown in the text table (JSON has all)."),
+    max_cores: int = typer.Option(
+        40, "--max-cores", help="Core rows shown in the text table (JSON has all)."
+    ),
 ) -> None:
     """Resources per core and chip, quantization, findings, and (with --input) activity metrics."""
     from neurocompile.data import load_npz

@@ -16,17 +16,26 @@ import numpy as np
 import typer
 
 from neurocompile.cli.main import app
-from neurocompile.cli.options import backends_help, OptionalStr, RecordOpt
+from neurocompile.cli.options import OptionalStr, RecordOpt, backends_help
 
 
 @app.command()
 def run(
     program: Path = typer.Argument(..., help="A Program file (.ncp) written by compile or Program.save."),
-    backend: str = typer.Option("emulator", "--backend", "-b", help=f"The backend that runs it; by the Program's target: {backends_help()}."),
-    input: Path = typer.Option(..., "--input", "-i", help="Input .npz: one key per Program input, (batch, time, *shape)."),
+    backend: str = typer.Option(
+        "emulator",
+        "--backend",
+        "-b",
+        help=f"The backend that runs it; by the Program's target: {backends_help()}.",
+    ),
+    input: Path = typer.Option(
+        ..., "--input", "-i", help="Input .npz: one key per Program input, (batch, time, *shape)."
+    ),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the result .npz."),
     record: OptionalStr = RecordOpt,
-    strict: bool = typer.Option(False, "--strict", help="Fail on any u wrap or v saturation instead of warning."),
+    strict: bool = typer.Option(
+        False, "--strict", help="Fail on any u wrap or v saturation instead of warning."
+    ),
 ) -> None:
     """Run a Program on a backend and save its outputs (and recorded POP.v/POP.u/POP.spikes)."""
     from neurocompile.data import load_npz, parse_record
@@ -44,6 +53,10 @@ def run(
     typer.echo(res.label())
     for w in res.warnings:
         typer.echo(f"warning: {w}", err=True)
-    sums = ", ".join(f"{k}={int(np.rint(np.asarray(v, dtype=np.float64).sum()))}" for k, v in res.outputs.items())
+    sums = ", ".join(
+        f"{k}={int(np.rint(np.asarray(v, dtype=np.float64).sum()))}" for k, v in res.outputs.items()
+    )
     batch_time = next(iter(res.outputs.values())).shape[:2] if res.outputs else ()
-    typer.echo(f"ran {program.name}: batch x time {tuple(batch_time)}; output sums: {sums or '-'}; wrote {output}")
+    typer.echo(
+        f"ran {program.name}: batch x time {tuple(batch_time)}; output sums: {sums or '-'}; wrote {output}"
+    )

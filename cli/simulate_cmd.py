@@ -13,7 +13,15 @@ import numpy as np
 import typer
 
 from neurocompile.cli.main import app
-from neurocompile.cli.options import DiscretizationOpt, DtOpt, HopDelayOpt, OptionalFloat, OptionalStr, RecordOpt, ResetOpt
+from neurocompile.cli.options import (
+    DiscretizationOpt,
+    DtOpt,
+    HopDelayOpt,
+    OptionalFloat,
+    OptionalStr,
+    RecordOpt,
+    ResetOpt,
+)
 
 
 def summary_line(res, path: Path) -> str:
@@ -21,15 +29,19 @@ def summary_line(res, path: Path) -> str:
     counts = []
     for name, arr in res.outputs.items():
         counts.append(f"{name}={int(np.rint(arr.sum()))}")
-    return (f"simulated: {res.label()}; dt={sem['dt']:g}, {sem['discretization']}, reset {sem['reset']}, "
-            f"hop_delay {sem['hop_delay']}, {sem['threshold']}; output spike/value sums: {', '.join(counts)}; "
-            f"wrote {path}")
+    return (
+        f"simulated: {res.label()}; dt={sem['dt']:g}, {sem['discretization']}, reset {sem['reset']}, "
+        f"hop_delay {sem['hop_delay']}, {sem['threshold']}; output spike/value sums: {', '.join(counts)}; "
+        f"wrote {path}"
+    )
 
 
 @app.command()
 def simulate(
     model: str = typer.Argument(..., help="A .nir file."),
-    input: Path = typer.Option(..., "--input", "-i", help="Input .npz: one key per Input node, (batch, time, *shape)."),
+    input: Path = typer.Option(
+        ..., "--input", "-i", help="Input .npz: one key per Input node, (batch, time, *shape)."
+    ),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the result .npz."),
     dt: OptionalFloat = DtOpt,
     discretization: str = DiscretizationOpt,
@@ -44,8 +56,9 @@ def simulate(
     items = parse_record(record)
     graph = neurocompile.load(model)
     inputs = load_npz(input)
-    res = neurocompile.simulate(graph, inputs, dt=dt, discretization=discretization, reset=reset,
-                                hop_delay=hop_delay, record=items)
+    res = neurocompile.simulate(
+        graph, inputs, dt=dt, discretization=discretization, reset=reset, hop_delay=hop_delay, record=items
+    )
     output.parent.mkdir(parents=True, exist_ok=True)
     res.save(output)
     typer.echo(summary_line(res, output))

@@ -25,17 +25,29 @@ from neurocompile.cli.options import JsonOpt
 def validate_command(
     model: str = typer.Argument(..., help="The source model (.nir file) the Program was compiled from."),
     program: Path = typer.Argument(..., help="The compiled Program (.ncp)."),
-    input: Path = typer.Option(..., "--input", "-i", help="Input .npz: one key per NIR Input, (batch, time, *shape)."),
-    labels: Optional[str] = typer.Option(None, "--labels", help="Labels: a key of the input .npz or a .npy/.npz file."),
-    readout: str = typer.Option("sum", "--readout", help="v-readout prediction: argmax of the sum, max or last v."),
-    tolerance: float = typer.Option(0.0, "--tolerance", help="Fraction of mismatching spikes a layer may have before it counts as diverged."),
-    backend: str = typer.Option("emulator", "--backend", "-b", help="Backend that runs the Program (emulator or lava)."),
+    input: Path = typer.Option(
+        ..., "--input", "-i", help="Input .npz: one key per NIR Input, (batch, time, *shape)."
+    ),
+    labels: Optional[str] = typer.Option(
+        None, "--labels", help="Labels: a key of the input .npz or a .npy/.npz file."
+    ),
+    readout: str = typer.Option(
+        "sum", "--readout", help="v-readout prediction: argmax of the sum, max or last v."
+    ),
+    tolerance: float = typer.Option(
+        0.0,
+        "--tolerance",
+        help="Fraction of mismatching spikes a layer may have before it counts as diverged.",
+    ),
+    backend: str = typer.Option(
+        "emulator", "--backend", "-b", help="Backend that runs the Program (emulator or lava)."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Float reference vs Program: per-layer agreement, accuracy, first diverging layer."""
+    from neurocompile.compare import validate
     from neurocompile.data import load_npz
     from neurocompile.program import Program
-    from neurocompile.compare import validate
 
     prog = Program.load(program)
     inputs = load_npz(input)

@@ -23,8 +23,16 @@ from neurocompile.errors import ModelLoadError
 
 ZOO_DIR = Path(__file__).resolve().parent
 
-__all__ = ["ZOO_DIR", "list_models", "model_path", "load_card", "load_test_set", "reference_semantics",
-           "reference_accuracy", "predict"]
+__all__ = [
+    "ZOO_DIR",
+    "list_models",
+    "model_path",
+    "load_card",
+    "load_test_set",
+    "reference_semantics",
+    "reference_accuracy",
+    "predict",
+]
 
 
 def list_models() -> list[str]:
@@ -35,8 +43,11 @@ def list_models() -> list[str]:
 def _dir(name: str) -> Path:
     d = ZOO_DIR / name
     if not (d / "card.json").exists():
-        raise ModelLoadError(f"no bundled model named {name!r}", parameter="name",
-                             expected="one of " + ", ".join(list_models()))
+        raise ModelLoadError(
+            f"no bundled model named {name!r}",
+            parameter="name",
+            expected="one of " + ", ".join(list_models()),
+        )
     return d
 
 
@@ -44,8 +55,11 @@ def model_path(name: str, kind: str = "nir") -> Path:
     """Path of the model's ``model.nir`` (``kind="onnx"``: its ``model.onnx``, if any)."""
     p = _dir(name) / f"model.{kind}"
     if not p.exists():
-        raise ModelLoadError(f"model {name!r} has no model.{kind}", parameter="kind",
-                             expected="nir" + (", onnx" if (_dir(name) / "model.onnx").exists() else ""))
+        raise ModelLoadError(
+            f"model {name!r} has no model.{kind}",
+            parameter="kind",
+            expected="nir" + (", onnx" if (_dir(name) / "model.onnx").exists() else ""),
+        )
     return p
 
 

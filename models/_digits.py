@@ -69,5 +69,5 @@ def shifted(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     pad = np.pad(images, ((0, 0), (1, 1), (1, 1)))
     d = rng.integers(-1, 2, size=(len(images), 2))
     for k, (dy, dx) in enumerate(d):
-        out[k] = pad[k, 1 + dy:9 + dy, 1 + dx:9 + dx]
+        out[k] = pad[k, 1 + dy : 9 + dy, 1 + dx : 9 + dx]
     return out

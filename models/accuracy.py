@@ -40,7 +40,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from neurocompile.models import list_models, load_card, load_test_set, model_path, predict, reference_semantics
+from neurocompile.models import (
+    list_models,
+    load_card,
+    load_test_set,
+    model_path,
+    predict,
+    reference_semantics,
+)
 
 #: samples of the Loihi 2 program also run on Lava (fresh network each; Lava is slow).
 LAVA_N = 20
@@ -53,8 +60,10 @@ UNCALIBRATED = frozenset({"digits_rnn_norse"})
 #: the 1-percentage-point goal of issue 7.
 GOAL_PP = 1.0
 TARGETS = ("loihi2", "spinnaker")
-DOC_HEADER = "| model | encoding, T | reset on chips | float reference | float, chip input and timing | " \
-             "loihi2 emulator | spinnaker emulator | Lava (first 20) |"
+DOC_HEADER = (
+    "| model | encoding, T | reset on chips | float reference | float, chip input and timing | "
+    "loihi2 emulator | spinnaker emulator | Lava (first 20) |"
+)
 
 
 @dataclass(frozen=True)
@@ -84,8 +93,9 @@ class AccuracyRow:
         if self.lava_correct is None:
             lava = "not run"
         else:
-            lava = (f"{self.lava_correct}/{self.lava_n} "
-                    + ("(identical to the emulator)" if self.lava_identical else "(DIFFERS from the emulator)"))
+            lava = f"{self.lava_correct}/{self.lava_n} " + (
+                "(identical to the emulator)" if self.lava_identical else "(DIFFERS from the emulator)"
+            )
         return {
             "model": f"`{self.model}`",
             "encoding": f"{self.encoding}, T = {self.steps} (+{self.chip_steps - self.steps} on chips)",
@@ -171,9 +181,8 @@ def chip_reset(name: str) -> str:
 
 
 def calibration(name: str) -> dict[str, np.ndarray]:
-    from neurocompile.models._digits import split
-
     import neurocompile as nc
+    from neurocompile.models._digits import split
 
     xtr = split()[0][:CALIBRATION_N]
     graph = nc.load(model_path(name))
@@ -185,8 +194,14 @@ def compile_for(name: str, target: str):
     import neurocompile as nc
 
     sem = reference_semantics(name)
-    return nc.compile(model_path(name), target, dt=sem["dt"], discretization=sem["discretization"],
-                      reset=chip_reset(name), calibration=None if name in UNCALIBRATED else calibration(name))
+    return nc.compile(
+        model_path(name),
+        target,
+        dt=sem["dt"],
+        discretization=sem["discretization"],
+        reset=chip_reset(name),
+        calibration=None if name in UNCALIBRATED else calibration(name),
+    )
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -225,24 +240,36 @@ def evaluate(name: str, *, lava: bool = True, lava_n: int = LAVA_N) -> AccuracyR
     lava_correct = lava_identical = None
     if lava:
         t0 = time.perf_counter()
-        lava_correct, lava_identical = lava_subset(name, lava_n, program=progs["loihi2"],
-                                                   emulator_outputs=outs["loihi2"][:lava_n])
+        lava_correct, lava_identical = lava_subset(
+            name, lava_n, program=progs["loihi2"], emulator_outputs=outs["loihi2"][:lava_n]
+        )
         secs["lava"] = time.perf_counter() - t0
     enc = card["encoding"]["kind"]
     if enc == "constant analog current":
         enc = "analog current (chips: regular rate code)"
-    return AccuracyRow(model=name, encoding=enc, steps=int(card["steps"]),
-                       chip_steps=int(next(iter(chip_in.values())).shape[1]),
-                       reset=(card["simulate"]["reset"] if reset == "file" else
-                              f"zero (float: {card['simulate']['reset']})"),
-                       n_test=int(len(labels)), float_reference=float_ref, float_chip=float_chip,
-                       loihi2=acc["loihi2"], spinnaker=acc["spinnaker"], lava_n=lava_n,
-                       lava_correct=lava_correct, lava_identical=lava_identical,
-                       seconds={k: round(v, 1) for k, v in secs.items()})
+    return AccuracyRow(
+        model=name,
+        encoding=enc,
+        steps=int(card["steps"]),
+        chip_steps=int(next(iter(chip_in.values())).shape[1]),
+        reset=(
+            card["simulate"]["reset"] if reset == "file" else f"zero (float: {card['simulate']['reset']})"
+        ),
+        n_test=int(len(labels)),
+        float_reference=float_ref,
+        float_chip=float_chip,
+        loihi2=acc["loihi2"],
+        spinnaker=acc["spinnaker"],
+        lava_n=lava_n,
+        lava_correct=lava_correct,
+        lava_identical=lava_identical,
+        seconds={k: round(v, 1) for k, v in secs.items()},
+    )
 
 
-def lava_subset(name: str, n: int = LAVA_N, *, program=None,
-                emulator_outputs: np.ndarray | None = None) -> tuple[int, bool]:
+def lava_subset(
+    name: str, n: int = LAVA_N, *, program=None, emulator_outputs: np.ndarray | None = None
+) -> tuple[int, bool]:
     """Run the first ``n`` chip inputs of ``name`` on Lava 0.10.0 (in process when lava-nc is
     importable, else through the ``.venv-lava`` bridge) -> (correct count, output spikes equal
     to the Loihi 2 emulator's on the same samples)."""
@@ -281,7 +308,8 @@ def render(rows: Sequence[AccuracyRow | dict[str, str]]) -> str:
         "`H` trailing silent steps, the chip reset, analog input rate coded): the difference to the",
         "emulator columns is quantization alone. *loihi2 / spinnaker emulator*: `neurocompile.compile`",
         f"(calibration: {CALIBRATION_N} encoded training images, except for "
-        + ", ".join(f"`{m}`" for m in sorted(UNCALIBRATED)) + ") and the bit-exact emulator of each",
+        + ", ".join(f"`{m}`" for m in sorted(UNCALIBRATED))
+        + ") and the bit-exact emulator of each",
         "target (Lava 0.10.0 fixed_pt / sPyNNaker 1!7.4.1 arithmetic) on the whole test set;",
         "[pp] = difference to the float reference. *Lava*: the Loihi 2 program on Lava 0.10.0",
         f"(CPU, fixed_pt) for the first {LAVA_N} test samples: correct count, and whether its output",
@@ -298,7 +326,7 @@ def render(rows: Sequence[AccuracyRow | dict[str, str]]) -> str:
         "Notes",
         "",
         "- `digits_mlp_onnx` resets by subtraction (the ANN->SNN conversion); neither chip can",
-        "  subtract, so it is compiled with `reset=\"zero\"` (the explicit approximation); its float",
+        '  subtract, so it is compiled with `reset="zero"` (the explicit approximation); its float',
         "  reference keeps subtraction and analog input, so its chip columns carry both changes.",
         "- The sinabs CNN and the norse RNN are trained with reset to zero and without biases, so",
         "  the chips run them under the framework's own semantics; only quantization and the hop",
@@ -348,8 +376,11 @@ def main(argv: list[str] | None = None) -> int:
             continue
         row = evaluate(name, lava=not args.no_lava)
         rows.append(row)
-        sys.stdout.write(f"{name}: " + ", ".join(f"{k} {v}" for k, v in row.cells().items() if k != "model")
-                         + f"  seconds {row.seconds}\n")
+        sys.stdout.write(
+            f"{name}: "
+            + ", ".join(f"{k} {v}" for k, v in row.cells().items() if k != "model")
+            + f"  seconds {row.seconds}\n"
+        )
         sys.stdout.flush()
     text = render(rows)
     if args.write:

@@ -33,11 +33,19 @@ from neurocompile.learning import rstdp, stdp_pair
 PATTERN = dict(n_aff=1000, p=0.01, length=50, gap=(100, 250))
 PATTERN_NEURON = dict(du=4095, dv=256, vth=10000)
 PATTERN_RULE = dict(A_plus=4.0, A_minus=3.0, tau_plus=17, tau_minus=34)
-PATTERN_W0 = 100          # initial weights uniform in [w0/2, 3 w0/2]
+PATTERN_W0 = 100  # initial weights uniform in [w0/2, 3 w0/2]
 
 
-def pattern_data(pattern_seed: int, noise_seed: int, steps: int, *, n_aff: int = 1000, p: float = 0.01,
-                 length: int = 50, gap: tuple[int, int] = (100, 250)) -> tuple[np.ndarray, np.ndarray]:
+def pattern_data(
+    pattern_seed: int,
+    noise_seed: int,
+    steps: int,
+    *,
+    n_aff: int = 1000,
+    p: float = 0.01,
+    length: int = 50,
+    gap: tuple[int, int] = (100, 250),
+) -> tuple[np.ndarray, np.ndarray]:
     """(spikes (steps, n_aff) int8, pattern start steps (0-based rows)). The pattern is drawn
     from ``pattern_seed`` (same for training and test data), noise and times from ``noise_seed``."""
     pat = np.random.default_rng(pattern_seed).random((length, n_aff)) < p
@@ -46,7 +54,7 @@ def pattern_data(pattern_seed: int, noise_seed: int, steps: int, *, n_aff: int =
     starts = []
     t = int(rng.integers(*gap))
     while t + length < steps:
-        x[t:t + length] = pat
+        x[t : t + length] = pat
         starts.append(t)
         t += length + int(rng.integers(*gap))
     return x.astype(np.int8), np.array(starts, np.int64)
@@ -59,15 +67,22 @@ def pattern_program(seed: int, *, w0: int = PATTERN_W0, n_aff: int = 1000, rng_s
     b.input("inp", n_aff)
     b.lif("out", 1, **PATTERN_NEURON)
     w = np.random.default_rng(100 + seed).integers(w0 // 2, w0 * 3 // 2 + 1, size=(1, n_aff))
-    b.learning_dense("inp", "out", w, stdp_pair(**PATTERN_RULE, name="syn"), rng_seed=7 + seed if rng_seed is None
-                     else rng_seed, sign_mode=2, name="syn")
+    b.learning_dense(
+        "inp",
+        "out",
+        w,
+        stdp_pair(**PATTERN_RULE, name="syn"),
+        rng_seed=7 + seed if rng_seed is None else rng_seed,
+        sign_mode=2,
+        name="syn",
+    )
     return b.build(outputs={"y": ("out", "spikes")})
 
 
 @dataclass(frozen=True)
 class PatternScore:
     presentations: int
-    hit_rate: float              # fraction of presentations with >= 1 output spike inside
+    hit_rate: float  # fraction of presentations with >= 1 output spike inside
     false_alarms_per_1000: float  # output spikes per 1000 steps outside the pattern windows
     spikes: int
 
@@ -75,8 +90,9 @@ class PatternScore:
         return dict(self.__dict__)
 
 
-def score_pattern(spikes: np.ndarray, starts: np.ndarray, length: int, lo: int = 0, hi: int | None = None,
-                  lag: int = 1) -> PatternScore:
+def score_pattern(
+    spikes: np.ndarray, starts: np.ndarray, length: int, lo: int = 0, hi: int | None = None, lag: int = 1
+) -> PatternScore:
     """Output spike s[r] (row r = step r+1) counts for the presentation starting at row ``start``
     when ``start + lag <= r < start + length + lag`` (one step of synaptic delay)."""
     spikes = np.asarray(spikes).reshape(-1)
@@ -84,15 +100,19 @@ def score_pattern(spikes: np.ndarray, starts: np.ndarray, length: int, lo: int =
     win = np.zeros(len(spikes), bool)
     hits = n = 0
     for s in starts:
-        win[s + lag:s + length + lag] = True
+        win[s + lag : s + length + lag] = True
         if s >= lo and s + length + lag <= hi:
             n += 1
-            hits += bool(spikes[s + lag:s + length + lag].any())
+            hits += bool(spikes[s + lag : s + length + lag].any())
     noise = ~win
     noise[:lo] = False
     noise[hi:] = False
-    return PatternScore(n, hits / max(n, 1), float(spikes[noise].sum()) / max(int(noise.sum()), 1) * 1000,
-                        int(spikes[lo:hi].sum()))
+    return PatternScore(
+        n,
+        hits / max(n, 1),
+        float(spikes[noise].sum()) / max(int(noise.sum()), 1) * 1000,
+        int(spikes[lo:hi].sum()),
+    )
 
 
 # ---------------------------------------------------------------------- (b) reward-modulated choice
@@ -102,8 +122,18 @@ CHOICE_RULE = dict(lr=0.125, A_plus=8.0, A_minus=8.0, tau_plus=5, tau_minus=5, t
 CHOICE_W0 = 52
 
 
-def choice_data(seed: int, n_trials: int, *, rewarded: int = 0, n_group: int = 20, trial: int = 80, on: int = 30,
-                p: float = 0.1, reward_at: tuple[int, int] = (30, 35), reward: int = 64):
+def choice_data(
+    seed: int,
+    n_trials: int,
+    *,
+    rewarded: int = 0,
+    n_group: int = 20,
+    trial: int = 80,
+    on: int = 30,
+    p: float = 0.1,
+    reward_at: tuple[int, int] = (30, 35),
+    reward: int = 64,
+):
     """(spikes (T, 2 n_group) int8, reward (T, 1) int64, group per trial). Each trial: the chosen
     group fires (probability p per step) for ``on`` steps, then silence; trials of group
     ``rewarded`` get the reward payload in steps ``reward_at`` of the trial."""
@@ -114,9 +144,9 @@ def choice_data(seed: int, n_trials: int, *, rewarded: int = 0, n_group: int = 2
     which = rng.integers(0, 2, n_trials)
     for k, g in enumerate(which):
         t0 = k * trial
-        x[t0:t0 + on, g * n_group:(g + 1) * n_group] = rng.random((on, n_group)) < p
+        x[t0 : t0 + on, g * n_group : (g + 1) * n_group] = rng.random((on, n_group)) < p
         if g == rewarded:
-            r[t0 + reward_at[0]:t0 + reward_at[1]] = reward
+            r[t0 + reward_at[0] : t0 + reward_at[1]] = reward
     return x, r, which
 
 
@@ -136,19 +166,27 @@ def choice_program(seed: int, *, w0: int = CHOICE_W0, n_group: int = 20):
 @dataclass(frozen=True)
 class ChoiceScore:
     trials: int
-    rewarded_response: float     # fraction of rewarded-group trials with a response
-    other_response: float        # fraction of other-group trials with a response
-    correct: float               # respond to the rewarded group, stay silent for the other
+    rewarded_response: float  # fraction of rewarded-group trials with a response
+    other_response: float  # fraction of other-group trials with a response
+    correct: float  # respond to the rewarded group, stay silent for the other
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
 
 
-def score_choice(spikes: np.ndarray, which: np.ndarray, lo: int, hi: int, *, rewarded: int = 0, trial: int = 80,
-                 on: int = 30) -> ChoiceScore:
+def score_choice(
+    spikes: np.ndarray,
+    which: np.ndarray,
+    lo: int,
+    hi: int,
+    *,
+    rewarded: int = 0,
+    trial: int = 80,
+    on: int = 30,
+) -> ChoiceScore:
     """A trial's response: an output spike in rows ``[t0 + 1, t0 + on + 1]`` (one step of delay)."""
     spikes = np.asarray(spikes).reshape(-1)
-    fired = np.array([spikes[k * trial + 1:k * trial + on + 2].any() for k in range(len(which))])[lo:hi]
+    fired = np.array([spikes[k * trial + 1 : k * trial + on + 2].any() for k in range(len(which))])[lo:hi]
     w = which[lo:hi] == rewarded
     correct = np.where(w, fired, ~fired)
     return ChoiceScore(int(hi - lo), float(fired[w].mean()), float(fired[~w].mean()), float(correct.mean()))

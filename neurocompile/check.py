@@ -32,14 +32,24 @@ import numpy as np
 
 from .errors import NeurocompileError
 from .findings import Finding
-from .jsonable import jsonable
 from .ir import NEURON_KINDS, PRIMITIVES, SPIKING_KINDS, TAU_PARAMS, Graph, Node
+from .jsonable import jsonable
 from .target import get_target, target_names
 
 __all__ = [
-    "Finding", "CheckReport", "Context", "check", "rule", "RULES", "target_rules", "enforce", "refusal",
+    "Finding",
+    "CheckReport",
+    "Context",
+    "check",
+    "rule",
+    "RULES",
+    "target_rules",
+    "enforce",
+    "refusal",
     "lower_context",
-    "SEVERITIES", "TAU_PARAMS", "NORSE_TINY_TAU",
+    "SEVERITIES",
+    "TAU_PARAMS",
+    "NORSE_TINY_TAU",
 ]
 
 SEVERITIES = ("error", "warning", "info")
@@ -49,6 +59,7 @@ SEVERITIES = ("error", "warning", "info")
 #: Without a dt, a time constant below this (in seconds, the NIR paper's unit) is suspicious:
 #: the paper's graphs use dt = 1e-4 and norse 1.1.0 exports tau = dt*tau (1e-5 for 10 ms).
 NORSE_TINY_TAU = 1e-4
+
 
 @dataclass(frozen=True)
 class CheckReport:
@@ -99,10 +110,10 @@ class _Ctx:
     """What a rule sees (see the module docstring); ``check`` and :func:`lower_context` make one."""
 
     graph: Graph
-    dt: float | None           # dt given by the user (may be invalid)
+    dt: float | None  # dt given by the user (may be invalid)
     target: str | None = None
     shape_problems: list = field(default_factory=list)
-    learning: dict | None = None   # {NIR weight node: LearningRule} from --learning (issue 6)
+    learning: dict | None = None  # {NIR weight node: LearningRule} from --learning (issue 6)
     options: dict = field(default_factory=dict)  # compile options: reset, calibration, target options
     _semantics: Any = field(default=_UNSET, repr=False)
     _netlist: Any = field(default=_UNSET, repr=False)
@@ -149,12 +160,16 @@ class _Ctx:
             if dt is None or self.shape_problems:
                 return
             disc = self.options.get("discretization", "forward")
-            resets = (self.reset,) if self.reset is not None else \
-                (("file", "zero") if self.graph.legacy_reset else ("file",))
+            resets = (
+                (self.reset,)
+                if self.reset is not None
+                else (("file", "zero") if self.graph.legacy_reset else ("file",))
+            )
             for reset in resets:
                 try:
-                    self._semantics = resolve_semantics(self.graph, dt=dt, discretization=disc, reset=reset,
-                                                        hop_delay=1)
+                    self._semantics = resolve_semantics(
+                        self.graph, dt=dt, discretization=disc, reset=reset, hop_delay=1
+                    )
                     self._netlist = build_netlist(self.graph, self._semantics)
                     self.netlist_error = None
                     return
@@ -218,8 +233,9 @@ def enforce(rules: Iterable[Rule], ctx: _Ctx) -> list[Finding]:
     return out
 
 
-def lower_context(netlist: Any, *, graph: Any = None, semantics: Any = None, learning: Any = None,
-                  **options: Any) -> _Ctx:
+def lower_context(
+    netlist: Any, *, graph: Any = None, semantics: Any = None, learning: Any = None, **options: Any
+) -> _Ctx:
     """The rule context of a ``lower`` call: its netlist, semantics, learning rules (normalized:
     an unreadable rule raises its typed error here) and options (``reset``, ``calibration``, ...)."""
     from .learning.attach import normalize
@@ -228,8 +244,14 @@ def lower_context(netlist: Any, *, graph: Any = None, semantics: Any = None, lea
     g = graph if graph is not None else Graph(nodes={}, edges=[])
     if "reset" not in options and sem is not None:
         options["reset"] = getattr(sem, "reset", None)
-    return _Ctx(graph=g, dt=float(sem.dt), learning=normalize(learning), options=dict(options),
-                _semantics=sem, _netlist=netlist)
+    return _Ctx(
+        graph=g,
+        dt=float(sem.dt),
+        learning=normalize(learning),
+        options=dict(options),
+        _semantics=sem,
+        _netlist=netlist,
+    )
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -322,16 +344,24 @@ def _unsupported(ctx: _Ctx) -> Iterator[Finding]:
     for node in ctx.graph.nodes.values():
         if node.kind not in PRIMITIVES and not node.kind.startswith("onnx:"):  # onnx: see unsupported-onnx-op
             what = "has no type" if node.kind.startswith("<") else f"is of kind '{node.kind}'"
-            yield _f("unsupported-primitive", "error", node.name,
-                     f"node '{node.name}' {what}, which neurocompile does not support (supported: {', '.join(PRIMITIVES)})")
+            yield _f(
+                "unsupported-primitive",
+                "error",
+                node.name,
+                f"node '{node.name}' {what}, which neurocompile does not support (supported: {', '.join(PRIMITIVES)})",
+            )
 
 
 @rule("unsupported-onnx-op")
 def _unsupported_onnx(ctx: _Ctx) -> Iterator[Finding]:
     """ONNX operators the ANN->SNN frontend cannot convert (neurocompile.onnx_frontend)."""
     for u in ctx.graph.conventions.get("onnx_unsupported", []):
-        yield _f("unsupported-onnx-op", "error", u["node"],
-                 f"ONNX operator {u['op']} (ONNX node '{u['node']}') cannot be converted: {u['reason']}")
+        yield _f(
+            "unsupported-onnx-op",
+            "error",
+            u["node"],
+            f"ONNX operator {u['op']} (ONNX node '{u['node']}') cannot be converted: {u['reason']}",
+        )
 
 
 @rule("dangling-edge")
@@ -342,11 +372,15 @@ def _dangling(ctx: _Ctx) -> Iterator[Finding]:
         hint = ""
         if "." in missing:
             prefix = missing.rsplit(".", 1)[0] + "."
-            siblings = [n for n in ctx.graph.nodes if n.startswith(prefix) and "." not in n[len(prefix):]]
+            siblings = [n for n in ctx.graph.nodes if n.startswith(prefix) and "." not in n[len(prefix) :]]
             if siblings:
                 hint = f" (subgraph '{prefix[:-1]}' has: {', '.join(siblings)})"
-        yield _f("dangling-edge", "error", missing,
-                 f"edge ('{src}', '{dst}') refers to node '{missing}', which does not exist{hint}")
+        yield _f(
+            "dangling-edge",
+            "error",
+            missing,
+            f"edge ('{src}', '{dst}') refers to node '{missing}', which does not exist{hint}",
+        )
 
 
 @rule("duplicate-edge")
@@ -354,9 +388,13 @@ def _duplicate(ctx: _Ctx) -> Iterator[Finding]:
     seen: set[tuple[str, str]] = set()
     for e in ctx.graph.edges:
         if e in seen:
-            yield _f("duplicate-edge", "warning", e[1],
-                     f"edge ('{e[0]}', '{e[1]}') appears more than once; its input is summed once "
-                     f"per copy (nir >= 1.0.5 rejects duplicate edges)")
+            yield _f(
+                "duplicate-edge",
+                "warning",
+                e[1],
+                f"edge ('{e[0]}', '{e[1]}') appears more than once; its input is summed once "
+                f"per copy (nir >= 1.0.5 rejects duplicate edges)",
+            )
         seen.add(e)
 
 
@@ -381,11 +419,19 @@ def _unreachable(ctx: _Ctx) -> Iterator[Finding]:
     useful = _reachable(g, g.outputs, forward=False) if g.outputs else set(g.nodes)
     for name, node in g.nodes.items():
         if name not in fed and node.kind != "Input":
-            yield _f("unreachable-node", "warning", name,
-                     f"{node.kind} '{name}' is not reachable from any Input: it never receives data")
+            yield _f(
+                "unreachable-node",
+                "warning",
+                name,
+                f"{node.kind} '{name}' is not reachable from any Input: it never receives data",
+            )
         elif name not in useful and node.kind != "Output":
-            yield _f("unreachable-node", "warning", name,
-                     f"{node.kind} '{name}' reaches no Output: its result is never read")
+            yield _f(
+                "unreachable-node",
+                "warning",
+                name,
+                f"{node.kind} '{name}' reaches no Output: its result is never read",
+            )
 
 
 @rule("cycle-without-neuron")
@@ -398,9 +444,13 @@ def _algebraic_cycle(ctx: _Ctx) -> Iterator[Finding]:
         if any(g.nodes[n].is_neuron or g.nodes[n].kind == "Delay" for n in comp):
             continue
         names = sorted(comp)
-        yield _f("cycle-without-neuron", "error", names[0],
-                 f"the cycle through {', '.join(repr(n) for n in names)} contains no neuron or Delay: "
-                 f"its output depends on itself within one step and cannot be simulated")
+        yield _f(
+            "cycle-without-neuron",
+            "error",
+            names[0],
+            f"the cycle through {', '.join(repr(n) for n in names)} contains no neuron or Delay: "
+            f"its output depends on itself within one step and cannot be simulated",
+        )
 
 
 @rule("shape-mismatch")
@@ -418,8 +468,12 @@ def _missing(ctx: _Ctx) -> Iterator[Finding]:
             continue
         for key in spec[0]:
             if node.params.get(key) is None:
-                yield _f("param-missing", "error", node.name,
-                         f"{node.kind} '{node.name}' has no parameter '{key}' (required: {', '.join(spec[0])})")
+                yield _f(
+                    "param-missing",
+                    "error",
+                    node.name,
+                    f"{node.kind} '{node.name}' has no parameter '{key}' (required: {', '.join(spec[0])})",
+                )
 
 
 def _param_shape_problems(node: Node) -> Iterator[str]:
@@ -434,7 +488,9 @@ def _param_shape_problems(node: Node) -> Iterator[str]:
                 yield f"parameter '{key}' is the string {val!r}, not a number"
     if k in NEURON_KINDS:
         shapes = {key: tuple(v.shape) for key, v in _arrays(node)}
-        numeric = all(isinstance(v, np.ndarray) and v.dtype.kind in "fiu" for v in p.values() if v is not None)
+        numeric = all(
+            isinstance(v, np.ndarray) and v.dtype.kind in "fiu" for v in p.values() if v is not None
+        )
         if shapes and numeric and param_shape(node) is None:
             desc = ", ".join(f"{key} {s}" for key, s in shapes.items())
             yield f"neuron parameters have different shapes: {desc} (all must match; w_in may broadcast)"
@@ -443,7 +499,13 @@ def _param_shape_problems(node: Node) -> Iterator[str]:
         if w is not None and w.ndim != 2:
             yield f"weight has shape {tuple(w.shape)} (expected 2-D (out, in))"
         b = _float_param(node, "bias")
-        if k == "Affine" and w is not None and w.ndim == 2 and b is not None and tuple(b.shape) != (w.shape[0],):
+        if (
+            k == "Affine"
+            and w is not None
+            and w.ndim == 2
+            and b is not None
+            and tuple(b.shape) != (w.shape[0],)
+        ):
             yield f"bias has shape {tuple(b.shape)} (expected ({w.shape[0]},), one per output of weight {tuple(w.shape)})"
     elif k in ("Conv1d", "Conv2d"):
         nsp = 1 if k == "Conv1d" else 2
@@ -463,8 +525,12 @@ def _param_shape_problems(node: Node) -> Iterator[str]:
             if not (isinstance(v, tuple) and len(v) == nsp and all(isinstance(e, int) and e > 0 for e in v)):
                 yield f"{key}={v!r} (expected {nsp} positive integer(s))"
         pad = p.get("padding")
-        if not (pad in ("same", "valid") or (isinstance(pad, tuple) and len(pad) == nsp
-                                             and all(isinstance(e, int) and e >= 0 for e in pad))):
+        if not (
+            pad in ("same", "valid")
+            or (
+                isinstance(pad, tuple) and len(pad) == nsp and all(isinstance(e, int) and e >= 0 for e in pad)
+            )
+        ):
             yield f"padding={pad!r} (expected 'same', 'valid' or {nsp} non-negative integer(s))"
         ish = p.get("input_shape")
         if ish is not None and not (isinstance(ish, tuple) and len(ish) == nsp and all(e > 0 for e in ish)):
@@ -472,7 +538,9 @@ def _param_shape_problems(node: Node) -> Iterator[str]:
     elif k in ("SumPool2d", "AvgPool2d"):
         for key, lo in (("kernel_size", 1), ("stride", 1), ("padding", 0)):
             v = p.get(key)
-            if v is not None and not (isinstance(v, tuple) and len(v) == 2 and all(isinstance(e, int) and e >= lo for e in v)):
+            if v is not None and not (
+                isinstance(v, tuple) and len(v) == 2 and all(isinstance(e, int) and e >= lo for e in v)
+            ):
                 yield f"{key}={v!r} (expected a pair of integers >= {lo})"
     elif k in ("Input", "Output"):
         s = p.get("shape")
@@ -500,9 +568,13 @@ def _nan_inf(ctx: _Ctx) -> Iterator[Finding]:
             bad = ~np.isfinite(v.astype(np.float64, copy=False))
             if bad.any():
                 idx = tuple(int(i) for i in np.argwhere(bad)[0])
-                yield _f("nan-inf", "error", node.name,
-                         f"parameter '{key}' has {int(bad.sum())} non-finite value(s), first "
-                         f"{v[idx] if idx else v.item()} at index {idx}")
+                yield _f(
+                    "nan-inf",
+                    "error",
+                    node.name,
+                    f"parameter '{key}' has {int(bad.sum())} non-finite value(s), first "
+                    f"{v[idx] if idx else v.item()} at index {idx}",
+                )
 
 
 def _positive_rule(code: str, keys: tuple[str, ...], severity: str, why: str) -> Rule:
@@ -517,33 +589,56 @@ def _positive_rule(code: str, keys: tuple[str, ...], severity: str, why: str) ->
                 with np.errstate(invalid="ignore"):
                     bad = v <= 0
                 if bad.any():
-                    yield _f(code, severity, node.name,
-                             f"parameter '{key}' has {int(bad.sum())} value(s) <= 0 (min {_fmt(float(np.nanmin(v)))}): {why}")
+                    yield _f(
+                        code,
+                        severity,
+                        node.name,
+                        f"parameter '{key}' has {int(bad.sum())} value(s) <= 0 (min {_fmt(float(np.nanmin(v)))}): {why}",
+                    )
+
     fn.__name__ = "_" + code.replace("-", "_")
     return fn
 
 
-rule("nonpositive-tau")(_positive_rule(
-    "nonpositive-tau", TAU_PARAMS, "error",
-    "a time constant must be > 0 (tau = 0 divides by zero, tau < 0 makes the state grow)"))
-rule("nonpositive-r")(_positive_rule(
-    "nonpositive-r", ("r",), "warning",
-    "r = 0 disconnects the neuron's input, r < 0 inverts it; legal but rarely intended"))
+rule("nonpositive-tau")(
+    _positive_rule(
+        "nonpositive-tau",
+        TAU_PARAMS,
+        "error",
+        "a time constant must be > 0 (tau = 0 divides by zero, tau < 0 makes the state grow)",
+    )
+)
+rule("nonpositive-r")(
+    _positive_rule(
+        "nonpositive-r",
+        ("r",),
+        "warning",
+        "r = 0 disconnects the neuron's input, r < 0 inverts it; legal but rarely intended",
+    )
+)
 
 
 @rule("threshold-nonpositive")
 def _threshold(ctx: _Ctx) -> Iterator[Finding]:
     for node in ctx.graph.nodes.values():
-        key = "v_threshold" if node.kind in SPIKING_KINDS else ("threshold" if node.kind == "Threshold" else None)
+        key = (
+            "v_threshold"
+            if node.kind in SPIKING_KINDS
+            else ("threshold" if node.kind == "Threshold" else None)
+        )
         v = _float_param(node, key) if key else None
         if v is None or v.size == 0:
             continue
         with np.errstate(invalid="ignore"):
             bad = v <= 0
         if bad.any():
-            yield _f("threshold-nonpositive", "warning", node.name,
-                     f"parameter '{key}' has {int(bad.sum())} value(s) <= 0 (min {_fmt(float(np.nanmin(v)))}): "
-                     f"a resting value of 0 already satisfies v > threshold, so the node fires without input")
+            yield _f(
+                "threshold-nonpositive",
+                "warning",
+                node.name,
+                f"parameter '{key}' has {int(bad.sum())} value(s) <= 0 (min {_fmt(float(np.nanmin(v)))}): "
+                f"a resting value of 0 already satisfies v > threshold, so the node fires without input",
+            )
 
 
 # ---------------------------------------------------------------------------- rules: time and semantics
@@ -568,11 +663,17 @@ def _missing_dt(ctx: _Ctx) -> Iterator[Finding]:
     if ctx.dt is not None or g.metadata_dt() is not None or not _needs_dt(g):
         return
     conv_dt = g.conventions.get("dt")
-    hint = (f" The graph was exported by {g.conventions.get('framework')} with dt = {conv_dt}: use --dt {conv_dt}."
-            if conv_dt is not None else
-            " Use seconds for graphs in seconds such as the NIR paper's (e.g. 1e-4), 1 for sinabs exports.")
-    yield _f("missing-dt", "warning", None,
-             "the graph metadata carries no dt and none was given: simulate/compile will need --dt." + hint)
+    hint = (
+        f" The graph was exported by {g.conventions.get('framework')} with dt = {conv_dt}: use --dt {conv_dt}."
+        if conv_dt is not None
+        else " Use seconds for graphs in seconds such as the NIR paper's (e.g. 1e-4), 1 for sinabs exports."
+    )
+    yield _f(
+        "missing-dt",
+        "warning",
+        None,
+        "the graph metadata carries no dt and none was given: simulate/compile will need --dt." + hint,
+    )
 
 
 @rule("legacy-reset")
@@ -581,12 +682,16 @@ def _legacy_reset(ctx: _Ctx) -> Iterator[Finding]:
     fw, reset = g.conventions.get("framework"), g.conventions.get("reset")
     for name in g.legacy_reset:
         if fw and reset:
-            msg = (f"no v_reset (exported through nir {g.nir_version}, which has none); {fw} resets by "
-                   f"{reset}: pass --reset {reset}")
+            msg = (
+                f"no v_reset (exported through nir {g.nir_version}, which has none); {fw} resets by "
+                f"{reset}: pass --reset {reset}"
+            )
         else:
-            msg = (f"no v_reset: the file (nir version {g.nir_version}) predates v_reset, when reset meant "
-                   f"subtraction (v <- v - v_threshold). Pass --reset subtract (as the graph was defined) "
-                   f"or --reset zero (how nir >= 1.0.5 reads it); --reset file is refused")
+            msg = (
+                f"no v_reset: the file (nir version {g.nir_version}) predates v_reset, when reset meant "
+                f"subtraction (v <- v - v_threshold). Pass --reset subtract (as the graph was defined) "
+                f"or --reset zero (how nir >= 1.0.5 reads it); --reset file is refused"
+            )
         yield _f("legacy-reset", "warning", name, msg)
 
 
@@ -604,9 +709,13 @@ def _sinabs_tau(ctx: _Ctx) -> Iterator[Finding]:
     g = ctx.graph
     if g.conventions.get("framework") == "sinabs":
         for node, key, v in _taus(g):
-            yield _f("sinabs-tau-steps", "info", node.name,
-                     f"'{key}' (e.g. {_fmt(float(v.reshape(-1)[0]))}) is in time steps (sinabs export): "
-                     f"simulate with --dt 1")
+            yield _f(
+                "sinabs-tau-steps",
+                "info",
+                node.name,
+                f"'{key}' (e.g. {_fmt(float(v.reshape(-1)[0]))}) is in time steps (sinabs export): "
+                f"simulate with --dt 1",
+            )
         return
     dt = ctx.effective_dt
     for node, key, v in _taus(g):
@@ -614,13 +723,21 @@ def _sinabs_tau(ctx: _Ctx) -> Iterator[Finding]:
         if not big:
             continue
         if dt is not None and dt < 1.0:
-            yield _f("sinabs-tau-steps", "warning", node.name,
-                     f"'{key}' = {_fmt(float(v.min()))} with dt = {_fmt(dt)} is {_fmt(float(v.min()) / dt)} steps; "
-                     f"if this graph comes from sinabs its tau is in time steps: use --dt 1")
+            yield _f(
+                "sinabs-tau-steps",
+                "warning",
+                node.name,
+                f"'{key}' = {_fmt(float(v.min()))} with dt = {_fmt(dt)} is {_fmt(float(v.min()) / dt)} steps; "
+                f"if this graph comes from sinabs its tau is in time steps: use --dt 1",
+            )
         elif dt is None:
-            yield _f("sinabs-tau-steps", "info", node.name,
-                     f"'{key}' = {_fmt(float(v.min()))} looks like a number of time steps (sinabs convention), "
-                     f"not seconds: if so, use --dt 1")
+            yield _f(
+                "sinabs-tau-steps",
+                "info",
+                node.name,
+                f"'{key}' = {_fmt(float(v.min()))} looks like a number of time steps (sinabs convention), "
+                f"not seconds: if so, use --dt 1",
+            )
 
 
 @rule("norse-tau-export")
@@ -630,21 +747,32 @@ def _norse_tau(ctx: _Ctx) -> Iterator[Finding]:
     if conv.get("framework") == "norse":
         edt = conv.get("dt")
         for node, key, v in _taus(g):
-            yield _f("norse-tau-export", "warning", node.name,
-                     f"'{key}' = {_fmt(float(v.reshape(-1)[0]))} was exported by norse 1.1.0, which writes "
-                     f"dt*tau instead of tau (norse#411, export dt = {edt}): the intended tau is "
-                     f"{_fmt(float(v.reshape(-1)[0]) / edt) if edt else '?'}")
+            yield _f(
+                "norse-tau-export",
+                "warning",
+                node.name,
+                f"'{key}' = {_fmt(float(v.reshape(-1)[0]))} was exported by norse 1.1.0, which writes "
+                f"dt*tau instead of tau (norse#411, export dt = {edt}): the intended tau is "
+                f"{_fmt(float(v.reshape(-1)[0]) / edt) if edt else '?'}",
+            )
         return
     dt = ctx.effective_dt
     limit = dt if dt is not None else NORSE_TINY_TAU
     for node, key, v in _taus(g):
         lo = float(v.min())
         if 0 < lo < limit:
-            what = f"smaller than dt = {_fmt(dt)} (forward Euler decay 1 - dt/tau < 0)" if dt is not None \
+            what = (
+                f"smaller than dt = {_fmt(dt)} (forward Euler decay 1 - dt/tau < 0)"
+                if dt is not None
                 else f"suspiciously small (< {_fmt(NORSE_TINY_TAU)} s)"
-            yield _f("norse-tau-export", "warning", node.name,
-                     f"'{key}' = {_fmt(lo)} is {what}; graphs exported by norse 1.1.0 carry dt*tau "
-                     f"instead of tau (norse#411), e.g. 1e-5 for 10 ms at dt = 1e-3")
+            )
+            yield _f(
+                "norse-tau-export",
+                "warning",
+                node.name,
+                f"'{key}' = {_fmt(lo)} is {what}; graphs exported by norse 1.1.0 carry dt*tau "
+                f"instead of tau (norse#411), e.g. 1e-5 for 10 ms at dt = 1e-3",
+            )
 
 
 @rule("negative-delay")
@@ -652,8 +780,12 @@ def _negative_delay(ctx: _Ctx) -> Iterator[Finding]:
     for node in ctx.graph.nodes.values():
         v = _float_param(node, "delay") if node.kind == "Delay" else None
         if v is not None and v.size and (v < 0).any():
-            yield _f("negative-delay", "error", node.name,
-                     f"delay has {int((v < 0).sum())} negative value(s) (min {_fmt(float(v.min()))}): a delay cannot look ahead")
+            yield _f(
+                "negative-delay",
+                "error",
+                node.name,
+                f"delay has {int((v < 0).sum())} negative value(s) (min {_fmt(float(v.min()))}): a delay cannot look ahead",
+            )
 
 
 @rule("delay-not-integer-steps")
@@ -669,27 +801,43 @@ def _delay_steps(ctx: _Ctx) -> Iterator[Finding]:
         off = np.abs(steps - np.round(steps)) > 1e-6 * np.maximum(1.0, np.abs(steps))
         if off.any():
             i = int(np.argmax(off.reshape(-1)))
-            yield _f("delay-not-integer-steps", "warning", node.name,
-                     f"delay {_fmt(float(v.reshape(-1)[i]))} is {_fmt(float(steps.reshape(-1)[i]))} steps of dt = "
-                     f"{_fmt(dt)} ({int(off.sum())} value(s) not whole steps); it will be rounded")
+            yield _f(
+                "delay-not-integer-steps",
+                "warning",
+                node.name,
+                f"delay {_fmt(float(v.reshape(-1)[i]))} is {_fmt(float(steps.reshape(-1)[i]))} steps of dt = "
+                f"{_fmt(dt)} ({int(off.sum())} value(s) not whole steps); it will be rounded",
+            )
 
 
 def _learning_node(ctx: _Ctx) -> Iterator[Finding]:
     """Each learning rule names a weight node (Linear, Affine, Conv) of the graph."""
-    weights = sorted(n for n, node in ctx.graph.nodes.items() if node.kind in ("Linear", "Affine", "Conv1d", "Conv2d"))
+    weights = sorted(
+        n for n, node in ctx.graph.nodes.items() if node.kind in ("Linear", "Affine", "Conv1d", "Conv2d")
+    )
     for node, r in (ctx.learning or {}).items():
         if node not in weights:
-            what = "is not in the graph" if node not in ctx.graph.nodes else f"is a {ctx.graph.nodes[node].kind}"
-            yield _f("learning-node", "error", node,
-                     f"learning rule '{r.name}' names '{node}', which {what}; rules attach to weight nodes: "
-                     + (", ".join(weights) or "none in this graph"))
+            what = (
+                "is not in the graph" if node not in ctx.graph.nodes else f"is a {ctx.graph.nodes[node].kind}"
+            )
+            yield _f(
+                "learning-node",
+                "error",
+                node,
+                f"learning rule '{r.name}' names '{node}', which {what}; rules attach to weight nodes: "
+                + (", ".join(weights) or "none in this graph"),
+            )
 
 
 @rule("unknown-target")
 def _unknown_target(ctx: _Ctx) -> Iterator[Finding]:
     if ctx.target is not None and ctx.target not in target_names():
-        yield _f("unknown-target", "error", None,
-                 f"target '{ctx.target}' is not known (expected {' or '.join(target_names())})")
+        yield _f(
+            "unknown-target",
+            "error",
+            None,
+            f"target '{ctx.target}' is not known (expected {' or '.join(target_names())})",
+        )
 
 
 # ---------------------------------------------------------------------------- driver
@@ -700,8 +848,9 @@ def target_rules(target: str | None) -> list[Rule]:
     return list(get_target(target).rule_list())
 
 
-def check(model: Any, *, target: str | None = None, dt: float | None = None, learning: Any = None,
-          **load_kw: Any) -> CheckReport:
+def check(
+    model: Any, *, target: str | None = None, dt: float | None = None, learning: Any = None, **load_kw: Any
+) -> CheckReport:
     """Load ``model`` (anything :func:`neurocompile.load` accepts) and report every finding.
 
     Never raises: an unreadable model gives one ``unreadable`` finding and ``readable=False``;
@@ -710,7 +859,11 @@ def check(model: Any, *, target: str | None = None, dt: float | None = None, lea
     from .load import load_graph
     from .shapes import infer_shapes
 
-    source = str(model) if isinstance(model, (str,)) or hasattr(model, "__fspath__") else f"<{type(model).__name__}>"
+    source = (
+        str(model)
+        if isinstance(model, (str,)) or hasattr(model, "__fspath__")
+        else f"<{type(model).__name__}>"
+    )
     dt_val: float | None
     try:
         dt_val = None if dt is None else float(dt)
@@ -720,12 +873,28 @@ def check(model: Any, *, target: str | None = None, dt: float | None = None, lea
         graph = load_graph(model, **load_kw)
         problems = infer_shapes(graph)
     except NeurocompileError as exc:
-        return CheckReport((Finding("unreadable", "error", exc.node, " ".join(str(exc).split())),),
-                           source=source, readable=False, target=target, dt=dt_val)
+        return CheckReport(
+            (Finding("unreadable", "error", exc.node, " ".join(str(exc).split())),),
+            source=source,
+            readable=False,
+            target=target,
+            dt=dt_val,
+        )
     except Exception as exc:  # never raise: a loader bug is still reported as a finding
-        return CheckReport((Finding("unreadable", "error", None,
-                                    f"cannot load {source}: {type(exc).__name__}: {' '.join(str(exc).split())}"),),
-                           source=source, readable=False, target=target, dt=dt_val)
+        return CheckReport(
+            (
+                Finding(
+                    "unreadable",
+                    "error",
+                    None,
+                    f"cannot load {source}: {type(exc).__name__}: {' '.join(str(exc).split())}",
+                ),
+            ),
+            source=source,
+            readable=False,
+            target=target,
+            dt=dt_val,
+        )
     ctx = _Ctx(graph=graph, dt=dt_val, target=target, shape_problems=list(problems))
     pre: list[Finding] = []
     if learning is not None:
@@ -742,7 +911,20 @@ def check(model: Any, *, target: str | None = None, dt: float | None = None, lea
         try:
             findings.extend(fn(ctx))
         except Exception as exc:
-            findings.append(Finding("internal-error", "error", None,
-                                    f"rule {getattr(fn, 'code', fn.__name__)} failed: {type(exc).__name__}: {exc}"))
-    return CheckReport(tuple(findings), source=graph.source, readable=True, target=target, dt=dt_val,
-                       nir_version=graph.nir_version, conventions=dict(graph.conventions))
+            findings.append(
+                Finding(
+                    "internal-error",
+                    "error",
+                    None,
+                    f"rule {getattr(fn, 'code', fn.__name__)} failed: {type(exc).__name__}: {exc}",
+                )
+            )
+    return CheckReport(
+        tuple(findings),
+        source=graph.source,
+        readable=True,
+        target=target,
+        dt=dt_val,
+        nir_version=graph.nir_version,
+        conventions=dict(graph.conventions),
+    )

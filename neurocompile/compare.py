@@ -42,8 +42,16 @@ from .errors import GraphError, InputDataError, ParameterError
 from .ir import NEURON_KINDS, SPIKING_KINDS, Graph
 from .program import Program
 
-__all__ = ["validate", "ValidationReport", "LayerAgreement", "OutputAgreement", "Divergence", "correlation",
-           "READOUTS", "load_labels"]
+__all__ = [
+    "validate",
+    "ValidationReport",
+    "LayerAgreement",
+    "OutputAgreement",
+    "Divergence",
+    "correlation",
+    "READOUTS",
+    "load_labels",
+]
 
 READOUTS = ("sum", "max", "last")
 
@@ -74,10 +82,21 @@ class LayerAgreement:
     first_mismatch: tuple[int, int, int] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"node": self.node, "kind": self.kind, "population": self.population, "observable": self.observable,
-                "metrics": dict(self.metrics), "diverged": self.diverged,
-                "first_mismatch": None if self.first_mismatch is None else
-                {"sample": self.first_mismatch[0], "step": self.first_mismatch[1], "neuron": self.first_mismatch[2]}}
+        return {
+            "node": self.node,
+            "kind": self.kind,
+            "population": self.population,
+            "observable": self.observable,
+            "metrics": dict(self.metrics),
+            "diverged": self.diverged,
+            "first_mismatch": None
+            if self.first_mismatch is None
+            else {
+                "sample": self.first_mismatch[0],
+                "step": self.first_mismatch[1],
+                "neuron": self.first_mismatch[2],
+            },
+        }
 
 
 @dataclass(frozen=True)
@@ -90,9 +109,14 @@ class OutputAgreement:
     accuracy_program: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "observable": self.observable, "agreement": self.agreement,
-                "count_correlation": self.count_correlation, "accuracy_reference": self.accuracy_reference,
-                "accuracy_program": self.accuracy_program}
+        return {
+            "name": self.name,
+            "observable": self.observable,
+            "agreement": self.agreement,
+            "count_correlation": self.count_correlation,
+            "accuracy_reference": self.accuracy_reference,
+            "accuracy_program": self.accuracy_program,
+        }
 
 
 @dataclass(frozen=True)
@@ -104,8 +128,13 @@ class Divergence:
     neuron: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"node": self.node, "population": self.population, "sample": self.sample, "step": self.step,
-                "neuron": self.neuron}
+        return {
+            "node": self.node,
+            "population": self.population,
+            "sample": self.sample,
+            "step": self.step,
+            "neuron": self.neuron,
+        }
 
 
 @dataclass(frozen=True)
@@ -132,22 +161,32 @@ class ValidationReport:
         raise KeyError(node)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"batch": self.batch, "steps": self.steps, "backend": self.backend,
-                "semantics": dict(self.semantics), "tolerance": self.tolerance, "exact": self.exact,
-                "layers": [lay.as_dict() for lay in self.layers],
-                "outputs": [o.as_dict() for o in self.outputs],
-                "first_divergence": None if self.first_divergence is None else self.first_divergence.as_dict(),
-                "unmapped": list(self.unmapped)}
+        return {
+            "batch": self.batch,
+            "steps": self.steps,
+            "backend": self.backend,
+            "semantics": dict(self.semantics),
+            "tolerance": self.tolerance,
+            "exact": self.exact,
+            "layers": [lay.as_dict() for lay in self.layers],
+            "outputs": [o.as_dict() for o in self.outputs],
+            "first_divergence": None if self.first_divergence is None else self.first_divergence.as_dict(),
+            "unmapped": list(self.unmapped),
+        }
 
     def to_text(self) -> str:
-        L = [f"validate: {self.batch} sample(s) x {self.steps} steps, float reference (hop_delay "
-             f"{self.semantics.get('hop_delay')}, dt {self.semantics.get('dt')}) vs {self.backend}"]
+        L = [
+            f"validate: {self.batch} sample(s) x {self.steps} steps, float reference (hop_delay "
+            f"{self.semantics.get('hop_delay')}, dt {self.semantics.get('dt')}) vs {self.backend}"
+        ]
         for lay in self.layers:
             m = lay.metrics
             if lay.observable == "spikes":
-                body = (f"count corr {m['count_correlation']:.4f}, exact {m['exact_agreement']:.4f}, "
-                        f"within 1 step {m['within_one_step']:.4f}, spikes ref/prog "
-                        f"{m['spikes_reference']}/{m['spikes_program']}")
+                body = (
+                    f"count corr {m['count_correlation']:.4f}, exact {m['exact_agreement']:.4f}, "
+                    f"within 1 step {m['within_one_step']:.4f}, spikes ref/prog "
+                    f"{m['spikes_reference']}/{m['spikes_program']}"
+                )
             else:
                 body = f"v trace corr {m['trace_correlation']:.4f}"
                 if m.get("rms_error") is not None:
@@ -158,14 +197,19 @@ class ValidationReport:
             acc = ""
             if o.accuracy_reference is not None:
                 acc = f", accuracy ref {o.accuracy_reference:.4f} / prog {o.accuracy_program:.4f}"
-            L.append(f"  output {o.name}: prediction agreement {o.agreement:.4f}, count corr "
-                     f"{o.count_correlation:.4f}{acc}")
+            L.append(
+                f"  output {o.name}: prediction agreement {o.agreement:.4f}, count corr "
+                f"{o.count_correlation:.4f}{acc}"
+            )
         if self.unmapped:
             L.append(f"  not in the Program: {', '.join(self.unmapped)}")
         d = self.first_divergence
-        L.append("first divergence: none (every layer agrees)" if d is None else
-                 f"first divergence: layer {d.node} (population {d.population}) at step {d.step}, sample "
-                 f"{d.sample}, neuron {d.neuron}")
+        L.append(
+            "first divergence: none (every layer agrees)"
+            if d is None
+            else f"first divergence: layer {d.node} (population {d.population}) at step {d.step}, sample "
+            f"{d.sample}, neuron {d.neuron}"
+        )
         return "\n".join(L)
 
 
@@ -184,16 +228,23 @@ def load_labels(spec: Any, inputs: Mapping[str, np.ndarray] | None = None) -> np
 
         p = Path(str(spec))
         if not p.exists():
-            raise InputDataError(f"labels {spec!r} are neither a key of the input file nor a file", node=str(spec),
-                                 parameter="labels", expected="an input .npz key or a .npy/.npz path")
+            raise InputDataError(
+                f"labels {spec!r} are neither a key of the input file nor a file",
+                node=str(spec),
+                parameter="labels",
+                expected="an input .npz key or a .npy/.npz path",
+            )
         try:
             if p.suffix == ".npz":
                 with np.load(p, allow_pickle=False) as f:
                     keys = [k for k in f.files if k != "__meta__"]
                     key = "labels" if "labels" in keys else (keys[0] if len(keys) == 1 else None)
                     if key is None:
-                        raise InputDataError(f"{p} holds several arrays and none is named 'labels'",
-                                             parameter="labels", expected="a 'labels' key")
+                        raise InputDataError(
+                            f"{p} holds several arrays and none is named 'labels'",
+                            parameter="labels",
+                            expected="a 'labels' key",
+                        )
                     arr = f[key]
             else:
                 arr = np.load(p, allow_pickle=False)
@@ -202,8 +253,11 @@ def load_labels(spec: Any, inputs: Mapping[str, np.ndarray] | None = None) -> np
     if arr.ndim == 2:
         arr = arr.argmax(axis=1)
     if arr.ndim != 1 or not np.all(np.isfinite(arr)):
-        raise InputDataError(f"labels have shape {arr.shape}", parameter="labels",
-                             expected="(batch,) class indices or (batch, classes) one-hot")
+        raise InputDataError(
+            f"labels have shape {arr.shape}",
+            parameter="labels",
+            expected="(batch,) class indices or (batch, classes) one-hot",
+        )
     return arr.astype(np.int64)
 
 
@@ -219,7 +273,9 @@ def _predict(x: np.ndarray, observable: str, readout: str) -> tuple[np.ndarray, 
     return score, score.argmax(axis=1)
 
 
-def _spike_metrics(ref: np.ndarray, prog: np.ndarray) -> tuple[dict[str, Any], tuple[int, int, int] | None, float]:
+def _spike_metrics(
+    ref: np.ndarray, prog: np.ndarray
+) -> tuple[dict[str, Any], tuple[int, int, int] | None, float]:
     r = ref != 0
     p = prog != 0
     both, either = int(np.count_nonzero(r & p)), int(np.count_nonzero(r | p))
@@ -267,9 +323,17 @@ def _layer_order(graph: Graph) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ validate
-def validate(model: Any, program: Program, inputs: Mapping[str, np.ndarray], *, labels: Any = None,
-             backend: str = "emulator", readout: str = "sum", tolerance: float = 0.0,
-             trace_correlation_min: float = 0.99) -> ValidationReport:
+def validate(
+    model: Any,
+    program: Program,
+    inputs: Mapping[str, np.ndarray],
+    *,
+    labels: Any = None,
+    backend: str = "emulator",
+    readout: str = "sum",
+    tolerance: float = 0.0,
+    trace_correlation_min: float = 0.99,
+) -> ValidationReport:
     """Compare ``model``'s float reference with ``program`` on ``inputs`` (see the module doc).
 
     ``model``: anything :func:`neurocompile.load` takes, or a Graph. ``inputs``: ``{NIR Input
@@ -281,10 +345,13 @@ def validate(model: Any, program: Program, inputs: Mapping[str, np.ndarray], *, 
     from .reference import simulate
 
     if readout not in READOUTS:
-        raise ParameterError(f"unknown readout {readout!r}", parameter="readout", expected=" or ".join(READOUTS))
+        raise ParameterError(
+            f"unknown readout {readout!r}", parameter="readout", expected=" or ".join(READOUTS)
+        )
     if not 0.0 <= float(tolerance) <= 1.0:
-        raise ParameterError(f"tolerance={tolerance} is not a fraction", parameter="tolerance",
-                             expected="0 <= tolerance <= 1")
+        raise ParameterError(
+            f"tolerance={tolerance} is not a fraction", parameter="tolerance", expected="0 <= tolerance <= 1"
+        )
     graph = model if isinstance(model, Graph) else load(model)
     sem = dict(program.semantics or {})
     hop = int(sem.get("hop_delay", 1))
@@ -306,17 +373,30 @@ def validate(model: Any, program: Program, inputs: Mapping[str, np.ndarray], *, 
         plan.append((node, pop, obs))
 
     ref_inputs = {k: inputs[k] for k in graph.inputs if k in inputs}
-    ref = simulate(graph, ref_inputs, dt=sem.get("dt"), discretization=sem.get("discretization", "forward"),
-                   reset=sem.get("reset", "file"), hop_delay=hop,
-                   record=[(n, o) for n, p, o in plan if p is not None])
+    ref = simulate(
+        graph,
+        ref_inputs,
+        dt=sem.get("dt"),
+        discretization=sem.get("discretization", "forward"),
+        reset=sem.get("reset", "file"),
+        hop_delay=hop,
+        record=[(n, o) for n, p, o in plan if p is not None],
+    )
     missing = [k for k in program.inputs if k not in inputs]
     if missing:
-        raise InputDataError(f"input data has no key '{missing[0]}' the Program needs", node=missing[0],
-                             parameter="input", expected="the NIR Input names")
+        raise InputDataError(
+            f"input data has no key '{missing[0]}' the Program needs",
+            node=missing[0],
+            parameter="input",
+            expected="the NIR Input names",
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        run = program.run({k: inputs[k] for k in program.inputs}, backend=backend,
-                          record=sorted({(p, o) for n, p, o in plan if p is not None}))
+        run = program.run(
+            {k: inputs[k] for k in program.inputs},
+            backend=backend,
+            record=sorted({(p, o) for n, p, o in plan if p is not None}),
+        )
     batch, steps = next(iter(ref.outputs.values())).shape[:2] if ref.outputs else (0, 0)
 
     # v scale per population, when an output reads it
@@ -327,17 +407,24 @@ def validate(model: Any, program: Program, inputs: Mapping[str, np.ndarray], *, 
         if pop is None:
             continue
         r = np.asarray(ref.recordings[f"{node}.{obs}"]).reshape(batch, steps, -1)
-        p = np.asarray(run.recordings[f"{pop}.{obs}"]).reshape(run.recordings[f"{pop}.{obs}"].shape[0],
-                                                               run.recordings[f"{pop}.{obs}"].shape[1], -1)
+        p = np.asarray(run.recordings[f"{pop}.{obs}"]).reshape(
+            run.recordings[f"{pop}.{obs}"].shape[0], run.recordings[f"{pop}.{obs}"].shape[1], -1
+        )
         if r.shape != p.shape:
-            raise GraphError(f"layer '{node}' has {r.shape[2]} neurons but population '{pop}' has {p.shape[2]}",
-                             node=node, parameter="node_map", expected="a population of the layer's size")
+            raise GraphError(
+                f"layer '{node}' has {r.shape[2]} neurons but population '{pop}' has {p.shape[2]}",
+                node=node,
+                parameter="node_map",
+                expected="a population of the layer's size",
+            )
         if obs == "spikes":
             metrics, first, frac = _spike_metrics(r, p)
             diverged = frac > float(tolerance) and metrics["mismatching_bins"] > 0
         else:
             metrics = {"trace_correlation": correlation(r, p)}
-            metrics["rms_error"] = (float(np.sqrt(np.mean((r - p * scale[pop]) ** 2))) if pop in scale else None)
+            metrics["rms_error"] = (
+                float(np.sqrt(np.mean((r - p * scale[pop]) ** 2))) if pop in scale else None
+            )
             diverged = metrics["trace_correlation"] < float(trace_correlation_min)
             first = None
             if diverged:
@@ -369,12 +456,31 @@ def validate(model: Any, program: Program, inputs: Mapping[str, np.ndarray], *, 
         acc_r = acc_p = None
         if label_arr is not None:
             if label_arr.shape[0] != ref_pred.shape[0]:
-                raise InputDataError(f"{label_arr.shape[0]} labels for {ref_pred.shape[0]} samples",
-                                     parameter="labels", expected=f"{ref_pred.shape[0]} labels")
+                raise InputDataError(
+                    f"{label_arr.shape[0]} labels for {ref_pred.shape[0]} samples",
+                    parameter="labels",
+                    expected=f"{ref_pred.shape[0]} labels",
+                )
             acc_r = float(np.mean(ref_pred == label_arr))
             acc_p = float(np.mean(prog_pred == label_arr))
-        outs.append(OutputAgreement(key, spec.observable, float(np.mean(ref_pred == prog_pred)) if batch else 1.0,
-                                    correlation(ref_score, prog_score), acc_r, acc_p))
-    return ValidationReport(batch=int(batch), steps=int(steps), backend=run.backend,
-                            semantics={**sem, "hop_delay": hop}, layers=tuple(results), outputs=tuple(outs),
-                            first_divergence=first_div, tolerance=float(tolerance), unmapped=tuple(unmapped))
+        outs.append(
+            OutputAgreement(
+                key,
+                spec.observable,
+                float(np.mean(ref_pred == prog_pred)) if batch else 1.0,
+                correlation(ref_score, prog_score),
+                acc_r,
+                acc_p,
+            )
+        )
+    return ValidationReport(
+        batch=int(batch),
+        steps=int(steps),
+        backend=run.backend,
+        semantics={**sem, "hop_delay": hop},
+        layers=tuple(results),
+        outputs=tuple(outs),
+        first_divergence=first_div,
+        tolerance=float(tolerance),
+        unmapped=tuple(unmapped),
+    )

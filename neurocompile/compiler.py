@@ -33,6 +33,7 @@ from .netlist import Netlist, build_netlist
 from .semantics import resolve_semantics
 from .target import get_target
 
+
 def graph_sha256(graph: Graph) -> str:
     """A content hash of the graph: node names, kinds, parameters (values and dtypes) and edges."""
     h = hashlib.sha256()
@@ -64,17 +65,25 @@ def load_calibration(calibration: Any) -> dict[str, np.ndarray] | None:
     if calibration is None:
         return None
     if isinstance(calibration, Mapping):
-        return {str(k): np.asarray(v, dtype=np.float64) for k, v in calibration.items() if not str(k).startswith("__")}
+        return {
+            str(k): np.asarray(v, dtype=np.float64)
+            for k, v in calibration.items()
+            if not str(k).startswith("__")
+        }
     path = Path(calibration)
     if not path.is_file():
-        raise InputDataError(f"calibration file {path} does not exist", parameter="calibration",
-                             expected="an .npz file of inputs (batch, time, *shape) keyed by Input name")
+        raise InputDataError(
+            f"calibration file {path} does not exist",
+            parameter="calibration",
+            expected="an .npz file of inputs (batch, time, *shape) keyed by Input name",
+        )
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: np.asarray(z[k], dtype=np.float64) for k in z.files if not k.startswith("__")}
     except Exception as exc:  # noqa: BLE001 - any unreadable file is an input error
-        raise InputDataError(f"cannot read calibration file {path}: {exc}", parameter="calibration",
-                             expected="an .npz file") from None
+        raise InputDataError(
+            f"cannot read calibration file {path}: {exc}", parameter="calibration", expected="an .npz file"
+        ) from None
 
 
 def compose_node_map(netlist: Netlist, names: Mapping[str, list[str]]) -> dict[str, list[str]]:
@@ -115,27 +124,42 @@ def compile(  # noqa: A001 - the public name is part of the interface
     try:
         lower = tgt.hook("lower")
     except (ImportError, AttributeError) as exc:
-        raise UnsupportedError(f"target {target!r} has no lowering yet ({exc})", parameter="target",
-                               expected="an implemented target") from None
+        raise UnsupportedError(
+            f"target {target!r} has no lowering yet ({exc})",
+            parameter="target",
+            expected="an implemented target",
+        ) from None
     sig = inspect.signature(lower)
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values())
     known = {n for n, p in sig.parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
     for key in target_options:
         if not accepts_any and (key not in known or key in ("graph", "semantics", "calibration", "learning")):
             opts = sorted(known - {"graph", "semantics", "calibration", "learning"})
-            raise UnsupportedError(f"target {target!r} does not take the option {key!r}", parameter=key,
-                                   expected=("one of " + ", ".join(opts)) if opts else "no target options")
+            raise UnsupportedError(
+                f"target {target!r} does not take the option {key!r}",
+                parameter=key,
+                expected=("one of " + ", ".join(opts)) if opts else "no target options",
+            )
     netlist = build_netlist(graph, sem)
     calib = load_calibration(calibration)
-    program = lower(netlist, graph=graph, semantics=sem, calibration=calib, learning=learning, **target_options)
+    program = lower(
+        netlist, graph=graph, semantics=sem, calibration=calib, learning=learning, **target_options
+    )
     prov = dict(program.provenance)
     names = prov.pop("names", {})
     lower_findings = list(prov.pop("findings", []))
-    options = {"target": target, "dt": sem.dt, "discretization": discretization, "reset": reset,
-               "calibration": None if calibration is None else (str(calibration) if not isinstance(calibration, Mapping)
-                                                                 else "<inputs>"),
-               "learning": None if learning is None else (str(learning) if isinstance(learning, (str, Path))
-                                                          else f"<{type(learning).__name__}>")}
+    options = {
+        "target": target,
+        "dt": sem.dt,
+        "discretization": discretization,
+        "reset": reset,
+        "calibration": None
+        if calibration is None
+        else (str(calibration) if not isinstance(calibration, Mapping) else "<inputs>"),
+        "learning": None
+        if learning is None
+        else (str(learning) if isinstance(learning, (str, Path)) else f"<{type(learning).__name__}>"),
+    }
     options.update({k: _plain(v) for k, v in target_options.items()})
     provenance = {
         "source": graph.source,

@@ -48,8 +48,12 @@ class Translation:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"framework": self.framework, "semantics": dict(self.semantics), "notes": list(self.notes),
-                "unmodelled": list(self.unmodelled)}
+        return {
+            "framework": self.framework,
+            "semantics": dict(self.semantics),
+            "notes": list(self.notes),
+            "unmodelled": list(self.unmodelled),
+        }
 
 
 def _copy(graph: Graph) -> Graph:
@@ -81,12 +85,18 @@ def norse_to_nir(graph: Graph, *, dt: float, reset_method: str = "value") -> Tra
     unmodelled: list[str] = []
     kinds = {n.kind for n in g.nodes.values()}
     if reset_method not in ("value", "subtract"):
-        raise UnsupportedError(f"unknown norse reset_method {reset_method!r}", parameter="reset_method",
-                               expected="value or subtract")
+        raise UnsupportedError(
+            f"unknown norse reset_method {reset_method!r}",
+            parameter="reset_method",
+            expected="value or subtract",
+        )
     if reset_method == "subtract" and kinds & {"LIF", "IF"}:
-        raise UnsupportedError("norse applies reset_method only to CubaLIF; LIF/IF still reset to 0, and one "
-                               "simulator run has a single reset mode", parameter="reset_method",
-                               expected="value, or a graph whose spiking nodes are all CubaLIF")
+        raise UnsupportedError(
+            "norse applies reset_method only to CubaLIF; LIF/IF still reset to 0, and one "
+            "simulator run has a single reset mode",
+            parameter="reset_method",
+            expected="value, or a graph whose spiking nodes are all CubaLIF",
+        )
     for node in g.nodes.values():
         if node.kind == "LIF":
             if not np.allclose(node.params["r"], 1.0):
@@ -96,20 +106,31 @@ def norse_to_nir(graph: Graph, *, dt: float, reset_method: str = "value") -> Tra
             node.params["r"] = np.full_like(np.asarray(node.params["r"], dtype=float), 1.0 / dt)
             notes.append(f"{node.name}: IAFCell adds x without dt or r -> r = 1/dt")
         elif node.kind in ("LI",):
-            unmodelled.append(f"{node.name}: LI is not mapped by norse 1.1.0; the node and its edges are dropped")
+            unmodelled.append(
+                f"{node.name}: LI is not mapped by norse 1.1.0; the node and its edges are dropped"
+            )
         elif node.kind not in _NORSE_STRUCTURAL | {"CubaLIF"}:
             unmodelled.append(f"{node.name}: {node.kind} is not mapped by norse 1.1.0")
         if node.kind in ("LIF", "IF", "CubaLIF"):
             node.params["v_reset"] = np.zeros(neuron_shape(node))
         if node.kind in ("LIF", "CubaLIF") and not np.allclose(node.params["v_leak"], 0.0):
-            unmodelled.append(f"{node.name}: norse starts v at v_leak (NIR: 0)"
-                              + (" and leaks the synapse towards v_leak" if node.kind == "CubaLIF" else ""))
+            unmodelled.append(
+                f"{node.name}: norse starts v at v_leak (NIR: 0)"
+                + (" and leaks the synapse towards v_leak" if node.kind == "CubaLIF" else "")
+            )
         if node.kind == "Flatten":
-            unmodelled.append(f"{node.name}: nirtorch passes start_dim unshifted, so with a batch dim "
-                              "Flatten(start_dim=0) also flattens the batch (works for batch 1 only)")
+            unmodelled.append(
+                f"{node.name}: nirtorch passes start_dim unshifted, so with a batch dim "
+                "Flatten(start_dim=0) also flattens the batch (works for batch 1 only)"
+            )
     reset = "file" if reset_method == "value" else "subtract"
-    return Translation("norse", g, {"dt": dt, "discretization": "forward", "reset": reset, "hop_delay": 0},
-                       tuple(notes), tuple(unmodelled))
+    return Translation(
+        "norse",
+        g,
+        {"dt": dt, "discretization": "forward", "reset": reset, "hop_delay": 0},
+        tuple(notes),
+        tuple(unmodelled),
+    )
 
 
 def sinabs_to_nir(graph: Graph) -> Translation:
@@ -133,9 +154,12 @@ def sinabs_to_nir(graph: Graph) -> Translation:
       recur over time (no recurrent cross-check with sinabs).
     """
     g = _copy(graph)
-    notes: list[str] = ["tau in time steps: dt = 1", "reset by subtraction (MembraneSubtract)",
-                        "threshold v >= theta (sinabs) vs v > theta: equal without ties",
-                        "MultiSpike must be replaced by SingleSpike"]
+    notes: list[str] = [
+        "tau in time steps: dt = 1",
+        "reset by subtraction (MembraneSubtract)",
+        "threshold v >= theta (sinabs) vs v > theta: equal without ties",
+        "MultiSpike must be replaced by SingleSpike",
+    ]
     unmodelled: list[str] = []
     for node in g.nodes.values():
         if node.kind in ("LIF", "LI"):
@@ -148,13 +172,20 @@ def sinabs_to_nir(graph: Graph) -> Translation:
             node.params["r"] = np.ones_like(np.asarray(node.params["r"], dtype=float))
             unmodelled.append(f"{node.name}: IAFSqueeze clips v from below at -v_threshold (min_v_mem)")
         elif node.kind == "Flatten":
-            notes.append(f"{node.name}: sinabs shifts start_dim/end_dim by one for the batch dim (as NIR intends)")
+            notes.append(
+                f"{node.name}: sinabs shifts start_dim/end_dim by one for the batch dim (as NIR intends)"
+            )
         elif node.kind not in _SINABS_STRUCTURAL:
             unmodelled.append(f"{node.name}: {node.kind} is not mapped by sinabs 3.1.3")
         if node.kind in ("LIF", "IF"):
             node.params.pop("v_reset", None)
-    return Translation("sinabs", g, {"dt": 1.0, "discretization": "exponential", "reset": "subtract",
-                                     "hop_delay": 0}, tuple(notes), tuple(unmodelled))
+    return Translation(
+        "sinabs",
+        g,
+        {"dt": 1.0, "discretization": "exponential", "reset": "subtract", "hop_delay": 0},
+        tuple(notes),
+        tuple(unmodelled),
+    )
 
 
 __all__ = ["Translation", "norse_to_nir", "sinabs_to_nir"]

@@ -121,29 +121,37 @@ def check_inputs(
         if name not in data:
             raise InputDataError(
                 f"input data has no key '{name}' (keys: {sorted(data)})",
-                node=name, parameter="input", expected=f"an array (batch, time, {', '.join(map(str, shape))})",
+                node=name,
+                parameter="input",
+                expected=f"an array (batch, time, {', '.join(map(str, shape))})",
             )
         arr = np.asarray(data[name])
         want = tuple(int(s) for s in shape)
         if arr.ndim != 2 + len(want) or tuple(arr.shape[2:]) != want:
             raise InputDataError(
                 f"input array has shape {arr.shape}",
-                node=name, parameter="input", expected=f"(batch, time, {', '.join(map(str, want))})",
+                node=name,
+                parameter="input",
+                expected=f"(batch, time, {', '.join(map(str, want))})",
             )
         if not np.issubdtype(arr.dtype, np.number) and arr.dtype != np.bool_:
-            raise InputDataError(f"input array has dtype {arr.dtype}", node=name, parameter="input",
-                                 expected="a numeric array")
+            raise InputDataError(
+                f"input array has dtype {arr.dtype}", node=name, parameter="input", expected="a numeric array"
+            )
         arr = arr.astype(np.float64)
         if not np.all(np.isfinite(arr)):
-            raise InputDataError("input array contains NaN or inf", node=name, parameter="input",
-                                 expected="finite values")
+            raise InputDataError(
+                "input array contains NaN or inf", node=name, parameter="input", expected="finite values"
+            )
         b, t = arr.shape[:2]
         if batch is None:
             batch, steps = b, t
         elif (b, t) != (batch, steps):
             raise InputDataError(
                 f"batch/time {(b, t)} differ from the other inputs' {(batch, steps)}",
-                node=name, parameter="input", expected="the same batch and time for every input",
+                node=name,
+                parameter="input",
+                expected="the same batch and time for every input",
             )
         arrays[name] = arr
     if batch is None:

@@ -31,8 +31,14 @@ PRIMITIVES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     ),
     "Conv2d": (
         ("weight",),
-        {"bias": None, "stride": (1, 1), "padding": (0, 0), "dilation": (1, 1), "groups": 1,
-         "input_shape": None},
+        {
+            "bias": None,
+            "stride": (1, 1),
+            "padding": (0, 0),
+            "dilation": (1, 1),
+            "groups": 1,
+            "input_shape": None,
+        },
     ),
     "SumPool2d": (("kernel_size",), {"stride": None, "padding": (0, 0)}),
     "AvgPool2d": (("kernel_size",), {"stride": None, "padding": (0, 0)}),

@@ -76,8 +76,14 @@ NORSE_EXPORT_DT = 1e-3
 
 
 # ---------------------------------------------------------------------------- public API
-def load(x: Any, sample_input: Any = None, *, framework: str | None = None, calibration: Any = None,
-         **onnx_options: Any) -> Graph:
+def load(
+    x: Any,
+    sample_input: Any = None,
+    *,
+    framework: str | None = None,
+    calibration: Any = None,
+    **onnx_options: Any,
+) -> Graph:
     """Load ``x`` (``.nir`` path, ``nir`` graph, norse/sinabs module, ONNX model) into a flat ``Graph``.
 
     Raises :class:`ModelLoadError` for unreadable input and :class:`GraphError` for an edge
@@ -92,9 +98,12 @@ def load(x: Any, sample_input: Any = None, *, framework: str | None = None, cali
         from .onnx_frontend import SUPPORTED_OPS, UnsupportedOp
 
         ops = [UnsupportedOp(**u) for u in graph.conventions["onnx_unsupported"]]
-        raise UnsupportedError(f"{len(ops)} unsupported ONNX operator(s): " + "; ".join(u.describe() for u in ops),
-                               node=ops[0].node, parameter="op_type",
-                               expected="operators among " + ", ".join(SUPPORTED_OPS))
+        raise UnsupportedError(
+            f"{len(ops)} unsupported ONNX operator(s): " + "; ".join(u.describe() for u in ops),
+            node=ops[0].node,
+            parameter="op_type",
+            expected="operators among " + ", ".join(SUPPORTED_OPS),
+        )
     bad = dangling_edges(graph)
     if bad:
         (src, dst), missing = bad[0]
@@ -108,10 +117,17 @@ def load(x: Any, sample_input: Any = None, *, framework: str | None = None, cali
     return graph
 
 
-def load_graph(x: Any, sample_input: Any = None, *, framework: str | None = None, calibration: Any = None,
-               **onnx_options: Any) -> Graph:
+def load_graph(
+    x: Any,
+    sample_input: Any = None,
+    *,
+    framework: str | None = None,
+    calibration: Any = None,
+    **onnx_options: Any,
+) -> Graph:
     """Like :func:`load` but keeps dangling edges and unsupported ONNX ops (for ``check``)."""
-    from .onnx_frontend import convert as convert_onnx, is_onnx_model
+    from .onnx_frontend import convert as convert_onnx
+    from .onnx_frontend import is_onnx_model
     from .shapes import infer_shapes
 
     if isinstance(x, Graph):
@@ -121,7 +137,9 @@ def load_graph(x: Any, sample_input: Any = None, *, framework: str | None = None
     elif isinstance(x, (str, os.PathLike)):
         graph = _load_path(Path(x))
     elif _is_nir_object(x):
-        graph = _build_graph(_nir_obj_to_raw(x), source=f"<{type(x).__name__}>", nir_version=_nir_installed_version())
+        graph = _build_graph(
+            _nir_obj_to_raw(x), source=f"<{type(x).__name__}>", nir_version=_nir_installed_version()
+        )
     elif _is_torch_module(x):
         graph = _load_module(x, sample_input, framework)
     else:
@@ -252,8 +270,9 @@ def _nir_obj_to_raw(obj: Any) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- flattening
-def _build_graph(raw: dict[str, Any], *, source: str, nir_version: str | None,
-                 conventions: dict[str, Any] | None = None) -> Graph:
+def _build_graph(
+    raw: dict[str, Any], *, source: str, nir_version: str | None, conventions: dict[str, Any] | None = None
+) -> Graph:
     kind = _to_str(raw.get("type"))
     if kind != "NIRGraph" and "nodes" not in raw:
         # A file holding a single primitive: wrap it so check can report what is missing.
@@ -265,8 +284,9 @@ def _build_graph(raw: dict[str, Any], *, source: str, nir_version: str | None,
     _flatten(raw, "", nodes, edges, boundary, source)
     for b in boundary:
         _bypass(b, nodes, edges)
-    legacy = tuple(n.name for n in nodes.values()
-                   if n.kind in SPIKING_WITH_RESET and "v_reset" not in n.params)
+    legacy = tuple(
+        n.name for n in nodes.values() if n.kind in SPIKING_WITH_RESET and "v_reset" not in n.params
+    )
     metadata = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
     return Graph(
         nodes=nodes,
@@ -279,8 +299,14 @@ def _build_graph(raw: dict[str, Any], *, source: str, nir_version: str | None,
     )
 
 
-def _flatten(raw: dict[str, Any], prefix: str, nodes: dict[str, Node],
-             edges: list[tuple[str, str]], boundary: list[str], source: str) -> None:
+def _flatten(
+    raw: dict[str, Any],
+    prefix: str,
+    nodes: dict[str, Node],
+    edges: list[tuple[str, str]],
+    boundary: list[str],
+    source: str,
+) -> None:
     """Add the nodes/edges of graph ``raw`` with names prefixed by ``prefix``.
 
     Nested graphs are expanded recursively; their Input/Output nodes are added under their
@@ -321,8 +347,11 @@ def _resolve_endpoint(name: str, subgraphs: dict[str, dict[str, Any]], boundary_
     """
     if name in subgraphs:
         inner = subgraphs[name].get("nodes") or {}
-        ios = [f"{name}.{k}" for k, v in inner.items()
-               if isinstance(v, dict) and _to_str(v.get("type")) == boundary_kind]
+        ios = [
+            f"{name}.{k}"
+            for k, v in inner.items()
+            if isinstance(v, dict) and _to_str(v.get("type")) == boundary_kind
+        ]
         return ios or [name]  # no boundary node: leave it dangling, check will say so
     return [name]
 
@@ -333,8 +362,10 @@ def _edge_pairs(edges: Any, prefix: str, source: str) -> list[tuple[str, str]]:
     if isinstance(edges, np.ndarray) or isinstance(edges, (list, tuple)):
         arr = np.asarray(_to_str(np.asarray(edges, dtype=object)), dtype=object)
     else:
-        raise ModelLoadError(f"{source}: graph '{prefix.rstrip('.') or '<root>'}' has edges of "
-                             f"type {type(edges).__name__}", expected="an N x 2 array of node names")
+        raise ModelLoadError(
+            f"{source}: graph '{prefix.rstrip('.') or '<root>'}' has edges of type {type(edges).__name__}",
+            expected="an N x 2 array of node names",
+        )
     if arr.size == 0:
         return []
     if arr.size % 2 != 0 or (arr.ndim >= 2 and arr.shape[-1] != 2):
@@ -526,16 +557,23 @@ def _load_module(module: Any, sample_input: Any, framework: str | None) -> Graph
 
             nir_graph = sinabs.to_nir(module, sample_input)
     except ImportError as exc:
-        raise ModelLoadError(f"{fw} is not installed ({exc})", parameter="framework",
-                             expected=f"pip install neurocompile[{fw}]") from None
+        raise ModelLoadError(
+            f"{fw} is not installed ({exc})",
+            parameter="framework",
+            expected=f"pip install neurocompile[{fw}]",
+        ) from None
     except Exception as exc:
         raise ModelLoadError(
             f"{fw}'s exporter failed on {type(module).__name__}: {' '.join(str(exc).split())}",
             expected=f"a module {fw}'s to_nir supports",
         ) from None
     conventions = _framework_conventions(fw, module)
-    graph = _build_graph(_nir_obj_to_raw(nir_graph), source=f"<{fw} {type(module).__name__}>",
-                         nir_version=_nir_installed_version(), conventions=conventions)
+    graph = _build_graph(
+        _nir_obj_to_raw(nir_graph),
+        source=f"<{fw} {type(module).__name__}>",
+        nir_version=_nir_installed_version(),
+        conventions=conventions,
+    )
     if fw == "norse":
         _strip_norse_batch(graph, sample_input)
     return graph
@@ -553,8 +591,13 @@ def _strip_norse_batch(graph: Graph, sample_input: Any) -> None:
     stripped = []
     for node in graph.nodes.values():
         shape = node.params.get("shape")
-        if node.kind in ("Input", "Output") and isinstance(shape, tuple) and len(shape) >= 2 \
-                and shape[0] == sample_shape[0] and (node.kind == "Output" or shape == sample_shape):
+        if (
+            node.kind in ("Input", "Output")
+            and isinstance(shape, tuple)
+            and len(shape) >= 2
+            and shape[0] == sample_shape[0]
+            and (node.kind == "Output" or shape == sample_shape)
+        ):
             node.params["shape"] = shape[1:]
             stripped.append(node.name)
     if stripped:
@@ -566,9 +609,15 @@ def _framework_conventions(fw: str, module: Any) -> dict[str, Any]:
     if fw == "sinabs":
         import sinabs
 
-        spike_fns = sorted({type(getattr(m, "spike_fn", None)).__name__ if not isinstance(
-            getattr(m, "spike_fn", None), type) else getattr(m, "spike_fn").__name__
-            for m in module.modules() if hasattr(m, "spike_fn")})
+        spike_fns = sorted(
+            {
+                type(getattr(m, "spike_fn", None)).__name__
+                if not isinstance(getattr(m, "spike_fn", None), type)
+                else getattr(m, "spike_fn").__name__
+                for m in module.modules()
+                if hasattr(m, "spike_fn")
+            }
+        )
         return {
             "framework": "sinabs",
             "framework_version": getattr(sinabs, "__version__", None),
@@ -578,12 +627,13 @@ def _framework_conventions(fw: str, module: Any) -> dict[str, Any]:
             "threshold": ">=",
             "spike_fn": ",".join(spike_fns) if spike_fns else None,
             "note": "sinabs exports tau in time steps (alpha = exp(-1/tau)); use dt=1. "
-                    "MultiSpike emits floor(v/theta) spikes per step; r and v_reset are ignored.",
+            "MultiSpike emits floor(v/theta) spikes per step; r and v_reset are ignored.",
         }
     import norse
 
-    module_dts = sorted({float(m.dt) for m in module.modules()
-                         if isinstance(getattr(m, "dt", None), (int, float))})
+    module_dts = sorted(
+        {float(m.dt) for m in module.modules() if isinstance(getattr(m, "dt", None), (int, float))}
+    )
     return {
         "framework": "norse",
         "framework_version": getattr(norse, "__version__", None),
@@ -594,6 +644,6 @@ def _framework_conventions(fw: str, module: Any) -> dict[str, Any]:
         "reset": "zero",
         "threshold": ">",
         "export_tau_bug": "norse#411: norse 1.1.0 exports tau = dt / tau_mem_inv = dt*tau, so a "
-                          "10 ms time constant appears as 1e-5 at dt=1e-3; the true tau is the "
-                          "exported value / dt",
+        "10 ms time constant appears as 1e-5 at dt=1e-3; the true tau is the "
+        "exported value / dt",
     }

@@ -34,15 +34,15 @@ The netlist is exact: :func:`simulate_netlist` reproduces ``neurocompile.simulat
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Mapping
 
 import numpy as np
 import scipy.sparse as sp
 
 from . import reference_ops as ops
-from .findings import Finding
 from .data import FIDELITY_FLOAT, RunResult, check_inputs
 from .errors import GraphError, UnsupportedError
+from .findings import Finding
 from .ir import NEURON_KINDS, SPIKING_KINDS, TAU_PARAMS, Graph, Node
 from .reference import node_shapes
 from .semantics import Semantics, legacy_reset_error
@@ -52,8 +52,20 @@ Shape = tuple[int, ...]
 #: Structural primitives that carry weights (composition of two of them is reported).
 WEIGHT_KINDS = frozenset({"Affine", "Linear", "Conv1d", "Conv2d"})
 #: Structural primitives folded into connections.
-STRUCTURAL_KINDS = frozenset({"Affine", "Linear", "Scale", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d",
-                              "Flatten", "Delay", "Threshold"})
+STRUCTURAL_KINDS = frozenset(
+    {
+        "Affine",
+        "Linear",
+        "Scale",
+        "Conv1d",
+        "Conv2d",
+        "SumPool2d",
+        "AvgPool2d",
+        "Flatten",
+        "Delay",
+        "Threshold",
+    }
+)
 #: Neuron parameters copied into a group (those present on the node).
 GROUP_PARAMS = ("tau", "tau_mem", "tau_syn", "r", "v_leak", "v_threshold", "v_reset", "w_in")
 
@@ -171,11 +183,16 @@ def _conv_matrix(node: Node, in_shape: Shape, nd: int) -> tuple[sp.csr_matrix, n
     out_sp = out_shape[1:]
     in_sp = in_shape[1:]
     # index grids over (co, ci, *k, *o): one entry per tap
-    grids = np.meshgrid(np.arange(cout), np.arange(cin_g), *[np.arange(k) for k in kernel],
-                        *[np.arange(o) for o in out_sp], indexing="ij")
+    grids = np.meshgrid(
+        np.arange(cout),
+        np.arange(cin_g),
+        *[np.arange(k) for k in kernel],
+        *[np.arange(o) for o in out_sp],
+        indexing="ij",
+    )
     co, ci = grids[0].reshape(-1), grids[1].reshape(-1)
-    ks = [g.reshape(-1) for g in grids[2:2 + nd]]
-    os_ = [g.reshape(-1) for g in grids[2 + nd:]]
+    ks = [g.reshape(-1) for g in grids[2 : 2 + nd]]
+    os_ = [g.reshape(-1) for g in grids[2 + nd :]]
     valid = np.ones(co.shape, dtype=bool)
     pos = []
     for d in range(nd):
@@ -199,8 +216,14 @@ def _conv_matrix(node: Node, in_shape: Shape, nd: int) -> tuple[sp.csr_matrix, n
 def _pool_matrix(node: Node, in_shape: Shape, average: bool) -> tuple[sp.csr_matrix, Shape]:
     k, s, p, out_shape = ops._pool_geometry(node, in_shape)
     c = in_shape[0]
-    grids = np.meshgrid(np.arange(c), np.arange(k[0]), np.arange(k[1]), np.arange(out_shape[1]),
-                        np.arange(out_shape[2]), indexing="ij")
+    grids = np.meshgrid(
+        np.arange(c),
+        np.arange(k[0]),
+        np.arange(k[1]),
+        np.arange(out_shape[1]),
+        np.arange(out_shape[2]),
+        indexing="ij",
+    )
     ch, kh, kw, oh, ow = (g.reshape(-1) for g in grids)
     ih = oh * s[0] - p[0] + kh
     iw = ow * s[1] - p[1] + kw
@@ -269,16 +292,28 @@ class _Builder:
         if node.kind == "Input" or node.kind in NEURON_KINDS:
             return self.identity(name)
         if node.kind == "Output":
-            raise UnsupportedError("an Output node feeds another node", node=name, parameter="edges",
-                                   expected="Output nodes without successors")
+            raise UnsupportedError(
+                "an Output node feeds another node",
+                node=name,
+                parameter="edges",
+                expected="Output nodes without successors",
+            )
         if name in self.memo:
             return self.memo[name]
         if name in self.visiting:
-            raise GraphError("a cycle of structural nodes contains no neuron, so it has no delay",
-                             node=name, parameter="edges", expected="every cycle to pass through a neuron node")
+            raise GraphError(
+                "a cycle of structural nodes contains no neuron, so it has no delay",
+                node=name,
+                parameter="edges",
+                expected="every cycle to pass through a neuron node",
+            )
         if node.kind not in STRUCTURAL_KINDS:
-            raise UnsupportedError(f"primitive {node.kind!r} cannot be folded into a connection", node=name,
-                                   parameter="type", expected=", ".join(sorted(STRUCTURAL_KINDS)))
+            raise UnsupportedError(
+                f"primitive {node.kind!r} cannot be folded into a connection",
+                node=name,
+                parameter="type",
+                expected=", ".join(sorted(STRUCTURAL_KINDS)),
+            )
         self.visiting.add(name)
         try:
             res = self._structural(node, self.input_expr(name))
@@ -315,9 +350,13 @@ class _Builder:
             y = _Expr(nodes=list(x.nodes), weight_layers=x.weight_layers)
             for k_ in np.unique(steps):
                 mask = sp.diags((steps == k_).astype(np.float64), format="csr")
-                part = _Expr(terms={s: {d + int(k_): (mask @ m).tocsr() for d, m in by_d.items()}
-                                    for s, by_d in x.terms.items()},
-                             bias={d + int(k_): mask @ b for d, b in x.bias.items()})
+                part = _Expr(
+                    terms={
+                        s: {d + int(k_): (mask @ m).tocsr() for d, m in by_d.items()}
+                        for s, by_d in x.terms.items()
+                    },
+                    bias={d + int(k_): mask @ b for d, b in x.bias.items()},
+                )
                 y.add(part)
             return y
         if k == "Threshold":
@@ -327,16 +366,23 @@ class _Builder:
     def _threshold(self, node: Node, x: _Expr) -> _Expr:
         name = node.name
         n = _size(self.inn[name])
-        ok = (len(x.terms) == 1 and not x.bias and x.weight_layers == 0)
+        ok = len(x.terms) == 1 and not x.bias and x.weight_layers == 0
         if ok:
-            (src, by_d), = x.terms.items()
+            ((src, by_d),) = x.terms.items()
             ident = sp.identity(n, format="csr")
-            ok = (src in self.spiking and list(by_d) == [0] and by_d[0].shape == ident.shape
-                  and (by_d[0] != ident).nnz == 0)
+            ok = (
+                src in self.spiking
+                and list(by_d) == [0]
+                and by_d[0].shape == ident.shape
+                and (by_d[0] != ident).nnz == 0
+            )
         if not ok:
             raise UnsupportedError(
                 "a Threshold can be compiled only directly on a spiking neuron's 0/1 output",
-                node=name, parameter="threshold", expected="Threshold fed by one IF/LIF/CubaLIF node")
+                node=name,
+                parameter="threshold",
+                expected="Threshold fed by one IF/LIF/CubaLIF node",
+            )
         th = np.broadcast_to(ops._array(node, "threshold"), self.out[name]).reshape(-1)
         keep = ((th >= 0) & (th < 1)).astype(np.float64)
         ones = (th < 0).astype(np.float64)
@@ -350,12 +396,19 @@ class _Builder:
         params = {}
         for key in GROUP_PARAMS:
             if node.params.get(key) is not None:
-                params[key] = np.broadcast_to(ops._array(node, key), shape).reshape(-1).astype(np.float64).copy()
+                params[key] = (
+                    np.broadcast_to(ops._array(node, key), shape).reshape(-1).astype(np.float64).copy()
+                )
         for key in TAU_PARAMS:
             if key in params and np.any(params[key] <= 0):
                 from .errors import ParameterError
-                raise ParameterError(f"has values <= 0 (min {params[key].min()})", node=node.name, parameter=key,
-                                     expected="time constants > 0")
+
+                raise ParameterError(
+                    f"has values <= 0 (min {params[key].min()})",
+                    node=node.name,
+                    parameter=key,
+                    expected="time constants > 0",
+                )
         spiking = node.kind in SPIKING_KINDS
         reset = None
         if spiking:
@@ -370,11 +423,24 @@ class _Builder:
             else:
                 reset = mode
                 if legacy and mode == "zero":
-                    self.findings.append(Finding(
-                        "legacy-reset-zero", "warning", node.name,
-                        "defined with reset by subtraction (file predates v_reset); compiled with reset to zero"))
-        return NeuronGroup(name=node.name, kind=node.kind, shape=shape, params=params, bias=np.zeros(size),
-                           reset=reset, spiking=spiking, legacy=legacy)
+                    self.findings.append(
+                        Finding(
+                            "legacy-reset-zero",
+                            "warning",
+                            node.name,
+                            "defined with reset by subtraction (file predates v_reset); compiled with reset to zero",
+                        )
+                    )
+        return NeuronGroup(
+            name=node.name,
+            kind=node.kind,
+            shape=shape,
+            params=params,
+            bias=np.zeros(size),
+            reset=reset,
+            spiking=spiking,
+            legacy=legacy,
+        )
 
 
 def build_netlist(graph: Graph, semantics: Semantics) -> Netlist:
@@ -393,18 +459,32 @@ def build_netlist(graph: Graph, semantics: Semantics) -> Netlist:
     connections: list[Connection] = []
     for gname, grp in groups.items():
         if b.inn[gname] != b.out[gname] and _size(b.inn[gname]) != grp.size:
-            raise GraphError(f"input shape {b.inn[gname]} does not match neuron shape {grp.shape}", node=gname,
-                             parameter="shape", expected=str(grp.shape))
+            raise GraphError(
+                f"input shape {b.inn[gname]} does not match neuron shape {grp.shape}",
+                node=gname,
+                parameter="shape",
+                expected=str(grp.shape),
+            )
         expr = b.input_expr(gname)
         if expr.weight_layers >= 2:
-            b.findings.append(Finding(
-                "weight-layers-composed", "info", gname,
-                f"{expr.weight_layers} weight layers without a neuron between them ({', '.join(expr.nodes)}) "
-                "were composed into one exact layer (matrix product)"))
+            b.findings.append(
+                Finding(
+                    "weight-layers-composed",
+                    "info",
+                    gname,
+                    f"{expr.weight_layers} weight layers without a neuron between them ({', '.join(expr.nodes)}) "
+                    "were composed into one exact layer (matrix product)",
+                )
+            )
         if any(d > 0 and np.any(v) for d, v in expr.bias.items()):
-            b.findings.append(Finding(
-                "bias-through-delay", "warning", gname,
-                "a bias passes through a Delay node; it is applied from the first step instead of after the delay"))
+            b.findings.append(
+                Finding(
+                    "bias-through-delay",
+                    "warning",
+                    gname,
+                    "a bias passes through a Delay node; it is applied from the first step instead of after the delay",
+                )
+            )
         for v in expr.bias.values():
             grp.bias = grp.bias + np.asarray(v, dtype=np.float64).reshape(-1)
         for src, by_d in expr.terms.items():
@@ -422,7 +502,9 @@ def build_netlist(graph: Graph, semantics: Semantics) -> Netlist:
             order = np.lexsort((dl, pre_i, post_i))
             srcs = [n for n in expr.nodes if _feeds(graph, src, n, b)]
             cname = f"{src}->{gname}"
-            connections.append(Connection(cname, src, gname, pre_i[order], post_i[order], w[order], dl[order], srcs))
+            connections.append(
+                Connection(cname, src, gname, pre_i[order], post_i[order], w[order], dl[order], srcs)
+            )
             for n in srcs:
                 node_map.setdefault(n, [])
                 if cname not in node_map[n]:
@@ -431,16 +513,27 @@ def build_netlist(graph: Graph, semantics: Semantics) -> Netlist:
     for oname in graph.outputs:
         preds = graph.predecessors(oname)
         if len(preds) != 1 or not (graph.nodes[preds[0]].kind == "Input" or graph.nodes[preds[0]].is_neuron):
-            raise UnsupportedError("an Output must be fed directly by exactly one neuron or Input node", node=oname,
-                                   parameter="edges", expected="one edge from a neuron node into the Output")
+            raise UnsupportedError(
+                "an Output must be fed directly by exactly one neuron or Input node",
+                node=oname,
+                parameter="edges",
+                expected="one edge from a neuron node into the Output",
+            )
         src = preds[0]
         obs = "spikes" if (src in groups and groups[src].spiking) or src in inputs else "v"
         outputs[oname] = (src, obs)
         node_map[oname] = [src]
     for name, node in graph.nodes.items():
         node_map.setdefault(name, [])
-    return Netlist(inputs=inputs, groups=groups, connections=connections, outputs=outputs,
-                   findings=list(b.findings), node_map=node_map, semantics=semantics)
+    return Netlist(
+        inputs=inputs,
+        groups=groups,
+        connections=connections,
+        outputs=outputs,
+        findings=list(b.findings),
+        node_map=node_map,
+        semantics=semantics,
+    )
 
 
 def _feeds(graph: Graph, src: str, node: str, b: _Builder) -> bool:
@@ -450,8 +543,12 @@ def _feeds(graph: Graph, src: str, node: str, b: _Builder) -> bool:
 
 
 # ----------------------------------------------------------------------------- float simulator
-def simulate_netlist(netlist: Netlist, inputs: Mapping[str, np.ndarray], semantics: Semantics | None = None,
-                     record: tuple[str, ...] = ()) -> RunResult:
+def simulate_netlist(
+    netlist: Netlist,
+    inputs: Mapping[str, np.ndarray],
+    semantics: Semantics | None = None,
+    record: tuple[str, ...] = (),
+) -> RunResult:
     """Float64 run of a netlist with chip timing (every connection adds 1 + delay steps).
 
     ``record`` names groups whose ``v``, ``u``, ``spikes`` and input ``x`` (synaptic sum plus
@@ -467,11 +564,17 @@ def simulate_netlist(netlist: Netlist, inputs: Mapping[str, np.ndarray], semanti
         for d in np.unique(c.delay):
             mats.append((c.pre, c.post, int(d), c.matrix(n_post, n_pre, int(d)).T.tocsr()))
             depth = max(depth, int(d) + 1)
-    hist = {n: np.zeros((depth, batch, netlist.size_of(n))) for n in list(netlist.inputs) + list(netlist.groups)}
+    hist = {
+        n: np.zeros((depth, batch, netlist.size_of(n))) for n in list(netlist.inputs) + list(netlist.groups)
+    }
     st = {}
     for g in netlist.groups.values():
-        st[g.name] = {"v": np.zeros((batch, g.size)), "u": np.zeros((batch, g.size)),
-                      "z": np.zeros((batch, g.size)), "c": ops.neuron_coefficients(g.kind, g.params, dt, disc)}
+        st[g.name] = {
+            "v": np.zeros((batch, g.size)),
+            "u": np.zeros((batch, g.size)),
+            "z": np.zeros((batch, g.size)),
+            "c": ops.neuron_coefficients(g.kind, g.params, dt, disc),
+        }
     outs = {o: np.zeros((batch, T, *netlist.shape_of(src))) for o, (src, _) in netlist.outputs.items()}
     recs = {}
     for r in record:
@@ -479,8 +582,10 @@ def simulate_netlist(netlist: Netlist, inputs: Mapping[str, np.ndarray], semanti
         for ob in ("v", "u", "spikes", "x"):
             recs[f"{r}.{ob}"] = np.zeros((batch, T, *g.shape))
     for t in range(T):
-        x = {g: np.broadcast_to(netlist.groups[g].bias, (batch, netlist.groups[g].size)).copy()
-             for g in netlist.groups}
+        x = {
+            g: np.broadcast_to(netlist.groups[g].bias, (batch, netlist.groups[g].size)).copy()
+            for g in netlist.groups
+        }
         for pre, post, d, m in mats:
             src = hist[pre][(t - 1 - d) % depth] if t - 1 - d >= 0 else None
             if src is not None:
@@ -505,9 +610,17 @@ def simulate_netlist(netlist: Netlist, inputs: Mapping[str, np.ndarray], semanti
             recs[f"{r}.u"][:, t] = s["u"].reshape((batch, *g.shape))
             recs[f"{r}.spikes"][:, t] = s["z"].reshape((batch, *g.shape))
             recs[f"{r}.x"][:, t] = x[r].reshape((batch, *g.shape))
-    return RunResult(outputs=outs, recordings=recs, backend="netlist", fidelity=FIDELITY_FLOAT,
-                     semantics=sem.as_dict())
+    return RunResult(
+        outputs=outs, recordings=recs, backend="netlist", fidelity=FIDELITY_FLOAT, semantics=sem.as_dict()
+    )
 
 
-__all__ = ["NeuronGroup", "Connection", "Netlist", "build_netlist", "simulate_netlist",
-           "STRUCTURAL_KINDS", "WEIGHT_KINDS"]
+__all__ = [
+    "NeuronGroup",
+    "Connection",
+    "Netlist",
+    "build_netlist",
+    "simulate_netlist",
+    "STRUCTURAL_KINDS",
+    "WEIGHT_KINDS",
+]

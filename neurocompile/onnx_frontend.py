@@ -49,7 +49,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -57,14 +57,35 @@ from .errors import InputDataError, ModelLoadError, UnsupportedError
 from .ir import Graph, Node
 
 __all__ = [
-    "SUPPORTED_OPS", "DEFAULT_PERCENTILE", "CONVERSION_DT", "UnsupportedOp", "AnnLayer", "AnnModel",
-    "parse_onnx", "convert", "is_onnx_model", "unsupported_ops",
+    "SUPPORTED_OPS",
+    "DEFAULT_PERCENTILE",
+    "CONVERSION_DT",
+    "UnsupportedOp",
+    "AnnLayer",
+    "AnnModel",
+    "parse_onnx",
+    "convert",
+    "is_onnx_model",
+    "unsupported_ops",
 ]
 
 #: ONNX operators the frontend converts (see the module docstring for their restrictions).
 SUPPORTED_OPS = (
-    "Gemm", "MatMul", "Add", "Conv", "Relu", "AveragePool", "GlobalAveragePool", "Flatten", "Reshape",
-    "BatchNormalization", "Identity", "Dropout", "Constant", "Softmax", "LogSoftmax",
+    "Gemm",
+    "MatMul",
+    "Add",
+    "Conv",
+    "Relu",
+    "AveragePool",
+    "GlobalAveragePool",
+    "Flatten",
+    "Reshape",
+    "BatchNormalization",
+    "Identity",
+    "Dropout",
+    "Constant",
+    "Softmax",
+    "LogSoftmax",
 )
 #: Percentile of positive ReLU activations used as a layer's scale (Rueckauer et al. 2017).
 DEFAULT_PERCENTILE = 99.9
@@ -119,10 +140,13 @@ class AnnModel:
         """The ANN on ``x`` (``(N, *input_shape)``) in float64; with ``activations=True`` also
         the list of post-ReLU activations, one per ReLU layer (for threshold balancing)."""
         if self.unsupported:
-            raise UnsupportedError("the ANN contains unsupported ONNX operators: "
-                                   + "; ".join(u.describe() for u in self.unsupported),
-                                   node=self.unsupported[0].node, parameter="op_type",
-                                   expected="operators among " + ", ".join(SUPPORTED_OPS))
+            raise UnsupportedError(
+                "the ANN contains unsupported ONNX operators: "
+                + "; ".join(u.describe() for u in self.unsupported),
+                node=self.unsupported[0].node,
+                parameter="op_type",
+                expected="operators among " + ", ".join(SUPPORTED_OPS),
+            )
         x = _check_batch(x, self.input_shape, "x")
         acts = []
         for layer in self.layers:
@@ -149,8 +173,9 @@ def _load_proto(model: Any) -> Any:
     try:
         import onnx
     except ImportError as exc:  # pragma: no cover - onnx is in the main environment
-        raise ModelLoadError(f"the onnx package is not installed ({exc})",
-                             expected="pip install neurocompile[onnx]") from None
+        raise ModelLoadError(
+            f"the onnx package is not installed ({exc})", expected="pip install neurocompile[onnx]"
+        ) from None
     if isinstance(model, (str, os.PathLike)):
         path = Path(model)
         if not path.exists():
@@ -158,12 +183,15 @@ def _load_proto(model: Any) -> Any:
         try:
             return onnx.load(str(path))
         except Exception as exc:
-            raise ModelLoadError(f"cannot read {path} as ONNX ({' '.join(str(exc).split())})",
-                                 expected="an ONNX model file") from None
+            raise ModelLoadError(
+                f"cannot read {path} as ONNX ({' '.join(str(exc).split())})", expected="an ONNX model file"
+            ) from None
     if is_onnx_model(model):
         return model
-    raise ModelLoadError(f"cannot read an object of type {type(model).__name__} as ONNX",
-                         expected="an onnx.ModelProto or a .onnx path")
+    raise ModelLoadError(
+        f"cannot read an object of type {type(model).__name__} as ONNX",
+        expected="an onnx.ModelProto or a .onnx path",
+    )
 
 
 def _attrs(node: Any) -> dict[str, Any]:
@@ -186,24 +214,38 @@ def parse_onnx(model: Any) -> AnnModel:
 
     proto = _load_proto(model)
     g = proto.graph
-    consts: dict[str, np.ndarray] = {t.name: numpy_helper.to_array(t).astype(np.float64)
-                                     if numpy_helper.to_array(t).dtype.kind == "f"
-                                     else numpy_helper.to_array(t) for t in g.initializer}
+    consts: dict[str, np.ndarray] = {
+        t.name: numpy_helper.to_array(t).astype(np.float64)
+        if numpy_helper.to_array(t).dtype.kind == "f"
+        else numpy_helper.to_array(t)
+        for t in g.initializer
+    }
     data_inputs = [i for i in g.input if i.name not in consts]
     if len(data_inputs) != 1:
-        raise ModelLoadError(f"the ONNX graph has {len(data_inputs)} data inputs "
-                             f"({', '.join(i.name for i in data_inputs)})",
-                             parameter="input", expected="exactly one input tensor (batch, ...)")
+        raise ModelLoadError(
+            f"the ONNX graph has {len(data_inputs)} data inputs ({', '.join(i.name for i in data_inputs)})",
+            parameter="input",
+            expected="exactly one input tensor (batch, ...)",
+        )
     inp = data_inputs[0]
     dims = _dims(inp)
     if len(dims) < 2 or any(not isinstance(d, int) or d <= 0 for d in dims[1:]):
-        raise ModelLoadError(f"input '{inp.name}' has shape {dims}", node=inp.name, parameter="shape",
-                             expected="(batch, *fixed sizes)")
-    model_ = AnnModel(layers=[], input_name=inp.name, input_shape=tuple(int(d) for d in dims[1:]),
-                      output_name=g.output[0].name if len(g.output) else "")
+        raise ModelLoadError(
+            f"input '{inp.name}' has shape {dims}",
+            node=inp.name,
+            parameter="shape",
+            expected="(batch, *fixed sizes)",
+        )
+    model_ = AnnModel(
+        layers=[],
+        input_name=inp.name,
+        input_shape=tuple(int(d) for d in dims[1:]),
+        output_name=g.output[0].name if len(g.output) else "",
+    )
     if len(g.output) != 1:
-        model_.unsupported.append(UnsupportedOp("<graph>", "<outputs>",
-                                                f"{len(g.output)} graph outputs; exactly one is supported"))
+        model_.unsupported.append(
+            UnsupportedOp("<graph>", "<outputs>", f"{len(g.output)} graph outputs; exactly one is supported")
+        )
     current = inp.name  # the tensor the chain has reached
     nodes = list(g.node)
     for idx, node in enumerate(nodes):
@@ -216,7 +258,9 @@ def parse_onnx(model: Any) -> AnnModel:
                 arr = numpy_helper.to_array(val)
                 consts[node.output[0]] = arr.astype(np.float64) if arr.dtype.kind == "f" else arr
             elif "value_float" in a or "value_floats" in a:
-                consts[node.output[0]] = np.asarray(a.get("value_float", a.get("value_floats")), dtype=np.float64)
+                consts[node.output[0]] = np.asarray(
+                    a.get("value_float", a.get("value_floats")), dtype=np.float64
+                )
             elif "value_int" in a or "value_ints" in a:
                 consts[node.output[0]] = np.asarray(a.get("value_int", a.get("value_ints")), dtype=np.int64)
             else:
@@ -224,22 +268,28 @@ def parse_onnx(model: Any) -> AnnModel:
             continue
         data = [t for t in node.input if t and t not in consts]
         if len(data) != 1 or data[0] != current:
-            reason = ("it reads no data tensor" if not data else
-                      f"it reads {', '.join(repr(t) for t in data)} but the chain is at {current!r}; "
-                      "only sequential networks are supported")
+            reason = (
+                "it reads no data tensor"
+                if not data
+                else f"it reads {', '.join(repr(t) for t in data)} but the chain is at {current!r}; "
+                "only sequential networks are supported"
+            )
             model_.unsupported.append(UnsupportedOp(op, name, reason))
             current = node.output[0] if node.output else current
             model_.layers.append(AnnLayer("unsupported", {}, (name,), op))
             continue
-        last = idx == len(nodes) - 1 or all(n.op_type in _SKIPPED for n in nodes[idx + 1:])
+        last = idx == len(nodes) - 1 or all(n.op_type in _SKIPPED for n in nodes[idx + 1 :])
         err = _parse_one(model_, node, name, consts, last)
         if err is not None:
             model_.unsupported.append(UnsupportedOp(op, name, err))
             model_.layers.append(AnnLayer("unsupported", {}, (name,), op))
         current = node.output[0]
     if current != model_.output_name and not model_.unsupported:
-        model_.unsupported.append(UnsupportedOp("<graph>", model_.output_name,
-                                                f"the graph output is not the end of the chain ({current!r})"))
+        model_.unsupported.append(
+            UnsupportedOp(
+                "<graph>", model_.output_name, f"the graph output is not the end of the chain ({current!r})"
+            )
+        )
     out_dims = _dims(g.output[0]) if len(g.output) else []
     if len(out_dims) >= 2 and all(isinstance(d, int) and d > 0 for d in out_dims[1:]):
         model_.output_shape = tuple(int(d) for d in out_dims[1:])
@@ -275,8 +325,12 @@ def _parse_one(m: AnnModel, node: Any, name: str, consts: dict[str, np.ndarray],
         if len(node.input) > 2 and node.input[2]:
             if node.input[2] not in consts:
                 return "C must be a constant initializer"
-            bias = np.broadcast_to(consts[node.input[2]] * float(a.get("beta", 1.0)), (w.shape[0],)).astype(np.float64)
-        layers.append(AnnLayer("affine", {"weight": np.array(w, dtype=np.float64), "bias": bias.copy()}, (name,), op))
+            bias = np.broadcast_to(consts[node.input[2]] * float(a.get("beta", 1.0)), (w.shape[0],)).astype(
+                np.float64
+            )
+        layers.append(
+            AnnLayer("affine", {"weight": np.array(w, dtype=np.float64), "bias": bias.copy()}, (name,), op)
+        )
         return None
     if op == "MatMul":
         if node.input[1] not in consts:
@@ -284,8 +338,14 @@ def _parse_one(m: AnnModel, node: Any, name: str, consts: dict[str, np.ndarray],
         w = consts[node.input[1]]
         if w.ndim != 2:
             return f"the constant operand has {w.ndim} dimensions, 2 expected"
-        layers.append(AnnLayer("affine", {"weight": np.array(w.T, dtype=np.float64), "bias": np.zeros(w.shape[1])},
-                               (name,), op))
+        layers.append(
+            AnnLayer(
+                "affine",
+                {"weight": np.array(w.T, dtype=np.float64), "bias": np.zeros(w.shape[1])},
+                (name,),
+                op,
+            )
+        )
         return None
     if op == "Add":
         cst = [consts[t] for t in node.input if t in consts]
@@ -320,11 +380,21 @@ def _parse_one(m: AnnModel, node: Any, name: str, consts: dict[str, np.ndarray],
             if node.input[2] not in consts:
                 return "the bias must be a constant initializer"
             bias = np.array(consts[node.input[2]], dtype=np.float64).reshape(-1)
-        layers.append(AnnLayer("conv", {
-            "weight": w, "bias": bias, "stride": tuple(int(s) for s in a.get("strides", [1] * nsp)),
-            "padding": tuple(int(p) for p in pads[:nsp]),
-            "dilation": tuple(int(d) for d in a.get("dilations", [1] * nsp)), "groups": int(a.get("group", 1)),
-        }, (name,), op))
+        layers.append(
+            AnnLayer(
+                "conv",
+                {
+                    "weight": w,
+                    "bias": bias,
+                    "stride": tuple(int(s) for s in a.get("strides", [1] * nsp)),
+                    "padding": tuple(int(p) for p in pads[:nsp]),
+                    "dilation": tuple(int(d) for d in a.get("dilations", [1] * nsp)),
+                    "groups": int(a.get("group", 1)),
+                },
+                (name,),
+                op,
+            )
+        )
         return None
     if op in ("AveragePool", "GlobalAveragePool"):
         if op == "GlobalAveragePool":
@@ -344,8 +414,18 @@ def _parse_one(m: AnnModel, node: Any, name: str, consts: dict[str, np.ndarray],
             return "padding with count_include_pad = 0 is not supported (NIR AvgPool2d counts the padding)"
         if any(int(d) != 1 for d in a.get("dilations", [1, 1])):
             return "dilated pooling is not supported"
-        layers.append(AnnLayer("avgpool", {"kernel_size": k, "stride": tuple(int(s) for s in a.get("strides", k)),
-                                           "padding": tuple(int(p) for p in pads[:2])}, (name,), op))
+        layers.append(
+            AnnLayer(
+                "avgpool",
+                {
+                    "kernel_size": k,
+                    "stride": tuple(int(s) for s in a.get("strides", k)),
+                    "padding": tuple(int(p) for p in pads[:2]),
+                },
+                (name,),
+                op,
+            )
+        )
         return None
     if op == "Flatten":
         if int(a.get("axis", 1)) != 1:
@@ -362,10 +442,14 @@ def _parse_one(m: AnnModel, node: Any, name: str, consts: dict[str, np.ndarray],
         return None
     if op == "BatchNormalization":
         if prev is None or prev.kind not in ("affine", "conv"):
-            return "BatchNormalization is supported only right after a Conv/Gemm/MatMul (it is folded into it)"
+            return (
+                "BatchNormalization is supported only right after a Conv/Gemm/MatMul (it is folded into it)"
+            )
         if any(t not in consts for t in node.input[1:5]):
             return "scale, bias, mean and var must be constant initializers"
-        gamma, beta, mean, var = (np.asarray(consts[t], dtype=np.float64).reshape(-1) for t in node.input[1:5])
+        gamma, beta, mean, var = (
+            np.asarray(consts[t], dtype=np.float64).reshape(-1) for t in node.input[1:5]
+        )
         eps = float(a.get("epsilon", 1e-5))
         if a.get("training_mode", 0):
             return "training_mode = 1 is not supported"
@@ -414,8 +498,18 @@ def _annotate_shapes(m: AnnModel) -> None:
 # ============================================================================ ANN forward
 def _conv_node(p: dict[str, Any]) -> Node:
     kind = "Conv2d" if p["weight"].ndim == 4 else "Conv1d"
-    return Node("conv", kind, {"weight": p["weight"], "bias": p["bias"], "stride": p["stride"],
-                               "padding": p["padding"], "dilation": p["dilation"], "groups": p["groups"]})
+    return Node(
+        "conv",
+        kind,
+        {
+            "weight": p["weight"],
+            "bias": p["bias"],
+            "stride": p["stride"],
+            "padding": p["padding"],
+            "dilation": p["dilation"],
+            "groups": p["groups"],
+        },
+    )
 
 
 def _apply(layer: AnnLayer, x: np.ndarray) -> np.ndarray:
@@ -434,9 +528,14 @@ def _apply(layer: AnnLayer, x: np.ndarray) -> np.ndarray:
         return ops.make_conv(_conv_node(p), tuple(x.shape[1:]), p["weight"].ndim - 2)(x)
     if layer.kind == "avgpool":
         if p.get("global"):
-            return x.reshape(x.shape[0], x.shape[1], -1).mean(axis=2).reshape(x.shape[:2] + (1,) * (x.ndim - 2))
-        node = Node("pool", "AvgPool2d", {"kernel_size": p["kernel_size"], "stride": p["stride"],
-                                          "padding": p["padding"]})
+            return (
+                x.reshape(x.shape[0], x.shape[1], -1).mean(axis=2).reshape(x.shape[:2] + (1,) * (x.ndim - 2))
+            )
+        node = Node(
+            "pool",
+            "AvgPool2d",
+            {"kernel_size": p["kernel_size"], "stride": p["stride"], "padding": p["padding"]},
+        )
         return ops.make_pool(node, tuple(x.shape[1:]), average=True)(x)
     raise UnsupportedError(f"layer of kind {layer.kind!r}", node=layer.onnx_nodes[0], parameter="op_type")
 
@@ -447,8 +546,9 @@ def _check_batch(x: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
         if arr.ndim >= 2 and int(np.prod(arr.shape[1:])) == int(np.prod(shape)):
             arr = arr.reshape((arr.shape[0],) + shape)
         else:
-            raise InputDataError(f"{what} has shape {arr.shape}", parameter=what,
-                                 expected=f"(N, {', '.join(map(str, shape))})")
+            raise InputDataError(
+                f"{what} has shape {arr.shape}", parameter=what, expected=f"(N, {', '.join(map(str, shape))})"
+            )
     if not np.isfinite(arr).all():
         raise InputDataError(f"{what} contains NaN or inf", parameter=what, expected="finite values")
     return arr
@@ -496,8 +596,14 @@ def _weight_bound(seg: list[AnnLayer], bound_in: float) -> float:
 
 
 # ============================================================================ SNN graph
-def convert(model: Any, calibration: Any = None, *, percentile: float = DEFAULT_PERCENTILE,
-            input_max: float = 1.0, strict: bool = True) -> Graph:
+def convert(
+    model: Any,
+    calibration: Any = None,
+    *,
+    percentile: float = DEFAULT_PERCENTILE,
+    input_max: float = 1.0,
+    strict: bool = True,
+) -> Graph:
     """Convert an ONNX ReLU network (path, ``onnx.ModelProto`` or :class:`AnnModel`) to an SNN Graph.
 
     ``calibration``: ANN inputs ``(N, *input_shape)`` for data-based threshold balancing (the
@@ -510,14 +616,24 @@ def convert(model: Any, calibration: Any = None, *, percentile: float = DEFAULT_
     source = str(model) if isinstance(model, (str, os.PathLike)) else f"<onnx {type(model).__name__}>"
     if ann.unsupported and strict:
         raise UnsupportedError(
-            f"{len(ann.unsupported)} unsupported ONNX operator(s): " + "; ".join(u.describe() for u in ann.unsupported),
-            node=ann.unsupported[0].node, parameter="op_type", expected="operators among " + ", ".join(SUPPORTED_OPS))
+            f"{len(ann.unsupported)} unsupported ONNX operator(s): "
+            + "; ".join(u.describe() for u in ann.unsupported),
+            node=ann.unsupported[0].node,
+            parameter="op_type",
+            expected="operators among " + ", ".join(SUPPORTED_OPS),
+        )
     if not 0 < float(percentile) <= 100:
-        raise InputDataError(f"percentile = {percentile}", parameter="percentile", expected="0 < percentile <= 100")
+        raise InputDataError(
+            f"percentile = {percentile}", parameter="percentile", expected="0 < percentile <= 100"
+        )
     segs = _segments([la for la in ann.layers])
     conventions: dict[str, Any] = {
-        "framework": "onnx", "conversion": "rate coding, ReLU -> IF (Diehl 2015, Rueckauer 2017)",
-        "dt": CONVERSION_DT, "reset": "subtract", "threshold": ">", "discretization": "forward",
+        "framework": "onnx",
+        "conversion": "rate coding, ReLU -> IF (Diehl 2015, Rueckauer 2017)",
+        "dt": CONVERSION_DT,
+        "reset": "subtract",
+        "threshold": ">",
+        "discretization": "forward",
         "input_encoding": "constant analog current: the Input node carries the ANN input at every step",
         "readout": "argmax of the output IF layer's spike counts",
         "notes": list(ann.notes),
@@ -537,10 +653,14 @@ def convert(model: Any, calibration: Any = None, *, percentile: float = DEFAULT_
             a = acts[i] if relu else out
             lam = _positive_percentile(a, percentile)
             if lam <= 0:
-                conventions["notes"].append(f"layer {i}: no positive activation on the calibration data; scale 1")
+                conventions["notes"].append(
+                    f"layer {i}: no positive activation on the calibration data; scale 1"
+                )
                 lam = 1.0
             scales.append(lam)
-        conventions.update(normalisation="data-based", percentile=float(percentile), calibration_samples=int(x.shape[0]))
+        conventions.update(
+            normalisation="data-based", percentile=float(percentile), calibration_samples=int(x.shape[0])
+        )
     else:
         bound = float(input_max)
         for seg, relu in segs:
@@ -548,8 +668,11 @@ def convert(model: Any, calibration: Any = None, *, percentile: float = DEFAULT_
             lam = lam if lam > 0 else 1.0
             scales.append(lam)
             bound = lam
-        conventions.update(normalisation="weight-based (no calibration data given; Diehl et al. 2015 max-weight "
-                                         "bound, inputs assumed in [0, input_max])", input_max=float(input_max))
+        conventions.update(
+            normalisation="weight-based (no calibration data given; Diehl et al. 2015 max-weight "
+            "bound, inputs assumed in [0, input_max])",
+            input_max=float(input_max),
+        )
     conventions["layer_scales"] = [float(s) for s in scales]
     graph = _build(ann, segs, scales, source)
     graph.conventions = conventions
@@ -564,8 +687,9 @@ def _build(ann: AnnModel, segs: list[tuple[list[AnnLayer], bool]], scales: list[
     nodes: dict[str, Node] = {}
     edges: list[tuple[str, str]] = []
     in_name = _safe_name(ann.input_name, "input")
-    nodes[in_name] = Node(in_name, "Input", {"shape": tuple(ann.input_shape)},
-                          metadata={"onnx_tensor": ann.input_name})
+    nodes[in_name] = Node(
+        in_name, "Input", {"shape": tuple(ann.input_shape)}, metadata={"onnx_tensor": ann.input_name}
+    )
     prev = in_name
     counters: dict[str, int] = {}
     neurons: list[str] = []
@@ -599,23 +723,47 @@ def _build(ann: AnnModel, segs: list[tuple[list[AnnLayer], bool]], scales: list[
                 else:
                     kind = "Conv2d" if w.ndim == 4 else "Conv1d"
                     ish = p.get("in_shape")
-                    add(kind, "conv", {"weight": w, "bias": b, "stride": p["stride"], "padding": p["padding"],
-                                       "dilation": p["dilation"], "groups": p["groups"],
-                                       "input_shape": tuple(ish[1:]) if ish else None}, layer.onnx_nodes)
+                    add(
+                        kind,
+                        "conv",
+                        {
+                            "weight": w,
+                            "bias": b,
+                            "stride": p["stride"],
+                            "padding": p["padding"],
+                            "dilation": p["dilation"],
+                            "groups": p["groups"],
+                            "input_shape": tuple(ish[1:]) if ish else None,
+                        },
+                        layer.onnx_nodes,
+                    )
             elif layer.kind == "avgpool":
                 if p.get("global"):
                     ish = p["in_shape"]
                     k = tuple(int(s) for s in ish[1:])
-                    add("AvgPool2d", "pool", {"kernel_size": k, "stride": k, "padding": (0, 0)}, layer.onnx_nodes)
+                    add(
+                        "AvgPool2d",
+                        "pool",
+                        {"kernel_size": k, "stride": k, "padding": (0, 0)},
+                        layer.onnx_nodes,
+                    )
                 else:
-                    add("AvgPool2d", "pool", {"kernel_size": p["kernel_size"], "stride": p["stride"],
-                                              "padding": p["padding"]}, layer.onnx_nodes)
+                    add(
+                        "AvgPool2d",
+                        "pool",
+                        {"kernel_size": p["kernel_size"], "stride": p["stride"], "padding": p["padding"]},
+                        layer.onnx_nodes,
+                    )
             elif layer.kind == "flatten":
                 ish = p.get("in_shape")
                 add("Flatten", "flat", {"start_dim": 0, "end_dim": -1, "input_shape": ish}, layer.onnx_nodes)
             else:  # unsupported placeholder, kept for check
-                add(f"onnx:{layer.op}", "unsupported", {"op_type": layer.op, "onnx_node": layer.onnx_nodes[0]},
-                    layer.onnx_nodes)
+                add(
+                    f"onnx:{layer.op}",
+                    "unsupported",
+                    {"op_type": layer.op, "onnx_node": layer.onnx_nodes[0]},
+                    layer.onnx_nodes,
+                )
                 last_shape = None
         if relu or weighted:
             if not weighted and lam != lam_prev:
@@ -629,10 +777,19 @@ def _build(ann: AnnModel, segs: list[tuple[list[AnnLayer], bool]], scales: list[
     edges.append((prev, "output"))
     from .shapes import infer_shapes
 
-    graph = Graph(nodes=nodes, edges=edges,
-                  metadata={"dt": CONVERSION_DT, "reset": "subtract", "source_format": "onnx",
-                            "encoding": "analog current"},
-                  source=source, nir_version=None, legacy_reset=tuple(neurons))
+    graph = Graph(
+        nodes=nodes,
+        edges=edges,
+        metadata={
+            "dt": CONVERSION_DT,
+            "reset": "subtract",
+            "source_format": "onnx",
+            "encoding": "analog current",
+        },
+        source=source,
+        nir_version=None,
+        legacy_reset=tuple(neurons),
+    )
     infer_shapes(graph)
     return graph
 

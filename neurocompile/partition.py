@@ -41,8 +41,16 @@ import numpy as np
 from .errors import ParameterError, ResourceError
 
 __all__ = [
-    "CoreLimits", "InputDemand", "PopulationDemand", "Slice", "CoreAssignment", "Placement",
-    "split_population", "allocate", "place_demands", "ALLOCATORS",
+    "CoreLimits",
+    "InputDemand",
+    "PopulationDemand",
+    "Slice",
+    "CoreAssignment",
+    "Placement",
+    "split_population",
+    "allocate",
+    "place_demands",
+    "ALLOCATORS",
 ]
 
 
@@ -62,19 +70,25 @@ class CoreLimits:
         for name in ("neurons_per_core", "synapse_bytes_per_core", "cores_per_chip"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ParameterError(f"{name}={v!r} is not a positive integer", parameter=name,
-                                     expected="an integer >= 1")
+                raise ParameterError(
+                    f"{name}={v!r} is not a positive integer", parameter=name, expected="an integer >= 1"
+                )
         m = self.max_chips
         if m is not None and (isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1):
-            raise ParameterError(f"max_chips={m!r} is not valid", parameter="max_chips",
-                                 expected="None (unlimited) or an integer >= 1")
+            raise ParameterError(
+                f"max_chips={m!r} is not valid",
+                parameter="max_chips",
+                expected="None (unlimited) or an integer >= 1",
+            )
 
     def as_dict(self) -> dict[str, Any]:
-        d = {"neurons_per_core": int(self.neurons_per_core),
-             "synapse_bytes_per_core": int(self.synapse_bytes_per_core),
-             "cores_per_chip": int(self.cores_per_chip),
-             "max_chips": None if self.max_chips is None else int(self.max_chips),
-             "estimated": list(self.estimated)}
+        d = {
+            "neurons_per_core": int(self.neurons_per_core),
+            "synapse_bytes_per_core": int(self.synapse_bytes_per_core),
+            "cores_per_chip": int(self.cores_per_chip),
+            "max_chips": None if self.max_chips is None else int(self.max_chips),
+            "estimated": list(self.estimated),
+        }
         d.update({k: self.extra[k] for k in sorted(self.extra)})
         return d
 
@@ -143,9 +157,16 @@ class CoreAssignment:
     estimated: bool = True
 
     def as_dict(self) -> dict[str, Any]:
-        return {"chip": self.chip, "core": self.core, "population": self.population, "start": self.start,
-                "stop": self.stop, "neurons": self.neurons, "synapse_bytes": self.synapse_bytes,
-                "estimated": self.estimated}
+        return {
+            "chip": self.chip,
+            "core": self.core,
+            "population": self.population,
+            "start": self.start,
+            "stop": self.stop,
+            "neurons": self.neurons,
+            "synapse_bytes": self.synapse_bytes,
+            "estimated": self.estimated,
+        }
 
 
 @dataclass(frozen=True)
@@ -205,8 +226,10 @@ def split_population(demand: PopulationDemand, limits: CoreLimits) -> list[Slice
             f"population '{demand.name}' has {len(demand.inputs)} incoming projections whose per-core headers "
             f"alone need {-(-header // 8)} bytes of synapse memory, over the per-core budget of "
             f"{limits.synapse_bytes_per_core} bytes by {-(-header // 8) - limits.synapse_bytes_per_core} bytes",
-            node=demand.name, parameter="synapse_bytes_per_core",
-            expected=f"<= {limits.synapse_bytes_per_core} bytes per core (ESTIMATED budget)")
+            node=demand.name,
+            parameter="synapse_bytes_per_core",
+            expected=f"<= {limits.synapse_bytes_per_core} bytes per core (ESTIMATED budget)",
+        )
     if np.ndim(per) == 0:
         per = int(per)
         if per > room:
@@ -217,8 +240,10 @@ def split_population(demand: PopulationDemand, limits: CoreLimits) -> list[Slice
                 f"(largest input: projection '{proj}', {-(-bits // 8)} bytes), over the per-core budget of "
                 f"{limits.synapse_bytes_per_core} bytes by {need - limits.synapse_bytes_per_core} bytes; "
                 "reduce its fan-in or weight bits, or raise synapse_bytes_per_core",
-                node=demand.name, parameter="synapse_bytes_per_core",
-                expected=f"<= {limits.synapse_bytes_per_core} bytes per core (ESTIMATED budget)")
+                node=demand.name,
+                parameter="synapse_bytes_per_core",
+                expected=f"<= {limits.synapse_bytes_per_core} bytes per core (ESTIMATED budget)",
+            )
         k = cap if per == 0 else max(1, min(cap, room // per))
         out = []
         for s in range(0, n, k):
@@ -227,8 +252,12 @@ def split_population(demand: PopulationDemand, limits: CoreLimits) -> list[Slice
         return out
     per = np.asarray(per, dtype=np.int64)
     if per.shape != (n,):
-        raise ParameterError(f"synapse bits per neuron have shape {per.shape}", node=demand.name,
-                             parameter="bits_per_neuron", expected=f"({n},)")
+        raise ParameterError(
+            f"synapse bits per neuron have shape {per.shape}",
+            node=demand.name,
+            parameter="bits_per_neuron",
+            expected=f"({n},)",
+        )
     worst = int(per.argmax()) if n else 0
     if n and int(per[worst]) > room:
         proj, bits = _dominant_input(demand, worst)
@@ -238,8 +267,10 @@ def split_population(demand: PopulationDemand, limits: CoreLimits) -> list[Slice
             f"(largest input: projection '{proj}', {-(-bits // 8)} bytes), over the per-core budget of "
             f"{limits.synapse_bytes_per_core} bytes by {need - limits.synapse_bytes_per_core} bytes; "
             "reduce its fan-in or weight bits, or raise synapse_bytes_per_core",
-            node=demand.name, parameter="synapse_bytes_per_core",
-            expected=f"<= {limits.synapse_bytes_per_core} bytes per core (ESTIMATED budget)")
+            node=demand.name,
+            parameter="synapse_bytes_per_core",
+            expected=f"<= {limits.synapse_bytes_per_core} bytes per core (ESTIMATED budget)",
+        )
     csum = np.concatenate(([0], np.cumsum(per)))
     out = []
     s = 0
@@ -282,41 +313,70 @@ ALLOCATORS: dict[str, Callable[[Sequence[list[Slice]], CoreLimits], list[tuple[i
 }
 
 
-def allocate(groups: Sequence[list[Slice]], limits: CoreLimits, allocator: str = "sequential"
-             ) -> list[CoreAssignment]:
+def allocate(
+    groups: Sequence[list[Slice]], limits: CoreLimits, allocator: str = "sequential"
+) -> list[CoreAssignment]:
     """Assign slices (grouped per population, in order) to (chip, core); check ``max_chips``."""
     fn = ALLOCATORS.get(allocator)
     if fn is None:
-        raise ParameterError(f"unknown allocator {allocator!r}", parameter="allocator",
-                             expected=" or ".join(sorted(ALLOCATORS)))
+        raise ParameterError(
+            f"unknown allocator {allocator!r}",
+            parameter="allocator",
+            expected=" or ".join(sorted(ALLOCATORS)),
+        )
     placed = fn(groups, limits)
     if limits.max_chips is not None and placed and placed[-1][0] + 1 > limits.max_chips:
         avail = limits.max_chips * limits.cores_per_chip
         first = next(sl for chip, core, sl in placed if chip >= limits.max_chips)
-        need_cores = len(placed) if allocator == "sequential" else placed[-1][0] * limits.cores_per_chip + placed[-1][1] + 1
+        need_cores = (
+            len(placed)
+            if allocator == "sequential"
+            else placed[-1][0] * limits.cores_per_chip + placed[-1][1] + 1
+        )
         chips = placed[-1][0] + 1
         raise ResourceError(
             f"the network needs {chips} chips ({need_cores} cores of {limits.cores_per_chip} per chip), but "
             f"max_chips={limits.max_chips} allows {avail} cores: over by {chips - limits.max_chips} chip(s) / "
             f"{need_cores - avail} core(s); population '{first.population}' (neurons {first.start}:) is the first "
             "that does not fit",
-            node=first.population, parameter="max_chips",
-            expected=f"<= {limits.max_chips} chips of {limits.cores_per_chip} cores")
-    return [CoreAssignment(chip=int(c), core=int(k), population=sl.population, start=int(sl.start),
-                           stop=int(sl.stop), neurons=int(sl.neurons), synapse_bytes=int(sl.synapse_bytes))
-            for c, k, sl in placed]
+            node=first.population,
+            parameter="max_chips",
+            expected=f"<= {limits.max_chips} chips of {limits.cores_per_chip} cores",
+        )
+    return [
+        CoreAssignment(
+            chip=int(c),
+            core=int(k),
+            population=sl.population,
+            start=int(sl.start),
+            stop=int(sl.stop),
+            neurons=int(sl.neurons),
+            synapse_bytes=int(sl.synapse_bytes),
+        )
+        for c, k, sl in placed
+    ]
 
 
-def place_demands(demands: Sequence[PopulationDemand], limits: CoreLimits, *, allocator: str = "sequential",
-                  extra: Mapping[str, Any] | None = None) -> Placement:
+def place_demands(
+    demands: Sequence[PopulationDemand],
+    limits: CoreLimits,
+    *,
+    allocator: str = "sequential",
+    extra: Mapping[str, Any] | None = None,
+) -> Placement:
     """Split every population, allocate the slices and summarise per population and chip."""
     groups = [split_population(d, limits) for d in demands]
     cores = allocate(groups, limits, allocator)
     chips = (cores[-1].chip + 1) if cores else 0
     pops: dict[str, dict[str, Any]] = {}
     for d in demands:
-        pops[d.name] = {"cores": 0, "chips": [], "neurons": int(d.size), "synapse_bytes": 0,
-                        "synapses": int(sum(int(i.synapses) for i in d.inputs))}
+        pops[d.name] = {
+            "cores": 0,
+            "chips": [],
+            "neurons": int(d.size),
+            "synapse_bytes": 0,
+            "synapses": int(sum(int(i.synapses) for i in d.inputs)),
+        }
     per_chip = [{"chip": c, "cores": 0, "neurons": 0, "synapse_bytes": 0} for c in range(chips)]
     for c in cores:
         p = pops[c.population]
@@ -330,5 +390,13 @@ def place_demands(demands: Sequence[PopulationDemand], limits: CoreLimits, *, al
         pc["synapse_bytes"] += c.synapse_bytes
     for p in pops.values():
         p["spans_chips"] = len(p["chips"]) > 1
-    return Placement(chips=chips, cores_used=len(cores), cores=tuple(cores), limits=limits, allocator=allocator,
-                     populations=pops, per_chip=tuple(per_chip), extra=dict(extra or {}))
+    return Placement(
+        chips=chips,
+        cores_used=len(cores),
+        cores=tuple(cores),
+        limits=limits,
+        allocator=allocator,
+        populations=pops,
+        per_chip=tuple(per_chip),
+        extra=dict(extra or {}),
+    )

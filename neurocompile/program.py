@@ -73,25 +73,40 @@ def output_specs(outputs: Mapping[str, Any] | None) -> dict[str, OutputSpec]:
         else:
             o = tuple(o)
             if not 1 <= len(o) <= 3:
-                raise ParameterError(f"output spec {o!r} is not valid", node=key, parameter="outputs",
-                                     expected="(population, observable[, scale])")
-            outs[key] = OutputSpec(str(o[0]), str(o[1]) if len(o) > 1 else "spikes",
-                                   float(o[2]) if len(o) > 2 else 1.0)
+                raise ParameterError(
+                    f"output spec {o!r} is not valid",
+                    node=key,
+                    parameter="outputs",
+                    expected="(population, observable[, scale])",
+                )
+            outs[key] = OutputSpec(
+                str(o[0]), str(o[1]) if len(o) > 1 else "spikes", float(o[2]) if len(o) > 2 else 1.0
+            )
     return outs
 
 
-def check_endpoints(proj: "Projection", program: "Program", neuron_kinds: tuple[str, ...], expected: str) -> None:
+def check_endpoints(
+    proj: "Projection", program: "Program", neuron_kinds: tuple[str, ...], expected: str
+) -> None:
     """A projection's pre and post populations exist and its post population is a neuron kind."""
     from .errors import GraphError
 
     for end, role in ((proj.pre, "pre"), (proj.post, "post")):
         if end not in program.populations:
-            raise GraphError(f"projection {role} population '{end}' does not exist", node=proj.name,
-                             parameter=role, expected="one of " + ", ".join(sorted(program.populations)))
+            raise GraphError(
+                f"projection {role} population '{end}' does not exist",
+                node=proj.name,
+                parameter=role,
+                expected="one of " + ", ".join(sorted(program.populations)),
+            )
     post = program.populations[proj.post]
     if post.kind not in neuron_kinds:
-        raise GraphError(f"projection post population '{proj.post}' is a {post.kind} population", node=proj.name,
-                         parameter="post", expected=expected)
+        raise GraphError(
+            f"projection post population '{proj.post}' is a {post.kind} population",
+            node=proj.name,
+            parameter="post",
+            expected=expected,
+        )
 
 
 @dataclass
@@ -139,13 +154,20 @@ class Program:
                 for p in self.populations.values()
             ],
             "projections": [
-                {"name": p.name, "pre": p.pre, "post": p.post, "kind": p.kind,
-                 "params": enc(_sorted(p.params))}
+                {
+                    "name": p.name,
+                    "pre": p.pre,
+                    "post": p.post,
+                    "kind": p.kind,
+                    "params": enc(_sorted(p.params)),
+                }
                 for p in self.projections.values()
             ],
             "inputs": dict(self.inputs),
-            "outputs": {k: {"population": o.population, "observable": o.observable, "scale": float(o.scale)}
-                        for k, o in self.outputs.items()},
+            "outputs": {
+                k: {"population": o.population, "observable": o.observable, "scale": float(o.scale)}
+                for k, o in self.outputs.items()
+            },
             "semantics": enc(self.semantics),
             "provenance": enc(self.provenance),
             "quantization": enc(self.quantization),
@@ -175,15 +197,19 @@ class Program:
             zf = zipfile.ZipFile(io.BytesIO(data))
             doc = json.loads(zf.read("program.json"))
         except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-            raise ModelLoadError(f"{source} is not a neurocompile Program file ({exc})",
-                                 parameter="program") from None
+            raise ModelLoadError(
+                f"{source} is not a neurocompile Program file ({exc})", parameter="program"
+            ) from None
         if doc.get("format") != FORMAT:
-            raise ModelLoadError(f"{source} is not a neurocompile Program file", parameter="format",
-                                 expected=FORMAT)
+            raise ModelLoadError(
+                f"{source} is not a neurocompile Program file", parameter="format", expected=FORMAT
+            )
         if int(doc.get("format_version", -1)) > FORMAT_VERSION:
             raise ModelLoadError(
                 f"{source} was written by a newer neurocompile (format {doc.get('format_version')})",
-                parameter="format_version", expected=f"<= {FORMAT_VERSION}")
+                parameter="format_version",
+                expected=f"<= {FORMAT_VERSION}",
+            )
 
         def dec(x: Any) -> Any:
             if isinstance(x, dict):
@@ -196,9 +222,13 @@ class Program:
 
         prog = cls(target=doc["target"])
         for p in doc["populations"]:
-            prog.populations[p["name"]] = Population(p["name"], p["kind"], tuple(p["shape"]), dec(p["params"]))
+            prog.populations[p["name"]] = Population(
+                p["name"], p["kind"], tuple(p["shape"]), dec(p["params"])
+            )
         for p in doc["projections"]:
-            prog.projections[p["name"]] = Projection(p["name"], p["pre"], p["post"], p["kind"], dec(p["params"]))
+            prog.projections[p["name"]] = Projection(
+                p["name"], p["pre"], p["post"], p["kind"], dec(p["params"])
+            )
         prog.inputs = dict(doc["inputs"])
         prog.outputs = {k: OutputSpec(**v) for k, v in doc["outputs"].items()}
         prog.semantics = dec(doc["semantics"])

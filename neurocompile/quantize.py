@@ -28,13 +28,14 @@ def choose_shift(max_abs: float, mant_max: int, exp_min: int, exp_max: int) -> i
     # guard float round-off at exact powers of two
     while e > exp_min and max_abs / 2.0 ** (e - 1) <= mant_max:
         e -= 1
-    while max_abs / 2.0 ** e > mant_max and e < exp_max:
+    while max_abs / 2.0**e > mant_max and e < exp_max:
         e += 1
     return int(min(max(e, exp_min), exp_max))
 
 
-def mant_exp(values: np.ndarray, mant_min: int, mant_max: int, exp_min: int, exp_max: int
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def mant_exp(
+    values: np.ndarray, mant_min: int, mant_max: int, exp_min: int, exp_max: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per element ``value ~ mant << exp`` with the smallest exponent whose mantissa fits.
 
     Returns (mant, exp, clipped mask). Values beyond ``mant_max << exp_max`` are clipped.
@@ -44,14 +45,14 @@ def mant_exp(values: np.ndarray, mant_min: int, mant_max: int, exp_min: int, exp
     exp = np.full(v.shape, exp_min, dtype=np.int64)
     done = np.zeros(v.shape, dtype=bool)
     for e in range(exp_min, exp_max + 1):
-        m = np.rint(v / 2.0 ** e)
+        m = np.rint(v / 2.0**e)
         ok = ~done & (m >= mant_min) & (m <= mant_max)
         mant[ok] = m[ok].astype(np.int64)
         exp[ok] = e
         done |= ok
     clipped = ~done
     if clipped.any():
-        mant[clipped] = np.clip(np.rint(v[clipped] / 2.0 ** exp_max), mant_min, mant_max).astype(np.int64)
+        mant[clipped] = np.clip(np.rint(v[clipped] / 2.0**exp_max), mant_min, mant_max).astype(np.int64)
         exp[clipped] = exp_max
     return mant, exp, clipped
 
@@ -103,8 +104,10 @@ def calibration_peaks(netlist, inputs: Mapping[str, np.ndarray]) -> dict[str, di
     out = {}
     for g in names:
         size = netlist.groups[g].size
-        out[g] = {ob: np.abs(res.recordings[f"{g}.{ob}"]).reshape(-1, size).max(axis=0, initial=0.0)
-                  for ob in ("x", "u", "v")}
+        out[g] = {
+            ob: np.abs(res.recordings[f"{g}.{ob}"]).reshape(-1, size).max(axis=0, initial=0.0)
+            for ob in ("x", "u", "v")
+        }
     return out
 
 

@@ -80,8 +80,12 @@ def execution_order(graph: Graph, hop_delay: int = 0) -> tuple[list[str], set[in
     for idx, (s, d) in enumerate(graph.edges):
         for end in (s, d):
             if end not in graph.nodes:
-                raise GraphError(f"edge {s} -> {d} refers to an unknown node", node=end, parameter="edges",
-                                 expected="edges between nodes of the graph")
+                raise GraphError(
+                    f"edge {s} -> {d} refers to an unknown node",
+                    node=end,
+                    parameter="edges",
+                    expected="edges between nodes of the graph",
+                )
     roots = graph.inputs
     if hop_delay == 0:
         succ = {n: [] for n in names}
@@ -100,9 +104,13 @@ def execution_order(graph: Graph, hop_delay: int = 0) -> tuple[list[str], set[in
     order, back = _dfs_order(names, roots, succ)
     if back:
         s, d = graph.edges[min(back)]
-        raise GraphError(f"the cycle through edge {s} -> {d} contains no neuron, so with hop_delay=1 it has "
-                         "no delay and cannot be evaluated", node=d, parameter="edges",
-                         expected="every cycle to pass through a neuron node")
+        raise GraphError(
+            f"the cycle through edge {s} -> {d} contains no neuron, so with hop_delay=1 it has "
+            "no delay and cannot be evaluated",
+            node=d,
+            parameter="edges",
+            expected="every cycle to pass through a neuron node",
+        )
     return order, delayed
 
 
@@ -117,16 +125,26 @@ def node_shapes(graph: Graph) -> tuple[dict[str, Shape], dict[str, Shape]]:
     problems = [p for p in infer_graph_shapes(graph) if not p.declared_only]
     if problems:
         p = problems[0]
-        raise GraphError(p.message, node=p.node, parameter="shape",
-                         expected="consistent shapes (run `neurocompile check` to list every problem)")
+        raise GraphError(
+            p.message,
+            node=p.node,
+            parameter="shape",
+            expected="consistent shapes (run `neurocompile check` to list every problem)",
+        )
     inn: dict[str, Shape] = {}
     out: dict[str, Shape] = {}
     for name, node in graph.nodes.items():
         if node.output_shape is None or (node.kind != "Input" and node.input_shape is None):
-            raise GraphError("the shape of this node cannot be inferred (unusable parameters or no input)",
-                             node=name, parameter="shape", expected="parameters `neurocompile check` accepts")
+            raise GraphError(
+                "the shape of this node cannot be inferred (unusable parameters or no input)",
+                node=name,
+                parameter="shape",
+                expected="parameters `neurocompile check` accepts",
+            )
         out[name] = tuple(int(s) for s in node.output_shape)
-        inn[name] = tuple(int(s) for s in (node.input_shape if node.input_shape is not None else node.output_shape))
+        inn[name] = tuple(
+            int(s) for s in (node.input_shape if node.input_shape is not None else node.output_shape)
+        )
     return inn, out
 
 
@@ -181,19 +199,31 @@ def _make_fn(node: Node, in_shape: Shape) -> Callable[[np.ndarray], np.ndarray] 
     if k == "Threshold":
         th = ops._array(node, "threshold")
         return lambda x: (x > th).astype(np.float64)
-    raise UnsupportedError(f"primitive {k!r} is not supported by the reference simulator", node=node.name,
-                           parameter="type", expected=", ".join(PRIMITIVES))
+    raise UnsupportedError(
+        f"primitive {k!r} is not supported by the reference simulator",
+        node=node.name,
+        parameter="type",
+        expected=", ".join(PRIMITIVES),
+    )
 
 
 def build_plan(graph: Graph, semantics: Semantics) -> Plan:
     """Order the nodes, infer shapes, and precompute each node's kernel."""
     for node in graph.nodes.values():
         if node.kind not in PRIMITIVES:
-            raise UnsupportedError(f"primitive {node.kind!r} is not supported by the reference simulator",
-                                   node=node.name, parameter="type", expected=", ".join(PRIMITIVES))
+            raise UnsupportedError(
+                f"primitive {node.kind!r} is not supported by the reference simulator",
+                node=node.name,
+                parameter="type",
+                expected=", ".join(PRIMITIVES),
+            )
         if node.kind == "Input" and graph.predecessors(node.name):
-            raise GraphError("an Input node has incoming edges", node=node.name, parameter="edges",
-                             expected="no edge into an Input")
+            raise GraphError(
+                "an Input node has incoming edges",
+                node=node.name,
+                parameter="edges",
+                expected="no edge into an Input",
+            )
     order, delayed = execution_order(graph, semantics.hop_delay)
     inn, out = node_shapes(graph)
     legacy = set(graph.legacy_reset)
@@ -211,8 +241,14 @@ def build_plan(graph: Graph, semantics: Semantics) -> Plan:
                     delayed_sources.append(s)
         step = _Step(name, node.kind, sources, inn[name], out[name])
         if node.is_neuron:
-            step.state = ops.Neuron(node, out[name], semantics.dt, semantics.discretization, semantics.reset,
-                                    legacy=name in legacy)
+            step.state = ops.Neuron(
+                node,
+                out[name],
+                semantics.dt,
+                semantics.discretization,
+                semantics.reset,
+                legacy=name in legacy,
+            )
             neurons[name] = step.state
         elif node.kind == "Delay":
             step.state = ops.DelayLine(ops.delay_steps(node, semantics.dt, out[name]), out[name])
@@ -220,7 +256,9 @@ def build_plan(graph: Graph, semantics: Semantics) -> Plan:
             step.fn = _make_fn(node, inn[name])
         steps.append(step)
     return Plan(
-        semantics=semantics, steps=steps, delayed_sources=delayed_sources,
+        semantics=semantics,
+        steps=steps,
+        delayed_sources=delayed_sources,
         input_shapes={n: out[n] for n in graph.inputs},
         output_shapes={n: out[n] for n in graph.outputs},
         neurons=neurons,
@@ -231,15 +269,24 @@ def _record_items(graph: Graph, plan: Plan, record: Any) -> list[tuple[str, str]
     items = parse_record(record)
     for node, obs in items:
         if node not in graph.nodes:
-            raise InputDataError(f"cannot record '{node}.{obs}': no such node", node=node, parameter="record",
-                                 expected="a node of the graph")
+            raise InputDataError(
+                f"cannot record '{node}.{obs}': no such node",
+                node=node,
+                parameter="record",
+                expected="a node of the graph",
+            )
         neuron = plan.neurons.get(node)
         have = neuron.observables if neuron is not None else ()
         if obs not in have:
             kind = graph.nodes[node].kind
             raise InputDataError(
-                f"a {kind} node has no observable '{obs}'", node=node, parameter="record",
-                expected=("one of " + ", ".join(have)) if have else "a neuron node (v, u for Cuba*, spikes for spiking)")
+                f"a {kind} node has no observable '{obs}'",
+                node=node,
+                parameter="record",
+                expected=("one of " + ", ".join(have))
+                if have
+                else "a neuron node (v, u for Cuba*, spikes for spiking)",
+            )
     return items
 
 
@@ -267,8 +314,9 @@ def simulate(
     return run_plan(plan, arrays, batch, steps, items)
 
 
-def run_plan(plan: Plan, arrays: Mapping[str, np.ndarray], batch: int, n_steps: int,
-             items: list[tuple[str, str]] = ()) -> RunResult:
+def run_plan(
+    plan: Plan, arrays: Mapping[str, np.ndarray], batch: int, n_steps: int, items: list[tuple[str, str]] = ()
+) -> RunResult:
     """Execute a :class:`Plan` on validated float64 inputs."""
     for st in plan.steps:
         if st.state is not None:
@@ -281,7 +329,9 @@ def run_plan(plan: Plan, arrays: Mapping[str, np.ndarray], batch: int, n_steps: 
         if st.name in plan.delayed_sources:
             prev[st.name] = np.zeros((batch, *st.out_shape))
     cur: dict[str, np.ndarray] = {}
-    zero_in = {st.name: np.zeros((batch, *st.in_shape)) for st in plan.steps if not st.sources and st.kind != "Input"}
+    zero_in = {
+        st.name: np.zeros((batch, *st.in_shape)) for st in plan.steps if not st.sources and st.kind != "Input"
+    }
     obs_attr = {"v": "v", "u": "u", "spikes": "z"}
     for t in range(n_steps):
         for st in plan.steps:
@@ -309,8 +359,13 @@ def run_plan(plan: Plan, arrays: Mapping[str, np.ndarray], batch: int, n_steps: 
             prev[name] = cur[name]
         for neuron, obs, arr in rec_list:
             arr[:, t] = getattr(neuron, obs_attr[obs])
-    return RunResult(outputs=outputs, recordings=recs, backend=BACKEND, fidelity=FIDELITY_FLOAT,
-                     semantics=plan.semantics.as_dict())
+    return RunResult(
+        outputs=outputs,
+        recordings=recs,
+        backend=BACKEND,
+        fidelity=FIDELITY_FLOAT,
+        semantics=plan.semantics.as_dict(),
+    )
 
 
 __all__ = ["simulate", "build_plan", "run_plan", "execution_order", "node_shapes", "Plan"]

@@ -13,8 +13,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from .errors import GraphError, ParameterError
-from .semantics import legacy_reset_error
 from .ir import NEURON_ARRAY_PARAMS, NEURON_PARAMS, SPIKING_KINDS, TAU_PARAMS, Node
+from .semantics import legacy_reset_error
 
 Shape = tuple[int, ...]
 
@@ -50,7 +50,9 @@ def _is_str(value: Any) -> bool:
     if isinstance(value, (bytes, str)):
         return True
     arr = np.asarray(value)
-    return arr.dtype.kind in "US" or (arr.dtype == object and arr.size == 1 and isinstance(arr.item(), (str, bytes)))
+    return arr.dtype.kind in "US" or (
+        arr.dtype == object and arr.size == 1 and isinstance(arr.item(), (str, bytes))
+    )
 
 
 def _as_str(value: Any) -> str:
@@ -63,7 +65,9 @@ def _as_str(value: Any) -> str:
 
 
 # ----------------------------------------------------------------------------- convolution
-def conv_padding(node: Node, spatial: Shape, kernel: Shape, dilation: Shape, stride: Shape) -> list[tuple[int, int]]:
+def conv_padding(
+    node: Node, spatial: Shape, kernel: Shape, dilation: Shape, stride: Shape
+) -> list[tuple[int, int]]:
     """(left, right) zero padding per spatial dim, PyTorch rules (int, pair, 'same', 'valid')."""
     pad = node.params.get("padding", 0)
     nd = len(spatial)
@@ -73,15 +77,23 @@ def conv_padding(node: Node, spatial: Shape, kernel: Shape, dilation: Shape, str
             return [(0, 0)] * nd
         if mode == "same":
             if any(s != 1 for s in stride):
-                raise ParameterError("padding='same' needs stride 1 (as in PyTorch)", node=node.name,
-                                     parameter="padding", expected="stride 1 or numeric padding")
+                raise ParameterError(
+                    "padding='same' needs stride 1 (as in PyTorch)",
+                    node=node.name,
+                    parameter="padding",
+                    expected="stride 1 or numeric padding",
+                )
             out = []
             for k, d in zip(kernel, dilation):
                 total = d * (k - 1)
                 out.append((total // 2, total - total // 2))
             return out
-        raise ParameterError(f"unknown padding {mode!r}", node=node.name, parameter="padding",
-                             expected="an int, a tuple, 'same' or 'valid'")
+        raise ParameterError(
+            f"unknown padding {mode!r}",
+            node=node.name,
+            parameter="padding",
+            expected="an int, a tuple, 'same' or 'valid'",
+        )
     p = _pair(pad, node.name, "padding") if nd == 2 else (_single(pad, node.name, "padding"),)
     if any(x < 0 for x in p):
         raise ParameterError(f"negative padding {p}", node=node.name, parameter="padding", expected=">= 0")
@@ -91,31 +103,51 @@ def conv_padding(node: Node, spatial: Shape, kernel: Shape, dilation: Shape, str
 def _conv_geometry(node: Node, in_shape: Shape, nd: int):
     w = _array(node, "weight")
     if w.ndim != nd + 2:
-        raise ParameterError(f"weight has shape {w.shape}", node=node.name, parameter="weight",
-                             expected=f"(Cout, Cin/groups, {'kH, kW' if nd == 2 else 'K'})")
+        raise ParameterError(
+            f"weight has shape {w.shape}",
+            node=node.name,
+            parameter="weight",
+            expected=f"(Cout, Cin/groups, {'kH, kW' if nd == 2 else 'K'})",
+        )
     conv = (lambda v, p: _pair(v, node.name, p)) if nd == 2 else (lambda v, p: (_single(v, node.name, p),))
     stride = conv(node.params.get("stride", 1), "stride")
     dilation = conv(node.params.get("dilation", 1), "dilation")
     groups = _single(node.params.get("groups", 1), node.name, "groups")
     if min(stride) < 1 or min(dilation) < 1 or groups < 1:
-        raise ParameterError(f"stride {stride}, dilation {dilation}, groups {groups}", node=node.name,
-                             parameter="stride/dilation/groups", expected="positive integers")
+        raise ParameterError(
+            f"stride {stride}, dilation {dilation}, groups {groups}",
+            node=node.name,
+            parameter="stride/dilation/groups",
+            expected="positive integers",
+        )
     cout, cin_g = w.shape[:2]
     kernel = tuple(int(k) for k in w.shape[2:])
     if len(in_shape) != nd + 1:
-        raise GraphError(f"input shape {in_shape}", node=node.name, parameter="input_shape",
-                         expected=f"(C, {'H, W' if nd == 2 else 'N'})")
+        raise GraphError(
+            f"input shape {in_shape}",
+            node=node.name,
+            parameter="input_shape",
+            expected=f"(C, {'H, W' if nd == 2 else 'N'})",
+        )
     cin = in_shape[0]
     if cin != cin_g * groups or cout % groups:
-        raise GraphError(f"{cin} input channels, weight {w.shape}, groups {groups}", node=node.name,
-                         parameter="weight", expected="Cin = weight.shape[1]*groups and Cout divisible by groups")
+        raise GraphError(
+            f"{cin} input channels, weight {w.shape}, groups {groups}",
+            node=node.name,
+            parameter="weight",
+            expected="Cin = weight.shape[1]*groups and Cout divisible by groups",
+        )
     pads = conv_padding(node, in_shape[1:], kernel, dilation, stride)
     out_sp = []
     for n, k, d, s, (pl, pr) in zip(in_shape[1:], kernel, dilation, stride, pads):
         o = (n + pl + pr - d * (k - 1) - 1) // s + 1
         if o < 1:
-            raise GraphError(f"output size {o} along a spatial dim (input {n}, kernel {k})", node=node.name,
-                             parameter="weight", expected="a kernel that fits the padded input")
+            raise GraphError(
+                f"output size {o} along a spatial dim (input {n}, kernel {k})",
+                node=node.name,
+                parameter="weight",
+                expected="a kernel that fits the padded input",
+            )
         out_sp.append(o)
     return w, stride, dilation, groups, pads, (cout, *out_sp)
 
@@ -128,7 +160,9 @@ def make_conv(node: Node, in_shape: Shape, nd: int) -> Callable[[np.ndarray], np
     bias = node.params.get("bias")
     b = None if bias is None else np.asarray(bias, dtype=np.float64).reshape(-1)
     if b is not None and b.size not in (1, cout):
-        raise ParameterError(f"bias has {b.size} entries", node=node.name, parameter="bias", expected=f"{cout}")
+        raise ParameterError(
+            f"bias has {b.size} entries", node=node.name, parameter="bias", expected=f"{cout}"
+        )
     b_shape = (1, cout) + (1,) * nd
     ksize = int(np.prod(kernel))
     # (G, Cin/G * K, Cout/G): rows ordered (c, k...) like the im2col columns below.
@@ -144,8 +178,11 @@ def make_conv(node: Node, in_shape: Shape, nd: int) -> Callable[[np.ndarray], np
             x = np.pad(x, [(0, 0), (0, 0)] + list(pads))
         win = np.lib.stride_tricks.sliding_window_view(x, span, axis=axes)
         # (B, C, *out_full, *span) -> subsample output positions by stride, taps by dilation
-        sl = (slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride) \
+        sl = (
+            (slice(None), slice(None))
+            + tuple(slice(None, None, s) for s in stride)
             + tuple(slice(None, None, d) for d in dilation)
+        )
         win = win[sl]
         win = win[(slice(None), slice(None)) + tuple(slice(0, o) for o in out_sp)]
         # -> (B, G, P, Cin/G * K)
@@ -168,14 +205,24 @@ def _pool_geometry(node: Node, in_shape: Shape):
     s = k if s_raw is None else _pair(s_raw, node.name, "stride")
     p = _pair(node.params.get("padding", (0, 0)), node.name, "padding")
     if min(k) < 1 or min(s) < 1 or min(p) < 0:
-        raise ParameterError(f"kernel {k}, stride {s}, padding {p}", node=node.name,
-                             parameter="kernel_size/stride/padding", expected="positive kernel and stride, padding >= 0")
+        raise ParameterError(
+            f"kernel {k}, stride {s}, padding {p}",
+            node=node.name,
+            parameter="kernel_size/stride/padding",
+            expected="positive kernel and stride, padding >= 0",
+        )
     if len(in_shape) != 3:
-        raise GraphError(f"input shape {in_shape}", node=node.name, parameter="input_shape", expected="(C, H, W)")
+        raise GraphError(
+            f"input shape {in_shape}", node=node.name, parameter="input_shape", expected="(C, H, W)"
+        )
     out = [(n + 2 * pp - kk) // ss + 1 for n, kk, ss, pp in zip(in_shape[1:], k, s, p)]
     if min(out) < 1:
-        raise GraphError(f"kernel {k} larger than padded input {in_shape[1:]}", node=node.name,
-                         parameter="kernel_size", expected="a window that fits")
+        raise GraphError(
+            f"kernel {k} larger than padded input {in_shape[1:]}",
+            node=node.name,
+            parameter="kernel_size",
+            expected="a window that fits",
+        )
     return k, s, p, (in_shape[0], *out)
 
 
@@ -188,7 +235,9 @@ def make_pool(node: Node, in_shape: Shape, average: bool) -> Callable[[np.ndarra
     def pool(x: np.ndarray) -> np.ndarray:
         if p != (0, 0):
             x = np.pad(x, [(0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])])
-        win = np.lib.stride_tricks.sliding_window_view(x, k, axis=(2, 3))[:, :, ::s[0], ::s[1]][:, :, :oh, :ow]
+        win = np.lib.stride_tricks.sliding_window_view(x, k, axis=(2, 3))[:, :, :: s[0], :: s[1]][
+            :, :, :oh, :ow
+        ]
         y = win.sum(axis=(-2, -1))
         return y * scale if average else y
 
@@ -205,7 +254,9 @@ def decay_gain(tau: np.ndarray, dt: float, discretization: str) -> tuple[np.ndar
     return a, 1.0 - a
 
 
-def neuron_coefficients(kind: str, p: Mapping[str, np.ndarray], dt: float, discretization: str) -> dict[str, Any]:
+def neuron_coefficients(
+    kind: str, p: Mapping[str, np.ndarray], dt: float, discretization: str
+) -> dict[str, Any]:
     """The per-step coefficients of a neuron node from its float parameters ``p``: ``gain`` (of the
     input, or of ``u`` for Cuba kinds), ``a`` and ``leak`` (membrane decay and ``dt/tau * v_leak``
     term), ``a_s`` and ``syn_gain`` (synaptic current, Cuba kinds). Used by the float reference and
@@ -218,12 +269,18 @@ def neuron_coefficients(kind: str, p: Mapping[str, np.ndarray], dt: float, discr
     a_s, g_s = decay_gain(p["tau_syn"], dt, discretization)
     a, g = decay_gain(p["tau_mem"], dt, discretization)
     w_in = p.get("w_in")
-    return {"a_s": a_s, "syn_gain": g_s * w_in if w_in is not None else g_s, "a": a, "leak": g * p["v_leak"],
-            "gain": g * p["r"]}
+    return {
+        "a_s": a_s,
+        "syn_gain": g_s * w_in if w_in is not None else g_s,
+        "a": a,
+        "leak": g * p["v_leak"],
+        "gain": g * p["r"],
+    }
 
 
-def integrate(kind: str, c: Mapping[str, Any], v: np.ndarray, u: np.ndarray | None,
-              x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+def integrate(
+    kind: str, c: Mapping[str, Any], v: np.ndarray, u: np.ndarray | None, x: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
     """One step of the membrane (and synaptic current) of a neuron node: (v, u) before firing."""
     if kind in ("I", "IF"):
         return v + c["gain"] * x, u
@@ -255,9 +312,12 @@ def neuron_shape(node: Node) -> Shape:
         shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
     except ValueError:
         raise ParameterError(
-            "parameters have incompatible shapes " + ", ".join(f"{k}{np.shape(v)}" for k, v in node.params.items()
-                                                               if v is not None),
-            node=node.name, parameter="shape", expected="one neuron shape shared by every parameter") from None
+            "parameters have incompatible shapes "
+            + ", ".join(f"{k}{np.shape(v)}" for k, v in node.params.items() if v is not None),
+            node=node.name,
+            parameter="shape",
+            expected="one neuron shape shared by every parameter",
+        ) from None
     return tuple(int(s) for s in shape)
 
 
@@ -282,8 +342,12 @@ class Neuron:
                 p[key] = np.broadcast_to(_array(node, key), shape).astype(np.float64)
         for key in TAU_PARAMS:
             if key in p and np.any(p[key] <= 0):
-                raise ParameterError(f"has values <= 0 (min {p[key].min()})", node=node.name, parameter=key,
-                                     expected="time constants > 0")
+                raise ParameterError(
+                    f"has values <= 0 (min {p[key].min()})",
+                    node=node.name,
+                    parameter=key,
+                    expected="time constants > 0",
+                )
         kind = node.kind
         self.spiking = kind in SPIKING_KINDS
         self.cuba = kind in ("CubaLI", "CubaLIF")
@@ -320,8 +384,12 @@ def delay_steps(node: Node, dt: float, shape: Shape) -> np.ndarray:
     bad = np.abs(d - steps) > 1e-6 * np.maximum(np.abs(d), 1.0)
     if np.any(bad) or np.any(steps < 0):
         worst = float(d.reshape(-1)[np.argmax((bad | (steps < 0)).reshape(-1))])
-        raise ParameterError(f"delay/dt = {worst:g} steps", node=node.name, parameter="delay",
-                             expected=f"a non-negative integer multiple of dt={dt:g} (within 1e-6 relative)")
+        raise ParameterError(
+            f"delay/dt = {worst:g} steps",
+            node=node.name,
+            parameter="delay",
+            expected=f"a non-negative integer multiple of dt={dt:g} (within 1e-6 relative)",
+        )
     return steps.astype(np.int64)
 
 
@@ -352,6 +420,11 @@ class DelayLine:
 
 
 __all__ = [
-    "make_conv", "make_pool", "decay_gain",
-    "neuron_shape", "Neuron", "delay_steps", "DelayLine",
+    "make_conv",
+    "make_pool",
+    "decay_gain",
+    "neuron_shape",
+    "Neuron",
+    "delay_steps",
+    "DelayLine",
 ]

@@ -41,8 +41,17 @@ from .program import Program
 from .target import INPUT_KINDS as _INPUT_KINDS
 from .target import get_target
 
-__all__ = ["Report", "PopulationRow", "ProjectionRow", "PlacementSection", "ActivitySection", "report",
-           "activity_run", "INPUT_KINDS", "learning_nodes"]
+__all__ = [
+    "Report",
+    "PopulationRow",
+    "ProjectionRow",
+    "PlacementSection",
+    "ActivitySection",
+    "report",
+    "activity_run",
+    "INPUT_KINDS",
+    "learning_nodes",
+]
 
 #: population kinds that are spike sources fed from data (not neurons on the chip).
 INPUT_KINDS = _INPUT_KINDS
@@ -76,8 +85,13 @@ class PopulationRow:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "shape": list(self.shape), "neurons": self.neurons,
-                "params": dict(self.params)}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "shape": list(self.shape),
+            "neurons": self.neurons,
+            "params": dict(self.params),
+        }
 
 
 @dataclass(frozen=True)
@@ -91,8 +105,15 @@ class ProjectionRow:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "pre": self.pre, "post": self.post, "kind": self.kind,
-                "synapses": self.synapses, "nonzero": self.nonzero, "params": dict(self.params)}
+        return {
+            "name": self.name,
+            "pre": self.pre,
+            "post": self.post,
+            "kind": self.kind,
+            "synapses": self.synapses,
+            "nonzero": self.nonzero,
+            "params": dict(self.params),
+        }
 
 
 @dataclass(frozen=True)
@@ -110,10 +131,17 @@ class PlacementSection:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "chips": self.chips, "cores_used": self.cores_used,
-                "cores": [dict(c) for c in self.cores], "per_chip": [dict(c) for c in self.per_chip],
-                "limits": dict(self.limits), "estimated": self.estimated, "error": self.error,
-                **{k: self.extra[k] for k in sorted(self.extra)}}
+        return {
+            "source": self.source,
+            "chips": self.chips,
+            "cores_used": self.cores_used,
+            "cores": [dict(c) for c in self.cores],
+            "per_chip": [dict(c) for c in self.per_chip],
+            "limits": dict(self.limits),
+            "estimated": self.estimated,
+            "error": self.error,
+            **{k: self.extra[k] for k in sorted(self.extra)},
+        }
 
 
 @dataclass(frozen=True)
@@ -131,13 +159,18 @@ class ActivitySection:
     missing: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"batch": self.batch, "steps": self.steps, "synaptic_operations": dict(self.synaptic_operations),
-                "synops_per_step": self.synops_per_step, "activation_sparsity": self.activation_sparsity,
-                "membrane_updates_per_step": self.membrane_updates_per_step,
-                "spikes_per_step": self.spikes_per_step,
-                "populations": {k: dict(v) for k, v in self.populations.items()},
-                "projections": {k: dict(v) for k, v in self.projections.items()},
-                "missing": list(self.missing)}
+        return {
+            "batch": self.batch,
+            "steps": self.steps,
+            "synaptic_operations": dict(self.synaptic_operations),
+            "synops_per_step": self.synops_per_step,
+            "activation_sparsity": self.activation_sparsity,
+            "membrane_updates_per_step": self.membrane_updates_per_step,
+            "spikes_per_step": self.spikes_per_step,
+            "populations": {k: dict(v) for k, v in self.populations.items()},
+            "projections": {k: dict(v) for k, v in self.projections.items()},
+            "missing": list(self.missing),
+        }
 
 
 @dataclass(frozen=True)
@@ -160,8 +193,13 @@ class Report:
         return {
             "target": self.target,
             "source": self.source,
-            "summary": {"neurons": self.neurons, "synapses": self.synapses, "chips": self.placement.chips,
-                        "cores_used": self.placement.cores_used, "placement_estimated": self.placement.estimated},
+            "summary": {
+                "neurons": self.neurons,
+                "synapses": self.synapses,
+                "chips": self.placement.chips,
+                "cores_used": self.placement.cores_used,
+                "placement_estimated": self.placement.estimated,
+            },
             "semantics": _plain(dict(self.semantics)),
             "populations": [p.as_dict() for p in self.populations],
             "projections": [p.as_dict() for p in self.projections],
@@ -186,7 +224,9 @@ def _pop_rows(program: Program) -> tuple[PopulationRow, ...]:
     for p in program.populations.values():
         params = {k: _plain(p.params[k]) for k in _POP_PARAM_KEYS if k in p.params}
         if "bias_mant" in p.params:
-            bias = np.asarray(p.params["bias_mant"]).astype(np.int64) << np.asarray(p.params["bias_exp"]).astype(np.int64)
+            bias = np.asarray(p.params["bias_mant"]).astype(np.int64) << np.asarray(
+                p.params["bias_exp"]
+            ).astype(np.int64)
             params["bias_min"] = int(bias.min()) if bias.size else 0
             params["bias_max"] = int(bias.max()) if bias.size else 0
         rows.append(PopulationRow(p.name, p.kind, tuple(int(s) for s in p.shape), int(p.size), params))
@@ -205,16 +245,21 @@ def _proj_rows(program: Program) -> tuple[ProjectionRow, ...]:
     weights_fn = _hook(program, "effective_weights")
     for p in program.projections.values():
         w = np.asarray(weights_fn(p) if weights_fn else p.params.get("weights", np.zeros(0, np.int64)))
-        params: dict[str, Any] = {k: _plain(p.params[k]) for k in
-                                  ("weight_exp", "num_weight_bits", "sign_mode", "num_message_bits")
-                                  if k in p.params}
+        params: dict[str, Any] = {
+            k: _plain(p.params[k])
+            for k in ("weight_exp", "num_weight_bits", "sign_mode", "num_message_bits")
+            if k in p.params
+        }
         params["weight_min"] = int(w.min()) if w.size else 0
         params["weight_max"] = int(w.max()) if w.size else 0
         if "delays" in p.params:
             d = np.asarray(p.params["delays"])
             params["delay_max"] = int(d.max()) if d.size else 0
-        rows.append(ProjectionRow(p.name, p.pre, p.post, p.kind, _n_synapses(program, p),
-                                  int(np.count_nonzero(w)), params))
+        rows.append(
+            ProjectionRow(
+                p.name, p.pre, p.post, p.kind, _n_synapses(program, p), int(np.count_nonzero(w)), params
+            )
+        )
     return tuple(rows)
 
 
@@ -245,17 +290,25 @@ def _placement(program: Program) -> PlacementSection:
     if not per_chip and cores:  # targets whose placer gives only the core list
         chips: dict[int, dict[str, int]] = {}
         for c in cores:
-            row = chips.setdefault(int(c["chip"]), {"chip": int(c["chip"]), "cores": 0, "neurons": 0,
-                                                    "synapse_bytes": 0})
+            row = chips.setdefault(
+                int(c["chip"]), {"chip": int(c["chip"]), "cores": 0, "neurons": 0, "synapse_bytes": 0}
+            )
             row["cores"] += 1
             row["neurons"] += int(c.get("neurons", 0))
             row["synapse_bytes"] += int(c.get("synapse_bytes", 0))
         per_chip = [chips[k] for k in sorted(chips)]
     known = {"chips", "cores_used", "cores", "per_chip", "limits"}
     extra = {k: v for k, v in pl.items() if k not in known}
-    return PlacementSection(source=source, chips=int(pl.get("chips", 0)), cores_used=int(pl.get("cores_used", 0)),
-                            cores=tuple(cores), per_chip=tuple(dict(c) for c in per_chip),
-                            limits=lim, estimated=True, extra=extra)
+    return PlacementSection(
+        source=source,
+        chips=int(pl.get("chips", 0)),
+        cores_used=int(pl.get("cores_used", 0)),
+        cores=tuple(cores),
+        per_chip=tuple(dict(c) for c in per_chip),
+        limits=lim,
+        estimated=True,
+        extra=extra,
+    )
 
 
 def _is_readout(program: Program, name: str) -> bool:
@@ -291,9 +344,12 @@ def _activity(program: Program, run: Any) -> ActivitySection:
             batch, steps = int(s.shape[0]), int(s.shape[1])
         spikes[pop.name] = s
     if batch is None:
-        raise InputDataError("the run recorded no spikes of any population; record POP.spikes for every "
-                             "population (neurocompile.report.activity_run does)", parameter="run",
-                             expected="recordings 'POP.spikes'")
+        raise InputDataError(
+            "the run recorded no spikes of any population; record POP.spikes for every "
+            "population (neurocompile.report.activity_run does)",
+            parameter="run",
+            expected="recordings 'POP.spikes'",
+        )
     pops: dict[str, dict[str, Any]] = {}
     act_nonzero = act_total = 0
     total_spikes = 0.0
@@ -302,9 +358,13 @@ def _activity(program: Program, run: Any) -> ActivitySection:
         nz = int(np.count_nonzero(s))
         readout = _is_readout(program, name)
         is_input = pop.kind in INPUT_KINDS
-        pops[name] = {"kind": pop.kind, "spikes_per_step": nz / (batch * steps),
-                      "rate": nz / (batch * steps * pop.size), "activation_sparsity": 1.0 - nz / s.size,
-                      "readout": readout}
+        pops[name] = {
+            "kind": pop.kind,
+            "spikes_per_step": nz / (batch * steps),
+            "rate": nz / (batch * steps * pop.size),
+            "activation_sparsity": 1.0 - nz / s.size,
+            "readout": readout,
+        }
         if not is_input:
             total_spikes += nz / (batch * steps)
         if not is_input and not readout:
@@ -328,22 +388,32 @@ def _activity(program: Program, run: Any) -> ActivitySection:
         s = spikes[proj.pre]
         active = (s != 0).reshape(-1, n_pre)
         ops = float((active.astype(np.float64) @ fanout).sum()) / batch
-        graded = int(program.populations[proj.pre].params.get("num_message_bits", 0) or 0) > 0 \
+        graded = (
+            int(program.populations[proj.pre].params.get("num_message_bits", 0) or 0) > 0
             or int(proj.params.get("num_message_bits", 0) or 0) > 0
+        )
         if graded:
             macs += ops
         else:
             acs += ops
-        projs[proj.name] = {"synops_per_step": ops / steps, "op": "MAC" if graded else "AC",
-                            "mean_fanout_nonzero": float(fanout.mean()) if fanout.size else 0.0}
+        projs[proj.name] = {
+            "synops_per_step": ops / steps,
+            "op": "MAC" if graded else "AC",
+            "mean_fanout_nonzero": float(fanout.mean()) if fanout.size else 0.0,
+        }
     neurons = sum(p.size for p in program.populations.values() if p.kind not in INPUT_KINDS)
     return ActivitySection(
-        batch=batch, steps=steps,
+        batch=batch,
+        steps=steps,
         synaptic_operations={"Effective_ACs": acs, "Effective_MACs": macs, "Dense": dense},
         synops_per_step=(acs + macs) / steps,
         activation_sparsity=(1.0 - act_nonzero / act_total) if act_total else None,
-        membrane_updates_per_step=int(neurons), spikes_per_step=total_spikes,
-        populations=pops, projections=projs, missing=tuple(missing))
+        membrane_updates_per_step=int(neurons),
+        spikes_per_step=total_spikes,
+        populations=pops,
+        projections=projs,
+        missing=tuple(missing),
+    )
 
 
 def activity_run(program: Program, inputs: Mapping[str, np.ndarray], backend: str = "emulator"):
@@ -356,8 +426,13 @@ def activity_run(program: Program, inputs: Mapping[str, np.ndarray], backend: st
         return program.run(inputs, backend=backend, record=record)
 
 
-def report(program: Program, run: Any = None, *, inputs: Mapping[str, np.ndarray] | None = None,
-           source: str | None = None) -> Report:
+def report(
+    program: Program,
+    run: Any = None,
+    *,
+    inputs: Mapping[str, np.ndarray] | None = None,
+    source: str | None = None,
+) -> Report:
     """The resource (and, with ``run`` or ``inputs``, activity) report of ``program``.
 
     ``run``: a ``RunResult`` with ``POP.spikes`` recordings (see :func:`activity_run`);
@@ -373,8 +448,11 @@ def report(program: Program, run: Any = None, *, inputs: Mapping[str, np.ndarray
     elif learn_hook is not None:
         learning = dict(learn_hook(program, program.learning))
     else:
-        learning = {"status": "configured", "config": program.learning,
-                    "note": "this target has no learning report section"}
+        learning = {
+            "status": "configured",
+            "config": program.learning,
+            "note": "this target has no learning report section",
+        }
     thook = _hook(program, "report_section")
     q = program.quantization or {}
     return Report(
@@ -384,8 +462,11 @@ def report(program: Program, run: Any = None, *, inputs: Mapping[str, np.ndarray
         populations=pops,
         projections=projs,
         placement=_placement(program),
-        quantization={"populations": dict(q.get("populations", {})), "projections": dict(q.get("projections", {})),
-                      **{k: v for k, v in q.items() if k not in ("populations", "projections")}},
+        quantization={
+            "populations": dict(q.get("populations", {})),
+            "projections": dict(q.get("projections", {})),
+            **{k: v for k, v in q.items() if k not in ("populations", "projections")},
+        },
         activity=None if run is None else _activity(program, run),
         findings=tuple(dict(f) for f in (program.provenance or {}).get("findings", [])),
         learning=learning,
@@ -411,35 +492,75 @@ def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
 
 def _text(r: Report, max_cores: int) -> str:
     pl = r.placement
-    L = [f"{r.target} Program{' ' + r.source if r.source else ''}: {r.neurons} neurons, {r.synapses} synapses"]
+    L = [
+        f"{r.target} Program{' ' + r.source if r.source else ''}: {r.neurons} neurons, {r.synapses} synapses"
+    ]
     if pl.error:
         L.append(f"placement: {pl.source}: {pl.error}")
     else:
-        L.append(f"placement ({pl.source}): {pl.chips} chip(s), {pl.cores_used} core(s); "
-                 "per-core figures marked ~ are ESTIMATED")
+        L.append(
+            f"placement ({pl.source}): {pl.chips} chip(s), {pl.cores_used} core(s); "
+            "per-core figures marked ~ are ESTIMATED"
+        )
     L.append("")
     L.append("populations:")
-    L += _table(["name", "kind", "shape", "neurons", "params"],
-                [[p.name, p.kind, "x".join(map(str, p.shape)), p.neurons,
-                  " ".join(f"{k}={v}" for k, v in p.params.items())] for p in r.populations])
+    L += _table(
+        ["name", "kind", "shape", "neurons", "params"],
+        [
+            [
+                p.name,
+                p.kind,
+                "x".join(map(str, p.shape)),
+                p.neurons,
+                " ".join(f"{k}={v}" for k, v in p.params.items()),
+            ]
+            for p in r.populations
+        ],
+    )
     L.append("projections:")
-    L += _table(["name", "kind", "synapses", "nonzero", "params"],
-                [[p.name, p.kind, p.synapses, p.nonzero, " ".join(f"{k}={v}" for k, v in p.params.items())]
-                 for p in r.projections])
+    L += _table(
+        ["name", "kind", "synapses", "nonzero", "params"],
+        [
+            [p.name, p.kind, p.synapses, p.nonzero, " ".join(f"{k}={v}" for k, v in p.params.items())]
+            for p in r.projections
+        ],
+    )
     if not pl.error and pl.cores:
         lim = pl.limits
-        shown = [f"{k}={lim[k]}" for k in ("neurons_per_core", "synapse_bytes_per_core", "cores_per_chip",
-                                             "app_cores_per_chip", "dtcm_bytes", "sdram_bytes_per_chip",
-                                             "router_entries") if lim.get(k) is not None]
+        shown = [
+            f"{k}={lim[k]}"
+            for k in (
+                "neurons_per_core",
+                "synapse_bytes_per_core",
+                "cores_per_chip",
+                "app_cores_per_chip",
+                "dtcm_bytes",
+                "sdram_bytes_per_chip",
+                "router_entries",
+            )
+            if lim.get(k) is not None
+        ]
         L.append(f"cores (limits: {', '.join(shown)}):")
-        rows = [[c["chip"], c["core"], c["population"], f"{c['start']}:{c['stop']}", c["neurons"],
-                 c["synapse_bytes"], c.get("synapse_memory_utilization")] for c in pl.cores[:max_cores]]
+        rows = [
+            [
+                c["chip"],
+                c["core"],
+                c["population"],
+                f"{c['start']}:{c['stop']}",
+                c["neurons"],
+                c["synapse_bytes"],
+                c.get("synapse_memory_utilization"),
+            ]
+            for c in pl.cores[:max_cores]
+        ]
         L += _table(["chip", "core", "population", "slice", "neurons", "syn_bytes~", "syn_util~"], rows)
         if len(pl.cores) > max_cores:
             L.append(f"  ... {len(pl.cores) - max_cores} more cores (see --json)")
         L.append("chips:")
-        L += _table(["chip", "cores", "neurons", "syn_bytes~"],
-                    [[c["chip"], c["cores"], c["neurons"], c["synapse_bytes"]] for c in pl.per_chip])
+        L += _table(
+            ["chip", "cores", "neurons", "syn_bytes~"],
+            [[c["chip"], c["cores"], c["neurons"], c["synapse_bytes"]] for c in pl.per_chip],
+        )
     qp, qj = r.quantization.get("populations", {}), r.quantization.get("projections", {})
     if qp or qj:
         L.append("quantization:")
@@ -455,16 +576,26 @@ def _text(r: Report, max_cores: int) -> str:
     if a is not None:
         so = a.synaptic_operations
         sp = "-" if a.activation_sparsity is None else f"{a.activation_sparsity:.4f}"
-        L.append(f"activity ({a.batch} sample(s) x {a.steps} steps): SynOps/step {a.synops_per_step:.4g} "
-                 f"(Effective_ACs {so['Effective_ACs']:.4g}, Effective_MACs {so['Effective_MACs']:.4g}, "
-                 f"Dense {so['Dense']:.4g} per sample); activation_sparsity {sp}; "
-                 f"membrane_updates/step {a.membrane_updates_per_step}; spikes/step {a.spikes_per_step:.4g}")
-        L += _table(["population", "spikes/step", "rate", "sparsity"],
-                    [[n, v["spikes_per_step"], v["rate"], v["activation_sparsity"]] for n, v in a.populations.items()])
+        L.append(
+            f"activity ({a.batch} sample(s) x {a.steps} steps): SynOps/step {a.synops_per_step:.4g} "
+            f"(Effective_ACs {so['Effective_ACs']:.4g}, Effective_MACs {so['Effective_MACs']:.4g}, "
+            f"Dense {so['Dense']:.4g} per sample); activation_sparsity {sp}; "
+            f"membrane_updates/step {a.membrane_updates_per_step}; spikes/step {a.spikes_per_step:.4g}"
+        )
+        L += _table(
+            ["population", "spikes/step", "rate", "sparsity"],
+            [
+                [n, v["spikes_per_step"], v["rate"], v["activation_sparsity"]]
+                for n, v in a.populations.items()
+            ],
+        )
         if a.missing:
             L.append(f"  not recorded: {', '.join(a.missing)}")
     if r.findings:
         L.append("findings:")
-        L += [f"  {f.get('severity')} {f.get('code')} {f.get('node') or '-'}: {f.get('message')}" for f in r.findings]
+        L += [
+            f"  {f.get('severity')} {f.get('code')} {f.get('node') or '-'}: {f.get('message')}"
+            for f in r.findings
+        ]
     L.append(f"learning: {r.learning.get('status', 'configured')}")
     return "\n".join(L)

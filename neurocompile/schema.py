@@ -20,25 +20,42 @@ def is_int(x: Any) -> bool:
 def check_int(value: Any, lo: int | None, hi: int | None, *, what: str, node: str, field: str) -> int:
     """A scalar integer field within ``[lo, hi]`` (either bound may be ``None``)."""
     if not is_int(value):
-        raise ParameterError(f"{what} field must be an integer, got {value!r}", node=node, parameter=field,
-                             expected="an integer")
+        raise ParameterError(
+            f"{what} field must be an integer, got {value!r}",
+            node=node,
+            parameter=field,
+            expected="an integer",
+        )
     v = int(value)
     if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise RangeError(f"{what} {field}={v} is out of range", node=node, parameter=field,
-                         expected=_range_text(field, lo, hi))
+        raise RangeError(
+            f"{what} {field}={v} is out of range",
+            node=node,
+            parameter=field,
+            expected=_range_text(field, lo, hi),
+        )
     return v
 
 
-def check_int_array(value: Any, shape: tuple[int, ...], lo: int | None, hi: int | None, *, what: str,
-                    node: str, field: str) -> np.ndarray:
+def check_int_array(
+    value: Any, shape: tuple[int, ...], lo: int | None, hi: int | None, *, what: str, node: str, field: str
+) -> np.ndarray:
     """An integer array of exactly ``shape`` with every entry within ``[lo, hi]``."""
     arr = np.asarray(value)
     if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
-        raise ParameterError(f"{what} field must be an integer array, got dtype {arr.dtype}", node=node,
-                             parameter=field, expected=f"integers, shape {shape}")
+        raise ParameterError(
+            f"{what} field must be an integer array, got dtype {arr.dtype}",
+            node=node,
+            parameter=field,
+            expected=f"integers, shape {shape}",
+        )
     if arr.shape != tuple(shape):
-        raise ParameterError(f"{what} field has shape {arr.shape}", node=node, parameter=field,
-                             expected=f"shape {tuple(shape)}")
+        raise ParameterError(
+            f"{what} field has shape {arr.shape}",
+            node=node,
+            parameter=field,
+            expected=f"shape {tuple(shape)}",
+        )
     if arr.size:
         bad = np.zeros(arr.shape, bool)
         if lo is not None:
@@ -47,9 +64,12 @@ def check_int_array(value: Any, shape: tuple[int, ...], lo: int | None, hi: int 
             bad |= arr > hi
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise RangeError(f"{what} {field}{list(idx)}={int(arr[idx])} is out of range "
-                             f"({int(bad.sum())} entries)", node=node, parameter=field,
-                             expected=_range_text(field, lo, hi))
+            raise RangeError(
+                f"{what} {field}{list(idx)}={int(arr[idx])} is out of range ({int(bad.sum())} entries)",
+                node=node,
+                parameter=field,
+                expected=_range_text(field, lo, hi),
+            )
     return arr
 
 
@@ -65,23 +85,39 @@ def check_fields(params: dict, allowed: set, optional: set, *, what: str, node: 
     """No field outside ``allowed``, every field of ``allowed - optional`` present."""
     unknown = sorted(set(params) - allowed)
     if unknown:
-        raise ParameterError(f"{what} has unknown field(s) {unknown}", node=node, parameter=unknown[0],
-                             expected="one of " + (", ".join(sorted(allowed)) or "no fields"))
+        raise ParameterError(
+            f"{what} has unknown field(s) {unknown}",
+            node=node,
+            parameter=unknown[0],
+            expected="one of " + (", ".join(sorted(allowed)) or "no fields"),
+        )
     missing = sorted(allowed - optional - set(params))
     if missing:
-        raise ParameterError(f"{what} lacks field(s) {missing}", node=node, parameter=missing[0],
-                             expected=f"every field of the {schema} schema")
+        raise ParameterError(
+            f"{what} lacks field(s) {missing}",
+            node=node,
+            parameter=missing[0],
+            expected=f"every field of the {schema} schema",
+        )
 
 
 def check_population_header(pop, kinds: tuple[str, ...] | list[str], *, schema: str) -> tuple[int, ...]:
     """A population's kind is one of ``kinds`` and its shape a non-empty tuple of positive integers."""
     if pop.kind not in kinds:
-        raise ParameterError(f"population kind {pop.kind!r} is not a {schema} population", node=pop.name,
-                             parameter="kind", expected=" or ".join(kinds))
+        raise ParameterError(
+            f"population kind {pop.kind!r} is not a {schema} population",
+            node=pop.name,
+            parameter="kind",
+            expected=" or ".join(kinds),
+        )
     shape = tuple(pop.shape)
     if not shape or any(not is_int(s) or int(s) < 1 for s in shape):
-        raise ParameterError(f"population shape {shape} is not valid", node=pop.name, parameter="shape",
-                             expected="a non-empty tuple of positive integers")
+        raise ParameterError(
+            f"population shape {shape} is not valid",
+            node=pop.name,
+            parameter="shape",
+            expected="a non-empty tuple of positive integers",
+        )
     return shape
 
 
@@ -91,8 +127,12 @@ def unique_projection_name(existing, base: str, name: str | None) -> str:
 
     if name is not None:
         if name in existing:
-            raise GraphError("a projection of this name exists already", node=name, parameter="name",
-                             expected="a unique projection name")
+            raise GraphError(
+                "a projection of this name exists already",
+                node=name,
+                parameter="name",
+                expected="a unique projection name",
+            )
         return name
     name, i = base, 1
     while name in existing:
@@ -101,5 +141,11 @@ def unique_projection_name(existing, base: str, name: str | None) -> str:
     return name
 
 
-__all__ = ["is_int", "check_int", "check_int_array", "check_fields", "check_population_header",
-           "unique_projection_name"]
+__all__ = [
+    "is_int",
+    "check_int",
+    "check_int_array",
+    "check_fields",
+    "check_population_header",
+    "unique_projection_name",
+]

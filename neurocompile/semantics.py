@@ -67,13 +67,17 @@ def resolve_semantics(
     try:
         dt = float(dt)
     except (TypeError, ValueError):
-        raise SemanticsError(f"dt={dt!r} is not a number", parameter="dt",
-                             expected="a positive number") from None
+        raise SemanticsError(
+            f"dt={dt!r} is not a number", parameter="dt", expected="a positive number"
+        ) from None
     if not math.isfinite(dt) or dt <= 0:
         raise SemanticsError(f"dt={dt} is not valid", parameter="dt", expected="a positive finite number")
     if discretization not in DISCRETIZATIONS:
-        raise SemanticsError(f"unknown discretization {discretization!r}", parameter="discretization",
-                             expected=" or ".join(DISCRETIZATIONS))
+        raise SemanticsError(
+            f"unknown discretization {discretization!r}",
+            parameter="discretization",
+            expected=" or ".join(DISCRETIZATIONS),
+        )
     if reset not in RESETS:
         raise SemanticsError(f"unknown reset {reset!r}", parameter="reset", expected=" or ".join(RESETS))
     try:
@@ -81,8 +85,9 @@ def resolve_semantics(
     except (TypeError, ValueError):
         hop_delay = -1
     if hop_delay not in HOP_DELAYS:
-        raise SemanticsError(f"hop_delay must be 0 or 1, got {hop_delay}", parameter="hop_delay",
-                             expected="0 or 1")
+        raise SemanticsError(
+            f"hop_delay must be 0 or 1, got {hop_delay}", parameter="hop_delay", expected="0 or 1"
+        )
     return Semantics(dt=dt, discretization=discretization, reset=reset, hop_delay=hop_delay)
 
 
@@ -91,5 +96,8 @@ def legacy_reset_error(node: str) -> SemanticsError:
     return SemanticsError(
         "this file predates v_reset (nir <= 1.0.4, when reset meant subtraction) and "
         "reset='file' was requested; choose --reset subtract (as paper-era files were "
-        "defined) or --reset zero", node=node, parameter="v_reset",
-        expected="--reset subtract or --reset zero")
+        "defined) or --reset zero",
+        node=node,
+        parameter="v_reset",
+        expected="--reset subtract or --reset zero",
+    )

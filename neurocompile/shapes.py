@@ -35,8 +35,14 @@ import numpy as np
 
 from .ir import NEURON_KINDS, Graph, Node
 
-__all__ = ["ShapeProblem", "infer_shapes", "conv_output_size", "pool_output_size", "flatten_shape",
-           "param_shape"]
+__all__ = [
+    "ShapeProblem",
+    "infer_shapes",
+    "conv_output_size",
+    "pool_output_size",
+    "flatten_shape",
+    "param_shape",
+]
 
 Shape = tuple[int, ...]
 
@@ -76,7 +82,7 @@ def flatten_shape(shape: Shape, start_dim: int, end_dim: int) -> Shape:
     e = end_dim + nd if end_dim < 0 else end_dim
     if not (0 <= s < nd and 0 <= e < nd) or s > e:
         raise _Mismatch(f"start_dim={start_dim}, end_dim={end_dim} do not fit an input of shape {shape}")
-    return tuple(shape[:s]) + (int(np.prod(shape[s:e + 1])),) + tuple(shape[e + 1:])
+    return tuple(shape[:s]) + (int(np.prod(shape[s : e + 1])),) + tuple(shape[e + 1 :])
 
 
 def _arr_shape(v) -> Shape | None:
@@ -188,7 +194,11 @@ def _forward(node: Node, x: Shape | None) -> Shape | None:
             raise _Mismatch(f"input {x} is too small for kernel {ks}, stride {st}, padding {pd}")
         return (x[0], *hw)
     if k == "Flatten":
-        src = x if x is not None else (p.get("input_shape") if isinstance(p.get("input_shape"), tuple) else None)
+        src = (
+            x
+            if x is not None
+            else (p.get("input_shape") if isinstance(p.get("input_shape"), tuple) else None)
+        )
         sd, ed = p.get("start_dim"), p.get("end_dim")
         if src is None or not isinstance(sd, int) or not isinstance(ed, int):
             return None
@@ -210,7 +220,8 @@ def _conv_forward(node: Node, x: Shape | None) -> Shape | None:
         raise _Mismatch(f"{node.kind} needs a (C, {'N' if nsp == 1 else 'H, W'}) input, got shape {x}")
     stride, dil, pad = p.get("stride"), p.get("dilation"), p.get("padding")
     if not (_int_tuple(stride, nsp) and _int_tuple(dil, nsp)) or not (
-            pad in ("same", "valid") or _int_tuple(pad, nsp)):
+        pad in ("same", "valid") or _int_tuple(pad, nsp)
+    ):
         return None
     out = []
     for i in range(nsp):
@@ -219,8 +230,10 @@ def _conv_forward(node: Node, x: Shape | None) -> Shape | None:
             return None
         out.append(conv_output_size(x[1 + i], w.shape[2 + i], stride[i], pi, dil[i]))
     if min(out) <= 0:
-        raise _Mismatch(f"input {x} is too small for kernel {tuple(w.shape[2:])} with stride "
-                        f"{stride}, padding {pad}, dilation {dil}")
+        raise _Mismatch(
+            f"input {x} is too small for kernel {tuple(w.shape[2:])} with stride "
+            f"{stride}, padding {pad}, dilation {dil}"
+        )
     return (w.shape[0], *out)
 
 
@@ -289,16 +302,22 @@ def infer_shapes(graph: Graph) -> list[ShapeProblem]:
         distinct = {s for _, s in known}
         if len(distinct) > 1:
             desc = ", ".join(f"'{q}' {s}" for q, s in known)
-            problems.append(ShapeProblem(name, f"several inputs with different shapes are summed here: {desc}"))
+            problems.append(
+                ShapeProblem(name, f"several inputs with different shapes are summed here: {desc}")
+            )
         expected = _expected_input(node)
         if node.kind == "Output":
             expected = _shape_param(node.params.get("shape"))
         if expected is not None and x is not None and len(distinct) == 1 and x != expected:
             src = known[0][0]
             what = "declares shape" if node.kind == "Output" else "expects input shape"
-            problems.append(ShapeProblem(
-                name, f"input from '{src}' has shape {x} but {node.kind} '{name}' {what} {expected}",
-                declared_only=node.kind == "Output"))
+            problems.append(
+                ShapeProblem(
+                    name,
+                    f"input from '{src}' has shape {x} but {node.kind} '{name}' {what} {expected}",
+                    declared_only=node.kind == "Output",
+                )
+            )
         try:
             _forward(node, x)
         except _Mismatch as exc:

@@ -98,8 +98,10 @@ class Target:
         if entry is None:
             choices = sorted(self.backends)
             raise UnsupportedError(
-                f"backend {backend!r} cannot run a {self.name!r} Program", parameter="backend",
-                expected=" or ".join(choices) if choices else "a registered backend")
+                f"backend {backend!r} cannot run a {self.name!r} Program",
+                parameter="backend",
+                expected=" or ".join(choices) if choices else "a registered backend",
+            )
         return resolve(entry)
 
 

@@ -13,8 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from neurocompile.errors import UnsupportedError
-from neurocompile.target import Target, resolve
-from neurocompile.target import run_program  # noqa: F401 - the dispatch entry point, re-exported
+from neurocompile.target import (
+    Target,
+    resolve,
+    run_program,  # noqa: F401 - the dispatch entry point, re-exported
+)
 
 #: target name -> ``"module:TARGET"`` (imported lazily) or a :class:`Target` object.
 REGISTRY: dict[str, Any] = {
@@ -38,8 +41,11 @@ def get(name: str) -> Target:
         raise UnsupportedError(f"unknown target {name!r}", parameter="target", expected=" or ".join(REGISTRY))
     target = resolve(entry)
     if not isinstance(target, Target):
-        raise UnsupportedError(f"target {name!r} is registered as {entry!r}, which is not a Target",
-                               parameter="target", expected="a neurocompile.target.Target")
+        raise UnsupportedError(
+            f"target {name!r} is registered as {entry!r}, which is not a Target",
+            parameter="target",
+            expected="a neurocompile.target.Target",
+        )
     return target
 
 

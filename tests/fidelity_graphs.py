@@ -44,8 +44,11 @@ def legacy_stack(rng, sizes, kind="LIF", recurrent=False, gain=2.5):
     prev = "x"
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         fc, n = f"fc{i}", f"n{i}"
-        nodes[fc] = Node(fc, "Affine", {"weight": rng.normal(0.3, 1.0, (b, a)) * gain / np.sqrt(a),
-                                        "bias": rng.normal(0, 0.02, b)})
+        nodes[fc] = Node(
+            fc,
+            "Affine",
+            {"weight": rng.normal(0.3, 1.0, (b, a)) * gain / np.sqrt(a), "bias": rng.normal(0, 0.02, b)},
+        )
         nn = _lif(rng, b, kind)
         nn.name = n
         nodes[n] = nn
@@ -62,22 +65,59 @@ def legacy_stack(rng, sizes, kind="LIF", recurrent=False, gain=2.5):
 def legacy_conv(rng):
     nodes = {
         "x": Node("x", "Input", {"shape": (2, 12, 12)}),
-        "c1": Node("c1", "Conv2d", {"weight": rng.normal(0.2, 1, (6, 2, 3, 3)) * 0.9, "stride": (1, 1),
-                                    "padding": (1, 1), "dilation": (1, 1), "groups": 1}),
-        "n1": Node("n1", "IF", {"r": np.ones((6, 12, 12)), "v_threshold": np.ones((6, 12, 12)),
-                                "v_reset": np.zeros((6, 12, 12))}),
+        "c1": Node(
+            "c1",
+            "Conv2d",
+            {
+                "weight": rng.normal(0.2, 1, (6, 2, 3, 3)) * 0.9,
+                "stride": (1, 1),
+                "padding": (1, 1),
+                "dilation": (1, 1),
+                "groups": 1,
+            },
+        ),
+        "n1": Node(
+            "n1",
+            "IF",
+            {
+                "r": np.ones((6, 12, 12)),
+                "v_threshold": np.ones((6, 12, 12)),
+                "v_reset": np.zeros((6, 12, 12)),
+            },
+        ),
         "p1": Node("p1", "SumPool2d", {"kernel_size": (2, 2), "stride": (2, 2), "padding": (0, 0)}),
-        "c2": Node("c2", "Conv2d", {"weight": rng.normal(0.1, 1, (8, 6, 3, 3)) * 0.5, "stride": (1, 1),
-                                    "padding": (0, 0), "dilation": (1, 1), "groups": 1}),
-        "n2": Node("n2", "IF", {"r": np.ones((8, 4, 4)), "v_threshold": np.ones((8, 4, 4)),
-                                "v_reset": np.zeros((8, 4, 4))}),
+        "c2": Node(
+            "c2",
+            "Conv2d",
+            {
+                "weight": rng.normal(0.1, 1, (8, 6, 3, 3)) * 0.5,
+                "stride": (1, 1),
+                "padding": (0, 0),
+                "dilation": (1, 1),
+                "groups": 1,
+            },
+        ),
+        "n2": Node(
+            "n2",
+            "IF",
+            {"r": np.ones((8, 4, 4)), "v_threshold": np.ones((8, 4, 4)), "v_reset": np.zeros((8, 4, 4))},
+        ),
         "f": Node("f", "Flatten", {"start_dim": 0, "end_dim": -1}),
         "fc": Node("fc", "Linear", {"weight": rng.normal(0.1, 1, (10, 128)) * 0.4}),
         "n3": Node("n3", "IF", {"r": np.ones(10), "v_threshold": np.ones(10), "v_reset": np.zeros(10)}),
         "o": Node("o", "Output", {"shape": (10,)}),
     }
-    edges = [("x", "c1"), ("c1", "n1"), ("n1", "p1"), ("p1", "c2"), ("c2", "n2"), ("n2", "f"), ("f", "fc"),
-             ("fc", "n3"), ("n3", "o")]
+    edges = [
+        ("x", "c1"),
+        ("c1", "n1"),
+        ("n1", "p1"),
+        ("p1", "c2"),
+        ("c2", "n2"),
+        ("n2", "f"),
+        ("f", "fc"),
+        ("fc", "n3"),
+        ("n3", "o"),
+    ]
     return nc.load(Graph(nodes=nodes, edges=edges))
 
 
@@ -128,8 +168,9 @@ def perturb(graph, rng, rel):
 MU = 0.2
 DENSITY = 0.1
 STACK = dict(sizes=(64, 100, 10), gains=(20.0, 20.0), tau=(5e-3, 2e-2), dt=1e-3, density=DENSITY)
-RECURRENT = dict(sizes=(40, 60, 10), gains=(20.0, 20.0), rec_gain=0.5, tau=(5e-3, 2e-2), dt=1e-3,
-                 density=DENSITY)
+RECURRENT = dict(
+    sizes=(40, 60, 10), gains=(20.0, 20.0), rec_gain=0.5, tau=(5e-3, 2e-2), dt=1e-3, density=DENSITY
+)
 
 
 def stack(rng, sizes, gains, kind="LIF", rec_gain=0.0, tau=(5e-3, 2e-2), mu=MU, density=1.0):
@@ -140,14 +181,15 @@ def stack(rng, sizes, gains, kind="LIF", rec_gain=0.0, tau=(5e-3, 2e-2), mu=MU, 
         fc, n = f"fc{i}", f"n{i}"
         w = rng.normal(mu, 1.0, (b, a)) * gains[i] / np.sqrt(density * a)
         w *= rng.random((b, a)) < density
-        nodes[fc] = Node(fc, "Affine", {"weight": w,
-                                        "bias": rng.normal(0, 0.02, b)})
+        nodes[fc] = Node(fc, "Affine", {"weight": w, "bias": rng.normal(0, 0.02, b)})
         nn = _lif(rng, b, kind, tau=tau)
         nn.name = n
         nodes[n] = nn
         edges += [(prev, fc), (fc, n)]
         if rec_gain:
-            nodes[f"rec{i}"] = Node(f"rec{i}", "Linear", {"weight": rng.normal(0, 1.0, (b, b)) * rec_gain / np.sqrt(b)})
+            nodes[f"rec{i}"] = Node(
+                f"rec{i}", "Linear", {"weight": rng.normal(0, 1.0, (b, b)) * rec_gain / np.sqrt(b)}
+            )
             edges += [(n, f"rec{i}"), (f"rec{i}", n)]
         prev = n
     nodes["o"] = Node("o", "Output", {"shape": (sizes[-1],)})
@@ -158,12 +200,18 @@ def stack(rng, sizes, gains, kind="LIF", rec_gain=0.0, tau=(5e-3, 2e-2), mu=MU, 
 def make_case(family, rng):
     """(graph, dt, input) of the trained-like regime (see MU, STACK, RECURRENT, legacy_conv)."""
     if family == "affine-lif":
-        g, dt, shape = stack(rng, STACK["sizes"], STACK["gains"], tau=STACK["tau"],
-                             density=STACK["density"]), STACK["dt"], (64,)
+        g, dt, shape = (
+            stack(rng, STACK["sizes"], STACK["gains"], tau=STACK["tau"], density=STACK["density"]),
+            STACK["dt"],
+            (64,),
+        )
     elif family == "conv-if":
         g, dt, shape = legacy_conv(rng), 1.0, (2, 12, 12)
     else:
         r = RECURRENT
-        g, dt, shape = stack(rng, r["sizes"], r["gains"], "CubaLIF", r["rec_gain"], r["tau"],
-                             density=r["density"]), r["dt"], (40,)
+        g, dt, shape = (
+            stack(rng, r["sizes"], r["gains"], "CubaLIF", r["rec_gain"], r["tau"], density=r["density"]),
+            r["dt"],
+            (40,),
+        )
     return g, dt, events(rng, 8, 80, shape, 0.05, 0.2)

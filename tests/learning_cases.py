@@ -46,7 +46,9 @@ def random_rule(rng: np.random.Generator) -> dict:
         s = "".join(parts)
         fields[tgt] = s[1:] if s.startswith("+") else s
     for tr in TRACES:
-        fields[f"{tr}_impulse"] = float(rng.integers(0, 40 * 256) / 256) if rng.random() < 0.6 else float(rng.integers(0, 40))
+        fields[f"{tr}_impulse"] = (
+            float(rng.integers(0, 40 * 256) / 256) if rng.random() < 0.6 else float(rng.integers(0, 40))
+        )
         fields[f"{tr}_tau"] = 0.0 if rng.random() < 0.2 else float(rng.choice([2, 3.5, 5, 10, 20, 60]))
     fields["t_epoch"] = int(rng.integers(1, 9))
     fields["three_factor"] = 0
@@ -59,7 +61,13 @@ def random_learning_program(seed: int, n_rules: int = 3, n_pre: int = 6, n_post:
     b = Loihi2Builder()
     b.input("x", n_pre)
     b.input("z", n_post)
-    b.lif("h", n_post, du=int(rng.integers(0, 4096)), dv=int(rng.integers(0, 600)), vth=int(rng.integers(20, 200)))
+    b.lif(
+        "h",
+        n_post,
+        du=int(rng.integers(0, 4096)),
+        dv=int(rng.integers(0, 600)),
+        vth=int(rng.integers(20, 200)),
+    )
     b.dense("z", "h", np.full((n_post, n_post), 0) + np.eye(n_post, dtype=int) * 200, sign_mode=2)
     names = []
     for r in range(n_rules):
@@ -67,9 +75,19 @@ def random_learning_program(seed: int, n_rules: int = 3, n_pre: int = 6, n_post:
         lo, hi = {1: (-256, 255), 2: (0, 255), 3: (-255, 0)}[sm]
         w = rng.integers(lo, hi + 1, (n_post, n_pre))
         name = f"ld{r}"
-        b.learning_dense("x", "h", w, random_rule(rng), rng_seed=int(rng.integers(0, 10000)), sign_mode=sm,
-                         weight_exp=-4, num_weight_bits=int(rng.integers(4, 9)), name=name,
-                         tag_1=rng.integers(-50, 51, (n_post, n_pre)), tag_2=rng.integers(0, 51, (n_post, n_pre)))
+        b.learning_dense(
+            "x",
+            "h",
+            w,
+            random_rule(rng),
+            rng_seed=int(rng.integers(0, 10000)),
+            sign_mode=sm,
+            weight_exp=-4,
+            num_weight_bits=int(rng.integers(4, 9)),
+            name=name,
+            tag_1=rng.integers(-50, 51, (n_post, n_pre)),
+            tag_2=rng.integers(0, 51, (n_post, n_pre)),
+        )
         names.append(name)
     prog = b.build({"y": ("h", "spikes")})
     return prog, names
@@ -79,5 +97,7 @@ def random_inputs(seed: int, prog, steps: int) -> dict:
     rng = np.random.default_rng(seed + 10_000)
     n_pre = prog.populations["x"].size
     n_post = prog.populations["z"].size
-    return {"x": (rng.random((1, steps, n_pre)) < 0.3).astype(np.int8),
-            "z": (rng.random((1, steps, n_post)) < 0.25).astype(np.int8)}
+    return {
+        "x": (rng.random((1, steps, n_pre)) < 0.3).astype(np.int8),
+        "z": (rng.random((1, steps, n_post)) < 0.25).astype(np.int8),
+    }

@@ -63,19 +63,26 @@ def _family_scalars(fseed: int) -> dict:
     rng = np.random.default_rng([fseed, 0])
     extreme = fseed % 8 == 7  # one family in eight drives u and v to their limits
     long_delays = fseed % 6 == 5
-    fam = {"extreme": extreme, "long_delays": long_delays,
-           "steps": int(rng.integers(66, 72) if long_delays else rng.integers(16, 33)),
-           "inputs": [], "lifs": [], "projs": []}
+    fam = {
+        "extreme": extreme,
+        "long_delays": long_delays,
+        "steps": int(rng.integers(66, 72) if long_delays else rng.integers(16, 33)),
+        "inputs": [],
+        "lifs": [],
+        "projs": [],
+    }
     for _ in range(int(rng.integers(1, 3))):
         fam["inputs"].append(0 if rng.random() < 0.6 else int(rng.integers(1, 25)))
     n_lif = int(rng.integers(1, 4))
     for _ in range(n_lif):
-        lif = {"kind": "lif_reset" if rng.random() < 0.3 else "lif",
-               "du": int(rng.choice([0, 4095, int(rng.integers(0, 4096))])),
-               "dv": int(rng.choice([0, 4095, int(rng.integers(0, 4096))])),
-               "vth": int(rng.choice([0, 2**17 - 1, int(2 ** rng.uniform(0, 17))])),
-               "bias_mag": 4095 if extreme else int(rng.choice([0, 16, 512, 4095])),
-               "bias_exp_hi": 8 if extreme or rng.random() < 0.3 else 3}
+        lif = {
+            "kind": "lif_reset" if rng.random() < 0.3 else "lif",
+            "du": int(rng.choice([0, 4095, int(rng.integers(0, 4096))])),
+            "dv": int(rng.choice([0, 4095, int(rng.integers(0, 4096))])),
+            "vth": int(rng.choice([0, 2**17 - 1, int(2 ** rng.uniform(0, 17))])),
+            "bias_mag": 4095 if extreme else int(rng.choice([0, 16, 512, 4095])),
+            "bias_exp_hi": 8 if extreme or rng.random() < 0.3 else 3,
+        }
         if lif["kind"] == "lif_reset":
             lif["reset_interval"] = int(rng.integers(1, 9))
             lif["reset_offset"] = int(rng.integers(0, 9))
@@ -87,14 +94,23 @@ def _family_scalars(fseed: int) -> dict:
         edges.append((str(rng.choice(pops)), f"lif{int(rng.integers(n_lif))}"))
     for pre, post in dict.fromkeys(edges):
         pre_nmb = fam["inputs"][int(pre[2:])] if pre.startswith("in") else 0
-        nmb = pre_nmb if (pre_nmb and rng.random() < 0.6) else (0 if rng.random() < 0.8 else int(rng.integers(1, 25)))
-        fam["projs"].append({
-            "pre": pre, "post": post, "kind": str(rng.choice(PROJ_KINDS)),
-            "weight_exp": int(rng.integers(6, 9) if extreme else rng.integers(-8, 9)),
-            "num_weight_bits": int(8 if extreme else rng.integers(1, 9)),
-            "sign_mode": int(rng.integers(1, 4)), "num_message_bits": nmb,
-            "maxd": 62 if long_delays else int(rng.choice([1, 3, 8])),
-        })
+        nmb = (
+            pre_nmb
+            if (pre_nmb and rng.random() < 0.6)
+            else (0 if rng.random() < 0.8 else int(rng.integers(1, 25)))
+        )
+        fam["projs"].append(
+            {
+                "pre": pre,
+                "post": post,
+                "kind": str(rng.choice(PROJ_KINDS)),
+                "weight_exp": int(rng.integers(6, 9) if extreme else rng.integers(-8, 9)),
+                "num_weight_bits": int(8 if extreme else rng.integers(1, 9)),
+                "sign_mode": int(rng.integers(1, 4)),
+                "num_message_bits": nmb,
+                "maxd": 62 if long_delays else int(rng.choice([1, 3, 8])),
+            }
+        )
     return fam
 
 
@@ -111,7 +127,9 @@ def random_case(fseed: int, member: int) -> Case:
         name = f"in{i}"
         prog.populations[name] = Population(name, "input", (size,), {"num_message_bits": nmb})
         if nmb == 0:
-            data = (rng.random((1, steps, size)) < (0.9 if extreme else rng.uniform(0.1, 0.6))).astype(np.int64)
+            data = (rng.random((1, steps, size)) < (0.9 if extreme else rng.uniform(0.1, 0.6))).astype(
+                np.int64
+            )
         else:
             mag = 2 ** int(rng.integers(1, min(nmb, 12) + 1))
             data = rng.integers(-mag, mag + 1, size=(1, steps, size)) * (rng.random((1, steps, size)) < 0.5)
@@ -121,13 +139,17 @@ def random_case(fseed: int, member: int) -> Case:
         size = int(rng.integers(1, 7))
         bm = lif["bias_mag"]
         params = {
-            "du": lif["du"], "dv": lif["dv"], "vth": lif["vth"],
+            "du": lif["du"],
+            "dv": lif["dv"],
+            "vth": lif["vth"],
             "bias_mant": rng.integers(-bm, bm + 1, size=size).astype(np.int64),
             "bias_exp": rng.integers(0, lif["bias_exp_hi"], size=size).astype(np.int64),
-            "u_init": (rng.integers(-(2**23), 2**23, size=size) if rng.random() < 0.3
-                       else np.zeros(size)).astype(np.int64),
-            "v_init": (rng.integers(-(2**23) + 1, 2**23, size=size) if rng.random() < 0.3
-                       else np.zeros(size)).astype(np.int64),
+            "u_init": (
+                rng.integers(-(2**23), 2**23, size=size) if rng.random() < 0.3 else np.zeros(size)
+            ).astype(np.int64),
+            "v_init": (
+                rng.integers(-(2**23) + 1, 2**23, size=size) if rng.random() < 0.3 else np.zeros(size)
+            ).astype(np.int64),
         }
         for key in ("reset_interval", "reset_offset"):
             if key in lif:
@@ -190,9 +212,12 @@ def merge_cases(cases: list[Case]) -> tuple[Case, list[dict[str, slice]]]:
                     full[offsets[m][proj.post], offsets[m][proj.pre]] = mp.params[key]
                 params[key] = full
         else:
-            params["pre"] = np.concatenate([mp.params["pre"] + offsets[m][proj.pre].start for m, mp in enumerate(members)])
-            params["post"] = np.concatenate([mp.params["post"] + offsets[m][proj.post].start
-                                             for m, mp in enumerate(members)])
+            params["pre"] = np.concatenate(
+                [mp.params["pre"] + offsets[m][proj.pre].start for m, mp in enumerate(members)]
+            )
+            params["post"] = np.concatenate(
+                [mp.params["post"] + offsets[m][proj.post].start for m, mp in enumerate(members)]
+            )
             for key in ("weights", "delays") if proj.kind == "delay_sparse" else ("weights",):
                 params[key] = np.concatenate([mp.params[key] for mp in members])
         prog.projections[name] = Projection(name, proj.pre, proj.post, proj.kind, params)
@@ -204,8 +229,13 @@ def merge_cases(cases: list[Case]) -> tuple[Case, list[dict[str, slice]]]:
 
 # ----------------------------------------------------------------------------- hand-made
 def _lif(name, size=1, **kw):
-    params = {"du": 0, "dv": 0, "vth": 10, "bias_mant": np.zeros(size, np.int64),
-              "bias_exp": np.zeros(size, np.int64)}
+    params = {
+        "du": 0,
+        "dv": 0,
+        "vth": 10,
+        "bias_mant": np.zeros(size, np.int64),
+        "bias_exp": np.zeros(size, np.int64),
+    }
     params.update(kw)
     return Population(name, "lif", (size,), params)
 
@@ -237,8 +267,14 @@ def timing_delays() -> Case:
     prog = Program(target="loihi2")
     prog.populations["src"] = Population("src", "input", (1,), {"num_message_bits": 0})
     prog.populations["l"] = _lif("l", size=3, du=4095, vth=100000)
-    prog.projections["d"] = _proj("d", "src", "l", kind="delay_dense", weights=np.array([[10], [10], [10]]),
-                                  delays=np.array([[0], [1], [3]]))
+    prog.projections["d"] = _proj(
+        "d",
+        "src",
+        "l",
+        kind="delay_dense",
+        weights=np.array([[10], [10], [10]]),
+        delays=np.array([[0], [1], [3]]),
+    )
     prog.inputs["x"] = "src"
     prog.outputs["y"] = OutputSpec("l", "spikes")
     x = np.zeros((1, 8, 1), np.int64)
@@ -268,9 +304,12 @@ def graded_case() -> Case:
     prog.populations["src"] = Population("src", "input", (1,), {"num_message_bits": 8})
     prog.populations["g"] = _lif("g", du=4095, vth=100000)
     prog.populations["b"] = _lif("b", du=4095, vth=100000)
-    prog.projections["dg"] = _proj("dg", "src", "g", weights=np.array([[4]]), weight_exp=-1, num_message_bits=8,
-                                   sign_mode=EXC)
-    prog.projections["db"] = _proj("db", "src", "b", weights=np.array([[4]]), num_message_bits=0, sign_mode=EXC)
+    prog.projections["dg"] = _proj(
+        "dg", "src", "g", weights=np.array([[4]]), weight_exp=-1, num_message_bits=8, sign_mode=EXC
+    )
+    prog.projections["db"] = _proj(
+        "db", "src", "b", weights=np.array([[4]]), num_message_bits=0, sign_mode=EXC
+    )
     prog.inputs["x"] = "src"
     prog.outputs["y"] = OutputSpec("g", "spikes")
     x = np.zeros((1, 5, 1), np.int64)

@@ -8,29 +8,56 @@ import numpy as np
 from neurocompile.program import OutputSpec, Population, Program, Projection
 
 
-def lif(name: str, size: int, rng: np.random.Generator, kind: str = "if_curr_exp", shifts=None, npc: int = 256):
-    params = {"cm": 1.0, "tau_m": float(rng.choice([10.0, 20.0])), "v_rest": -65.0, "v_reset": -70.0,
-              "v_thresh": -50.0, "tau_refrac": 2.0, "i_offset": np.round(rng.uniform(0, 0.5, size), 3),
-              "v_init": np.full(size, -65.0),
-              "ring_buffer_shifts": list(shifts) if shifts is not None else [int(rng.integers(0, 8)),
-                                                                           int(rng.integers(0, 8))],
-              "neurons_per_core": npc}
+def lif(
+    name: str, size: int, rng: np.random.Generator, kind: str = "if_curr_exp", shifts=None, npc: int = 256
+):
+    params = {
+        "cm": 1.0,
+        "tau_m": float(rng.choice([10.0, 20.0])),
+        "v_rest": -65.0,
+        "v_reset": -70.0,
+        "v_thresh": -50.0,
+        "tau_refrac": 2.0,
+        "i_offset": np.round(rng.uniform(0, 0.5, size), 3),
+        "v_init": np.full(size, -65.0),
+        "ring_buffer_shifts": list(shifts)
+        if shifts is not None
+        else [int(rng.integers(0, 8)), int(rng.integers(0, 8))],
+        "neurons_per_core": npc,
+    }
     if kind == "if_curr_exp":
         params.update(tau_syn_E=5.0, tau_syn_I=float(rng.choice([5.0, 10.0])))
     return Population(name, kind, (size,), params)
 
 
-def projection(name: str, pre: Population, post: Population, rng: np.random.Generator, p: float,
-               receptor: str, max_delay: int = 8) -> Projection:
+def projection(
+    name: str,
+    pre: Population,
+    post: Population,
+    rng: np.random.Generator,
+    p: float,
+    receptor: str,
+    max_delay: int = 8,
+) -> Projection:
     mask = rng.random((pre.size, post.size)) < p
     i, j = np.nonzero(mask)
     n = i.size
     w16 = rng.integers(0, 65536, n)
     w16 = np.where(rng.random(n) < 0.5, rng.integers(1, 600, n), w16)
     d = rng.integers(1, max_delay + 1, n)
-    return Projection(name, pre.name, post.name, "from_list",
-                      {"pre": i.astype(np.int64), "post": j.astype(np.int64), "w16": w16.astype(np.int64),
-                       "delays": d.astype(np.int64), "receptor": receptor})
+    return Projection(
+        name,
+        pre.name,
+        post.name,
+        "from_list",
+        {
+            "pre": i.astype(np.int64),
+            "post": j.astype(np.int64),
+            "w16": w16.astype(np.int64),
+            "delays": d.astype(np.int64),
+            "receptor": receptor,
+        },
+    )
 
 
 def random_program(seed: int, tick_ms: float = 1.0) -> Program:
@@ -57,8 +84,9 @@ def random_program(seed: int, tick_ms: float = 1.0) -> Program:
     return prog
 
 
-def layered_program(sizes: list[int], p: float = 0.05, seed: int = 0, npc: int = 256, max_delay: int = 8,
-                    tick_ms: float = 1.0) -> Program:
+def layered_program(
+    sizes: list[int], p: float = 0.05, seed: int = 0, npc: int = 256, max_delay: int = 8, tick_ms: float = 1.0
+) -> Program:
     """Spike source of sizes[0] -> LIF sizes[1] -> ... (feed-forward, p-sparse, excitatory)."""
     rng = np.random.default_rng(seed)
     prog = Program(target="spinnaker", semantics={"tick_ms": tick_ms, "dt": 1.0, "hop_delay": 1})

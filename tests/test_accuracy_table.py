@@ -32,7 +32,9 @@ EMULATOR_COLUMNS = ("model", "encoding", "reset", "float_reference", "float_chip
 
 def _committed() -> dict[str, dict[str, str]]:
     table = A.parse(DOC.read_text())
-    assert table, f"{DOC} has no accuracy table (regenerate: python -m neurocompile.models.accuracy --write {DOC})"
+    assert table, (
+        f"{DOC} has no accuracy table (regenerate: python -m neurocompile.models.accuracy --write {DOC})"
+    )
     return table
 
 
@@ -47,8 +49,10 @@ def test_emulator_columns_match_and_reach_the_goal(name):
     cells = row.cells()
     committed = _committed()[name]
     for col in EMULATOR_COLUMNS:
-        assert cells[col] == committed[col], (f"{name} {col}: recomputed {cells[col]!r}, committed {committed[col]!r} "
-                                              f"(regenerate docs/accuracy.md)")
+        assert cells[col] == committed[col], (
+            f"{name} {col}: recomputed {cells[col]!r}, committed {committed[col]!r} "
+            f"(regenerate docs/accuracy.md)"
+        )
     for target in ("loihi2", "spinnaker"):
         drop_pp = 100 * (row.float_reference - getattr(row, target))
         assert drop_pp <= A.GOAL_PP + 1e-9, f"{name} on {target}: {drop_pp:.2f} pp below the float reference"
@@ -60,7 +64,9 @@ def test_emulator_columns_match_and_reach_the_goal(name):
 def test_lava_column_matches_and_equals_emulator(name):
     pytest.importorskip("lava")
     correct, identical = A.lava_subset(name, A.LAVA_N)
-    assert identical, f"{name}: Lava's output spikes differ from the Loihi 2 emulator on the first {A.LAVA_N} samples"
+    assert identical, (
+        f"{name}: Lava's output spikes differ from the Loihi 2 emulator on the first {A.LAVA_N} samples"
+    )
     committed = _committed()[name]["lava"]
     assert committed == f"{correct}/{A.LAVA_N} (identical to the emulator)", (name, committed, correct)
 
@@ -76,10 +82,25 @@ def test_hops_counts_neuron_layers():
 
 
 def test_cells_format_and_parse_round_trip():
-    row = A.AccuracyRow(model="m", encoding="e", steps=10, chip_steps=12, reset="file", n_test=4,
-                        float_reference=0.75, float_chip=0.75, loihi2=0.5, spinnaker=1.0, lava_n=2,
-                        lava_correct=1, lava_identical=True, seconds={})
+    row = A.AccuracyRow(
+        model="m",
+        encoding="e",
+        steps=10,
+        chip_steps=12,
+        reset="file",
+        n_test=4,
+        float_reference=0.75,
+        float_chip=0.75,
+        loihi2=0.5,
+        spinnaker=1.0,
+        lava_n=2,
+        lava_correct=1,
+        lava_identical=True,
+        seconds={},
+    )
     cells = row.cells()
-    assert cells["loihi2"] == "50.00 % (2/4) [-25.00 pp]" and cells["spinnaker"] == "100.00 % (4/4) [+25.00 pp]"
+    assert (
+        cells["loihi2"] == "50.00 % (2/4) [-25.00 pp]" and cells["spinnaker"] == "100.00 % (4/4) [+25.00 pp]"
+    )
     assert cells["encoding"] == "e, T = 10 (+2 on chips)"
     assert A.parse(A.render([row]))["m"] == cells

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -11,12 +12,10 @@ import numpy as np
 import pytest
 
 import neurocompile
-import dataclasses
-
 import neurocompile.targets as registry
 from neurocompile.check import RULES, CheckReport, Finding, check
-from neurocompile.target import get_target
 from neurocompile.cli.main import main
+from neurocompile.target import get_target
 
 sys.path.insert(0, str(Path(__file__).parent))
 import bad_models as B  # noqa: E402
@@ -60,7 +59,9 @@ def test_malformed_file_gives_exact_findings(case, tmp_path):
 def test_findings_name_what_is_wrong(tmp_path):
     """Messages carry the node, the parameter and the limit, not just a code."""
     by_name = {c.name: c for c in B.CASES}
-    msg = lambda name: check(by_name[name].make(tmp_path / f"{name}.nir"), **by_name[name].check_kw).findings[0].message  # noqa: E731
+    msg = lambda name: (
+        check(by_name[name].make(tmp_path / f"{name}.nir"), **by_name[name].check_kw).findings[0].message
+    )  # noqa: E731
     assert "'tau'" in msg("zero-tau") and "<= 0" in msg("zero-tau")
     assert "(4,)" in msg("weight-out-mismatch") and "(2,)" in msg("weight-out-mismatch")
     assert "'ghost'" in msg("dangling-edge") and "('lif', 'ghost')" in msg("dangling-edge")
@@ -83,7 +84,12 @@ def test_report_is_frozen_and_serializable(tmp_path):
     assert d["has_errors"] is True and d["counts"]["error"] == 1
     with pytest.raises(Exception):
         report.findings[0].code = "x"  # type: ignore[misc]
-    assert Finding("a", "info", None, "m").as_dict() == {"code": "a", "severity": "info", "node": None, "message": "m"}
+    assert Finding("a", "info", None, "m").as_dict() == {
+        "code": "a",
+        "severity": "info",
+        "node": None,
+        "message": "m",
+    }
 
 
 def test_target_rule_hook(tmp_path, monkeypatch):
@@ -93,7 +99,9 @@ def test_target_rule_hook(tmp_path, monkeypatch):
     def fake_limit(ctx):
         yield Finding("fake-limit", "error", "lif", "too many neurons for the fake chip")
 
-    monkeypatch.setitem(registry.REGISTRY, "loihi2", dataclasses.replace(get_target("loihi2"), rules=[fake_limit]))
+    monkeypatch.setitem(
+        registry.REGISTRY, "loihi2", dataclasses.replace(get_target("loihi2"), rules=[fake_limit])
+    )
     assert _pairs(check(path, target="loihi2")) == {("fake-limit", "lif")}
     assert check(path).findings == ()
     assert check(path, target="loihi2").target == "loihi2"
@@ -105,18 +113,23 @@ def test_rule_crash_is_a_finding(tmp_path, monkeypatch):
     def broken(ctx):
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(registry.REGISTRY, "spinnaker", dataclasses.replace(get_target("spinnaker"), rules=[broken]))
+    monkeypatch.setitem(
+        registry.REGISTRY, "spinnaker", dataclasses.replace(get_target("spinnaker"), rules=[broken])
+    )
     report = check(path, target="spinnaker")
     assert report.codes == ["internal-error"] and "boom" in report.findings[0].message
 
 
 # ---------------------------------------------------------------------------- paper graphs
-@pytest.mark.parametrize("rel, n_spiking", [
-    ("01_lif/lif_norse.nir", 1),
-    ("02_cnn/cnn_sinabs.nir", 5),
-    ("03_rnn/braille_noDelay_bias_zero.nir", 2),
-    ("03_rnn/braille_noDelay_noBias_subtract.nir", 2),
-])
+@pytest.mark.parametrize(
+    "rel, n_spiking",
+    [
+        ("01_lif/lif_norse.nir", 1),
+        ("02_cnn/cnn_sinabs.nir", 5),
+        ("03_rnn/braille_noDelay_bias_zero.nir", 2),
+        ("03_rnn/braille_noDelay_noBias_subtract.nir", 2),
+    ],
+)
 def test_paper_graphs_pass_check(paper_data, rel, n_spiking):
     report = check(paper_data / rel)
     assert report.readable and not report.has_errors, [f.as_dict() for f in report.findings]
@@ -135,7 +148,9 @@ def test_rockpool_stale_output_shape(paper_data):
     assert "(1, 1, 1)" in report.by_code("shape-mismatch")[0].message
 
 
-@pytest.mark.parametrize("name", ["braille_noDelay_bias_zero_subgraph.nir", "braille_noDelay_noBias_subtract_subgraph.nir"])
+@pytest.mark.parametrize(
+    "name", ["braille_noDelay_bias_zero_subgraph.nir", "braille_noDelay_noBias_subtract_subgraph.nir"]
+)
 def test_broken_braille_subgraph_files(paper_data, name):
     report = check(paper_data / "03_rnn" / "extras" / name)
     dangling = report.by_code("dangling-edge")
@@ -192,8 +207,12 @@ def test_cli_json(tmp_path, capsys):
 def test_cli_unreadable_subprocess_prints_one_line(tmp_path):
     junk = tmp_path / "junk.nir"
     junk.write_text("not hdf5")
-    proc = subprocess.run([sys.executable, "-m", "neurocompile.cli.main", "check", str(junk)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "neurocompile.cli.main", "check", str(junk)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()

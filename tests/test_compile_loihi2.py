@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import warnings
 
+import fidelity_graphs as fg
 import numpy as np
 import pytest
 
 import neurocompile as nc
 from neurocompile.errors import NeurocompileError, ResourceError, UnsupportedError
 from neurocompile.ir import Graph, Node
-
-import fidelity_graphs as fg
 
 
 def _run(prog, inputs, backend="emulator"):
@@ -75,7 +74,7 @@ def test_cnn_emulator_equals_lava(paper_data):
     prog = nc.compile(paper_data / "02_cnn" / "cnn_sinabs.nir", "loihi2", dt=1.0, reset="zero")
     x = _events(np.random.default_rng(3), 2, 20, (2, 34, 34))
     for b in range(2):
-        xi = {"input": x[b:b + 1]}
+        xi = {"input": x[b : b + 1]}
         assert np.array_equal(_run(prog, xi).outputs["output"], _run(prog, xi, "lava").outputs["output"]), b
 
 
@@ -138,11 +137,14 @@ def test_floor_of_negative_weight_exp_is_compensated():
     ~6 % below the float reference; with it the mean error must be < 1 %."""
     rng = np.random.default_rng(0)
     n_in, n = 50, 20
-    nodes = {"a": Node("a", "Input", {"shape": (5,)}), "b": Node("b", "Input", {"shape": (n_in,)}),
-             "fa": Node("fa", "Linear", {"weight": np.full((n, 5), 3.0)}),
-             "fb": Node("fb", "Linear", {"weight": np.abs(rng.normal(0.0, 1, (n, n_in))) * 0.01}),
-             "n": Node("n", "LI", {"tau": np.full(n, 2e-2), "r": np.ones(n), "v_leak": np.zeros(n)}),
-             "o": Node("o", "Output", {"shape": (n,)})}
+    nodes = {
+        "a": Node("a", "Input", {"shape": (5,)}),
+        "b": Node("b", "Input", {"shape": (n_in,)}),
+        "fa": Node("fa", "Linear", {"weight": np.full((n, 5), 3.0)}),
+        "fb": Node("fb", "Linear", {"weight": np.abs(rng.normal(0.0, 1, (n, n_in))) * 0.01}),
+        "n": Node("n", "LI", {"tau": np.full(n, 2e-2), "r": np.ones(n), "v_leak": np.zeros(n)}),
+        "o": Node("o", "Output", {"shape": (n,)}),
+    }
     g = nc.load(Graph(nodes=nodes, edges=[("a", "fa"), ("b", "fb"), ("fa", "n"), ("fb", "n"), ("n", "o")]))
     x = {"a": np.zeros((4, 300, 5)), "b": (rng.random((4, 300, n_in)) < 0.1).astype(float)}
     prog = nc.compile(g, "loihi2", dt=1e-3)
@@ -265,11 +267,33 @@ def test_cli_compile(tmp_path, paper_data):
     from neurocompile.cli.main import main
 
     out = tmp_path / "lif.ncp"
-    rc = main(["compile", str(paper_data / "01_lif" / "lif_norse.nir"), "--target", "loihi2", "--dt", "1e-4",
-               "--reset", "zero", "-o", str(out)])
+    rc = main(
+        [
+            "compile",
+            str(paper_data / "01_lif" / "lif_norse.nir"),
+            "--target",
+            "loihi2",
+            "--dt",
+            "1e-4",
+            "--reset",
+            "zero",
+            "-o",
+            str(out),
+        ]
+    )
     assert rc in (0, None) and out.is_file()
-    rc = main(["compile", str(paper_data / "01_lif" / "lif_norse.nir"), "--target", "loihi2", "--dt", "1e-4",
-               "-o", str(out)])
+    rc = main(
+        [
+            "compile",
+            str(paper_data / "01_lif" / "lif_norse.nir"),
+            "--target",
+            "loihi2",
+            "--dt",
+            "1e-4",
+            "-o",
+            str(out),
+        ]
+    )
     assert rc == 2
 
 

@@ -52,7 +52,7 @@ def test_cnn_sinabs_compiles_and_runs(paper_data):
     assert all(int(pp.params["delays"].min()) >= 1 for pp in p.projections.values())
     rng = np.random.default_rng(0)
     x = (rng.random((2, 30, 2, 34, 34)) < 0.2).astype(float)
-    r = p.run({"input": x}, strict=True)                   # no int32 wrap with the chosen scales
+    r = p.run({"input": x}, strict=True)  # no int32 wrap with the chosen scales
     ref = nc.simulate(g, {"input": x}, dt=1, reset="zero", hop_delay=1)
     agree = float((r.outputs["output"] == ref.outputs["output"]).mean())
     assert agree > 0.9, f"seed 0: output spike agreement {agree:.3f}"

@@ -55,7 +55,9 @@ def _pct(text: str, backend: str) -> list[str]:
 @pytest.fixture(scope="module")
 def cnn_demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    rc, text, err = _run(["demo", "--model", MODEL, "--samples", str(N), "--lava-samples", "0", "--out", str(out)])
+    rc, text, err = _run(
+        ["demo", "--model", MODEL, "--samples", str(N), "--lava-samples", "0", "--out", str(out)]
+    )
     return rc, text, err, out
 
 
@@ -126,7 +128,10 @@ def test_demo_results_json(cnn_demo):
         assert sum(c["neurons"] for c in res["resources"][t]["cores"]) == neurons
     # the card's float accuracy is read from the registry, not restated: on N samples it is
     # whatever the float reference gives (checked above); the card value is only shown
-    assert zoo.load_card(MODEL)["accuracy"]["reference_float"] == res["model"]["card_accuracy"]["reference_float"]
+    assert (
+        zoo.load_card(MODEL)["accuracy"]["reference_float"]
+        == res["model"]["card_accuracy"]["reference_float"]
+    )
 
 
 def test_demo_default_placeholder_model_without_lava(tmp_path, monkeypatch):
@@ -141,11 +146,15 @@ def test_demo_default_placeholder_model_without_lava(tmp_path, monkeypatch):
     assert "Lava skipped" in text and "NEUROCOMPILE_LAVA_PYTHON" in text and "continuing without it" in text
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--model", "no_such_model"], "no bundled model"),
-    (["--samples", "0"], "--samples"),
-    (["--lava-samples", "-1"], "--lava-samples"),
-], ids=["unknown-model", "zero-samples", "negative-lava"])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--model", "no_such_model"], "no bundled model"),
+        (["--samples", "0"], "--samples"),
+        (["--lava-samples", "-1"], "--lava-samples"),
+    ],
+    ids=["unknown-model", "zero-samples", "negative-lava"],
+)
 def test_demo_user_errors_are_one_line(tmp_path, args, needle):
     rc, text, err = _run(["demo", *args, "--out", str(tmp_path)])
     assert rc == 2
@@ -162,7 +171,9 @@ def test_demo_lava_subset_identical_to_emulator(tmp_path):
         lava_python()
     except BackendUnavailableError as exc:
         pytest.skip(f"no Lava interpreter: {exc}")
-    rc, text, err = _run(["demo", "--model", MODEL, "--samples", "4", "--lava-samples", "2", "--out", str(tmp_path)])
+    rc, text, err = _run(
+        ["demo", "--model", MODEL, "--samples", "4", "--lava-samples", "2", "--out", str(tmp_path)]
+    )
     assert rc == 0, text + err
     assert "identical to the emulator on 2/2 samples" in text
     res = json.loads((tmp_path / "results.json").read_text())

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from neurocompile.errors import NumericOverflowError
-from neurocompile.targets.loihi2.emulator.run import run_program
 from neurocompile.targets.loihi2.builder import Loihi2Builder
+from neurocompile.targets.loihi2.emulator.run import run_program
 
 MIX, EXC, INH = 1, 2, 3
 
@@ -35,7 +35,9 @@ def test_timing_table_2_4():
     b.lif("l2", 1, du=4095, dv=0, vth=10**5)
     b.dense("src", "l1", [[10]])
     b.dense("l1", "l2", [[7]])
-    r = run_program(b.build(), {"src": _spikes(1, 6, [(1, 0), (4, 0)])}, record="src.spikes,l1.u,l1.spikes,l2.u")
+    r = run_program(
+        b.build(), {"src": _spikes(1, 6, [(1, 0), (4, 0)])}, record="src.spikes,l1.u,l1.spikes,l2.u"
+    )
     rec = {k: v[0, :, 0].tolist() for k, v in r.recordings.items()}
     assert rec["src.spikes"] == [1, 0, 0, 1, 0, 0]
     assert rec["l1.u"] == [0, 640, 0, 0, 640, 0]
@@ -57,9 +59,9 @@ def test_lif_reset_interval_3_offset_1():
 def test_decay_du_offset_and_round_toward_zero():
     b = Loihi2Builder()
     b.input("x", 1)
-    b.lif("a", 2, du=0, dv=0, vth=10**5, u_init=[6400, -6400])       # du=0 still leaks 1/4096
-    b.lif("c", 1, du=4095, dv=0, vth=10**5, u_init=6400)              # du=4095: u <- input only
-    b.lif("d", 2, du=0, dv=4095, vth=10**5, v_init=[1000, -1000])     # dv: (4096 - dv), toward zero
+    b.lif("a", 2, du=0, dv=0, vth=10**5, u_init=[6400, -6400])  # du=0 still leaks 1/4096
+    b.lif("c", 1, du=4095, dv=0, vth=10**5, u_init=6400)  # du=4095: u <- input only
+    b.lif("d", 2, du=0, dv=4095, vth=10**5, v_init=[1000, -1000])  # dv: (4096 - dv), toward zero
     r = run_program(b.build(), {"x": np.zeros((1, 3, 1))}, record="a.u,c.u,d.v")
     assert r.recordings["a.u"][0, :, 0].tolist() == [6398, 6396, 6394]
     assert r.recordings["a.u"][0, :, 1].tolist() == [-6398, -6396, -6394]
@@ -78,7 +80,13 @@ def test_bias_every_step_strict_threshold_and_reset_of_v_only():
     assert r.recordings["h.v"][0, :, 0].tolist() == [64, 128, 0, 64, 128]
     assert r.recordings["h.spikes"][0, :, 0].tolist() == [0, 0, 1, 0, 0]
     assert r.recordings["k.spikes"][0, :, 0].tolist() == [1] * 5
-    assert r.recordings["k.u"][0, :, 0].tolist() == [4095, 4094, 4093, 4092, 4091]  # 4096*4095>>12 = 4095, ...
+    assert r.recordings["k.u"][0, :, 0].tolist() == [
+        4095,
+        4094,
+        4093,
+        4092,
+        4091,
+    ]  # 4096*4095>>12 = 4095, ...
 
 
 def test_sparse_mixed_truncation_3_m3_5():
@@ -91,8 +99,10 @@ def test_sparse_mixed_truncation_3_m3_5():
     assert r.recordings["h.u"][0, 1].tolist() == [2 * 64, -4 * 64, 4 * 64]
 
 
-@pytest.mark.parametrize("nwb,sm,w,eff", [(5, EXC, 255, 248), (1, EXC, 255, 128), (3, INH, -100, -96),
-                                          (8, MIX, -1, -2), (4, MIX, 100, 96)])
+@pytest.mark.parametrize(
+    "nwb,sm,w,eff",
+    [(5, EXC, 255, 248), (1, EXC, 255, 128), (3, INH, -100, -96), (8, MIX, -1, -2), (4, MIX, 100, 96)],
+)
 def test_num_weight_bits(nwb, sm, w, eff):
     b = Loihi2Builder()
     b.input("x", 1)
@@ -241,7 +251,7 @@ def test_batch_samples_are_independent():
     x = (rng.random((4, 50, 20)) < 0.3).astype(float)
     whole = run_program(prog, {"x": x}, record="h.u,h.v")
     for i in range(4):
-        one = run_program(prog, {"x": x[i:i + 1]}, record="h.u,h.v")
+        one = run_program(prog, {"x": x[i : i + 1]}, record="h.u,h.v")
         for k in ("h.u", "h.v"):
             assert np.array_equal(whole.recordings[k][i], one.recordings[k][0]), (i, k)
         assert np.array_equal(whole.outputs["y"][i], one.outputs["y"][0])

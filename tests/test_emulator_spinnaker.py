@@ -16,8 +16,16 @@ from neurocompile.errors import NumericOverflowError, RangeError
 from neurocompile.program import Program
 from neurocompile.targets.spinnaker.builder import SpiNNakerBuilder
 
-LIF = dict(cm=1.0, tau_m=20.0, v_rest=-65.0, v_reset=-65.0, v_thresh=-50.0, tau_refrac=2.0, i_offset=0.0,
-           v_init=-65.0)
+LIF = dict(
+    cm=1.0,
+    tau_m=20.0,
+    v_rest=-65.0,
+    v_reset=-65.0,
+    v_thresh=-50.0,
+    tau_refrac=2.0,
+    i_offset=0.0,
+    v_init=-65.0,
+)
 
 
 def _one(kind="exp", w16=5120, delay=1, shifts=(5, 0), n_src=1, receptor="excitatory", **kw):
@@ -28,8 +36,15 @@ def _one(kind="exp", w16=5120, delay=1, shifts=(5, 0), n_src=1, receptor="excita
         b.if_curr_exp("lif", 1, tau_syn_E=5.0, tau_syn_I=5.0, ring_buffer_shifts=list(shifts), **params)
     else:
         b.if_curr_delta("lif", 1, ring_buffer_shifts=list(shifts), **params)
-    b.from_list("src", "lif", pre_idx=np.arange(n_src), post_idx=np.zeros(n_src, int), w16=[w16] * n_src,
-                delays=delay, receptor=receptor)
+    b.from_list(
+        "src",
+        "lif",
+        pre_idx=np.arange(n_src),
+        post_idx=np.zeros(n_src, int),
+        w16=[w16] * n_src,
+        delays=delay,
+        receptor=receptor,
+    )
     return b.build({"o": ("lif", "spikes")})
 
 
@@ -69,7 +84,7 @@ def test_ring_buffer_saturates_at_0xffff():
     assert any("saturated" in w for w in r2.warnings)
     unsat = _one(kind="delta", w16=30000, n_src=2, shifts=(0, 0), v_thresh=100.0)
     v3 = unsat.run({"src": x2}, record="lif.v").recordings["lif.v"][0, :, 0]
-    assert v3[3] < v1[3]                                      # 60000 < 65535
+    assert v3[3] < v1[3]  # 60000 < 65535
 
 
 def test_refractory_ticks_and_threshold_ge():
@@ -91,7 +106,7 @@ def test_refractory_ticks_and_threshold_ge():
 def test_delta_vs_exp_synapse():
     x = np.zeros((1, 12, 1))
     x[0, 1, 0] = 1
-    w = 2.0                                                   # nA, w16 = 2 * 2**(15 - 5)
+    w = 2.0  # nA, w16 = 2 * 2**(15 - 5)
     vd = _one(kind="delta", w16=int(w * 1024)).run({"src": x}, record="lif.v").recordings["lif.v"][0, :, 0]
     ve = _one(kind="exp", w16=int(w * 1024)).run({"src": x}, record="lif.v").recordings["lif.v"][0, :, 0]
     a = math.exp(-1 / 20)
@@ -107,7 +122,11 @@ def test_delta_vs_exp_synapse():
 def test_inhibitory_receptor_lowers_v():
     x = np.zeros((1, 6, 1))
     x[0, 1, 0] = 1
-    v = _one(kind="delta", w16=2048, receptor="inhibitory").run({"src": x}, record="lif.v").recordings["lif.v"]
+    v = (
+        _one(kind="delta", w16=2048, receptor="inhibitory")
+        .run({"src": x}, record="lif.v")
+        .recordings["lif.v"]
+    )
     assert v[0, 3, 0] < -65.0
 
 
@@ -117,8 +136,10 @@ def test_batch_equals_samples_and_u_recorded():
     x = (rng.random((4, 40, 1)) < 0.4).astype(float)
     rb = p.run({"src": x}, record="lif.v,lif.u")
     for i in range(4):
-        ri = p.run({"src": x[i:i + 1]}, record="lif.v,lif.u")
-        np.testing.assert_array_equal(ri.recordings["lif.v"][0], rb.recordings["lif.v"][i], err_msg=f"sample {i}")
+        ri = p.run({"src": x[i : i + 1]}, record="lif.v,lif.u")
+        np.testing.assert_array_equal(
+            ri.recordings["lif.v"][0], rb.recordings["lif.v"][i], err_msg=f"sample {i}"
+        )
         np.testing.assert_array_equal(ri.outputs["o"][0], rb.outputs["o"][i])
     assert rb.recordings["lif.u"].shape == (4, 40, 1) and rb.recordings["lif.u"].max() > 0
 
@@ -126,7 +147,7 @@ def test_batch_equals_samples_and_u_recorded():
 def test_strict_raises_on_int32_wrap():
     b = SpiNNakerBuilder(1.0)
     b.spike_source("s", 1)
-    b.if_curr_delta("lif", 1, **{**LIF, "i_offset": 30000.0, "v_thresh": 30000.0})   # I*R = 600000 mV
+    b.if_curr_delta("lif", 1, **{**LIF, "i_offset": 30000.0, "v_thresh": 30000.0})  # I*R = 600000 mV
     p = b.build({"o": ("lif", "spikes")})
     with pytest.warns(RuntimeWarning, match="wrapped"):
         p.run({"s": np.zeros((1, 3, 1))})

@@ -50,7 +50,9 @@ def f32(a):
 
 def _double(module):
     for mod in module.modules():
-        mod.register_forward_pre_hook(lambda m, args: tuple(a.double() if torch.is_tensor(a) else a for a in args))
+        mod.register_forward_pre_hook(
+            lambda m, args: tuple(a.double() if torch.is_tensor(a) else a for a in args)
+        )
     return module.double()
 
 
@@ -59,8 +61,9 @@ def run_norse(g, x, dt, reset_method="value"):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = norse_torch.from_nir(g, dt=dt, reset_method=getattr(nreset, f"reset_{reset_method}"),
-                                 ignore_warnings=True)
+        m = norse_torch.from_nir(
+            g, dt=dt, reset_method=getattr(nreset, f"reset_{reset_method}"), ignore_warnings=True
+        )
     m = _double(m)
     state, outs = None, []
     with torch.no_grad():
@@ -118,17 +121,27 @@ def assert_spikes_equal(a, b, seed, what):
 def _ff(node, n_in, n, rng, bias=True):
     W = f32(rng.normal(0.6, 1.0, size=(n, n_in)))
     b = f32(rng.normal(0.0, 0.2, size=n)) if bias else f32(np.zeros(n))
-    return nir.NIRGraph(nodes={"input": nir.Input(np.array([n_in])), "aff": nir.Affine(W, b), "neuron": node,
-                               "output": nir.Output(np.array([n]))},
-                        edges=[("input", "aff"), ("aff", "neuron"), ("neuron", "output")])
+    return nir.NIRGraph(
+        nodes={
+            "input": nir.Input(np.array([n_in])),
+            "aff": nir.Affine(W, b),
+            "neuron": node,
+            "output": nir.Output(np.array([n])),
+        },
+        edges=[("input", "aff"), ("aff", "neuron"), ("neuron", "output")],
+    )
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_norse_lif(seed):
     rng = np.random.default_rng(seed)
-    dt, n_in, n = 2.0 ** -10, 6, 5
-    lif = nir.LIF(tau=pow2_tau(rng, n, dt, 2, 5), r=f32(rng.uniform(0.5, 2, n)), v_leak=f32(np.zeros(n)),
-                  v_threshold=f32(rng.uniform(0.5, 1.5, n)))
+    dt, n_in, n = 2.0**-10, 6, 5
+    lif = nir.LIF(
+        tau=pow2_tau(rng, n, dt, 2, 5),
+        r=f32(rng.uniform(0.5, 2, n)),
+        v_leak=f32(np.zeros(n)),
+        v_threshold=f32(rng.uniform(0.5, 1.5, n)),
+    )
     g = _ff(lif, n_in, n, rng)
     x = inputs(rng, 3, 80, (n_in,))
     ref, _ = run_norse(g, x, dt)
@@ -153,16 +166,21 @@ def test_norse_if(seed):
 
 
 def _cuba(rng, n, dt):
-    return nir.CubaLIF(tau_syn=pow2_tau(rng, n, dt, 1, 3), tau_mem=pow2_tau(rng, n, dt, 2, 5),
-                       r=f32(rng.uniform(1, 4, n)), v_leak=f32(np.zeros(n)),
-                       v_threshold=f32(rng.uniform(0.5, 1.5, n)), w_in=f32(rng.uniform(0.5, 2, n)))
+    return nir.CubaLIF(
+        tau_syn=pow2_tau(rng, n, dt, 1, 3),
+        tau_mem=pow2_tau(rng, n, dt, 2, 5),
+        r=f32(rng.uniform(1, 4, n)),
+        v_leak=f32(np.zeros(n)),
+        v_threshold=f32(rng.uniform(0.5, 1.5, n)),
+        w_in=f32(rng.uniform(0.5, 2, n)),
+    )
 
 
 @pytest.mark.parametrize("reset_method", ["value", "subtract"])
 @pytest.mark.parametrize("seed", SEEDS)
 def test_norse_cubalif(seed, reset_method):
     rng = np.random.default_rng(seed)
-    dt, n_in, n = 2.0 ** -10, 6, 5
+    dt, n_in, n = 2.0**-10, 6, 5
     g = _ff(_cuba(rng, n, dt), n_in, n, rng)
     x = inputs(rng, 3, 80, (n_in,))
     ref, _ = run_norse(g, x, dt, reset_method)
@@ -176,15 +194,22 @@ def test_norse_recurrent_lif(seed):
     """Input -> Affine -> LIF -> Output with LIF -> Affine(rec) -> LIF: the back-edge rec -> LIF
     reads the previous step in nirtorch and in our hop_delay 0 (zeros at t = 0)."""
     rng = np.random.default_rng(seed)
-    dt, n_in, n = 2.0 ** -10, 4, 6
+    dt, n_in, n = 2.0**-10, 4, 6
     g = nir.NIRGraph(
-        nodes={"input": nir.Input(np.array([n_in])),
-               "aff": nir.Affine(f32(rng.normal(0.5, 1, (n, n_in))), f32(np.zeros(n))),
-               "lif": nir.LIF(tau=pow2_tau(rng, n, dt, 2, 4), r=f32(np.ones(n)), v_leak=f32(np.zeros(n)),
-                              v_threshold=f32(rng.uniform(0.5, 1.5, n))),
-               "rec": nir.Affine(f32(rng.normal(0, 2.0, (n, n))), f32(rng.normal(0, 0.1, n))),
-               "output": nir.Output(np.array([n]))},
-        edges=[("input", "aff"), ("aff", "lif"), ("lif", "rec"), ("rec", "lif"), ("lif", "output")])
+        nodes={
+            "input": nir.Input(np.array([n_in])),
+            "aff": nir.Affine(f32(rng.normal(0.5, 1, (n, n_in))), f32(np.zeros(n))),
+            "lif": nir.LIF(
+                tau=pow2_tau(rng, n, dt, 2, 4),
+                r=f32(np.ones(n)),
+                v_leak=f32(np.zeros(n)),
+                v_threshold=f32(rng.uniform(0.5, 1.5, n)),
+            ),
+            "rec": nir.Affine(f32(rng.normal(0, 2.0, (n, n))), f32(rng.normal(0, 0.1, n))),
+            "output": nir.Output(np.array([n])),
+        },
+        edges=[("input", "aff"), ("aff", "lif"), ("lif", "rec"), ("rec", "lif"), ("lif", "output")],
+    )
     x = inputs(rng, 2, 100, (n_in,))
     ref, _ = run_norse(g, x, dt)
     got, _ = ours(g, x, norse_to_nir, dt=dt)
@@ -201,15 +226,25 @@ def test_norse_recurrent_cubalif_braille_like(seed):
     rng = np.random.default_rng(seed)
     dt, n_in, n, n_out = 1e-4, 6, 8, 3
     g = nir.NIRGraph(
-        nodes={"input": nir.Input(np.array([n_in])),
-               "fc1": nir.Affine(f32(rng.normal(0.5, 1, (n, n_in))), f32(rng.normal(0, 0.1, n))),
-               "lif1.lif": _cuba(rng, n, dt),
-               "lif1.w_rec": nir.Affine(f32(rng.normal(0, 1.0, (n, n))), f32(np.zeros(n))),
-               "fc2": nir.Affine(f32(rng.normal(0.5, 1, (n_out, n))), f32(np.zeros(n_out))),
-               "lif2": _cuba(rng, n_out, dt),
-               "output": nir.Output(np.array([n_out]))},
-        edges=[("input", "fc1"), ("fc1", "lif1.lif"), ("lif1.lif", "lif1.w_rec"), ("lif1.w_rec", "lif1.lif"),
-               ("lif1.lif", "fc2"), ("fc2", "lif2"), ("lif2", "output")])
+        nodes={
+            "input": nir.Input(np.array([n_in])),
+            "fc1": nir.Affine(f32(rng.normal(0.5, 1, (n, n_in))), f32(rng.normal(0, 0.1, n))),
+            "lif1.lif": _cuba(rng, n, dt),
+            "lif1.w_rec": nir.Affine(f32(rng.normal(0, 1.0, (n, n))), f32(np.zeros(n))),
+            "fc2": nir.Affine(f32(rng.normal(0.5, 1, (n_out, n))), f32(np.zeros(n_out))),
+            "lif2": _cuba(rng, n_out, dt),
+            "output": nir.Output(np.array([n_out])),
+        },
+        edges=[
+            ("input", "fc1"),
+            ("fc1", "lif1.lif"),
+            ("lif1.lif", "lif1.w_rec"),
+            ("lif1.w_rec", "lif1.lif"),
+            ("lif1.lif", "fc2"),
+            ("fc2", "lif2"),
+            ("lif2", "output"),
+        ],
+    )
     x = inputs(rng, 2, 80, (n_in,))
     for rm in ("value", "subtract"):
         ref, _ = run_norse(g, x, dt, rm)
@@ -219,19 +254,37 @@ def test_norse_recurrent_cubalif_braille_like(seed):
 
 def _conv_graph(rng, cin=2, hw=10, positive=False, flatten=True):
     cw = rng.uniform(0, 0.6, (4, cin, 3, 3)) if positive else rng.normal(0.15, 0.5, (4, cin, 3, 3))
-    nodes = {"input": nir.Input(np.array([cin, hw, hw])),
-             "conv": nir.Conv2d(input_shape=(hw, hw), weight=f32(cw), stride=1, padding=1, dilation=1, groups=1,
-                                bias=f32(np.zeros(4) if positive else rng.normal(0, 0.1, 4))),
-             "if1": nir.IF(r=f32(np.ones((4, hw, hw))), v_threshold=f32(np.ones((4, hw, hw)))),
-             "pool": nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0]))}
+    nodes = {
+        "input": nir.Input(np.array([cin, hw, hw])),
+        "conv": nir.Conv2d(
+            input_shape=(hw, hw),
+            weight=f32(cw),
+            stride=1,
+            padding=1,
+            dilation=1,
+            groups=1,
+            bias=f32(np.zeros(4) if positive else rng.normal(0, 0.1, 4)),
+        ),
+        "if1": nir.IF(r=f32(np.ones((4, hw, hw))), v_threshold=f32(np.ones((4, hw, hw)))),
+        "pool": nir.SumPool2d(
+            kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])
+        ),
+    }
     edges = [("input", "conv"), ("conv", "if1"), ("if1", "pool")]
     h = hw // 2
     if flatten:
         nodes["flat"] = nir.Flatten(input_type={"input": np.array([4, h, h])}, start_dim=0, end_dim=-1)
-        nodes["aff"] = nir.Affine(f32(rng.normal(0.0 if positive else 0.05, 0.1 if positive else 0.2, (5, 4 * h * h))), f32(np.zeros(5)))
+        nodes["aff"] = nir.Affine(
+            f32(rng.normal(0.0 if positive else 0.05, 0.1 if positive else 0.2, (5, 4 * h * h))),
+            f32(np.zeros(5)),
+        )
         edges += [("pool", "flat"), ("flat", "aff"), ("aff", "lif"), ("lif", "output")]
-        nodes["lif"] = nir.LIF(tau=f32(2.0 ** rng.integers(2, 5, 5)), r=f32(np.ones(5)), v_leak=f32(np.zeros(5)),
-                               v_threshold=f32(rng.uniform(1, 3, 5)))
+        nodes["lif"] = nir.LIF(
+            tau=f32(2.0 ** rng.integers(2, 5, 5)),
+            r=f32(np.ones(5)),
+            v_leak=f32(np.zeros(5)),
+            v_threshold=f32(rng.uniform(1, 3, 5)),
+        )
         nodes["output"] = nir.Output(np.array([5]))
     else:
         nodes["output"] = nir.Output(np.array([4, h, h]))
@@ -268,10 +321,15 @@ def test_norse_drops_li_nodes():
     """Known norse 1.1.0 bug (nir.md §2.2, norse PR #424): LI is not mapped; nirtorch drops the
     node with its edges, so the graph's Output never receives the LI's membrane."""
     n = 3
-    g = nir.NIRGraph(nodes={"input": nir.Input(np.array([n])), "aff": nir.Affine(f32(np.eye(n)), f32(np.zeros(n))),
-                            "li": nir.LI(tau=f32(np.full(n, 4e-3)), r=f32(np.ones(n)), v_leak=f32(np.zeros(n))),
-                            "output": nir.Output(np.array([n]))},
-                     edges=[("input", "aff"), ("aff", "li"), ("li", "output")])
+    g = nir.NIRGraph(
+        nodes={
+            "input": nir.Input(np.array([n])),
+            "aff": nir.Affine(f32(np.eye(n)), f32(np.zeros(n))),
+            "li": nir.LI(tau=f32(np.full(n, 4e-3)), r=f32(np.ones(n)), v_leak=f32(np.zeros(n))),
+            "output": nir.Output(np.array([n])),
+        },
+        edges=[("input", "aff"), ("aff", "li"), ("li", "output")],
+    )
     x = np.ones((1, 4, n))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -289,8 +347,12 @@ def test_norse_drops_li_nodes():
 def test_sinabs_lif(seed):
     rng = np.random.default_rng(seed)
     n_in, n = 6, 5
-    lif = nir.LIF(tau=f32(rng.uniform(2, 20, n)), r=f32(np.ones(n)), v_leak=f32(np.zeros(n)),
-                  v_threshold=f32(rng.uniform(0.5, 1.5, n)))
+    lif = nir.LIF(
+        tau=f32(rng.uniform(2, 20, n)),
+        r=f32(np.ones(n)),
+        v_leak=f32(np.zeros(n)),
+        v_threshold=f32(rng.uniform(0.5, 1.5, n)),
+    )
     g = _ff(lif, n_in, n, rng)
     x = inputs(rng, 3, 80, (n_in,))
     ref, _ = run_sinabs(g, x)
@@ -308,10 +370,15 @@ def test_sinabs_if_nonnegative_input(seed):
     rng = np.random.default_rng(seed)
     n_in, n = 6, 5
     node = nir.IF(r=f32(np.ones(n)), v_threshold=f32(rng.uniform(1.0, 2.0, n)))
-    g = nir.NIRGraph(nodes={"input": nir.Input(np.array([n_in])),
-                            "aff": nir.Affine(f32(rng.uniform(0, 0.8, (n, n_in))), f32(np.zeros(n))),
-                            "neuron": node, "output": nir.Output(np.array([n]))},
-                     edges=[("input", "aff"), ("aff", "neuron"), ("neuron", "output")])
+    g = nir.NIRGraph(
+        nodes={
+            "input": nir.Input(np.array([n_in])),
+            "aff": nir.Affine(f32(rng.uniform(0, 0.8, (n, n_in))), f32(np.zeros(n))),
+            "neuron": node,
+            "output": nir.Output(np.array([n])),
+        },
+        edges=[("input", "aff"), ("aff", "neuron"), ("neuron", "output")],
+    )
     x = inputs(rng, 3, 60, (n_in,))
     ref, _ = run_sinabs(g, x)
     got, _ = ours(g, x, sinabs_to_nir)
@@ -340,7 +407,9 @@ def test_sinabs_conv_pool_flatten(seed):
     got, tr = ours(g, x, sinabs_to_nir)
     assert_spikes_equal(got, ref, seed, "sinabs conv net output")
     res = nc.simulate(tr.graph, {"input": x}, record="if1.spikes", **tr.semantics)
-    assert_spikes_equal(res.recordings["if1.spikes"].reshape(2, 40, -1), rec["if1"], seed, "sinabs conv IF layer")
+    assert_spikes_equal(
+        res.recordings["if1.spikes"].reshape(2, 40, -1), rec["if1"], seed, "sinabs conv IF layer"
+    )
 
 
 def test_sinabs_multispike_default_differs():

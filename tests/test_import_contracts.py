@@ -16,16 +16,36 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 #: source folder -> the package it installs as (pyproject.toml's package-dir).
-PACKAGES = {"neurocompile": "neurocompile", "targets": "neurocompile.targets", "cli": "neurocompile.cli",
-            "models": "neurocompile.models"}
+PACKAGES = {
+    "neurocompile": "neurocompile",
+    "targets": "neurocompile.targets",
+    "cli": "neurocompile.cli",
+    "models": "neurocompile.models",
+}
 
 #: core modules by layer; every core module must be listed (a new one gets its place here).
 CORE_LAYERS: list[set[str]] = [
     {"errors", "target", "findings", "jsonable"},
     {"ir", "semantics", "data", "schema"},
-    {"load", "nirio", "onnx_frontend", "conventions", "reference", "reference_ops", "shapes", "netlist",
-     "quantize", "partition", "program", "learning", "learning.attach", "learning.ir", "learning.library",
-     "learning.results", "learning.toml"},
+    {
+        "load",
+        "nirio",
+        "onnx_frontend",
+        "conventions",
+        "reference",
+        "reference_ops",
+        "shapes",
+        "netlist",
+        "quantize",
+        "partition",
+        "program",
+        "learning",
+        "learning.attach",
+        "learning.ir",
+        "learning.library",
+        "learning.results",
+        "learning.toml",
+    },
     {"compiler", "check", "report", "compare", ""},  # "": the package itself, which re-exports the API
 ]
 LAYER_TARGETS = len(CORE_LAYERS)
@@ -50,7 +70,7 @@ def _modules() -> dict[str, tuple[Path, set[str]]]:
                 elif isinstance(node, ast.ImportFrom):
                     if node.level:
                         parts = base.split(".")
-                        parts = parts[:len(parts) - node.level + 1]
+                        parts = parts[: len(parts) - node.level + 1]
                         name = ".".join(parts + ([node.module] if node.module else []))
                     else:
                         name = node.module or ""
@@ -103,7 +123,9 @@ def test_core_imports_no_application_and_no_target(mod):
     assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 
-@pytest.mark.parametrize("mod", sorted(m for m in MODULES if m.count(".") >= 2 and m.startswith("neurocompile.targets.")))
+@pytest.mark.parametrize(
+    "mod", sorted(m for m in MODULES if m.count(".") >= 2 and m.startswith("neurocompile.targets."))
+)
 def test_no_chip_imports_another_chip(mod):
     path, imports = MODULES[mod]
     chip = mod.split(".")[2]
@@ -113,6 +135,8 @@ def test_no_chip_imports_another_chip(mod):
 
 def test_the_contract_sees_the_tree():
     """The parser finds the modules and the imports it is meant to judge (it cannot pass vacuously)."""
-    assert {"neurocompile.compiler", "neurocompile.targets.loihi2.lower", "neurocompile.cli.main"} <= set(MODULES)
+    assert {"neurocompile.compiler", "neurocompile.targets.loihi2.lower", "neurocompile.cli.main"} <= set(
+        MODULES
+    )
     assert "neurocompile.netlist" in {_owner(n) for n in MODULES["neurocompile.compiler"][1]}
     assert _layer("neurocompile.errors") < _layer("neurocompile.netlist") < _layer("neurocompile.compiler")

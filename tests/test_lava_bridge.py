@@ -6,14 +6,12 @@ through ``.venv-lava`` (or ``$NEUROCOMPILE_LAVA_PYTHON``) when that interpreter 
 
 from __future__ import annotations
 
-import os
 import stat
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
-
 from loihi2_cases import merge_cases, random_case, timing_chain
 
 from neurocompile.errors import BackendUnavailableError
@@ -54,8 +52,12 @@ def test_program_run_backend_lava_round_trip():
     """Program.run(backend="lava") -> subprocess in .venv-lava -> the §2.4 numbers, labelled."""
     _lava_python_or_skip()
     case = timing_chain()
-    res = case.program.run(case.inputs, backend="lava", record="l1.u,l1.spikes,l2.u,src.spikes", in_process=False)
-    assert res.backend == "lava" and res.fidelity == "bit-exact" and res.reference == "lava-nc 0.10.0 fixed_pt"
+    res = case.program.run(
+        case.inputs, backend="lava", record="l1.u,l1.spikes,l2.u,src.spikes", in_process=False
+    )
+    assert (
+        res.backend == "lava" and res.fidelity == "bit-exact" and res.reference == "lava-nc 0.10.0 fixed_pt"
+    )
     assert res.recordings["l1.u"].ravel().tolist() == [0, 640, 0, 0, 640, 0]  # loihi2.md §2.4
     assert res.recordings["l2.u"].ravel().tolist() == [0, 0, 448, 0, 0, 448]
     assert res.recordings["src.spikes"].ravel().tolist() == [1, 0, 0, 1, 0, 0]
@@ -72,7 +74,9 @@ def test_bridge_matches_emulator_with_batch_and_errors_pass_through():
         warnings.simplefilter("ignore", RuntimeWarning)
         emu = case.program.run(batch, backend="emulator", record=case.record)
     for key in case.record:
-        assert np.array_equal(np.asarray(lava.recordings[key], np.int64), np.asarray(emu.recordings[key], np.int64)), key
+        assert np.array_equal(
+            np.asarray(lava.recordings[key], np.int64), np.asarray(emu.recordings[key], np.int64)
+        ), key
         assert lava.recordings[key].shape[:2] == (2, case.steps)
     for key in case.program.outputs:
         assert np.array_equal(lava.outputs[key], emu.outputs[key]), key

@@ -19,8 +19,8 @@ pytest.importorskip("lava.magma.core.run_configs", reason="needs lava-nc 0.10.0 
 from loihi2_cases import HAND_MADE, Case, _family_scalars, merge_cases, random_case  # noqa: E402
 
 from neurocompile.program import OutputSpec, Population, Program, Projection  # noqa: E402
-from neurocompile.targets.loihi2.emulator.run import run_program as run_emulator  # noqa: E402
 from neurocompile.targets.loihi2 import lava_runner as L  # noqa: E402
+from neurocompile.targets.loihi2.emulator.run import run_program as run_emulator  # noqa: E402
 
 pytestmark = pytest.mark.lava
 
@@ -46,8 +46,10 @@ def _job(case: Case) -> L.Job:
 
 def _first_diff(name: str, key: str, emu: np.ndarray, lava: np.ndarray) -> str:
     t, i = (int(x) for x in np.argwhere(emu != lava)[0])
-    return (f"{name}: {key} differs first at step {t + 1} (time_step), neuron {i}: emulator {emu[t, i]} vs "
-            f"Lava {lava[t, i]} ({int((emu != lava).sum())} values differ)")
+    return (
+        f"{name}: {key} differs first at step {t + 1} (time_step), neuron {i}: emulator {emu[t, i]} vs "
+        f"Lava {lava[t, i]} ({int((emu != lava).sum())} values differ)"
+    )
 
 
 @pytest.mark.slow
@@ -71,12 +73,16 @@ def test_random_programs_match_lava_every_step(families):
                 if not np.array_equal(got, mine):
                     failures.append(_first_diff(case.name, key, got, mine))
             checked += 1
-    assert not failures, f"{len(failures)} mismatches (reproduce with loihi2_cases.random_case(family, member)):\n" \
+    assert not failures, (
+        f"{len(failures)} mismatches (reproduce with loihi2_cases.random_case(family, member)):\n"
         + "\n".join(failures[:20])
+    )
     assert checked == len(families) * MEMBERS
     if any(_family_scalars(f)["extreme"] for f in families):
         # the extreme families must really exercise the u wrap and the v saturation
-        assert wrapped and saturated, f"extreme families {families} hit wrap {wrapped}x, saturation {saturated}x"
+        assert wrapped and saturated, (
+            f"extreme families {families} hit wrap {wrapped}x, saturation {saturated}x"
+        )
 
 
 def test_random_programs_cover_the_schema():
@@ -93,8 +99,9 @@ def test_random_programs_cover_the_schema():
             if pj["pre"].startswith("in") and fam["inputs"][int(pj["pre"][2:])]:
                 nmb_graded_into.add("graded" if pj["num_message_bits"] else "binary")
             if pj["pre"].startswith("lif"):
-                recurrent.add("self" if pj["pre"] == pj["post"] else
-                              ("back" if pj["pre"] >= pj["post"] else "forward"))
+                recurrent.add(
+                    "self" if pj["pre"] == pj["post"] else ("back" if pj["pre"] >= pj["post"] else "forward")
+                )
             into[pj["post"]] = into.get(pj["post"], 0) + 1
             if pj["kind"].startswith("delay"):
                 delays.add(pj["maxd"])
@@ -115,9 +122,14 @@ def test_random_programs_cover_the_schema():
 # ----------------------------------------------------------------------------- hand-made cases
 #: loihi2.md §2.4, §2.3, §1.3, §2.2: what Lava was measured to do (independent of our code).
 EXPECTED = {
-    "timing_chain": {"l1.u": [0, 640, 0, 0, 640, 0], "l1.spikes": [0, 1, 0, 0, 1, 0], "l2.u": [0, 0, 448, 0, 0, 448]},
-    "timing_delays": {"l.u": [[0, 0, 0], [640, 0, 0], [0, 640, 0], [0, 0, 0], [0, 0, 640], [0, 0, 0], [0, 0, 0],
-                              [0, 0, 0]]},
+    "timing_chain": {
+        "l1.u": [0, 640, 0, 0, 640, 0],
+        "l1.spikes": [0, 1, 0, 0, 1, 0],
+        "l2.u": [0, 0, 448, 0, 0, 448],
+    },
+    "timing_delays": {
+        "l.u": [[0, 0, 0], [640, 0, 0], [0, 640, 0], [0, 0, 0], [0, 0, 640], [0, 0, 0], [0, 0, 0], [0, 0, 0]]
+    },
     # interval 3 offset 1: u = 0, 64, 127, 64, 127, 190, 64 ... (constant input 1, du = 0)
     "timing_lif_reset": {"l.u": [0, 64, 127, 64, 127, 190, 64, 127, 190, 64]},
     # graded 5 / -3, w = 4, weight_exp -1 -> a = 10 / -6 (u = a << 6 with du = 4095); binary -> 4 / 4
@@ -146,11 +158,31 @@ def paper_lif_program() -> Program:
     -> LIF(du=4095, dv=163, vth=25)."""
     prog = Program(target="loihi2")
     prog.populations["inp"] = Population("inp", "input", (1,), {"num_message_bits": 0})
-    prog.populations["lif"] = Population("lif", "lif", (1,), {
-        "du": 4095, "dv": 163, "vth": 25, "bias_mant": np.zeros(1, np.int64), "bias_exp": np.zeros(1, np.int64)})
-    prog.projections["w"] = Projection("w", "inp", "lif", "dense", {
-        "weights": np.array([[10]], np.int64), "weight_exp": 0, "num_weight_bits": 8, "sign_mode": 2,
-        "num_message_bits": 0})
+    prog.populations["lif"] = Population(
+        "lif",
+        "lif",
+        (1,),
+        {
+            "du": 4095,
+            "dv": 163,
+            "vth": 25,
+            "bias_mant": np.zeros(1, np.int64),
+            "bias_exp": np.zeros(1, np.int64),
+        },
+    )
+    prog.projections["w"] = Projection(
+        "w",
+        "inp",
+        "lif",
+        "dense",
+        {
+            "weights": np.array([[10]], np.int64),
+            "weight_exp": 0,
+            "num_weight_bits": 8,
+            "sign_mode": 2,
+            "num_message_bits": 0,
+        },
+    )
     prog.inputs["input"] = "inp"
     prog.outputs["output"] = OutputSpec("lif", "spikes")
     return prog
@@ -161,14 +193,19 @@ def test_real_loihi2_chip_trace_on_lava_and_emulator(paper_data):
     x = trace[:, 0].astype(np.int64).reshape(1, -1, 1)
     v_chip, s_chip = trace[:, 1].astype(np.int64), trace[:, 2].astype(np.int64)
     prog = paper_lif_program()
-    for result in (L.run_program_lava(prog, {"input": x}, record="lif.v"),
-                   run_emulator(prog, {"input": x}, record="lif.v")):
+    for result in (
+        L.run_program_lava(prog, {"input": x}, record="lif.v"),
+        run_emulator(prog, {"input": x}, record="lif.v"),
+    ):
         v = result.recordings["lif.v"].reshape(-1).astype(np.int64)
         s = result.outputs["output"].reshape(-1).astype(np.int64)
-        assert np.array_equal(s, s_chip), f"{result.backend}: spikes at {np.flatnonzero(s)} vs chip {np.flatnonzero(s_chip)}"
+        assert np.array_equal(s, s_chip), (
+            f"{result.backend}: spikes at {np.flatnonzero(s)} vs chip {np.flatnonzero(s_chip)}"
+        )
         quiet = s_chip == 0
-        assert np.array_equal(v[quiet], v_chip[quiet]), f"{result.backend}: v differs at steps " \
-            f"{np.flatnonzero(quiet & (v != v_chip))[:10]}"
+        assert np.array_equal(v[quiet], v_chip[quiet]), (
+            f"{result.backend}: v differs at steps {np.flatnonzero(quiet & (v != v_chip))[:10]}"
+        )
         assert s_chip.sum() == 4  # the trace's four spikes (steps 461, 511, 711, 761 in 1-based time)
 
 

@@ -29,12 +29,19 @@ TARGETS = ("loihi2", "spinnaker")
 def graph(w=((W_DRIVER, W_PROBE),)):
     w = np.asarray(w, dtype=np.float64)
     return nir.NIRGraph(
-        nodes={"input": nir.Input(input_type=np.array([w.shape[1]])),
-               "fc": nir.Affine(weight=w, bias=np.zeros(w.shape[0])),
-               "lif": nir.LIF(tau=np.full(w.shape[0], 10.0), r=np.ones(w.shape[0]), v_leak=np.zeros(w.shape[0]),
-                              v_threshold=np.ones(w.shape[0])),
-               "out": nir.Output(output_type=np.array([w.shape[0]]))},
-        edges=[("input", "fc"), ("fc", "lif"), ("lif", "out")])
+        nodes={
+            "input": nir.Input(input_type=np.array([w.shape[1]])),
+            "fc": nir.Affine(weight=w, bias=np.zeros(w.shape[0])),
+            "lif": nir.LIF(
+                tau=np.full(w.shape[0], 10.0),
+                r=np.ones(w.shape[0]),
+                v_leak=np.zeros(w.shape[0]),
+                v_threshold=np.ones(w.shape[0]),
+            ),
+            "out": nir.Output(output_type=np.array([w.shape[0]])),
+        },
+        edges=[("input", "fc"), ("fc", "lif"), ("lif", "out")],
+    )
 
 
 def rule():
@@ -42,8 +49,13 @@ def rule():
 
 
 def compiled(target, learning=None, g=None):
-    return neurocompile.compile(g if g is not None else graph(), target, dt=1.0, reset="zero",
-                                learning={"fc": rule()} if learning is None else learning)
+    return neurocompile.compile(
+        g if g is not None else graph(),
+        target,
+        dt=1.0,
+        reset="zero",
+        learning={"fc": rule()} if learning is None else learning,
+    )
 
 
 def stimulus(pairing: str) -> dict[str, np.ndarray]:
@@ -148,8 +160,10 @@ def test_learned_weights_round_trip(target, keep, tmp_path):
 
 def test_frozen_weights_drive_the_neuron_like_a_static_compile():
     """A probe potentiated enough to fire the neuron alone does so in the frozen Program."""
-    prog = compiled("loihi2", learning={"fc": stdp_pair(A_plus=6.0, A_minus=0.0, tau_plus=8, tau_minus=8,
-                                                        w_min=0.0, w_max=20.0)})
+    prog = compiled(
+        "loihi2",
+        learning={"fc": stdp_pair(A_plus=6.0, A_minus=0.0, tau_plus=8, tau_minus=8, w_min=0.0, w_max=20.0)},
+    )
     name = plastic_name(prog)
     x = np.zeros((1, 200, 2))
     for t in range(5, 190, 12):  # probe then driver: repeated potentiation of the probe
@@ -161,7 +175,11 @@ def test_frozen_weights_drive_the_neuron_like_a_static_compile():
     lone[0, 5, PROBE] = 1
     before = np.asarray(prog.run({"input": lone}).outputs["out"]).sum()
     after = np.asarray(fr.run({"input": lone}).outputs["out"]).sum()
-    assert before == 0 and after >= 1, (before, after, np.asarray(res.recordings[f"{name}.weights"][0]).tolist())
+    assert before == 0 and after >= 1, (
+        before,
+        after,
+        np.asarray(res.recordings[f"{name}.weights"][0]).tolist(),
+    )
 
 
 def test_three_factor_rule_makes_lif_3f_and_a_reward_input():
@@ -185,8 +203,10 @@ def test_three_factor_rule_makes_lif_3f_and_a_reward_input():
     with pytest.raises(InputDataError):
         prog.run(x)  # the reward input is a Program input: run data must supply it
     with pytest.raises(UnsupportedError, match="reward"):
-        compiled("loihi2", learning={"fc": rstdp(lr=0.5, A_plus=0.4, A_minus=0.3, tau_plus=5, tau_minus=5,
-                                                 tau_e=20)})
+        compiled(
+            "loihi2",
+            learning={"fc": rstdp(lr=0.5, A_plus=0.4, A_minus=0.3, tau_plus=5, tau_minus=5, tau_e=20)},
+        )
     with pytest.raises(UnsupportedError, match="[Nn]euromodulation"):
         compiled("spinnaker", learning={"fc": r})
 
@@ -201,8 +221,13 @@ def test_rule_on_an_unknown_node_names_rule_node_and_candidates(target):
 
 def test_mixed_sign_plastic_projection_stays_one_mixed_projection():
     g = graph(((W_DRIVER, -W_PROBE),))
-    prog = neurocompile.compile(g, "loihi2", dt=1.0, reset="zero",
-                                learning={"fc": stdp_pair(A_plus=0.4, A_minus=0.4, tau_plus=8, tau_minus=8)})
+    prog = neurocompile.compile(
+        g,
+        "loihi2",
+        dt=1.0,
+        reset="zero",
+        learning={"fc": stdp_pair(A_plus=0.4, A_minus=0.4, tau_plus=8, tau_minus=8)},
+    )
     static = neurocompile.compile(g, "loihi2", dt=1.0, reset="zero")
     assert len(static.projections) == 2  # the static lowering splits exc/inh
     (proj,) = prog.projections.values()
@@ -222,7 +247,9 @@ def test_report_has_the_learning_mapping(target):
     entry = sec["projections"][plastic_name(prog)]
     assert entry["node"] == "fc"
     if target == "loihi2":
-        assert entry["products"] and all("effective_coeff" in p and "requested_coeff" in p for p in entry["products"])
+        assert entry["products"] and all(
+            "effective_coeff" in p and "requested_coeff" in p for p in entry["products"]
+        )
         assert entry["lava"]["dw"]
     else:
         assert "SpikePairRule" in entry["pynn"] and entry["plasticity"]["timing"] == "spike_pair"
@@ -250,8 +277,20 @@ def test_cli_compile_with_learning_toml(target, tmp_path, capsys):
     rules = tmp_path / "rules.toml"
     rules.write_text(TOML)
     out = tmp_path / "p.ncp"
-    args = ["compile", str(nir_path), "--target", target, "--dt", "1", "--reset", "zero", "--learning", str(rules),
-            "-o", str(out)]
+    args = [
+        "compile",
+        str(nir_path),
+        "--target",
+        target,
+        "--dt",
+        "1",
+        "--reset",
+        "zero",
+        "--learning",
+        str(rules),
+        "-o",
+        str(out),
+    ]
     rc = main(args + ["--json"])
     assert rc in (0, None)
     assert json.loads(capsys.readouterr().out)["projections"] == 1
@@ -273,14 +312,22 @@ def test_check_with_learning_reports_what_each_target_cannot_run(tmp_path):
     r3 = attach(rstdp(lr=0.5, A_plus=0.4, A_minus=0.3, tau_plus=5, tau_minus=5, tau_e=20), reward="dopamine")
     rep = neurocompile.check(graph(), target="spinnaker", dt=1.0, learning={"fc": r3})
     assert rep.by_code("spinnaker-neuromodulation-broken")
-    rep = neurocompile.check(graph(), target="spinnaker", dt=1.0,
-                             learning={"fc": hebbian(eta=0.5, tau_pre=5, w_max=20.0, decay=0.01)})
+    rep = neurocompile.check(
+        graph(),
+        target="spinnaker",
+        dt=1.0,
+        learning={"fc": hebbian(eta=0.5, tau_pre=5, w_max=20.0, decay=0.01)},
+    )
     assert rep.by_code("spinnaker-rule-no-binary")
     # loihi2: the same rstdp runs (lif_3f); without a reward input it is an error; tiny amplitudes are dropped
     rep = neurocompile.check(graph(), target="loihi2", dt=1.0, learning={"fc": r3})
     assert not rep.has_errors, rep.findings
-    rep = neurocompile.check(graph(), target="loihi2", dt=1.0,
-                             learning={"fc": rstdp(lr=0.5, A_plus=0.4, A_minus=0.3, tau_plus=5, tau_minus=5, tau_e=20)})
+    rep = neurocompile.check(
+        graph(),
+        target="loihi2",
+        dt=1.0,
+        learning={"fc": rstdp(lr=0.5, A_plus=0.4, A_minus=0.3, tau_plus=5, tau_minus=5, tau_e=20)},
+    )
     assert rep.by_code("loihi2-learning-reward")
     tiny = stdp_pair(A_plus=0.4, A_minus=1e-6, tau_plus=8, tau_minus=8)
     rep = neurocompile.check(graph(), target="loihi2", dt=1.0, learning={"fc": tiny})

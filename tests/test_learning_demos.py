@@ -14,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurocompile.models import learning_tasks as D
 from neurocompile.learning import freeze, with_learned_weights
+from neurocompile.models import learning_tasks as D
 
-PATTERN_SEEDS = (0, 1)          # seeds whose neuron locks onto the pattern (see docs/learning.md)
+PATTERN_SEEDS = (0, 1)  # seeds whose neuron locks onto the pattern (see docs/learning.md)
 TRAIN = 40_000
 CHOICE_SEEDS = (0, 1, 2, 3)
 N_TRIALS = 600
@@ -108,12 +108,16 @@ def test_pattern_demo_bit_exact_on_lava():
 @pytest.mark.slow
 def test_choice_demo_bit_exact_on_lava():
     pytest.importorskip("lava")
-    seed, n_trials = 3, 20          # seed 3 responds to the rewarded group from the start
+    seed, n_trials = 3, 20  # seed 3 responds to the rewarded group from the start
     x, r, _ = D.choice_data(seed, n_trials)
     prog = D.choice_program(seed)
     steps = x.shape[0]
-    emu, _ = _lava_vs_emulator(prog, {"inp": x[None], "reward": r[None]}, steps,
-                               "out.spikes,out.v,syn.w,syn.tag_1,syn.x1,syn.y1,syn.y2")
+    emu, _ = _lava_vs_emulator(
+        prog,
+        {"inp": x[None], "reward": r[None]},
+        steps,
+        "out.spikes,out.v,syn.w,syn.tag_1,syn.x1,syn.y1,syn.y2",
+    )
     t1 = emu.recordings["syn.tag_1"][0]
     w = emu.recordings["syn.w"][0]
     assert np.abs(t1).max() > 0 and (w[-1] != w[0]).any(), "the stretch must exercise eligibility and reward"

@@ -43,8 +43,8 @@ def test_fused_equals_reference_three_factor():
 # tables, row passes, composed clip chains). They must equal the per-step reference loop,
 # which is the path checked against Lava step by step.
 
-from neurocompile.targets.loihi2.emulator.learning import FusedPlan  # noqa: E402
 from neurocompile.targets.loihi2.builder import Loihi2Builder  # noqa: E402
+from neurocompile.targets.loihi2.emulator.learning import FusedPlan  # noqa: E402
 
 _SEP_FACTORS = ("x1", "x2", "y1", "y2", "y3", "x0", "y0", "(x1-20)", "(y1+5)", "(y2-70)")
 
@@ -78,7 +78,13 @@ def _sep_program(seed, n_pre=37, n_post=29):
     b = Loihi2Builder()
     b.input("x", n_pre)
     b.input("z", n_post)
-    b.lif("h", n_post, du=int(rng.integers(0, 4096)), dv=int(rng.integers(0, 600)), vth=int(rng.integers(20, 200)))
+    b.lif(
+        "h",
+        n_post,
+        du=int(rng.integers(0, 4096)),
+        dv=int(rng.integers(0, 600)),
+        vth=int(rng.integers(20, 200)),
+    )
     b.dense("z", "h", np.eye(n_post, dtype=int) * 200, sign_mode=2)
     k = int(rng.integers(0, 3))
     for r in range(3):
@@ -86,15 +92,27 @@ def _sep_program(seed, n_pre=37, n_post=29):
         lo, hi = {1: (-256, 255), 2: (0, 255), 3: (-255, 0)}[sm]
         t1 = rng.choice([-257, -256, 0, 254, 255], (n_post, n_pre))
         t2 = rng.choice([0, 1, 254, 255], (n_post, n_pre))
-        b.learning_dense("x", "h", rng.integers(lo, hi + 1, (n_post, n_pre)), _sep_rule(rng, k),
-                         rng_seed=int(rng.integers(0, 10000)), sign_mode=sm, weight_exp=-4,
-                         num_weight_bits=int(rng.integers(5, 9)), name=f"ld{r}", tag_1=t1, tag_2=t2)
+        b.learning_dense(
+            "x",
+            "h",
+            rng.integers(lo, hi + 1, (n_post, n_pre)),
+            _sep_rule(rng, k),
+            rng_seed=int(rng.integers(0, 10000)),
+            sign_mode=sm,
+            weight_exp=-4,
+            num_weight_bits=int(rng.integers(5, 9)),
+            name=f"ld{r}",
+            tag_1=t1,
+            tag_2=t2,
+        )
     prog = b.build({"y": ("h", "spikes")})
     steps = 40
     px = float(rng.choice([0.05, 0.3]))
-    pz = float(rng.choice([0.03, 0.1, 0.5]))   # few bAPs -> sparse rows, many -> dense rows
-    inp = {"x": (rng.random((1, steps, n_pre)) < px).astype(np.int8),
-           "z": (rng.random((1, steps, n_post)) < pz).astype(np.int8)}
+    pz = float(rng.choice([0.03, 0.1, 0.5]))  # few bAPs -> sparse rows, many -> dense rows
+    inp = {
+        "x": (rng.random((1, steps, n_pre)) < px).astype(np.int8),
+        "z": (rng.random((1, steps, n_post)) < pz).astype(np.int8),
+    }
     return prog, inp
 
 
@@ -109,8 +127,10 @@ def test_separable_kernel_equals_reference(seed):
     for k in ref.recordings:
         assert np.array_equal(ref.recordings[k], got.recordings[k]), f"seed {seed}: {k}"
         assert np.array_equal(ref.recordings[k], gen.recordings[k]), f"seed {seed}: {k} (generic fused)"
-    changed = sum(int((got.recordings[f"ld{r}.weights"][0] != prog.projections[f"ld{r}"].params["weights"]).sum())
-                  for r in range(3))
+    changed = sum(
+        int((got.recordings[f"ld{r}.weights"][0] != prog.projections[f"ld{r}"].params["weights"]).sum())
+        for r in range(3)
+    )
     assert changed > 0, f"seed {seed}: nothing learned, the comparison would be vacuous"
 
 

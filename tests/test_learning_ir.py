@@ -7,7 +7,14 @@ import pytest
 
 from neurocompile.errors import ModelLoadError, ParameterError
 from neurocompile.learning import (
-    freeze, hebbian, parse_expr, rstdp, rule_from_strings, rules_from_dict, stdp_pair, stdp_triplet,
+    freeze,
+    hebbian,
+    parse_expr,
+    rstdp,
+    rule_from_strings,
+    rules_from_dict,
+    stdp_pair,
+    stdp_triplet,
     with_learned_weights,
 )
 from neurocompile.learning.ir import LearningRule
@@ -31,12 +38,23 @@ def test_parse_errors_name_rule_and_field():
 
 
 def test_library_round_trips_through_dict():
-    for r in (stdp_pair(A_plus=1, A_minus=1, tau_plus=5, tau_minus=5),
-              stdp_pair(A_plus=.1, A_minus=.1, tau_plus=5, tau_minus=5, weight_dependence="multiplicative",
-                        w_min=0, w_max=100),
-              stdp_triplet(A2_plus=1, A2_minus=1, A3_plus=1, A3_minus=1, tau_plus=5, tau_minus=5, tau_x=20, tau_y=20),
-              rstdp(lr=1, A_plus=1, A_minus=1, tau_plus=5, tau_minus=5, tau_e=20),
-              hebbian(eta=1, tau_pre=5, w_max=100, decay=.01)):
+    for r in (
+        stdp_pair(A_plus=1, A_minus=1, tau_plus=5, tau_minus=5),
+        stdp_pair(
+            A_plus=0.1,
+            A_minus=0.1,
+            tau_plus=5,
+            tau_minus=5,
+            weight_dependence="multiplicative",
+            w_min=0,
+            w_max=100,
+        ),
+        stdp_triplet(
+            A2_plus=1, A2_minus=1, A3_plus=1, A3_minus=1, tau_plus=5, tau_minus=5, tau_x=20, tau_y=20
+        ),
+        rstdp(lr=1, A_plus=1, A_minus=1, tau_plus=5, tau_minus=5, tau_e=20),
+        hebbian(eta=1, tau_pre=5, w_max=100, decay=0.01),
+    ):
         assert LearningRule.from_dict(r.as_dict()) == r
 
 
@@ -66,12 +84,14 @@ def _one_synapse(rule_fields, pre, post, w0=100):
     b = Loihi2Builder()
     b.input("x", 1)
     b.input("z", 1)
-    b.lif("h", 1, du=4095, dv=4095, vth=0)   # fires exactly on steps after z spikes (vth 0, no memory)
+    b.lif("h", 1, du=4095, dv=4095, vth=0)  # fires exactly on steps after z spikes (vth 0, no memory)
     b.dense("z", "h", [[10]], sign_mode=2)
     b.learning_dense("x", "h", [[w0]], rule_fields, rng_seed=1, sign_mode=2, weight_exp=-8)
     p = b.build({"y": ("h", "spikes")})
-    return p, p.run({"x": np.array(pre, np.int8).reshape(1, -1, 1), "z": np.array(post, np.int8).reshape(1, -1, 1)},
-                    record="x->h.w")
+    return p, p.run(
+        {"x": np.array(pre, np.int8).reshape(1, -1, 1), "z": np.array(post, np.int8).reshape(1, -1, 1)},
+        record="x->h.w",
+    )
 
 
 def test_hand_case_coincident_pre_post_tau0():
@@ -79,24 +99,42 @@ def test_hand_case_coincident_pre_post_tau0():
     f = {"dw": "2*2^0*y0*x1", "x1_impulse": 10.0}
     _, r = _one_synapse(f, [0, 0, 1, 0, 0], [0, 1, 0, 0, 0])
     w = r.recordings["x->h.w"][0, :, 0, 0]
-    assert list(w) == [100, 100, 120, 120, 120]   # pre and post in step 3: + 2 * 10
+    assert list(w) == [100, 100, 120, 120, 120]  # pre and post in step 3: + 2 * 10
     _, r = _one_synapse(f, [0, 1, 0, 0, 0], [0, 1, 0, 0, 0])
-    assert list(r.recordings["x->h.w"][0, :, 0, 0]) == [100] * 5   # pre one step earlier: x1 forgot it
+    assert list(r.recordings["x->h.w"][0, :, 0, 0]) == [100] * 5  # pre one step earlier: x1 forgot it
 
 
 def test_toml_rules_and_errors(tmp_path):
-    doc = {"rule": [{"projection": "fc1", "kind": "stdp_pair", "A_plus": 1.0, "A_minus": 1.0, "tau_plus": 10,
-                     "tau_minus": 10},
-                    {"projection": "fc2", "kind": "custom", "dw": "0.5*y0*x1", "traces": {"x1": {"impulse": 8, "tau": 4}}}]}
+    doc = {
+        "rule": [
+            {
+                "projection": "fc1",
+                "kind": "stdp_pair",
+                "A_plus": 1.0,
+                "A_minus": 1.0,
+                "tau_plus": 10,
+                "tau_minus": 10,
+            },
+            {
+                "projection": "fc2",
+                "kind": "custom",
+                "dw": "0.5*y0*x1",
+                "traces": {"x1": {"impulse": 8, "tau": 4}},
+            },
+        ]
+    }
     rules = rules_from_dict(doc)
     assert rules["fc1"].kind == "stdp_pair" and rules["fc2"].x1.impulse == 8
     with pytest.raises(ParameterError, match=r"rule\[0\] \(fc1\).*tau_minus"):
-        rules_from_dict({"rule": [{"projection": "fc1", "kind": "stdp_pair", "A_plus": 1, "A_minus": 1, "tau_plus": 1}]})
+        rules_from_dict(
+            {"rule": [{"projection": "fc1", "kind": "stdp_pair", "A_plus": 1, "A_minus": 1, "tau_plus": 1}]}
+        )
     with pytest.raises(ParameterError, match="unknown kind"):
         rules_from_dict({"rule": [{"projection": "a", "kind": "bcm"}]})
     bad = tmp_path / "r.toml"
     bad.write_text("[[rule]\n")
     from neurocompile.learning import load_rules
+
     with pytest.raises(ModelLoadError):
         load_rules(bad)
     good = tmp_path / "g.toml"

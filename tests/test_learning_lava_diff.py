@@ -46,10 +46,14 @@ def _compare(seeds):
             b = emu.recordings[f"{n}.{v}"][0].reshape(STEPS, -1)
             if not np.array_equal(a, b):
                 t = int(np.argwhere((a != b).any(axis=1))[0][0])
-                raise AssertionError(f"seed {seed}: {n}.{v} differs first at step {t + 1} "
-                                     f"(rule dw={prog.projections[n].params['dw'] if n in prog.projections else ''})")
+                raise AssertionError(
+                    f"seed {seed}: {n}.{v} differs first at step {t + 1} "
+                    f"(rule dw={prog.projections[n].params['dw'] if n in prog.projections else ''})"
+                )
         for n in names:
-            assert np.array_equal(got[(n, "final_weights")], emu.recordings[f"{n}.weights"][0]), f"seed {seed} {n}"
+            assert np.array_equal(got[(n, "final_weights")], emu.recordings[f"{n}.weights"][0]), (
+                f"seed {seed} {n}"
+            )
 
 
 @pytest.mark.slow

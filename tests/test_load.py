@@ -26,7 +26,12 @@ import bad_models as B  # noqa: E402
 def test_lif_norse(paper_data):
     g = load(paper_data / "01_lif" / "lif_norse.nir")
     assert g.nir_version == "0.1.1" and g.source.endswith("lif_norse.nir")
-    assert {n: x.kind for n, x in g.nodes.items()} == {"input": "Input", "0": "Affine", "1": "LIF", "output": "Output"}
+    assert {n: x.kind for n, x in g.nodes.items()} == {
+        "input": "Input",
+        "0": "Affine",
+        "1": "LIF",
+        "output": "Output",
+    }
     assert sorted(g.edges) == sorted([("input", "0"), ("0", "1"), ("1", "output")])
     lif = g.nodes["1"]
     # values as in docs/reference/nir.md §3 (tau = 2.5 ms, R = 1, v_leak = 0, theta = 0.1)
@@ -43,9 +48,20 @@ def test_cnn_sinabs_shapes(paper_data):
     assert g.nodes["input"].output_shape == (2, 34, 34)
     # layer by layer, from the PyTorch formulas by hand: conv 2->16 k5 s2 p1 on 34: (34+2-5)//2+1 = 16
     expected = {
-        "0": (16, 16, 16), "1": (16, 16, 16), "2": (16, 16, 16), "3": (16, 16, 16), "4": (16, 8, 8),
-        "5": (8, 8, 8), "6": (8, 8, 8), "7": (8, 4, 4), "8": (128,), "9": (256,), "10": (256,),
-        "11": (10,), "12": (10,), "output": (10,),
+        "0": (16, 16, 16),
+        "1": (16, 16, 16),
+        "2": (16, 16, 16),
+        "3": (16, 16, 16),
+        "4": (16, 8, 8),
+        "5": (8, 8, 8),
+        "6": (8, 8, 8),
+        "7": (8, 4, 4),
+        "8": (128,),
+        "9": (256,),
+        "10": (256,),
+        "11": (10,),
+        "12": (10,),
+        "output": (10,),
     }
     assert {n: g.nodes[n].output_shape for n in expected} == expected
     assert g.nodes["0"].params["stride"] == (2, 2) and g.nodes["0"].params["padding"] == (1, 1)
@@ -64,7 +80,9 @@ def test_cnn_sinabs_shapes_match_torch(paper_data):
         node = g.nodes[name]
         p = node.params
         if node.kind == "Conv2d":
-            x = F.conv2d(x, torch.tensor(p["weight"]), stride=p["stride"], padding=p["padding"], dilation=p["dilation"])
+            x = F.conv2d(
+                x, torch.tensor(p["weight"]), stride=p["stride"], padding=p["padding"], dilation=p["dilation"]
+            )
         elif node.kind == "SumPool2d":
             x = F.avg_pool2d(x, p["kernel_size"], p["stride"], p["padding"])
         elif node.kind == "Flatten":
@@ -74,10 +92,13 @@ def test_cnn_sinabs_shapes_match_torch(paper_data):
         assert tuple(x.shape[1:]) == node.output_shape, name
 
 
-@pytest.mark.parametrize("name, hidden, kind", [
-    ("braille_noDelay_bias_zero.nir", 38, "Affine"),
-    ("braille_noDelay_noBias_subtract.nir", 40, "Linear"),
-])
+@pytest.mark.parametrize(
+    "name, hidden, kind",
+    [
+        ("braille_noDelay_bias_zero.nir", 38, "Affine"),
+        ("braille_noDelay_noBias_subtract.nir", 40, "Linear"),
+    ],
+)
 def test_braille_graphs(paper_data, name, hidden, kind):
     g = load(paper_data / "03_rnn" / name)
     assert g.nodes["lif1.lif"].kind == "CubaLIF" and g.nodes["lif1.w_rec"].kind == kind
@@ -97,7 +118,9 @@ def test_rockpool_loads_despite_stale_shape(paper_data):
     assert g.nodes["output"].output_shape == (1,)  # what actually arrives
 
 
-@pytest.mark.parametrize("name", ["braille_noDelay_bias_zero_subgraph.nir", "braille_noDelay_noBias_subtract_subgraph.nir"])
+@pytest.mark.parametrize(
+    "name", ["braille_noDelay_bias_zero_subgraph.nir", "braille_noDelay_noBias_subtract_subgraph.nir"]
+)
 def test_broken_braille_subgraph_raises_clean_error(paper_data, name):
     with pytest.raises(GraphError) as err:
         load(paper_data / "03_rnn" / "extras" / name)
@@ -128,9 +151,15 @@ def test_unreadable_inputs(tmp_path):
 def test_newer_era_file(tmp_path):
     """A nir 1.0.8-style file: v_reset present, CubaLI, str (not bytes) types, metadata."""
     g = B.lif_graph()
-    g["nodes"]["li"] = {"type": "CubaLI", "tau_syn": np.full(2, 2e-3), "tau_mem": np.full(2, 1e-2),
-                        "r": np.ones(2), "v_leak": np.zeros(2), "w_in": np.ones(2),
-                        "metadata": {"origin": "hand"}}
+    g["nodes"]["li"] = {
+        "type": "CubaLI",
+        "tau_syn": np.full(2, 2e-3),
+        "tau_mem": np.full(2, 1e-2),
+        "r": np.ones(2),
+        "v_leak": np.zeros(2),
+        "w_in": np.ones(2),
+        "metadata": {"origin": "hand"},
+    }
     g["nodes"]["out2"] = {"type": "Output", "shape": np.array([2])}
     g["edges"] += [("lif", "li"), ("li", "out2")]
     g["metadata"]["note"] = "written by hand"
@@ -152,13 +181,28 @@ def test_nir_package_roundtrip(tmp_path):
     graph = nir.NIRGraph(
         nodes={
             "in": nir.Input(np.array([2, 6, 6])),
-            "c": nir.Conv2d(input_shape=(6, 6), weight=rng.normal(size=(3, 2, 3, 3)), stride=1, padding=1,
-                            dilation=1, groups=1, bias=rng.normal(size=3)),
-            "p": nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])),
+            "c": nir.Conv2d(
+                input_shape=(6, 6),
+                weight=rng.normal(size=(3, 2, 3, 3)),
+                stride=1,
+                padding=1,
+                dilation=1,
+                groups=1,
+                bias=rng.normal(size=3),
+            ),
+            "p": nir.SumPool2d(
+                kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])
+            ),
             "f": nir.Flatten(input_type={"input": np.array([3, 3, 3])}, start_dim=0),
             "a": nir.Affine(rng.normal(size=(4, 27)), rng.normal(size=4)),
-            "n": nir.CubaLIF(tau_syn=np.full(4, 2e-3), tau_mem=np.full(4, 1e-2), r=np.ones(4), v_leak=np.zeros(4),
-                             v_threshold=np.ones(4), w_in=np.full(4, 2.0)),
+            "n": nir.CubaLIF(
+                tau_syn=np.full(4, 2e-3),
+                tau_mem=np.full(4, 1e-2),
+                r=np.ones(4),
+                v_leak=np.zeros(4),
+                v_threshold=np.ones(4),
+                w_in=np.full(4, 2.0),
+            ),
             "out": nir.Output(np.array([4])),
         },
         edges=[("in", "c"), ("c", "p"), ("p", "f"), ("f", "a"), ("a", "n"), ("n", "out")],
@@ -183,42 +227,80 @@ def test_nir_package_roundtrip(tmp_path):
 
 # ---------------------------------------------------------------------------- nesting
 def _lif_raw(n: int) -> dict:
-    return {"type": "LIF", "tau": np.full(n, 1e-2), "r": np.ones(n), "v_leak": np.zeros(n),
-            "v_threshold": np.ones(n), "v_reset": np.zeros(n)}
+    return {
+        "type": "LIF",
+        "tau": np.full(n, 1e-2),
+        "r": np.ones(n),
+        "v_leak": np.zeros(n),
+        "v_threshold": np.ones(n),
+        "v_reset": np.zeros(n),
+    }
 
 
 def test_nested_subgraphs_flatten_with_dotted_names(tmp_path):
     """outer -> mid (a subgraph) -> inner (a subgraph of mid), with a recurrent loop inside."""
-    inner = {"type": "NIRGraph",
-             "nodes": {"i": {"type": "Input", "shape": np.array([2])}, "lif": _lif_raw(2),
-                       "rec": {"type": "Linear", "weight": np.eye(2)}, "o": {"type": "Output", "shape": np.array([2])}},
-             "edges": [("i", "lif"), ("lif", "rec"), ("rec", "lif"), ("lif", "o")]}
-    mid = {"type": "NIRGraph",
-           "nodes": {"x": {"type": "Input", "shape": np.array([3])},
-                     "fc": {"type": "Linear", "weight": np.ones((2, 3))},
-                     "inner": inner, "y": {"type": "Output", "shape": np.array([2])}},
-           "edges": [("x", "fc"), ("fc", "inner"), ("inner", "y")]}
-    top = {"type": "NIRGraph",
-           "nodes": {"in": {"type": "Input", "shape": np.array([3])}, "mid": mid,
-                     "out": {"type": "Output", "shape": np.array([2])}},
-           "edges": [("in", "mid"), ("mid", "out")]}
+    inner = {
+        "type": "NIRGraph",
+        "nodes": {
+            "i": {"type": "Input", "shape": np.array([2])},
+            "lif": _lif_raw(2),
+            "rec": {"type": "Linear", "weight": np.eye(2)},
+            "o": {"type": "Output", "shape": np.array([2])},
+        },
+        "edges": [("i", "lif"), ("lif", "rec"), ("rec", "lif"), ("lif", "o")],
+    }
+    mid = {
+        "type": "NIRGraph",
+        "nodes": {
+            "x": {"type": "Input", "shape": np.array([3])},
+            "fc": {"type": "Linear", "weight": np.ones((2, 3))},
+            "inner": inner,
+            "y": {"type": "Output", "shape": np.array([2])},
+        },
+        "edges": [("x", "fc"), ("fc", "inner"), ("inner", "y")],
+    }
+    top = {
+        "type": "NIRGraph",
+        "nodes": {
+            "in": {"type": "Input", "shape": np.array([3])},
+            "mid": mid,
+            "out": {"type": "Output", "shape": np.array([2])},
+        },
+        "edges": [("in", "mid"), ("mid", "out")],
+    }
     g = load(B.write_nir(tmp_path / "nested.nir", top, version="0.2.0"))
     assert set(g.nodes) == {"in", "mid.fc", "mid.inner.lif", "mid.inner.rec", "out"}
-    assert sorted(g.edges) == sorted([("in", "mid.fc"), ("mid.fc", "mid.inner.lif"),
-                                      ("mid.inner.lif", "mid.inner.rec"), ("mid.inner.rec", "mid.inner.lif"),
-                                      ("mid.inner.lif", "out")])
+    assert sorted(g.edges) == sorted(
+        [
+            ("in", "mid.fc"),
+            ("mid.fc", "mid.inner.lif"),
+            ("mid.inner.lif", "mid.inner.rec"),
+            ("mid.inner.rec", "mid.inner.lif"),
+            ("mid.inner.lif", "out"),
+        ]
+    )
     assert g.nodes["mid.inner.lif"].output_shape == (2,) and infer_shapes(g) == []
 
 
 def test_nested_nir_objects_and_direct_addressing():
     nir = pytest.importorskip("nir")
-    sub = nir.NIRGraph(nodes={"a": nir.Input(np.array([2])), "s": nir.Scale(np.ones(2)),
-                              "b": nir.Output(np.array([2]))}, edges=[("a", "s"), ("s", "b")])
-    passthrough = nir.NIRGraph(nodes={"a": nir.Input(np.array([2])), "b": nir.Output(np.array([2]))},
-                               edges=[("a", "b")])
-    g = nir.NIRGraph(nodes={"in": nir.Input(np.array([2])), "G": sub, "P": passthrough,
-                            "t": nir.Threshold(np.ones(2)), "out": nir.Output(np.array([2]))},
-                     edges=[("in", "G"), ("G", "P"), ("P", "t"), ("in", "G.s"), ("t", "out")])
+    sub = nir.NIRGraph(
+        nodes={"a": nir.Input(np.array([2])), "s": nir.Scale(np.ones(2)), "b": nir.Output(np.array([2]))},
+        edges=[("a", "s"), ("s", "b")],
+    )
+    passthrough = nir.NIRGraph(
+        nodes={"a": nir.Input(np.array([2])), "b": nir.Output(np.array([2]))}, edges=[("a", "b")]
+    )
+    g = nir.NIRGraph(
+        nodes={
+            "in": nir.Input(np.array([2])),
+            "G": sub,
+            "P": passthrough,
+            "t": nir.Threshold(np.ones(2)),
+            "out": nir.Output(np.array([2])),
+        },
+        edges=[("in", "G"), ("G", "P"), ("P", "t"), ("in", "G.s"), ("t", "out")],
+    )
     graph = load(g)
     assert set(graph.nodes) == {"in", "G.s", "t", "out"}
     # the passthrough subgraph P disappears: G.s feeds t directly; "G.s" addressed from outside works
@@ -235,20 +317,35 @@ def test_conv_pool_flatten_shapes_match_torch(seed):
     k = tuple(int(v) for v in rng.integers(1, 4, size=2))
     s = tuple(int(v) for v in rng.integers(1, 3, size=2))
     d = tuple(int(v) for v in rng.integers(1, 3, size=2))
-    pad = "same" if seed % 4 == 0 else ("valid" if seed % 4 == 1 else tuple(int(v) for v in rng.integers(0, 3, size=2)))
+    pad = (
+        "same"
+        if seed % 4 == 0
+        else ("valid" if seed % 4 == 1 else tuple(int(v) for v in rng.integers(0, 3, size=2)))
+    )
     if pad == "same":
         s = (1, 1)  # torch refuses 'same' with stride > 1
     hw = tuple(int(v) for v in rng.integers(9, 16, size=2))
     pk = int(rng.integers(1, 3))
     start, end = [(0, -1), (1, 2), (-2, -1), (0, 1)][seed % 4]
-    raw = {"type": "NIRGraph", "nodes": {
-        "in": {"type": "Input", "shape": np.array([cin, *hw])},
-        "c": {"type": "Conv2d", "weight": np.zeros((cout, cin, *k)), "bias": np.zeros(cout), "stride": np.array(s),
-              "padding": pad if isinstance(pad, str) else np.array(pad), "dilation": np.array(d), "groups": 1},
-        "p": {"type": "AvgPool2d", "kernel_size": np.array([pk, pk]), "padding": np.array([0, 0])},
-        "f": {"type": "Flatten", "start_dim": start, "end_dim": end},
-        "out": {"type": "Output", "shape": np.array([1])}},
-        "edges": [("in", "c"), ("c", "p"), ("p", "f"), ("f", "out")]}
+    raw = {
+        "type": "NIRGraph",
+        "nodes": {
+            "in": {"type": "Input", "shape": np.array([cin, *hw])},
+            "c": {
+                "type": "Conv2d",
+                "weight": np.zeros((cout, cin, *k)),
+                "bias": np.zeros(cout),
+                "stride": np.array(s),
+                "padding": pad if isinstance(pad, str) else np.array(pad),
+                "dilation": np.array(d),
+                "groups": 1,
+            },
+            "p": {"type": "AvgPool2d", "kernel_size": np.array([pk, pk]), "padding": np.array([0, 0])},
+            "f": {"type": "Flatten", "start_dim": start, "end_dim": end},
+            "out": {"type": "Output", "shape": np.array([1])},
+        },
+        "edges": [("in", "c"), ("c", "p"), ("p", "f"), ("f", "out")],
+    }
     g = load(raw_graph(raw))
     x = torch.zeros(1, cin, *hw)
     y = F.conv2d(x, torch.zeros(cout, cin, *k), stride=s, padding=pad, dilation=d)
@@ -264,17 +361,40 @@ def test_conv_pool_flatten_shapes_match_torch(seed):
 def test_conv1d_shapes_match_torch(seed):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(100 + seed)
-    cin, cout, k, s, d, p, n = (int(v) for v in (rng.integers(1, 4), rng.integers(1, 4), rng.integers(1, 5),
-                                                  rng.integers(1, 4), rng.integers(1, 3), rng.integers(0, 3),
-                                                  rng.integers(12, 20)))
-    raw = {"type": "NIRGraph", "nodes": {
-        "in": {"type": "Input", "shape": np.array([cin, n])},
-        "c": {"type": "Conv1d", "weight": np.zeros((cout, cin, k)), "bias": np.zeros(cout), "stride": s,
-              "padding": p, "dilation": d, "groups": 1, "input_shape": n},
-        "out": {"type": "Output", "shape": np.array([1])}},
-        "edges": [("in", "c"), ("c", "out")]}
+    cin, cout, k, s, d, p, n = (
+        int(v)
+        for v in (
+            rng.integers(1, 4),
+            rng.integers(1, 4),
+            rng.integers(1, 5),
+            rng.integers(1, 4),
+            rng.integers(1, 3),
+            rng.integers(0, 3),
+            rng.integers(12, 20),
+        )
+    )
+    raw = {
+        "type": "NIRGraph",
+        "nodes": {
+            "in": {"type": "Input", "shape": np.array([cin, n])},
+            "c": {
+                "type": "Conv1d",
+                "weight": np.zeros((cout, cin, k)),
+                "bias": np.zeros(cout),
+                "stride": s,
+                "padding": p,
+                "dilation": d,
+                "groups": 1,
+                "input_shape": n,
+            },
+            "out": {"type": "Output", "shape": np.array([1])},
+        },
+        "edges": [("in", "c"), ("c", "out")],
+    }
     g = load(raw_graph(raw))
-    y = torch.nn.functional.conv1d(torch.zeros(1, cin, n), torch.zeros(cout, cin, k), stride=s, padding=p, dilation=d)
+    y = torch.nn.functional.conv1d(
+        torch.zeros(1, cin, n), torch.zeros(cout, cin, k), stride=s, padding=p, dilation=d
+    )
     assert g.nodes["c"].output_shape == tuple(y.shape[1:]), f"seed={seed}"
     assert g.nodes["c"].params["stride"] == (s,) and g.nodes["c"].params["input_shape"] == (n,)
 
@@ -286,12 +406,21 @@ def raw_graph(raw: dict) -> Graph:
 
 
 def test_scalar_neuron_params_broadcast():
-    raw = {"type": "NIRGraph", "nodes": {
-        "in": {"type": "Input", "shape": np.array([5])},
-        "lif": {"type": "LIF", "tau": np.array(1e-2), "r": np.array(1.0), "v_leak": np.array(0.0),
-                "v_threshold": np.array(1.0)},
-        "out": {"type": "Output", "shape": np.array([5])}},
-        "edges": [("in", "lif"), ("lif", "out")]}
+    raw = {
+        "type": "NIRGraph",
+        "nodes": {
+            "in": {"type": "Input", "shape": np.array([5])},
+            "lif": {
+                "type": "LIF",
+                "tau": np.array(1e-2),
+                "r": np.array(1.0),
+                "v_leak": np.array(0.0),
+                "v_threshold": np.array(1.0),
+            },
+            "out": {"type": "Output", "shape": np.array([5])},
+        },
+        "edges": [("in", "lif"), ("lif", "out")],
+    }
     g = load(raw_graph(raw))
     assert g.nodes["lif"].output_shape == (5,) and infer_shapes(g) == []
 
@@ -321,11 +450,21 @@ def test_norse_module():
 def test_sinabs_module():
     torch = pytest.importorskip("torch")
     sl = pytest.importorskip("sinabs.layers")
-    model = torch.nn.Sequential(torch.nn.Linear(3, 4), sl.LIFSqueeze(tau_mem=5.0, batch_size=1),
-                                torch.nn.Linear(4, 2), sl.IAFSqueeze(batch_size=1))
+    model = torch.nn.Sequential(
+        torch.nn.Linear(3, 4),
+        sl.LIFSqueeze(tau_mem=5.0, batch_size=1),
+        torch.nn.Linear(4, 2),
+        sl.IAFSqueeze(batch_size=1),
+    )
     g = load(model, torch.zeros(1, 3))
     c = g.conventions
-    assert (c["framework"], c["tau_unit"], c["dt"], c["reset"], c["threshold"]) == ("sinabs", "steps", 1.0, "subtract", ">=")
+    assert (c["framework"], c["tau_unit"], c["dt"], c["reset"], c["threshold"]) == (
+        "sinabs",
+        "steps",
+        1.0,
+        "subtract",
+        ">=",
+    )
     assert "MultiSpike" in c["spike_fn"]
     lif = next(n for n in g.nodes.values() if n.kind == "LIF")
     np.testing.assert_allclose(lif.params["tau"], 5.0)  # in steps, as sinabs stores it
@@ -366,7 +505,10 @@ def chain_graphs(draw):
     for i in range(n_layers):
         wname, nname = f"w{i}", f"layer{i}.n"
         kind = draw(st.sampled_from(["Affine", "Linear"]))
-        w = {"type": kind, "weight": rng.normal(size=(sizes[i + 1], sizes[i])).astype(draw(st.sampled_from(["f4", "f8"])))}
+        w = {
+            "type": kind,
+            "weight": rng.normal(size=(sizes[i + 1], sizes[i])).astype(draw(st.sampled_from(["f4", "f8"]))),
+        }
         if kind == "Affine":
             w["bias"] = rng.normal(size=sizes[i + 1])
         nkind = draw(st.sampled_from(sorted(_NEURONS)))
@@ -409,15 +551,23 @@ def test_random_graphs_roundtrip(tmp_path, case):
                 assert node.params[key] == tuple(int(v) for v in val), msg
             else:
                 assert node.params[key].dtype == np.float64, msg
-                np.testing.assert_array_equal(node.params[key], np.asarray(val, dtype=np.float64), err_msg=msg)
+                np.testing.assert_array_equal(
+                    node.params[key], np.asarray(val, dtype=np.float64), err_msg=msg
+                )
     assert g.nodes["output"].output_shape == (sizes[-1],) and infer_shapes(g) == [], msg
 
 
 # ---------------------------------------------------------------------------- core without torch
 def test_core_loads_without_torch_or_nir(paper_data):
-    code = ("import sys, neurocompile; g = neurocompile.load(sys.argv[1]); "
-            "assert len(g.nodes) == 15; "
-            "assert 'torch' not in sys.modules and 'nir' not in sys.modules, sorted(sys.modules)")
-    proc = subprocess.run([sys.executable, "-c", code, str(paper_data / "02_cnn" / "cnn_sinabs.nir")],
-                          capture_output=True, text=True, timeout=120)
+    code = (
+        "import sys, neurocompile; g = neurocompile.load(sys.argv[1]); "
+        "assert len(g.nodes) == 15; "
+        "assert 'torch' not in sys.modules and 'nir' not in sys.modules, sorted(sys.modules)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(paper_data / "02_cnn" / "cnn_sinabs.nir")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr

@@ -15,7 +15,12 @@ from neurocompile.program import OutputSpec, Population, Program, Projection
 from neurocompile.targets.loihi2 import spec
 from neurocompile.targets.loihi2.builder import Loihi2Builder
 from neurocompile.targets.loihi2.schema import validate_program
-from neurocompile.targets.loihi2.weights import clip_weights, determine_sign_mode, effective_weights, truncate_weights
+from neurocompile.targets.loihi2.weights import (
+    clip_weights,
+    determine_sign_mode,
+    effective_weights,
+    truncate_weights,
+)
 
 MIX, EXC, INH = 1, 2, 3
 
@@ -23,7 +28,13 @@ MIX, EXC, INH = 1, 2, 3
 def test_constants_match_reference_note():
     # loihi2.md §1.2 table and §4
     assert (spec.DU_MAX, spec.DV_MAX, spec.VTH_MAX) == (4095, 4095, 131071)
-    assert (spec.DS_OFFSET, spec.DM_OFFSET, spec.DECAY_SHIFT, spec.VTH_SHIFT, spec.ACT_SHIFT) == (1, 0, 12, 6, 6)
+    assert (spec.DS_OFFSET, spec.DM_OFFSET, spec.DECAY_SHIFT, spec.VTH_SHIFT, spec.ACT_SHIFT) == (
+        1,
+        0,
+        12,
+        6,
+        6,
+    )
     assert spec.UV_WRAP_LIMIT == 2**23 and spec.V_MAX == 2**23 - 1 and spec.V_MIN == -(2**23 - 1)
     assert (spec.BIAS_MANT_MIN, spec.BIAS_MANT_MAX, spec.BIAS_EXP_MAX) == (-4096, 4095, 7)
     assert spec.WEIGHT_RANGE == {MIX: (-256, 255), EXC: (0, 255), INH: (-255, 0)}
@@ -87,36 +98,97 @@ BAD = [
     (lambda b: b.lif("z", 3, du=0, dv=0, vth=1, bias_exp=8), RangeError, "z", "bias_exp", "7"),
     (lambda b: b.lif("z", 3, du=0, dv=0, vth=1, bias_exp=-1), RangeError, "z", "bias_exp", "0 <="),
     (lambda b: b.lif("z", 3, du=0, dv=0, vth=1, v_init=2**23), RangeError, "z", "v_init", "8388607"),
-    (lambda b: b.lif("z", 3, du=0, dv=0, vth=1, u_init=[0, 0, -2**23 - 1]), RangeError, "z", "u_init", "-8388608"),
+    (
+        lambda b: b.lif("z", 3, du=0, dv=0, vth=1, u_init=[0, 0, -(2**23) - 1]),
+        RangeError,
+        "z",
+        "u_init",
+        "-8388608",
+    ),
     (lambda b: b.lif("z", 3, du=0.5, dv=0, vth=1), ParameterError, "z", "du", "integer"),
     (lambda b: b.lif("z", 3, du=0, dv=0, vth=1, bias_mant=[1, 2]), ParameterError, "z", "bias_mant", "(3,)"),
-    (lambda b: b.lif_reset("z", 3, du=0, dv=0, vth=1, reset_interval=0), RangeError, "z", "reset_interval", ">= 1"),
-    (lambda b: b.lif_reset("z", 3, du=0, dv=0, vth=1, reset_interval=2, reset_offset=-1), RangeError, "z",
-     "reset_offset", ">= 0"),
+    (
+        lambda b: b.lif_reset("z", 3, du=0, dv=0, vth=1, reset_interval=0),
+        RangeError,
+        "z",
+        "reset_interval",
+        ">= 1",
+    ),
+    (
+        lambda b: b.lif_reset("z", 3, du=0, dv=0, vth=1, reset_interval=2, reset_offset=-1),
+        RangeError,
+        "z",
+        "reset_offset",
+        ">= 0",
+    ),
     (lambda b: b.input("z", 3, num_message_bits=25), RangeError, "z", "num_message_bits", "24"),
     (lambda b: b.input("x", 3), GraphError, "x", "name", "unique"),
     (lambda b: b.dense("x", "h", np.full((2, 4), 256)), RangeError, "x->h", "weights", "255"),
     (lambda b: b.dense("x", "h", np.full((2, 4), -5), sign_mode=EXC), RangeError, "x->h", "weights", "0 <="),
     (lambda b: b.dense("x", "h", np.full((2, 4), 5), sign_mode=INH), RangeError, "x->h", "weights", "<= 0"),
     (lambda b: b.dense("x", "h", np.ones((2, 4), int), weight_exp=9), RangeError, "x->h", "weight_exp", "8"),
-    (lambda b: b.dense("x", "h", np.ones((2, 4), int), weight_exp=-9), RangeError, "x->h", "weight_exp", "-8"),
-    (lambda b: b.dense("x", "h", np.ones((2, 4), int), num_weight_bits=0), RangeError, "x->h", "num_weight_bits",
-     "1 <="),
-    (lambda b: b.dense("x", "h", np.ones((2, 4), int), num_weight_bits=9), RangeError, "x->h", "num_weight_bits",
-     "8"),
-    (lambda b: b.dense("x", "h", np.ones((2, 4), int), sign_mode=4), RangeError, "x->h", "sign_mode", "INHIBITORY"),
+    (
+        lambda b: b.dense("x", "h", np.ones((2, 4), int), weight_exp=-9),
+        RangeError,
+        "x->h",
+        "weight_exp",
+        "-8",
+    ),
+    (
+        lambda b: b.dense("x", "h", np.ones((2, 4), int), num_weight_bits=0),
+        RangeError,
+        "x->h",
+        "num_weight_bits",
+        "1 <=",
+    ),
+    (
+        lambda b: b.dense("x", "h", np.ones((2, 4), int), num_weight_bits=9),
+        RangeError,
+        "x->h",
+        "num_weight_bits",
+        "8",
+    ),
+    (
+        lambda b: b.dense("x", "h", np.ones((2, 4), int), sign_mode=4),
+        RangeError,
+        "x->h",
+        "sign_mode",
+        "INHIBITORY",
+    ),
     (lambda b: b.dense("x", "h", np.ones((2, 4), int), delays=63), RangeError, "x->h", "delays", "62"),
     (lambda b: b.dense("x", "h", np.ones((2, 4), int), delays=-1), RangeError, "x->h", "delays", "0 <="),
-    (lambda b: b.dense("x", "h", np.ones((2, 4), int), num_message_bits=30), RangeError, "x->h", "num_message_bits",
-     "24"),
+    (
+        lambda b: b.dense("x", "h", np.ones((2, 4), int), num_message_bits=30),
+        RangeError,
+        "x->h",
+        "num_message_bits",
+        "24",
+    ),
     (lambda b: b.dense("x", "h", np.ones((4, 2), int)), ParameterError, "x->h", "weights", "(2, 4)"),
     (lambda b: b.dense("x", "h", np.full((2, 4), 0.5)), ParameterError, "x->h", "weights", "integer"),
     (lambda b: b.dense("x", "nope", np.ones((2, 4), int)), GraphError, "x->nope", "post", "h, x"),
     (lambda b: b.dense("h", "x", np.ones((4, 2), int)), GraphError, "h->x", "post", "lif"),
-    (lambda b: b.sparse("x", "h", [1, 2], pre_index=[0, 4], post_index=[0, 1]), RangeError, "x->h", "pre", "3"),
-    (lambda b: b.sparse("x", "h", [1, 2], pre_index=[0, 1], post_index=[0, 2]), RangeError, "x->h", "post", "1"),
-    (lambda b: b.sparse("x", "h", [1, 2], pre_index=[1, 1], post_index=[0, 0]), ParameterError, "x->h", "pre",
-     "one synapse"),
+    (
+        lambda b: b.sparse("x", "h", [1, 2], pre_index=[0, 4], post_index=[0, 1]),
+        RangeError,
+        "x->h",
+        "pre",
+        "3",
+    ),
+    (
+        lambda b: b.sparse("x", "h", [1, 2], pre_index=[0, 1], post_index=[0, 2]),
+        RangeError,
+        "x->h",
+        "post",
+        "1",
+    ),
+    (
+        lambda b: b.sparse("x", "h", [1, 2], pre_index=[1, 1], post_index=[0, 0]),
+        ParameterError,
+        "x->h",
+        "pre",
+        "one synapse",
+    ),
     (lambda b: b.sparse("x", "h", [1, 2], pre_index=[0, 1]), ParameterError, "x->h", "post_index", "both"),
 ]
 
@@ -137,10 +209,25 @@ def test_bad_builder_calls_name_node_field_limit(call, err, node, field, limit):
 def test_validate_catches_hand_made_programs():
     prog = Program(target="loihi2")
     prog.populations["x"] = Population("x", "input", (2,), {"num_message_bits": 0})
-    prog.populations["h"] = Population("h", "lif", (1,), {"du": 0, "dv": 0, "vth": 1, "bias_mant": np.zeros(1, int),
-                                                          "bias_exp": np.zeros(1, int)})
-    prog.projections["p"] = Projection("p", "x", "h", "dense", {
-        "weights": np.ones((1, 2), int), "weight_exp": 0, "num_weight_bits": 8, "sign_mode": 2, "num_message_bits": 0})
+    prog.populations["h"] = Population(
+        "h",
+        "lif",
+        (1,),
+        {"du": 0, "dv": 0, "vth": 1, "bias_mant": np.zeros(1, int), "bias_exp": np.zeros(1, int)},
+    )
+    prog.projections["p"] = Projection(
+        "p",
+        "x",
+        "h",
+        "dense",
+        {
+            "weights": np.ones((1, 2), int),
+            "weight_exp": 0,
+            "num_weight_bits": 8,
+            "sign_mode": 2,
+            "num_message_bits": 0,
+        },
+    )
     with pytest.raises(GraphError, match="fed by no key"):
         validate_program(prog)
     prog.inputs["x"] = "x"
@@ -170,8 +257,18 @@ def test_run_cli_end_to_end(tmp_path, capsys):
     x = np.zeros((2, 6, 1))
     x[0, [0, 3], 0] = 1
     np.savez(tmp_path / "in.npz", x=x)
-    rc = cli_main(["run", str(tmp_path / "p.ncp"), "--input", str(tmp_path / "in.npz"), "--output",
-                   str(tmp_path / "out.npz"), "--record", "h.u,h.v"])
+    rc = cli_main(
+        [
+            "run",
+            str(tmp_path / "p.ncp"),
+            "--input",
+            str(tmp_path / "in.npz"),
+            "--output",
+            str(tmp_path / "out.npz"),
+            "--record",
+            "h.u,h.v",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "backend emulator:loihi2, fidelity bit-exact vs lava-nc 0.10.0 fixed_pt" in out
@@ -187,16 +284,30 @@ def test_run_cli_end_to_end(tmp_path, capsys):
         (["--record", "q.v"], "unknown population"),
         (["--backend", "spinnaker"], "backend"),
     ]:
-        args = ["run", str(tmp_path / "p.ncp"), "--input", str(tmp_path / "in.npz"), "--output",
-                str(tmp_path / "o2.npz")]
+        args = [
+            "run",
+            str(tmp_path / "p.ncp"),
+            "--input",
+            str(tmp_path / "in.npz"),
+            "--output",
+            str(tmp_path / "o2.npz"),
+        ]
         args = args[:2] + [a for a in args[2:]]
         # later options override earlier ones
         rc = cli_main(args + bad_args)
         err = capsys.readouterr().err
         assert rc == 2 and len(err.strip().splitlines()) == 1 and text in err, (bad_args, err)
     np.savez(tmp_path / "bad.npz", x=np.full((1, 6, 1), 2.0))
-    rc = cli_main(["run", str(tmp_path / "p.ncp"), "--input", str(tmp_path / "bad.npz"), "--output",
-                   str(tmp_path / "o3.npz")])
+    rc = cli_main(
+        [
+            "run",
+            str(tmp_path / "p.ncp"),
+            "--input",
+            str(tmp_path / "bad.npz"),
+            "--output",
+            str(tmp_path / "o3.npz"),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and "0 and 1" in err and len(err.strip().splitlines()) == 1
 

@@ -30,8 +30,13 @@ def _init(name, arr):
 
 
 def _model(nodes, in_shape, out_shape, inits, opset=17):
-    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, *in_shape])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, *out_shape])], inits)
+    g = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, *in_shape])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, *out_shape])],
+        inits,
+    )
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
     onnx.checker.check_model(m)
     return m
@@ -44,12 +49,25 @@ def _onnx_ref(model, x):
 def _mlp(rng, transB=1, alpha=1.0, beta=1.0, extra=()):
     w1 = rng.normal(0, 0.6, (12, 6) if transB else (6, 12))
     w2 = rng.normal(0, 0.6, (4, 12))
-    nodes = [helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], name="fc1", transB=transB, alpha=alpha, beta=beta),
-             helper.make_node("Relu", ["h"], ["r"], name="relu1"),
-             *extra,
-             helper.make_node("Gemm", [extra[-1].output[0] if extra else "r", "w2", "b2"], ["y"], name="fc2", transB=1)]
-    return _model(nodes, [6], [4], [_init("w1", w1), _init("b1", rng.normal(0, 0.2, 12)), _init("w2", w2),
-                                    _init("b2", rng.normal(0, 0.2, 4))])
+    nodes = [
+        helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], name="fc1", transB=transB, alpha=alpha, beta=beta),
+        helper.make_node("Relu", ["h"], ["r"], name="relu1"),
+        *extra,
+        helper.make_node(
+            "Gemm", [extra[-1].output[0] if extra else "r", "w2", "b2"], ["y"], name="fc2", transB=1
+        ),
+    ]
+    return _model(
+        nodes,
+        [6],
+        [4],
+        [
+            _init("w1", w1),
+            _init("b1", rng.normal(0, 0.2, 12)),
+            _init("w2", w2),
+            _init("b2", rng.normal(0, 0.2, 4)),
+        ],
+    )
 
 
 def _cnn(rng, with_bn=True, pool="AveragePool", conv1d=False):
@@ -63,16 +81,27 @@ def _cnn(rng, with_bn=True, pool="AveragePool", conv1d=False):
     inits = [_init("cw", w), _init("cb", rng.normal(0, 0.1, 3))]
     last = "c"
     if with_bn:
-        nodes.append(helper.make_node("BatchNormalization", ["c", "g", "be", "mu", "var"], ["bn"], name="bn",
-                                      epsilon=1e-3))
-        inits += [_init("g", rng.uniform(0.5, 2, 3)), _init("be", rng.normal(0, 0.3, 3)),
-                  _init("mu", rng.normal(0, 0.5, 3)), _init("var", rng.uniform(0.3, 3, 3))]
+        nodes.append(
+            helper.make_node(
+                "BatchNormalization", ["c", "g", "be", "mu", "var"], ["bn"], name="bn", epsilon=1e-3
+            )
+        )
+        inits += [
+            _init("g", rng.uniform(0.5, 2, 3)),
+            _init("be", rng.normal(0, 0.3, 3)),
+            _init("mu", rng.normal(0, 0.5, 3)),
+            _init("var", rng.uniform(0.3, 3, 3)),
+        ]
         last = "bn"
     nodes.append(helper.make_node("Relu", [last], ["r"], name="relu"))
     last = "r"
     if not conv1d:
         if pool == "AveragePool":
-            nodes.append(helper.make_node("AveragePool", ["r"], ["p"], name="pool", kernel_shape=kshape, strides=[2, 2]))
+            nodes.append(
+                helper.make_node(
+                    "AveragePool", ["r"], ["p"], name="pool", kernel_shape=kshape, strides=[2, 2]
+                )
+            )
             n_flat = 3 * 3 * 3
         else:
             nodes.append(helper.make_node("GlobalAveragePool", ["r"], ["p"], name="pool"))
@@ -80,8 +109,10 @@ def _cnn(rng, with_bn=True, pool="AveragePool", conv1d=False):
         last = "p"
     else:
         n_flat = 3 * 10
-    nodes += [helper.make_node("Flatten", [last], ["f"], name="flat", axis=1),
-              helper.make_node("Gemm", ["f", "w2", "b2"], ["y"], name="fc", transB=1)]
+    nodes += [
+        helper.make_node("Flatten", [last], ["f"], name="flat", axis=1),
+        helper.make_node("Gemm", ["f", "w2", "b2"], ["y"], name="fc", transB=1),
+    ]
     inits += [_init("w2", rng.normal(0, 0.5, (4, n_flat))), _init("b2", rng.normal(0, 0.1, 4))]
     return _model(nodes, x_shape, [4], inits)
 
@@ -97,18 +128,33 @@ def test_gemm_variants_match_onnx(transB, alpha, beta):
 
 def test_matmul_add_identity_dropout_constant_softmax_match_onnx():
     rng = np.random.default_rng(2)
-    nodes = [helper.make_node("Constant", [], ["bias"], name="cst",
-                              value=numpy_helper.from_array(rng.normal(0, 0.2, 5).astype(np.float32))),
-             helper.make_node("MatMul", ["x", "w"], ["m"], name="mm"),
-             helper.make_node("Add", ["m", "bias"], ["a"], name="add"),
-             helper.make_node("Identity", ["a"], ["i"], name="ident"),
-             helper.make_node("Relu", ["i"], ["r"], name="relu"),
-             helper.make_node("Dropout", ["r"], ["d"], name="drop"),
-             helper.make_node("Reshape", ["d", "shape"], ["rs"], name="reshape"),
-             helper.make_node("MatMul", ["rs", "w2"], ["z"], name="mm2"),
-             helper.make_node("Softmax", ["z"], ["y"], name="softmax", axis=1)]
-    m = _model(nodes, [3], [2], [_init("w", rng.normal(0, 1, (3, 5))), _init("w2", rng.normal(0, 1, (5, 2))),
-                                  numpy_helper.from_array(np.array([-1, 5], np.int64), "shape")])
+    nodes = [
+        helper.make_node(
+            "Constant",
+            [],
+            ["bias"],
+            name="cst",
+            value=numpy_helper.from_array(rng.normal(0, 0.2, 5).astype(np.float32)),
+        ),
+        helper.make_node("MatMul", ["x", "w"], ["m"], name="mm"),
+        helper.make_node("Add", ["m", "bias"], ["a"], name="add"),
+        helper.make_node("Identity", ["a"], ["i"], name="ident"),
+        helper.make_node("Relu", ["i"], ["r"], name="relu"),
+        helper.make_node("Dropout", ["r"], ["d"], name="drop"),
+        helper.make_node("Reshape", ["d", "shape"], ["rs"], name="reshape"),
+        helper.make_node("MatMul", ["rs", "w2"], ["z"], name="mm2"),
+        helper.make_node("Softmax", ["z"], ["y"], name="softmax", axis=1),
+    ]
+    m = _model(
+        nodes,
+        [3],
+        [2],
+        [
+            _init("w", rng.normal(0, 1, (3, 5))),
+            _init("w2", rng.normal(0, 1, (5, 2))),
+            numpy_helper.from_array(np.array([-1, 5], np.int64), "shape"),
+        ],
+    )
     ann = parse_onnx(m)
     assert [la.kind for la in ann.layers] == ["affine", "relu", "flatten", "affine"]
     x = rng.random((30, 3))
@@ -119,7 +165,15 @@ def test_matmul_add_identity_dropout_constant_softmax_match_onnx():
     np.testing.assert_allclose(sm / sm.sum(1, keepdims=True), ref, rtol=1e-5, atol=1e-6)
     assert (got.argmax(1) == ref.argmax(1)).all()
     g = nc.load(m, calibration=x)
-    assert [n.kind for n in g.nodes.values()] == ["Input", "Affine", "IF", "Flatten", "Affine", "IF", "Output"]
+    assert [n.kind for n in g.nodes.values()] == [
+        "Input",
+        "Affine",
+        "IF",
+        "Flatten",
+        "Affine",
+        "IF",
+        "Output",
+    ]
 
 
 @pytest.mark.parametrize("pool", ["AveragePool", "GlobalAveragePool"])
@@ -140,11 +194,24 @@ def test_conv1d_and_gemm_bn_fold_match_onnx():
     x = rng.random((10, 2, 10))
     np.testing.assert_allclose(parse_onnx(m).forward(x), _onnx_ref(m, x), rtol=1e-4, atol=1e-5)
     bn = [helper.make_node("BatchNormalization", ["h", "g", "be", "mu", "var"], ["hb"], name="bn1")]
-    nodes = [helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], name="fc1", transB=1), *bn,
-             helper.make_node("Relu", ["hb"], ["y"], name="relu")]
-    m2 = _model(nodes, [6], [5], [_init("w1", rng.normal(0, 1, (5, 6))), _init("b1", rng.normal(0, 1, 5)),
-                                   _init("g", rng.uniform(0.5, 2, 5)), _init("be", rng.normal(0, 1, 5)),
-                                   _init("mu", rng.normal(0, 1, 5)), _init("var", rng.uniform(0.2, 2, 5))])
+    nodes = [
+        helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], name="fc1", transB=1),
+        *bn,
+        helper.make_node("Relu", ["hb"], ["y"], name="relu"),
+    ]
+    m2 = _model(
+        nodes,
+        [6],
+        [5],
+        [
+            _init("w1", rng.normal(0, 1, (5, 6))),
+            _init("b1", rng.normal(0, 1, 5)),
+            _init("g", rng.uniform(0.5, 2, 5)),
+            _init("be", rng.normal(0, 1, 5)),
+            _init("mu", rng.normal(0, 1, 5)),
+            _init("var", rng.uniform(0.2, 2, 5)),
+        ],
+    )
     x = rng.random((10, 6))
     np.testing.assert_allclose(parse_onnx(m2).forward(x), _onnx_ref(m2, x), rtol=1e-5, atol=1e-5)
 
@@ -155,8 +222,15 @@ def test_converted_layer_rates_follow_relu_over_lambda():
     lambda being the 99.9th percentile of positive activations on the calibration set."""
     rng = np.random.default_rng(5)
     w, b = rng.normal(0, 1, (8, 5)), rng.normal(0, 0.3, 8)
-    m = _model([helper.make_node("Gemm", ["x", "w", "b"], ["h"], name="fc", transB=1),
-                helper.make_node("Relu", ["h"], ["y"], name="relu")], [5], [8], [_init("w", w), _init("b", b)])
+    m = _model(
+        [
+            helper.make_node("Gemm", ["x", "w", "b"], ["h"], name="fc", transB=1),
+            helper.make_node("Relu", ["h"], ["y"], name="relu"),
+        ],
+        [5],
+        [8],
+        [_init("w", w), _init("b", b)],
+    )
     cal = rng.random((200, 5))
     g = nc.load(m, calibration=cal)
     z = np.maximum(_onnx_ref(m, cal), 0)
@@ -165,7 +239,9 @@ def test_converted_layer_rates_follow_relu_over_lambda():
     assert g.conventions["normalisation"] == "data-based"
     T = 200
     x = rng.random((40, 5))
-    counts = nc.simulate(g, {g.inputs[0]: np.repeat(x[:, None], T, 1)}, reset="subtract").outputs["output"].sum(1)
+    counts = (
+        nc.simulate(g, {g.inputs[0]: np.repeat(x[:, None], T, 1)}, reset="subtract").outputs["output"].sum(1)
+    )
     want = np.floor(T * np.minimum(np.maximum(_onnx_ref(m, x), 0) / lam, 1.0))
     assert np.abs(counts - want).max() <= 1.0 + 1e-9
     assert counts.sum() > 0
@@ -176,8 +252,16 @@ def test_snn_matches_ann_argmax_on_random_cnn():
     m = _cnn(rng, with_bn=True)
     cal = rng.random((100, 2, 6, 6))
     g = nc.load(m, calibration=cal)
-    assert [n.kind for n in g.nodes.values()] == ["Input", "Conv2d", "IF", "AvgPool2d", "Flatten", "Affine", "IF",
-                                                 "Output"]
+    assert [n.kind for n in g.nodes.values()] == [
+        "Input",
+        "Conv2d",
+        "IF",
+        "AvgPool2d",
+        "Flatten",
+        "Affine",
+        "IF",
+        "Output",
+    ]
     x = rng.random((40, 2, 6, 6))
     ref = _onnx_ref(m, x)
     out = nc.simulate(g, {"x": np.repeat(x[:, None], 300, 1)}, reset="subtract").outputs["output"].sum(1)
@@ -206,8 +290,9 @@ def test_weight_based_fallback_is_said_and_never_saturates():
     g_data = nc.load(m, calibration=cal)
     # the weight bound is an upper bound of every activation: scales are >= the percentile ones
     assert all(w >= d for w, d in zip(g.conventions["layer_scales"], g_data.conventions["layer_scales"]))
-    res = nc.simulate(g, {g.inputs[0]: np.repeat(cal[:50, None], 50, 1)}, reset="subtract",
-                      record=["if0.spikes"])
+    res = nc.simulate(
+        g, {g.inputs[0]: np.repeat(cal[:50, None], 50, 1)}, reset="subtract", record=["if0.spikes"]
+    )
     assert res.recordings["if0.spikes"].mean(1).max() < 1.0  # below one spike per step: no clipping
 
 
@@ -225,13 +310,23 @@ def test_percentile_option_and_bad_calibration():
 # ---------------------------------------------------------------------------- unsupported
 def _with_unsupported():
     rng = np.random.default_rng(10)
-    nodes = [helper.make_node("Gemm", ["x", "w1"], ["h"], name="fc1", transB=1),
-             helper.make_node("Sigmoid", ["h"], ["s"], name="squash"),
-             helper.make_node("Gemm", ["s", "w2"], ["h2"], name="fc2", transB=1),
-             helper.make_node("Relu", ["h2"], ["r"], name="relu"),
-             helper.make_node("Gemm", ["r", "w3"], ["y"], name="fc3", transB=1)]
-    return _model(nodes, [4], [3], [_init("w1", rng.normal(size=(5, 4))), _init("w2", rng.normal(size=(6, 5))),
-                                     _init("w3", rng.normal(size=(3, 6)))])
+    nodes = [
+        helper.make_node("Gemm", ["x", "w1"], ["h"], name="fc1", transB=1),
+        helper.make_node("Sigmoid", ["h"], ["s"], name="squash"),
+        helper.make_node("Gemm", ["s", "w2"], ["h2"], name="fc2", transB=1),
+        helper.make_node("Relu", ["h2"], ["r"], name="relu"),
+        helper.make_node("Gemm", ["r", "w3"], ["y"], name="fc3", transB=1),
+    ]
+    return _model(
+        nodes,
+        [4],
+        [3],
+        [
+            _init("w1", rng.normal(size=(5, 4))),
+            _init("w2", rng.normal(size=(6, 5))),
+            _init("w3", rng.normal(size=(3, 6))),
+        ],
+    )
 
 
 def test_unsupported_ops_named_by_check_and_load(tmp_path):
@@ -250,13 +345,20 @@ def test_unsupported_ops_named_by_check_and_load(tmp_path):
 
 def test_every_unsupported_op_is_listed_including_maxpool_and_branches():
     rng = np.random.default_rng(11)
-    nodes = [helper.make_node("Conv", ["x", "cw"], ["c"], name="conv"),
-             helper.make_node("MaxPool", ["c"], ["p"], name="maxpool", kernel_shape=[2, 2]),
-             helper.make_node("Relu", ["p"], ["r"], name="relu"),
-             helper.make_node("Add", ["r", "p"], ["a"], name="residual"),
-             helper.make_node("Flatten", ["a"], ["f"], name="flat"),
-             helper.make_node("Gemm", ["f", "w"], ["y"], name="fc", transB=1)]
-    m = _model(nodes, [1, 5, 5], [2], [_init("cw", rng.normal(size=(2, 1, 2, 2))), _init("w", rng.normal(size=(2, 8)))])
+    nodes = [
+        helper.make_node("Conv", ["x", "cw"], ["c"], name="conv"),
+        helper.make_node("MaxPool", ["c"], ["p"], name="maxpool", kernel_shape=[2, 2]),
+        helper.make_node("Relu", ["p"], ["r"], name="relu"),
+        helper.make_node("Add", ["r", "p"], ["a"], name="residual"),
+        helper.make_node("Flatten", ["a"], ["f"], name="flat"),
+        helper.make_node("Gemm", ["f", "w"], ["y"], name="fc", transB=1),
+    ]
+    m = _model(
+        nodes,
+        [1, 5, 5],
+        [2],
+        [_init("cw", rng.normal(size=(2, 1, 2, 2))), _init("w", rng.normal(size=(2, 8)))],
+    )
     with pytest.raises(UnsupportedError) as err:
         nc.load(m)
     assert "MaxPool 'maxpool'" in str(err.value) and "Add 'residual'" in str(err.value)

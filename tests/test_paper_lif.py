@@ -55,8 +55,13 @@ def test_paper_spike_steps_hop0_subtract(lif):
     spikes, _, res = _run(g, x, reset="subtract", hop_delay=0)
     assert spikes == PAPER_SPIKES
     assert np.nonzero(exact[:, 2])[0].tolist() == PAPER_SPIKES  # the exact solver's own spikes
-    assert res.semantics == {"dt": DT, "discretization": "forward", "reset": "subtract", "hop_delay": 0,
-                             "threshold": "v > v_threshold"}
+    assert res.semantics == {
+        "dt": DT,
+        "discretization": "forward",
+        "reset": "subtract",
+        "hop_delay": 0,
+        "threshold": "v > v_threshold",
+    }
 
 
 def test_paper_spike_steps_hop1_are_lava_steps(lif, paper_data):
@@ -91,7 +96,7 @@ def test_norse_trace_vs_subtract_reset(lif):
     assert spikes == PAPER_SPIKES
     first = PAPER_SPIKES[0]
     np.testing.assert_allclose(v[:first], norse[:first, 1], rtol=1e-5, atol=1e-7)
-    diff = v[first:PAPER_SPIKES[1]] - norse[first:PAPER_SPIKES[1], 1]
+    diff = v[first : PAPER_SPIKES[1]] - norse[first : PAPER_SPIKES[1], 1]
     remainder = diff[0]
     assert 0 < remainder < THETA  # v - θ at the spike step, kept by subtraction
     k = np.arange(diff.size)

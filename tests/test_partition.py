@@ -34,7 +34,9 @@ def _covers(placement, program):
     for pop in program.populations.values():
         if pop.kind == "input":
             continue
-        cores = sorted((c for c in placement["cores"] if c["population"] == pop.name), key=lambda c: c["start"])
+        cores = sorted(
+            (c for c in placement["cores"] if c["population"] == pop.name), key=lambda c: c["start"]
+        )
         assert cores[0]["start"] == 0 and cores[-1]["stop"] == pop.size
         for a, b in zip(cores, cores[1:]):
             assert a["stop"] == b["start"]
@@ -84,8 +86,16 @@ def test_sparse_bytes_recounted_from_coo():
     b = Loihi2Builder()
     b.input("x", n_pre)
     _lif(b, "h", n_post)
-    b.sparse("x", "h", rng.integers(1, 100, m), pre_index=pre, post_index=post, num_weight_bits=6,
-             delays=rng.integers(0, 5, m), name="s")
+    b.sparse(
+        "x",
+        "h",
+        rng.integers(1, 100, m),
+        pre_index=pre,
+        post_index=post,
+        num_weight_bits=6,
+        delays=rng.integers(0, 5, m),
+        name="s",
+    )
     prog = b.build()
     pl = place(prog, synapse_bytes_per_core=4096, neurons_per_core=1000)
     for c in pl.cores:
@@ -147,7 +157,7 @@ def test_chip_aligned_keeps_small_population_on_one_chip():
     b = Loihi2Builder()
     b.input("x", 1)
     _lif(b, "a", 100 * 16)  # 100 cores at 16 neurons/core
-    _lif(b, "b", 50 * 16)   # 50 cores: does not fit the 28 left on chip 0
+    _lif(b, "b", 50 * 16)  # 50 cores: does not fit the 28 left on chip 0
     prog = b.build()
     seq = place(prog, neurons_per_core=16, write=False)
     ali = place(prog, neurons_per_core=16, allocator="chip_aligned", write=False)
@@ -201,8 +211,17 @@ def test_deterministic_and_survives_save_load(tmp_path):
     assert (tmp_path / "p.ncp").read_bytes() == (tmp_path / "q.ncp").read_bytes()
 
 
-@pytest.mark.parametrize("kw", [{"neurons_per_core": 0}, {"neurons_per_core": 8193}, {"cores_per_chip": 129},
-                                {"synapse_bytes_per_core": -1}, {"max_chips": 0}, {"allocator": "metis"}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"neurons_per_core": 0},
+        {"neurons_per_core": 8193},
+        {"cores_per_chip": 129},
+        {"synapse_bytes_per_core": -1},
+        {"max_chips": 0},
+        {"allocator": "metis"},
+    ],
+)
 def test_bad_limits_are_typed_errors(kw):
     b = Loihi2Builder()
     b.input("x", 1)
@@ -212,8 +231,13 @@ def test_bad_limits_are_typed_errors(kw):
 
 
 @settings(max_examples=40, deadline=None)
-@given(sizes=st.lists(st.integers(1, 300), min_size=1, max_size=5), npc=st.integers(1, 64),
-       cpc=st.integers(1, 8), budget=st.integers(200, 2000), seed=st.integers(0, 2**16))
+@given(
+    sizes=st.lists(st.integers(1, 300), min_size=1, max_size=5),
+    npc=st.integers(1, 64),
+    cpc=st.integers(1, 8),
+    budget=st.integers(200, 2000),
+    seed=st.integers(0, 2**16),
+)
 def test_generic_placement_properties(sizes, npc, cpc, budget, seed):
     rng = np.random.default_rng(seed)
     demands = []
@@ -233,8 +257,8 @@ def test_generic_placement_properties(sizes, npc, cpc, budget, seed):
         for a, c in zip(cs, cs[1:]):
             assert a.stop == c.start
         for c in cs:
-            used = int(bits[c.start:c.stop].sum()) + 100
+            used = int(bits[c.start : c.stop].sum()) + 100
             assert c.neurons <= npc and used <= budget * 8, f"seed {seed}"
         for c in cs[:-1]:  # greedy: one more neuron would break a limit
-            more = int(bits[c.start:c.stop + 1].sum()) + 100
+            more = int(bits[c.start : c.stop + 1].sum()) + 100
             assert c.neurons == npc or more > budget * 8, f"seed {seed}"

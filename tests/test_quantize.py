@@ -13,7 +13,7 @@ def test_choose_shift_is_the_smallest_fitting_exponent(seed):
     rng = np.random.default_rng(seed)
     m = float(10 ** rng.uniform(-4, 6))
     e = choose_shift(m, 255, -8, 8)
-    fits = [k for k in range(-8, 9) if m / 2.0 ** k <= 255]
+    fits = [k for k in range(-8, 9) if m / 2.0**k <= 255]
     assert e == (min(fits) if fits else 8), f"seed {seed}, max {m}"
 
 
@@ -29,10 +29,12 @@ def test_mant_exp_reconstructs_within_half_lsb(seed):
     assert np.all((mant >= -4096) & (mant <= 4095)) and np.all((exp >= 0) & (exp <= 7))
     ok = ~clipped
     assert np.all(np.abs(mant[ok] * 2.0 ** exp[ok] - v[ok]) <= 2.0 ** exp[ok] / 2 + 1e-9), f"seed {seed}"
-    assert np.all(np.abs(v[clipped]) > 4095.5 * 2 ** 7)
+    assert np.all(np.abs(v[clipped]) > 4095.5 * 2**7)
 
 
 def test_error_stats():
-    s = error_stats(np.array([1.0, 0.2, 0.0, -2.0]), np.array([1.0, 0.0, 0.0, -3.0]), np.array([0, 0, 0, 1], bool))
+    s = error_stats(
+        np.array([1.0, 0.2, 0.0, -2.0]), np.array([1.0, 0.0, 0.0, -3.0]), np.array([0, 0, 0, 1], bool)
+    )
     assert s.fraction_zeroed == 0.25 and s.fraction_clipped == 0.25
     assert s.rms_relative_error == pytest.approx(np.sqrt(0.04 + 1.0) / np.sqrt(1 + 0.04 + 4))

@@ -38,8 +38,13 @@ def out(shape, name="out"):
 @pytest.mark.parametrize("disc", ["forward", "exponential"])
 def test_lif_constant_input_matches_closed_form(disc):
     dt, tau, r, vl, x = 1e-3, 5e-3, 2.0, 0.1, 0.7
-    g = chain(inp((1,)), Node("n", "LIF", {"tau": A(tau), "r": A(r), "v_leak": A(vl), "v_threshold": A(1e9),
-                                           "v_reset": A(0.0)}), out((1,)))
+    g = chain(
+        inp((1,)),
+        Node(
+            "n", "LIF", {"tau": A(tau), "r": A(r), "v_leak": A(vl), "v_threshold": A(1e9), "v_reset": A(0.0)}
+        ),
+        out((1,)),
+    )
     T = 40
     res = simulate(g, {"in": np.full((1, T, 1), x)}, dt=dt, discretization=disc, record=["n.v"])
     a = 1 - dt / tau if disc == "forward" else np.exp(-dt / tau)
@@ -47,17 +52,26 @@ def test_lif_constant_input_matches_closed_form(disc):
     n = np.arange(1, T + 1)
     # v[n] = c (1 - a^n) solves v <- a v + (1-a) c from v = 0; for exponential this is the
     # exact ODE solution tau v' = c - v sampled at n*dt.
-    np.testing.assert_allclose(res.recordings["n.v"][0, :, 0], c * (1 - a ** n), rtol=1e-12)
+    np.testing.assert_allclose(res.recordings["n.v"][0, :, 0], c * (1 - a**n), rtol=1e-12)
     if disc == "exponential":
-        np.testing.assert_allclose(res.recordings["n.v"][0, :, 0], c * (1 - np.exp(-n * dt / tau)), rtol=1e-12)
+        np.testing.assert_allclose(
+            res.recordings["n.v"][0, :, 0], c * (1 - np.exp(-n * dt / tau)), rtol=1e-12
+        )
     assert res.semantics["discretization"] == disc and res.backend == "reference" and res.fidelity == "float"
 
 
 def test_li_outputs_membrane_and_integrator():
     dt = 0.5
-    g = Graph(nodes={"in": inp((2,)), "li": Node("li", "LI", {"tau": A(1.0, 2.0), "r": A(1.0, 1.0), "v_leak": A(0, 0)}),
-                     "i": Node("i", "I", {"r": A(2.0, 3.0)}), "o1": out((2,), "o1"), "o2": out((2,), "o2")},
-              edges=[("in", "li"), ("li", "o1"), ("in", "i"), ("i", "o2")])
+    g = Graph(
+        nodes={
+            "in": inp((2,)),
+            "li": Node("li", "LI", {"tau": A(1.0, 2.0), "r": A(1.0, 1.0), "v_leak": A(0, 0)}),
+            "i": Node("i", "I", {"r": A(2.0, 3.0)}),
+            "o1": out((2,), "o1"),
+            "o2": out((2,), "o2"),
+        },
+        edges=[("in", "li"), ("li", "o1"), ("in", "i"), ("i", "o2")],
+    )
     x = np.zeros((1, 3, 2))
     x[0, 0] = [1.0, 1.0]
     res = simulate(g, {"in": x}, dt=dt)
@@ -95,9 +109,23 @@ def test_cuba_paper_convention_gives_alpha_beta_recursion():
     dt, alpha, beta, n = 1e-4, np.array([0.55, 0.8, 0.3]), np.array([0.9, 0.95, 0.7]), 3
     tau_syn, tau_mem = dt / (1 - alpha), dt / (1 - beta)
     theta = np.array([1.0, 0.7, 1.3])
-    g = chain(inp((n,)), Node("c", "CubaLIF", {"tau_syn": tau_syn, "tau_mem": tau_mem, "r": tau_mem / dt,
-                                               "v_leak": np.zeros(n), "v_threshold": theta, "w_in": tau_syn / dt,
-                                               "v_reset": np.zeros(n)}), out((n,)))
+    g = chain(
+        inp((n,)),
+        Node(
+            "c",
+            "CubaLIF",
+            {
+                "tau_syn": tau_syn,
+                "tau_mem": tau_mem,
+                "r": tau_mem / dt,
+                "v_leak": np.zeros(n),
+                "v_threshold": theta,
+                "w_in": tau_syn / dt,
+                "v_reset": np.zeros(n),
+            },
+        ),
+        out((n,)),
+    )
     T = 60
     x = rng.normal(0.4, 0.5, size=(2, T, n))
     res = simulate(g, {"in": x}, dt=dt, reset="subtract", record="c.u,c.v")
@@ -118,8 +146,15 @@ def test_cuba_paper_convention_gives_alpha_beta_recursion():
 
 def test_cubali_exponential_synapse():
     dt = 1.0
-    g = chain(inp((1,)), Node("c", "CubaLI", {"tau_syn": A(2.0), "tau_mem": A(4.0), "r": A(1.0), "v_leak": A(0.0),
-                                              "w_in": A(3.0)}), out((1,)))
+    g = chain(
+        inp((1,)),
+        Node(
+            "c",
+            "CubaLI",
+            {"tau_syn": A(2.0), "tau_mem": A(4.0), "r": A(1.0), "v_leak": A(0.0), "w_in": A(3.0)},
+        ),
+        out((1,)),
+    )
     x = np.zeros((1, 3, 1))
     x[0, 0, 0] = 1.0
     res = simulate(g, {"in": x}, dt=dt, discretization="exponential", record="c.u")
@@ -136,9 +171,16 @@ def test_cubali_exponential_synapse():
 def test_affine_linear_scale_and_sum_of_edges():
     rng = np.random.default_rng(0)
     W1, b1, W2, s = rng.normal(size=(4, 3)), rng.normal(size=4), rng.normal(size=(4, 3)), rng.normal(size=4)
-    g = Graph(nodes={"in": inp((3,)), "a": Node("a", "Affine", {"weight": W1, "bias": b1}),
-                     "l": Node("l", "Linear", {"weight": W2}), "s": Node("s", "Scale", {"scale": s}), "out": out((4,))},
-              edges=[("in", "a"), ("in", "l"), ("a", "s"), ("l", "s"), ("s", "out")])
+    g = Graph(
+        nodes={
+            "in": inp((3,)),
+            "a": Node("a", "Affine", {"weight": W1, "bias": b1}),
+            "l": Node("l", "Linear", {"weight": W2}),
+            "s": Node("s", "Scale", {"scale": s}),
+            "out": out((4,)),
+        },
+        edges=[("in", "a"), ("in", "l"), ("a", "s"), ("l", "s"), ("s", "out")],
+    )
     x = rng.normal(size=(3, 5, 3))
     res = simulate(g, {"in": x}, dt=1.0)
     np.testing.assert_allclose(res.outputs["out"], ((x @ W1.T + b1) + x @ W2.T) * s, rtol=1e-12)
@@ -182,8 +224,15 @@ def test_delay_must_be_whole_non_negative_steps(delay):
 def _conv_torch(x, w, b, stride, padding, dilation, groups):
     torch = pytest.importorskip("torch")
     f = torch.nn.functional.conv2d if w.ndim == 4 else torch.nn.functional.conv1d
-    return f(torch.from_numpy(x), torch.from_numpy(w), None if b is None else torch.from_numpy(b),
-             stride=stride, padding=padding, dilation=dilation, groups=groups).numpy()
+    return f(
+        torch.from_numpy(x),
+        torch.from_numpy(w),
+        None if b is None else torch.from_numpy(b),
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+    ).numpy()
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -201,10 +250,22 @@ def test_conv2d_matches_pytorch(seed):
     w = rng.normal(size=(cout, cin // groups, *k))
     b = rng.normal(size=cout)
     H, W = 9, 8
-    conv = Node("c", "Conv2d", {"weight": w, "bias": b, "stride": stride, "padding": padding,
-                                "dilation": dilation, "groups": groups})
-    g = Graph(nodes={"in": inp((cin, H, W)), "c": conv, "out": Node("out", "Output", {"shape": (1,)})},
-              edges=[("in", "c"), ("c", "out")])
+    conv = Node(
+        "c",
+        "Conv2d",
+        {
+            "weight": w,
+            "bias": b,
+            "stride": stride,
+            "padding": padding,
+            "dilation": dilation,
+            "groups": groups,
+        },
+    )
+    g = Graph(
+        nodes={"in": inp((cin, H, W)), "c": conv, "out": Node("out", "Output", {"shape": (1,)})},
+        edges=[("in", "c"), ("c", "out")],
+    )
     x = rng.normal(size=(2, 3, cin, H, W))
     res = simulate(g, {"in": x}, dt=1.0)
     ref = _conv_torch(x.reshape(6, cin, H, W), w, b, stride, padding, dilation, groups)
@@ -216,11 +277,20 @@ def test_conv2d_matches_pytorch(seed):
 def test_conv1d_matches_pytorch():
     rng = np.random.default_rng(7)
     w, b = rng.normal(size=(4, 1, 3)), rng.normal(size=4)
-    g = chain(inp((2, 11)), Node("c", "Conv1d", {"weight": w, "bias": b, "stride": (2,), "padding": (1,),
-                                                "dilation": (2,), "groups": 2}), out((1,)))
+    g = chain(
+        inp((2, 11)),
+        Node(
+            "c",
+            "Conv1d",
+            {"weight": w, "bias": b, "stride": (2,), "padding": (1,), "dilation": (2,), "groups": 2},
+        ),
+        out((1,)),
+    )
     x = rng.normal(size=(2, 2, 2, 11))
     ref = _conv_torch(x.reshape(4, 2, 11), w, b, 2, 1, 2, 2)
-    np.testing.assert_allclose(simulate(g, {"in": x}, dt=1.0).outputs["out"].reshape(ref.shape), ref, rtol=1e-10)
+    np.testing.assert_allclose(
+        simulate(g, {"in": x}, dt=1.0).outputs["out"].reshape(ref.shape), ref, rtol=1e-10
+    )
 
 
 @pytest.mark.parametrize("kind", ["SumPool2d", "AvgPool2d"])
@@ -228,10 +298,15 @@ def test_pooling_matches_pytorch(kind):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(1)
     x = rng.normal(size=(2, 2, 3, 7, 6))
-    g = chain(inp((3, 7, 6)), Node("p", kind, {"kernel_size": (2, 3), "stride": (2, 2), "padding": (1, 1)}), out((1,)))
+    g = chain(
+        inp((3, 7, 6)),
+        Node("p", kind, {"kernel_size": (2, 3), "stride": (2, 2), "padding": (1, 1)}),
+        out((1,)),
+    )
     got = simulate(g, {"in": x}, dt=1.0).outputs["out"]
-    ref = torch.nn.functional.avg_pool2d(torch.from_numpy(x.reshape(4, 3, 7, 6)), (2, 3), (2, 2), (1, 1),
-                                         count_include_pad=True).numpy()
+    ref = torch.nn.functional.avg_pool2d(
+        torch.from_numpy(x.reshape(4, 3, 7, 6)), (2, 3), (2, 2), (1, 1), count_include_pad=True
+    ).numpy()
     if kind == "SumPool2d":
         ref = ref * 6
     np.testing.assert_allclose(got.reshape(ref.shape), ref, rtol=1e-12)
@@ -240,8 +315,14 @@ def test_pooling_matches_pytorch(kind):
 # ------------------------------------------------------------------------- timing
 def _two_layer(reset="zero"):
     n = lambda name: Node(name, "IF", {"r": A(1.0), "v_threshold": A(0.5), "v_reset": A(0.0)})
-    return chain(inp((1,)), Node("w1", "Affine", {"weight": A([1.0]).reshape(1, 1), "bias": A(0.0)}), n("n1"),
-                 Node("w2", "Linear", {"weight": A([1.0]).reshape(1, 1)}), n("n2"), out((1,)))
+    return chain(
+        inp((1,)),
+        Node("w1", "Affine", {"weight": A([1.0]).reshape(1, 1), "bias": A(0.0)}),
+        n("n1"),
+        Node("w2", "Linear", {"weight": A([1.0]).reshape(1, 1)}),
+        n("n2"),
+        out((1,)),
+    )
 
 
 def test_hop_delay_adds_one_step_per_synaptic_hop():
@@ -259,10 +340,16 @@ def test_hop_delay_adds_one_step_per_synaptic_hop():
 
 
 def _recurrent(w_rec=1.0):
-    return Graph(nodes={"in": inp((1,)), "w": Node("w", "Affine", {"weight": np.array([[1.0]]), "bias": A(0.0)}),
-                        "n": Node("n", "IF", {"r": A(1.0), "v_threshold": A(0.5), "v_reset": A(0.0)}),
-                        "rec": Node("rec", "Linear", {"weight": np.array([[w_rec]])}), "out": out((1,))},
-                 edges=[("in", "w"), ("w", "n"), ("n", "out"), ("n", "rec"), ("rec", "n")])
+    return Graph(
+        nodes={
+            "in": inp((1,)),
+            "w": Node("w", "Affine", {"weight": np.array([[1.0]]), "bias": A(0.0)}),
+            "n": Node("n", "IF", {"r": A(1.0), "v_threshold": A(0.5), "v_reset": A(0.0)}),
+            "rec": Node("rec", "Linear", {"weight": np.array([[w_rec]])}),
+            "out": out((1,)),
+        },
+        edges=[("in", "w"), ("w", "n"), ("n", "out"), ("n", "rec"), ("rec", "n")],
+    )
 
 
 def test_back_edge_reads_previous_step():
@@ -278,9 +365,15 @@ def test_back_edge_reads_previous_step():
 
 
 def test_hop_delay_1_cycle_without_neuron_is_error():
-    g = Graph(nodes={"in": inp((1,)), "a": Node("a", "Linear", {"weight": np.array([[1.0]])}),
-                     "b": Node("b", "Linear", {"weight": np.array([[0.5]])}), "out": out((1,))},
-              edges=[("in", "a"), ("a", "b"), ("b", "a"), ("a", "out")])
+    g = Graph(
+        nodes={
+            "in": inp((1,)),
+            "a": Node("a", "Linear", {"weight": np.array([[1.0]])}),
+            "b": Node("b", "Linear", {"weight": np.array([[0.5]])}),
+            "out": out((1,)),
+        },
+        edges=[("in", "a"), ("a", "b"), ("b", "a"), ("a", "out")],
+    )
     x = np.ones((1, 3, 1))
     # hop_delay 0: b -> a is a back-edge: a[t] = x + 0.5 a[t-1]
     np.testing.assert_allclose(simulate(g, {"in": x}, dt=1.0).outputs["out"][0, :, 0], [1, 1.5, 1.75])
@@ -299,8 +392,11 @@ def test_dt_required_and_from_metadata():
 
 
 def test_legacy_reset_file_is_refused():
-    g = chain(inp((1,)), Node("n", "LIF", {"tau": A(1.0), "r": A(1.0), "v_leak": A(0.0), "v_threshold": A(1.0)}),
-              out((1,)))
+    g = chain(
+        inp((1,)),
+        Node("n", "LIF", {"tau": A(1.0), "r": A(1.0), "v_leak": A(0.0), "v_threshold": A(1.0)}),
+        out((1,)),
+    )
     g.legacy_reset = ("n",)
     with pytest.raises(SemanticsError) as e:
         simulate(g, {"in": np.zeros((1, 2, 1))}, dt=0.1, reset="file")
@@ -325,19 +421,35 @@ def test_bad_inputs():
 
 
 def test_nonpositive_tau_is_parameter_error():
-    g = chain(inp((2,)), Node("n", "LIF", {"tau": A(1.0, 0.0), "r": A(1.0, 1.0), "v_leak": A(0, 0),
-                                           "v_threshold": A(1, 1), "v_reset": A(0, 0)}), out((2,)))
+    g = chain(
+        inp((2,)),
+        Node(
+            "n",
+            "LIF",
+            {
+                "tau": A(1.0, 0.0),
+                "r": A(1.0, 1.0),
+                "v_leak": A(0, 0),
+                "v_threshold": A(1, 1),
+                "v_reset": A(0, 0),
+            },
+        ),
+        out((2,)),
+    )
     with pytest.raises(ParameterError) as e:
         simulate(g, {"in": np.zeros((1, 2, 2))}, dt=0.1)
     assert e.value.node == "n" and e.value.parameter == "tau"
 
 
 # ------------------------------------------------------------------------- paper graphs
-@pytest.mark.parametrize("rel,reset,out_shape", [
-    ("02_cnn/cnn_sinabs.nir", "subtract", (10,)),
-    ("03_rnn/braille_noDelay_bias_zero.nir", "zero", (7,)),
-    ("03_rnn/braille_noDelay_noBias_subtract.nir", "subtract", (7,)),
-])
+@pytest.mark.parametrize(
+    "rel,reset,out_shape",
+    [
+        ("02_cnn/cnn_sinabs.nir", "subtract", (10,)),
+        ("03_rnn/braille_noDelay_bias_zero.nir", "zero", (7,)),
+        ("03_rnn/braille_noDelay_noBias_subtract.nir", "subtract", (7,)),
+    ],
+)
 def test_paper_graphs_simulate(paper_data, rel, reset, out_shape):
     import neurocompile as nc
 
@@ -375,8 +487,20 @@ def test_cli_simulate_round_trip(tmp_path, capsys):
     x = np.zeros((2, 5, 1))
     x[:, 1] = 1.0
     np.savez(tmp_path / "in.npz", **{"in": x})
-    rc = _cli("simulate", model, "--input", tmp_path / "in.npz", "--output", tmp_path / "out.npz", "--dt", 1.0,
-              "--reset", "zero", "--record", "n.v,n.spikes")
+    rc = _cli(
+        "simulate",
+        model,
+        "--input",
+        tmp_path / "in.npz",
+        "--output",
+        tmp_path / "out.npz",
+        "--dt",
+        1.0,
+        "--reset",
+        "zero",
+        "--record",
+        "n.v,n.spikes",
+    )
     assert rc == 0
     line = capsys.readouterr().out.strip()
     assert "\n" not in line and "reference" in line and "out=8" in line
@@ -390,11 +514,26 @@ def test_cli_simulate_round_trip(tmp_path, capsys):
 @pytest.mark.parametrize("bad", ["missing_key", "wrong_shape", "unknown_record"])
 def test_cli_simulate_bad_input_exits_2_with_one_line(tmp_path, capsys, bad):
     model = _write_recurrent(tmp_path)
-    data = {"x": np.zeros((1, 3, 1))} if bad == "missing_key" else {"in": np.zeros((1, 3, 2 if bad == "wrong_shape" else 1))}
+    data = (
+        {"x": np.zeros((1, 3, 1))}
+        if bad == "missing_key"
+        else {"in": np.zeros((1, 3, 2 if bad == "wrong_shape" else 1))}
+    )
     np.savez(tmp_path / "in.npz", **data)
     extra = ["--record", "w.v"] if bad == "unknown_record" else []
-    rc = _cli("simulate", model, "--input", tmp_path / "in.npz", "--output", tmp_path / "out.npz", "--dt", 1.0,
-              "--reset", "zero", *extra)
+    rc = _cli(
+        "simulate",
+        model,
+        "--input",
+        tmp_path / "in.npz",
+        "--output",
+        tmp_path / "out.npz",
+        "--dt",
+        1.0,
+        "--reset",
+        "zero",
+        *extra,
+    )
     err = capsys.readouterr().err.strip()
     assert rc == 2
     assert len(err.splitlines()) == 1 and "error" in err and "Traceback" not in err

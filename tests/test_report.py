@@ -52,8 +52,9 @@ def test_json_contents_match_program():
     pl = rep["placement"]
     assert pl["source"] == "program" and pl["estimated"] is True
     assert pl["chips"] == prog.placement["chips"] and pl["cores_used"] == prog.placement["cores_used"]
-    assert [(c["population"], c["neurons"], c["synapse_bytes"]) for c in pl["cores"]] == \
-        [(c["population"], c["neurons"], c["synapse_bytes"]) for c in prog.placement["cores"]]
+    assert [(c["population"], c["neurons"], c["synapse_bytes"]) for c in pl["cores"]] == [
+        (c["population"], c["neurons"], c["synapse_bytes"]) for c in prog.placement["cores"]
+    ]
     for c in pl["cores"]:
         assert c["synapse_memory_utilization"] == pytest.approx(c["synapse_bytes"] / (128 * 1024), abs=1e-4)
     assert rep["activity"] is None
@@ -146,10 +147,13 @@ def test_readout_population_left_out_of_sparsity_and_graded_inputs_are_macs():
 
 def test_quantization_findings_learning_pass_through():
     prog, *_ = _net()
-    prog.quantization = {"populations": {"h": {"scale": 0.25, "peak_u_fraction": 0.1}},
-                         "projections": {"w1": {"weight_scale": 4.0, "fraction_clipped": 0.0}}}
-    prog.provenance["findings"] = [{"code": "reset-approximated", "severity": "warning", "node": "h",
-                                    "message": "subtract -> zero"}]
+    prog.quantization = {
+        "populations": {"h": {"scale": 0.25, "peak_u_fraction": 0.1}},
+        "projections": {"w1": {"weight_scale": 4.0, "fraction_clipped": 0.0}},
+    }
+    prog.provenance["findings"] = [
+        {"code": "reset-approximated", "severity": "warning", "node": "h", "message": "subtract -> zero"}
+    ]
     prog.learning = {"rules": {"w1": "stdp"}}
     rep = report(prog)
     d = rep.as_dict()

@@ -20,8 +20,10 @@ from spinnaker_board_cases import layered_program, random_program  # noqa: E402
 from neurocompile.program import Program  # noqa: E402
 from neurocompile.targets.spinnaker import board, emit, partition, spec  # noqa: E402
 
-needs_spynnaker = pytest.mark.skipif(not board.spinnaker_available(),
-                                     reason="sPyNNaker 1!7.4.1 not installed (make venvs installs it in .venv)")
+needs_spynnaker = pytest.mark.skipif(
+    not board.spinnaker_available(),
+    reason="sPyNNaker 1!7.4.1 not installed (make venvs installs it in .venv)",
+)
 pytestmark = [pytest.mark.spinnaker, needs_spynnaker]
 
 SEEDS = list(range(32))
@@ -60,10 +62,10 @@ def _layered() -> list[Program]:
     """1k..5k-neuron networks (the 20k-neuron case runs in ``make bench``: ~90 s of host synapse
     generation), with delay extensions and 128 neurons per core."""
     return [
-        layered_program([500, 500], p=0.02, seed=1),                       # 1k
-        layered_program([1000, 2000, 1000], p=0.005, seed=2),              # 4k
+        layered_program([500, 500], p=0.02, seed=1),  # 1k
+        layered_program([1000, 2000, 1000], p=0.005, seed=2),  # 4k
         layered_program([1000, 1500, 500], p=0.005, seed=3, max_delay=60),  # 3k, delay extensions
-        layered_program([2000, 3000], p=0.003, seed=4, npc=128),           # 5k, 128 per core
+        layered_program([2000, 3000], p=0.003, seed=4, npc=128),  # 5k, 128 per core
     ]
 
 
@@ -78,10 +80,12 @@ def tick1():
     ~10-20 s of imports and setup here): 32 random nets, the stage-3 delay net, 4 layered nets
     and the paper's cnn_sinabs. Returns ``(groups {name: [program indices]}, programs, mapping)``."""
     groups, progs = {}, []
-    for name, items in (("random", _random_32()),
-                        ("stage3", [_with_long_delays(random_program(0), 0, stages=3)]),
-                        ("layered", _layered()),
-                        ("cnn", [_compile(cnn, dt=1.0)] if (cnn := _paper("02_cnn/cnn_sinabs.nir")) else [])):
+    for name, items in (
+        ("random", _random_32()),
+        ("stage3", [_with_long_delays(random_program(0), 0, stages=3)]),
+        ("layered", _layered()),
+        ("cnn", [_compile(cnn, dt=1.0)] if (cnn := _paper("02_cnn/cnn_sinabs.nir")) else []),
+    ):
         groups[name] = list(range(len(progs), len(progs) + len(items)))
         progs += items
     return groups, progs, board.map_on_board(progs)
@@ -145,7 +149,9 @@ def test_core_estimate_within_10_percent_of_spynnaker_1k_to_5k_neurons(tick1):
         est = partition.place(progs[i], write=False).cores_used
         actual = _cores_of(m, i, len(progs))
         n = sum(p.size for p in progs[i].populations.values())
-        assert abs(est - actual) <= 0.1 * actual, f"net {i} ({n} neurons): estimate {est} cores, sPyNNaker {actual}"
+        assert abs(est - actual) <= 0.1 * actual, (
+            f"net {i} ({n} neurons): estimate {est} cores, sPyNNaker {actual}"
+        )
     assert m.routing_entries_max <= spec.ROUTER_ENTRIES_USABLE
     total_est = sum(partition.estimate_cores(p) for p in progs)
     assert abs(total_est - m.cores_used) <= 0.1 * m.cores_used
@@ -158,8 +164,9 @@ def test_cnn_sinabs_maps_on_the_virtual_board(tick1):
     if not groups["cnn"]:
         pytest.skip(f"NIR paper data not found at {paper_data_dir()}")
     (i,) = groups["cnn"]
-    assert all(c.ok for c in m.projection_checks if c.program == i), \
-        [c.as_dict() for c in m.projection_checks if c.program == i and not c.ok]
+    assert all(c.ok for c in m.projection_checks if c.program == i), [
+        c.as_dict() for c in m.projection_checks if c.program == i and not c.ok
+    ]
     assert all(c.ok for c in m.shift_checks if c.program == i)
     est, actual = partition.estimate_cores(progs[i]), _cores_of(m, i, len(progs))
     assert abs(est - actual) <= 0.1 * actual, (est, actual)
@@ -167,7 +174,9 @@ def test_cnn_sinabs_maps_on_the_virtual_board(tick1):
 
 def test_weights_at_tick_0_1_ms_and_the_paper_lif_task(tick01):
     progs, m = tick01
-    assert m.weights_ok and m.shifts_ok, [c.as_dict() for c in m.projection_checks + m.shift_checks if not c.ok]
+    assert m.weights_ok and m.shifts_ok, [
+        c.as_dict() for c in m.projection_checks + m.shift_checks if not c.ok
+    ]
     # below 1 ms sPyNNaker splits neuron and synapse cores; the estimate models it
     for i, p in enumerate(progs):
         assert partition.estimate_cores(p) == _cores_of(m, i, len(progs)), i
@@ -199,9 +208,16 @@ def test_unpinned_shifts_and_float_weights_equal_the_builders_host_port():
     for k, p in enumerate(net["populations"]):
         if p["model"] == "SpikeSourceArray":
             continue
-        incoming = [(q["receptor"], arrays[f"proj{j}.post"], arrays[f"proj{j}.weight"],
-                     np.rint(arrays[f"proj{j}.delay"] / net["tick_ms"]).astype(np.int64))
-                    for j, q in enumerate(net["projections"]) if q["post"] == p["label"]]
+        incoming = [
+            (
+                q["receptor"],
+                arrays[f"proj{j}.post"],
+                arrays[f"proj{j}.weight"],
+                np.rint(arrays[f"proj{j}.delay"] / net["tick_ms"]).astype(np.int64),
+            )
+            for j, q in enumerate(net["projections"])
+            if q["post"] == p["label"]
+        ]
         ours = builder.host_ring_buffer_shifts(incoming, tick_ms=net["tick_ms"])
         theirs = [int(s) for s in rb[f"pop{k}.ring_buffer_shifts"]]
         assert list(ours.shifts) == theirs, (p["label"], ours.as_dict(), theirs)
@@ -213,7 +229,9 @@ def test_unpinned_shifts_and_float_weights_equal_the_builders_host_port():
             order = np.lexsort((arrays[f"proj{j}.post"], arrays[f"proj{j}.pre"]))
             got = np.abs(rb[f"proj{j}.weight"]) * emit.weight_scale(shift)
             got_order = np.lexsort((rb[f"proj{j}.post"], rb[f"proj{j}.pre"]))
-            np.testing.assert_array_equal(np.rint(got[got_order]).astype(np.int64), w16[order], err_msg=q["label"])
+            np.testing.assert_array_equal(
+                np.rint(got[got_order]).astype(np.int64), w16[order], err_msg=q["label"]
+            )
             checked += 1
     assert checked >= 15
 
@@ -229,8 +247,19 @@ def test_run_backend_spinnaker_says_no_spikes(tmp_path):
     prog.save(path)
     x = (np.random.default_rng(0).random((1, 20, prog.populations["src"].size)) < 0.2).astype(np.uint8)
     np.savez(tmp_path / "in.npz", input=x)
-    res = CliRunner().invoke(app, ["run", str(path), "--backend", "spinnaker", "--input", str(tmp_path / "in.npz"),
-                                   "--output", str(tmp_path / "out.npz")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "run",
+            str(path),
+            "--backend",
+            "spinnaker",
+            "--input",
+            str(tmp_path / "in.npz"),
+            "--output",
+            str(tmp_path / "out.npz"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "mapping-only" in res.output and "no spikes" in res.output
     with np.load(tmp_path / "out.npz", allow_pickle=False) as f:

@@ -38,7 +38,9 @@ def test_connection_lists_give_back_the_programs_integers(seed):
     tick = prog.semantics["tick_ms"]
     for j, q in enumerate(net["projections"]):
         p = prog.projections[q["label"]]
-        shift = prog.populations[p.post].params["ring_buffer_shifts"][emit.RECEPTORS.index(p.params["receptor"])]
+        shift = prog.populations[p.post].params["ring_buffer_shifts"][
+            emit.RECEPTORS.index(p.params["receptor"])
+        ]
         w = arrays[f"proj{j}.weight"]
         # sPyNNaker's host path: rint(|w| * 2**(15 - shift)) must give back w16 (exactly: w is w16 / 2**k)
         np.testing.assert_array_equal(np.abs(w) * 2.0 ** (15 - shift), p.params["w16"])
@@ -99,7 +101,9 @@ def test_emit_cli_spinnaker(tmp_path):
 
     prog = random_program(6)
     prog.save(tmp_path / "p.ncp")
-    res = CliRunner().invoke(app, ["emit", str(tmp_path / "p.ncp"), "-o", str(tmp_path / "out"), "--steps", "12"])
+    res = CliRunner().invoke(
+        app, ["emit", str(tmp_path / "p.ncp"), "-o", str(tmp_path / "out"), "--steps", "12"]
+    )
     assert res.exit_code == 0, res.output
     assert "PyNN/sPyNNaker bundle" in res.output
     net, _ = bundle_run.load_network(tmp_path / "out" / "network.npz")
@@ -145,8 +149,14 @@ def _run_bundle(d: Path, args: list[str], tmp_path: Path) -> subprocess.Complete
     home.mkdir(exist_ok=True)
     (home / ".spynnaker.cfg").write_text("[Machine]\n")
     python = board.spinnaker_python()
-    return subprocess.run([python, "run.py", *args], cwd=d, env=board.private_env(home), capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run(
+        [python, "run.py", *args],
+        cwd=d,
+        env=board.private_env(home),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def _readback_matches(d: Path) -> None:
@@ -155,9 +165,16 @@ def _readback_matches(d: Path) -> None:
         rb = {k: f[k] for k in f.files}
     for j, q in enumerate(net["projections"]):
         want = np.stack([arrays[f"proj{j}.pre"], arrays[f"proj{j}.post"], arrays[f"proj{j}.w16"]])
-        got = np.stack([rb[f"proj{j}.pre"], rb[f"proj{j}.post"],
-                        np.rint(np.abs(rb[f"proj{j}.weight"]) * emit.weight_scale(q["shift"])).astype(np.int64)])
-        np.testing.assert_array_equal(want[:, np.lexsort(want[::-1])], got[:, np.lexsort(got[::-1])], err_msg=q["label"])
+        got = np.stack(
+            [
+                rb[f"proj{j}.pre"],
+                rb[f"proj{j}.post"],
+                np.rint(np.abs(rb[f"proj{j}.weight"]) * emit.weight_scale(q["shift"])).astype(np.int64),
+            ]
+        )
+        np.testing.assert_array_equal(
+            want[:, np.lexsort(want[::-1])], got[:, np.lexsort(got[::-1])], err_msg=q["label"]
+        )
     for k, p in enumerate(net["populations"]):
         if "ring_buffer_shifts" in p:
             assert list(rb[f"pop{k}.ring_buffer_shifts"]) == p["ring_buffer_shifts"], p["label"]

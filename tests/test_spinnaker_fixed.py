@@ -12,8 +12,9 @@ from neurocompile.targets.spinnaker import spec
 
 
 def _lif(dt, tau_refrac=2.0, tau_m=20.0):
-    return F.lif_init(v_init=-65, v_rest=-65, cm=1.0, tau_m=tau_m, i_offset=0, v_reset=-65, tau_refrac=tau_refrac,
-                      dt_ms=dt)
+    return F.lif_init(
+        v_init=-65, v_rest=-65, cm=1.0, tau_m=tau_m, i_offset=0, v_reset=-65, tau_refrac=tau_refrac, dt_ms=dt
+    )
 
 
 def test_lif_table_of_section_2_2():
@@ -23,7 +24,7 @@ def test_lif_table_of_section_2_2():
     assert _lif(1.0, tau_refrac=0.1)["T_refract"] == 1
     assert _lif(1.0)["T_refract"] == 2
     assert _lif(0.1)["T_refract"] == 20
-    assert _lif(1.0)["R"] == 20 * 32768          # tau_m / cm = 20 MOhm
+    assert _lif(1.0)["R"] == 20 * 32768  # tau_m / cm = 20 MOhm
 
 
 @pytest.mark.parametrize("dt,decay,init", [(1.0, 0.8187467, 0.9062665), (0.1, 0.9802105, 0.9894126)])
@@ -47,8 +48,11 @@ def test_expk_close_to_exp():
 
 def test_expk_exact_at_integers_and_saturation():
     for z in range(-10, 2):
-        assert F.expk(z * 32768) == round(math.exp(z) * 2**32) >> 17 or abs(F.expk(z * 32768) - math.exp(z) * 32768) < 1
-    assert F.expk(0) == 32768 and F.expulr(0) == 0   # e^0 = 1.0 does not fit u0.32 (wraps to 0)
+        assert (
+            F.expk(z * 32768) == round(math.exp(z) * 2**32) >> 17
+            or abs(F.expk(z * 32768) - math.exp(z) * 32768) < 1
+        )
+    assert F.expk(0) == 32768 and F.expulr(0) == 0  # e^0 = 1.0 does not fit u0.32 (wraps to 0)
     assert F.expk(F.EXP_ARG_MAX + 1) == spec.INT32_MAX
     assert F.expk(F.EXP_ARG_MIN - 1) == 0
 
@@ -56,18 +60,18 @@ def test_expk_exact_at_integers_and_saturation():
 def test_s1615_rounds_the_decimal_string_half_even():
     assert F.s1615(1.0) == 32768
     assert F.s1615(-65.0) == -65 * 32768
-    assert F.s1615(0.1) == 3277                     # 3276.8 -> 3277
-    assert F.s1615(1 / 65536) == 0                  # exactly 0.5 LSB -> even (0)
-    assert F.s1615(3 / 65536) == 2                  # 1.5 LSB -> 2
+    assert F.s1615(0.1) == 3277  # 3276.8 -> 3277
+    assert F.s1615(1 / 65536) == 0  # exactly 0.5 LSB -> even (0)
+    assert F.s1615(3 / 65536) == 2  # 1.5 LSB -> 2
     with pytest.raises(OverflowError):
         F.s1615(70000.0)
 
 
 def test_truncating_arithmetic():
-    assert F.mul_k(-1, 1) == -1                     # floor(-1/32768) = -1, not 0 (no rounding)
+    assert F.mul_k(-1, 1) == -1  # floor(-1/32768) = -1, not 0 (no rounding)
     assert F.mul_k(3 * 32768, 32768 // 2) == 3 * 16384
     assert F.decay_s1615(-10, 2**31) == -5
-    assert F.decay_s1615(-1, 2**31) == -1           # floor
-    assert F.kdivk(32768, 3 * 32768) == 10922       # floor(32768/3)
+    assert F.decay_s1615(-1, 2**31) == -1  # floor
+    assert F.kdivk(32768, 3 * 32768) == 10922  # floor(32768/3)
     assert F.kdivui(32768, 3) == 10922
     assert F.wrap32(2**31) == -(2**31)

@@ -24,11 +24,11 @@ import pytest
 from neurocompile.errors import ParameterError, RangeError, UnsupportedError
 from neurocompile.learning import hebbian, rstdp, stdp_pair, stdp_triplet
 from neurocompile.program import Program
-from neurocompile.targets.spinnaker import learning, spec
+from neurocompile.targets.spinnaker import learning
 from neurocompile.targets.spinnaker.builder import SpiNNakerBuilder
 
 M32 = 0xFFFFFFFF
-SHIFT = 4           # exc ring-buffer shift of the post population: w16 << 4 is s16.15, 1 nA = 2048 w16
+SHIFT = 4  # exc ring-buffer shift of the post population: w16 << 4 is s16.15, 1 nA = 2048 w16
 PROJ = "pre->post:exc"
 pytestmark = pytest.mark.filterwarnings("ignore:.*saturated at 0xFFFF:RuntimeWarning")  # the strong drive
 
@@ -44,26 +44,26 @@ def w32(x: int) -> int:
     return x - (1 << 32) if x & 0x80000000 else x
 
 
-def mul16(a: int, b: int) -> int:          # __smulbb(a, b) >> 11
+def mul16(a: int, b: int) -> int:  # __smulbb(a, b) >> 11
     return (i16(a) * i16(b)) >> 11
 
 
-def mulaf(acc: int, trace: int) -> int:    # accum * kbits(trace << 4)
+def mulaf(acc: int, trace: int) -> int:  # accum * kbits(trace << 4)
     return w32((acc * w32(trace << 4)) >> 15)
 
 
-def mulk(a: int, b: int) -> int:           # accum * accum
+def mulk(a: int, b: int) -> int:  # accum * accum
     return w32((a * b) >> 15)
 
 
-def s1615(x: float) -> int:                # round half even of x * 2^15 (values used here are exact decimals)
+def s1615(x: float) -> int:  # round half even of x * 2^15 (values used here are exact decimals)
     return int(round(float(x) * 32768))
 
 
 def host_lut(tick: float, tau: float, shift: int = 0) -> list[int]:
     lam = tick / tau
-    n = 2 * math.ceil(math.log(2048) / lam / 2 ** shift / 2)
-    return [int(math.floor(math.exp(-(i * 2 ** shift) * lam) * 2048)) for i in range(n)]
+    n = 2 * math.ceil(math.log(2048) / lam / 2**shift / 2)
+    return [int(math.floor(math.exp(-(i * 2**shift) * lam) * 2048)) for i in range(n)]
 
 
 def look(lut: list[int], shift: int, dt: int) -> int:
@@ -74,14 +74,24 @@ def look(lut: list[int], shift: int, dt: int) -> int:
 class RefStdp:
     """One STDP projection into one post population, event by event (spec-level model)."""
 
-    def __init__(self, block: dict, tick: float, pre: list[int], post: list[int], delays: list[int],
-                 w16: list[int], shift: int, n_post: int, max_events: int | None = 16):
+    def __init__(
+        self,
+        block: dict,
+        tick: float,
+        pre: list[int],
+        post: list[int],
+        delays: list[int],
+        w16: list[int],
+        shift: int,
+        n_post: int,
+        max_events: int | None = 16,
+    ):
         self.b, self.tick, self.shift = block, tick, shift
         self.pre, self.post, self.d = list(pre), list(post), list(delays)
         self.w = list(w16)
         self.max_events = max_events
-        self.hist = [[(0, 0, 0)] for _ in range(n_post)]      # (t, o1, o2); the t = 0 sentinel first
-        self.rows: dict[int, tuple[int, int, int]] = {}        # pre -> (t, r1, r2); header starts at 0
+        self.hist = [[(0, 0, 0)] for _ in range(n_post)]  # (t, o1, o2); the t = 0 sentinel first
+        self.rows: dict[int, tuple[int, int, int]] = {}  # pre -> (t, r1, r2); header starts at 0
         self.lp, self.lm = host_lut(tick, block["tau_plus"]), host_lut(tick, block["tau_minus"])
         self.triplet = block["timing"] == "pfister_triplet"
         if self.triplet:
@@ -105,7 +115,7 @@ class RefStdp:
             o2 = i16(mul16(lo2 + 2048, look(self.ly, 2, t - lt)))
         self.hist[n].append((t, o1, o2))
         if self.max_events is not None and len(self.hist[n]) > self.max_events:
-            del self.hist[n][1]                                # drop the oldest real event, keep the sentinel
+            del self.hist[n][1]  # drop the oldest real event, keep the sentinel
 
     def pre_spike(self, j: int, tp: int) -> None:
         lt, lr1, lr2 = self.rows.get(j, (0, 0, 0))
@@ -155,7 +165,7 @@ class RefStdp:
         out = []
         for t in range(pre_spikes.shape[0]):
             for n in np.nonzero(post_spikes[t])[0]:
-                self.post_spike(int(n), t)                     # post events of tick t come first
+                self.post_spike(int(n), t)  # post events of tick t come first
             for j in np.nonzero(pre_spikes[t])[0]:
                 self.pre_spike(int(j), t)
             out.append(list(self.w))
@@ -163,20 +173,48 @@ class RefStdp:
 
 
 # ----------------------------------------------------------------------------- helpers
-PAIR_ADD = dict(timing="spike_pair", weight="additive", tau_plus=20.0, tau_minus=20.0, A_plus=0.05, A_minus=0.06,
-                w_min=0.0, w_max=1.5)
+PAIR_ADD = dict(
+    timing="spike_pair",
+    weight="additive",
+    tau_plus=20.0,
+    tau_minus=20.0,
+    A_plus=0.05,
+    A_minus=0.06,
+    w_min=0.0,
+    w_max=1.5,
+)
 
 
-def network(block: dict, *, n_pre: int = 1, n_post: int = 1, pre_idx=(0,), post_idx=(0,), w16=(1000,),
-            delays=(1,), tick: float = 1.0, drive_w16: int = 65535) -> Program:
+def network(
+    block: dict,
+    *,
+    n_pre: int = 1,
+    n_post: int = 1,
+    pre_idx=(0,),
+    post_idx=(0,),
+    w16=(1000,),
+    delays=(1,),
+    tick: float = 1.0,
+    drive_w16: int = 65535,
+) -> Program:
     b = SpiNNakerBuilder(tick)
     b.spike_source("pre", n_pre)
     b.spike_source("drive", n_post)
     # IF_curr_exp with a fast synapse: a drive spike at t gives one post spike at t + 1
     b.if_curr_exp("post", n_post, ring_buffer_shifts=[SHIFT, 0], tau_syn_E=1.0, tau_refrac=1.0)
-    b.from_list("drive", "post", pre_idx=np.arange(n_post), post_idx=np.arange(n_post), w16=[drive_w16] * n_post)
-    b.stdp("pre", "post", pre_idx=list(pre_idx), post_idx=list(post_idx), w16=list(w16), delays=list(delays),
-           plasticity=block, name=PROJ)
+    b.from_list(
+        "drive", "post", pre_idx=np.arange(n_post), post_idx=np.arange(n_post), w16=[drive_w16] * n_post
+    )
+    b.stdp(
+        "pre",
+        "post",
+        pre_idx=list(pre_idx),
+        post_idx=list(post_idx),
+        w16=list(w16),
+        delays=list(delays),
+        plasticity=block,
+        name=PROJ,
+    )
     return b.build({"out": ("post", "spikes")})
 
 
@@ -201,12 +239,23 @@ def check_against_reference(prog: Program, pre: np.ndarray, drive: np.ndarray, m
     post_spk = res.recordings["post.spikes"].reshape(pre.shape[0], pre.shape[1], -1)
     traj = res.recordings[PROJ + ".weights_t"]
     for b in range(pre.shape[0]):
-        ref = RefStdp(dict(q["plasticity"]), prog.semantics["tick_ms"], q["pre"].tolist(), q["post"].tolist(),
-                      q["delays"].tolist(), q["w16"].tolist(), SHIFT, prog.populations["post"].size, max_events)
+        ref = RefStdp(
+            dict(q["plasticity"]),
+            prog.semantics["tick_ms"],
+            q["pre"].tolist(),
+            q["post"].tolist(),
+            q["delays"].tolist(),
+            q["w16"].tolist(),
+            SHIFT,
+            prog.populations["post"].size,
+            max_events,
+        )
         want = ref.run(pre[b], post_spk[b])
         bad = np.argwhere(traj[b] != want)
-        assert not bad.size, f"sample {b}: first mismatch at (tick, synapse) {bad[0].tolist()}: " \
-                             f"emulator {traj[b][tuple(bad[0])]} vs reference {want[tuple(bad[0])]}"
+        assert not bad.size, (
+            f"sample {b}: first mismatch at (tick, synapse) {bad[0].tolist()}: "
+            f"emulator {traj[b][tuple(bad[0])]} vs reference {want[tuple(bad[0])]}"
+        )
     assert np.array_equal(res.recordings[PROJ + ".weights"], traj[:, -1])
     return res, traj
 
@@ -223,7 +272,7 @@ def test_lut_matches_sPyNNaker_host_and_reference_note():
         words = common.get_exp_lut_array(tick, tau, sh)
         half = words.view(np.uint16)
         assert int(half[0]) == learning.exp_lut(tick, tau, sh).size and int(half[1]) == sh
-        assert half[2:2 + half[0]].astype(np.int64).tolist() == learning.exp_lut(tick, tau, sh).tolist()
+        assert half[2 : 2 + half[0]].astype(np.int64).tolist() == learning.exp_lut(tick, tau, sh).tolist()
 
 
 class _Spec:
@@ -251,7 +300,9 @@ def test_weight_dependence_integers_equal_sPyNNakers_write_parameters(weight):
     sp = _Spec()
     wd.write_parameters(sp, 1.0, np.array([8192.0]), 2 if weight == "additive_triplet" else 1)
     c = learning.stdp_constants(block, 1.0)
-    mine = [c.w_min, c.w_max, c.a2_plus, c.a2_minus] + ([c.a3_plus, c.a3_minus] if weight == "additive_triplet" else [])
+    mine = [c.w_min, c.w_max, c.a2_plus, c.a2_minus] + (
+        [c.a3_plus, c.a3_minus] if weight == "additive_triplet" else []
+    )
     assert mine == sp.ints
 
 
@@ -300,21 +351,30 @@ def test_bounds_w_max_and_w_min():
     pre, drive = trains(40, [5, 10, 30], [8, 20])
     _, traj = check_against_reference(prog, pre, drive)
     w = traj[0, :, 0]
-    assert w[10] == 1228                      # pre@10: +big, clamped at w_max, no depression (dt = 0)
-    assert w[30] == 512                       # pre@30: window {20}: +, clamp, then depression to w_min
+    assert w[10] == 1228  # pre@10: +big, clamped at w_max, no depression (dt = 0)
+    assert w[30] == 512  # pre@30: window {20}: +, clamp, then depression to w_min
     assert w.max() == 1228 and w[31:].min() == 512
 
 
 def test_post_history_overflow_drops_oldest_events():
     # 20 post spikes (every 2 ticks) between two pre spikes: only the 15 newest stay beside the sentinel,
     # so the oldest 5 never potentiate, and the depression still uses the newest event
-    drive_ticks = list(range(4, 44, 2))      # post spikes at 5, 7, ..., 43
+    drive_ticks = list(range(4, 44, 2))  # post spikes at 5, 7, ..., 43
     prog = network(dict(PAIR_ADD, A_plus=0.02, A_minus=0.01, w_max=3.0))
     pre, drive = trains(50, [2, 46], drive_ticks)
     res, traj = check_against_reference(prog, pre, drive, max_events=16)
     assert int(res.recordings["post.spikes"].sum()) == 20
-    unbounded = RefStdp(dict(prog.projections[PROJ].params["plasticity"]), 1.0, [0], [0], [1], [1000], SHIFT, 1,
-                        max_events=None).run(pre[0], res.recordings["post.spikes"][0].reshape(50, 1))
+    unbounded = RefStdp(
+        dict(prog.projections[PROJ].params["plasticity"]),
+        1.0,
+        [0],
+        [0],
+        [1],
+        [1000],
+        SHIFT,
+        1,
+        max_events=None,
+    ).run(pre[0], res.recordings["post.spikes"][0].reshape(50, 1))
     assert unbounded[-1, 0] != traj[0, -1, 0], "the overflow case must differ from an unbounded history"
     # the dropped events were early (large dt -> small LUT) but not zero: bounded history potentiates less
     assert traj[0, -1, 0] < unbounded[-1, 0]
@@ -336,8 +396,20 @@ def test_triplet_hand_worked_and_reference():
     # LUTy has shift 2: index 2 >> 2 = 0 -> 2048, so o2 = 2048. pre 5, then pre 12:
     # window (4, 11] = {9, 11}: r1d(9) = LUT+(5) = 1594 (tau+ 20): pair part mulaf(A2+, 1594), triplet
     # part mul16(1594, o2=0) = 0; r1d(11) = LUT+(7) = floor(exp(-0.35)*2048) = 1443, triplet mul16(1443, 2048) = 1443
-    block = dict(timing="pfister_triplet", weight="additive_triplet", tau_plus=20.0, tau_minus=20.0, tau_x=40.0,
-                 tau_y=40.0, A_plus=0.02, A_minus=0.02, A3_plus=0.01, A3_minus=0.005, w_min=0.0, w_max=2.0)
+    block = dict(
+        timing="pfister_triplet",
+        weight="additive_triplet",
+        tau_plus=20.0,
+        tau_minus=20.0,
+        tau_x=40.0,
+        tau_y=40.0,
+        A_plus=0.02,
+        A_minus=0.02,
+        A3_plus=0.01,
+        A3_minus=0.005,
+        w_min=0.0,
+        w_max=2.0,
+    )
     prog = network(block)
     pre, drive = trains(16, [5, 12], [8, 10])
     res, traj = check_against_reference(prog, pre, drive)
@@ -357,22 +429,54 @@ def test_random_trains_every_tick_equal_the_reference(seed, rule):
     rng = np.random.default_rng(seed)
     n_pre, n_post, T = 6, 3, 300
     if rule == "pair_add":
-        block = dict(PAIR_ADD, A_plus=float(rng.uniform(0, 0.3)), A_minus=float(rng.uniform(0, 0.3)),
-                     tau_plus=float(rng.uniform(5, 40)), tau_minus=float(rng.uniform(5, 40)), w_max=2.0, w_min=0.1)
+        block = dict(
+            PAIR_ADD,
+            A_plus=float(rng.uniform(0, 0.3)),
+            A_minus=float(rng.uniform(0, 0.3)),
+            tau_plus=float(rng.uniform(5, 40)),
+            tau_minus=float(rng.uniform(5, 40)),
+            w_max=2.0,
+            w_min=0.1,
+        )
     elif rule == "pair_mult":
-        block = dict(PAIR_ADD, weight="multiplicative", A_plus=float(rng.uniform(0, 1)),
-                     A_minus=float(rng.uniform(0, 1)), w_max=2.0, w_min=0.1)
+        block = dict(
+            PAIR_ADD,
+            weight="multiplicative",
+            A_plus=float(rng.uniform(0, 1)),
+            A_minus=float(rng.uniform(0, 1)),
+            w_max=2.0,
+            w_min=0.1,
+        )
     else:
-        block = dict(timing="pfister_triplet", weight="additive_triplet", tau_plus=16.8, tau_minus=33.7, tau_x=101.0,
-                     tau_y=125.0, A_plus=float(rng.uniform(0, 0.1)), A_minus=float(rng.uniform(0, 0.1)),
-                     A3_plus=float(rng.uniform(0, 0.1)), A3_minus=float(rng.uniform(0, 0.05)), w_min=0.0, w_max=2.0)
+        block = dict(
+            timing="pfister_triplet",
+            weight="additive_triplet",
+            tau_plus=16.8,
+            tau_minus=33.7,
+            tau_x=101.0,
+            tau_y=125.0,
+            A_plus=float(rng.uniform(0, 0.1)),
+            A_minus=float(rng.uniform(0, 0.1)),
+            A3_plus=float(rng.uniform(0, 0.1)),
+            A3_minus=float(rng.uniform(0, 0.05)),
+            w_min=0.0,
+            w_max=2.0,
+        )
     pre_idx = np.repeat(np.arange(n_pre), n_post)
     post_idx = np.tile(np.arange(n_post), n_pre)
     m = pre_idx.size
     w16 = rng.integers(0, 4000, m)
     delays = rng.integers(1, 8, m)
-    prog = network(block, n_pre=n_pre, n_post=n_post, pre_idx=pre_idx, post_idx=post_idx, w16=w16, delays=delays,
-                   drive_w16=65535)
+    prog = network(
+        block,
+        n_pre=n_pre,
+        n_post=n_post,
+        pre_idx=pre_idx,
+        post_idx=post_idx,
+        w16=w16,
+        delays=delays,
+        drive_w16=65535,
+    )
     batch = 2
     pre = (rng.random((batch, T, n_pre)) < 0.08).astype(np.uint8)
     drive = (rng.random((batch, T, n_post)) < 0.15).astype(np.uint8)
@@ -431,8 +535,8 @@ def test_batch_samples_learn_independently_and_save_load():
     pre = np.zeros((3, 14, 1), np.uint8)
     drive = np.zeros((3, 14, 1), np.uint8)
     pre[:, [5, 10], 0] = 1
-    drive[0, 8, 0] = 1       # sample 0: potentiation (1079, hand-worked above)
-    drive[1, 2, 0] = 1       # sample 1: post before both pre spikes
+    drive[0, 8, 0] = 1  # sample 0: potentiation (1079, hand-worked above)
+    drive[1, 2, 0] = 1  # sample 1: post before both pre spikes
     res = prog2.run({"pre": pre, "drive": drive})
     w = res.recordings[PROJ + ".weights"]
     assert w.shape == (3, 1) and w[0, 0] == 1079 and w[2, 0] == 1000 and w[1, 0] < 1000
@@ -440,30 +544,67 @@ def test_batch_samples_learn_independently_and_save_load():
 
 # ----------------------------------------------------------------------------- mapping, validation, check
 def test_map_library_rules():
-    m = learning.map_rule(stdp_pair(A_plus=0.1, A_minus=0.12, tau_plus=10, tau_minus=20, w_max=2.0), tick_ms=0.1)
+    m = learning.map_rule(
+        stdp_pair(A_plus=0.1, A_minus=0.12, tau_plus=10, tau_minus=20, w_max=2.0), tick_ms=0.1
+    )
     # steps -> ms (x tick), additive A absolute (not x w_max), open w_min -> 0
-    assert m.plasticity == dict(timing="spike_pair", weight="additive", tau_plus=1.0, tau_minus=2.0, A_plus=0.1,
-                                A_minus=0.12, w_min=0.0, w_max=2.0)
-    m = learning.map_rule(stdp_pair(A_plus=0.1, A_minus=0.12, tau_plus=10, tau_minus=20, weight_dependence="multiplicative",
-                                    w_min=0.0, w_max=1.0), tick_ms=1.0, weight_scale=2.0)
-    assert m.plasticity["A_plus"] == 0.1 and m.plasticity["w_max"] == 2.0   # rates unscaled, bounds in nA
-    m = learning.map_rule(stdp_triplet(A2_plus=0.04, A2_minus=0.02, A3_plus=0.01, A3_minus=0.0, tau_plus=17, tau_minus=34,
-                                       tau_x=101, tau_y=125, w_max=2.0), tick_ms=1.0)
+    assert m.plasticity == dict(
+        timing="spike_pair",
+        weight="additive",
+        tau_plus=1.0,
+        tau_minus=2.0,
+        A_plus=0.1,
+        A_minus=0.12,
+        w_min=0.0,
+        w_max=2.0,
+    )
+    m = learning.map_rule(
+        stdp_pair(
+            A_plus=0.1,
+            A_minus=0.12,
+            tau_plus=10,
+            tau_minus=20,
+            weight_dependence="multiplicative",
+            w_min=0.0,
+            w_max=1.0,
+        ),
+        tick_ms=1.0,
+        weight_scale=2.0,
+    )
+    assert m.plasticity["A_plus"] == 0.1 and m.plasticity["w_max"] == 2.0  # rates unscaled, bounds in nA
+    m = learning.map_rule(
+        stdp_triplet(
+            A2_plus=0.04,
+            A2_minus=0.02,
+            A3_plus=0.01,
+            A3_minus=0.0,
+            tau_plus=17,
+            tau_minus=34,
+            tau_x=101,
+            tau_y=125,
+            w_max=2.0,
+        ),
+        tick_ms=1.0,
+    )
     c = learning.stdp_constants(m.plasticity, 1.0)
-    assert c.a2_plus == s1615(0.04) and c.a3_plus == s1615(0.01)            # host re-multiplies by w_max
+    assert c.a2_plus == s1615(0.04) and c.a3_plus == s1615(0.01)  # host re-multiplies by w_max
     m = learning.map_rule(stdp_pair(A_plus=0.1, A_minus=0.1, tau_plus=10, tau_minus=10), tick_ms=1.0, shift=3)
-    assert m.plasticity["w_max"] == 65535 / 4096                           # largest weight of shift 3
+    assert m.plasticity["w_max"] == 65535 / 4096  # largest weight of shift 3
     with pytest.raises(UnsupportedError, match="7.4.1.*Neuromodulation.*broken"):
-        learning.map_rule(rstdp(lr=0.1, A_plus=1, A_minus=1, tau_plus=10, tau_minus=10, tau_e=100), tick_ms=1.0)
+        learning.map_rule(
+            rstdp(lr=0.1, A_plus=1, A_minus=1, tau_plus=10, tau_minus=10, tau_e=100), tick_ms=1.0
+        )
     with pytest.raises(UnsupportedError, match="no sPyNNaker"):
         learning.map_rule(hebbian(eta=0.1, tau_pre=10, w_max=1.0), tick_ms=1.0)
 
 
 def test_neuromodulation_and_rule_clashes_are_check_findings():
-    rules = {"w1": rstdp(lr=0.1, A_plus=1, A_minus=1, tau_plus=10, tau_minus=10, tau_e=100),
-             "w2": hebbian(eta=0.1, tau_pre=10, w_max=1.0),
-             "w3": stdp_pair(A_plus=0.1, A_minus=0.1, tau_plus=10, tau_minus=10, w_max=1.0),
-             "w4": stdp_pair(A_plus=0.2, A_minus=0.1, tau_plus=10, tau_minus=10, w_max=1.0)}
+    rules = {
+        "w1": rstdp(lr=0.1, A_plus=1, A_minus=1, tau_plus=10, tau_minus=10, tau_e=100),
+        "w2": hebbian(eta=0.1, tau_pre=10, w_max=1.0),
+        "w3": stdp_pair(A_plus=0.1, A_minus=0.1, tau_plus=10, tau_minus=10, w_max=1.0),
+        "w4": stdp_pair(A_plus=0.2, A_minus=0.1, tau_plus=10, tau_minus=10, w_max=1.0),
+    }
     f = learning.rule_findings(rules, post_of={"w3": "lif", "w4": "lif"})
     codes = {(c, n) for c, _, n, _ in f}
     assert ("spinnaker-neuromodulation-broken", "w1") in codes
@@ -477,9 +618,11 @@ def test_neuromodulation_and_rule_clashes_are_check_findings():
     class G:
         nodes = {}
         edges = []
+
     class Ctx:
         graph = G()
         learning = {"w1": rules["w1"]}
+
     got = list(check_rules._learning(Ctx()))
     assert [x.code for x in got] == ["spinnaker-neuromodulation-broken"] and got[0].severity == "error"
 
@@ -489,21 +632,36 @@ def test_program_validation_refuses_what_spynnaker_cannot_run():
         b = SpiNNakerBuilder(1.0)
         b.spike_source("pre", 1)
         b.if_curr_exp("post", 1, ring_buffer_shifts=[4, 0])
-        b.stdp("pre", "post", pre_idx=[0], post_idx=[0], w16=[10],
-               plasticity=dict(PAIR_ADD, timing="pfister_triplet", weight="multiplicative", tau_x=10.0, tau_y=10.0))
+        b.stdp(
+            "pre",
+            "post",
+            pre_idx=[0],
+            post_idx=[0],
+            w16=[10],
+            plasticity=dict(
+                PAIR_ADD, timing="pfister_triplet", weight="multiplicative", tau_x=10.0, tau_y=10.0
+            ),
+        )
         b.build()
     with pytest.raises(ParameterError, match="one STDP rule per post population"):
         b = SpiNNakerBuilder(1.0)
         b.spike_source("pre", 2)
         b.if_curr_exp("post", 1, ring_buffer_shifts=[4, 4])
         b.stdp("pre", "post", pre_idx=[0], post_idx=[0], w16=[10], plasticity=PAIR_ADD)
-        b.stdp("pre", "post", pre_idx=[1], post_idx=[0], w16=[10], plasticity=dict(PAIR_ADD, A_plus=0.5),
-               receptor="inhibitory")
+        b.stdp(
+            "pre",
+            "post",
+            pre_idx=[1],
+            post_idx=[0],
+            w16=[10],
+            plasticity=dict(PAIR_ADD, A_plus=0.5),
+            receptor="inhibitory",
+        )
         b.build()
     with pytest.raises(RangeError, match="delay-extension"):
-        network(PAIR_ADD, delays=(5000,))             # one-neuron core: 4096 slots
+        network(PAIR_ADD, delays=(5000,))  # one-neuron core: 4096 slots
     with pytest.raises(RangeError, match="would wrap"):
-        network(dict(PAIR_ADD, w_max=40.0))           # shift 4 holds at most 65535 / 2048 = 32 nA
+        network(dict(PAIR_ADD, w_max=40.0))  # shift 4 holds at most 65535 / 2048 = 32 nA
     with pytest.raises(ParameterError, match="tau_plus"):
         network(dict(PAIR_ADD, tau_plus=0.0))
 
@@ -512,7 +670,14 @@ def test_unpinned_shift_counts_w_max_like_the_host():
     b = SpiNNakerBuilder(1.0)
     b.spike_source("pre", 4)
     b.if_curr_exp("post", 1)
-    b.stdp("pre", "post", pre_idx=[0, 1, 2, 3], post_idx=[0] * 4, weights=0.1, plasticity=dict(PAIR_ADD, w_max=5.0))
+    b.stdp(
+        "pre",
+        "post",
+        pre_idx=[0, 1, 2, 3],
+        post_idx=[0] * 4,
+        weights=0.1,
+        plasticity=dict(PAIR_ADD, w_max=5.0),
+    )
     p = b.build()
     # host: max weight = max(0.1, w_max = 5.0) -> total 4 x 5 = 20 nA -> shift ceil(log2 20) = 5
     assert p.populations["post"].params["ring_buffer_shifts"][0] == 5
@@ -528,9 +693,24 @@ def test_stdp_projections_map_on_the_virtual_board(tmp_path):
     if not board.spinnaker_available():
         pytest.skip("sPyNNaker 1!7.4.1 not installed")
     rng = np.random.default_rng(3)
-    blocks = [PAIR_ADD, dict(PAIR_ADD, weight="multiplicative", A_plus=0.3, A_minus=0.2),
-              dict(timing="pfister_triplet", weight="additive_triplet", tau_plus=16.8, tau_minus=33.7, tau_x=101.0,
-                   tau_y=125.0, A_plus=0.02, A_minus=0.03, A3_plus=0.01, A3_minus=0.002, w_min=0.0, w_max=2.0)]
+    blocks = [
+        PAIR_ADD,
+        dict(PAIR_ADD, weight="multiplicative", A_plus=0.3, A_minus=0.2),
+        dict(
+            timing="pfister_triplet",
+            weight="additive_triplet",
+            tau_plus=16.8,
+            tau_minus=33.7,
+            tau_x=101.0,
+            tau_y=125.0,
+            A_plus=0.02,
+            A_minus=0.03,
+            A3_plus=0.01,
+            A3_minus=0.002,
+            w_min=0.0,
+            w_max=2.0,
+        ),
+    ]
     progs = []
     for i, block in enumerate(blocks + [PAIR_ADD]):
         b = SpiNNakerBuilder(1.0)
@@ -540,19 +720,31 @@ def test_stdp_projections_map_on_the_virtual_board(tmp_path):
         else:
             b.if_curr_delta("post", 10, ring_buffer_shifts=[SHIFT, 2])
         pi, qi = np.nonzero(rng.random((20, 10)) < 0.4)
-        b.stdp("pre", "post", pre_idx=pi, post_idx=qi, w16=rng.integers(0, 3000, pi.size),
-               delays=rng.integers(1, 10, pi.size), plasticity=block)
+        b.stdp(
+            "pre",
+            "post",
+            pre_idx=pi,
+            post_idx=qi,
+            w16=rng.integers(0, 3000, pi.size),
+            delays=rng.integers(1, 10, pi.size),
+            plasticity=block,
+        )
         pi, qi = np.nonzero(rng.random((20, 10)) < 0.3)
-        b.from_list("pre", "post", pre_idx=pi, post_idx=qi, w16=rng.integers(1, 60000, pi.size), receptor="inhibitory")
+        b.from_list(
+            "pre", "post", pre_idx=pi, post_idx=qi, w16=rng.integers(1, 60000, pi.size), receptor="inhibitory"
+        )
         progs.append(b.build({"out": ("post", "spikes")}))
     net, arrays = board.merged_network(progs, [None] * len(progs), 20)
-    _, rb = board.run_worker(net, arrays)            # one sPyNNaker run: mapping + readback
+    _, rb = board.run_worker(net, arrays)  # one sPyNNaker run: mapping + readback
     pchecks, schecks = board._check_readback(progs, net, arrays, rb)
     assert len(pchecks) == 8
     bad = [c.as_dict() for c in pchecks + schecks if not c.ok]
     assert not bad, bad
     # the binaries sPyNNaker chose for the post populations (bundle_run.readback)
     binaries = sorted(str(rb[k]) for k in rb if k.endswith(".binary"))
-    assert binaries == ["IF_curr_delta_stdp_mad_pair_additive.aplx", "IF_curr_exp_stdp_mad_pair_additive.aplx",
-                        "IF_curr_exp_stdp_mad_pair_multiplicative.aplx",
-                        "IF_curr_exp_stdp_mad_pfister_triplet_additive.aplx"], binaries
+    assert binaries == [
+        "IF_curr_delta_stdp_mad_pair_additive.aplx",
+        "IF_curr_exp_stdp_mad_pair_additive.aplx",
+        "IF_curr_exp_stdp_mad_pair_multiplicative.aplx",
+        "IF_curr_exp_stdp_mad_pfister_triplet_additive.aplx",
+    ], binaries

@@ -7,8 +7,10 @@ registers it, compiles graphs for it, checks, runs and reports them through the 
 
 from __future__ import annotations
 
+import bad_models as B
 import numpy as np
 import pytest
+import toy_target
 
 import neurocompile
 import neurocompile.targets as registry
@@ -16,9 +18,6 @@ from neurocompile.errors import ResourceError, UnsupportedError
 from neurocompile.program import Program
 from neurocompile.report import report
 from neurocompile.target import get_target, target_names
-
-import bad_models as B
-import toy_target
 
 
 @pytest.fixture
@@ -33,12 +32,28 @@ def _two_layer(tmp_path, seed: int, hidden: int = 16):
         "type": "NIRGraph",
         "nodes": {
             "in": {"type": "Input", "shape": np.array([8])},
-            "fc1": {"type": "Affine", "weight": rng.normal(0.4, 0.5, (hidden, 8)), "bias": rng.normal(0, 0.05, hidden)},
-            "lif1": {"type": "LIF", "tau": np.full(hidden, 2e-2), "r": np.full(hidden, 10.0), "v_leak": np.zeros(hidden),
-                     "v_threshold": np.ones(hidden), "v_reset": np.zeros(hidden)},
+            "fc1": {
+                "type": "Affine",
+                "weight": rng.normal(0.4, 0.5, (hidden, 8)),
+                "bias": rng.normal(0, 0.05, hidden),
+            },
+            "lif1": {
+                "type": "LIF",
+                "tau": np.full(hidden, 2e-2),
+                "r": np.full(hidden, 10.0),
+                "v_leak": np.zeros(hidden),
+                "v_threshold": np.ones(hidden),
+                "v_reset": np.zeros(hidden),
+            },
             "fc2": {"type": "Linear", "weight": rng.normal(0.3, 0.5, (4, hidden))},
-            "lif2": {"type": "LIF", "tau": np.full(4, 1e-2), "r": np.full(4, 10.0), "v_leak": np.zeros(4),
-                     "v_threshold": np.ones(4), "v_reset": np.zeros(4)},
+            "lif2": {
+                "type": "LIF",
+                "tau": np.full(4, 1e-2),
+                "r": np.full(4, 10.0),
+                "v_leak": np.zeros(4),
+                "v_threshold": np.ones(4),
+                "v_reset": np.zeros(4),
+            },
             "out": {"type": "Output", "shape": np.array([4])},
         },
         "edges": [("in", "fc1"), ("fc1", "lif1"), ("lif1", "fc2"), ("fc2", "lif2"), ("lif2", "out")],
@@ -89,7 +104,9 @@ def test_options_backends_and_report(toy, tmp_path):
         prog.run({"in": np.zeros((1, 5, 8))}, backend="emulator")
     rep = report(prog)
     assert rep.target == "toy" and rep.neurons == 20
-    assert rep.placement.cores_used == 2 and rep.placement.cores[0]["neuron_utilization"] == round(16 / 256, 4)
+    assert rep.placement.cores_used == 2 and rep.placement.cores[0]["neuron_utilization"] == round(
+        16 / 256, 4
+    )
     assert rep.as_dict()["target_section"] == {"cores": 2, "limit": toy_target.MAX_NEURONS}
 
 
@@ -106,8 +123,21 @@ def test_cli_compiles_runs_and_reports_on_the_toy_target(toy, tmp_path, capsys):
     assert main(["compile", str(path), "--target", "toy", "--dt", "1e-3", "-o", str(prog)]) == 0
     inputs = {"in": (np.random.default_rng(4).random((2, 30, 8)) < 0.3).astype(np.float64)}
     np.savez(tmp_path / "in.npz", **inputs)
-    assert main(["run", str(prog), "--backend", "sim", "--input", str(tmp_path / "in.npz"),
-                 "--output", str(tmp_path / "out.npz")]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(prog),
+                "--backend",
+                "sim",
+                "--input",
+                str(tmp_path / "in.npz"),
+                "--output",
+                str(tmp_path / "out.npz"),
+            ]
+        )
+        == 0
+    )
     ref = neurocompile.simulate(neurocompile.load(path), inputs, dt=1e-3, hop_delay=1)
     with np.load(tmp_path / "out.npz") as z:
         assert np.array_equal(z["out"], ref.outputs["out"])

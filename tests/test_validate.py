@@ -17,24 +17,33 @@ import pytest
 
 import neurocompile as nc
 from neurocompile.cli.main import main
+from neurocompile.compare import correlation, validate
 from neurocompile.errors import InputDataError
 from neurocompile.ir import Graph, Node
 from neurocompile.targets.loihi2.builder import Loihi2Builder
-from neurocompile.compare import correlation, validate
 
 
 def _graph(w1, w2, vth):
     h, n_in = w1.shape
     n_out = w2.shape[0]
     full = lambda v, n: np.full(n, float(v))  # noqa: E731
-    return Graph(nodes={
-        "in": Node("in", "Input", {"shape": (n_in,)}),
-        "fc1": Node("fc1", "Linear", {"weight": w1.astype(float)}),
-        "if1": Node("if1", "IF", {"r": full(1, h), "v_threshold": full(vth[0], h), "v_reset": full(0, h)}),
-        "fc2": Node("fc2", "Linear", {"weight": w2.astype(float)}),
-        "if2": Node("if2", "IF", {"r": full(1, n_out), "v_threshold": full(vth[1], n_out), "v_reset": full(0, n_out)}),
-        "out": Node("out", "Output", {"shape": (n_out,)})},
-        edges=[("in", "fc1"), ("fc1", "if1"), ("if1", "fc2"), ("fc2", "if2"), ("if2", "out")])
+    return Graph(
+        nodes={
+            "in": Node("in", "Input", {"shape": (n_in,)}),
+            "fc1": Node("fc1", "Linear", {"weight": w1.astype(float)}),
+            "if1": Node(
+                "if1", "IF", {"r": full(1, h), "v_threshold": full(vth[0], h), "v_reset": full(0, h)}
+            ),
+            "fc2": Node("fc2", "Linear", {"weight": w2.astype(float)}),
+            "if2": Node(
+                "if2",
+                "IF",
+                {"r": full(1, n_out), "v_threshold": full(vth[1], n_out), "v_reset": full(0, n_out)},
+            ),
+            "out": Node("out", "Output", {"shape": (n_out,)}),
+        },
+        edges=[("in", "fc1"), ("fc1", "if1"), ("if1", "fc2"), ("fc2", "if2"), ("if2", "out")],
+    )
 
 
 def hand_pair(seed=0, n_in=20, h=30, n_out=5, vth=(20, 15)):
@@ -48,9 +57,11 @@ def hand_pair(seed=0, n_in=20, h=30, n_out=5, vth=(20, 15)):
     b.lif("p2", n_out, du=4095, dv=0, vth=vth[1])
     b.dense("in_pop", "p1", w1, name="w1")
     b.dense("p1", "p2", w2, name="w2")
-    prog = b.build(outputs={"out": ("p2", "spikes")},
-                   semantics={"dt": 1.0, "discretization": "forward", "reset": "file", "hop_delay": 1},
-                   provenance={"node_map": {"if1": ["p1"], "if2": ["p2"], "fc1": ["w1"], "fc2": ["w2"]}})
+    prog = b.build(
+        outputs={"out": ("p2", "spikes")},
+        semantics={"dt": 1.0, "discretization": "forward", "reset": "file", "hop_delay": 1},
+        provenance={"node_map": {"if1": ["p1"], "if2": ["p2"], "fc1": ["w1"], "fc2": ["w2"]}},
+    )
     return _graph(w1, w2, vth), prog
 
 
@@ -87,10 +98,12 @@ def test_perturbed_second_layer_is_the_first_divergence():
     d = rep.first_divergence
     assert d.node == "if2" and d.population == "p2" and d.neuron == 0  # only row 0 was changed
     # the mismatch is real: reference and emulator differ at that step for that neuron
-    ref = nc.simulate(g, {"in": spikes(10)}, dt=1.0, hop_delay=1, record=["if2.spikes"]).recordings["if2.spikes"]
+    ref = nc.simulate(g, {"in": spikes(10)}, dt=1.0, hop_delay=1, record=["if2.spikes"]).recordings[
+        "if2.spikes"
+    ]
     emu = prog.run({"in": spikes(10)}, record=["p2.spikes"]).recordings["p2.spikes"]
     assert ref[d.sample, d.step, d.neuron] != emu[d.sample, d.step, d.neuron]
-    assert np.array_equal(ref[:, :d.step], emu[:, :d.step])
+    assert np.array_equal(ref[:, : d.step], emu[:, : d.step])
 
 
 def test_perturbed_first_layer_diverges_before_its_successor():
@@ -166,13 +179,16 @@ def test_compiled_small_graph_exact_where_quantization_is_exact_then_perturbed()
     for node in ("fc1", "fc2"):
         projs = [prog.projections[n] for n in prog.provenance["node_map"][node] if n in prog.projections]
         total = sum(_dense(prog, p) * 2.0 ** p.params["weight_exp"] for p in projs)
-        assert np.array_equal(total, g.nodes[node].params["weight"]), \
+        assert np.array_equal(total, g.nodes[node].params["weight"]), (
             "compile no longer maps this graph to scale 1; pick another exactly quantizable case"
+        )
     x = spikes(5)
     rep = validate(g, prog, {"in": x})
     assert rep.exact
-    assert all(lay.metrics["count_correlation"] == 1.0 and lay.metrics["exact_agreement"] == 1.0
-               for lay in rep.layers)
+    assert all(
+        lay.metrics["count_correlation"] == 1.0 and lay.metrics["exact_agreement"] == 1.0
+        for lay in rep.layers
+    )
     second = [n for n in prog.provenance["node_map"]["fc2"] if n in prog.projections]
     _perturb(prog, second[0], 2, by=40)
     rep = validate(g, prog, {"in": x})

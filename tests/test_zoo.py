@@ -17,8 +17,16 @@ import numpy as np
 import pytest
 
 import neurocompile as nc
-from neurocompile.models import (ZOO_DIR, list_models, load_card, load_test_set, model_path, predict,
-                                 reference_accuracy, reference_semantics)
+from neurocompile.models import (
+    ZOO_DIR,
+    list_models,
+    load_card,
+    load_test_set,
+    model_path,
+    predict,
+    reference_accuracy,
+    reference_semantics,
+)
 
 ZOO = ["digits_cnn_sinabs", "digits_mlp_onnx", "digits_rnn_norse"]
 #: accuracy each bundled model must reach on its test set (issue 7 / H14: a conv SNN >= 95 %,
@@ -100,7 +108,9 @@ def test_sinabs_cnn_round_trip_spike_for_spike():
                 m.reset_states()
         with torch.no_grad():
             h = net[:2](torch.tensor(x.reshape(-1, *x.shape[2:]))).numpy()
-    _spikes_equal(res.recordings[f"{ifs[0]}.spikes"], h.reshape(x.shape[0], x.shape[1], *h.shape[1:]), "sinabs IF 1")
+    _spikes_equal(
+        res.recordings[f"{ifs[0]}.spikes"], h.reshape(x.shape[0], x.shape[1], *h.shape[1:]), "sinabs IF 1"
+    )
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -209,8 +219,9 @@ def test_norse_random_rnn_round_trip(seed, tmp_path):
     np.testing.assert_array_equal(res.outputs["output"], out, err_msg=f"seed={seed}")
     # the recurrence is exercised: without the back-edge the hidden spikes differ
     g.edges = [e for e in g.edges if e != ("rec", "lif1")]
-    assert not np.array_equal(nc.simulate(g, {"input": x}, record=["lif1.spikes"], dt=N.DT)
-                              .recordings["lif1.spikes"], hid)
+    assert not np.array_equal(
+        nc.simulate(g, {"input": x}, record=["lif1.spikes"], dt=N.DT).recordings["lif1.spikes"], hid
+    )
 
 
 def test_predict_is_argmax_of_counts():

@@ -17,7 +17,7 @@ import numpy as np
 from neurocompile.check import Finding
 from neurocompile.data import RunResult
 from neurocompile.errors import ResourceError
-from neurocompile.netlist import Connection, NeuronGroup, Netlist, simulate_netlist
+from neurocompile.netlist import Connection, Netlist, NeuronGroup, simulate_netlist
 from neurocompile.program import OutputSpec, Population, Program, Projection
 from neurocompile.semantics import Semantics
 from neurocompile.target import Target
@@ -35,18 +35,31 @@ def too_big(ctx) -> Iterator[Finding]:
         if node.kind in NEURON_KINDS:
             n = int(np.prod(out_shapes[name], dtype=np.int64))
             if n > MAX_NEURONS:
-                yield Finding("toy-too-big", "error", name, f"{n} neurons exceed the toy chip's {MAX_NEURONS}")
+                yield Finding(
+                    "toy-too-big", "error", name, f"{n} neurons exceed the toy chip's {MAX_NEURONS}"
+                )
 
 
 too_big.code = "toy-too-big"  # type: ignore[attr-defined]
 
 
-def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = None, calibration=None,
-          learning=None, cores: int = 64) -> Program:
+def lower(
+    netlist: Netlist,
+    *,
+    graph: Any = None,
+    semantics: Semantics | None = None,
+    calibration=None,
+    learning=None,
+    cores: int = 64,
+) -> Program:
     for group in netlist.groups.values():
         if group.size > MAX_NEURONS:
-            raise ResourceError(f"{group.size} neurons exceed the toy chip's {MAX_NEURONS}", node=group.name,
-                             parameter="size", expected=f"<= {MAX_NEURONS}")
+            raise ResourceError(
+                f"{group.size} neurons exceed the toy chip's {MAX_NEURONS}",
+                node=group.name,
+                parameter="size",
+                expected=f"<= {MAX_NEURONS}",
+            )
     sem = semantics or netlist.semantics
     prog = Program(target="toy", semantics=sem.as_dict())
     for name, shape in netlist.inputs.items():
@@ -58,12 +71,20 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
         prog.populations[g.name] = Population(g.name, g.kind, tuple(g.shape), params)
         prog.populations[g.name].params["__meta__"] = {"reset": g.reset, "spiking": g.spiking}
     for c in netlist.connections:
-        prog.projections[c.name] = Projection(c.name, c.pre, c.post, "coo", {
-            "pre": c.pre_idx, "post": c.post_idx, "weights": c.weight, "delays": c.delay})
+        prog.projections[c.name] = Projection(
+            c.name,
+            c.pre,
+            c.post,
+            "coo",
+            {"pre": c.pre_idx, "post": c.post_idx, "weights": c.weight, "delays": c.delay},
+        )
     for key, (pop, obs) in netlist.outputs.items():
         prog.outputs[key] = OutputSpec(pop, obs)
-    prog.provenance = {"names": {n: [n] for n in netlist.groups} | {c.name: [c.name] for c in netlist.connections},
-                       "findings": [], "cores": cores}
+    prog.provenance = {
+        "names": {n: [n] for n in netlist.groups} | {c.name: [c.name] for c in netlist.connections},
+        "findings": [],
+        "cores": cores,
+    }
     return prog
 
 
@@ -74,9 +95,21 @@ class Placement(dict):
 
 def place(program: Program, *, write: bool = True) -> Placement:
     """One core per neuron population, all on chip 0."""
-    cores = [{"chip": 0, "core": i, "population": n, "start": 0, "stop": q.size, "neurons": q.size, "synapse_bytes": 0}
-             for i, (n, q) in enumerate((n, q) for n, q in program.populations.items() if q.kind != "input")]
-    placement = Placement(chips=1, cores_used=len(cores), cores=cores, limits={"neurons_per_core": MAX_NEURONS})
+    cores = [
+        {
+            "chip": 0,
+            "core": i,
+            "population": n,
+            "start": 0,
+            "stop": q.size,
+            "neurons": q.size,
+            "synapse_bytes": 0,
+        }
+        for i, (n, q) in enumerate((n, q) for n, q in program.populations.items() if q.kind != "input")
+    ]
+    placement = Placement(
+        chips=1, cores_used=len(cores), cores=cores, limits={"neurons_per_core": MAX_NEURONS}
+    )
     if write:
         program.placement = placement.as_dict()
     return placement
@@ -90,13 +123,32 @@ def netlist_of(program: Program) -> Netlist:
             continue
         meta = pop.params["__meta__"]
         params = {k: v for k, v in pop.params.items() if k not in ("bias", "__meta__")}
-        groups[name] = NeuronGroup(name, pop.kind, pop.shape, params, pop.params["bias"], meta["reset"],
-                                   meta["spiking"])
-    conns = [Connection(p.name, p.pre, p.post, p.params["pre"], p.params["post"], p.params["weights"],
-                        p.params["delays"], [p.name]) for p in program.projections.values()]
+        groups[name] = NeuronGroup(
+            name, pop.kind, pop.shape, params, pop.params["bias"], meta["reset"], meta["spiking"]
+        )
+    conns = [
+        Connection(
+            p.name,
+            p.pre,
+            p.post,
+            p.params["pre"],
+            p.params["post"],
+            p.params["weights"],
+            p.params["delays"],
+            [p.name],
+        )
+        for p in program.projections.values()
+    ]
     outputs = {k: (o.population, o.observable) for k, o in program.outputs.items()}
-    return Netlist(inputs={k: program.populations[k].shape for k in program.inputs}, groups=groups,
-                   connections=conns, outputs=outputs, findings=[], node_map={}, semantics=sem)
+    return Netlist(
+        inputs={k: program.populations[k].shape for k in program.inputs},
+        groups=groups,
+        connections=conns,
+        outputs=outputs,
+        findings=[],
+        node_map={},
+        semantics=sem,
+    )
 
 
 def run_sim(program: Program, inputs, **options: Any) -> RunResult:

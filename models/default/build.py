@@ -26,22 +26,48 @@ def build_graph() -> Graph:
     n_in, n_hid, n_out = 16, 32, 4
     nodes = {
         "input": Node("input", "Input", {"shape": np.array([n_in])}),
-        "fc1": Node("fc1", "Affine", {"weight": rng.normal(0.0, 1.0, (n_hid, n_in)) * 0.9,
-                                      "bias": np.zeros(n_hid)}),
-        "lif1": Node("lif1", "CubaLIF", {
-            "tau_syn": np.full(n_hid, 5e-3), "tau_mem": np.full(n_hid, 10e-3),
-            "r": np.ones(n_hid), "v_leak": np.zeros(n_hid), "v_threshold": np.ones(n_hid),
-            "v_reset": np.zeros(n_hid), "w_in": np.full(n_hid, 5.0)}),
+        "fc1": Node(
+            "fc1", "Affine", {"weight": rng.normal(0.0, 1.0, (n_hid, n_in)) * 0.9, "bias": np.zeros(n_hid)}
+        ),
+        "lif1": Node(
+            "lif1",
+            "CubaLIF",
+            {
+                "tau_syn": np.full(n_hid, 5e-3),
+                "tau_mem": np.full(n_hid, 10e-3),
+                "r": np.ones(n_hid),
+                "v_leak": np.zeros(n_hid),
+                "v_threshold": np.ones(n_hid),
+                "v_reset": np.zeros(n_hid),
+                "w_in": np.full(n_hid, 5.0),
+            },
+        ),
         "rec": Node("rec", "Linear", {"weight": rng.normal(0.0, 0.3, (n_hid, n_hid))}),
-        "fc2": Node("fc2", "Affine", {"weight": rng.normal(0.4, 1.0, (n_out, n_hid)) * 2.0,
-                                      "bias": np.zeros(n_out)}),
-        "lif2": Node("lif2", "LIF", {
-            "tau": np.full(n_out, 5e-3), "r": np.full(n_out, 5.0), "v_leak": np.zeros(n_out),
-            "v_threshold": np.ones(n_out), "v_reset": np.zeros(n_out)}),
+        "fc2": Node(
+            "fc2", "Affine", {"weight": rng.normal(0.4, 1.0, (n_out, n_hid)) * 2.0, "bias": np.zeros(n_out)}
+        ),
+        "lif2": Node(
+            "lif2",
+            "LIF",
+            {
+                "tau": np.full(n_out, 5e-3),
+                "r": np.full(n_out, 5.0),
+                "v_leak": np.zeros(n_out),
+                "v_threshold": np.ones(n_out),
+                "v_reset": np.zeros(n_out),
+            },
+        ),
         "output": Node("output", "Output", {"shape": np.array([n_out])}),
     }
-    edges = [("input", "fc1"), ("fc1", "lif1"), ("lif1", "rec"), ("rec", "lif1"),
-             ("lif1", "fc2"), ("fc2", "lif2"), ("lif2", "output")]
+    edges = [
+        ("input", "fc1"),
+        ("fc1", "lif1"),
+        ("lif1", "rec"),
+        ("rec", "lif1"),
+        ("lif1", "fc2"),
+        ("fc2", "lif2"),
+        ("lif2", "output"),
+    ]
     return Graph(nodes=nodes, edges=edges, metadata={"dt": DT, "name": "neurocompile-default"})
 
 

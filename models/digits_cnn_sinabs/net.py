@@ -14,27 +14,37 @@ the random round-trip tests).
 from __future__ import annotations
 
 import numpy as np
-import torch
-from torch import nn
-
 import sinabs.activation as sa
 import sinabs.layers as sl
-
+import torch
+from torch import nn
 
 CH1, CH2 = 16, 32
 
 
 def iaf(steps: int, reset: str = "zero") -> sl.IAFSqueeze:
     reset_fn = sa.MembraneReset(reset_value=0.0) if reset == "zero" else sa.MembraneSubtract()
-    return sl.IAFSqueeze(num_timesteps=steps, spike_threshold=1.0, spike_fn=sa.SingleSpike,
-                         reset_fn=reset_fn, surrogate_grad_fn=sa.SingleExponential(), min_v_mem=None)
+    return sl.IAFSqueeze(
+        num_timesteps=steps,
+        spike_threshold=1.0,
+        spike_fn=sa.SingleSpike,
+        reset_fn=reset_fn,
+        surrogate_grad_fn=sa.SingleExponential(),
+        min_v_mem=None,
+    )
 
 
 def build(steps: int, reset: str = "zero") -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(1, CH1, 3, padding=1, bias=False), iaf(steps, reset), sl.SumPool2d(2),
-        nn.Conv2d(CH1, CH2, 3, padding=1, bias=False), iaf(steps, reset), sl.SumPool2d(2),
-        nn.Flatten(), nn.Linear(CH2 * 4, 10, bias=False), iaf(steps, reset),
+        nn.Conv2d(1, CH1, 3, padding=1, bias=False),
+        iaf(steps, reset),
+        sl.SumPool2d(2),
+        nn.Conv2d(CH1, CH2, 3, padding=1, bias=False),
+        iaf(steps, reset),
+        sl.SumPool2d(2),
+        nn.Flatten(),
+        nn.Linear(CH2 * 4, 10, bias=False),
+        iaf(steps, reset),
     )
 
 

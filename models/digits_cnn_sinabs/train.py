@@ -52,7 +52,7 @@ def shifted(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     pad = np.pad(images, ((0, 0), (1, 1), (1, 1)))
     d = rng.integers(-1, 2, size=(len(images), 2))
     for k, (dy, dx) in enumerate(d):
-        out[k] = pad[k, 1 + dy:9 + dy, 1 + dx:9 + dx]
+        out[k] = pad[k, 1 + dy : 9 + dy, 1 + dx : 9 + dx]
     return out
 
 
@@ -111,9 +111,16 @@ def train_ann(xtr, ytr, rng, epochs: int):
         def forward(self, x):
             return x.clamp(0.0, CLIP)
 
-    ann = nn.Sequential(nn.Conv2d(1, CH1, 3, padding=1, bias=False), Clamp(), nn.AvgPool2d(2),
-                        nn.Conv2d(CH1, CH2, 3, padding=1, bias=False), Clamp(), nn.AvgPool2d(2),
-                        nn.Flatten(), nn.Linear(CH2 * 4, 10, bias=False))
+    ann = nn.Sequential(
+        nn.Conv2d(1, CH1, 3, padding=1, bias=False),
+        Clamp(),
+        nn.AvgPool2d(2),
+        nn.Conv2d(CH1, CH2, 3, padding=1, bias=False),
+        Clamp(),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(CH2 * 4, 10, bias=False),
+    )
     opt = torch.optim.Adam(ann.parameters(), lr=3e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
     ytr_t = torch.tensor(ytr)
@@ -121,7 +128,7 @@ def train_ann(xtr, ytr, rng, epochs: int):
         xs = torch.tensor(shifted(xtr, rng)[:, None], dtype=torch.float32)
         perm = rng.permutation(len(ytr))
         for i in range(0, len(perm), BATCH):
-            idx = perm[i:i + BATCH]
+            idx = perm[i : i + BATCH]
             loss = torch.nn.functional.cross_entropy(ann(xs[idx]), ytr_t[idx])
             opt.zero_grad()
             loss.backward()
@@ -160,7 +167,9 @@ def main(argv: list[str] | None = None) -> None:
     # 1. ANN
     ann = train_ann(xtr, ytr, rng, args.ann_epochs)
     with torch.no_grad():
-        ann_acc = float((ann(torch.tensor(xte[:, None], dtype=torch.float32)).argmax(1).numpy() == yte).mean())
+        ann_acc = float(
+            (ann(torch.tensor(xte[:, None], dtype=torch.float32)).argmax(1).numpy() == yte).mean()
+        )
         top = ann(torch.tensor(xtr[:, None], dtype=torch.float32)).max(1).values.numpy()
     # 2. conversion
     out_scale = 1.0 / float(np.percentile(top, 99))
@@ -180,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
         spikes = regular_rate(shifted(xtr, rng)[:, None], STEPS)
         perm = rng.permutation(len(ytr))
         for i in range(0, len(perm), BATCH):
-            idx = perm[i:i + BATCH]
+            idx = perm[i : i + BATCH]
             x = torch.tensor(spikes[idx].reshape(len(idx) * STEPS, 1, 8, 8))
             counts = snn_forward(net, x, len(idx), STEPS, spike).sum(1)
             loss = torch.nn.functional.cross_entropy(counts * (8.0 / STEPS), ytr_t[idx])
@@ -216,26 +225,44 @@ def main(argv: list[str] | None = None) -> None:
         "name": "digits_cnn_sinabs",
         "task": "sklearn digits (8x8), 10 classes; 360 held-out samples (split seed 0)",
         "framework": f"sinabs {sinabs.__version__}: Conv{CH1}-IAF-SumPool-Conv{CH2}-IAF-SumPool-Linear10-IAF "
-                     "(reset to zero): ANN (clamp(0, 2), AvgPool) trained with +-1 pixel shifts, converted "
-                     "to IF, then BPTT fine-tuned (fast-sigmoid surrogate); exported with sinabs.to_nir",
+        "(reset to zero): ANN (clamp(0, 2), AvgPool) trained with +-1 pixel shifts, converted "
+        "to IF, then BPTT fine-tuned (fast-sigmoid surrogate); exported with sinabs.to_nir",
         "dt": 1.0,
         "steps": STEPS,
-        "conventions": {"framework": "sinabs", "tau_unit": "steps", "reset": "zero (MembraneReset(0), v_reset = 0)",
-                        "spike_fn": "SingleSpike", "min_v_mem": None,
-                        "threshold": "sinabs v >= theta, NIR v > theta (no ties with float weights)",
-                        "translation": "IF with r = 1, dt = 1, v_reset = 0 (reset 'file')",
-                        "nir_version": "written by neurocompile.nirio with v_reset (sinabs.to_nir on nir 1.0.4 "
-                                       "has none)"},
-        "encoding": {"kind": "regular rate code", "input": in_name, "shape": [STEPS, 1, 8, 8],
-                     "spikes": "floor((t+1) p + 1/2) - floor(t p + 1/2), p = pixel/16",
-                     "function": "neurocompile.models._digits.regular_rate"},
+        "conventions": {
+            "framework": "sinabs",
+            "tau_unit": "steps",
+            "reset": "zero (MembraneReset(0), v_reset = 0)",
+            "spike_fn": "SingleSpike",
+            "min_v_mem": None,
+            "threshold": "sinabs v >= theta, NIR v > theta (no ties with float weights)",
+            "translation": "IF with r = 1, dt = 1, v_reset = 0 (reset 'file')",
+            "nir_version": "written by neurocompile.nirio with v_reset (sinabs.to_nir on nir 1.0.4 has none)",
+        },
+        "encoding": {
+            "kind": "regular rate code",
+            "input": in_name,
+            "shape": [STEPS, 1, 8, 8],
+            "spikes": "floor((t+1) p + 1/2) - floor(t p + 1/2), p = pixel/16",
+            "function": "neurocompile.models._digits.regular_rate",
+        },
         "readout": "argmax of output spike counts",
         "simulate": SEMANTICS,
-        "accuracy": {"ann": ann_acc, "converted_snn": converted_acc, "framework_float": fw_acc,
-                     "reference_float": ref_acc},
-        "train": {"seed": SEED, "ann_epochs": args.ann_epochs, "finetune_epochs": args.finetune_epochs,
-                  "clip": CLIP, "output_scale": out_scale, "seconds": round(time.time() - t0, 1),
-                  "script": "python -m neurocompile.models.digits_cnn_sinabs.train"},
+        "accuracy": {
+            "ann": ann_acc,
+            "converted_snn": converted_acc,
+            "framework_float": fw_acc,
+            "reference_float": ref_acc,
+        },
+        "train": {
+            "seed": SEED,
+            "ann_epochs": args.ann_epochs,
+            "finetune_epochs": args.finetune_epochs,
+            "clip": CLIP,
+            "output_scale": out_scale,
+            "seconds": round(time.time() - t0, 1),
+            "script": "python -m neurocompile.models.digits_cnn_sinabs.train",
+        },
     }
     (args.out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     print(f"framework {fw_acc:.4f} reference {ref_acc:.4f} ({time.time() - t0:.0f} s)")

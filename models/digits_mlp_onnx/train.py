@@ -34,22 +34,27 @@ def train(epochs: int = 300) -> tuple[object, float]:
     torch.manual_seed(SEED)
     xtr, ytr, xte, yte = split()
     xtr_t, ytr_t = torch.tensor(xtr.reshape(len(xtr), -1), dtype=torch.float32), torch.tensor(ytr)
-    net = torch.nn.Sequential(torch.nn.Linear(64, HIDDEN), torch.nn.ReLU(), torch.nn.Dropout(0.1),
-                              torch.nn.Linear(HIDDEN, 10))
+    net = torch.nn.Sequential(
+        torch.nn.Linear(64, HIDDEN), torch.nn.ReLU(), torch.nn.Dropout(0.1), torch.nn.Linear(HIDDEN, 10)
+    )
     opt = torch.optim.Adam(net.parameters(), lr=3e-3, weight_decay=1e-4)
     gen = torch.Generator().manual_seed(SEED)
     for _ in range(epochs // 10):
         for _ in range(10):
             perm = torch.randperm(len(ytr_t), generator=gen)
             for i in range(0, len(perm), 128):
-                idx = perm[i:i + 128]
+                idx = perm[i : i + 128]
                 opt.zero_grad()
                 loss = torch.nn.functional.cross_entropy(net(xtr_t[idx]), ytr_t[idx])
                 loss.backward()
                 opt.step()
     net.eval()
     with torch.no_grad():
-        acc = float((net(torch.tensor(xte.reshape(len(xte), -1), dtype=torch.float32)).argmax(1).numpy() == yte).mean())
+        acc = float(
+            (
+                net(torch.tensor(xte.reshape(len(xte), -1), dtype=torch.float32)).argmax(1).numpy() == yte
+            ).mean()
+        )
     return net, acc
 
 
@@ -59,8 +64,15 @@ def export_onnx(net) -> bytes:
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(net, torch.zeros(1, 64), buf, dynamo=False, input_names=["input"],
-                          output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+        torch.onnx.export(
+            net,
+            torch.zeros(1, 64),
+            buf,
+            dynamo=False,
+            input_names=["input"],
+            output_names=["logits"],
+            dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+        )
     return buf.getvalue()
 
 
@@ -97,18 +109,31 @@ def main(argv: list[str] | None = None) -> None:
         "name": "digits_mlp_onnx",
         "task": "sklearn digits (8x8), 10 classes; 360 held-out samples (split seed 0)",
         "framework": "torch 2.13 MLP 64-128-10 (ReLU) -> ONNX (torch.onnx.export, TorchScript exporter) -> "
-                     "neurocompile.onnx_frontend",
+        "neurocompile.onnx_frontend",
         "dt": 1.0,
         "steps": STEPS,
         "conventions": {k: v for k, v in graph.conventions.items() if k != "notes"},
-        "encoding": {"kind": "constant analog current", "input": "input", "shape": [STEPS, 64],
-                     "value": "pixel / 16 at every step"},
+        "encoding": {
+            "kind": "constant analog current",
+            "input": "input",
+            "shape": [STEPS, 64],
+            "value": "pixel / 16 at every step",
+        },
         "readout": "argmax of output spike counts",
         "simulate": sem,
-        "accuracy": {"ann_torch": torch_acc, "ann_onnx": ann_acc, "framework_float": ann_acc,
-                     "reference_float": snn_acc, "snn_over_ann": snn_acc / ann_acc},
-        "train": {"seed": SEED, "epochs": args.epochs, "seconds": round(time.time() - t0, 1),
-                  "script": "python -m neurocompile.models.digits_mlp_onnx.train"},
+        "accuracy": {
+            "ann_torch": torch_acc,
+            "ann_onnx": ann_acc,
+            "framework_float": ann_acc,
+            "reference_float": snn_acc,
+            "snn_over_ann": snn_acc / ann_acc,
+        },
+        "train": {
+            "seed": SEED,
+            "epochs": args.epochs,
+            "seconds": round(time.time() - t0, 1),
+            "script": "python -m neurocompile.models.digits_mlp_onnx.train",
+        },
     }
     (args.out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
 

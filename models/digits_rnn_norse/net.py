@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import nn
-
 from norse.torch.module.leaky_integrator_box import LIBoxCell, LIBoxParameters
 from norse.torch.module.lif_box import LIFBoxCell, LIFBoxParameters
+from torch import nn
 
-DT = 2.0 ** -10
+DT = 2.0**-10
 TAU_SYN = 4 * DT
 TAU_MEM = 8 * DT
 W_IN = TAU_SYN / DT  # unit synaptic input gain: u <- 0.75 u + x
-R = TAU_MEM / DT     # unit membrane input gain:  v <- 0.875 v + u
+R = TAU_MEM / DT  # unit membrane input gain:  v <- 0.875 v + u
 V_TH = 1.0
 N_IN, N_HID, N_OUT = 8, 96, 10
 
@@ -35,10 +34,17 @@ N_IN, N_HID, N_OUT = 8, 96, 10
 class CubaLIF(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.syn = LIBoxCell(LIBoxParameters(tau_mem_inv=torch.as_tensor(1.0 / TAU_SYN), v_leak=torch.as_tensor(0.0)),
-                             dt=DT)
-        self.mem = LIFBoxCell(LIFBoxParameters(tau_mem_inv=torch.as_tensor(1.0 / TAU_MEM),
-                                               v_th=torch.as_tensor(V_TH), v_leak=torch.as_tensor(0.0)), dt=DT)
+        self.syn = LIBoxCell(
+            LIBoxParameters(tau_mem_inv=torch.as_tensor(1.0 / TAU_SYN), v_leak=torch.as_tensor(0.0)), dt=DT
+        )
+        self.mem = LIFBoxCell(
+            LIFBoxParameters(
+                tau_mem_inv=torch.as_tensor(1.0 / TAU_MEM),
+                v_th=torch.as_tensor(V_TH),
+                v_leak=torch.as_tensor(0.0),
+            ),
+            dt=DT,
+        )
 
     def forward(self, x, state=None):
         s_syn, s_mem = state if state is not None else (None, None)
@@ -78,9 +84,15 @@ def to_graph(net: DigitsRNN):
         return t.detach().double().numpy().copy()
 
     def cuba(n):
-        return {"tau_syn": np.full(n, TAU_SYN), "tau_mem": np.full(n, TAU_MEM), "r": np.full(n, R),
-                "v_leak": np.zeros(n), "v_threshold": np.full(n, V_TH), "v_reset": np.zeros(n),
-                "w_in": np.full(n, W_IN)}
+        return {
+            "tau_syn": np.full(n, TAU_SYN),
+            "tau_mem": np.full(n, TAU_MEM),
+            "r": np.full(n, R),
+            "v_leak": np.zeros(n),
+            "v_threshold": np.full(n, V_TH),
+            "v_reset": np.zeros(n),
+            "w_in": np.full(n, W_IN),
+        }
 
     nodes = {
         "input": Node("input", "Input", {"shape": (N_IN,)}),
@@ -91,8 +103,15 @@ def to_graph(net: DigitsRNN):
         "lif2": Node("lif2", "CubaLIF", cuba(N_OUT)),
         "output": Node("output", "Output", {"shape": (N_OUT,)}),
     }
-    edges = [("input", "fc1"), ("fc1", "lif1"), ("lif1", "rec"), ("rec", "lif1"), ("lif1", "fc2"),
-             ("fc2", "lif2"), ("lif2", "output")]
+    edges = [
+        ("input", "fc1"),
+        ("fc1", "lif1"),
+        ("lif1", "rec"),
+        ("rec", "lif1"),
+        ("lif1", "fc2"),
+        ("fc2", "lif2"),
+        ("lif2", "output"),
+    ]
     return Graph(nodes=nodes, edges=edges, metadata={"dt": DT, "framework": "norse", "reset": "zero"})
 
 

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
         spikes = torch.tensor(rows_regular(shifted(xtr, rng), REPEAT, BLANK))
         perm = rng.permutation(len(ytr))
         for i in range(0, len(perm), BATCH):
-            idx = perm[i:i + BATCH]
+            idx = perm[i : i + BATCH]
             clean = [p.detach().clone() for p in params]
             with torch.no_grad():  # evaluate the gradient at noisy weights, step the clean ones
                 for p in params:
@@ -100,7 +100,10 @@ def main(argv: list[str] | None = None) -> None:
             with torch.no_grad():
                 o, _ = N.train_forward(net, torch.tensor(test), Spike.apply)
             acc = float((predict(o.numpy()) == yte).mean())
-            print(f"epoch {epoch + 1}: loss {loss.item():.3f} test {acc:.4f} ({time.time() - t0:.0f} s)", flush=True)
+            print(
+                f"epoch {epoch + 1}: loss {loss.item():.3f} test {acc:.4f} ({time.time() - t0:.0f} s)",
+                flush=True,
+            )
     with torch.no_grad():
         fw_out, _ = net.double()(torch.tensor(test, dtype=torch.float64))
     fw_acc = float((predict(fw_out.numpy()) == yte).mean())
@@ -115,27 +118,47 @@ def main(argv: list[str] | None = None) -> None:
         "name": "digits_rnn_norse",
         "task": "sklearn digits (8x8) row by row, 10 classes; 360 held-out samples (split seed 0)",
         "framework": f"norse {norse.__version__}: Linear -> CubaLIF({N.N_HID}, recurrent) -> Linear -> CubaLIF(10) "
-                     "(LIBoxCell + LIFBoxCell, as norse.from_nir builds CubaLIF), no biases, BPTT (fast-sigmoid "
-                     "surrogate, Adam, cosine lr, one-pixel shifts, 2 % weight noise)",
+        "(LIBoxCell + LIFBoxCell, as norse.from_nir builds CubaLIF), no biases, BPTT (fast-sigmoid "
+        "surrogate, Adam, cosine lr, one-pixel shifts, 2 % weight noise)",
         "dt": N.DT,
         "steps": int(test.shape[1]),
-        "conventions": {"framework": "norse", "dt": N.DT, "discretization": "forward (box input)",
-                        "reset": "to v_reset = 0", "threshold": "v > theta", "recurrence": "back-edge reads the "
-                        "previous step (nirtorch, neurocompile hop_delay 0)",
-                        "translation": "neurocompile.conventions.norse_to_nir(dt=DT) (identity for this graph)",
-                        "export": "neurocompile.nirio.write_nir from the trained parameters (norse#411 writes "
-                                  "dt*tau; nir 1.0.4 has no v_reset)",
-                        "tau_syn": N.TAU_SYN, "tau_mem": N.TAU_MEM, "w_in": N.W_IN, "r": N.R},
-        "encoding": {"kind": "row by row regular rate code", "input": "input", "shape": [int(test.shape[1]), 8],
-                     "spikes": "row r at steps r*repeat .. r*repeat+repeat-1: round(repeat p) evenly spaced "
-                               "spikes, p = pixel/16", "repeat": REPEAT, "blank": BLANK,
-                     "function": "neurocompile.models._digits.rows_regular"},
+        "conventions": {
+            "framework": "norse",
+            "dt": N.DT,
+            "discretization": "forward (box input)",
+            "reset": "to v_reset = 0",
+            "threshold": "v > theta",
+            "recurrence": "back-edge reads the previous step (nirtorch, neurocompile hop_delay 0)",
+            "translation": "neurocompile.conventions.norse_to_nir(dt=DT) (identity for this graph)",
+            "export": "neurocompile.nirio.write_nir from the trained parameters (norse#411 writes "
+            "dt*tau; nir 1.0.4 has no v_reset)",
+            "tau_syn": N.TAU_SYN,
+            "tau_mem": N.TAU_MEM,
+            "w_in": N.W_IN,
+            "r": N.R,
+        },
+        "encoding": {
+            "kind": "row by row regular rate code",
+            "input": "input",
+            "shape": [int(test.shape[1]), 8],
+            "spikes": "row r at steps r*repeat .. r*repeat+repeat-1: round(repeat p) evenly spaced "
+            "spikes, p = pixel/16",
+            "repeat": REPEAT,
+            "blank": BLANK,
+            "function": "neurocompile.models._digits.rows_regular",
+        },
         "readout": "argmax of output spike counts",
         "simulate": sem,
         "accuracy": {"framework_float": fw_acc, "reference_float": ref_acc},
-        "train": {"seed": SEED, "epochs": args.epochs, "lr": args.lr, "batch": BATCH, "weight_noise": WEIGHT_NOISE,
-                  "seconds": round(time.time() - t0, 1),
-                  "script": "python -m neurocompile.models.digits_rnn_norse.train"},
+        "train": {
+            "seed": SEED,
+            "epochs": args.epochs,
+            "lr": args.lr,
+            "batch": BATCH,
+            "weight_noise": WEIGHT_NOISE,
+            "seconds": round(time.time() - t0, 1),
+            "script": "python -m neurocompile.models.digits_rnn_norse.train",
+        },
     }
     (args.out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     print(f"framework {fw_acc:.4f} reference {ref_acc:.4f} ({time.time() - t0:.0f} s)")

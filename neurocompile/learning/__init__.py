@@ -4,10 +4,11 @@
 ``docs/learning.md``.
 """
 
+from .attach import attach, match_connections, normalize  # noqa: F401
 from .ir import (  # noqa: F401
     DEPENDENCIES,
-    UPDATE_TARGETS,
     TRACE_NAMES,
+    UPDATE_TARGETS,
     Factor,
     LearningRule,
     Product,
@@ -16,7 +17,6 @@ from .ir import (  # noqa: F401
     rule_from_strings,
     validate,
 )
-from .attach import attach, match_connections, normalize  # noqa: F401
 from .library import LIBRARY, hebbian, rstdp, stdp_pair, stdp_triplet  # noqa: F401
 from .results import freeze, with_learned_weights  # noqa: F401
 from .toml import load_rules, rules_from_dict  # noqa: F401

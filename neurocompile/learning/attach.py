@@ -34,11 +34,14 @@ ATTACH_FIELDS = ("units", "reward", "rng_seed")
 UNITS = ("model", "program")
 
 
-def attach(rule: LearningRule, *, units: str = "model", reward: str | None = None,
-           rng_seed: int | None = None) -> LearningRule:
+def attach(
+    rule: LearningRule, *, units: str = "model", reward: str | None = None, rng_seed: int | None = None
+) -> LearningRule:
     """``rule`` with attachment options stored in its params (see the module docstring)."""
     if units not in UNITS:
-        raise ParameterError(f"units {units!r}", node=rule.name, parameter="units", expected=" or ".join(UNITS))
+        raise ParameterError(
+            f"units {units!r}", node=rule.name, parameter="units", expected=" or ".join(UNITS)
+        )
     p = dict(rule.params)
     p["units"] = units
     if reward is not None:
@@ -68,13 +71,20 @@ def normalize(learning: Any) -> dict[str, LearningRule]:
         return load_rules(learning)
     rules = getattr(learning, "rules", learning)
     if not isinstance(rules, Mapping):
-        raise ParameterError(f"learning must be a TOML path or {{node: LearningRule}}, got {type(learning).__name__}",
-                             parameter="learning", expected="a .toml path or a dict of LearningRule")
+        raise ParameterError(
+            f"learning must be a TOML path or {{node: LearningRule}}, got {type(learning).__name__}",
+            parameter="learning",
+            expected="a .toml path or a dict of LearningRule",
+        )
     out = {}
     for node, rule in rules.items():
         if not isinstance(rule, LearningRule):
-            raise ParameterError(f"rule for '{node}' is a {type(rule).__name__}", node=str(node), parameter="learning",
-                                 expected="a neurocompile.learning.LearningRule")
+            raise ParameterError(
+                f"rule for '{node}' is a {type(rule).__name__}",
+                node=str(node),
+                parameter="learning",
+                expected="a neurocompile.learning.LearningRule",
+            )
         units_of(rule)
         out[str(node)] = rule
     return out
@@ -88,20 +98,35 @@ def match_connections(netlist, rules: Mapping[str, LearningRule]) -> dict[str, t
     for node, rule in rules.items():
         hits = [c for c in netlist.connections if node in c.sources]
         if len(hits) != 1:
-            what = "no projection" if not hits else f"{len(hits)} projections ({', '.join(c.name for c in hits)})"
-            raise GraphError(f"learning rule '{rule.name}' names weight node '{node}', which feeds {what}",
-                             node=node, parameter="projection",
-                             expected="exactly one of the weight nodes " + ", ".join(candidates))
+            what = (
+                "no projection"
+                if not hits
+                else f"{len(hits)} projections ({', '.join(c.name for c in hits)})"
+            )
+            raise GraphError(
+                f"learning rule '{rule.name}' names weight node '{node}', which feeds {what}",
+                node=node,
+                parameter="projection",
+                expected="exactly one of the weight nodes " + ", ".join(candidates),
+            )
         c = hits[0]
         if c.name in out:
-            raise GraphError(f"weight nodes '{out[c.name][0]}' and '{node}' are folded into one projection "
-                             f"'{c.name}'; it can carry one rule", node=node, parameter="projection",
-                             expected="one rule per projection")
+            raise GraphError(
+                f"weight nodes '{out[c.name][0]}' and '{node}' are folded into one projection "
+                f"'{c.name}'; it can carry one rule",
+                node=node,
+                parameter="projection",
+                expected="one rule per projection",
+            )
         if len(c.sources) > 1:
             others = [s for s in c.sources if s != node]
-            raise GraphError(f"weight node '{node}' is folded with {others} into projection '{c.name}'; a rule "
-                             "on it would learn the composed weights, not '" + node + "'s", node=node,
-                             parameter="projection", expected="a weight node that is its own projection")
+            raise GraphError(
+                f"weight node '{node}' is folded with {others} into projection '{c.name}'; a rule "
+                "on it would learn the composed weights, not '" + node + "'s",
+                node=node,
+                parameter="projection",
+                expected="a weight node that is its own projection",
+            )
         out[c.name] = (node, rule)
     return out
 

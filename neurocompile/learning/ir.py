@@ -239,7 +239,9 @@ class LearningRule:
         """
         s = float(weight_scale)
         if not (s > 0 and math.isfinite(s)):
-            raise ParameterError(f"weight scale must be > 0, got {weight_scale}", node=self.name, parameter="weight_scale")
+            raise ParameterError(
+                f"weight scale must be > 0, got {weight_scale}", node=self.name, parameter="weight_scale"
+            )
 
         def sp(p: Product) -> Product:
             c = p.coeff * s
@@ -274,9 +276,13 @@ def validate(rule: LearningRule) -> LearningRule:
     """Check a rule's structure; raise :class:`ParameterError` naming the rule and field."""
     n = rule.name
     if not isinstance(rule.t_epoch, int) or rule.t_epoch < 1:
-        raise ParameterError(f"t_epoch must be an integer >= 1, got {rule.t_epoch!r}", node=n, parameter="t_epoch")
+        raise ParameterError(
+            f"t_epoch must be an integer >= 1, got {rule.t_epoch!r}", node=n, parameter="t_epoch"
+        )
     if not isinstance(rule.epoch_k, int) or rule.epoch_k < 0:
-        raise ParameterError(f"epoch_k must be an integer >= 0, got {rule.epoch_k!r}", node=n, parameter="epoch_k")
+        raise ParameterError(
+            f"epoch_k must be an integer >= 0, got {rule.epoch_k!r}", node=n, parameter="epoch_k"
+        )
     for k in TRACE_NAMES:
         tr = rule.trace(k)
         imp = _num(tr.impulse, rule=n, parameter=f"{k}.impulse")
@@ -288,10 +294,14 @@ def validate(rule: LearningRule) -> LearningRule:
     if rule.third_factor is not None and rule.third_factor not in POST_TRACES:
         raise ParameterError(
             f"third_factor must name a post trace, got {rule.third_factor!r}",
-            node=n, parameter="third_factor", expected="one of y1, y2, y3",
+            node=n,
+            parameter="third_factor",
+            expected="one of y1, y2, y3",
         )
     if not any(rule.target(t) for t in UPDATE_TARGETS):
-        raise ParameterError("rule has no products", node=n, parameter="dw", expected="at least one product in dw, dd or dt")
+        raise ParameterError(
+            "rule has no products", node=n, parameter="dw", expected="at least one product in dw, dd or dt"
+        )
     for t in UPDATE_TARGETS:
         for i, p in enumerate(rule.target(t)):
             where = f"{t}[{i}]"
@@ -302,7 +312,9 @@ def validate(rule: LearningRule) -> LearningRule:
                 )
             for f in p.factors:
                 if f.var not in VARIABLES:
-                    raise ParameterError(f"unknown factor {f.var!r}", node=n, parameter=where, expected=", ".join(VARIABLES))
+                    raise ParameterError(
+                        f"unknown factor {f.var!r}", node=n, parameter=where, expected=", ".join(VARIABLES)
+                    )
                 _num(f.const, rule=n, parameter=where)
                 if f.sign and f.var not in SYNAPTIC_VARS:
                     raise ParameterError(
@@ -330,7 +342,9 @@ def _tokens(text: str, rule: str, parameter: str) -> list[tuple[str, str]]:
     while pos < len(s):
         m = _TOKEN.match(s, pos)
         if not m or m.end() == pos:
-            raise ParameterError(f"cannot parse {s[pos:pos + 12]!r} in {s!r}", node=rule, parameter=parameter)
+            raise ParameterError(
+                f"cannot parse {s[pos : pos + 12]!r} in {s!r}", node=rule, parameter=parameter
+            )
         kind = m.lastgroup
         out.append((kind, m.group(kind)))
         pos = m.end()
@@ -339,7 +353,9 @@ def _tokens(text: str, rule: str, parameter: str) -> list[tuple[str, str]]:
     return out
 
 
-def parse_expr(text: str, *, rule: str = "rule", parameter: str = "dw") -> tuple[tuple[Product, ...], int | None]:
+def parse_expr(
+    text: str, *, rule: str = "rule", parameter: str = "dw"
+) -> tuple[tuple[Product, ...], int | None]:
     """Parse ``"0.5*y0*x1 - 2^-3*x0*y1*(w-8) + u0*t*sgn(w)"`` into products.
 
     Coefficients may be real numbers, ``a^b`` powers and ``/`` divisions by numbers. The first
@@ -469,18 +485,34 @@ def rule_from_strings(
         else:
             parts[tname] = ()
     if len(ks) > 1:
-        raise ParameterError(f"u<k> with different k: {sorted(ks)}", node=name, parameter="dw", expected="one k per rule")
+        raise ParameterError(
+            f"u<k> with different k: {sorted(ks)}", node=name, parameter="dw", expected="one k per rule"
+        )
     tr: dict[str, Trace] = {}
     for k, v in (traces or {}).items():
         if k not in TRACE_NAMES:
-            raise ParameterError(f"unknown trace {k!r}", node=name, parameter="traces", expected=", ".join(TRACE_NAMES))
-        tr[k] = v if isinstance(v, Trace) else Trace(
-            _num(v.get("impulse", 0.0), rule=name, parameter=f"{k}.impulse"),
-            _num(v.get("tau", 0.0), rule=name, parameter=f"{k}.tau"),
+            raise ParameterError(
+                f"unknown trace {k!r}", node=name, parameter="traces", expected=", ".join(TRACE_NAMES)
+            )
+        tr[k] = (
+            v
+            if isinstance(v, Trace)
+            else Trace(
+                _num(v.get("impulse", 0.0), rule=name, parameter=f"{k}.impulse"),
+                _num(v.get("tau", 0.0), rule=name, parameter=f"{k}.tau"),
+            )
         )
     return validate(
         LearningRule(
-            **parts, **tr, t_epoch=t_epoch, epoch_k=(ks.pop() if ks else 0), third_factor=third_factor,
-            w_min=w_min, w_max=w_max, name=name, kind=kind, params=dict(params or {}),
+            **parts,
+            **tr,
+            t_epoch=t_epoch,
+            epoch_k=(ks.pop() if ks else 0),
+            third_factor=third_factor,
+            w_min=w_min,
+            w_max=w_max,
+            name=name,
+            kind=kind,
+            params=dict(params or {}),
         )
     )

@@ -60,8 +60,10 @@ def stdp_pair(
     _pos("stdp_pair", name, A_plus=A_plus, A_minus=A_minus, tau_plus=tau_plus, tau_minus=tau_minus)
     if weight_dependence not in WEIGHT_DEPENDENCES:
         raise ParameterError(
-            f"unknown weight dependence {weight_dependence!r}", node=name,
-            parameter="weight_dependence", expected=" or ".join(WEIGHT_DEPENDENCES),
+            f"unknown weight dependence {weight_dependence!r}",
+            node=name,
+            parameter="weight_dependence",
+            expected=" or ".join(WEIGHT_DEPENDENCES),
         )
     imp = float(trace_impulse)
     if not imp > 0:
@@ -74,7 +76,8 @@ def stdp_pair(
     else:
         if w_min is None or w_max is None:
             raise ParameterError(
-                "multiplicative weight dependence needs w_min and w_max", node=name,
+                "multiplicative weight dependence needs w_min and w_max",
+                node=name,
                 parameter="w_max" if w_max is None else "w_min",
             )
         # A+ (w_max - w) x1 = -A+ (w - w_max) x1 ;  -A- (w - w_min) y1
@@ -84,11 +87,25 @@ def stdp_pair(
         )
     return validate(
         LearningRule(
-            dw=dw, x1=Trace(imp, float(tau_plus)), y1=Trace(imp, float(tau_minus)), t_epoch=t_epoch,
-            w_min=w_min, w_max=w_max, kind="stdp_pair", name=name,
-            params=dict(A_plus=A_plus, A_minus=A_minus, tau_plus=tau_plus, tau_minus=tau_minus,
-                        weight_dependence=weight_dependence, w_min=w_min, w_max=w_max,
-                        trace_impulse=imp, t_epoch=t_epoch),
+            dw=dw,
+            x1=Trace(imp, float(tau_plus)),
+            y1=Trace(imp, float(tau_minus)),
+            t_epoch=t_epoch,
+            w_min=w_min,
+            w_max=w_max,
+            kind="stdp_pair",
+            name=name,
+            params=dict(
+                A_plus=A_plus,
+                A_minus=A_minus,
+                tau_plus=tau_plus,
+                tau_minus=tau_minus,
+                weight_dependence=weight_dependence,
+                w_min=w_min,
+                w_max=w_max,
+                trace_impulse=imp,
+                t_epoch=t_epoch,
+            ),
         )
     )
 
@@ -116,8 +133,18 @@ def stdp_triplet(
     dw = -o1 * (A2- + A3- * r2(t-eps)). The "before the spike" value o2(t-eps) is written
     ``(y2 - I)``: the gated engine sees y2 after its own impulse.
     """
-    _pos("stdp_triplet", name, A2_plus=A2_plus, A2_minus=A2_minus, A3_plus=A3_plus, A3_minus=A3_minus,
-         tau_plus=tau_plus, tau_minus=tau_minus, tau_x=tau_x, tau_y=tau_y)
+    _pos(
+        "stdp_triplet",
+        name,
+        A2_plus=A2_plus,
+        A2_minus=A2_minus,
+        A3_plus=A3_plus,
+        A3_minus=A3_minus,
+        tau_plus=tau_plus,
+        tau_minus=tau_minus,
+        tau_x=tau_x,
+        tau_y=tau_y,
+    )
     imp = float(trace_impulse)
     if not imp > 0:
         raise ParameterError(f"trace_impulse must be > 0, got {imp}", node=name, parameter="trace_impulse")
@@ -129,12 +156,30 @@ def stdp_triplet(
     )
     return validate(
         LearningRule(
-            dw=dw, x1=Trace(imp, float(tau_plus)), x2=Trace(imp, float(tau_x)),
-            y1=Trace(imp, float(tau_minus)), y2=Trace(imp, float(tau_y)), t_epoch=t_epoch,
-            w_min=w_min, w_max=w_max, kind="stdp_triplet", name=name,
-            params=dict(A2_plus=A2_plus, A2_minus=A2_minus, A3_plus=A3_plus, A3_minus=A3_minus,
-                        tau_plus=tau_plus, tau_minus=tau_minus, tau_x=tau_x, tau_y=tau_y,
-                        w_min=w_min, w_max=w_max, trace_impulse=imp, t_epoch=t_epoch),
+            dw=dw,
+            x1=Trace(imp, float(tau_plus)),
+            x2=Trace(imp, float(tau_x)),
+            y1=Trace(imp, float(tau_minus)),
+            y2=Trace(imp, float(tau_y)),
+            t_epoch=t_epoch,
+            w_min=w_min,
+            w_max=w_max,
+            kind="stdp_triplet",
+            name=name,
+            params=dict(
+                A2_plus=A2_plus,
+                A2_minus=A2_minus,
+                A3_plus=A3_plus,
+                A3_minus=A3_minus,
+                tau_plus=tau_plus,
+                tau_minus=tau_minus,
+                tau_x=tau_x,
+                tau_y=tau_y,
+                w_min=w_min,
+                w_max=w_max,
+                trace_impulse=imp,
+                t_epoch=t_epoch,
+            ),
         )
     )
 
@@ -174,10 +219,28 @@ def rstdp(
     dw = (Product(float(lr), "u", (Factor("t"), Factor("y2"))),)
     return validate(
         LearningRule(
-            dw=dw, dt=dt, x1=Trace(imp, float(tau_plus)), y1=Trace(imp, float(tau_minus)),
-            t_epoch=t_epoch, third_factor="y2", w_min=w_min, w_max=w_max, kind="rstdp", name=name,
-            params=dict(lr=lr, A_plus=A_plus, A_minus=A_minus, tau_plus=tau_plus, tau_minus=tau_minus,
-                        tau_e=tau_e, t_epoch=t_epoch, trace_impulse=imp, w_min=w_min, w_max=w_max),
+            dw=dw,
+            dt=dt,
+            x1=Trace(imp, float(tau_plus)),
+            y1=Trace(imp, float(tau_minus)),
+            t_epoch=t_epoch,
+            third_factor="y2",
+            w_min=w_min,
+            w_max=w_max,
+            kind="rstdp",
+            name=name,
+            params=dict(
+                lr=lr,
+                A_plus=A_plus,
+                A_minus=A_minus,
+                tau_plus=tau_plus,
+                tau_minus=tau_minus,
+                tau_e=tau_e,
+                t_epoch=t_epoch,
+                trace_impulse=imp,
+                w_min=w_min,
+                w_max=w_max,
+            ),
         )
     )
 
@@ -208,10 +271,22 @@ def hebbian(
         dw.append(Product(-float(decay), "y0", (Factor("w", -float(w_min)),)))
     return validate(
         LearningRule(
-            dw=tuple(dw), x1=Trace(imp, float(tau_pre)), t_epoch=t_epoch, w_min=w_min, w_max=w_max,
-            kind="hebbian", name=name,
-            params=dict(eta=eta, tau_pre=tau_pre, w_min=w_min, w_max=w_max, decay=decay,
-                        trace_impulse=imp, t_epoch=t_epoch),
+            dw=tuple(dw),
+            x1=Trace(imp, float(tau_pre)),
+            t_epoch=t_epoch,
+            w_min=w_min,
+            w_max=w_max,
+            kind="hebbian",
+            name=name,
+            params=dict(
+                eta=eta,
+                tau_pre=tau_pre,
+                w_min=w_min,
+                w_max=w_max,
+                decay=decay,
+                trace_impulse=imp,
+                t_epoch=t_epoch,
+            ),
         )
     )
 

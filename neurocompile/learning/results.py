@@ -25,8 +25,11 @@ def with_learned_weights(program: Program, result, *, keep_learning: bool = True
     """
     apply = get_target(program.target).hook("apply_learned")
     if apply is None:
-        raise UnsupportedError(f"target {program.target!r} has no learned-weights hook", parameter="target",
-                               expected="a target with on-chip learning")
+        raise UnsupportedError(
+            f"target {program.target!r} has no learned-weights hook",
+            parameter="target",
+            expected="a target with on-chip learning",
+        )
     new = copy.deepcopy(program)
     apply(new, result, keep_learning=keep_learning, sample=sample)
     if not keep_learning:
@@ -38,12 +41,20 @@ def learned_weights(result, name: str, sample: int) -> np.ndarray:
     """The learned integer weights of projection ``name`` in ``result`` (recording ``NAME.weights``)."""
     key = f"{name}.weights"
     if key not in result.recordings:
-        raise InputDataError(f"the run result has no learned weights for '{name}'", node=name,
-                             parameter="weights", expected=f"recording '{key}'")
+        raise InputDataError(
+            f"the run result has no learned weights for '{name}'",
+            node=name,
+            parameter="weights",
+            expected=f"recording '{key}'",
+        )
     rec = np.asarray(result.recordings[key])
     if not 0 <= sample < rec.shape[0]:
-        raise InputDataError(f"sample {sample} outside the batch of {rec.shape[0]}", node=name, parameter="sample",
-                             expected=f"0..{rec.shape[0] - 1}")
+        raise InputDataError(
+            f"sample {sample} outside the batch of {rec.shape[0]}",
+            node=name,
+            parameter="sample",
+            expected=f"0..{rec.shape[0] - 1}",
+        )
     return rec[sample].astype(np.int64)
 
 

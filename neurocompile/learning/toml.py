@@ -47,8 +47,12 @@ def rules_from_dict(doc: Mapping[str, Any], source: str = "<dict>") -> dict[str,
         raise ParameterError("'rule' must be an array of tables ([[rule]])", node=source, parameter="rule")
     unknown = sorted(set(doc) - {"rule"})
     if unknown:
-        raise ParameterError(f"unknown top-level key(s) {unknown}", node=source, parameter=unknown[0],
-                             expected="only [[rule]] tables")
+        raise ParameterError(
+            f"unknown top-level key(s) {unknown}",
+            node=source,
+            parameter=unknown[0],
+            expected="only [[rule]] tables",
+        )
     out: dict[str, LearningRule] = {}
     for i, entry in enumerate(rules):
         if not isinstance(entry, Mapping):
@@ -57,10 +61,16 @@ def rules_from_dict(doc: Mapping[str, Any], source: str = "<dict>") -> dict[str,
         proj = entry.pop("projection", None)
         where = f"rule[{i}]" + (f" ({proj})" if proj else "")
         if not isinstance(proj, str) or not proj:
-            raise ParameterError("missing 'projection' (the NIR weight node name)", node=where, parameter="projection")
+            raise ParameterError(
+                "missing 'projection' (the NIR weight node name)", node=where, parameter="projection"
+            )
         if proj in out:
-            raise ParameterError(f"projection '{proj}' has two rules", node=where, parameter="projection",
-                                 expected="one rule per projection")
+            raise ParameterError(
+                f"projection '{proj}' has two rules",
+                node=where,
+                parameter="projection",
+                expected="one rule per projection",
+            )
         kind = entry.pop("kind", None)
         opts = {k: entry.pop(k) for k in ATTACH_FIELDS if k in entry}
         if kind == "custom":
@@ -68,26 +78,42 @@ def rules_from_dict(doc: Mapping[str, Any], source: str = "<dict>") -> dict[str,
             allowed = {"dw", "dd", "dt", "t_epoch", "third_factor", "w_min", "w_max"}
             bad = sorted(set(entry) - allowed)
             if bad:
-                raise ParameterError(f"unknown field(s) {bad} for kind 'custom'", node=where, parameter=bad[0],
-                                     expected=", ".join(sorted(allowed | {"traces"})))
+                raise ParameterError(
+                    f"unknown field(s) {bad} for kind 'custom'",
+                    node=where,
+                    parameter=bad[0],
+                    expected=", ".join(sorted(allowed | {"traces"})),
+                )
             rule = rule_from_strings(traces=traces, name=proj, **entry)
         elif kind in LIBRARY:
             fn = LIBRARY[kind]
             params = inspect.signature(fn).parameters
             bad = sorted(set(entry) - set(params) - {"name"})
             if bad:
-                raise ParameterError(f"unknown field(s) {bad} for kind '{kind}'", node=where, parameter=bad[0],
-                                     expected=", ".join(p for p in params if p != "name"))
-            missing = [p for p, v in params.items() if v.default is inspect.Parameter.empty and p not in entry]
+                raise ParameterError(
+                    f"unknown field(s) {bad} for kind '{kind}'",
+                    node=where,
+                    parameter=bad[0],
+                    expected=", ".join(p for p in params if p != "name"),
+                )
+            missing = [
+                p for p, v in params.items() if v.default is inspect.Parameter.empty and p not in entry
+            ]
             if missing:
-                raise ParameterError(f"missing field(s) {missing} for kind '{kind}'", node=where, parameter=missing[0])
+                raise ParameterError(
+                    f"missing field(s) {missing} for kind '{kind}'", node=where, parameter=missing[0]
+                )
             try:
                 rule = fn(name=proj, **entry)
             except (TypeError, ValueError) as exc:
                 raise ParameterError(str(exc), node=where, parameter="kind") from None
         else:
-            raise ParameterError(f"unknown kind {kind!r}", node=where, parameter="kind",
-                                 expected=" | ".join(list(LIBRARY) + ["custom"]))
+            raise ParameterError(
+                f"unknown kind {kind!r}",
+                node=where,
+                parameter="kind",
+                expected=" | ".join(list(LIBRARY) + ["custom"]),
+            )
         try:
             out[proj] = attach(rule, **opts)
         except (TypeError, ValueError) as exc:

@@ -22,14 +22,21 @@ TARGET = Target(
     learning_section=f"{_P}.report:learning_section",
     effective_weights=f"{_P}.report:effective_weights",
     apply_learned=f"{_P}.learned:apply_learned",
-    demo={"lava_available": f"{_P}.run:lava_available",
-          "chip": "Loihi 2",
-          "fidelity": "bit-exact vs lava-nc 0.10.0 fixed_pt",
-          "quantization": "{num_weight_bits}-bit x 2^{weight_exp} {sign_mode_name}",
-          "reset_fallback": {"subtract": "zero"},
-          "subset": {"backend": "lava", "label": "Lava", "fidelity": "bit-exact vs lava-nc 0.10.0 fixed_pt",
-                     "available": f"{_P}.run:lava_available", "interpreter": f"{_P}.run:lava_python",
-                     "hint": "`make venvs` builds it in ~2 min"}},
+    demo={
+        "lava_available": f"{_P}.run:lava_available",
+        "chip": "Loihi 2",
+        "fidelity": "bit-exact vs lava-nc 0.10.0 fixed_pt",
+        "quantization": "{num_weight_bits}-bit x 2^{weight_exp} {sign_mode_name}",
+        "reset_fallback": {"subtract": "zero"},
+        "subset": {
+            "backend": "lava",
+            "label": "Lava",
+            "fidelity": "bit-exact vs lava-nc 0.10.0 fixed_pt",
+            "available": f"{_P}.run:lava_available",
+            "interpreter": f"{_P}.run:lava_python",
+            "hint": "`make venvs` builds it in ~2 min",
+        },
+    },
 )
 
 __all__ = ["TARGET"]

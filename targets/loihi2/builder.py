@@ -37,8 +37,12 @@ from .weights import determine_sign_mode
 def _shape(size: int | tuple[int, ...], name: str) -> tuple[int, ...]:
     shape = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
     if not shape or any(not isinstance(s, (int, np.integer)) or isinstance(s, bool) or s < 1 for s in shape):
-        raise ParameterError(f"population shape {size!r} is not valid", node=name, parameter="shape",
-                             expected="a positive integer or a tuple of them")
+        raise ParameterError(
+            f"population shape {size!r} is not valid",
+            node=name,
+            parameter="shape",
+            expected="a positive integer or a tuple of them",
+        )
     return tuple(int(s) for s in shape)
 
 
@@ -49,29 +53,43 @@ def _int_array(value: Any, shape: tuple[int, ...], node: str, field: str) -> np.
         arr = arr.astype(np.int64)
     if not np.issubdtype(arr.dtype, np.integer):
         if not np.issubdtype(arr.dtype, np.number):
-            raise ParameterError(f"{field} must be integers, got dtype {arr.dtype}", node=node, parameter=field,
-                                 expected="integers")
+            raise ParameterError(
+                f"{field} must be integers, got dtype {arr.dtype}",
+                node=node,
+                parameter=field,
+                expected="integers",
+            )
         if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
-            raise ParameterError(f"{field} must be integer-valued", node=node, parameter=field,
-                                 expected="integers (Loihi 2 parameters are integers; quantize first)")
+            raise ParameterError(
+                f"{field} must be integer-valued",
+                node=node,
+                parameter=field,
+                expected="integers (Loihi 2 parameters are integers; quantize first)",
+            )
         arr = arr.astype(np.int64)
     try:
         return np.array(np.broadcast_to(arr.astype(np.int64), shape))  # a writable copy
     except ValueError:
-        raise ParameterError(f"{field} has shape {arr.shape}", node=node, parameter=field,
-                             expected=f"a scalar or shape {shape}") from None
+        raise ParameterError(
+            f"{field} has shape {arr.shape}",
+            node=node,
+            parameter=field,
+            expected=f"a scalar or shape {shape}",
+        ) from None
 
 
 def _int_scalar(value: Any, node: str, field: str) -> int:
     if isinstance(value, (bool, np.bool_)):
-        raise ParameterError(f"{field} must be an integer, got {value!r}", node=node, parameter=field,
-                             expected="an integer")
+        raise ParameterError(
+            f"{field} must be an integer, got {value!r}", node=node, parameter=field, expected="an integer"
+        )
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return int(value)
-    raise ParameterError(f"{field} must be an integer, got {value!r}", node=node, parameter=field,
-                         expected="an integer")
+    raise ParameterError(
+        f"{field} must be an integer, got {value!r}", node=node, parameter=field, expected="an integer"
+    )
 
 
 class Loihi2Builder:
@@ -86,25 +104,42 @@ class Loihi2Builder:
     # ------------------------------------------------------------------ populations
     def _add_pop(self, pop: Population) -> Population:
         if pop.name in self._pops:
-            raise GraphError("a population of this name exists already", node=pop.name, parameter="name",
-                             expected="a unique population name")
+            raise GraphError(
+                "a population of this name exists already",
+                node=pop.name,
+                parameter="name",
+                expected="a unique population name",
+            )
         validate_population(pop)
         self._pops[pop.name] = pop
         return pop
 
-    def input(self, name: str, size: int | tuple[int, ...], *, num_message_bits: int = 0,
-              key: str | None = None) -> Population:
+    def input(
+        self, name: str, size: int | tuple[int, ...], *, num_message_bits: int = 0, key: str | None = None
+    ) -> Population:
         """A spike source (Lava ``RingBuffer``) fed from the run data under ``key`` (default:
         ``name``). ``num_message_bits=0``: binary spikes (data 0/1); > 0: graded integer payloads."""
-        pop = Population(name, "input", _shape(size, name),
-                         {"num_message_bits": _int_scalar(num_message_bits, name, "num_message_bits")})
+        pop = Population(
+            name,
+            "input",
+            _shape(size, name),
+            {"num_message_bits": _int_scalar(num_message_bits, name, "num_message_bits")},
+        )
         key = name if key is None else str(key)
         if name in self._pops:
-            raise GraphError("a population of this name exists already", node=name, parameter="name",
-                             expected="a unique population name")
+            raise GraphError(
+                "a population of this name exists already",
+                node=name,
+                parameter="name",
+                expected="a unique population name",
+            )
         if key in self._inputs:
-            raise GraphError(f"data key '{key}' already feeds population '{self._inputs[key]}'", node=name,
-                             parameter="key", expected="a unique input key")
+            raise GraphError(
+                f"data key '{key}' already feeds population '{self._inputs[key]}'",
+                node=name,
+                parameter="key",
+                expected="a unique input key",
+            )
         self._add_pop(pop)
         self._inputs[key] = name
         return pop
@@ -115,24 +150,59 @@ class Loihi2Builder:
             "du": _int_scalar(du, name, "du"),
             "dv": _int_scalar(dv, name, "dv"),
             "vth": _int_scalar(vth, name, "vth"),
-            "bias_mant": _int_array(np.reshape(bias_mant, -1) if np.ndim(bias_mant) > 1 else bias_mant,
-                                    (n,), name, "bias_mant"),
-            "bias_exp": _int_array(np.reshape(bias_exp, -1) if np.ndim(bias_exp) > 1 else bias_exp,
-                                   (n,), name, "bias_exp"),
-            "u_init": _int_array(np.reshape(u_init, -1) if np.ndim(u_init) > 1 else u_init, (n,), name, "u_init"),
-            "v_init": _int_array(np.reshape(v_init, -1) if np.ndim(v_init) > 1 else v_init, (n,), name, "v_init"),
+            "bias_mant": _int_array(
+                np.reshape(bias_mant, -1) if np.ndim(bias_mant) > 1 else bias_mant, (n,), name, "bias_mant"
+            ),
+            "bias_exp": _int_array(
+                np.reshape(bias_exp, -1) if np.ndim(bias_exp) > 1 else bias_exp, (n,), name, "bias_exp"
+            ),
+            "u_init": _int_array(
+                np.reshape(u_init, -1) if np.ndim(u_init) > 1 else u_init, (n,), name, "u_init"
+            ),
+            "v_init": _int_array(
+                np.reshape(v_init, -1) if np.ndim(v_init) > 1 else v_init, (n,), name, "v_init"
+            ),
         }
 
-    def lif(self, name: str, size: int | tuple[int, ...], *, du: int, dv: int, vth: int, bias_mant: Any = 0,
-            bias_exp: Any = 0, u_init: Any = 0, v_init: Any = 0) -> Population:
+    def lif(
+        self,
+        name: str,
+        size: int | tuple[int, ...],
+        *,
+        du: int,
+        dv: int,
+        vth: int,
+        bias_mant: Any = 0,
+        bias_exp: Any = 0,
+        u_init: Any = 0,
+        v_init: Any = 0,
+    ) -> Population:
         """A Lava ``LIF`` population (fixed point: du, dv 0..4095, vth 0..2^17-1, bias = mant << exp)."""
         shape = _shape(size, name)
-        return self._add_pop(Population(name, "lif", shape, self._lif_params(
-            name, shape, du, dv, vth, bias_mant, bias_exp, u_init, v_init)))
+        return self._add_pop(
+            Population(
+                name,
+                "lif",
+                shape,
+                self._lif_params(name, shape, du, dv, vth, bias_mant, bias_exp, u_init, v_init),
+            )
+        )
 
-    def lif_reset(self, name: str, size: int | tuple[int, ...], *, du: int, dv: int, vth: int,
-                  reset_interval: int, reset_offset: int = 0, bias_mant: Any = 0, bias_exp: Any = 0,
-                  u_init: Any = 0, v_init: Any = 0) -> Population:
+    def lif_reset(
+        self,
+        name: str,
+        size: int | tuple[int, ...],
+        *,
+        du: int,
+        dv: int,
+        vth: int,
+        reset_interval: int,
+        reset_offset: int = 0,
+        bias_mant: Any = 0,
+        bias_exp: Any = 0,
+        u_init: Any = 0,
+        v_init: Any = 0,
+    ) -> Population:
         """A Lava ``LIFReset`` population: u and v are zeroed at the start of every step with
         ``time_step % reset_interval == reset_offset % reset_interval`` (first step is 1)."""
         shape = _shape(size, name)
@@ -148,8 +218,12 @@ class Loihi2Builder:
     def _ends(self, pre: str, post: str, name: str) -> tuple[Population, Population]:
         for end, role in ((pre, "pre"), (post, "post")):
             if end not in self._pops:
-                raise GraphError(f"projection {role} population '{end}' does not exist (add it first)", node=name,
-                                 parameter=role, expected="one of " + ", ".join(sorted(self._pops)))
+                raise GraphError(
+                    f"projection {role} population '{end}' does not exist (add it first)",
+                    node=name,
+                    parameter=role,
+                    expected="one of " + ", ".join(sorted(self._pops)),
+                )
         return self._pops[pre], self._pops[post]
 
     def _common(self, name, weights, weight_exp, num_weight_bits, sign_mode, num_message_bits) -> dict:
@@ -164,9 +238,19 @@ class Loihi2Builder:
             "num_message_bits": _int_scalar(num_message_bits, name, "num_message_bits"),
         }
 
-    def dense(self, pre: str, post: str, weights: Any, *, weight_exp: int = 0, num_weight_bits: int = 8,
-              sign_mode: int | None = None, num_message_bits: int = 0, delays: Any = None,
-              name: str | None = None) -> Projection:
+    def dense(
+        self,
+        pre: str,
+        post: str,
+        weights: Any,
+        *,
+        weight_exp: int = 0,
+        num_weight_bits: int = 8,
+        sign_mode: int | None = None,
+        num_message_bits: int = 0,
+        delays: Any = None,
+        name: str | None = None,
+    ) -> Projection:
         """A Lava ``Dense`` (``delays=None``) or ``DelayDense`` (scalar or (n_post, n_pre) delays
         0..62) projection. ``weights`` is (n_post, n_pre) integers; a scalar broadcasts."""
         name = self._name(pre, post, name)
@@ -183,9 +267,21 @@ class Loihi2Builder:
         self._projs[name] = proj
         return proj
 
-    def sparse(self, pre: str, post: str, weights: Any, *, pre_index: Any = None, post_index: Any = None,
-               weight_exp: int = 0, num_weight_bits: int = 8, sign_mode: int | None = None,
-               num_message_bits: int = 0, delays: Any = None, name: str | None = None) -> Projection:
+    def sparse(
+        self,
+        pre: str,
+        post: str,
+        weights: Any,
+        *,
+        pre_index: Any = None,
+        post_index: Any = None,
+        weight_exp: int = 0,
+        num_weight_bits: int = 8,
+        sign_mode: int | None = None,
+        num_message_bits: int = 0,
+        delays: Any = None,
+        name: str | None = None,
+    ) -> Projection:
         """A Lava ``Sparse`` (``delays=None``) or ``DelaySparse`` projection.
 
         Either ``weights`` is 1-D with ``pre_index``/``post_index`` of the same length (COO, one
@@ -199,8 +295,12 @@ class Loihi2Builder:
             if hasattr(weights, "tocoo"):
                 coo = weights.tocoo()
                 if coo.shape != (b.size, a.size):
-                    raise ParameterError(f"sparse weight matrix has shape {coo.shape}", node=name,
-                                         parameter="weights", expected=f"({b.size}, {a.size})")
+                    raise ParameterError(
+                        f"sparse weight matrix has shape {coo.shape}",
+                        node=name,
+                        parameter="weights",
+                        expected=f"({b.size}, {a.size})",
+                    )
                 post_i, pre_i, vals = coo.row, coo.col, coo.data
                 order = np.lexsort((pre_i, post_i))
                 post_i, pre_i, vals = post_i[order], pre_i[order], vals[order]
@@ -214,9 +314,12 @@ class Loihi2Builder:
                 if delays is not None and np.ndim(delays) == 2:
                     delays = _int_array(delays, (b.size, a.size), name, "delays")[post_i, pre_i]
         elif pre_index is None or post_index is None:
-            raise ParameterError("give both pre_index and post_index (COO) or neither", node=name,
-                                 parameter="pre_index" if pre_index is None else "post_index",
-                                 expected="two 1-D index arrays of the same length as weights")
+            raise ParameterError(
+                "give both pre_index and post_index (COO) or neither",
+                node=name,
+                parameter="pre_index" if pre_index is None else "post_index",
+                expected="two 1-D index arrays of the same length as weights",
+            )
         else:
             pre_i, post_i, vals = np.asarray(pre_index), np.asarray(post_index), np.asarray(weights)
             if vals.ndim == 0:
@@ -230,17 +333,34 @@ class Loihi2Builder:
         kind = "sparse"
         if delays is not None:
             kind = "delay_sparse"
-            params["delays"] = _int_array(np.reshape(delays, -1) if np.ndim(delays) else delays, (m,), name,
-                                          "delays")
+            params["delays"] = _int_array(
+                np.reshape(delays, -1) if np.ndim(delays) else delays, (m,), name, "delays"
+            )
         proj = Projection(name, pre, post, kind, params)
         validate_projection(proj, self._partial())
         self._projs[name] = proj
         return proj
 
     # ------------------------------------------------------------------ learning (H9)
-    def lif_3f(self, name: str, size: int | tuple[int, ...], *, du: int, dv: int, vth: int, y1_impulse: int = 0,
-               y1_decay: int = 0, y3_impulse: int = 0, y3_decay: int = 0, reward: str = "", bias_mant: Any = 0,
-               bias_exp: Any = 0, u_init: Any = 0, v_init: Any = 0, rule: Any = None) -> Population:
+    def lif_3f(
+        self,
+        name: str,
+        size: int | tuple[int, ...],
+        *,
+        du: int,
+        dv: int,
+        vth: int,
+        y1_impulse: int = 0,
+        y1_decay: int = 0,
+        y3_impulse: int = 0,
+        y3_decay: int = 0,
+        reward: str = "",
+        bias_mant: Any = 0,
+        bias_exp: Any = 0,
+        u_init: Any = 0,
+        v_init: Any = 0,
+        rule: Any = None,
+    ) -> Population:
         """A LIF that sends its bAP and traces y1..y3 to learning projections (three-factor
         rules) and reads a reward from the input population ``reward`` (y2). With ``rule`` (an
         IR rule or its :class:`~.learning.RuleMapping`) y1/y3 impulses and decays come from it.
@@ -253,16 +373,31 @@ class Loihi2Builder:
             y3_impulse, y3_decay = m.neuron["y3_impulse"], m.neuron["y3_decay"]
         shape = _shape(size, name)
         params = self._lif_params(name, shape, du, dv, vth, bias_mant, bias_exp, u_init, v_init)
-        params.update(y1_impulse=_int_scalar(y1_impulse, name, "y1_impulse"),
-                      y1_decay=_int_scalar(y1_decay, name, "y1_decay"),
-                      y3_impulse=_int_scalar(y3_impulse, name, "y3_impulse"),
-                      y3_decay=_int_scalar(y3_decay, name, "y3_decay"), reward=str(reward or ""))
+        params.update(
+            y1_impulse=_int_scalar(y1_impulse, name, "y1_impulse"),
+            y1_decay=_int_scalar(y1_decay, name, "y1_decay"),
+            y3_impulse=_int_scalar(y3_impulse, name, "y3_impulse"),
+            y3_decay=_int_scalar(y3_decay, name, "y3_decay"),
+            reward=str(reward or ""),
+        )
         return self._add_pop(Population(name, "lif_3f", shape, params))
 
-    def learning_dense(self, pre: str, post: str, weights: Any, rule: Any, *, rng_seed: int,
-                       weight_exp: int = 0, num_weight_bits: int = 8, sign_mode: int | None = None,
-                       tag_1: Any = None, tag_2: Any = None, weight_scale: float = 1.0,
-                       name: str | None = None) -> Projection:
+    def learning_dense(
+        self,
+        pre: str,
+        post: str,
+        weights: Any,
+        rule: Any,
+        *,
+        rng_seed: int,
+        weight_exp: int = 0,
+        num_weight_bits: int = 8,
+        sign_mode: int | None = None,
+        tag_1: Any = None,
+        tag_2: Any = None,
+        weight_scale: float = 1.0,
+        name: str | None = None,
+    ) -> Projection:
         """A Lava ``LearningDense`` with a rule: an IR :class:`~neurocompile.learning.LearningRule`
         (mapped by :func:`~.learning.map_rule`), a :class:`~.learning.RuleMapping`, or a dict of
         the raw fields (``dw``, ``dd``, ``dt`` strings, ``x1_impulse`` ... ``y3_tau``,
@@ -279,8 +414,11 @@ class Loihi2Builder:
             fields = dict(rule)
             report = {"lava": {k: fields.get(k, "") for k in ("dw", "dd", "dt")}}
         else:
-            m = rule if isinstance(rule, RuleMapping) else map_rule(rule, weight_scale=weight_scale,
-                                                                    sign_mode=params["sign_mode"])
+            m = (
+                rule
+                if isinstance(rule, RuleMapping)
+                else map_rule(rule, weight_scale=weight_scale, sign_mode=params["sign_mode"])
+            )
             fields = m.projection_params()
             report = m.as_dict()
         for k in ("dw", "dd", "dt"):
@@ -306,8 +444,13 @@ class Loihi2Builder:
     def _partial(self) -> Program:
         return Program(target="loihi2", populations=self._pops, projections=self._projs)
 
-    def build(self, outputs: Mapping[str, Any] | None = None, *, semantics: Mapping[str, Any] | None = None,
-              provenance: Mapping[str, Any] | None = None) -> Program:
+    def build(
+        self,
+        outputs: Mapping[str, Any] | None = None,
+        *,
+        semantics: Mapping[str, Any] | None = None,
+        provenance: Mapping[str, Any] | None = None,
+    ) -> Program:
         """Return the validated Program.
 
         ``outputs``: key -> ``OutputSpec`` or ``(population, observable[, scale])``, observable

@@ -44,8 +44,11 @@ DEFAULT_ACTIVITY = 0.1
 DEFAULT_SEED = 0
 
 BUNDLE_FILES = ("network.py", "run.py", "params.npz", "inputs.npz", "golden.npz", "README.md")
-_SIGN_NAMES = {spec.SIGN_MODE_MIXED: "MIXED", spec.SIGN_MODE_EXCITATORY: "EXCITATORY",
-               spec.SIGN_MODE_INHIBITORY: "INHIBITORY"}
+_SIGN_NAMES = {
+    spec.SIGN_MODE_MIXED: "MIXED",
+    spec.SIGN_MODE_EXCITATORY: "EXCITATORY",
+    spec.SIGN_MODE_INHIBITORY: "INHIBITORY",
+}
 
 
 @dataclass(frozen=True)
@@ -67,12 +70,16 @@ class EmitReport:
 
     def summary(self) -> str:
         """The one line ``neurocompile emit`` prints."""
-        return (f"emitted: Lava bundle in {self.directory} ({self.populations} populations, {self.projections} "
-                f"projections, {self.lava_processes} Lava processes; {self.batch} sample(s) x {self.steps} steps; "
-                f"golden from {self.golden_backend}); run: python {Path(self.directory) / 'run.py'} --check")
+        return (
+            f"emitted: Lava bundle in {self.directory} ({self.populations} populations, {self.projections} "
+            f"projections, {self.lava_processes} Lava processes; {self.batch} sample(s) x {self.steps} steps; "
+            f"golden from {self.golden_backend}); run: python {Path(self.directory) / 'run.py'} --check"
+        )
 
 
-def default_inputs(program: Program, steps: int = DEFAULT_STEPS, seed: int = DEFAULT_SEED) -> dict[str, np.ndarray]:
+def default_inputs(
+    program: Program, steps: int = DEFAULT_STEPS, seed: int = DEFAULT_SEED
+) -> dict[str, np.ndarray]:
     """Deterministic example input: Bernoulli(0.1) spikes; graded inputs get payloads 1..15."""
     rng = np.random.default_rng(seed)
     out = {}
@@ -111,16 +118,21 @@ def _network_source(program: Program) -> str:
         cls = "LIFReset" if pop.kind == "lif_reset" else "LIF"
         extra = ""
         if pop.kind == "lif_reset":
-            extra = f", reset_interval={int(p['reset_interval'])}, reset_offset={int(p.get('reset_offset', 0))}"
+            extra = (
+                f", reset_interval={int(p['reset_interval'])}, reset_offset={int(p.get('reset_offset', 0))}"
+            )
         lines.append(
             f"    net[{name!r}] = {cls}(shape=({pop.size},), du={int(p['du'])}, dv={int(p['dv'])}, vth={int(p['vth'])},\n"
             f"        bias_mant=p[{name + '.bias_mant'!r}], bias_exp=p[{name + '.bias_exp'!r}],\n"
-            f"        u=p[{name + '.u_init'!r}], v=p[{name + '.v_init'!r}]{extra})")
+            f"        u=p[{name + '.u_init'!r}], v=p[{name + '.v_init'!r}]{extra})"
+        )
     for name, proj in projs.items():
         q = proj.params
         n_pre, n_post = pops[proj.pre].size, pops[proj.post].size
-        common = (f"weight_exp={int(q['weight_exp'])}, num_weight_bits={int(q['num_weight_bits'])}, "
-                  f"sign_mode=SignMode.{_SIGN_NAMES[int(q['sign_mode'])]}, num_message_bits={int(q['num_message_bits'])}")
+        common = (
+            f"weight_exp={int(q['weight_exp'])}, num_weight_bits={int(q['num_weight_bits'])}, "
+            f"sign_mode=SignMode.{_SIGN_NAMES[int(q['sign_mode'])]}, num_message_bits={int(q['num_message_bits'])}"
+        )
         w = f"p[{name + '.weights'!r}]"
         if proj.kind == "dense":
             ctor = f"Dense(weights={w},\n        {common})"
@@ -132,8 +144,10 @@ def _network_source(program: Program) -> str:
             if proj.kind == "sparse" or np.asarray(q["pre"]).size == 0:
                 ctor = f"Sparse(weights={coo}, 'weights'),\n        {common})"
             else:
-                ctor = (f"DelaySparse(weights={coo}, 'weights'), delays={coo}, 'delays'),\n"
-                        f"        max_delay=int(p[{name + '.delays'!r}].max()), {common})")
+                ctor = (
+                    f"DelaySparse(weights={coo}, 'weights'), delays={coo}, 'delays'),\n"
+                    f"        max_delay=int(p[{name + '.delays'!r}].max()), {common})"
+                )
         lines.append(f"    net[{name!r}] = {ctor}")
         lines.append(f"    _connect(net, {proj.pre!r}, {name!r}, {proj.post!r}, hw)")
     anchors = []
@@ -141,9 +155,15 @@ def _network_source(program: Program) -> str:
         lifs = [n for n in comp if pops[n].kind != "input"]
         if lifs:
             anchors.append(lifs[0])
-    populations = {n: {"kind": p.kind, "shape": list(p.shape), "size": p.size,
-                       "num_message_bits": int(p.params.get("num_message_bits", 0)) if p.kind == "input" else 0}
-                   for n, p in pops.items()}
+    populations = {
+        n: {
+            "kind": p.kind,
+            "shape": list(p.shape),
+            "size": p.size,
+            "num_message_bits": int(p.params.get("num_message_bits", 0)) if p.kind == "input" else 0,
+        }
+        for n, p in pops.items()
+    }
     outputs = {k: [o.population, o.observable, float(o.scale)] for k, o in program.outputs.items()}
     return _NETWORK_TEMPLATE.format(
         inputs=_literal(dict(program.inputs)),
@@ -160,8 +180,14 @@ def _literal(d: dict) -> str:
     return "{\n" + body + "}"
 
 
-def emit_bundle(program: Program, directory: str | os.PathLike, inputs: Mapping[str, np.ndarray] | None = None,
-                *, steps: int = DEFAULT_STEPS, seed: int = DEFAULT_SEED) -> EmitReport:
+def emit_bundle(
+    program: Program,
+    directory: str | os.PathLike,
+    inputs: Mapping[str, np.ndarray] | None = None,
+    *,
+    steps: int = DEFAULT_STEPS,
+    seed: int = DEFAULT_SEED,
+) -> EmitReport:
     """Write the bundle for ``program`` into ``directory`` (created; existing bundle files replaced).
 
     ``inputs`` (the ``.npz`` convention) become ``inputs.npz``; without them a deterministic
@@ -173,15 +199,20 @@ def emit_bundle(program: Program, directory: str | os.PathLike, inputs: Mapping[
 
     validate_program(program)
     if not any(p.kind != "input" for p in program.populations.values()):
-        raise ParameterError("the Program has no lif or lif_reset population", parameter="populations",
-                             expected="at least one neuron population")
+        raise ParameterError(
+            "the Program has no lif or lif_reset population",
+            parameter="populations",
+            expected="at least one neuron population",
+        )
     generated = inputs is None
     if generated:
         if steps < 1:
             raise InputDataError(f"steps={steps} is not positive", parameter="steps", expected=">= 1")
         inputs = default_inputs(program, steps, seed)
     inputs = {k: np.asarray(v) for k, v in inputs.items()}
-    record = [f"{n}.{o}" for n, p in program.populations.items() if p.kind != "input" for o in ("u", "v", "spikes")]
+    record = [
+        f"{n}.{o}" for n, p in program.populations.items() if p.kind != "input" for o in ("u", "v", "spikes")
+    ]
     import warnings
 
     with warnings.catch_warnings():
@@ -196,19 +227,39 @@ def emit_bundle(program: Program, directory: str | os.PathLike, inputs: Mapping[
     np.savez_compressed(out / "params.npz", **_params_arrays(program))
     np.savez_compressed(out / "inputs.npz", **{k: v.astype(np.int64) for k, v in inputs.items()})
     gold = {k: np.asarray(v) for k, v in golden.arrays().items()}
-    gold["__meta__"] = np.array(json.dumps({"backend": golden.backend, "fidelity": golden.fidelity,
-                                            "reference": golden.reference}, sort_keys=True))
+    gold["__meta__"] = np.array(
+        json.dumps(
+            {"backend": golden.backend, "fidelity": golden.fidelity, "reference": golden.reference},
+            sort_keys=True,
+        )
+    )
     np.savez_compressed(out / "golden.npz", **gold)
     n_lava = len(program.populations) + len(program.projections)
     n_comp = sum(1 for c in components(program) if any(program.populations[n].kind != "input" for n in c))
-    (out / "README.md").write_text(_README_TEMPLATE.format(
-        populations=len(program.populations), projections=len(program.projections), batch=batch, steps=n_steps,
-        generated="generated by `neurocompile emit` (Bernoulli 0.1 spikes, seed 0)" if generated else
-        "the `--input` file given to `neurocompile emit`",
-        reference=golden.reference, link_note=("" if n_comp <= 1 else _LINK_NOTE.format(n=n_comp))))
-    return EmitReport(directory=str(out), files=BUNDLE_FILES, populations=len(program.populations),
-                      projections=len(program.projections), lava_processes=n_lava + (n_comp + 1 if n_comp > 1 else 0),
-                      batch=int(batch), steps=int(n_steps), generated_input=generated, golden_backend=golden.backend)
+    (out / "README.md").write_text(
+        _README_TEMPLATE.format(
+            populations=len(program.populations),
+            projections=len(program.projections),
+            batch=batch,
+            steps=n_steps,
+            generated="generated by `neurocompile emit` (Bernoulli 0.1 spikes, seed 0)"
+            if generated
+            else "the `--input` file given to `neurocompile emit`",
+            reference=golden.reference,
+            link_note=("" if n_comp <= 1 else _LINK_NOTE.format(n=n_comp)),
+        )
+    )
+    return EmitReport(
+        directory=str(out),
+        files=BUNDLE_FILES,
+        populations=len(program.populations),
+        projections=len(program.projections),
+        lava_processes=n_lava + (n_comp + 1 if n_comp > 1 else 0),
+        batch=int(batch),
+        steps=int(n_steps),
+        generated_input=generated,
+        golden_backend=golden.backend,
+    )
 
 
 # ----------------------------------------------------------------------------- templates
@@ -431,13 +482,13 @@ if __name__ == "__main__":
     sys.exit(main())
 '''
 
-_LINK_NOTE = '''
+_LINK_NOTE = """
 The network has {n} separate components. Lava compiles only the processes connected to the one
 `run()` is called on, so `network.py` ties them together with a zero-data RingBuffer and one
 all-zero-weight Dense into one LIF population per component (each adds exactly 0 to that input).
-'''
+"""
 
-_README_TEMPLATE = '''# Lava bundle (generated by `neurocompile emit`)
+_README_TEMPLATE = """# Lava bundle (generated by `neurocompile emit`)
 
 A loihi2 Program as a stand-alone Lava project: {populations} populations, {projections} projections.
 
@@ -484,4 +535,4 @@ the next population at t+1 (+ its synaptic delay), the first step has `time_step
   learning processes are used.
 * **Sign mode**: `sign_mode` is always explicit (Lava would otherwise infer it from the weights,
   and MIXED mode drops one more weight LSB than the others).
-'''
+"""

@@ -56,8 +56,16 @@ LIF_KINDS = ("lif", "lif_reset", "lif_3f")
 INPUT_KIND = "input"
 PROJECTION_KINDS = ("dense", "delay_dense", "sparse", "delay_sparse", "learning_dense")
 #: projection observables of learning_dense (Lava Var names)
-LEARNING_VARS = {"w": "weights", "tag_1": "tag_1", "tag_2": "tag_2", "x1": "x1", "x2": "x2", "y1": "y1",
-                 "y2": "y2", "y3": "y3"}
+LEARNING_VARS = {
+    "w": "weights",
+    "tag_1": "tag_1",
+    "tag_2": "tag_2",
+    "x1": "x1",
+    "x2": "x2",
+    "y1": "y1",
+    "y2": "y2",
+    "y3": "y3",
+}
 #: ``v`` saturates at +-(2^23 - 1); ``u`` is wrapped once into (-2^23, 2^23] (loihi2.md §1.2).
 V_MAX = spec.V_MAX
 U_MAX = spec.UV_WRAP_LIMIT
@@ -74,7 +82,9 @@ def input_shapes(program: Program) -> dict[str, tuple[int, ...]]:
     return {key: tuple(program.populations[pop].shape) for key, pop in program.inputs.items()}
 
 
-def prepare_inputs(program: Program, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int, int]:
+def prepare_inputs(
+    program: Program, inputs: Mapping[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], int, int]:
     """Check run data against the Program's inputs; return ``{population: int64 (batch, T, size)}``.
 
     Values must be integers: spikes 0/1, or graded payloads within ``spec.PAYLOAD_MIN..MAX`` when
@@ -86,40 +96,66 @@ def prepare_inputs(program: Program, inputs: Mapping[str, np.ndarray]) -> tuple[
     for key, arr in arrays.items():
         pop = program.inputs[key]
         if not np.all(arr == np.round(arr)):
-            raise InputDataError("input values must be integers (spikes or graded payloads)",
-                                 node=key, parameter="input", expected="integer values")
+            raise InputDataError(
+                "input values must be integers (spikes or graded payloads)",
+                node=key,
+                parameter="input",
+                expected="integer values",
+            )
         ints = arr.astype(np.int64)
         if int(program.populations[pop].params.get("num_message_bits", 0)) == 0:
             if ints.size and not np.all((ints == 0) | (ints == 1)):
-                raise InputDataError(f"binary input population '{pop}' got values other than 0 and 1",
-                                     node=key, parameter="input",
-                                     expected="spikes 0/1 (or num_message_bits > 0 for graded payloads)")
+                raise InputDataError(
+                    f"binary input population '{pop}' got values other than 0 and 1",
+                    node=key,
+                    parameter="input",
+                    expected="spikes 0/1 (or num_message_bits > 0 for graded payloads)",
+                )
         elif ints.size and (ints.min() < spec.PAYLOAD_MIN or ints.max() > spec.PAYLOAD_MAX):
-            raise InputDataError(f"graded payload out of range for population '{pop}'", node=key,
-                                 parameter="input", expected=f"{spec.PAYLOAD_MIN} <= payload <= {spec.PAYLOAD_MAX}")
+            raise InputDataError(
+                f"graded payload out of range for population '{pop}'",
+                node=key,
+                parameter="input",
+                expected=f"{spec.PAYLOAD_MIN} <= payload <= {spec.PAYLOAD_MAX}",
+            )
         out[pop] = ints.reshape(batch, steps, -1)
     for name, pop in program.populations.items():
         if pop.kind == INPUT_KIND and name not in out:
-            raise InputDataError(f"input population '{name}' is not fed by any run-data key",
-                                 node=name, parameter="inputs", expected="an entry in Program.inputs")
+            raise InputDataError(
+                f"input population '{name}' is not fed by any run-data key",
+                node=name,
+                parameter="inputs",
+                expected="an entry in Program.inputs",
+            )
     return out, batch, steps
 
 
-def needed_observables(program: Program, record: Sequence[tuple[str, str]], strict: bool) -> list[tuple[str, str]]:
+def needed_observables(
+    program: Program, record: Sequence[tuple[str, str]], strict: bool
+) -> list[tuple[str, str]]:
     """Outputs and recordings, plus u and v of every LIF population in strict mode (de-duplicated)."""
     need: list[tuple[str, str]] = []
 
     def add(pop: str, obs: str) -> None:
-        if pop in program.projections and program.projections[pop].kind == "learning_dense" and obs in LEARNING_VARS:
+        if (
+            pop in program.projections
+            and program.projections[pop].kind == "learning_dense"
+            and obs in LEARNING_VARS
+        ):
             if (pop, obs) not in need:
                 need.append((pop, obs))
             return
         if pop not in program.populations:
-            raise UnsupportedError(f"no population '{pop}' in the Program", node=pop, parameter="record",
-                                   expected=" or ".join(sorted(program.populations)))
+            raise UnsupportedError(
+                f"no population '{pop}' in the Program",
+                node=pop,
+                parameter="record",
+                expected=" or ".join(sorted(program.populations)),
+            )
         if program.populations[pop].kind == INPUT_KIND and obs != "spikes":
-            raise UnsupportedError(f"an input population has no '{obs}'", node=pop, parameter="record",
-                                   expected=f"{pop}.spikes")
+            raise UnsupportedError(
+                f"an input population has no '{obs}'", node=pop, parameter="record", expected=f"{pop}.spikes"
+            )
         if (pop, obs) not in need:
             need.append((pop, obs))
 
@@ -163,31 +199,48 @@ def _make_population(name: str, pop, data: np.ndarray | None):
     p = pop.params
     if pop.kind == INPUT_KIND:
         return RingBuffer(data=np.ascontiguousarray(data.T))  # (size, T)
-    kw = dict(shape=(size,), du=_int(p["du"]), dv=_int(p["dv"]), vth=_int(p["vth"]),
-              bias_mant=_vec(p, "bias_mant", size), bias_exp=_vec(p, "bias_exp", size),
-              u=_vec(p, "u_init", size), v=_vec(p, "v_init", size))
+    kw = dict(
+        shape=(size,),
+        du=_int(p["du"]),
+        dv=_int(p["dv"]),
+        vth=_int(p["vth"]),
+        bias_mant=_vec(p, "bias_mant", size),
+        bias_exp=_vec(p, "bias_exp", size),
+        u=_vec(p, "u_init", size),
+        v=_vec(p, "v_init", size),
+    )
     if pop.kind == "lif_3f":
         from .lava_models.lif3f import LIF3F
 
-        return LIF3F(y1_impulse=_int(p["y1_impulse"]), y1_decay=_int(p["y1_decay"]), y3_impulse=_int(p["y3_impulse"]),
-                     y3_decay=_int(p["y3_decay"]), **kw)
+        return LIF3F(
+            y1_impulse=_int(p["y1_impulse"]),
+            y1_decay=_int(p["y1_decay"]),
+            y3_impulse=_int(p["y3_impulse"]),
+            y3_decay=_int(p["y3_decay"]),
+            **kw,
+        )
     if pop.kind == "lif_reset":
-        return LIFReset(reset_interval=_int(p["reset_interval"]), reset_offset=_int(p.get("reset_offset", 0)), **kw)
+        return LIFReset(
+            reset_interval=_int(p["reset_interval"]), reset_offset=_int(p.get("reset_offset", 0)), **kw
+        )
     return LIF(**kw)
 
 
 def _make_projection(proj, n_pre: int, n_post: int):
-    from scipy.sparse import csr_matrix
-
     from lava.proc.dense.process import DelayDense, Dense
     from lava.proc.sparse.process import DelaySparse, Sparse
     from lava.utils.weightutils import SignMode
+    from scipy.sparse import csr_matrix
 
     p = proj.params
     if proj.kind == "learning_dense":
         return _make_learning_dense(proj, n_pre, n_post)
-    kw = dict(weight_exp=_int(p.get("weight_exp", 0)), num_weight_bits=_int(p.get("num_weight_bits", 8)),
-              sign_mode=SignMode(_int(p["sign_mode"])), num_message_bits=_int(p.get("num_message_bits", 0)))
+    kw = dict(
+        weight_exp=_int(p.get("weight_exp", 0)),
+        num_weight_bits=_int(p.get("num_weight_bits", 8)),
+        sign_mode=SignMode(_int(p["sign_mode"])),
+        num_message_bits=_int(p.get("num_message_bits", 0)),
+    )
     if proj.kind in ("dense", "delay_dense"):
         w = np.asarray(p["weights"], dtype=np.int64).reshape(n_post, n_pre)
         if proj.kind == "dense":
@@ -196,7 +249,9 @@ def _make_projection(proj, n_pre: int, n_post: int):
         return DelayDense(weights=w, delays=d, max_delay=int(d.max()) if d.size else 0, **kw)
     rows = np.asarray(p["post"], dtype=np.int64).reshape(-1)
     cols = np.asarray(p["pre"], dtype=np.int64).reshape(-1)
-    w = csr_matrix((np.asarray(p["weights"], dtype=np.int64).reshape(-1), (rows, cols)), shape=(n_post, n_pre))
+    w = csr_matrix(
+        (np.asarray(p["weights"], dtype=np.int64).reshape(-1), (rows, cols)), shape=(n_post, n_pre)
+    )
     if proj.kind == "sparse" or rows.size == 0:
         return Sparse(weights=w, **kw)
     dl = np.asarray(p["delays"], dtype=np.int64).reshape(-1)
@@ -245,15 +300,21 @@ def _make_learning_dense(proj, n_pre: int, n_post: int):
     if not three:
         kw.update({f"y{k}_{f}": float(p[f"y{k}_{f}"]) for k in (1, 2, 3) for f in ("impulse", "tau")})
     rule = (Loihi3FLearningRule if three else Loihi2FLearningRule)(
-        t_epoch=_int(p["t_epoch"]), rng_seed=_int(p["rng_seed"]), **kw)
+        t_epoch=_int(p["t_epoch"]), rng_seed=_int(p["rng_seed"]), **kw
+    )
     extra = {}
     for tag in ("tag_1", "tag_2"):
         if tag in p:
             extra[tag] = np.asarray(p[tag], dtype=np.int64).reshape(n_post, n_pre)
-    return LearningDense(weights=np.asarray(p["weights"], dtype=np.int64).reshape(n_post, n_pre),
-                         learning_rule=rule, weight_exp=_int(p["weight_exp"]),
-                         num_weight_bits=_int(p["num_weight_bits"]), sign_mode=SignMode(_int(p["sign_mode"])),
-                         num_message_bits=0, **extra)
+    return LearningDense(
+        weights=np.asarray(p["weights"], dtype=np.int64).reshape(n_post, n_pre),
+        learning_rule=rule,
+        weight_exp=_int(p["weight_exp"]),
+        num_weight_bits=_int(p["num_weight_bits"]),
+        sign_mode=SignMode(_int(p["sign_mode"])),
+        num_message_bits=0,
+        **extra,
+    )
 
 
 def components(program: Program) -> list[list[str]]:
@@ -340,7 +401,9 @@ def run_jobs(jobs: Sequence[Job]) -> list[dict[tuple[str, str], np.ndarray]]:
         results.append(res)
         finals.append([(n, procs[n]) for n, pj in prog.projections.items() if pj.kind == "learning_dense"])
     if not anchors:
-        raise UnsupportedError("the Program has no lif or lif_reset population to run", parameter="populations")
+        raise UnsupportedError(
+            "the Program has no lif or lif_reset population to run", parameter="populations"
+        )
     if len(anchors) > 1:
         link = RingBuffer(data=np.zeros((1, 1), dtype=np.int64))
         for lif in anchors:
@@ -365,14 +428,23 @@ def run_jobs(jobs: Sequence[Job]) -> list[dict[tuple[str, str], np.ndarray]]:
 
 
 # --------------------------------------------------------------------------- RunResult
-def assemble_result(program: Program, per_sample: Sequence[Mapping[tuple[str, str], np.ndarray]],
-                    record: Sequence[tuple[str, str]], batch: int, steps: int, *, strict: bool,
-                    backend: str = BACKEND) -> RunResult:
+def assemble_result(
+    program: Program,
+    per_sample: Sequence[Mapping[tuple[str, str], np.ndarray]],
+    record: Sequence[tuple[str, str]],
+    batch: int,
+    steps: int,
+    *,
+    strict: bool,
+    backend: str = BACKEND,
+) -> RunResult:
     """Stack per-sample traces into the ``.npz`` layout (batch, time, *shape) and check overflow."""
 
     def stacked(pop: str, obs: str) -> np.ndarray:
         shape = tuple(program.populations[pop].shape)
-        arr = np.stack([s[(pop, obs)] for s in per_sample]) if per_sample else np.zeros((0, steps, 1), np.int64)
+        arr = (
+            np.stack([s[(pop, obs)] for s in per_sample]) if per_sample else np.zeros((0, steps, 1), np.int64)
+        )
         return arr.reshape((batch, steps) + shape)
 
     warnings: list[str] = []
@@ -383,21 +455,28 @@ def assemble_result(program: Program, per_sample: Sequence[Mapping[tuple[str, st
             if (name, obs) not in per_sample[0]:
                 continue
             if any(np.any(bad(s[(name, obs)])) for s in per_sample):
-                what = "v reached the saturation bound +-(2^23-1)" if obs == "v" else \
-                    "u left the 24-bit range after its single wrap"
+                what = (
+                    "v reached the saturation bound +-(2^23-1)"
+                    if obs == "v"
+                    else "u left the 24-bit range after its single wrap"
+                )
                 if strict:
-                    raise NumericOverflowError(what, node=name, parameter=obs,
-                                               expected="|v| < 2^23-1 and u in (-2^23, 2^23]")
+                    raise NumericOverflowError(
+                        what, node=name, parameter=obs, expected="|v| < 2^23-1 and u in (-2^23, 2^23]"
+                    )
                 warnings.append(f"population '{name}': {what}")
 
     outputs: dict[str, np.ndarray] = {}
     for key, spec in program.outputs.items():
         arr = stacked(spec.population, spec.observable)
         outputs[key] = arr if spec.observable == "spikes" else arr.astype(np.float64) * float(spec.scale)
+
     def stacked_any(name: str, obs: str) -> np.ndarray:
         if name not in program.projections:
             return stacked(name, obs)
-        return np.stack([s[(name, obs)] for s in per_sample]).reshape((batch, steps) + _proj_shape(program, name, obs))
+        return np.stack([s[(name, obs)] for s in per_sample]).reshape(
+            (batch, steps) + _proj_shape(program, name, obs)
+        )
 
     recordings = {f"{pop}.{obs}": stacked_any(pop, obs) for pop, obs in record}
     if per_sample:
@@ -405,9 +484,17 @@ def assemble_result(program: Program, per_sample: Sequence[Mapping[tuple[str, st
             if pj.kind == "learning_dense":
                 for var in ("weights", "tag_1", "tag_2"):
                     recordings[f"{name}.weights" if var == "weights" else f"{name}.{var}_final"] = np.stack(
-                        [s[(name, f"final_{var}")] for s in per_sample])
-    return RunResult(outputs=outputs, recordings=recordings, backend=backend, fidelity=FIDELITY_BIT_EXACT,
-                     reference=LAVA_REFERENCE, semantics=dict(program.semantics), warnings=warnings)
+                        [s[(name, f"final_{var}")] for s in per_sample]
+                    )
+    return RunResult(
+        outputs=outputs,
+        recordings=recordings,
+        backend=backend,
+        fidelity=FIDELITY_BIT_EXACT,
+        reference=LAVA_REFERENCE,
+        semantics=dict(program.semantics),
+        warnings=warnings,
+    )
 
 
 def _proj_shape(program: Program, name: str, obs: str) -> tuple[int, ...]:
@@ -418,8 +505,9 @@ def _proj_shape(program: Program, name: str, obs: str) -> tuple[int, ...]:
     return (n_pre,) if obs.startswith("x") else (n_post,)
 
 
-def run_program_lava(program: Program, inputs: Mapping[str, np.ndarray], *, record: Any = (),
-                     strict: bool = False) -> RunResult:
+def run_program_lava(
+    program: Program, inputs: Mapping[str, np.ndarray], *, record: Any = (), strict: bool = False
+) -> RunResult:
     """In-process Lava run (needs lava-nc): one fresh network per sample, one after another."""
     check_program(program)
     rec = normalize_record(record)

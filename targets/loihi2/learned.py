@@ -14,7 +14,17 @@ import numpy as np
 from neurocompile.learning.results import learned_weights
 from neurocompile.program import Program
 
-_LEARNING_ONLY = ("dw", "dd", "dt", "t_epoch", "rng_seed", "three_factor", "tag_1", "tag_2", "graded_spike_cfg")
+_LEARNING_ONLY = (
+    "dw",
+    "dd",
+    "dt",
+    "t_epoch",
+    "rng_seed",
+    "three_factor",
+    "tag_1",
+    "tag_2",
+    "graded_spike_cfg",
+)
 _LIF_3F_ONLY = ("y1_impulse", "y1_decay", "y3_impulse", "y3_decay", "reward")
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from neurocompile.errors import ParameterError, UnsupportedError
-from neurocompile.learning.ir import UPDATE_TARGETS, TRACE_NAMES, LearningRule, Product
+from neurocompile.learning.ir import TRACE_NAMES, UPDATE_TARGETS, LearningRule, Product
 
 from . import spec
 
@@ -45,10 +45,10 @@ class LavaProduct:
     """One product as Lava's bit-approximate applier evaluates it."""
 
     target: str
-    dependency: str               # "x0" | "y0" | "u"
+    dependency: str  # "x0" | "y0" | "u"
     mant: int
-    exp: int                      # unbiased exponent; Lava stores exp + 7
-    factors: tuple[tuple[str, int, bool], ...]   # (var, const, is_sgn)
+    exp: int  # unbiased exponent; Lava stores exp + 7
+    factors: tuple[tuple[str, int, bool], ...]  # (var, const, is_sgn)
 
     @property
     def shift(self) -> int:
@@ -170,8 +170,12 @@ def map_rule(rule: LearningRule, *, weight_scale: float = 1.0, sign_mode: int | 
     name = rule.name
     findings: list[str] = []
     if not spec.T_EPOCH_MIN <= rule.t_epoch <= spec.T_EPOCH_MAX:
-        raise ParameterError(f"t_epoch {rule.t_epoch} outside the 6-bit epoch field", node=name, parameter="t_epoch",
-                             expected=f"{spec.T_EPOCH_MIN}..{spec.T_EPOCH_MAX}")
+        raise ParameterError(
+            f"t_epoch {rule.t_epoch} outside the 6-bit epoch field",
+            node=name,
+            parameter="t_epoch",
+            expected=f"{spec.T_EPOCH_MIN}..{spec.T_EPOCH_MAX}",
+        )
     impulses, taus = {}, {}
     three = rule.is_three_factor
     for k in TRACE_NAMES:
@@ -181,8 +185,12 @@ def map_rule(rule: LearningRule, *, weight_scale: float = 1.0, sign_mode: int | 
             continue
         imp = _impulse(float(tr.impulse))
         if imp > spec.TRACE_MAX:
-            raise ParameterError(f"{k} impulse {tr.impulse} exceeds the 7-bit trace", node=name,
-                                 parameter=f"{k}.impulse", expected=f"<= {spec.TRACE_MAX}")
+            raise ParameterError(
+                f"{k} impulse {tr.impulse} exceeds the 7-bit trace",
+                node=name,
+                parameter=f"{k}.impulse",
+                expected=f"<= {spec.TRACE_MAX}",
+            )
         if imp != tr.impulse:
             findings.append(f"{k} impulse {tr.impulse} rounded to {imp} (8 fractional bits)")
         impulses[k], taus[k] = imp, float(tr.tau)
@@ -192,14 +200,22 @@ def map_rule(rule: LearningRule, *, weight_scale: float = 1.0, sign_mode: int | 
             tr = rule.trace(k)
             imp = int(round(tr.impulse))
             if not 0 <= imp <= spec.TRACE_MAX:
-                raise ParameterError(f"{k} impulse {tr.impulse} outside the 7-bit trace", node=name,
-                                     parameter=f"{k}.impulse", expected=f"0..{spec.TRACE_MAX}")
+                raise ParameterError(
+                    f"{k} impulse {tr.impulse} outside the 7-bit trace",
+                    node=name,
+                    parameter=f"{k}.impulse",
+                    expected=f"0..{spec.TRACE_MAX}",
+                )
             neuron[f"{k}_impulse"] = imp
             neuron[f"{k}_decay"] = y_decay(float(tr.tau))
         neuron["reward_trace"] = int(rule.third_factor[1])
         if rule.third_factor != "y2":
-            raise UnsupportedError(f"the lif_3f neuron carries the reward in y2, rule uses {rule.third_factor}",
-                                   node=name, parameter="third_factor", expected="y2")
+            raise UnsupportedError(
+                f"the lif_3f neuron carries the reward in y2, rule uses {rule.third_factor}",
+                node=name,
+                parameter="third_factor",
+                expected="y2",
+            )
 
     strings: dict[str, str] = {}
     products: list[LavaProduct] = []
@@ -214,50 +230,82 @@ def map_rule(rule: LearningRule, *, weight_scale: float = 1.0, sign_mode: int | 
             products.append(lp)
             s = lp.to_string()
             if dep_u := (lp.dependency == "u"):
-                s = s.replace("*u*", f"*u{rule.epoch_k}*", 1) if "*u*" in s else s.replace("*u", f"*u{rule.epoch_k}")
+                s = (
+                    s.replace("*u*", f"*u{rule.epoch_k}*", 1)
+                    if "*u*" in s
+                    else s.replace("*u", f"*u{rule.epoch_k}")
+                )
             del dep_u
             parts.append(("-" if lp.mant < 0 else "+") + s)
         if parts:
             txt = "".join(parts)
             strings[t] = txt[1:] if txt.startswith("+") else txt
     if not strings:
-        raise ParameterError("every product of the rule rounds to zero on Loihi 2", node=name, parameter="dw",
-                             expected="coefficients >= 2^-7 * 2^shift")
+        raise ParameterError(
+            "every product of the rule rounds to zero on Loihi 2",
+            node=name,
+            parameter="dw",
+            expected="coefficients >= 2^-7 * 2^shift",
+        )
     if rule.w_min is not None or rule.w_max is not None:
         if sign_mode is not None:
             lo, hi = spec.WEIGHT_RANGE[int(sign_mode)]
         else:
             lo, hi = None, None
         if (rule.w_min is not None and rule.w_min != lo) or (rule.w_max is not None and rule.w_max != hi):
-            findings.append(f"bounds [{rule.w_min}, {rule.w_max}] are not clamped exactly: Loihi 2 clips learned "
-                            f"weights only to the sign mode's range" + (f" [{lo}, {hi}]" if lo is not None else ""))
+            findings.append(
+                f"bounds [{rule.w_min}, {rule.w_max}] are not clamped exactly: Loihi 2 clips learned "
+                f"weights only to the sign mode's range" + (f" [{lo}, {hi}]" if lo is not None else "")
+            )
     for r in report:
         if r.note:
             findings.append(f"{r.target}: {r.requested}: {r.note}")
-    return RuleMapping(rule=rule, strings=strings, impulses=impulses, taus=taus, t_epoch=rule.t_epoch,
-                       three_factor=three, products=tuple(products), report=tuple(report), neuron=neuron,
-                       findings=tuple(findings))
+    return RuleMapping(
+        rule=rule,
+        strings=strings,
+        impulses=impulses,
+        taus=taus,
+        t_epoch=rule.t_epoch,
+        three_factor=three,
+        products=tuple(products),
+        report=tuple(report),
+        neuron=neuron,
+        findings=tuple(findings),
+    )
 
 
-def _map_product(target: str, p: Product, epoch_k: int, name: str) -> tuple[LavaProduct | None, ProductReport]:
+def _map_product(
+    target: str, p: Product, epoch_k: int, name: str
+) -> tuple[LavaProduct | None, ProductReport]:
     facs = []
     note = []
     for f in p.factors:
         c = int(round(f.const))
         if c != f.const:
             note.append(f"constant {f.const} of {f.var} rounded to {c}")
-        lim = 2 ** spec.CONST_BITS
+        lim = 2**spec.CONST_BITS
         if not -lim <= c < lim:
-            raise ParameterError(f"factor constant {c} outside {spec.CONST_BITS}-bit range", node=name,
-                                 parameter=target, expected=f"{-lim}..{lim - 1}")
+            raise ParameterError(
+                f"factor constant {c} outside {spec.CONST_BITS}-bit range",
+                node=name,
+                parameter=target,
+                expected=f"{-lim}..{lim - 1}",
+            )
         facs.append((f.var, c, bool(f.sign)))
     probe = LavaProduct(target, p.dependency, 1, 0, tuple(facs))
     v = p.coeff * 2.0**probe.shift
     m, e = _nearest_mant_exp(v)
     requested = p.to_string(epoch_k)
     if m == 0:
-        rep = ProductReport(target, requested, p.coeff, "(dropped)", 0.0, 1.0 if p.coeff else 0.0,
-                            "coefficient below Loihi 2's smallest step, product dropped")
+        rep = ProductReport(
+            target,
+            requested,
+            p.coeff,
+            "(dropped)",
+            0.0,
+            1.0 if p.coeff else 0.0,
+            "coefficient below Loihi 2's smallest step, product dropped",
+        )
         return None, rep
     lp = LavaProduct(target, p.dependency, m, e, tuple(facs))
     eff = lp.effective_coeff
@@ -298,7 +346,9 @@ def _split_top(s: str) -> list[tuple[int, str]]:
     return out
 
 
-def parse_lava_rule(text: str, target: str, *, node: str = "learning_dense") -> tuple[tuple[LavaProduct, ...], int | None]:
+def parse_lava_rule(
+    text: str, target: str, *, node: str = "learning_dense"
+) -> tuple[tuple[LavaProduct, ...], int | None]:
     """Parse a Lava rule string (the subset written by :func:`map_rule`) into products.
 
     Returns ``(products, k)`` with the ``u<k>`` index (None when no epoch dependency).
@@ -334,8 +384,12 @@ def parse_lava_rule(text: str, target: str, *, node: str = "learning_dense") -> 
             lm = _LIT.match(tok)
             if lm:
                 if lit_seen:
-                    raise UnsupportedError(f"more than one literal in product {body!r}", node=node, parameter=target,
-                                           expected="one m*2^e literal per product")
+                    raise UnsupportedError(
+                        f"more than one literal in product {body!r}",
+                        node=node,
+                        parameter=target,
+                        expected="one m*2^e literal per product",
+                    )
                 lit_seen = True
                 if lm.group(1):
                     m, e = m * int(lm.group(1)), int(lm.group(2))
@@ -355,8 +409,12 @@ def parse_lava_rule(text: str, target: str, *, node: str = "learning_dense") -> 
                 continue
             fm = _FAC.match(tok)
             if not fm:
-                raise ParameterError(f"cannot read factor {tok!r} of rule string {text!r}", node=node,
-                                     parameter=target, expected="x0 y0 u<k> x1 x2 y1 y2 y3 w d t, (v+c), sgn(v+c)")
+                raise ParameterError(
+                    f"cannot read factor {tok!r} of rule string {text!r}",
+                    node=node,
+                    parameter=target,
+                    expected="x0 y0 u<k> x1 x2 y1 y2 y3 w d t, (v+c), sgn(v+c)",
+                )
             if fm.group(1):
                 facs.append((fm.group(2), int(fm.group(3) or 0), True))
             elif fm.group(4):
@@ -364,15 +422,25 @@ def parse_lava_rule(text: str, target: str, *, node: str = "learning_dense") -> 
             else:
                 facs.append((fm.group(6), 0, False))
         if dep is None:
-            raise ParameterError(f"product {body!r} has no dependency", node=node, parameter=target,
-                                 expected="x0, y0 or u<k> in every product")
+            raise ParameterError(
+                f"product {body!r} has no dependency",
+                node=node,
+                parameter=target,
+                expected="x0, y0 or u<k> in every product",
+            )
         for v, _, sg in facs:
             if sg and v not in ("w", "d", "t"):
-                raise ParameterError(f"sgn({v}) is not allowed", node=node, parameter=target, expected="sgn of w, d, t")
+                raise ParameterError(
+                    f"sgn({v}) is not allowed", node=node, parameter=target, expected="sgn of w, d, t"
+                )
         m, e = _normalise(m, e)
         if not (spec.S_MANT_MIN <= m <= spec.S_MANT_MAX and spec.S_EXP_MIN <= e <= spec.S_EXP_MAX):
-            raise ParameterError(f"scale {m}*2^{e} not representable", node=node, parameter=target,
-                                 expected="m in [-8, 7], e in [-7, 8]")
+            raise ParameterError(
+                f"scale {m}*2^{e} not representable",
+                node=node,
+                parameter=target,
+                expected="m in [-8, 7], e in [-7, 8]",
+            )
         prods.append(LavaProduct(target, dep, m, e, tuple(facs)))
     return tuple(prods), kk
 
@@ -386,9 +454,14 @@ def parse_projection_rules(params: dict, node: str) -> tuple[tuple[LavaProduct, 
         if k is not None:
             ks.add(k)
     if len(ks) > 1:
-        raise ParameterError(f"u<k> with different k {sorted(ks)}", node=node, parameter="dw",
-                             expected="one k per projection")
+        raise ParameterError(
+            f"u<k> with different k {sorted(ks)}", node=node, parameter="dw", expected="one k per projection"
+        )
     if not out:
-        raise ParameterError("learning_dense projection has no rule", node=node, parameter="dw",
-                             expected="at least one of dw, dd, dt")
+        raise ParameterError(
+            "learning_dense projection has no rule",
+            node=node,
+            parameter="dw",
+            expected="at least one of dw, dd, dt",
+        )
     return tuple(out), (ks.pop() if ks else None)

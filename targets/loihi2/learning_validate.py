@@ -24,10 +24,10 @@ import math
 import numpy as np
 
 from neurocompile.errors import GraphError, ParameterError, RangeError, UnsupportedError
+from neurocompile.schema import check_int, check_int_array
 
 from . import spec
 from .learning import parse_projection_rules
-from neurocompile.schema import check_int, check_int_array
 
 
 def validate_lif_3f(pop) -> None:
@@ -45,33 +45,61 @@ def validate_learning_dense(proj, program) -> None:
     post = program.populations[proj.post]
     n_post = post.size
     if int(p["num_message_bits"]) != 0:
-        raise UnsupportedError("graded pre spikes into a learning_dense are not supported", node=name,
-                               parameter="num_message_bits", expected="0 (binary spikes)")
+        raise UnsupportedError(
+            "graded pre spikes into a learning_dense are not supported",
+            node=name,
+            parameter="num_message_bits",
+            expected="0 (binary spikes)",
+        )
     if int(p.get("graded_spike_cfg", 0)) != 0:
-        raise UnsupportedError("only GradedSpikeCfg.USE_REGULAR_IMPULSE (0) is modelled", node=name,
-                               parameter="graded_spike_cfg", expected="0")
+        raise UnsupportedError(
+            "only GradedSpikeCfg.USE_REGULAR_IMPULSE (0) is modelled",
+            node=name,
+            parameter="graded_spike_cfg",
+            expected="0",
+        )
     check_int(p["t_epoch"], spec.T_EPOCH_MIN, spec.T_EPOCH_MAX, what=what, node=name, field="t_epoch")
     check_int(p["rng_seed"], spec.RNG_SEED_MIN, spec.RNG_SEED_MAX, what=what, node=name, field="rng_seed")
     three = check_int(p["three_factor"], 0, 1, what=what, node=name, field="three_factor")
     for k in ("x1", "x2", "y1", "y2", "y3"):
         for f in ("impulse", "tau"):
             v = p[f"{k}_{f}"]
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
-                raise ParameterError(f"{k}_{f} must be a finite number, got {v!r}", node=name, parameter=f"{k}_{f}")
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, (int, float, np.integer, np.floating))
+                or not math.isfinite(v)
+            ):
+                raise ParameterError(
+                    f"{k}_{f} must be a finite number, got {v!r}", node=name, parameter=f"{k}_{f}"
+                )
             if v < 0:
                 raise RangeError(f"{k}_{f}={v} is negative", node=name, parameter=f"{k}_{f}", expected=">= 0")
         imp = float(p[f"{k}_impulse"])
-        if imp > spec.TRACE_MAX or imp * 2**spec.TRACE_FRACTION_BITS != round(imp * 2**spec.TRACE_FRACTION_BITS):
-            raise RangeError(f"{k}_impulse={imp} is not a multiple of 1/256 in 0..127", node=name,
-                             parameter=f"{k}_impulse", expected="0 <= impulse <= 127, 8 fractional bits")
+        if imp > spec.TRACE_MAX or imp * 2**spec.TRACE_FRACTION_BITS != round(
+            imp * 2**spec.TRACE_FRACTION_BITS
+        ):
+            raise RangeError(
+                f"{k}_impulse={imp} is not a multiple of 1/256 in 0..127",
+                node=name,
+                parameter=f"{k}_impulse",
+                expected="0 <= impulse <= 127, 8 fractional bits",
+            )
     if three and post.kind != "lif_3f":
-        raise GraphError(f"a three-factor rule needs a lif_3f post population, '{post.name}' is {post.kind}",
-                         node=name, parameter="post", expected="a lif_3f population")
+        raise GraphError(
+            f"a three-factor rule needs a lif_3f post population, '{post.name}' is {post.kind}",
+            node=name,
+            parameter="post",
+            expected="a lif_3f population",
+        )
     if post.kind == "lif_3f" and post.params["reward"]:
         r = program.populations.get(post.params["reward"])
         if r is None or r.kind != "input" or r.size != n_post:
-            raise GraphError(f"reward population '{post.params['reward']}' is not an input population of size {n_post}",
-                             node=post.name, parameter="reward", expected="an input population of the post size")
+            raise GraphError(
+                f"reward population '{post.params['reward']}' is not an input population of size {n_post}",
+                node=post.name,
+                parameter="reward",
+                expected="an input population of the post size",
+            )
     for tag, (lo, hi) in (("tag_1", spec.TAG_1_RANGE), ("tag_2", spec.TAG_2_RANGE)):
         if tag in p:
             check_int_array(np.asarray(p[tag]), (n_post, n_pre), lo, hi, what=what, node=name, field=tag)

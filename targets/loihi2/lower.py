@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 
 from neurocompile.check import Finding
-from neurocompile.errors import ResourceError, UnsupportedError
+from neurocompile.errors import UnsupportedError
 from neurocompile.netlist import Connection, Netlist, NeuronGroup
 from neurocompile.program import OutputSpec, Program
 from neurocompile.quantize import CALIBRATION_MARGIN, calibration_peaks, choose_shift, error_stats, mant_exp
@@ -75,8 +75,8 @@ U_LIMIT = spec.UV_WRAP_LIMIT - 1
 #: largest weight magnitude in a-units reachable with the 8-bit mantissa and weight_exp <= 8.
 W_MANT_MAX = spec.WEIGHT_RANGE[spec.SIGN_MODE_EXCITATORY][1]
 W_MANT_MAX_MIXED = W_MANT_MAX - 1
-W_EFF_MAX = W_MANT_MAX * 2.0 ** spec.WEIGHT_EXP_MAX
-BIAS_MAX = spec.BIAS_MANT_MAX * 2.0 ** spec.BIAS_EXP_MAX
+W_EFF_MAX = W_MANT_MAX * 2.0**spec.WEIGHT_EXP_MAX
+BIAS_MAX = spec.BIAS_MANT_MAX * 2.0**spec.BIAS_EXP_MAX
 #: spiking populations keep room for v down to -NEG_HEADROOM_THRESHOLDS thresholds before Lava
 #: saturates it (inhibited IF neurons drift far below 0 in the float reference: the paper CNN
 #: reaches -232 thresholds in 30 steps); calibration data replaces this by observed |v| peaks.
@@ -120,8 +120,14 @@ class _Pop:
         self.vth = spec.VTH_MAX
 
 
-def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = None,
-          calibration: dict[str, np.ndarray] | None = None, learning: Any = None) -> Program:
+def lower(
+    netlist: Netlist,
+    *,
+    graph: Any = None,
+    semantics: Semantics | None = None,
+    calibration: dict[str, np.ndarray] | None = None,
+    learning: Any = None,
+) -> Program:
     """Lower ``netlist`` to a validated loihi2 Program (see the module docstring).
 
     First the target's rules (``targets/loihi2/rules.py``) are enforced: the first error they
@@ -148,10 +154,18 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
     qpops = build_populations(b, netlist, a, names)
     qprojs, attachments = build_projections(b, netlist, a, names)
     semantics_d = dict(sem.as_dict())
-    semantics_d.update({"hop_delay": 1, "timing": "a spike at step t reaches the next population at t+1+delay",
-                        "reference": spec.REFERENCE})
-    prog = b.build(outputs=a.outputs, semantics=semantics_d,
-                   provenance={"names": names, "findings": [f.as_dict() for f in a.findings]})
+    semantics_d.update(
+        {
+            "hop_delay": 1,
+            "timing": "a spike at step t reaches the next population at t+1+delay",
+            "reference": spec.REFERENCE,
+        }
+    )
+    prog = b.build(
+        outputs=a.outputs,
+        semantics=semantics_d,
+        provenance={"names": names, "findings": [f.as_dict() for f in a.findings]},
+    )
     prog.quantization = {"populations": qpops, "projections": qprojs}
     if attachments:
         prog.learning = {**prog.learning, "attachments": attachments}
@@ -163,10 +177,10 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
 class Layout:
     """Output of :func:`plan_populations`: the Lava populations of every group."""
 
-    pops: dict[str, list[_Pop]]                          # group -> its populations
-    where: dict[str, tuple[np.ndarray, np.ndarray]]      # group -> (population index, local index) per neuron
-    coef: dict[str, dict[str, np.ndarray]]               # group -> float coefficients and 12-bit decays
-    findings: list[Finding]                              # decay clamps, splits
+    pops: dict[str, list[_Pop]]  # group -> its populations
+    where: dict[str, tuple[np.ndarray, np.ndarray]]  # group -> (population index, local index) per neuron
+    coef: dict[str, dict[str, np.ndarray]]  # group -> float coefficients and 12-bit decays
+    findings: list[Finding]  # decay clamps, splits
 
 
 @dataclass
@@ -178,7 +192,7 @@ class PopFields:
     clipped: np.ndarray
     comp: np.ndarray
     u_init: np.ndarray
-    traces: dict[str, int] | None   # lif_3f trace parameters (three-factor post), else None
+    traces: dict[str, int] | None  # lif_3f trace parameters (three-factor post), else None
 
 
 @dataclass
@@ -193,14 +207,16 @@ class Analysis:
     rewards: dict[str, str]
     learning: dict[str, "PlasticPlan"]
     outputs: dict[str, OutputSpec]
-    findings: list[Finding]          # the lowering findings, in the order lower reports them
+    findings: list[Finding]  # the lowering findings, in the order lower reports them
 
 
 def analyse(ctx) -> Analysis:
     """Run the analysis passes on ``ctx`` (a :class:`neurocompile.check.Context` with a netlist),
     once: the rules and :func:`lower` share the result. Raises the typed error of a refusal."""
-    return ctx.memo("loihi2.analysis", lambda: _analyse(ctx.netlist, ctx.semantics, ctx.learning,
-                                                         ctx.options.get("calibration")))
+    return ctx.memo(
+        "loihi2.analysis",
+        lambda: _analyse(ctx.netlist, ctx.semantics, ctx.learning, ctx.options.get("calibration")),
+    )
 
 
 def _analyse(netlist: Netlist, sem: Semantics, learning: Any, calibration) -> Analysis:
@@ -219,8 +235,17 @@ def _analyse(netlist: Netlist, sem: Semantics, learning: Any, calibration) -> An
             learning_plans[conn.name] = lp
             learning_findings.extend(lp.findings)
     outputs = plan_outputs(netlist, layout)
-    return Analysis(plastic, three_post, peaks, layout, fields, rewards, learning_plans, outputs,
-                    layout.findings + scale_findings + field_findings + learning_findings)
+    return Analysis(
+        plastic,
+        three_post,
+        peaks,
+        layout,
+        fields,
+        rewards,
+        learning_plans,
+        outputs,
+        layout.findings + scale_findings + field_findings + learning_findings,
+    )
 
 
 def plan_populations(netlist: Netlist, dt: float, disc: str) -> Layout:
@@ -240,9 +265,15 @@ def plan_populations(netlist: Netlist, dt: float, disc: str) -> Layout:
         if len(uniq) == 1:
             plist.append(_Pop(g.name, g, np.arange(g.size), int(uniq[0, 0]), int(uniq[0, 1])))
         else:
-            findings.append(_f("loihi2-split", "info", g.name,
-                               f"neurons have {len(uniq)} different quantized (du, dv) decays; split into "
-                               f"{len(uniq)} populations {g.name}.k0..k{len(uniq) - 1}"))
+            findings.append(
+                _f(
+                    "loihi2-split",
+                    "info",
+                    g.name,
+                    f"neurons have {len(uniq)} different quantized (du, dv) decays; split into "
+                    f"{len(uniq)} populations {g.name}.k0..k{len(uniq) - 1}",
+                )
+            )
             for k, (du, dv) in enumerate(uniq):
                 plist.append(_Pop(f"{g.name}.k{k}", g, np.flatnonzero(inv == k), int(du), int(dv)))
         pops[g.name] = plist
@@ -291,8 +322,12 @@ def plan_scales(netlist: Netlist, layout: Layout, peaks) -> list[Finding]:
                 th = g.params["v_threshold"][sl]
                 if np.all(th == 0):
                     # vth = 0: any v > 0 spikes; scale from the drive alone
-                    need = max(_max(u_peak[sl]) / U_LIMIT, _max(wmax_v[sl]) / (64 * W_EFF_MAX),
-                               _max(np.abs(bias_v[sl])) / BIAS_MAX, 1e-300)
+                    need = max(
+                        _max(u_peak[sl]) / U_LIMIT,
+                        _max(wmax_v[sl]) / (64 * W_EFF_MAX),
+                        _max(np.abs(bias_v[sl])) / BIAS_MAX,
+                        1e-300,
+                    )
                     p.vth = 0
                     p.scale = np.full(p.size, need)
                 else:
@@ -305,26 +340,49 @@ def plan_scales(netlist: Netlist, layout: Layout, peaks) -> list[Finding]:
                         # room for negative v (unbounded for IF; the float reference never clips it)
                         if peaks is None:
                             # leaky neurons: v cannot fall below the all-inhibitory steady state
-                            lim.append(_min(spec.V_MAX * th / (64 * np.minimum(NEG_HEADROOM_THRESHOLDS * th,
-                                                                                neg_v[sl]))))
+                            lim.append(
+                                _min(
+                                    spec.V_MAX
+                                    * th
+                                    / (64 * np.minimum(NEG_HEADROOM_THRESHOLDS * th, neg_v[sl]))
+                                )
+                            )
                         else:
-                            lim.append(_min(spec.V_MAX * th / (64 * CALIBRATION_MARGIN * peaks[gname]["v"][sl])))
+                            lim.append(
+                                _min(spec.V_MAX * th / (64 * CALIBRATION_MARGIN * peaks[gname]["v"][sl]))
+                            )
                     vth = int(math.floor(min(lim)))
                     if vth < 1:
-                        findings.append(_f("loihi2-precision", "warning", gname,
-                                           "the expected per-step input exceeds 2**17 thresholds; vth clamped to 1 "
-                                           "(u or the weights may overflow)"))
+                        findings.append(
+                            _f(
+                                "loihi2-precision",
+                                "warning",
+                                gname,
+                                "the expected per-step input exceeds 2**17 thresholds; vth clamped to 1 "
+                                "(u or the weights may overflow)",
+                            )
+                        )
                         vth = 1
                     elif vth < 64:
-                        findings.append(_f("loihi2-precision", "warning", gname,
-                                           f"vth = {vth}: the expected peak input ({source}) leaves little "
-                                           "precision for the threshold; consider --calibration"))
+                        findings.append(
+                            _f(
+                                "loihi2-precision",
+                                "warning",
+                                gname,
+                                f"vth = {vth}: the expected peak input ({source}) leaves little "
+                                "precision for the threshold; consider --calibration",
+                            )
+                        )
                     p.vth = vth
                     p.scale = th / (64.0 * vth)
             else:
                 v_peak = _readout_peak(g, c, sl, u_peak, bias_v, peaks, findings)
-                need = max(v_peak / READOUT_LIMIT, _max(u_peak[sl]) / U_LIMIT,
-                           _max(wmax_v[sl]) / (64 * W_EFF_MAX), _max(np.abs(bias_v[sl])) / BIAS_MAX)
+                need = max(
+                    v_peak / READOUT_LIMIT,
+                    _max(u_peak[sl]) / U_LIMIT,
+                    _max(wmax_v[sl]) / (64 * W_EFF_MAX),
+                    _max(np.abs(bias_v[sl])) / BIAS_MAX,
+                )
                 if need <= 0:
                     need = 1.0 / 64
                 p.vth = READOUT_VTH
@@ -344,8 +402,9 @@ def plan_floor(netlist: Netlist, layout: Layout, plastic: dict, calibration) -> 
     return floor_comp
 
 
-def plan_population_fields(netlist: Netlist, layout: Layout, floor_comp: dict, three_post: dict
-                           ) -> tuple[dict[str, PopFields], list[Finding]]:
+def plan_population_fields(
+    netlist: Netlist, layout: Layout, floor_comp: dict, three_post: dict
+) -> tuple[dict[str, PopFields], list[Finding]]:
     """Pass 4: bias mantissa/exponent (with the floor compensation), ``u_init`` and the lif_3f
     trace fields of every population; findings ``loihi2-bias-clipped``."""
     findings: list[Finding] = []
@@ -360,19 +419,30 @@ def plan_population_fields(netlist: Netlist, layout: Layout, floor_comp: dict, t
             if "one_minus_as_q" in c:
                 comp = comp / np.maximum(c["one_minus_as_q"][sl], 1.0 / spec.DECAY_UNITY)
             bias_t = c["bias_v"][sl] / p.scale + comp
-            mant, bexp, clipped = mant_exp(bias_t, spec.BIAS_MANT_MIN, spec.BIAS_MANT_MAX,
-                                           spec.BIAS_EXP_MIN, spec.BIAS_EXP_MAX)
+            mant, bexp, clipped = mant_exp(
+                bias_t, spec.BIAS_MANT_MIN, spec.BIAS_MANT_MAX, spec.BIAS_EXP_MIN, spec.BIAS_EXP_MAX
+            )
             if clipped.any():
-                findings.append(_f("loihi2-bias-clipped", "warning", gname,
-                                   f"{int(clipped.sum())} biases exceed {spec.BIAS_MANT_MAX} << {spec.BIAS_EXP_MAX}"))
+                findings.append(
+                    _f(
+                        "loihi2-bias-clipped",
+                        "warning",
+                        gname,
+                        f"{int(clipped.sum())} biases exceed {spec.BIAS_MANT_MAX} << {spec.BIAS_EXP_MAX}",
+                    )
+                )
             u_init = -np.rint(c["cuba_bias"][sl] / p.scale).astype(np.int64)
             u_init = np.clip(u_init, spec.U_INIT_MIN, spec.U_INIT_MAX)
             traces = None
             if gname in three_post:
                 if len(plist) != 1:
-                    raise UnsupportedError("the post node of a three-factor rule was split into several Lava "
-                                           "populations (different time constants)", node=gname, parameter="tau",
-                                           expected="one (du, dv) per post node of a three-factor rule")
+                    raise UnsupportedError(
+                        "the post node of a three-factor rule was split into several Lava "
+                        "populations (different time constants)",
+                        node=gname,
+                        parameter="tau",
+                        expected="one (du, dv) per post node of a three-factor rule",
+                    )
                 traces = _lif_3f_traces(three_post[gname][1])
             out[p.name] = PopFields(mant, bexp, clipped, comp, u_init, traces)
     return out, findings
@@ -387,9 +457,13 @@ def plan_outputs(netlist: Netlist, layout: Layout) -> dict[str, OutputSpec]:
             continue
         plist = layout.pops[src]
         if len(plist) != 1:
-            raise UnsupportedError("an Output reads a neuron node that had to be split into several Lava "
-                                   "populations (different time constants)", node=src, parameter="tau",
-                                   expected="one time constant per output node")
+            raise UnsupportedError(
+                "an Output reads a neuron node that had to be split into several Lava "
+                "populations (different time constants)",
+                node=src,
+                parameter="tau",
+                expected="one time constant per output node",
+            )
         p = plist[0]
         if obs == "spikes":
             outputs[oname] = OutputSpec(p.name, "spikes", 1.0)
@@ -414,21 +488,43 @@ def build_populations(b: Loihi2Builder, netlist: Netlist, a: Analysis, names: di
             mant, bexp, clipped, comp, u_init = pf.mant, pf.bexp, pf.clipped, pf.comp, pf.u_init
             shape = g.shape if len(plist) == 1 else (p.size,)
             if pf.traces is not None:
-                b.lif_3f(p.name, shape, du=p.du, dv=p.dv, vth=p.vth, bias_mant=mant, bias_exp=bexp, u_init=u_init,
-                         reward=a.rewards[gname], **pf.traces)
+                b.lif_3f(
+                    p.name,
+                    shape,
+                    du=p.du,
+                    dv=p.dv,
+                    vth=p.vth,
+                    bias_mant=mant,
+                    bias_exp=bexp,
+                    u_init=u_init,
+                    reward=a.rewards[gname],
+                    **pf.traces,
+                )
             else:
-                b.lif(p.name, shape, du=p.du, dv=p.dv, vth=p.vth, bias_mant=mant, bias_exp=bexp, u_init=u_init)
-            bias_ach = mant * 2.0 ** bexp * p.scale
+                b.lif(
+                    p.name, shape, du=p.du, dv=p.dv, vth=p.vth, bias_mant=mant, bias_exp=bexp, u_init=u_init
+                )
+            bias_ach = mant * 2.0**bexp * p.scale
             th = g.params["v_threshold"][sl] if g.spiking else None
-            scale_summary = float(p.scale[0]) if np.all(p.scale == p.scale[0]) else \
-                {"min": float(p.scale.min()), "max": float(p.scale.max())}
+            scale_summary = (
+                float(p.scale[0])
+                if np.all(p.scale == p.scale[0])
+                else {"min": float(p.scale.min()), "max": float(p.scale.max())}
+            )
             qpops[p.name] = {
-                "group": gname, "kind": g.kind, "neurons": p.size,
-                "scale": scale_summary, "scale_unit": "float v per integer v unit",
-                "du": p.du, "dv": p.dv,
-                "decay_v_float": _summ(1 - c["one_minus_a"][sl]), "decay_v_int": 1 - p.dv / spec.DECAY_UNITY,
+                "group": gname,
+                "kind": g.kind,
+                "neurons": p.size,
+                "scale": scale_summary,
+                "scale_unit": "float v per integer v unit",
+                "du": p.du,
+                "dv": p.dv,
+                "decay_v_float": _summ(1 - c["one_minus_a"][sl]),
+                "decay_v_int": 1 - p.dv / spec.DECAY_UNITY,
                 "decay_u_float": _summ(1 - c["one_minus_as"][sl]) if "one_minus_as" in c else None,
-                "decay_u_int": (1 - (p.du + spec.DS_OFFSET) / spec.DECAY_UNITY) if "one_minus_as" in c else 0.0,
+                "decay_u_int": (1 - (p.du + spec.DS_OFFSET) / spec.DECAY_UNITY)
+                if "one_minus_as" in c
+                else 0.0,
                 "vth": p.vth,
                 "threshold_float": _summ(th) if th is not None else None,
                 "threshold_int": _summ(p.vth * 64.0 * p.scale) if th is not None else None,
@@ -472,9 +568,13 @@ def _plastic_connections(netlist: Netlist, learning: Any) -> tuple[dict, dict]:
             continue
         post = next(c.post for c in netlist.connections if c.name == cname)
         if post in three and three[post][1] != rule:
-            raise UnsupportedError(f"two different three-factor rules ('{three[post][0]}', '{node}') into '{post}': "
-                                   "its lif_3f neuron sends one set of y traces", node=node, parameter="learning",
-                                   expected="one three-factor rule per post node")
+            raise UnsupportedError(
+                f"two different three-factor rules ('{three[post][0]}', '{node}') into '{post}': "
+                "its lif_3f neuron sends one set of y traces",
+                node=node,
+                parameter="learning",
+                expected="one three-factor rule per post node",
+            )
         three[post] = (node, rule)
     return plastic, three
 
@@ -483,8 +583,12 @@ def reward_refusal(node: str, rule) -> UnsupportedError | None:
     """The error for a three-factor rule that names no reward input (None when it names one)."""
     reward = (rule.params or {}).get("reward")
     if not isinstance(reward, str) or not reward:
-        return UnsupportedError(f"three-factor rule '{rule.name}' names no reward input", node=node,
-                                parameter="reward", expected='reward = "<new input name>" in the rule')
+        return UnsupportedError(
+            f"three-factor rule '{rule.name}' names no reward input",
+            node=node,
+            parameter="reward",
+            expected='reward = "<new input name>" in the rule',
+        )
     return None
 
 
@@ -498,14 +602,22 @@ def plan_rewards(netlist: Netlist, three_post: dict) -> dict[str, str]:
             raise err
         reward = rule.params["reward"]
         if reward in netlist.inputs or reward in netlist.groups:
-            raise UnsupportedError(f"reward input '{reward}' clashes with a node of the model", node=node,
-                                   parameter="reward", expected="a name that is not a NIR node")
+            raise UnsupportedError(
+                f"reward input '{reward}' clashes with a node of the model",
+                node=node,
+                parameter="reward",
+                expected="a name that is not a NIR node",
+            )
         size = netlist.groups[gname].size
         if reward in out.values():
             prev = next(g for g, r in out.items() if r == reward)
             if netlist.groups[prev].size != size:
-                raise UnsupportedError(f"reward input '{reward}' is shared by '{prev}' and '{gname}' of different "
-                                       "sizes", node=node, parameter="reward", expected="one reward input per size")
+                raise UnsupportedError(
+                    f"reward input '{reward}' is shared by '{prev}' and '{gname}' of different sizes",
+                    node=node,
+                    parameter="reward",
+                    expected="one reward input per size",
+                )
         out[gname] = reward
     return out
 
@@ -519,8 +631,12 @@ def _lif_3f_traces(rule) -> dict[str, int]:
         tr = rule.trace(k)
         imp = int(round(tr.impulse))
         if not 0 <= imp <= spec.TRACE_MAX:
-            raise UnsupportedError(f"{k} impulse {tr.impulse} outside the 7-bit trace", node=rule.name,
-                                   parameter=f"{k}.impulse", expected=f"0..{spec.TRACE_MAX}")
+            raise UnsupportedError(
+                f"{k} impulse {tr.impulse} outside the 7-bit trace",
+                node=rule.name,
+                parameter=f"{k}.impulse",
+                expected=f"0..{spec.TRACE_MAX}",
+            )
         out[f"{k}_impulse"], out[f"{k}_decay"] = imp, y_decay(float(tr.tau))
     return out
 
@@ -565,12 +681,21 @@ def plan_plastic(conn: Connection, attached, netlist: Netlist, layout: Layout) -
     node, rule = attached
     for end in (conn.pre, conn.post):
         if end in pops and len(pops[end]) != 1:
-            raise UnsupportedError(f"a plastic projection's {'pre' if end == conn.pre else 'post'} node '{end}' was "
-                                   "split into several Lava populations (different time constants)", node=node,
-                                   parameter="learning", expected="unsplit pre and post nodes")
+            raise UnsupportedError(
+                f"a plastic projection's {'pre' if end == conn.pre else 'post'} node '{end}' was "
+                "split into several Lava populations (different time constants)",
+                node=node,
+                parameter="learning",
+                expected="unsplit pre and post nodes",
+            )
     if conn.max_delay() > 0:
-        raise UnsupportedError(f"plastic projection with synaptic delays up to {conn.max_delay()} steps: Lava's "
-                               "LearningDense has no delays", node=node, parameter="delay", expected="no delays")
+        raise UnsupportedError(
+            f"plastic projection with synaptic delays up to {conn.max_delay()} steps: Lava's "
+            "LearningDense has no delays",
+            node=node,
+            parameter="delay",
+            expected="no delays",
+        )
     pp = pops[conn.post][0]
     pre = pops[conn.pre][0].name if conn.pre in pops else conn.pre
     n_pre = netlist.size_of(conn.pre)
@@ -578,17 +703,25 @@ def plan_plastic(conn: Connection, attached, netlist: Netlist, layout: Layout) -
     post_l = where[conn.post][1][conn.post_idx]
     key = post_l * n_pre + pre_l
     if np.unique(key).size != key.size:
-        raise UnsupportedError("several synapses between one pair of neurons in a plastic projection", node=node,
-                               parameter="learning", expected="one synapse per (pre, post) pair")
+        raise UnsupportedError(
+            "several synapses between one pair of neurons in a plastic projection",
+            node=node,
+            parameter="learning",
+            expected="one synapse per (pre, post) pair",
+        )
     c = coef[conn.post]
     units = units_of(rule)
     k = c["drive"][conn.post_idx] / (64.0 * pp.scale[post_l])  # integer a-units per model weight
     kk = float(np.median(k)) if k.size else 1.0
     if units == "model" and k.size and np.any(np.abs(k - kk) > 1e-9 * abs(kk)):
-        raise UnsupportedError("the post neurons of this plastic projection have different weight scales (different "
-                               "thresholds, r or time constants), so one rule in model units maps to different integer "
-                               "rules per neuron", node=node, parameter="units",
-                               expected='uniform post neuron parameters, or units = "program"')
+        raise UnsupportedError(
+            "the post neurons of this plastic projection have different weight scales (different "
+            "thresholds, r or time constants), so one rule in model units maps to different integer "
+            "rules per neuron",
+            node=node,
+            parameter="units",
+            expected='uniform post neuron parameters, or units = "program"',
+        )
     w = conn.weight
     w_eff = k * w
     vals = [w_eff]
@@ -602,13 +735,19 @@ def plan_plastic(conn: Connection, attached, netlist: Netlist, layout: Layout) -
     else:
         sign = spec.SIGN_MODE_MIXED
         if np.any(w_eff > 0) and np.any(w_eff < 0) and SPLIT_SIGNS:
-            findings.append(_f("loihi2-learning-mixed", "info", node,
-                               "plastic projection kept as one MIXED projection (7-bit mantissa) instead of the "
-                               ".exc/.inh split: split halves would each be clipped at 0 by the learning engine and "
-                               "learn in different weight_exp units"))
+            findings.append(
+                _f(
+                    "loihi2-learning-mixed",
+                    "info",
+                    node,
+                    "plastic projection kept as one MIXED projection (7-bit mantissa) instead of the "
+                    ".exc/.inh split: split halves would each be clipped at 0 by the learning engine and "
+                    "learn in different weight_exp units",
+                )
+            )
     mant_max = W_MANT_MAX_MIXED if sign == spec.SIGN_MODE_MIXED else W_MANT_MAX
     wexp = choose_shift(_max(np.abs(allv)), mant_max, spec.WEIGHT_EXP_MIN, spec.WEIGHT_EXP_MAX)
-    x = w_eff / 2.0 ** wexp
+    x = w_eff / 2.0**wexp
     wi = 2 * np.rint(x / 2) if sign == spec.SIGN_MODE_MIXED else np.rint(x)
     lo, hi = spec.WEIGHT_RANGE[sign]
     if sign == spec.SIGN_MODE_MIXED:
@@ -617,7 +756,7 @@ def plan_plastic(conn: Connection, attached, netlist: Netlist, layout: Layout) -
     wi = np.clip(wi, lo, hi).astype(np.int64)
     W = np.zeros((pp.size, n_pre), dtype=np.int64)
     W[post_l, pre_l] = wi
-    ws = kk / 2.0 ** wexp if units == "model" else 1.0
+    ws = kk / 2.0**wexp if units == "model" else 1.0
     m = map_rule(rule, weight_scale=ws, sign_mode=sign)
     pname = conn.name
     seed = (rule.params or {}).get("rng_seed")
@@ -625,29 +764,55 @@ def plan_plastic(conn: Connection, attached, netlist: Netlist, layout: Layout) -
         seed = zlib.crc32(pname.encode()) % (spec.RNG_SEED_MAX + 1)
     for f in _mapping_findings(node, m):
         findings.append(f)
-    stats = error_stats(w_eff, wi * 2.0 ** wexp, clipped)
+    stats = error_stats(w_eff, wi * 2.0**wexp, clipped)
     qproj = {
-        "connection": conn.name, "sources": list(conn.sources), "pre": pre, "post": pp.name, "kind": "learning_dense",
-        "synapses": int(w.size), "density": float(w.size / max(1, pp.size * n_pre)),
-        "weight_scale": (1.0 / (kk / 2.0 ** wexp)) if kk else None,
+        "connection": conn.name,
+        "sources": list(conn.sources),
+        "pre": pre,
+        "post": pp.name,
+        "kind": "learning_dense",
+        "synapses": int(w.size),
+        "density": float(w.size / max(1, pp.size * n_pre)),
+        "weight_scale": (1.0 / (kk / 2.0**wexp)) if kk else None,
         "weight_scale_unit": "float NIR weight per integer weight unit",
-        "weight_exp": int(wexp), "num_weight_bits": spec.WEIGHT_BITS, "sign_mode": int(sign),
-        "sign_mode_name": spec.SIGN_MODES[sign], "max_delay": 0,
-        "fraction_clipped": stats.fraction_clipped, "fraction_zeroed": stats.fraction_zeroed,
+        "weight_exp": int(wexp),
+        "num_weight_bits": spec.WEIGHT_BITS,
+        "sign_mode": int(sign),
+        "sign_mode_name": spec.SIGN_MODES[sign],
+        "max_delay": 0,
+        "fraction_clipped": stats.fraction_clipped,
+        "fraction_zeroed": stats.fraction_zeroed,
         "rms_relative_error": stats.rms_relative_error,
     }
-    attachment = {"projection": pname, "rule": rule.name, "kind": rule.kind, "units": units,
-                         "rule_weight_scale": float(ws), "rng_seed": int(seed),
-                         "reward": (rule.params or {}).get("reward") if rule.is_three_factor else None,
-                         "post_kind": "lif_3f" if rule.is_three_factor else "lif"}
-    return PlasticPlan(conn, node, rule, pre, pp.name, W, m, int(seed), int(wexp), sign, qproj, attachment, findings)
+    attachment = {
+        "projection": pname,
+        "rule": rule.name,
+        "kind": rule.kind,
+        "units": units,
+        "rule_weight_scale": float(ws),
+        "rng_seed": int(seed),
+        "reward": (rule.params or {}).get("reward") if rule.is_three_factor else None,
+        "post_kind": "lif_3f" if rule.is_three_factor else "lif",
+    }
+    return PlasticPlan(
+        conn, node, rule, pre, pp.name, W, m, int(seed), int(wexp), sign, qproj, attachment, findings
+    )
 
 
 def _emit_learning(b: Loihi2Builder, lp: PlasticPlan, names, qprojs, attachments) -> None:
     """Add the planned ``learning_dense`` projection ``lp`` to ``b``."""
     pname = lp.conn.name
-    b.learning_dense(lp.pre, lp.post, lp.W, lp.mapping, rng_seed=lp.seed, weight_exp=lp.wexp,
-                     num_weight_bits=spec.WEIGHT_BITS, sign_mode=lp.sign, name=pname)
+    b.learning_dense(
+        lp.pre,
+        lp.post,
+        lp.W,
+        lp.mapping,
+        rng_seed=lp.seed,
+        weight_exp=lp.wexp,
+        num_weight_bits=spec.WEIGHT_BITS,
+        sign_mode=lp.sign,
+        name=pname,
+    )
     names.setdefault(lp.conn.name, []).append(pname)
     qprojs[pname] = lp.qproj
     attachments[lp.node] = lp.attachment
@@ -659,13 +824,25 @@ def _mapping_findings(node: str, m) -> list[Finding]:
     out = []
     for r in m.report:
         if r.effective_coeff == 0.0 and r.requested_coeff != 0.0:
-            out.append(_f("loihi2-learning-product-dropped", "warning", node,
-                          f"{r.target}: product {r.requested} (coefficient {r.requested_coeff:.6g}) is below Loihi 2's "
-                          "smallest step and is dropped"))
+            out.append(
+                _f(
+                    "loihi2-learning-product-dropped",
+                    "warning",
+                    node,
+                    f"{r.target}: product {r.requested} (coefficient {r.requested_coeff:.6g}) is below Loihi 2's "
+                    "smallest step and is dropped",
+                )
+            )
         elif r.relative_error > 1e-12:
-            out.append(_f("loihi2-learning-rounded", "info", node,
-                          f"{r.target}: requested {r.requested} (coefficient {r.requested_coeff:.6g}), effective "
-                          f"{r.effective} ({r.effective_coeff:.6g}, relative error {r.relative_error:.3g})"))
+            out.append(
+                _f(
+                    "loihi2-learning-rounded",
+                    "info",
+                    node,
+                    f"{r.target}: requested {r.requested} (coefficient {r.requested_coeff:.6g}), effective "
+                    f"{r.effective} ({r.effective_coeff:.6g}, relative error {r.relative_error:.3g})",
+                )
+            )
     for msg in m.findings:
         if msg.startswith("bounds"):
             out.append(_f("loihi2-learning-bounds", "warning", node, msg))
@@ -722,7 +899,9 @@ def _coefficients(g: NeuronGroup, dt: float, disc: str, findings: list[Finding])
         return out
     omas, du1 = decay_int(p["tau_syn"], dt, disc)
     out["one_minus_as"] = omas
-    du = _clip_decay(du1 - spec.DS_OFFSET, g, "tau_syn", findings, spec.DU_MAX, "du", unity=spec.DECAY_UNITY - 1)
+    du = _clip_decay(
+        du1 - spec.DS_OFFSET, g, "tau_syn", findings, spec.DU_MAX, "du", unity=spec.DECAY_UNITY - 1
+    )
     out["du"] = du
     omas_q = (du + spec.DS_OFFSET) / spec.DECAY_UNITY
     out["one_minus_as_q"] = omas_q
@@ -736,18 +915,31 @@ def _coefficients(g: NeuronGroup, dt: float, disc: str, findings: list[Finding])
     return out
 
 
-def _clip_decay(d: np.ndarray, g: NeuronGroup, key: str, findings: list[Finding], hi: int, field: str,
-                unity: int) -> np.ndarray:
+def _clip_decay(
+    d: np.ndarray, g: NeuronGroup, key: str, findings: list[Finding], hi: int, field: str, unity: int
+) -> np.ndarray:
     lo_bad = d < 0
     hi_bad = d > hi
     if np.any(hi_bad):
-        findings.append(_f("loihi2-decay-saturated", "warning", g.name,
-                           f"{key} is so short against dt that {field} exceeds {hi} for {int(hi_bad.sum())} neurons; "
-                           f"clamped to {hi} (decay saturates)"))
+        findings.append(
+            _f(
+                "loihi2-decay-saturated",
+                "warning",
+                g.name,
+                f"{key} is so short against dt that {field} exceeds {hi} for {int(hi_bad.sum())} neurons; "
+                f"clamped to {hi} (decay saturates)",
+            )
+        )
     if np.any(lo_bad) or (field == "dv" and np.any(d == 0)):
-        findings.append(_f("loihi2-decay-rounds-to-zero", "warning", g.name,
-                           f"{key} is so long against dt that {field} rounds to {max(int(d.min()), 0)} "
-                           "(the decay is lost or larger than intended)"))
+        findings.append(
+            _f(
+                "loihi2-decay-rounds-to-zero",
+                "warning",
+                g.name,
+                f"{key} is so long against dt that {field} rounds to {max(int(d.min()), 0)} "
+                "(the decay is lost or larger than intended)",
+            )
+        )
     return np.clip(d, 0, hi).astype(np.int64)
 
 
@@ -817,22 +1009,45 @@ def _v_int_peak(g: NeuronGroup, p: _Pop) -> float:
     return READOUT_LIMIT
 
 
-def _readout_peak(g: NeuronGroup, c: dict, sl: np.ndarray, u_peak: np.ndarray, bias_v: np.ndarray, peaks,
-                  findings: list[Finding]) -> float:
+def _readout_peak(
+    g: NeuronGroup,
+    c: dict,
+    sl: np.ndarray,
+    u_peak: np.ndarray,
+    bias_v: np.ndarray,
+    peaks,
+    findings: list[Finding],
+) -> float:
     if peaks is not None:
         return _max(peaks[g.name]["v"][sl]) * CALIBRATION_MARGIN
     drive = u_peak[sl] + np.abs(bias_v[sl])
     oma = c["one_minus_a"][sl]
     if g.kind == "I" or np.any(oma <= 0):
-        findings.append(_f("loihi2-readout-may-spike", "warning", g.name,
-                           f"an {g.kind} readout has no leak, so |v| is unbounded; its scale assumes "
-                           f"{READOUT_HORIZON} steps of peak input (pass --calibration for data ranges)"))
+        findings.append(
+            _f(
+                "loihi2-readout-may-spike",
+                "warning",
+                g.name,
+                f"an {g.kind} readout has no leak, so |v| is unbounded; its scale assumes "
+                f"{READOUT_HORIZON} steps of peak input (pass --calibration for data ranges)",
+            )
+        )
         return _max(drive) * READOUT_HORIZON
     return _max(drive / np.minimum(oma, 1.0))
 
 
-def _lower_connection(b: Loihi2Builder | None, conn: Connection, netlist: Netlist, pops, where, coef, names,
-                      qprojs, findings, floor=None) -> None:
+def _lower_connection(
+    b: Loihi2Builder | None,
+    conn: Connection,
+    netlist: Netlist,
+    pops,
+    where,
+    coef,
+    names,
+    qprojs,
+    findings,
+    floor=None,
+) -> None:
     """Emit the projections of one connection (``b is None``: only add the floor compensation
     ``floor = (rates, comp)`` of every projection to ``comp[post population]``)."""
     post_pop_i, post_local = where[conn.post]
@@ -871,25 +1086,67 @@ def _lower_connection(b: Loihi2Builder | None, conn: Connection, netlist: Netlis
                 rank[order] = np.arange(ks.size) - starts[run_id]
             for r in range(int(rank.max(initial=0)) + 1):
                 sel = rank == r
-                base = conn.name if (len(pre_names) == 1 and len(post_pops) == 1) else \
-                    f"{pre_names[a]}->{pp.name}"
+                base = (
+                    conn.name
+                    if (len(pre_names) == 1 and len(post_pops) == 1)
+                    else f"{pre_names[a]}->{pp.name}"
+                )
                 pname = base if r == 0 else f"{base}#{r + 1}"
                 n_pre = netlist.size_of(conn.pre) if len(pre_names) == 1 else int((pre_pop_i == a).sum())
                 pos, neg = sel & (w_eff > 0), sel & (w_eff < 0)
                 if SPLIT_SIGNS and pos.any() and neg.any():
                     # two single-sign projections keep all 8 mantissa bits (MIXED drops one LSB)
                     for part, suffix in ((pos, ".exc"), (neg, ".inh")):
-                        _emit(b, pname + suffix, pre_names[a], pp, pre_l[part], post_l[part], w[part],
-                              w_eff[part], d[part], n_pre, conn, qprojs, floor)
+                        _emit(
+                            b,
+                            pname + suffix,
+                            pre_names[a],
+                            pp,
+                            pre_l[part],
+                            post_l[part],
+                            w[part],
+                            w_eff[part],
+                            d[part],
+                            n_pre,
+                            conn,
+                            qprojs,
+                            floor,
+                        )
                         names[conn.name].append(pname + suffix)
                 else:
-                    _emit(b, pname, pre_names[a], pp, pre_l[sel], post_l[sel], w[sel], w_eff[sel], d[sel],
-                          n_pre, conn, qprojs, floor)
+                    _emit(
+                        b,
+                        pname,
+                        pre_names[a],
+                        pp,
+                        pre_l[sel],
+                        post_l[sel],
+                        w[sel],
+                        w_eff[sel],
+                        d[sel],
+                        n_pre,
+                        conn,
+                        qprojs,
+                        floor,
+                    )
                     names[conn.name].append(pname)
 
 
-def _emit(b: Loihi2Builder | None, pname: str, pre: str, post: _Pop, pre_l, post_l, w, w_eff, d, n_pre, conn,
-          qprojs, floor=None) -> None:
+def _emit(
+    b: Loihi2Builder | None,
+    pname: str,
+    pre: str,
+    post: _Pop,
+    pre_l,
+    post_l,
+    w,
+    w_eff,
+    d,
+    n_pre,
+    conn,
+    qprojs,
+    floor=None,
+) -> None:
     if w_eff.size and np.all(w_eff >= 0):
         sign = spec.SIGN_MODE_EXCITATORY
     elif w_eff.size and np.all(w_eff <= 0):
@@ -905,9 +1162,9 @@ def _emit(b: Loihi2Builder | None, pname: str, pre: str, post: _Pop, pre_l, post
             # floor then loses (1 - 2**wexp)/2 a-units on average
             log_quiet = np.zeros(post.size)
             np.add.at(log_quiet, post_l, np.log1p(-np.minimum(rates[pre][pre_l], 1 - 1e-12)))
-            comp[post.name] += (1.0 - 2.0 ** wexp) / 2 * (1.0 - np.exp(log_quiet))
+            comp[post.name] += (1.0 - 2.0**wexp) / 2 * (1.0 - np.exp(log_quiet))
         return
-    x = w_eff / 2.0 ** wexp
+    x = w_eff / 2.0**wexp
     if sign == spec.SIGN_MODE_MIXED:
         wi = 2 * np.rint(x / 2)
     else:
@@ -928,27 +1185,52 @@ def _emit(b: Loihi2Builder | None, pname: str, pre: str, post: _Pop, pre_l, post
         if delays is not None:
             D = np.zeros((n_post, n_pre), dtype=np.int64)
             D[post_l, pre_l] = delays
-        b.dense(pre, post.name, W, weight_exp=wexp, num_weight_bits=spec.WEIGHT_BITS, sign_mode=sign,
-                delays=D, name=pname)
+        b.dense(
+            pre,
+            post.name,
+            W,
+            weight_exp=wexp,
+            num_weight_bits=spec.WEIGHT_BITS,
+            sign_mode=sign,
+            delays=D,
+            name=pname,
+        )
     else:
-        b.sparse(pre, post.name, wi, pre_index=pre_l, post_index=post_l, weight_exp=wexp,
-                 num_weight_bits=spec.WEIGHT_BITS, sign_mode=sign, delays=delays, name=pname)
-    achieved = wi * 2.0 ** wexp
+        b.sparse(
+            pre,
+            post.name,
+            wi,
+            pre_index=pre_l,
+            post_index=post_l,
+            weight_exp=wexp,
+            num_weight_bits=spec.WEIGHT_BITS,
+            sign_mode=sign,
+            delays=delays,
+            name=pname,
+        )
+    achieved = wi * 2.0**wexp
     stats = error_stats(w_eff, achieved, clipped)
     drive = coef_drive = w_eff / np.where(w != 0, w, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ws = np.where(w != 0, 2.0 ** wexp / np.where(coef_drive != 0, drive, np.inf), 0.0)
+        ws = np.where(w != 0, 2.0**wexp / np.where(coef_drive != 0, drive, np.inf), 0.0)
     ws = ws[w != 0]
     qprojs[pname] = {
-        "connection": conn.name, "sources": list(conn.sources), "pre": pre, "post": post.name,
+        "connection": conn.name,
+        "sources": list(conn.sources),
+        "pre": pre,
+        "post": post.name,
         "kind": ("delay_" if delays is not None else "") + ("dense" if dense else "sparse"),
-        "synapses": int(w.size), "density": float(density),
+        "synapses": int(w.size),
+        "density": float(density),
         "weight_scale": _summ(ws) if ws.size else None,
         "weight_scale_unit": "float NIR weight per integer weight unit",
-        "weight_exp": int(wexp), "num_weight_bits": spec.WEIGHT_BITS, "sign_mode": int(sign),
+        "weight_exp": int(wexp),
+        "num_weight_bits": spec.WEIGHT_BITS,
+        "sign_mode": int(sign),
         "sign_mode_name": spec.SIGN_MODES[sign],
         "max_delay": int(d.max(initial=0)),
-        "fraction_clipped": stats.fraction_clipped, "fraction_zeroed": stats.fraction_zeroed,
+        "fraction_clipped": stats.fraction_clipped,
+        "fraction_zeroed": stats.fraction_zeroed,
         "rms_relative_error": stats.rms_relative_error,
     }
 

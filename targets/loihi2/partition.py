@@ -39,12 +39,12 @@ COST_MODEL = {
     "estimated": True,
     "dense_bits_per_synapse": "num_weight_bits (+ delay bits for delay_dense); zero weights are stored",
     "sparse_bits_per_synapse": f"num_weight_bits + {spec.SYNAPSE_INDEX_BITS_ESTIMATED} index bits "
-                               "(+ delay bits for delay_sparse)",
+    "(+ delay bits for delay_sparse)",
     "delay_bits": spec.SYNAPSE_DELAY_BITS,
     "index_bits": spec.SYNAPSE_INDEX_BITS_ESTIMATED,
     "header_bits_per_projection_per_core": spec.SYNAPSE_HEADER_BITS_ESTIMATED,
     "not_modelled": "input-axon and routing tables, weight sharing (conv/factorized encodings), "
-                    "several populations per core",
+    "several populations per core",
 }
 
 
@@ -64,8 +64,12 @@ def input_demand(program: Program, proj) -> InputDemand:
     b = bits_per_synapse(proj)
     if proj.kind in spec.SPARSE_KINDS:
         post = np.asarray(proj.params["post"])
-        counts = np.bincount(post, minlength=n_post).astype(np.int64) if post.size else np.zeros(n_post, np.int64)
-        return InputDemand(proj.name, counts * b, spec.SYNAPSE_HEADER_BITS_ESTIMATED, int(post.size), "sparse")
+        counts = (
+            np.bincount(post, minlength=n_post).astype(np.int64) if post.size else np.zeros(n_post, np.int64)
+        )
+        return InputDemand(
+            proj.name, counts * b, spec.SYNAPSE_HEADER_BITS_ESTIMATED, int(post.size), "sparse"
+        )
     return InputDemand(proj.name, n_pre * b, spec.SYNAPSE_HEADER_BITS_ESTIMATED, n_pre * n_post, "dense")
 
 
@@ -78,8 +82,11 @@ def demands(program: Program) -> list[PopulationDemand]:
     for pop in program.populations.values():
         if pop.kind not in spec.NEURON_KINDS:
             continue
-        out.append(PopulationDemand(pop.name, pop.size,
-                                    tuple(input_demand(program, p) for p in incoming.get(pop.name, ()))))
+        out.append(
+            PopulationDemand(
+                pop.name, pop.size, tuple(input_demand(program, p) for p in incoming.get(pop.name, ()))
+            )
+        )
     return out
 
 
@@ -90,7 +97,7 @@ def _chip_map(placement: Placement, program: Program) -> dict[str, np.ndarray]:
         arr = maps.get(c.population)
         if arr is None:
             arr = maps[c.population] = np.zeros(program.populations[c.population].size, np.int16)
-        arr[c.start:c.stop] = c.chip
+        arr[c.start : c.stop] = c.chip
     return maps
 
 
@@ -107,8 +114,11 @@ def interchip_traffic(program: Program, placement: Placement) -> dict[str, dict[
                 cross = m
             else:
                 pre_chip = maps[proj.pre]
-                cross = int(np.count_nonzero(pre_chip[np.asarray(proj.params["pre"])]
-                                             != post_chip[np.asarray(proj.params["post"])]))
+                cross = int(
+                    np.count_nonzero(
+                        pre_chip[np.asarray(proj.params["pre"])] != post_chip[np.asarray(proj.params["post"])]
+                    )
+                )
         else:
             m = pre_pop.size * post_chip.size
             if pre_pop.kind == "input":
@@ -118,25 +128,41 @@ def interchip_traffic(program: Program, placement: Placement) -> dict[str, dict[
                 a = np.bincount(maps[proj.pre], minlength=chips)
                 b = np.bincount(post_chip, minlength=chips)
                 cross = m - int((a * b).sum())
-        out[proj.name] = {"synapses": m, "interchip_synapses": cross,
-                          "from_host": pre_pop.kind == "input"}
+        out[proj.name] = {"synapses": m, "interchip_synapses": cross, "from_host": pre_pop.kind == "input"}
     return out
 
 
-def limits(*, neurons_per_core: int = spec.NEURONS_PER_CORE,
-           synapse_bytes_per_core: int = spec.SYNAPTIC_MEMORY_BYTES_PER_CORE_ESTIMATED,
-           cores_per_chip: int = spec.CORES_PER_CHIP, max_chips: int | None = None) -> CoreLimits:
-    return CoreLimits(neurons_per_core=neurons_per_core, synapse_bytes_per_core=synapse_bytes_per_core,
-                      cores_per_chip=cores_per_chip, max_chips=max_chips,
-                      estimated=("synapse_bytes_per_core",),
-                      extra={"max_delay": spec.DELAY_MAX, "neurons_per_core_published": spec.NEURONS_PER_CORE,
-                             "cores_per_chip_published": spec.CORES_PER_CHIP})
+def limits(
+    *,
+    neurons_per_core: int = spec.NEURONS_PER_CORE,
+    synapse_bytes_per_core: int = spec.SYNAPTIC_MEMORY_BYTES_PER_CORE_ESTIMATED,
+    cores_per_chip: int = spec.CORES_PER_CHIP,
+    max_chips: int | None = None,
+) -> CoreLimits:
+    return CoreLimits(
+        neurons_per_core=neurons_per_core,
+        synapse_bytes_per_core=synapse_bytes_per_core,
+        cores_per_chip=cores_per_chip,
+        max_chips=max_chips,
+        estimated=("synapse_bytes_per_core",),
+        extra={
+            "max_delay": spec.DELAY_MAX,
+            "neurons_per_core_published": spec.NEURONS_PER_CORE,
+            "cores_per_chip_published": spec.CORES_PER_CHIP,
+        },
+    )
 
 
-def place(program: Program, *, neurons_per_core: int = spec.NEURONS_PER_CORE,
-          synapse_bytes_per_core: int = spec.SYNAPTIC_MEMORY_BYTES_PER_CORE_ESTIMATED,
-          cores_per_chip: int = spec.CORES_PER_CHIP, max_chips: int | None = None,
-          allocator: str = "sequential", write: bool = True) -> Placement:
+def place(
+    program: Program,
+    *,
+    neurons_per_core: int = spec.NEURONS_PER_CORE,
+    synapse_bytes_per_core: int = spec.SYNAPTIC_MEMORY_BYTES_PER_CORE_ESTIMATED,
+    cores_per_chip: int = spec.CORES_PER_CHIP,
+    max_chips: int | None = None,
+    allocator: str = "sequential",
+    write: bool = True,
+) -> Placement:
     """Place ``program``'s LIF populations on Loihi 2 cores and chips; write ``program.placement``.
 
     ``neurons_per_core`` (published: 8192) and ``cores_per_chip`` (128) may be lowered to model a
@@ -150,13 +176,23 @@ def place(program: Program, *, neurons_per_core: int = spec.NEURONS_PER_CORE,
     if program.target != "loihi2":
         raise ParameterError(f"Program target is {program.target!r}", parameter="target", expected="'loihi2'")
     if isinstance(neurons_per_core, (int, np.integer)) and neurons_per_core > spec.NEURONS_PER_CORE:
-        raise ParameterError(f"neurons_per_core={neurons_per_core} exceeds the Loihi 2 core",
-                             parameter="neurons_per_core", expected=f"<= {spec.NEURONS_PER_CORE}")
+        raise ParameterError(
+            f"neurons_per_core={neurons_per_core} exceeds the Loihi 2 core",
+            parameter="neurons_per_core",
+            expected=f"<= {spec.NEURONS_PER_CORE}",
+        )
     if isinstance(cores_per_chip, (int, np.integer)) and cores_per_chip > spec.CORES_PER_CHIP:
-        raise ParameterError(f"cores_per_chip={cores_per_chip} exceeds the Loihi 2 chip",
-                             parameter="cores_per_chip", expected=f"<= {spec.CORES_PER_CHIP}")
-    lim = limits(neurons_per_core=neurons_per_core, synapse_bytes_per_core=synapse_bytes_per_core,
-                 cores_per_chip=cores_per_chip, max_chips=max_chips)
+        raise ParameterError(
+            f"cores_per_chip={cores_per_chip} exceeds the Loihi 2 chip",
+            parameter="cores_per_chip",
+            expected=f"<= {spec.CORES_PER_CHIP}",
+        )
+    lim = limits(
+        neurons_per_core=neurons_per_core,
+        synapse_bytes_per_core=synapse_bytes_per_core,
+        cores_per_chip=cores_per_chip,
+        max_chips=max_chips,
+    )
     pl = place_demands(demands(program), lim, allocator=allocator)
     traffic = interchip_traffic(program, pl)
     total = sum(t["synapses"] for t in traffic.values())
@@ -169,8 +205,16 @@ def place(program: Program, *, neurons_per_core: int = spec.NEURONS_PER_CORE,
         "interchip_synapses": int(cross),
         "projections": traffic,
     }
-    pl = Placement(chips=pl.chips, cores_used=pl.cores_used, cores=pl.cores, limits=pl.limits,
-                   allocator=pl.allocator, populations=pl.populations, per_chip=pl.per_chip, extra=extra)
+    pl = Placement(
+        chips=pl.chips,
+        cores_used=pl.cores_used,
+        cores=pl.cores,
+        limits=pl.limits,
+        allocator=pl.allocator,
+        populations=pl.populations,
+        per_chip=pl.per_chip,
+        extra=extra,
+    )
     if write:
         program.placement = pl.as_dict()
     return pl
@@ -181,13 +225,22 @@ def report_section(program: Program) -> dict[str, Any]:
     synapse encoding and bits per synapse it is charged."""
     return {
         "cost_model": dict(COST_MODEL),
-        "constants": {"CORES_PER_CHIP": spec.CORES_PER_CHIP, "NEURONS_PER_CORE": spec.NEURONS_PER_CORE,
-                      "SYNAPTIC_MEMORY_BYTES_PER_CORE_ESTIMATED": spec.SYNAPTIC_MEMORY_BYTES_PER_CORE_ESTIMATED,
-                      "DELAY_MAX": spec.DELAY_MAX, "UV_BITS": spec.UV_BITS, "WEIGHT_BITS": spec.WEIGHT_BITS},
+        "constants": {
+            "CORES_PER_CHIP": spec.CORES_PER_CHIP,
+            "NEURONS_PER_CORE": spec.NEURONS_PER_CORE,
+            "SYNAPTIC_MEMORY_BYTES_PER_CORE_ESTIMATED": spec.SYNAPTIC_MEMORY_BYTES_PER_CORE_ESTIMATED,
+            "DELAY_MAX": spec.DELAY_MAX,
+            "UV_BITS": spec.UV_BITS,
+            "WEIGHT_BITS": spec.WEIGHT_BITS,
+        },
         "projection_encoding": {
-            p.name: {"kind": p.kind, "encoding": "sparse" if p.kind in spec.SPARSE_KINDS else "dense",
-                     "bits_per_synapse": bits_per_synapse(p),
-                     "sign_mode": spec.SIGN_MODES.get(int(p.params["sign_mode"]), str(p.params["sign_mode"]))}
-            for p in program.projections.values()},
+            p.name: {
+                "kind": p.kind,
+                "encoding": "sparse" if p.kind in spec.SPARSE_KINDS else "dense",
+                "bits_per_synapse": bits_per_synapse(p),
+                "sign_mode": spec.SIGN_MODES.get(int(p.params["sign_mode"]), str(p.params["sign_mode"])),
+            }
+            for p in program.projections.values()
+        },
         "reference": spec.REFERENCE,
     }

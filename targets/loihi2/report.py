@@ -19,8 +19,9 @@ from .weights import effective_weights as _effective
 
 def effective_weights(proj) -> np.ndarray:
     """The weights the synapse adds after the sign mode and ``num_weight_bits`` truncation."""
-    return _effective(np.asarray(proj.params["weights"]), int(proj.params["sign_mode"]),
-                      int(proj.params["num_weight_bits"]))
+    return _effective(
+        np.asarray(proj.params["weights"]), int(proj.params["sign_mode"]), int(proj.params["num_weight_bits"])
+    )
 
 
 def learning_section(program, learning: Mapping[str, Any]) -> dict[str, Any]:
@@ -28,21 +29,54 @@ def learning_section(program, learning: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, rep in (learning.get("projections") or {}).items():
         proj = program.projections.get(name)
-        entry: dict[str, Any] = {"node": nodes.get(name), "kind": proj.kind if proj is not None else None,
-                                 "lava": rep.get("lava", {})}
+        entry: dict[str, Any] = {
+            "node": nodes.get(name),
+            "kind": proj.kind if proj is not None else None,
+            "lava": rep.get("lava", {}),
+        }
         if "rule" in rep:
-            entry["rule"] = {k: rep["rule"].get(k) for k in ("name", "kind", "expressions", "params", "third_factor",
-                                                             "t_epoch", "w_min", "w_max")}
-            entry["products"] = [{k: p.get(k) for k in ("target", "requested", "requested_coeff", "effective",
-                                                         "effective_coeff", "relative_error", "note")}
-                                 for p in rep.get("products", [])]
+            entry["rule"] = {
+                k: rep["rule"].get(k)
+                for k in (
+                    "name",
+                    "kind",
+                    "expressions",
+                    "params",
+                    "third_factor",
+                    "t_epoch",
+                    "w_min",
+                    "w_max",
+                )
+            }
+            entry["products"] = [
+                {
+                    k: p.get(k)
+                    for k in (
+                        "target",
+                        "requested",
+                        "requested_coeff",
+                        "effective",
+                        "effective_coeff",
+                        "relative_error",
+                        "note",
+                    )
+                }
+                for p in rep.get("products", [])
+            ]
             entry["findings"] = list(rep.get("findings", []))
         if proj is not None:
-            entry.update(t_epoch=proj.params.get("t_epoch"), rng_seed=proj.params.get("rng_seed"),
-                         three_factor=bool(proj.params.get("three_factor", 0)))
+            entry.update(
+                t_epoch=proj.params.get("t_epoch"),
+                rng_seed=proj.params.get("rng_seed"),
+                three_factor=bool(proj.params.get("three_factor", 0)),
+            )
         out[name] = entry
-    return {"status": "frozen" if learning.get("frozen_from") else "configured", "target": "loihi2",
-            "projections": out, "attachments": dict(learning.get("attachments") or {})}
+    return {
+        "status": "frozen" if learning.get("frozen_from") else "configured",
+        "target": "loihi2",
+        "projections": out,
+        "attachments": dict(learning.get("attachments") or {}),
+    }
 
 
 __all__ = ["learning_section", "effective_weights"]

@@ -79,29 +79,51 @@ def _groups(ctx) -> Iterator[Finding]:
         legacy = set(ctx.graph.legacy_reset)
         for node in ctx.graph.nodes.values():
             if node.kind in _SPIKING and node.name in legacy:
-                yield _f("loihi2-reset-subtract", "warning", node.name,
-                         "defined with reset by subtraction (the file predates v_reset), which Lava's fixed-point LIF "
-                         "cannot do (it resets v to 0): compile with --reset zero to accept the approximation")
+                yield _f(
+                    "loihi2-reset-subtract",
+                    "warning",
+                    node.name,
+                    "defined with reset by subtraction (the file predates v_reset), which Lava's fixed-point LIF "
+                    "cannot do (it resets v to 0): compile with --reset zero to accept the approximation",
+                )
     if ctx.netlist is None:
         return
     for g in ctx.netlist.groups.values():
         if not g.spiking:
             continue
         if g.reset == "subtract":
-            yield refusal("loihi2-reset-subtract", UnsupportedError(
-                "reset by subtraction cannot be expressed by Lava's fixed-point LIF (it resets v to 0); "
-                "compile with --reset zero to accept the reset-to-zero approximation",
-                node=g.name, parameter="reset", expected="--reset zero"))
+            yield refusal(
+                "loihi2-reset-subtract",
+                UnsupportedError(
+                    "reset by subtraction cannot be expressed by Lava's fixed-point LIF (it resets v to 0); "
+                    "compile with --reset zero to accept the reset-to-zero approximation",
+                    node=g.name,
+                    parameter="reset",
+                    expected="--reset zero",
+                ),
+            )
         elif g.reset == "value":
-            yield refusal("loihi2-v-reset", UnsupportedError(
-                f"v_reset = {g.params['v_reset'][np.flatnonzero(g.params['v_reset'])[0]]:g} cannot be expressed "
-                "(Lava's LIF resets v to 0); compile with --reset zero to accept the approximation",
-                node=g.name, parameter="v_reset", expected="v_reset = 0 or --reset zero"))
+            yield refusal(
+                "loihi2-v-reset",
+                UnsupportedError(
+                    f"v_reset = {g.params['v_reset'][np.flatnonzero(g.params['v_reset'])[0]]:g} cannot be expressed "
+                    "(Lava's LIF resets v to 0); compile with --reset zero to accept the approximation",
+                    node=g.name,
+                    parameter="v_reset",
+                    expected="v_reset = 0 or --reset zero",
+                ),
+            )
         th = g.params["v_threshold"]
         if np.any(th < 0) or (np.any(th == 0) and np.any(th > 0)):
-            yield refusal("loihi2-unsupported", UnsupportedError(
-                "thresholds must be all > 0 (or all 0) to share one Lava vth", node=g.name,
-                parameter="v_threshold", expected="v_threshold > 0"))
+            yield refusal(
+                "loihi2-unsupported",
+                UnsupportedError(
+                    "thresholds must be all > 0 (or all 0) to share one Lava vth",
+                    node=g.name,
+                    parameter="v_threshold",
+                    expected="v_threshold > 0",
+                ),
+            )
 
 
 def _connections(ctx) -> Iterator[Finding]:
@@ -111,14 +133,25 @@ def _connections(ctx) -> Iterator[Finding]:
         return
     for c in nl.connections:
         if c.pre in nl.groups and not nl.groups[c.pre].spiking:
-            yield refusal("loihi2-unsupported", UnsupportedError(
-                f"a non-spiking {nl.groups[c.pre].kind} node drives '{c.post}'; Lava neurons send spikes only",
-                node=c.pre, parameter="edges", expected="only spiking neurons (IF, LIF, CubaLIF) or Inputs as sources"))
+            yield refusal(
+                "loihi2-unsupported",
+                UnsupportedError(
+                    f"a non-spiking {nl.groups[c.pre].kind} node drives '{c.post}'; Lava neurons send spikes only",
+                    node=c.pre,
+                    parameter="edges",
+                    expected="only spiking neurons (IF, LIF, CubaLIF) or Inputs as sources",
+                ),
+            )
         if c.max_delay() > spec.DELAY_MAX:
-            yield refusal("loihi2-unsupported", ResourceError(
-                f"synaptic delay of {c.max_delay()} steps (from {', '.join(c.sources) or c.name})",
-                node=(c.sources[0] if c.sources else c.post), parameter="delay",
-                expected=f"delays <= {spec.DELAY_MAX} steps"))
+            yield refusal(
+                "loihi2-unsupported",
+                ResourceError(
+                    f"synaptic delay of {c.max_delay()} steps (from {', '.join(c.sources) or c.name})",
+                    node=(c.sources[0] if c.sources else c.post),
+                    parameter="delay",
+                    expected=f"delays <= {spec.DELAY_MAX} steps",
+                ),
+            )
 
 
 def _delay_limit(ctx) -> Iterator[Finding]:
@@ -129,10 +162,16 @@ def _delay_limit(ctx) -> Iterator[Finding]:
     for node in ctx.graph.nodes.values():
         d = _arr(node, "delay") if node.kind == "Delay" else None
         if d is not None and d.size and np.max(d) / dt > spec.DELAY_MAX + 1e-6:
-            yield refusal("loihi2-delay-limit", ResourceError(
-                f"delay of {np.max(d) / dt:g} steps of dt = {dt:g} exceeds Loihi 2's {spec.DELAY_MAX} steps "
-                "(6-bit synaptic delays)", node=node.name, parameter="delay",
-                expected=f"delays <= {spec.DELAY_MAX} steps"))
+            yield refusal(
+                "loihi2-delay-limit",
+                ResourceError(
+                    f"delay of {np.max(d) / dt:g} steps of dt = {dt:g} exceeds Loihi 2's {spec.DELAY_MAX} steps "
+                    "(6-bit synaptic delays)",
+                    node=node.name,
+                    parameter="delay",
+                    expected=f"delays <= {spec.DELAY_MAX} steps",
+                ),
+            )
 
 
 # ---------------------------------------------------------------------------- learning
@@ -192,9 +231,15 @@ def _passes(ctx) -> Iterator[Finding]:
 
 _BEFORE_PASSES = (_netlist, _attach, _groups, _connections, _learning)
 
-for _fn, _code in ((_netlist, "loihi2-netlist"), (_attach, "loihi2-learning-attach"), (_groups, "loihi2-reset"),
-                   (_connections, "loihi2-connections"), (_delay_limit, "loihi2-delay-limit"),
-                   (_learning, "loihi2-learning"), (_passes, "loihi2-lowering")):
+for _fn, _code in (
+    (_netlist, "loihi2-netlist"),
+    (_attach, "loihi2-learning-attach"),
+    (_groups, "loihi2-reset"),
+    (_connections, "loihi2-connections"),
+    (_delay_limit, "loihi2-delay-limit"),
+    (_learning, "loihi2-learning"),
+    (_passes, "loihi2-lowering"),
+):
     _fn.code = _code  # type: ignore[attr-defined]
 
 #: in the order lower enforces them (the first error is raised)

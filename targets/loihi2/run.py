@@ -24,7 +24,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from neurocompile.data import META_KEY, FIDELITY_BIT_EXACT, RunResult
+from neurocompile.data import FIDELITY_BIT_EXACT, META_KEY, RunResult
 from neurocompile.errors import BackendUnavailableError
 from neurocompile.program import Program
 
@@ -40,8 +40,10 @@ DEFAULT_TIMEOUT = 3600.0
 def lava_available() -> bool:
     """True when this interpreter can import lava-nc (and so can run in-process)."""
     try:
-        return importlib.util.find_spec("lava") is not None and \
-            importlib.util.find_spec("lava.magma.core.run_configs") is not None
+        return (
+            importlib.util.find_spec("lava") is not None
+            and importlib.util.find_spec("lava.magma.core.run_configs") is not None
+        )
     except (ImportError, ValueError):
         return False
 
@@ -55,12 +57,21 @@ def lava_python() -> Path:
         raise BackendUnavailableError(
             f"no Lava interpreter at {origin}; create it with `make venvs` or point "
             f"{LAVA_PYTHON_ENV} at a Python 3.10 with lava-nc 0.10.0 and neurocompile installed",
-            parameter=LAVA_PYTHON_ENV, expected="an executable Python with lava-nc 0.10.0")
+            parameter=LAVA_PYTHON_ENV,
+            expected="an executable Python with lava-nc 0.10.0",
+        )
     return path
 
 
-def run_lava(program: Program, inputs: Mapping[str, np.ndarray], *, record: Any = (), strict: bool = False,
-             in_process: bool | None = None, timeout: float = DEFAULT_TIMEOUT) -> RunResult:
+def run_lava(
+    program: Program,
+    inputs: Mapping[str, np.ndarray],
+    *,
+    record: Any = (),
+    strict: bool = False,
+    in_process: bool | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> RunResult:
     """Run ``program`` on Lava 0.10.0 ``fixed_pt``; samples one after another, fresh network each.
 
     Returns the emulator's :class:`RunResult` layout with backend ``lava``, fidelity
@@ -77,11 +88,18 @@ def run_lava(program: Program, inputs: Mapping[str, np.ndarray], *, record: Any 
     return _run_subprocess(program, inputs, rec, strict, timeout)
 
 
-def _run_subprocess(program: Program, inputs: Mapping[str, np.ndarray], rec: list[tuple[str, str]],
-                    strict: bool, timeout: float) -> RunResult:
+def _run_subprocess(
+    program: Program,
+    inputs: Mapping[str, np.ndarray],
+    rec: list[tuple[str, str]],
+    strict: bool,
+    timeout: float,
+) -> RunResult:
     python = lava_python()
     with tempfile.TemporaryDirectory(prefix="neurocompile-lava-") as tmp:
-        prog_path, in_path, out_path = (os.path.join(tmp, n) for n in ("program.ncp", "inputs.npz", "out.npz"))
+        prog_path, in_path, out_path = (
+            os.path.join(tmp, n) for n in ("program.ncp", "inputs.npz", "out.npz")
+        )
         program.save(prog_path)
         np.savez(in_path, **{k: np.asarray(v) for k, v in inputs.items()})
         cmd = [str(python), "-m", "neurocompile.targets.loihi2.lava_runner", prog_path, in_path, out_path]
@@ -92,21 +110,31 @@ def _run_subprocess(program: Program, inputs: Mapping[str, np.ndarray], rec: lis
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=tmp)
         except OSError as exc:
-            raise BackendUnavailableError(f"cannot start the Lava interpreter {python}: {exc.strerror}",
-                                          parameter=LAVA_PYTHON_ENV, expected="a working Python 3.10 with lava-nc") from None
+            raise BackendUnavailableError(
+                f"cannot start the Lava interpreter {python}: {exc.strerror}",
+                parameter=LAVA_PYTHON_ENV,
+                expected="a working Python 3.10 with lava-nc",
+            ) from None
         except subprocess.TimeoutExpired:
-            raise BackendUnavailableError(f"the Lava run did not finish within {timeout:.0f} s",
-                                          parameter="timeout") from None
+            raise BackendUnavailableError(
+                f"the Lava run did not finish within {timeout:.0f} s", parameter="timeout"
+            ) from None
         if proc.returncode != 0 or not os.path.isfile(out_path):
             lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
             last = lines[-1].strip() if lines else f"exit code {proc.returncode}, no message"
-            raise BackendUnavailableError(f"the Lava run failed ({python}): {last}", parameter=LAVA_PYTHON_ENV)
+            raise BackendUnavailableError(
+                f"the Lava run failed ({python}): {last}", parameter=LAVA_PYTHON_ENV
+            )
         with np.load(out_path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
     meta = json.loads(str(arrays.pop(META_KEY))) if META_KEY in arrays else {}
     outputs = {k: arrays.pop(k) for k in list(arrays) if k in program.outputs}
-    return RunResult(outputs=outputs, recordings=arrays, backend=meta.get("backend", BACKEND),
-                     fidelity=meta.get("fidelity", FIDELITY_BIT_EXACT),
-                     reference=meta.get("reference", LAVA_REFERENCE),
-                     semantics=meta.get("semantics", dict(program.semantics)),
-                     warnings=list(meta.get("warnings", [])))
+    return RunResult(
+        outputs=outputs,
+        recordings=arrays,
+        backend=meta.get("backend", BACKEND),
+        fidelity=meta.get("fidelity", FIDELITY_BIT_EXACT),
+        reference=meta.get("reference", LAVA_REFERENCE),
+        semantics=meta.get("semantics", dict(program.semantics)),
+        warnings=list(meta.get("warnings", [])),
+    )

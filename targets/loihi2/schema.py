@@ -16,7 +16,6 @@ INHIBITORY -255..0): Lava would silently clip them, we refuse instead. The LSB t
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from neurocompile.errors import GraphError, ParameterError, RangeError
@@ -29,11 +28,32 @@ _COMMON_PROJ = ("weight_exp", "num_weight_bits", "sign_mode", "num_message_bits"
 _POP_FIELDS = {
     "input": {"num_message_bits"},
     "lif": {"du", "dv", "vth", "bias_mant", "bias_exp", "u_init", "v_init"},
-    "lif_reset": {"du", "dv", "vth", "bias_mant", "bias_exp", "u_init", "v_init",
-                  "reset_interval", "reset_offset"},
+    "lif_reset": {
+        "du",
+        "dv",
+        "vth",
+        "bias_mant",
+        "bias_exp",
+        "u_init",
+        "v_init",
+        "reset_interval",
+        "reset_offset",
+    },
     # learning post neuron (targets/loihi2/learning_validate.py documents the fields)
-    "lif_3f": {"du", "dv", "vth", "bias_mant", "bias_exp", "u_init", "v_init",
-               "y1_impulse", "y1_decay", "y3_impulse", "y3_decay", "reward"},
+    "lif_3f": {
+        "du",
+        "dv",
+        "vth",
+        "bias_mant",
+        "bias_exp",
+        "u_init",
+        "v_init",
+        "y1_impulse",
+        "y1_decay",
+        "y3_impulse",
+        "y3_decay",
+        "reward",
+    },
 }
 _POP_OPTIONAL = {"u_init", "v_init"}
 _PROJ_FIELDS = {
@@ -41,8 +61,19 @@ _PROJ_FIELDS = {
     "delay_dense": set(_COMMON_PROJ) | {"weights", "delays"},
     "sparse": set(_COMMON_PROJ) | {"pre", "post", "weights"},
     "delay_sparse": set(_COMMON_PROJ) | {"pre", "post", "weights", "delays"},
-    "learning_dense": set(_COMMON_PROJ) | {"weights", "dw", "dd", "dt", "t_epoch", "rng_seed", "three_factor",
-                                           "tag_1", "tag_2", "graded_spike_cfg"}
+    "learning_dense": set(_COMMON_PROJ)
+    | {
+        "weights",
+        "dw",
+        "dd",
+        "dt",
+        "t_epoch",
+        "rng_seed",
+        "three_factor",
+        "tag_1",
+        "tag_2",
+        "graded_spike_cfg",
+    }
     | {f"{k}_{f}" for k in ("x1", "x2", "y1", "y2", "y3") for f in ("impulse", "tau")},
 }
 _PROJ_OPTIONAL = {"tag_1", "tag_2", "graded_spike_cfg"}
@@ -55,26 +86,37 @@ def validate_population(pop) -> None:
     p = pop.params
     check_fields(p, _POP_FIELDS[pop.kind], _POP_OPTIONAL, what=what, node=name, schema="loihi2")
     if pop.kind == "input":
-        check_int(p["num_message_bits"], spec.NUM_MESSAGE_BITS_MIN, spec.NUM_MESSAGE_BITS_MAX, what=what,
-                  node=name, field="num_message_bits")
+        check_int(
+            p["num_message_bits"],
+            spec.NUM_MESSAGE_BITS_MIN,
+            spec.NUM_MESSAGE_BITS_MAX,
+            what=what,
+            node=name,
+            field="num_message_bits",
+        )
         return
     n = pop.size
     check_int(p["du"], spec.DU_MIN, spec.DU_MAX, what=what, node=name, field="du")
     check_int(p["dv"], spec.DV_MIN, spec.DV_MAX, what=what, node=name, field="dv")
     check_int(p["vth"], spec.VTH_MIN, spec.VTH_MAX, what=what, node=name, field="vth")
-    check_int_array(p["bias_mant"], (n,), spec.BIAS_MANT_MIN, spec.BIAS_MANT_MAX, what=what, node=name,
-                    field="bias_mant")
-    check_int_array(p["bias_exp"], (n,), spec.BIAS_EXP_MIN, spec.BIAS_EXP_MAX, what=what, node=name,
-                    field="bias_exp")
+    check_int_array(
+        p["bias_mant"], (n,), spec.BIAS_MANT_MIN, spec.BIAS_MANT_MAX, what=what, node=name, field="bias_mant"
+    )
+    check_int_array(
+        p["bias_exp"], (n,), spec.BIAS_EXP_MIN, spec.BIAS_EXP_MAX, what=what, node=name, field="bias_exp"
+    )
     if "u_init" in p:
-        check_int_array(p["u_init"], (n,), spec.U_INIT_MIN, spec.U_INIT_MAX, what=what, node=name,
-                        field="u_init")
+        check_int_array(
+            p["u_init"], (n,), spec.U_INIT_MIN, spec.U_INIT_MAX, what=what, node=name, field="u_init"
+        )
     if "v_init" in p:
-        check_int_array(p["v_init"], (n,), spec.V_INIT_MIN, spec.V_INIT_MAX, what=what, node=name,
-                        field="v_init")
+        check_int_array(
+            p["v_init"], (n,), spec.V_INIT_MIN, spec.V_INIT_MAX, what=what, node=name, field="v_init"
+        )
     if pop.kind == "lif_reset":
-        check_int(p["reset_interval"], spec.RESET_INTERVAL_MIN, None, what=what, node=name,
-                  field="reset_interval")
+        check_int(
+            p["reset_interval"], spec.RESET_INTERVAL_MIN, None, what=what, node=name, field="reset_interval"
+        )
         check_int(p["reset_offset"], spec.RESET_OFFSET_MIN, None, what=what, node=name, field="reset_offset")
     if pop.kind == "lif_3f":
         from .learning_validate import validate_lif_3f
@@ -85,24 +127,45 @@ def validate_population(pop) -> None:
 def validate_projection(proj, program: Program) -> None:
     name = proj.name
     if proj.kind not in spec.PROJECTION_KINDS:
-        raise ParameterError(f"projection kind {proj.kind!r} is not a loihi2 projection", node=name,
-                             parameter="kind", expected=" or ".join(spec.PROJECTION_KINDS))
+        raise ParameterError(
+            f"projection kind {proj.kind!r} is not a loihi2 projection",
+            node=name,
+            parameter="kind",
+            expected=" or ".join(spec.PROJECTION_KINDS),
+        )
     check_endpoints(proj, program, spec.NEURON_KINDS, "a lif, lif_reset or lif_3f population")
     post = program.populations[proj.post]
     what = f"{proj.kind} projection"
     p = proj.params
     check_fields(p, _PROJ_FIELDS[proj.kind], _PROJ_OPTIONAL, what=what, node=name, schema="loihi2")
-    check_int(p["weight_exp"], spec.WEIGHT_EXP_MIN, spec.WEIGHT_EXP_MAX, what=what, node=name,
-              field="weight_exp")
-    check_int(p["num_weight_bits"], spec.NUM_WEIGHT_BITS_MIN, spec.NUM_WEIGHT_BITS_MAX, what=what, node=name,
-              field="num_weight_bits")
+    check_int(
+        p["weight_exp"], spec.WEIGHT_EXP_MIN, spec.WEIGHT_EXP_MAX, what=what, node=name, field="weight_exp"
+    )
+    check_int(
+        p["num_weight_bits"],
+        spec.NUM_WEIGHT_BITS_MIN,
+        spec.NUM_WEIGHT_BITS_MAX,
+        what=what,
+        node=name,
+        field="num_weight_bits",
+    )
     sm = p["sign_mode"]
     if not is_int(sm) or int(sm) not in spec.SIGN_MODES:
-        raise RangeError(f"{what} sign_mode={sm!r} is not a sign mode", node=name, parameter="sign_mode",
-                         expected="1 (MIXED), 2 (EXCITATORY) or 3 (INHIBITORY)")
+        raise RangeError(
+            f"{what} sign_mode={sm!r} is not a sign mode",
+            node=name,
+            parameter="sign_mode",
+            expected="1 (MIXED), 2 (EXCITATORY) or 3 (INHIBITORY)",
+        )
     sm = int(sm)
-    check_int(p["num_message_bits"], spec.NUM_MESSAGE_BITS_MIN, spec.NUM_MESSAGE_BITS_MAX, what=what,
-              node=name, field="num_message_bits")
+    check_int(
+        p["num_message_bits"],
+        spec.NUM_MESSAGE_BITS_MIN,
+        spec.NUM_MESSAGE_BITS_MAX,
+        what=what,
+        node=name,
+        field="num_message_bits",
+    )
     n_pre = program.populations[proj.pre].size
     n_post = post.size
     wlo, whi = spec.WEIGHT_RANGE[sm]
@@ -116,42 +179,71 @@ def validate_projection(proj, program: Program) -> None:
     if proj.kind in ("dense", "delay_dense"):
         _weights(p["weights"], (n_post, n_pre), wlo, whi, wfield, what, name)
         if proj.kind == "delay_dense":
-            check_int_array(p["delays"], (n_post, n_pre), spec.DELAY_MIN, spec.DELAY_MAX, what=what, node=name,
-                            field="delays")
+            check_int_array(
+                p["delays"],
+                (n_post, n_pre),
+                spec.DELAY_MIN,
+                spec.DELAY_MAX,
+                what=what,
+                node=name,
+                field="delays",
+            )
         return
     pre_idx = np.asarray(p["pre"])
     if pre_idx.ndim != 1:
-        raise ParameterError(f"{what} field 'pre' must be a 1-D index array", node=name, parameter="pre",
-                             expected="shape (n_synapses,)")
+        raise ParameterError(
+            f"{what} field 'pre' must be a 1-D index array",
+            node=name,
+            parameter="pre",
+            expected="shape (n_synapses,)",
+        )
     m = pre_idx.shape[0]
     pre_idx = check_int_array(pre_idx, (m,), 0, n_pre - 1, what=what, node=name, field="pre")
     post_idx = check_int_array(p["post"], (m,), 0, n_post - 1, what=what, node=name, field="post")
     _weights(p["weights"], (m,), wlo, whi, wfield, what, name)
     if proj.kind == "delay_sparse":
-        check_int_array(p["delays"], (m,), spec.DELAY_MIN, spec.DELAY_MAX, what=what, node=name, field="delays")
+        check_int_array(
+            p["delays"], (m,), spec.DELAY_MIN, spec.DELAY_MAX, what=what, node=name, field="delays"
+        )
     if m:
         key = post_idx.astype(np.int64) * n_pre + pre_idx.astype(np.int64)
         uniq, counts = np.unique(key, return_counts=True)
         if (counts > 1).any():
             k = int(uniq[np.argmax(counts > 1)])
-            raise ParameterError(f"{what} has duplicate synapse (pre={k % n_pre}, post={k // n_pre})",
-                                 node=name, parameter="pre", expected="at most one synapse per (pre, post) pair")
+            raise ParameterError(
+                f"{what} has duplicate synapse (pre={k % n_pre}, post={k // n_pre})",
+                node=name,
+                parameter="pre",
+                expected="at most one synapse per (pre, post) pair",
+            )
 
 
 def _weights(value, shape, lo, hi, field, what, node) -> None:
     arr = np.asarray(value)
     if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
-        raise ParameterError(f"{what} field must be an integer array, got dtype {arr.dtype}", node=node,
-                             parameter="weights", expected=f"integers, shape {shape}")
+        raise ParameterError(
+            f"{what} field must be an integer array, got dtype {arr.dtype}",
+            node=node,
+            parameter="weights",
+            expected=f"integers, shape {shape}",
+        )
     if arr.shape != tuple(shape):
-        raise ParameterError(f"{what} field has shape {arr.shape}", node=node, parameter="weights",
-                             expected=f"shape {tuple(shape)}")
+        raise ParameterError(
+            f"{what} field has shape {arr.shape}",
+            node=node,
+            parameter="weights",
+            expected=f"shape {tuple(shape)}",
+        )
     if arr.size and (arr.min() < lo or arr.max() > hi):
         bad = (arr < lo) | (arr > hi)
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise RangeError(f"{what} weights{list(idx)}={int(arr[idx])} is out of range for its sign mode "
-                         f"({int(bad.sum())} entries)", node=node, parameter="weights",
-                         expected=f"{lo} <= {field} <= {hi}")
+        raise RangeError(
+            f"{what} weights{list(idx)}={int(arr[idx])} is out of range for its sign mode "
+            f"({int(bad.sum())} entries)",
+            node=node,
+            parameter="weights",
+            expected=f"{lo} <= {field} <= {hi}",
+        )
 
 
 def validate_program(program: Program) -> Program:
@@ -160,37 +252,64 @@ def validate_program(program: Program) -> Program:
         raise ParameterError(f"Program target is {program.target!r}", parameter="target", expected="'loihi2'")
     for key, pop in program.populations.items():
         if key != pop.name:
-            raise ParameterError(f"population stored under key '{key}' is named '{pop.name}'", node=pop.name,
-                                 parameter="name", expected="the key and the name to agree")
+            raise ParameterError(
+                f"population stored under key '{key}' is named '{pop.name}'",
+                node=pop.name,
+                parameter="name",
+                expected="the key and the name to agree",
+            )
         validate_population(pop)
     for key, proj in program.projections.items():
         if key != proj.name:
-            raise ParameterError(f"projection stored under key '{key}' is named '{proj.name}'", node=proj.name,
-                                 parameter="name", expected="the key and the name to agree")
+            raise ParameterError(
+                f"projection stored under key '{key}' is named '{proj.name}'",
+                node=proj.name,
+                parameter="name",
+                expected="the key and the name to agree",
+            )
         validate_projection(proj, program)
     fed: dict[str, str] = {}
     for key, popname in program.inputs.items():
         pop = program.populations.get(popname)
         if pop is None or pop.kind != "input":
-            raise GraphError(f"input '{key}' names population '{popname}', which is not an input population",
-                             node=key, parameter="inputs", expected="an input population")
+            raise GraphError(
+                f"input '{key}' names population '{popname}', which is not an input population",
+                node=key,
+                parameter="inputs",
+                expected="an input population",
+            )
         if popname in fed:
-            raise GraphError(f"inputs '{fed[popname]}' and '{key}' both feed population '{popname}'",
-                             node=popname, parameter="inputs", expected="one data key per input population")
+            raise GraphError(
+                f"inputs '{fed[popname]}' and '{key}' both feed population '{popname}'",
+                node=popname,
+                parameter="inputs",
+                expected="one data key per input population",
+            )
         fed[popname] = key
     for pop in program.populations.values():
         if pop.kind == "input" and pop.name not in fed:
-            raise GraphError("input population is fed by no key of Program.inputs", node=pop.name,
-                             parameter="inputs", expected="every input population listed in Program.inputs")
+            raise GraphError(
+                "input population is fed by no key of Program.inputs",
+                node=pop.name,
+                parameter="inputs",
+                expected="every input population listed in Program.inputs",
+            )
     for key, out in program.outputs.items():
         pop = program.populations.get(out.population)
         if pop is None:
-            raise GraphError(f"output '{key}' reads unknown population '{out.population}'", node=key,
-                             parameter="outputs", expected="one of " + ", ".join(sorted(program.populations)))
+            raise GraphError(
+                f"output '{key}' reads unknown population '{out.population}'",
+                node=key,
+                parameter="outputs",
+                expected="one of " + ", ".join(sorted(program.populations)),
+            )
         if out.observable not in spec.OBSERVABLES or (pop.kind == "input" and out.observable != "spikes"):
-            raise ParameterError(f"output '{key}' reads observable {out.observable!r} of {pop.kind} population "
-                                 f"'{pop.name}'", node=key, parameter="observable",
-                                 expected="spikes, v or u (input populations: spikes)")
+            raise ParameterError(
+                f"output '{key}' reads observable {out.observable!r} of {pop.kind} population '{pop.name}'",
+                node=key,
+                parameter="observable",
+                expected="spikes, v or u (input populations: spikes)",
+            )
     return program
 
 

@@ -62,8 +62,11 @@ RESET_OFFSET_MIN = 0
 SIGN_MODE_MIXED = 1
 SIGN_MODE_EXCITATORY = 2
 SIGN_MODE_INHIBITORY = 3
-SIGN_MODES = {SIGN_MODE_MIXED: "MIXED", SIGN_MODE_EXCITATORY: "EXCITATORY",
-              SIGN_MODE_INHIBITORY: "INHIBITORY"}
+SIGN_MODES = {
+    SIGN_MODE_MIXED: "MIXED",
+    SIGN_MODE_EXCITATORY: "EXCITATORY",
+    SIGN_MODE_INHIBITORY: "INHIBITORY",
+}
 #: weights have an 8-bit magnitude; clip ranges per sign mode (``clip_weights(.., num_bits=8)``).
 WEIGHT_BITS = 8
 WEIGHT_RANGE = {
@@ -122,24 +125,36 @@ OBSERVABLES = ("spikes", "v", "u")
 # validation) and the emulator's learning kernel.
 LEARNING_PROJECTION_KINDS = ("learning_dense",)
 LEARNING_NEURON_KINDS = ("lif_3f",)
-TRACE_BITS = 7                      # traces 0..127
+TRACE_BITS = 7  # traces 0..127
 TRACE_MAX = 2**TRACE_BITS - 1
-TRACE_FRACTION_BITS = 8             # impulses have 8 fractional bits
-LEARNING_WEIGHT_BITS_S = 9          # w factor width (signed)
-TAG_BITS = 8                        # tag_1 (t), tag_2 (d) unsigned widths
+TRACE_FRACTION_BITS = 8  # impulses have 8 fractional bits
+LEARNING_WEIGHT_BITS_S = 9  # w factor width (signed)
+TAG_BITS = 8  # tag_1 (t), tag_2 (d) unsigned widths
 CONST_BITS = 8
-S_MANT_BITS = 4                     # scaling mantissa m in [-8, 7]
+S_MANT_BITS = 4  # scaling mantissa m in [-8, 7]
 S_MANT_MIN, S_MANT_MAX = -8, 7
-S_EXP_MIN, S_EXP_MAX = -7, 8        # scaling exponent; stored as e + 7
-ACCUMULATOR_BITS_U = 15             # 16-bit signed accumulator
+S_EXP_MIN, S_EXP_MAX = -7, 8  # scaling exponent; stored as e + 7
+ACCUMULATOR_BITS_U = 15  # 16-bit signed accumulator
 ACCUMULATOR_MIN, ACCUMULATOR_MAX = -(2**15) - 1, 2**15 - 1
-SYN_VAR_SHIFT = 16 - 9              # acc = Z << 7
+SYN_VAR_SHIFT = 16 - 9  # acc = Z << 7
 #: factor widths used for the pre-shift max(0, sum(widths) + 4 - 15)
-FACTOR_WIDTHS = {"x0": 1, "y0": 1, "u": 1, "x1": 7, "x2": 7, "y1": 7, "y2": 7, "y3": 7,
-                 "w": 9, "d": 9, "t": 9, "C": 8}
+FACTOR_WIDTHS = {
+    "x0": 1,
+    "y0": 1,
+    "u": 1,
+    "x1": 7,
+    "x2": 7,
+    "y1": 7,
+    "y2": 7,
+    "y3": 7,
+    "w": 9,
+    "d": 9,
+    "t": 9,
+    "C": 8,
+}
 TAG_2_RANGE = (0, 2**TAG_BITS - 1)
 TAG_1_RANGE = (-(2**TAG_BITS) - 1, 2**TAG_BITS - 1)
-T_EPOCH_MIN, T_EPOCH_MAX = 1, 2**6 - 1   # 6-bit epoch time (not enforced by Lava; hardware field)
+T_EPOCH_MIN, T_EPOCH_MAX = 1, 2**6 - 1  # 6-bit epoch time (not enforced by Lava; hardware field)
 #: W stream seed of ``ConnVarRandom()`` (always 2 in Lava 0.10.0); X uses rng_seed, rng_seed+1,
 #: Y rng_seed+2, rng_seed+3.
 CONN_VAR_SEED = 2

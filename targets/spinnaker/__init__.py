@@ -22,11 +22,13 @@ TARGET = Target(
     learning_section=f"{_P}.report:learning_section",
     effective_weights=f"{_P}.report:effective_weights",
     apply_learned=f"{_P}.learned:apply_learned",
-    demo={"fidelity": "bit-exact vs sPyNNaker 1!7.4.1",
-          "quantization": "w16, ring-buffer shift {ring_buffer_shift}",
-          "cores_per_chip": f"{_P}.spec:CORES_PER_CHIP",
-          "system_cores": "monitor, extra monitor, gatherer",
-          "placement": "placement estimate (virtual board)"},
+    demo={
+        "fidelity": "bit-exact vs sPyNNaker 1!7.4.1",
+        "quantization": "w16, ring-buffer shift {ring_buffer_shift}",
+        "cores_per_chip": f"{_P}.spec:CORES_PER_CHIP",
+        "system_cores": "monitor, extra monitor, gatherer",
+        "placement": "placement estimate (virtual board)",
+    },
 )
 
 __all__ = ["TARGET"]

@@ -90,7 +90,9 @@ def build_network(sim, net, arrays, sample=0, record=True):
         if spinn:
             extra["additional_parameters"] = {"neurons_per_core": int(p["neurons_per_core"])}
             if p.get("max_expected_summed_weight") is not None:  # pins the ring-buffer shifts
-                extra["additional_parameters"]["max_expected_summed_weight"] = list(p["max_expected_summed_weight"])
+                extra["additional_parameters"]["max_expected_summed_weight"] = list(
+                    p["max_expected_summed_weight"]
+                )
         initial = {"v": v_init} if v_init is not None else None
         pop = sim.Population(size, cell, initial_values=initial, label=p["label"], **extra)
         if record and p.get("record"):
@@ -102,8 +104,13 @@ def build_network(sim, net, arrays, sample=0, record=True):
         conns = np.column_stack([pre.astype(float), post.astype(float), w, d])
         synapse = stdp_synapse(sim, q["plasticity"]) if q.get("plasticity") else sim.StaticSynapse()
         projs[q["label"]] = sim.Projection(
-            pops[q["pre"]], pops[q["post"]], sim.FromListConnector(conns), synapse,
-            receptor_type=q["receptor"], label=q["label"])
+            pops[q["pre"]],
+            pops[q["post"]],
+            sim.FromListConnector(conns),
+            synapse,
+            receptor_type=q["receptor"],
+            label=q["label"],
+        )
     return pops, projs
 
 
@@ -111,6 +118,7 @@ def stdp_synapse(sim, plasticity):
     """``sim.STDPMechanism`` from ``{"timing": [class, kwargs], "weight": [class, kwargs]}`` (class names
     relative to the simulator module, e.g. ``extra_models.PfisterSpikeTriplet``); the FromList columns
     give each synapse's initial weight and delay."""
+
     def resolve(dotted):
         obj = sim
         for part in dotted.split("."):
@@ -118,7 +126,9 @@ def stdp_synapse(sim, plasticity):
         return obj
 
     (t_cls, t_kw), (w_cls, w_kw) = plasticity["timing"], plasticity["weight"]
-    return sim.STDPMechanism(timing_dependence=resolve(t_cls)(**t_kw), weight_dependence=resolve(w_cls)(**w_kw))
+    return sim.STDPMechanism(
+        timing_dependence=resolve(t_cls)(**t_kw), weight_dependence=resolve(w_cls)(**w_kw)
+    )
 
 
 def readback(net, pops, projs):
@@ -129,7 +139,9 @@ def readback(net, pops, projs):
         try:  # sPyNNaker's ConnectionHolder: structured arrays, much faster than the list
             parts = holder.connections
             c = np.concatenate(parts) if parts else None
-            pre, post, w, d = (c["source"], c["target"], c["weight"], c["delay"]) if c is not None else ([],) * 4
+            pre, post, w, d = (
+                (c["source"], c["target"], c["weight"], c["delay"]) if c is not None else ([],) * 4
+            )
         except (AttributeError, ValueError, KeyError):
             rows = np.asarray(list(holder), dtype=float).reshape(-1, 4)
             pre, post, w, d = rows.T
@@ -216,8 +228,10 @@ def main(argv=None):
     sim.end()
     np.savez(args.output, **res)
     n_spikes = sum(int(v.sum()) for k, v in res.items() if k.endswith(".spikes"))
-    print(f"run.py: {len(net['populations'])} populations, {len(net['projections'])} projections, "
-          f"{net['n_steps']} ticks of {net['tick_ms']} ms; {n_spikes} spikes recorded -> {args.output}")
+    print(
+        f"run.py: {len(net['populations'])} populations, {len(net['projections'])} projections, "
+        f"{net['n_steps']} ticks of {net['tick_ms']} ms; {n_spikes} spikes recorded -> {args.output}"
+    )
     if args.check:
         bad = compare(args.golden, res, args.sample)
         print("check: spikes match golden.npz" if not bad else f"check: MISMATCH in {', '.join(bad)}")

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -47,7 +46,11 @@ PYNN_PIN = "0.13.0"
 DEFAULT_NEURONS_PER_CORE = 256
 DEFAULT_STEPS = 100
 #: Program population kind -> PyNN cell type.
-PYNN_MODELS = {"spike_source": "SpikeSourceArray", "if_curr_exp": "IF_curr_exp", "if_curr_delta": "IF_curr_delta"}
+PYNN_MODELS = {
+    "spike_source": "SpikeSourceArray",
+    "if_curr_exp": "IF_curr_exp",
+    "if_curr_delta": "IF_curr_delta",
+}
 _SCALARS = {
     "IF_curr_exp": ("cm", "tau_m", "v_rest", "v_reset", "v_thresh", "tau_refrac", "tau_syn_E", "tau_syn_I"),
     "IF_curr_delta": ("cm", "tau_m", "v_rest", "v_reset", "v_thresh", "tau_refrac"),
@@ -78,7 +81,9 @@ def shift_to_max_expected(shift: int) -> float:
     (:func:`spec.pinning_weight`; the virtual-board readback tests check it)."""
     s = int(shift)
     if s < spec.RING_BUFFER_SHIFT_MIN:
-        raise ParameterError(f"ring-buffer shift {s} is negative", parameter="ring_buffer_shifts", expected=">= 0")
+        raise ParameterError(
+            f"ring-buffer shift {s} is negative", parameter="ring_buffer_shifts", expected=">= 0"
+        )
     return spec.pinning_weight(s)
 
 
@@ -90,8 +95,12 @@ def weight_scale(shift: int) -> float:
 def _scalar(pop: str, name: str, value: Any) -> float:
     arr = np.asarray(value, dtype=np.float64).ravel()
     if arr.size == 0 or not np.all(arr == arr[0]):
-        raise UnsupportedError(f"parameter varies across the population; PyNN cell parameters of this "
-                               f"bundle are scalars", node=pop, parameter=name, expected="one value")
+        raise UnsupportedError(
+            "parameter varies across the population; PyNN cell parameters of this bundle are scalars",
+            node=pop,
+            parameter=name,
+            expected="one value",
+        )
     return float(arr[0])
 
 
@@ -101,14 +110,22 @@ def population_shifts(program: Program) -> dict[str, list[int]]:
         if p.kind in ("if_curr_exp", "if_curr_delta"):
             sh = p.params.get("ring_buffer_shifts")
             if sh is None:
-                raise ParameterError("neuron population has no ring_buffer_shifts", node=p.name,
-                                     parameter="ring_buffer_shifts", expected="[exc, inh] ints")
+                raise ParameterError(
+                    "neuron population has no ring_buffer_shifts",
+                    node=p.name,
+                    parameter="ring_buffer_shifts",
+                    expected="[exc, inh] ints",
+                )
             out[p.name] = [int(s) for s in np.asarray(sh).ravel()[:2]]
     return out
 
 
-def network_arrays(program: Program, inputs: Mapping[str, np.ndarray] | None = None,
-                   steps: int | None = None, prefix: str = "") -> tuple[dict, dict[str, np.ndarray]]:
+def network_arrays(
+    program: Program,
+    inputs: Mapping[str, np.ndarray] | None = None,
+    steps: int | None = None,
+    prefix: str = "",
+) -> tuple[dict, dict[str, np.ndarray]]:
     """The ``network.npz`` description of ``program``: ``(net dict, arrays)``.
 
     ``inputs`` are the run inputs (``.npz`` layout, keys = ``program.inputs``); their spikes
@@ -116,8 +133,11 @@ def network_arrays(program: Program, inputs: Mapping[str, np.ndarray] | None = N
     before every label (used to batch several Programs into one sPyNNaker run).
     """
     if program.target != "spinnaker":
-        raise UnsupportedError(f"a {program.target!r} Program cannot be written as a PyNN network",
-                               parameter="target", expected="spinnaker")
+        raise UnsupportedError(
+            f"a {program.target!r} Program cannot be written as a PyNN network",
+            parameter="target",
+            expected="spinnaker",
+        )
     tick = float(program.semantics.get("tick_ms", 1.0))
     if tick <= 0:
         raise ParameterError(f"tick_ms {tick} is not positive", parameter="tick_ms", expected="0.1 or 1.0")
@@ -129,8 +149,12 @@ def network_arrays(program: Program, inputs: Mapping[str, np.ndarray] | None = N
     for i, p in enumerate(program.populations.values()):
         model = PYNN_MODELS.get(p.kind)
         if model is None:
-            raise UnsupportedError(f"population kind {p.kind!r} has no PyNN model", node=p.name,
-                                   parameter="kind", expected=" or ".join(PYNN_MODELS))
+            raise UnsupportedError(
+                f"population kind {p.kind!r} has no PyNN model",
+                node=p.name,
+                parameter="kind",
+                expected=" or ".join(PYNN_MODELS),
+            )
         entry: dict[str, Any] = {"label": prefix + p.name, "model": model, "size": int(p.size)}
         if model != "SpikeSourceArray":
             entry["params"] = {k: _scalar(p.name, k, p.params[k]) for k in _SCALARS[model] if k in p.params}
@@ -140,8 +164,9 @@ def network_arrays(program: Program, inputs: Mapping[str, np.ndarray] | None = N
             entry["arrays"] = []
             for k in _ARRAYS:
                 if k in p.params:
-                    arrays[f"pop{i}.{k}"] = np.broadcast_to(np.asarray(p.params[k], dtype=np.float64).ravel(),
-                                                            (p.size,)).copy()
+                    arrays[f"pop{i}.{k}"] = np.broadcast_to(
+                        np.asarray(p.params[k], dtype=np.float64).ravel(), (p.size,)
+                    ).copy()
                     entry["arrays"].append(k)
             entry["ring_buffer_shifts"] = shifts[p.name]
             entry["max_expected_summed_weight"] = [shift_to_max_expected(s) for s in shifts[p.name]]
@@ -152,34 +177,52 @@ def network_arrays(program: Program, inputs: Mapping[str, np.ndarray] | None = N
     projs: list[dict] = []
     for j, q in enumerate(program.projections.values()):
         if q.kind not in ("from_list", "stdp"):
-            raise UnsupportedError(f"projection kind {q.kind!r}", node=q.name, parameter="kind",
-                                   expected="from_list or stdp")
+            raise UnsupportedError(
+                f"projection kind {q.kind!r}", node=q.name, parameter="kind", expected="from_list or stdp"
+            )
         receptor = q.params.get("receptor", "excitatory")
         if receptor not in RECEPTORS:
-            raise ParameterError(f"receptor {receptor!r}", node=q.name, parameter="receptor",
-                                 expected=" or ".join(RECEPTORS))
+            raise ParameterError(
+                f"receptor {receptor!r}", node=q.name, parameter="receptor", expected=" or ".join(RECEPTORS)
+            )
         if q.post not in shifts:
-            raise UnsupportedError(f"projection into {q.post!r}, which is not a neuron population", node=q.name,
-                                   parameter="post", expected="an if_curr_exp / if_curr_delta population")
+            raise UnsupportedError(
+                f"projection into {q.post!r}, which is not a neuron population",
+                node=q.name,
+                parameter="post",
+                expected="an if_curr_exp / if_curr_delta population",
+            )
         shift = shifts[q.post][RECEPTORS.index(receptor)]
         w16 = np.asarray(q.params["w16"], dtype=np.int64).ravel()
         d = np.asarray(q.params["delays"], dtype=np.int64).ravel()
         if w16.size and (w16.min() < 0 or w16.max() > 0xFFFF):
             raise ParameterError("w16 outside 0..65535", node=q.name, parameter="w16", expected="uint16")
         if d.size and d.min() < 1:
-            raise ParameterError(f"delay {int(d.min())} ticks", node=q.name, parameter="delays", expected=">= 1")
+            raise ParameterError(
+                f"delay {int(d.min())} ticks", node=q.name, parameter="delays", expected=">= 1"
+            )
         sign = -1.0 if receptor == "inhibitory" else 1.0
         arrays[f"proj{j}.pre"] = np.asarray(q.params["pre"], dtype=np.int64).ravel()
         arrays[f"proj{j}.post"] = np.asarray(q.params["post"], dtype=np.int64).ravel()
         arrays[f"proj{j}.weight"] = sign * w16.astype(np.float64) / weight_scale(shift)
         arrays[f"proj{j}.delay"] = np.round(d * tick, 9)
         arrays[f"proj{j}.w16"] = w16
-        projs.append({"label": prefix + q.name, "pre": prefix + q.pre, "post": prefix + q.post,
-                      "receptor": receptor, "n": int(w16.size), "shift": int(shift)})
+        projs.append(
+            {
+                "label": prefix + q.name,
+                "pre": prefix + q.pre,
+                "post": prefix + q.post,
+                "receptor": receptor,
+                "n": int(w16.size),
+                "shift": int(shift),
+            }
+        )
         if q.kind == "stdp":  # sim.STDPMechanism(timing_dependence=..., weight_dependence=...) (learning.py)
             from .learning import pynn_arguments
 
-            projs[-1]["plasticity"] = {k: [c, kw] for k, (c, kw) in pynn_arguments(q.params["plasticity"]).items()}
+            projs[-1]["plasticity"] = {
+                k: [c, kw] for k, (c, kw) in pynn_arguments(q.params["plasticity"]).items()
+            }
     n_steps = int(steps) if steps is not None else DEFAULT_STEPS
     n_samples = 0
     if inputs:
@@ -194,9 +237,15 @@ def network_arrays(program: Program, inputs: Mapping[str, np.ndarray] | None = N
             arrays[f"pop{index[pop_name]}.spikes"] = np.stack([s, t, n]).astype(np.int64)
     for k in [k for k in arrays if k.endswith(".spikes")]:
         _check_tick_times(arrays[k][1], tick)
-    net = {"format": bundle_run.NETWORK_FORMAT, "format_version": bundle_run.NETWORK_FORMAT_VERSION,
-           "tick_ms": tick, "n_steps": n_steps, "n_samples": n_samples,
-           "populations": pops, "projections": projs}
+    net = {
+        "format": bundle_run.NETWORK_FORMAT,
+        "format_version": bundle_run.NETWORK_FORMAT_VERSION,
+        "tick_ms": tick,
+        "n_steps": n_steps,
+        "n_samples": n_samples,
+        "populations": pops,
+        "projections": projs,
+    }
     return net, arrays
 
 
@@ -229,33 +278,46 @@ class BundleReport:
 
     def summary(self) -> str:
         """The one line ``neurocompile emit`` prints."""
-        return (f"emitted: PyNN/sPyNNaker bundle in {self.directory} ({self.populations} populations, "
-                f"{self.projections} projections, {self.synapses} synapses; {self.samples} sample(s) x {self.steps} "
-                f"ticks; golden: {self.golden_backend or self.golden_note}); run: cd {self.directory} && python run.py")
+        return (
+            f"emitted: PyNN/sPyNNaker bundle in {self.directory} ({self.populations} populations, "
+            f"{self.projections} projections, {self.synapses} synapses; {self.samples} sample(s) x {self.steps} "
+            f"ticks; golden: {self.golden_backend or self.golden_note}); run: cd {self.directory} && python run.py"
+        )
 
 
 def _golden(program: Program, inputs: Mapping[str, np.ndarray] | None) -> tuple[dict, str | None, str]:
     if not inputs:
         return {}, None, "no input given: no golden spikes"
     try:
-        res = program.run(inputs, backend="emulator",
-                          record=[(p, "spikes") for p, q in program.populations.items() if q.kind != "spike_source"])
+        res = program.run(
+            inputs,
+            backend="emulator",
+            record=[(p, "spikes") for p, q in program.populations.items() if q.kind != "spike_source"],
+        )
     except Exception as exc:  # noqa: BLE001 - the bundle is still useful without golden spikes
         return {}, None, f"emulator could not run this Program: {type(exc).__name__}: {exc}"
     gold = {k: np.asarray(v) for k, v in res.recordings.items() if k.endswith(".spikes")}
     return gold, res.label(), "emulator spikes per population, (batch, ticks, size)"
 
 
-def emit_bundle(program: Program, out: str | Path, inputs: Mapping[str, np.ndarray] | None = None,
-                *, steps: int = DEFAULT_STEPS, seed: int = 0) -> BundleReport:
+def emit_bundle(
+    program: Program,
+    out: str | Path,
+    inputs: Mapping[str, np.ndarray] | None = None,
+    *,
+    steps: int = DEFAULT_STEPS,
+    seed: int = 0,
+) -> BundleReport:
     """Write the PyNN bundle of ``program`` into ``out`` (created). Without ``inputs``, Bernoulli(0.1)
     spikes (``seed``) of ``steps`` ticks, batch 1, are generated for each input population."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if inputs is None:
         rng = np.random.default_rng(seed)
-        inputs = {name: (rng.random((1, steps, program.populations[pop].size)) < 0.1).astype(np.uint8)
-                  for name, pop in program.inputs.items()}
+        inputs = {
+            name: (rng.random((1, steps, program.populations[pop].size)) < 0.1).astype(np.uint8)
+            for name, pop in program.inputs.items()
+        }
     net, arrays = network_arrays(program, inputs, steps)
     save_network(out / "network.npz", net, arrays)
     shutil.copyfile(Path(bundle_run.__file__), out / "run.py")
@@ -264,21 +326,45 @@ def emit_bundle(program: Program, out: str | Path, inputs: Mapping[str, np.ndarr
     if gold:
         np.savez_compressed(out / "golden.npz", **gold)
     manifest = {
-        "format": "neurocompile-spinnaker-bundle", "format_version": 1,
+        "format": "neurocompile-spinnaker-bundle",
+        "format_version": 1,
         "requires": {"spynnaker": SPYNNAKER_PIN, "pynn": PYNN_PIN, "python": ">=3.11"},
         "ebrains": {"command": "run.py {system}", "hardware_config": {"spynnaker_version": "7.4.1"}},
-        "tick_ms": net["tick_ms"], "dt": program.semantics.get("dt"), "n_steps": net["n_steps"],
+        "tick_ms": net["tick_ms"],
+        "dt": program.semantics.get("dt"),
+        "n_steps": net["n_steps"],
         "n_samples": net["n_samples"],
-        "populations": {p["label"]: {k: p[k] for k in ("model", "size", "ring_buffer_shifts", "weight_scales",
-                                                       "max_expected_summed_weight", "neurons_per_core")
-                                     if k in p} for p in net["populations"]},
-        "projections": {q["label"]: {"pre": q["pre"], "post": q["post"], "receptor": q["receptor"],
-                                     "synapses": q["n"], "shift": q["shift"],
-                                     "w16_sum": int(arrays[f"proj{j}.w16"].sum())}
-                        for j, q in enumerate(net["projections"])},
+        "populations": {
+            p["label"]: {
+                k: p[k]
+                for k in (
+                    "model",
+                    "size",
+                    "ring_buffer_shifts",
+                    "weight_scales",
+                    "max_expected_summed_weight",
+                    "neurons_per_core",
+                )
+                if k in p
+            }
+            for p in net["populations"]
+        },
+        "projections": {
+            q["label"]: {
+                "pre": q["pre"],
+                "post": q["post"],
+                "receptor": q["receptor"],
+                "synapses": q["n"],
+                "shift": q["shift"],
+                "w16_sum": int(arrays[f"proj{j}.w16"].sum()),
+            }
+            for j, q in enumerate(net["projections"])
+        },
         "inputs": dict(program.inputs),
-        "outputs": {k: {"population": o.population, "observable": o.observable, "scale": o.scale}
-                    for k, o in program.outputs.items()},
+        "outputs": {
+            k: {"population": o.population, "observable": o.observable, "scale": o.scale}
+            for k, o in program.outputs.items()
+        },
         "golden": {"file": "golden.npz" if gold else None, "backend": gold_label, "note": gold_note},
         "files": {},
     }
@@ -287,17 +373,24 @@ def emit_bundle(program: Program, out: str | Path, inputs: Mapping[str, np.ndarr
         if (out / name).is_file():
             manifest["files"][name] = hashlib.sha256((out / name).read_bytes()).hexdigest()
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    return BundleReport(str(out), len(net["populations"]), len(net["projections"]),
-                        int(sum(q["n"] for q in net["projections"])), int(net["n_samples"]),
-                        int(net["n_steps"]), gold_label, gold_note)
+    return BundleReport(
+        str(out),
+        len(net["populations"]),
+        len(net["projections"]),
+        int(sum(q["n"] for q in net["projections"])),
+        int(net["n_samples"]),
+        int(net["n_steps"]),
+        gold_label,
+        gold_note,
+    )
 
 
 def _readme(program: Program, net: dict, golden: bool) -> str:
     n_syn = sum(q["n"] for q in net["projections"])
     return f"""# SpiNNaker bundle (neurocompile)
 
-{len(net['populations'])} populations, {len(net['projections'])} projections ({n_syn} synapses),
-{net['n_steps']} ticks of {net['tick_ms']} ms, {net['n_samples']} input sample(s).
+{len(net["populations"])} populations, {len(net["projections"])} projections ({n_syn} synapses),
+{net["n_steps"]} ticks of {net["tick_ms"]} ms, {net["n_samples"]} input sample(s).
 
 Requires sPyNNaker {SPYNNAKER_PIN} (`pip install "spynnaker=={SPYNNAKER_PIN}"`, Python 3.11) and
 PyNN {PYNN_PIN}; nothing from neurocompile. sPyNNaker also needs `~/.spynnaker.cfg` to exist
@@ -309,7 +402,7 @@ PyNN {PYNN_PIN}; nothing from neurocompile. sPyNNaker also needs `~/.spynnaker.c
   equal `manifest.json` (`w = w16 / 2**(15 - shift)`).
 - Real board: edit `spynnaker.cfg` (`machine_name = ...` or `spalloc_server = ...`), then
   `python run.py --check` compares the recorded spikes with the emulator's `golden.npz`
-  {'' if golden else '(absent: no golden spikes were produced)'}; `--sample N` picks the input sample.
+  {"" if golden else "(absent: no golden spikes were produced)"}; `--sample N` picks the input sample.
 - EBRAINS: zip this folder, submit with command `run.py {{system}}` (platform SpiNNaker,
   hardware config `{{"spynnaker_version": "7.4.1"}}`); `results.npz` is written to the CWD.
 

@@ -30,13 +30,53 @@ M32 = 0xFFFFFFFF
 M64 = (1 << 64) - 1
 
 #: e^n * 2^32 for n = -13..12, rounded (``__exp_hi`` of stdfix-exp.c); index 13 is e^0.
-EXP_HI = (9708, 26389, 71733, 194991, 530041, 1440801, 3916503, 10646160, 28939262, 78665070,
-          213833830, 581260615, 1580030169, 4294967296, 11674931555, 31735754293, 86266724208,
-          234497268814, 637429664642, 1732713474316, 4710003551159, 12803117065094, 34802480465680,
-          94602950235157, 257157480542844, 699026506411923)
+EXP_HI = (
+    9708,
+    26389,
+    71733,
+    194991,
+    530041,
+    1440801,
+    3916503,
+    10646160,
+    28939262,
+    78665070,
+    213833830,
+    581260615,
+    1580030169,
+    4294967296,
+    11674931555,
+    31735754293,
+    86266724208,
+    234497268814,
+    637429664642,
+    1732713474316,
+    4710003551159,
+    12803117065094,
+    34802480465680,
+    94602950235157,
+    257157480542844,
+    699026506411923,
+)
 #: (1 - e^(-k/16)) * 2^32 for k = 0..15 (``__expm1_mid``).
-EXPM1_MID = (0, 260218914, 504671961, 734314346, 950043403, 1152702096, 1343082321, 1521927990,
-             1689937949, 1847768698, 1996036966, 2135322113, 2266168400, 2389087112, 2504558555, 2613033936)
+EXPM1_MID = (
+    0,
+    260218914,
+    504671961,
+    734314346,
+    950043403,
+    1152702096,
+    1343082321,
+    1521927990,
+    1689937949,
+    1847768698,
+    1996036966,
+    2135322113,
+    2266168400,
+    2389087112,
+    2504558555,
+    2613033936,
+)
 #: coefficients of the small-argument series (u0.32).
 EXP_SERIES = (5294, 4293434720, 2081624032)
 #: argument range of expk / expulr (s16.15): above it the result saturates, below it is 0.
@@ -121,7 +161,7 @@ def _exp_i64(n: int) -> int:
     if f <= 0:
         return EXP_HI[13 + z]
     z += 1
-    f = spec.S1615_ONE - f          # distance down from the next integer, 1..32767
+    f = spec.S1615_ONE - f  # distance down from the next integer, 1..32767
     t = EXP_HI[13 + z]
     t = (t - _scale64(t, EXPM1_MID[f >> 11])) & M64
     t = (t - _scale64(t, _series(((f & 0x7FF) << 17) & M32))) & M64
@@ -157,8 +197,18 @@ def time_step(dt_ms: float, n_steps: int = spec.N_STEPS_PER_TIMESTEP) -> int:
     return kdivui(s1615(dt_ms), int(n_steps))
 
 
-def lif_init(*, v_init: float, v_rest: float, cm: float, tau_m: float, i_offset: float, v_reset: float,
-             tau_refrac: float, dt_ms: float, n_steps: int = spec.N_STEPS_PER_TIMESTEP) -> dict[str, int]:
+def lif_init(
+    *,
+    v_init: float,
+    v_rest: float,
+    cm: float,
+    tau_m: float,
+    i_offset: float,
+    v_reset: float,
+    tau_refrac: float,
+    dt_ms: float,
+    n_steps: int = spec.N_STEPS_PER_TIMESTEP,
+) -> dict[str, int]:
     """What the neuron builder writes into a LIF neuron (``neuron_model_lif_impl.h`` init):
     ``V, V_rest, R = tau_m / cm, exp_TC = expk(-ts / tau_m), I_offset, V_reset, T_refract =
     ceil(tau_refrac / ts)`` and a zero refractory timer."""

@@ -20,16 +20,21 @@ def apply_learned(program: Program, result, *, keep_learning: bool, sample: int)
             continue
         w = learned_weights(result, name, sample)
         if w.shape != np.shape(proj.params["w16"]):
-            raise InputDataError(f"learned weights of '{name}' have shape {w.shape}", node=name,
-                                 parameter="weights", expected=f"{np.shape(proj.params['w16'])} (w16 per synapse)")
+            raise InputDataError(
+                f"learned weights of '{name}' have shape {w.shape}",
+                node=name,
+                parameter="weights",
+                expected=f"{np.shape(proj.params['w16'])} (w16 per synapse)",
+            )
         proj.params["w16"] = w
         if not keep_learning:
             proj.kind = "from_list"
             proj.params.pop("plasticity", None)
     sp = program.learning.get("spinnaker")
     if not keep_learning and isinstance(sp, dict):
-        program.learning["spinnaker"] = {k: v for k, v in sp.items() if k in program.projections
-                                         and program.projections[k].kind == "stdp"}
+        program.learning["spinnaker"] = {
+            k: v for k, v in sp.items() if k in program.projections and program.projections[k].kind == "stdp"
+        }
 
 
 __all__ = ["apply_learned"]

@@ -69,13 +69,13 @@ THRESHOLD_MV = 64.0
 #: an unreachable threshold for readouts (mV, inside s16.15).
 READOUT_THRESHOLD_MV = 32000.0
 #: largest R (MOhm) the lowering uses (R = tau_m / cm must fit s16.15).
-R_MAX = 2.0 ** 14
+R_MAX = 2.0**14
 #: |alpha| = |I*R + v_rest| (the LIF's asymptote, an s16.15 intermediate) is kept below this (mV).
 ALPHA_LIMIT_MV = 16384.0
 #: IF/I: the leak per tick is the smallest the chip expresses (exp_TC = 1 - 2^-14) unless the
 #: worst-case input needs more to keep alpha in range; it never exceeds IF_LEAK_MAX (then the
 #: voltage scale shrinks instead).
-IF_LEAK_MAX = 2.0 ** -9
+IF_LEAK_MAX = 2.0**-9
 #: probe used to measure the effect of an approximation: steps, input spike probability, seed.
 PROBE_STEPS, PROBE_RATE, PROBE_SEED = 200, 0.2, 0
 
@@ -112,14 +112,20 @@ def uniform_keys(g: NeuronGroup) -> list[tuple[str, float | None]]:
     return list(dict.fromkeys(keys))
 
 
-def _tau_ms(tau: float, dt: float, tick_ms: float, disc: str, mode: str, node: str, key: str) -> tuple[float, float]:
+def _tau_ms(
+    tau: float, dt: float, tick_ms: float, disc: str, mode: str, node: str, key: str
+) -> tuple[float, float]:
     """(tau_ms for PyNN, the decay a the NIR step has)."""
     if disc == "forward":
         a = 1.0 - dt / tau
         if mode == "matched":
             if a <= 0:
-                raise UnsupportedError(f"forward Euler with dt/{key} = {dt / tau:g} >= 1 has no exponential match",
-                                       node=node, parameter=key, expected=f"{key} > dt")
+                raise UnsupportedError(
+                    f"forward Euler with dt/{key} = {dt / tau:g} >= 1 has no exponential match",
+                    node=node,
+                    parameter=key,
+                    expected=f"{key} > dt",
+                )
             return -tick_ms / math.log(a), a
         return tau / dt * tick_ms, a
     return tau / dt * tick_ms, math.exp(-dt / tau)
@@ -133,9 +139,9 @@ class Planned:
     name: str
     conn: Any
     receptor: str
-    weights: np.ndarray          # |w| in nA of the projection's synapses
-    delays: np.ndarray           # PyNN delays (netlist delay + the hop tick)
-    sel: np.ndarray | None       # synapses of the connection (None: all, a plastic projection)
+    weights: np.ndarray  # |w| in nA of the projection's synapses
+    delays: np.ndarray  # PyNN delays (netlist delay + the hop tick)
+    sel: np.ndarray | None  # synapses of the connection (None: all, a plastic projection)
     plastic: tuple | None = None  # (weight node, rule) of a plastic projection
     rule_weight_scale: float | None = None
     units: str | None = None
@@ -151,10 +157,10 @@ class Analysis:
     forward_tau: str
     ring_buffer_shifts: str
     plastic: dict[str, tuple]
-    info: dict[str, dict[str, Any]]      # per group: the population constants
-    conv: dict[str, Any]                 # provenance['time_conversion']
-    conn_w: dict[str, np.ndarray]        # per connection: signed synapse weights in nA
-    shifts_of: dict[str, list[int]]      # per group: pinned ring-buffer shifts (worst-case mode)
+    info: dict[str, dict[str, Any]]  # per group: the population constants
+    conv: dict[str, Any]  # provenance['time_conversion']
+    conn_w: dict[str, np.ndarray]  # per connection: signed synapse weights in nA
+    shifts_of: dict[str, list[int]]  # per group: pinned ring-buffer shifts (worst-case mode)
     projections: list[Planned]
     findings: list[Finding] = field(default_factory=list)  # population, then projection findings
 
@@ -162,29 +168,44 @@ class Analysis:
 def check_options(tick_ms: float, forward_tau: str, ring_buffer_shifts: str) -> None:
     """The target options ``lower`` takes (argument errors, before any rule)."""
     if tick_ms not in spec.TICK_MS_CHOICES:
-        raise UnsupportedError(f"tick_ms={tick_ms:g}", parameter="tick_ms",
-                               expected=" or ".join(f"{t:g}" for t in spec.TICK_MS_CHOICES))
+        raise UnsupportedError(
+            f"tick_ms={tick_ms:g}",
+            parameter="tick_ms",
+            expected=" or ".join(f"{t:g}" for t in spec.TICK_MS_CHOICES),
+        )
     if forward_tau not in ("matched", "nominal"):
-        raise UnsupportedError(f"forward_tau={forward_tau!r}", parameter="forward_tau", expected="matched or nominal")
+        raise UnsupportedError(
+            f"forward_tau={forward_tau!r}", parameter="forward_tau", expected="matched or nominal"
+        )
     if ring_buffer_shifts not in ("worst-case", "host"):
-        raise UnsupportedError(f"ring_buffer_shifts={ring_buffer_shifts!r}", parameter="ring_buffer_shifts",
-                               expected="worst-case or host")
+        raise UnsupportedError(
+            f"ring_buffer_shifts={ring_buffer_shifts!r}",
+            parameter="ring_buffer_shifts",
+            expected="worst-case or host",
+        )
 
 
 def plastic_connections(ctx) -> dict[str, tuple]:
     """``{connection: (weight node, rule)}`` of the learning rules (once per context)."""
     from neurocompile.learning.attach import match_connections
 
-    return ctx.memo("spinnaker.plastic",
-                    lambda: match_connections(ctx.netlist, ctx.learning) if ctx.learning else {})
+    return ctx.memo(
+        "spinnaker.plastic", lambda: match_connections(ctx.netlist, ctx.learning) if ctx.learning else {}
+    )
 
 
-def population_constants(netlist: Netlist, dt: float, tick_ms: float, disc: str, forward_tau: str
-                         ) -> tuple[dict[str, dict[str, Any]], dict[str, Any], list[Finding]]:
+def population_constants(
+    netlist: Netlist, dt: float, tick_ms: float, disc: str, forward_tau: str
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any], list[Finding]]:
     """Per group the PyNN constants (:func:`_population_constants`) from its worst-case input."""
     findings: list[Finding] = []
-    conv: dict[str, Any] = {"dt_graph": dt, "tick_ms": tick_ms, "discretization": disc, "forward_tau": forward_tau,
-                            "populations": {}}
+    conv: dict[str, Any] = {
+        "dt_graph": dt,
+        "tick_ms": tick_ms,
+        "discretization": disc,
+        "forward_tau": forward_tau,
+        "populations": {},
+    }
     peak = {n: np.zeros((2, g.size)) for n, g in netlist.groups.items()}
     for c in netlist.connections:
         pos = c.weight > 0
@@ -192,13 +213,16 @@ def population_constants(netlist: Netlist, dt: float, tick_ms: float, disc: str,
         np.add.at(peak[c.post][1], c.post_idx[~pos], -c.weight[~pos])
     info: dict[str, dict[str, Any]] = {}
     for g in netlist.groups.values():
-        p_in = np.maximum(peak[g.name][0], peak[g.name][1]) + np.abs(np.asarray(g.bias, np.float64).reshape(-1))
+        p_in = np.maximum(peak[g.name][0], peak[g.name][1]) + np.abs(
+            np.asarray(g.bias, np.float64).reshape(-1)
+        )
         info[g.name] = _population_constants(g, dt, tick_ms, disc, forward_tau, findings, conv, p_in)
     return info, conv, findings
 
 
-def synapse_weights(netlist: Netlist, info: dict[str, dict[str, Any]], plastic: dict[str, tuple],
-                    mode: str) -> tuple[dict[str, np.ndarray], dict[str, list[int]]]:
+def synapse_weights(
+    netlist: Netlist, info: dict[str, dict[str, Any]], plastic: dict[str, tuple], mode: str
+) -> tuple[dict[str, np.ndarray], dict[str, list[int]]]:
     """Signed synapse weights in nA per connection, and (``worst-case``) the ring-buffer shifts
     that hold the largest per-neuron sum of |w| per receptor (learned weights up to w_max)."""
     from neurocompile.learning.attach import units_of
@@ -228,8 +252,12 @@ def synapse_weights(netlist: Netlist, info: dict[str, dict[str, Any]], plastic: 
     return conn_w, shifts_of
 
 
-def plan_projections(netlist: Netlist, conn_w: dict[str, np.ndarray], info: dict[str, dict[str, Any]],
-                     plastic: dict[str, tuple]) -> tuple[list[Planned], list[Finding]]:
+def plan_projections(
+    netlist: Netlist,
+    conn_w: dict[str, np.ndarray],
+    info: dict[str, dict[str, Any]],
+    plastic: dict[str, tuple],
+) -> tuple[list[Planned], list[Finding]]:
     """The projections in build order: per connection an excitatory and an inhibitory FromList
     projection, or one STDP projection for a plastic connection (:func:`_plan_stdp`)."""
     out: list[Planned] = []
@@ -242,7 +270,9 @@ def plan_projections(netlist: Netlist, conn_w: dict[str, np.ndarray], info: dict
         for receptor, sel in (("excitatory", w > 0), ("inhibitory", w < 0)):
             if not sel.any():
                 continue
-            out.append(Planned(f"{c.name}:{receptor[:3]}", c, receptor, np.abs(w[sel]), c.delay[sel] + 1, sel))
+            out.append(
+                Planned(f"{c.name}:{receptor[:3]}", c, receptor, np.abs(w[sel]), c.delay[sel] + 1, sel)
+            )
     return out, findings
 
 
@@ -263,31 +293,59 @@ def _analyse(ctx) -> Analysis:
     info, conv, findings = population_constants(nl, dt, tick_ms, disc, forward_tau)
     conn_w, shifts_of = synapse_weights(nl, info, plastic, mode)
     projections, proj_findings = plan_projections(nl, conn_w, info, plastic)
-    return Analysis(dt, disc, tick_ms, forward_tau, mode, plastic, info, conv, conn_w, shifts_of, projections,
-                    findings + proj_findings)
+    return Analysis(
+        dt,
+        disc,
+        tick_ms,
+        forward_tau,
+        mode,
+        plastic,
+        info,
+        conv,
+        conn_w,
+        shifts_of,
+        projections,
+        findings + proj_findings,
+    )
 
 
 # ---------------------------------------------------------------------------- build passes
-def build_populations(b: SpiNNakerBuilder, netlist: Netlist, a: Analysis, names: dict[str, list[str]]) -> None:
+def build_populations(
+    b: SpiNNakerBuilder, netlist: Netlist, a: Analysis, names: dict[str, list[str]]
+) -> None:
     """Spike sources for the inputs, then one IF_curr_exp / IF_curr_delta population per group."""
     for name, shape in netlist.inputs.items():
         b.spike_source(name, shape if shape else (1,), key=name)
         names[name] = [name]
     for g in netlist.groups.values():
         gi = a.info[g.name]
-        kw = dict(cm=gi["cm"], tau_m=gi["tau_m_ms"], v_rest=gi["v_rest"], v_reset=gi["v_reset"],
-                  v_thresh=gi["v_thresh"], tau_refrac=0.0, i_offset=gi["i_offset"], v_init=0.0,
-                  ring_buffer_shifts=a.shifts_of.get(g.name))
+        kw = dict(
+            cm=gi["cm"],
+            tau_m=gi["tau_m_ms"],
+            v_rest=gi["v_rest"],
+            v_reset=gi["v_reset"],
+            v_thresh=gi["v_thresh"],
+            tau_refrac=0.0,
+            i_offset=gi["i_offset"],
+            v_init=0.0,
+            ring_buffer_shifts=a.shifts_of.get(g.name),
+        )
         if gi["model"] == "if_curr_exp":
-            b.if_curr_exp(g.name, g.shape if g.shape else (1,), tau_syn_E=gi["tau_syn_ms"], tau_syn_I=gi["tau_syn_ms"],
-                          **kw)
+            b.if_curr_exp(
+                g.name,
+                g.shape if g.shape else (1,),
+                tau_syn_E=gi["tau_syn_ms"],
+                tau_syn_I=gi["tau_syn_ms"],
+                **kw,
+            )
         else:
             b.if_curr_delta(g.name, g.shape if g.shape else (1,), **kw)
         names[g.name] = [g.name]
 
 
-def build_projections(b: SpiNNakerBuilder, netlist: Netlist, a: Analysis,
-                      names: dict[str, list[str]]) -> dict[str, dict]:
+def build_projections(
+    b: SpiNNakerBuilder, netlist: Netlist, a: Analysis, names: dict[str, list[str]]
+) -> dict[str, dict]:
     """The planned projections; returns the learning attachments ``{weight node: ...}``."""
     for c in netlist.connections:
         names[c.name] = []
@@ -296,15 +354,37 @@ def build_projections(b: SpiNNakerBuilder, netlist: Netlist, a: Analysis,
         c = p.conn
         if p.plastic is not None:
             node, rule = p.plastic
-            b.stdp(c.pre, c.post, pre_idx=c.pre_idx, post_idx=c.post_idx, rule=rule,
-                   rule_weight_scale=p.rule_weight_scale, weights=p.weights, delays=p.delays, receptor=p.receptor,
-                   name=p.name)
-            attachments[node] = {"projection": p.name, "rule": rule.name, "kind": rule.kind, "units": p.units,
-                                 "rule_weight_scale": p.rule_weight_scale,
-                                 "rule_weight_scale_unit": "nA per rule weight unit"}
+            b.stdp(
+                c.pre,
+                c.post,
+                pre_idx=c.pre_idx,
+                post_idx=c.post_idx,
+                rule=rule,
+                rule_weight_scale=p.rule_weight_scale,
+                weights=p.weights,
+                delays=p.delays,
+                receptor=p.receptor,
+                name=p.name,
+            )
+            attachments[node] = {
+                "projection": p.name,
+                "rule": rule.name,
+                "kind": rule.kind,
+                "units": p.units,
+                "rule_weight_scale": p.rule_weight_scale,
+                "rule_weight_scale_unit": "nA per rule weight unit",
+            }
         else:
-            b.from_list(c.pre, c.post, pre_idx=c.pre_idx[p.sel], post_idx=c.post_idx[p.sel], weights=p.weights,
-                        delays=p.delays, receptor=p.receptor, name=p.name)
+            b.from_list(
+                c.pre,
+                c.post,
+                pre_idx=c.pre_idx[p.sel],
+                post_idx=c.post_idx[p.sel],
+                weights=p.weights,
+                delays=p.delays,
+                receptor=p.receptor,
+                name=p.name,
+            )
         names[c.name].append(p.name)
     return attachments
 
@@ -318,15 +398,27 @@ def plan_outputs(netlist: Netlist, a: Analysis) -> tuple[dict[str, OutputSpec], 
             outs[key] = OutputSpec(src, "spikes", 1.0)
         else:
             outs[key] = OutputSpec(src, "v", 1.0 / a.info[src]["sv"])
-            findings.append(_f("spinnaker-v-before-update", "info", src,
-                               "sPyNNaker records v before each tick's update: the v readout at tick t equals the "
-                               "float reference's v at step t-1 (a one-step lag; values are otherwise exact up to "
-                               "fixed point)"))
+            findings.append(
+                _f(
+                    "spinnaker-v-before-update",
+                    "info",
+                    src,
+                    "sPyNNaker records v before each tick's update: the v readout at tick t equals the "
+                    "float reference's v at step t-1 (a one-step lag; values are otherwise exact up to "
+                    "fixed point)",
+                )
+            )
     return outs, findings
 
 
-def annotate(prog: Program, netlist: Netlist, sem: Semantics, a: Analysis, names: dict[str, list[str]],
-             attachments: dict[str, dict]) -> Program:
+def annotate(
+    prog: Program,
+    netlist: Netlist,
+    sem: Semantics,
+    a: Analysis,
+    names: dict[str, list[str]],
+    attachments: dict[str, dict],
+) -> Program:
     """The lowering's record in the Program: per population the chip constants, per projection its
     sources, the time conversion, the learning attachments and the measured reset finding."""
     for name, gi in a.info.items():
@@ -350,9 +442,17 @@ def annotate(prog: Program, netlist: Netlist, sem: Semantics, a: Analysis, names
     return prog
 
 
-def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = None,
-          calibration: dict[str, np.ndarray] | None = None, learning: Any = None, tick_ms: float = 1.0,
-          forward_tau: str = "matched", ring_buffer_shifts: str = "worst-case") -> Program:
+def lower(
+    netlist: Netlist,
+    *,
+    graph: Any = None,
+    semantics: Semantics | None = None,
+    calibration: dict[str, np.ndarray] | None = None,
+    learning: Any = None,
+    tick_ms: float = 1.0,
+    forward_tau: str = "matched",
+    ring_buffer_shifts: str = "worst-case",
+) -> Program:
     """Lower ``netlist`` to a validated spinnaker Program (see the module docstring).
 
     After the options (:func:`check_options`), the target's rules (``targets/spinnaker/rules.py``)
@@ -367,8 +467,16 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
     sem = semantics or netlist.semantics
     tick_ms = float(tick_ms)
     check_options(tick_ms, forward_tau, ring_buffer_shifts)
-    ctx = lower_context(netlist, graph=graph, semantics=sem, learning=learning, calibration=calibration,
-                        tick_ms=tick_ms, forward_tau=forward_tau, ring_buffer_shifts=ring_buffer_shifts)
+    ctx = lower_context(
+        netlist,
+        graph=graph,
+        semantics=sem,
+        learning=learning,
+        calibration=calibration,
+        tick_ms=tick_ms,
+        forward_tau=forward_tau,
+        ring_buffer_shifts=ring_buffer_shifts,
+    )
     enforce(RULES, ctx)
     a = analyse(ctx)
     b = SpiNNakerBuilder(tick_ms=tick_ms)
@@ -376,8 +484,11 @@ def lower(netlist: Netlist, *, graph: Any = None, semantics: Semantics | None = 
     build_populations(b, netlist, a, names)
     attachments = build_projections(b, netlist, a, names)
     outs, out_findings = plan_outputs(netlist, a)
-    prog = b.build(outs, semantics={**sem.as_dict(), "tick_ms": tick_ms},
-                   provenance={"names": names, "findings": [f.as_dict() for f in a.findings + out_findings]})
+    prog = b.build(
+        outs,
+        semantics={**sem.as_dict(), "tick_ms": tick_ms},
+        provenance={"names": names, "findings": [f.as_dict() for f in a.findings + out_findings]},
+    )
     return annotate(prog, netlist, sem, a, names, attachments)
 
 
@@ -387,13 +498,19 @@ def _rule_weight_scale(node: str, rule: Any, gi: dict[str, Any], units: str) -> 
         return 1.0
     gain = np.asarray(gi["syn_gain"], np.float64).reshape(-1)
     if gain.size and np.any(np.abs(gain - gain[0]) > 1e-9 * abs(gain[0])):
-        raise UnsupportedError("the post neurons of this plastic projection have different weight gains (different "
-                               "r), so one rule in model units maps to different nA rules per neuron", node=node,
-                               parameter="units", expected='uniform r on the post node, or units = "program"')
+        raise UnsupportedError(
+            "the post neurons of this plastic projection have different weight gains (different "
+            "r), so one rule in model units maps to different nA rules per neuron",
+            node=node,
+            parameter="units",
+            expected='uniform r on the post node, or units = "program"',
+        )
     return float(gain[0]) if gain.size else 1.0
 
 
-def _plan_stdp(c: Any, w: np.ndarray, attached: tuple, gi: dict[str, Any], findings: list[Finding]) -> Planned:
+def _plan_stdp(
+    c: Any, w: np.ndarray, attached: tuple, gi: dict[str, Any], findings: list[Finding]
+) -> Planned:
     """One sPyNNaker STDP FromList projection (kind ``stdp``) for a plastic connection.
 
     STDP weights are unsigned per receptor: an all-positive connection goes to the excitatory
@@ -405,21 +522,39 @@ def _plan_stdp(c: Any, w: np.ndarray, attached: tuple, gi: dict[str, Any], findi
 
     node, rule = attached
     if np.any(w > 0) and np.any(w < 0):
-        raise UnsupportedError("a plastic projection with both weight signs: sPyNNaker's STDP weights are unsigned per "
-                               "receptor, and splitting it would learn two different synapse sets", node=node,
-                               parameter="learning", expected="all weights >= 0 (or all <= 0)")
+        raise UnsupportedError(
+            "a plastic projection with both weight signs: sPyNNaker's STDP weights are unsigned per "
+            "receptor, and splitting it would learn two different synapse sets",
+            node=node,
+            parameter="learning",
+            expected="all weights >= 0 (or all <= 0)",
+        )
     receptor = "inhibitory" if np.any(w < 0) else "excitatory"
     if receptor == "inhibitory":
-        findings.append(_f("spinnaker-learning-inhibitory", "warning", node,
-                           "all weights are negative: the STDP projection uses the inhibitory receptor and the rule "
-                           "acts on |w| (potentiation makes the synapse more inhibitory)"))
+        findings.append(
+            _f(
+                "spinnaker-learning-inhibitory",
+                "warning",
+                node,
+                "all weights are negative: the STDP projection uses the inhibitory receptor and the rule "
+                "acts on |w| (potentiation makes the synapse more inhibitory)",
+            )
+        )
     units = units_of(rule)
     ws = _rule_weight_scale(node, rule, gi, units)
     return Planned(f"{c.name}:{receptor[:3]}", c, receptor, np.abs(w), c.delay + 1, None, attached, ws, units)
 
 
-def _population_constants(g: NeuronGroup, dt: float, tick_ms: float, disc: str, forward_tau: str,
-                          findings: list[Finding], conv: dict[str, Any], p_in: np.ndarray) -> dict[str, Any]:
+def _population_constants(
+    g: NeuronGroup,
+    dt: float,
+    tick_ms: float,
+    disc: str,
+    forward_tau: str,
+    findings: list[Finding],
+    conv: dict[str, Any],
+    p_in: np.ndarray,
+) -> dict[str, Any]:
     kind = g.kind
     gi: dict[str, Any] = {"kind": kind}
     cuba = kind in ("CubaLIF", "CubaLI")
@@ -434,17 +569,33 @@ def _population_constants(g: NeuronGroup, dt: float, tick_ms: float, disc: str, 
         G = (1.0 - a_nir) * r
         if disc == "forward":
             if forward_tau == "matched":
-                findings.append(_f("spinnaker-forward-tau", "info", g.name,
-                                   f"forward Euler decay 1 - dt/{tkey} = {a_nir:.6g} matched by tau_m = {tau_ms:.6g} ms "
-                                   f"instead of the nominal {tau / dt * tick_ms:.6g} ms (sPyNNaker decays by "
-                                   f"exp(-tick/tau_m))"))
+                findings.append(
+                    _f(
+                        "spinnaker-forward-tau",
+                        "info",
+                        g.name,
+                        f"forward Euler decay 1 - dt/{tkey} = {a_nir:.6g} matched by tau_m = {tau_ms:.6g} ms "
+                        f"instead of the nominal {tau / dt * tick_ms:.6g} ms (sPyNNaker decays by "
+                        f"exp(-tick/tau_m))",
+                    )
+                )
             else:
-                findings.append(_f("spinnaker-forward-tau", "warning", g.name,
-                                   f"forward Euler decay {a_nir:.6g} per step but the chip decays by "
-                                   f"{math.exp(-dt / tau):.6g} (tau_m = {tau_ms:.6g} ms): relative leak error "
-                                   f"{abs(math.exp(-dt / tau) - a_nir) / max(1 - a_nir, 1e-300):.3g}"))
-        conv["populations"][g.name] = {"kind": kind, f"{tkey}_graph": tau, "tau_m_ms": tau_ms,
-                                       "nominal_tau_m_ms": tau / dt * tick_ms}
+                findings.append(
+                    _f(
+                        "spinnaker-forward-tau",
+                        "warning",
+                        g.name,
+                        f"forward Euler decay {a_nir:.6g} per step but the chip decays by "
+                        f"{math.exp(-dt / tau):.6g} (tau_m = {tau_ms:.6g} ms): relative leak error "
+                        f"{abs(math.exp(-dt / tau) - a_nir) / max(1 - a_nir, 1e-300):.3g}",
+                    )
+                )
+        conv["populations"][g.name] = {
+            "kind": kind,
+            f"{tkey}_graph": tau,
+            "tau_m_ms": tau_ms,
+            "nominal_tau_m_ms": tau / dt * tick_ms,
+        }
     else:  # IF / I: no leak; the chip needs one (see _if_leak)
         v_leak = 0.0
         G = dt * r
@@ -457,20 +608,30 @@ def _population_constants(g: NeuronGroup, dt: float, tick_ms: float, disc: str, 
     exp_tc = fixed.expk(-fixed.kdivk(ts, fixed.s1615(tau_ms)))
     a_c = exp_tc / spec.S1615_ONE
     if exp_tc >= spec.S1615_ONE:
-        raise UnsupportedError(f"tau = {tau_ms:g} ms is too long for tick_ms={tick_ms:g}: the chip would not leak "
-                               "and not integrate (exp_TC = 1.0)", node=g.name, parameter="tau",
-                               expected=f"tau_ms < {tick_ms * 2 ** 15:g}")
+        raise UnsupportedError(
+            f"tau = {tau_ms:g} ms is too long for tick_ms={tick_ms:g}: the chip would not leak "
+            "and not integrate (exp_TC = 1.0)",
+            node=g.name,
+            parameter="tau",
+            expected=f"tau_ms < {tick_ms * 2**15:g}",
+        )
     r_target = min(R_MAX, 1.0 / (1.0 - a_c))
     cm = float(np.float64(tau_ms) / np.float64(r_target))
     R_chip = fixed.kdivk(fixed.s1615(tau_ms), fixed.s1615(cm)) / spec.S1615_ONE
     gain_c = (1.0 - a_c) * R_chip
     if not leaky:
-        leak1000 = a_c ** 1000
-        findings.append(_f("spinnaker-if-leak", "warning", g.name,
-                           f"{kind} has no leak but sPyNNaker's LIF always leaks (the smallest leak is 2/32768 per tick, "
-                           f"more when the worst-case input needs it to keep alpha in range): "
-                           f"exp_TC = {exp_tc}/32768 per tick, so v keeps {leak1000:.4f} of its value after 1000 ticks "
-                           f"(tau_m = {tau_ms:.6g} ms)"))
+        leak1000 = a_c**1000
+        findings.append(
+            _f(
+                "spinnaker-if-leak",
+                "warning",
+                g.name,
+                f"{kind} has no leak but sPyNNaker's LIF always leaks (the smallest leak is 2/32768 per tick, "
+                f"more when the worst-case input needs it to keep alpha in range): "
+                f"exp_TC = {exp_tc}/32768 per tick, so v keeps {leak1000:.4f} of its value after 1000 ticks "
+                f"(tau_m = {tau_ms:.6g} ms)",
+            )
+        )
     # largest per-tick change of V (mV per unit sv) in the worst case, and the asymptote alpha = dV/(1-a)
     dv_max = float(np.max(np.abs(G) * p_in, initial=0.0))
     sv_cap = ALPHA_LIMIT_MV * (1.0 - a_c) / dv_max if dv_max > 0 else math.inf
@@ -478,20 +639,32 @@ def _population_constants(g: NeuronGroup, dt: float, tick_ms: float, disc: str, 
         th = _uniform(g, "v_threshold")
         sv = THRESHOLD_MV / abs(th) if th != 0 else 1.0
         if sv > sv_cap:
-            findings.append(_f("spinnaker-v-range", "warning", g.name,
-                               f"the worst-case input (all presynaptic neurons firing in one tick) would push "
-                               f"alpha = I*R + v_rest beyond s16.15 with the threshold at {THRESHOLD_MV:g} mV: the "
-                               f"threshold is mapped to {abs(th) * sv_cap:.4g} mV instead (V resolution "
-                               f"{1 / spec.S1615_ONE / sv_cap:.3g} in NIR units)"))
+            findings.append(
+                _f(
+                    "spinnaker-v-range",
+                    "warning",
+                    g.name,
+                    f"the worst-case input (all presynaptic neurons firing in one tick) would push "
+                    f"alpha = I*R + v_rest beyond s16.15 with the threshold at {THRESHOLD_MV:g} mV: the "
+                    f"threshold is mapped to {abs(th) * sv_cap:.4g} mV instead (V resolution "
+                    f"{1 / spec.S1615_ONE / sv_cap:.3g} in NIR units)",
+                )
+            )
             sv = sv_cap
         v_thresh = sv * th
         if g.reset == "value":
             v_reset = sv * _uniform(g, "v_reset", 0.0)
         else:
             v_reset = 0.0
-        findings.append(_f("spinnaker-threshold-ge", "info", g.name,
-                           "sPyNNaker spikes when V >= v_thresh, NIR when v > v_threshold: only exact equality "
-                           "differs (after s16.15 rounding)"))
+        findings.append(
+            _f(
+                "spinnaker-threshold-ge",
+                "info",
+                g.name,
+                "sPyNNaker spikes when V >= v_thresh, NIR when v > v_threshold: only exact equality "
+                "differs (after s16.15 rounding)",
+            )
+        )
         gi["threshold_nir"] = th
     else:
         sv = min(1.0, sv_cap)
@@ -499,26 +672,41 @@ def _population_constants(g: NeuronGroup, dt: float, tick_ms: float, disc: str, 
         v_reset = 0.0
         gi["threshold_nir"] = None
     bias = np.asarray(g.bias, np.float64).reshape(-1)
-    gi.update(sv=sv, tau_m_ms=tau_ms, cm=cm, R_chip=R_chip, a_chip=a_c, gain_c=gain_c, v_rest=sv * v_leak,
-              v_reset=v_reset, v_thresh=v_thresh)
+    gi.update(
+        sv=sv,
+        tau_m_ms=tau_ms,
+        cm=cm,
+        R_chip=R_chip,
+        a_chip=a_c,
+        gain_c=gain_c,
+        v_rest=sv * v_leak,
+        v_reset=v_reset,
+        v_thresh=v_thresh,
+    )
     kv = sv * G / gain_c  # nA of I per unit of NIR x (per neuron)
     if cuba:
         taus = _uniform(g, "tau_syn")
         tau_syn_ms, a_s = _tau_ms(taus, dt, tick_ms, disc, forward_tau, g.name, "tau_syn")
-        init = fixed.exp_syn_init(tau_syn_ms, tick_ms)["init"] / 2.0 ** 32
+        init = fixed.exp_syn_init(tau_syn_ms, tick_ms)["init"] / 2.0**32
         w_in = np.asarray(g.param("w_in", 1.0), np.float64)
         g_s = 1.0 - a_s
         gi["tau_syn_ms"] = tau_syn_ms
-        gi["syn_gain"] = kv * g_s * w_in / init      # nA of w16-weight per unit NIR weight
+        gi["syn_gain"] = kv * g_s * w_in / init  # nA of w16-weight per unit NIR weight
         # the bias feeds u in NIR (ramping up over tau_syn); i_offset is the steady state
         gi["i_offset"] = kv * w_in * bias
         if np.any(bias != 0):
-            findings.append(_f("spinnaker-cuba-bias", "warning", g.name,
-                               f"a bias feeding the synaptic current of a {kind} becomes i_offset: the float model's "
-                               f"ramp-up over tau_syn ({taus:g}) is skipped (exact after ~5 tau_syn)"))
+            findings.append(
+                _f(
+                    "spinnaker-cuba-bias",
+                    "warning",
+                    g.name,
+                    f"a bias feeding the synaptic current of a {kind} becomes i_offset: the float model's "
+                    f"ramp-up over tau_syn ({taus:g}) is skipped (exact after ~5 tau_syn)",
+                )
+            )
         conv["populations"][g.name].update({"tau_syn_graph": taus, "tau_syn_ms": tau_syn_ms})
     else:
-        gi["syn_gain"] = kv * tick_ms      # delta input is scaled by 1/ts on chip
+        gi["syn_gain"] = kv * tick_ms  # delta input is scaled by 1/ts on chip
         gi["i_offset"] = kv * bias
     return gi
 
@@ -527,10 +715,10 @@ def _if_tau_ms(dv_max_mv: float, tick_ms: float) -> float:
     """tau_m (ms) for a non-leaky NIR node: the leak 1 - a just large enough that the worst-case
     per-tick change ``dv_max_mv`` keeps alpha = dV / (1 - a) below ALPHA_LIMIT_MV (at least the
     chip's minimum leak, at most IF_LEAK_MAX)."""
-    leak_min = 1.5 / 2.0 ** 15          # kdivk(ts, tau) = 1 LSB -> expk(-1 LSB) = 32766
+    leak_min = 1.5 / 2.0**15  # kdivk(ts, tau) = 1 LSB -> expk(-1 LSB) = 32766
     leak = min(max(dv_max_mv / ALPHA_LIMIT_MV, leak_min), IF_LEAK_MAX)
     if leak <= leak_min:
-        return tick_ms * 2.0 ** 15 / 1.5
+        return tick_ms * 2.0**15 / 1.5
     return -tick_ms / math.log(1.0 - leak)
 
 
@@ -547,11 +735,13 @@ def _reset_finding(netlist: Netlist, sem: Semantics, groups: list[str]) -> Findi
 
     from neurocompile.netlist import simulate_netlist
 
-    msg = ("reset by subtraction is not available on SpiNNaker (V is set to v_reset); mapped to reset to 0")
+    msg = "reset by subtraction is not available on SpiNNaker (V is set to v_reset); mapped to reset to 0"
     try:
         rng = np.random.default_rng(PROBE_SEED)
-        probe = {k: (rng.random((1, PROBE_STEPS) + tuple(s)) < PROBE_RATE).astype(np.float64)
-                 for k, s in netlist.inputs.items()}
+        probe = {
+            k: (rng.random((1, PROBE_STEPS) + tuple(s)) < PROBE_RATE).astype(np.float64)
+            for k, s in netlist.inputs.items()
+        }
         rec = tuple(groups)
         ref = simulate_netlist(netlist, probe, sem, record=rec)
         alt_groups = {n: (replace(g, reset="zero") if n in groups else g) for n, g in netlist.groups.items()}
@@ -562,8 +752,10 @@ def _reset_finding(netlist: Netlist, sem: Semantics, groups: list[str]) -> Findi
             a = float(ref.recordings[f"{n}.spikes"].sum())
             c = float(res.recordings[f"{n}.spikes"].sum())
             parts.append(f"{n}: {a:.0f} -> {c:.0f} spikes ({(c - a) / max(a, 1):+.1%})")
-        msg += (f"; measured on a {PROBE_STEPS}-step probe (input spike probability {PROBE_RATE}, seed {PROBE_SEED}), "
-                "float netlist: " + "; ".join(parts))
+        msg += (
+            f"; measured on a {PROBE_STEPS}-step probe (input spike probability {PROBE_RATE}, seed {PROBE_SEED}), "
+            "float netlist: " + "; ".join(parts)
+        )
     except Exception as exc:  # noqa: BLE001 - the finding stands without the measurement
         msg += f" (effect not measured: {exc})"
     return _f("spinnaker-reset-subtract", "warning", groups[0], msg)

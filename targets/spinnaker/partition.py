@@ -52,9 +52,14 @@ class Placement:
 
     def placement(self) -> dict:
         """The shared ``program.placement`` format."""
-        return {"chips": self.chips, "cores_used": self.cores_used, "cores": [dict(c) for c in self.cores],
-                "limits": dict(self.limits), "source": "neurocompile estimate of sPyNNaker 1!7.4.1",
-                "delay_extension_cores": self.delay_extension_cores}
+        return {
+            "chips": self.chips,
+            "cores_used": self.cores_used,
+            "cores": [dict(c) for c in self.cores],
+            "limits": dict(self.limits),
+            "source": "neurocompile estimate of sPyNNaker 1!7.4.1",
+            "delay_extension_cores": self.delay_extension_cores,
+        }
 
     def as_dict(self) -> dict:
         d = self.placement()
@@ -79,18 +84,26 @@ def limits() -> dict[str, Any]:
 def _atoms_per_core(pop) -> int:
     if pop.kind in spec.SOURCE_KINDS:
         return spec.SPIKE_SOURCE_ARRAY_ATOMS_PER_CORE
-    return max(1, min(int(pop.params.get("neurons_per_core", spec.NEURONS_PER_CORE)), spec.NEURONS_PER_CORE_MAX))
+    return max(
+        1, min(int(pop.params.get("neurons_per_core", spec.NEURONS_PER_CORE)), spec.NEURONS_PER_CORE_MAX)
+    )
 
 
-def delay_error(projection: str, post: str, post_size: int, atoms_per_core: int, dmax: int) -> ResourceError | None:
+def delay_error(
+    projection: str, post: str, post_size: int, atoms_per_core: int, dmax: int
+) -> ResourceError | None:
     """The error for a delay of ``dmax`` ticks into ``post`` beyond what sPyNNaker maps (its core's
     ring-buffer slots x the delay-extension stages), else None. :func:`place` raises it for any
     Program; ``compile`` meets it first in the rule ``spinnaker-delay-too-long`` (``rules.py``)."""
     slots = spec.core_delay_slots(min(post_size, atoms_per_core))
     if dmax > spec.DELAY_EXTENSION_MAX_SLOTS * slots:
-        return ResourceError(f"delay of {dmax} ticks exceeds what sPyNNaker maps into '{post}' "
-                             f"({slots} ring-buffer slots x {spec.DELAY_EXTENSION_MAX_SLOTS} delay-extension stages)",
-                             node=projection, parameter="delays", expected=f"<= {spec.DELAY_EXTENSION_MAX_SLOTS * slots}")
+        return ResourceError(
+            f"delay of {dmax} ticks exceeds what sPyNNaker maps into '{post}' "
+            f"({slots} ring-buffer slots x {spec.DELAY_EXTENSION_MAX_SLOTS} delay-extension stages)",
+            node=projection,
+            parameter="delays",
+            expected=f"<= {spec.DELAY_EXTENSION_MAX_SLOTS * slots}",
+        )
     return None
 
 
@@ -150,11 +163,27 @@ def place(program: Program, *, max_chips: int | None = None, write: bool = True)
         per_pop[pop.name] = len(sl) * (1 + n_syn)
         for lo, hi in sl:
             sb = _synapse_bytes(program, pop.name, lo, hi) if pop.kind in spec.NEURON_KINDS else 0
-            units.append({"population": pop.name, "kind": "population", "start": lo, "stop": hi,
-                          "neurons": hi - lo, "synapse_bytes": 0 if n_syn else sb})
+            units.append(
+                {
+                    "population": pop.name,
+                    "kind": "population",
+                    "start": lo,
+                    "stop": hi,
+                    "neurons": hi - lo,
+                    "synapse_bytes": 0 if n_syn else sb,
+                }
+            )
             for _ in range(n_syn):
-                units.append({"population": pop.name, "kind": "synapse_core", "start": lo, "stop": hi,
-                              "neurons": hi - lo, "synapse_bytes": -(-sb // n_syn)})
+                units.append(
+                    {
+                        "population": pop.name,
+                        "kind": "synapse_core",
+                        "start": lo,
+                        "stop": hi,
+                        "neurons": hi - lo,
+                        "synapse_bytes": -(-sb // n_syn),
+                    }
+                )
     # delay extensions: one DelayExtension vertex per pre population that has a too-long delay
     delayed: dict[str, int] = {}
     notes = []
@@ -170,12 +199,22 @@ def place(program: Program, *, max_chips: int | None = None, write: bool = True)
             raise err
         if dmax > slots:
             delayed[q.pre] = max(delayed.get(q.pre, 0), dmax)
-            notes.append(f"projection '{q.name}': delay {dmax} > {slots} slots of '{q.post}': delay extension on '{q.pre}'")
+            notes.append(
+                f"projection '{q.name}': delay {dmax} > {slots} slots of '{q.post}': delay extension on '{q.pre}'"
+            )
     n_de = 0
     for pre in delayed:
         for lo, hi in _slices(program.populations[pre]):
-            units.append({"population": pre, "kind": "delay_extension", "start": lo, "stop": hi,
-                          "neurons": hi - lo, "synapse_bytes": 0})
+            units.append(
+                {
+                    "population": pre,
+                    "kind": "delay_extension",
+                    "start": lo,
+                    "stop": hi,
+                    "neurons": hi - lo,
+                    "synapse_bytes": 0,
+                }
+            )
             n_de += 1
     # fill chips
     cores = []
@@ -185,19 +224,37 @@ def place(program: Program, *, max_chips: int | None = None, write: bool = True)
         if used >= cap or (used and sdram + u["synapse_bytes"] > spec.SDRAM_USABLE_BYTES_PER_CHIP):
             chip, used, sdram = chip + 1, 0, spec.EXTRA_MONITOR_SDRAM_BYTES
         if sdram + u["synapse_bytes"] > spec.SDRAM_USABLE_BYTES_PER_CHIP:
-            raise ResourceError(f"a core of '{u['population']}' needs ~{u['synapse_bytes']} B of synaptic matrix, "
-                                f"more than one chip's SDRAM", node=u["population"], parameter="synapse_bytes",
-                                expected=f"<= {spec.SDRAM_USABLE_BYTES_PER_CHIP}")
-        first_core = 1 + spec.EXTRA_MONITOR_CORES_PER_CHIP + (spec.PACKET_GATHERER_CORES_PER_ETHERNET_CHIP if chip == 0 else 0)
+            raise ResourceError(
+                f"a core of '{u['population']}' needs ~{u['synapse_bytes']} B of synaptic matrix, "
+                f"more than one chip's SDRAM",
+                node=u["population"],
+                parameter="synapse_bytes",
+                expected=f"<= {spec.SDRAM_USABLE_BYTES_PER_CHIP}",
+            )
+        first_core = (
+            1
+            + spec.EXTRA_MONITOR_CORES_PER_CHIP
+            + (spec.PACKET_GATHERER_CORES_PER_ETHERNET_CHIP if chip == 0 else 0)
+        )
         cores.append(dict(u, chip=chip, core=first_core + used, estimated=True))
         used += 1
         sdram += u["synapse_bytes"]
     n_chips = chip + 1 if cores else 0
     if max_chips is not None and n_chips > max_chips:
-        raise ResourceError(f"the network needs ~{len(cores)} application cores on {n_chips} chips",
-                            parameter="chips", expected=f"<= {max_chips} chips")
-    pl = Placement(chips=n_chips, cores_used=len(cores), cores=tuple(cores), cores_per_population=per_pop,
-                   delay_extension_cores=n_de, limits=limits(), notes=tuple(notes))
+        raise ResourceError(
+            f"the network needs ~{len(cores)} application cores on {n_chips} chips",
+            parameter="chips",
+            expected=f"<= {max_chips} chips",
+        )
+    pl = Placement(
+        chips=n_chips,
+        cores_used=len(cores),
+        cores=tuple(cores),
+        cores_per_population=per_pop,
+        delay_extension_cores=n_de,
+        limits=limits(),
+        notes=tuple(notes),
+    )
     if write:
         program.placement = pl.placement()
     return pl

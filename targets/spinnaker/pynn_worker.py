@@ -58,15 +58,21 @@ def _mapping(labels: set[str], n_steps: int) -> dict:
         src = None
         if kind == "delay_extension":
             src = getattr(getattr(app, "source_vertex", None), "label", None)
-        placements.append({
-            "x": int(pl.x), "y": int(pl.y), "p": int(pl.p),
-            "vertex": str(v.label), "vertex_type": type(v).__name__,
-            "app_vertex": None if app is None else str(app.label),
-            "kind": kind, "source": src,
-            "lo_atom": None if sl is None else int(sl.lo_atom),
-            "n_atoms": None if sl is None else int(sl.n_atoms),
-            "sdram": _sdram(v, n_steps),
-        })
+        placements.append(
+            {
+                "x": int(pl.x),
+                "y": int(pl.y),
+                "p": int(pl.p),
+                "vertex": str(v.label),
+                "vertex_type": type(v).__name__,
+                "app_vertex": None if app is None else str(app.label),
+                "kind": kind,
+                "source": src,
+                "lo_atom": None if sl is None else int(sl.lo_atom),
+                "n_atoms": None if sl is None else int(sl.n_atoms),
+                "sdram": _sdram(v, n_steps),
+            }
+        )
     routing = {}
     for name, getter in (("uncompressed", "get_uncompressed"), ("precompressed", "get_precompressed")):
         try:
@@ -78,9 +84,13 @@ def _mapping(labels: set[str], n_steps: int) -> dict:
     return {
         "placements": placements,
         "routing": routing,
-        "machine": {"chips": int(machine.n_chips), "cores": int(machine.total_cores),
-                    "max_router_entries": int(machine.min_n_router_enteries)
-                    if hasattr(machine, "min_n_router_enteries") else None},
+        "machine": {
+            "chips": int(machine.n_chips),
+            "cores": int(machine.total_cores),
+            "max_router_entries": int(machine.min_n_router_enteries)
+            if hasattr(machine, "min_n_router_enteries")
+            else None,
+        },
     }
 
 
@@ -93,9 +103,9 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     import numpy as np
+    import pyNN
     import pyNN.spiNNaker as sim
     import spynnaker
-    import pyNN
 
     from neurocompile.targets.spinnaker import bundle_run
 

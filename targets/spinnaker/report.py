@@ -24,14 +24,27 @@ def learning_section(program, learning: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, rep in (learning.get("spinnaker") or {}).items():
         proj = program.projections.get(name)
-        out[name] = {"node": nodes.get(name), "kind": proj.kind if proj is not None else None,
-                     "rule": rep.get("kind"), "pynn": rep.get("pynn"), "plasticity": dict(rep.get("plasticity", {})),
-                     "notes": list(rep.get("notes", []))}
+        out[name] = {
+            "node": nodes.get(name),
+            "kind": proj.kind if proj is not None else None,
+            "rule": rep.get("kind"),
+            "pynn": rep.get("pynn"),
+            "plasticity": dict(rep.get("plasticity", {})),
+            "notes": list(rep.get("notes", [])),
+        }
     for name, proj in program.projections.items():  # blocks given directly (builder plasticity=...)
         if proj.kind == "stdp" and name not in out:
-            out[name] = {"node": nodes.get(name), "kind": "stdp", "plasticity": dict(proj.params.get("plasticity", {}))}
-    return {"status": "frozen" if learning.get("frozen_from") else "configured", "target": "spinnaker",
-            "projections": out, "attachments": dict(learning.get("attachments") or {})}
+            out[name] = {
+                "node": nodes.get(name),
+                "kind": "stdp",
+                "plasticity": dict(proj.params.get("plasticity", {})),
+            }
+    return {
+        "status": "frozen" if learning.get("frozen_from") else "configured",
+        "target": "spinnaker",
+        "projections": out,
+        "attachments": dict(learning.get("attachments") or {}),
+    }
 
 
 __all__ = ["learning_section", "effective_weights"]

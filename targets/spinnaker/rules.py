@@ -66,9 +66,15 @@ def _nonspiking_source(ctx) -> Iterator[Finding]:
         return
     for c in nl.connections:
         if c.pre in nl.groups and not nl.groups[c.pre].spiking:
-            yield refusal("spinnaker-nonspiking-source", UnsupportedError(
-                f"a non-spiking {nl.groups[c.pre].kind} node drives '{c.post}'; SpiNNaker neurons send spikes only",
-                node=c.pre, parameter="edges", expected="only spiking neurons (IF, LIF, CubaLIF) or Inputs as sources"))
+            yield refusal(
+                "spinnaker-nonspiking-source",
+                UnsupportedError(
+                    f"a non-spiking {nl.groups[c.pre].kind} node drives '{c.post}'; SpiNNaker neurons send spikes only",
+                    node=c.pre,
+                    parameter="edges",
+                    expected="only spiking neurons (IF, LIF, CubaLIF) or Inputs as sources",
+                ),
+            )
 
 
 def _uniform_params(ctx) -> Iterator[Finding]:
@@ -84,25 +90,42 @@ def _uniform_params(ctx) -> Iterator[Finding]:
             arr = g.params.get(key)
             if arr is None:
                 if default is None:
-                    yield refusal("spinnaker-nonuniform-param", ParameterError(
-                        f"{g.kind} node has no {key}", node=g.name, parameter=key, expected="a value"))
+                    yield refusal(
+                        "spinnaker-nonuniform-param",
+                        ParameterError(
+                            f"{g.kind} node has no {key}", node=g.name, parameter=key, expected="a value"
+                        ),
+                    )
                 continue
             arr = np.asarray(arr, np.float64).reshape(-1)
             if arr.size and not np.all(arr == arr[0]):
-                yield refusal("spinnaker-nonuniform-param", UnsupportedError(
-                    f"{key} differs between neurons (min {arr.min():g}, max {arr.max():g}); a PyNN population has one "
-                    "value", node=g.name, parameter=key, expected=f"one {key} per node (split the node)"))
+                yield refusal(
+                    "spinnaker-nonuniform-param",
+                    UnsupportedError(
+                        f"{key} differs between neurons (min {arr.min():g}, max {arr.max():g}); a PyNN population has one "
+                        "value",
+                        node=g.name,
+                        parameter=key,
+                        expected=f"one {key} per node (split the node)",
+                    ),
+                )
 
 
 # ---------------------------------------------------------------------------- hints of check
 def _if_leak(ctx) -> Iterator[Finding]:
-    if ctx.reset is not None:  # compile: the lowering reports the leak it uses (spinnaker-if-leak with exp_TC)
+    if (
+        ctx.reset is not None
+    ):  # compile: the lowering reports the leak it uses (spinnaker-if-leak with exp_TC)
         return
     for node in ctx.graph.nodes.values():
         if node.kind in ("IF", "I"):
-            yield _f("spinnaker-if-leak", "warning", node.name,
-                     f"{node.kind} has no leak but sPyNNaker's LIF always leaks (at least 2/32768 per tick); "
-                     "compile reports the leak used")
+            yield _f(
+                "spinnaker-if-leak",
+                "warning",
+                node.name,
+                f"{node.kind} has no leak but sPyNNaker's LIF always leaks (at least 2/32768 per tick); "
+                "compile reports the leak used",
+            )
 
 
 def _reset(ctx) -> Iterator[Finding]:
@@ -110,9 +133,13 @@ def _reset(ctx) -> Iterator[Finding]:
         return
     for node in ctx.graph.nodes.values():
         if node.kind in ("LIF", "IF", "CubaLIF") and node.name in ctx.graph.legacy_reset:
-            yield _f("spinnaker-reset-subtract", "warning", node.name,
-                     "defined with reset by subtraction, which SpiNNaker cannot do (V is set to v_reset); "
-                     "compile maps it to reset to 0 and measures the spike-count effect")
+            yield _f(
+                "spinnaker-reset-subtract",
+                "warning",
+                node.name,
+                "defined with reset by subtraction, which SpiNNaker cannot do (V is set to v_reset); "
+                "compile maps it to reset to 0 and measures the spike-count effect",
+            )
 
 
 # ---------------------------------------------------------------------------- analysis passes
@@ -121,8 +148,9 @@ _BEFORE_PASSES = (_attach, _nonspiking_source, _uniform_params)
 
 def _blocked(ctx) -> bool:
     """An earlier rule refuses the netlist (the lowering would not run its passes either)."""
-    return ctx.memo("spinnaker.blocked",
-                    lambda: any(f.severity == "error" for fn in _BEFORE_PASSES for f in fn(ctx)))
+    return ctx.memo(
+        "spinnaker.blocked", lambda: any(f.severity == "error" for fn in _BEFORE_PASSES for f in fn(ctx))
+    )
 
 
 def _passes(ctx) -> Iterator[Finding]:
@@ -169,26 +197,48 @@ def _learning(ctx) -> Iterator[Finding]:
                 # host shifts are computed at build: only what does not depend on them
                 bad = _unsupported_reason(rule)
                 if bad is not None:
-                    raise UnsupportedError(bad[1], node=p.name, parameter="learning",
-                                           expected="stdp_pair or stdp_triplet")
+                    raise UnsupportedError(
+                        bad[1], node=p.name, parameter="learning", expected="stdp_pair or stdp_triplet"
+                    )
                 continue
-            m = map_rule(rule, tick_ms=a.tick_ms, shift=shift, weight_scale=p.rule_weight_scale,
-                         post_kind=a.info[post]["model"], node=p.name)
+            m = map_rule(
+                rule,
+                tick_ms=a.tick_ms,
+                shift=shift,
+                weight_scale=p.rule_weight_scale,
+                post_kind=a.info[post]["model"],
+                node=p.name,
+            )
         except NeurocompileError as exc:
             bad = _unsupported_reason(rule)
-            code = bad[0] if bad is not None else (
-                "spinnaker-rule-no-binary" if isinstance(exc, UnsupportedError) else "spinnaker-learning")
+            code = (
+                bad[0]
+                if bad is not None
+                else (
+                    "spinnaker-rule-no-binary" if isinstance(exc, UnsupportedError) else "spinnaker-learning"
+                )
+            )
             yield refusal(code, exc)
             continue
         if int(getattr(rule, "t_epoch", 1)) != 1:
-            yield _f("spinnaker-rule-epoch", "warning", node,
-                     f"t_epoch={rule.t_epoch} is ignored: sPyNNaker updates at every pre spike")
+            yield _f(
+                "spinnaker-rule-epoch",
+                "warning",
+                node,
+                f"t_epoch={rule.t_epoch} is ignored: sPyNNaker updates at every pre spike",
+            )
         one = first.setdefault(post, (p.name, dict(m.plasticity)))
         if one[1] != dict(m.plasticity):
-            yield refusal("spinnaker-rules-differ-per-population", ParameterError(
-                f"stdp projections '{one[0]}' and '{p.name}' into '{post}' have different plasticity; sPyNNaker "
-                "requires one STDP rule per post population", node=p.name, parameter="plasticity",
-                expected=f"the plasticity of '{one[0]}'"))
+            yield refusal(
+                "spinnaker-rules-differ-per-population",
+                ParameterError(
+                    f"stdp projections '{one[0]}' and '{p.name}' into '{post}' have different plasticity; sPyNNaker "
+                    "requires one STDP rule per post population",
+                    node=p.name,
+                    parameter="plasticity",
+                    expected=f"the plasticity of '{one[0]}'",
+                ),
+            )
 
 
 # ---------------------------------------------------------------------------- delays
@@ -211,9 +261,15 @@ def _delays(ctx) -> Iterator[Finding]:
         size = nl.groups[p.conn.post].size
         d = np.asarray(p.delays).astype(np.int64).reshape(-1)
         try:
-            check_int_array(d, d.shape, spec.DELAY_MIN_TICKS, spec.max_delay_ticks(min(npc, size)),
-                            what=f"{'stdp' if p.plastic is not None else 'from_list'} projection", node=p.name,
-                            field="delays")
+            check_int_array(
+                d,
+                d.shape,
+                spec.DELAY_MIN_TICKS,
+                spec.max_delay_ticks(min(npc, size)),
+                what=f"{'stdp' if p.plastic is not None else 'from_list'} projection",
+                node=p.name,
+                field="delays",
+            )
         except NeurocompileError as exc:
             yield refusal("spinnaker-delay-too-long", exc)
             return
@@ -227,10 +283,16 @@ def _delays(ctx) -> Iterator[Finding]:
                 return
 
 
-for _fn, _code in ((_attach, "spinnaker-learning-attach"), (_nonspiking_source, "spinnaker-nonspiking-source"),
-                   (_uniform_params, "spinnaker-nonuniform-param"), (_if_leak, "spinnaker-if-leak"),
-                   (_reset, "spinnaker-reset-subtract"), (_passes, "spinnaker-lowering"),
-                   (_learning, "spinnaker-learning"), (_delays, "spinnaker-delay-too-long")):
+for _fn, _code in (
+    (_attach, "spinnaker-learning-attach"),
+    (_nonspiking_source, "spinnaker-nonspiking-source"),
+    (_uniform_params, "spinnaker-nonuniform-param"),
+    (_if_leak, "spinnaker-if-leak"),
+    (_reset, "spinnaker-reset-subtract"),
+    (_passes, "spinnaker-lowering"),
+    (_learning, "spinnaker-learning"),
+    (_delays, "spinnaker-delay-too-long"),
+):
     _fn.code = _code  # type: ignore[attr-defined]
 
 #: in the order lower enforces them (the first error is raised)

@@ -109,8 +109,18 @@ NEURON_SCALAR_PARAMS = {
 }
 NEURON_ARRAY_PARAMS = ("i_offset", "v_init")
 #: PyNN defaults of IF_curr_exp / IF_curr_delta (used by the builder when a value is not given).
-PYNN_DEFAULTS = {"cm": 1.0, "tau_m": 20.0, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -50.0,
-                 "tau_refrac": 0.1, "tau_syn_E": 5.0, "tau_syn_I": 5.0, "i_offset": 0.0, "v_init": -65.0}
+PYNN_DEFAULTS = {
+    "cm": 1.0,
+    "tau_m": 20.0,
+    "v_rest": -65.0,
+    "v_reset": -65.0,
+    "v_thresh": -50.0,
+    "tau_refrac": 0.1,
+    "tau_syn_E": 5.0,
+    "tau_syn_I": 5.0,
+    "i_offset": 0.0,
+    "v_init": -65.0,
+}
 
 
 def delay_slots(neurons_per_core: int = NEURONS_PER_CORE, n_synapse_types: int = N_SYNAPSE_TYPES) -> int:
@@ -151,8 +161,12 @@ SPIKE_SOURCE_ARRAY_ATOMS_PER_CORE = 2**63 - 1
 MONITOR_CORES_PER_CHIP = 1
 EXTRA_MONITOR_CORES_PER_CHIP = 1
 PACKET_GATHERER_CORES_PER_ETHERNET_CHIP = 1
-APP_CORES_ETHERNET_CHIP = CORES_PER_CHIP - MONITOR_CORES_PER_CHIP - EXTRA_MONITOR_CORES_PER_CHIP \
+APP_CORES_ETHERNET_CHIP = (
+    CORES_PER_CHIP
+    - MONITOR_CORES_PER_CHIP
+    - EXTRA_MONITOR_CORES_PER_CHIP
     - PACKET_GATHERER_CORES_PER_ETHERNET_CHIP
+)
 #: SDRAM sPyNNaker plans for the system cores of one chip (chip_sdram_usage_by_core.rpt, 7.4.1).
 EXTRA_MONITOR_SDRAM_BYTES = 488_476
 PACKET_GATHERER_SDRAM_BYTES = 477_250
@@ -192,8 +206,11 @@ STDP_LUT_SIZE_MAX = 2**16 - 1
 STDP_TIMING_RULES = ("spike_pair", "pfister_triplet")
 STDP_WEIGHT_RULES = ("additive", "multiplicative", "additive_triplet")
 STDP_BINARIES = {
-    "if_curr_exp": (("spike_pair", "additive"), ("spike_pair", "multiplicative"),
-                    ("pfister_triplet", "additive_triplet")),
+    "if_curr_exp": (
+        ("spike_pair", "additive"),
+        ("spike_pair", "multiplicative"),
+        ("pfister_triplet", "additive_triplet"),
+    ),
     "if_curr_delta": (("spike_pair", "additive"),),
 }
 #: backprop_delay (SynapseDynamicsSTDP default True): post events are seen d ticks later (d = the

@@ -42,8 +42,8 @@ Y_DECAY_BITS = spec.Y_DECAY_BITS
 TRACE_MAX = spec.TRACE_MAX
 ACC_MIN = spec.ACCUMULATOR_MIN
 ACC_MAX = spec.ACCUMULATOR_MAX
-SYN_VAR_SHIFT = spec.SYN_VAR_SHIFT                  # accumulator = Z << 7
-ROUND_MASK = (1 << SYN_VAR_SHIFT) - 1               # the 7 bits stochastic rounding looks at
+SYN_VAR_SHIFT = spec.SYN_VAR_SHIFT  # accumulator = Z << 7
+ROUND_MASK = (1 << SYN_VAR_SHIFT) - 1  # the 7 bits stochastic rounding looks at
 ROUND_SCALE = float(1 << SYN_VAR_SHIFT)
 SIGN_MIXED = spec.SIGN_MODE_MIXED
 SIGN_EXCITATORY = spec.SIGN_MODE_EXCITATORY

@@ -86,24 +86,50 @@ def _add_rows_binary(dst, wd, woff, npost, act_idx, abase, cnt, sh):
         j2 = act_idx[abase + e + 1]
         j3 = act_idx[abase + e + 2]
         j4 = act_idx[abase + e + 3]
-        w1 = wd[woff + j1 * npost:woff + (j1 + 1) * npost]
-        w2 = wd[woff + j2 * npost:woff + (j2 + 1) * npost]
-        w3 = wd[woff + j3 * npost:woff + (j3 + 1) * npost]
-        w4 = wd[woff + j4 * npost:woff + (j4 + 1) * npost]
+        w1 = wd[woff + j1 * npost : woff + (j1 + 1) * npost]
+        w2 = wd[woff + j2 * npost : woff + (j2 + 1) * npost]
+        w3 = wd[woff + j3 * npost : woff + (j3 + 1) * npost]
+        w4 = wd[woff + j4 * npost : woff + (j4 + 1) * npost]
         for i in range(n):
             dst[i] += ((np.int32(w1[i]) + np.int32(w2[i])) + (np.int32(w3[i]) + np.int32(w4[i]))) << s32
         e += 4
     while e < cnt:
         j = act_idx[abase + e]
-        w = wd[woff + j * npost:woff + (j + 1) * npost]
+        w = wd[woff + j * npost : woff + (j + 1) * npost]
         for i in range(n):
             dst[i] += np.int32(w[i]) << s32
         e += 1
 
 
 @njit(cache=True, nogil=True)
-def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost, cw, cdel, R, NL, tmp_size,
-               src_off, n_src_total, ring_proto, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf):
+def run_sample(
+    inp,
+    T,
+    in_tab,
+    lif_tab,
+    bias,
+    u0,
+    v0,
+    pj_tab,
+    wd,
+    rowptr,
+    cpost,
+    cw,
+    cdel,
+    R,
+    NL,
+    tmp_size,
+    src_off,
+    n_src_total,
+    ring_proto,
+    rec_u,
+    rec_v,
+    rec_s,
+    out_u,
+    out_v,
+    out_s,
+    ovf,
+):
     """Run one sample for T steps.
 
     ``inp`` (T, NI) integer input payloads (int8 or int32). ``ring_proto``: an empty array whose dtype the ring
@@ -144,11 +170,11 @@ def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost,
             do_reset = rint > 0 and (t % rint) == lif_tab[k, L_ROFF]
             s_idx = lif_tab[k, L_SRC]
             abase = src_off[s_idx]
-            rview = ring[cbase + off:cbase + off + n]
-            uview = u[off:off + n]
-            vview = v[off:off + n]
-            bview = bias[off:off + n]
-            sview = spk[off:off + n]
+            rview = ring[cbase + off : cbase + off + n]
+            uview = u[off : off + n]
+            vview = v[off : off + n]
+            bview = bias[off : off + n]
+            sview = spk[off : off + n]
             keep = 0 if do_reset else 1
             u_bad = 0
             v_bad = 0
@@ -188,7 +214,7 @@ def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost,
             s_idx = in_tab[k, I_SRC]
             abase = src_off[s_idx]
             cnt = 0
-            row = inp[t - 1, off:off + n]
+            row = inp[t - 1, off : off + n]
             for j in range(n):  # branch-free compaction
                 p = np.int64(row[j])
                 act_idx[abase + cnt] = j
@@ -216,20 +242,28 @@ def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost,
             direct = wexp >= 0
             if fmt == FMT_DENSE and not graded:
                 if direct:
-                    _add_rows_binary(ring[slots[0] + post:slots[0] + post + npost], wd, woff, npost, act_idx, abase,
-                                     cnt, wsh)
+                    _add_rows_binary(
+                        ring[slots[0] + post : slots[0] + post + npost],
+                        wd,
+                        woff,
+                        npost,
+                        act_idx,
+                        abase,
+                        cnt,
+                        wsh,
+                    )
                 else:
-                    _add_rows_binary(tmp[toff:toff + npost], wd, woff, npost, act_idx, abase, cnt, wsh)
+                    _add_rows_binary(tmp[toff : toff + npost], wd, woff, npost, act_idx, abase, cnt, wsh)
                 cnt = 0  # events consumed
             for e in range(cnt):
                 j = act_idx[abase + e]
                 p = act_val[abase + e] if graded else 1
                 if fmt == FMT_DENSE:
-                    w = wd[woff + j * npost:woff + (j + 1) * npost]
+                    w = wd[woff + j * npost : woff + (j + 1) * npost]
                     if direct:
-                        _add_row(ring[slots[0] + post:slots[0] + post + npost], w, p, wsh)
+                        _add_row(ring[slots[0] + post : slots[0] + post + npost], w, p, wsh)
                     else:
-                        _add_row(tmp[toff:toff + npost], w, p, wsh)
+                        _add_row(tmp[toff : toff + npost], w, p, wsh)
                 else:
                     r0 = rowptr[roff + j]
                     r1 = rowptr[roff + j + 1]
@@ -255,13 +289,64 @@ def run_sample(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost,
 
 
 @njit(cache=True, parallel=True)
-def run_batch(inp, T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost, cw, cdel, R, NL, tmp_size,
-              src_off, n_src_total, ring_proto, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf):
+def run_batch(
+    inp,
+    T,
+    in_tab,
+    lif_tab,
+    bias,
+    u0,
+    v0,
+    pj_tab,
+    wd,
+    rowptr,
+    cpost,
+    cw,
+    cdel,
+    R,
+    NL,
+    tmp_size,
+    src_off,
+    n_src_total,
+    ring_proto,
+    rec_u,
+    rec_v,
+    rec_s,
+    out_u,
+    out_v,
+    out_s,
+    ovf,
+):
     """:func:`run_sample` for every sample of ``inp`` (B, T, NI), in parallel over the batch."""
     for b in prange(inp.shape[0]):
-        run_sample(inp[b], T, in_tab, lif_tab, bias, u0, v0, pj_tab, wd, rowptr, cpost, cw, cdel, R, NL,
-                   tmp_size, src_off, n_src_total, ring_proto, rec_u, rec_v, rec_s, out_u[b], out_v[b], out_s[b],
-                   ovf[b])
+        run_sample(
+            inp[b],
+            T,
+            in_tab,
+            lif_tab,
+            bias,
+            u0,
+            v0,
+            pj_tab,
+            wd,
+            rowptr,
+            cpost,
+            cw,
+            cdel,
+            R,
+            NL,
+            tmp_size,
+            src_off,
+            n_src_total,
+            ring_proto,
+            rec_u,
+            rec_v,
+            rec_s,
+            out_u[b],
+            out_v[b],
+            out_s[b],
+            ovf[b],
+        )
 
 
 @njit(cache=True, parallel=True)
@@ -279,7 +364,7 @@ def fill_events(src, dst, off, binary, lo, hi):
         m = 0
         for t in range(T):
             srow = src[b, t]
-            drow = dst[b, t, off:off + n]
+            drow = dst[b, t, off : off + n]
             for j in range(n):
                 v = srow[j]
                 iv = np.int64(v)

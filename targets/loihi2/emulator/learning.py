@@ -36,9 +36,27 @@ from neurocompile.targets.loihi2 import spec
 from neurocompile.targets.loihi2.learning import parse_projection_rules
 from neurocompile.targets.loihi2.weights import effective_weights, truncate_weights
 
-from .arith import (SYN_VAR_SHIFT, TRACE_MAX, accumulate, clip, clip_factor, decay_factor_u, decay_factor_v,
-                    finish_product, lif_uv, lif_uv_array, round_threshold_jit, shift_exp, target_bounds,
-                    trace_decay, trace_impulse, wrap32, wrap32_array, write_back, y_trace)
+from .arith import (
+    SYN_VAR_SHIFT,
+    TRACE_MAX,
+    accumulate,
+    clip,
+    clip_factor,
+    decay_factor_u,
+    decay_factor_v,
+    finish_product,
+    lif_uv,
+    lif_uv_array,
+    round_threshold_jit,
+    shift_exp,
+    target_bounds,
+    trace_decay,
+    trace_impulse,
+    wrap32,
+    wrap32_array,
+    write_back,
+    y_trace,
+)
 from .separable import classify, learn_separable
 
 _VAR = {"x0": 0, "y0": 1, "x1": 2, "x2": 3, "y1": 4, "y2": 5, "y3": 6, "w": 7, "d": 8, "t": 9, "C": 10}
@@ -49,8 +67,9 @@ _WIDTH = np.array([_W[i] for i in range(11)], np.int64)
 
 
 def has_learning(program: Program) -> bool:
-    return (any(p.kind in spec.LEARNING_NEURON_KINDS for p in program.populations.values())
-            or any(p.kind in spec.LEARNING_PROJECTION_KINDS for p in program.projections.values()))
+    return any(p.kind in spec.LEARNING_NEURON_KINDS for p in program.populations.values()) or any(
+        p.kind in spec.LEARNING_PROJECTION_KINDS for p in program.projections.values()
+    )
 
 
 @njit(cache=True)
@@ -92,8 +111,37 @@ def _history(tr, tspk, T_e, fac, has_tau, imp_int, imp_frac, rdec, rimp):
 
 
 @njit(cache=True)
-def learn_phase(t, T_e, k_dec, WT, D2T, T1T, tx, ty, xtr, ytr, three, xfac, xhas, ximp_int, ximp_frac,
-                yfac, yhas, yimp_int, yimp_frac, rxd, rxi, ryd, ryi, rw, ptab, ftab, fconst, tgt_has, sign_mode):
+def learn_phase(
+    t,
+    T_e,
+    k_dec,
+    WT,
+    D2T,
+    T1T,
+    tx,
+    ty,
+    xtr,
+    ytr,
+    three,
+    xfac,
+    xhas,
+    ximp_int,
+    ximp_frac,
+    yfac,
+    yhas,
+    yimp_int,
+    yimp_frac,
+    rxd,
+    rxi,
+    ryd,
+    ryi,
+    rw,
+    ptab,
+    ftab,
+    fconst,
+    tgt_has,
+    sign_mode,
+):
     """Epoch learning at step t (t % T_e == 0). WT/D2T/T1T are (n_pre, n_post) and updated in place."""
     n_pre = tx.shape[0]
     n_post = ty.shape[0]
@@ -210,17 +258,21 @@ class _LearnProj:
         self.wexp = int(p["weight_exp"])
         w = np.asarray(p["weights"], np.int64).reshape(n_post, n_pre)
         self.WT = np.ascontiguousarray(truncate_weights(w, self.sign_mode, int(p["num_weight_bits"])).T)
-        self.D2T = np.ascontiguousarray(np.asarray(p.get("tag_2", np.zeros((n_post, n_pre))), np.int64).reshape(
-            n_post, n_pre).T)
-        self.T1T = np.ascontiguousarray(np.asarray(p.get("tag_1", np.zeros((n_post, n_pre))), np.int64).reshape(
-            n_post, n_pre).T)
+        self.D2T = np.ascontiguousarray(
+            np.asarray(p.get("tag_2", np.zeros((n_post, n_pre))), np.int64).reshape(n_post, n_pre).T
+        )
+        self.T1T = np.ascontiguousarray(
+            np.asarray(p.get("tag_1", np.zeros((n_post, n_pre))), np.int64).reshape(n_post, n_pre).T
+        )
         self.t_epoch = int(p["t_epoch"])
         self.three = bool(int(p["three_factor"]))
         prods, k = parse_projection_rules(p, proj.name)
         self.k_dec = -1 if k is None else int(k)
         ptab, ftab, fconst = [], [], []
         for lp in prods:
-            ptab.append((_TGT[lp.target], _DEP[lp.dependency], lp.mant, lp.exp, lp.shift, len(ftab), len(lp.factors)))
+            ptab.append(
+                (_TGT[lp.target], _DEP[lp.dependency], lp.mant, lp.exp, lp.shift, len(ftab), len(lp.factors))
+            )
             for v, c, sg in lp.factors:
                 ftab.append((_VAR[v], int(sg)))
                 fconst.append(c)
@@ -258,24 +310,69 @@ class _LearnProj:
         self.ytr = np.zeros((3, n_post), np.int64)
 
     def step(self, t: int, spk: np.ndarray, bap: np.ndarray, y3f: np.ndarray | None) -> None:
-        spike_phase(t, self.t_epoch, spk, bap, self.tx, self.ty, self.xtr, self.ytr, self.ximp_int,
-                    self.ximp_frac, self.yimp_int, self.yimp_frac, self.ryi[2 * t - 1])
+        spike_phase(
+            t,
+            self.t_epoch,
+            spk,
+            bap,
+            self.tx,
+            self.ty,
+            self.xtr,
+            self.ytr,
+            self.ximp_int,
+            self.ximp_frac,
+            self.yimp_int,
+            self.yimp_frac,
+            self.ryi[2 * t - 1],
+        )
         if self.three:
             self.ytr[:] = y3f
         if t % self.t_epoch == 0:
-            learn_phase(t, self.t_epoch, self.k_dec, self.WT, self.D2T, self.T1T, self.tx, self.ty, self.xtr,
-                        self.ytr, self.three, self.xfac, self.xhas, self.ximp_int, self.ximp_frac, self.yfac,
-                        self.yhas, self.yimp_int, self.yimp_frac, self.rxd[2 * t], self.rxi[2 * t],
-                        self.ryd[2 * t], self.ryi[2 * t], self.rw[t // self.t_epoch], self.ptab, self.ftab,
-                        self.fconst, self.tgt_has, self.sign_mode)
+            learn_phase(
+                t,
+                self.t_epoch,
+                self.k_dec,
+                self.WT,
+                self.D2T,
+                self.T1T,
+                self.tx,
+                self.ty,
+                self.xtr,
+                self.ytr,
+                self.three,
+                self.xfac,
+                self.xhas,
+                self.ximp_int,
+                self.ximp_frac,
+                self.yfac,
+                self.yhas,
+                self.yimp_int,
+                self.yimp_frac,
+                self.rxd[2 * t],
+                self.rxi[2 * t],
+                self.ryd[2 * t],
+                self.ryi[2 * t],
+                self.rw[t // self.t_epoch],
+                self.ptab,
+                self.ftab,
+                self.fconst,
+                self.tgt_has,
+                self.sign_mode,
+            )
 
 
 _PROJ_OBS = ("weights", "w", "tag_1", "tag_2", "x1", "x2", "y1", "y2", "y3")
 
 
-def run_learning_program(program: Program, arrays: Mapping[str, np.ndarray], batch: int, steps: int,
-                         rec: Iterable[tuple[str, str]], fused: bool | None = None,
-                         separable: bool = True) -> RunResult:
+def run_learning_program(
+    program: Program,
+    arrays: Mapping[str, np.ndarray],
+    batch: int,
+    steps: int,
+    rec: Iterable[tuple[str, str]],
+    fused: bool | None = None,
+    separable: bool = True,
+) -> RunResult:
     """Run a validated Program with learning. ``arrays``: data key -> (batch, steps, *shape).
 
     ``fused`` (default: when only population spikes/v/u are recorded) runs every step inside one
@@ -287,15 +384,23 @@ def run_learning_program(program: Program, arrays: Mapping[str, np.ndarray], bat
     pops, projs = program.populations, program.projections
     for proj in projs.values():
         if proj.kind not in ("dense", "learning_dense"):
-            raise UnsupportedError(f"{proj.kind} projections are not supported next to learning in the emulator",
-                                   node=proj.name, parameter="kind", expected="dense or learning_dense")
+            raise UnsupportedError(
+                f"{proj.kind} projections are not supported next to learning in the emulator",
+                node=proj.name,
+                parameter="kind",
+                expected="dense or learning_dense",
+            )
     rec = list(rec)
     needed = list(dict.fromkeys(rec + [(o.population, o.observable) for o in program.outputs.values()]))
     for name, obs in needed:
         if name in projs:
             if obs not in _PROJ_OBS:
-                raise InputDataError(f"cannot record {obs!r} of projection '{name}'", node=name, parameter="record",
-                                     expected=", ".join(_PROJ_OBS))
+                raise InputDataError(
+                    f"cannot record {obs!r} of projection '{name}'",
+                    node=name,
+                    parameter="record",
+                    expected=", ".join(_PROJ_OBS),
+                )
         elif name not in pops:
             raise InputDataError(f"cannot record unknown population '{name}'", node=name, parameter="record")
     if fused is None:
@@ -305,7 +410,9 @@ def run_learning_program(program: Program, arrays: Mapping[str, np.ndarray], bat
     key_of = {pop: key for key, pop in program.inputs.items()}
     neurons = [n for n, p in pops.items() if p.kind in spec.NEURON_KINDS]
     results: dict[str, list[np.ndarray]] = {f"{n}.{o}": [] for n, o in needed}
-    finals: dict[str, list[np.ndarray]] = {f"{n}.weights": [] for n, p in projs.items() if p.kind == "learning_dense"}
+    finals: dict[str, list[np.ndarray]] = {
+        f"{n}.weights": [] for n, p in projs.items() if p.kind == "learning_dense"
+    }
     for n, p in projs.items():
         if p.kind == "learning_dense":
             finals[f"{n}.tag_1_final"] = []
@@ -321,16 +428,22 @@ def run_learning_program(program: Program, arrays: Mapping[str, np.ndarray], bat
                 u=np.asarray(p.get("u_init", 0), np.int64).reshape(-1) * np.ones(size, np.int64),
                 v=np.asarray(p.get("v_init", 0), np.int64).reshape(-1) * np.ones(size, np.int64),
                 bias=np.where(bexp >= 0, mant << np.maximum(bexp, 0), mant >> np.maximum(-bexp, 0)),
-                a=np.zeros(size, np.int64), s=np.zeros(size, np.int64),
+                a=np.zeros(size, np.int64),
+                s=np.zeros(size, np.int64),
                 y=np.zeros((3, size), np.int64),
             )
         static, learn = [], {}
         for n, proj in projs.items():
             n_pre, n_post = pops[proj.pre].size, pops[proj.post].size
             if proj.kind == "dense":
-                w = effective_weights(np.asarray(proj.params["weights"]).reshape(n_post, n_pre),
-                                      int(proj.params["sign_mode"]), int(proj.params["num_weight_bits"]))
-                static.append((proj, w, int(proj.params["weight_exp"]), int(proj.params["num_message_bits"]) > 0))
+                w = effective_weights(
+                    np.asarray(proj.params["weights"]).reshape(n_post, n_pre),
+                    int(proj.params["sign_mode"]),
+                    int(proj.params["num_weight_bits"]),
+                )
+                static.append(
+                    (proj, w, int(proj.params["weight_exp"]), int(proj.params["num_message_bits"]) > 0)
+                )
             else:
                 learn[n] = _LearnProj(proj, n_pre, n_post, steps)
         per = {k: np.zeros((steps,) + _obs_shape(program, *k.rsplit(".", 1)), np.int64) for k in results}
@@ -345,7 +458,8 @@ def run_learning_program(program: Program, arrays: Mapping[str, np.ndarray], bat
                 st["a"] = np.zeros_like(st["a"])
                 u, v = st["u"], st["v"]
                 if pop.kind == "lif_reset" and t % int(p["reset_interval"]) == int(p["reset_offset"]) % int(
-                        p["reset_interval"]):
+                    p["reset_interval"]
+                ):
                     u = np.zeros_like(u)
                     v = np.zeros_like(v)
                 x, y = lif_uv_array(u, v, a, decay_factor_u(p["du"]), decay_factor_v(p["dv"]), st["bias"])
@@ -356,11 +470,17 @@ def run_learning_program(program: Program, arrays: Mapping[str, np.ndarray], bat
                 if pop.kind == "lif_3f":
                     yy = st["y"]
                     for k, key in ((0, "y1"), (2, "y3")):
-                        yy[k] = np.minimum(((yy[k] * int(p[f"{key}_decay"])) >> spec.Y_DECAY_BITS)
-                                           + int(p[f"{key}_impulse"]) * st["s"], spec.TRACE_MAX)
+                        yy[k] = np.minimum(
+                            ((yy[k] * int(p[f"{key}_decay"])) >> spec.Y_DECAY_BITS)
+                            + int(p[f"{key}_impulse"]) * st["s"],
+                            spec.TRACE_MAX,
+                        )
                     rname = p["reward"]
-                    yy[1] = (np.clip(np.asarray(arrays[key_of[rname]][b, t - 1]).reshape(-1), 0, spec.TRACE_MAX)
-                             if rname else 0)
+                    yy[1] = (
+                        np.clip(np.asarray(arrays[key_of[rname]][b, t - 1]).reshape(-1), 0, spec.TRACE_MAX)
+                        if rname
+                        else 0
+                    )
             for proj, w, wexp, graded in static:
                 s = out_spk[proj.pre]
                 if graded:
@@ -395,8 +515,15 @@ def run_learning_program(program: Program, arrays: Mapping[str, np.ndarray], bat
     for key, o in program.outputs.items():
         val = stacked(f"{o.population}.{o.observable}")
         outputs[key] = val if o.observable == "spikes" else val.astype(np.float64) * float(o.scale)
-    return RunResult(outputs=outputs, recordings=recordings, backend="emulator:loihi2", fidelity=FIDELITY_BIT_EXACT,
-                     reference=spec.REFERENCE, semantics=dict(program.semantics), warnings=[])
+    return RunResult(
+        outputs=outputs,
+        recordings=recordings,
+        backend="emulator:loihi2",
+        fidelity=FIDELITY_BIT_EXACT,
+        reference=spec.REFERENCE,
+        semantics=dict(program.semantics),
+        warnings=[],
+    )
 
 
 def _obs_shape(program: Program, name: str, obs: str, full: bool = False) -> tuple[int, ...]:
@@ -440,16 +567,22 @@ def parse_learning_record(record: Any) -> list[tuple[str, str]]:
                 continue
             name, sep, obs = it.rpartition(".")
             if not sep or not name:
-                raise InputDataError(f"cannot parse record item {it!r}", parameter="record",
-                                     expected="NAME.observable")
+                raise InputDataError(
+                    f"cannot parse record item {it!r}", parameter="record", expected="NAME.observable"
+                )
             out.append((name, obs))
         else:
             out.append((str(it[0]), str(it[1])))
     return out
 
 
-def run_learning_entry(program: Program, inputs: Mapping[str, np.ndarray], record: Any,
-                       fused: bool | None = None, separable: bool = True) -> RunResult:
+def run_learning_entry(
+    program: Program,
+    inputs: Mapping[str, np.ndarray],
+    record: Any,
+    fused: bool | None = None,
+    separable: bool = True,
+) -> RunResult:
     """Validate, check the run data (same rules as the fast path) and run."""
     from neurocompile.targets.loihi2.schema import validate_program
 
@@ -458,8 +591,9 @@ def run_learning_entry(program: Program, inputs: Mapping[str, np.ndarray], recor
     validate_program(program)
     arrays, batch, steps = _gather_inputs(program, inputs)
     _check_values(program, arrays)
-    return run_learning_program(program, arrays, batch, steps, parse_learning_record(record), fused=fused,
-                                separable=separable)
+    return run_learning_program(
+        program, arrays, batch, steps, parse_learning_record(record), fused=fused, separable=separable
+    )
 
 
 # =========================================================================== fused kernel
@@ -599,10 +733,18 @@ def _epoch_traces(q, t, R, st):
     LI = R.LI
     n_pre, n_post, xo, yo = LI[q, L_NPRE], LI[q, L_NPOST], LI[q, L_XO], LI[q, L_YO]
     T_e, three = LI[q, L_TE], LI[q, L_THREE]
-    xs = TraceSide(R.LF[q, F_X:F_X + 2], LI[q, L_XHAS:L_XHAS + 2], LI[q, L_XIMP:L_XIMP + 2],
-                   LI[q, L_XFRAC:L_XFRAC + 2])
-    ys = TraceSide(R.LF[q, F_Y:F_Y + 3], LI[q, L_YHAS:L_YHAS + 3], LI[q, L_YIMP:L_YIMP + 3],
-                   LI[q, L_YFRAC:L_YFRAC + 3])
+    xs = TraceSide(
+        R.LF[q, F_X : F_X + 2],
+        LI[q, L_XHAS : L_XHAS + 2],
+        LI[q, L_XIMP : L_XIMP + 2],
+        LI[q, L_XFRAC : L_XFRAC + 2],
+    )
+    ys = TraceSide(
+        R.LF[q, F_Y : F_Y + 3],
+        LI[q, L_YHAS : L_YHAS + 3],
+        LI[q, L_YIMP : L_YIMP + 3],
+        LI[q, L_YFRAC : L_YFRAC + 3],
+    )
     _history_flat(st.hx, st.XTR, xo, st.TX, n_pre, T_e, xs, R.RXD[q, 2 * t], R.RXI[q, 2 * t])
     _history_flat(st.hy, st.YTR, yo, st.TY, n_post, T_e, ys, R.RYD[q, 2 * t], R.RYI[q, 2 * t])
     for k in range(2):
@@ -621,9 +763,31 @@ def _learn_sep_flat(q, t, R, st):
     n_pre, n_post, woff, xo, yo = LI[q, L_NPRE], LI[q, L_NPOST], LI[q, L_WOFF], LI[q, L_XO], LI[q, L_YO]
     T_e = LI[q, L_TE]
     _epoch_traces(q, t, R, st)
-    learn_separable(t, n_pre, n_post, woff, T_e, LI[q, L_KDEC], LI[q, L_SIGN], LI[q, L_P0], LI[q, L_NPROD],
-                    LI[q, L_TGT:L_TGT + 3], st.WT, st.D2T, st.T1T, st.TX[xo:xo + n_pre], st.TY[yo:yo + n_post],
-                    st.hx, st.hy, R.RW[q, t // T_e], R.PT, R.PK, R.FT, R.FC, _WIDTH)
+    learn_separable(
+        t,
+        n_pre,
+        n_post,
+        woff,
+        T_e,
+        LI[q, L_KDEC],
+        LI[q, L_SIGN],
+        LI[q, L_P0],
+        LI[q, L_NPROD],
+        LI[q, L_TGT : L_TGT + 3],
+        st.WT,
+        st.D2T,
+        st.T1T,
+        st.TX[xo : xo + n_pre],
+        st.TY[yo : yo + n_post],
+        st.hx,
+        st.hy,
+        R.RW[q, t // T_e],
+        R.PT,
+        R.PK,
+        R.FT,
+        R.FC,
+        _WIDTH,
+    )
     for j in range(n_pre):
         st.TX[xo + j] = 0
     for i in range(n_post):
@@ -788,7 +952,7 @@ def fused_run(steps, IN, net, R, st, rec):
             for j in range(npre):
                 spk[j] = 1 if S[po + j] != 0 else 0
                 if spk[j]:
-                    row = WT[wo + j * npost:wo + (j + 1) * npost]
+                    row = WT[wo + j * npost : wo + (j + 1) * npost]
                     for i in range(npost):
                         fw[i] += row[i]
             for i in range(npost):
@@ -801,14 +965,18 @@ def fused_run(steps, IN, net, R, st, rec):
                 if spk[j]:
                     if TX[xo + j] > 0:
                         for k in range(2):
-                            XTR[k, xo + j] = trace_impulse(XTR[k, xo + j], LI[q, L_XIMP + k], LI[q, L_XFRAC + k], 0)
+                            XTR[k, xo + j] = trace_impulse(
+                                XTR[k, xo + j], LI[q, L_XIMP + k], LI[q, L_XFRAC + k], 0
+                            )
                     TX[xo + j] = wet
             yr = R.RYI[q, 2 * t - 1]
             for i in range(npost):
                 if S[qo + i] != 0:
                     if TY[yo + i] > 0:
                         for k in range(3):
-                            YTR[k, yo + i] = trace_impulse(YTR[k, yo + i], LI[q, L_YIMP + k], LI[q, L_YFRAC + k], yr)
+                            YTR[k, yo + i] = trace_impulse(
+                                YTR[k, yo + i], LI[q, L_YIMP + k], LI[q, L_YFRAC + k], yr
+                            )
                     TY[yo + i] = wet
             if LI[q, L_THREE]:
                 for k in range(3):
@@ -867,12 +1035,20 @@ class FusedPlan:
                 NP[a:b, N_RINT] = int(p["reset_interval"])
                 NP[a:b, N_ROFF] = int(p["reset_offset"])
             if pop.kind == "lif_3f":
-                NP[a:b, N_Y1IMP:N_Y3DEC + 1] = [int(p["y1_impulse"]), int(p["y1_decay"]), int(p["y3_impulse"]), int(p["y3_decay"])]
+                NP[a:b, N_Y1IMP : N_Y3DEC + 1] = [
+                    int(p["y1_impulse"]),
+                    int(p["y1_decay"]),
+                    int(p["y3_impulse"]),
+                    int(p["y3_decay"]),
+                ]
                 if p["reward"]:
                     NP[a:b, N_REWARD] = self.off[p["reward"]] + np.arange(pop.size)
         self.NP, self.bias = NP, bias
-        self.in_idx = np.concatenate([np.arange(a, a + s) for _, a, s in self.inputs]).astype(np.int64) \
-            if self.inputs else np.zeros(0, np.int64)
+        self.in_idx = (
+            np.concatenate([np.arange(a, a + s) for _, a, s in self.inputs]).astype(np.int64)
+            if self.inputs
+            else np.zeros(0, np.int64)
+        )
         SI, SW, wo = [], [], 0
         LI, LF, PT, FT, FC, RXD, RXI, RYD, RYI, RW = [], [], [], [], [], [], [], [], [], []
         LS, PK = [], []
@@ -882,25 +1058,49 @@ class FusedPlan:
         for name, proj in projs.items():
             n_pre, n_post = pops[proj.pre].size, pops[proj.post].size
             if proj.kind == "dense":
-                w = effective_weights(np.asarray(proj.params["weights"]).reshape(n_post, n_pre),
-                                      int(proj.params["sign_mode"]), int(proj.params["num_weight_bits"]))
-                SI.append((self.off[proj.pre], n_pre, self.off[proj.post], n_post, wo,
-                           int(proj.params["weight_exp"]), int(int(proj.params["num_message_bits"]) > 0)))
+                w = effective_weights(
+                    np.asarray(proj.params["weights"]).reshape(n_post, n_pre),
+                    int(proj.params["sign_mode"]),
+                    int(proj.params["num_weight_bits"]),
+                )
+                SI.append(
+                    (
+                        self.off[proj.pre],
+                        n_pre,
+                        self.off[proj.post],
+                        n_post,
+                        wo,
+                        int(proj.params["weight_exp"]),
+                        int(int(proj.params["num_message_bits"]) > 0),
+                    )
+                )
                 SW.append(np.asarray(w, np.int64).reshape(-1))
                 wo += n_pre * n_post
                 continue
             lp = _LearnProj(proj, n_pre, n_post, steps)
             self.learn.append((name, lwo, n_pre, n_post))
             row = np.zeros(LI_COLS, np.int64)
-            row[L_XO:L_NPROD + 1] = (xo, n_pre, yo, n_post, lwo, lp.wexp, lp.t_epoch, int(lp.three), lp.k_dec, lp.sign_mode,
-                         len(PT), lp.ptab.shape[0])
-            row[L_TGT:L_TGT + 3] = lp.tgt_has
-            row[L_XHAS:L_XHAS + 2] = lp.xhas
-            row[L_XIMP:L_XIMP + 2] = lp.ximp_int
-            row[L_XFRAC:L_XFRAC + 2] = lp.ximp_frac
-            row[L_YHAS:L_YHAS + 3] = lp.yhas
-            row[L_YIMP:L_YIMP + 3] = lp.yimp_int
-            row[L_YFRAC:L_YFRAC + 3] = lp.yimp_frac
+            row[L_XO : L_NPROD + 1] = (
+                xo,
+                n_pre,
+                yo,
+                n_post,
+                lwo,
+                lp.wexp,
+                lp.t_epoch,
+                int(lp.three),
+                lp.k_dec,
+                lp.sign_mode,
+                len(PT),
+                lp.ptab.shape[0],
+            )
+            row[L_TGT : L_TGT + 3] = lp.tgt_has
+            row[L_XHAS : L_XHAS + 2] = lp.xhas
+            row[L_XIMP : L_XIMP + 2] = lp.ximp_int
+            row[L_XFRAC : L_XFRAC + 2] = lp.ximp_frac
+            row[L_YHAS : L_YHAS + 3] = lp.yhas
+            row[L_YIMP : L_YIMP + 3] = lp.yimp_int
+            row[L_YFRAC : L_YFRAC + 3] = lp.yimp_frac
             row[L_PRE], row[L_POST] = self.off[proj.pre], self.off[proj.post]
             LI.append(row)
             LF.append(np.concatenate([lp.xfac, lp.yfac]))
@@ -917,7 +1117,7 @@ class FusedPlan:
             RYD.append(lp.ryd)
             RYI.append(lp.ryi)
             rw = np.zeros(steps + 1)
-            rw[:lp.rw.shape[0]] = lp.rw
+            rw[: lp.rw.shape[0]] = lp.rw
             RW.append(rw)
             W.append(lp.WT.reshape(-1))
             D2.append(lp.D2T.reshape(-1))
@@ -945,13 +1145,30 @@ class FusedPlan:
         # (int64 kept should a validated Program ever hold a value outside int16)
         fits = all(a.size == 0 or (a.min() >= -(2**15) and a.max() < 2**15) for a in W + D2 + T1)
         dt = np.int16 if fits else i64
-        self.W0, self.D20, self.T10 = (np.concatenate(a).astype(dt) if a else np.zeros(0, dt) for a in (W, D2, T1))
+        self.W0, self.D20, self.T10 = (
+            np.concatenate(a).astype(dt) if a else np.zeros(0, dt) for a in (W, D2, T1)
+        )
         self.max_te = int(self.LI[:, L_TE].max()) if len(LI) else 1
         self.max_pre = int(self.LI[:, L_NPRE].max()) if len(LI) else 1
         self.max_post = int(self.LI[:, L_NPOST].max()) if len(LI) else 1
         self.net = Net(self.in_idx, self.NP, self.bias, self.u0, self.v0, self.SI, self.SW)
-        self.rules = Rules(self.LI, self.LS, self.LF, self.PT, self.PK, self.FT, self.FC, self.RXD, self.RXI,
-                           self.RYD, self.RYI, self.RW, self.max_te, self.max_pre, self.max_post)
+        self.rules = Rules(
+            self.LI,
+            self.LS,
+            self.LF,
+            self.PT,
+            self.PK,
+            self.FT,
+            self.FC,
+            self.RXD,
+            self.RXI,
+            self.RYD,
+            self.RYI,
+            self.RW,
+            self.max_te,
+            self.max_pre,
+            self.max_post,
+        )
 
     def new_state(self) -> State:
         """A sample's initial learned state (copies) and zeroed traces and scratch."""
@@ -959,17 +1176,30 @@ class FusedPlan:
         tot_pre = int((LI[:, L_XO] + LI[:, L_NPRE]).max()) if len(LI) else 0
         tot_post = int((LI[:, L_YO] + LI[:, L_NPOST]).max()) if len(LI) else 0
         i64 = np.int64
-        return State(self.W0.copy(), self.D20.copy(), self.T10.copy(), np.zeros(tot_pre, i64),
-                     np.zeros(tot_post, i64), np.zeros((2, tot_pre), i64), np.zeros((3, tot_post), i64),
-                     np.zeros((self.max_te + 1, 2, self.max_pre), i64),
-                     np.zeros((self.max_te + 1, 3, self.max_post), i64), np.zeros(self.max_post, i64),
-                     np.zeros(3, i64), np.zeros(3, i64), np.zeros(self.max_pre, i64), np.zeros(self.max_post, i64))
+        return State(
+            self.W0.copy(),
+            self.D20.copy(),
+            self.T10.copy(),
+            np.zeros(tot_pre, i64),
+            np.zeros(tot_post, i64),
+            np.zeros((2, tot_pre), i64),
+            np.zeros((3, tot_post), i64),
+            np.zeros((self.max_te + 1, 2, self.max_pre), i64),
+            np.zeros((self.max_te + 1, 3, self.max_post), i64),
+            np.zeros(self.max_post, i64),
+            np.zeros(3, i64),
+            np.zeros(3, i64),
+            np.zeros(self.max_pre, i64),
+            np.zeros(self.max_post, i64),
+        )
 
-    def run(self, arrays: Mapping[str, np.ndarray], b: int, steps: int, rec_s: bool, rec_v: bool, rec_u: bool):
+    def run(
+        self, arrays: Mapping[str, np.ndarray], b: int, steps: int, rec_s: bool, rec_v: bool, rec_u: bool
+    ):
         IN = np.zeros((steps, self.in_idx.shape[0]), np.int64)
         c = 0
         for key, a, size in self.inputs:
-            IN[:, c:c + size] = np.asarray(arrays[key][b]).reshape(steps, size)
+            IN[:, c : c + size] = np.asarray(arrays[key][b]).reshape(steps, size)
             c += size
         st = self.new_state()
         W, D2, T1 = st.WT, st.D2T, st.T1T
@@ -982,11 +1212,15 @@ class FusedPlan:
         for name, wo, n_pre, n_post in self.learn:
             sl = slice(wo, wo + n_pre * n_post)
             for key, arr in (("weights", W), ("tag_1_final", T1), ("tag_2_final", D2)):
-                finals[f"{name}.{key}"] = np.ascontiguousarray(arr[sl].reshape(n_pre, n_post).T).astype(np.int64)
+                finals[f"{name}.{key}"] = np.ascontiguousarray(arr[sl].reshape(n_pre, n_post).T).astype(
+                    np.int64
+                )
         return RS, RV, RU, finals
 
 
-def _run_fused(program: Program, arrays, batch: int, steps: int, rec, needed, separable: bool = True) -> RunResult:
+def _run_fused(
+    program: Program, arrays, batch: int, steps: int, rec, needed, separable: bool = True
+) -> RunResult:
     plan = FusedPlan(program, steps, separable)
     obs = {o for _, o in needed}
     per: dict[str, list[np.ndarray]] = {f"{n}.{o}": [] for n, o in needed}
@@ -997,7 +1231,9 @@ def _run_fused(program: Program, arrays, batch: int, steps: int, rec, needed, se
         for n, o in needed:
             a = plan.off[n]
             pop = program.populations[n]
-            per[f"{n}.{o}"].append(src[o][:, a:a + pop.size].astype(np.int64).reshape((steps,) + tuple(pop.shape)))
+            per[f"{n}.{o}"].append(
+                src[o][:, a : a + pop.size].astype(np.int64).reshape((steps,) + tuple(pop.shape))
+            )
         for k, v in fin.items():
             finals.setdefault(k, []).append(v)
     recordings = {f"{n}.{o}": np.stack(per[f"{n}.{o}"]) for n, o in rec}
@@ -1006,5 +1242,12 @@ def _run_fused(program: Program, arrays, batch: int, steps: int, rec, needed, se
     for key, o in program.outputs.items():
         val = np.stack(per[f"{o.population}.{o.observable}"])
         outputs[key] = val if o.observable == "spikes" else val.astype(np.float64) * float(o.scale)
-    return RunResult(outputs=outputs, recordings=recordings, backend="emulator:loihi2", fidelity=FIDELITY_BIT_EXACT,
-                     reference=spec.REFERENCE, semantics=dict(program.semantics), warnings=[])
+    return RunResult(
+        outputs=outputs,
+        recordings=recordings,
+        backend="emulator:loihi2",
+        fidelity=FIDELITY_BIT_EXACT,
+        reference=spec.REFERENCE,
+        semantics=dict(program.semantics),
+        warnings=[],
+    )

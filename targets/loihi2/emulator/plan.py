@@ -65,8 +65,24 @@ class Loihi2Plan:
     bounds: list = field(default_factory=list)
 
     def kernel_args(self) -> tuple:
-        return (self.in_tab, self.lif_tab, self.bias, self.u0, self.v0, self.pj_tab, self.wd, self.rowptr,
-                self.cpost, self.cw, self.cdel, self.R, self.NL, self.tmp_size, self.src_off, self.n_src_total)
+        return (
+            self.in_tab,
+            self.lif_tab,
+            self.bias,
+            self.u0,
+            self.v0,
+            self.pj_tab,
+            self.wd,
+            self.rowptr,
+            self.cpost,
+            self.cw,
+            self.cdel,
+            self.R,
+            self.NL,
+            self.tmp_size,
+            self.src_off,
+            self.n_src_total,
+        )
 
 
 def _synapses(proj, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -76,14 +92,20 @@ def _synapses(proj, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray, np
     if proj.kind in ("dense", "delay_dense"):
         w = effective_weights(np.asarray(p["weights"]).reshape(n_post, n_pre), sm, nwb)
         post, pre = np.nonzero(w)
-        d = (np.asarray(p["delays"]).reshape(n_post, n_pre)[post, pre] if proj.kind == "delay_dense"
-             else np.zeros(post.size, np.int64))
+        d = (
+            np.asarray(p["delays"]).reshape(n_post, n_pre)[post, pre]
+            if proj.kind == "delay_dense"
+            else np.zeros(post.size, np.int64)
+        )
         return pre.astype(np.int64), post.astype(np.int64), w[post, pre], d.astype(np.int64)
     pre = np.asarray(p["pre"], np.int64).reshape(-1)
     post = np.asarray(p["post"], np.int64).reshape(-1)
     w = effective_weights(np.asarray(p["weights"]).reshape(-1), sm, nwb)
-    d = (np.asarray(p["delays"], np.int64).reshape(-1) if proj.kind == "delay_sparse"
-         else np.zeros(pre.size, np.int64))
+    d = (
+        np.asarray(p["delays"], np.int64).reshape(-1)
+        if proj.kind == "delay_sparse"
+        else np.zeros(pre.size, np.int64)
+    )
     keep = w != 0
     return pre[keep], post[keep], w[keep], d[keep]
 
@@ -105,9 +127,11 @@ def _digest(a: np.ndarray) -> tuple:
     flat = flat.view(np.uint64) if flat.dtype == np.int64 else flat.astype(np.uint64)
     if _COEFFS.size < flat.size:
         rng = np.random.default_rng(0x5EED)
-        _COEFFS = rng.integers(0, 2**63, max(flat.size, 2 * _COEFFS.size), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        _COEFFS = rng.integers(0, 2**63, max(flat.size, 2 * _COEFFS.size), dtype=np.uint64) * np.uint64(
+            2
+        ) + np.uint64(1)
     with np.errstate(over="ignore"):
-        return (a.shape, str(a.dtype), int(np.dot(flat, _COEFFS[:flat.size])))
+        return (a.shape, str(a.dtype), int(np.dot(flat, _COEFFS[: flat.size])))
 
 
 def _fingerprint(program: Program) -> tuple:
@@ -175,8 +199,16 @@ def build_plan(program: Program) -> Loihi2Plan:
         size = pop.size
         rint = int(p["reset_interval"]) if pop.kind == "lif_reset" else 0
         roff = int(p["reset_offset"]) % rint if rint else 0
-        lif_tab[k] = (off, size, decay_factor_u(p["du"]), decay_factor_v(p["dv"]), int(p["vth"]) << spec.VTH_SHIFT,
-                      rint, roff, src_index[n])
+        lif_tab[k] = (
+            off,
+            size,
+            decay_factor_u(p["du"]),
+            decay_factor_v(p["dv"]),
+            int(p["vth"]) << spec.VTH_SHIFT,
+            rint,
+            roff,
+            src_index[n],
+        )
         lif_slices[n] = (off, size)
         mant = np.asarray(p["bias_mant"], np.int64).reshape(-1)
         bexp = np.asarray(p["bias_exp"], np.int64).reshape(-1)
@@ -203,8 +235,11 @@ def build_plan(program: Program) -> Loihi2Plan:
         wrap = int(graded and proj.kind != "delay_dense")
         if proj.kind == "dense":
             # dense rows by presynaptic neuron: (n_pre, n_post), zero weights kept (vectorized adds)
-            w = effective_weights(np.asarray(p["weights"]).reshape(n_post, n_pre), int(p["sign_mode"]),
-                                  int(p["num_weight_bits"]))
+            w = effective_weights(
+                np.asarray(p["weights"]).reshape(n_post, n_pre),
+                int(p["sign_mode"]),
+                int(p["num_weight_bits"]),
+            )
             if wexp > 0:
                 w = w << wexp
             D = 0
@@ -217,8 +252,22 @@ def build_plan(program: Program) -> Loihi2Plan:
             small = w >> wsh
             if not np.array_equal(small << wsh, w):  # cannot happen after truncation; stay exact anyway
                 small, wsh = w, 0
-            pj_rows.append((src_index[proj.pre], post_off, n_post, E.FMT_DENSE, graded, wexp, wrap, D, woff, 0,
-                            toff, wsh))
+            pj_rows.append(
+                (
+                    src_index[proj.pre],
+                    post_off,
+                    n_post,
+                    E.FMT_DENSE,
+                    graded,
+                    wexp,
+                    wrap,
+                    D,
+                    woff,
+                    0,
+                    toff,
+                    wsh,
+                )
+            )
             wd_parts.append(np.ascontiguousarray(small.T).reshape(-1))
             woff += w.size
             bounds.append((post_off, np.abs(w).sum(axis=1).astype(np.float64), proj.pre, bool(graded)))
@@ -236,16 +285,23 @@ def build_plan(program: Program) -> Loihi2Plan:
         pre, post, w, d = pre[order], post[order], w[order], d[order]
         rp = np.zeros(n_pre + 1, np.int64)
         np.cumsum(np.bincount(pre, minlength=n_pre), out=rp[1:])
-        pj_rows.append((src_index[proj.pre], post_off, n_post, E.FMT_CSR, graded, wexp, wrap, D, 0, roff_, toff,
-                        0))
+        pj_rows.append(
+            (src_index[proj.pre], post_off, n_post, E.FMT_CSR, graded, wexp, wrap, D, 0, roff_, toff, 0)
+        )
         rp_parts.append(rp + coff)
         cpost_parts.append(post)
         cw_parts.append(w)
         cdel_parts.append(d)
         roff_ += n_pre + 1
         coff += pre.size
-        bounds.append((post_off, np.bincount(post, weights=np.abs(w).astype(np.float64), minlength=n_post),
-                       proj.pre, bool(graded)))
+        bounds.append(
+            (
+                post_off,
+                np.bincount(post, weights=np.abs(w).astype(np.float64), minlength=n_post),
+                proj.pre,
+                bool(graded),
+            )
+        )
     pj_tab = np.array(pj_rows, np.int64).reshape(-1, E.PJ_COLS)
     wd = cat(wd_parts, np.int64)
     cw = cat(cw_parts, np.int64)
@@ -254,11 +310,28 @@ def build_plan(program: Program) -> Loihi2Plan:
     # CSR weights stay int32 (indirect access is not bandwidth-bound; fewer numba specializations)
     cw = cw.astype(np.int32) if cw.size == 0 or int(np.abs(cw).max()) < 2**31 else cw
     return Loihi2Plan(
-        in_names=in_names, in_slices=in_slices, lif_names=lif_names, lif_slices=lif_slices,
-        in_tab=in_tab, lif_tab=lif_tab, bias=cat(bias, np.int64), u0=cat(u0, np.int64), v0=cat(v0, np.int64),
-        pj_tab=pj_tab, wd=wd, rowptr=cat(rp_parts, np.int64) if rp_parts else np.zeros(1, np.int64),
-        cpost=cat(cpost_parts, np.int64), cw=cw, cdel=cat(cdel_parts, np.int64), R=max_d + 1, NL=NL, NI=NI,
-        tmp_size=tmp_size, src_off=src_off, n_src_total=int(sum(src_sizes)), bounds=bounds,
+        in_names=in_names,
+        in_slices=in_slices,
+        lif_names=lif_names,
+        lif_slices=lif_slices,
+        in_tab=in_tab,
+        lif_tab=lif_tab,
+        bias=cat(bias, np.int64),
+        u0=cat(u0, np.int64),
+        v0=cat(v0, np.int64),
+        pj_tab=pj_tab,
+        wd=wd,
+        rowptr=cat(rp_parts, np.int64) if rp_parts else np.zeros(1, np.int64),
+        cpost=cat(cpost_parts, np.int64),
+        cw=cw,
+        cdel=cat(cdel_parts, np.int64),
+        R=max_d + 1,
+        NL=NL,
+        NI=NI,
+        tmp_size=tmp_size,
+        src_off=src_off,
+        n_src_total=int(sum(src_sizes)),
+        bounds=bounds,
     )
 
 
@@ -282,5 +355,5 @@ def ring_dtype(plan: Loihi2Plan, payload_max: dict[str, int]) -> type:
     bound = np.zeros(plan.NL, np.float64)
     for post_off, abs_sum, pre, graded in plan.bounds:
         pmax = payload_max.get(pre, 1) if graded else 1
-        bound[post_off:post_off + abs_sum.size] += abs_sum * pmax
+        bound[post_off : post_off + abs_sum.size] += abs_sum * pmax
     return np.int32 if (bound.size == 0 or bound.max() < 2**31 - 1) else np.int64

@@ -22,7 +22,9 @@ from . import engine
 _SUPPORTED = ("loihi2",)
 
 
-def _gather_inputs(program: Program, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int, int]:
+def _gather_inputs(
+    program: Program, inputs: Mapping[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], int, int]:
     """The input arrays by key, shape-checked, without copies when they are numeric ndarrays
     of the right layout (anything else goes through :func:`check_inputs` for its errors)."""
     from neurocompile.targets.loihi2.schema import input_shapes
@@ -32,8 +34,13 @@ def _gather_inputs(program: Program, inputs: Mapping[str, np.ndarray]) -> tuple[
     bt = None
     for key, shape in shapes.items():
         arr = inputs.get(key) if hasattr(inputs, "get") else None
-        if (not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf" or arr.ndim != 2 + len(shape)
-                or tuple(arr.shape[2:]) != tuple(shape) or (bt is not None and arr.shape[:2] != bt)):
+        if (
+            not isinstance(arr, np.ndarray)
+            or arr.dtype.kind not in "biuf"
+            or arr.ndim != 2 + len(shape)
+            or tuple(arr.shape[2:]) != tuple(shape)
+            or (bt is not None and arr.shape[:2] != bt)
+        ):
             return check_inputs(inputs, shapes)
         bt = arr.shape[:2]
         arrays[key] = arr
@@ -60,24 +67,36 @@ def _check_values(program: Program, arrays: dict[str, np.ndarray]) -> dict[str, 
             else:
                 ok = np.count_nonzero(arr) == np.count_nonzero(arr == 1)  # NaN/inf/0.5/2 all fail
             if not ok:
-                raise InputDataError(f"binary input population '{pop.name}' got values other than 0 and 1",
-                                     node=key, parameter="input",
-                                     expected="spikes 0/1 (or num_message_bits > 0 for graded payloads)")
+                raise InputDataError(
+                    f"binary input population '{pop.name}' got values other than 0 and 1",
+                    node=key,
+                    parameter="input",
+                    expected="spikes 0/1 (or num_message_bits > 0 for graded payloads)",
+                )
             pmax[pop.name] = 1
             continue
         if arr.dtype.kind == "f" and not (np.isfinite(arr).all() and np.array_equal(arr, np.rint(arr))):
-            raise InputDataError("input values must be finite integers (graded payloads)", node=key,
-                                 parameter="input", expected="integer values")
+            raise InputDataError(
+                "input values must be finite integers (graded payloads)",
+                node=key,
+                parameter="input",
+                expected="integer values",
+            )
         lo, hi = arr.min(), arr.max()
         if lo < spec.PAYLOAD_MIN or hi > spec.PAYLOAD_MAX:
-            raise InputDataError(f"graded payload out of range for population '{pop.name}'", node=key,
-                                 parameter="input", expected=f"{spec.PAYLOAD_MIN} <= payload <= {spec.PAYLOAD_MAX}")
+            raise InputDataError(
+                f"graded payload out of range for population '{pop.name}'",
+                node=key,
+                parameter="input",
+                expected=f"{spec.PAYLOAD_MIN} <= payload <= {spec.PAYLOAD_MAX}",
+            )
         pmax[pop.name] = int(max(abs(int(lo)), abs(int(hi))))
     return pmax
 
 
-def record_index(names: list[str], slices: Mapping[str, tuple[int, int]]
-                 ) -> tuple[np.ndarray, dict[str, tuple[int, int]]]:
+def record_index(
+    names: list[str], slices: Mapping[str, tuple[int, int]]
+) -> tuple[np.ndarray, dict[str, tuple[int, int]]]:
     """Global neuron indices a kernel records for ``names`` (in order), and where each
     population's block starts in the recorded columns: ``{name: (column, size)}``."""
     idx, where, c = [], {}, 0
@@ -89,8 +108,13 @@ def record_index(names: list[str], slices: Mapping[str, tuple[int, int]]
     return (np.concatenate(idx) if idx else np.zeros(0, np.int64)), where
 
 
-def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: Iterable[Any] | str | None = (),
-                strict: bool = False) -> RunResult:
+def run_program(
+    program: Program,
+    inputs: Mapping[str, np.ndarray],
+    *,
+    record: Iterable[Any] | str | None = (),
+    strict: bool = False,
+) -> RunResult:
     """Run ``program`` on ``inputs`` bit-exactly as its reference (Lava 0.10.0 fixed_pt for loihi2).
 
     ``record``: ``"POP.v,POP.u"`` or an iterable of ``"POP.obs"`` / ``(POP, obs)``.
@@ -98,12 +122,15 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
     warning once per population.
     """
     if program.target not in _SUPPORTED:
-        raise UnsupportedError(f"the emulator has no profile for target {program.target!r}", parameter="target",
-                               expected=" or ".join(_SUPPORTED))
+        raise UnsupportedError(
+            f"the emulator has no profile for target {program.target!r}",
+            parameter="target",
+            expected=" or ".join(_SUPPORTED),
+        )
     from neurocompile.targets.loihi2 import spec
 
-    from .plan import plan_for, ring_dtype
     from .learning import has_learning
+    from .plan import plan_for, ring_dtype
 
     if has_learning(program):  # learning_dense / lif_3f: own kernel (learning.py); the fast path is untouched
         from .learning import run_learning_entry
@@ -117,11 +144,19 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
     pops = program.populations
     for pop, obs in rec:
         if pop not in pops:
-            raise InputDataError(f"cannot record unknown population '{pop}'", node=pop, parameter="record",
-                                 expected="one of " + ", ".join(sorted(pops)))
+            raise InputDataError(
+                f"cannot record unknown population '{pop}'",
+                node=pop,
+                parameter="record",
+                expected="one of " + ", ".join(sorted(pops)),
+            )
         if obs not in spec.OBSERVABLES or (pops[pop].kind == "input" and obs != "spikes"):
-            raise InputDataError(f"cannot record {obs!r} of {pops[pop].kind} population '{pop}'", node=pop,
-                                 parameter="record", expected="spikes, v or u (input populations: spikes)")
+            raise InputDataError(
+                f"cannot record {obs!r} of {pops[pop].kind} population '{pop}'",
+                node=pop,
+                parameter="record",
+                expected="spikes, v or u (input populations: spikes)",
+            )
 
     # which (population, observable) the kernel must record
     needed = list(dict.fromkeys(rec + [(o.population, o.observable) for o in program.outputs.values()]))
@@ -145,8 +180,12 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
         nbad, mx = engine.fill_events(src, inp, off, binary, spec.PAYLOAD_MIN, spec.PAYLOAD_MAX)
         if nbad:
             _check_values(program, {key: arrays[key]})  # raises the precise error
-            raise InputDataError(f"{nbad} input values are not valid", node=key, parameter="input",
-                                 expected="spikes 0/1 or integer payloads within signed 24 bit")
+            raise InputDataError(
+                f"{nbad} input values are not valid",
+                node=key,
+                parameter="input",
+                expected="spikes 0/1 or integer payloads within signed 24 bit",
+            )
         pmax[popname] = int(mx)
     out_u = np.zeros((batch, steps, rec_u.size), np.int32)  # u, v are int32 Vars in Lava
     out_v = np.zeros((batch, steps, rec_v.size), np.int32)
@@ -166,7 +205,7 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
             return arrays[_key_of(program, pop)].astype(np.int64).reshape(shape)
         src, where = {"u": (out_u, where_u), "v": (out_v, where_v), "spikes": (out_s, where_s)}[obs]
         c, size = where[pop]
-        part = src[:, :, c:c + size]
+        part = src[:, :, c : c + size]
         return part.reshape(shape)
 
     recordings = {f"{pop}.{obs}": state(pop, obs) for pop, obs in rec}
@@ -176,9 +215,15 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
         outputs[key] = val if o.observable == "spikes" else val.astype(np.float64) * float(o.scale)
     for m in messages:
         warnings.warn(m, RuntimeWarning, stacklevel=2)
-    return RunResult(outputs=outputs, recordings=recordings, backend="emulator:loihi2",
-                     fidelity=FIDELITY_BIT_EXACT, reference=spec.REFERENCE, semantics=dict(program.semantics),
-                     warnings=messages)
+    return RunResult(
+        outputs=outputs,
+        recordings=recordings,
+        backend="emulator:loihi2",
+        fidelity=FIDELITY_BIT_EXACT,
+        reference=spec.REFERENCE,
+        semantics=dict(program.semantics),
+        warnings=messages,
+    )
 
 
 def _key_of(program: Program, pop: str) -> str:
@@ -197,10 +242,17 @@ def _overflow_messages(lif_names: list[str], ovf: np.ndarray, strict: bool) -> l
                     if t and (first is None or (t, b) < first[:2]):
                         first = (t, b, name, var)
         t, b, name, var = first
-        what = ("u left its 24-bit range (single-shot wrap) or an int32 intermediate wrapped" if var == "u"
-                else "v saturated at +-(2^23 - 1)")
-        raise NumericOverflowError(f"{what} at step {t} of sample {b} (strict mode)", node=name, parameter=var,
-                                   expected="no wrap or saturation; lower the weights, weight_exp or bias")
+        what = (
+            "u left its 24-bit range (single-shot wrap) or an int32 intermediate wrapped"
+            if var == "u"
+            else "v saturated at +-(2^23 - 1)"
+        )
+        raise NumericOverflowError(
+            f"{what} at step {t} of sample {b} (strict mode)",
+            node=name,
+            parameter=var,
+            expected="no wrap or saturation; lower the weights, weight_exp or bias",
+        )
     msgs = []
     for k, name in enumerate(lif_names):
         parts = []
@@ -208,8 +260,13 @@ def _overflow_messages(lif_names: list[str], ovf: np.ndarray, strict: bool) -> l
             hit = np.nonzero(ovf[:, k, c])[0]
             if hit.size:
                 b = int(hit[np.argmin(ovf[hit, k, c])])
-                parts.append(f"{what} in {hit.size} sample(s), first at step {int(ovf[b, k, c])} of sample {b}")
+                parts.append(
+                    f"{what} in {hit.size} sample(s), first at step {int(ovf[b, k, c])} of sample {b}"
+                )
         if parts:
-            msgs.append(f"population '{name}': " + "; ".join(parts) +
-                        " (bit-exact with Lava, but the values are no longer meaningful; strict=True raises)")
+            msgs.append(
+                f"population '{name}': "
+                + "; ".join(parts)
+                + " (bit-exact with Lava, but the values are no longer meaningful; strict=True raises)"
+            )
     return msgs

@@ -32,13 +32,22 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .arith import (SYN_VAR_SHIFT, UNBOUNDED, accumulate, clip_factor, finish_product, round_threshold_jit,
-                    stochastic_round, target_bounds, wrap32)
+from .arith import (
+    SYN_VAR_SHIFT,
+    UNBOUNDED,
+    accumulate,
+    clip_factor,
+    finish_product,
+    round_threshold_jit,
+    stochastic_round,
+    target_bounds,
+    wrap32,
+)
 
 KIND_PRE, KIND_POST, KIND_BOTH = 0, 1, 2
-_PRE_VARS = (0, 2, 3, 10)      # x0, x1, x2, C  (variable codes of learning._VAR)
-_POST_VARS = (1, 4, 5, 6)      # y0, y1, y2, y3
-_SYN_VARS = (7, 8, 9)          # w, d, t
+_PRE_VARS = (0, 2, 3, 10)  # x0, x1, x2, C  (variable codes of learning._VAR)
+_POST_VARS = (1, 4, 5, 6)  # y0, y1, y2, y3
+_SYN_VARS = (7, 8, 9)  # w, d, t
 
 
 def classify(ptab: np.ndarray, ftab: np.ndarray) -> tuple[bool, np.ndarray]:
@@ -100,10 +109,35 @@ def _tables(TP, TQ, p0, np_, PT, PK, FT, FC, WIDTH, hx, hy, TXv, TYv, n_pre, n_p
 
 
 @njit(cache=True)
-def _row_dense(Z, base, z, j, full, x0j, sxj, u_on, T_e, p0, np_, PT, PK, TP, TQ, QY, TYv, n_post, acc, cs,
-               plo, phi, lo, hi, thr):
+def _row_dense(
+    Z,
+    base,
+    z,
+    j,
+    full,
+    x0j,
+    sxj,
+    u_on,
+    T_e,
+    p0,
+    np_,
+    PT,
+    PK,
+    TP,
+    TQ,
+    QY,
+    TYv,
+    n_post,
+    acc,
+    cs,
+    plo,
+    phi,
+    lo,
+    hi,
+    thr,
+):
     """Target z of row j over all posts; a non-full row writes only where the post had a bAP."""
-    row = Z[base:base + n_post]
+    row = Z[base : base + n_post]
     for i in range(n_post):
         acc[i] = np.int64(row[i]) << SYN_VAR_SHIFT
     for rl in range(np_):
@@ -136,8 +170,9 @@ def _row_dense(Z, base, z, j, full, x0j, sxj, u_on, T_e, p0, np_, PT, PK, TP, TQ
                 for i in range(n_post):
                     s = TYv[i]
                     if s > 0:
-                        acc[i] = accumulate(acc[i], finish_product(wrap32(TP[rl, s, j] * TQ[rl, s, i]), mant, shift,
-                                                                   sexp))
+                        acc[i] = accumulate(
+                            acc[i], finish_product(wrap32(TP[rl, s, j] * TQ[rl, s, i]), mant, shift, sexp)
+                        )
             continue
         if dep == 0:
             if not x0j:
@@ -200,7 +235,7 @@ def _row_y0pre1(Z, base, n_post, C, L, H, YM, lo, hi, thr):
     """One fused pass over a row without x0/u products whose y0 products are all PRE kind,
     t_epoch 1: ``Z = R(clip((Z << 7) + C, L, H))`` where the post had a bAP. (A separate
     function from the t_epoch > 1 gather variant: merged, LLVM no longer vectorises it.)"""
-    row = Z[base:base + n_post]   # a view: computed indices would cost a wraparound test each
+    row = Z[base : base + n_post]  # a view: computed indices would cost a wraparound test each
     for i in range(n_post):
         old = row[i]
         a = min(max((np.int64(old) << SYN_VAR_SHIFT) + C, L), H)
@@ -211,7 +246,7 @@ def _row_y0pre1(Z, base, n_post, C, L, H, YM, lo, hi, thr):
 @njit(cache=True)
 def _row_y0pre(Z, base, n_post, CLH, TYv, YM, lo, hi, thr):
     """:func:`_row_y0pre1` for t_epoch > 1: (C, L, H) of the post's bAP time s."""
-    row = Z[base:base + n_post]
+    row = Z[base : base + n_post]
     for i in range(n_post):
         s = TYv[i]
         old = row[i]
@@ -255,8 +290,31 @@ def _row_sparse(Z, base, z, j, T_e, p0, np_, PT, PK, TP, TQ, QY, TYv, ylist, ny,
 
 
 @njit(cache=True)
-def learn_separable(t, n_pre, n_post, woff, T_e, k_dec, sign_mode, p0, np_, tgt_has, WT, D2T, T1T, TXv, TYv,
-                    hx, hy, rw, PT, PK, FT, FC, WIDTH):
+def learn_separable(
+    t,
+    n_pre,
+    n_post,
+    woff,
+    T_e,
+    k_dec,
+    sign_mode,
+    p0,
+    np_,
+    tgt_has,
+    WT,
+    D2T,
+    T1T,
+    TXv,
+    TYv,
+    hx,
+    hy,
+    rw,
+    PT,
+    PK,
+    FT,
+    FC,
+    WIDTH,
+):
     """Epoch learning of one separable projection (traces/histories already advanced by the
     caller; ``TXv``/``TYv`` are this projection's tx/ty, not yet reset)."""
     u = 0
@@ -272,7 +330,7 @@ def learn_separable(t, n_pre, n_post, woff, T_e, k_dec, sign_mode, p0, np_, tgt_
             has_x0 = True
         else:
             has_y0 = True
-    TYv = TYv.copy()              # contiguous (the caller passes a slice of the flat state)
+    TYv = TYv.copy()  # contiguous (the caller passes a slice of the flat state)
     TXv = TXv.copy()
     YM = np.empty(n_post, np.bool_)
     ylist = np.empty(n_post, np.int64)
@@ -292,26 +350,118 @@ def learn_separable(t, n_pre, n_post, woff, T_e, k_dec, sign_mode, p0, np_, tgt_
                 QY[rl, i] = TQ[rl, TYv[i], i]
     thr = round_threshold_jit(rw)
     if tgt_has[0]:
-        _target_rows(WT, 0, sign_mode, n_pre, n_post, woff, T_e, p0, np_, PT, PK, TP, TQ, QY, TXv, TYv, YM, ylist,
-                     ny, has_x0, has_y0, u_on, thr)
+        _target_rows(
+            WT,
+            0,
+            sign_mode,
+            n_pre,
+            n_post,
+            woff,
+            T_e,
+            p0,
+            np_,
+            PT,
+            PK,
+            TP,
+            TQ,
+            QY,
+            TXv,
+            TYv,
+            YM,
+            ylist,
+            ny,
+            has_x0,
+            has_y0,
+            u_on,
+            thr,
+        )
     if tgt_has[1]:
-        _target_rows(D2T, 1, sign_mode, n_pre, n_post, woff, T_e, p0, np_, PT, PK, TP, TQ, QY, TXv, TYv, YM, ylist,
-                     ny, has_x0, has_y0, u_on, thr)
+        _target_rows(
+            D2T,
+            1,
+            sign_mode,
+            n_pre,
+            n_post,
+            woff,
+            T_e,
+            p0,
+            np_,
+            PT,
+            PK,
+            TP,
+            TQ,
+            QY,
+            TXv,
+            TYv,
+            YM,
+            ylist,
+            ny,
+            has_x0,
+            has_y0,
+            u_on,
+            thr,
+        )
     if tgt_has[2]:
-        _target_rows(T1T, 2, sign_mode, n_pre, n_post, woff, T_e, p0, np_, PT, PK, TP, TQ, QY, TXv, TYv, YM, ylist,
-                     ny, has_x0, has_y0, u_on, thr)
+        _target_rows(
+            T1T,
+            2,
+            sign_mode,
+            n_pre,
+            n_post,
+            woff,
+            T_e,
+            p0,
+            np_,
+            PT,
+            PK,
+            TP,
+            TQ,
+            QY,
+            TXv,
+            TYv,
+            YM,
+            ylist,
+            ny,
+            has_x0,
+            has_y0,
+            u_on,
+            thr,
+        )
 
 
 @njit(cache=True)
-def _target_rows(Z, z, sign_mode, n_pre, n_post, woff, T_e, p0, np_, PT, PK, TP, TQ, QY, TXv, TYv, YM, ylist, ny,
-                 has_x0, has_y0, u_on, thr):
+def _target_rows(
+    Z,
+    z,
+    sign_mode,
+    n_pre,
+    n_post,
+    woff,
+    T_e,
+    p0,
+    np_,
+    PT,
+    PK,
+    TP,
+    TQ,
+    QY,
+    TXv,
+    TYv,
+    YM,
+    ylist,
+    ny,
+    has_x0,
+    has_y0,
+    u_on,
+    thr,
+):
     """Every visited synapse of target z (0 weights, 1 tag_2, 2 tag_1), row by row."""
     acc = np.empty(n_post, np.int64)
     cs = np.empty(T_e + 1, np.int64)
     CLH = np.zeros((3, T_e + 1), np.int64)
     dense = ny * 8 >= n_post
     plo, phi, lo, hi = target_bounds(z, sign_mode)
-    y0pre = True          # every y0 product of z is PRE kind: non-full rows take the fused pass
+    y0pre = True  # every y0 product of z is PRE kind: non-full rows take the fused pass
     for r in range(p0, p0 + np_):
         if PT[r, 0] == z and PT[r, 1] == 1 and PK[r] != KIND_PRE:
             y0pre = False
@@ -321,8 +471,33 @@ def _target_rows(Z, z, sign_mode, n_pre, n_post, woff, T_e, p0, np_, PT, PK, TP,
         full = u_on or (x0j and has_x0)
         base = woff + j * n_post
         if full:
-            _row_dense(Z, base, z, j, True, x0j, sxj, u_on, T_e, p0, np_, PT, PK, TP, TQ, QY, TYv, n_post,
-                       acc, cs, plo, phi, lo, hi, thr)
+            _row_dense(
+                Z,
+                base,
+                z,
+                j,
+                True,
+                x0j,
+                sxj,
+                u_on,
+                T_e,
+                p0,
+                np_,
+                PT,
+                PK,
+                TP,
+                TQ,
+                QY,
+                TYv,
+                n_post,
+                acc,
+                cs,
+                plo,
+                phi,
+                lo,
+                hi,
+                thr,
+            )
         elif not has_y0 or ny == 0:
             continue
         elif y0pre:
@@ -335,7 +510,34 @@ def _target_rows(Z, z, sign_mode, n_pre, n_post, woff, T_e, p0, np_, PT, PK, TP,
             else:
                 _row_sparse_y0pre(Z, base, CLH, TYv, ylist, ny, lo, hi, thr)
         elif dense:
-            _row_dense(Z, base, z, j, False, x0j, sxj, u_on, T_e, p0, np_, PT, PK, TP, TQ, QY, TYv, n_post,
-                       acc, cs, plo, phi, lo, hi, thr)
+            _row_dense(
+                Z,
+                base,
+                z,
+                j,
+                False,
+                x0j,
+                sxj,
+                u_on,
+                T_e,
+                p0,
+                np_,
+                PT,
+                PK,
+                TP,
+                TQ,
+                QY,
+                TYv,
+                n_post,
+                acc,
+                cs,
+                plo,
+                phi,
+                lo,
+                hi,
+                thr,
+            )
         else:
-            _row_sparse(Z, base, z, j, T_e, p0, np_, PT, PK, TP, TQ, QY, TYv, ylist, ny, plo, phi, lo, hi, thr)
+            _row_sparse(
+                Z, base, z, j, T_e, p0, np_, PT, PK, TP, TQ, QY, TYv, ylist, ny, plo, phi, lo, hi, thr
+            )

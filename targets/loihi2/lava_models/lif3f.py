@@ -31,10 +31,16 @@ from lava.proc.lif.process import LearningLIF
 class LIF3F(LearningLIF):
     """LearningLIF with trace parameters ``y1_impulse``, ``y1_decay``, ``y3_impulse``, ``y3_decay``."""
 
-    def __init__(self, *, y1_impulse: int = 0, y1_decay: int = 0, y3_impulse: int = 0, y3_decay: int = 0,
-                 **kwargs) -> None:
-        super().__init__(y1_impulse=int(y1_impulse), y1_decay=int(y1_decay), y3_impulse=int(y3_impulse),
-                         y3_decay=int(y3_decay), **kwargs)
+    def __init__(
+        self, *, y1_impulse: int = 0, y1_decay: int = 0, y3_impulse: int = 0, y3_decay: int = 0, **kwargs
+    ) -> None:
+        super().__init__(
+            y1_impulse=int(y1_impulse),
+            y1_decay=int(y1_decay),
+            y3_impulse=int(y3_impulse),
+            y3_decay=int(y3_decay),
+            **kwargs,
+        )
 
 
 @implements(proc=LIF3F, protocol=LoihiProtocol)

@@ -25,8 +25,24 @@ from numba import njit
 from neurocompile.targets.spinnaker import spec
 
 # per-neuron parameter table columns (``ntab``, int64), written by :func:`.engine.build_plan`
-(N_VREST, N_R, N_EXPTC, N_IOFF, N_VRESET, N_VTH, N_TREF, N_KIND, N_DECE, N_DECI, N_INITE, N_INITI,
- N_SHE, N_SHI, N_DSCALE, N_POP) = range(16)
+(
+    N_VREST,
+    N_R,
+    N_EXPTC,
+    N_IOFF,
+    N_VRESET,
+    N_VTH,
+    N_TREF,
+    N_KIND,
+    N_DECE,
+    N_DECI,
+    N_INITE,
+    N_INITI,
+    N_SHE,
+    N_SHI,
+    N_DSCALE,
+    N_POP,
+) = range(16)
 N_COLS = 16
 #: ``ntab[:, N_KIND]``: IF_curr_exp / IF_curr_delta
 KIND_EXP, KIND_DELTA = 0, 1
@@ -87,8 +103,29 @@ def sat_add(x, w16):
 
 
 @njit(inline="always")
-def neuron_step(v, refract, ie, ii, e16, i16_, exp, she, shi, inite, initi, ioff, dscale, r, vrest, exptc, vth,
-                vreset, tref, dece, deci):
+def neuron_step(
+    v,
+    refract,
+    ie,
+    ii,
+    e16,
+    i16_,
+    exp,
+    she,
+    shi,
+    inite,
+    initi,
+    ioff,
+    dscale,
+    r,
+    vrest,
+    exptc,
+    vth,
+    vreset,
+    tref,
+    dece,
+    deci,
+):
     """One tick of one neuron, on scalars: (a) the ring-buffer entries ``e16``/``i16_`` into the synapses
     (exp ``isyn += ((v16 << shift) * init) >> 32``, delta ``isyn += v16 << shift``); the recorded
     ``u = isyn_exc - isyn_inh`` (before the update); (b) ``I = exc - inh + I_offset`` (delta: each
@@ -146,19 +183,25 @@ def neuron_step(v, refract, ie, ii, e16, i16_, exp, she, shi, inite, initi, ioff
 class State(NamedTuple):
     """What the neurons carry from tick to tick (one sample): the kernels update it in place around
     :func:`neuron_step`."""
-    V: np.ndarray          # (NL,) membrane potential, s16.15
-    refract: np.ndarray    # (NL,) refractory ticks left
-    ie: np.ndarray         # (NL,) excitatory synaptic current, s16.15
-    ii: np.ndarray         # (NL,) inhibitory synaptic current, s16.15
-    rb: np.ndarray         # (R, 2, NL) ring buffer of summed w16 per delay slot and synapse type
+
+    V: np.ndarray  # (NL,) membrane potential, s16.15
+    refract: np.ndarray  # (NL,) refractory ticks left
+    ie: np.ndarray  # (NL,) excitatory synaptic current, s16.15
+    ii: np.ndarray  # (NL,) inhibitory synaptic current, s16.15
+    rb: np.ndarray  # (R, 2, NL) ring buffer of summed w16 per delay slot and synapse type
 
 
 @njit(inline="always")
 def new_state(v0, R):
     """The state at tick 0: ``V = v0``, everything else 0."""
     NL = v0.size
-    return State(v0.copy(), np.zeros(NL, np.int64), np.zeros(NL, np.int64), np.zeros(NL, np.int64),
-                 np.zeros((R, 2, NL), np.int64))
+    return State(
+        v0.copy(),
+        np.zeros(NL, np.int64),
+        np.zeros(NL, np.int64),
+        np.zeros(NL, np.int64),
+        np.zeros((R, 2, NL), np.int64),
+    )
 
 
 @njit(inline="always")

@@ -36,9 +36,33 @@ from numba import njit, prange
 from neurocompile.program import Program
 from neurocompile.targets.spinnaker import fixed, spec
 
-from .arith import (KIND_DELTA, KIND_EXP, N_COLS, N_DECE, N_DECI, N_DSCALE, N_EXPTC, N_INITE, N_INITI, N_IOFF,
-                    N_KIND, N_POP, N_R, N_SHE, N_SHI, N_TREF, N_VREST, N_VRESET, N_VTH, O_SAT, O_WRAP,
-                    neuron_step, new_state, positions, sat_add)
+from .arith import (
+    KIND_DELTA,
+    KIND_EXP,
+    N_COLS,
+    N_DECE,
+    N_DECI,
+    N_DSCALE,
+    N_EXPTC,
+    N_INITE,
+    N_INITI,
+    N_IOFF,
+    N_KIND,
+    N_POP,
+    N_R,
+    N_SHE,
+    N_SHI,
+    N_TREF,
+    N_VRESET,
+    N_VREST,
+    N_VTH,
+    O_SAT,
+    O_WRAP,
+    neuron_step,
+    new_state,
+    positions,
+    sat_add,
+)
 
 PROFILE = "spinnaker"
 EXC, INH = spec.EXCITATORY, spec.INHIBITORY
@@ -46,21 +70,23 @@ EXC, INH = spec.EXCITATORY, spec.INHIBITORY
 
 class Network(NamedTuple):
     """The static network as every kernel reads it (:meth:`SpiNNakerPlan.network`)."""
-    ntab: np.ndarray       # (NL, N_COLS) int64 per-neuron constants, columns N_* of arith.py
-    v0: np.ndarray         # (NL,) initial V, s16.15
-    rowptr: np.ndarray     # (NI + NL + 1,) CSR over sources: inputs first, then neurons
-    cpost: np.ndarray      # per synapse: global post neuron
-    cw: np.ndarray         # per synapse: w16
-    cdel: np.ndarray       # per synapse: delay in ticks (>= 1)
-    ctype: np.ndarray      # per synapse: synapse type (spec.EXCITATORY / spec.INHIBITORY)
-    R: int                 # ring-buffer slots (largest delay + 1)
-    NI: int                # spike-source neurons
-    NL: int                # LIF neurons
-    NP: int                # neuron populations (rows of ovf)
+
+    ntab: np.ndarray  # (NL, N_COLS) int64 per-neuron constants, columns N_* of arith.py
+    v0: np.ndarray  # (NL,) initial V, s16.15
+    rowptr: np.ndarray  # (NI + NL + 1,) CSR over sources: inputs first, then neurons
+    cpost: np.ndarray  # per synapse: global post neuron
+    cw: np.ndarray  # per synapse: w16
+    cdel: np.ndarray  # per synapse: delay in ticks (>= 1)
+    ctype: np.ndarray  # per synapse: synapse type (spec.EXCITATORY / spec.INHIBITORY)
+    R: int  # ring-buffer slots (largest delay + 1)
+    NI: int  # spike-source neurons
+    NL: int  # LIF neurons
+    NP: int  # neuron populations (rows of ovf)
 
 
 class Recorded(NamedTuple):
     """Per observable, the global indices of the recorded neurons (``record_index`` in run.py)."""
+
     u: np.ndarray
     v: np.ndarray
     s: np.ndarray
@@ -70,6 +96,7 @@ class Outputs(NamedTuple):
     """What a kernel writes: ``u``, ``v`` (int64, s16.15) and ``s`` (uint8) of shape (T, len(Recorded.*)),
     ``ovf`` (NP, 2): first tick + 1 of an int32 wrap / ring-buffer saturation per population. The
     batch kernels take the same with a leading batch axis."""
+
     u: np.ndarray
     v: np.ndarray
     s: np.ndarray
@@ -82,9 +109,9 @@ class SpiNNakerPlan:
     in_slices: dict[str, tuple[int, int]]
     neuron_names: list[str]
     neuron_slices: dict[str, tuple[int, int]]
-    ntab: np.ndarray       # (NL, N_COLS)
-    v0: np.ndarray         # (NL,)
-    rowptr: np.ndarray     # (NI + NL + 1,) CSR over sources: inputs first, then neurons
+    ntab: np.ndarray  # (NL, N_COLS)
+    v0: np.ndarray  # (NL,)
+    rowptr: np.ndarray  # (NI + NL + 1,) CSR over sources: inputs first, then neurons
     cpost: np.ndarray
     cw: np.ndarray
     cdel: np.ndarray
@@ -95,15 +122,34 @@ class SpiNNakerPlan:
 
     def network(self) -> Network:
         """The kernels' table (built on call: :class:`.stdp.StdpPlan` may raise ``R``)."""
-        return Network(self.ntab, self.v0, self.rowptr, self.cpost, self.cw, self.cdel, self.ctype, int(self.R),
-                       int(self.NI), int(self.NL), len(self.neuron_names))
+        return Network(
+            self.ntab,
+            self.v0,
+            self.rowptr,
+            self.cpost,
+            self.cw,
+            self.cdel,
+            self.ctype,
+            int(self.R),
+            int(self.NI),
+            int(self.NL),
+            len(self.neuron_names),
+        )
 
 
 def neuron_constants(pop, tick_ms: float) -> dict[str, np.ndarray | int]:
     """The integers the chip derives for a neuron population (on-chip init, §2.2)."""
     p = pop.params
-    base = fixed.lif_init(v_init=0.0, v_rest=p["v_rest"], cm=p["cm"], tau_m=p["tau_m"], i_offset=0.0,
-                          v_reset=p["v_reset"], tau_refrac=p["tau_refrac"], dt_ms=tick_ms)
+    base = fixed.lif_init(
+        v_init=0.0,
+        v_rest=p["v_rest"],
+        cm=p["cm"],
+        tau_m=p["tau_m"],
+        i_offset=0.0,
+        v_reset=p["v_reset"],
+        tau_refrac=p["tau_refrac"],
+        dt_ms=tick_ms,
+    )
     out: dict[str, np.ndarray | int] = {k: base[k] for k in ("V_rest", "R", "exp_TC", "V_reset", "T_refract")}
     out["V_thresh"] = fixed.s1615(p["v_thresh"])
     out["I_offset"] = fixed.s1615_array(np.asarray(p["i_offset"], np.float64).reshape(-1))
@@ -188,9 +234,21 @@ def build_plan(program: Program) -> SpiNNakerPlan:
     rowptr = np.zeros(NI + NL + 1, np.int64)
     np.cumsum(np.bincount(gsrc_a, minlength=NI + NL), out=rowptr[1:])
     return SpiNNakerPlan(
-        in_names=in_names, in_slices=in_slices, neuron_names=neuron_names, neuron_slices=neuron_slices,
-        ntab=ntab, v0=v0, rowptr=rowptr, cpost=cat(cpost)[order], cw=cat(cw)[order], cdel=cat(cdel)[order],
-        ctype=cat(ctype)[order], R=max_d + 1, NI=NI, NL=NL)
+        in_names=in_names,
+        in_slices=in_slices,
+        neuron_names=neuron_names,
+        neuron_slices=neuron_slices,
+        ntab=ntab,
+        v0=v0,
+        rowptr=rowptr,
+        cpost=cat(cpost)[order],
+        cw=cat(cw)[order],
+        cdel=cat(cdel)[order],
+        ctype=cat(ctype)[order],
+        R=max_d + 1,
+        NI=NI,
+        NL=NL,
+    )
 
 
 @njit(cache=True, nogil=True)
@@ -212,9 +270,28 @@ def run_sample(inp, T, net, rec, out):
             if pos_v[n] >= 0:
                 out_v[t, pos_v[n]] = V[n]
             V[n], refract[n], ie[n], ii[n], u, spiked, wrapped = neuron_step(
-                V[n], refract[n], ie[n], ii[n], e16, i16_, ntab[n, N_KIND] == KIND_EXP, ntab[n, N_SHE], ntab[n, N_SHI],
-                ntab[n, N_INITE], ntab[n, N_INITI], ntab[n, N_IOFF], ntab[n, N_DSCALE], ntab[n, N_R], ntab[n, N_VREST],
-                ntab[n, N_EXPTC], ntab[n, N_VTH], ntab[n, N_VRESET], ntab[n, N_TREF], ntab[n, N_DECE], ntab[n, N_DECI])
+                V[n],
+                refract[n],
+                ie[n],
+                ii[n],
+                e16,
+                i16_,
+                ntab[n, N_KIND] == KIND_EXP,
+                ntab[n, N_SHE],
+                ntab[n, N_SHI],
+                ntab[n, N_INITE],
+                ntab[n, N_INITI],
+                ntab[n, N_IOFF],
+                ntab[n, N_DSCALE],
+                ntab[n, N_R],
+                ntab[n, N_VREST],
+                ntab[n, N_EXPTC],
+                ntab[n, N_VTH],
+                ntab[n, N_VRESET],
+                ntab[n, N_TREF],
+                ntab[n, N_DECE],
+                ntab[n, N_DECI],
+            )
             if pos_u[n] >= 0:
                 out_u[t, pos_u[n]] = u
             if wrapped and ovf[ntab[n, N_POP], O_WRAP] == 0:

@@ -22,8 +22,9 @@ from .arith import O_SAT, O_WRAP
 from .engine import Outputs, Recorded, build_plan, run_batch, run_sample
 
 
-def record_index(names: list[str], slices: Mapping[str, tuple[int, int]]
-                 ) -> tuple[np.ndarray, dict[str, tuple[int, int]]]:
+def record_index(
+    names: list[str], slices: Mapping[str, tuple[int, int]]
+) -> tuple[np.ndarray, dict[str, tuple[int, int]]]:
     """Global neuron indices a kernel records for ``names`` (in order), and where each
     population's block starts in the recorded columns: ``{name: (column, size)}``."""
     idx, where, c = [], {}, 0
@@ -39,8 +40,13 @@ def _key_of(program: Program, pop: str) -> str:
     return next(k for k, p in program.inputs.items() if p == pop)
 
 
-def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: Iterable[Any] | str | None = (),
-                strict: bool = False) -> RunResult:
+def run_program(
+    program: Program,
+    inputs: Mapping[str, np.ndarray],
+    *,
+    record: Iterable[Any] | str | None = (),
+    strict: bool = False,
+) -> RunResult:
     """Run a spinnaker Program bit-exactly as sPyNNaker 1!7.4.1 would compute it (on-time delivery).
 
     Inputs: ``{key: (batch, time, *shape)}`` of 0/1 spikes per tick for each spike source.
@@ -54,8 +60,12 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
     arrays, batch, steps = check_inputs(inputs, input_shapes(program))
     for key, arr in arrays.items():
         if arr.size and not np.all((arr == 0) | (arr == 1)):
-            raise InputDataError("spike-source input must be 0/1 per tick", node=key, parameter="input",
-                                 expected="spikes 0/1 (SpikeSourceArray emits at most one spike per tick)")
+            raise InputDataError(
+                "spike-source input must be 0/1 per tick",
+                node=key,
+                parameter="input",
+                expected="spikes 0/1 (SpikeSourceArray emits at most one spike per tick)",
+            )
     rec = parse_record(record)
     pops = program.populations
     # STDP projections (stdp.py): learned weights; ("PROJ", "weights") records them per tick
@@ -63,16 +73,28 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
     rec_weights = [pop for pop, obs in rec if obs == "weights"]
     for name in rec_weights:
         if name not in stdp:
-            raise InputDataError(f"cannot record weights of '{name}'", node=name, parameter="record",
-                                 expected="an stdp projection: " + (", ".join(stdp) or "none in this Program"))
+            raise InputDataError(
+                f"cannot record weights of '{name}'",
+                node=name,
+                parameter="record",
+                expected="an stdp projection: " + (", ".join(stdp) or "none in this Program"),
+            )
     rec = [(pop, obs) for pop, obs in rec if obs != "weights"]
     for pop, obs in rec:
         if pop not in pops:
-            raise InputDataError(f"cannot record unknown population '{pop}'", node=pop, parameter="record",
-                                 expected="one of " + ", ".join(sorted(pops)))
+            raise InputDataError(
+                f"cannot record unknown population '{pop}'",
+                node=pop,
+                parameter="record",
+                expected="one of " + ", ".join(sorted(pops)),
+            )
         if obs not in spec.OBSERVABLES or (pops[pop].kind in spec.SOURCE_KINDS and obs != "spikes"):
-            raise InputDataError(f"cannot record {obs!r} of {pops[pop].kind} population '{pop}'", node=pop,
-                                 parameter="record", expected="spikes, v or u (spike sources: spikes)")
+            raise InputDataError(
+                f"cannot record {obs!r} of {pops[pop].kind} population '{pop}'",
+                node=pop,
+                parameter="record",
+                expected="spikes, v or u (spike sources: spikes)",
+            )
     if stdp:
         from .stdp import StdpPlan, run_stdp_kernels
 
@@ -92,7 +114,7 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
     inp = np.zeros((batch, steps, plan.NI), np.uint8)
     for key, popname in program.inputs.items():
         off, size = plan.in_slices[popname]
-        inp[:, :, off:off + size] = arrays[key].reshape(batch, steps, size)
+        inp[:, :, off : off + size] = arrays[key].reshape(batch, steps, size)
     out_u = np.zeros((batch, steps, rec_u.size), np.int64)
     out_v = np.zeros((batch, steps, rec_v.size), np.int64)
     out_s = np.zeros((batch, steps, rec_s.size), np.uint8)
@@ -108,19 +130,30 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
 
     messages = []
     for k, name in enumerate(plan.neuron_names):
-        for c, what in ((O_WRAP, "an int32 value wrapped (isyn, I, alpha or V)"),
-                        (O_SAT, "a ring-buffer entry saturated at 0xFFFF")):
+        for c, what in (
+            (O_WRAP, "an int32 value wrapped (isyn, I, alpha or V)"),
+            (O_SAT, "a ring-buffer entry saturated at 0xFFFF"),
+        ):
             hit = np.nonzero(ovf[:, k, c])[0]
             if not hit.size:
                 continue
             b = int(hit[np.argmin(ovf[hit, k, c])])
             t = int(ovf[b, k, c]) - 1
             if strict and c == O_WRAP:
-                raise NumericOverflowError(f"{what} at tick {t} of sample {b} (strict mode)", node=name,
-                                           parameter="v", expected="no int32 wrap; lower the weights or i_offset")
-            messages.append(f"population '{name}': {what} in {hit.size} sample(s), first at tick {t} of sample {b}"
-                            + (" (bit-exact with sPyNNaker, but the values are no longer meaningful; strict=True "
-                               "raises)" if c == O_WRAP else " (as on chip: inputs above the shift's range are lost)"))
+                raise NumericOverflowError(
+                    f"{what} at tick {t} of sample {b} (strict mode)",
+                    node=name,
+                    parameter="v",
+                    expected="no int32 wrap; lower the weights or i_offset",
+                )
+            messages.append(
+                f"population '{name}': {what} in {hit.size} sample(s), first at tick {t} of sample {b}"
+                + (
+                    " (bit-exact with sPyNNaker, but the values are no longer meaningful; strict=True raises)"
+                    if c == O_WRAP
+                    else " (as on chip: inputs above the shift's range are lost)"
+                )
+            )
 
     def state(pop: str, obs: str) -> np.ndarray:
         shape = (batch, steps) + tuple(pops[pop].shape)
@@ -128,7 +161,7 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
             return arrays[_key_of(program, pop)].astype(np.int8).reshape(shape)
         src, where = {"u": (out_u, where_u), "v": (out_v, where_v), "spikes": (out_s, where_s)}[obs]
         c, size = where[pop]
-        part = src[:, :, c:c + size]
+        part = src[:, :, c : c + size]
         if obs == "spikes":
             return part.astype(np.int8).reshape(shape)
         return (part.astype(np.float64) / spec.S1615_ONE).reshape(shape)
@@ -145,9 +178,15 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray], *, record: I
         outputs[key] = val if o.observable == "spikes" else val * float(o.scale)
     for m in messages:
         warnings.warn(m, RuntimeWarning, stacklevel=2)
-    return RunResult(outputs=outputs, recordings=recordings, backend="emulator:spinnaker",
-                     fidelity=FIDELITY_BIT_EXACT, reference=spec.REFERENCE, semantics=dict(program.semantics),
-                     warnings=messages)
+    return RunResult(
+        outputs=outputs,
+        recordings=recordings,
+        backend="emulator:spinnaker",
+        fidelity=FIDELITY_BIT_EXACT,
+        reference=spec.REFERENCE,
+        semantics=dict(program.semantics),
+        warnings=messages,
+    )
 
 
 __all__ = ["run_program", "record_index"]

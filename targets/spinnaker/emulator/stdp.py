@@ -41,9 +41,36 @@ from neurocompile.program import Program
 from neurocompile.targets.spinnaker import spec
 from neurocompile.targets.spinnaker.learning import TIMING_CODES, WEIGHT_CODES, stdp_constants
 
-from .arith import (KIND_EXP, N_DECE, N_DECI, N_DSCALE, N_EXPTC, N_INITE, N_INITI, N_IOFF, N_KIND, N_POP, N_R, N_SHE,
-                    N_SHI, N_TREF, N_VREST, N_VRESET, N_VTH, O_SAT, O_WRAP, i16, mul_k, mul16, mulaf, neuron_step,
-                    new_state, positions, sat_add, w32)
+from .arith import (
+    KIND_EXP,
+    N_DECE,
+    N_DECI,
+    N_DSCALE,
+    N_EXPTC,
+    N_INITE,
+    N_INITI,
+    N_IOFF,
+    N_KIND,
+    N_POP,
+    N_R,
+    N_SHE,
+    N_SHI,
+    N_TREF,
+    N_VRESET,
+    N_VREST,
+    N_VTH,
+    O_SAT,
+    O_WRAP,
+    i16,
+    mul16,
+    mul_k,
+    mulaf,
+    neuron_step,
+    new_state,
+    positions,
+    sat_add,
+    w32,
+)
 from .engine import EXC, INH, Outputs, Recorded, build_plan
 
 _M32 = spec.UINT32_MAX
@@ -51,8 +78,28 @@ _W16 = spec.W16_MAX
 _ONE = spec.STDP_ONE
 _H = spec.STDP_MAX_POST_EVENTS
 # rule table columns
-(R_TIMING, R_WEIGHT, R_WMIN, R_WMAX, R_A2P, R_A2M, R_A3P, R_A3M, R_OFFP, R_SIZEP, R_SHP, R_OFFM, R_SIZEM, R_SHM,
- R_OFFX, R_SIZEX, R_SHX, R_OFFY, R_SIZEY, R_SHY) = range(20)
+(
+    R_TIMING,
+    R_WEIGHT,
+    R_WMIN,
+    R_WMAX,
+    R_A2P,
+    R_A2M,
+    R_A3P,
+    R_A3M,
+    R_OFFP,
+    R_SIZEP,
+    R_SHP,
+    R_OFFM,
+    R_SIZEM,
+    R_SHM,
+    R_OFFX,
+    R_SIZEX,
+    R_SHX,
+    R_OFFY,
+    R_SIZEY,
+    R_SHY,
+) = range(20)
 R_COLS = 20
 
 
@@ -66,21 +113,23 @@ def _lut(luts, off, size, shift, dt):
 
 class Plastic(NamedTuple):
     """The STDP projections as the kernels read them (:meth:`StdpPlan.plastic`)."""
-    rtab: np.ndarray       # (n_rules, R_COLS) int64: one row per STDP projection, columns R_*
-    luts: np.ndarray       # the rules' exp LUTs, concatenated (offsets/sizes/shifts in rtab)
-    nrule: np.ndarray      # (NL,) rule of the STDP projection into each neuron, -1: none
-    prow_ptr: np.ndarray   # (NI + NL + 1,) CSR over sources into the plastic rows
-    row_rule: np.ndarray   # per plastic row: its rule
-    syn_ptr: np.ndarray    # (n_rows + 1,) CSR over rows into the plastic synapses
-    ps_post: np.ndarray    # per plastic synapse: global post neuron
-    ps_del: np.ndarray     # per plastic synapse: delay (ticks; also its dendritic delay)
-    ps_type: np.ndarray    # per plastic synapse: synapse type
-    ps_shift: np.ndarray   # per plastic synapse: the post population's ring-buffer shift of that type
+
+    rtab: np.ndarray  # (n_rules, R_COLS) int64: one row per STDP projection, columns R_*
+    luts: np.ndarray  # the rules' exp LUTs, concatenated (offsets/sizes/shifts in rtab)
+    nrule: np.ndarray  # (NL,) rule of the STDP projection into each neuron, -1: none
+    prow_ptr: np.ndarray  # (NI + NL + 1,) CSR over sources into the plastic rows
+    row_rule: np.ndarray  # per plastic row: its rule
+    syn_ptr: np.ndarray  # (n_rows + 1,) CSR over rows into the plastic synapses
+    ps_post: np.ndarray  # per plastic synapse: global post neuron
+    ps_del: np.ndarray  # per plastic synapse: delay (ticks; also its dendritic delay)
+    ps_type: np.ndarray  # per plastic synapse: synapse type
+    ps_shift: np.ndarray  # per plastic synapse: the post population's ring-buffer shift of that type
 
 
 class Weights(NamedTuple):
     """The learned weights: ``w`` (n_plastic,) w16, updated in place; ``traj`` (T, n_plastic) w16
     after each tick when ``record``, else unused. The batch kernel: a leading batch axis on both."""
+
     w: np.ndarray
     traj: np.ndarray
     record: bool
@@ -91,7 +140,14 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
     """:func:`.engine.run_sample` with STDP: ``pl``: :class:`Plastic`, ``wts``: :class:`Weights`."""
     ntab, rowptr, cpost, cw, cdel, ctype = net.ntab, net.rowptr, net.cpost, net.cw, net.cdel, net.ctype
     R, NI, NL = net.R, net.NI, net.NL
-    rtab, luts, nrule, prow_ptr, row_rule, syn_ptr = pl.rtab, pl.luts, pl.nrule, pl.prow_ptr, pl.row_rule, pl.syn_ptr
+    rtab, luts, nrule, prow_ptr, row_rule, syn_ptr = (
+        pl.rtab,
+        pl.luts,
+        pl.nrule,
+        pl.prow_ptr,
+        pl.row_rule,
+        pl.syn_ptr,
+    )
     ps_post, ps_del, ps_type, ps_shift = pl.ps_post, pl.ps_del, pl.ps_type, pl.ps_shift
     w, out_w = wts.w, wts.traj
     V, refract, ie, ii, rb = new_state(net.v0, R)
@@ -115,9 +171,28 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
             if pos_v[n] >= 0:
                 out_v[t, pos_v[n]] = V[n]
             V[n], refract[n], ie[n], ii[n], u, spiked, wrapped = neuron_step(
-                V[n], refract[n], ie[n], ii[n], e16, i16_, ntab[n, N_KIND] == KIND_EXP, ntab[n, N_SHE], ntab[n, N_SHI],
-                ntab[n, N_INITE], ntab[n, N_INITI], ntab[n, N_IOFF], ntab[n, N_DSCALE], ntab[n, N_R], ntab[n, N_VREST],
-                ntab[n, N_EXPTC], ntab[n, N_VTH], ntab[n, N_VRESET], ntab[n, N_TREF], ntab[n, N_DECE], ntab[n, N_DECI])
+                V[n],
+                refract[n],
+                ie[n],
+                ii[n],
+                e16,
+                i16_,
+                ntab[n, N_KIND] == KIND_EXP,
+                ntab[n, N_SHE],
+                ntab[n, N_SHI],
+                ntab[n, N_INITE],
+                ntab[n, N_INITI],
+                ntab[n, N_IOFF],
+                ntab[n, N_DSCALE],
+                ntab[n, N_R],
+                ntab[n, N_VREST],
+                ntab[n, N_EXPTC],
+                ntab[n, N_VTH],
+                ntab[n, N_VRESET],
+                ntab[n, N_TREF],
+                ntab[n, N_DECE],
+                ntab[n, N_DECI],
+            )
             if pos_u[n] >= 0:
                 out_u[t, pos_u[n]] = u
             if wrapped and ovf[ntab[n, N_POP], O_WRAP] == 0:
@@ -126,15 +201,24 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
             if pos_s[n] >= 0:
                 out_s[t, pos_s[n]] = spk[n]
             k = nrule[n]
-            if spk[n] and k >= 0:  # post event into the history (synapse_dynamics_process_post_synaptic_event)
+            if (
+                spk[n] and k >= 0
+            ):  # post event into the history (synapse_dynamics_process_post_synaptic_event)
                 c = h_cm1[n]
                 lt = h_t[n, c]
                 dt = t - lt
-                o1 = i16(mul16(h_o1[n, c], _lut(luts, rtab[k, R_OFFM], rtab[k, R_SIZEM], rtab[k, R_SHM], dt)) + _ONE)
+                o1 = i16(
+                    mul16(h_o1[n, c], _lut(luts, rtab[k, R_OFFM], rtab[k, R_SIZEM], rtab[k, R_SHM], dt))
+                    + _ONE
+                )
                 o2 = 0
                 if rtab[k, R_TIMING] == 1 and lt != 0:
-                    o2 = i16(mul16(h_o2[n, c] + _ONE,
-                                   _lut(luts, rtab[k, R_OFFY], rtab[k, R_SIZEY], rtab[k, R_SHY], dt)))
+                    o2 = i16(
+                        mul16(
+                            h_o2[n, c] + _ONE,
+                            _lut(luts, rtab[k, R_OFFY], rtab[k, R_SIZEY], rtab[k, R_SHY], dt),
+                        )
+                    )
                 if c < _H - 1:
                     c += 1
                     h_cm1[n] = c
@@ -166,10 +250,14 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
                 lr1 = row_r1[r]
                 lr2 = row_r2[r]
                 dtp = t - lt
-                nr1 = i16(mul16(lr1, _lut(luts, rtab[k, R_OFFP], rtab[k, R_SIZEP], rtab[k, R_SHP], dtp)) + _ONE)
+                nr1 = i16(
+                    mul16(lr1, _lut(luts, rtab[k, R_OFFP], rtab[k, R_SIZEP], rtab[k, R_SHP], dtp)) + _ONE
+                )
                 nr2 = 0
                 if tim == 1 and lt != 0:
-                    nr2 = i16(mul16(lr2 + _ONE, _lut(luts, rtab[k, R_OFFX], rtab[k, R_SIZEX], rtab[k, R_SHX], dtp)))
+                    nr2 = i16(
+                        mul16(lr2 + _ONE, _lut(luts, rtab[k, R_OFFX], rtab[k, R_SIZEX], rtab[k, R_SHX], dtp))
+                    )
                 row_t[r] = t
                 row_r1[r] = nr1
                 row_r2[r] = nr2
@@ -198,7 +286,9 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
                     for e in range(nxt, end_i):
                         dtl = (h_t[n, e] + dd - lt) & _M32
                         if dtl > 0:
-                            dr1 = mul16(lr1, _lut(luts, rtab[k, R_OFFP], rtab[k, R_SIZEP], rtab[k, R_SHP], dtl))
+                            dr1 = mul16(
+                                lr1, _lut(luts, rtab[k, R_OFFP], rtab[k, R_SIZEP], rtab[k, R_SHP], dtl)
+                            )
                             if wk == 0:
                                 wt = w32(wt + mulaf(rtab[k, R_A2P], dr1))
                                 if wt > wmax:
@@ -217,8 +307,10 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
                     if valid:
                         dtl = (t - (h_t[n, prev] + dd)) & _M32
                         if dtl > 0:
-                            do1 = mul16(h_o1[n, prev], _lut(luts, rtab[k, R_OFFM], rtab[k, R_SIZEM], rtab[k, R_SHM],
-                                                             dtl))
+                            do1 = mul16(
+                                h_o1[n, prev],
+                                _lut(luts, rtab[k, R_OFFM], rtab[k, R_SIZEM], rtab[k, R_SHM], dtl),
+                            )
                             if wk == 0:
                                 wt = w32(wt - mulaf(rtab[k, R_A2M], do1))
                                 if wt < wmin:
@@ -247,8 +339,15 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
 def run_batch_stdp(inp, T, net, rec, out, pl, wts):
     """:func:`run_sample_stdp` over the batch (``out``, ``wts``: a leading batch axis)."""
     for b in prange(inp.shape[0]):
-        run_sample_stdp(inp[b], T, net, rec, Outputs(out.u[b], out.v[b], out.s[b], out.ovf[b]), pl,
-                        Weights(wts.w[b], wts.traj[b], wts.record))
+        run_sample_stdp(
+            inp[b],
+            T,
+            net,
+            rec,
+            Outputs(out.u[b], out.v[b], out.s[b], out.ovf[b]),
+            pl,
+            Weights(wts.w[b], wts.traj[b], wts.record),
+        )
 
 
 class StdpPlan:
@@ -281,24 +380,29 @@ class StdpPlan:
             row[R_TIMING], row[R_WEIGHT] = TIMING_CODES[c.timing], WEIGHT_CODES[c.weight]
             row[R_WMIN], row[R_WMAX] = c.w_min, c.w_max
             row[R_A2P], row[R_A2M], row[R_A3P], row[R_A3M] = c.a2_plus, c.a2_minus, c.a3_plus, c.a3_minus
-            for (co, cs, csh), lut, sh in (((R_OFFP, R_SIZEP, R_SHP), c.lut_plus, c.shift_plus),
-                                           ((R_OFFM, R_SIZEM, R_SHM), c.lut_minus, c.shift_minus),
-                                           ((R_OFFX, R_SIZEX, R_SHX), c.lut_x, c.shift_x),
-                                           ((R_OFFY, R_SIZEY, R_SHY), c.lut_y, c.shift_y)):
+            for (co, cs, csh), lut, sh in (
+                ((R_OFFP, R_SIZEP, R_SHP), c.lut_plus, c.shift_plus),
+                ((R_OFFM, R_SIZEM, R_SHM), c.lut_minus, c.shift_minus),
+                ((R_OFFX, R_SIZEX, R_SHX), c.lut_x, c.shift_x),
+                ((R_OFFY, R_SIZEY, R_SHY), c.lut_y, c.shift_y),
+            ):
                 row[co], row[cs], row[csh] = off, lut.size, sh
                 luts.append(lut)
                 off += lut.size
             post_off = plan.neuron_slices[proj.post][0]
             npost = pops[proj.post].size
-            nrule[post_off:post_off + npost] = k
+            nrule[post_off : post_off + npost] = k
             shifts = [int(s) for s in pops[proj.post].params["ring_buffer_shifts"]]
             ty = spec.SYNAPSE_TYPES.index(p["receptor"])
             pre = np.asarray(p["pre"], np.int64).reshape(-1)
             post = np.asarray(p["post"], np.int64).reshape(-1)
             d = np.asarray(p["delays"], np.int64).reshape(-1)
             w0 = np.asarray(p["w16"], np.int64).reshape(-1)
-            gbase = (plan.in_slices[proj.pre][0] if proj.pre in plan.in_slices
-                     else plan.NI + plan.neuron_slices[proj.pre][0])
+            gbase = (
+                plan.in_slices[proj.pre][0]
+                if proj.pre in plan.in_slices
+                else plan.NI + plan.neuron_slices[proj.pre][0]
+            )
             order = np.argsort(pre, kind="stable")
             counts = np.bincount(pre, minlength=pops[proj.pre].size)
             for j in np.nonzero(counts)[0]:
@@ -336,7 +440,7 @@ class StdpPlan:
         self.ps_shift = cat(shift_l)[perm]
         self.w0 = cat(w0_l)[perm]
         #: kernel position of each projection's synapse i: ``where[name][i]``
-        flat_of_kernel = cat(order_l)[perm]        # program-order flat index (base + original i) per kernel slot
+        flat_of_kernel = cat(order_l)[perm]  # program-order flat index (base + original i) per kernel slot
         inv = np.empty_like(flat_of_kernel)
         inv[flat_of_kernel] = np.arange(flat_of_kernel.size)
         self.where = {}
@@ -349,12 +453,23 @@ class StdpPlan:
 
     def plastic(self) -> Plastic:
         """The kernels' table of the STDP projections."""
-        return Plastic(self.rtab, self.luts, self.nrule, self.prow_ptr, self.row_rule, self.syn_ptr, self.ps_post,
-                       self.ps_del, self.ps_type, self.ps_shift)
+        return Plastic(
+            self.rtab,
+            self.luts,
+            self.nrule,
+            self.prow_ptr,
+            self.row_rule,
+            self.syn_ptr,
+            self.ps_post,
+            self.ps_del,
+            self.ps_type,
+            self.ps_shift,
+        )
 
 
-def run_stdp_kernels(sp: StdpPlan, inp: np.ndarray, steps: int, rec: Recorded, out: Outputs,
-                     record_weights: bool) -> tuple[np.ndarray, np.ndarray]:
+def run_stdp_kernels(
+    sp: StdpPlan, inp: np.ndarray, steps: int, rec: Recorded, out: Outputs, record_weights: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """Run the batch (``out`` with a leading batch axis); returns ``(final w16 (batch, n_plastic),
     trajectory (batch, T, n_plastic) or a placeholder)``."""
     batch = inp.shape[0]
@@ -363,12 +478,27 @@ def run_stdp_kernels(sp: StdpPlan, inp: np.ndarray, steps: int, rec: Recorded, o
     out_w = np.zeros((batch, steps if record_weights else 1, n_ps if record_weights else 1), np.int64)
     net, pl, record = sp.plan.network(), sp.plastic(), bool(record_weights)
     if batch == 1:
-        run_sample_stdp(inp[0], steps, net, rec, Outputs(out.u[0], out.v[0], out.s[0], out.ovf[0]), pl,
-                        Weights(w[0], out_w[0], record))
+        run_sample_stdp(
+            inp[0],
+            steps,
+            net,
+            rec,
+            Outputs(out.u[0], out.v[0], out.s[0], out.ovf[0]),
+            pl,
+            Weights(w[0], out_w[0], record),
+        )
     elif batch > 1:
         run_batch_stdp(inp, steps, net, rec, out, pl, Weights(w, out_w, record))
     return w, out_w
 
 
-__all__ = ["O_SAT", "O_WRAP", "Plastic", "StdpPlan", "Weights", "run_batch_stdp", "run_sample_stdp",
-           "run_stdp_kernels"]
+__all__ = [
+    "O_SAT",
+    "O_WRAP",
+    "Plastic",
+    "StdpPlan",
+    "Weights",
+    "run_batch_stdp",
+    "run_sample_stdp",
+    "run_stdp_kernels",
+]
