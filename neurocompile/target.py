@@ -36,6 +36,9 @@ target's ``__init__.py`` stays cheap to import. Hooks and their signatures:
 ``apply_learned(program, result, *, keep_learning, sample) -> None``
     Writes the weights a learning run learned into (a copy of) the Program, plastic or frozen
     (:func:`neurocompile.learning.with_learned_weights`).
+``validate(program) -> Program``
+    The target's schema check of a loaded Program (every field of every population and
+    projection, typed errors naming the field and the limit); ``Program.load`` calls it.
 ``demo``
     Optional presentation data for the demo (``cli/demo.py`` lists the keys); the core never reads it.
 """
@@ -81,6 +84,7 @@ class Target:
     learning_section: Hook = None
     effective_weights: Hook = None
     apply_learned: Hook = None
+    validate: Hook = None
     demo: Mapping[str, Any] = field(default_factory=dict)
 
     def hook(self, name: str) -> Callable[..., Any] | None:

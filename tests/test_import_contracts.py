@@ -25,7 +25,7 @@ PACKAGES = {
 
 #: core modules by layer; every core module must be listed (a new one gets its place here).
 CORE_LAYERS: list[set[str]] = [
-    {"errors", "target", "findings", "jsonable"},
+    {"errors", "target", "findings", "jsonable", "files"},
     {"ir", "semantics", "data", "schema"},
     {
         "load",

@@ -22,6 +22,7 @@ TARGET = Target(
     learning_section=f"{_P}.report:learning_section",
     effective_weights=f"{_P}.report:effective_weights",
     apply_learned=f"{_P}.learned:apply_learned",
+    validate=f"{_P}.schema:validate_program",
     demo={
         "lava_available": f"{_P}.run:lava_available",
         "chip": "Loihi 2",

@@ -22,6 +22,7 @@ TARGET = Target(
     learning_section=f"{_P}.report:learning_section",
     effective_weights=f"{_P}.report:effective_weights",
     apply_learned=f"{_P}.learned:apply_learned",
+    validate=f"{_P}.schema:validate_program",
     demo={
         "fidelity": "bit-exact vs sPyNNaker 1!7.4.1",
         "quantization": "w16, ring-buffer shift {ring_buffer_shift}",
