@@ -61,7 +61,8 @@ def compile_cmd(
     calibration: Optional[Path] = typer.Option(
         None,
         "--calibration",
-        help="Input .npz whose float-reference run picks the scales from observed ranges instead of worst cases.",
+        help="Input .npz whose float-reference run picks the scales from observed ranges "
+        "instead of worst cases.",
     ),
     learning: OptionalStr = typer.Option(None, "--learning", help="Learning rules (.toml)."),
     tick_ms: OptionalFloat = typer.Option(

@@ -135,7 +135,10 @@ def _default_dir() -> Path:
 def resolve_model(
     model: str | Path | None = None, input: str | Path | None = None, samples: int | None = None
 ) -> DemoModel:
-    """A zoo name, ``"default"``, or a ``.nir`` path (with ``input``) -> :class:`DemoModel` (first ``samples``)."""
+    """A zoo name, ``"default"``, or a ``.nir`` path (with ``input``) -> :class:`DemoModel`.
+
+    Keeps the first ``samples`` samples.
+    """
     from neurocompile import models as zoo
     from neurocompile.data import load_npz
 

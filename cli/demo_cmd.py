@@ -36,7 +36,8 @@ def demo(
         None,
         "--model",
         "-m",
-        help="A zoo model name (default digits_cnn_sinabs), 'default' (the placeholder network) or a .nir file.",
+        help="A zoo model name (default digits_cnn_sinabs), 'default' (the placeholder network) "
+        "or a .nir file.",
     ),
     samples: Optional[int] = typer.Option(
         None, "--samples", "-n", help="Use the first N test samples (default: the whole test set)."
@@ -78,7 +79,8 @@ def demo(
     console.rule(f"[bold]neurocompile demo: {dm.name}")
     console.print(
         f"model {dm.path}  ({len(d.graph.nodes)} nodes, nir {d.graph.nir_version}); "
-        f"test set {dm.samples} samples, inputs {', '.join(f'{k} {tuple(v.shape)}' for k, v in dm.inputs.items())}"
+        f"test set {dm.samples} samples, "
+        f"inputs {', '.join(f'{k} {tuple(v.shape)}' for k, v in dm.inputs.items())}"
         + (
             f"; card float accuracy {_pct(card_acc.get('reference_float'))} on the full test set"
             if card_acc.get("reference_float") is not None

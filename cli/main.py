@@ -15,7 +15,8 @@ from neurocompile.errors import NeurocompileError
 
 app = typer.Typer(
     name="neurocompile",
-    help="Compile spiking neural networks (NIR, norse, sinabs) for Loihi 2, SpiNNaker and a bit-accurate emulator.",
+    help="Compile spiking neural networks (NIR, norse, sinabs) for Loihi 2, SpiNNaker "
+    "and a bit-accurate emulator.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -22,7 +22,8 @@ def backends_help() -> str:
 DtOpt = typer.Option(
     None,
     "--dt",
-    help="Time step in the graph's time unit (seconds for the NIR paper graphs, 1 for sinabs exports). Required unless the graph metadata carries it.",
+    help="Time step in the graph's time unit (seconds for the NIR paper graphs, 1 for sinabs exports). "
+    "Required unless the graph metadata carries it.",
 )
 DiscretizationOpt = typer.Option(
     "forward", "--discretization", help="forward (Euler, box input) or exponential."
@@ -31,7 +32,8 @@ ResetOpt = typer.Option("file", "--reset", help="file (v_reset from the file), z
 HopDelayOpt = typer.Option(
     0,
     "--hop-delay",
-    help="0: spikes reach the next layer in the same step (frameworks); 1: every synaptic hop adds one step (chips).",
+    help="0: spikes reach the next layer in the same step (frameworks); "
+    "1: every synaptic hop adds one step (chips).",
 )
 RecordOpt = typer.Option(None, "--record", help="Comma-separated NODE.v, NODE.u or NODE.spikes to record.")
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON.")

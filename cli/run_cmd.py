@@ -1,4 +1,5 @@
-"""``neurocompile run PROG --backend BACKEND --input IN.npz --output OUT.npz`` (the Program's target's backends).
+"""``neurocompile run PROG --backend BACKEND --input IN.npz --output OUT.npz``
+(the Program's target's backends).
 
 Loads a saved Program, runs it on the chosen backend through
 :func:`neurocompile.targets.run_program`, writes outputs and recordings with

@@ -1,16 +1,17 @@
 """Two learning tasks of the model zoo on the loihi2 target, built only from the public API
 (``Loihi2Builder`` + the library rules of ``neurocompile.learning``).
 
-(a) :func:`pattern_data` / :func:`pattern_program` - after Masquelier, Guyonneau & Thorpe (2008): ``n_aff`` (1000) Poisson
-    afferents (probability ``p`` per step), a frozen ``length``-step segment of the same
-    statistics is pasted in at random times (gaps drawn uniformly from ``gap`` steps); one LIF
-    neuron with additive pair STDP (depression-dominated: A+ = 4, A- = 3, tau+ = 17, tau- = 34
-    steps, so the LTD area is 1.5x the LTP area) learns to fire inside the pattern.
-(b) :func:`choice_data` / :func:`choice_program` - reward-modulated STDP (``rstdp`` on a ``lif_3f`` neuron): two input
-    groups, one active per trial (random); a reward pulse follows every trial of the rewarded
-    group. Eligibility is only built when the neuron fires, so the reward potentiates the
-    rewarded group's synapses only after responses to it; the other group's weights stay near
-    their start.
+(a) :func:`pattern_data` / :func:`pattern_program` - after Masquelier, Guyonneau & Thorpe (2008):
+    ``n_aff`` (1000) Poisson afferents (probability ``p`` per step), a frozen ``length``-step
+    segment of the same statistics is pasted in at random times (gaps drawn uniformly from
+    ``gap`` steps); one LIF neuron with additive pair STDP (depression-dominated: A+ = 4, A- = 3,
+    tau+ = 17, tau- = 34 steps, so the LTD area is 1.5x the LTP area) learns to fire inside the
+    pattern.
+(b) :func:`choice_data` / :func:`choice_program` - reward-modulated STDP (``rstdp`` on a ``lif_3f``
+    neuron): two input groups, one active per trial (random); a reward pulse follows every trial
+    of the rewarded group. Eligibility is only built when the neuron fires, so the reward
+    potentiates the rewarded group's synapses only after responses to it; the other group's
+    weights stay near their start.
 
 Everything is integer Loihi 2 arithmetic (EXCITATORY sign mode, weights 0..255). Knowingly
 simplified: single neuron, no lateral inhibition, no refractory period or after-potential

@@ -348,7 +348,8 @@ def _unsupported(ctx: _Ctx) -> Iterator[Finding]:
                 "unsupported-primitive",
                 "error",
                 node.name,
-                f"node '{node.name}' {what}, which neurocompile does not support (supported: {', '.join(PRIMITIVES)})",
+                f"node '{node.name}' {what}, which neurocompile does not support "
+                f"(supported: {', '.join(PRIMITIVES)})",
             )
 
 
@@ -506,7 +507,10 @@ def _param_shape_problems(node: Node) -> Iterator[str]:
             and b is not None
             and tuple(b.shape) != (w.shape[0],)
         ):
-            yield f"bias has shape {tuple(b.shape)} (expected ({w.shape[0]},), one per output of weight {tuple(w.shape)})"
+            yield (
+                f"bias has shape {tuple(b.shape)} (expected ({w.shape[0]},), "
+                f"one per output of weight {tuple(w.shape)})"
+            )
     elif k in ("Conv1d", "Conv2d"):
         nsp = 1 if k == "Conv1d" else 2
         w = _float_param(node, "weight")
@@ -593,7 +597,8 @@ def _positive_rule(code: str, keys: tuple[str, ...], severity: str, why: str) ->
                         code,
                         severity,
                         node.name,
-                        f"parameter '{key}' has {int(bad.sum())} value(s) <= 0 (min {_fmt(float(np.nanmin(v)))}): {why}",
+                        f"parameter '{key}' has {int(bad.sum())} value(s) <= 0 "
+                        f"(min {_fmt(float(np.nanmin(v)))}): {why}",
                     )
 
     fn.__name__ = "_" + code.replace("-", "_")
@@ -664,7 +669,8 @@ def _missing_dt(ctx: _Ctx) -> Iterator[Finding]:
         return
     conv_dt = g.conventions.get("dt")
     hint = (
-        f" The graph was exported by {g.conventions.get('framework')} with dt = {conv_dt}: use --dt {conv_dt}."
+        f" The graph was exported by {g.conventions.get('framework')} with dt = {conv_dt}: "
+        f"use --dt {conv_dt}."
         if conv_dt is not None
         else " Use seconds for graphs in seconds such as the NIR paper's (e.g. 1e-4), 1 for sinabs exports."
     )
@@ -727,7 +733,8 @@ def _sinabs_tau(ctx: _Ctx) -> Iterator[Finding]:
                 "sinabs-tau-steps",
                 "warning",
                 node.name,
-                f"'{key}' = {_fmt(float(v.min()))} with dt = {_fmt(dt)} is {_fmt(float(v.min()) / dt)} steps; "
+                f"'{key}' = {_fmt(float(v.min()))} with dt = {_fmt(dt)} is "
+                f"{_fmt(float(v.min()) / dt)} steps; "
                 f"if this graph comes from sinabs its tau is in time steps: use --dt 1",
             )
         elif dt is None:
@@ -784,7 +791,8 @@ def _negative_delay(ctx: _Ctx) -> Iterator[Finding]:
                 "negative-delay",
                 "error",
                 node.name,
-                f"delay has {int((v < 0).sum())} negative value(s) (min {_fmt(float(v.min()))}): a delay cannot look ahead",
+                f"delay has {int((v < 0).sum())} negative value(s) (min {_fmt(float(v.min()))}): "
+                "a delay cannot look ahead",
             )
 
 

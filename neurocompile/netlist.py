@@ -428,7 +428,8 @@ class _Builder:
                             "legacy-reset-zero",
                             "warning",
                             node.name,
-                            "defined with reset by subtraction (file predates v_reset); compiled with reset to zero",
+                            "defined with reset by subtraction (file predates v_reset); "
+                            "compiled with reset to zero",
                         )
                     )
         return NeuronGroup(
@@ -472,8 +473,8 @@ def build_netlist(graph: Graph, semantics: Semantics) -> Netlist:
                     "weight-layers-composed",
                     "info",
                     gname,
-                    f"{expr.weight_layers} weight layers without a neuron between them ({', '.join(expr.nodes)}) "
-                    "were composed into one exact layer (matrix product)",
+                    f"{expr.weight_layers} weight layers without a neuron between them "
+                    f"({', '.join(expr.nodes)}) were composed into one exact layer (matrix product)",
                 )
             )
         if any(d > 0 and np.any(v) for d, v in expr.bias.items()):
@@ -482,7 +483,8 @@ def build_netlist(graph: Graph, semantics: Semantics) -> Netlist:
                     "bias-through-delay",
                     "warning",
                     gname,
-                    "a bias passes through a Delay node; it is applied from the first step instead of after the delay",
+                    "a bias passes through a Delay node; "
+                    "it is applied from the first step instead of after the delay",
                 )
             )
         for v in expr.bias.values():

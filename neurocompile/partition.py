@@ -223,9 +223,10 @@ def split_population(demand: PopulationDemand, limits: CoreLimits) -> list[Slice
     room = budget - header
     if room < 0:
         raise ResourceError(
-            f"population '{demand.name}' has {len(demand.inputs)} incoming projections whose per-core headers "
-            f"alone need {-(-header // 8)} bytes of synapse memory, over the per-core budget of "
-            f"{limits.synapse_bytes_per_core} bytes by {-(-header // 8) - limits.synapse_bytes_per_core} bytes",
+            f"population '{demand.name}' has {len(demand.inputs)} incoming projections "
+            f"whose per-core headers alone need {-(-header // 8)} bytes of synapse memory, "
+            f"over the per-core budget of {limits.synapse_bytes_per_core} bytes "
+            f"by {-(-header // 8) - limits.synapse_bytes_per_core} bytes",
             node=demand.name,
             parameter="synapse_bytes_per_core",
             expected=f"<= {limits.synapse_bytes_per_core} bytes per core (ESTIMATED budget)",
@@ -335,10 +336,10 @@ def allocate(
         )
         chips = placed[-1][0] + 1
         raise ResourceError(
-            f"the network needs {chips} chips ({need_cores} cores of {limits.cores_per_chip} per chip), but "
-            f"max_chips={limits.max_chips} allows {avail} cores: over by {chips - limits.max_chips} chip(s) / "
-            f"{need_cores - avail} core(s); population '{first.population}' (neurons {first.start}:) is the first "
-            "that does not fit",
+            f"the network needs {chips} chips ({need_cores} cores of {limits.cores_per_chip} per chip), "
+            f"but max_chips={limits.max_chips} allows {avail} cores: "
+            f"over by {chips - limits.max_chips} chip(s) / {need_cores - avail} core(s); "
+            f"population '{first.population}' (neurons {first.start}:) is the first that does not fit",
             node=first.population,
             parameter="max_chips",
             expected=f"<= {limits.max_chips} chips of {limits.cores_per_chip} cores",

@@ -59,9 +59,12 @@ def test_malformed_file_gives_exact_findings(case, tmp_path):
 def test_findings_name_what_is_wrong(tmp_path):
     """Messages carry the node, the parameter and the limit, not just a code."""
     by_name = {c.name: c for c in B.CASES}
-    msg = lambda name: (
-        check(by_name[name].make(tmp_path / f"{name}.nir"), **by_name[name].check_kw).findings[0].message
-    )  # noqa: E731
+
+    def msg(name):
+        return (
+            check(by_name[name].make(tmp_path / f"{name}.nir"), **by_name[name].check_kw).findings[0].message
+        )
+
     assert "'tau'" in msg("zero-tau") and "<= 0" in msg("zero-tau")
     assert "(4,)" in msg("weight-out-mismatch") and "(2,)" in msg("weight-out-mismatch")
     assert "'ghost'" in msg("dangling-edge") and "('lif', 'ghost')" in msg("dangling-edge")

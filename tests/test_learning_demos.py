@@ -1,10 +1,10 @@
 """Learning that works (issue 6): pattern detection with pair STDP and a reward-modulated choice.
 
-Built only from the public API (``neurocompile.models.learning_tasks``, ``models/learning_tasks.py``, uses the Loihi2Builder and the
-library rules ``stdp_pair`` / ``rstdp``). Full training runs on the emulator; on Lava the same
-Programs run for a shorter stretch and must agree bit for bit with the emulator over it (output
-spikes and v every step, weights every step, final weights and tags). Seeds are fixed and
-appear in the test ids / assert messages. What is checked is behaviour stated in the issue
+Built only from the public API (``neurocompile.models.learning_tasks``, ``models/learning_tasks.py``,
+uses the Loihi2Builder and the library rules ``stdp_pair`` / ``rstdp``). Full training runs on the
+emulator; on Lava the same Programs run for a shorter stretch and must agree bit for bit with the
+emulator over it (output spikes and v every step, weights every step, final weights and tags).
+Seeds are fixed and appear in the test ids / assert messages. What is checked is behaviour stated in the issue
 (hit rate >= 90 %, false alarms per 1000 noise steps, correct choices >= 90 %), not numbers
 copied from a previous run.
 """

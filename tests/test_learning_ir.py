@@ -1,4 +1,5 @@
-"""Rule IR, library rules, TOML, Loihi 2 mapping facts (docs/reference/loihi2.md §3.2-3.3), emulator hand cases."""
+"""Rule IR, library rules, TOML, Loihi 2 mapping facts (docs/reference/loihi2.md §3.2-3.3),
+emulator hand cases."""
 
 from __future__ import annotations
 

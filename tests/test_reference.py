@@ -129,15 +129,15 @@ def test_cuba_paper_convention_gives_alpha_beta_recursion():
     T = 60
     x = rng.normal(0.4, 0.5, size=(2, T, n))
     res = simulate(g, {"in": x}, dt=dt, reset="subtract", record="c.u,c.v")
-    I = np.zeros((2, n))
+    i_syn = np.zeros((2, n))
     v = np.zeros((2, n))
     zs, us, vs = [], [], []
     for t in range(T):
-        I = alpha * I + x[:, t]
-        v = beta * v + I
+        i_syn = alpha * i_syn + x[:, t]
+        v = beta * v + i_syn
         z = v > theta
         v = v - z * theta
-        zs.append(z), us.append(I.copy()), vs.append(v.copy())
+        zs.append(z), us.append(i_syn.copy()), vs.append(v.copy())
     np.testing.assert_allclose(res.recordings["c.u"], np.stack(us, 1), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(res.recordings["c.v"], np.stack(vs, 1), rtol=1e-9, atol=1e-12)
     np.testing.assert_array_equal(res.outputs["out"], np.stack(zs, 1).astype(float))
@@ -314,13 +314,15 @@ def test_pooling_matches_pytorch(kind):
 
 # ------------------------------------------------------------------------- timing
 def _two_layer(reset="zero"):
-    n = lambda name: Node(name, "IF", {"r": A(1.0), "v_threshold": A(0.5), "v_reset": A(0.0)})
+    def neuron(name):
+        return Node(name, "IF", {"r": A(1.0), "v_threshold": A(0.5), "v_reset": A(0.0)})
+
     return chain(
         inp((1,)),
         Node("w1", "Affine", {"weight": A([1.0]).reshape(1, 1), "bias": A(0.0)}),
-        n("n1"),
+        neuron("n1"),
         Node("w2", "Linear", {"weight": A([1.0]).reshape(1, 1)}),
-        n("n2"),
+        neuron("n2"),
         out((1,)),
     )
 

@@ -118,7 +118,8 @@ def test_mixed_sign_lsb_drop_zeroes_unit_weights_in_synops():
     b = Loihi2Builder()
     b.input("x", 2)
     b.lif("h", 2, du=4095, dv=0, vth=100)
-    # MIXED, 8 bits: the LSB is dropped by floor (docs/reference/loihi2.md: 3 -> 2, -3 -> -4), so 1 -> 0, -1 -> -2
+    # MIXED, 8 bits: the LSB is dropped by floor (docs/reference/loihi2.md: 3 -> 2, -3 -> -4),
+    # so 1 -> 0, -1 -> -2
     b.dense("x", "h", np.array([[1, -1], [-4, 4]]))
     prog = b.build()
     x = np.ones((1, 5, 2), np.int64)

@@ -1,4 +1,5 @@
-"""sPyNNaker 1!7.4.1 fixed-point port vs the worked values of docs/reference/spinnaker.md §2.1-§2.2 and math."""
+"""sPyNNaker 1!7.4.1 fixed-point port vs the worked values of docs/reference/spinnaker.md §2.1-§2.2
+and math."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def _lif(dt, tau_refrac=2.0, tau_m=20.0):
 
 
 def test_lif_table_of_section_2_2():
-    # reference §2.2: exp_TC 31170 at dt=1, tau 20; 32605 at dt=0.1; T_refract 1 (0.1 ms), 2 (2 ms), 20 (dt 0.1)
+    # reference §2.2: exp_TC 31170 at dt=1, tau 20; 32605 at dt=0.1;
+    # T_refract 1 (0.1 ms), 2 (2 ms), 20 (dt 0.1)
     assert _lif(1.0)["exp_TC"] == 31170
     assert _lif(0.1)["exp_TC"] == 32605
     assert _lif(1.0, tau_refrac=0.1)["T_refract"] == 1

@@ -308,7 +308,8 @@ def test_weight_dependence_integers_equal_sPyNNakers_write_parameters(weight):
 
 # ----------------------------------------------------------------------------- hand-worked pair cases
 def test_potentiation_hand_worked():
-    # pre 5, post 9 (drive 8), pre 10. tau+ = tau- = 20 ms, A+ = 0.05 nA, shift 4, w16 = 1000 -> w = 16000 (s16.15)
+    # pre 5, post 9 (drive 8), pre 10. tau+ = tau- = 20 ms, A+ = 0.05 nA, shift 4,
+    # w16 = 1000 -> w = 16000 (s16.15)
     # pre@5: first spike, r = 0*LUT(5) + 2048 = 2048; window (0, 4] empty, prev = sentinel -> w stays 1000
     # post@9: o = 2048
     # pre@10: window (4, 9] = {9}: dt = 9 + 1 - 5 = 5, LUT(5) = floor(exp(-0.25) * 2048) = 1594,
@@ -344,7 +345,8 @@ def test_both_terms_hand_worked():
 
 
 def test_bounds_w_max_and_w_min():
-    # big amplitudes: potentiation clamps at w_max = 0.6 nA (w16 = 0.6 * 2048 = 1228.8 -> s1615 19661 >> 4 = 1228),
+    # big amplitudes: potentiation clamps at w_max = 0.6 nA
+    # (w16 = 0.6 * 2048 = 1228.8 -> s1615 19661 >> 4 = 1228),
     # depression clamps at w_min = 0.25 nA (s1615 8192 >> 4 = 512)
     block = dict(PAIR_ADD, A_plus=5.0, A_minus=5.0, w_min=0.25, w_max=0.6)
     prog = network(block)
@@ -395,7 +397,8 @@ def test_triplet_hand_worked_and_reference():
     # Pfister: r2 / o2 are 0 for the first spike; post 9 and 11 -> o2 at 11 = mul16(0 + 2048, LUTy(2)),
     # LUTy has shift 2: index 2 >> 2 = 0 -> 2048, so o2 = 2048. pre 5, then pre 12:
     # window (4, 11] = {9, 11}: r1d(9) = LUT+(5) = 1594 (tau+ 20): pair part mulaf(A2+, 1594), triplet
-    # part mul16(1594, o2=0) = 0; r1d(11) = LUT+(7) = floor(exp(-0.35)*2048) = 1443, triplet mul16(1443, 2048) = 1443
+    # part mul16(1594, o2=0) = 0; r1d(11) = LUT+(7) = floor(exp(-0.35)*2048) = 1443,
+    # triplet mul16(1443, 2048) = 1443
     block = dict(
         timing="pfister_triplet",
         weight="additive_triplet",

@@ -117,9 +117,9 @@ def main(argv: list[str] | None = None) -> None:
     card = {
         "name": "digits_rnn_norse",
         "task": "sklearn digits (8x8) row by row, 10 classes; 360 held-out samples (split seed 0)",
-        "framework": f"norse {norse.__version__}: Linear -> CubaLIF({N.N_HID}, recurrent) -> Linear -> CubaLIF(10) "
-        "(LIBoxCell + LIFBoxCell, as norse.from_nir builds CubaLIF), no biases, BPTT (fast-sigmoid "
-        "surrogate, Adam, cosine lr, one-pixel shifts, 2 % weight noise)",
+        "framework": f"norse {norse.__version__}: Linear -> CubaLIF({N.N_HID}, recurrent) -> Linear -> "
+        "CubaLIF(10) (LIBoxCell + LIFBoxCell, as norse.from_nir builds CubaLIF), no biases, "
+        "BPTT (fast-sigmoid surrogate, Adam, cosine lr, one-pixel shifts, 2 % weight noise)",
         "dt": N.DT,
         "steps": int(test.shape[1]),
         "conventions": {

@@ -15,8 +15,8 @@ Library kinds take their constructor's keyword arguments (see
 expressions, a ``[rule.traces]`` table (``x1 = {impulse = 16, tau = 10}``), ``t_epoch``,
 ``third_factor``. Every kind also takes the attachment fields ``units`` ("model" | "program"),
 ``reward`` (three-factor rules: name of the reward input the compiler adds) and ``rng_seed``
-(see :mod:`neurocompile.learning.attach`). Errors are :class:`~neurocompile.errors.ParameterError` naming the rule
-(``rule[i] (projection)``) and the field.
+(see :mod:`neurocompile.learning.attach`). Errors are
+:class:`~neurocompile.errors.ParameterError` naming the rule (``rule[i] (projection)``) and the field.
 """
 
 from __future__ import annotations

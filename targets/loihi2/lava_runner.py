@@ -159,8 +159,8 @@ def needed_observables(
         if (pop, obs) not in need:
             need.append((pop, obs))
 
-    for spec in program.outputs.values():
-        add(spec.population, spec.observable)
+    for out_spec in program.outputs.values():
+        add(out_spec.population, out_spec.observable)
     for pop, obs in record:
         add(pop, obs)
     if strict:
@@ -467,9 +467,11 @@ def assemble_result(
                 warnings.append(f"population '{name}': {what}")
 
     outputs: dict[str, np.ndarray] = {}
-    for key, spec in program.outputs.items():
-        arr = stacked(spec.population, spec.observable)
-        outputs[key] = arr if spec.observable == "spikes" else arr.astype(np.float64) * float(spec.scale)
+    for key, out_spec in program.outputs.items():
+        arr = stacked(out_spec.population, out_spec.observable)
+        outputs[key] = (
+            arr if out_spec.observable == "spikes" else arr.astype(np.float64) * float(out_spec.scale)
+        )
 
     def stacked_any(name: str, obs: str) -> np.ndarray:
         if name not in program.projections:

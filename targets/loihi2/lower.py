@@ -829,8 +829,8 @@ def _mapping_findings(node: str, m) -> list[Finding]:
                     "loihi2-learning-product-dropped",
                     "warning",
                     node,
-                    f"{r.target}: product {r.requested} (coefficient {r.requested_coeff:.6g}) is below Loihi 2's "
-                    "smallest step and is dropped",
+                    f"{r.target}: product {r.requested} (coefficient {r.requested_coeff:.6g}) "
+                    "is below Loihi 2's smallest step and is dropped",
                 )
             )
         elif r.relative_error > 1e-12:

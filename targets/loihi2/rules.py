@@ -83,8 +83,9 @@ def _groups(ctx) -> Iterator[Finding]:
                     "loihi2-reset-subtract",
                     "warning",
                     node.name,
-                    "defined with reset by subtraction (the file predates v_reset), which Lava's fixed-point LIF "
-                    "cannot do (it resets v to 0): compile with --reset zero to accept the approximation",
+                    "defined with reset by subtraction (the file predates v_reset), "
+                    "which Lava's fixed-point LIF cannot do (it resets v to 0): "
+                    "compile with --reset zero to accept the approximation",
                 )
     if ctx.netlist is None:
         return
@@ -106,7 +107,8 @@ def _groups(ctx) -> Iterator[Finding]:
             yield refusal(
                 "loihi2-v-reset",
                 UnsupportedError(
-                    f"v_reset = {g.params['v_reset'][np.flatnonzero(g.params['v_reset'])[0]]:g} cannot be expressed "
+                    f"v_reset = {g.params['v_reset'][np.flatnonzero(g.params['v_reset'])[0]]:g} "
+                    "cannot be expressed "
                     "(Lava's LIF resets v to 0); compile with --reset zero to accept the approximation",
                     node=g.name,
                     parameter="v_reset",
@@ -136,7 +138,8 @@ def _connections(ctx) -> Iterator[Finding]:
             yield refusal(
                 "loihi2-unsupported",
                 UnsupportedError(
-                    f"a non-spiking {nl.groups[c.pre].kind} node drives '{c.post}'; Lava neurons send spikes only",
+                    f"a non-spiking {nl.groups[c.pre].kind} node drives '{c.post}'; "
+                    "Lava neurons send spikes only",
                     node=c.pre,
                     parameter="edges",
                     expected="only spiking neurons (IF, LIF, CubaLIF) or Inputs as sources",
@@ -165,8 +168,8 @@ def _delay_limit(ctx) -> Iterator[Finding]:
             yield refusal(
                 "loihi2-delay-limit",
                 ResourceError(
-                    f"delay of {np.max(d) / dt:g} steps of dt = {dt:g} exceeds Loihi 2's {spec.DELAY_MAX} steps "
-                    "(6-bit synaptic delays)",
+                    f"delay of {np.max(d) / dt:g} steps of dt = {dt:g} exceeds Loihi 2's "
+                    f"{spec.DELAY_MAX} steps (6-bit synaptic delays)",
                     node=node.name,
                     parameter="delay",
                     expected=f"delays <= {spec.DELAY_MAX} steps",

@@ -81,7 +81,7 @@ _PROJ_OPTIONAL = {"tag_1", "tag_2", "graded_spike_cfg"}
 
 def validate_population(pop) -> None:
     name = pop.name
-    shape = check_population_header(pop, spec.POPULATION_KINDS, schema="loihi2")
+    check_population_header(pop, spec.POPULATION_KINDS, schema="loihi2")
     what = f"{pop.kind} population"
     p = pop.params
     check_fields(p, _POP_FIELDS[pop.kind], _POP_OPTIONAL, what=what, node=name, schema="loihi2")

@@ -210,7 +210,8 @@ def spinnaker_python() -> str:
         return env
     if importlib.util.find_spec("spynnaker") is None or importlib.util.find_spec("pyNN") is None:
         raise BackendUnavailableError(
-            "sPyNNaker is not installed in this interpreter; `make venvs` installs spynnaker==1!7.4.1 in .venv, "
+            "sPyNNaker is not installed in this interpreter; "
+            "`make venvs` installs spynnaker==1!7.4.1 in .venv, "
             f"or point {SPINNAKER_PYTHON_ENV} at a Python that has it",
             parameter=SPINNAKER_PYTHON_ENV,
             expected="spynnaker 1!7.4.1",
@@ -511,8 +512,9 @@ def run_board(
         if not c.ok:
             known = (
                 (
-                    " (its delays reach the 2nd delay-extension stage, where sPyNNaker 7.4.1's Projection.get "
-                    "misreports pre indices: see docs/targets/spinnaker-board.md)"
+                    " (its delays reach the 2nd delay-extension stage, "
+                    "where sPyNNaker 7.4.1's Projection.get misreports pre indices: "
+                    "see docs/targets/spinnaker-board.md)"
                 )
                 if c.beyond_first_delay_stage
                 else ""

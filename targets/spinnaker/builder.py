@@ -268,7 +268,10 @@ class SpiNNakerBuilder:
         return pop
 
     def spike_source(self, name: str, size: int | tuple[int, ...], *, key: str | None = None) -> Population:
-        """A PyNN ``SpikeSourceArray`` fed from the run data under ``key`` (default ``name``): 0/1 per tick."""
+        """A PyNN ``SpikeSourceArray`` fed from the run data under ``key`` (default ``name``).
+
+        0/1 per tick.
+        """
         key = name if key is None else str(key)
         if key in self._inputs:
             raise GraphError(

@@ -20,9 +20,9 @@ board check and the bundle share one network description.
 Weights: the PyNN weight is ``w16 / 2**(15 - shift)`` (exact in float64), negative for
 inhibitory projections (PyNN's convention for current synapses; sPyNNaker 7.4.1 stores
 ``rint(|w| * 2**(15 - shift))``, verified by reading back with ``Projection.get``, which returns
-magnitudes). Shifts are pinned with ``max_expected_summed_weight = 0.75 * 2**shift`` (``spec.pinning_weight``):
-sPyNNaker's ``get_ring_buffer_shifts`` takes ``ceil(log2(m))`` and adds one when ``2**that <= m``
-(``population_vertex.py`` L1365-1402), which gives exactly ``shift``.
+magnitudes). Shifts are pinned with ``max_expected_summed_weight = 0.75 * 2**shift``
+(``spec.pinning_weight``): sPyNNaker's ``get_ring_buffer_shifts`` takes ``ceil(log2(m))`` and
+adds one when ``2**that <= m`` (``population_vertex.py`` L1365-1402), which gives exactly ``shift``.
 """
 
 from __future__ import annotations
@@ -280,8 +280,10 @@ class BundleReport:
         """The one line ``neurocompile emit`` prints."""
         return (
             f"emitted: PyNN/sPyNNaker bundle in {self.directory} ({self.populations} populations, "
-            f"{self.projections} projections, {self.synapses} synapses; {self.samples} sample(s) x {self.steps} "
-            f"ticks; golden: {self.golden_backend or self.golden_note}); run: cd {self.directory} && python run.py"
+            f"{self.projections} projections, {self.synapses} synapses; "
+            f"{self.samples} sample(s) x {self.steps} ticks; "
+            f"golden: {self.golden_backend or self.golden_note}); "
+            f"run: cd {self.directory} && python run.py"
         )
 
 

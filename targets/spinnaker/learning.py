@@ -543,9 +543,9 @@ def rule_findings(
                     "spinnaker-rules-differ-per-population",
                     "error",
                     post,
-                    f"projections {sorted(projs)} into '{post}' carry different learning rules; sPyNNaker runs "
-                    "one STDP rule per post population (SynapticConfigurationException: 'Synapse dynamics must "
-                    "match exactly when using multiple edges to the same population')",
+                    f"projections {sorted(projs)} into '{post}' carry different learning rules; "
+                    "sPyNNaker runs one STDP rule per post population (SynapticConfigurationException: "
+                    "'Synapse dynamics must match exactly when using multiple edges to the same population')",
                 )
             )
     return out

@@ -626,7 +626,8 @@ def _population_constants(
                 "spinnaker-if-leak",
                 "warning",
                 g.name,
-                f"{kind} has no leak but sPyNNaker's LIF always leaks (the smallest leak is 2/32768 per tick, "
+                f"{kind} has no leak but sPyNNaker's LIF always leaks "
+                f"(the smallest leak is 2/32768 per tick, "
                 f"more when the worst-case input needs it to keep alpha in range): "
                 f"exp_TC = {exp_tc}/32768 per tick, so v keeps {leak1000:.4f} of its value after 1000 ticks "
                 f"(tau_m = {tau_ms:.6g} ms)",
@@ -753,7 +754,8 @@ def _reset_finding(netlist: Netlist, sem: Semantics, groups: list[str]) -> Findi
             c = float(res.recordings[f"{n}.spikes"].sum())
             parts.append(f"{n}: {a:.0f} -> {c:.0f} spikes ({(c - a) / max(a, 1):+.1%})")
         msg += (
-            f"; measured on a {PROBE_STEPS}-step probe (input spike probability {PROBE_RATE}, seed {PROBE_SEED}), "
+            f"; measured on a {PROBE_STEPS}-step probe "
+            f"(input spike probability {PROBE_RATE}, seed {PROBE_SEED}), "
             "float netlist: " + "; ".join(parts)
         )
     except Exception as exc:  # noqa: BLE001 - the finding stands without the measurement

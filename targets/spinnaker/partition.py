@@ -200,7 +200,8 @@ def place(program: Program, *, max_chips: int | None = None, write: bool = True)
         if dmax > slots:
             delayed[q.pre] = max(delayed.get(q.pre, 0), dmax)
             notes.append(
-                f"projection '{q.name}': delay {dmax} > {slots} slots of '{q.post}': delay extension on '{q.pre}'"
+                f"projection '{q.name}': delay {dmax} > {slots} slots of '{q.post}': "
+                f"delay extension on '{q.pre}'"
             )
     n_de = 0
     for pre in delayed:

@@ -69,7 +69,8 @@ def _nonspiking_source(ctx) -> Iterator[Finding]:
             yield refusal(
                 "spinnaker-nonspiking-source",
                 UnsupportedError(
-                    f"a non-spiking {nl.groups[c.pre].kind} node drives '{c.post}'; SpiNNaker neurons send spikes only",
+                    f"a non-spiking {nl.groups[c.pre].kind} node drives '{c.post}'; "
+                    "SpiNNaker neurons send spikes only",
                     node=c.pre,
                     parameter="edges",
                     expected="only spiking neurons (IF, LIF, CubaLIF) or Inputs as sources",
@@ -102,8 +103,8 @@ def _uniform_params(ctx) -> Iterator[Finding]:
                 yield refusal(
                     "spinnaker-nonuniform-param",
                     UnsupportedError(
-                        f"{key} differs between neurons (min {arr.min():g}, max {arr.max():g}); a PyNN population has one "
-                        "value",
+                        f"{key} differs between neurons (min {arr.min():g}, max {arr.max():g}); "
+                        "a PyNN population has one value",
                         node=g.name,
                         parameter=key,
                         expected=f"one {key} per node (split the node)",
@@ -232,8 +233,8 @@ def _learning(ctx) -> Iterator[Finding]:
             yield refusal(
                 "spinnaker-rules-differ-per-population",
                 ParameterError(
-                    f"stdp projections '{one[0]}' and '{p.name}' into '{post}' have different plasticity; sPyNNaker "
-                    "requires one STDP rule per post population",
+                    f"stdp projections '{one[0]}' and '{p.name}' into '{post}' have different plasticity; "
+                    "sPyNNaker requires one STDP rule per post population",
                     node=p.name,
                     parameter="plasticity",
                     expected=f"the plasticity of '{one[0]}'",

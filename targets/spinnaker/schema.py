@@ -132,7 +132,7 @@ def tick_ms_of(program: Program) -> float:
 
 def validate_population(pop, tick_ms: float | None = None) -> None:
     name = pop.name
-    shape = check_population_header(pop, spec.POPULATION_KINDS, schema="spinnaker")
+    check_population_header(pop, spec.POPULATION_KINDS, schema="spinnaker")
     what = f"{pop.kind} population"
     p = pop.params
     check_fields(p, _POP_FIELDS[pop.kind], _POP_OPTIONAL, what=what, node=name, schema="spinnaker")

@@ -150,7 +150,7 @@ def pinning_weight(shift: int) -> float:
     return 0.75 * 2.0 ** int(shift)
 
 
-# ======================================================================= partitioning (H8, targets/spinnaker/partition.py)
+# ========================================================= partitioning (H8, targets/spinnaker/partition.py)
 # Section owned by H8: what sPyNNaker 7.4.1 does when it splits and places a network
 # (checked against its virtual-board placements in tests/test_spinnaker_board.py).
 #: SpikeSourceArray atoms per core: AbstractPyNNModel.absolute_max_atoms_per_core is sys.maxsize, so a
@@ -187,7 +187,7 @@ def core_delay_slots(atoms_on_core: int, n_synapse_types: int = N_SYNAPSE_TYPES)
     return 2 ** (MAX_RING_BUFFER_BITS - n_bits(atoms_on_core) - n_bits(n_synapse_types))
 
 
-# ======================================================================= STDP (H11, targets/spinnaker/learning.py)
+# ========================================================= STDP (H11, targets/spinnaker/learning.py)
 # Section owned by H11: sPyNNaker 1!7.4.1 STDP as its host writes it and its binaries compute it
 # (docs/reference/spinnaker.md §3; host: plasticity/stdp/common.py, timing_dependence_*.py,
 # weight_dependence_*.py; C: post_events.h, maths.h, stdp_typedefs.h, timing_*_impl.h, weight_*_impl.h).
