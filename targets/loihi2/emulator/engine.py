@@ -36,6 +36,8 @@ The neuron arithmetic is :func:`.arith.lif_uv` (constants from ``targets/loihi2/
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
@@ -101,51 +103,69 @@ def _add_rows_binary(dst, wd, woff, npost, act_idx, abase, cnt, sh):
         e += 1
 
 
+class Network(NamedTuple):
+    """The flattened network as the kernels read it (:meth:`.plan.Loihi2Plan.network`)."""
+
+    in_tab: np.ndarray  # (n_in_pops, IN_COLS) int64, columns I_*
+    lif_tab: np.ndarray  # (n_lif_pops, LIF_COLS) int64, columns L_*
+    bias: np.ndarray  # (NL,) int64
+    u0: np.ndarray  # (NL,) initial u
+    v0: np.ndarray  # (NL,) initial v
+    pj_tab: np.ndarray  # (n_proj, PJ_COLS) int64, columns P_*
+    wd: np.ndarray  # dense rows (pre-major), stored >> P_WSH; int8..int64
+    rowptr: np.ndarray  # CSR row pointers (per projection, offset P_ROFF)
+    cpost: np.ndarray  # CSR: post index in the projection
+    cw: np.ndarray  # CSR: weight
+    cdel: np.ndarray  # CSR: delay
+    src_off: np.ndarray  # per source: first slot in the active-event arrays
+    ring: np.ndarray  # empty; its dtype is the ring's (int32 when proven safe, else int64)
+    R: int  # ring rows (1 + largest delay)
+    NL: int  # LIF neurons
+    tmp_size: int  # scratch of the negative-weight_exp projections
+    n_src_total: int  # neurons of all sources
+
+
+class Recorded(NamedTuple):
+    """Per observable, the global LIF indices a kernel records (``run.record_index``)."""
+
+    u: np.ndarray
+    v: np.ndarray
+    s: np.ndarray
+
+
+class Outputs(NamedTuple):
+    """What a kernel writes: ``u``, ``v`` (int32) and ``s`` (int8) of shape (T, len(Recorded.*)),
+    ``ovf`` (n_lif_pops, 2): the first step (1-based) of a u overflow / v saturation (0: never).
+    :func:`run_batch` takes the same with a leading batch axis."""
+
+    u: np.ndarray
+    v: np.ndarray
+    s: np.ndarray
+    ovf: np.ndarray
+
+
 @njit(cache=True, nogil=True)
-def run_sample(
-    inp,
-    T,
-    in_tab,
-    lif_tab,
-    bias,
-    u0,
-    v0,
-    pj_tab,
-    wd,
-    rowptr,
-    cpost,
-    cw,
-    cdel,
-    R,
-    NL,
-    tmp_size,
-    src_off,
-    n_src_total,
-    ring_proto,
-    rec_u,
-    rec_v,
-    rec_s,
-    out_u,
-    out_v,
-    out_s,
-    ovf,
-):
+def run_sample(inp, T, net, rec, out):
     """Run one sample for T steps.
 
-    ``inp`` (T, NI) integer input payloads (int8 or int32). ``ring_proto``: an empty array whose dtype the ring
-    gets: int32 when the caller has proven that no delivered sum can leave int32 (then the ring
-    wraps exactly as Lava's int32 channels do, at half the memory traffic), else int64. ``rec_*`` global LIF indices to record into
-    ``out_*`` (T, len(rec_*)). ``ovf`` (n_lif_pops, 2) receives the first step (1-based) at which
-    u overflowed its 24-bit range / int32 arithmetic, and at which v saturated (0: never).
+    ``inp`` (T, NI) integer input payloads (int8 or int32); ``net``: :class:`Network` (its
+    ``ring`` dtype: int32 when the caller has proven that no delivered sum can leave int32, then
+    the ring wraps exactly as Lava's int32 channels do at half the memory traffic, else int64);
+    ``rec``: :class:`Recorded`; ``out``: :class:`Outputs` of this sample.
     """
+    in_tab, lif_tab, bias, pj_tab = net.in_tab, net.lif_tab, net.bias, net.pj_tab
+    wd, rowptr, cpost, cw, cdel, src_off = net.wd, net.rowptr, net.cpost, net.cw, net.cdel, net.src_off
+    R, NL, tmp_size, n_src_total = net.R, net.NL, net.tmp_size, net.n_src_total
+    rec_u, rec_v, rec_s = rec.u, rec.v, rec.s
+    out_u, out_v, out_s, ovf = out.u, out.v, out.s, out.ovf
     n_in_pops = in_tab.shape[0]
     n_lif_pops = lif_tab.shape[0]
     n_proj = pj_tab.shape[0]
     n_src = n_in_pops + n_lif_pops
 
-    u = u0.copy()
-    v = v0.copy()
-    ring = np.zeros(R * NL, ring_proto.dtype)
+    u = net.u0.copy()
+    v = net.v0.copy()
+    ring = np.zeros(R * NL, net.ring.dtype)
     tmp = np.zeros(max(tmp_size, 1), np.int64)
     act_idx = np.zeros(max(n_src_total, 1), np.int64)
     act_val = np.zeros(max(n_src_total, 1), np.int64)
@@ -289,64 +309,11 @@ def run_sample(
 
 
 @njit(cache=True, parallel=True)
-def run_batch(
-    inp,
-    T,
-    in_tab,
-    lif_tab,
-    bias,
-    u0,
-    v0,
-    pj_tab,
-    wd,
-    rowptr,
-    cpost,
-    cw,
-    cdel,
-    R,
-    NL,
-    tmp_size,
-    src_off,
-    n_src_total,
-    ring_proto,
-    rec_u,
-    rec_v,
-    rec_s,
-    out_u,
-    out_v,
-    out_s,
-    ovf,
-):
-    """:func:`run_sample` for every sample of ``inp`` (B, T, NI), in parallel over the batch."""
+def run_batch(inp, T, net, rec, out):
+    """:func:`run_sample` for every sample of ``inp`` (B, T, NI), in parallel over the batch;
+    ``out``: :class:`Outputs` with a leading batch axis."""
     for b in prange(inp.shape[0]):
-        run_sample(
-            inp[b],
-            T,
-            in_tab,
-            lif_tab,
-            bias,
-            u0,
-            v0,
-            pj_tab,
-            wd,
-            rowptr,
-            cpost,
-            cw,
-            cdel,
-            R,
-            NL,
-            tmp_size,
-            src_off,
-            n_src_total,
-            ring_proto,
-            rec_u,
-            rec_v,
-            rec_s,
-            out_u[b],
-            out_v[b],
-            out_s[b],
-            ovf[b],
-        )
+        run_sample(inp[b], T, net, rec, Outputs(out.u[b], out.v[b], out.s[b], out.ovf[b]))
 
 
 @njit(cache=True, parallel=True)

@@ -64,8 +64,9 @@ class Loihi2Plan:
     #: per projection (post offset, sum of |weight| per post neuron, pre population, graded)
     bounds: list = field(default_factory=list)
 
-    def kernel_args(self) -> tuple:
-        return (
+    def network(self, ring_dtype: type = np.int64) -> E.Network:
+        """The kernels' table; ``ring_dtype``: :func:`ring_dtype` of the run's data."""
+        return E.Network(
             self.in_tab,
             self.lif_tab,
             self.bias,
@@ -77,11 +78,12 @@ class Loihi2Plan:
             self.cpost,
             self.cw,
             self.cdel,
-            self.R,
-            self.NL,
-            self.tmp_size,
             self.src_off,
-            self.n_src_total,
+            np.zeros(0, ring_dtype),
+            int(self.R),
+            int(self.NL),
+            int(self.tmp_size),
+            int(self.n_src_total),
         )
 
 

@@ -191,11 +191,12 @@ def run_program(
     out_v = np.zeros((batch, steps, rec_v.size), np.int32)
     out_s = np.zeros((batch, steps, rec_s.size), np.int8)
     ovf = np.zeros((batch, len(plan.lif_names), 2), np.int64)
-    args = plan.kernel_args() + (np.zeros(0, ring_dtype(plan, pmax)),)
+    net = plan.network(ring_dtype(plan, pmax))
+    recorded = engine.Recorded(rec_u, rec_v, rec_s)
     if batch == 1:
-        engine.run_sample(inp[0], steps, *args, rec_u, rec_v, rec_s, out_u[0], out_v[0], out_s[0], ovf[0])
+        engine.run_sample(inp[0], steps, net, recorded, engine.Outputs(out_u[0], out_v[0], out_s[0], ovf[0]))
     elif batch > 1:
-        engine.run_batch(inp, steps, *args, rec_u, rec_v, rec_s, out_u, out_v, out_s, ovf)
+        engine.run_batch(inp, steps, net, recorded, engine.Outputs(out_u, out_v, out_s, ovf))
 
     messages = _overflow_messages(plan.lif_names, ovf, strict)
 
