@@ -8,9 +8,11 @@ names, arrays shaped ``(batch, time, *node_shape)``. Recorded state adds keys
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -57,10 +59,19 @@ class RunResult:
         ref = f" vs {self.reference}" if self.reference else ""
         return f"backend {self.backend}, fidelity {self.fidelity}{ref}"
 
-    def save(self, path: str | os.PathLike) -> None:
+    def save(self, path: str | os.PathLike, *, what: str = "--output") -> None:
+        """Write the ``.npz`` to exactly ``path``, atomically (:func:`neurocompile.files.atomic_write`):
+        a failed write leaves no partial file and the previous one untouched."""
+        from .files import atomic_write
+
         arrays = self.arrays()
         arrays[META_KEY] = np.array(json.dumps(self.meta(), sort_keys=True))
-        np.savez_compressed(path, **arrays)
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as f:
+                np.savez_compressed(f, **arrays)
+
+        atomic_write(path, write, what=what)
 
 
 def parse_record(spec: Any, *, observables: Iterable[str] = OBSERVABLES) -> list[tuple[str, str]]:
@@ -95,15 +106,125 @@ def parse_record(spec: Any, *, observables: Iterable[str] = OBSERVABLES) -> list
     return out
 
 
-def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read an ``.npz`` into a plain dict (no lazy file handle left open)."""
+#: The largest array :func:`load_npz` allocates (elements per key, and in total): 2**28 (2 GiB as
+#: float64). Checked from each member's ``.npy`` header before anything is read.
+MAX_ELEMENTS = 2**28
+
+#: dtype kinds :func:`load_npz` accepts: bool, signed and unsigned integers, floats.
+_ACCEPTED_KINDS = "biuf"
+
+
+def load_npz(
+    path: str | os.PathLike, *, what: str = "--input", max_elements: int = MAX_ELEMENTS
+) -> dict[str, np.ndarray]:
+    """Read an ``.npz`` into a plain dict (no lazy file handle left open), validating as it reads.
+
+    The file must be a regular, non-empty file (:func:`neurocompile.files.input_path`, so a
+    FIFO or device is refused without being opened) holding a zip archive of ``KEY.npy``
+    members. Every member's ``.npy`` header is read first: object, string, complex, datetime
+    or structured dtypes and shapes of more than ``max_elements`` elements (per key and in
+    total) are refused before anything is allocated; duplicate or empty keys, non-``.npy``
+    members, truncated data and zip errors (bad CRC, bad deflate) are refused too. Each is one
+    :class:`InputDataError` naming the option ``what`` and the key. float16 arrays are returned
+    as float32; bool, integer and other float arrays unchanged. ``__meta__`` is skipped.
+    """
+    import zipfile
+    import zlib
+
+    from .files import input_path
+
+    p = input_path(path, what=what)
+
+    def fail(msg: str, key: str | None = None, expected: str | None = None) -> InputDataError:
+        return InputDataError(msg, node=key, parameter=what, expected=expected)
+
     try:
-        with np.load(path, allow_pickle=False) as f:
-            return {k: f[k] for k in f.files if k != META_KEY}
-    except FileNotFoundError:
-        raise InputDataError(f"file not found: {path}", parameter="input") from None
-    except (OSError, ValueError) as exc:
-        raise InputDataError(f"cannot read {path} as .npz: {exc}", parameter="input") from None
+        with open(p, "rb") as fh:
+            head = fh.read(6)
+    except OSError as exc:
+        raise fail(f"cannot read {p}: {exc.strerror or exc}") from None
+    if head == b"\x93NUMPY":
+        raise fail(f"{p} is a plain .npy array, not an .npz archive", expected="an .npz (np.savez) file")
+    try:
+        zf = zipfile.ZipFile(p)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise fail(
+            f"{p} is not an .npz archive ({' '.join(str(exc).split())})", expected="an .npz (np.savez) file"
+        ) from None
+    out: dict[str, np.ndarray] = {}
+    with zf:
+        infos = zf.infolist()
+        seen: set[str] = set()
+        total = 0
+        plan = []
+        for info in infos:
+            name = info.filename
+            if info.is_dir():
+                raise fail(f"{p} has a folder member {name!r}", expected="only KEY.npy members")
+            if not isinstance(name, str) or not name.endswith(".npy") or len(name) <= 4:
+                raise fail(
+                    f"{p} has a member {name!r} that is not a KEY.npy array",
+                    expected="an .npz written by numpy.savez",
+                )
+            key = name[:-4]
+            if key in seen:
+                raise fail(f"key {key!r} appears twice in {p}", key=key, expected="unique keys")
+            seen.add(key)
+            if key == META_KEY:
+                continue
+            try:
+                with zf.open(info) as m:
+                    version = np.lib.format.read_magic(m)
+                    if version == (1, 0):
+                        shape, fortran, dtype = np.lib.format.read_array_header_1_0(m)
+                    elif version == (2, 0):
+                        shape, fortran, dtype = np.lib.format.read_array_header_2_0(m)
+                    else:
+                        shape, fortran, dtype = np.lib.format._read_array_header(m, version)
+                    header_len = m.tell()
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError) as exc:
+                raise fail(
+                    f"key {key!r} of {p} is not a readable .npy array ({' '.join(str(exc).split())})",
+                    key=key,
+                ) from None
+            dtype = np.dtype(dtype)
+            if dtype.hasobject or dtype.kind not in _ACCEPTED_KINDS or dtype.fields is not None:
+                raise fail(
+                    f"key {key!r} has dtype {dtype}",
+                    key=key,
+                    expected="a bool, integer or float array (no object, string or complex data)",
+                )
+            size = 1
+            for s in shape:
+                size *= int(s)
+            total += size
+            if size > max_elements or total > max_elements:
+                raise fail(
+                    f"key {key!r} declares shape {tuple(shape)} ({size} elements"
+                    + (f", {total} in total" if total != size else "")
+                    + f"), more than the limit of {max_elements} elements",
+                    key=key,
+                    expected=f"at most {max_elements} elements",
+                )
+            if info.file_size != header_len + size * dtype.itemsize:
+                raise fail(
+                    f"key {key!r} of {p} is truncated or corrupt: its shape {tuple(shape)} needs "
+                    f"{size * dtype.itemsize} data bytes, the member holds {info.file_size - header_len}",
+                    key=key,
+                )
+            plan.append((key, info))
+        for key, info in plan:
+            try:
+                raw = zf.read(info)
+                arr = np.lib.format.read_array(io.BytesIO(raw), allow_pickle=False)
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError) as exc:
+                raise fail(
+                    f"key {key!r} of {p} cannot be read ({' '.join(str(exc).split())})", key=key
+                ) from None
+            if arr.dtype == np.float16:
+                arr = arr.astype(np.float32)
+            out[key] = arr
+    return out
 
 
 def check_inputs(
