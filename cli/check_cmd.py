@@ -31,9 +31,20 @@ def check_command(
     as_json: bool = JsonOpt,
 ) -> None:
     """Every unsupported node, shape problem, bad parameter and missing choice at once."""
-    from neurocompile.check import check
+    from neurocompile.check import CheckReport, check
+    from neurocompile.errors import NeurocompileError
+    from neurocompile.files import model_path
+    from neurocompile.findings import Finding
 
-    report = check(model, target=target, dt=dt, learning=learning)
+    try:
+        model_path(model)  # a FIFO, device, folder or empty file is refused without opening it
+    except NeurocompileError as exc:
+        if not as_json:
+            raise
+        msg = " ".join(str(exc).split())
+        report = CheckReport((Finding("unreadable", "error", None, msg),), source=model, readable=False)
+    else:
+        report = check(model, target=target, dt=dt, learning=learning)
     if as_json:
         sys.stdout.write(json.dumps(report.as_dict(), indent=2) + "\n")
     elif not report.readable:

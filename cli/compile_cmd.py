@@ -72,7 +72,17 @@ def compile_cmd(
 ) -> None:
     """Compile MODEL for a chip and write the Program (integer network, quantization, placement)."""
     import neurocompile
+    from neurocompile.data import load_npz
+    from neurocompile.files import atomic_write, input_path, model_path, output_path
 
+    output = output_path(
+        output, what="--output", inputs={"MODEL": model, "--calibration": calibration, "--learning": learning}
+    )
+    model_path(model)
+    if calibration is not None:
+        load_npz(calibration, what="--calibration")  # validated as it is read (the compiler reads it again)
+    if learning is not None:
+        input_path(learning, what="--learning")
     opts = {}
     if tick_ms is not None:
         opts["tick_ms"] = tick_ms
@@ -86,8 +96,7 @@ def compile_cmd(
         learning=learning,
         **opts,
     )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    program.save(output)
+    atomic_write(output, program.to_bytes(), what="--output")
     s = summary(program, output)
     if as_json:
         typer.echo(json.dumps(s, indent=2, sort_keys=True, default=str))

@@ -53,6 +53,7 @@ predictions with the float reference is shown.
 from __future__ import annotations
 
 import json
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from neurocompile.errors import BackendUnavailableError, InputDataError, ModelLoadError, NeurocompileError
+from neurocompile.files import atomic_write, output_path
 from neurocompile.target import INPUT_KINDS, get_target, resolve, target_names
 
 __all__ = [
@@ -141,6 +143,7 @@ def resolve_model(
     """
     from neurocompile import models as zoo
     from neurocompile.data import load_npz
+    from neurocompile.files import model_path
 
     name = str(model) if model is not None else DEFAULT_MODEL
     if samples is not None and samples < 1:
@@ -161,6 +164,8 @@ def resolve_model(
             )
         else:
             path = Path(name)
+            if path.suffix == ".nir" and os.path.lexists(path):
+                model_path(path, what="--model")  # a FIFO, folder or empty file: refused unopened
             if path.suffix != ".nir" or not path.is_file():
                 raise ModelLoadError(
                     f"no bundled model or .nir file named {name!r}",
@@ -175,7 +180,7 @@ def resolve_model(
                 )
             in_path = Path(input)
             name = path.stem
-        raw = load_npz(in_path)
+        raw = load_npz(in_path, what="--input")
         labels = np.asarray(raw.pop("labels")).astype(np.int64) if "labels" in raw else None
         inputs = {k: np.asarray(v, dtype=np.float64) for k, v in raw.items()}
         reference = {"hop_delay": 0}
@@ -440,12 +445,20 @@ class Demo:
                 expected=">= 0",
             )
         self.dm = resolve_model(model, input, samples)
-        self.graph = nc.load(self.dm.path)
-        self.subset_samples = min(subset_samples, self.dm.samples)
-        self.out = Path(out)
-        self.progress = progress
         #: every registered target, in registration order
         self.targets: list[str] = target_names()
+        # what the demo writes into --out: refused before any work when that would replace an input
+        members = [f"{t}.ncp" for t in self.targets] + ["raster.png", "placement.png", "results.json"]
+        self.out = output_path(
+            out,
+            what="--out",
+            kind="directory",
+            inputs={"--model": self.dm.path, "--input": input},
+            members=members,
+        )
+        self.graph = nc.load(self.dm.path)
+        self.subset_samples = min(subset_samples, self.dm.samples)
+        self.progress = progress
         #: subset backend name -> what runs it (from the targets' ``demo["subset"]``)
         self.subsets: dict[str, Subset] = {}
         for t in self.targets:
@@ -492,7 +505,6 @@ class Demo:
     def compile(self) -> dict[str, Any]:
         import neurocompile as nc
 
-        self.out.mkdir(parents=True, exist_ok=True)
         for t in self.targets:
             opts, notes = compile_options(self.dm, t)
             t1 = time.perf_counter()
@@ -517,7 +529,7 @@ class Demo:
                 self.compiled[t] = {"options": opts, "notes": notes, "error": exc.one_line()}
                 continue
             path = self.out / f"{t}.ncp"
-            prog.save(path)
+            atomic_write(path, prog.to_bytes(), what="--out")
             self.files[f"program_{t}"] = str(path)
             self.programs[t] = prog
             self.compiled[t] = {
@@ -748,26 +760,33 @@ class Demo:
         """``raster.png`` (the first target with an emulator run) and ``placement.png`` (every target)."""
         from neurocompile.cli.demo_plots import plot_placement, plot_raster
 
-        self.out.mkdir(parents=True, exist_ok=True)
         first = next((t for t in self.targets if t in self.programs and t in self.outputs), None)
         if first is not None:
             path = self.out / "raster.png"
-            plot_raster(
-                self.graph,
-                self.programs[first],
-                self.dm,
+            atomic_write(
                 path,
-                sample=sample,
-                inputs=self.chip_inputs,
-                backend=self.backend(first),
+                lambda tmp: plot_raster(
+                    self.graph,
+                    self.programs[first],
+                    self.dm,
+                    tmp,
+                    sample=sample,
+                    inputs=self.chip_inputs,
+                    backend=self.backend(first),
+                ),
+                what="--out",
             )
             self.files["raster"] = str(path)
         if self.resources:
             path = self.out / "placement.png"
-            plot_placement(
-                {t: self.resources[t] for t in self.targets if t in self.resources},
+            atomic_write(
                 path,
-                title=f"{self.dm.name}: core placement",
+                lambda tmp: plot_placement(
+                    {t: self.resources[t] for t in self.targets if t in self.resources},
+                    tmp,
+                    title=f"{self.dm.name}: core placement",
+                ),
+                what="--out",
             )
             self.files["placement"] = str(path)
         return self.files
@@ -800,8 +819,10 @@ class Demo:
     def write_results(self) -> Path:
         path = self.out / "results.json"
         self.files["results"] = str(path)
-        path.write_text(
-            json.dumps(self.result().as_dict(), indent=2, sort_keys=True, default=_json_default) + "\n"
+        atomic_write(
+            path,
+            json.dumps(self.result().as_dict(), indent=2, sort_keys=True, default=_json_default) + "\n",
+            what="--out",
         )
         return path
 

@@ -28,10 +28,13 @@ def emit(
 ) -> None:
     """Write PROG as a self-contained bundle for its target (Lava project, PyNN/sPyNNaker script)."""
     from neurocompile.data import load_npz
-    from neurocompile.errors import UnsupportedError
+    from neurocompile.errors import ModelLoadError, UnsupportedError
+    from neurocompile.files import input_path, output_path
     from neurocompile.program import Program
     from neurocompile.target import get_target
 
+    out = output_path(out, what="--output", inputs={"PROG": program, "--input": input}, kind="directory")
+    input_path(program, what="PROG", error=ModelLoadError)
     prog = Program.load(program)
     emit_bundle = get_target(prog.target).hook("emit")
     if emit_bundle is None:

@@ -33,11 +33,14 @@ def report_command(
 ) -> None:
     """Resources per core and chip, quantization, findings, and (with --input) activity metrics."""
     from neurocompile.data import load_npz
+    from neurocompile.errors import ModelLoadError
+    from neurocompile.files import input_path
     from neurocompile.program import Program
     from neurocompile.report import report
 
+    input_path(program, what="PROG", error=ModelLoadError)
     prog = Program.load(program)
-    inputs = load_npz(input) if input is not None else None
+    inputs = load_npz(input, what="--input") if input is not None else None
     rep = report(prog, inputs=inputs, source=str(program))
     if as_json:
         sys.stdout.write(json.dumps(rep.as_dict(), indent=1, sort_keys=False) + "\n")

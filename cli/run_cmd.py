@@ -40,17 +40,20 @@ def run(
 ) -> None:
     """Run a Program on a backend and save its outputs (and recorded POP.v/POP.u/POP.spikes)."""
     from neurocompile.data import load_npz, parse_record
+    from neurocompile.errors import ModelLoadError
+    from neurocompile.files import input_path, output_path
     from neurocompile.program import Program
     from neurocompile.target import run_program
 
+    output = output_path(output, what="--output", inputs={"PROG": program, "--input": input})
     items = parse_record(record)
+    input_path(program, what="PROG", error=ModelLoadError)
     prog = Program.load(program)
-    inputs = load_npz(input)
+    inputs = load_npz(input, what="--input")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the messages are in res.warnings, printed below
         res = run_program(prog, inputs, backend=backend, record=items, strict=strict)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    res.save(output)
+    res.save(output, what="--output")
     typer.echo(res.label())
     for w in res.warnings:
         typer.echo(f"warning: {w}", err=True)

@@ -52,13 +52,14 @@ def simulate(
     """Run MODEL on the float reference simulator (numpy, float64, batch x time)."""
     import neurocompile
     from neurocompile.data import load_npz, parse_record
+    from neurocompile.files import model_path, output_path
 
+    output = output_path(output, what="--output", inputs={"MODEL": model, "--input": input})
     items = parse_record(record)
-    graph = neurocompile.load(model)
-    inputs = load_npz(input)
+    graph = neurocompile.load(model_path(model))
+    inputs = load_npz(input, what="--input")
     res = neurocompile.simulate(
         graph, inputs, dt=dt, discretization=discretization, reset=reset, hop_delay=hop_delay, record=items
     )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    res.save(output)
+    res.save(output, what="--output")
     typer.echo(summary_line(res, output))

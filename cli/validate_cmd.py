@@ -45,12 +45,23 @@ def validate_command(
     as_json: bool = JsonOpt,
 ) -> None:
     """Float reference vs Program: per-layer agreement, accuracy, first diverging layer."""
+    import os
+
     from neurocompile.compare import validate
     from neurocompile.data import load_npz
+    from neurocompile.errors import ModelLoadError
+    from neurocompile.files import input_path, model_path
     from neurocompile.program import Program
 
+    model_path(model)
+    input_path(program, what="PROG", error=ModelLoadError)
     prog = Program.load(program)
-    inputs = load_npz(input)
+    inputs = load_npz(input, what="--input")
+    if labels is not None and labels not in inputs and os.path.lexists(labels):
+        if labels.endswith(".npz"):
+            load_npz(labels, what="--labels")  # validated as it is read (validate reads it again)
+        else:
+            input_path(labels, what="--labels")
     rep = validate(model, prog, inputs, labels=labels, readout=readout, tolerance=tolerance, backend=backend)
     if as_json:
         sys.stdout.write(json.dumps(rep.as_dict(), indent=1) + "\n")

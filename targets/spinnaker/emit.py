@@ -37,6 +37,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from neurocompile.errors import ParameterError, UnsupportedError
+from neurocompile.files import atomic_directory
 from neurocompile.program import Program
 
 from . import bundle_run, spec
@@ -312,71 +313,71 @@ def emit_bundle(
 ) -> BundleReport:
     """Write the PyNN bundle of ``program`` into ``out`` (created). Without ``inputs``, Bernoulli(0.1)
     spikes (``seed``) of ``steps`` ticks, batch 1, are generated for each input population."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    if inputs is None:
-        rng = np.random.default_rng(seed)
-        inputs = {
-            name: (rng.random((1, steps, program.populations[pop].size)) < 0.1).astype(np.uint8)
-            for name, pop in program.inputs.items()
+    final = Path(out)
+    with atomic_directory(final, what="--output") as out:  # written whole, or not at all
+        if inputs is None:
+            rng = np.random.default_rng(seed)
+            inputs = {
+                name: (rng.random((1, steps, program.populations[pop].size)) < 0.1).astype(np.uint8)
+                for name, pop in program.inputs.items()
+            }
+        net, arrays = network_arrays(program, inputs, steps)
+        save_network(out / "network.npz", net, arrays)
+        shutil.copyfile(Path(bundle_run.__file__), out / "run.py")
+        (out / "spynnaker.cfg").write_text(VIRTUAL_CFG)
+        gold, gold_label, gold_note = _golden(program, inputs)
+        if gold:
+            np.savez_compressed(out / "golden.npz", **gold)
+        manifest = {
+            "format": "neurocompile-spinnaker-bundle",
+            "format_version": 1,
+            "requires": {"spynnaker": SPYNNAKER_PIN, "pynn": PYNN_PIN, "python": ">=3.11"},
+            "ebrains": {"command": "run.py {system}", "hardware_config": {"spynnaker_version": "7.4.1"}},
+            "tick_ms": net["tick_ms"],
+            "dt": program.semantics.get("dt"),
+            "n_steps": net["n_steps"],
+            "n_samples": net["n_samples"],
+            "populations": {
+                p["label"]: {
+                    k: p[k]
+                    for k in (
+                        "model",
+                        "size",
+                        "ring_buffer_shifts",
+                        "weight_scales",
+                        "max_expected_summed_weight",
+                        "neurons_per_core",
+                    )
+                    if k in p
+                }
+                for p in net["populations"]
+            },
+            "projections": {
+                q["label"]: {
+                    "pre": q["pre"],
+                    "post": q["post"],
+                    "receptor": q["receptor"],
+                    "synapses": q["n"],
+                    "shift": q["shift"],
+                    "w16_sum": int(arrays[f"proj{j}.w16"].sum()),
+                }
+                for j, q in enumerate(net["projections"])
+            },
+            "inputs": dict(program.inputs),
+            "outputs": {
+                k: {"population": o.population, "observable": o.observable, "scale": o.scale}
+                for k, o in program.outputs.items()
+            },
+            "golden": {"file": "golden.npz" if gold else None, "backend": gold_label, "note": gold_note},
+            "files": {},
         }
-    net, arrays = network_arrays(program, inputs, steps)
-    save_network(out / "network.npz", net, arrays)
-    shutil.copyfile(Path(bundle_run.__file__), out / "run.py")
-    (out / "spynnaker.cfg").write_text(VIRTUAL_CFG)
-    gold, gold_label, gold_note = _golden(program, inputs)
-    if gold:
-        np.savez_compressed(out / "golden.npz", **gold)
-    manifest = {
-        "format": "neurocompile-spinnaker-bundle",
-        "format_version": 1,
-        "requires": {"spynnaker": SPYNNAKER_PIN, "pynn": PYNN_PIN, "python": ">=3.11"},
-        "ebrains": {"command": "run.py {system}", "hardware_config": {"spynnaker_version": "7.4.1"}},
-        "tick_ms": net["tick_ms"],
-        "dt": program.semantics.get("dt"),
-        "n_steps": net["n_steps"],
-        "n_samples": net["n_samples"],
-        "populations": {
-            p["label"]: {
-                k: p[k]
-                for k in (
-                    "model",
-                    "size",
-                    "ring_buffer_shifts",
-                    "weight_scales",
-                    "max_expected_summed_weight",
-                    "neurons_per_core",
-                )
-                if k in p
-            }
-            for p in net["populations"]
-        },
-        "projections": {
-            q["label"]: {
-                "pre": q["pre"],
-                "post": q["post"],
-                "receptor": q["receptor"],
-                "synapses": q["n"],
-                "shift": q["shift"],
-                "w16_sum": int(arrays[f"proj{j}.w16"].sum()),
-            }
-            for j, q in enumerate(net["projections"])
-        },
-        "inputs": dict(program.inputs),
-        "outputs": {
-            k: {"population": o.population, "observable": o.observable, "scale": o.scale}
-            for k, o in program.outputs.items()
-        },
-        "golden": {"file": "golden.npz" if gold else None, "backend": gold_label, "note": gold_note},
-        "files": {},
-    }
-    (out / "README.md").write_text(_readme(program, net, bool(gold)))
-    for name in ("run.py", "network.npz", "spynnaker.cfg", "golden.npz", "README.md"):
-        if (out / name).is_file():
-            manifest["files"][name] = hashlib.sha256((out / name).read_bytes()).hexdigest()
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+        (out / "README.md").write_text(_readme(program, net, bool(gold)))
+        for name in ("run.py", "network.npz", "spynnaker.cfg", "golden.npz", "README.md"):
+            if (out / name).is_file():
+                manifest["files"][name] = hashlib.sha256((out / name).read_bytes()).hexdigest()
+        (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return BundleReport(
-        str(out),
+        str(final),
         len(net["populations"]),
         len(net["projections"]),
         int(sum(q["n"] for q in net["projections"])),
