@@ -57,7 +57,7 @@ from .arith import (
     write_back,
     y_trace,
 )
-from .separable import classify, learn_separable
+from .separable import Products, Proj, classify, learn_separable
 
 _VAR = {"x0": 0, "y0": 1, "x1": 2, "x2": 3, "y1": 4, "y2": 5, "y3": 6, "w": 7, "d": 8, "t": 9, "C": 10}
 _DEP = {"x0": 0, "y0": 1, "u": 2}
@@ -763,8 +763,7 @@ def _learn_sep_flat(q, t, R, st):
     n_pre, n_post, woff, xo, yo = LI[q, L_NPRE], LI[q, L_NPOST], LI[q, L_WOFF], LI[q, L_XO], LI[q, L_YO]
     T_e = LI[q, L_TE]
     _epoch_traces(q, t, R, st)
-    learn_separable(
-        t,
+    pj = Proj(
         n_pre,
         n_post,
         woff,
@@ -774,19 +773,15 @@ def _learn_sep_flat(q, t, R, st):
         LI[q, L_P0],
         LI[q, L_NPROD],
         LI[q, L_TGT : L_TGT + 3],
-        st.WT,
-        st.D2T,
-        st.T1T,
+    )
+    learn_separable(
+        t,
+        pj,
+        Products(R.PT, R.PK, R.FT, R.FC, _WIDTH),
+        st,
         st.TX[xo : xo + n_pre],
         st.TY[yo : yo + n_post],
-        st.hx,
-        st.hy,
         R.RW[q, t // T_e],
-        R.PT,
-        R.PK,
-        R.FT,
-        R.FC,
-        _WIDTH,
     )
     for j in range(n_pre):
         st.TX[xo + j] = 0

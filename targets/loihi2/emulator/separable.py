@@ -29,6 +29,8 @@ them). Rules with ``w``/``d``/``t`` factors keep the generic per-synapse interpr
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
@@ -63,9 +65,68 @@ def classify(ptab: np.ndarray, ftab: np.ndarray) -> tuple[bool, np.ndarray]:
     return True, kinds
 
 
+class Proj(NamedTuple):
+    """One separable learning projection as the kernels read it: sizes, weight offset into the
+    flat learned state, t_epoch, the u-decimation exponent (-1: no u products), sign mode, its
+    products ``p0 .. p0 + np_ - 1`` of :class:`Products`, and which targets (dw, dd, dt) it has."""
+
+    n_pre: int
+    n_post: int
+    woff: int
+    T_e: int
+    k_dec: int
+    sign_mode: int
+    p0: int
+    np_: int
+    tgt_has: np.ndarray
+
+
+class Products(NamedTuple):
+    """The product tables of all learning projections: ``PT`` (target, dependency, mantissa,
+    exponent, pre-shift, first factor, factor count), kinds ``PK`` (KIND_*), factors ``FT``
+    (variable, sign flag), constants ``FC``, and the factor width per variable ``WIDTH``."""
+
+    PT: np.ndarray
+    PK: np.ndarray
+    FT: np.ndarray
+    FC: np.ndarray
+    WIDTH: np.ndarray
+
+
+class Epoch(NamedTuple):
+    """One projection's epoch, tabulated by :func:`learn_separable`: spike times ``TXv``/``TYv``
+    (contiguous copies), the bAP mask ``YM`` and list ``ylist[:ny]``, product tables ``TP``/``TQ``
+    (module docstring) and ``QY`` (POST-kind y0 products at each post's bAP time), which gates
+    apply (``has_x0``, ``has_y0``, ``u_on``) and the rounding threshold ``thr``."""
+
+    TXv: np.ndarray
+    TYv: np.ndarray
+    YM: np.ndarray
+    ylist: np.ndarray
+    ny: int
+    TP: np.ndarray
+    TQ: np.ndarray
+    QY: np.ndarray
+    has_x0: bool
+    has_y0: bool
+    u_on: bool
+    thr: int
+
+
+class Bounds(NamedTuple):
+    """:func:`.arith.target_bounds` of one target: sign clamp (plo, phi), final range (lo, hi)."""
+
+    plo: int
+    phi: int
+    lo: int
+    hi: int
+
+
 @njit(cache=True)
-def _tables(TP, TQ, p0, np_, PT, PK, FT, FC, WIDTH, hx, hy, TXv, TYv, n_pre, n_post, T_e):
+def _tables(TP, TQ, pj, pr, hx, hy, TXv, TYv):
     """Per-product pre (TP) and post (TQ) tables for s = 1..T_e (see module docstring)."""
+    PT, PK, FT, FC, WIDTH = pr.PT, pr.PK, pr.FT, pr.FC, pr.WIDTH
+    p0, np_, n_pre, n_post, T_e = pj.p0, pj.np_, pj.n_pre, pj.n_post, pj.T_e
     for rl in range(np_):
         r = p0 + rl
         mant, shift, sexp, kind = PT[r, 2], PT[r, 4], PT[r, 3], PK[r]
@@ -109,34 +170,14 @@ def _tables(TP, TQ, p0, np_, PT, PK, FT, FC, WIDTH, hx, hy, TXv, TYv, n_pre, n_p
 
 
 @njit(cache=True)
-def _row_dense(
-    Z,
-    base,
-    z,
-    j,
-    full,
-    x0j,
-    sxj,
-    u_on,
-    T_e,
-    p0,
-    np_,
-    PT,
-    PK,
-    TP,
-    TQ,
-    QY,
-    TYv,
-    n_post,
-    acc,
-    cs,
-    plo,
-    phi,
-    lo,
-    hi,
-    thr,
-):
-    """Target z of row j over all posts; a non-full row writes only where the post had a bAP."""
+def _row_dense(Z, base, z, j, full, pj, pr, ep, bd, acc, cs):
+    """Target z of row j over all posts; a non-full row writes only where the post had a bAP.
+    ``acc`` (n_post,), ``cs`` (T_e + 1,): scratch."""
+    PT, PK, TP, TQ, QY, TYv = pr.PT, pr.PK, ep.TP, ep.TQ, ep.QY, ep.TYv
+    p0, np_, n_post, T_e = pj.p0, pj.np_, pj.n_post, pj.T_e
+    sxj = ep.TXv[j]
+    x0j = sxj > 0
+    u_on, thr, plo, phi, lo, hi = ep.u_on, ep.thr, bd.plo, bd.phi, bd.lo, bd.hi
     row = Z[base : base + n_post]
     for i in range(n_post):
         acc[i] = np.int64(row[i]) << SYN_VAR_SHIFT
@@ -210,12 +251,13 @@ def _row_dense(
 
 
 @njit(cache=True)
-def _compose(CLH, z, j, T_e, p0, np_, PT, TP, plo, phi):
+def _compose(CLH, z, j, pj, pr, ep, bd):
     """For a row without x0/u products: the y0-gated PRE products of target z in rule order
     (each ``a -> accumulate(a, c_s)``) and the sign clamp, composed per trace time s
     into one ``a -> clip(a + C, L, H)`` (shift-and-clamp maps are closed under composition:
     ``clip(clip(x + C, L, H) + c, A, B) = clip(x + C + c, clip(L + c, A, B), clip(H + c, A, B))``)."""
-    for s in range(1, T_e + 1):
+    PT, TP, p0, np_, plo, phi = pr.PT, ep.TP, pj.p0, pj.np_, bd.plo, bd.phi
+    for s in range(1, pj.T_e + 1):
         C, L, H = 0, -UNBOUNDED, UNBOUNDED
         for rl in range(np_):
             r = p0 + rl
@@ -231,10 +273,12 @@ def _compose(CLH, z, j, T_e, p0, np_, PT, TP, plo, phi):
 
 
 @njit(cache=True)
-def _row_y0pre1(Z, base, n_post, C, L, H, YM, lo, hi, thr):
+def _row_y0pre1(Z, base, C, L, H, ep, bd):
     """One fused pass over a row without x0/u products whose y0 products are all PRE kind,
     t_epoch 1: ``Z = R(clip((Z << 7) + C, L, H))`` where the post had a bAP. (A separate
     function from the t_epoch > 1 gather variant: merged, LLVM no longer vectorises it.)"""
+    YM, lo, hi, thr = ep.YM, bd.lo, bd.hi, ep.thr
+    n_post = YM.shape[0]
     row = Z[base : base + n_post]  # a view: computed indices would cost a wraparound test each
     for i in range(n_post):
         old = row[i]
@@ -244,8 +288,10 @@ def _row_y0pre1(Z, base, n_post, C, L, H, YM, lo, hi, thr):
 
 
 @njit(cache=True)
-def _row_y0pre(Z, base, n_post, CLH, TYv, YM, lo, hi, thr):
+def _row_y0pre(Z, base, CLH, ep, bd):
     """:func:`_row_y0pre1` for t_epoch > 1: (C, L, H) of the post's bAP time s."""
+    TYv, YM, lo, hi, thr = ep.TYv, ep.YM, bd.lo, bd.hi, ep.thr
+    n_post = YM.shape[0]
     row = Z[base : base + n_post]
     for i in range(n_post):
         s = TYv[i]
@@ -256,8 +302,9 @@ def _row_y0pre(Z, base, n_post, CLH, TYv, YM, lo, hi, thr):
 
 
 @njit(cache=True)
-def _row_sparse_y0pre(Z, base, CLH, TYv, ylist, ny, lo, hi, thr):
+def _row_sparse_y0pre(Z, base, CLH, ep, bd):
     """:func:`_row_y0pre` at the bAP posts only (few bAPs)."""
+    TYv, ylist, ny, lo, hi, thr = ep.TYv, ep.ylist, ep.ny, bd.lo, bd.hi, ep.thr
     for c in range(ny):
         i = ylist[c]
         s = TYv[i]
@@ -266,8 +313,10 @@ def _row_sparse_y0pre(Z, base, CLH, TYv, ylist, ny, lo, hi, thr):
 
 
 @njit(cache=True)
-def _row_sparse(Z, base, z, j, T_e, p0, np_, PT, PK, TP, TQ, QY, TYv, ylist, ny, plo, phi, lo, hi, thr):
+def _row_sparse(Z, base, z, j, pj, pr, ep, bd):
     """Target z of a non-full row j at the bAP posts only (only y0-gated products apply)."""
+    PT, PK, TP, TQ, QY, TYv, ylist, ny = pr.PT, pr.PK, ep.TP, ep.TQ, ep.QY, ep.TYv, ep.ylist, ep.ny
+    p0, np_, plo, phi, lo, hi, thr = pj.p0, pj.np_, bd.plo, bd.phi, bd.lo, bd.hi, ep.thr
     for c in range(ny):
         i = ylist[c]
         s = TYv[i]
@@ -290,36 +339,16 @@ def _row_sparse(Z, base, z, j, T_e, p0, np_, PT, PK, TP, TQ, QY, TYv, ylist, ny,
 
 
 @njit(cache=True)
-def learn_separable(
-    t,
-    n_pre,
-    n_post,
-    woff,
-    T_e,
-    k_dec,
-    sign_mode,
-    p0,
-    np_,
-    tgt_has,
-    WT,
-    D2T,
-    T1T,
-    TXv,
-    TYv,
-    hx,
-    hy,
-    rw,
-    PT,
-    PK,
-    FT,
-    FC,
-    WIDTH,
-):
-    """Epoch learning of one separable projection (traces/histories already advanced by the
-    caller; ``TXv``/``TYv`` are this projection's tx/ty, not yet reset)."""
+def learn_separable(t, pj, pr, st, TXv, TYv, rw):
+    """Epoch learning of one separable projection ``pj`` (:class:`Proj`) with products ``pr``
+    (:class:`Products`) at step t. ``st``: the learned state and trace histories (fields ``WT``,
+    ``D2T``, ``T1T``, ``hx``, ``hy`` of :class:`.learning.State`; histories already advanced by the
+    caller); ``TXv``/``TYv``: this projection's tx/ty, not yet reset; ``rw``: the epoch's draw."""
+    PT, PK = pr.PT, pr.PK
+    p0, np_, n_pre, n_post, T_e = pj.p0, pj.np_, pj.n_pre, pj.n_post, pj.T_e
     u = 0
-    if k_dec >= 0:
-        u = 1 if (t // T_e) % (1 << k_dec) == 0 else 0
+    if pj.k_dec >= 0:
+        u = 1 if (t // T_e) % (1 << pj.k_dec) == 0 else 0
     has_x0 = False
     has_y0 = False
     u_on = False
@@ -342,202 +371,53 @@ def learn_separable(
             ny += 1
     TP = np.empty((np_, T_e + 1, n_pre), np.int64)
     TQ = np.empty((np_, T_e + 1, n_post), np.int64)
-    _tables(TP, TQ, p0, np_, PT, PK, FT, FC, WIDTH, hx, hy, TXv, TYv, n_pre, n_post, T_e)
+    _tables(TP, TQ, pj, pr, st.hx, st.hy, TXv, TYv)
     QY = np.zeros((np_, n_post), np.int64)
     for rl in range(np_):
         if PT[p0 + rl, 1] == 1 and PK[p0 + rl] == KIND_POST:
             for i in range(n_post):
                 QY[rl, i] = TQ[rl, TYv[i], i]
-    thr = round_threshold_jit(rw)
-    if tgt_has[0]:
-        _target_rows(
-            WT,
-            0,
-            sign_mode,
-            n_pre,
-            n_post,
-            woff,
-            T_e,
-            p0,
-            np_,
-            PT,
-            PK,
-            TP,
-            TQ,
-            QY,
-            TXv,
-            TYv,
-            YM,
-            ylist,
-            ny,
-            has_x0,
-            has_y0,
-            u_on,
-            thr,
-        )
-    if tgt_has[1]:
-        _target_rows(
-            D2T,
-            1,
-            sign_mode,
-            n_pre,
-            n_post,
-            woff,
-            T_e,
-            p0,
-            np_,
-            PT,
-            PK,
-            TP,
-            TQ,
-            QY,
-            TXv,
-            TYv,
-            YM,
-            ylist,
-            ny,
-            has_x0,
-            has_y0,
-            u_on,
-            thr,
-        )
-    if tgt_has[2]:
-        _target_rows(
-            T1T,
-            2,
-            sign_mode,
-            n_pre,
-            n_post,
-            woff,
-            T_e,
-            p0,
-            np_,
-            PT,
-            PK,
-            TP,
-            TQ,
-            QY,
-            TXv,
-            TYv,
-            YM,
-            ylist,
-            ny,
-            has_x0,
-            has_y0,
-            u_on,
-            thr,
-        )
+    ep = Epoch(TXv, TYv, YM, ylist, ny, TP, TQ, QY, has_x0, has_y0, u_on, round_threshold_jit(rw))
+    if pj.tgt_has[0]:
+        _target_rows(st.WT, 0, pj, pr, ep)
+    if pj.tgt_has[1]:
+        _target_rows(st.D2T, 1, pj, pr, ep)
+    if pj.tgt_has[2]:
+        _target_rows(st.T1T, 2, pj, pr, ep)
 
 
 @njit(cache=True)
-def _target_rows(
-    Z,
-    z,
-    sign_mode,
-    n_pre,
-    n_post,
-    woff,
-    T_e,
-    p0,
-    np_,
-    PT,
-    PK,
-    TP,
-    TQ,
-    QY,
-    TXv,
-    TYv,
-    YM,
-    ylist,
-    ny,
-    has_x0,
-    has_y0,
-    u_on,
-    thr,
-):
+def _target_rows(Z, z, pj, pr, ep):
     """Every visited synapse of target z (0 weights, 1 tag_2, 2 tag_1), row by row."""
+    PT, PK = pr.PT, pr.PK
+    p0, np_, n_pre, n_post, T_e = pj.p0, pj.np_, pj.n_pre, pj.n_post, pj.T_e
     acc = np.empty(n_post, np.int64)
     cs = np.empty(T_e + 1, np.int64)
     CLH = np.zeros((3, T_e + 1), np.int64)
-    dense = ny * 8 >= n_post
-    plo, phi, lo, hi = target_bounds(z, sign_mode)
+    dense = ep.ny * 8 >= n_post
+    plo, phi, lo, hi = target_bounds(z, pj.sign_mode)
+    bd = Bounds(plo, phi, lo, hi)
     y0pre = True  # every y0 product of z is PRE kind: non-full rows take the fused pass
     for r in range(p0, p0 + np_):
         if PT[r, 0] == z and PT[r, 1] == 1 and PK[r] != KIND_PRE:
             y0pre = False
     for j in range(n_pre):
-        sxj = TXv[j]
-        x0j = sxj > 0
-        full = u_on or (x0j and has_x0)
-        base = woff + j * n_post
+        full = ep.u_on or (ep.TXv[j] > 0 and ep.has_x0)
+        base = pj.woff + j * n_post
         if full:
-            _row_dense(
-                Z,
-                base,
-                z,
-                j,
-                True,
-                x0j,
-                sxj,
-                u_on,
-                T_e,
-                p0,
-                np_,
-                PT,
-                PK,
-                TP,
-                TQ,
-                QY,
-                TYv,
-                n_post,
-                acc,
-                cs,
-                plo,
-                phi,
-                lo,
-                hi,
-                thr,
-            )
-        elif not has_y0 or ny == 0:
+            _row_dense(Z, base, z, j, True, pj, pr, ep, bd, acc, cs)
+        elif not ep.has_y0 or ep.ny == 0:
             continue
         elif y0pre:
-            _compose(CLH, z, j, T_e, p0, np_, PT, TP, plo, phi)
+            _compose(CLH, z, j, pj, pr, ep, bd)
             if dense:
                 if T_e == 1:
-                    _row_y0pre1(Z, base, n_post, CLH[0, 1], CLH[1, 1], CLH[2, 1], YM, lo, hi, thr)
+                    _row_y0pre1(Z, base, CLH[0, 1], CLH[1, 1], CLH[2, 1], ep, bd)
                 else:
-                    _row_y0pre(Z, base, n_post, CLH, TYv, YM, lo, hi, thr)
+                    _row_y0pre(Z, base, CLH, ep, bd)
             else:
-                _row_sparse_y0pre(Z, base, CLH, TYv, ylist, ny, lo, hi, thr)
+                _row_sparse_y0pre(Z, base, CLH, ep, bd)
         elif dense:
-            _row_dense(
-                Z,
-                base,
-                z,
-                j,
-                False,
-                x0j,
-                sxj,
-                u_on,
-                T_e,
-                p0,
-                np_,
-                PT,
-                PK,
-                TP,
-                TQ,
-                QY,
-                TYv,
-                n_post,
-                acc,
-                cs,
-                plo,
-                phi,
-                lo,
-                hi,
-                thr,
-            )
+            _row_dense(Z, base, z, j, False, pj, pr, ep, bd, acc, cs)
         else:
-            _row_sparse(
-                Z, base, z, j, T_e, p0, np_, PT, PK, TP, TQ, QY, TYv, ylist, ny, plo, phi, lo, hi, thr
-            )
+            _row_sparse(Z, base, z, j, pj, pr, ep, bd)
