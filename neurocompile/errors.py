@@ -83,6 +83,12 @@ class InputDataError(NeurocompileError):
     kind = "input error"
 
 
+class OutputError(NeurocompileError):
+    """An output path cannot be written, or would overwrite one of the command's inputs."""
+
+    kind = "output error"
+
+
 class RangeError(NeurocompileError):
     """An integer field of a Program lies outside the target's hardware limit."""
 

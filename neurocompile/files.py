@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping
 
-from .errors import InputDataError, ModelLoadError, NeurocompileError
+from .errors import InputDataError, ModelLoadError, NeurocompileError, OutputError
 
 __all__ = [
     "OutputError",
@@ -40,12 +40,6 @@ __all__ = [
     "atomic_write",
     "atomic_directory",
 ]
-
-
-class OutputError(NeurocompileError):
-    """An output path cannot be written, or would overwrite one of the command's inputs."""
-
-    kind = "output error"
 
 
 _SPECIAL = (
