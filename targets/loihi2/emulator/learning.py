@@ -72,81 +72,118 @@ def has_learning(program: Program) -> bool:
     )
 
 
+# The reference path's kernels take named tables too: per projection its rule (:class:`RefRule`),
+# learned variables (:class:`Learned`), spike times and traces (:class:`Traces`), trace
+# parameters (:class:`TraceSide`, x and y) and the epoch's random draws (:class:`Draws`).
+
+
+class RefRule(NamedTuple):
+    """One learning projection's rule: t_epoch ``T_e``, the u-decimation exponent ``k_dec`` (-1:
+    no u products), ``three`` (three-factor: y traces come from the lif_3f), ``sign_mode``,
+    products ``ptab`` (target, dependency, mantissa, exponent, pre-shift, first factor, factor
+    count), factors ``ftab`` (variable, sign flag), constants ``fconst``, targets ``tgt_has``."""
+
+    T_e: int
+    k_dec: int
+    three: bool
+    sign_mode: int
+    ptab: np.ndarray
+    ftab: np.ndarray
+    fconst: np.ndarray
+    tgt_has: np.ndarray
+
+
+class Learned(NamedTuple):
+    """Weights, tag_2, tag_1 of one projection, (n_pre, n_post), updated in place."""
+
+    WT: np.ndarray
+    D2T: np.ndarray
+    T1T: np.ndarray
+
+
+class Traces(NamedTuple):
+    """Last spike time in the epoch (``tx`` pre, ``ty`` post; 0: none) and the traces ``xtr``
+    (x1, x2) and ``ytr`` (y1..y3), updated in place."""
+
+    tx: np.ndarray
+    ty: np.ndarray
+    xtr: np.ndarray
+    ytr: np.ndarray
+
+
+class Draws(NamedTuple):
+    """The replayed random draws an epoch at step t uses: X.decay, X.imp, Y.decay, Y.imp (draw
+    2t) and W (the epoch's)."""
+
+    rxd: float
+    rxi: int
+    ryd: float
+    ryi: int
+    rw: float
+
+
+class TraceSide(NamedTuple):
+    """The pre (x1, x2) or post (y1..y3) trace parameters of one learning projection."""
+
+    fac: np.ndarray
+    has_tau: np.ndarray
+    imp_int: np.ndarray
+    imp_frac: np.ndarray
+
+
 @njit(cache=True)
-def spike_phase(t, t_epoch, spk, bap, tx, ty, xtr, ytr, ximp_int, ximp_frac, yimp_int, yimp_frac, yimp_r):
-    """Pre spikes (deterministic multi-spike impulse) and bAPs (stochastic, Y.imp draw 2t-1)."""
-    wet = t % t_epoch
+def spike_phase(t, T_e, spk, bap, tr, xs, ys, yimp_r):
+    """Pre spikes (deterministic multi-spike impulse) and bAPs (stochastic, Y.imp draw 2t-1):
+    ``tr`` :class:`Traces`, ``xs``/``ys`` :class:`TraceSide`."""
+    tx, ty, xtr, ytr = tr.tx, tr.ty, tr.xtr, tr.ytr
+    wet = t % T_e
     if wet == 0:
-        wet = t_epoch
+        wet = T_e
     for j in range(spk.shape[0]):
         if spk[j]:
             if tx[j] > 0:
                 for k in range(2):
-                    xtr[k, j] = trace_impulse(xtr[k, j], ximp_int[k], ximp_frac[k], 0)
+                    xtr[k, j] = trace_impulse(xtr[k, j], xs.imp_int[k], xs.imp_frac[k], 0)
             tx[j] = wet
     for i in range(bap.shape[0]):
         if bap[i]:
             if ty[i] > 0:
                 for k in range(3):
-                    ytr[k, i] = trace_impulse(ytr[k, i], yimp_int[k], yimp_frac[k], yimp_r)
+                    ytr[k, i] = trace_impulse(ytr[k, i], ys.imp_int[k], ys.imp_frac[k], yimp_r)
             ty[i] = wet
 
 
 @njit(cache=True)
-def _history(tr, tspk, T_e, fac, has_tau, imp_int, imp_frac, rdec, rimp):
+def _history(tr, tspk, T_e, side, rdec, rimp):
     K, n = tr.shape
     h = np.zeros((T_e + 1, K, n), np.int64)
     h[0] = tr
     for s in range(1, T_e + 1):
         for k in range(K):
-            if has_tau[k]:
-                f = fac[k]
+            if side.has_tau[k]:
+                f = side.fac[k]
                 for j in range(n):
                     h[s, k, j] = trace_decay(h[s - 1, k, j], f, rdec)
         for j in range(n):
             if tspk[j] == s:
                 for k in range(K):
-                    h[s, k, j] = trace_impulse(h[s, k, j], imp_int[k], imp_frac[k], rimp)
+                    h[s, k, j] = trace_impulse(h[s, k, j], side.imp_int[k], side.imp_frac[k], rimp)
     return h
 
 
 @njit(cache=True)
-def learn_phase(
-    t,
-    T_e,
-    k_dec,
-    WT,
-    D2T,
-    T1T,
-    tx,
-    ty,
-    xtr,
-    ytr,
-    three,
-    xfac,
-    xhas,
-    ximp_int,
-    ximp_frac,
-    yfac,
-    yhas,
-    yimp_int,
-    yimp_frac,
-    rxd,
-    rxi,
-    ryd,
-    ryi,
-    rw,
-    ptab,
-    ftab,
-    fconst,
-    tgt_has,
-    sign_mode,
-):
-    """Epoch learning at step t (t % T_e == 0). WT/D2T/T1T are (n_pre, n_post) and updated in place."""
+def learn_phase(t, rule, syn, tr, xs, ys, dr):
+    """Epoch learning at step t (t % T_e == 0) of one projection: ``rule`` :class:`RefRule`,
+    ``syn`` :class:`Learned` and ``tr`` :class:`Traces` (updated in place), ``xs``/``ys``
+    :class:`TraceSide`, ``dr`` :class:`Draws`."""
+    T_e, k_dec, three, sign_mode = rule.T_e, rule.k_dec, rule.three, rule.sign_mode
+    ptab, ftab, fconst, tgt_has = rule.ptab, rule.ftab, rule.fconst, rule.tgt_has
+    WT, D2T, T1T = syn.WT, syn.D2T, syn.T1T
+    tx, ty, xtr, ytr = tr.tx, tr.ty, tr.xtr, tr.ytr
     n_pre = tx.shape[0]
     n_post = ty.shape[0]
-    hx = _history(xtr, tx, T_e, xfac, xhas, ximp_int, ximp_frac, rxd, rxi)
-    hy = _history(ytr, ty, T_e, yfac, yhas, yimp_int, yimp_frac, ryd, ryi)
+    hx = _history(xtr, tx, T_e, xs, dr.rxd, dr.rxi)
+    hy = _history(ytr, ty, T_e, ys, dr.ryd, dr.ryi)
     for k in range(2):
         for j in range(n_pre):
             xtr[k, j] = hx[T_e, k, j]
@@ -174,7 +211,7 @@ def learn_phase(
         if ty[i] > 0:
             ylist[ny] = i
             ny += 1
-    thr = round_threshold_jit(rw)
+    thr = round_threshold_jit(dr.rw)
     old = np.zeros(3, np.int64)
     acc = np.zeros(3, np.int64)
     for j in range(n_pre):
@@ -308,57 +345,31 @@ class _LearnProj:
         self.ty = np.zeros(n_post, np.int64)
         self.xtr = np.zeros((2, n_pre), np.int64)
         self.ytr = np.zeros((3, n_post), np.int64)
+        # the kernels' tables: views of the arrays above (updated in place)
+        self.rule = RefRule(
+            self.t_epoch,
+            self.k_dec,
+            self.three,
+            self.sign_mode,
+            self.ptab,
+            self.ftab,
+            self.fconst,
+            self.tgt_has,
+        )
+        self.syn = Learned(self.WT, self.D2T, self.T1T)
+        self.traces = Traces(self.tx, self.ty, self.xtr, self.ytr)
+        self.xside = TraceSide(self.xfac, self.xhas, self.ximp_int, self.ximp_frac)
+        self.yside = TraceSide(self.yfac, self.yhas, self.yimp_int, self.yimp_frac)
 
     def step(self, t: int, spk: np.ndarray, bap: np.ndarray, y3f: np.ndarray | None) -> None:
-        spike_phase(
-            t,
-            self.t_epoch,
-            spk,
-            bap,
-            self.tx,
-            self.ty,
-            self.xtr,
-            self.ytr,
-            self.ximp_int,
-            self.ximp_frac,
-            self.yimp_int,
-            self.yimp_frac,
-            self.ryi[2 * t - 1],
-        )
+        spike_phase(t, self.t_epoch, spk, bap, self.traces, self.xside, self.yside, self.ryi[2 * t - 1])
         if self.three:
             self.ytr[:] = y3f
         if t % self.t_epoch == 0:
-            learn_phase(
-                t,
-                self.t_epoch,
-                self.k_dec,
-                self.WT,
-                self.D2T,
-                self.T1T,
-                self.tx,
-                self.ty,
-                self.xtr,
-                self.ytr,
-                self.three,
-                self.xfac,
-                self.xhas,
-                self.ximp_int,
-                self.ximp_frac,
-                self.yfac,
-                self.yhas,
-                self.yimp_int,
-                self.yimp_frac,
-                self.rxd[2 * t],
-                self.rxi[2 * t],
-                self.ryd[2 * t],
-                self.ryi[2 * t],
-                self.rw[t // self.t_epoch],
-                self.ptab,
-                self.ftab,
-                self.fconst,
-                self.tgt_has,
-                self.sign_mode,
+            draws = Draws(
+                self.rxd[2 * t], self.rxi[2 * t], self.ryd[2 * t], self.ryi[2 * t], self.rw[t // self.t_epoch]
             )
+            learn_phase(t, self.rule, self.syn, self.traces, self.xside, self.yside, draws)
 
 
 _PROJ_OBS = ("weights", "w", "tag_1", "tag_2", "x1", "x2", "y1", "y2", "y3")
@@ -692,15 +703,6 @@ class Rec(NamedTuple):
     S: np.ndarray
     V: np.ndarray
     U: np.ndarray
-
-
-class TraceSide(NamedTuple):
-    """The pre (x1, x2) or post (y1..y3) trace parameters of one learning projection."""
-
-    fac: np.ndarray
-    has_tau: np.ndarray
-    imp_int: np.ndarray
-    imp_frac: np.ndarray
 
 
 @njit(inline="always")
