@@ -9,24 +9,44 @@ File format (``.ncp``): a zip archive with fixed timestamps and sorted members:
 ``program.json`` (everything but arrays, keys sorted) and ``arrays/NNNN.npy`` (numpy
 ``.npy``), referenced from the JSON as ``{"__array__": "arrays/NNNN.npy"}``. The same
 network gives the same bytes, and loading needs numpy only (no torch, no nir).
+
+Loading checks before it allocates (:func:`check_manifest`): every manifest field's type (the
+field path, e.g. ``projections.fc.params.weights``, is named in the typed error), every array
+reference and its member's ``.npy`` header (bool/integer/float dtype, at most
+:data:`MAX_ARRAY_ELEMENTS` elements, exactly the member's size), finite numbers in ``params``,
+``semantics``, ``learning`` and ``outputs``, bounded uncompressed sizes; then the target's
+``validate`` hook (its schema) checks every value against the chip's limits.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
 
-from .errors import ModelLoadError
+from .errors import ModelLoadError, ParameterError
 
 FORMAT = "neurocompile-program"
 FORMAT_VERSION = 1
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+#: Limits of the load-time check (:func:`check_manifest`), enforced before anything is allocated:
+#: elements of one array member (and of one population), uncompressed bytes of ``program.json``,
+#: uncompressed bytes of all members together (declared sizes; zipfile never inflates a member
+#: beyond its declared size), nesting depth of the JSON.
+MAX_ARRAY_ELEMENTS = 2**31
+MAX_MANIFEST_BYTES = 2**28
+MAX_PROGRAM_BYTES = 2**34
+MAX_DEPTH = 64
+#: dtype kinds an array member may have (bool, signed and unsigned integer, float).
+ARRAY_KINDS = "biuf"
 
 
 @dataclass
@@ -193,28 +213,39 @@ class Program:
 
     @classmethod
     def from_bytes(cls, data: bytes, source: str = "<bytes>") -> "Program":
+        """Read a Program file. The manifest (``program.json``) is checked field by field and every
+        array member's ``.npy`` header (dtype, shape, size) before any array is read
+        (:func:`check_manifest`); then the target's ``validate`` hook (its schema) checks the
+        values. Anything wrong is a typed error naming the field path and what was expected."""
         try:
             zf = zipfile.ZipFile(io.BytesIO(data))
+            infos = {i.filename: i for i in zf.infolist()}
+            total = sum(i.file_size for i in infos.values())
+            if total > MAX_PROGRAM_BYTES:
+                raise ModelLoadError(
+                    f"{source}: its members hold {total} bytes uncompressed",
+                    parameter="program",
+                    expected=f"at most {MAX_PROGRAM_BYTES} bytes",
+                )
+            manifest = infos.get("program.json")
+            if manifest is not None and manifest.file_size > MAX_MANIFEST_BYTES:
+                raise ModelLoadError(
+                    f"{source}: program.json holds {manifest.file_size} bytes",
+                    parameter="program.json",
+                    expected=f"at most {MAX_MANIFEST_BYTES} bytes",
+                )
             doc = json.loads(zf.read("program.json"))
-        except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        except _READ_ERRORS as exc:
             raise ModelLoadError(
-                f"{source} is not a neurocompile Program file ({exc})", parameter="program"
+                f"{source} is not a neurocompile Program file ({_exc_text(exc)})", parameter="program"
             ) from None
-        if doc.get("format") != FORMAT:
-            raise ModelLoadError(
-                f"{source} is not a neurocompile Program file", parameter="format", expected=FORMAT
-            )
-        if int(doc.get("format_version", -1)) > FORMAT_VERSION:
-            raise ModelLoadError(
-                f"{source} was written by a newer neurocompile (format {doc.get('format_version')})",
-                parameter="format_version",
-                expected=f"<= {FORMAT_VERSION}",
-            )
+        headers = check_manifest(doc, zf, source)
 
         def dec(x: Any) -> Any:
             if isinstance(x, dict):
-                if set(x) == {"__array__"}:
-                    return np.lib.format.read_array(io.BytesIO(zf.read(x["__array__"])), allow_pickle=False)
+                if "__array__" in x:
+                    name = x["__array__"]
+                    return _read_array(zf, infos[name], headers[name], source)
                 return {k: dec(v) for k, v in x.items()}
             if isinstance(x, list):
                 return [dec(v) for v in x]
@@ -236,6 +267,7 @@ class Program:
         prog.quantization = dec(doc["quantization"])
         prog.placement = dec(doc["placement"])
         prog.learning = dec(doc["learning"])
+        validate_with_target(prog, source)
         return prog
 
     @classmethod
@@ -246,6 +278,360 @@ class Program:
         except OSError as exc:
             raise ModelLoadError(f"cannot read {path}: {exc.strerror}", parameter="program") from None
         return cls.from_bytes(data, source=str(path))
+
+
+# ---------------------------------------------------------------------------- load-time checks
+_READ_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    KeyError,
+    ValueError,  # includes json.JSONDecodeError and UnicodeDecodeError
+    EOFError,
+    OSError,
+    RuntimeError,  # encrypted member; RecursionError (deeply nested JSON) is one too
+    NotImplementedError,  # unsupported compression method
+    zlib.error,
+)
+
+#: top-level manifest field -> (JSON type, what it must be)
+_TOP = {
+    "format": (str, "a string"),
+    "format_version": (int, "an integer"),
+    "target": (str, "a string"),
+    "populations": (list, "a list of populations"),
+    "projections": (list, "a list of projections"),
+    "inputs": (dict, "an object (input key -> population name)"),
+    "outputs": (dict, "an object (output key -> {population, observable, scale})"),
+    "semantics": (dict, "an object"),
+    "provenance": (dict, "an object"),
+    "quantization": (dict, "an object"),
+    "placement": (dict, "an object"),
+    "learning": (dict, "an object"),
+}
+_POP_KEYS = ("name", "kind", "shape", "params")
+_PROJ_KEYS = ("name", "pre", "post", "kind", "params")
+_OUT_KEYS = ("population", "observable", "scale")
+
+
+def _exc_text(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _what(x: Any) -> str:
+    """A JSON value described in a few words, for error messages."""
+    if x is None:
+        return "null"
+    if isinstance(x, bool):
+        return f"a boolean ({x})"
+    if isinstance(x, int):
+        return f"an integer ({x})"
+    if isinstance(x, float):
+        return f"a number ({x})"
+    if isinstance(x, str):
+        return f"a string ({x[:40]!r})"
+    if isinstance(x, list):
+        return f"a list of {len(x)}"
+    if isinstance(x, dict):
+        return "an array reference" if "__array__" in x else "an object"
+    return type(x).__name__
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _bad(source: str, path: str, value: Any, expected: str, error: type = ModelLoadError) -> Exception:
+    return error(f"{source}: {path} is {_what(value)}", parameter=path, expected=expected)
+
+
+def _field(obj: dict, key: str, path: str, source: str) -> Any:
+    if key not in obj:
+        raise ModelLoadError(
+            f"{source}: {path} is missing", parameter=path, expected="the field to be present"
+        )
+    return obj[key]
+
+
+def _keys(obj: dict, keys: tuple[str, ...], path: str, source: str) -> None:
+    """``obj`` has exactly ``keys``."""
+    for k in keys:
+        _field(obj, k, f"{path}.{k}", source)
+    extra = sorted(set(obj) - set(keys))
+    if extra:
+        raise ModelLoadError(
+            f"{source}: {path} has unknown field(s) {extra}",
+            parameter=f"{path}.{extra[0]}",
+            expected="only " + ", ".join(keys),
+        )
+
+
+def _str(x: Any, path: str, source: str, *, nonempty: bool = False) -> str:
+    if not isinstance(x, str) or (nonempty and not x):
+        raise _bad(source, path, x, "a non-empty string" if nonempty else "a string")
+    return x
+
+
+def check_semantics(semantics: Mapping[str, Any]) -> None:
+    """The target-independent fields of ``Program.semantics``: ``hop_delay`` (when present) 0 or 1,
+    ``dt`` (when present and not null) a positive finite number. Both targets' schemas call it."""
+    if "hop_delay" in semantics:
+        h = semantics["hop_delay"]
+        if not (
+            isinstance(h, (int, np.integer)) and not isinstance(h, (bool, np.bool_)) and int(h) in (0, 1)
+        ):
+            raise ParameterError(
+                f"semantics hop_delay={h!r} is not valid",
+                parameter="semantics.hop_delay",
+                expected="hop_delay 0 or 1 (an integer)",
+            )
+    dt = semantics.get("dt")
+    if dt is not None:
+        ok = isinstance(dt, (int, float, np.integer, np.floating)) and not isinstance(dt, (bool, np.bool_))
+        if not ok or not math.isfinite(float(dt)) or float(dt) <= 0:
+            raise ParameterError(
+                f"semantics dt={dt!r} is not valid",
+                parameter="semantics.dt",
+                expected="dt a positive finite number (or null)",
+            )
+
+
+def check_manifest(doc: Any, zf: zipfile.ZipFile, source: str = "<bytes>") -> dict[str, tuple]:
+    """Check a ``program.json`` document against the format, and the ``.npy`` header of every array
+    member it references (without reading the data). Returns ``{member: (dtype, shape, fortran,
+    data offset)}``; raises :class:`ModelLoadError` (structure, types, array members) or
+    :class:`ParameterError` (a value: NaN/inf number, hop_delay) naming the field path, e.g.
+    ``projections.fc.params.weights``.
+
+    Limits: an array member holds a bool/integer/float dtype (native or either byte order, no
+    object or structured dtype), at most :data:`MAX_ARRAY_ELEMENTS` elements, and exactly its
+    declared uncompressed size (header + elements x itemsize); a population has at most
+    :data:`MAX_ARRAY_ELEMENTS` neurons; JSON nesting is at most :data:`MAX_DEPTH` deep; numbers in
+    ``params``, ``semantics``, ``learning`` and ``outputs`` are finite.
+    """
+    if not isinstance(doc, dict):
+        raise _bad(source, "program.json", doc, "an object")
+    fmt = _field(doc, "format", "format", source)
+    if fmt != FORMAT:
+        raise ModelLoadError(
+            f"{source} is not a neurocompile Program file (format {_what(fmt)})",
+            parameter="format",
+            expected=repr(FORMAT),
+        )
+    ver = _field(doc, "format_version", "format_version", source)
+    if not _is_int(ver) or ver < 1:
+        raise _bad(source, "format_version", ver, f"an integer 1..{FORMAT_VERSION}")
+    if ver > FORMAT_VERSION:
+        raise ModelLoadError(
+            f"{source} was written by a newer neurocompile (format {ver})",
+            parameter="format_version",
+            expected=f"<= {FORMAT_VERSION}",
+        )
+    for key, (typ, text) in _TOP.items():
+        v = _field(doc, key, key, source)
+        if not isinstance(v, typ) or isinstance(v, bool):
+            raise _bad(source, key, v, text)
+    extra = sorted(set(doc) - set(_TOP))
+    if extra:
+        raise ModelLoadError(
+            f"{source}: program.json has unknown field(s) {extra}",
+            parameter=extra[0],
+            expected="only " + ", ".join(_TOP),
+        )
+    _str(doc["target"], "target", source, nonempty=True)
+    walker = _Walker(zf, source)
+    for section, keys in (("populations", _POP_KEYS), ("projections", _PROJ_KEYS)):
+        seen: set[str] = set()
+        for i, entry in enumerate(doc[section]):
+            name = entry.get("name") if isinstance(entry, dict) else None
+            path = f"{section}.{name}" if isinstance(name, str) and name else f"{section}[{i}]"
+            if not isinstance(entry, dict):
+                raise _bad(source, path, entry, "an object with " + ", ".join(keys))
+            _keys(entry, keys, path, source)
+            for k in keys[:-1]:
+                if k != "shape":
+                    _str(entry[k], f"{path}.{k}", source, nonempty=True)
+            if name in seen:
+                raise ModelLoadError(
+                    f"{source}: two {section} are named {name!r}", parameter=path, expected="unique names"
+                )
+            seen.add(name)
+            if section == "populations":
+                _check_shape(entry["shape"], f"{path}.shape", source)
+            if not isinstance(entry["params"], dict) or "__array__" in entry["params"]:
+                raise _bad(source, f"{path}.params", entry["params"], "an object")
+            walker.walk(entry["params"], f"{path}.params", finite=True)
+    for key, pop in doc["inputs"].items():
+        _str(pop, f"inputs.{key}", source, nonempty=True)
+    for key, out in doc["outputs"].items():
+        path = f"outputs.{key}"
+        if not isinstance(out, dict):
+            raise _bad(source, path, out, "an object with " + ", ".join(_OUT_KEYS))
+        _keys(out, _OUT_KEYS, path, source)
+        _str(out["population"], f"{path}.population", source, nonempty=True)
+        _str(out["observable"], f"{path}.observable", source, nonempty=True)
+        scale = out["scale"]
+        if not _is_number(scale):
+            raise _bad(source, f"{path}.scale", scale, "a number")
+        if not math.isfinite(scale):
+            raise _bad(source, f"{path}.scale", scale, "a finite number", ParameterError)
+    for key in ("semantics", "learning"):
+        walker.walk(doc[key], key, finite=True)
+    for key in ("provenance", "quantization", "placement"):
+        walker.walk(doc[key], key, finite=False)
+    check_semantics(doc["semantics"])
+    return walker.headers
+
+
+def _check_shape(shape: Any, path: str, source: str) -> None:
+    if not isinstance(shape, list) or not all(_is_int(s) and s >= 1 for s in shape):
+        raise _bad(source, path, shape, "a list of positive integers")
+    if math.prod(shape) > MAX_ARRAY_ELEMENTS:
+        raise ModelLoadError(
+            f"{source}: {path} {shape} has {math.prod(shape)} neurons",
+            parameter=path,
+            expected=f"at most {MAX_ARRAY_ELEMENTS} neurons",
+        )
+
+
+class _Walker:
+    """Walks JSON values: depth, finite numbers (when asked), array references (headers read once)."""
+
+    def __init__(self, zf: zipfile.ZipFile, source: str) -> None:
+        self.zf, self.source = zf, source
+        self.infos = {i.filename: i for i in zf.infolist()}
+        self.headers: dict[str, tuple] = {}
+
+    def walk(self, x: Any, path: str, *, finite: bool, depth: int = 0, in_list: bool = False) -> None:
+        if depth > MAX_DEPTH:
+            raise ModelLoadError(
+                f"{self.source}: {path} is nested too deeply",
+                parameter=path,
+                expected=f"<= {MAX_DEPTH} levels",
+            )
+        if isinstance(x, dict):
+            if "__array__" in x:
+                self.array(x, path)
+                return
+            for k, v in x.items():
+                self.walk(v, f"{path}.{k}", finite=finite, depth=depth + 1)
+        elif isinstance(x, list):
+            for i, v in enumerate(x):
+                self.walk(v, f"{path}[{i}]", finite=finite, depth=depth + 1, in_list=True)
+            if not in_list and any(isinstance(v, list) for v in x):
+                self.rectangular(x, path)
+        elif isinstance(x, float) and finite and not math.isfinite(x):
+            raise _bad(self.source, path, x, "a finite number", ParameterError)
+
+    def rectangular(self, x: list, path: str) -> None:
+        """Nested lists (a matrix written inline) must be rectangular: numpy refuses ragged ones."""
+
+        def shape(v: Any) -> tuple:
+            if not isinstance(v, list):
+                return ()
+            inner = {shape(e) for e in v}
+            if len(inner) > 1:
+                raise ModelLoadError(
+                    f"{self.source}: {path} is a ragged nested list",
+                    parameter=path,
+                    expected="a rectangular nested list (or an array member)",
+                )
+            return (len(v),) + (inner.pop() if inner else ())
+
+        shape(x)
+
+    def array(self, ref: dict, path: str) -> None:
+        name = ref["__array__"]
+        if set(ref) != {"__array__"} or not isinstance(name, str):
+            raise _bad(self.source, path, ref, '{"__array__": "<member>.npy"} and nothing else')
+        if name in self.headers:
+            return
+        info = self.infos.get(name)
+        if info is None or name == "program.json" or info.is_dir():
+            raise ModelLoadError(
+                f"{self.source}: {path} refers to array member {name!r}, which is not in the file",
+                parameter=path,
+                expected="an existing arrays/NNNN.npy member",
+            )
+        try:
+            with self.zf.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+                elif version == (2, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+                else:
+                    raise ValueError(f"unsupported .npy format version {version}")
+                offset = f.tell()
+        except _READ_ERRORS as exc:
+            raise ModelLoadError(
+                f"{self.source}: {path} ({name}) has no valid .npy header ({_exc_text(exc)})",
+                parameter=path,
+                expected="a .npy array member",
+            ) from None
+        if dtype.hasobject or dtype.kind not in ARRAY_KINDS or dtype.fields is not None or dtype.subdtype:
+            raise ModelLoadError(
+                f"{self.source}: {path} ({name}) has dtype {dtype}",
+                parameter=path,
+                expected="a bool, integer or float array",
+            )
+        if not isinstance(shape, tuple) or not all(_is_int(s) and s >= 0 for s in shape):
+            raise ModelLoadError(
+                f"{self.source}: {path} ({name}) declares shape {shape!r}",
+                parameter=path,
+                expected="a tuple of non-negative integers",
+            )
+        count = math.prod(shape)
+        nbytes = count * dtype.itemsize
+        if count > MAX_ARRAY_ELEMENTS or nbytes != info.file_size - offset:
+            raise ModelLoadError(
+                f"{self.source}: {path} ({name}) declares shape {shape} ({count} x {dtype.itemsize} bytes) "
+                f"in a member of {info.file_size - offset} data bytes",
+                parameter=path,
+                expected=f"at most {MAX_ARRAY_ELEMENTS} elements, exactly the member's size",
+            )
+        self.headers[name] = (dtype, shape, fortran, offset)
+
+
+def _read_array(zf: zipfile.ZipFile, info: zipfile.ZipInfo, header: tuple, source: str) -> np.ndarray:
+    """Read one array member whose header :func:`check_manifest` accepted."""
+    try:
+        with zf.open(info) as f:
+            arr = np.lib.format.read_array(f, allow_pickle=False)
+    except _READ_ERRORS as exc:
+        raise ModelLoadError(
+            f"{source}: array member {info.filename} cannot be read ({_exc_text(exc)})",
+            parameter=info.filename,
+            expected="a .npy array member",
+        ) from None
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    return arr
+
+
+def validate_with_target(program: Program, source: str = "<bytes>") -> Program:
+    """Run the ``validate`` hook (the schema) of the Program's target; an unknown target is a
+    :class:`ModelLoadError` listing the registered ones."""
+    from neurocompile.target import get_target, target_names
+
+    from .errors import UnsupportedError
+
+    try:
+        target = get_target(program.target)
+    except UnsupportedError:
+        raise ModelLoadError(
+            f"{source}: unknown target {program.target!r}",
+            parameter="target",
+            expected="one of " + ", ".join(target_names()),
+        ) from None
+    hook = target.hook("validate")
+    if hook is not None:
+        hook(program)
+    return program
 
 
 def _sorted(d: Mapping[str, Any]) -> dict[str, Any]:

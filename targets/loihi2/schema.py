@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurocompile.errors import GraphError, ParameterError, RangeError
-from neurocompile.program import Program, check_endpoints
+from neurocompile.program import Program, check_endpoints, check_semantics
 from neurocompile.schema import check_fields, check_int, check_int_array, check_population_header, is_int
 
 from . import spec
@@ -250,6 +250,7 @@ def validate_program(program: Program) -> Program:
     """Check a loihi2 Program completely; return it unchanged or raise a typed error."""
     if program.target != "loihi2":
         raise ParameterError(f"Program target is {program.target!r}", parameter="target", expected="'loihi2'")
+    check_semantics(program.semantics)
     for key, pop in program.populations.items():
         if key != pop.name:
             raise ParameterError(

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from neurocompile.errors import GraphError, ParameterError, RangeError
-from neurocompile.program import Program, check_endpoints
+from neurocompile.program import Program, check_endpoints, check_semantics
 from neurocompile.schema import check_fields, check_int, check_int_array, check_population_header
 
 from . import fixed, spec
@@ -280,6 +280,7 @@ def validate_program(program: Program) -> Program:
         raise ParameterError(
             f"Program target is {program.target!r}", parameter="target", expected="'spinnaker'"
         )
+    check_semantics(program.semantics)
     tick_ms = tick_ms_of(program)
     for pop in program.populations.values():
         validate_population(pop, tick_ms)
