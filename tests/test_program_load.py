@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from pathlib import Path
 from typing import Any, Callable
 
 import bad_models as B
@@ -590,27 +589,13 @@ def test_schema_checks_semantics_of_a_program_in_memory(blobs):
         get_target("spinnaker").hook("validate")(prog)
 
 
-def test_big_program_loads_quickly(tmp_path):
-    """A Program with millions of array entries: the load-time checks are vectorised."""
-    import time
-
+def test_big_program_loads(tmp_path):
+    """A Program with millions of array entries loads through the vectorised checks (speed: benchmarks)."""
     b = Loihi2Builder()
     b.input("x", 1000)
     b.lif("h", 2000, du=0, dv=0, vth=10)
     rng = np.random.default_rng(0)
-    b.dense("x", "h", rng.integers(-200, 200, (2000, 1000)), weight_exp=0)
-    blob = b.build(outputs={"y": "h"}).to_bytes()
-    t = time.perf_counter()
-    prog = Program.from_bytes(blob)
-    elapsed = time.perf_counter() - t
-    assert prog.projections["x->h"].params["weights"].shape == (2000, 1000)
-    assert elapsed < 5.0, f"loading 2M weights took {elapsed:.2f} s"
-
-
-def test_saved_programs_of_the_tree_load(tmp_path):
-    """``.ncp`` files in the tree (the demo's, when built) load and re-save byte-identically."""
-    root = Path(__file__).resolve().parents[1]
-    files = [p for d in ("out", "models") if (root / d).is_dir() for p in (root / d).rglob("*.ncp")]
-    for path in files:
-        blob = path.read_bytes()
-        assert Program.load(path).to_bytes() == blob, path
+    w = rng.integers(-200, 200, (2000, 1000))
+    b.dense("x", "h", w, weight_exp=0)
+    prog = Program.from_bytes(b.build(outputs={"y": "h"}).to_bytes())
+    assert np.array_equal(prog.projections["x->h"].params["weights"], w)
