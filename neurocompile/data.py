@@ -255,9 +255,12 @@ def check_inputs(
                 parameter="input",
                 expected=f"(batch, time, {', '.join(map(str, want))})",
             )
-        if not np.issubdtype(arr.dtype, np.number) and arr.dtype != np.bool_:
+        if arr.dtype.kind not in "biuf":
             raise InputDataError(
-                f"input array has dtype {arr.dtype}", node=name, parameter="input", expected="a numeric array"
+                f"input array has dtype {arr.dtype}",
+                node=name,
+                parameter="input",
+                expected="a real numeric array (bool, integer or float)",
             )
         arr = arr.astype(np.float64)
         if not np.all(np.isfinite(arr)):

@@ -459,3 +459,16 @@ def test_cli_float16_input_runs(tmp_path, capsys, program):
     assert rc == 0, err
     rc, _, err = _cli(capsys, "run", program, "-i", half, "-o", tmp_path / "r.npz")
     assert rc == 0, err
+
+
+def test_complex_inputs_are_refused_not_truncated():
+    """numpy would drop the imaginary part with only a warning; inputs must be real."""
+    import warnings
+
+    from neurocompile.data import check_inputs
+    from neurocompile.errors import InputDataError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InputDataError, match="complex128"):
+            check_inputs({"x": np.ones((1, 2, 3), complex)}, {"x": (3,)})
