@@ -28,7 +28,7 @@ def report_command(
     ),
     as_json: bool = JsonOpt,
     max_cores: int = typer.Option(
-        40, "--max-cores", help="Core rows shown in the text table (JSON has all)."
+        40, "--max-cores", min=0, help="Core rows shown in the text table (JSON has all)."
     ),
 ) -> None:
     """Resources per core and chip, quantization, findings, and (with --input) activity metrics."""

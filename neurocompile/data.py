@@ -179,8 +179,8 @@ def load_npz(
                         shape, fortran, dtype = np.lib.format.read_array_header_1_0(m)
                     elif version == (2, 0):
                         shape, fortran, dtype = np.lib.format.read_array_header_2_0(m)
-                    else:
-                        shape, fortran, dtype = np.lib.format._read_array_header(m, version)
+                    else:  # 3.0 only stores non-latin-1 field names: structured data, refused anyway
+                        raise ValueError(f"npy format version {version[0]}.{version[1]} is not supported")
                     header_len = m.tell()
             except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError) as exc:
                 raise fail(
