@@ -9,7 +9,7 @@ value after each step's update, i.e. what a Lava ``Monitor`` reads at that step.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -108,18 +108,30 @@ def record_index(
     return (np.concatenate(idx) if idx else np.zeros(0, np.int64)), where
 
 
+#: Chunks per batch when a progress callback is given (at least PROGRESS_MIN samples each).
+PROGRESS_CHUNKS, PROGRESS_MIN = 20, 8
+
+
+def progress_chunks(batch: int, progress: Any) -> list[tuple[int, int]]:
+    """``[(start, stop), ...]`` sample chunks: the whole batch at once unless progress is reported."""
+    size = batch if progress is None else max(PROGRESS_MIN, -(-batch // PROGRESS_CHUNKS))
+    return [(a, min(batch, a + size)) for a in range(0, batch, max(size, 1))]
+
+
 def run_program(
     program: Program,
     inputs: Mapping[str, np.ndarray],
     *,
     record: Iterable[Any] | str | None = (),
     strict: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """Run ``program`` on ``inputs`` bit-exactly as its reference (Lava 0.10.0 fixed_pt for loihi2).
 
     ``record``: ``"POP.v,POP.u"`` or an iterable of ``"POP.obs"`` / ``(POP, obs)``.
     ``strict``: raise :class:`NumericOverflowError` on the first u wrap / v saturation instead of
     warning once per population.
+    ``progress``: called as ``progress(samples_done, batch)`` after each chunk of samples.
     """
     if program.target not in _SUPPORTED:
         raise UnsupportedError(
@@ -196,7 +208,12 @@ def run_program(
     if batch == 1:
         engine.run_sample(inp[0], steps, net, recorded, engine.Outputs(out_u[0], out_v[0], out_s[0], ovf[0]))
     elif batch > 1:
-        engine.run_batch(inp, steps, net, recorded, engine.Outputs(out_u, out_v, out_s, ovf))
+        for a, b in progress_chunks(batch, progress):  # one chunk (the whole batch) without progress
+            engine.run_batch(
+                inp[a:b], steps, net, recorded, engine.Outputs(out_u[a:b], out_v[a:b], out_s[a:b], ovf[a:b])
+            )
+            if progress is not None:
+                progress(b, batch)
 
     messages = _overflow_messages(plan.lif_names, ovf, strict)
 

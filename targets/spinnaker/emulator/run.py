@@ -9,7 +9,7 @@ weights), with one warning per population for int32 wraps and ring-buffer satura
 from __future__ import annotations
 
 import warnings
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -40,12 +40,23 @@ def _key_of(program: Program, pop: str) -> str:
     return next(k for k, p in program.inputs.items() if p == pop)
 
 
+#: Chunks per batch when a progress callback is given (at least PROGRESS_MIN samples each).
+PROGRESS_CHUNKS, PROGRESS_MIN = 20, 8
+
+
+def progress_chunks(batch: int, progress: Any) -> list[tuple[int, int]]:
+    """``[(start, stop), ...]`` sample chunks: the whole batch at once unless progress is reported."""
+    size = batch if progress is None else max(PROGRESS_MIN, -(-batch // PROGRESS_CHUNKS))
+    return [(a, min(batch, a + size)) for a in range(0, batch, max(size, 1))]
+
+
 def run_program(
     program: Program,
     inputs: Mapping[str, np.ndarray],
     *,
     record: Iterable[Any] | str | None = (),
     strict: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """Run a spinnaker Program bit-exactly as sPyNNaker 1!7.4.1 would compute it (on-time delivery).
 
@@ -53,6 +64,7 @@ def run_program(
     Recordings ``POP.v`` (mV, float, the s16.15 value before the tick's update, as sPyNNaker
     records it), ``POP.u`` (nA, ``isyn_exc - isyn_inh`` at the same moment) and ``POP.spikes``.
     ``strict``: raise :class:`NumericOverflowError` on the first int32 wrap.
+    ``progress``: called as ``progress(samples_done, batch)`` after each chunk of samples.
     """
     from neurocompile.targets.spinnaker.schema import input_shapes, validate_program
 
@@ -126,7 +138,11 @@ def run_program(
     elif batch == 1:
         run_sample(inp[0], steps, plan.network(), rec_idx, Outputs(out_u[0], out_v[0], out_s[0], ovf[0]))
     elif batch > 1:
-        run_batch(inp, steps, plan.network(), rec_idx, out)
+        net = plan.network()
+        for a, b in progress_chunks(batch, progress):  # one chunk (the whole batch) without progress
+            run_batch(inp[a:b], steps, net, rec_idx, Outputs(out_u[a:b], out_v[a:b], out_s[a:b], ovf[a:b]))
+            if progress is not None:
+                progress(b, batch)
 
     messages = []
     for k, name in enumerate(plan.neuron_names):
