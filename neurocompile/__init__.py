@@ -13,6 +13,7 @@ from .load import load
 from .program import Program
 from .reference import simulate
 from .semantics import Semantics, resolve_semantics
+from .torch_module import to_torch
 
 __version__ = "0.1.0"
 
@@ -29,5 +30,6 @@ __all__ = [
     "load",
     "resolve_semantics",
     "simulate",
+    "to_torch",
     "__version__",
 ]

@@ -39,6 +39,7 @@ CORE_LAYERS: list[set[str]] = [
         "quantize",
         "partition",
         "program",
+        "summary",
         "learning",
         "learning.attach",
         "learning.ir",
@@ -46,7 +47,8 @@ CORE_LAYERS: list[set[str]] = [
         "learning.results",
         "learning.toml",
     },
-    {"compiler", "check", "report", "compare", ""},  # "": the package itself, which re-exports the API
+    # "": the package itself, which re-exports the API
+    {"compiler", "check", "report", "compare", "torch_module", ""},
 ]
 LAYER_TARGETS = len(CORE_LAYERS)
 LAYER_APPS = LAYER_TARGETS + 1
