@@ -5,6 +5,7 @@ from neurocompile.cli import (
     compile_cmd,  # noqa: F401,E402
     demo_cmd,  # noqa: F401,E402
     emit_cmd,  # noqa: F401,E402
+    inspect_cmd,  # noqa: F401,E402
     report_cmd,  # noqa: F401,E402
     run_cmd,  # noqa: F401,E402
     simulate_cmd,  # noqa: F401,E402

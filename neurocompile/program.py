@@ -144,6 +144,19 @@ class Program:
     placement: dict[str, Any] = field(default_factory=dict)
     learning: dict[str, Any] = field(default_factory=dict)
 
+    # ------------------------------------------------------------------ display
+    def __repr__(self) -> str:
+        return (
+            f"Program(target={self.target!r}, populations={len(self.populations)}, "
+            f"projections={len(self.projections)}, inputs={list(self.inputs)}, outputs={list(self.outputs)})"
+        )
+
+    def __str__(self) -> str:
+        """The ``neurocompile inspect`` table (:func:`neurocompile.summary.summarize_program`)."""
+        from .summary import summarize_program
+
+        return summarize_program(self).to_text()
+
     # ------------------------------------------------------------------ running
     def run(self, inputs: Mapping[str, np.ndarray], backend: str = "emulator", **options: Any):
         """Run on a backend (``emulator``, ``lava``, ...) and return a ``RunResult``."""

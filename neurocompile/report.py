@@ -38,6 +38,7 @@ import numpy as np
 from .errors import InputDataError, NeurocompileError
 from .jsonable import jsonable
 from .program import Program
+from .summary import io_line, program_ports
 from .target import INPUT_KINDS as _INPUT_KINDS
 from .target import get_target
 
@@ -188,6 +189,8 @@ class Report:
     target_section: Mapping[str, Any]
     semantics: Mapping[str, Any]
     source: str | None = None
+    #: ``inputs: KEY (batch, time, *shape); outputs: ...`` (text only; JSON has populations and shapes)
+    io: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -473,6 +476,7 @@ def report(
         target_section=thook(program) if thook else {},
         semantics=dict(program.semantics),
         source=source,
+        io=io_line(*program_ports(program)),
     )
 
 
@@ -502,6 +506,8 @@ def _text(r: Report, max_cores: int) -> str:
             f"placement ({pl.source}): {pl.chips} chip(s), {pl.cores_used} core(s); "
             "per-core figures marked ~ are ESTIMATED"
         )
+    if r.io:
+        L.append(".npz " + r.io)
     L.append("")
     L.append("populations:")
     L += _table(
