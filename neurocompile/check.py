@@ -30,9 +30,19 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from .errors import NeurocompileError
+from .errors import GraphError, NeurocompileError, ParameterError, ResourceError, SemanticsError
 from .findings import Finding
-from .ir import NEURON_KINDS, PRIMITIVES, SPIKING_KINDS, TAU_PARAMS, Graph, Node
+from .ir import (
+    ELEMENT_LIMIT,
+    FLOAT32_MAX,
+    NEURON_ARRAY_PARAMS,
+    NEURON_KINDS,
+    PRIMITIVES,
+    SPIKING_KINDS,
+    TAU_PARAMS,
+    Graph,
+    Node,
+)
 from .jsonable import jsonable
 from .target import get_target, target_names
 
@@ -50,6 +60,9 @@ __all__ = [
     "SEVERITIES",
     "TAU_PARAMS",
     "NORSE_TINY_TAU",
+    "SANITY",
+    "sanity_findings",
+    "refuse_malformed",
 ]
 
 SEVERITIES = ("error", "warning", "info")
@@ -157,7 +170,7 @@ class _Ctx:
         if self._semantics is _UNSET:
             self._semantics = None
             dt = self.effective_dt
-            if dt is None or self.shape_problems:
+            if dt is None or self.shape_problems or self.malformed:
                 return
             disc = self.options.get("discretization", "forward")
             resets = (
@@ -181,6 +194,15 @@ class _Ctx:
                 self._netlist = build_netlist(self.graph, self._semantics)
             except NeurocompileError as exc:
                 self.netlist_error = exc
+
+    @property
+    def malformed(self) -> bool:
+        """True when a graph-sanity rule (:data:`SANITY`) refuses the graph: no netlist is built
+        from it (its numeric passes would compute on NaN, huge or missing values)."""
+        return self.memo(
+            "sanity.malformed",
+            lambda: any(f.error is not None for code in SANITY for f in RULES[code](self)),
+        )
 
     def memo(self, key: Any, fn: Callable[[], Any]) -> Any:
         """``fn()`` computed once per context (shared by the rules and the lowering's passes)."""
@@ -256,16 +278,27 @@ def lower_context(
 
 # ---------------------------------------------------------------------------- helpers
 def _arrays(node: Node) -> Iterator[tuple[str, np.ndarray]]:
+    """Real numeric array parameters (not those beyond the element limit: ``size-limit``)."""
     for k, v in node.params.items():
-        if isinstance(v, np.ndarray) and v.dtype.kind in "fiu":
+        if isinstance(v, np.ndarray) and v.dtype.kind in "fiu" and v.size <= ELEMENT_LIMIT:
             yield k, v
 
 
 def _float_param(node: Node, key: str) -> np.ndarray | None:
     v = node.params.get(key)
-    if isinstance(v, np.ndarray) and v.dtype.kind in "fiu":
+    if isinstance(v, np.ndarray) and v.dtype.kind in "fiu" and v.size <= ELEMENT_LIMIT:
         return v.astype(np.float64, copy=False)
     return None
+
+
+def _refuse(code: str, cls: type, node: str | None, message: str, *, parameter: str | None = None) -> Finding:
+    """An error finding carrying the typed error ``compile``/``simulate`` raise for it."""
+    msg = " ".join(message.split())
+    return Finding(code, "error", node, msg, error=cls(msg, node=node, parameter=parameter))
+
+
+#: Parameters that must be real numbers (float64 arrays after loading).
+_NUMERIC_PARAMS = NEURON_ARRAY_PARAMS | {"weight", "bias", "scale", "threshold", "delay"}
 
 
 def _fmt(v: float) -> str:
@@ -399,16 +432,31 @@ def _duplicate(ctx: _Ctx) -> Iterator[Finding]:
         seen.add(e)
 
 
+@rule("empty-graph")
+def _empty(ctx: _Ctx) -> Iterator[Finding]:
+    if not ctx.graph.nodes:
+        yield _refuse("empty-graph", GraphError, None, "the graph has no nodes at all")
+
+
+@rule("name-collision")
+def _collision(ctx: _Ctx) -> Iterator[Finding]:
+    for code, node, message in ctx.graph.load_problems:
+        if code == "name-collision":
+            yield _refuse(code, GraphError, node, message)
+
+
 @rule("no-input")
 def _no_input(ctx: _Ctx) -> Iterator[Finding]:
-    if not ctx.graph.inputs:
-        yield _f("no-input", "error", None, "the graph has no Input node, so it cannot receive data")
+    if ctx.graph.nodes and not ctx.graph.inputs:
+        yield _refuse("no-input", GraphError, None, "the graph has no Input node, so it cannot receive data")
 
 
 @rule("no-output")
 def _no_output(ctx: _Ctx) -> Iterator[Finding]:
-    if not ctx.graph.outputs:
-        yield _f("no-output", "error", None, "the graph has no Output node, so nothing can be read from it")
+    if ctx.graph.nodes and not ctx.graph.outputs:
+        yield _refuse(
+            "no-output", GraphError, None, "the graph has no Output node, so nothing can be read from it"
+        )
 
 
 @rule("unreachable-node")
@@ -456,8 +504,11 @@ def _algebraic_cycle(ctx: _Ctx) -> Iterator[Finding]:
 
 @rule("shape-mismatch")
 def _shapes(ctx: _Ctx) -> Iterator[Finding]:
-    for node, message, _declared in ctx.shape_problems:
-        yield _f("shape-mismatch", "error", node, message)
+    for node, message, declared in ctx.shape_problems:
+        if declared:  # a stale declared Output shape: reported, harmless for execution
+            yield _f("shape-mismatch", "error", node, message)
+        else:
+            yield _refuse("shape-mismatch", GraphError, node, message, parameter="shape")
 
 
 # ---------------------------------------------------------------------------- rules: parameters
@@ -469,11 +520,12 @@ def _missing(ctx: _Ctx) -> Iterator[Finding]:
             continue
         for key in spec[0]:
             if node.params.get(key) is None:
-                yield _f(
+                yield _refuse(
                     "param-missing",
-                    "error",
+                    ParameterError,
                     node.name,
                     f"{node.kind} '{node.name}' has no parameter '{key}' (required: {', '.join(spec[0])})",
+                    parameter=key,
                 )
 
 
@@ -482,6 +534,8 @@ def _param_shape_problems(node: Node) -> Iterator[str]:
 
     k, p = node.kind, node.params
     for key, val in p.items():
+        if key in _NUMERIC_PARAMS:
+            continue  # param-not-numeric / param-complex
         if key in PRIMITIVES.get(k, ((), {}))[0] or key in PRIMITIVES.get(k, ((), {}))[1]:
             if isinstance(val, np.ndarray) and val.dtype.kind not in "fiub":
                 yield f"parameter '{key}' is not numeric (dtype {val.dtype})"
@@ -562,7 +616,54 @@ def _param_shape(ctx: _Ctx) -> Iterator[Finding]:
         if node.kind not in PRIMITIVES:
             continue
         for msg in _param_shape_problems(node):
-            yield _f("param-shape", "error", node.name, f"{node.kind} '{node.name}': {msg}")
+            yield _refuse("param-shape", ParameterError, node.name, f"{node.kind} '{node.name}': {msg}")
+
+
+def _numeric_values(node: Node) -> Iterator[tuple[str, Any]]:
+    """The (key, value) of the parameters of a known primitive that must be real numbers."""
+    if node.kind in PRIMITIVES:
+        for key, val in node.params.items():
+            if key in _NUMERIC_PARAMS and val is not None:
+                yield key, val
+
+
+@rule("param-not-numeric")
+def _not_numeric(ctx: _Ctx) -> Iterator[Finding]:
+    for node in ctx.graph.nodes.values():
+        for key, val in _numeric_values(node):
+            if isinstance(val, np.ndarray) and val.dtype.kind in "fiubc":
+                continue
+            if isinstance(val, (str, bytes)):
+                what = f"the {type(val).__name__} {val[:40]!r}"
+            elif isinstance(val, np.ndarray):
+                what = (
+                    f"an array of shape {val.shape} and dtype {val.dtype} "
+                    f"({'objects or strings' if val.dtype.kind in 'OUS' else 'compound records'})"
+                )
+            else:
+                what = f"a {type(val).__name__}"
+            yield _refuse(
+                "param-not-numeric",
+                ParameterError,
+                node.name,
+                f"{node.kind} '{node.name}': parameter '{key}' is {what}, not an array of real numbers",
+                parameter=key,
+            )
+
+
+@rule("param-complex")
+def _complex(ctx: _Ctx) -> Iterator[Finding]:
+    for node in ctx.graph.nodes.values():
+        for key, val in _numeric_values(node):
+            if isinstance(val, np.ndarray) and val.dtype.kind == "c":
+                yield _refuse(
+                    "param-complex",
+                    ParameterError,
+                    node.name,
+                    f"{node.kind} '{node.name}': parameter '{key}' is complex (dtype {val.dtype}); "
+                    "neuron parameters and weights are real numbers (the imaginary part is not dropped)",
+                    parameter=key,
+                )
 
 
 @rule("nan-inf")
@@ -572,13 +673,69 @@ def _nan_inf(ctx: _Ctx) -> Iterator[Finding]:
             bad = ~np.isfinite(v.astype(np.float64, copy=False))
             if bad.any():
                 idx = tuple(int(i) for i in np.argwhere(bad)[0])
-                yield _f(
+                yield _refuse(
                     "nan-inf",
-                    "error",
+                    ParameterError,
                     node.name,
                     f"parameter '{key}' has {int(bad.sum())} non-finite value(s), first "
                     f"{v[idx] if idx else v.item()} at index {idx}",
+                    parameter=key,
                 )
+
+
+@rule("param-magnitude")
+def _magnitude(ctx: _Ctx) -> Iterator[Finding]:
+    for node in ctx.graph.nodes.values():
+        for key, v in _arrays(node):
+            a = np.abs(v.astype(np.float64, copy=False))
+            with np.errstate(invalid="ignore"):
+                bad = np.isfinite(a) & (a > FLOAT32_MAX)
+            if bad.any():
+                yield _refuse(
+                    "param-magnitude",
+                    ParameterError,
+                    node.name,
+                    f"parameter '{key}' has {int(bad.sum())} value(s) of magnitude beyond float32's "
+                    f"{_fmt(FLOAT32_MAX)} (largest {_fmt(float(a[bad].max()))}): scaling it overflows",
+                    parameter=key,
+                )
+
+
+def _elements(shape: Any) -> int:
+    return math.prod(int(d) for d in shape) if isinstance(shape, tuple) else 0
+
+
+def _node_sizes(node: Node) -> Iterator[tuple[str, int, Any]]:
+    """(what, elements, shape) of every array a node's simulation or netlist would hold."""
+    for key, v in node.params.items():
+        if isinstance(v, np.ndarray):
+            yield f"parameter '{key}'", int(v.size), tuple(v.shape)
+    shape = node.params.get("shape") if node.kind in ("Input", "Output") else None
+    for what, sh in (("its input", node.input_shape), ("its output", node.output_shape), ("shape", shape)):
+        if isinstance(sh, tuple) and all(isinstance(d, int) for d in sh):
+            yield what, _elements(sh), sh
+    w = node.params.get("weight")
+    if node.kind in ("Conv1d", "Conv2d") and isinstance(w, np.ndarray) and node.output_shape:
+        nnz = _elements(tuple(node.output_shape)) * _elements(tuple(w.shape[1:]))
+        yield "its connection matrix (output elements x kernel)", nnz, None
+
+
+@rule("size-limit")
+def _size_limit(ctx: _Ctx) -> Iterator[Finding]:
+    for node in ctx.graph.nodes.values():
+        for what, n, shape in _node_sizes(node):
+            if n > ELEMENT_LIMIT:
+                yield _refuse(
+                    "size-limit",
+                    ResourceError,
+                    node.name,
+                    f"{node.kind} '{node.name}': {what} has {n:,} elements"
+                    + (f" (shape {shape})" if shape is not None else "")
+                    + f", more than neurocompile's limit of {ELEMENT_LIMIT:,} elements per array "
+                    f"(2**{ELEMENT_LIMIT.bit_length() - 1}, {ELEMENT_LIMIT * 8 // 2**20} MiB of float64); "
+                    "nothing was allocated",
+                )
+                break
 
 
 def _positive_rule(code: str, keys: tuple[str, ...], severity: str, why: str) -> Rule:
@@ -662,10 +819,52 @@ def _bad_dt(ctx: _Ctx) -> Iterator[Finding]:
             break  # a given dt overrides the metadata one
 
 
+@rule("metadata-dt")
+def _metadata_dt(ctx: _Ctx) -> Iterator[Finding]:
+    why = ctx.graph.metadata_dt_problem()
+    if why is None:
+        return
+    if ctx.dt is None:
+        yield _refuse(
+            "metadata-dt",
+            SemanticsError,
+            None,
+            f"{why}: the graph's time step cannot be read (store dt as one number, or pass --dt)",
+            parameter="dt",
+        )
+    else:
+        yield _f("metadata-dt", "warning", None, f"{why}; ignored, the given dt = {ctx.dt} is used")
+
+
+@rule("tau-dt-ratio")
+def _tau_dt_ratio(ctx: _Ctx) -> Iterator[Finding]:
+    dt = ctx.effective_dt
+    if dt is None:
+        return
+    for node, key, v in _taus(ctx.graph):
+        pos = v[v > 0]
+        if pos.size and float(pos.min()) < dt / FLOAT32_MAX:
+            lo = float(pos.min())
+            ratio = dt / lo
+            yield _refuse(
+                "tau-dt-ratio",
+                ParameterError,
+                node.name,
+                f"'{key}' = {_fmt(lo)} with dt = {_fmt(dt)} gives dt/{key} = {_fmt(ratio)}, beyond "
+                f"float32's {_fmt(FLOAT32_MAX)}: the decay cannot be computed (a unit error?)",
+                parameter=key,
+            )
+
+
 @rule("missing-dt")
 def _missing_dt(ctx: _Ctx) -> Iterator[Finding]:
     g = ctx.graph
-    if ctx.dt is not None or g.metadata_dt() is not None or not _needs_dt(g):
+    if (
+        ctx.dt is not None
+        or g.metadata_dt() is not None
+        or g.metadata_dt_problem() is not None
+        or not _needs_dt(g)
+    ):
         return
     conv_dt = g.conventions.get("dt")
     hint = (
@@ -846,6 +1045,48 @@ def _unknown_target(ctx: _Ctx) -> Iterator[Finding]:
             None,
             f"target '{ctx.target}' is not known (expected {' or '.join(target_names())})",
         )
+
+
+# ---------------------------------------------------------------------------- graph sanity
+#: The rules whose error findings make ``compile`` and ``simulate`` refuse the graph before any
+#: work (:func:`refuse_malformed`), in the order they are tried.
+SANITY = (
+    "empty-graph",
+    "name-collision",
+    "no-input",
+    "no-output",
+    "param-missing",
+    "param-not-numeric",
+    "param-complex",
+    "param-shape",
+    "size-limit",
+    "nan-inf",
+    "param-magnitude",
+    "shape-mismatch",
+    "metadata-dt",
+    "tau-dt-ratio",
+)
+
+
+def sanity_findings(graph: Graph, dt: Any = None) -> list[Finding]:
+    """The findings of the :data:`SANITY` rules on ``graph`` (``dt``: the given one, or None).
+    The same rules run in ``check``; here they guard ``compile`` and ``simulate``."""
+    from .shapes import infer_shapes
+
+    try:
+        dt_val = None if dt is None else float(dt)
+    except (TypeError, ValueError):
+        dt_val = None  # resolve_semantics reports it
+    ctx = _Ctx(graph=graph, dt=dt_val, shape_problems=list(infer_shapes(graph)))
+    return [f for code in SANITY for f in RULES[code](ctx)]
+
+
+def refuse_malformed(graph: Graph, dt: Any = None) -> None:
+    """Raise the typed error of the first :data:`SANITY` error finding (``compile`` and
+    ``simulate`` call this first, so a malformed graph never reaches a numeric pass)."""
+    for f in sanity_findings(graph, dt):
+        if f.error is not None:
+            raise f.error
 
 
 # ---------------------------------------------------------------------------- driver

@@ -27,6 +27,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .check import refuse_malformed
 from .errors import InputDataError, UnsupportedError
 from .ir import Graph
 from .netlist import Netlist, build_netlist
@@ -120,6 +121,7 @@ def compile(  # noqa: A001 - the public name is part of the interface
 
     tgt = get_target(target)
     graph = model if isinstance(model, Graph) else load(model)
+    refuse_malformed(graph, dt)  # graph sanity (check's SANITY rules) before any work
     sem = resolve_semantics(graph, dt=dt, discretization=discretization, reset=reset, hop_delay=1)
     try:
         lower = tgt.hook("lower")

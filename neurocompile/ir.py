@@ -63,6 +63,15 @@ NEURON_ARRAY_PARAMS = frozenset(NEURON_PARAMS)
 #: Time-constant parameters (> 0).
 TAU_PARAMS = ("tau", "tau_syn", "tau_mem")
 
+#: The largest magnitude a parameter may have: float32's (the reference and both chips compute
+#: in float32 or narrower; a larger finite value overflows as soon as it is scaled).
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: The largest array neurocompile allocates, in elements (2**26 = 67,108,864: 512 MiB in
+#: float64; the netlist and the simulators hold several arrays of a node's size). A parameter in
+#: a file, a node's declared or inferred shape or a conv's connection matrix that is larger is
+#: refused (``check`` code ``size-limit``) before anything is allocated.
+ELEMENT_LIMIT = 2**26
+
 
 @dataclass
 class Node:
@@ -106,6 +115,10 @@ class Graph:
     nir_version: str | None = None
     legacy_reset: tuple[str, ...] = ()
     conventions: dict[str, Any] = field(default_factory=dict)
+    #: What the loader found wrong but kept loading, as ``(code, node, message)``: dotted names
+    #: that collide after flattening (``name-collision``), datasets too large to read
+    #: (``size-limit``). ``check`` reports them; ``compile``/``simulate`` refuse them.
+    load_problems: list[tuple[str, str | None, str]] = field(default_factory=list)
 
     # ------------------------------------------------------------------ structure
     @property
@@ -126,12 +139,34 @@ class Graph:
         return [n for n in self.nodes.values() if n.is_neuron]
 
     def metadata_dt(self) -> float | None:
-        """``dt`` carried in the graph metadata, if any (``dt`` or ``time_step`` keys)."""
-        for key in ("dt", "time_step", "timestep"):
-            if key in self.metadata:
-                try:
-                    val = float(np.asarray(self.metadata[key]).reshape(-1)[0])
-                except (TypeError, ValueError, IndexError):
-                    return None
-                return val
+        """``dt`` carried in the graph metadata, if any (``dt`` or ``time_step`` keys); ``None``
+        when absent or unusable (:meth:`metadata_dt_problem` says why)."""
+        key = self._metadata_dt_key()
+        if key is None or self.metadata_dt_problem() is not None:
+            return None
+        return float(np.asarray(self.metadata[key]).reshape(-1)[0])
+
+    def _metadata_dt_key(self) -> str | None:
+        return next((k for k in ("dt", "time_step", "timestep") if k in self.metadata), None)
+
+    def metadata_dt_problem(self) -> str | None:
+        """Why the metadata's dt is not one real number (``None``: absent or usable)."""
+        key = self._metadata_dt_key()
+        if key is None:
+            return None
+        raw = self.metadata[key]
+        try:
+            arr = np.asarray(raw)
+        except Exception:  # noqa: BLE001 - any unconvertible object is the wrong type
+            return f"metadata '{key}' is a {type(raw).__name__}, not a number"
+        if arr.dtype.kind in "US":
+            try:
+                float(arr.reshape(-1)[0]) if arr.size == 1 else None
+            except (TypeError, ValueError):
+                return f"metadata '{key}' = {raw!r} is a string, not a number"
+        elif arr.dtype.kind not in "iuf":
+            what = {"c": "complex", "b": "boolean"}.get(arr.dtype.kind, f"of dtype {arr.dtype}")
+            return f"metadata '{key}' = {raw!r} is {what}, not a real number"
+        if arr.size != 1:
+            return f"metadata '{key}' has {arr.size} values (shape {arr.shape}), not one number"
         return None

@@ -59,7 +59,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .errors import GraphError, ModelLoadError, UnsupportedError
-from .ir import NEURON_ARRAY_PARAMS, PRIMITIVES, Graph, Node
+from .ir import ELEMENT_LIMIT, NEURON_ARRAY_PARAMS, PRIMITIVES, Graph, Node
 
 __all__ = ["load", "load_graph", "dangling_edges", "SPIKING_WITH_RESET"]
 
@@ -204,9 +204,18 @@ def _h5_to_dict(group: Any) -> dict[str, Any]:
     for key, item in group.items():
         if isinstance(item, h5py.Group):
             out[key] = _h5_to_dict(item)
+        elif item.size is not None and item.size > ELEMENT_LIMIT:
+            out[key] = _placeholder(item.shape)  # never read: check reports size-limit
         else:
             out[key] = _to_str(item[()])
     return out
+
+
+def _placeholder(shape: tuple[int, ...]) -> np.ndarray:
+    """A read-only float64 array of ``shape`` that takes no memory (zeros, stride 0): stands for
+    a dataset or parameter larger than :data:`~neurocompile.ir.ELEMENT_LIMIT`, so that shapes
+    are still inferred while ``check`` reports ``size-limit`` and compile/simulate refuse."""
+    return np.broadcast_to(np.zeros((), dtype=np.float64), tuple(int(d) for d in shape))
 
 
 def _to_str(v: Any) -> Any:
@@ -281,7 +290,8 @@ def _build_graph(
     nodes: dict[str, Node] = {}
     edges: list[tuple[str, str]] = []
     boundary: list[str] = []
-    _flatten(raw, "", nodes, edges, boundary, source)
+    problems: list[tuple[str, str | None, str]] = []
+    _flatten(raw, "", nodes, edges, boundary, source, problems)
     for b in boundary:
         _bypass(b, nodes, edges)
     legacy = tuple(
@@ -296,6 +306,7 @@ def _build_graph(
         nir_version=nir_version,
         legacy_reset=legacy,
         conventions=dict(conventions or {}),
+        load_problems=problems,
     )
 
 
@@ -306,11 +317,14 @@ def _flatten(
     edges: list[tuple[str, str]],
     boundary: list[str],
     source: str,
+    problems: list[tuple[str, str | None, str]],
 ) -> None:
     """Add the nodes/edges of graph ``raw`` with names prefixed by ``prefix``.
 
     Nested graphs are expanded recursively; their Input/Output nodes are added under their
-    dotted names and remembered in ``boundary`` so that the caller can bypass them.
+    dotted names and remembered in ``boundary`` so that the caller can bypass them. A dotted
+    name that is already taken (a node ``"a.b"`` beside a subgraph ``a`` holding ``b``) is a
+    ``name-collision`` problem; the first node keeps the name.
     """
     sub_nodes = raw.get("nodes")
     if not isinstance(sub_nodes, dict):
@@ -318,13 +332,24 @@ def _flatten(
     subgraphs: dict[str, dict[str, Any]] = {}
     for name, child in sub_nodes.items():
         full = prefix + str(name)
+        if full in nodes:
+            problems.append(
+                (
+                    "name-collision",
+                    full,
+                    f"two nodes are named '{full}' once nested graphs are flattened into dotted "
+                    f"names; the node '{name}' of graph '{prefix.rstrip('.') or '<root>'}' is "
+                    "dropped (rename one of them)",
+                )
+            )
+            continue
         if not isinstance(child, dict):
             nodes[full] = Node(name=full, kind=_UNTYPED, params={"value": child})
             continue
         kind = _to_str(child.get("type"))
         if kind == "NIRGraph" or (kind is None and "nodes" in child):
             subgraphs[str(name)] = child
-            _flatten(child, full + ".", nodes, edges, boundary, source)
+            _flatten(child, full + ".", nodes, edges, boundary, source, problems)
             for inner, inner_raw in (child.get("nodes") or {}).items():
                 if isinstance(inner_raw, dict) and _to_str(inner_raw.get("type")) in ("Input", "Output"):
                     boundary.append(f"{full}.{inner}")
@@ -404,12 +429,27 @@ def _make_node(name: str, raw: dict[str, Any]) -> Node:
 
 
 def _as_float_array(v: Any) -> Any:
-    if v is None:
-        return None
+    """A real numeric value as a float64 array. Anything else is returned as is, without a
+    numpy warning, for ``check`` to report: complex values (``param-complex``, never silently
+    cast to their real part), strings, bytes and object/compound arrays (``param-not-numeric``,
+    even a string such as ``"1.5"``); arrays beyond the element limit become a placeholder of
+    their shape (``size-limit``)."""
+    if v is None or isinstance(v, (str, bytes)):
+        return v
     try:
-        return np.array(v, dtype=np.float64)
-    except (TypeError, ValueError):
-        return v  # left as is; check reports it (param-shape / nan-inf)
+        arr = np.asarray(v)
+    except Exception:  # noqa: BLE001 - ragged sequences and odd objects: check reports them
+        return v
+    if arr.size > ELEMENT_LIMIT:
+        return _placeholder(arr.shape)
+    if arr.dtype.kind == "O" and all(
+        isinstance(e, (int, float, np.integer, np.floating)) and not isinstance(e, bool)
+        for e in arr.reshape(-1)
+    ):
+        return arr.astype(np.float64)
+    if arr.dtype.kind not in "biuf":
+        return arr
+    return np.array(arr, dtype=np.float64)
 
 
 def _as_shape(v: Any) -> tuple[int, ...] | None:

@@ -251,9 +251,8 @@ class _Expr:
                 mine[d] = mine[d] + m if d in mine else m
         for d, b in other.bias.items():
             self.bias[d] = self.bias[d] + b if d in self.bias else b
-        for n in other.nodes:
-            if n not in self.nodes:
-                self.nodes.append(n)
+        if other.nodes:  # ordered union, linear (a long chain folds thousands of nodes)
+            self.nodes[:] = dict.fromkeys(self.nodes + other.nodes)
         self.weight_layers = max(self.weight_layers, other.weight_layers)
 
     def apply(self, mat: sp.csr_matrix, bias: np.ndarray | None) -> "_Expr":
@@ -275,6 +274,10 @@ class _Builder:
         self.visiting: set[str] = set()
         self.findings: list[Finding] = []
         self.spiking = {n for n, node in graph.nodes.items() if node.kind in SPIKING_KINDS}
+        self.preds: dict[str, list[str]] = {n: [] for n in graph.nodes}
+        for s, d in graph.edges:
+            if d in self.preds:
+                self.preds[d].append(s)
 
     def identity(self, name: str) -> _Expr:
         n = _size(self.out[name])
@@ -283,9 +286,33 @@ class _Builder:
     def input_expr(self, name: str) -> _Expr:
         """Sum of the values arriving at node ``name``'s input."""
         expr = _Expr()
-        for p in self.g.predecessors(name):
+        for p in self.preds[name]:
             expr.add(self.value(p))
         return expr
+
+    def _folded(self, name: str) -> bool:
+        node = self.g.nodes.get(name)
+        return node is not None and node.kind in STRUCTURAL_KINDS and name not in self.memo
+
+    def _warm(self, name: str) -> None:
+        """Fold the structural ancestors of ``name`` deepest first (an iterative post-order), so
+        that :meth:`value` never recurses more than one level: a chain of 10,000 structural nodes
+        raises no RecursionError. A cycle is left to :meth:`value`, which reports it."""
+        order: list[str] = []
+        state: dict[str, int] = {name: 0}
+        stack = [(name, iter(self.preds[name]))]
+        while stack:
+            n, it = stack[-1]
+            for p in it:
+                if self._folded(p) and p not in state:
+                    state[p] = 0
+                    stack.append((p, iter(self.preds[p])))
+                    break
+            else:
+                stack.pop()
+                order.append(n)
+        for n in order[:-1]:
+            self.value(n)
 
     def value(self, name: str) -> _Expr:
         node = self.g.nodes[name]
@@ -314,6 +341,8 @@ class _Builder:
                 parameter="type",
                 expected=", ".join(sorted(STRUCTURAL_KINDS)),
             )
+        if not self.visiting:
+            self._warm(name)
         self.visiting.add(name)
         try:
             res = self._structural(node, self.input_expr(name))

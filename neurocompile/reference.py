@@ -30,7 +30,7 @@ import numpy as np
 
 from . import reference_ops as ops
 from .data import FIDELITY_FLOAT, RunResult, check_inputs, parse_record
-from .errors import GraphError, InputDataError, UnsupportedError
+from .errors import GraphError, InputDataError, NumericOverflowError, UnsupportedError
 from .ir import PRIMITIVES, Graph, Node
 from .semantics import Semantics, resolve_semantics
 from .shapes import infer_shapes as infer_graph_shapes
@@ -307,6 +307,9 @@ def simulate(
     IF/LIF/CubaLIF. Raises :class:`SemanticsError` (dt, legacy reset), :class:`InputDataError`
     (inputs, record names), :class:`GraphError`/:class:`ParameterError` for bad graphs.
     """
+    from .check import refuse_malformed
+
+    refuse_malformed(graph, dt)  # graph sanity (check's SANITY rules) before any work
     sem = resolve_semantics(graph, dt=dt, discretization=discretization, reset=reset, hop_delay=hop_delay)
     plan = build_plan(graph, sem)
     items = _record_items(graph, plan, record)
@@ -333,8 +336,33 @@ def run_plan(
         st.name: np.zeros((batch, *st.in_shape)) for st in plan.steps if not st.sources and st.kind != "Input"
     }
     obs_attr = {"v": "v", "u": "u", "spikes": "z"}
+    where: list = [0, None]  # (step, node) being evaluated, for the error of a numeric fault
+    try:
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            _run_steps(plan, arrays, n_steps, outputs, prev, cur, zero_in, rec_list, obs_attr, where)
+    except FloatingPointError as exc:
+        t, st = where
+        raise NumericOverflowError(
+            f"the float reference overflowed at step {t} ({exc}): the state grows beyond float64 "
+            "(an unstable decay, dt/tau > 2 under forward Euler, or huge weights)",
+            node=st,
+            expected="parameters whose simulation stays finite",
+        ) from None
+    return RunResult(
+        outputs=outputs,
+        recordings=recs,
+        backend=BACKEND,
+        fidelity=FIDELITY_FLOAT,
+        semantics=plan.semantics.as_dict(),
+    )
+
+
+def _run_steps(plan, arrays, n_steps, outputs, prev, cur, zero_in, rec_list, obs_attr, where) -> None:
+    """The time loop of :func:`run_plan` (under ``np.errstate`` raising there)."""
     for t in range(n_steps):
+        where[0] = t
         for st in plan.steps:
+            where[1] = st.name
             if st.kind == "Input":
                 cur[st.name] = arrays[st.name][:, t]
                 continue
@@ -359,13 +387,6 @@ def run_plan(
             prev[name] = cur[name]
         for neuron, obs, arr in rec_list:
             arr[:, t] = getattr(neuron, obs_attr[obs])
-    return RunResult(
-        outputs=outputs,
-        recordings=recs,
-        backend=BACKEND,
-        fidelity=FIDELITY_FLOAT,
-        semantics=plan.semantics.as_dict(),
-    )
 
 
 __all__ = ["simulate", "build_plan", "run_plan", "execution_order", "node_shapes", "Plan"]

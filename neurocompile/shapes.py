@@ -29,6 +29,7 @@ Nodes of unknown kind, or whose parameters are unusable (reported by ``check`` a
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -82,7 +83,7 @@ def flatten_shape(shape: Shape, start_dim: int, end_dim: int) -> Shape:
     e = end_dim + nd if end_dim < 0 else end_dim
     if not (0 <= s < nd and 0 <= e < nd) or s > e:
         raise _Mismatch(f"start_dim={start_dim}, end_dim={end_dim} do not fit an input of shape {shape}")
-    return tuple(shape[:s]) + (int(np.prod(shape[s : e + 1])),) + tuple(shape[e + 1 :])
+    return tuple(shape[:s]) + (math.prod(int(d) for d in shape[s : e + 1]),) + tuple(shape[e + 1 :])
 
 
 def _arr_shape(v) -> Shape | None:
@@ -187,8 +188,8 @@ def _forward(node: Node, x: Shape | None) -> Shape | None:
         if len(x) != 3:
             raise _Mismatch(f"{k} needs a (C, H, W) input, got shape {x}")
         ks, st, pd = p.get("kernel_size"), p.get("stride"), p.get("padding")
-        if not all(_int_tuple(t, 2) for t in (ks, st, pd)):
-            return None
+        if not all(_int_tuple(t, 2) for t in (ks, st, pd)) or min(ks) < 1 or min(st) < 1 or min(pd) < 0:
+            return None  # param-shape reports it (a stride of 0 would divide by zero)
         hw = tuple(pool_output_size(x[1 + i], ks[i], st[i], pd[i]) for i in range(2))
         if min(hw) <= 0:
             raise _Mismatch(f"input {x} is too small for kernel {ks}, stride {st}, padding {pd}")

@@ -85,7 +85,7 @@ def _groups(ctx) -> Iterator[Finding]:
                     node.name,
                     "defined with reset by subtraction (the file predates v_reset), "
                     "which Lava's fixed-point LIF cannot do (it resets v to 0): "
-                    "compile with --reset zero to accept the approximation",
+                    'compile with reset="zero" to accept the approximation',
                 )
     if ctx.netlist is None:
         return
@@ -97,10 +97,10 @@ def _groups(ctx) -> Iterator[Finding]:
                 "loihi2-reset-subtract",
                 UnsupportedError(
                     "reset by subtraction cannot be expressed by Lava's fixed-point LIF (it resets v to 0); "
-                    "compile with --reset zero to accept the reset-to-zero approximation",
+                    'compile with reset="zero" to accept the reset-to-zero approximation',
                     node=g.name,
                     parameter="reset",
-                    expected="--reset zero",
+                    expected='reset="zero"',
                 ),
             )
         elif g.reset == "value":
@@ -109,10 +109,10 @@ def _groups(ctx) -> Iterator[Finding]:
                 UnsupportedError(
                     f"v_reset = {g.params['v_reset'][np.flatnonzero(g.params['v_reset'])[0]]:g} "
                     "cannot be expressed "
-                    "(Lava's LIF resets v to 0); compile with --reset zero to accept the approximation",
+                    '(Lava\'s LIF resets v to 0); compile with reset="zero" to accept the approximation',
                     node=g.name,
                     parameter="v_reset",
-                    expected="v_reset = 0 or --reset zero",
+                    expected='v_reset = 0 or reset="zero"',
                 ),
             )
         th = g.params["v_threshold"]
@@ -213,6 +213,37 @@ def _learning(ctx) -> Iterator[Finding]:
         yield from learning_refusals(node, rule)
 
 
+#: dt/tau beyond this cannot be quantized: round(4096 * dt/tau) leaves int64 (the decay would
+#: saturate at 4095 long before; such a tau is a unit error).
+DECAY_RATIO_LIMIT = 2.0**62 / spec.DECAY_UNITY
+
+
+def _decay_range(ctx) -> Iterator[Finding]:
+    """Forward-Euler decays ``dt/tau`` that Loihi 2's 12-bit decay quantization cannot represent."""
+    if ctx.netlist is None or ctx.semantics is None or ctx.semantics.discretization != "forward":
+        return
+    dt = float(ctx.semantics.dt)
+    for g in ctx.netlist.groups.values():
+        for key in ("tau", "tau_syn", "tau_mem"):
+            tau = g.params.get(key)
+            if tau is None:
+                continue
+            tau = np.asarray(tau, dtype=np.float64)
+            pos = tau[tau > 0]
+            if pos.size and float(pos.min()) * DECAY_RATIO_LIMIT < dt:
+                yield refusal(
+                    "loihi2-decay-range",
+                    ParameterError(
+                        f"dt/{key} = {dt / float(pos.min()):.3g} cannot be quantized into Loihi 2's 12-bit "
+                        f"decay (round(4096 dt/{key}) overflows; a {key} this small is a unit error)",
+                        node=g.name,
+                        parameter=key,
+                        expected=f"dt/{key} <= {DECAY_RATIO_LIMIT:.3g}",
+                    ),
+                )
+                break
+
+
 # ---------------------------------------------------------------------------- analysis passes
 def _passes(ctx) -> Iterator[Finding]:
     """The findings and refusals of the lowering's analysis passes (:func:`.lower.analyse`); they
@@ -232,7 +263,7 @@ def _passes(ctx) -> Iterator[Finding]:
     yield from a.findings
 
 
-_BEFORE_PASSES = (_netlist, _attach, _groups, _connections, _learning)
+_BEFORE_PASSES = (_netlist, _attach, _groups, _connections, _decay_range, _learning)
 
 for _fn, _code in (
     (_netlist, "loihi2-netlist"),
@@ -240,12 +271,13 @@ for _fn, _code in (
     (_groups, "loihi2-reset"),
     (_connections, "loihi2-connections"),
     (_delay_limit, "loihi2-delay-limit"),
+    (_decay_range, "loihi2-decay-range"),
     (_learning, "loihi2-learning"),
     (_passes, "loihi2-lowering"),
 ):
     _fn.code = _code  # type: ignore[attr-defined]
 
 #: in the order lower enforces them (the first error is raised)
-RULES = [_netlist, _attach, _groups, _connections, _delay_limit, _learning, _passes]
+RULES = [_netlist, _attach, _groups, _connections, _delay_limit, _decay_range, _learning, _passes]
 
 __all__ = ["RULES", "learning_refusals"]
