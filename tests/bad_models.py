@@ -157,6 +157,29 @@ def _drop(node: str, key: str) -> Callable[[dict], None]:
     return fn
 
 
+def _set_meta(**meta: Any) -> Callable[[dict], None]:
+    def fn(g: dict) -> None:
+        g["metadata"].update(meta)
+
+    return fn
+
+
+def _collide(g: dict) -> None:
+    """A node literally named 'sub.lif' beside a subgraph 'sub' holding a node 'lif'."""
+    lif = g["nodes"].pop("lif")
+    g["nodes"]["sub.lif"] = lif
+    g["nodes"]["sub"] = {
+        "type": "NIRGraph",
+        "nodes": {
+            "i": {"type": "Input", "shape": np.array([2])},
+            "lif": dict(lif),
+            "o": {"type": "Output", "shape": np.array([2])},
+        },
+        "edges": [("i", "lif"), ("lif", "o")],
+    }
+    g["edges"] = [("in", "fc"), ("fc", "sub.lif"), ("sub.lif", "out")]
+
+
 def _remove_node(node: str) -> Callable[[dict], None]:
     def fn(g: dict) -> None:
         del g["nodes"][node]
@@ -431,4 +454,42 @@ CASES: list[Case] = [
         check_kw={"target": "truenorth"},
     ),
     Case("onnx-sigmoid", _write_onnx_sigmoid, {("unsupported-onnx-op", "act1"), ("legacy-reset", "if0")}),
+    # graph sanity (issue 17; tests/test_graph_sanity.py checks compile/simulate refuse them)
+    Case("no-nodes", _mod(lif_graph, lambda g: g.update(nodes={}, edges=[])), {("empty-graph", None)}),
+    Case("name-collision", _mod(lif_graph, _collide), {("name-collision", "sub.lif")}),
+    Case("metadata-dt-string", _mod(lif_graph, _set_meta(dt="fast")), {("metadata-dt", None)}),
+    Case(
+        "complex-weight",
+        _mod(lif_graph, _set("fc", weight=np.full((2, 3), 0.5 + 1j))),
+        {("param-complex", "fc")},
+    ),
+    Case("string-threshold", _mod(lif_graph, _set("lif", v_threshold="1.0")), {("param-not-numeric", "lif")}),
+    Case(
+        "huge-weight", _mod(lif_graph, _set("fc", weight=np.full((2, 3), 1e300))), {("param-magnitude", "fc")}
+    ),
+    Case(
+        "tiny-tau",
+        _mod(lif_graph, _set("lif", tau=np.full(2, 1e-300))),
+        {("tau-dt-ratio", "lif"), ("norse-tau-export", "lif")},
+    ),
+    Case(
+        "if-1e8-neurons",
+        _mod(
+            lif_graph,
+            lambda g: (
+                _set("in", shape=np.array([10**8]))(g),
+                _set("out", shape=np.array([10**8]))(g),
+                g["nodes"].update(
+                    fc={"type": "Scale", "scale": np.array(1.0)},
+                    lif={
+                        "type": "IF",
+                        "r": np.array(1.0),
+                        "v_threshold": np.array(1.0),
+                        "v_reset": np.array(0.0),
+                    },
+                ),
+            ),
+        ),
+        {("size-limit", n) for n in ("in", "fc", "lif", "out")},
+    ),
 ]
