@@ -123,9 +123,10 @@ def test_tolerance_and_labels():
     loose = validate(g, prog, {"in": x}, tolerance=1.0)
     assert loose.exact
     labels = np.array([0, 1, 2, 3])
-    rep = validate(g, prog, {"in": x, "lab": labels}, labels="lab")
-    ref = nc.simulate(g, {"in": x}, dt=1.0, hop_delay=1).outputs["out"].sum(axis=1).argmax(axis=1)
-    emu = prog.run({"in": x}).outputs["out"].sum(axis=1).argmax(axis=1)
+    rep = validate(g, prog, {"in": x, "lab": labels}, labels="lab", against="program")
+    xp = np.concatenate([x, np.zeros((4, 2, 20))], axis=1)  # the Program gets H = 2 silent steps
+    ref = nc.simulate(g, {"in": xp}, dt=1.0, hop_delay=1).outputs["out"].sum(axis=1).argmax(axis=1)
+    emu = prog.run({"in": xp}).outputs["out"].sum(axis=1).argmax(axis=1)
     o = rep.outputs[0]
     assert o.accuracy_reference == pytest.approx(np.mean(ref == labels))
     assert o.accuracy_program == pytest.approx(np.mean(emu == labels))
