@@ -3,7 +3,17 @@
 Inputs and outputs are ``.npz`` files whose keys are the NIR ``Input`` / ``Output`` node
 names, arrays shaped ``(batch, time, *node_shape)``. Recorded state adds keys
 ``NODE.v``, ``NODE.u`` and ``NODE.spikes`` of the same layout. The run's provenance
-(backend, fidelity label, semantics) is stored under the key ``__meta__`` as a JSON string.
+(backend, fidelity label, semantics, units, time step) is stored under the key ``__meta__`` as a
+JSON string.
+
+Units (``docs/fidelity.md``, "Units"): a chip backend returns its own numbers (Loihi 2
+integers, sPyNNaker mV); :func:`neurocompile.target.run_program` passes them through the
+target's ``to_model_units`` hook (:func:`neurocompile.target.convert_units`): recorded
+``POP.v`` / ``POP.u`` come back in the trained model's float units (``units="model"``, the
+default) or unchanged (``units="raw"``), and ``RunResult.units`` (``__meta__["units"]``) holds
+per key ``{"unit", "scale", "step", "raw_unit"}``. Spikes and outputs are never changed. Rates
+are in Hz when ``dt`` is in seconds (``dt < 1``), else per step (sinabs graphs, ``dt = 1``):
+:func:`rate_unit`, ``__meta__["time"]`` and ``__meta__["rates"]``.
 """
 
 from __future__ import annotations
@@ -40,6 +50,9 @@ class RunResult:
     reference: str | None = None
     semantics: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: per array key with a unit: ``{"unit", "scale", "step", "raw_unit"[, "note"]}`` (see
+    #: :func:`neurocompile.target.convert_units`); empty when no target hook described the arrays.
+    units: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def arrays(self) -> dict[str, np.ndarray]:
         out = dict(self.outputs)
@@ -53,7 +66,26 @@ class RunResult:
             "reference": self.reference,
             "semantics": self.semantics,
             "warnings": list(self.warnings),
+            "units": self.units,
+            "time": time_meta(self.semantics.get("dt")),
+            "rates": self.rates(),
         }
+
+    def rates(self) -> dict[str, float]:
+        """Mean spike rate per spike key (``POP.spikes``, and outputs without a unit whose values are
+        all 0/1), in :func:`rate_unit` of the run's ``dt`` (Hz, or per step)."""
+        dt = self.semantics.get("dt")
+        factor = 1.0 / float(dt) if rate_unit(dt) == "Hz" else 1.0
+        out = {}
+        for key, arr in self.arrays().items():
+            a = np.asarray(arr)
+            if not (a.size and a.ndim >= 2 and a.dtype.kind in "biuf"):
+                continue
+            if key.endswith(".spikes") or (
+                key in self.outputs and key not in self.units and bool(np.all((a == 0) | (a == 1)))
+            ):
+                out[key] = float(a.mean()) * factor
+        return out
 
     def label(self) -> str:
         ref = f" vs {self.reference}" if self.reference else ""
@@ -72,6 +104,21 @@ class RunResult:
                 np.savez_compressed(f, **arrays)
 
         atomic_write(path, write, what=what)
+
+
+def rate_unit(dt: Any) -> str:
+    """``"Hz"`` when ``dt`` is in seconds (a step below 1: the NIR paper graphs, norse), else
+    ``"per step"`` (``dt = 1``: sinabs graphs, whose time constants are in steps)."""
+    try:
+        return "Hz" if 0 < float(dt) < 1 else "per step"
+    except (TypeError, ValueError):
+        return "per step"
+
+
+def time_meta(dt: Any) -> dict[str, Any]:
+    """``__meta__["time"]``: the step and the unit rates are given in."""
+    unit = rate_unit(dt)
+    return {"dt": dt, "dt_unit": "s" if unit == "Hz" else "step", "rate_unit": unit}
 
 
 def parse_record(spec: Any, *, observables: Iterable[str] = OBSERVABLES) -> list[tuple[str, str]]:

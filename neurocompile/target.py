@@ -39,6 +39,11 @@ target's ``__init__.py`` stays cheap to import. Hooks and their signatures:
 ``validate(program) -> Program``
     The target's schema check of a loaded Program (every field of every population and
     projection, typed errors naming the field and the limit); ``Program.load`` calls it.
+``to_model_units(program, key, array) -> (array, meta | None)``
+    A recorded ``POP.v`` / ``POP.u`` in the trained model's float units, with its meta
+    ``{"unit", "scale", "step", "raw_unit"}`` (``step``: one raw unit in model units); for an output
+    key the array unchanged with its meta; ``None`` meta for keys without a unit (spikes).
+    :func:`run_program` applies it to every run (:func:`convert_units`).
 ``demo``
     Optional presentation data for the demo (``cli/demo.py`` lists the keys); the core never reads it.
 """
@@ -49,7 +54,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-from .errors import UnsupportedError
+from .errors import InputDataError, UnsupportedError
 
 Hook = Callable[..., Any] | str | None
 
@@ -85,6 +90,7 @@ class Target:
     effective_weights: Hook = None
     apply_learned: Hook = None
     validate: Hook = None
+    to_model_units: Hook = None
     demo: Mapping[str, Any] = field(default_factory=dict)
 
     def hook(self, name: str) -> Callable[..., Any] | None:
@@ -123,9 +129,72 @@ def get_target(name: str) -> Target:
     return _registry().get(name)
 
 
-def run_program(program: Any, inputs: Mapping[str, Any], backend: str = "emulator", **options: Any):
-    """Run ``program`` on one of its target's backends (the one entry point every caller uses)."""
-    return get_target(program.target).backend(backend)(program, inputs, **options)
+#: The two unit modes of a run: the trained model's float units, or the chip's own numbers.
+UNITS = ("model", "raw")
 
 
-__all__ = ["Target", "INPUT_KINDS", "resolve", "get_target", "target_names", "run_program"]
+def convert_units(result: Any, program: Any, hook: Any, units: str = "model") -> Any:
+    """Put ``result``'s recorded ``POP.v`` / ``POP.u`` in ``units`` and describe every key with a unit.
+
+    ``hook(program, key, array) -> (array in model units, meta or None)`` is the target's
+    ``to_model_units``. ``units="model"`` replaces each recording by its converted array;
+    ``units="raw"`` keeps it (the meta's ``unit`` is then its ``raw_unit``). Outputs are never
+    changed (the backends already scale outputs read as v; spikes carry no unit), only described.
+    An unknown ``units`` is an :class:`InputDataError`.
+    """
+    if units not in UNITS:
+        raise InputDataError(f"unknown units {units!r}", parameter="units", expected=" or ".join(UNITS))
+    if hook is None:
+        return result
+    meta: dict[str, dict[str, Any]] = {}
+    for key, arr in result.outputs.items():
+        _, m = hook(program, key, arr)
+        if m is not None:
+            meta[key] = dict(m)
+    for key, arr in list(result.recordings.items()):
+        conv, m = hook(program, key, arr)
+        if m is None:
+            continue
+        m = dict(m)
+        if units == "model":
+            result.recordings[key] = conv
+        else:
+            m["unit"] = m["raw_unit"]
+        meta[key] = m
+    result.units = meta
+    return result
+
+
+def run_program(
+    program: Any,
+    inputs: Mapping[str, Any],
+    backend: str = "emulator",
+    *,
+    units: str = "model",
+    raw: bool = False,
+    **options: Any,
+):
+    """Run ``program`` on one of its target's backends (the one entry point every caller uses).
+
+    Recorded ``POP.v`` / ``POP.u`` come back in the model's float units (``units="model"``) or as
+    the chip's own numbers (``units="raw"`` or ``raw=True``), through the target's
+    ``to_model_units`` hook; ``RunResult.units`` says which, per key.
+    """
+    units = "raw" if raw else units
+    if units not in UNITS:  # checked before the run, not after
+        convert_units(None, None, None, units)
+    target = get_target(program.target)
+    result = target.backend(backend)(program, inputs, **options)
+    return convert_units(result, program, target.hook("to_model_units"), units)
+
+
+__all__ = [
+    "Target",
+    "INPUT_KINDS",
+    "UNITS",
+    "resolve",
+    "get_target",
+    "target_names",
+    "run_program",
+    "convert_units",
+]

@@ -23,6 +23,7 @@ TARGET = Target(
     effective_weights=f"{_P}.report:effective_weights",
     apply_learned=f"{_P}.learned:apply_learned",
     validate=f"{_P}.schema:validate_program",
+    to_model_units=f"{_P}.units:to_model_units",
     demo={
         "lava_available": f"{_P}.run:lava_available",
         "chip": "Loihi 2",

@@ -23,6 +23,7 @@ TARGET = Target(
     effective_weights=f"{_P}.report:effective_weights",
     apply_learned=f"{_P}.learned:apply_learned",
     validate=f"{_P}.schema:validate_program",
+    to_model_units=f"{_P}.units:to_model_units",
     demo={
         "fidelity": "bit-exact vs sPyNNaker 1!7.4.1",
         "quantization": "w16, ring-buffer shift {ring_buffer_shift}",

@@ -537,13 +537,15 @@ def run_board(
         f"weights {'match' if mapping.weights_ok else 'DIFFER'}, shifts "
         f"{'match' if mapping.shifts_ok else 'DIFFER'}"
     )
+    from .units import run_semantics
+
     return BoardRunResult(
         outputs={},
         recordings={},
         backend=BACKEND,
         fidelity=FIDELITY_MAPPING_ONLY,
         reference=BOARD_REFERENCE,
-        semantics=dict(program.semantics),
+        semantics=run_semantics(program),  # reset zero when subtract was asked (units.py)
         warnings=warnings,
         mapping=mapping,
     )

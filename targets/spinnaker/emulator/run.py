@@ -3,7 +3,10 @@
 Validates the Program and its inputs, builds the plan (:func:`.engine.build_plan`, or
 :class:`.stdp.StdpPlan` when the Program has ``"stdp"`` projections), runs the numba kernels and
 turns their integers into a :class:`~neurocompile.data.RunResult` (mV / nA floats, spikes, learned
-weights), with one warning per population for int32 wraps and ring-buffer saturation.
+weights), with one warning per population for int32 wraps and ring-buffer saturation. Its
+``semantics`` are what the chip ran (``run_semantics`` in ``targets/spinnaker/units.py``: reset to
+zero when the Program asked for subtraction); :func:`neurocompile.target.run_program` then
+puts v and u in model units (``targets/spinnaker/units.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from neurocompile.data import FIDELITY_BIT_EXACT, RunResult, check_inputs, parse
 from neurocompile.errors import InputDataError, NumericOverflowError
 from neurocompile.program import Program
 from neurocompile.targets.spinnaker import spec
+from neurocompile.targets.spinnaker.units import run_semantics
 
 from .arith import O_SAT, O_WRAP
 from .engine import Outputs, Recorded, build_plan, run_batch, run_sample
@@ -200,7 +204,7 @@ def run_program(
         backend="emulator:spinnaker",
         fidelity=FIDELITY_BIT_EXACT,
         reference=spec.REFERENCE,
-        semantics=dict(program.semantics),
+        semantics=run_semantics(program),  # what the chip did: reset zero when subtract was asked
         warnings=messages,
     )
 
