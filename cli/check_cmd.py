@@ -2,7 +2,8 @@
 
 Lists every finding at once (a rich table, or JSON with ``--json``). Exit code 0 when there
 is no error finding, 1 when there is, 2 when the model cannot be read at all (then one line
-on stderr, or the JSON report on stdout with ``--json``).
+on stderr, or the JSON report on stdout with ``--json``). The table words the findings' Python
+arguments as flags (``reset="zero"`` -> ``--reset zero``); the JSON keeps the library's words.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import sys
 
 import typer
 
-from neurocompile.cli.main import app
-from neurocompile.cli.options import DtOpt, JsonOpt, OptionalFloat, OptionalStr, targets_help
+from neurocompile.cli.main import app, cli_wording
+from neurocompile.cli.options import DtOpt, JsonOpt, OptionalFloat, OptionalStr, target_option, targets_help
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -21,9 +22,7 @@ _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 @app.command("check")
 def check_command(
     model: str = typer.Argument(..., help="A .nir file."),
-    target: OptionalStr = typer.Option(
-        None, "--target", help=f"Also apply this target's rules ({targets_help()})."
-    ),
+    target: OptionalStr = target_option(None, help=f"Also apply this target's rules ({targets_help()})."),
     dt: OptionalFloat = DtOpt,
     learning: OptionalStr = typer.Option(
         None, "--learning", help="Learning rules (.toml) to check for the target."
@@ -49,9 +48,10 @@ def check_command(
         sys.stdout.write(json.dumps(report.as_dict(), indent=2) + "\n")
     elif not report.readable:
         msg = report.findings[0].message if report.findings else f"cannot read {model}"
-        sys.stderr.write("load error: " + " ".join(msg.split()) + "\n")
+        sys.stderr.write("load error: " + " ".join(cli_wording(msg).split()) + "\n")
     else:
         _print_table(report)
+        _print_io(model)
     if not report.readable:
         raise typer.Exit(2)
     raise typer.Exit(1 if report.has_errors else 0)
@@ -75,7 +75,10 @@ def _print_table(report) -> None:
     table.add_column("message", overflow="fold")
     for f in report.findings:
         table.add_row(
-            f"[{_STYLE.get(f.severity, '')}]{f.severity}[/]", f.code, f.node or "-", _escape(f.message)
+            f"[{_STYLE.get(f.severity, '')}]{f.severity}[/]",
+            f.code,
+            f.node or "-",
+            _escape(cli_wording(f.message)),
         )
     console.print(table)
     console.print(
@@ -84,6 +87,19 @@ def _print_table(report) -> None:
         markup=False,
         soft_wrap=True,
     )
+
+
+def _print_io(model: str) -> None:
+    """One line: the .npz keys and array shapes a run of the model reads and writes."""
+    from neurocompile.errors import NeurocompileError
+    from neurocompile.load import load_graph
+    from neurocompile.summary import io_line, model_ports
+
+    try:
+        line = io_line(*model_ports(load_graph(model)))
+    except NeurocompileError:
+        return
+    print(".npz " + line)
 
 
 def _escape(text: str) -> str:

@@ -3,7 +3,8 @@
 Loads MODEL, calls :func:`neurocompile.compile` with the shared semantic options, saves the
 Program (``.ncp``) and prints one summary line (or ``--json``: populations, projections,
 findings). Target-specific options (``--tick-ms`` for SpiNNaker) are passed through only when
-given; an option the target does not take is a one-line error (exit 2).
+given; an option the target does not take is a one-line error (exit 2). On a terminal a progress
+bar on stderr names the step (load, lower and place, write); ``--quiet`` hides it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Optional
 import numpy as np
 import typer
 
+from neurocompile.cli import progress
 from neurocompile.cli.main import app
 from neurocompile.cli.options import (
     DiscretizationOpt,
@@ -23,6 +25,7 @@ from neurocompile.cli.options import (
     OptionalFloat,
     OptionalStr,
     ResetOpt,
+    target_option,
     targets_help,
 )
 from neurocompile.report import INPUT_KINDS
@@ -53,7 +56,7 @@ def summary(program, path: Path) -> dict:
 @app.command("compile")
 def compile_cmd(
     model: str = typer.Argument(..., help="A .nir file."),
-    target: str = typer.Option(..., "--target", "-t", help=f"{targets_help()}."),
+    target: str = target_option(..., "-t", help=f"{targets_help()}."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the Program (.ncp)."),
     dt: OptionalFloat = DtOpt,
     discretization: str = DiscretizationOpt,
@@ -74,6 +77,7 @@ def compile_cmd(
     import neurocompile
     from neurocompile.data import load_npz
     from neurocompile.files import atomic_write, input_path, model_path, output_path
+    from neurocompile.target import get_target
 
     output = output_path(
         output, what="--output", inputs={"MODEL": model, "--calibration": calibration, "--learning": learning}
@@ -86,17 +90,23 @@ def compile_cmd(
     opts = {}
     if tick_ms is not None:
         opts["tick_ms"] = tick_ms
-    program = neurocompile.compile(
-        model,
-        target,
-        dt=dt,
-        discretization=discretization,
-        reset=reset,
-        calibration=calibration,
-        learning=learning,
-        **opts,
-    )
-    atomic_write(output, program.to_bytes(), what="--output")
+    get_target(target)  # an unknown target before any work, as neurocompile.compile does
+    with progress.steps(f"compile for {target}", ("load", "lower and place", "write")) as step:
+        step("load")
+        graph = neurocompile.load(model)
+        step("lower and place")
+        program = neurocompile.compile(
+            graph,
+            target,
+            dt=dt,
+            discretization=discretization,
+            reset=reset,
+            calibration=calibration,
+            learning=learning,
+            **opts,
+        )
+        step("write")
+        atomic_write(output, program.to_bytes(), what="--output")
     s = summary(program, output)
     if as_json:
         typer.echo(json.dumps(s, indent=2, sort_keys=True, default=str))

@@ -135,11 +135,18 @@ def _default_dir() -> Path:
 
 
 def resolve_model(
-    model: str | Path | None = None, input: str | Path | None = None, samples: int | None = None
+    model: str | Path | None = None,
+    input: str | Path | None = None,
+    samples: int | None = None,
+    *,
+    dt: float | None = None,
+    reset: str | None = None,
 ) -> DemoModel:
     """A zoo name, ``"default"``, or a ``.nir`` path (with ``input``) -> :class:`DemoModel`.
 
-    Keeps the first ``samples`` samples.
+    Keeps the first ``samples`` samples. ``dt`` and ``reset`` (``--dt``, ``--reset``) are the
+    semantics of a ``.nir`` model's check, compile and float reference (NIR files store no dt and
+    paper-era files no v_reset); a zoo model carries its own and refuses them.
     """
     from neurocompile import models as zoo
     from neurocompile.data import load_npz
@@ -156,6 +163,12 @@ def resolve_model(
         inputs, labels = zoo.load_test_set(name)
         card = zoo.load_card(name)
         reference = zoo.reference_semantics(name)
+        if dt is not None or reset is not None:
+            raise InputDataError(
+                f"the zoo model {name!r} carries its own dt and reset",
+                parameter="dt" if dt is not None else "reset",
+                expected="no dt or reset for a zoo model (they apply to a .nir model)",
+            )
     else:
         if name == "default":
             path, in_path = (
@@ -184,6 +197,10 @@ def resolve_model(
         labels = np.asarray(raw.pop("labels")).astype(np.int64) if "labels" in raw else None
         inputs = {k: np.asarray(v, dtype=np.float64) for k, v in raw.items()}
         reference = {"hop_delay": 0}
+        if dt is not None:
+            reference["dt"] = dt
+        if reset is not None:
+            reference["reset"] = reset
     if samples is not None:
         inputs = {k: v[:samples] for k, v in inputs.items()}
         labels = None if labels is None else labels[:samples]
@@ -434,6 +451,8 @@ class Demo:
         subset_samples: int = DEFAULT_SUBSET_SAMPLES,
         out: str | Path = "out/demo",
         progress: Progress | None = None,
+        dt: float | None = None,
+        reset: str | None = None,
     ) -> None:
         import neurocompile as nc
 
@@ -444,7 +463,7 @@ class Demo:
                 parameter=SUBSET_OPTION.lstrip("-").replace("-", "_"),
                 expected=">= 0",
             )
-        self.dm = resolve_model(model, input, samples)
+        self.dm = resolve_model(model, input, samples, dt=dt, reset=reset)
         #: every registered target, in registration order
         self.targets: list[str] = target_names()
         # what the demo writes into --out: refused before any work when that would replace an input
@@ -843,9 +862,20 @@ def run_demo(
     subset_samples: int = DEFAULT_SUBSET_SAMPLES,
     out: str | Path = "out/demo",
     progress: Progress | None = None,
+    dt: float | None = None,
+    reset: str | None = None,
 ) -> DemoResult:
     """Every step of the demo, silently; the result (also written to ``OUT/results.json``)."""
-    d = Demo(model, input=input, samples=samples, subset_samples=subset_samples, out=out, progress=progress)
+    d = Demo(
+        model,
+        input=input,
+        samples=samples,
+        subset_samples=subset_samples,
+        out=out,
+        progress=progress,
+        dt=dt,
+        reset=reset,
+    )
     d.check()
     d.compile()
     d.run_reference()

@@ -1,13 +1,13 @@
 """``neurocompile demo [--model NAME] [--samples N] [--lava-samples K] [--out DIR]``: the whole pipeline.
 
 Takes a zoo model (default ``digits_cnn_sinabs``; ``--model default`` is the foundation's
-placeholder network, ``--model X.nir --input X.npz`` any file) through ``check`` and
-``compile`` for every registered target, runs the test set on the float reference and each
-target's emulator with a progress bar, a target's subset backend (loihi2: Lava, when
-``.venv-lava`` exists) on the first K samples, and prints the accuracy table and the resource
-reports. Writes the Programs (``<target>.ncp``), ``raster.png``, ``placement.png`` and
-``results.json`` into ``--out``. The logic is in ``cli/demo.py`` (:mod:`neurocompile.cli.demo`),
-the pictures in ``cli/demo_plots.py``.
+placeholder network, ``--model X.nir --input X.npz [--dt DT] [--reset R]`` any file) through
+``check`` and ``compile`` for every registered target, runs the test set on the float reference
+and each target's emulator (progress bars on stderr when it is a terminal; ``--quiet`` hides
+them), a target's subset backend (loihi2: Lava, when ``.venv-lava`` exists) on the first K
+samples, and prints the accuracy table and the resource reports. Writes the Programs
+(``<target>.ncp``), ``raster.png``, ``placement.png`` and ``results.json`` into ``--out``. The
+logic is in ``cli/demo.py`` (:mod:`neurocompile.cli.demo`), the pictures in ``cli/demo_plots.py``.
 
 Exit code 0 when every backend ran (a missing Lava interpreter is a skip, not a failure) and
 each subset backend was identical to its emulator; 1 when a backend failed or disagreed; 2 for
@@ -21,7 +21,8 @@ from typing import Optional
 
 import typer
 
-from neurocompile.cli.main import app
+from neurocompile.cli.main import app, choice, cli_wording
+from neurocompile.semantics import RESETS
 
 _SEV = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -51,6 +52,20 @@ def demo(
     input: Optional[Path] = typer.Option(
         None, "--input", help="Input .npz for a .nir --model (optional 'labels' key)."
     ),
+    dt: Optional[float] = typer.Option(
+        None,
+        "--dt",
+        help="Time step of a .nir --model (its check, compile and float reference; NIR files store none: "
+        "seconds for the NIR paper graphs, e.g. 1e-4).",
+    ),
+    reset: Optional[str] = typer.Option(
+        None,
+        "--reset",
+        help="Reset of a .nir --model: file (v_reset from the file), zero, or subtract "
+        "(paper-era files have no v_reset: subtract is how they were defined).",
+        metavar="[" + "|".join(RESETS) + "]",
+        callback=choice("'--reset'", lambda: RESETS),
+    ),
 ) -> None:
     """Check, compile for every registered target, run on every backend, report, draw."""
     from rich.console import Console
@@ -58,6 +73,7 @@ def demo(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    from neurocompile.cli import progress as shown
     from neurocompile.cli.demo import Demo
 
     console = Console()
@@ -73,7 +89,16 @@ def demo(
             live["tasks"][task] = bar.add_task(task, total=total)
         bar.update(live["tasks"][task], completed=done)
 
-    d = Demo(model, input=input, samples=samples, subset_samples=lava_samples, out=output, progress=progress)
+    d = Demo(
+        model,
+        input=input,
+        samples=samples,
+        subset_samples=lava_samples,
+        out=output,
+        progress=progress,
+        dt=dt,
+        reset=reset,
+    )
     dm = d.dm
     card_acc = dm.card.get("accuracy", {})
     console.rule(f"[bold]neurocompile demo: {dm.name}")
@@ -108,7 +133,9 @@ def demo(
     for t, c in d.compile().items():
         opts = ", ".join(f"{k}={v}" for k, v in c["options"].items()) or "options from the file"
         if c["error"]:
-            console.print(f"  {t}: [bold red]failed[/] ({opts}): {escape(c['error'])}", soft_wrap=True)
+            console.print(
+                f"  {t}: [bold red]failed[/] ({opts}): {escape(cli_wording(c['error']))}", soft_wrap=True
+            )
             continue
         r = d.programs[t].placement or {}
         console.print(
@@ -148,14 +175,18 @@ def demo(
         + (" on a subset" if subsets else "")
         + ")"
     )
+    # the bars: on stderr, only on a terminal and without --quiet, transient (a failed run leaves no
+    # half-finished bar behind; the table below has each run's time)
     with Progress(
         TextColumn("  {task.description:<20}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
+        console=Console(stderr=True),
+        transient=True,
+        disable=not shown.enabled(),
     ) as bar:
-        live["bar"] = bar
+        live["bar"] = bar if shown.enabled() else None
         d.run_reference()
         for t in d.targets:
             d.run_reference_chip(t)
@@ -265,7 +296,7 @@ def demo(
 
 
 def _short(msg: str, n: int = 160) -> str:
-    msg = " ".join(str(msg).split())
+    msg = " ".join(cli_wording(str(msg)).split())
     return msg if len(msg) <= n else msg[: n - 3] + "..."
 
 

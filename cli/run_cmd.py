@@ -5,7 +5,9 @@ Loads a saved Program, runs it on the chosen backend through
 :func:`neurocompile.targets.run_program`, writes outputs and recordings with
 :meth:`RunResult.save` and prints the backend and fidelity label, e.g.
 ``backend emulator:loihi2, fidelity bit-exact vs lava-nc 0.10.0 fixed_pt``, then one summary
-line. Overflow warnings (u wrap, v saturation) are printed, one line per population.
+line. Overflow warnings (u wrap, v saturation) are printed, one line per population. On a terminal
+a progress bar on stderr counts the samples (backends whose run entry takes ``progress``; a spinner
+for the others); ``--quiet`` hides it.
 """
 
 from __future__ import annotations
@@ -16,18 +18,16 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from neurocompile.cli.main import app
-from neurocompile.cli.options import OptionalStr, RecordOpt, backends_help
+from neurocompile.cli import progress
+from neurocompile.cli.main import app, cli_wording
+from neurocompile.cli.options import OptionalStr, RecordOpt, backend_option, backends_help
 
 
 @app.command()
 def run(
     program: Path = typer.Argument(..., help="A Program file (.ncp) written by compile or Program.save."),
-    backend: str = typer.Option(
-        "emulator",
-        "--backend",
-        "-b",
-        help=f"The backend that runs it; by the Program's target: {backends_help()}.",
+    backend: str = backend_option(
+        help=f"The backend that runs it; by the Program's target: {backends_help()}."
     ),
     input: Path = typer.Option(
         ..., "--input", "-i", help="Input .npz: one key per Program input, (batch, time, *shape)."
@@ -36,6 +36,12 @@ def run(
     record: OptionalStr = RecordOpt,
     strict: bool = typer.Option(
         False, "--strict", help="Fail on any u wrap or v saturation instead of warning."
+    ),
+    raw: bool = typer.Option(
+        False,
+        "--raw",
+        help="Record v and u as the chip's own numbers (Loihi 2 integers, SpiNNaker mV) "
+        "instead of the model's float units; __meta__ 'units' says which, per key.",
     ),
 ) -> None:
     """Run a Program on a backend and save its outputs (and recorded POP.v/POP.u/POP.spikes)."""
@@ -50,13 +56,17 @@ def run(
     input_path(program, what="PROG", error=ModelLoadError)
     prog = Program.load(program)
     inputs = load_npz(input, what="--input")
-    with warnings.catch_warnings():
+    shapes = [np.shape(v) for v in inputs.values()]
+    batch = int(shapes[0][0]) if shapes and shapes[0] else 0  # the backend refuses malformed inputs
+    with warnings.catch_warnings(), progress.task(f"{backend} run", total=None) as update:
         warnings.simplefilter("ignore", RuntimeWarning)  # the messages are in res.warnings, printed below
-        res = run_program(prog, inputs, backend=backend, record=items, strict=strict)
+        opts = {"progress": update} if _takes_progress(prog, backend) else {}
+        res = run_program(prog, inputs, backend=backend, record=items, strict=strict, raw=raw, **opts)
+        update(batch, batch)
     res.save(output, what="--output")
     typer.echo(res.label())
     for w in res.warnings:
-        typer.echo(f"warning: {w}", err=True)
+        typer.echo(f"warning: {cli_wording(w)}", err=True)
     sums = ", ".join(
         f"{k}={int(np.rint(np.asarray(v, dtype=np.float64).sum()))}" for k, v in res.outputs.items()
     )
@@ -64,3 +74,18 @@ def run(
     typer.echo(
         f"ran {program.name}: batch x time {tuple(batch_time)}; output sums: {sums or '-'}; wrote {output}"
     )
+
+
+def _takes_progress(prog, backend: str) -> bool:
+    """Whether the backend's run entry reports progress (``progress(done, total)`` per sample chunk);
+    the others show a spinner with the elapsed time."""
+    import inspect
+
+    from neurocompile.target import get_target
+
+    if not progress.enabled():
+        return False
+    try:
+        return "progress" in inspect.signature(get_target(prog.target).backend(backend)).parameters
+    except (TypeError, ValueError):
+        return False

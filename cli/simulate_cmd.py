@@ -2,7 +2,8 @@
 
 Loads the model, runs :func:`neurocompile.simulate` under the requested semantics, saves
 outputs and recordings with :meth:`RunResult.save` (``.npz`` keys = Output node names and
-``NODE.v``/``NODE.u``/``NODE.spikes``) and prints one summary line.
+``NODE.v``/``NODE.u``/``NODE.spikes``) and prints one summary line. On a terminal a progress
+bar on stderr names the step (load, run, write); ``--quiet`` hides it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
+from neurocompile.cli import progress
 from neurocompile.cli.main import app
 from neurocompile.cli.options import (
     DiscretizationOpt,
@@ -56,10 +58,20 @@ def simulate(
 
     output = output_path(output, what="--output", inputs={"MODEL": model, "--input": input})
     items = parse_record(record)
-    graph = neurocompile.load(model_path(model))
-    inputs = load_npz(input, what="--input")
-    res = neurocompile.simulate(
-        graph, inputs, dt=dt, discretization=discretization, reset=reset, hop_delay=hop_delay, record=items
-    )
-    res.save(output, what="--output")
+    with progress.steps("simulate", ("load", "run", "write")) as step:
+        step("load")
+        graph = neurocompile.load(model_path(model))
+        inputs = load_npz(input, what="--input")
+        step("run")
+        res = neurocompile.simulate(
+            graph,
+            inputs,
+            dt=dt,
+            discretization=discretization,
+            reset=reset,
+            hop_delay=hop_delay,
+            record=items,
+        )
+        step("write")
+        res.save(output, what="--output")
     typer.echo(summary_line(res, output))

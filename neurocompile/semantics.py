@@ -59,8 +59,8 @@ def resolve_semantics(
         dt = graph.metadata_dt()
     if dt is None:
         raise SemanticsError(
-            "the graph stores no time step and none was given; pass --dt (seconds for "
-            "graphs in seconds such as the NIR paper's, 1 for sinabs exports whose tau is in steps)",
+            "the graph stores no time step and none was given; pass dt=DT (seconds for "
+            "graphs in seconds such as the NIR paper's, dt=1 for sinabs exports whose tau is in steps)",
             parameter="dt",
             expected="a positive number",
         )
@@ -95,9 +95,9 @@ def legacy_reset_error(node: str) -> SemanticsError:
     """The error for ``reset="file"`` on a spiking node whose file predates ``v_reset``."""
     return SemanticsError(
         "this file predates v_reset (nir <= 1.0.4, when reset meant subtraction) and "
-        "reset='file' was requested; choose --reset subtract (as paper-era files were "
-        "defined) or --reset zero",
+        'reset="file" was requested; choose reset="subtract" (as paper-era files were '
+        'defined) or reset="zero"',
         node=node,
         parameter="v_reset",
-        expected="--reset subtract or --reset zero",
+        expected='reset="subtract" or reset="zero"',
     )

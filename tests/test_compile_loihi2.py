@@ -86,7 +86,7 @@ def test_braille_compiles_with_reset_zero_finding(paper_data, f):
     path = paper_data / "03_rnn" / f
     with pytest.raises(UnsupportedError) as ei:
         nc.compile(path, "loihi2", dt=1e-4, reset="subtract")
-    assert ei.value.node == "lif1.lif" and "--reset zero" in str(ei.value)
+    assert ei.value.node == "lif1.lif" and 'reset="zero"' in str(ei.value)
     prog = nc.compile(path, "loihi2", dt=1e-4, reset="zero")
     msgs = [f_["message"] for f_ in prog.provenance["findings"] if f_["code"] == "legacy-reset-zero"]
     assert len(msgs) == 2 and "reset by subtraction" in msgs[0]
@@ -202,7 +202,7 @@ def test_v_reset_nonzero_is_refused_with_alternative():
     g = _single(np.ones((2, 3)), v_reset=np.full(2, 0.3))
     with pytest.raises(UnsupportedError) as ei:
         nc.compile(g, "loihi2", dt=1e-3)
-    assert ei.value.node == "n" and "--reset zero" in str(ei.value)
+    assert ei.value.node == "n" and 'reset="zero"' in str(ei.value)
     assert nc.compile(g, "loihi2", dt=1e-3, reset="zero").populations["n"].kind == "lif"
 
 

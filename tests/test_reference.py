@@ -403,7 +403,7 @@ def test_legacy_reset_file_is_refused():
     with pytest.raises(SemanticsError) as e:
         simulate(g, {"in": np.zeros((1, 2, 1))}, dt=0.1, reset="file")
     assert e.value.node == "n" and e.value.parameter == "v_reset"
-    assert "--reset subtract" in str(e.value) and "--reset zero" in str(e.value)
+    assert 'reset="subtract"' in str(e.value) and 'reset="zero"' in str(e.value)
     simulate(g, {"in": np.zeros((1, 2, 1))}, dt=0.1, reset="subtract")
 
 
@@ -466,7 +466,7 @@ def test_paper_graphs_simulate(paper_data, rel, reset, out_shape):
     assert g.legacy_reset
     with pytest.raises(SemanticsError) as e:
         nc.simulate(g, {"input": x}, dt=1e-4, reset="file")
-    assert e.value.node in g.legacy_reset and "--reset subtract" in str(e.value)
+    assert e.value.node in g.legacy_reset and 'reset="subtract"' in str(e.value)
 
 
 # ------------------------------------------------------------------------- CLI

@@ -31,7 +31,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from neurocompile.errors import InputDataError, ParameterError
+from neurocompile.errors import BackendUnavailableError, InputDataError, ParameterError
 from neurocompile.files import atomic_directory
 from neurocompile.program import Program
 
@@ -75,8 +75,23 @@ class EmitReport:
             f"emitted: Lava bundle in {self.directory} ({self.populations} populations, "
             f"{self.projections} projections, {self.lava_processes} Lava processes; "
             f"{self.batch} sample(s) x {self.steps} steps; golden from {self.golden_backend}); "
-            f"run: python {Path(self.directory) / 'run.py'} --check"
+            f"run: {lava_interpreter()} {Path(self.directory) / 'run.py'} --check"
         )
+
+
+def lava_interpreter() -> str:
+    """The interpreter that can run the bundle (lava-nc 0.10.0 needs Python 3.10): this one when it
+    has lava-nc, else the Lava interpreter the ``lava`` backend uses, else a description of one."""
+    import sys
+
+    from .run import lava_available, lava_python
+
+    if lava_available():
+        return sys.executable
+    try:
+        return str(lava_python())
+    except BackendUnavailableError:
+        return "<a Python 3.10 with lava-nc 0.10.0>"
 
 
 def default_inputs(

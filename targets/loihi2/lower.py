@@ -370,7 +370,7 @@ def plan_scales(netlist: Netlist, layout: Layout, peaks) -> list[Finding]:
                                 "warning",
                                 gname,
                                 f"vth = {vth}: the expected peak input ({source}) leaves little "
-                                "precision for the threshold; consider --calibration",
+                                "precision for the threshold; consider calibration data (calibration=IN.npz)",
                             )
                         )
                     p.vth = vth
@@ -1029,7 +1029,7 @@ def _readout_peak(
                 "warning",
                 g.name,
                 f"an {g.kind} readout has no leak, so |v| is unbounded; its scale assumes "
-                f"{READOUT_HORIZON} steps of peak input (pass --calibration for data ranges)",
+                f"{READOUT_HORIZON} steps of peak input (pass calibration=IN.npz for data ranges)",
             )
         )
         return _max(drive) * READOUT_HORIZON
