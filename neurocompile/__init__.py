@@ -6,12 +6,11 @@ The core imports without torch; norse, sinabs and ONNX frontends are optional ex
 from __future__ import annotations
 
 from .check import CheckReport, Finding, check
-from .compiler import compile
+from .compiler import compile, simulate
 from .errors import NeurocompileError
 from .ir import Graph, Node
 from .load import load
 from .program import Program
-from .reference import simulate
 from .semantics import Semantics, resolve_semantics
 from .torch_module import to_torch
 

@@ -597,8 +597,8 @@ def validate(
     ``progress(stage, done, total)`` is called as the stages run. Raises
     :class:`InputDataError` for bad inputs/labels and :class:`ParameterError` for bad options.
     """
+    from .compiler import simulate
     from .load import load
-    from .reference import simulate
 
     if readout not in READOUTS:
         raise ParameterError(

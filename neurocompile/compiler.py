@@ -194,4 +194,13 @@ def _plain(v: Any) -> Any:
         return repr(v)
 
 
-__all__ = ["compile", "graph_sha256", "load_calibration", "compose_node_map"]
+def simulate(graph: Graph, inputs: Mapping[str, np.ndarray], *, dt: float | None = None, **options: Any):
+    """``neurocompile.simulate``: the float reference (:func:`neurocompile.reference.simulate`, same
+    arguments) after the graph sanity rules of ``check`` (the first error refused as a typed error)."""
+    from .reference import simulate as reference_simulate
+
+    refuse_malformed(graph, dt)
+    return reference_simulate(graph, inputs, dt=dt, **options)
+
+
+__all__ = ["compile", "simulate", "graph_sha256", "load_calibration", "compose_node_map"]

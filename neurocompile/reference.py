@@ -305,11 +305,10 @@ def simulate(
     ``record`` takes ``"NODE.v"``-style strings (or ``(node, observable)`` pairs): ``v`` for
     every neuron (after reset), ``u`` (synaptic current) for CubaLI/CubaLIF, ``spikes`` for
     IF/LIF/CubaLIF. Raises :class:`SemanticsError` (dt, legacy reset), :class:`InputDataError`
-    (inputs, record names), :class:`GraphError`/:class:`ParameterError` for bad graphs.
+    (inputs, record names), :class:`GraphError`/:class:`ParameterError` for bad graphs. The public
+    ``neurocompile.simulate`` (:func:`neurocompile.compiler.simulate`) first applies ``check``'s graph
+    sanity rules.
     """
-    from .check import refuse_malformed
-
-    refuse_malformed(graph, dt)  # graph sanity (check's SANITY rules) before any work
     sem = resolve_semantics(graph, dt=dt, discretization=discretization, reset=reset, hop_delay=hop_delay)
     plan = build_plan(graph, sem)
     items = _record_items(graph, plan, record)
