@@ -184,9 +184,16 @@ def _load_path(path: Path) -> Graph:
                     expected="a .nir file written by nir.write",
                 )
             version = None
-            if "version" in fh and isinstance(fh["version"], h5py.Dataset):
-                version = _to_str(fh["version"][()])
-                version = str(version) if version is not None else None
+            if "version" in fh:
+                item = fh["version"]
+                version = _to_str(item[()]) if isinstance(item, h5py.Dataset) else item
+                if not isinstance(version, str):
+                    # the version names the file's nir era (legacy reset, messages): never guessed
+                    raise ModelLoadError(
+                        f"{path}: the 'version' field is {_describe(version)}, not a version string",
+                        parameter="version",
+                        expected='a string such as "1.0.8", as nir.write stores it',
+                    )
             raw = _h5_to_dict(fh["node"])
     except ModelLoadError:
         raise
@@ -230,6 +237,23 @@ def _to_str(v: Any) -> Any:
             return _to_str(v.item())
         return np.array([_to_str(e) for e in v.reshape(-1)], dtype=object).reshape(v.shape)
     return v
+
+
+def _describe(v: Any) -> str:
+    """A short description of a value that should have been a string, for load errors."""
+    if isinstance(v, bytes):
+        return "bytes that are not UTF-8"
+    if isinstance(v, (int, float, complex, np.generic)):
+        v = np.asarray(v)
+    if isinstance(v, np.ndarray):
+        kind = "string" if v.dtype == object else str(v.dtype)
+        a = "an" if kind[0] in "aeiou" else "a"
+        if v.ndim == 0:
+            return f"{a} {kind} scalar ({v.item()!r})"
+        return f"{a} {kind} array of shape {v.shape}"
+    if type(v).__module__.startswith("h5py"):
+        return "an HDF5 group"
+    return f"a {type(v).__name__}"
 
 
 # ---------------------------------------------------------------------------- nir objects
@@ -283,6 +307,12 @@ def _build_graph(
     raw: dict[str, Any], *, source: str, nir_version: str | None, conventions: dict[str, Any] | None = None
 ) -> Graph:
     kind = _to_str(raw.get("type"))
+    if kind is not None and not isinstance(kind, str):
+        raise ModelLoadError(
+            f"{source}: the root group's 'type' field is {_describe(kind)}, not a node type name",
+            parameter="type",
+            expected='the string "NIRGraph", or a primitive name such as "LIF"',
+        )
     if kind != "NIRGraph" and "nodes" not in raw:
         # A file holding a single primitive: wrap it so check can report what is missing.
         name = str(kind or "node").lower()

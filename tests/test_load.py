@@ -571,3 +571,40 @@ def test_core_loads_without_torch_or_nir(paper_data):
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
+
+
+# ---------------------------------------------------------------------------- malformed root fields
+@pytest.mark.parametrize("value", [1.5, 7, np.arange(2)])
+def test_root_type_not_a_string_is_refused(tmp_path, value):
+    path = B.write_nir(tmp_path / "ok.nir", B.lif_graph())
+    with h5py.File(path, "a") as f:
+        del f["node/type"]
+        f.create_dataset("node/type", data=value)
+    with pytest.raises(ModelLoadError, match="root group's 'type'.*not a node type name") as err:
+        load(path)
+    assert err.value.parameter == "type" and "NIRGraph" in err.value.expected
+
+
+@pytest.mark.parametrize(
+    "value, described",
+    [(np.arange(3), "an int64 array of shape \\(3,\\)"), (1.5, "a float64 scalar"), (None, "an HDF5 group")],
+)
+def test_version_not_a_string_is_refused(tmp_path, value, described):
+    path = B.write_nir(tmp_path / "ok.nir", B.lif_graph())
+    with h5py.File(path, "a") as f:
+        del f["version"]
+        if value is None:
+            f.create_group("version")
+        else:
+            f.create_dataset("version", data=value)
+    with pytest.raises(ModelLoadError, match=f"'version' field is {described}") as err:
+        load(path)
+    assert err.value.parameter == "version"
+
+
+def test_version_string_forms_still_load(tmp_path):
+    for i, version in enumerate(["1.0.8", b"0.2.0"]):
+        g = load(B.write_nir(tmp_path / f"v{i}.nir", B.lif_graph(), version=version))
+        assert g.nir_version == ("1.0.8" if i == 0 else "0.2.0")
+    path = B.write_nir(tmp_path / "none.nir", B.lif_graph(), version=None)
+    assert load(path).nir_version is None
