@@ -121,7 +121,7 @@ def test_membrane_output_is_in_model_units(two_io):
     x = _spikes(1)
     spec = two_io.outputs["mem"]
     assert spec.observable == "v"
-    raw = two_io.run(x, record=[(spec.population, "v")]).recordings[f"{spec.population}.v"]
+    raw = two_io.run(x, record=[(spec.population, "v")], raw=True).recordings[f"{spec.population}.v"]
     out = nc.to_torch(two_io)({k: torch.from_numpy(v).float() for k, v in x.items()})["mem"]
     assert out.dtype == torch.float32
     np.testing.assert_allclose(out.numpy(), (raw * spec.scale).astype(np.float32), rtol=0, atol=0)
