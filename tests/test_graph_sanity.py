@@ -255,3 +255,66 @@ def test_long_linear_chain(tmp_path):
         nc.compile(g, "loihi2")
         res = nc.simulate(g, {"in": np.ones((1, 3, 2))})
     assert res.outputs["out"].shape == (1, 3, 2)
+
+
+def _cuba(w_in):
+    def fn(g):
+        g["nodes"]["lif"] = {
+            "type": "CubaLIF",
+            "tau_mem": np.full(2, 1e-2),
+            "tau_syn": np.full(2, 1e-2),
+            "r": np.ones(2),
+            "v_leak": np.zeros(2),
+            "v_threshold": np.ones(2),
+            "v_reset": np.zeros(2),
+            "w_in": np.full(2, w_in),
+        }
+
+    return fn
+
+
+@pytest.mark.parametrize(
+    "target, weight, refused",
+    [
+        # Loihi 2: |w| x gain / v_threshold <= 255 << 8 = 65280 (gain dt/tau = 0.1)
+        ("loihi2", 6.5e5, False),
+        ("loihi2", 6.6e5, True),
+        ("loihi2", 1e30, True),
+        # SpiNNaker: worst-case input per tick (3 x 0.1 x w thresholds) <= 16384 x leak x 2**15
+        ("spinnaker", 1e8, False),
+        ("spinnaker", 1e9, True),
+        ("spinnaker", 1e30, True),
+    ],
+)
+def test_weight_beyond_chip_range_is_refused(tmp_path, target, weight, refused):
+    """Weights the float model runs but a chip cannot express against the threshold (issue 17):
+    check --target and compile refuse them naming the weight node and the limit."""
+    path = B.write_nir(tmp_path / "w.nir", _mod(B.lif_graph, _set("fc", weight=np.full((2, 3), weight))))
+    code = f"{target}-weight-range"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not check(path).has_errors  # representable in float64: only the chips refuse
+        report = check(path, target=target)
+        assert (code in [f.code for f in report.findings if f.severity == "error"]) == refused, (
+            report.as_dict()
+        )
+        if not refused:
+            nc.compile(path, target)
+            return
+        with pytest.raises(ParameterError) as ei:
+            nc.compile(path, target)
+    assert ei.value.node == "fc" and ei.value.parameter == "weight"
+    assert ("65280" if target == "loihi2" else "s16.15") in str(ei.value)
+    assert report.by_code(code)[0].node == "fc"
+
+
+def test_spinnaker_refuses_a_synapse_beyond_the_ring_buffer(tmp_path):
+    """w_in = 1e6 makes a 0.5 weight 3.4e5 nA: above 65535 nA (16-bit weight << shift 15)."""
+    g = _mod(B.lif_graph, _cuba(1e6))
+    path = B.write_nir(tmp_path / "c.nir", g)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ParameterError, match="65535 nA") as ei:
+            nc.compile(path, "spinnaker")
+        assert ei.value.node == "fc" and ei.value.parameter == "weight"
+        nc.compile(B.write_nir(tmp_path / "ok.nir", _mod(B.lif_graph, _cuba(1.0))), "spinnaker")

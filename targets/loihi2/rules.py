@@ -244,6 +244,57 @@ def _decay_range(ctx) -> Iterator[Finding]:
                 break
 
 
+#: the largest |weight| a projection expresses, in integer v units of 64 (vth units): an 8-bit
+#: mantissa shifted by the largest weight_exp (255 << 8).
+WEIGHT_INT_MAX = spec.WEIGHT_RANGE[spec.SIGN_MODE_EXCITATORY][1] * 2**spec.WEIGHT_EXP_MAX
+
+
+def _magnitude(ctx) -> Iterator[Finding]:
+    """Weights too large against the threshold for 8-bit weights: a weight w into a spiking neuron
+    is the integer ``drive*w*vth/v_threshold`` (drive = g*r, times g_syn*w_in for CubaLIF), and
+    with the smallest vth (1) it must still fit ``255 << 8``: beyond, Lava would clip it."""
+    from .lower import _coefficients
+
+    nl, sem = ctx.netlist, ctx.semantics
+    if nl is None or sem is None:
+        return
+    for g in nl.groups.values():
+        th = g.params.get("v_threshold")
+        if not g.spiking or th is None:
+            continue
+        th = np.asarray(th, dtype=np.float64).reshape(-1)
+        if th.size != g.size or not np.all(np.isfinite(th)) or np.any(th <= 0):
+            continue  # zero or negative thresholds: their own rules
+        try:
+            with np.errstate(all="ignore"):
+                drive = np.abs(_coefficients(g, float(sem.dt), sem.discretization, [])["drive"])
+        except (NeurocompileError, KeyError, TypeError, ValueError):
+            continue
+        for c in nl.incoming(g.name):
+            if not c.weight.size:
+                continue
+            with np.errstate(all="ignore"):
+                ratio = drive[c.post_idx] * np.abs(c.weight) / th[c.post_idx]
+            worst = int(np.argmax(np.where(np.isfinite(ratio), ratio, np.inf)))
+            if not ratio[worst] > WEIGHT_INT_MAX:
+                continue
+            w, t = float(c.weight[worst]), float(th[c.post_idx[worst]])
+            gain = float(drive[c.post_idx[worst]])
+            yield refusal(
+                "loihi2-weight-range",
+                ParameterError(
+                    f"weight {w:.3g} into '{g.name}' (v_threshold {t:.3g}, gain {gain:.3g}) "
+                    f"is {float(ratio[worst]):.3g} thresholds per spike; Loihi 2's 8-bit weights "
+                    f"(mantissa 255 << weight_exp {spec.WEIGHT_EXP_MAX}, against the smallest vth = 1) "
+                    f"express at most {WEIGHT_INT_MAX} thresholds",
+                    node=c.sources[0] if c.sources else c.name,
+                    parameter="weight",
+                    expected=f"|weight| x gain / v_threshold <= {WEIGHT_INT_MAX}",
+                ),
+            )
+            break
+
+
 # ---------------------------------------------------------------------------- analysis passes
 def _passes(ctx) -> Iterator[Finding]:
     """The findings and refusals of the lowering's analysis passes (:func:`.lower.analyse`); they
@@ -263,7 +314,7 @@ def _passes(ctx) -> Iterator[Finding]:
     yield from a.findings
 
 
-_BEFORE_PASSES = (_netlist, _attach, _groups, _connections, _decay_range, _learning)
+_BEFORE_PASSES = (_netlist, _attach, _groups, _connections, _decay_range, _magnitude, _learning)
 
 for _fn, _code in (
     (_netlist, "loihi2-netlist"),
@@ -272,12 +323,23 @@ for _fn, _code in (
     (_connections, "loihi2-connections"),
     (_delay_limit, "loihi2-delay-limit"),
     (_decay_range, "loihi2-decay-range"),
+    (_magnitude, "loihi2-weight-range"),
     (_learning, "loihi2-learning"),
     (_passes, "loihi2-lowering"),
 ):
     _fn.code = _code  # type: ignore[attr-defined]
 
 #: in the order lower enforces them (the first error is raised)
-RULES = [_netlist, _attach, _groups, _connections, _delay_limit, _decay_range, _learning, _passes]
+RULES = [
+    _netlist,
+    _attach,
+    _groups,
+    _connections,
+    _delay_limit,
+    _decay_range,
+    _magnitude,
+    _learning,
+    _passes,
+]
 
 __all__ = ["RULES", "learning_refusals"]

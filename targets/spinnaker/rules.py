@@ -164,6 +164,71 @@ def _passes(ctx) -> Iterator[Finding]:
         yield refusal("spinnaker-unsupported", exc)
 
 
+#: the largest |weight| (nA) a synapse expresses: a 16-bit weight with the largest ring-buffer
+#: shift (weight scale 2**(16 - (15 + 1)) = 1), i.e. the top of the s16.15 input range.
+WEIGHT_NA_MAX = spec.W16_MAX / spec.weight_scale(spec.RING_BUFFER_SHIFT_MAX)
+
+
+def _magnitude(ctx) -> Iterator[Finding]:
+    """Magnitudes the chip's numbers cannot hold, from the analysis passes' plan: a synapse above
+    :data:`WEIGHT_NA_MAX` nA (it would saturate the ring buffer), and weights so large against
+    the threshold that keeping the worst-case input inside s16.15 (``|alpha| <= ALPHA_LIMIT_MV``)
+    puts the threshold below one s16.15 step (2**-15 mV): it would round to 0."""
+    from .lower import ALPHA_LIMIT_MV
+
+    if getattr(ctx, "netlist", None) is None or _blocked(ctx):
+        return
+    a, _ = _analysis(ctx)
+    if a is None:
+        return
+    nl = ctx.netlist
+    for c in nl.connections:
+        w = np.abs(np.asarray(a.conn_w.get(c.name, ()), np.float64))
+        if w.size and not float(w.max()) <= WEIGHT_NA_MAX:
+            i = int(np.argmax(w))
+            yield refusal(
+                "spinnaker-weight-range",
+                ParameterError(
+                    f"weight {float(c.weight[i]):.3g} into '{c.post}' becomes {float(w[i]):.3g} nA "
+                    f"(gain {float(w[i] / abs(c.weight[i])):.3g} nA per unit weight); a SpiNNaker "
+                    f"synapse holds at most {WEIGHT_NA_MAX:g} nA (a 16-bit weight << the largest "
+                    f"ring-buffer shift {spec.RING_BUFFER_SHIFT_MAX}, read as s16.15)",
+                    node=c.sources[0] if c.sources else c.name,
+                    parameter="weight",
+                    expected=f"|weight| <= {WEIGHT_NA_MAX:g} nA after the population's gain",
+                ),
+            )
+            return
+    for g in nl.groups.values():
+        gi = a.info.get(g.name) or {}
+        th = gi.get("threshold_nir")
+        if not g.spiking or not th or abs(gi["v_thresh"]) * spec.S1615_ONE >= 1:
+            continue
+        leak = 1.0 - float(gi["a_chip"])
+        ratio = ALPHA_LIMIT_MV * leak / abs(gi["v_thresh"])
+        limit = ALPHA_LIMIT_MV * leak * spec.S1615_ONE
+        inc = [c for c in nl.incoming(g.name) if c.weight.size]
+        if inc:
+            c = max(inc, key=lambda c: float(np.max(np.abs(a.conn_w[c.name]))))
+            node, param = (c.sources[0] if c.sources else c.name), "weight"
+            what = f"weights into '{g.name}' (largest |weight| {float(np.max(np.abs(c.weight))):.3g})"
+        else:
+            node, param, what = g.name, "bias", f"the bias of '{g.name}'"
+        yield refusal(
+            "spinnaker-weight-range",
+            ParameterError(
+                f"{what} add up to {ratio:.3g} thresholds (v_threshold {abs(th):.3g}) per tick in the worst "
+                f"case; SpiNNaker's s16.15 voltage holds at most {limit:.3g} (|I*R + v_rest| <= "
+                f"{ALPHA_LIMIT_MV:g} mV at a leak of {leak:.3g} per tick, the threshold >= 2**-15 mV): "
+                "the threshold would round to 0",
+                node=node,
+                parameter=param,
+                expected=f"worst-case input per tick <= {limit:.3g} thresholds",
+            ),
+        )
+        return
+
+
 # ---------------------------------------------------------------------------- learning
 def _learning(ctx) -> Iterator[Finding]:
     """Learning rules sPyNNaker 1!7.4.1 cannot run (H11): neuromodulation (broken host path),
@@ -291,12 +356,23 @@ for _fn, _code in (
     (_if_leak, "spinnaker-if-leak"),
     (_reset, "spinnaker-reset-subtract"),
     (_passes, "spinnaker-lowering"),
+    (_magnitude, "spinnaker-weight-range"),
     (_learning, "spinnaker-learning"),
     (_delays, "spinnaker-delay-too-long"),
 ):
     _fn.code = _code  # type: ignore[attr-defined]
 
 #: in the order lower enforces them (the first error is raised)
-RULES = [_attach, _nonspiking_source, _uniform_params, _if_leak, _reset, _passes, _learning, _delays]
+RULES = [
+    _attach,
+    _nonspiking_source,
+    _uniform_params,
+    _if_leak,
+    _reset,
+    _passes,
+    _magnitude,
+    _learning,
+    _delays,
+]
 
 __all__ = ["RULES"]
