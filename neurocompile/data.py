@@ -274,6 +274,31 @@ def load_npz(
     return out
 
 
+# ----------------------------------------------------------------------------- emulator helpers
+def record_index(
+    names: list[str], slices: Mapping[str, tuple[int, int]]
+) -> tuple[np.ndarray, dict[str, tuple[int, int]]]:
+    """Global neuron indices a kernel records for ``names`` (in order), and where each
+    population's block starts in the recorded columns: ``{name: (column, size)}``."""
+    idx, where, c = [], {}, 0
+    for n in names:
+        off, size = slices[n]
+        idx.append(np.arange(off, off + size, dtype=np.int64))
+        where[n] = (c, size)
+        c += size
+    return (np.concatenate(idx) if idx else np.zeros(0, np.int64)), where
+
+
+#: Chunks per batch when a progress callback is given (at least PROGRESS_MIN samples each).
+PROGRESS_CHUNKS, PROGRESS_MIN = 20, 8
+
+
+def progress_chunks(batch: int, progress: Any) -> list[tuple[int, int]]:
+    """``[(start, stop), ...]`` sample chunks: the whole batch at once unless progress is reported."""
+    size = batch if progress is None else max(PROGRESS_MIN, -(-batch // PROGRESS_CHUNKS))
+    return [(a, min(batch, a + size)) for a in range(0, batch, max(size, 1))]
+
+
 def check_inputs(
     data: Mapping[str, np.ndarray],
     expected: Mapping[str, tuple[int, ...]],

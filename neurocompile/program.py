@@ -157,6 +157,10 @@ class Program:
 
         return summarize_program(self).to_text()
 
+    def input_key(self, population: str) -> str:
+        """The ``.npz`` input key that feeds ``population`` (an input population)."""
+        return next(k for k, p in self.inputs.items() if p == population)
+
     # ------------------------------------------------------------------ running
     def run(self, inputs: Mapping[str, np.ndarray], backend: str = "emulator", **options: Any):
         """Run on a backend (``emulator``, ``lava``, ...) and return a ``RunResult``."""
@@ -656,3 +660,83 @@ def _write_member(zf: zipfile.ZipFile, name: str, payload: bytes) -> None:
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
     zf.writestr(info, payload)
+
+
+# ----------------------------------------------------------------------------- counts
+def stored_synapses(projection: Projection) -> int:
+    """The synapse entries the chip stores for ``projection``: the length of a sparse (COO) list,
+    zero weights included, or ``n_pre x n_post`` of a dense matrix. The one synapse count every
+    command prints ("stored synapses")."""
+    if "pre" in projection.params:
+        return int(np.size(projection.params["pre"]))
+    w = projection.params.get("weights")
+    return int(np.size(w)) if w is not None else 0
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What one Program holds, counted once for compile, report, inspect and emit.
+
+    ``populations`` counts every population, input (spike source) populations included, and
+    ``input_populations`` says how many of them are inputs; ``neurons`` counts only non-input
+    populations (the neurons on the chip). ``synapses`` is :func:`stored_synapses` summed;
+    ``nonzero_synapses`` the stored entries whose effective weight (after the target's weight
+    truncation, the ``effective_weights`` hook) is not zero.
+    """
+
+    populations: int
+    input_populations: int
+    neurons: int
+    projections: int
+    synapses: int
+    nonzero_synapses: int
+
+    def as_dict(self) -> dict[str, int]:
+        """The ``counts`` block of every command's ``--json``."""
+        return {
+            "populations": self.populations,
+            "input_populations": self.input_populations,
+            "neurons": self.neurons,
+            "projections": self.projections,
+            "stored_synapses": self.synapses,
+            "nonzero_synapses": self.nonzero_synapses,
+        }
+
+    def text(self) -> str:
+        """``4 populations (1 input), 1546 neurons, 6 projections, 222784 stored synapses (214904
+        non-zero)``: the words every command's summary uses."""
+        return (
+            f"{self.populations} populations ({self.input_populations} input), {self.neurons} neurons, "
+            f"{self.projections} projections, {self.synapses} stored synapses "
+            f"({self.nonzero_synapses} non-zero)"
+        )
+
+
+def nonzero_synapses(program: Program, projection: Projection) -> int:
+    """Stored entries of ``projection`` whose effective weight (the target's ``effective_weights``
+    hook, else the stored ``weights``) is not zero."""
+    from .errors import NeurocompileError
+    from .target import get_target
+
+    try:
+        fn = get_target(program.target).hook("effective_weights")
+    except NeurocompileError:
+        fn = None
+    w = fn(projection) if fn is not None else projection.params.get("weights")
+    return 0 if w is None else int(np.count_nonzero(np.asarray(w)))
+
+
+def counts(program: Program) -> Counts:
+    """The :class:`Counts` of ``program``."""
+    from .target import INPUT_KINDS
+
+    pops = list(program.populations.values())
+    projs = list(program.projections.values())
+    return Counts(
+        populations=len(pops),
+        input_populations=sum(p.kind in INPUT_KINDS for p in pops),
+        neurons=int(sum(p.size for p in pops if p.kind not in INPUT_KINDS)),
+        projections=len(projs),
+        synapses=int(sum(stored_synapses(p) for p in projs)),
+        nonzero_synapses=int(sum(nonzero_synapses(program, p) for p in projs)),
+    )

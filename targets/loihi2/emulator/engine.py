@@ -126,7 +126,7 @@ class Network(NamedTuple):
 
 
 class Recorded(NamedTuple):
-    """Per observable, the global LIF indices a kernel records (``run.record_index``)."""
+    """Per observable, the global LIF indices a kernel records (``neurocompile.data.record_index``)."""
 
     u: np.ndarray
     v: np.ndarray

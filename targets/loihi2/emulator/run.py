@@ -13,7 +13,14 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from neurocompile.data import FIDELITY_BIT_EXACT, RunResult, check_inputs, parse_record
+from neurocompile.data import (
+    FIDELITY_BIT_EXACT,
+    RunResult,
+    check_inputs,
+    parse_record,
+    progress_chunks,
+    record_index,
+)
 from neurocompile.errors import InputDataError, NumericOverflowError, UnsupportedError
 from neurocompile.program import Program
 
@@ -92,30 +99,6 @@ def _check_values(program: Program, arrays: dict[str, np.ndarray]) -> dict[str, 
             )
         pmax[pop.name] = int(max(abs(int(lo)), abs(int(hi))))
     return pmax
-
-
-def record_index(
-    names: list[str], slices: Mapping[str, tuple[int, int]]
-) -> tuple[np.ndarray, dict[str, tuple[int, int]]]:
-    """Global neuron indices a kernel records for ``names`` (in order), and where each
-    population's block starts in the recorded columns: ``{name: (column, size)}``."""
-    idx, where, c = [], {}, 0
-    for n in names:
-        off, size = slices[n]
-        idx.append(np.arange(off, off + size, dtype=np.int64))
-        where[n] = (c, size)
-        c += size
-    return (np.concatenate(idx) if idx else np.zeros(0, np.int64)), where
-
-
-#: Chunks per batch when a progress callback is given (at least PROGRESS_MIN samples each).
-PROGRESS_CHUNKS, PROGRESS_MIN = 20, 8
-
-
-def progress_chunks(batch: int, progress: Any) -> list[tuple[int, int]]:
-    """``[(start, stop), ...]`` sample chunks: the whole batch at once unless progress is reported."""
-    size = batch if progress is None else max(PROGRESS_MIN, -(-batch // PROGRESS_CHUNKS))
-    return [(a, min(batch, a + size)) for a in range(0, batch, max(size, 1))]
 
 
 def run_program(
@@ -220,7 +203,7 @@ def run_program(
     def state(pop: str, obs: str) -> np.ndarray:
         shape = (batch, steps) + tuple(pops[pop].shape)
         if pops[pop].kind == "input":
-            return arrays[_key_of(program, pop)].astype(np.int64).reshape(shape)
+            return arrays[program.input_key(pop)].astype(np.int64).reshape(shape)
         src, where = {"u": (out_u, where_u), "v": (out_v, where_v), "spikes": (out_s, where_s)}[obs]
         c, size = where[pop]
         part = src[:, :, c : c + size]
@@ -242,10 +225,6 @@ def run_program(
         semantics=dict(program.semantics),
         warnings=messages,
     )
-
-
-def _key_of(program: Program, pop: str) -> str:
-    return next(k for k, p in program.inputs.items() if p == pop)
 
 
 def _overflow_messages(lif_names: list[str], ovf: np.ndarray, strict: bool) -> list[str]:

@@ -16,7 +16,14 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from neurocompile.data import FIDELITY_BIT_EXACT, RunResult, check_inputs, parse_record
+from neurocompile.data import (
+    FIDELITY_BIT_EXACT,
+    RunResult,
+    check_inputs,
+    parse_record,
+    progress_chunks,
+    record_index,
+)
 from neurocompile.errors import InputDataError, NumericOverflowError
 from neurocompile.program import Program
 from neurocompile.targets.spinnaker import spec
@@ -24,34 +31,6 @@ from neurocompile.targets.spinnaker.units import run_semantics
 
 from .arith import O_SAT, O_WRAP
 from .engine import Outputs, Recorded, build_plan, run_batch, run_sample
-
-
-def record_index(
-    names: list[str], slices: Mapping[str, tuple[int, int]]
-) -> tuple[np.ndarray, dict[str, tuple[int, int]]]:
-    """Global neuron indices a kernel records for ``names`` (in order), and where each
-    population's block starts in the recorded columns: ``{name: (column, size)}``."""
-    idx, where, c = [], {}, 0
-    for n in names:
-        off, size = slices[n]
-        idx.append(np.arange(off, off + size, dtype=np.int64))
-        where[n] = (c, size)
-        c += size
-    return (np.concatenate(idx) if idx else np.zeros(0, np.int64)), where
-
-
-def _key_of(program: Program, pop: str) -> str:
-    return next(k for k, p in program.inputs.items() if p == pop)
-
-
-#: Chunks per batch when a progress callback is given (at least PROGRESS_MIN samples each).
-PROGRESS_CHUNKS, PROGRESS_MIN = 20, 8
-
-
-def progress_chunks(batch: int, progress: Any) -> list[tuple[int, int]]:
-    """``[(start, stop), ...]`` sample chunks: the whole batch at once unless progress is reported."""
-    size = batch if progress is None else max(PROGRESS_MIN, -(-batch // PROGRESS_CHUNKS))
-    return [(a, min(batch, a + size)) for a in range(0, batch, max(size, 1))]
 
 
 def run_program(
@@ -178,7 +157,7 @@ def run_program(
     def state(pop: str, obs: str) -> np.ndarray:
         shape = (batch, steps) + tuple(pops[pop].shape)
         if pops[pop].kind in spec.SOURCE_KINDS:
-            return arrays[_key_of(program, pop)].astype(np.int8).reshape(shape)
+            return arrays[program.input_key(pop)].astype(np.int8).reshape(shape)
         src, where = {"u": (out_u, where_u), "v": (out_v, where_v), "spikes": (out_s, where_s)}[obs]
         c, size = where[pop]
         part = src[:, :, c : c + size]
@@ -209,4 +188,4 @@ def run_program(
     )
 
 
-__all__ = ["run_program", "record_index"]
+__all__ = ["run_program"]
