@@ -16,7 +16,6 @@ import subprocess
 import sys
 import warnings
 
-import nir
 import numpy as np
 import pytest
 
@@ -24,6 +23,7 @@ import neurocompile as nc
 from neurocompile.errors import InputDataError, ParameterError, UnsupportedError
 
 torch = pytest.importorskip("torch")
+nir = pytest.importorskip("nir")
 
 ZOO_MODEL = "digits_cnn_sinabs"
 ZOO_N = 120
