@@ -1,6 +1,6 @@
 """``neurocompile check MODEL [--target T] [--dt DT] [--json]``.
 
-Lists every finding at once (a rich table, or JSON with ``--json``). Exit code 0 when there
+Lists every finding at once, grouped by code (or JSON with ``--json``). Exit code 0 when there
 is no error finding, 1 when there is, 2 when the model cannot be read at all (then one line
 on stderr, or the JSON report on stdout with ``--json``). The table words the findings' Python
 arguments as flags (``reset="zero"`` -> ``--reset zero``); the JSON keeps the library's words.
@@ -15,8 +15,6 @@ import typer
 
 from neurocompile.cli.main import app, cli_wording
 from neurocompile.cli.options import DtOpt, JsonOpt, OptionalFloat, OptionalStr, target_option, targets_help
-
-_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
 @app.command("check")
@@ -45,7 +43,7 @@ def check_command(
     else:
         report = check(model, target=target, dt=dt, learning=learning)
     if as_json:
-        sys.stdout.write(json.dumps(report.as_dict(), indent=2) + "\n")
+        sys.stdout.write(json.dumps(report.as_json(), indent=2) + "\n")
     elif not report.readable:
         msg = report.findings[0].message if report.findings else f"cannot read {model}"
         sys.stderr.write("load error: " + " ".join(cli_wording(msg).split()) + "\n")
@@ -58,35 +56,17 @@ def check_command(
 
 
 def _print_table(report) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    """Findings grouped by code: one header per code (severity, message once, a template with
+    ``<1>`` ... when nodes differ in numbers), then the nodes; flags worded for the CLI."""
+    import shutil
+    import textwrap
 
-    console = Console()
-    head = f"{report.source}  (nir {report.nir_version or '?'}"
-    head += f", target {report.target}" if report.target else ""
-    head += f", dt {report.dt:g})" if report.dt is not None else ")"
-    if not report.findings:
-        console.print(f"{head}: no findings", markup=False, soft_wrap=True)
-        return
-    table = Table(title=head, title_justify="left", show_lines=False)
-    table.add_column("severity")
-    table.add_column("code")
-    table.add_column("node")
-    table.add_column("message", overflow="fold")
-    for f in report.findings:
-        table.add_row(
-            f"[{_STYLE.get(f.severity, '')}]{f.severity}[/]",
-            f.code,
-            f.node or "-",
-            _escape(cli_wording(f.message)),
+    width = shutil.get_terminal_size((100, 24)).columns
+    for line in report.to_text(wording=cli_wording).splitlines():
+        lead = " " * (len(line) - len(line.lstrip()) + 4)
+        typer.echo(
+            "\n".join(textwrap.wrap(line, width, subsequent_indent=lead, break_on_hyphens=False)) or line
         )
-    console.print(table)
-    console.print(
-        f"{report.count('error')} error(s), {report.count('warning')} warning(s), "
-        f"{report.count('info')} info",
-        markup=False,
-        soft_wrap=True,
-    )
 
 
 def _print_io(model: str) -> None:
@@ -100,9 +80,3 @@ def _print_io(model: str) -> None:
     except NeurocompileError:
         return
     print(".npz " + line)
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)

@@ -13,11 +13,10 @@ import json
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import typer
 
 from neurocompile.cli import progress
-from neurocompile.cli.main import app
+from neurocompile.cli.main import app, cli_wording
 from neurocompile.cli.options import (
     DiscretizationOpt,
     DtOpt,
@@ -28,28 +27,24 @@ from neurocompile.cli.options import (
     target_option,
     targets_help,
 )
-from neurocompile.report import INPUT_KINDS
 
 
 def summary(program, path: Path) -> dict:
-    pops = [p for p in program.populations.values() if p.kind not in INPUT_KINDS]
-    syn = 0
-    for pr in program.projections.values():
-        w = pr.params.get("weights", pr.params.get("w16"))
-        if w is not None:
-            syn += int((np.asarray(w) != 0).sum()) if pr.kind in ("dense", "delay_dense") else int(np.size(w))
+    """The ``--json`` document: ``schema_version``, the Program's ``counts`` (the block report and
+    inspect carry, :func:`neurocompile.program.counts`), placement, semantics and findings."""
+    from neurocompile.program import counts
+    from neurocompile.summary import SCHEMA_VERSION
+
     pl = program.placement or {}
     return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "compile",
         "program": str(path),
         "target": program.target,
-        "populations": len(pops),
-        "neurons": int(sum(p.size for p in pops)),
-        "projections": len(program.projections),
-        "synapses": syn,
-        "cores": pl.get("cores_used"),
-        "chips": pl.get("chips"),
+        "counts": counts(program).as_dict(),
+        "placement": {"chips": pl.get("chips"), "cores_used": pl.get("cores_used")},
         "semantics": program.semantics,
-        "findings": program.provenance.get("findings", []),
+        "findings": list(program.provenance.get("findings", [])),
     }
 
 
@@ -108,14 +103,19 @@ def compile_cmd(
         step("write")
         atomic_write(output, program.to_bytes(), what="--output")
     s = summary(program, output)
+    for f in s["findings"]:  # the file's reset overridden by --reset: said on stderr, not only counted
+        if f["code"] == "reset-override":
+            typer.echo(f"warning: {cli_wording(f['message'])}", err=True)
     if as_json:
         typer.echo(json.dumps(s, indent=2, sort_keys=True, default=str))
         return
-    where = f", {s['cores']} cores on {s['chips']} chip(s)" if s["cores"] is not None else ""
+    from neurocompile.program import counts
+
+    pl = s["placement"]
+    where = f", {pl['cores_used']} cores on {pl['chips']} chip(s)" if pl["cores_used"] is not None else ""
     nf = len(s["findings"])
     codes = sorted({f["code"] for f in s["findings"]})
     typer.echo(
-        f"compiled for {s['target']}: {s['populations']} populations ({s['neurons']} neurons), "
-        f"{s['projections']} projections ({s['synapses']} synapses){where}; "
+        f"compiled for {s['target']}: {counts(program).text()}{where}; "
         f"{nf} finding(s){' (' + ', '.join(codes) + ')' if codes else ''}; wrote {output}"
     )

@@ -45,4 +45,7 @@ def report_command(
     if as_json:
         sys.stdout.write(json.dumps(rep.as_dict(), indent=1, sort_keys=False) + "\n")
     else:
-        typer.echo(rep.to_text(max_cores=max_cores))
+        import shutil
+
+        # the terminal's width ($COLUMNS when piped; 100 when neither says)
+        typer.echo(rep.to_text(max_cores=max_cores, width=shutil.get_terminal_size((100, 24)).columns))

@@ -103,7 +103,9 @@ def validate_command(
         min_agreement=min_agreement,
         min_correlation=min_correlation,
     )
-    if quiet or not sys.stderr.isatty():
+    from neurocompile.cli import progress as _progress
+
+    if quiet or not _progress.enabled():
         rep = validate(model, prog, inputs, **kwargs)
     else:
         from rich.console import Console
@@ -124,7 +126,10 @@ def validate_command(
 
             rep = validate(model, prog, inputs, progress=progress, **kwargs)
     if as_json:
-        sys.stdout.write(json.dumps(rep.as_dict(), indent=1) + "\n")
+        from neurocompile.summary import SCHEMA_VERSION
+
+        doc = {"schema_version": SCHEMA_VERSION, "kind": "validate", **rep.as_dict()}
+        sys.stdout.write(json.dumps(doc, indent=1) + "\n")
     else:
         typer.echo(rep.to_text())
     raise typer.Exit(0 if rep.passed else 1)

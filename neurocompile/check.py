@@ -25,6 +25,7 @@ module itself (``Graph.conventions``), in which case they are certain.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
@@ -49,6 +50,8 @@ from .target import get_target, target_names
 __all__ = [
     "Finding",
     "CheckReport",
+    "FindingGroup",
+    "group_findings",
     "Context",
     "check",
     "rule",
@@ -112,6 +115,132 @@ class CheckReport:
             "counts": {s: self.count(s) for s in SEVERITIES},
             "findings": [f.as_dict() for f in self.findings],
         }
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``check --json`` document: :meth:`as_dict` with ``schema_version`` and ``kind``."""
+        from .summary import SCHEMA_VERSION
+
+        return {"schema_version": SCHEMA_VERSION, "kind": "check", **self.as_dict()}
+
+    def to_text(self, wording: Callable[[str], str] = str) -> str:
+        """Findings grouped by code (:func:`group_findings`): one header per code with its severity
+        and message (a template when the nodes differ only in numbers), then the nodes. ``wording``
+        rewrites each message (the CLI passes its flag wording)."""
+        head = f"{self.source}  (nir {self.nir_version or '?'}"
+        head += f", target {self.target}" if self.target else ""
+        head += f", dt {self.dt:g})" if self.dt is not None else ")"
+        if not self.findings:
+            return f"{head}: no findings"
+        lines = [head]
+        for g in group_findings(self.findings):
+            lines += g.text_lines(wording)
+        lines.append(
+            f"{self.count('error')} error(s), {self.count('warning')} warning(s), {self.count('info')} info"
+            f" in {len(group_findings(self.findings))} code(s)"
+        )
+        return "\n".join(lines)
+
+
+_TOKEN = re.compile(r"(\s+)")
+
+
+@dataclass(frozen=True)
+class FindingGroup:
+    """The findings of one code and severity: ``template`` is their message with the parts that
+    differ between nodes replaced by ``<1>``, ``<2>``, ... (``values`` per node, in ``nodes``
+    order); when the messages differ in shape, ``template`` is None and ``messages`` has each."""
+
+    code: str
+    severity: str
+    nodes: tuple[str | None, ...]
+    template: str | None
+    values: tuple[tuple[str, ...], ...] = ()
+    messages: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "nodes": list(self.nodes),
+            "template": self.template,
+            "values": [list(v) for v in self.values],
+            "messages": list(self.messages),
+        }
+
+    def text_lines(self, wording: Callable[[str], str] = str, indent: str = "") -> list[str]:
+        n = len(self.nodes)
+        count = f" ({n} nodes)" if n > 1 else (f" (node {self.nodes[0]})" if self.nodes[0] else "")
+        if self.template is None:
+            out = [f"{indent}{self.severity} {self.code}{count}:"]
+            return out + [
+                f"{indent}  {node or '-'}: {wording(m)}" for node, m in zip(self.nodes, self.messages)
+            ]
+        out = [f"{indent}{self.severity} {self.code}{count}: {wording(self.template)}"]
+        if n > 1 and not any(self.values):
+            out.append(f"{indent}  nodes: {', '.join(str(x or '-') for x in self.nodes)}")
+        elif n > 1:
+            for node, vals in zip(self.nodes, self.values):
+                shown = ", ".join(f"<{i + 1}> = {v}" for i, v in enumerate(vals))
+                out.append(f"{indent}  {node or '-'}: {shown}")
+        return out
+
+
+def _natural(name: Any) -> tuple:
+    parts = re.split(r"(\d+)", str(name))
+    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in parts if t != "")
+
+
+def _template(messages: list[str]) -> tuple[str | None, list[tuple[str, ...]]]:
+    """A template of ``messages`` (differing tokens replaced by ``<k>``) and the values per message;
+    ``(None, [])`` when their token counts differ."""
+    toks = [_TOKEN.split(m) for m in messages]
+    if len({len(t) for t in toks}) != 1:
+        return None, []
+    out: list[str] = []
+    values: list[list[str]] = [[] for _ in messages]
+    k = 0
+    for column in zip(*toks):
+        if len(set(column)) == 1:
+            out.append(column[0])
+            continue
+        pre = _common_prefix(list(column))
+        suf = _common_prefix([c[len(pre) :][::-1] for c in column])[::-1]
+        k += 1
+        out.append(f"{pre}<{k}>{suf}")
+        for i, c in enumerate(column):
+            values[i].append(c[len(pre) : len(c) - len(suf)])
+    if k > 4:  # more differs than a few numbers: not one message
+        return None, []
+    return "".join(out), [tuple(v) for v in values]
+
+
+def _common_prefix(xs: list[str]) -> str:
+    n = 0
+    while all(len(x) > n and x[n] == xs[0][n] for x in xs):
+        n += 1
+    return xs[0][:n]
+
+
+def group_findings(findings: Iterable[Finding | Any]) -> list[FindingGroup]:
+    """Findings (``Finding`` or their ``as_dict()``) grouped by (severity, code), in order of first
+    appearance, nodes in natural order (``pop2`` before ``pop10``)."""
+    groups: dict[tuple[str, str], list[tuple[str | None, str]]] = {}
+    for f in findings:
+        d = f.as_dict() if hasattr(f, "as_dict") else dict(f)
+        groups.setdefault((str(d.get("severity")), str(d.get("code"))), []).append(
+            (d.get("node"), str(d.get("message")))
+        )
+    out = []
+    for (sev, code), items in groups.items():
+        items = sorted(items, key=lambda it: _natural(it[0] or ""))
+        nodes = tuple(n for n, _ in items)
+        msgs = [m for _, m in items]
+        if len(set(msgs)) == 1:
+            out.append(FindingGroup(code, sev, nodes, msgs[0], tuple(() for _ in msgs)))
+            continue
+        template, values = _template(msgs)
+        out.append(FindingGroup(code, sev, nodes, template, tuple(values), () if template else tuple(msgs)))
+    return out
 
 
 # ---------------------------------------------------------------------------- registry
@@ -829,7 +958,7 @@ def _metadata_dt(ctx: _Ctx) -> Iterator[Finding]:
             "metadata-dt",
             SemanticsError,
             None,
-            f"{why}: the graph's time step cannot be read (store dt as one number, or pass --dt)",
+            f"{why}: the graph's time step cannot be read (store dt as one number, or pass dt=DT)",
             parameter="dt",
         )
     else:
@@ -868,8 +997,7 @@ def _missing_dt(ctx: _Ctx) -> Iterator[Finding]:
         return
     conv_dt = g.conventions.get("dt")
     hint = (
-        f" The graph was exported by {g.conventions.get('framework')} with dt = {conv_dt}: "
-        f"use --dt {conv_dt}."
+        f" The graph was exported by {g.conventions.get('framework')} with dt = {conv_dt}: use dt={conv_dt}."
         if conv_dt is not None
         else " Use seconds for graphs in seconds such as the NIR paper's (e.g. 1e-4), 1 for sinabs exports."
     )
@@ -877,7 +1005,7 @@ def _missing_dt(ctx: _Ctx) -> Iterator[Finding]:
         "missing-dt",
         "warning",
         None,
-        "the graph metadata carries no dt and none was given: simulate/compile will need --dt." + hint,
+        "the graph metadata carries no dt and none was given: simulate/compile will need dt=DT." + hint,
     )
 
 
@@ -889,13 +1017,13 @@ def _legacy_reset(ctx: _Ctx) -> Iterator[Finding]:
         if fw and reset:
             msg = (
                 f"no v_reset (exported through nir {g.nir_version}, which has none); {fw} resets by "
-                f"{reset}: pass --reset {reset}"
+                f'{reset}: pass reset="{reset}"'
             )
         else:
             msg = (
                 f"no v_reset: the file (nir version {g.nir_version}) predates v_reset, when reset meant "
-                f"subtraction (v <- v - v_threshold). Pass --reset subtract (as the graph was defined) "
-                f"or --reset zero (how nir >= 1.0.5 reads it); --reset file is refused"
+                f'subtraction (v <- v - v_threshold). Pass reset="subtract" (as the graph was defined) '
+                f'or reset="zero" (how nir >= 1.0.5 reads it); reset="file" is refused'
             )
         yield _f("legacy-reset", "warning", name, msg)
 
@@ -919,7 +1047,7 @@ def _sinabs_tau(ctx: _Ctx) -> Iterator[Finding]:
                 "info",
                 node.name,
                 f"'{key}' (e.g. {_fmt(float(v.reshape(-1)[0]))}) is in time steps (sinabs export): "
-                f"simulate with --dt 1",
+                f"simulate with dt=1",
             )
         return
     dt = ctx.effective_dt
@@ -934,7 +1062,7 @@ def _sinabs_tau(ctx: _Ctx) -> Iterator[Finding]:
                 node.name,
                 f"'{key}' = {_fmt(float(v.min()))} with dt = {_fmt(dt)} is "
                 f"{_fmt(float(v.min()) / dt)} steps; "
-                f"if this graph comes from sinabs its tau is in time steps: use --dt 1",
+                f"if this graph comes from sinabs its tau is in time steps: use dt=1",
             )
         elif dt is None:
             yield _f(
@@ -942,7 +1070,7 @@ def _sinabs_tau(ctx: _Ctx) -> Iterator[Finding]:
                 "info",
                 node.name,
                 f"'{key}' = {_fmt(float(v.min()))} looks like a number of time steps (sinabs convention), "
-                f"not seconds: if so, use --dt 1",
+                f"not seconds: if so, use dt=1",
             )
 
 

@@ -30,15 +30,18 @@ projecting nowhere) is left out of the activation sparsity, since its spikes are
 
 from __future__ import annotations
 
+import re
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
 
+from .data import rate_unit
 from .errors import InputDataError, NeurocompileError
 from .jsonable import jsonable
-from .program import Program
-from .summary import io_line, program_ports
+from .program import Counts, Program, counts, stored_synapses
+from .summary import SCHEMA_VERSION, io_line, natural_key, program_ports
 from .target import INPUT_KINDS as _INPUT_KINDS
 from .target import get_target
 
@@ -158,6 +161,8 @@ class ActivitySection:
     populations: Mapping[str, Mapping[str, Any]]
     projections: Mapping[str, Mapping[str, Any]]
     missing: tuple[str, ...] = ()
+    #: the unit of each population's ``rate_hz`` / text rate: "Hz" when dt is in seconds, else "per step"
+    rate_unit: str = "per step"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -171,6 +176,7 @@ class ActivitySection:
             "populations": {k: dict(v) for k, v in self.populations.items()},
             "projections": {k: dict(v) for k, v in self.projections.items()},
             "missing": list(self.missing),
+            "rate_unit": self.rate_unit,
         }
 
 
@@ -191,11 +197,16 @@ class Report:
     source: str | None = None
     #: ``inputs: KEY (batch, time, *shape); outputs: ...`` (text only; JSON has populations and shapes)
     io: str | None = None
+    #: :func:`neurocompile.program.counts` (what compile, inspect and emit print)
+    counts: Counts | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "schema_version": SCHEMA_VERSION,
+            "kind": "report",
             "target": self.target,
             "source": self.source,
+            "counts": None if self.counts is None else self.counts.as_dict(),
             "summary": {
                 "neurons": self.neurons,
                 "synapses": self.synapses,
@@ -214,8 +225,10 @@ class Report:
             "target_section": _plain(dict(self.target_section)),
         }
 
-    def to_text(self, max_cores: int = 40) -> str:
-        return _text(self, max_cores)
+    def to_text(self, max_cores: int = 40, width: int | None = None) -> str:
+        """The text report, every line at most ``width`` columns (default 100): tables too wide are
+        split column-wise, long lines wrapped."""
+        return _text(self, max_cores, DEFAULT_WIDTH if width is None else max(40, int(width)))
 
 
 # ------------------------------------------------------------------------------ building
@@ -237,10 +250,7 @@ def _pop_rows(program: Program) -> tuple[PopulationRow, ...]:
 
 
 def _n_synapses(program: Program, proj) -> int:
-    if "pre" in proj.params:
-        return int(np.size(proj.params["pre"]))
-    w = proj.params.get("weights")
-    return int(np.size(w)) if w is not None else 0
+    return stored_synapses(proj)
 
 
 def _proj_rows(program: Program) -> tuple[ProjectionRow, ...]:
@@ -280,7 +290,10 @@ def _placement(program: Program) -> PlacementSection:
         source = "computed"
     lim = dict(pl.get("limits", {}))
     npc = lim.get("neurons_per_core")
-    spc = lim.get("synapse_bytes_per_core")
+    # against the limit the placer names for synapse memory (a core's own memory, or the chip's
+    # shared SDRAM); then the per-core figure is the core's share of it
+    lname, spc = _synapse_limit(lim)
+    per_chip_limit = bool(lname and lname.endswith("_per_chip"))
     cores = []
     for c in pl.get("cores", []):
         c = dict(c)
@@ -288,8 +301,9 @@ def _placement(program: Program) -> PlacementSection:
             c["neuron_utilization"] = round(c["neurons"] / npc, 4)
         if spc:
             c["synapse_memory_utilization"] = round(c["synapse_bytes"] / spc, 4)
+            c["synapse_memory_limit"] = lname
         cores.append(c)
-    per_chip = list(pl.get("per_chip", []))
+    per_chip = [dict(c) for c in pl.get("per_chip", [])]
     if not per_chip and cores:  # targets whose placer gives only the core list
         chips: dict[int, dict[str, int]] = {}
         for c in cores:
@@ -300,6 +314,11 @@ def _placement(program: Program) -> PlacementSection:
             row["neurons"] += int(c.get("neurons", 0))
             row["synapse_bytes"] += int(c.get("synapse_bytes", 0))
         per_chip = [chips[k] for k in sorted(chips)]
+    for row in per_chip:
+        if spc and "synapse_bytes" in row:
+            # a per-core limit has no chip total: the chip figure is then the mean over its cores
+            den = spc if per_chip_limit else spc * max(1, int(row.get("cores", 1) or 1))
+            row["synapse_memory_utilization"] = round(int(row["synapse_bytes"]) / den, 4)
     known = {"chips", "cores_used", "cores", "per_chip", "limits"}
     extra = {k: v for k, v in pl.items() if k not in known}
     return PlacementSection(
@@ -354,6 +373,8 @@ def _activity(program: Program, run: Any) -> ActivitySection:
             expected="recordings 'POP.spikes'",
         )
     pops: dict[str, dict[str, Any]] = {}
+    dt = program.semantics.get("dt")
+    unit = rate_unit(dt)
     act_nonzero = act_total = 0
     total_spikes = 0.0
     for name, s in spikes.items():
@@ -365,6 +386,7 @@ def _activity(program: Program, run: Any) -> ActivitySection:
             "kind": pop.kind,
             "spikes_per_step": nz / (batch * steps),
             "rate": nz / (batch * steps * pop.size),
+            "rate_hz": nz / (batch * steps * pop.size) / float(dt) if unit == "Hz" else None,
             "activation_sparsity": 1.0 - nz / s.size,
             "readout": readout,
         }
@@ -416,6 +438,7 @@ def _activity(program: Program, run: Any) -> ActivitySection:
         populations=pops,
         projections=projs,
         missing=tuple(missing),
+        rate_unit=unit,
     )
 
 
@@ -477,28 +500,235 @@ def report(
         semantics=dict(program.semantics),
         source=source,
         io=io_line(*program_ports(program)),
+        counts=counts(program),
     )
 
 
 # ------------------------------------------------------------------------------ text
-def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
-    def f(v: Any) -> str:
-        if isinstance(v, float):
-            return f"{v:.4g}"
-        return "-" if v is None else str(v)
+#: default text width (the CLI passes the terminal's)
+DEFAULT_WIDTH = 100
 
-    cells = [[f(v) for v in r] for r in rows]
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, Mapping) and "min" in v and "max" in v:
+        return f"{_fmt(v['min'])}..{_fmt(v['max'])}"
+    return "-" if v is None else str(v)
+
+
+#: columns holding names (left-aligned even when the names are numbers)
+_NAME_HEADERS = {"pre", "post", "population", "name", "projection", "kind", "pre -> post"}
+
+
+def _table(headers: list[str], rows: list[list[Any]], right: set[int] | None = None) -> list[str]:
+    cells = [[_fmt(v) for v in r] for r in rows]
     w = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    out = ["  ".join(h.ljust(w[i]) for i, h in enumerate(headers)).rstrip()]
-    out += ["  ".join(c.ljust(w[i]) for i, c in enumerate(r)).rstrip() for r in cells]
-    return ["  " + line for line in out]
+    if right is None:
+        right = {i for i, h in enumerate(headers) if i and h not in _NAME_HEADERS and _numeric(cells, i)}
+
+    def line(vals: list[str]) -> str:
+        return "  ".join(v.rjust(w[i]) if i in right else v.ljust(w[i]) for i, v in enumerate(vals)).rstrip()
+
+    return ["  " + line(headers)] + ["  " + line(r) for r in cells]
 
 
-def _text(r: Report, max_cores: int) -> str:
-    pl = r.placement
-    L = [
-        f"{r.target} Program{' ' + r.source if r.source else ''}: {r.neurons} neurons, {r.synapses} synapses"
+def _numeric(cells: list[list[str]], i: int) -> bool:
+    vals = [r[i] for r in cells if r[i] != "-"]
+    return bool(vals) and all(re.fullmatch(r"[-+0-9.e]+(\.\.[-+0-9.e]+)?( -> [-+0-9.e.]+)?", v) for v in vals)
+
+
+def _split_table(
+    title: str, headers: list[str], rows: list[list[Any]], width: int, keep: int = 1
+) -> list[str]:
+    """``title`` and the table, split column-wise into as many tables as ``width`` needs (the first
+    ``keep`` columns, the row names, repeated in each)."""
+    out: list[str] = []
+    cols = list(range(keep, len(headers)))
+    part = 0
+    while cols:
+        take: list[int] = []
+        for c in cols:
+            trial = list(range(keep)) + take + [c]
+            lines = _table([headers[i] for i in trial], [[r[i] for i in trial] for r in rows])
+            if take and max(len(x) for x in lines) > width:
+                break
+            take.append(c)
+        idx = list(range(keep)) + take
+        part += 1
+        out.append(title if part == 1 else f"{title} (continued)")
+        out += _table([headers[i] for i in idx], [[r[i] for i in idx] for r in rows])
+        cols = cols[len(take) :]
+    return out
+
+
+def _wrap(lines: list[str], width: int) -> list[str]:
+    out = []
+    for ln in lines:
+        if len(ln) <= width:
+            out.append(ln)
+            continue
+        lead = len(ln) - len(ln.lstrip())
+        out += textwrap.wrap(
+            ln, width, initial_indent="", subsequent_indent=" " * (lead + 4), break_on_hyphens=False
+        ) or [ln]
+    return out
+
+
+def _first(d: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    for k in keys:
+        if k in d:
+            return d[k]
+    return None
+
+
+def _arrow(a: Any, b: Any) -> Any:
+    """``a -> b`` (a model value and what the chip achieves), or whichever is known."""
+    if a is None or b is None:
+        return b if a is None else a
+    return f"{_fmt(a)} -> {_fmt(b)}"
+
+
+#: quantization columns in pipeline order: (table, header, keys (the first one present), format)
+#: a key list of two means "model value -> chip value". Keys no column names go to a last table.
+_Q_POP_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("scale and threshold", "kind", ("kind", "model")),
+    ("scale and threshold", "neurons", ("neurons",)),
+    ("scale and threshold", "scale", ("scale",)),
+    ("scale and threshold", "threshold -> achieved", ("threshold_float", "threshold_before")),
+    ("scale and threshold", "vth (int)", ("vth",)),
+    ("decay and bias", "tau_m (ms)", ("tau_m_ms",)),
+    ("decay and bias", "decay v -> int", ("decay_v_float",)),
+    ("decay and bias", "dv (int)", ("dv",)),
+    ("decay and bias", "decay u -> int", ("decay_u_float",)),
+    ("decay and bias", "du (int)", ("du",)),
+    ("decay and bias", "a_chip", ("a_chip",)),
+    ("decay and bias", "R_chip", ("R_chip",)),
+    ("decay and bias", "cm", ("cm",)),
+    ("decay and bias", "bias rms err", ("bias",)),
+    ("decay and bias", "floor comp", ("floor_compensation",)),
+    ("state range", "peak u (int)", ("expected_peak_u",)),
+    ("state range", "peak v (int)", ("expected_peak_v",)),
+    ("state range", "limit (int)", ("state_limit",)),
+    ("state range", "peak from", ("peak_source",)),
+    ("state range", "u_init (int)", ("u_init",)),
+)
+#: the second value of an ``a -> b`` column
+_Q_POP_PAIRS = {
+    "threshold_float": "threshold_int",
+    "threshold_before": "threshold_after",
+    "decay_v_float": "decay_v_int",
+    "decay_u_float": "decay_u_int",
+}
+_Q_POP_HIDDEN = {"scale_unit", "group", "sources"}
+_Q_PROJ_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("weights", "pre", ("pre",)),
+    ("weights", "post", ("post",)),
+    ("weights", "kind", ("kind",)),
+    ("weights", "weight (model) -> int", ("__weight_range__",)),
+    ("weights", "exp", ("weight_exp",)),
+    ("weights", "bits", ("num_weight_bits",)),
+    ("weights", "sign mode", ("sign_mode_name", "sign_mode")),
+    ("weights", "delay", ("max_delay", "__delay_max__")),
+    ("error", "stored synapses", ("__stored__",)),
+    ("error", "density", ("density",)),
+    ("error", "weight_scale", ("weight_scale",)),
+    ("error", "clipped", ("fraction_clipped",)),
+    ("error", "zeroed", ("fraction_zeroed",)),
+    ("error", "rms rel err", ("rms_relative_error",)),
+    ("error", "rb shift", ("ring_buffer_shift",)),
+)
+_Q_PROJ_HIDDEN = {"connection", "sources", "weight_scale_unit", "synapses", "sign_mode"}
+
+
+def _q_value(v: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    for k in keys:
+        if k in v:
+            if k in _Q_POP_PAIRS:
+                return _arrow(v[k], v.get(_Q_POP_PAIRS[k]))
+            if k == "bias" and isinstance(v[k], Mapping):
+                return v[k].get("rms_relative_error")
+            return _plain(v[k])
+    return None
+
+
+def _quant_tables(
+    what: str,
+    tab: Mapping[str, Mapping[str, Any]],
+    columns: tuple[tuple[str, str, tuple[str, ...]], ...],
+    hidden: set[str],
+    notes: Mapping[str, str],
+    width: int,
+    order: list[str],
+) -> list[str]:
+    L: list[str] = []
+    used: set[str] = set(hidden)
+    groups: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for group, header, keys in columns:
+        if any(k in v for v in tab.values() for k in keys):
+            groups.setdefault(group, []).append((header, keys))
+            for k in keys:
+                used.add(k)
+                used.add(_Q_POP_PAIRS.get(k, k))
+    rest: list[str] = []
+    for v in tab.values():
+        rest += [
+            k for k in v if k not in used and k not in rest and not isinstance(v[k], (dict, list, tuple))
+        ]
+    if rest:
+        groups["other"] = [(k, (k,)) for k in rest]
+    for group, cols in groups.items():
+        title = f"  {what}: {group}" + (f" ({notes[group]})" if notes.get(group) else "")
+        rows = [[n] + [_q_value(tab[n], keys) for _, keys in cols] for n in order]
+        L += _split_table(title, [what] + [h for h, _ in cols], rows, width)
+    return L
+
+
+def _weight_range(proj: ProjectionRow, q: Mapping[str, Any]) -> Any:
+    """``float range -> integer range`` of a projection (the float side when the lowering recorded a
+    scalar weight scale in float units per integer unit)."""
+    lo, hi = proj.params.get("weight_min"), proj.params.get("weight_max")
+    if lo is None:
+        return None
+    ints = f"{lo}..{hi}"
+    ws, unit = q.get("weight_scale"), str(q.get("weight_scale_unit", ""))
+    if isinstance(ws, (int, float)) and not isinstance(ws, bool) and unit.startswith("float"):
+        return f"{_fmt(lo * ws)}..{_fmt(hi * ws)} -> {ints}"
+    return ints
+
+
+def _pop_order(r: Report) -> list[str]:
+    """Input populations first, then the rest, each in natural order."""
+    return [
+        p.name for p in sorted(r.populations, key=lambda p: (p.kind not in INPUT_KINDS, natural_key(p.name)))
     ]
+
+
+def _synapse_limit(lim: Mapping[str, Any]) -> tuple[str | None, int | None]:
+    """The name and value of the limit a core's synapse bytes count against (the placer says which:
+    ``limits["synapse_memory_limit"]``; ``synapse_bytes_per_core`` when it does not)."""
+    name = lim.get("synapse_memory_limit") or (
+        "synapse_bytes_per_core" if "synapse_bytes_per_core" in lim else None
+    )
+    value = lim.get(name) if name else None
+    return (name, int(value)) if isinstance(value, (int, float)) and value else (name, None)
+
+
+def _findings_text(findings: tuple[Mapping[str, Any], ...]) -> list[str]:
+    """Findings grouped by code (:func:`neurocompile.check.group_findings`): one line per code, the
+    message once (a template when nodes differ in numbers), then the nodes."""
+    from .check import group_findings
+
+    return [line for g in group_findings(findings) for line in g.text_lines(indent="  ")]
+
+
+def _text(r: Report, max_cores: int, width: int = DEFAULT_WIDTH) -> str:
+    pl = r.placement
+    c = r.counts
+    what = c.text() if c is not None else f"{r.neurons} neurons, {r.synapses} stored synapses"
+    L = [f"{r.target} Program{' ' + r.source if r.source else ''}: {what}"]
     if pl.error:
         L.append(f"placement: {pl.source}: {pl.error}")
     else:
@@ -509,30 +739,44 @@ def _text(r: Report, max_cores: int) -> str:
     if r.io:
         L.append(".npz " + r.io)
     L.append("")
-    L.append("populations:")
+    order = _pop_order(r)
+    pops = {p.name: p for p in r.populations}
+    L.append("populations (chip integers):")
     L += _table(
         ["name", "kind", "shape", "neurons", "params"],
         [
             [
-                p.name,
-                p.kind,
-                "x".join(map(str, p.shape)),
-                p.neurons,
-                " ".join(f"{k}={v}" for k, v in p.params.items()),
+                n,
+                pops[n].kind,
+                "x".join(map(str, pops[n].shape)),
+                pops[n].neurons,
+                " ".join(f"{k}={v}" for k, v in pops[n].params.items()),
             ]
-            for p in r.populations
+            for n in order
         ],
+        right={3},
     )
-    L.append("projections:")
+    projs = sorted(r.projections, key=lambda p: natural_key(p.name))
+    L.append("projections (stored: synapse entries the chip stores; non-zero: weight != 0 on chip):")
     L += _table(
-        ["name", "kind", "synapses", "nonzero", "params"],
+        ["name", "pre -> post", "kind", "stored", "non-zero", "weights (int)", "delay"],
         [
-            [p.name, p.kind, p.synapses, p.nonzero, " ".join(f"{k}={v}" for k, v in p.params.items())]
-            for p in r.projections
+            [
+                p.name,
+                f"{p.pre} -> {p.post}",
+                p.kind,
+                p.synapses,
+                p.nonzero,
+                f"{p.params.get('weight_min')}..{p.params.get('weight_max')}",
+                p.params.get("delay_max"),
+            ]
+            for p in projs
         ],
+        right={3, 4, 6},
     )
     if not pl.error and pl.cores:
         lim = pl.limits
+        lname, lval = _synapse_limit(lim)
         shown = [
             f"{k}={lim[k]}"
             for k in (
@@ -547,6 +791,9 @@ def _text(r: Report, max_cores: int) -> str:
             if lim.get(k) is not None
         ]
         L.append(f"cores (limits: {', '.join(shown)}):")
+        if lname:
+            L.append(f"  syn_util~ = syn_bytes~ / {lname} ({lval if lval else 'unknown'})")
+        cores = sorted(pl.cores, key=lambda c: (int(c["chip"]), int(c["core"])))
         rows = [
             [
                 c["chip"],
@@ -557,25 +804,62 @@ def _text(r: Report, max_cores: int) -> str:
                 c["synapse_bytes"],
                 c.get("synapse_memory_utilization"),
             ]
-            for c in pl.cores[:max_cores]
+            for c in cores[:max_cores]
         ]
-        L += _table(["chip", "core", "population", "slice", "neurons", "syn_bytes~", "syn_util~"], rows)
+        L += _table(
+            ["chip", "core", "population", "slice", "neurons", "syn_bytes~", "syn_util~"],
+            rows,
+            right={0, 1, 4, 5, 6},
+        )
         if len(pl.cores) > max_cores:
             L.append(f"  ... {len(pl.cores) - max_cores} more cores (see --json)")
         L.append("chips:")
         L += _table(
-            ["chip", "cores", "neurons", "syn_bytes~"],
-            [[c["chip"], c["cores"], c["neurons"], c["synapse_bytes"]] for c in pl.per_chip],
+            ["chip", "cores", "neurons", "syn_bytes~", "syn_util~"],
+            [
+                [c["chip"], c["cores"], c["neurons"], c["synapse_bytes"], c.get("synapse_memory_utilization")]
+                for c in pl.per_chip
+            ],
+            right={0, 1, 2, 3, 4},
         )
     qp, qj = r.quantization.get("populations", {}), r.quantization.get("projections", {})
     if qp or qj:
-        L.append("quantization:")
-        for title, tab in (("population", qp), ("projection", qj)):
-            keys: list[str] = []
-            for v in tab.values():
-                keys += [k for k in v if k not in keys and not isinstance(v[k], (dict, list))]
-            if tab:
-                L += _table([title] + keys, [[n] + [_plain(v.get(k)) for k in keys] for n, v in tab.items()])
+        units = sorted({str(v["scale_unit"]) for v in qp.values() if "scale_unit" in v})
+        L.append(
+            "quantization (model units are the NIR graph's: v, threshold, weight; (int) = chip integers; "
+            "a -> b = model value -> what the chip achieves):"
+        )
+        if qp:
+            L += _quant_tables(
+                "population",
+                qp,
+                _Q_POP_COLUMNS,
+                _Q_POP_HIDDEN,
+                {"scale and threshold": "scale: " + "; ".join(units)} if units else {},
+                width,
+                [n for n in order if n in qp] + sorted((n for n in qp if n not in pops), key=natural_key),
+            )
+        if qj:
+            rows = {p.name: p for p in r.projections}
+            tab = {}
+            for n, v in qj.items():
+                v = dict(v)
+                if n in rows:
+                    v["__weight_range__"] = _weight_range(rows[n], v)
+                    v["__stored__"] = rows[n].synapses
+                    if "delay_max" in rows[n].params:
+                        v["__delay_max__"] = rows[n].params["delay_max"]
+                tab[n] = v
+            wunits = sorted({str(v["weight_scale_unit"]) for v in qj.values() if "weight_scale_unit" in v})
+            L += _quant_tables(
+                "projection",
+                tab,
+                _Q_PROJ_COLUMNS,
+                _Q_PROJ_HIDDEN,
+                {"error": "weight_scale: " + "; ".join(wunits)} if wunits else {},
+                width,
+                sorted(qj, key=natural_key),
+            )
     else:
         L.append("quantization: none recorded (Program not produced by compile)")
     a = r.activity
@@ -588,20 +872,28 @@ def _text(r: Report, max_cores: int) -> str:
             f"Dense {so['Dense']:.4g} per sample); activation_sparsity {sp}; "
             f"membrane_updates/step {a.membrane_updates_per_step}; spikes/step {a.spikes_per_step:.4g}"
         )
+        unit = a.rate_unit
         L += _table(
-            ["population", "spikes/step", "rate", "sparsity"],
             [
-                [n, v["spikes_per_step"], v["rate"], v["activation_sparsity"]]
-                for n, v in a.populations.items()
+                "population",
+                "spikes/step",
+                f"rate ({'Hz' if unit == 'Hz' else 'per neuron per step'})",
+                "sparsity",
+            ],
+            [
+                [
+                    n,
+                    v["spikes_per_step"],
+                    v["rate_hz"] if unit == "Hz" else v["rate"],
+                    v["activation_sparsity"],
+                ]
+                for n, v in sorted(a.populations.items(), key=lambda kv: natural_key(kv[0]))
             ],
         )
         if a.missing:
-            L.append(f"  not recorded: {', '.join(a.missing)}")
+            L.append(f"  not recorded: {', '.join(sorted(a.missing, key=natural_key))}")
     if r.findings:
         L.append("findings:")
-        L += [
-            f"  {f.get('severity')} {f.get('code')} {f.get('node') or '-'}: {f.get('message')}"
-            for f in r.findings
-        ]
+        L += _findings_text(r.findings)
     L.append(f"learning: {r.learning.get('status', 'configured')}")
-    return "\n".join(L)
+    return "\n".join(_wrap(L, width))

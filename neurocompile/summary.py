@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -36,7 +37,7 @@ import numpy as np
 from .errors import NeurocompileError
 from .ir import NEURON_KINDS, PRIMITIVES, TAU_PARAMS, Graph
 from .jsonable import jsonable
-from .program import Program
+from .program import Counts, Program, counts, stored_synapses
 from .target import INPUT_KINDS, get_target
 
 __all__ = [
@@ -57,6 +58,15 @@ __all__ = [
 
 #: Version of the JSON layout of ``as_dict()`` (bumped when a key changes meaning or goes away).
 SCHEMA_VERSION = 1
+
+
+def natural_key(name: Any) -> tuple:
+    """Sort key that orders names as people do: ``pop2`` before ``pop10``, ``4->8`` before
+    ``10->12`` (digit runs compare as numbers). Every text table sorts its rows by it."""
+    parts = re.split(r"(\d+)", str(name))
+    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in parts if t != "")
+
+
 DEFAULT_WIDTH = 80
 
 
@@ -507,6 +517,8 @@ class ProgramSummary:
     placement_error: str | None = None
     learning: str = "none"
     source: str | None = None
+    #: :func:`neurocompile.program.counts` (the counts compile, report and emit print)
+    counts: Counts | None = None
 
     @property
     def neurons(self) -> int:
@@ -514,6 +526,7 @@ class ProgramSummary:
 
     @property
     def synapses(self) -> int:
+        """Stored synapses (:func:`neurocompile.program.stored_synapses` summed)."""
         return sum(p.synapses for p in self.projections)
 
     def as_dict(self) -> dict[str, Any]:
@@ -524,6 +537,7 @@ class ProgramSummary:
             "target": self.target,
             "neurons": self.neurons,
             "synapses": self.synapses,
+            "counts": None if self.counts is None else self.counts.as_dict(),
             "inputs": [p.as_dict() for p in self.inputs],
             "outputs": [p.as_dict() for p in self.outputs],
             "semantics": jsonable(dict(self.semantics), summarize_over=16),
@@ -546,11 +560,13 @@ class ProgramSummary:
 
     def to_text(self, width: int = DEFAULT_WIDTH) -> str:
         n_in = sum(p.kind in INPUT_KINDS for p in self.populations)
-        head = (
-            f"{self.target} Program{' ' + self.source if self.source else ''}: "
-            f"{len(self.populations)} populations ({n_in} input), {len(self.projections)} projections, "
-            f"{self.neurons} neurons, {self.synapses} synapses"
+        what = (
+            self.counts.text()
+            if self.counts is not None
+            else f"{len(self.populations)} populations ({n_in} input), {self.neurons} neurons, "
+            f"{len(self.projections)} projections, {self.synapses} stored synapses"
         )
+        head = f"{self.target} Program{' ' + self.source if self.source else ''}: {what}"
         sem = self.semantics
         dt = sem.get("dt")
         bits = [f"dt {_g(dt)}" if isinstance(dt, (int, float)) else "dt not recorded"]
@@ -579,7 +595,7 @@ class ProgramSummary:
         if placed:
             headers += [("cores", "right"), ("syn bytes/core~", "right")]
         rows = []
-        for p in self.populations:
+        for p in sorted(self.populations, key=lambda p: natural_key(p.name)):
             row = [p.name, p.kind, _shape_text(p.shape), str(p.neurons)]
             if placed:
                 row += [
@@ -591,21 +607,22 @@ class ProgramSummary:
         parts.append(
             _table(
                 "projections:",
-                [("projection", "left"), ("pre -> post", "left"), ("kind", "left"), ("synapses", "right")],
-                [[p.name, f"{p.pre} -> {p.post}", p.kind, str(p.synapses)] for p in self.projections],
+                [
+                    ("projection", "left"),
+                    ("pre -> post", "left"),
+                    ("kind", "left"),
+                    ("stored synapses", "right"),
+                ],
+                [
+                    [p.name, f"{p.pre} -> {p.post}", p.kind, str(p.synapses)]
+                    for p in sorted(self.projections, key=lambda p: natural_key(p.name))
+                ],
             )
         )
         return _render(parts, width)
 
     def __str__(self) -> str:
         return self.to_text()
-
-
-def _n_synapses(proj: Any) -> int:
-    if "pre" in proj.params:
-        return int(np.size(proj.params["pre"]))
-    w = proj.params.get("weights")
-    return int(np.size(w)) if w is not None else 0
 
 
 def _placement(program: Program) -> tuple[str, dict[str, Any], str | None]:
@@ -649,7 +666,7 @@ def summarize_program(program: Program, *, source: str | None = None) -> Program
             )
         )
     projs = tuple(
-        ProjectionRow(p.name, p.pre, p.post, p.kind, _n_synapses(p)) for p in program.projections.values()
+        ProjectionRow(p.name, p.pre, p.post, p.kind, stored_synapses(p)) for p in program.projections.values()
     )
     ins, outs = program_ports(program)
     learning = "none"
@@ -673,6 +690,7 @@ def summarize_program(program: Program, *, source: str | None = None) -> Program
         placement_error=error,
         learning=learning,
         source=source,
+        counts=counts(program),
     )
 
 

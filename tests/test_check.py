@@ -69,8 +69,8 @@ def test_findings_name_what_is_wrong(tmp_path):
     assert "(4,)" in msg("weight-out-mismatch") and "(2,)" in msg("weight-out-mismatch")
     assert "'ghost'" in msg("dangling-edge") and "('lif', 'ghost')" in msg("dangling-edge")
     assert "Softmax" in msg("unknown-kind")
-    assert "--reset subtract" in msg("legacy-reset")
-    assert "--dt" in msg("no-dt")
+    assert 'reset="subtract"' in msg("legacy-reset")
+    assert "dt=" in msg("no-dt")
     assert "1.5" in msg("delay-fraction")
 
 
@@ -167,7 +167,7 @@ def test_sinabs_export_hint():
     model = torch.nn.Sequential(torch.nn.Linear(3, 4), sl.LIFSqueeze(tau_mem=5.0, batch_size=1))
     report = check(model, sample_input=torch.zeros(1, 3))
     assert ("sinabs-tau-steps", "1") in _pairs(report)
-    assert "--dt 1" in report.by_code("missing-dt")[0].message
+    assert "dt=1" in report.by_code("missing-dt")[0].message
     assert "subtract" in report.by_code("legacy-reset")[0].message
 
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from neurocompile.errors import BackendUnavailableError, InputDataError, ParameterError
 from neurocompile.files import atomic_directory
-from neurocompile.program import Program
+from neurocompile.program import Program, counts
 
 from . import spec
 from .lava_runner import components
@@ -63,6 +63,8 @@ class EmitReport:
     steps: int
     generated_input: bool
     golden_backend: str
+    #: :meth:`neurocompile.program.Counts.text` (the counts compile and report print)
+    counts: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -72,8 +74,9 @@ class EmitReport:
     def summary(self) -> str:
         """The one line ``neurocompile emit`` prints."""
         return (
-            f"emitted: Lava bundle in {self.directory} ({self.populations} populations, "
-            f"{self.projections} projections, {self.lava_processes} Lava processes; "
+            f"emitted: Lava bundle in {self.directory} "
+            f"({self.counts or f'{self.populations} populations, {self.projections} projections'}; "
+            f"{self.lava_processes} Lava processes; "
             f"{self.batch} sample(s) x {self.steps} steps; golden from {self.golden_backend}); "
             f"run: {lava_interpreter()} {Path(self.directory) / 'run.py'} --check"
         )
@@ -278,6 +281,7 @@ def emit_bundle(
         steps=int(n_steps),
         generated_input=generated,
         golden_backend=golden.backend,
+        counts=counts(program).text(),
     )
 
 

@@ -149,6 +149,8 @@ def limits(
             "max_delay": spec.DELAY_MAX,
             "neurons_per_core_published": spec.NEURONS_PER_CORE,
             "cores_per_chip_published": spec.CORES_PER_CHIP,
+            # the limit a core's synapse_bytes count against (each core's own synaptic memory)
+            "synapse_memory_limit": "synapse_bytes_per_core",
         },
     )
 

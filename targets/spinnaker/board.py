@@ -54,7 +54,7 @@ DEFAULT_TIMEOUT = 1800.0
 NO_SPIKES_WARNING = (
     "virtual board: sPyNNaker mapped the network (placement, routing, quantised weights) "
     "but a virtual board runs nothing, so there are no spikes and no recorded state; "
-    "run the emulator (--backend emulator) for spikes, or the emitted bundle on a real board"
+    'run the emulator (backend="emulator") for spikes, or the emitted bundle on a real board'
 )
 
 USER_CFG = "[Machine]\n"

@@ -38,7 +38,7 @@ import numpy as np
 
 from neurocompile.errors import ParameterError, UnsupportedError
 from neurocompile.files import atomic_directory
-from neurocompile.program import Program
+from neurocompile.program import Program, counts
 
 from . import bundle_run, spec
 
@@ -273,6 +273,8 @@ class BundleReport:
     steps: int
     golden_backend: str | None
     golden_note: str
+    #: :meth:`neurocompile.program.Counts.text` (the counts compile and report print)
+    counts: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -280,8 +282,12 @@ class BundleReport:
     def summary(self) -> str:
         """The one line ``neurocompile emit`` prints."""
         return (
-            f"emitted: PyNN/sPyNNaker bundle in {self.directory} ({self.populations} populations, "
-            f"{self.projections} projections, {self.synapses} synapses; "
+            f"emitted: PyNN/sPyNNaker bundle in {self.directory} ("
+            + (
+                self.counts
+                or f"{self.populations} populations, {self.projections} projections, {self.synapses} synapses"
+            )
+            + "; "
             f"{self.samples} sample(s) x {self.steps} ticks; "
             f"golden: {self.golden_backend or self.golden_note}); "
             f"run: cd {self.directory} && python run.py"
@@ -385,6 +391,7 @@ def emit_bundle(
         int(net["n_steps"]),
         gold_label,
         gold_note,
+        counts(program).text(),
     )
 
 

@@ -78,6 +78,9 @@ def limits() -> dict[str, Any]:
         "router_entries": spec.ROUTER_ENTRIES_USABLE,
         "max_ring_buffer_bits": spec.MAX_RING_BUFFER_BITS,
         "delay_extension_max_slots": spec.DELAY_EXTENSION_MAX_SLOTS,
+        # the limit a core's synapse_bytes count against: synaptic rows live in the chip's shared
+        # SDRAM (DMA'd per spike), not in the core's DTCM
+        "synapse_memory_limit": "sdram_bytes_per_chip",
     }
 
 
