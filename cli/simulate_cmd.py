@@ -14,7 +14,7 @@ import numpy as np
 import typer
 
 from neurocompile.cli import progress
-from neurocompile.cli.main import app
+from neurocompile.cli.main import app, cli_wording
 from neurocompile.cli.options import (
     DiscretizationOpt,
     DtOpt,
@@ -75,3 +75,7 @@ def simulate(
         step("write")
         res.save(output, what="--output")
     typer.echo(summary_line(res, output))
+    from neurocompile.semantics import reset_override_findings
+
+    for f in reset_override_findings(graph, reset):  # the file's reset overridden by --reset
+        typer.echo(f"warning: {cli_wording(f.message)}", err=True)

@@ -66,6 +66,10 @@ __all__ = [
     "SANITY",
     "sanity_findings",
     "refuse_malformed",
+    "ResetEffect",
+    "reset_effect",
+    "reset_rule",
+    "value_reset_effect",
 ]
 
 SEVERITIES = ("error", "warning", "info")
@@ -260,6 +264,7 @@ class _Ctx:
     _semantics: Any = field(default=_UNSET, repr=False)
     _netlist: Any = field(default=_UNSET, repr=False)
     netlist_error: Any = field(default=None, repr=False)  # the typed error that stopped build_netlist
+    lowering: bool = False  # made by lower_context (compile), not by check
     _memo: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -402,6 +407,7 @@ def lower_context(
         options=dict(options),
         _semantics=sem,
         _netlist=netlist,
+        lowering=True,
     )
 
 
@@ -1028,6 +1034,25 @@ def _legacy_reset(ctx: _Ctx) -> Iterator[Finding]:
         yield _f("legacy-reset", "warning", name, msg)
 
 
+@rule("reset-override")
+def _reset_override(ctx: _Ctx) -> Iterator[Finding]:
+    """A chosen reset other than the file's (only when one is chosen: ``check(..., reset=)``)."""
+    from .semantics import RESETS, reset_override_findings
+
+    if ctx.reset is None:
+        return
+    if ctx.reset not in RESETS:
+        yield _refuse(
+            "unknown-reset",
+            SemanticsError,
+            None,
+            f"unknown reset {ctx.reset!r} (expected {' or '.join(RESETS)})",
+            parameter="reset",
+        )
+        return
+    yield from reset_override_findings(ctx.graph, ctx.reset)
+
+
 def _taus(g: Graph) -> Iterator[tuple[Node, str, np.ndarray]]:
     for node in g.nodes.values():
         if node.is_neuron:
@@ -1217,6 +1242,180 @@ def refuse_malformed(graph: Graph, dt: Any = None) -> None:
             raise f.error
 
 
+# ---------------------------------------------------------------------------- reset intent
+#: The probe of :func:`reset_effect`: Bernoulli(PROBE_RATE) spikes on every Input (its own shape),
+#: seed PROBE_SEED, PROBE_STEPS steps, batch PROBE_BATCH.
+PROBE_RATE, PROBE_SEED, PROBE_STEPS, PROBE_BATCH = 0.1, 0, 100, 8
+#: Bounds of one probe run, counted before it starts (never timed): synaptic multiply-adds plus neuron
+#: updates, and recorded neuron-steps (memory). Beyond them the batch drops to 1, then the steps (not
+#: below PROBE_MIN_STEPS); beyond that the effect is reported as not measured.
+PROBE_OPS, PROBE_STATES, PROBE_MIN_STEPS = 1e8, 2e6, 20
+_RESET_WORDS = {"subtract": "by subtraction", "value": "to the file's v_reset", "zero": "to zero"}
+
+
+@dataclass(frozen=True)
+class ResetEffect:
+    """Spike counts per spiking group of the float netlist (chip timing, hop delay 1) on the probe,
+    with the groups of ``changed`` reset ``frm`` (``"subtract"`` or ``"value"``) vs reset to zero."""
+
+    frm: str
+    changed: tuple[str, ...]
+    counts: tuple[tuple[str, float, float], ...]  # (group, spikes with frm, spikes with zero)
+    steps: int
+    batch: int
+    not_measured: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self.not_measured is not None:
+            return f"(effect of reset to zero on this graph not measured: {self.not_measured})"
+        parts = []
+        for name, a, z in self.counts[:12]:
+            pct = f"{100.0 * (z - a) / a:+.1f}% " if a > 0 else ""
+            parts.append(f"{name} {pct}({a:.0f} -> {z:.0f} spikes)")
+        more = f", and {len(self.counts) - 12} more layers" if len(self.counts) > 12 else ""
+        return (
+            f"Measured on this graph (float reference, chip timing; probe: Bernoulli({PROBE_RATE}) input "
+            f"spikes, seed {PROBE_SEED}, {self.steps} steps, batch {self.batch}), reset to zero instead of "
+            f"{_RESET_WORDS[self.frm]} changes the spike count per spiking layer by: "
+            + ", ".join(parts)
+            + more
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "from": self.frm,
+            "changed": list(self.changed),
+            "steps": self.steps,
+            "batch": self.batch,
+            "counts": {n: {self.frm: a, "zero": z} for n, a, z in self.counts},
+            "not_measured": self.not_measured,
+        }
+
+
+def _probe_size(netlist: Any) -> tuple[int, int, str | None]:
+    """``(batch, steps, why not)`` of the probe within :data:`PROBE_OPS` and :data:`PROBE_STATES`."""
+    neurons = sum(g.size for g in netlist.groups.values())
+    ops = sum(int(np.size(c.weight)) for c in netlist.connections) + neurons
+    batch, steps = PROBE_BATCH, PROBE_STEPS
+    if ops * batch * steps > PROBE_OPS or neurons * batch * steps > PROBE_STATES:
+        batch = 1
+    steps = int(min(steps, PROBE_OPS // max(ops, 1), PROBE_STATES // max(neurons, 1)))
+    if steps < PROBE_MIN_STEPS:
+        return (
+            0,
+            0,
+            (
+                f"{ops:,} synapses and neurons per step; {PROBE_MIN_STEPS} probe steps would exceed the "
+                f"bound of {PROBE_OPS:.0e} operations"
+            ),
+        )
+    return batch, steps, None
+
+
+def reset_effect(netlist: Any, semantics: Any, changed: Iterable[str], frm: str = "subtract") -> ResetEffect:
+    """The effect on spike counts of resetting the groups ``changed`` to zero instead of ``frm``:
+    the float netlist (:func:`~neurocompile.netlist.simulate_netlist`, the graph's float semantics
+    with chip timing) run twice on one deterministic probe (see :data:`PROBE_RATE`), every spiking
+    group counted. Bounded before it runs (:data:`PROBE_OPS`); a run that fails is reported, not
+    raised."""
+    from dataclasses import replace
+
+    from .netlist import simulate_netlist
+
+    changed = tuple(changed)
+    batch, steps, why = _probe_size(netlist)
+    if why is not None:
+        return ResetEffect(frm, changed, (), 0, 0, why)
+    spiking = tuple(n for n, g in netlist.groups.items() if g.spiking)
+    rng = np.random.default_rng(PROBE_SEED)
+    probe = {
+        k: (rng.random((batch, steps, *tuple(shape))) < PROBE_RATE).astype(np.float64)
+        for k, shape in netlist.inputs.items()
+    }
+
+    def run(mode: str) -> dict[str, float]:
+        groups = {n: (replace(g, reset=mode) if n in changed else g) for n, g in netlist.groups.items()}
+        res = simulate_netlist(replace(netlist, groups=groups), probe, semantics, record=spiking)
+        return {n: float(res.recordings[f"{n}.spikes"].sum()) for n in spiking}
+
+    try:
+        with np.errstate(all="ignore"):
+            a, z = run(frm), run("zero")
+    except Exception as exc:  # noqa: BLE001 - the finding stands without the measurement
+        return ResetEffect(frm, changed, (), steps, batch, f"{type(exc).__name__}: {exc}")
+    return ResetEffect(frm, changed, tuple((n, a[n], z[n]) for n in spiking), steps, batch)
+
+
+def _ctx_effect(ctx: _Ctx, changed: tuple[str, ...], frm: str) -> ResetEffect:
+    return ctx.memo(
+        ("reset-effect", frm, changed), lambda: reset_effect(ctx.netlist, ctx.semantics, changed, frm)
+    )
+
+
+def _named(names: list[str]) -> str:
+    shown = ", ".join(f"'{n}'" for n in names[:6])
+    return shown + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+
+
+def reset_rule(ctx: _Ctx, *, code: str, chip: str, why: str) -> Iterator[Finding]:
+    """Reset by subtraction on a target that cannot lower it, the same on every such target.
+
+    ``chip`` names the target, ``why`` says what its neuron does instead (with its reference). In
+    ``check`` without a chosen reset, one ``code`` warning per spiking node of a legacy file. With a
+    reset chosen (compile, or ``check(..., reset=)``): spiking groups that reset by subtraction are
+    refused (``code``, :class:`UnsupportedError` on ``reset``, expected ``reset="zero"``, its message
+    carrying the measured effect of :func:`reset_effect`); under ``reset="zero"`` the groups a legacy
+    file defines with subtraction give one ``reset-approximated`` info with the same measurement."""
+    from .errors import UnsupportedError
+
+    if ctx.reset is None:
+        legacy = set(ctx.graph.legacy_reset)
+        for node in ctx.graph.nodes.values():
+            if node.kind in SPIKING_KINDS and node.name in legacy:
+                yield _f(
+                    code,
+                    "warning",
+                    node.name,
+                    f"defined with reset by subtraction (the file predates v_reset), which {chip} cannot "
+                    f'do: {why}. Compile refuses reset="subtract"; compile with reset="zero" to accept '
+                    "the approximation (its measured effect is reported)",
+                )
+    nl = ctx.netlist
+    if nl is None:
+        return
+    sub = [g.name for g in nl.groups.values() if g.spiking and g.reset == "subtract"]
+    if sub:
+        eff = _ctx_effect(ctx, tuple(sub), "subtract")
+        yield refusal(
+            code,
+            UnsupportedError(
+                f"reset by subtraction ({_named(sub)}) cannot be lowered to {chip}: {why}. Offer: "
+                f'compile with reset="zero" to accept the approximation. {eff.text}',
+                node=sub[0],
+                parameter="reset",
+                expected='reset="zero"',
+            ),
+        )
+    if ctx.reset == "zero":
+        leg = [g.name for g in nl.groups.values() if g.spiking and g.legacy]
+        if leg:
+            eff = _ctx_effect(ctx, tuple(leg), "subtract")
+            yield _f(
+                "reset-approximated",
+                "info",
+                leg[0],
+                f"{_named(leg)} defined with reset by subtraction (the file predates v_reset), which "
+                f'{chip} cannot do: {why}. Compiled with reset to zero as requested (reset="zero"). '
+                f"{eff.text}",
+            )
+
+
+def value_reset_effect(ctx: _Ctx, groups: list[str]) -> str:
+    """The measured effect (text) of resetting ``groups`` to zero instead of to their ``v_reset``."""
+    return _ctx_effect(ctx, tuple(groups), "value").text
+
+
 # ---------------------------------------------------------------------------- driver
 def target_rules(target: str | None) -> list[Rule]:
     """The rules of a registered target (its ``rules`` hook); none for no or an unknown target."""
@@ -1226,9 +1425,19 @@ def target_rules(target: str | None) -> list[Rule]:
 
 
 def check(
-    model: Any, *, target: str | None = None, dt: float | None = None, learning: Any = None, **load_kw: Any
+    model: Any,
+    *,
+    target: str | None = None,
+    dt: float | None = None,
+    learning: Any = None,
+    reset: str | None = None,
+    **load_kw: Any,
 ) -> CheckReport:
     """Load ``model`` (anything :func:`neurocompile.load` accepts) and report every finding.
+
+    ``reset`` (``"file"``, ``"zero"``, ``"subtract"``; default: not chosen yet) checks the model as
+    ``compile(..., reset=reset)`` would build it: ``reset-override`` when it overrides the file's
+    reset, and the target's reset rules as ``compile`` enforces them.
 
     Never raises: an unreadable model gives one ``unreadable`` finding and ``readable=False``;
     a rule that fails unexpectedly gives an ``internal-error`` finding.
@@ -1274,6 +1483,8 @@ def check(
         )
     ctx = _Ctx(graph=graph, dt=dt_val, target=target, shape_problems=list(problems))
     pre: list[Finding] = []
+    if reset is not None:
+        ctx.options["reset"] = reset
     if learning is not None:
         from .learning.attach import normalize
 

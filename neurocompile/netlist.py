@@ -45,7 +45,7 @@ from .errors import GraphError, UnsupportedError
 from .findings import Finding
 from .ir import NEURON_KINDS, SPIKING_KINDS, TAU_PARAMS, Graph, Node
 from .reference import node_shapes
-from .semantics import Semantics, legacy_reset_error
+from .semantics import Semantics, legacy_reset_error, reset_override_findings
 
 Shape = tuple[int, ...]
 
@@ -477,6 +477,7 @@ def build_netlist(graph: Graph, semantics: Semantics) -> Netlist:
     """Compose ``graph`` into groups and explicit synapses (see the module docstring)."""
     b = _Builder(graph, semantics)
     legacy = set(graph.legacy_reset)
+    b.findings.extend(reset_override_findings(graph, semantics.reset))  # the file's reset overridden
     inputs = {n: b.out[n] for n in graph.inputs}
     groups: dict[str, NeuronGroup] = {}
     node_map: dict[str, list[str]] = {}

@@ -12,6 +12,10 @@ run with ``reset="file"`` is an error that asks the user to choose.
   ``1 - exp(-dt/tau)``).
 * ``reset``: ``file`` (``v <- v_reset`` from the file), ``zero`` (``v <- 0``) or
   ``subtract`` (``v <- v - v_threshold``).
+  A choice other than ``file`` on a node whose file states its reset (``v_reset``) overrides
+  it: :func:`reset_overrides` lists those nodes (finding ``reset-override``, a warning line
+  in the CLI). Neither chip can reset by subtraction; what each target does per (file's reset,
+  requested reset) is the table in ``docs/semantics.md``.
 * threshold: always ``v > v_threshold`` (strict, as the NIR spec, norse and Lava).
 * ``hop_delay``: 0 (framework convention: a spike reaches the next neuron in the same step)
   or 1 (chip convention: every synaptic hop adds one step).
@@ -24,6 +28,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .errors import SemanticsError
+from .findings import Finding
 
 DISCRETIZATIONS = ("forward", "exponential")
 RESETS = ("file", "zero", "subtract")
@@ -101,3 +106,72 @@ def legacy_reset_error(node: str) -> SemanticsError:
         parameter="v_reset",
         expected='reset="subtract" or reset="zero"',
     )
+
+
+# ---------------------------------------------------------------------------- reset intent
+_SPIKING = ("IF", "LIF", "CubaLIF")
+
+
+def file_reset(node: Any, legacy: bool) -> tuple[str, str]:
+    """The reset the file states for a spiking ``node``: ``(mode, description)`` with mode
+    ``"subtract"`` (a legacy file, no ``v_reset``: reset meant subtraction), ``"zero"`` (``v_reset``
+    absent in a nir >= 1.0.5 file, or all 0) or ``"value"`` (some ``v_reset`` != 0)."""
+    if legacy:
+        return "subtract", "no v_reset (the file predates it: reset by subtraction)"
+    vr = node.params.get("v_reset")
+    if vr is None:
+        return "zero", "no v_reset (nir >= 1.0.5 reads it as v_reset = 0)"
+    try:
+        arr = [float(x) for x in _flat(vr)]
+    except (TypeError, ValueError):
+        return "value", "v_reset (not numeric)"
+    nz = [x for x in arr if x != 0]
+    if not nz:
+        return "zero", "v_reset = 0"
+    if len(set(arr)) == 1:
+        return "value", f"v_reset = {arr[0]:g}"
+    return "value", f"v_reset from {min(arr):g} to {max(arr):g}"
+
+
+def _flat(v: Any) -> list:
+    import numpy as np
+
+    return list(np.asarray(v).reshape(-1))
+
+
+def reset_overrides(graph: Any, reset: str) -> list[tuple[str, str]]:
+    """``[(node, file's reset described)]``: the spiking nodes whose file-stated reset the requested
+    ``reset`` overrides. ``reset="file"`` overrides nothing; a legacy node (no ``v_reset``) states
+    no value to override (its choice is asked for by ``legacy-reset``); a node whose framework
+    (``graph.conventions["reset"]``) resets the requested way is not overridden either."""
+    if reset not in ("zero", "subtract") or graph is None:
+        return []
+    if (getattr(graph, "conventions", None) or {}).get("reset") == reset:
+        return []
+    legacy = set(getattr(graph, "legacy_reset", ()) or ())
+    out = []
+    for node in graph.nodes.values():
+        if node.kind not in _SPIKING or node.name in legacy:
+            continue
+        mode, desc = file_reset(node, False)
+        if mode != reset:
+            out.append((node.name, desc))
+    return out
+
+
+def reset_override_findings(graph: Any, reset: str) -> list[Finding]:
+    """One ``reset-override`` warning for the nodes of :func:`reset_overrides` (node: the first),
+    naming each node and its file's value."""
+    over = reset_overrides(graph, reset)
+    if not over:
+        return []
+    what = {"zero": "reset to zero (v <- 0)", "subtract": "reset by subtraction (v <- v - v_threshold)"}
+    what = what[reset]
+    shown = "; ".join(f"'{n}' ({d})" for n, d in over[:8])
+    more = f"; and {len(over) - 8} more" if len(over) > 8 else ""
+    msg = (
+        f'reset="{reset}" overrides the file\'s reset of {len(over)} spiking node(s): {shown}{more}; '
+        f"they {what} instead "
+        f'(reset="file" keeps the file\'s value)'
+    )
+    return [Finding("reset-override", "warning", over[0][0], msg)]

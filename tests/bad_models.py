@@ -371,6 +371,18 @@ CASES: list[Case] = [
     Case(
         "legacy-reset", _mod(lif_graph, _drop("lif", "v_reset"), version="0.2.0"), {("legacy-reset", "lif")}
     ),
+    Case(
+        "reset-override",
+        _mod(lif_graph, lambda g: None),
+        {("reset-override", "lif")},
+        check_kw={"reset": "subtract"},
+    ),
+    Case(
+        "unknown-reset",
+        _mod(lif_graph, lambda g: None),
+        {("unknown-reset", None)},
+        check_kw={"reset": "soft"},
+    ),
     Case("tau-in-steps", _mod(lif_graph, _set("lif", tau=np.full(2, 20.0))), {("sinabs-tau-steps", "lif")}),
     Case("tau-below-dt", _mod(lif_graph, _set("lif", tau=np.full(2, 1e-5))), {("norse-tau-export", "lif")}),
     Case(

@@ -39,14 +39,14 @@ def test_paper_lif_spike_steps(lif, disc):
 
 def test_paper_lif_nominal_forward_tau_is_reported(lif):
     g, _ = lif
-    p = nc.compile(g, "spinnaker", dt=1e-4, reset="subtract", tick_ms=0.1, forward_tau="nominal")
+    p = nc.compile(g, "spinnaker", dt=1e-4, reset="zero", tick_ms=0.1, forward_tau="nominal")
     codes = {f["code"] for f in p.provenance["findings"]}
-    assert {"spinnaker-forward-tau", "spinnaker-reset-subtract", "spinnaker-threshold-ge"} <= codes
+    assert {"spinnaker-forward-tau", "reset-approximated", "spinnaker-threshold-ge"} <= codes
 
 
 def test_cnn_sinabs_compiles_and_runs(paper_data):
     g = nc.load(paper_data / "02_cnn" / "cnn_sinabs.nir")
-    p = nc.compile(g, "spinnaker", dt=1, reset="subtract", tick_ms=1.0)
+    p = nc.compile(g, "spinnaker", dt=1, reset="zero", tick_ms=1.0)
     kinds = {n: pp.kind for n, pp in p.populations.items()}
     assert kinds["input"] == "spike_source" and set(kinds.values()) <= {"spike_source", "if_curr_delta"}
     assert all(int(pp.params["delays"].min()) >= 1 for pp in p.projections.values())
@@ -57,7 +57,7 @@ def test_cnn_sinabs_compiles_and_runs(paper_data):
     agree = float((r.outputs["output"] == ref.outputs["output"]).mean())
     assert agree > 0.9, f"seed 0: output spike agreement {agree:.3f}"
     codes = {f["code"] for f in p.provenance["findings"]}
-    assert "spinnaker-if-leak" in codes and "spinnaker-reset-subtract" in codes
+    assert "spinnaker-if-leak" in codes and "reset-approximated" in codes
 
 
 def test_check_target_spinnaker(paper_data):

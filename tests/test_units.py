@@ -155,9 +155,15 @@ def test_unknown_units_is_a_typed_error(compiled):
 
 
 def test_spinnaker_meta_says_reset_zero_when_subtract_was_asked(tmp_path):
-    sub = nc.compile(_graph(), target="spinnaker", dt=DT, reset="subtract")
-    assert sub.semantics["reset"] == "subtract"  # what was asked stays in the Program
-    assert any(f["code"] == "spinnaker-reset-subtract" for f in sub.provenance["findings"])
+    from neurocompile.errors import UnsupportedError
+
+    # compile now refuses reset by subtraction (issue 15 item 6, tests/test_reset_intent.py) ...
+    with pytest.raises(UnsupportedError) as ei:
+        nc.compile(_graph(), target="spinnaker", dt=DT, reset="subtract")
+    assert ei.value.parameter == "reset"
+    # ... a Program written before that (reset "subtract" recorded, reset to 0 on the chip) still says so
+    sub = nc.compile(_graph(), target="spinnaker", dt=DT, reset="zero")
+    sub.semantics["reset"] = "subtract"
     res = sub.run(_inputs())
     assert res.semantics["reset"] == "zero" and res.semantics["reset_requested"] == "subtract"
     res.save(tmp_path / "out.npz")

@@ -21,7 +21,9 @@ per neuron for spiking groups) ties weights, bias, threshold and state together:
   24 bits without saturating, v can fall to -NEG_HEADROOM_THRESHOLDS thresholds (leaky
   neurons: their all-inhibitory steady state x NEG_MARGIN if less; or the calibrated |v|
   peak) before saturating, the largest weight inside
-  255 << 8 and the bias inside 4095 << 7. Reset is Lava's reset to 0 only.
+  255 << 8 and the bias inside 4095 << 7. Reset is Lava's reset to 0 only: reset by subtraction and
+  ``v_reset != 0`` are refused by the rules, which offer ``reset="zero"`` with its measured effect;
+  a legacy file compiled with ``reset="zero"`` carries the ``reset-approximated`` finding.
 * Non-spiking readouts (LI, CubaLI, I): one scale per population (the OutputSpec scale), chosen
   so the expected peak |v| stays below half of ``vth<<6`` with ``vth = 2**17-1``: they cannot
   spike unless the estimate is exceeded (finding ``loihi2-readout-may-spike`` when the estimate
@@ -140,7 +142,7 @@ def lower(
     from .rules import RULES
 
     ctx = lower_context(netlist, graph=graph, semantics=semantics, learning=learning, calibration=calibration)
-    enforce(RULES, ctx)
+    reset_notes = [f for f in enforce(RULES, ctx) if f.code == "reset-approximated"]
     a = analyse(ctx)
     sem = ctx.semantics
     b = Loihi2Builder()
@@ -164,7 +166,7 @@ def lower(
     prog = b.build(
         outputs=a.outputs,
         semantics=semantics_d,
-        provenance={"names": names, "findings": [f.as_dict() for f in a.findings]},
+        provenance={"names": names, "findings": [f.as_dict() for f in reset_notes + a.findings]},
     )
     prog.quantization = {"populations": qpops, "projections": qprojs}
     if attachments:

@@ -21,7 +21,7 @@ from typing import Iterator
 
 import numpy as np
 
-from neurocompile.check import Finding, refusal
+from neurocompile.check import Finding, refusal, reset_rule, value_reset_effect
 from neurocompile.errors import NeurocompileError, ParameterError, ResourceError, UnsupportedError
 
 from . import spec
@@ -73,43 +73,28 @@ def _attach(ctx) -> Iterator[Finding]:
         yield refusal("loihi2-unsupported", exc)
 
 
+#: what Lava's LIF does instead of a reset by subtraction (docs/reference/loihi2.md §1.2)
+RESET_WHY = "Lava's fixed-point LIF sets v to 0 after a spike (docs/reference/loihi2.md §1.2)"
+
+
 def _groups(ctx) -> Iterator[Finding]:
-    """Reset (Lava resets v to 0) and thresholds (one vth per population) of the spiking groups."""
-    if ctx.reset is None:  # check: no reset chosen; a legacy file was read with reset to zero
-        legacy = set(ctx.graph.legacy_reset)
-        for node in ctx.graph.nodes.values():
-            if node.kind in _SPIKING and node.name in legacy:
-                yield _f(
-                    "loihi2-reset-subtract",
-                    "warning",
-                    node.name,
-                    "defined with reset by subtraction (the file predates v_reset), "
-                    "which Lava's fixed-point LIF cannot do (it resets v to 0): "
-                    'compile with reset="zero" to accept the approximation',
-                )
+    """Reset (Lava resets v to 0: :func:`neurocompile.check.reset_rule`, the same handling as every
+    target that cannot subtract) and thresholds (one vth per population) of the spiking groups."""
+    yield from reset_rule(ctx, code="loihi2-reset-subtract", chip="Loihi 2", why=RESET_WHY)
     if ctx.netlist is None:
         return
+    valued = [g.name for g in ctx.netlist.groups.values() if g.spiking and g.reset == "value"]
     for g in ctx.netlist.groups.values():
         if not g.spiking:
             continue
-        if g.reset == "subtract":
-            yield refusal(
-                "loihi2-reset-subtract",
-                UnsupportedError(
-                    "reset by subtraction cannot be expressed by Lava's fixed-point LIF (it resets v to 0); "
-                    'compile with reset="zero" to accept the reset-to-zero approximation',
-                    node=g.name,
-                    parameter="reset",
-                    expected='reset="zero"',
-                ),
-            )
-        elif g.reset == "value":
+        if g.reset == "value":
             yield refusal(
                 "loihi2-v-reset",
                 UnsupportedError(
                     f"v_reset = {g.params['v_reset'][np.flatnonzero(g.params['v_reset'])[0]]:g} "
                     "cannot be expressed "
-                    '(Lava\'s LIF resets v to 0); compile with reset="zero" to accept the approximation',
+                    '(Lava\'s LIF resets v to 0); compile with reset="zero" to accept the approximation. '
+                    + value_reset_effect(ctx, valued),
                     node=g.name,
                     parameter="v_reset",
                     expected='v_reset = 0 or reset="zero"',

@@ -25,7 +25,9 @@ TARGET = Target(
     validate=f"{_P}.schema:validate_program",
     to_model_units=f"{_P}.units:to_model_units",
     demo={
+        "chip": "SpiNNaker",
         "fidelity": "bit-exact vs sPyNNaker 1!7.4.1",
+        "reset_fallback": {"subtract": "zero"},  # IF_curr_exp sets V to v_reset: compile refuses subtract
         "quantization": "w16, ring-buffer shift {ring_buffer_shift}",
         "cores_per_chip": f"{_P}.spec:CORES_PER_CHIP",
         "system_cores": "monitor, extra monitor, gatherer",

@@ -39,9 +39,11 @@ weights absorb.
   rule (30 spikes/s, sigma 5), which can saturate for dense, active layers. Either way they are
   pinned in PyNN with ``max_expected_summed_weight``.
 
-Findings (approximations, each with its effect): reset by subtraction is not available
-(``v_reset`` only; ``spinnaker-reset-subtract``: mapped to reset to 0, spike-count effect measured
-on a probe input with the float netlist); threshold ``>=`` instead of ``>``
+Reset by subtraction is not available (``V = v_reset`` only): the rules refuse it as on Loihi 2
+(``spinnaker-reset-subtract``, offering ``reset="zero"`` with its measured effect); a legacy file
+compiled with ``reset="zero"`` carries ``reset-approximated`` (the same measurement).
+
+Findings (approximations, each with its effect): threshold ``>=`` instead of ``>``
 (``spinnaker-threshold-ge``, only equality differs); CubaLIF bias as ``i_offset`` skips the
 synaptic ramp-up (``spinnaker-cuba-bias``); ``v`` is recorded before the tick's update, so a v
 readout lags the float reference by one step (``spinnaker-v-before-update``).
@@ -76,8 +78,6 @@ ALPHA_LIMIT_MV = 16384.0
 #: worst-case input needs more to keep alpha in range; it never exceeds IF_LEAK_MAX (then the
 #: voltage scale shrinks instead).
 IF_LEAK_MAX = 2.0**-9
-#: probe used to measure the effect of an approximation: steps, input spike probability, seed.
-PROBE_STEPS, PROBE_RATE, PROBE_SEED = 200, 0.2, 0
 
 
 def _f(code: str, severity: str, node: str | None, message: str) -> Finding:
@@ -420,7 +420,7 @@ def annotate(
     attachments: dict[str, dict],
 ) -> Program:
     """The lowering's record in the Program: per population the chip constants, per projection its
-    sources, the time conversion, the learning attachments and the measured reset finding."""
+    sources, the time conversion and the learning attachments."""
     for name, gi in a.info.items():
         q = prog.quantization["populations"].setdefault(name, {})
         q.update({k: gi[k] for k in ("model", "sv", "R_chip", "a_chip", "tau_m_ms", "cm") if k in gi})
@@ -435,10 +435,6 @@ def annotate(
     prog.provenance["time_conversion"] = a.conv
     if attachments:
         prog.learning = {**prog.learning, "attachments": attachments}
-    # measured effect of reset-by-subtraction -> reset to 0
-    sub = [g.name for g in netlist.groups.values() if g.spiking and g.reset == "subtract"]
-    if sub:
-        prog.provenance["findings"].append(_reset_finding(netlist, sem, sub).as_dict())
     return prog
 
 
@@ -477,7 +473,7 @@ def lower(
         forward_tau=forward_tau,
         ring_buffer_shifts=ring_buffer_shifts,
     )
-    enforce(RULES, ctx)
+    reset_notes = [f for f in enforce(RULES, ctx) if f.code == "reset-approximated"]
     a = analyse(ctx)
     b = SpiNNakerBuilder(tick_ms=tick_ms)
     names: dict[str, list[str]] = {}
@@ -487,7 +483,10 @@ def lower(
     prog = b.build(
         outs,
         semantics={**sem.as_dict(), "tick_ms": tick_ms},
-        provenance={"names": names, "findings": [f.as_dict() for f in a.findings + out_findings]},
+        provenance={
+            "names": names,
+            "findings": [f.as_dict() for f in reset_notes + a.findings + out_findings],
+        },
     )
     return annotate(prog, netlist, sem, a, names, attachments)
 
@@ -728,39 +727,6 @@ def _synapse_weights(weight: np.ndarray, post_idx: np.ndarray, gi: dict[str, Any
     if gain.size == 1:
         return np.asarray(weight, np.float64) * gain[0]
     return np.asarray(weight, np.float64) * gain[post_idx]
-
-
-def _reset_finding(netlist: Netlist, sem: Semantics, groups: list[str]) -> Finding:
-    """Spike counts of the float netlist with reset by subtraction vs reset to 0, on a random probe."""
-    from dataclasses import replace
-
-    from neurocompile.netlist import simulate_netlist
-
-    msg = "reset by subtraction is not available on SpiNNaker (V is set to v_reset); mapped to reset to 0"
-    try:
-        rng = np.random.default_rng(PROBE_SEED)
-        probe = {
-            k: (rng.random((1, PROBE_STEPS) + tuple(s)) < PROBE_RATE).astype(np.float64)
-            for k, s in netlist.inputs.items()
-        }
-        rec = tuple(groups)
-        ref = simulate_netlist(netlist, probe, sem, record=rec)
-        alt_groups = {n: (replace(g, reset="zero") if n in groups else g) for n, g in netlist.groups.items()}
-        alt = replace(netlist, groups=alt_groups)
-        res = simulate_netlist(alt, probe, sem, record=rec)
-        parts = []
-        for n in groups:
-            a = float(ref.recordings[f"{n}.spikes"].sum())
-            c = float(res.recordings[f"{n}.spikes"].sum())
-            parts.append(f"{n}: {a:.0f} -> {c:.0f} spikes ({(c - a) / max(a, 1):+.1%})")
-        msg += (
-            f"; measured on a {PROBE_STEPS}-step probe "
-            f"(input spike probability {PROBE_RATE}, seed {PROBE_SEED}), "
-            "float netlist: " + "; ".join(parts)
-        )
-    except Exception as exc:  # noqa: BLE001 - the finding stands without the measurement
-        msg += f" (effect not measured: {exc})"
-    return _f("spinnaker-reset-subtract", "warning", groups[0], msg)
 
 
 __all__ = ["lower"]

@@ -10,7 +10,8 @@ file leaves it open), the learning rules and the compile options (``tick_ms``, `
 ``ring_buffer_shifts``; their defaults in ``check``).
 
 Order (lower raises the first error): learning attachment, non-spiking sources, one value per
-population, the hints of ``check`` (IF leak, legacy reset), then the lowering's analysis passes
+population, the IF-leak hint of ``check``, reset by subtraction (refused as on Loihi 2), then the
+lowering's analysis passes
 (:func:`.lower.analyse`, shared with ``lower`` through the context) and what reads their plan:
 learning rules (:func:`.learning.map_rule` per STDP projection, one rule per post population)
 and delays (the Program's delay range, :func:`.partition.delay_error`). Codes are documented in
@@ -23,7 +24,7 @@ from typing import Iterator
 
 import numpy as np
 
-from neurocompile.check import Finding, refusal
+from neurocompile.check import Finding, refusal, reset_rule
 from neurocompile.errors import NeurocompileError, ParameterError, UnsupportedError
 
 from . import spec
@@ -114,9 +115,7 @@ def _uniform_params(ctx) -> Iterator[Finding]:
 
 # ---------------------------------------------------------------------------- hints of check
 def _if_leak(ctx) -> Iterator[Finding]:
-    if (
-        ctx.reset is not None
-    ):  # compile: the lowering reports the leak it uses (spinnaker-if-leak with exp_TC)
+    if ctx.lowering:  # compile: the lowering reports the leak it uses (spinnaker-if-leak with exp_TC)
         return
     for node in ctx.graph.nodes.values():
         if node.kind in ("IF", "I"):
@@ -129,18 +128,17 @@ def _if_leak(ctx) -> Iterator[Finding]:
             )
 
 
+#: what sPyNNaker's neuron does instead of a reset by subtraction (docs/reference/spinnaker.md §2.5)
+RESET_WHY = (
+    "sPyNNaker's IF_curr_exp / IF_curr_delta set V to v_reset after a spike "
+    "(docs/reference/spinnaker.md §2.5)"
+)
+
+
 def _reset(ctx) -> Iterator[Finding]:
-    if ctx.reset is not None:  # compile: the lowering measures the effect (spinnaker-reset-subtract)
-        return
-    for node in ctx.graph.nodes.values():
-        if node.kind in ("LIF", "IF", "CubaLIF") and node.name in ctx.graph.legacy_reset:
-            yield _f(
-                "spinnaker-reset-subtract",
-                "warning",
-                node.name,
-                "defined with reset by subtraction, which SpiNNaker cannot do (V is set to v_reset); "
-                "compile maps it to reset to 0 and measures the spike-count effect",
-            )
+    """Reset by subtraction: :func:`neurocompile.check.reset_rule`, the same handling as Loihi 2
+    (refused with the offer of ``reset="zero"`` and its measured effect; ``reset-approximated``)."""
+    yield from reset_rule(ctx, code="spinnaker-reset-subtract", chip="SpiNNaker", why=RESET_WHY)
 
 
 # ---------------------------------------------------------------------------- analysis passes
