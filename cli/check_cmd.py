@@ -49,7 +49,7 @@ def check_command(
         sys.stderr.write("load error: " + " ".join(cli_wording(msg).split()) + "\n")
     else:
         _print_table(report)
-        _print_io(model)
+        _print_io(report)
     if not report.readable:
         raise typer.Exit(2)
     raise typer.Exit(1 if report.has_errors else 0)
@@ -69,14 +69,7 @@ def _print_table(report) -> None:
         )
 
 
-def _print_io(model: str) -> None:
+def _print_io(report) -> None:
     """One line: the .npz keys and array shapes a run of the model reads and writes."""
-    from neurocompile.errors import NeurocompileError
-    from neurocompile.load import load_graph
-    from neurocompile.summary import io_line, model_ports
-
-    try:
-        line = io_line(*model_ports(load_graph(model)))
-    except NeurocompileError:
-        return
-    print(".npz " + line)
+    if report.io:
+        print(".npz " + report.io)

@@ -92,6 +92,9 @@ class CheckReport:
     dt: float | None = None
     nir_version: str | None = None
     conventions: dict[str, Any] = field(default_factory=dict)
+    #: the ``.npz`` keys a run reads and writes: ``inputs: in (batch, time, 64); outputs: ...``
+    #: (``None`` when the model could not be read or its ports not inferred)
+    io: str | None = field(default=None, compare=False)
 
     @property
     def has_errors(self) -> bool:
@@ -1515,4 +1518,14 @@ def check(
         dt=dt_val,
         nir_version=graph.nir_version,
         conventions=dict(graph.conventions),
+        io=_io_line(graph),
     )
+
+
+def _io_line(graph: Graph) -> str | None:
+    from .summary import io_line, model_ports
+
+    try:
+        return io_line(*model_ports(graph))
+    except Exception:  # noqa: BLE001 - a malformed graph has its findings; the ports line is extra
+        return None
