@@ -193,3 +193,23 @@ def test_emitted_bundle_maps_on_a_virtual_board_unchanged(tmp_path, style):
     _readback_matches(d)
     with np.load(d / "results.npz") as f:  # a virtual board runs nothing: no spikes
         assert sum(int(f[k].sum()) for k in f.files if k.endswith(".spikes")) == 0
+
+
+def test_generated_inputs_take_the_populations_shape(tmp_path):
+    """Without --input the bundle's generated spikes have the input's (batch, time, *shape), so the
+    emulator makes golden spikes for a conv model too (a flat (1, steps, size) array did not run)."""
+    import bad_models as B
+
+    import neurocompile
+
+    g = B.conv_graph()
+    for k in ("pool", "flat"):
+        del g["nodes"][k]
+    g["nodes"]["out"]["shape"] = np.array([4, 8, 8])
+    g["edges"] = [("in", "conv"), ("conv", "spk"), ("spk", "out")]
+    path = B.write_nir(tmp_path / "conv.nir", g)
+    prog = neurocompile.compile(path, target="spinnaker", dt=1.0)
+    assert len(next(iter(prog.populations[p] for p in prog.inputs.values())).shape) == 3
+    rep = emit.emit_bundle(prog, tmp_path / "bundle", steps=20)
+    assert rep.golden_backend is not None, rep.golden_note
+    assert rep.samples == 1 and rep.steps == 20

@@ -324,7 +324,7 @@ def emit_bundle(
         if inputs is None:
             rng = np.random.default_rng(seed)
             inputs = {
-                name: (rng.random((1, steps, program.populations[pop].size)) < 0.1).astype(np.uint8)
+                name: (rng.random((1, steps, *program.populations[pop].shape)) < 0.1).astype(np.uint8)
                 for name, pop in program.inputs.items()
             }
         net, arrays = network_arrays(program, inputs, steps)
