@@ -36,12 +36,20 @@ def summary(program, path: Path) -> dict:
     from neurocompile.summary import SCHEMA_VERSION
 
     pl = program.placement or {}
+    c = counts(program).as_dict()
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "compile",
         "program": str(path),
         "target": program.target,
-        "counts": counts(program).as_dict(),
+        "counts": c,
+        # the keys compile --json had before the counts block (kept for scripts that read them)
+        "populations": c["populations"] - c["input_populations"],
+        "neurons": c["neurons"],
+        "projections": c["projections"],
+        "synapses": c["stored_synapses"],
+        "cores": pl.get("cores_used"),
+        "chips": pl.get("chips"),
         "placement": {"chips": pl.get("chips"), "cores_used": pl.get("cores_used")},
         "semantics": program.semantics,
         "findings": list(program.provenance.get("findings", [])),
