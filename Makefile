@@ -9,7 +9,7 @@ export NEUROCOMPILE_PAPER_DATA ?= $(abspath ../shared/nir_paper_data)
 export NEUROCOMPILE_LAVA_PYTHON ?= $(abspath $(LAVA_VENV))/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: all venvs demo test test-main test-lava lint bench docs clean
+.PHONY: all venvs demo test test-main test-lava lint bench bench-quick docs clean
 
 all: test
 
@@ -67,8 +67,13 @@ test-main: $(VENV)/.stamp $(VENV)/.spinnaker-stamp
 test-lava: $(LAVA_VENV)/.stamp
 	$(LAVA_VENV)/bin/python -m pytest -m lava $(PYTEST_ARGS) tests
 
+# One table (ours, reference system, ratio, goal, met) and out/bench.json; the load average is printed.
 bench: venvs
 	$(VENV)/bin/python benchmarks/run.py
+
+# Every bench at a small size (well under a minute): checks that each still runs; out/bench-quick.json.
+bench-quick: venvs
+	$(VENV)/bin/python benchmarks/run.py --quick
 
 clean:
 	rm -rf $(VENV) $(LAVA_VENV) build *.egg-info

@@ -13,6 +13,7 @@ steps, difference), each by wall clock and by CPU time (the machine is shared; t
 is printed). Bit-exactness in the same run: output spikes every step and the final learned
 weights of the common stretch (the emulator re-runs the first ``--lava-steps`` steps). Goal
 (issue 6): >= 50x Lava's steps per second (Lava idle ~19 steps/s => >= ~950 steps/s).
+``main(quick)`` gives ``benchmarks/run.py`` its row (quick: 200 x 200, 40 steps, Lava over 8).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(HERE))
 
 
 def program(n: int = 1000, seed: int = 0):
@@ -94,14 +96,12 @@ def run_lava(prog, inp, steps: int) -> dict:
         return {k: z[k] for k in z.files}
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=500)
-    ap.add_argument("--lava-steps", type=int, default=60)
-    ap.add_argument("--json", default="")
-    a = ap.parse_args(argv)
-    prog = program()
-    inp = inputs(max(2 * a.steps, a.lava_steps))
+def measure(steps: int = 500, lava_steps: int = 60, n: int = 1000) -> dict:
+    """Emulator figures, then Lava's and the bit-exactness checks (``lava_error``: Lava unavailable)."""
+    from common import lava_unavailable
+
+    prog = program(n)
+    inp = inputs(max(2 * steps, lava_steps), n)
     # emulator: warm-up (JIT) then timed, N and 2N steps (best of 2 each: shared machine)
     prog.run({k: v[:, :5] for k, v in inp.items()})
 
@@ -113,45 +113,88 @@ def main(argv=None) -> int:
             best = min(best, (time.perf_counter() - t, time.process_time() - cpu))
         return best
 
-    emu_s, emu_cpu = timed(a.steps)
-    emu2_s, emu2_cpu = timed(2 * a.steps)
-    emu_rate = a.steps / emu_s
-    steady_rate = a.steps / max(emu2_s - emu_s, 1e-9)
-    steady_cpu = a.steps / max(emu2_cpu - emu_cpu, 1e-9)
-    ref = prog.run({k: v[:, : a.lava_steps] for k, v in inp.items()})
-    lava = run_lava(prog, inp, a.lava_steps)
-    # Lava: steady state after a 1-step warm-up (compile + process spawn reported separately)
-    lava_rate = (a.lava_steps - 1) / float(lava["seconds"])
-    spikes_ok = np.array_equal(
-        ref.outputs["y"][0].reshape(a.lava_steps, -1), lava["spikes"].reshape(a.lava_steps, -1)
-    )
-    w_ok = np.array_equal(ref.recordings["syn.weights"][0], lava["weights"])
+    emu_s, emu_cpu = timed(steps)
+    emu2_s, emu2_cpu = timed(2 * steps)
+    emu_rate = steps / emu_s
+    steady_rate = steps / max(emu2_s - emu_s, 1e-9)
+    steady_cpu = steps / max(emu2_cpu - emu_cpu, 1e-9)
+    ref = prog.run({k: v[:, :lava_steps] for k, v in inp.items()})
     out = dict(
         emulator_steps_per_s=round(emu_rate, 1),
-        emulator_cpu_steps_per_s=round(a.steps / emu_cpu, 1),
+        emulator_cpu_steps_per_s=round(steps / emu_cpu, 1),
         emulator_steady_steps_per_s=round(steady_rate, 1),
         emulator_steady_cpu_steps_per_s=round(steady_cpu, 1),
-        lava_steps_per_s=round(lava_rate, 2),
-        lava_first_step_s=round(float(lava["first_step_s"]), 1),
-        speedup=round(emu_rate / lava_rate, 1),
-        speedup_steady=round(steady_rate / lava_rate, 1),
         speedup_vs_lava_idle_19=round(emu_rate / 19.0, 1),
-        speedup_cpu_vs_lava_idle_19=round(a.steps / emu_cpu / 19.0, 1),
-        bit_exact_spikes=bool(spikes_ok),
-        bit_exact_weights=bool(w_ok),
-        steps=a.steps,
-        lava_steps=a.lava_steps,
+        speedup_cpu_vs_lava_idle_19=round(steps / emu_cpu / 19.0, 1),
+        n=n,
+        steps=steps,
+        lava_steps=lava_steps,
         load_avg=os.getloadavg()[0],
         output_spikes=int(ref.outputs["y"].sum()),
         weights_changed=int(
             (ref.recordings["syn.weights"][0] != prog.projections["syn"].params["weights"]).sum()
         ),
     )
+    out["lava_error"] = lava_unavailable()
+    if out["lava_error"]:
+        return out
+    lava = run_lava(prog, inp, lava_steps)
+    # Lava: steady state after a 1-step warm-up (compile + process spawn reported separately)
+    lava_rate = (lava_steps - 1) / float(lava["seconds"])
+    spikes_ok = np.array_equal(
+        ref.outputs["y"][0].reshape(lava_steps, -1), lava["spikes"].reshape(lava_steps, -1)
+    )
+    w_ok = np.array_equal(ref.recordings["syn.weights"][0], lava["weights"])
+    out.update(
+        lava_steps_per_s=round(lava_rate, 2),
+        lava_first_step_s=round(float(lava["first_step_s"]), 1),
+        speedup=round(emu_rate / lava_rate, 1),
+        speedup_steady=round(steady_rate / lava_rate, 1),
+        bit_exact_spikes=bool(spikes_ok),
+        bit_exact_weights=bool(w_ok),
+    )
+    return out
+
+
+def main(quick: bool = False) -> list:
+    """One row for ``benchmarks/run.py``: the emulator end to end against Lava in the same run."""
+    from common import Row, ratio
+
+    n, steps, lava_steps = (200, 40, 8) if quick else (1000, 500, 60)
+    m = measure(steps, lava_steps, n)
+    ours = m["emulator_steps_per_s"]
+    row = Row(
+        case=f"stdp {n}x{n}",
+        ours=ours,
+        unit="steps/s",
+        goal=">= 50x",
+        note=f"{steps} steps; steady state {m['emulator_steady_steps_per_s']:,.0f}/s"
+        + ("" if quick else f"; {m['speedup_vs_lava_idle_19']}x Lava's idle ~19/s (docs figure)"),
+        detail=m,
+    )
+    if m["lava_error"]:
+        row.reference = f"Lava 0.10.0 fixed_pt: unavailable ({m['lava_error']})"
+        return [row]
+    row.reference = f"Lava 0.10.0 fixed_pt (live, {lava_steps} steps)"
+    row.ref_value = m["lava_steps_per_s"]
+    row.ratio = ratio(ours, m["lava_steps_per_s"])
+    row.met = row.ratio >= 50
+    row.checks = {"bit-exact spikes": m["bit_exact_spikes"], "bit-exact weights": m["bit_exact_weights"]}
+    return [row]
+
+
+def cli(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=500)
+    ap.add_argument("--lava-steps", type=int, default=60)
+    ap.add_argument("--json", default="")
+    a = ap.parse_args(argv)
+    out = measure(a.steps, a.lava_steps)
     print(json.dumps(out, indent=1))
     if a.json:
         Path(a.json).write_text(json.dumps(out, indent=1))
-    return 0 if spikes_ok and w_ok else 1
+    return 0 if out.get("bit_exact_spikes") and out.get("bit_exact_weights") else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli())

@@ -14,7 +14,8 @@ peak of the Python allocations during build + place. Goal (issue 4): < 60 s, < 8
 The NIR path (``neurocompile.compile`` from a NIR graph) is not benchmarked at this size: a
 NIR Affine/Linear node stores a dense weight matrix, so a 100k x 100k layer would need 80 GB
 as float64 before any lowering; only sparse COO Programs reach this scale.
-Run: ``.venv/bin/python benchmarks/bench_partition.py``.
+Run: ``.venv/bin/python benchmarks/bench_partition.py [--quick]`` (quick: 2 x 10 000, fan-in 10).
+Peak RSS is this process's: ``benchmarks/run.py`` runs each bench in its own process.
 """
 
 from __future__ import annotations
@@ -23,8 +24,13 @@ import resource
 import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import Row  # noqa: E402
 
 LAYERS = 10
 WIDTH = 100_000
@@ -55,12 +61,13 @@ def build(layers: int = LAYERS, width: int = WIDTH, fan_in: int = FAN_IN, seed: 
     )
 
 
-def main() -> list[dict]:
+def main(quick: bool = False) -> list[Row]:
     from neurocompile.targets.loihi2.partition import place
 
+    layers, width, fan_in = (2, 10_000, 10) if quick else (LAYERS, WIDTH, FAN_IN)
     tracemalloc.start()
     t0 = time.perf_counter()
-    prog = build()
+    prog = build(layers, width, fan_in)
     t1 = time.perf_counter()
     pl = place(prog)
     t2 = time.perf_counter()
@@ -70,26 +77,35 @@ def main() -> list[dict]:
     neurons = sum(p.size for p in prog.populations.values() if p.kind != "input")
     synapses = sum(int(np.size(p.params["weights"])) for p in prog.projections.values())
     again = place(prog, write=False)
+    total, rss_gib = t2 - t0, rss / 2**30
     return [
-        {
-            "case": f"ff {LAYERS}x{WIDTH} fan-in {FAN_IN}",
-            "neurons": neurons,
-            "synapses": synapses,
-            "build_s": round(t1 - t0, 2),
-            "place_s": round(t2 - t1, 2),
-            "total_s": round(t2 - t0, 2),
-            "peak_rss_GiB": round(rss / 2**30, 2),
-            "tracemalloc_peak_GiB": round(peak / 2**30, 2),
-            "cores": pl.cores_used,
-            "chips": pl.chips,
-            "interchip_synapses": pl.extra["interchip_synapses"],
-            "deterministic": again.as_dict() == pl.as_dict(),
-            "goal": "< 60 s, < 8 GiB",
-        }
+        Row(
+            case=f"ff {layers}x{width} fan-in {fan_in}",
+            ours=total,
+            unit="s",
+            reference="none (absolute goal)",
+            goal="< 60 s, < 8 GiB",
+            met=total < 60 and rss_gib < 8,
+            checks={"deterministic": again.as_dict() == pl.as_dict()},
+            note=f"{neurons:,} neurons, {synapses:,} synapses; peak RSS {rss_gib:.2f} GiB; "
+            f"{pl.cores_used} cores, {pl.chips} chips",
+            detail={
+                "neurons": neurons,
+                "synapses": synapses,
+                "build_s": round(t1 - t0, 2),
+                "place_s": round(t2 - t1, 2),
+                "total_s": round(total, 2),
+                "peak_rss_GiB": round(rss_gib, 2),
+                "tracemalloc_peak_GiB": round(peak / 2**30, 2),
+                "cores": pl.cores_used,
+                "chips": pl.chips,
+                "interchip_synapses": pl.extra["interchip_synapses"],
+            },
+        )
     ]
 
 
 if __name__ == "__main__":
-    for row in main():
-        for k, v in row.items():
+    for row in main("--quick" in sys.argv):
+        for k, v in row.as_dict().items():
             print(f"{k:>22}: {v}")
