@@ -75,6 +75,7 @@ def demo(
 
     from neurocompile.cli import progress as shown
     from neurocompile.cli.demo import Demo
+    from neurocompile.report import synapse_limit
 
     console = Console()
     if not console.is_terminal:  # make demo | tee: rich would wrap at 80 columns
@@ -245,23 +246,21 @@ def demo(
             continue
         lim = res["limits"]
         npc = lim.get("neurons_per_core")
+        lname, lvalue = synapse_limit(lim)
         console.print(
             f"  {t}: {res['chips']} chip(s), {res['cores_used']} core(s); limits "
             + ", ".join(
                 x
                 for x in (
                     f"{npc} neurons/core" if npc else "",
-                    f"{lim['synapse_bytes_per_core']} synapse bytes/core"
-                    if lim.get("synapse_bytes_per_core")
-                    else "",
-                    f"{lim['dtcm_bytes']} DTCM bytes/core" if lim.get("dtcm_bytes") else "",
+                    f"synapse memory {lname} = {lvalue} bytes" if lvalue else "",
                 )
                 if x
             ),
             soft_wrap=True,
         )
         rt = Table(box=None, padding=(0, 1))
-        for col in ("chip", "core", "population", "slice", "neurons", "synapse bytes ~", "of core ~"):
+        for col in ("chip", "core", "population", "slice", "neurons", "synapse bytes ~", "of limit ~"):
             rt.add_column(col, justify="left" if col in ("population", "slice") else "right")
         cores = res["cores"]
         for c in cores[:16]:
@@ -273,7 +272,7 @@ def demo(
                 f"{c['start']}:{c['stop']}",
                 str(c["neurons"]),
                 str(c["synapse_bytes"]),
-                "-" if util is None else f"{100 * util:.0f} %",
+                "-" if util is None else f"{100 * util:.1f} %",
             )
         console.print(rt)
         if len(cores) > 16:

@@ -292,7 +292,7 @@ def _placement(program: Program) -> PlacementSection:
     npc = lim.get("neurons_per_core")
     # against the limit the placer names for synapse memory (a core's own memory, or the chip's
     # shared SDRAM); then the per-core figure is the core's share of it
-    lname, spc = _synapse_limit(lim)
+    lname, spc = synapse_limit(lim)
     per_chip_limit = bool(lname and lname.endswith("_per_chip"))
     cores = []
     for c in pl.get("cores", []):
@@ -706,7 +706,7 @@ def _pop_order(r: Report) -> list[str]:
     ]
 
 
-def _synapse_limit(lim: Mapping[str, Any]) -> tuple[str | None, int | None]:
+def synapse_limit(lim: Mapping[str, Any]) -> tuple[str | None, int | None]:
     """The name and value of the limit a core's synapse bytes count against (the placer says which:
     ``limits["synapse_memory_limit"]``; ``synapse_bytes_per_core`` when it does not)."""
     name = lim.get("synapse_memory_limit") or (
@@ -776,7 +776,7 @@ def _text(r: Report, max_cores: int, width: int = DEFAULT_WIDTH) -> str:
     )
     if not pl.error and pl.cores:
         lim = pl.limits
-        lname, lval = _synapse_limit(lim)
+        lname, lval = synapse_limit(lim)
         shown = [
             f"{k}={lim[k]}"
             for k in (
