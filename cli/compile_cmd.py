@@ -4,7 +4,10 @@ Loads MODEL, calls :func:`neurocompile.compile` with the shared semantic options
 Program (``.ncp``) and prints one summary line (or ``--json``: populations, projections,
 findings). Target-specific options (``--tick-ms`` for SpiNNaker) are passed through only when
 given; an option the target does not take is a one-line error (exit 2). On a terminal a progress
-bar on stderr names the step (load, lower and place, write); ``--quiet`` hides it.
+bar on stderr names the step (load, lower and place, write); ``--quiet`` hides it. ``--profile``
+prints the seconds of every pass (load, sanity, netlist, the target's ``lower.*`` passes, place,
+save) on stderr after the summary, and stores them in the Program's ``provenance["timing_s"]``
+(without ``save``, which happens after; such a Program's bytes differ from run to run).
 """
 
 from __future__ import annotations
@@ -56,6 +59,18 @@ def summary(program, path: Path) -> dict:
     }
 
 
+def print_profile(timings: dict[str, float]) -> None:
+    """One line per pass on stderr in the order they ended, a nested pass (``lower.rules``...)
+    indented under its parent (and counted in it), then the total of the top-level passes."""
+    typer.echo("time per pass (s):", err=True)
+    top = [k for k in timings if "." not in k]
+    for name in top:
+        typer.echo(f"  {name:<34} {timings[name]:9.3f}", err=True)
+        for sub in (k for k in timings if k.startswith(name + ".")):
+            typer.echo(f"    {sub:<32} {timings[sub]:9.3f}", err=True)
+    typer.echo(f"  {'total':<34} {sum(timings[k] for k in top):9.3f}", err=True)
+
+
 @app.command("compile")
 def compile_cmd(
     model: str = typer.Argument(..., help="A .nir file."),
@@ -75,6 +90,9 @@ def compile_cmd(
         None, "--tick-ms", help="SpiNNaker only: machine time step in ms (1.0 or 0.1)."
     ),
     as_json: bool = JsonOpt,
+    profile: bool = typer.Option(
+        False, "--profile", help="Print the seconds of every compiler pass (load ... save) on stderr."
+    ),
 ) -> None:
     """Compile MODEL for a chip and write the Program (integer network, quantization, placement)."""
     import neurocompile
@@ -94,9 +112,15 @@ def compile_cmd(
     if tick_ms is not None:
         opts["tick_ms"] = tick_ms
     get_target(target)  # an unknown target before any work, as neurocompile.compile does
-    with progress.steps(f"compile for {target}", ("load", "lower and place", "write")) as step:
+    from neurocompile.compiler import profiling, timed
+
+    with (
+        profiling() as timings,
+        progress.steps(f"compile for {target}", ("load", "lower and place", "write")) as step,
+    ):
         step("load")
-        graph = neurocompile.load(model)
+        with timed("load"):
+            graph = neurocompile.load(model)
         step("lower and place")
         program = neurocompile.compile(
             graph,
@@ -106,14 +130,18 @@ def compile_cmd(
             reset=reset,
             calibration=calibration,
             learning=learning,
+            profile=profile,
             **opts,
         )
         step("write")
-        atomic_write(output, program.to_bytes(), what="--output")
+        with timed("save"):
+            atomic_write(output, program.to_bytes(), what="--output")
     s = summary(program, output)
     for f in s["findings"]:  # the file's reset overridden by --reset: said on stderr, not only counted
         if f["code"] == "reset-override":
             typer.echo(f"warning: {cli_wording(f['message'])}", err=True)
+    if profile:
+        print_profile(timings)
     if as_json:
         typer.echo(json.dumps(s, indent=2, sort_keys=True, default=str))
         return

@@ -19,11 +19,14 @@ version, options, the NIR node map, netlist findings first) and the target's pla
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import inspect
 import json
+import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
@@ -33,6 +36,38 @@ from .ir import Graph
 from .netlist import Netlist, build_netlist
 from .semantics import resolve_semantics
 from .target import get_target
+
+#: the pass timings of the ``compile(..., profile=True)`` running in this context (None: not profiling).
+_TIMINGS: contextvars.ContextVar[dict[str, float] | None] = contextvars.ContextVar("nc_timings", default=None)
+
+
+@contextlib.contextmanager
+def timed(name: str) -> Iterator[None]:
+    """Time the block as pass ``name`` of the profiled :func:`compile` running (a no-op otherwise).
+
+    Chip lower drivers wrap each of their passes in ``with timed("lower.NAME"):``; seconds add
+    up when a name repeats. Nesting is allowed (an outer pass includes its inner ones)."""
+    timings = _TIMINGS.get()
+    if timings is None:
+        yield
+        return
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
+
+
+@contextlib.contextmanager
+def profiling(timings: dict[str, float] | None = None) -> Iterator[dict[str, float]]:
+    """Collect the :func:`timed` passes of every compile inside the block into ``timings`` (a new
+    dict if None), which is yielded; the CLI adds its own passes (load, save) to the same dict."""
+    timings = {} if timings is None else timings
+    token = _TIMINGS.set(timings)
+    try:
+        yield timings
+    finally:
+        _TIMINGS.reset(token)
 
 
 def graph_sha256(graph: Graph) -> str:
@@ -109,20 +144,42 @@ def compile(  # noqa: A001 - the public name is part of the interface
     reset: str = "file",
     calibration: Any = None,
     learning: Any = None,
+    profile: bool = False,
     **target_options: Any,
 ):
     """Compile ``model`` for ``target`` (a registered target name) and return a Program.
 
+    ``profile=True`` times every pass (load, sanity, semantics, netlist, the target's lower
+    passes ``lower.*``, provenance, place; seconds, in order) into ``program.provenance["timing_s"]``
+    (wall-clock figures: that Program's bytes differ from run to run; without ``profile`` nothing
+    is added). Inside :func:`profiling` the passes go to its dict as well.
+
     Raises :class:`UnsupportedError` for an unknown target or an option the target does not
     take, and the typed errors of loading, semantics and lowering.
     """
-    from . import __version__
+    if profile:  # nested in profiling(): its dict gets the passes as well
+        with profiling(_TIMINGS.get()) as timings:
+            program = compile(
+                model,
+                target,
+                dt=dt,
+                discretization=discretization,
+                reset=reset,
+                calibration=calibration,
+                learning=learning,
+                **target_options,
+            )
+        program.provenance["timing_s"] = {k: round(v, 6) for k, v in timings.items()}
+        return program
     from .load import load
 
     tgt = get_target(target)
-    graph = model if isinstance(model, Graph) else load(model)
-    refuse_malformed(graph, dt)  # graph sanity (check's SANITY rules) before any work
-    sem = resolve_semantics(graph, dt=dt, discretization=discretization, reset=reset, hop_delay=1)
+    with timed("load"):
+        graph = model if isinstance(model, Graph) else load(model)
+    with timed("sanity"):
+        refuse_malformed(graph, dt)  # graph sanity (check's SANITY rules) before any work
+    with timed("semantics"):
+        sem = resolve_semantics(graph, dt=dt, discretization=discretization, reset=reset, hop_delay=1)
     try:
         lower = tgt.hook("lower")
     except (ImportError, AttributeError) as exc:
@@ -142,11 +199,33 @@ def compile(  # noqa: A001 - the public name is part of the interface
                 parameter=key,
                 expected=("one of " + ", ".join(opts)) if opts else "no target options",
             )
-    netlist = build_netlist(graph, sem)
+    with timed("netlist"):
+        netlist = build_netlist(graph, sem)
     calib = load_calibration(calibration)
-    program = lower(
-        netlist, graph=graph, semantics=sem, calibration=calib, learning=learning, **target_options
-    )
+    with timed("lower"):
+        program = lower(
+            netlist, graph=graph, semantics=sem, calibration=calib, learning=learning, **target_options
+        )
+    with timed("provenance"):
+        provenance = _provenance(
+            program, netlist, graph, sem, target, discretization, reset, calibration, learning, target_options
+        )
+    program.provenance = provenance
+    placer = tgt.hook("place")
+    if placer is not None:
+        with timed("place"):
+            res = placer(program)  # writes program.placement
+        if isinstance(res, dict):
+            program.placement = res
+    return program
+
+
+def _provenance(
+    program, netlist, graph, sem, target, discretization, reset, calibration, learning, target_options
+):
+    """The common provenance (see the module docstring), the lowering's own keys after it."""
+    from . import __version__
+
     prov = dict(program.provenance)
     names = prov.pop("names", {})
     lower_findings = list(prov.pop("findings", []))
@@ -173,13 +252,7 @@ def compile(  # noqa: A001 - the public name is part of the interface
         "findings": [f.as_dict() for f in netlist.findings] + lower_findings,
     }
     provenance.update(prov)
-    program.provenance = provenance
-    placer = tgt.hook("place")
-    if placer is not None:
-        res = placer(program)  # writes program.placement
-        if isinstance(res, dict):
-            program.placement = res
-    return program
+    return provenance
 
 
 def _plain(v: Any) -> Any:
@@ -203,4 +276,12 @@ def simulate(graph: Graph, inputs: Mapping[str, np.ndarray], *, dt: float | None
     return reference_simulate(graph, inputs, dt=dt, **options)
 
 
-__all__ = ["compile", "simulate", "graph_sha256", "load_calibration", "compose_node_map"]
+__all__ = [
+    "compile",
+    "simulate",
+    "timed",
+    "profiling",
+    "graph_sha256",
+    "load_calibration",
+    "compose_node_map",
+]

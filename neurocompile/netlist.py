@@ -150,7 +150,16 @@ class Netlist:
         return self.groups[name].shape if name in self.groups else self.inputs[name]
 
     def incoming(self, group: str) -> list[Connection]:
+        """The connections into ``group`` (a scan of all connections: per group in a loop, use
+        :meth:`incoming_index`, built in one pass)."""
         return [c for c in self.connections if c.post == group]
+
+    def incoming_index(self) -> dict[str, list[Connection]]:
+        """``{group: incoming(group)}`` for every group, in one pass (same order as :meth:`incoming`)."""
+        index: dict[str, list[Connection]] = {g: [] for g in self.groups}
+        for c in self.connections:
+            index.setdefault(c.post, []).append(c)
+        return index
 
     def outgoing(self, name: str) -> list[Connection]:
         return [c for c in self.connections if c.pre == name]

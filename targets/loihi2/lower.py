@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 
 from neurocompile.check import Finding
+from neurocompile.compiler import timed
 from neurocompile.errors import UnsupportedError
 from neurocompile.netlist import Connection, Netlist, NeuronGroup
 from neurocompile.program import OutputSpec, Program
@@ -142,7 +143,8 @@ def lower(
     from .rules import RULES
 
     ctx = lower_context(netlist, graph=graph, semantics=semantics, learning=learning, calibration=calibration)
-    reset_notes = [f for f in enforce(RULES, ctx) if f.code == "reset-approximated"]
+    with timed("lower.rules"):  # the rules run the analysis passes (timed below) on the way
+        reset_notes = [f for f in enforce(RULES, ctx) if f.code == "reset-approximated"]
     a = analyse(ctx)
     sem = ctx.semantics
     b = Loihi2Builder()
@@ -153,8 +155,10 @@ def lower(
     for reward in dict.fromkeys(a.rewards.values()):
         gname = next(g for g, r in a.rewards.items() if r == reward)
         b.input(reward, netlist.groups[gname].size, num_message_bits=REWARD_MESSAGE_BITS, key=reward)
-    qpops = build_populations(b, netlist, a, names)
-    qprojs, attachments = build_projections(b, netlist, a, names)
+    with timed("lower.build_populations"):
+        qpops = build_populations(b, netlist, a, names)
+    with timed("lower.build_projections"):
+        qprojs, attachments = build_projections(b, netlist, a, names)
     semantics_d = dict(sem.as_dict())
     semantics_d.update(
         {
@@ -163,11 +167,12 @@ def lower(
             "reference": spec.REFERENCE,
         }
     )
-    prog = b.build(
-        outputs=a.outputs,
-        semantics=semantics_d,
-        provenance={"names": names, "findings": [f.as_dict() for f in reset_notes + a.findings]},
-    )
+    with timed("lower.build"):
+        prog = b.build(
+            outputs=a.outputs,
+            semantics=semantics_d,
+            provenance={"names": names, "findings": [f.as_dict() for f in reset_notes + a.findings]},
+        )
     prog.quantization = {"populations": qpops, "projections": qprojs}
     if attachments:
         prog.learning = {**prog.learning, "attachments": attachments}
@@ -223,12 +228,17 @@ def analyse(ctx) -> Analysis:
 
 def _analyse(netlist: Netlist, sem: Semantics, learning: Any, calibration) -> Analysis:
     plastic, three_post = _plastic_connections(netlist, learning)
-    peaks = calibration_peaks(netlist, calibration) if calibration is not None else None
-    layout = plan_populations(netlist, sem.dt, sem.discretization)
-    scale_findings = plan_scales(netlist, layout, peaks)
-    floor_comp = plan_floor(netlist, layout, plastic, calibration)
+    with timed("lower.calibration_peaks"):
+        peaks = calibration_peaks(netlist, calibration) if calibration is not None else None
+    with timed("lower.plan_populations"):
+        layout = plan_populations(netlist, sem.dt, sem.discretization)
+    with timed("lower.plan_scales"):
+        scale_findings = plan_scales(netlist, layout, peaks)
+    with timed("lower.plan_floor"):
+        floor_comp = plan_floor(netlist, layout, plastic, calibration)
     rewards = plan_rewards(netlist, three_post)
-    fields, field_findings = plan_population_fields(netlist, layout, floor_comp, three_post)
+    with timed("lower.plan_population_fields"):
+        fields, field_findings = plan_population_fields(netlist, layout, floor_comp, three_post)
     learning_plans: dict[str, PlasticPlan] = {}
     learning_findings: list[Finding] = []
     for conn in netlist.connections:
@@ -290,7 +300,7 @@ def plan_scales(netlist: Netlist, layout: Layout, peaks) -> list[Finding]:
     """Pass 2: the float scale and ``vth`` of every population (set on the populations of
     ``layout``); returns its findings (``loihi2-precision``, ``loihi2-readout-may-spike``)."""
     findings: list[Finding] = []
-    incoming: dict[str, list[Connection]] = {g: netlist.incoming(g) for g in netlist.groups}
+    incoming: dict[str, list[Connection]] = netlist.incoming_index()
     for gname, plist in layout.pops.items():
         g = netlist.groups[gname]
         c = layout.coef[gname]
@@ -480,6 +490,7 @@ def build_populations(b: Loihi2Builder, netlist: Netlist, a: Analysis, names: di
     quantization records of the populations."""
     qpops: dict[str, dict] = {}
     peaks = a.peaks
+    incoming = netlist.incoming_index()
     for gname, plist in a.layout.pops.items():
         g = netlist.groups[gname]
         c = a.layout.coef[gname]
@@ -533,7 +544,7 @@ def build_populations(b: Loihi2Builder, netlist: Netlist, a: Analysis, names: di
                 "bias": error_stats(c["bias_v"][sl] + comp * p.scale, bias_ach, clipped).as_dict(),
                 "floor_compensation": float(np.abs(comp).max(initial=0.0)),
                 "u_init": int(np.abs(u_init).max(initial=0)),
-                "expected_peak_u": _max(_u_int_peak(netlist, gname, c, p, peaks)),
+                "expected_peak_u": _max(_u_int_peak(netlist, gname, c, p, peaks, incoming[gname])),
                 "expected_peak_v": float(_v_int_peak(g, p)),
                 "state_limit": spec.UV_WRAP_LIMIT,
                 "peak_source": "calibration" if peaks is not None else "worst case",
@@ -990,10 +1001,12 @@ def _leaky_negative_bound(g: NeuronGroup, c: dict, negw: np.ndarray) -> np.ndarr
     return bound
 
 
-def _u_int_peak(netlist: Netlist, gname: str, c: dict, p: _Pop, peaks) -> np.ndarray:
+def _u_int_peak(
+    netlist: Netlist, gname: str, c: dict, p: _Pop, peaks, incoming: list[Connection] | None = None
+) -> np.ndarray:
     g = netlist.groups[gname]
     absw = np.zeros(g.size)
-    for conn in netlist.incoming(gname):
+    for conn in netlist.incoming(gname) if incoming is None else incoming:
         np.add.at(absw, conn.post_idx, np.abs(conn.weight))
     x = absw + np.abs(g.bias)
     if peaks is not None:

@@ -243,6 +243,7 @@ def _magnitude(ctx) -> Iterator[Finding]:
     nl, sem = ctx.netlist, ctx.semantics
     if nl is None or sem is None:
         return
+    incoming = nl.incoming_index()
     for g in nl.groups.values():
         th = g.params.get("v_threshold")
         if not g.spiking or th is None:
@@ -255,7 +256,7 @@ def _magnitude(ctx) -> Iterator[Finding]:
                 drive = np.abs(_coefficients(g, float(sem.dt), sem.discretization, [])["drive"])
         except (NeurocompileError, KeyError, TypeError, ValueError):
             continue
-        for c in nl.incoming(g.name):
+        for c in incoming[g.name]:
             if not c.weight.size:
                 continue
             with np.errstate(all="ignore"):

@@ -58,6 +58,7 @@ from typing import Any
 import numpy as np
 
 from neurocompile.check import Finding
+from neurocompile.compiler import timed
 from neurocompile.errors import UnsupportedError
 from neurocompile.netlist import Netlist, NeuronGroup
 from neurocompile.program import OutputSpec, Program
@@ -290,9 +291,12 @@ def _analyse(ctx) -> Analysis:
     forward_tau = opts.get("forward_tau", "matched")
     mode = opts.get("ring_buffer_shifts", "worst-case")
     plastic = plastic_connections(ctx)
-    info, conv, findings = population_constants(nl, dt, tick_ms, disc, forward_tau)
-    conn_w, shifts_of = synapse_weights(nl, info, plastic, mode)
-    projections, proj_findings = plan_projections(nl, conn_w, info, plastic)
+    with timed("lower.population_constants"):
+        info, conv, findings = population_constants(nl, dt, tick_ms, disc, forward_tau)
+    with timed("lower.synapse_weights"):
+        conn_w, shifts_of = synapse_weights(nl, info, plastic, mode)
+    with timed("lower.plan_projections"):
+        projections, proj_findings = plan_projections(nl, conn_w, info, plastic)
     return Analysis(
         dt,
         disc,
@@ -473,22 +477,27 @@ def lower(
         forward_tau=forward_tau,
         ring_buffer_shifts=ring_buffer_shifts,
     )
-    reset_notes = [f for f in enforce(RULES, ctx) if f.code == "reset-approximated"]
+    with timed("lower.rules"):  # the rules run the analysis passes (timed below) on the way
+        reset_notes = [f for f in enforce(RULES, ctx) if f.code == "reset-approximated"]
     a = analyse(ctx)
     b = SpiNNakerBuilder(tick_ms=tick_ms)
     names: dict[str, list[str]] = {}
-    build_populations(b, netlist, a, names)
-    attachments = build_projections(b, netlist, a, names)
+    with timed("lower.build_populations"):
+        build_populations(b, netlist, a, names)
+    with timed("lower.build_projections"):
+        attachments = build_projections(b, netlist, a, names)
     outs, out_findings = plan_outputs(netlist, a)
-    prog = b.build(
-        outs,
-        semantics={**sem.as_dict(), "tick_ms": tick_ms},
-        provenance={
-            "names": names,
-            "findings": [f.as_dict() for f in reset_notes + a.findings + out_findings],
-        },
-    )
-    return annotate(prog, netlist, sem, a, names, attachments)
+    with timed("lower.build"):
+        prog = b.build(
+            outs,
+            semantics={**sem.as_dict(), "tick_ms": tick_ms},
+            provenance={
+                "names": names,
+                "findings": [f.as_dict() for f in reset_notes + a.findings + out_findings],
+            },
+        )
+    with timed("lower.annotate"):
+        return annotate(prog, netlist, sem, a, names, attachments)
 
 
 def _rule_weight_scale(node: str, rule: Any, gi: dict[str, Any], units: str) -> float:

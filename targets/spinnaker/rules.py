@@ -197,6 +197,7 @@ def _magnitude(ctx) -> Iterator[Finding]:
                 ),
             )
             return
+    incoming = nl.incoming_index()
     for g in nl.groups.values():
         gi = a.info.get(g.name) or {}
         th = gi.get("threshold_nir")
@@ -205,7 +206,7 @@ def _magnitude(ctx) -> Iterator[Finding]:
         leak = 1.0 - float(gi["a_chip"])
         ratio = ALPHA_LIMIT_MV * leak / abs(gi["v_thresh"])
         limit = ALPHA_LIMIT_MV * leak * spec.S1615_ONE
-        inc = [c for c in nl.incoming(g.name) if c.weight.size]
+        inc = [c for c in incoming[g.name] if c.weight.size]
         if inc:
             c = max(inc, key=lambda c: float(np.max(np.abs(a.conn_w[c.name]))))
             node, param = (c.sources[0] if c.sources else c.name), "weight"
