@@ -1078,10 +1078,11 @@ def _lower_connection(
     names.setdefault(conn.name, [])
     pi = pre_pop_i[conn.pre_idx]
     qi = post_pop_i[conn.post_idx]
-    for a in np.unique(pi):
-        for q in np.unique(qi):
-            m = (pi == a) & (qi == q)
-            if not m.any():
+    whole = len(pre_names) == 1 and len(post_pops) == 1  # one population each side: no masks
+    for a in [0] if whole else np.unique(pi):
+        for q in [0] if whole else np.unique(qi):
+            m = slice(None) if whole else (pi == a) & (qi == q)
+            if not (conn.weight.size if whole else m.any()):
                 continue
             pp = post_pops[q]
             pre_l = pre_local[conn.pre_idx[m]]
@@ -1092,7 +1093,7 @@ def _lower_connection(
             w_eff = c["drive"][post_g] * w / (64.0 * pp.scale[post_l])
             # split pairs that occur several times (different delays) into extra projections
             key = post_l * (int(pre_l.max(initial=0)) + 1) + pre_l
-            order = np.lexsort((d, key))
+            order = _lexsort2(d, key)
             rank = np.zeros(key.size, dtype=np.int64)
             if key.size:
                 ks = key[order]
@@ -1145,6 +1146,16 @@ def _lower_connection(
                         floor,
                     )
                     names[conn.name].append(pname)
+
+
+def _lexsort2(d: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """``np.lexsort((d, key))`` without the sort when the entries are already in that order (the
+    netlist sorts every connection by post, pre, delay): the identity permutation either way."""
+    if key.size > 1:
+        dk = np.diff(key)
+        if not (np.all(dk >= 0) and np.all(np.diff(d)[dk == 0] >= 0)):
+            return np.lexsort((d, key))
+    return np.arange(key.size)
 
 
 def _emit(
