@@ -137,6 +137,10 @@ def _synapse_bytes(program: Program, name: str, lo: int, hi: int, incoming: dict
     return total
 
 
+#: largest (slices x pre neurons) table of :func:`_synapse_bytes_per_slice` (bytes); beyond it, a sort.
+_PAIR_TABLE_MAX = 1 << 28
+
+
 def _synapse_bytes_per_slice(program: Program, pop, incoming: dict) -> list[int]:
     """:func:`_synapse_bytes` of every slice of :func:`_slices` (``post // atoms_per_core``) at
     once: one pass over each incoming projection instead of one per slice (same integers)."""
@@ -150,9 +154,13 @@ def _synapse_bytes_per_slice(program: Program, pop, incoming: dict) -> list[int]
         pre = np.asarray(q.params["pre"]).ravel().astype(np.int64)
         sid = post // k
         n_syn = np.bincount(sid, minlength=n_slices)[:n_slices]
-        rows = np.bincount(
-            np.unique(sid * (int(pre.max()) + 1) + pre) // (int(pre.max()) + 1), minlength=n_slices
-        )
+        n_pre = int(pre.max()) + 1
+        if n_slices * n_pre <= _PAIR_TABLE_MAX:  # distinct (slice, pre) pairs in a table: no sort
+            seen = np.zeros(n_slices * n_pre, dtype=bool)
+            seen[sid * n_pre + pre] = True
+            rows = seen.reshape(n_slices, n_pre).sum(axis=1)
+        else:
+            rows = np.bincount(np.unique(sid * n_pre + pre) // n_pre, minlength=n_slices)
         total += spec.SYNAPSE_WORD_BYTES * (spec.SYNAPSE_ROW_HEADER_WORDS * rows[:n_slices] + n_syn)
     return [int(t) for t in total]
 
