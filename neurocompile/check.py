@@ -722,7 +722,7 @@ def _param_shape_problems(node: Node) -> Iterator[str]:
                 yield f"{key}={v!r} (expected {nsp} positive integer(s))"
         pad = p.get("padding")
         if not (
-            pad in ("same", "valid")
+            (isinstance(pad, str) and pad in ("same", "valid"))
             or (
                 isinstance(pad, tuple) and len(pad) == nsp and all(isinstance(e, int) and e >= 0 for e in pad)
             )

@@ -221,7 +221,7 @@ def _conv_forward(node: Node, x: Shape | None) -> Shape | None:
         raise _Mismatch(f"{node.kind} needs a (C, {'N' if nsp == 1 else 'H, W'}) input, got shape {x}")
     stride, dil, pad = p.get("stride"), p.get("dilation"), p.get("padding")
     if not (_int_tuple(stride, nsp) and _int_tuple(dil, nsp)) or not (
-        pad in ("same", "valid") or _int_tuple(pad, nsp)
+        (isinstance(pad, str) and pad in ("same", "valid")) or _int_tuple(pad, nsp)
     ):
         return None
     out = []

@@ -318,3 +318,32 @@ def test_spinnaker_refuses_a_synapse_beyond_the_ring_buffer(tmp_path):
             nc.compile(path, "spinnaker")
         assert ei.value.node == "fc" and ei.value.parameter == "weight"
         nc.compile(B.write_nir(tmp_path / "ok.nir", _mod(B.lif_graph, _cuba(1.0))), "spinnaker")
+
+
+def test_numpy_padding_in_a_graph_built_in_memory_is_a_finding_not_a_crash():
+    """A Graph built in Python may carry numpy arrays where the loader gives tuples: the shape rule
+    reports them instead of raising numpy's ambiguous-truth ValueError."""
+    import neurocompile
+    from neurocompile.ir import Graph, Node
+
+    conv = {
+        "weight": np.full((2, 1, 3, 3), 0.1),
+        "bias": np.zeros(2),
+        "stride": (1, 1),
+        "padding": np.array([1, 1]),
+        "dilation": (1, 1),
+        "groups": 1,
+        "input_shape": (4, 4),
+    }
+    g = Graph(
+        nodes={
+            "in": Node("in", "Input", {"shape": (1, 4, 4)}),
+            "conv": Node("conv", "Conv2d", conv),
+            "spk": Node("spk", "IF", {"r": np.ones((2, 4, 4)), "v_threshold": np.ones((2, 4, 4))}),
+            "out": Node("out", "Output", {"shape": (2, 4, 4)}),
+        },
+        edges=[("in", "conv"), ("conv", "spk"), ("spk", "out")],
+        metadata={"dt": 1.0},
+    )
+    rep = neurocompile.check(g)
+    assert rep.readable and not any(f.code == "internal-error" for f in rep.findings)
