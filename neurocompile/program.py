@@ -105,30 +105,6 @@ def output_specs(outputs: Mapping[str, Any] | None) -> dict[str, OutputSpec]:
     return outs
 
 
-def check_endpoints(
-    proj: "Projection", program: "Program", neuron_kinds: tuple[str, ...], expected: str
-) -> None:
-    """A projection's pre and post populations exist and its post population is a neuron kind."""
-    from .errors import GraphError
-
-    for end, role in ((proj.pre, "pre"), (proj.post, "post")):
-        if end not in program.populations:
-            raise GraphError(
-                f"projection {role} population '{end}' does not exist",
-                node=proj.name,
-                parameter=role,
-                expected="one of " + ", ".join(sorted(program.populations)),
-            )
-    post = program.populations[proj.post]
-    if post.kind not in neuron_kinds:
-        raise GraphError(
-            f"projection post population '{proj.post}' is a {post.kind} population",
-            node=proj.name,
-            parameter="post",
-            expected=expected,
-        )
-
-
 @dataclass
 class Program:
     target: str

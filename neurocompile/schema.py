@@ -121,6 +121,37 @@ def check_population_header(pop, kinds: tuple[str, ...] | list[str], *, schema: 
     return shape
 
 
+def check_projection_header(proj, program, kinds, neuron_kinds, post_expected: str, *, schema: str):
+    """A projection's kind is one of ``kinds``, its ends exist and its post population is one of
+    ``neuron_kinds``; returns the post population."""
+    from .errors import GraphError
+
+    if proj.kind not in kinds:
+        raise ParameterError(
+            f"projection kind {proj.kind!r} is not a {schema} projection",
+            node=proj.name,
+            parameter="kind",
+            expected=" or ".join(kinds),
+        )
+    for end, role in ((proj.pre, "pre"), (proj.post, "post")):
+        if end not in program.populations:
+            raise GraphError(
+                f"projection {role} population '{end}' does not exist",
+                node=proj.name,
+                parameter=role,
+                expected="one of " + ", ".join(sorted(program.populations)),
+            )
+    post = program.populations[proj.post]
+    if post.kind not in neuron_kinds:
+        raise GraphError(
+            f"projection post population '{proj.post}' is a {post.kind} population",
+            node=proj.name,
+            parameter="post",
+            expected=post_expected,
+        )
+    return post
+
+
 def unique_projection_name(existing, base: str, name: str | None) -> str:
     """``name`` if given and free (a typed error if taken), else ``base``, ``base#2``, ... (builders)."""
     from .errors import GraphError
@@ -147,5 +178,6 @@ __all__ = [
     "check_int_array",
     "check_fields",
     "check_population_header",
+    "check_projection_header",
     "unique_projection_name",
 ]

@@ -19,8 +19,15 @@ from __future__ import annotations
 import numpy as np
 
 from neurocompile.errors import GraphError, ParameterError, RangeError
-from neurocompile.program import Program, check_endpoints, check_semantics
-from neurocompile.schema import check_fields, check_int, check_int_array, check_population_header, is_int
+from neurocompile.program import Program, check_semantics
+from neurocompile.schema import (
+    check_fields,
+    check_int,
+    check_int_array,
+    check_population_header,
+    check_projection_header,
+    is_int,
+)
 
 from . import spec
 
@@ -126,15 +133,14 @@ def validate_population(pop) -> None:
 
 def validate_projection(proj, program: Program) -> None:
     name = proj.name
-    if proj.kind not in spec.PROJECTION_KINDS:
-        raise ParameterError(
-            f"projection kind {proj.kind!r} is not a loihi2 projection",
-            node=name,
-            parameter="kind",
-            expected=" or ".join(spec.PROJECTION_KINDS),
-        )
-    check_endpoints(proj, program, spec.NEURON_KINDS, "a lif, lif_reset or lif_3f population")
-    post = program.populations[proj.post]
+    post = check_projection_header(
+        proj,
+        program,
+        spec.PROJECTION_KINDS,
+        spec.NEURON_KINDS,
+        "a lif, lif_reset or lif_3f population",
+        schema="loihi2",
+    )
     what = f"{proj.kind} projection"
     p = proj.params
     check_fields(p, _PROJ_FIELDS[proj.kind], _PROJ_OPTIONAL, what=what, node=name, schema="loihi2")

@@ -24,8 +24,14 @@ from typing import Any
 import numpy as np
 
 from neurocompile.errors import GraphError, ParameterError, RangeError
-from neurocompile.program import Program, check_endpoints, check_semantics
-from neurocompile.schema import check_fields, check_int, check_int_array, check_population_header
+from neurocompile.program import Program, check_semantics
+from neurocompile.schema import (
+    check_fields,
+    check_int,
+    check_int_array,
+    check_population_header,
+    check_projection_header,
+)
 
 from . import fixed, spec
 
@@ -202,15 +208,14 @@ def validate_population(pop, tick_ms: float | None = None) -> None:
 
 def validate_projection(proj, program: Program) -> None:
     name = proj.name
-    if proj.kind not in spec.PROJECTION_KINDS:
-        raise ParameterError(
-            f"projection kind {proj.kind!r} is not a spinnaker projection",
-            node=name,
-            parameter="kind",
-            expected=" or ".join(spec.PROJECTION_KINDS),
-        )
-    check_endpoints(proj, program, spec.NEURON_KINDS, "an if_curr_exp or if_curr_delta population")
-    post = program.populations[proj.post]
+    post = check_projection_header(
+        proj,
+        program,
+        spec.PROJECTION_KINDS,
+        spec.NEURON_KINDS,
+        "an if_curr_exp or if_curr_delta population",
+        schema="spinnaker",
+    )
     what = f"{proj.kind} projection"
     p = proj.params
     check_fields(p, _PROJ_FIELDS[proj.kind], set(), what=what, node=name, schema="spinnaker")
