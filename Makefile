@@ -9,11 +9,11 @@ export NEUROCOMPILE_PAPER_DATA ?= $(abspath ../shared/nir_paper_data)
 export NEUROCOMPILE_LAVA_PYTHON ?= $(abspath $(LAVA_VENV))/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: all venvs demo test test-main test-lava lint bench bench-quick docs clean
+.PHONY: arm-tools all venvs demo test test-main test-lava lint bench bench-quick docs clean
 
 all: test
 
-venvs: $(VENV)/.stamp $(LAVA_VENV)/.stamp $(VENV)/.spinnaker-stamp $(VENV)/.ruff-stamp
+venvs: $(VENV)/.stamp $(LAVA_VENV)/.stamp $(VENV)/.spinnaker-stamp $(VENV)/.ruff-stamp $(VENV)/.extras-stamp arm-tools
 
 # Main environment: Python 3.11, torch 2.13.0 CPU (from this machine's disk), nir/norse/sinabs/onnx.
 # norse is installed with --no-deps: its declared torchvision dependency would pull a CUDA torch.
@@ -32,6 +32,23 @@ $(VENV)/.stamp: pyproject.toml
 $(VENV)/.spinnaker-stamp: $(VENV)/.stamp
 	$(VENV)/bin/pip install -q "spynnaker==1!7.4.1"
 	touch $@
+
+# Dask distributed (sharded runs, sweeps) and unicorn (runs sPyNNaker's own ARM binaries on an emulated
+# core) only add packages to .venv (checked with pip --dry-run: torch, numpy, scipy, nir unchanged).
+$(VENV)/.extras-stamp: $(VENV)/.stamp
+	$(VENV)/bin/pip install -q "dask[distributed]==2026.8.0" "distributed==2026.8.0" "unicorn==2.1.4"
+	touch $@
+
+# GCC's ARM fixed-point types (stdfix.h, accum) and qemu-arm to run what it builds: Debian's packages,
+# installed when missing and the machine allows it (root and apt-get). Where they cannot be installed the
+# ARM tests fail under CI=true (never skip silently there).
+arm-tools:
+	@if command -v arm-linux-gnueabihf-gcc >/dev/null && command -v qemu-arm >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q gcc-arm-linux-gnueabihf qemu-user >/dev/null \
+	  || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q gcc-arm-linux-gnueabihf qemu-user >/dev/null; } \
+	  || echo "arm-tools: could not install gcc-arm-linux-gnueabihf qemu-user"; \
+	else echo "arm-tools: gcc-arm-linux-gnueabihf / qemu-user missing and not installable here (not root)"; fi
 
 # ruff (house style: pyproject.toml [tool.ruff]), checked by `make test` before the suite.
 $(VENV)/.ruff-stamp: $(VENV)/.stamp
