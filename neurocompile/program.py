@@ -138,8 +138,23 @@ class Program:
         return next(k for k, p in self.inputs.items() if p == population)
 
     # ------------------------------------------------------------------ running
-    def run(self, inputs: Mapping[str, np.ndarray], backend: str = "emulator", **options: Any):
-        """Run on a backend (``emulator``, ``lava``, ...) and return a ``RunResult``."""
+    def run(
+        self,
+        inputs: Mapping[str, np.ndarray],
+        backend: str = "emulator",
+        *,
+        cluster: Any = None,
+        **options: Any,
+    ):
+        """Run on a backend (``emulator``, ``lava``, ...) and return a ``RunResult``.
+
+        ``cluster`` (``"local:N"``, ``"tcp://HOST:PORT"``, a ``distributed.Client`` or cluster): the
+        batch is sharded by sample over Dask workers and gathered in order, bit-identical to a run
+        in this process (:func:`neurocompile.distributed.run_sharded`; ``shards=`` sets how many)."""
+        if cluster is not None:
+            from .distributed import run_sharded
+
+            return run_sharded(self, inputs, backend, cluster=cluster, **options)
         from neurocompile.target import run_program
 
         return run_program(self, inputs, backend=backend, **options)

@@ -39,6 +39,7 @@ CORE_LAYERS: list[set[str]] = [
         "quantize",
         "partition",
         "program",
+        "distributed",
         "summary",
         "learning",
         "learning.attach",
