@@ -1,21 +1,31 @@
-"""Where does Loihi 2 quantization error come from? Ablation of each error source.
+"""Loihi 2 quantization fidelity: the float reference vs the compiled Program, and where the
+error comes from (ablation of each error source).
+
+Every figure is the two-sided spike agreement of :func:`neurocompile.compare.spike_agreement`
+(the one metric ``validate`` uses): F1 of precision (Program spikes with a float-reference spike
+of the same neuron within +-1 step: extra spikes cost) and recall (reference spikes matched
+within +-1 step: missed spikes cost), and the correlation of per (sample, neuron) spike counts,
+on the output layer, hop_delay 1 on both sides.
 
 ``QuantSim`` runs a compiled loihi2 Program in the integer domain (float64 arithmetic) with one
 switch per error source of the lowering; every switch on reproduces Lava's ``fixed_pt``
 arithmetic (checked against the emulator, bit-exact), every switch off reproduces the float
-reference (checked against ``simulate(hop_delay=1)``). Turning on one source at a time, and
-off one at a time, measures how many float-reference output spikes each source moves by more
-than one step.
+reference (checked against ``simulate(hop_delay=1)``). Turning on one source at a time
+measures what each source costs.
 
     .venv/bin/python benchmarks/quant_fidelity.py [--families affine-lif,conv-if,recurrent-cubalif]
-        [--seeds 0-7] [--ablate]
+        [--seeds 0-7] [--regime trained|legacy] [--ablate] [--perturb]
+    .venv/bin/python benchmarks/quant_fidelity.py --write [--check]
 
-Not timed; for the fidelity report in docs/targets/loihi2-compiler.md.
+``--write`` regenerates the generated blocks of docs/targets/loihi2-compiler.md (:data:`DOC`,
+markers ``<!-- figures:NAME -->``; :func:`doc_blocks`), ``--check`` compares instead (exit 1 and a
+diff when stale); ``tests/test_doc_figures.py`` runs the check. Not timed.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 import warnings
 from pathlib import Path
@@ -27,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import fidelity_graphs as fg  # noqa: E402
 
 import neurocompile as nc  # noqa: E402
+from neurocompile.compare import spike_agreement  # noqa: E402
 from neurocompile.compiler import build_netlist  # noqa: E402
 from neurocompile.semantics import resolve_semantics  # noqa: E402
 from neurocompile.targets.loihi2 import spec  # noqa: E402
@@ -149,6 +160,19 @@ class QuantSim:
         return out
 
 
+DOC = Path(__file__).resolve().parents[1] / "docs" / "targets" / "loihi2-compiler.md"
+FAMILIES = ("affine-lif", "conv-if", "recurrent-cubalif")
+NAMES = {
+    "affine-lif": "Affine-LIF 64-100-10",
+    "conv-if": "conv-IF",
+    "recurrent-cubalif": "recurrent CubaLIF 40-60-10",
+}
+#: the seeds the docs' figures use (every seed counted); the test asserts on seeds 0-3.
+DOC_SEEDS = range(8)
+#: relative float weight noise of the "perturbed float" comparison, and how many draws.
+PERTURB, PERTURB_DRAWS = 0.005, 3
+
+
 def case(family: str, seed: int, regime: str = "trained"):  # noqa: D103
     rng = np.random.default_rng(seed)
     if regime == "legacy":
@@ -156,50 +180,161 @@ def case(family: str, seed: int, regime: str = "trained"):  # noqa: D103
     return fg.make_case(family, rng)
 
 
+def measure(family: str, seed: int, regime: str = "trained", *, perturb=False, ablate=False) -> dict:
+    """One graph: the Program's output spikes vs the float reference (:func:`spike_agreement`),
+    optionally the float reference with 0.5 % weight noise (``perturbed_f1``: mean F1 over
+    :data:`PERTURB_DRAWS` draws) and the F1 with each error source alone on (``only``), all
+    but one on (``all_but``) and none on (``none``)."""
+    g, dt, x = case(family, seed, regime)
+    prog = nc.compile(g, "loihi2", dt=dt)
+    ref = nc.simulate(g, {"x": x}, dt=dt, hop_delay=1).outputs["o"]
+    got = prog.run({"x": x}, backend="emulator").outputs["o"]
+    out = {"family": family, "seed": seed, "regime": regime, **spike_agreement(ref, got)}
+    out["rates"] = fg.layer_rates(g, x, dt)
+    if ablate:
+        sim = QuantSim(g, prog, dt)
+        full = sim.run(x)
+        assert np.array_equal(full.reshape(got.shape), got), "QuantSim all-on != emulator"
+
+        def f1(quant):
+            return spike_agreement(ref, sim.run(x, quant).reshape(ref.shape))["f1"]
+
+        out["none"] = f1(())
+        out["only"] = {src: f1((src,)) for src in SOURCES}
+        out["all_but"] = {src: f1(tuple(s for s in SOURCES if s != src)) for src in SOURCES}
+    if perturb:
+        fp = []
+        for k in range(PERTURB_DRAWS):
+            gp = fg.perturb(g, np.random.default_rng(1000 + k), PERTURB)
+            rp = nc.simulate(gp, {"x": x}, dt=dt, hop_delay=1).outputs["o"]
+            fp.append(spike_agreement(ref, rp)["f1"])
+        out["perturbed_f1"] = float(np.mean(fp))
+    return out
+
+
+# ----------------------------------------------------------------------------- the document
+def _rng(vals) -> str:
+    return f"{min(vals):.3f}-{max(vals):.3f}"
+
+
+def fidelity_table(rows: list[dict]) -> str:
+    """Markdown table, one line per family (rows: :func:`measure` with ``perturb``)."""
+    lines = [
+        "| family | F1 mean | F1 min-max | precision mean | recall mean | count corr mean "
+        "| float, 0.5 % weight noise: F1 min-max |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for fam in dict.fromkeys(r["family"] for r in rows):
+        rs = [r for r in rows if r["family"] == fam]
+        f1 = [r["f1"] for r in rs]
+        mean = {k: np.mean([r[k] for r in rs]) for k in ("precision", "recall", "count_correlation")}
+        lines.append(
+            f"| {NAMES[fam]} | {np.mean(f1):.3f} | {_rng(f1)} | {mean['precision']:.3f} "
+            f"| {mean['recall']:.3f} | {mean['count_correlation']:.3f} "
+            f"| {_rng([r['perturbed_f1'] for r in rs])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def ablation_table(rows: list[dict]) -> str:
+    """Markdown table: mean output F1 per family with no source, each source alone, all but
+    each source, and all sources (the Program) on (rows: :func:`measure` with ``ablate``)."""
+    fams = list(dict.fromkeys(r["family"] for r in rows))
+
+    def cells(get) -> str:
+        return " | ".join(f"{np.mean([get(r) for r in rows if r['family'] == f]):.3f}" for f in fams)
+
+    lines = [
+        "| error sources on | " + " | ".join(NAMES[f] for f in fams) + " |",
+        "|---|" + "---|" * len(fams),
+        f"| none (the float reference's arithmetic) | {cells(lambda r: r['none'])} |",
+    ]
+    lines += [f"| only `{s}` | {cells(lambda r, s=s: r['only'][s])} |" for s in SOURCES]
+    lines += [f"| all but `{s}` | {cells(lambda r, s=s: r['all_but'][s])} |" for s in SOURCES]
+    lines.append(f"| all (the Program) | {cells(lambda r: r['f1'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def legacy_table(rows: list[dict]) -> str:
+    """Markdown table of the dense balanced regime per family (rows: ``regime="legacy"``,
+    ``perturb``)."""
+    lines = [
+        "| family (dense balanced, `legacy_case`) | quantization: F1 mean | F1 min-max "
+        "| float, 0.5 % weight noise: F1 min-max |",
+        "|---|---|---|---|",
+    ]
+    for fam in dict.fromkeys(r["family"] for r in rows):
+        rs = [r for r in rows if r["family"] == fam]
+        f1 = [r["f1"] for r in rs]
+        lines.append(
+            f"| {NAMES[fam]} | {np.mean(f1):.3f} | {_rng(f1)} | {_rng([r['perturbed_f1'] for r in rs])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def doc_blocks(seeds=DOC_SEEDS) -> dict[str, str]:
+    """{block name: Markdown} of the generated blocks of :data:`DOC`."""
+    trained = [measure(f, s, perturb=True, ablate=True) for f in FAMILIES for s in seeds]
+    # conv-IF has no legacy variant (legacy_case draws the same conv stack)
+    legacy = [measure(f, s, "legacy", perturb=True) for f in FAMILIES if f != "conv-if" for s in seeds]
+    return {
+        "quant-fidelity": fidelity_table(trained),
+        "quant-ablation": ablation_table(trained),
+        "quant-legacy": legacy_table(legacy),
+    }
+
+
+def render_doc(text: str, blocks: dict[str, str]) -> str:
+    from neurocompile.models.walkthrough import render
+
+    return render(text, blocks, tag="figures", fence=False)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--families", default="affine-lif,conv-if,recurrent-cubalif")
+    ap.add_argument("--families", default=",".join(FAMILIES))
     ap.add_argument("--seeds", default="0-7")
     ap.add_argument("--regime", default="trained", choices=["trained", "legacy"])
     ap.add_argument("--ablate", action="store_true")
     ap.add_argument("--perturb", action="store_true", help="float reference vs 0.5 %% weight noise")
+    ap.add_argument("--write", action="store_true", help=f"regenerate the blocks of {DOC.name}")
+    ap.add_argument("--check", action="store_true", help="with --write: compare instead of writing")
     a = ap.parse_args(argv)
-    lo, hi = (int(s) for s in a.seeds.split("-"))
     warnings.simplefilter("ignore", RuntimeWarning)
+    if a.write:
+        old = DOC.read_text()
+        new = render_doc(old, doc_blocks())
+        if a.check and new != old:
+            sys.stdout.write("".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True))))
+            sys.stdout.write(f"\n{DOC} is stale: regenerate with benchmarks/quant_fidelity.py --write\n")
+            return 1
+        if not a.check and new != old:
+            DOC.write_text(new)
+        sys.stdout.write(f"{DOC}: {'up to date' if new == old else 'rewritten'}\n")
+        return 0
+    lo, hi = (int(s) for s in a.seeds.split("-"))
     for fam in a.families.split(","):
-        fr = []
+        rows = []
         for seed in range(lo, hi + 1):
-            g, dt, x = case(fam, seed, a.regime)
-            prog = nc.compile(g, "loihi2", dt=dt)
-            ref = nc.simulate(g, {"x": x}, dt=dt, hop_delay=1).outputs["o"]
-            got = prog.run({"x": x}, backend="emulator").outputs["o"]
-            f = fg.within_one_step(ref, got)
-            fr.append(f)
-            line = f"{fam:18s} seed {seed}: {f:.3f}  ref spikes {int(ref.sum())} rates " + " ".join(
-                f"{r:.3f}" for r in fg.layer_rates(g, x, dt)
+            r = measure(fam, seed, a.regime, perturb=a.perturb, ablate=a.ablate)
+            rows.append(r)
+            line = (
+                f"{fam:18s} seed {seed}: F1 {r['f1']:.3f} (precision {r['precision']:.3f}, recall "
+                f"{r['recall']:.3f}), count corr {r['count_correlation']:.3f}, spikes ref/prog "
+                f"{r['spikes_reference']}/{r['spikes_program']}, rates "
+                + " ".join(f"{x:.3f}" for x in r["rates"])
             )
             if a.ablate:
-                sim = QuantSim(g, prog, dt)
-                full = sim.run(x)
-                none = sim.run(x, ())
-                assert np.array_equal(full.reshape(got.shape), got), "QuantSim all-on != emulator"
-                line += f" | none {fg.within_one_step(ref, none.reshape(ref.shape)):.3f}"
-                for src in SOURCES:
-                    only = fg.within_one_step(ref, sim.run(x, (src,)).reshape(ref.shape))
-                    but = fg.within_one_step(
-                        ref, sim.run(x, tuple(s for s in SOURCES if s != src)).reshape(ref.shape)
-                    )
-                    line += f" | {src} only {only:.3f} all-but {but:.3f}"
+                line += f" | none {r['none']:.3f}" + "".join(
+                    f" | {s} only {r['only'][s]:.3f} all-but {r['all_but'][s]:.3f}" for s in SOURCES
+                )
             if a.perturb:
-                fp = []
-                for k in range(3):
-                    gp = fg.perturb(g, np.random.default_rng(1000 + k), 0.005)
-                    rp = nc.simulate(gp, {"x": x}, dt=dt, hop_delay=1).outputs["o"]
-                    fp.append(fg.within_one_step(ref, rp))
-                line += f" | 0.5% perturbed float {np.mean(fp):.3f}"
+                line += f" | 0.5% perturbed float F1 {r['perturbed_f1']:.3f}"
             print(line, flush=True)
-        print(f"{fam}: mean {np.mean(fr):.3f} min {np.min(fr):.3f} max {np.max(fr):.3f}", flush=True)
+        f1 = [r["f1"] for r in rows]
+        print(f"{fam}: F1 mean {np.mean(f1):.3f} min {np.min(f1):.3f} max {np.max(f1):.3f}", flush=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

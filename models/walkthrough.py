@@ -51,9 +51,6 @@ MODEL = "models/digits_cnn_sinabs"
 SUBSET = 100
 #: terminal width the commands format for.
 COLUMNS = 100
-BEGIN = "<!-- walkthrough:{name} -->"
-END = "<!-- /walkthrough -->"
-BLOCK = re.compile(r"^<!-- walkthrough:([\w-]+) -->\n(.*?)^<!-- /walkthrough -->$", re.S | re.M)
 
 
 @dataclass(frozen=True)
@@ -222,24 +219,42 @@ def run_steps(steps: Sequence[Step] = STEPS, *, folder: Path | None = None) -> d
     return blocks
 
 
-def render(doc: str, blocks: dict[str, str]) -> str:
-    """``doc`` with each generated block replaced by ``blocks[name]`` in a fence; the text
-    outside the markers is kept byte for byte. Every marker must name a block and every block
-    must have exactly one marker."""
-    found = [m.group(1) for m in BLOCK.finditer(doc)]
+def markers(tag: str) -> tuple[str, str, re.Pattern]:
+    """(begin marker with a ``{name}`` field, end marker, block pattern) of generated blocks
+    tagged ``tag`` (``<!-- TAG:NAME -->`` ... ``<!-- /TAG -->``, each on its own line)."""
+    t = re.escape(tag)
+    return (
+        f"<!-- {tag}:{{name}} -->",
+        f"<!-- /{tag} -->",
+        re.compile(rf"^<!-- {t}:([\w-]+) -->\n(.*?)^<!-- /{t} -->$", re.S | re.M),
+    )
+
+
+BEGIN, END, BLOCK = markers("walkthrough")
+
+
+def render(doc: str, blocks: dict[str, str], *, tag: str = "walkthrough", fence: bool = True) -> str:
+    """``doc`` with each generated block replaced by ``blocks[name]`` (in a fence when ``fence``,
+    else as it is: Markdown text ending in a newline); the text outside the markers is kept byte
+    for byte. Every marker must name a block and every block must have exactly one marker.
+    ``tag`` names the marker family (``walkthrough`` here; other generated pages use their own,
+    ``neurocompile.models.docfigures``)."""
+    begin, end, pattern = markers(tag)
+    found = [m.group(1) for m in pattern.finditer(doc)]
     missing = sorted(set(blocks) - set(found))
     unknown = sorted(set(found) - set(blocks))
     twice = sorted({n for n in found if found.count(n) > 1})
     if missing or unknown or twice:
         raise ValueError(
-            f"walkthrough markers: missing {missing}, unknown {unknown}, repeated {twice} "
-            f"(each step needs one {BEGIN.format(name='NAME')} ... {END} pair)"
+            f"{tag} markers: missing {missing}, unknown {unknown}, repeated {twice} "
+            f"(each block needs one {begin.format(name='NAME')} ... {end} pair)"
         )
 
     def fill(m: re.Match) -> str:
-        return f"{BEGIN.format(name=m.group(1))}\n```\n{blocks[m.group(1)]}```\n{END}"
+        body = f"```\n{blocks[m.group(1)]}```\n" if fence else blocks[m.group(1)]
+        return f"{begin.format(name=m.group(1))}\n{body}{end}"
 
-    return BLOCK.sub(fill, doc)
+    return pattern.sub(fill, doc)
 
 
 def main(argv: list[str] | None = None) -> int:

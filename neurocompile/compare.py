@@ -33,7 +33,7 @@ Per layer:
 * spiking layers (IF, LIF, CubaLIF): ``count_correlation`` (Pearson correlation of per sample x
   neuron spike counts), ``exact_agreement`` (|ref AND prog| / |ref OR prog| over sample x step x
   neuron spike bins; 1.0 when neither spikes), ``bin_agreement`` (fraction of equal bins),
-  ``recall`` = ``within_one_step`` (fraction of reference spikes the Program emits within +-1
+  ``recall`` (fraction of reference spikes the Program emits within +-1
   step of the same neuron: penalises missed spikes), ``precision`` (fraction of Program spikes
   with a reference spike within +-1 step: penalises extra spikes), ``f1`` (their harmonic mean;
   1.0 when neither spikes), spike totals, and the first mismatching (sample, step, neuron);
@@ -83,6 +83,7 @@ __all__ = [
     "OutputAgreement",
     "Divergence",
     "correlation",
+    "spike_agreement",
     "READOUTS",
     "AGAINST",
     "MIN_AGREEMENT",
@@ -403,14 +404,29 @@ def _near(x: np.ndarray) -> np.ndarray:
     return near
 
 
-def _spike_metrics(
-    ref: np.ndarray, prog: np.ndarray
-) -> tuple[dict[str, Any], tuple[int, int, int] | None, float]:
-    r = ref != 0
-    p = prog != 0
+def spike_agreement(ref: np.ndarray, prog: np.ndarray) -> dict[str, Any]:
+    """Two-sided agreement of two spike arrays shaped (sample, step, neuron) (anything nonzero is
+    a spike): the one fidelity metric of neurocompile (``validate``, the quantization-fidelity
+    test and benchmark, the docs' figures all use it).
+
+    ``recall``: fraction of ``ref`` spikes with a ``prog`` spike of the same neuron within +-1 step
+    (missed spikes cost); ``precision``: fraction of ``prog`` spikes with a ``ref`` spike within
+    +-1 step (extra spikes cost); ``f1``: their harmonic mean (1.0 when neither spikes, 0.0 when
+    exactly one does), so neither a silent array nor one that fires at every step scores well;
+    ``count_correlation``: Pearson correlation of the per (sample, neuron) spike counts (0.0 when
+    exactly one side's counts are all equal, e.g. every neuron firing every step);
+    ``exact_agreement`` (|ref AND prog| / |ref OR prog|), ``bin_agreement`` (fraction of equal
+    bins), ``spikes_reference``, ``spikes_program``, ``mismatching_bins``."""
+    r = np.asarray(ref) != 0
+    p = np.asarray(prog) != 0
+    if r.shape != p.shape or r.ndim != 3:
+        raise InputDataError(
+            f"spike arrays of shapes {r.shape} and {p.shape}",
+            parameter="spikes",
+            expected="two arrays of one shape (sample, step, neuron)",
+        )
     both, either = int(np.count_nonzero(r & p)), int(np.count_nonzero(r | p))
-    mism = r != p
-    n_mism = int(np.count_nonzero(mism))
+    n_mism = int(np.count_nonzero(r != p))
     n_ref, n_prog = int(np.count_nonzero(r)), int(np.count_nonzero(p))
     recall = 1.0 if n_ref == 0 else int(np.count_nonzero(r & _near(p))) / n_ref
     precision = 1.0 if n_prog == 0 else int(np.count_nonzero(p & _near(r))) / n_prog
@@ -420,11 +436,10 @@ def _spike_metrics(
         f1 = 0.0
     else:
         f1 = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
-    metrics = {
+    return {
         "count_correlation": correlation(r.sum(axis=1), p.sum(axis=1)),
         "exact_agreement": 1.0 if either == 0 else both / either,
         "bin_agreement": 1.0 - n_mism / r.size if r.size else 1.0,
-        "within_one_step": recall,
         "recall": recall,
         "precision": precision,
         "f1": f1,
@@ -432,12 +447,20 @@ def _spike_metrics(
         "spikes_program": n_prog,
         "mismatching_bins": n_mism,
     }
+
+
+def _spike_metrics(
+    ref: np.ndarray, prog: np.ndarray
+) -> tuple[dict[str, Any], tuple[int, int, int] | None, float]:
+    """(:func:`spike_agreement`, the earliest mismatching (sample, step, neuron), mismatching
+    bins per reference spike)."""
+    metrics = spike_agreement(ref, prog)
     first = None
-    if n_mism:
-        idx = np.argwhere(mism)  # (sample, step, neuron) rows
+    if metrics["mismatching_bins"]:
+        idx = np.argwhere((ref != 0) != (prog != 0))  # (sample, step, neuron) rows
         k = np.lexsort((idx[:, 2], idx[:, 0], idx[:, 1]))[0]  # earliest step, then sample, then neuron
         first = (int(idx[k, 0]), int(idx[k, 1]), int(idx[k, 2]))
-    frac = n_mism / max(n_ref, 1)
+    frac = metrics["mismatching_bins"] / max(metrics["spikes_reference"], 1)
     return metrics, first, frac
 
 
