@@ -162,7 +162,11 @@ _ACCEPTED_KINDS = "biuf"
 
 
 def load_npz(
-    path: str | os.PathLike, *, what: str = "--input", max_elements: int = MAX_ELEMENTS
+    path: str | os.PathLike,
+    *,
+    what: str = "--input",
+    max_elements: int = MAX_ELEMENTS,
+    structured: bool = False,
 ) -> dict[str, np.ndarray]:
     """Read an ``.npz`` into a plain dict (no lazy file handle left open), validating as it reads.
 
@@ -174,6 +178,8 @@ def load_npz(
     members, truncated data and zip errors (bad CRC, bad deflate) are refused too. Each is one
     :class:`InputDataError` naming the option ``what`` and the key. float16 arrays are returned
     as float32; bool, integer and other float arrays unchanged. ``__meta__`` is skipped.
+    ``structured=True`` also accepts 1-D structured arrays whose fields are all bool, integer or
+    float scalars (event lists, :mod:`neurocompile.events`).
     """
     import zipfile
     import zlib
@@ -235,7 +241,10 @@ def load_npz(
                     key=key,
                 ) from None
             dtype = np.dtype(dtype)
-            if dtype.hasobject or dtype.kind not in _ACCEPTED_KINDS or dtype.fields is not None:
+            plain_struct = structured and _plain_fields(dtype) and len(shape) == 1
+            if not plain_struct and (
+                dtype.hasobject or dtype.kind not in _ACCEPTED_KINDS or dtype.fields is not None
+            ):
                 raise fail(
                     f"key {key!r} has dtype {dtype}",
                     key=key,
@@ -272,6 +281,14 @@ def load_npz(
                 arr = arr.astype(np.float32)
             out[key] = arr
     return out
+
+
+def _plain_fields(dtype: np.dtype) -> bool:
+    """A structured dtype whose every field is a bool, integer or float scalar."""
+    fields = dtype.fields
+    if not fields or dtype.hasobject:
+        return False
+    return all(f[0].shape == () and f[0].kind in _ACCEPTED_KINDS for f in fields.values())
 
 
 # ----------------------------------------------------------------------------- emulator helpers
