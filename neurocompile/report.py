@@ -21,7 +21,10 @@ CLI) with target-generic sections:
 * **findings** from ``program.provenance["findings"]``;
 * **learning**: the target's ``learning_section`` hook; ``{"status": "none"}`` when the
   Program has no learning configuration, the raw configuration otherwise;
-* **target**: the target's own ``report_section`` (e.g. the Loihi 2 cost model).
+* **target**: the target's own ``report_section`` (e.g. the Loihi 2 cost model);
+* **energy** (only with a run, when the target has a cost model): modelled, not measured, energy
+  (J) and latency (s) per sample from the run's operation counts and the target's published
+  per-operation figures (:mod:`neurocompile.energy`, ``docs/energy.md``).
 
 Knowingly approximate: SynOps count a spike once when it is emitted, also for delayed synapses
 whose delivery falls after the last step; a readout population (read only as ``v``/``u`` and
@@ -199,6 +202,8 @@ class Report:
     io: str | None = None
     #: :func:`neurocompile.program.counts` (what compile, inspect and emit print)
     counts: Counts | None = None
+    #: :class:`neurocompile.energy.EnergyEstimate` of the run (None without a run or a cost model)
+    energy: Any = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -223,6 +228,7 @@ class Report:
             "findings": [dict(f) for f in self.findings],
             "learning": _plain(dict(self.learning)),
             "target_section": _plain(dict(self.target_section)),
+            "energy": None if self.energy is None else _plain(self.energy.as_dict()),
         }
 
     def to_text(self, max_cores: int = 40, width: int | None = None) -> str:
@@ -501,7 +507,19 @@ def report(
         source=source,
         io=io_line(*program_ports(program)),
         counts=counts(program),
+        energy=None if run is None else _energy(program, run),
     )
+
+
+def _energy(program: Program, run: Any):
+    """The modelled energy of ``run`` (None when the target has no cost model or a population's
+    spikes were not recorded)."""
+    from .energy import estimate
+
+    try:
+        return estimate(program, run)
+    except InputDataError:
+        return None
 
 
 # ------------------------------------------------------------------------------ text
@@ -892,6 +910,8 @@ def _text(r: Report, max_cores: int, width: int = DEFAULT_WIDTH) -> str:
         )
         if a.missing:
             L.append(f"  not recorded: {', '.join(sorted(a.missing, key=natural_key))}")
+    if r.energy is not None:
+        L += r.energy.text_lines()
     if r.findings:
         L.append("findings:")
         L += _findings_text(r.findings)

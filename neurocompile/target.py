@@ -44,6 +44,10 @@ target's ``__init__.py`` stays cheap to import. Hooks and their signatures:
     ``{"unit", "scale", "step", "raw_unit"}`` (``step``: one raw unit in model units); for an output
     key the array unchanged with its meta; ``None`` meta for keys without a unit (spikes).
     :func:`run_program` applies it to every run (:func:`convert_units`).
+``costs``
+    A :class:`neurocompile.energy.CostModel` (or a callable returning one): the chip's published
+    per-operation figures and the function turning a run's operation counts into modelled energy
+    (J) and latency (s) (``neurocompile.energy``; ``report`` and ``validate`` show it).
 ``demo``
     Optional presentation data for the demo (``cli/demo.py`` lists the keys); the core never reads it.
 """
@@ -91,6 +95,7 @@ class Target:
     apply_learned: Hook = None
     validate: Hook = None
     to_model_units: Hook = None
+    costs: Hook = None
     demo: Mapping[str, Any] = field(default_factory=dict)
 
     def hook(self, name: str) -> Callable[..., Any] | None:

@@ -24,6 +24,7 @@ TARGET = Target(
     apply_learned=f"{_P}.learned:apply_learned",
     validate=f"{_P}.schema:validate_program",
     to_model_units=f"{_P}.units:to_model_units",
+    costs=f"{_P}.energy:COSTS",
     demo={
         "lava_available": f"{_P}.run:lava_available",
         "chip": "Loihi 2",

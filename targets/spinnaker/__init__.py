@@ -24,6 +24,7 @@ TARGET = Target(
     apply_learned=f"{_P}.learned:apply_learned",
     validate=f"{_P}.schema:validate_program",
     to_model_units=f"{_P}.units:to_model_units",
+    costs=f"{_P}.energy:COSTS",
     demo={
         "chip": "SpiNNaker",
         "fidelity": "bit-exact vs sPyNNaker 1!7.4.1",
