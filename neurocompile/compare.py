@@ -17,6 +17,9 @@ without a node map is matched by name). Two references (``against``):
 
 With ``both=True`` (default) the output row of the other reference is computed too (one more float
 run, no second Program run), so the conventions' cost and quantization's cost show side by side.
+The Program run records every population's spikes, and the report carries the modelled (not
+measured) energy and latency of that run on the target (:mod:`neurocompile.energy`), padding steps
+included.
 
 Timing: with ``hop_delay`` 1 each synaptic hop adds one step, so a layer whose longest input
 path passes ``k`` neuron layers (itself included) lags the trained model by ``k`` steps. The
@@ -74,6 +77,7 @@ import numpy as np
 
 from .errors import GraphError, InputDataError, ParameterError
 from .ir import NEURON_KINDS, SPIKING_KINDS, Graph
+from .jsonable import jsonable
 from .program import Program
 
 __all__ = [
@@ -215,6 +219,9 @@ class ValidationReport:
     trained_source: Mapping[str, str] = field(default_factory=dict)
     #: trailing silent steps the Program got.
     padding: int = 0
+    #: modelled (not measured) energy and latency of the Program's run on its target
+    #: (:class:`neurocompile.energy.EnergyEstimate`; None when the target has no cost model)
+    energy: Any = None
 
     @property
     def exact(self) -> bool:
@@ -274,6 +281,7 @@ class ValidationReport:
             "other_semantics": None if self.other_semantics is None else dict(self.other_semantics),
             "first_divergence": None if self.first_divergence is None else self.first_divergence.as_dict(),
             "unmapped": list(self.unmapped),
+            "energy": None if self.energy is None else jsonable(self.energy.as_dict(), summarize_over=16),
         }
 
     def to_text(self) -> str:
@@ -330,6 +338,8 @@ class ValidationReport:
             L.append(f"verdict: PASS against {self.against} ({crit})")
         else:
             L.append(f"verdict: FAIL against {self.against} ({'; '.join(self.failures())})")
+        if self.energy is not None:
+            L += self.energy.text_lines()
         return "\n".join(L)
 
     def _other(self) -> str:
@@ -714,7 +724,10 @@ def validate(
         run = program.run(
             {k: padded[k] for k in program.inputs},
             backend=backend,
-            record=sorted({(p, o) for n, p, o in plan if p is not None}),
+            # every population's spikes too: the energy model counts the whole Program's operations
+            record=sorted(
+                {(p, o) for n, p, o in plan if p is not None} | {(p, "spikes") for p in program.populations}
+            ),
         )
     tick("comparing layers")
     ref = refs[against]
@@ -796,4 +809,15 @@ def validate(
         program_semantics=psem,
         trained_source=tsrc,
         padding=int(pad),
+        energy=_energy(program, run),
     )
+
+
+def _energy(program: Program, run: Any):
+    """The run's modelled energy and latency (None when the target has no cost model)."""
+    from .energy import estimate
+
+    try:
+        return estimate(program, run)
+    except InputDataError:
+        return None
