@@ -531,15 +531,19 @@ class Demo:
                 if self.zoo:
                     from neurocompile.models import accuracy as zoo_acc
 
-                    calibrated = self.dm.name not in zoo_acc.UNCALIBRATED
+                    chosen = zoo_acc.chosen_options(self.dm.name, t)
+                    calibrated = bool(chosen.pop("calibration", False))
                     opts = {
                         "reset": zoo_acc.chip_reset(self.dm.name),
                         "calibration": "training images" if calibrated else None,
+                        **chosen,
                     }
                     notes = [
                         f"compiled as docs/accuracy.md does (models/accuracy.py compile_for: reset "
                         f"{opts['reset']}, "
-                        + ("calibration from training images)" if calibrated else "no calibration data)")
+                        + ("calibration from training images" if calibrated else "no calibration data")
+                        + "".join(f", {k} {v}" for k, v in chosen.items())
+                        + "; options chosen on the validation split, models/<name>/options.json)"
                     ]
                     prog = zoo_acc.compile_for(self.dm.name, t)
                 else:

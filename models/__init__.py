@@ -3,12 +3,13 @@
 Each model lives in ``models/<name>/`` with ``model.nir``, ``test.npz`` (inputs under the NIR
 Input name, ``(batch, time, *shape)``, plus ``labels``), ``card.json`` (dt, conventions,
 encoding, accuracies, the simulator settings that reproduce the framework) and the
-``train.py`` that made them. Every model classifies by the argmax of its Output's spike
-counts over the run.
+``train.py`` that made them, and ``options.json``: the compile options per chip target, chosen on
+the validation split by ``models/choose_options.py`` (never on the test set). Every model
+classifies by the argmax of its Output's spike counts over the run.
 
-``list_models()``, ``model_path(name)``, ``load_card(name)``, ``load_test_set(name)`` and
-``reference_accuracy(name)`` (the float reference on the bundled test set, under the card's
-semantics) read them without torch.
+``list_models()``, ``model_path(name)``, ``load_card(name)``, ``load_options(name)``,
+``load_test_set(name)`` and ``reference_accuracy(name)`` (the float reference on the bundled test
+set, under the card's semantics) read them without torch.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "list_models",
     "model_path",
     "load_card",
+    "load_options",
     "load_test_set",
     "reference_semantics",
     "reference_accuracy",
@@ -65,6 +67,19 @@ def model_path(name: str, kind: str = "nir") -> Path:
 
 def load_card(name: str) -> dict[str, Any]:
     return json.loads((_dir(name) / "card.json").read_text())
+
+
+def load_options(name: str) -> dict[str, Any]:
+    """The model's ``options.json`` (written by ``python -m neurocompile.models.choose_options
+    --write``): per target the chosen compile options and the validation figures behind them."""
+    p = _dir(name) / "options.json"
+    if not p.exists():
+        raise ModelLoadError(
+            f"model {name!r} has no options.json",
+            parameter="options",
+            expected="models/<name>/options.json (python -m neurocompile.models.choose_options --write)",
+        )
+    return json.loads(p.read_text())
 
 
 def load_test_set(name: str, n: int | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:

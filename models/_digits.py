@@ -4,6 +4,12 @@
 0..16), images (N, 8, 8), a fixed permutation (seed ``SPLIT_SEED``) and ``N_TEST`` held-out
 samples. Encoders turn images into the ``(batch, time, *shape)`` arrays of the ``.npz``
 convention.
+
+``validation_split()`` -> (x_fit, y_fit, x_val, y_val) carves a validation set out of the training
+part of ``split()`` by a fixed rule: its last ``N_VALIDATION`` samples (same permutation, no
+second seed). It is disjoint from the test set and from the calibration images of
+``models/accuracy.py`` (the first ``CALIBRATION_N`` of ``x_fit``). Compile options are chosen on
+it (``models/choose_options.py``); the test set is for the accuracy table only.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import numpy as np
 
 SPLIT_SEED = 0
 N_TEST = 360
+#: samples at the END of the training part held out as the validation split.
+N_VALIDATION = 360
 
 
 def split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -23,6 +31,14 @@ def split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     perm = np.random.default_rng(SPLIT_SEED).permutation(len(y))
     x, y = x[perm], y[perm]
     return x[N_TEST:], y[N_TEST:], x[:N_TEST], y[:N_TEST]
+
+
+def validation_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The training part of :func:`split` cut in two: (x_fit, y_fit, x_val, y_val), the last
+    ``N_VALIDATION`` training samples being the validation set. The test set is not touched."""
+    xtr, ytr, _, _ = split()
+    k = len(ytr) - N_VALIDATION
+    return xtr[:k], ytr[:k], xtr[k:], ytr[k:]
 
 
 def bernoulli_rate(images: np.ndarray, steps: int, max_rate: float, seed: int) -> np.ndarray:

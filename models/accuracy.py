@@ -20,9 +20,11 @@ What the chips are given (the same for every model, recorded in each row):
   input step appears ``H`` steps later (``H`` = neuron layers on the longest input->output path);
   the chip runs get ``H`` trailing silent steps (:func:`chip_inputs`). Readout: argmax of the
   output spike counts, as for the float reference.
-* **calibration**: ``CALIBRATION_N`` training images, encoded like the test set
-  (:func:`encode`), for the quantization's peak and rate estimates; not for the models in
-  ``UNCALIBRATED`` (where it measurably costs accuracy).
+* **compile options** (calibration or not; SpiNNaker's ring-buffer shifts): per model and target
+  as ``models/<name>/options.json`` records them, chosen on the validation split by
+  ``models/choose_options.py`` (never on the test set, which this module evaluates once, for the
+  table). Calibration, where chosen, is ``CALIBRATION_N`` images of the training part without the
+  validation split (:func:`calibration`), encoded like the test set (:func:`encode`).
 
 Knowingly incomplete: SpiNNaker is the emulator's sPyNNaker 1!7.4.1 arithmetic, not a board run.
 """
@@ -43,6 +45,7 @@ import numpy as np
 from neurocompile.models import (
     list_models,
     load_card,
+    load_options,
     load_test_set,
     model_path,
     predict,
@@ -51,12 +54,8 @@ from neurocompile.models import (
 
 #: samples of the Loihi 2 program also run on Lava (fresh network each; Lava is slow).
 LAVA_N = 20
-#: training images used as calibration data.
+#: training images (the first of ``validation_split()``'s fit part) used as calibration data.
 CALIBRATION_N = 200
-#: models compiled WITHOUT calibration because it costs accuracy there (measured: the RNN on
-#: loihi2 gives 87.78 % calibrated vs 89.17 % uncalibrated, float 89.72 %; the calibration peaks
-#: x 1.5 shrink vth for the recurrent layer). Everything else is calibrated.
-UNCALIBRATED = frozenset({"digits_rnn_norse"})
 #: the 1-percentage-point goal of issue 7.
 GOAL_PP = 1.0
 TARGETS = ("loihi2", "spinnaker")
@@ -158,6 +157,18 @@ def encode(name: str, images: np.ndarray) -> np.ndarray:
     raise ValueError(f"{name}: no chip encoder for encoding {enc['kind']!r}")
 
 
+def reference_inputs(name: str, graph, images: np.ndarray) -> dict[str, np.ndarray]:
+    """(N, 8, 8) images in [0, 1] -> the float reference's input, encoded as the bundled test set
+    is (analog input: the pixel as a constant current at every step; else :func:`encode`)."""
+    card = load_card(name)
+    if card["encoding"]["kind"] == "constant analog current":
+        steps = int(card["encoding"]["shape"][0])
+        x = np.repeat(images.reshape(len(images), 1, -1), steps, axis=1)
+    else:
+        x = encode(name, images)
+    return {graph.inputs[0]: x.astype(np.float64)}
+
+
 def chip_inputs(name: str, graph, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The bundled test inputs as the chips get them: spikes (analog input rate coded) plus
     ``hops(graph)`` trailing silent steps."""
@@ -181,18 +192,29 @@ def chip_reset(name: str) -> str:
 
 
 def calibration(name: str) -> dict[str, np.ndarray]:
+    """The first ``CALIBRATION_N`` images of the training part without the validation split,
+    encoded as the chips get them."""
     import neurocompile as nc
-    from neurocompile.models._digits import split
+    from neurocompile.models._digits import validation_split
 
-    xtr = split()[0][:CALIBRATION_N]
+    xfit = validation_split()[0][:CALIBRATION_N]
     graph = nc.load(model_path(name))
-    return {graph.inputs[0]: encode(name, xtr).astype(np.float64)}
+    return {graph.inputs[0]: encode(name, xfit).astype(np.float64)}
 
 
-def compile_for(name: str, target: str):
-    """The model's Program for ``target`` under the chip settings above."""
+def chosen_options(name: str, target: str) -> dict[str, Any]:
+    """The compile options chosen for ``name`` on ``target`` on the validation split
+    (``models/<name>/options.json``, written by ``models/choose_options.py``)."""
+    return dict(load_options(name)["targets"][target]["chosen"])
+
+
+def compile_for(name: str, target: str, options: dict[str, Any] | None = None):
+    """The model's Program for ``target`` under the chip settings above and ``options``
+    (default: :func:`chosen_options`): ``{"calibration": bool, **target options}``."""
     import neurocompile as nc
 
+    opts = dict(chosen_options(name, target) if options is None else options)
+    calibrated = bool(opts.pop("calibration", False))
     sem = reference_semantics(name)
     return nc.compile(
         model_path(name),
@@ -200,7 +222,8 @@ def compile_for(name: str, target: str):
         dt=sem["dt"],
         discretization=sem["discretization"],
         reset=chip_reset(name),
-        calibration=None if name in UNCALIBRATED else calibration(name),
+        calibration=calibration(name) if calibrated else None,
+        **opts,
     )
 
 
@@ -307,9 +330,8 @@ def render(rows: Sequence[AccuracyRow | dict[str, str]]) -> str:
         "timing*: the same float simulator with what the chips get (one step per synaptic hop,",
         "`H` trailing silent steps, the chip reset, analog input rate coded): the difference to the",
         "emulator columns is quantization alone. *loihi2 / spinnaker emulator*: `neurocompile.compile`",
-        f"(calibration: {CALIBRATION_N} encoded training images, except for "
-        + ", ".join(f"`{m}`" for m in sorted(UNCALIBRATED))
-        + ") and the bit-exact emulator of each",
+        "with the compile options chosen for the model and target on the validation split (below)",
+        "and the bit-exact emulator of each",
         "target (Lava 0.10.0 fixed_pt / sPyNNaker 1!7.4.1 arithmetic) on the whole test set;",
         "[pp] = difference to the float reference. *Lava*: the Loihi 2 program on Lava 0.10.0",
         f"(CPU, fixed_pt) for the first {LAVA_N} test samples: correct count, and whether its output",
@@ -318,10 +340,14 @@ def render(rows: Sequence[AccuracyRow | dict[str, str]]) -> str:
         DOC_HEADER,
         "|" + "---|" * len(COLUMNS),
     ]
+    names = []
     for r in rows:
         c = r.cells() if isinstance(r, AccuracyRow) else r
         lines.append("| " + " | ".join(c[k] for k in COLUMNS) + " |")
+        names.append(r.model if isinstance(r, AccuracyRow) else re.sub(r"[`]", "", c["model"]))
     lines += [
+        "",
+        *render_options(names),
         "",
         "Notes",
         "",
@@ -338,6 +364,58 @@ def render(rows: Sequence[AccuracyRow | dict[str, str]]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def option_label(opts: dict[str, Any]) -> str:
+    """``{"calibration": True, "ring_buffer_shifts": "host"}`` -> ``calibrated, ring_buffer_shifts host``."""
+    parts = ["calibrated" if opts.get("calibration") else "no calibration"]
+    return ", ".join(parts + [f"{k} {v}" for k, v in opts.items() if k != "calibration"])
+
+
+def render_options(names: Sequence[str]) -> list[str]:
+    """The section on the compile options: how they were chosen, and per model and target the
+    choice with its validation figures (from ``models/<name>/options.json``)."""
+    from neurocompile.models._digits import N_TEST, N_VALIDATION
+
+    lines = [
+        "## Compile options: chosen on a validation split, not on this test set",
+        "",
+        f"The digits are split once (`models/_digits.py`): {N_TEST} test samples (this table, evaluated",
+        f"once by `models/accuracy.py`) and the training part, whose last {N_VALIDATION} samples are the",
+        "validation split (`validation_split()`); the calibration images are the first",
+        f"{CALIBRATION_N} of the rest. `python -m neurocompile.models.choose_options --write` compiles",
+        "each model for each target under every candidate (loihi2: calibration or not; spinnaker:",
+        "calibration or not x ring-buffer shifts worst-case / host), runs the float reference and",
+        "each candidate's emulator on the validation split only and picks by a rule fixed before",
+        "its first run: the fewest validation samples classified differently from the float",
+        "reference, then the smallest |accuracy gap|, then the simpler candidate (no calibration,",
+        "worst-case shifts). `models/<name>/options.json` holds the choice and every candidate's",
+        "figures (`tests/test_choose_options.py` recomputes them); `compile_for` reads it.",
+        "The zoo's weights were trained on the whole training part, the validation split",
+        "included: its float accuracy is a training accuracy, and the choice rests on how often",
+        "the chip's class differs from the float model's there.",
+        "",
+        "| model | target | chosen | validation: float reference | chosen, emulator | differs from float |"
+        " other candidates (emulator, differs) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in names:
+        doc = load_options(name)
+        n = doc["validation"]["n"]
+        fc = doc["validation"]["float_reference_correct"]
+        for target, t in doc["targets"].items():
+            chosen = next(c for c in t["candidates"] if c["options"] == t["chosen"])
+            others = "; ".join(
+                f"{option_label(c['options'])}: {c['correct']}/{n}, {c['disagreements']}"
+                for c in t["candidates"]
+                if c is not chosen
+            )
+            lines.append(
+                f"| `{name}` | {target} | {option_label(t['chosen'])} | {_pct(fc / n, n)} | "
+                f"{_pct(chosen['correct'] / n, n)} [{chosen['gap_pp']:+.2f} pp] | "
+                f"{chosen['disagreements']} | {others} |"
+            )
+    return lines
 
 
 def parse(text: str) -> dict[str, dict[str, str]]:
