@@ -49,7 +49,7 @@ CORE_LAYERS: list[set[str]] = [
         "learning.toml",
     },
     # "": the package itself, which re-exports the API
-    {"compiler", "check", "report", "compare", "torch_module", "energy", ""},
+    {"compiler", "check", "report", "compare", "torch_module", "energy", "nbmetrics", ""},
 ]
 LAYER_TARGETS = len(CORE_LAYERS)
 LAYER_APPS = LAYER_TARGETS + 1
