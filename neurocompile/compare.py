@@ -620,6 +620,7 @@ def validate(
     min_agreement: float = MIN_AGREEMENT,
     min_correlation: float = MIN_CORRELATION,
     progress: Progress | None = None,
+    cluster: Any = None,
 ) -> ValidationReport:
     """Compare ``program`` with ``model``'s float reference on ``inputs`` (see the module doc).
 
@@ -627,7 +628,9 @@ def validate(
     name: (batch, time, *shape)}`` spikes. ``labels``: class indices (batch,), one-hot, a key of
     ``inputs`` or a file. ``against``: "trained" or "program"; ``trained``: overrides of the
     trained model's dt/discretization/reset; ``both``: also the other reference's output row.
-    ``progress(stage, done, total)`` is called as the stages run. Raises
+    ``progress(stage, done, total)`` is called as the stages run. ``cluster`` (``"local:N"``,
+    ``"tcp://HOST:PORT"``, a ``distributed.Client``): the Program's run is sharded over Dask workers
+    (:mod:`neurocompile.distributed`; bit-identical to one process). Raises
     :class:`InputDataError` for bad inputs/labels and :class:`ParameterError` for bad options.
     """
     from .compiler import simulate
@@ -728,6 +731,7 @@ def validate(
             record=sorted(
                 {(p, o) for n, p, o in plan if p is not None} | {(p, "spikes") for p in program.populations}
             ),
+            cluster=cluster,
         )
     tick("comparing layers")
     ref = refs[against]
