@@ -40,6 +40,7 @@ CORE_LAYERS: list[set[str]] = [
         "partition",
         "program",
         "distributed",
+        "events",
         "summary",
         "learning",
         "learning.attach",
