@@ -147,17 +147,16 @@ class RefStdp:
                             w = w32(w + mulaf(self.a3p, mul16(dr1, e[2])))
                         w = min(w, self.wmax)
                 prev = e
-            if prev is not None:
+            if prev is not None:  # no zero test: timing_apply_pre_spike has none (7.4.1 binary: LUT-(0))
                 dt = (tp - (prev[0] + dd)) & M32
-                if dt:
-                    do1 = mul16(prev[1], look(self.lm, 0, dt))
-                    if wd == "multiplicative":
-                        w = w32(w - mulaf(mulk(w32(w - self.wmin), self.am), do1))
-                    else:
-                        w = w32(w - mulaf(self.am, do1))
-                        if wd == "additive_triplet":
-                            w = w32(w - mulaf(self.a3m, mul16(do1, r2)))
-                        w = max(w, self.wmin)
+                do1 = mul16(prev[1], look(self.lm, 0, dt))
+                if wd == "multiplicative":
+                    w = w32(w - mulaf(mulk(w32(w - self.wmin), self.am), do1))
+                else:
+                    w = w32(w - mulaf(self.am, do1))
+                    if wd == "additive_triplet":
+                        w = w32(w - mulaf(self.a3m, mul16(do1, r2)))
+                    w = max(w, self.wmin)
             self.w[q] = (w >> self.shift) & 0xFFFF
 
     def run(self, pre_spikes: np.ndarray, post_spikes: np.ndarray) -> np.ndarray:
@@ -314,12 +313,16 @@ def test_potentiation_hand_worked():
     # post@9: o = 2048
     # pre@10: window (4, 9] = {9}: dt = 9 + 1 - 5 = 5, LUT(5) = floor(exp(-0.25) * 2048) = 1594,
     #   mul16(2048, 1594) = 1594, A+ = s1615(0.05) = 1638, mulaf = (1638 * (1594 << 4)) >> 15 = 1274
-    #   w = 16000 + 1274 = 17274; depression: dt = 10 - (9 + 1) = 0 -> skipped; w16 = 17274 >> 4 = 1079
+    #   w = 16000 + 1274 = 17274; then depression by post@9 with dt = 10 - (9 + 1) = 0: sPyNNaker 7.4.1
+    #   does not skip it (timing_apply_pre_spike has no zero test; the pair binary neither, see
+    #   docs/targets/spinnaker.md "GCC fixed-point check"): LUT(0) = 2048, mul16(2048, 2048) = 2048,
+    #   A- = s1615(0.06) = 1966, mulaf = (1966 * (2048 << 4)) >> 15 = 1966; w = 17274 - 1966 = 15308,
+    #   w16 = 15308 >> 4 = 956
     prog = network(PAIR_ADD)
     pre, drive = trains(14, [5, 10], [8])
     res, traj = check_against_reference(prog, pre, drive)
     assert np.nonzero(res.recordings["post.spikes"][0, :, 0])[0].tolist() == [9]
-    assert traj[0, :, 0].tolist() == [1000] * 10 + [1079] * 4
+    assert traj[0, :, 0].tolist() == [1000] * 10 + [956] * 4
 
 
 def test_depression_hand_worked():
@@ -348,14 +351,19 @@ def test_bounds_w_max_and_w_min():
     # big amplitudes: potentiation clamps at w_max = 0.6 nA
     # (w16 = 0.6 * 2048 = 1228.8 -> s1615 19661 >> 4 = 1228),
     # depression clamps at w_min = 0.25 nA (s1615 8192 >> 4 = 512)
-    block = dict(PAIR_ADD, A_plus=5.0, A_minus=5.0, w_min=0.25, w_max=0.6)
-    prog = network(block)
     pre, drive = trains(40, [5, 10, 30], [8, 20])
+    # pre@10: +big, clamped at w_max = 19661, then post@9 depresses with dt = 0 (LUT 2048) by
+    # mulaf(s1615(1e-4) = 3, 2048) = 3: 19658 >> 4 = 1228
+    prog = network(dict(PAIR_ADD, A_plus=5.0, A_minus=1e-4, w_min=0.25, w_max=0.6))
+    _, traj = check_against_reference(prog, pre, drive)
+    assert traj[0, 10, 0] == 1228
+    # the same with A- = 5: the dt = 0 depression clamps at w_min at once; pre@30 (window {21}): +, clamp,
+    # then depression to w_min
+    prog = network(dict(PAIR_ADD, A_plus=5.0, A_minus=5.0, w_min=0.25, w_max=0.6))
     _, traj = check_against_reference(prog, pre, drive)
     w = traj[0, :, 0]
-    assert w[10] == 1228  # pre@10: +big, clamped at w_max, no depression (dt = 0)
-    assert w[30] == 512  # pre@30: window {20}: +, clamp, then depression to w_min
-    assert w.max() == 1228 and w[31:].min() == 512
+    assert w[10] == 512 and w[30] == 512
+    assert w.max() == 1000 and w[10:].max() == 512
 
 
 def test_post_history_overflow_drops_oldest_events():
@@ -385,12 +393,14 @@ def test_post_history_overflow_drops_oldest_events():
 def test_multiplicative_hand_worked():
     # multiplicative, A+ = 0.5, A- = 0.25, w_min = 0, w_max = 1.5 nA (49152): pre 5, post 9, pre 10
     # potentiation: scale = mul_k(49152 - 16000, s1615(0.5) = 16384) = (33152 * 16384) >> 15 = 16576,
-    #   mulaf(16576, 1594) = (16576 * 25504) >> 15 = 12901 -> w = 28901 -> w16 = 1806 (dt = 0: no depression)
+    #   mulaf(16576, 1594) = (16576 * 25504) >> 15 = 12901 -> w = 28901;
+    # depression by post@9 at dt = 0 (LUT 2048): scale = mul_k(28901 - 0, s1615(0.25) = 8192) = 7225,
+    #   mulaf(7225, 2048) = 7225 -> w = 21676 -> w16 = 1354
     block = dict(PAIR_ADD, weight="multiplicative", A_plus=0.5, A_minus=0.25)
     prog = network(block)
     pre, drive = trains(14, [5, 10], [8])
     _, traj = check_against_reference(prog, pre, drive)
-    assert traj[0, 10, 0] == 1806
+    assert traj[0, 10, 0] == 1354
 
 
 def test_triplet_hand_worked_and_reference():
@@ -422,7 +432,12 @@ def test_triplet_hand_worked_and_reference():
     # w = 16000 + mulaf(1311,1594) + mulaf(1311,1443) + mulaf(655,1443)  (events 9 then 11, clamped at w_max)
     w = 16000 + ((1311 * (1594 << 4)) >> 15) + 0
     w = w + ((1311 * (1443 << 4)) >> 15) + ((655 * (1443 << 4)) >> 15)
-    # depression with prev = post@11 (o1 = mul16(2048, LUT-(2)) + 2048): dt = 12 - 12 = 0 -> skipped
+    # depression with prev = post@11 at dt = 12 - 12 = 0 (applied, LUT-(0) = 2048): o1(11) = mul16(2048,
+    # LUT-(2) = 1853) + 2048 = 3901; r2(12) = mul16(0 + 2048, LUTx(7 >> 2 = 1) = 1853) = 1853;
+    # w -= mulaf(A2-, 3901) + mulaf(A3-, mul16(3901, 1853))
+    assert c.a2_minus == s1615(0.02 * 2.0) == 1311 and c.a3_minus == s1615(0.005 * 2.0) == 328
+    o1, r2 = 1853 + 2048, 1853
+    w = w - ((1311 * (o1 << 4)) >> 15) - ((328 * (((o1 * r2) >> 11) << 4)) >> 15)
     assert traj[0, 12, 0] == w >> SHIFT
 
 
@@ -538,11 +553,11 @@ def test_batch_samples_learn_independently_and_save_load():
     pre = np.zeros((3, 14, 1), np.uint8)
     drive = np.zeros((3, 14, 1), np.uint8)
     pre[:, [5, 10], 0] = 1
-    drive[0, 8, 0] = 1  # sample 0: potentiation (1079, hand-worked above)
+    drive[0, 8, 0] = 1  # sample 0: potentiation then the dt = 0 depression (956, hand-worked above)
     drive[1, 2, 0] = 1  # sample 1: post before both pre spikes
     res = prog2.run({"pre": pre, "drive": drive})
     w = res.recordings[PROJ + ".weights"]
-    assert w.shape == (3, 1) and w[0, 0] == 1079 and w[2, 0] == 1000 and w[1, 0] < 1000
+    assert w.shape == (3, 1) and w[0, 0] == 956 and w[2, 0] == 1000 and w[1, 0] < 1000
 
 
 # ----------------------------------------------------------------------------- mapping, validation, check

@@ -57,6 +57,8 @@ _S1615 = spec.S1615_FRAC_BITS
 _U032 = spec.U032_FRAC_BITS
 _FP = spec.STDP_FIXED_POINT
 _S2S = spec.S1615_TO_STDP_SHIFT
+_ONE = spec.STDP_ONE
+_W16 = spec.W16_MAX
 SAT = spec.RING_BUFFER_SATURATION
 _EXC = spec.EXCITATORY
 
@@ -90,6 +92,69 @@ def mul16(a, b):
 def mulaf(a, x):
     """STDP ``mul_accum_fixed``: s16.15 ``a`` times s4.11 ``x`` (``x << 4`` as an accum)."""
     return w32((a * w32(x << _S2S)) >> _S1615)
+
+
+@njit(inline="always")
+def trace_add(last, decay):
+    """STDP pair / Pfister ``r1``, ``o1`` after a spike: ``int16(mul16(last, LUT) + 1.0)`` (s4.11)."""
+    return i16(mul16(last, decay) + _ONE)
+
+
+@njit(inline="always")
+def trace2_decay(last, decay):
+    """Pfister ``r2``, ``o2`` at a spike: ``int16(mul16(last + 1.0, LUT))`` (s4.11)."""
+    return i16(mul16(last + _ONE, decay))
+
+
+@njit(inline="always")
+def weight_in(w16, shift):
+    """STDP ``weight_get_initial``: the stored uint16 weight as an s16.15 accum, ``w16 << shift``."""
+    return w32(w16 << shift)
+
+
+@njit(inline="always")
+def weight_out(w, shift):
+    """STDP ``weight_get_final``: ``uint16(w >> shift)`` (arithmetic shift, then the low 16 bits)."""
+    return (w >> shift) & _W16
+
+
+@njit(inline="always")
+def potentiate(wk, w, a2, a3, w_max, dr1, o2):
+    """One potentiation of weight ``w`` (s16.15) by the decayed pre trace ``dr1``: ``wk`` 0 additive
+    ``min(w + mulaf(A2+, dr1), w_max)``; 1 multiplicative ``w + mulaf(mul_k(w_max - w, A2+), dr1)``;
+    2 additive two-term (Pfister) ``min(w + mulaf(A2+, dr1) + mulaf(A3+, mul16(dr1, o2)), w_max)``."""
+    if wk == 0:
+        w = w32(w + mulaf(a2, dr1))
+        if w > w_max:
+            w = w_max
+    elif wk == 1:
+        w = w32(w + mulaf(mul_k(w32(w_max - w), a2), dr1))
+    else:
+        dr1o2 = mul16(dr1, o2)
+        w = w32(w + mulaf(a2, dr1))
+        w = w32(w + mulaf(a3, dr1o2))
+        if w > w_max:
+            w = w_max
+    return w
+
+
+@njit(inline="always")
+def depress(wk, w, a2, a3, w_min, do1, r2):
+    """One depression by the decayed post trace ``do1``, mirror of :func:`potentiate` (clamp at
+    ``w_min``; multiplicative ``w - mulaf(mul_k(w - w_min, A2-), do1)``; Pfister with ``mul16(do1, r2)``)."""
+    if wk == 0:
+        w = w32(w - mulaf(a2, do1))
+        if w < w_min:
+            w = w_min
+    elif wk == 1:
+        w = w32(w - mulaf(mul_k(w32(w - w_min), a2), do1))
+    else:
+        do1r2 = mul16(do1, r2)
+        w = w32(w - mulaf(a2, do1))
+        w = w32(w - mulaf(a3, do1r2))
+        if w < w_min:
+            w = w_min
+    return w
 
 
 # ----------------------------------------------------------------------- ring buffer and neuron (scalars)

@@ -19,7 +19,9 @@ deferred, pre-triggered scheme of sPyNNaker's ``synapse_dynamics_stdp_mad_impl.c
     rules clamp at ``w_max``; then the latest event at or before the window (not the sentinel)
     depresses ``w -= mulaf(A-, mul16(o_prev, LUT-(tp - t_prev - dd)))`` (Pfister: plus
     ``mulaf(A3-, mul16(that, r2_new))``; multiplicative ``mul_k(w - w_min, A-)``), additive rules
-    clamp at ``w_min``; time differences are uint32 and a zero difference skips its term; the
+    clamp at ``w_min``; time differences are uint32; a zero difference skips a potentiation
+    (``timing_apply_post_spike``) but not the depression (``timing_apply_pre_spike`` has no such test:
+    the 7.4.1 pair binary applies ``LUT-(0)``, checked by disassembly); the
     weight is written back as ``uint16(w >> shift)`` and **that** updated weight goes into
     ring-buffer slot ``tp + d`` (saturating at 0xFFFF).
 
@@ -61,21 +63,21 @@ from .arith import (
     N_VTH,
     O_SAT,
     O_WRAP,
-    i16,
+    depress,
     mul16,
-    mul_k,
-    mulaf,
     neuron_step,
     new_state,
     positions,
+    potentiate,
     sat_add,
-    w32,
+    trace2_decay,
+    trace_add,
+    weight_in,
+    weight_out,
 )
 from .engine import EXC, INH, Outputs, Recorded, build_plan
 
 _M32 = spec.UINT32_MAX
-_W16 = spec.W16_MAX
-_ONE = spec.STDP_ONE
 _H = spec.STDP_MAX_POST_EVENTS
 # rule table columns
 (
@@ -207,17 +209,11 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
                 c = h_cm1[n]
                 lt = h_t[n, c]
                 dt = t - lt
-                o1 = i16(
-                    mul16(h_o1[n, c], _lut(luts, rtab[k, R_OFFM], rtab[k, R_SIZEM], rtab[k, R_SHM], dt))
-                    + _ONE
-                )
+                o1 = trace_add(h_o1[n, c], _lut(luts, rtab[k, R_OFFM], rtab[k, R_SIZEM], rtab[k, R_SHM], dt))
                 o2 = 0
                 if rtab[k, R_TIMING] == 1 and lt != 0:
-                    o2 = i16(
-                        mul16(
-                            h_o2[n, c] + _ONE,
-                            _lut(luts, rtab[k, R_OFFY], rtab[k, R_SIZEY], rtab[k, R_SHY], dt),
-                        )
+                    o2 = trace2_decay(
+                        h_o2[n, c], _lut(luts, rtab[k, R_OFFY], rtab[k, R_SIZEY], rtab[k, R_SHY], dt)
                     )
                 if c < _H - 1:
                     c += 1
@@ -250,13 +246,11 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
                 lr1 = row_r1[r]
                 lr2 = row_r2[r]
                 dtp = t - lt
-                nr1 = i16(
-                    mul16(lr1, _lut(luts, rtab[k, R_OFFP], rtab[k, R_SIZEP], rtab[k, R_SHP], dtp)) + _ONE
-                )
+                nr1 = trace_add(lr1, _lut(luts, rtab[k, R_OFFP], rtab[k, R_SIZEP], rtab[k, R_SHP], dtp))
                 nr2 = 0
                 if tim == 1 and lt != 0:
-                    nr2 = i16(
-                        mul16(lr2 + _ONE, _lut(luts, rtab[k, R_OFFX], rtab[k, R_SIZEX], rtab[k, R_SHX], dtp))
+                    nr2 = trace2_decay(
+                        lr2, _lut(luts, rtab[k, R_OFFX], rtab[k, R_SIZEX], rtab[k, R_SHX], dtp)
                     )
                 row_t[r] = t
                 row_r1[r] = nr1
@@ -267,7 +261,7 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
                     n = ps_post[q]
                     dd = ps_del[q]
                     sh = ps_shift[q]
-                    wt = w32(w[q] << sh)
+                    wt = weight_in(w[q], sh)
                     begin = lt - dd if lt >= dd else 0
                     end = t - dd if t >= dd else 0
                     cnt = h_cm1[n] + 1
@@ -289,42 +283,16 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
                             dr1 = mul16(
                                 lr1, _lut(luts, rtab[k, R_OFFP], rtab[k, R_SIZEP], rtab[k, R_SHP], dtl)
                             )
-                            if wk == 0:
-                                wt = w32(wt + mulaf(rtab[k, R_A2P], dr1))
-                                if wt > wmax:
-                                    wt = wmax
-                            elif wk == 1:
-                                scale = mul_k(w32(wmax - wt), rtab[k, R_A2P])
-                                wt = w32(wt + mulaf(scale, dr1))
-                            else:
-                                dr1o2 = mul16(dr1, h_o2[n, e])
-                                wt = w32(wt + mulaf(rtab[k, R_A2P], dr1))
-                                wt = w32(wt + mulaf(rtab[k, R_A3P], dr1o2))
-                                if wt > wmax:
-                                    wt = wmax
+                            wt = potentiate(wk, wt, rtab[k, R_A2P], rtab[k, R_A3P], wmax, dr1, h_o2[n, e])
                         prev = e
                         valid = True
-                    if valid:
+                    if valid:  # no zero-difference test here (the 7.4.1 binary has none: LUT(0) applies)
                         dtl = (t - (h_t[n, prev] + dd)) & _M32
-                        if dtl > 0:
-                            do1 = mul16(
-                                h_o1[n, prev],
-                                _lut(luts, rtab[k, R_OFFM], rtab[k, R_SIZEM], rtab[k, R_SHM], dtl),
-                            )
-                            if wk == 0:
-                                wt = w32(wt - mulaf(rtab[k, R_A2M], do1))
-                                if wt < wmin:
-                                    wt = wmin
-                            elif wk == 1:
-                                scale = mul_k(w32(wt - wmin), rtab[k, R_A2M])
-                                wt = w32(wt - mulaf(scale, do1))
-                            else:
-                                do1r2 = mul16(do1, nr2)
-                                wt = w32(wt - mulaf(rtab[k, R_A2M], do1))
-                                wt = w32(wt - mulaf(rtab[k, R_A3M], do1r2))
-                                if wt < wmin:
-                                    wt = wmin
-                    w16 = (wt >> sh) & _W16
+                        do1 = mul16(
+                            h_o1[n, prev], _lut(luts, rtab[k, R_OFFM], rtab[k, R_SIZEM], rtab[k, R_SHM], dtl)
+                        )
+                        wt = depress(wk, wt, rtab[k, R_A2M], rtab[k, R_A3M], wmin, do1, nr2)
+                    w16 = weight_out(wt, sh)
                     w[q] = w16
                     sl, ty = (t + ps_del[q]) % R, ps_type[q]
                     rb[sl, ty, n], sat = sat_add(rb[sl, ty, n], w16)
