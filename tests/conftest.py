@@ -162,12 +162,16 @@ def _count_problems(tally: dict) -> list[str]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
+    if session.config.option.collectonly:
+        return
     if ci_strict() and _count_problems(session.config.stash[_TALLY]):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
     tally = config.stash[_TALLY]
+    if config.option.collectonly:
+        return
     counts = ", ".join(
         f"{m} {tally['ran'].get(m, 0)}/{tally['selected'].get(m, 0)}"
         for m in STRICT_MARKERS

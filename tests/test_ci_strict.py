@@ -144,3 +144,10 @@ def test_ci_values(value, monkeypatch):
     assert not ci_strict()
     monkeypatch.delenv("CI")
     assert not ci_strict()
+
+
+def test_ci_collect_only_is_not_a_run(tmp_path):
+    files = {"test_ok.py": "import pytest\n\n@pytest.mark.lava\ndef test_a():\n    pass\n"}
+    rc, out = _run(tmp_path, ["--collect-only"], ci=True, files=files)
+    assert rc == 0, out
+    assert "did not run" not in out
