@@ -139,7 +139,7 @@ class BinReport:
         if self.multi_bins:
             out.append(
                 f"input '{self.input}': {self.multi_bins} step(s) hold more than one event (up to "
-                f"{self.max_count}); a chip's binary spike input sees them as one spike (bin_mode=binary "
+                f"{self.max_count}); a chip's binary spike input sees them as one spike (binary binning "
                 "makes the reference see the same)"
             )
         return out
