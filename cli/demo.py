@@ -453,6 +453,7 @@ class Demo:
         progress: Progress | None = None,
         dt: float | None = None,
         reset: str | None = None,
+        cluster: Any = None,
     ) -> None:
         import neurocompile as nc
 
@@ -478,6 +479,8 @@ class Demo:
         self.graph = nc.load(self.dm.path)
         self.subset_samples = min(subset_samples, self.dm.samples)
         self.progress = progress
+        #: a Dask cluster (``"local:N"``, an address or a Client): the emulator runs are sharded over it
+        self.cluster = cluster
         #: subset backend name -> what runs it (from the targets' ``demo["subset"]``)
         self.subsets: dict[str, Subset] = {}
         for t in self.targets:
@@ -657,12 +660,23 @@ class Demo:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                res = run_chunked(
-                    lambda x: prog.run(x, backend=backend),
-                    self.chip_inputs,
-                    task=name,
-                    progress=self.progress,
-                )
+                if self.cluster is not None:  # one sharded run; progress as shards finish
+                    prog_cb = self.progress
+                    res = [
+                        prog.run(
+                            self.chip_inputs,
+                            backend=backend,
+                            cluster=self.cluster,
+                            progress=(lambda d, n: prog_cb(name, d, n)) if prog_cb else None,
+                        )
+                    ]
+                else:
+                    res = run_chunked(
+                        lambda x: prog.run(x, backend=backend),
+                        self.chip_inputs,
+                        task=name,
+                        progress=self.progress,
+                    )
         except NeurocompileError as exc:
             row = AccuracyRow(
                 name, self.fidelity(target), 0, seconds=time.perf_counter() - t1, error=exc.one_line()
@@ -868,6 +882,7 @@ def run_demo(
     progress: Progress | None = None,
     dt: float | None = None,
     reset: str | None = None,
+    cluster: Any = None,
 ) -> DemoResult:
     """Every step of the demo, silently; the result (also written to ``OUT/results.json``)."""
     d = Demo(
@@ -879,6 +894,7 @@ def run_demo(
         progress=progress,
         dt=dt,
         reset=reset,
+        cluster=cluster,
     )
     d.check()
     d.compile()

@@ -11,7 +11,8 @@ logic is in ``cli/demo.py`` (:mod:`neurocompile.cli.demo`), the pictures in ``cl
 
 Exit code 0 when every backend ran (a missing Lava interpreter is a skip, not a failure) and
 each subset backend was identical to its emulator; 1 when a backend failed or disagreed; 2 for
-user errors.
+user errors. ``--cluster local:N|tcp://HOST:PORT`` shards the emulator runs over Dask workers (one
+cluster for the whole demo; bit-identical results, :mod:`neurocompile.distributed`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Optional
 import typer
 
 from neurocompile.cli.main import app, choice, cli_wording
+from neurocompile.cli.options import ClusterOpt
 from neurocompile.semantics import RESETS
 
 _SEV = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -66,16 +68,10 @@ def demo(
         metavar="[" + "|".join(RESETS) + "]",
         callback=choice("'--reset'", lambda: RESETS),
     ),
+    cluster: Optional[str] = ClusterOpt,
 ) -> None:
     """Check, compile for every registered target, run on every backend, report, draw."""
     from rich.console import Console
-    from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
-
-    from neurocompile.cli import progress as shown
-    from neurocompile.cli.demo import Demo
-    from neurocompile.report import synapse_limit
 
     console = Console()
     if not console.is_terminal:  # make demo | tee: rich would wrap at 80 columns
@@ -90,6 +86,25 @@ def demo(
             live["tasks"][task] = bar.add_task(task, total=total)
         bar.update(live["tasks"][task], completed=done)
 
+    if cluster is not None:  # one cluster (one LocalCluster start) for every target's emulator run
+        from neurocompile.distributed import connect
+
+        with connect(cluster) as client:
+            _demo(console, live, progress, model, input, samples, lava_samples, output, dt, reset, client)
+    else:
+        _demo(console, live, progress, model, input, samples, lava_samples, output, dt, reset, None)
+
+
+def _demo(console, live, progress, model, input, samples, lava_samples, output, dt, reset, cluster) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from neurocompile.cli import progress as shown
+    from neurocompile.cli.demo import Demo
+    from neurocompile.report import synapse_limit
+
     d = Demo(
         model,
         input=input,
@@ -99,6 +114,7 @@ def demo(
         progress=progress,
         dt=dt,
         reset=reset,
+        cluster=cluster,
     )
     dm = d.dm
     card_acc = dm.card.get("accuracy", {})

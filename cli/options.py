@@ -87,6 +87,13 @@ HopDelayOpt = typer.Option(
 )
 RecordOpt = typer.Option(None, "--record", help="Comma-separated NODE.v, NODE.u or NODE.spikes to record.")
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON.")
+ClusterOpt = typer.Option(
+    None,
+    "--cluster",
+    help="Shard the batch by sample over Dask workers: local:N (N worker processes on this machine) or "
+    "tcp://HOST:PORT (a running Dask scheduler); results are bit-identical to one process "
+    "(docs/distributed.md).",
+)
 
 OptionalFloat = Optional[float]
 OptionalStr = Optional[str]

@@ -7,7 +7,9 @@ Loads a saved Program, runs it on the chosen backend through
 ``backend emulator:loihi2, fidelity bit-exact vs lava-nc 0.10.0 fixed_pt``, then one summary
 line. Overflow warnings (u wrap, v saturation) are printed, one line per population. On a terminal
 a progress bar on stderr counts the samples (backends whose run entry takes ``progress``; a spinner
-for the others); ``--quiet`` hides it.
+for the others); ``--quiet`` hides it. ``--cluster local:N|tcp://HOST:PORT`` shards the batch over Dask
+workers (:mod:`neurocompile.distributed`): the same result bit for bit, progress counting the samples of
+finished shards, and "K shards on W Dask workers" in the summary line.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import typer
 
 from neurocompile.cli import progress
 from neurocompile.cli.main import app, cli_wording
-from neurocompile.cli.options import OptionalStr, RecordOpt, backend_option, backends_help
+from neurocompile.cli.options import ClusterOpt, OptionalStr, RecordOpt, backend_option, backends_help
 
 
 @app.command()
@@ -43,6 +45,7 @@ def run(
         help="Record v and u as the chip's own numbers (Loihi 2 integers, SpiNNaker mV) "
         "instead of the model's float units; __meta__ 'units' says which, per key.",
     ),
+    cluster: OptionalStr = ClusterOpt,
 ) -> None:
     """Run a Program on a backend and save its outputs (and recorded POP.v/POP.u/POP.spikes)."""
     from neurocompile.data import load_npz, parse_record
@@ -58,10 +61,17 @@ def run(
     inputs = load_npz(input, what="--input")
     shapes = [np.shape(v) for v in inputs.values()]
     batch = int(shapes[0][0]) if shapes and shapes[0] else 0  # the backend refuses malformed inputs
+    sharding: dict = {}
     with warnings.catch_warnings(), progress.task(f"{backend} run", total=None) as update:
         warnings.simplefilter("ignore", RuntimeWarning)  # the messages are in res.warnings, printed below
-        opts = {"progress": update} if _takes_progress(prog, backend) else {}
-        res = run_program(prog, inputs, backend=backend, record=items, strict=strict, raw=raw, **opts)
+        if cluster is not None:  # progress: samples of finished shards, across workers
+            from neurocompile.distributed import run_sharded
+
+            opts = {"cluster": cluster, "progress": update, "stats": sharding}
+            res = run_sharded(prog, inputs, backend, record=items, strict=strict, raw=raw, **opts)
+        else:
+            opts = {"progress": update} if _takes_progress(prog, backend) else {}
+            res = run_program(prog, inputs, backend=backend, record=items, strict=strict, raw=raw, **opts)
         update(batch, batch)
     res.save(output, what="--output")
     typer.echo(res.label())
@@ -71,8 +81,10 @@ def run(
         f"{k}={int(np.rint(np.asarray(v, dtype=np.float64).sum()))}" for k, v in res.outputs.items()
     )
     batch_time = next(iter(res.outputs.values())).shape[:2] if res.outputs else ()
+    where = f"; {sharding['shards']} shards on {sharding['workers']} Dask workers" if sharding else ""
     typer.echo(
-        f"ran {program.name}: batch x time {tuple(batch_time)}; output sums: {sums or '-'}; wrote {output}"
+        f"ran {program.name}: batch x time {tuple(batch_time)}; output sums: {sums or '-'}{where}; "
+        f"wrote {output}"
     )
 
 

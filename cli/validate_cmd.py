@@ -11,7 +11,8 @@ both references (and accuracy with ``--labels``), the first diverging layer, and
 Exit codes: 0 the verdict passed (every output: prediction agreement >= ``--min-agreement``,
 default 0.95, and count correlation >= ``--min-correlation``, default 0.9, against the chosen
 reference), 1 it failed, 2 a usage or input error. Progress goes to stderr while it runs (not
-with ``--quiet`` or when stderr is not a terminal).
+with ``--quiet`` or when stderr is not a terminal). ``--cluster local:N|tcp://HOST:PORT`` runs the
+Program sharded over Dask workers (bit-identical; :mod:`neurocompile.distributed`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Optional
 import typer
 
 from neurocompile.cli.main import app
-from neurocompile.cli.options import JsonOpt
+from neurocompile.cli.options import ClusterOpt, JsonOpt
 from neurocompile.compare import MIN_AGREEMENT, MIN_CORRELATION
 
 
@@ -73,6 +74,7 @@ def validate_command(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
     as_json: bool = JsonOpt,
+    cluster: Optional[str] = ClusterOpt,
 ) -> None:
     """Program vs the trained model (or the float reference): per-layer agreement, accuracy, verdict."""
     import os
@@ -102,6 +104,7 @@ def validate_command(
         trained={k: v for k, v in trained.items() if v is not None},
         min_agreement=min_agreement,
         min_correlation=min_correlation,
+        cluster=cluster,
     )
     from neurocompile.cli import progress as _progress
 

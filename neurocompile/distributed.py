@@ -149,13 +149,22 @@ def connect(cluster: Any, *, timeout: float | None = None) -> Iterator[Any]:
     kind, value = parse_cluster(cluster)
     dist = _distributed()
     if kind == "local":
-        local = dist.LocalCluster(
-            n_workers=value,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
+        try:
+            local = dist.LocalCluster(
+                n_workers=value,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+        except (RuntimeError, OSError) as exc:
+            raise BackendUnavailableError(
+                f"cannot start a LocalCluster of {value} worker processes ({type(exc).__name__}: "
+                f"{' '.join(str(exc).split())[:120]})",
+                parameter="cluster",
+                expected="a script that starts one guarded by `if __name__ == '__main__':` (worker "
+                "processes are spawned and re-import it)",
+            ) from None
         try:
             client = dist.Client(local, timeout=timeout)
             try:
@@ -440,7 +449,7 @@ def merge_results(
 
 _HEAD = re.compile(r"^(population '[^']*': )(.*)$", re.S)
 _PART = re.compile(
-    r"(?P<what>[^;]*?) in (?P<n>\d+) sample\(s\), "
+    r"(?P<what>[^;\s][^;]*?) in (?P<n>\d+) sample\(s\), "
     r"first at (?P<unit>step|tick) (?P<t>\d+) of sample (?P<b>\d+)"
 )
 
