@@ -35,12 +35,12 @@ OPTIMISING = (
 PAINKRAS_2013 = (
     "E. Painkras, L. A. Plana, J. Garside, S. Temple, F. Galluppi, C. Patterson, D. R. Lester, A. D. Brown, "
     'S. B. Furber, "SpiNNaker: A 1-W 18-Core System-on-Chip for Massively-Parallel Neural Network '
-    'Simulation", IEEE Journal of Solid-State Circuits 48(8):1943-1953, 2013'
+    'Simulation", IEEE Journal of Solid-State Circuits, 2013'
 )
 VAN_ALBADA_2018 = (
     'S. J. van Albada, A. G. Rowley, J. Senk, et al., "Performance Comparison of the Digital Neuromorphic '
     "Hardware SpiNNaker and the Neural Network Simulation Software NEST for a Full-Scale Cortical "
-    'Microcircuit Model", Frontiers in Neuroscience 12:291, 2018'
+    'Microcircuit Model", Frontiers in Neuroscience, 2018, doi:10.3389/fnins.2018.00291'
 )
 
 FIGURES = (
