@@ -4,7 +4,8 @@ Prints the resource report of a saved Program (:func:`neurocompile.report.report
 synapses, chips and cores, per-core neurons and ESTIMATED synapse memory, the quantization
 table, findings. With ``--input`` the Program first runs on the bit-exact emulator, recording
 the spikes of every population, and the report adds the activity metrics (NeuroBench names:
-SynOps per step, activation sparsity, membrane updates).
+SynOps per step, activation sparsity, membrane updates) and the modelled (not measured) energy and
+latency of that run on the target (``neurocompile.energy``; sources in ``docs/energy.md``).
 """
 
 from __future__ import annotations
@@ -24,14 +25,18 @@ from neurocompile.cli.options import JsonOpt
 def report_command(
     program: Path = typer.Argument(..., help="A Program file (.ncp) written by compile or Program.save."),
     input: Optional[Path] = typer.Option(
-        None, "--input", "-i", help="Input .npz: run the emulator on it to add SynOps and sparsity."
+        None,
+        "--input",
+        "-i",
+        help="Input .npz: run the emulator on it to add SynOps, sparsity and modelled energy/latency.",
     ),
     as_json: bool = JsonOpt,
     max_cores: int = typer.Option(
         40, "--max-cores", min=0, help="Core rows shown in the text table (JSON has all)."
     ),
 ) -> None:
-    """Resources per core and chip, quantization, findings, and (with --input) activity metrics."""
+    """Resources per core and chip, quantization, findings, and (with --input) activity metrics and
+    modelled (not measured) energy and latency."""
     from neurocompile.data import load_npz
     from neurocompile.errors import ModelLoadError
     from neurocompile.files import input_path

@@ -6,7 +6,8 @@ reset, hop_delay 0; ``--trained-dt``/``--trained-reset`` when the file does not 
 ``--against program`` the float reference under the Program's semantics (its dt, reset, hop_delay
 1), and prints, per NIR neuron layer, spike F1/precision/recall within one step, count
 correlation and exact agreement, the output prediction agreement and count correlation against
-both references (and accuracy with ``--labels``), the first diverging layer, and the verdict.
+both references (and accuracy with ``--labels``), the first diverging layer, the verdict, and the
+modelled (not measured) energy and latency of the Program's run (``neurocompile.energy``).
 
 Exit codes: 0 the verdict passed (every output: prediction agreement >= ``--min-agreement``,
 default 0.95, and count correlation >= ``--min-correlation``, default 0.9, against the chosen
