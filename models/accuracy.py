@@ -399,7 +399,7 @@ def render_options(names: Sequence[str]) -> list[str]:
         " other candidates (emulator, differs) |",
         "|---|---|---|---|---|---|---|",
     ]
-    for name in names:
+    for name in (n for n in names if n in list_models()):  # a bundled model without options.json raises
         doc = load_options(name)
         n = doc["validation"]["n"]
         fc = doc["validation"]["float_reference_correct"]

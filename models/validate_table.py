@@ -8,7 +8,8 @@ with the other reference's output row) and renders the table of ``docs/validate.
 Cases (all seeds and sample counts are constants here):
 
 * every zoo model, compiled as ``docs/accuracy.md`` does (:func:`neurocompile.models.accuracy.compile_for`:
-  calibrated, the MLP with ``reset="zero"``), on its first ``ZOO_N`` test samples with their
+  the options chosen on the validation split in ``models/<name>/options.json``, the MLP with
+  ``reset="zero"``), on its first ``ZOO_N`` test samples with their
   labels; the MLP's analog input is rate coded for both sides (neither chip takes analog input);
 * the zoo CNN compiled with the CLI defaults (dt from the file, no calibration) and, as the
   broken deployment, with ``dt=4`` (the model was trained with dt 1);
