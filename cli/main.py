@@ -174,10 +174,10 @@ def _main(args: list[str]) -> int:
     except SystemExit as exc:  # typer.Exit inside commands
         return int(exc.code or 0)
     except Exception as exc:  # click usage errors and the like
-        try:
+        try:  # typer >= 0.2x vendors click as typer._click and raises its exceptions, even when a
+            from typer import _click as click  # separate click is installed (dask brings one)
+        except ImportError:
             import click
-        except ImportError:  # typer >= 0.2x vendors click as typer._click
-            from typer import _click as click
 
         if isinstance(exc, getattr(click.exceptions, "Exit", typer.Exit)):
             return int(exc.exit_code)
