@@ -1,0 +1,319 @@
+"""Figures shown in docs/ pages, generated: every block between ``<!-- figures:NAME -->`` and
+``<!-- /figures -->`` on a page of :data:`BLOCKS` is written by a function here, and
+``tests/test_doc_figures.py`` fails when a page differs from what the functions give now.
+
+``python -m neurocompile.models.docfigures [--check] [--fast] [--pages fidelity.md,...]``
+rewrites (or, with ``--check``, compares: exit 1 and a diff when stale) the generated blocks;
+``--fast`` recomputes only the blocks that read committed results, keeping the slow ones as
+they are on the page. The prose between blocks is left alone; the rewriting is
+:func:`neurocompile.models.walkthrough.render` (tag ``figures``, no fence).
+
+Where the figures come from (each source is itself generated and tested):
+
+* ``docs/accuracy.md`` (``models/accuracy.py``, ``tests/test_accuracy_table.py``): the demo's
+  steps in ``docs/fidelity.md`` and the chip accuracies in ``docs/frontends/*.md`` are cells of
+  its table, copied here so that a regenerated table makes these pages stale at once (fast);
+* each zoo model's ``card.json`` (written by its ``train.py``; ``tests/test_zoo.py`` checks its
+  float reference): the training accuracies of ``docs/frontends/*.md`` (fast);
+* ``benchmarks/quant_fidelity.py``: the quantization-fidelity, ablation and dense-regime tables of
+  ``docs/targets/loihi2-compiler.md`` (slow, ~15 s);
+* the NIR paper's sinabs CNN (``NEUROCOMPILE_PAPER_DATA``): its Loihi 2 resources and output
+  agreement in ``docs/targets/loihi2-compiler.md`` (slow, a few seconds; needs the paper data);
+* ``models/learning_tasks.py``: the pattern-detection table of ``docs/learning.md`` (slow,
+  ~10-20 s: the same runs as ``tests/test_learning_demos.py``).
+
+Speed figures (steps per second, seconds) depend on the machine and are not generated: the
+pages point to ``make bench`` (``benchmarks/run.py``, ``out/bench.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import functools
+import importlib.util
+import json
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from neurocompile.models.walkthrough import markers, render
+
+REPO = Path(__file__).resolve().parents[1]
+DOCS = REPO / "docs"
+TAG = "figures"
+
+
+@dataclass(frozen=True)
+class Block:
+    """One generated block: its page (relative to docs/), its name, the function writing it
+    (Markdown ending in a newline), whether it is slow to compute, and what it needs (``paper``:
+    the NIR paper data) or None."""
+
+    page: str
+    name: str
+    make: Callable[[], str]
+    slow: bool = False
+    needs: str | None = None
+
+
+# ----------------------------------------------------------------------------- committed tables
+def accuracy_cells() -> dict[str, dict[str, str]]:
+    """docs/accuracy.md's table: {model: {column: cell}}."""
+    from neurocompile.models import accuracy
+
+    cells = accuracy.parse((DOCS / "accuracy.md").read_text())
+    if not cells:
+        raise SystemExit("docs/accuracy.md has no table: python -m neurocompile.models.accuracy --write ...")
+    return cells
+
+
+def _card(model: str) -> dict:
+    from neurocompile.models import model_path
+
+    return json.loads((Path(model_path(model)).parent / "card.json").read_text())
+
+
+def demo_steps() -> str:
+    """docs/fidelity.md: the demo's rows for the default zoo model, from docs/accuracy.md."""
+    model = "digits_cnn_sinabs"
+    c = accuracy_cells()[model]
+    sem = _card(model).get("simulate", {})
+    trained = ", ".join(f"{k} {sem[k]}" for k in ("dt", "discretization", "reset") if k in sem)
+    rows = [
+        ("float reference", "float", c["float_reference"], f"the model as trained ({trained}, hop_delay 0)"),
+        (
+            "float, loihi2 semantics",
+            "float",
+            c["float_chip"],
+            f"the chips' timing (hop_delay 1, trailing silent steps) and reset (here `{c['reset']}`)",
+        ),
+        (
+            "loihi2 emulator",
+            "bit-exact vs lava-nc 0.10.0 fixed_pt",
+            c["loihi2"],
+            "8-bit weights x 2^exp, integer state: quantization",
+        ),
+        (
+            "spinnaker emulator",
+            "bit-exact vs sPyNNaker 1!7.4.1",
+            c["spinnaker"],
+            "16-bit weights, s16.15 state, sPyNNaker's always-leaking LIF",
+        ),
+        ("Lava (first 20)", "bit-exact vs lava-nc 0.10.0 fixed_pt", c["lava"], "nothing: the same Program"),
+    ]
+    lines = ["| row | label | accuracy | what changes from the row above |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {acc} | {d} |" for a, b, acc, d in rows]
+    return "\n".join(lines) + "\n"
+
+
+#: how the card's accuracy keys read on the frontend pages.
+CARD_LABELS = {
+    "ann": "ANN",
+    "ann_torch": "ANN in torch",
+    "ann_onnx": "ANN in onnx's ReferenceEvaluator",
+    "converted_snn": "converted SNN before fine-tuning",
+    "framework_float": "{framework} model",
+    "reference_float": "`neurocompile.simulate` on `model.nir`",
+}
+
+
+def frontend_accuracy(model: str) -> Callable[[], str]:
+    """docs/frontends/*.md: the model's training figures (card.json) and chip figures
+    (docs/accuracy.md), one paragraph."""
+
+    def make() -> str:
+        card = _card(model)
+        c = accuracy_cells()[model]
+        framework = str(card.get("framework", "the framework")).split()[0]
+        acc = dict(card.get("accuracy", {}))
+        if "ann_torch" in acc:  # an ANN export: the framework's model is the ANN itself
+            acc.pop("framework_float", None)
+        train = ", ".join(
+            f"{CARD_LABELS[k].format(framework=framework)} {100 * float(acc[k]):.2f} %"
+            for k in CARD_LABELS
+            if k in acc
+        )
+        n = c["float_reference"].rsplit("/", 1)[-1].rstrip(")")
+        return (
+            f"Accuracy on the {n} held-out test digits (`card.json`, written by `train.py`): {train}. "
+            f"On the chips (`docs/accuracy.md`, {c['encoding']}, reset on chips: {c['reset']}): "
+            f"float reference {c['float_reference']}, loihi2 emulator {c['loihi2']}, spinnaker "
+            f"emulator {c['spinnaker']}.\n"
+        )
+
+    return make
+
+
+# ----------------------------------------------------------------------------- slow: recomputed
+def _load_bench(name: str):
+    path = REPO / "benchmarks" / f"{name}.py"
+    sys.path.insert(0, str(REPO / "tests"))  # quant_fidelity imports tests/fidelity_graphs.py
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@functools.lru_cache(maxsize=None)
+def _quant_blocks() -> dict[str, str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _load_bench("quant_fidelity").doc_blocks()
+
+
+def quant_block(name: str) -> Callable[[], str]:
+    return lambda: _quant_blocks()[name]
+
+
+#: the NIR paper CNN's probe: (samples, steps, lowest rate, highest rate, seed).
+PAPER_CNN_PROBE = (50, 100, 0.03, 0.3, 0)
+
+
+def paper_cnn() -> str:
+    """docs/targets/loihi2-compiler.md: the NIR paper's sinabs CNN on Loihi 2 (dt 1, reset zero:
+    the file is nir <= 1.0.4, reset by subtraction, and Loihi 2 cannot subtract)."""
+    import neurocompile as nc
+    from neurocompile.compare import spike_agreement
+    from neurocompile.models.validate_table import paper_dir
+    from neurocompile.program import counts
+
+    path = paper_dir() / "02_cnn" / "cnn_sinabs.nir"
+    n, steps, lo, hi, seed = PAPER_CNN_PROBE
+    rng = np.random.default_rng(seed)
+    rates = rng.uniform(lo, hi, size=(n, 1, 2, 34, 34))
+    x = (rng.random((n, steps, 2, 34, 34)) < rates).astype(np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        graph = nc.load(path)
+        prog = nc.compile(graph, "loihi2", dt=1.0, reset="zero")
+        (key,) = prog.outputs
+        got = prog.run({"input": x}, backend="emulator").outputs[key]
+        ref = nc.simulate(graph, {"input": x}, dt=1.0, reset="zero", hop_delay=1).outputs[key]
+    c = counts(prog)
+    pl = prog.placement or {}
+    m = spike_agreement(ref.reshape(n, steps, -1), got.reshape(n, steps, -1))
+    cores = pl.get("cores_used", len(pl.get("cores", [])))
+    chips = pl.get("chips")
+    return (
+        f"- `02_cnn/cnn_sinabs.nir`, dt 1, `--reset zero`: {c.populations} populations "
+        f"({c.input_populations} input), {c.neurons} neurons, {cores} cores on {chips} chip(s). "
+        f"{n} Poisson inputs ({100 * lo:g}-{100 * hi:g} %, T = {steps}, seed {seed}) against the float "
+        f"reference with the Program's semantics (hop_delay 1): output spike F1 {m['f1']:.3f} "
+        f"(precision {m['precision']:.3f}, recall {m['recall']:.3f}), count correlation "
+        f"{m['count_correlation']:.3f}.\n"
+    )
+
+
+#: the pattern-detection runs of docs/learning.md (the seeds and lengths of tests/test_learning_demos.py).
+PATTERN_SEEDS = (0, 1)
+PATTERN_TRAIN = 40_000
+PATTERN_TEST = 10_000
+
+
+def pattern_table() -> str:
+    """docs/learning.md: pattern detection with pair STDP, per seed: before, after, frozen."""
+    from neurocompile.learning import freeze
+    from neurocompile.models import learning_tasks as D
+
+    def cell(s, counts: bool = True, fa_digits: int = 1) -> str:
+        c = f" ({round(s.hit_rate * s.presentations)}/{s.presentations})" if counts else ""
+        return f"hits {100 * s.hit_rate:.0f} %{c}, FA {s.false_alarms_per_1000:.{fa_digits}f}"
+
+    lines = [
+        "| seed | first 4000 steps | last 10 000 steps | frozen weights, fresh noise (10 000 steps) |",
+        "|---|---|---|---|",
+    ]
+    for seed in PATTERN_SEEDS:
+        x, starts = D.pattern_data(seed, 1000 + seed, PATTERN_TRAIN)
+        prog = D.pattern_program(seed)
+        res = prog.run({"inp": x[None]})
+        y = res.outputs["y"][0]
+        early = D.score_pattern(y, starts, 50, 0, 4000)
+        late = D.score_pattern(y, starts, 50, PATTERN_TRAIN - 10_000, PATTERN_TRAIN)
+        xt, st = D.pattern_data(seed, 2000 + seed, PATTERN_TEST)
+        test = D.score_pattern(freeze(prog, res).run({"inp": xt[None]}).outputs["y"][0], st, 50)
+        lines.append(f"| {seed} | {cell(early, False)} | {cell(late)} | {cell(test, fa_digits=2)} |")
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------- the registry
+BLOCKS: tuple[Block, ...] = (
+    Block("fidelity.md", "demo-steps", demo_steps),
+    Block("frontends/sinabs.md", "accuracy", frontend_accuracy("digits_cnn_sinabs")),
+    Block("frontends/norse.md", "accuracy", frontend_accuracy("digits_rnn_norse")),
+    Block("frontends/onnx.md", "accuracy", frontend_accuracy("digits_mlp_onnx")),
+    Block("targets/loihi2-compiler.md", "paper-cnn", paper_cnn, slow=True, needs="paper"),
+    Block("targets/loihi2-compiler.md", "quant-fidelity", quant_block("quant-fidelity"), slow=True),
+    Block("targets/loihi2-compiler.md", "quant-ablation", quant_block("quant-ablation"), slow=True),
+    Block("targets/loihi2-compiler.md", "quant-legacy", quant_block("quant-legacy"), slow=True),
+    Block("learning.md", "pattern-table", pattern_table, slow=True),
+)
+
+
+def pages() -> list[str]:
+    return list(dict.fromkeys(b.page for b in BLOCKS))
+
+
+def current(text: str) -> dict[str, str]:
+    """{block name: its text on the page} of every generated block of ``text``."""
+    _, _, pattern = markers(TAG)
+    return {m.group(1): m.group(2) for m in pattern.finditer(text)}
+
+
+def available(block: Block) -> str | None:
+    """None when ``block`` can be computed here, else why not."""
+    if block.needs == "paper":
+        from neurocompile.models.validate_table import paper_dir
+
+        if not (paper_dir() / "02_cnn" / "cnn_sinabs.nir").is_file():
+            return f"no NIR paper data at {paper_dir()} (set NEUROCOMPILE_PAPER_DATA)"
+    return None
+
+
+def regenerate(page: str, names: set[str] | None = None) -> tuple[str, str]:
+    """(the page now, the page with the blocks ``names`` (default: all of the page's) recomputed;
+    the others as they are)."""
+    old = (DOCS / page).read_text()
+    blocks = current(old)
+    for b in BLOCKS:
+        if b.page == page and (names is None or b.name in names):
+            blocks[b.name] = b.make()
+    return old, render(old, blocks, tag=TAG, fence=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="compare with the pages instead of writing them")
+    ap.add_argument("--fast", action="store_true", help="recompute only the blocks that are not slow")
+    ap.add_argument("--pages", default=None, help="comma-separated pages relative to docs/ (default: all)")
+    args = ap.parse_args(argv)
+    stale = 0
+    for page in args.pages.split(",") if args.pages else pages():
+        todo = {b.name for b in BLOCKS if b.page == page and not (args.fast and b.slow)}
+        for b in BLOCKS:
+            why = available(b) if b.page == page and b.name in todo else None
+            if why:
+                sys.stdout.write(f"docs/{page}: block {b.name} kept as it is: {why}\n")
+                todo.discard(b.name)
+        old, new = regenerate(page, todo)
+        if new == old:
+            sys.stdout.write(f"docs/{page}: up to date ({', '.join(sorted(todo))})\n")
+        elif args.check:
+            stale += 1
+            diff = difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"docs/{page}", "now")
+            sys.stdout.write("".join(diff))
+        else:
+            (DOCS / page).write_text(new)
+            sys.stdout.write(f"docs/{page}: rewritten ({', '.join(sorted(todo))})\n")
+    if stale:
+        sys.stdout.write(f"{stale} page(s) stale: regenerate with python -m neurocompile.models.docfigures\n")
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

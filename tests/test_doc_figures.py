@@ -1,0 +1,81 @@
+"""The figures of docs/ are what their scripts give now (issue 12 item 8).
+
+Every ``<!-- figures:NAME -->`` block of a page is written by ``models/docfigures.py``
+(``python -m neurocompile.models.docfigures``). The fast tests recompute the blocks that read
+committed results (docs/accuracy.md, the zoo cards) and require the pages to equal them; the slow
+ones rerun the measurements (quantization fidelity, the NIR paper CNN, the STDP pattern task) and
+do the same. Each fails with the diff and the command that regenerates the page.
+
+Independent facts: the sources are generated and tested themselves (docs/accuracy.md by
+tests/test_accuracy_table.py, the cards' float accuracy by tests/test_zoo.py); the figures of the
+retired CNN (74.7 %, 778 neurons, 4 cores) are the ones issue 12 found stale.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+import pytest
+
+from neurocompile.models import docfigures as F
+
+FAST = [b for b in F.BLOCKS if not b.slow]
+SLOW = [b for b in F.BLOCKS if b.slow]
+
+
+def _ids(b: F.Block) -> str:
+    return f"{b.page}:{b.name}"
+
+
+def _check(block: F.Block) -> None:
+    why = F.available(block)
+    if why:
+        pytest.skip(why)
+    old, new = F.regenerate(block.page, {block.name})
+    if new != old:
+        diff = "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), "committed", "now"))
+        pytest.fail(
+            f"docs/{block.page} block {block.name} is stale (regenerate: python -m "
+            f"neurocompile.models.docfigures --pages {block.page}):\n{diff}"
+        )
+
+
+def test_every_block_has_exactly_one_marker_and_no_marker_is_unknown():
+    begin = re.compile(r"<!-- figures:([\w-]+) -->")
+    registered = {(b.page, b.name) for b in F.BLOCKS}
+    for path in sorted(F.DOCS.rglob("*.md")):
+        page = path.relative_to(F.DOCS).as_posix()
+        names = begin.findall(path.read_text())
+        for name in names:
+            assert (page, name) in registered, f"docs/{page}: marker {name!r} has no generator in docfigures"
+    for page in F.pages():
+        text = (F.DOCS / page).read_text()
+        mine = {b.name: "x\n" for b in F.BLOCKS if b.page == page}
+        F.render(text, mine, tag=F.TAG, fence=False)  # raises on a missing, unknown or repeated marker
+
+
+@pytest.mark.parametrize("block", FAST, ids=_ids)
+def test_fast_block_is_up_to_date(block):
+    _check(block)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("block", SLOW, ids=_ids)
+def test_slow_block_is_up_to_date(block):
+    _check(block)
+
+
+def test_cards_and_accuracy_table_agree_on_the_float_reference():
+    """The frontend pages quote both: the card's float accuracy must be the table's float column."""
+    cells = F.accuracy_cells()
+    for model, row in cells.items():
+        card = F._card(model)["accuracy"]["reference_float"]
+        assert row["float_reference"].startswith(f"{100 * card:.2f} %"), (model, card, row["float_reference"])
+
+
+def test_figures_of_the_retired_cnn_are_gone():
+    for page in ("getting-started.md", "fidelity.md"):
+        text = (F.DOCS / page).read_text()
+        for stale in ("74.7 %", "77.2 %", "76.7 %", "76.4 %", "778 neurons", "4 cores"):
+            assert stale not in text, f"docs/{page} still shows {stale!r}"
