@@ -32,11 +32,12 @@ BinMsOpt = typer.Option(
     "when it is in seconds; required for event lists when dt is in steps).",
 )
 BinModeOpt = typer.Option(
-    "count",
+    "binary",
     "--bin-mode",
-    metavar="[count|binary]",
-    help="Event inputs: a step's value is its number of events (count) or 1 if it has any (binary).",
-    callback=choice("'--bin-mode'", lambda: ("count", "binary")),
+    metavar="[binary|count]",
+    help="Event inputs: a step's value is 1 if it has any event (binary: what a chip's spike input takes) "
+    "or its number of events (count, as tonic's ToFrame).",
+    callback=choice("'--bin-mode'", lambda: ("binary", "count")),
 )
 StepsOpt = typer.Option(
     None,

@@ -24,11 +24,15 @@ The binning rule (one function, :func:`bin_flat`, for both):
   inferred from the input shape: ``(C, H, W)`` -> ``(W, H, C)``, ``(H, W)`` -> ``(W, H, 1)``,
   ``(N,)`` -> ``(N, 1, 1)``. Polarity ``channel`` (default): ``p`` is the channel index, ``p >= P``
   is refused; ``merge``: every event goes to channel 0 (the input must have ``P = 1``).
-* bins start at time 0 and are ``width`` wide; an event at time ``t`` falls in step
-  ``t // width`` (exact integer division when both are integers), else ``floor(t / width + 1e-9)``
-  (so a time computed as ``k * dt`` in floating point lands in step ``k``).
-* ``count`` mode: a step's value is the number of its events (tonic's ``ToFrame``); ``binary``:
-  1 when it has any. A count above 1 and events merged by ``binary`` are reported.
+* bins start at time 0 and are ``width`` wide (for event lists, ``--bin-ms`` or ``dt`` in
+  microseconds rounded to 1e-6 us, so ``dt = 1e-3`` s is exactly 1000 us); an event at time ``t``
+  falls in step ``t // width`` (exact integer division when both are integers), else
+  ``floor(t / width + 1e-9)`` (so a time computed as ``k * dt`` in floating point lands in step
+  ``k``).
+* ``binary`` mode (the default): a step's value is 1 when it has any event, what a chip's spike
+  input takes (Loihi 2 binary input populations refuse other values, SpiNNaker's spike source is
+  binary); ``count``: the number of its events (tonic's ``ToFrame``). Events merged by ``binary``
+  and steps holding more than one event under ``count`` are reported.
 * the window is ``steps`` steps; ``steps`` defaults to the last event's step + 1 over every
   sample (event lists) or ``floor(t_max / width + 1e-9)`` (NIR ``EventData``). Events at or after
   the window's end are **dropped and counted** (a warning, never silent); events outside the
@@ -60,7 +64,7 @@ from .errors import InputDataError
 REQUIRED_FIELDS = ("x", "t")
 OPTIONAL_FIELDS = ("y", "p")
 #: Binning modes and polarity mappings.
-MODES = ("count", "binary")
+MODES = ("binary", "count")
 POLARITIES = ("channel", "merge")
 #: Time unit of event lists (tonic's default), in seconds.
 EVENT_LIST_UNIT_S = 1e-6
@@ -395,7 +399,7 @@ def bin_events(
     shape: Sequence[int],
     *,
     width: float,
-    mode: str = "count",
+    mode: str = "binary",
     steps: int | None = None,
     sensor_size: Sequence[int] | None = None,
     polarity: str = "channel",
@@ -902,7 +906,7 @@ class EventOptions:
     ``--sensor-size``, ``--polarity``). ``bin_ms=None``: the Program's ``dt``."""
 
     bin_ms: float | None = None
-    mode: str = "count"
+    mode: str = "binary"
     steps: int | None = None
     sensor_size: tuple[int, int, int] | None = None
     polarity: str = "channel"
@@ -921,12 +925,18 @@ class EventOptions:
         return [f"{f} ({flag})" for f, flag in flags.items() if getattr(self, f) != getattr(d, f)]
 
 
+def _us(width: float) -> float:
+    """A bin width in microseconds rounded to 1e-6 us, so that ``dt = 1e-3`` s is exactly 1000 us
+    (and integer event times bin by exact integer division)."""
+    return round(width, 6)
+
+
 def _width_event_lists(opts: EventOptions, dt: float | None) -> float:
     """Bin width in microseconds for event lists."""
     if opts.bin_ms is not None:
-        return check_width(opts.bin_ms) * 1000.0
+        return _us(check_width(opts.bin_ms) * 1000.0)
     if dt is not None and rate_unit(dt) == "Hz":
-        return float(dt) / EVENT_LIST_UNIT_S
+        return _us(float(dt) / EVENT_LIST_UNIT_S)
     raise _err(
         f"event lists are timed in microseconds, but the time step dt={dt} is "
         + ("unknown" if dt is None else "in steps, not seconds")
