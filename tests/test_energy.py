@@ -276,3 +276,38 @@ def test_docs_energy_page_is_what_the_script_writes():
     from neurocompile.models.energy_table import DOC, energy_rows, neurobench_rows, render
 
     assert DOC.read_text() == render(energy_rows(), neurobench_rows())
+
+
+def test_learning_updates_per_epoch_and_per_pre_spike():
+    """Loihi 2: every plastic synapse once per epoch; SpiNNaker: the pre neuron's plastic row on
+    every pre spike (brute force over the stored synapses)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from learning_cases import random_learning_program
+
+    from neurocompile.targets.spinnaker.builder import SpiNNakerBuilder
+
+    prog, names = random_learning_program(4)
+    steps = 17
+    run = _fake_run(prog, 2, steps, seed=2)
+    c = count_operations(prog, run, cost_model(prog))
+    want = 0
+    for n in names:
+        p = prog.projections[n]
+        want += np.size(p.params["weights"]) * (steps // int(np.ravel(p.params["t_epoch"])[0]))
+    assert want > 0 and c.learning_updates == want
+    e = estimate(prog, run)
+    assert e.energy_j["learning"] == pytest.approx(want * 120e-12)
+
+    b = SpiNNakerBuilder(1.0)
+    b.spike_source("pre", 3)
+    b.if_curr_exp("post", 2, ring_buffer_shifts=[4, 0], tau_syn_E=1.0, tau_refrac=1.0)
+    pre_idx, post_idx = [0, 0, 1, 2, 2], [0, 1, 1, 0, 1]
+    block = dict(timing="spike_pair", weight="additive", tau_plus=20.0, tau_minus=20.0)
+    block.update(A_plus=0.05, A_minus=0.06, w_min=0.0, w_max=1.5)
+    b.stdp("pre", "post", pre_idx=pre_idx, post_idx=post_idx, w16=[100] * 5, delays=[1] * 5, plasticity=block)
+    sp = b.build({"out": ("post", "spikes")})
+    run = _fake_run(sp, 3, steps, seed=9)
+    c = count_operations(sp, run, cost_model(sp))
+    pre = run.recordings["pre.spikes"]
+    want = sum(pre[:, :, i].sum() for i in pre_idx) / 3
+    assert want > 0 and c.learning_updates == pytest.approx(want)
