@@ -79,3 +79,22 @@ def test_figures_of_the_retired_cnn_are_gone():
         text = (F.DOCS / page).read_text()
         for stale in ("74.7 %", "77.2 %", "76.7 %", "76.4 %", "778 neurons", "4 cores"):
             assert stale not in text, f"docs/{page} still shows {stale!r}"
+
+
+def test_report_page_states_what_the_validate_table_shows():
+    """docs/report.md describes rows of docs/validate.md in words (no figures): the CLI-default
+    CNN passes and the dt-4 CNN fails against the trained model on both targets, the dt-4 CNN
+    agrees >= 95 % with its own semantics, and the paper LIF passes with an F1 of 1."""
+    from neurocompile.models import validate_table as VT
+
+    rows = VT.parse((F.DOCS / "validate.md").read_text())
+    by = {}
+    for r in rows:
+        by.setdefault(r["case"].strip("`"), []).append(r)
+    assert len(by["digits_cnn_sinabs (CLI defaults)"]) == len(by["digits_cnn_sinabs --dt 4"]) == 2
+    assert all(r["verdict"] == "PASS" for r in by["digits_cnn_sinabs (CLI defaults)"])
+    for r in by["digits_cnn_sinabs --dt 4"]:
+        assert r["verdict"] == "FAIL" and float(r["agreement_program"].rstrip(" %")) >= 95.0, r
+    assert by["paper 01_lif"]
+    for r in by["paper 01_lif"]:
+        assert r["verdict"] == "PASS" and r["min_f1"] == "1.0000", r
