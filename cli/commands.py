@@ -9,5 +9,6 @@ from neurocompile.cli import (
     report_cmd,  # noqa: F401,E402
     run_cmd,  # noqa: F401,E402
     simulate_cmd,  # noqa: F401,E402
+    sweep_cmd,  # noqa: F401,E402
     validate_cmd,  # noqa: F401,E402
 )

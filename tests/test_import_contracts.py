@@ -50,7 +50,7 @@ CORE_LAYERS: list[set[str]] = [
         "learning.toml",
     },
     # "": the package itself, which re-exports the API
-    {"compiler", "check", "report", "compare", "torch_module", "energy", "nbmetrics", ""},
+    {"compiler", "check", "report", "compare", "torch_module", "energy", "nbmetrics", "sweep", ""},
 ]
 LAYER_TARGETS = len(CORE_LAYERS)
 LAYER_APPS = LAYER_TARGETS + 1
