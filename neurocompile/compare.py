@@ -75,7 +75,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .errors import GraphError, InputDataError, ParameterError
+from .errors import GraphError, InputDataError, NeurocompileError, ParameterError
 from .ir import NEURON_KINDS, SPIKING_KINDS, Graph
 from .jsonable import jsonable
 from .program import Program
@@ -818,10 +818,10 @@ def validate(
 
 
 def _energy(program: Program, run: Any):
-    """The run's modelled energy and latency (None when the target has no cost model)."""
+    """The run's modelled energy and latency (None when the target has no cost model or it fails)."""
     from .energy import estimate
 
     try:
         return estimate(program, run)
-    except InputDataError:
+    except NeurocompileError:  # a population's spikes not recorded, or a placement that fails
         return None

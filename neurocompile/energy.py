@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import numpy as np
+import scipy.sparse as sp
 
 from .errors import InputDataError, NeurocompileError
 from .program import Program
@@ -265,6 +266,14 @@ def _synapses(program: Program, proj, weights_fn) -> tuple[np.ndarray, np.ndarra
     return pre.astype(np.int64), post.astype(np.int64)
 
 
+def _per_core(s: np.ndarray, pre: np.ndarray, core: np.ndarray, n_cores: int) -> np.ndarray:
+    """(batch, steps, n_cores): per step, the spikes of ``s`` (batch, steps, n_pre) summed over the
+    (pre, core) pairs given (one pair per synapse: a pre neuron's spike counts once per synapse)."""
+    b, t, n_pre = s.shape
+    m = sp.csr_matrix((np.ones(pre.size), (pre, core)), shape=(n_pre, n_cores))
+    return np.asarray((m.T @ s.reshape(b * t, n_pre).T).T).reshape(b, t, n_cores)
+
+
 def count_operations(program: Program, run: Any, costs: CostModel | None = None) -> OperationCounts:
     """The operation counts of ``run`` (a RunResult of ``program`` with ``POP.spikes`` recorded for
     every population; see :func:`energy_run`). ``costs`` says which projections learn and how."""
@@ -301,7 +310,7 @@ def count_operations(program: Program, run: Any, costs: CostModel | None = None)
 
     synops = np.zeros((batch, steps, n_cores))
     per_proj: dict[str, float] = {}
-    dest: dict[str, np.ndarray] = {}  # pre population -> (n_pre, n_cores) bool: a synapse on that core
+    dest: dict[str, list[np.ndarray]] = {}  # pre population -> codes pre * n_cores + core of its synapses
     plastic = set(costs.plastic_kinds) if costs is not None else set()
     learning_updates = 0.0
     epochs = 0.0
@@ -309,15 +318,10 @@ def count_operations(program: Program, run: Any, costs: CostModel | None = None)
         pre, post = _synapses(program, proj, weights_fn)
         n_pre = program.populations[proj.pre].size
         pc = neuron_core[proj.post][post] if post.size else post
-        m = np.zeros(n_pre * n_cores)
-        np.add.at(m, pre * n_cores + pc, 1.0)
-        m = m.reshape(n_pre, n_cores)
-        active = spikes[proj.pre].reshape(-1, n_pre)
-        load = (active @ m).reshape(batch, steps, n_cores)
+        load = _per_core(spikes[proj.pre], pre, pc, n_cores)
         synops += load
         per_proj[proj.name] = float(load.sum()) / batch
-        d = dest.setdefault(proj.pre, np.zeros((n_pre, n_cores), dtype=bool))
-        d |= m > 0
+        dest.setdefault(proj.pre, []).append(np.unique(pre * n_cores + pc))
         if proj.kind in plastic:
             stored = int(np.size(proj.params["pre"] if "pre" in proj.params else proj.params["weights"]))
             if costs is not None and costs.learning_mode == "pre_spike":
@@ -329,16 +333,17 @@ def count_operations(program: Program, run: Any, costs: CostModel | None = None)
                 epochs = max(epochs, float(n_ep))
                 learning_updates += float(stored * n_ep)
     core_messages = chip_messages = 0.0
-    for name, d in dest.items():
+    n_chips = int(core_chip.max()) + 1
+    for name, codes in dest.items():
+        n_pre = program.populations[name].size
         counts = spikes[name].sum(axis=(0, 1))  # spikes per neuron over batch and steps
-        n_dest = d.sum(axis=1)
-        core_messages += float((counts * n_dest).sum())
+        pairs = np.unique(np.concatenate(codes))  # distinct (pre neuron, destination core)
+        pre_of, core_to = pairs // n_cores, pairs % n_cores
+        core_messages += float((counts * np.bincount(pre_of, minlength=n_pre)).sum())
         src_chip = np.where(core_of[name] >= 0, core_chip[neuron_core[name]], -1)
-        chips = np.unique(core_chip)
-        other = np.zeros(d.shape[0])
-        for ch in chips:
-            on_ch = d[:, core_chip == ch].any(axis=1)
-            other += on_ch & (src_chip != ch)
+        chip_pairs = np.unique(pre_of * n_chips + core_chip[core_to])  # distinct (pre, destination chip)
+        pre_c, chip_c = chip_pairs // n_chips, chip_pairs % n_chips
+        other = np.bincount(pre_c[chip_c != src_chip[pre_c]], minlength=n_pre)
         chip_messages += float((counts * other).sum())
     core_active = np.zeros((batch, steps, n_cores))
     n_updates = active_updates = spikes_total = input_spikes = 0.0
@@ -353,9 +358,7 @@ def count_operations(program: Program, run: Any, costs: CostModel | None = None)
         spikes_total += total
         active_updates += total
         n_updates += float(batch * steps * pop.size)
-        onehot = np.zeros((pop.size, n_cores))
-        onehot[np.arange(pop.size), neuron_core[name]] = 1.0
-        core_active += (s.reshape(-1, pop.size) @ onehot).reshape(batch, steps, n_cores)
+        core_active += _per_core(s, np.arange(pop.size), neuron_core[name], n_cores)
     return OperationCounts(
         batch=int(batch),
         steps=int(steps),

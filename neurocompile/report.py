@@ -518,7 +518,7 @@ def _energy(program: Program, run: Any):
 
     try:
         return estimate(program, run)
-    except InputDataError:
+    except NeurocompileError:  # a population's spikes not recorded, or a placement that fails
         return None
 
 
