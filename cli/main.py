@@ -53,6 +53,11 @@ _FLAG_PARAMS = (
     "tick_ms",
     "record",
     "strict",
+    "bin_ms",
+    "bin_mode",
+    "steps",
+    "sensor_size",
+    "polarity",
 )
 _PY_ARG = re.compile(
     r"(?<![\w.-])(" + "|".join(_FLAG_PARAMS) + r")="

@@ -9,7 +9,9 @@ line. Overflow warnings (u wrap, v saturation) are printed, one line per populat
 a progress bar on stderr counts the samples (backends whose run entry takes ``progress``; a spinner
 for the others); ``--quiet`` hides it. ``--cluster local:N|tcp://HOST:PORT`` shards the batch over Dask
 workers (:mod:`neurocompile.distributed`): the same result bit for bit, progress counting the samples of
-finished shards, and "K shards on W Dask workers" in the summary line.
+finished shards, and "K shards on W Dask workers" in the summary line. ``--input`` may be event data,
+binned onto the Program's time grid (``--bin-ms``, ``--bin-mode``, :mod:`neurocompile.cli.event_input`,
+``docs/events.md``); ``--save-nirdata PATH`` also writes the outputs and recordings as NIRData.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
+from neurocompile.cli import event_input as ev
 from neurocompile.cli import progress
 from neurocompile.cli.main import app, cli_wording
 from neurocompile.cli.options import ClusterOpt, OptionalStr, RecordOpt, backend_option, backends_help
@@ -31,9 +34,7 @@ def run(
     backend: str = backend_option(
         help=f"The backend that runs it; by the Program's target: {backends_help()}."
     ),
-    input: Path = typer.Option(
-        ..., "--input", "-i", help="Input .npz: one key per Program input, (batch, time, *shape)."
-    ),
+    input: Path = typer.Option(..., "--input", "-i", help=ev.INPUT_HELP),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the result .npz."),
     record: OptionalStr = RecordOpt,
     strict: bool = typer.Option(
@@ -46,19 +47,32 @@ def run(
         "instead of the model's float units; __meta__ 'units' says which, per key.",
     ),
     cluster: OptionalStr = ClusterOpt,
+    bin_ms: ev.OptionalFloat = ev.BinMsOpt,
+    bin_mode: str = ev.BinModeOpt,
+    steps: ev.OptionalInt = ev.StepsOpt,
+    sensor_size: OptionalStr = ev.SensorSizeOpt,
+    polarity: str = ev.PolarityOpt,
+    save_nirdata: ev.OptionalPath = ev.SaveNirdataOpt,
 ) -> None:
     """Run a Program on a backend and save its outputs (and recorded POP.v/POP.u/POP.spikes)."""
-    from neurocompile.data import load_npz, parse_record
+    from neurocompile.data import parse_record
     from neurocompile.errors import ModelLoadError
     from neurocompile.files import input_path, output_path
     from neurocompile.program import Program
     from neurocompile.target import run_program
 
     output = output_path(output, what="--output", inputs={"PROG": program, "--input": input})
+    if save_nirdata is not None:
+        output_path(save_nirdata, what="--save-nirdata", inputs={"PROG": program, "--input": input})
     items = parse_record(record)
     input_path(program, what="PROG", error=ModelLoadError)
     prog = Program.load(program)
-    inputs = load_npz(input, what="--input")
+    inputs = ev.read_input(
+        input,
+        {k: prog.populations[p].shape for k, p in prog.inputs.items()},
+        prog.semantics.get("dt"),
+        **dict(bin_ms=bin_ms, bin_mode=bin_mode, steps=steps, sensor_size=sensor_size, polarity=polarity),
+    )
     shapes = [np.shape(v) for v in inputs.values()]
     batch = int(shapes[0][0]) if shapes and shapes[0] else 0  # the backend refuses malformed inputs
     sharding: dict = {}
@@ -75,6 +89,7 @@ def run(
         update(batch, batch)
     res.save(output, what="--output")
     typer.echo(res.label())
+    ev.save_nirdata(save_nirdata, res, res.semantics.get("dt") or prog.semantics.get("dt"))
     for w in res.warnings:
         typer.echo(f"warning: {cli_wording(w)}", err=True)
     sums = ", ".join(

@@ -143,8 +143,8 @@ class BinReport:
         if self.multi_bins:
             out.append(
                 f"input '{self.input}': {self.multi_bins} step(s) hold more than one event (up to "
-                f"{self.max_count}); a chip's binary spike input sees them as one spike (binary binning "
-                "makes the reference see the same)"
+                f"{self.max_count}); a chip's binary spike input takes at most one spike per step "
+                "(bin_mode=binary bins them so)"
             )
         return out
 
@@ -449,7 +449,7 @@ def inferred_steps(step_lists: Iterable[np.ndarray], name: str) -> int:
             "no events in any sample, so the number of steps cannot be inferred",
             node=name,
             parameter="steps",
-            expected="steps=N (--steps N)",
+            expected="steps=N",
         )
     return last + 1
 
@@ -912,17 +912,21 @@ class EventOptions:
     polarity: str = "channel"
 
     def given(self) -> list[str]:
-        """The options set away from their defaults (they apply to event inputs only), as
-        ``"bin_ms (--bin-ms)"``."""
+        """The options set away from their defaults (they apply to event inputs only), in Python
+        wording (``bin_ms=1.0``; the CLI shows ``--bin-ms 1.0``)."""
         d = EventOptions()
-        flags = {
-            "bin_ms": "--bin-ms",
-            "mode": "--bin-mode",
-            "steps": "--steps",
-            "sensor_size": "--sensor-size",
-            "polarity": "--polarity",
-        }
-        return [f"{f} ({flag})" for f, flag in flags.items() if getattr(self, f) != getattr(d, f)]
+        out = []
+        for f, name in (
+            ("bin_ms", "bin_ms"),
+            ("mode", "bin_mode"),
+            ("steps", "steps"),
+            ("sensor_size", "sensor_size"),
+            ("polarity", "polarity"),
+        ):
+            v = getattr(self, f)
+            if v != getattr(d, f):
+                out.append(f"{name}={','.join(map(str, v)) if f == 'sensor_size' else v}")
+        return out
 
 
 def _us(width: float) -> float:
@@ -938,11 +942,11 @@ def _width_event_lists(opts: EventOptions, dt: float | None) -> float:
     if dt is not None and rate_unit(dt) == "Hz":
         return _us(float(dt) / EVENT_LIST_UNIT_S)
     raise _err(
-        f"event lists are timed in microseconds, but the time step dt={dt} is "
+        f"event lists are timed in microseconds, but the time step (dt {dt}) is "
         + ("unknown" if dt is None else "in steps, not seconds")
         + ", so the bin width must be given",
         parameter="bin_ms",
-        expected="bin_ms=MS (--bin-ms MS): one Program step per MS milliseconds of events",
+        expected="bin_ms=MS: one Program step per MS milliseconds of events",
     )
 
 
@@ -951,13 +955,13 @@ def _width_nirdata(opts: EventOptions, dt: float | None) -> float:
     if opts.bin_ms is not None:
         if dt is None or rate_unit(dt) != "Hz":
             raise _err(
-                f"NIRData times are in the Program's time unit, which is steps (dt={dt}), not seconds",
+                f"NIRData times are in the Program's time unit, which is steps (dt {dt}), not seconds",
                 parameter="bin_ms",
-                expected="no bin_ms (--bin-ms): one step per dt",
+                expected="no bin_ms: one step per dt",
             )
         return check_width(opts.bin_ms) / 1000.0
     if dt is None:
-        raise _err("the time step is unknown", parameter="dt", expected="dt=DT (--dt DT) for NIRData inputs")
+        raise _err("the time step is unknown", parameter="dt", expected="dt=DT for NIRData inputs")
     return check_width(dt, "dt")
 
 
@@ -985,9 +989,8 @@ def load_inputs(
     if kind == "dense":
         if opts.given():
             raise _err(
-                f"{', '.join(opts.given())} appl{'ies' if len(opts.given()) == 1 else 'y'} to event inputs, "
-                f"but {path} holds dense arrays",
-                parameter=opts.given()[0],
+                f"{path} holds dense arrays, but event options were given ({'; '.join(opts.given())})",
+                parameter=opts.given()[0].split("=")[0],
                 expected="event lists (.npy / .npz of structured arrays) or a NIRData file",
             )
         return load_npz(path, what=what), []
@@ -1028,13 +1031,13 @@ def load_inputs(
             name=name,
             unit="us",
         )
-        return {**extra, name: grid}, [rep]
+        return {name: grid, **extra}, [rep]
     # NIRData
     if opts.sensor_size is not None or opts.polarity != "channel":
         raise _err(
             "NIRData events carry flat neuron indices (no sensor, no polarity)",
             parameter="sensor_size" if opts.sensor_size is not None else "polarity",
-            expected="no --sensor-size / --polarity for NIRData",
+            expected="no sensor_size or polarity for NIRData",
         )
     data = read_nirdata(path, what=what)
     width = _width_nirdata(opts, dt)

@@ -424,7 +424,7 @@ def test_bad_options_and_files_are_refused(tmp_path):
         E.grid_to_events(np.full((1, 2, 3), 0.5), width=1)
     # a dense .npz with event options; event lists for a two-input model; an event file with a gap
     np.savez(tmp_path / "dense.npz", input=np.zeros((1, 4, 1, 8, 8)))
-    with pytest.raises(InputDataError, match="--bin-ms"):
+    with pytest.raises(InputDataError, match="bin_ms=1"):
         E.load_inputs(tmp_path / "dense.npz", {"input": (1, 8, 8)}, 1.0, E.EventOptions(bin_ms=1))
     np.savez(tmp_path / "ev.npz", arr_0=ev, arr_2=ev)
     with pytest.raises(InputDataError, match="without gaps"):
