@@ -206,12 +206,22 @@ class EnergyEstimate:
             "notes": list(self.notes),
         }
 
-    def text_lines(self, indent: str = "  ") -> list[str]:
+    def text_lines(self, indent: str = "  ", width: int = 100) -> list[str]:
+        """The text section, each line at most ``width`` columns (continuations indented)."""
+        import textwrap
+
+        out = []
+        for line in self._lines(indent):
+            lead = " " * (len(line) - len(line.lstrip()) + 4)
+            out += textwrap.wrap(line, width, subsequent_indent=lead, break_on_hyphens=False) or [line]
+        return out
+
+    def _lines(self, indent: str) -> list[str]:
         c, e, t = self.counts, self.energy_j, self.latency_s
         parts = ", ".join(f"{k} {_si(v, 'J')}" for k, v in e.items() if k != "total")
         lines = [
-            f"energy and latency on {self.chip} ({self.label.upper()}; figures and sources: "
-            f"docs/energy.md, --json 'energy.figures'):",
+            f"energy and latency on {self.chip} ({self.label.upper()}; figures and sources in "
+            "docs/energy.md and --json 'energy.figures'):",
             f"{indent}per sample ({c.steps} steps): energy {_si(e['total'], 'J')} ({parts})",
             f"{indent}latency: {_si(t['per_step_mean'], 's')} per step (max {_si(t['per_step_max'], 's')}), "
             f"{_si(t['per_sample'], 's')} per sample",
@@ -227,11 +237,11 @@ class EnergyEstimate:
 def _si(x: float, unit: str) -> str:
     x = float(x)
     if x == 0:
-        return f"0 {unit}"
+        return f"0{unit}"
     for p, s in ((1, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f")):
         if abs(x) >= p:
-            return f"{x / p:.4g} {s}{unit}"
-    return f"{x:.3g} {unit}"
+            return f"{x / p:.4g}{s}{unit}"  # no space: a wrapped line keeps a value with its unit
+    return f"{x:.3g}{unit}"
 
 
 # ------------------------------------------------------------------------------ counting
