@@ -1,0 +1,161 @@
+"""Sharded runs on Dask (issue 16 item 3): scaling from 1 to 2 workers, and the overhead per shard.
+
+Cases:
+* ``validation_2w_vs_1w``: the emulator run of a validation batch (what ``validate`` runs on the
+  Program: every population's spikes recorded) of a CPU-bound loihi2 Program (128 inputs ->
+  Dense -> LIF(1024) -> Dense(1024 x 1024) -> LIF(1024) -> Dense -> LIF(10), busy layers), on a
+  ``LocalCluster`` of 1 worker and of 2 workers (processes, one thread each), each warmed up with one
+  run first (worker start, numba cache load, the Program's first deserialisation). Ratio: time on
+  1 worker / time on 2 workers; goal >= 1.7x. The results are compared bit for bit with the
+  one-process run (a check).
+* ``one_process``: the same batch in this process (no Dask), for the cost of going through Dask.
+* ``overhead_per_shard``: a batch of 1-step samples in one shard each on the 1-worker cluster:
+  wall time per shard (task submit, input transfer, run, result gather), i.e. what each extra shard
+  costs. With it and the per-sample time, ``predicted_100w`` in the detail is the speed-up on 100
+  such workers (Amdahl: the client's concatenation and the per-shard overhead serialised).
+
+The machine's load average is printed (it is shared: with 2 cores and other work running, the 2-worker
+figure is bounded by the cores actually free). Quick: 8 samples of 40 steps.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from common import Row  # noqa: E402
+
+N_IN, N_H = 128, 1024
+GOAL = 1.7
+
+
+def program(seed: int = 0):
+    from neurocompile.targets.loihi2.builder import Loihi2Builder
+
+    rng = np.random.default_rng(seed)
+    b = Loihi2Builder()
+    b.input("inp", N_IN)
+    b.lif("h1", N_H, du=400, dv=300, vth=4000)
+    b.lif("h2", N_H, du=400, dv=300, vth=40000)
+    b.lif("out", 10, du=400, dv=300, vth=30000)
+    b.dense("inp", "h1", rng.integers(-40, 80, (N_H, N_IN)))
+    b.dense("h1", "h2", rng.integers(-30, 40, (N_H, N_H)))
+    b.dense("h2", "out", rng.integers(-20, 40, (10, N_H)))
+    return b.build(outputs={"y": ("out", "spikes")})
+
+
+def inputs(batch: int, steps: int, seed: int = 1) -> dict[str, np.ndarray]:
+    return {"inp": (np.random.default_rng(seed).random((batch, steps, N_IN)) < 0.2).astype(np.int8)}
+
+
+RECORD = "inp.spikes,h1.spikes,h2.spikes,out.spikes"
+
+
+def _cluster(n: int):
+    import distributed
+
+    cluster = distributed.LocalCluster(
+        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+    )
+    return cluster, distributed.Client(cluster)
+
+
+def _same(a, b) -> bool:
+    return all(np.array_equal(v, b.arrays()[k]) for k, v in a.arrays().items()) and a.warnings == b.warnings
+
+
+def main(quick: bool = False) -> list[Row]:
+    batch, steps, tiny = (8, 40, 16) if quick else (32, 300, 64)
+    prog = program()
+    x = inputs(batch, steps)
+    warnings.simplefilter("ignore", RuntimeWarning)
+    load0 = os.getloadavg()[0]
+    prog.run(inputs(1, 5))  # numba cache load, plan
+    t0 = time.perf_counter()
+    one = prog.run(x, record=RECORD)
+    t_one = time.perf_counter() - t0
+
+    times, ok, overhead = {}, True, None
+    for n in (1, 2):
+        cluster, client = _cluster(n)
+        try:
+            prog.run(inputs(2 * n, 5), cluster=client)  # warm-up: imports, numba cache, Program cached
+            t0 = time.perf_counter()
+            res = prog.run(x, record=RECORD, cluster=client)
+            times[n] = time.perf_counter() - t0
+            ok = ok and _same(one, res)
+            if n == 1:
+                xt = inputs(tiny, 1, seed=3)
+                prog.run(xt, cluster=client, shards=tiny)
+                t0 = time.perf_counter()
+                prog.run(xt, cluster=client, shards=tiny)
+                overhead = (time.perf_counter() - t0) / tiny
+        finally:
+            client.close()
+            cluster.close()
+    load1 = os.getloadavg()[0]
+    speedup = times[1] / times[2]
+    per_sample = times[1] / batch
+    # 100 workers, each with this batch (weak scaling), 4 shards per worker: the compute divides by
+    # 100, the per-shard overhead (one client and one scheduler submit, ship and gather every shard)
+    # is counted as fully serial: an upper bound on the overhead, so a lower bound on the speed-up.
+    shards100 = 400
+    t100 = batch * 100 * per_sample / 100 + shards100 * overhead
+    predicted = (batch * 100 * per_sample) / t100
+    note_load = f"load avg {load0:.1f} -> {load1:.1f} on {os.cpu_count()} CPUs (shared machine)"
+    return [
+        Row(
+            case="validation_2w_vs_1w",
+            ours=speedup,
+            unit="x",
+            reference="same run on 1 worker",
+            ref_value=1.0,
+            ratio=speedup,
+            goal=f">= {GOAL}x",
+            met=speedup >= GOAL,
+            checks={"bit-identical to one process": ok},
+            note=f"{batch} samples x {steps} steps: 1 worker {times[1]:.2f} s, 2 workers {times[2]:.2f} s; "
+            + note_load,
+            detail={
+                "seconds_1_worker": times[1],
+                "seconds_2_workers": times[2],
+                "seconds_one_process": t_one,
+                "batch": batch,
+                "steps": steps,
+                "load_avg_1min_start": load0,
+                "load_avg_1min_end": load1,
+            },
+        ),
+        Row(
+            case="one_process",
+            ours=t_one,
+            unit="s",
+            reference="1 Dask worker",
+            ref_value=times[1],
+            ratio=times[1] / t_one,
+            note=f"no Dask, {per_sample * 1000:.0f} ms per sample on 1 worker",
+        ),
+        Row(
+            case="overhead_per_shard",
+            ours=overhead * 1000,
+            unit="ms",
+            note=f"{tiny} one-step shards on 1 worker; predicted speed-up on 100 such workers "
+            f"(400 shards of {batch} x 100 samples): {predicted:.0f}x",
+            detail={"predicted_100w": predicted, "seconds_per_sample": per_sample},
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    from run import print_table
+
+    print_table([{**r.as_dict(), "bench": "dask"} for r in main("--quick" in sys.argv)])
