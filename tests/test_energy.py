@@ -170,6 +170,7 @@ def test_every_figure_names_its_source_and_chip(target):
         assert "Loihi 1" in costs.chip
 
 
+@pytest.mark.spinnaker
 def test_spinnaker_figures_are_spynnakers_own():
     mod = pytest.importorskip(
         "spinn_machine.version.version_spin1", reason="spinn_machine (installed with sPyNNaker) missing"
