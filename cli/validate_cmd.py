@@ -13,7 +13,8 @@ Exit codes: 0 the verdict passed (every output: prediction agreement >= ``--min-
 default 0.95, and count correlation >= ``--min-correlation``, default 0.9, against the chosen
 reference), 1 it failed, 2 a usage or input error. Progress goes to stderr while it runs (not
 with ``--quiet`` or when stderr is not a terminal). ``--cluster local:N|tcp://HOST:PORT`` runs the
-Program sharded over Dask workers (bit-identical; :mod:`neurocompile.distributed`).
+Program sharded over Dask workers (bit-identical; :mod:`neurocompile.distributed`). ``--input`` may be
+event data binned onto the Program's time grid (``--bin-ms``, ``--bin-mode``, ``docs/events.md``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Optional
 
 import typer
 
+from neurocompile.cli import event_input as ev
 from neurocompile.cli.main import app
 from neurocompile.cli.options import ClusterOpt, JsonOpt
 from neurocompile.compare import MIN_AGREEMENT, MIN_CORRELATION
@@ -34,11 +36,9 @@ from neurocompile.compare import MIN_AGREEMENT, MIN_CORRELATION
 def validate_command(
     model: str = typer.Argument(..., help="The source model (.nir file) the Program was compiled from."),
     program: Path = typer.Argument(..., help="The compiled Program (.ncp)."),
-    input: Path = typer.Option(
-        ..., "--input", "-i", help="Input .npz: one key per NIR Input, (batch, time, *shape)."
-    ),
+    input: Path = typer.Option(..., "--input", "-i", help=ev.INPUT_HELP),
     labels: Optional[str] = typer.Option(
-        None, "--labels", help="Labels: a key of the input .npz or a .npy/.npz file."
+        None, "--labels", help="Labels: a key of the input .npz (dense or events) or a .npy/.npz file."
     ),
     against: str = typer.Option(
         "trained",
@@ -76,6 +76,11 @@ def validate_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
     as_json: bool = JsonOpt,
     cluster: Optional[str] = ClusterOpt,
+    bin_ms: ev.OptionalFloat = ev.BinMsOpt,
+    bin_mode: str = ev.BinModeOpt,
+    steps: ev.OptionalInt = ev.StepsOpt,
+    sensor_size: Optional[str] = ev.SensorSizeOpt,
+    polarity: str = ev.PolarityOpt,
 ) -> None:
     """Program vs the trained model (or the float reference): per-layer agreement, accuracy, verdict."""
     import os
@@ -89,7 +94,12 @@ def validate_command(
     model_path(model)
     input_path(program, what="PROG", error=ModelLoadError)
     prog = Program.load(program)
-    inputs = load_npz(input, what="--input")
+    inputs = ev.read_input(
+        input,
+        {k: prog.populations[p].shape for k, p in prog.inputs.items()},
+        prog.semantics.get("dt"),
+        **dict(bin_ms=bin_ms, bin_mode=bin_mode, steps=steps, sensor_size=sensor_size, polarity=polarity),
+    )
     if labels is not None and labels not in inputs and os.path.lexists(labels):
         if labels.endswith(".npz"):
             load_npz(labels, what="--labels")  # validated as it is read (validate reads it again)

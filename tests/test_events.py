@@ -489,3 +489,49 @@ def test_cli_dense_input_with_event_options_is_one_line(tmp_path, capsys):
         and "--bin-ms" in err
         and len(err.strip().splitlines()) == 1
     )
+
+
+def test_cli_run_and_validate_on_digit_events_match_the_dense_set(tmp_path, capsys):
+    """run and validate on the bundled CNN digits as events (--bin-ms 1) give what the dense set gives;
+    run --save-nirdata writes the outputs that --output holds."""
+    from neurocompile.models.digits_events import main as digits_main
+
+    n = 10
+    assert digits_main(["digits_cnn_sinabs", "-o", str(tmp_path / "ev.npz"), "--samples", str(n)]) == 0
+    inputs, labels = load_test_set("digits_cnn_sinabs", n)
+    np.savez(tmp_path / "dense.npz", input=inputs["input"], labels=labels)
+    prog = tmp_path / "cnn.ncp"
+    compile_zoo("digits_cnn_sinabs", target_names()[0]).save(prog)
+    T = str(inputs["input"].shape[1])
+    ev_args = ["-i", str(tmp_path / "ev.npz"), "--bin-ms", "1", "--steps", T]
+    rc = main(
+        ["run", str(prog), *ev_args, "-o", str(tmp_path / "a.npz"), "--save-nirdata", str(tmp_path / "a.h5")]
+    )
+    assert rc == 0
+    assert main(["run", str(prog), "-i", str(tmp_path / "dense.npz"), "-o", str(tmp_path / "b.npz")]) == 0
+    a, b = np.load(tmp_path / "a.npz"), np.load(tmp_path / "b.npz")
+    assert np.array_equal(a["output"], b["output"]) and a["output"].sum() > 0
+    back = E.read_nirdata(tmp_path / "a.h5")
+    grid, _ = E.load_inputs(tmp_path / "a.h5", {"output": a["output"].shape[2:]}, 1.0)
+    assert set(back) == {"output"} and np.array_equal(grid["output"], a["output"])
+    capsys.readouterr()
+    model = str(model_path("digits_cnn_sinabs"))
+    assert main(["validate", model, str(prog), *ev_args, "--labels", "labels", "--json", "-q"]) in (0, 1)
+    va = json.loads(capsys.readouterr().out)
+    assert main(
+        [
+            "validate",
+            model,
+            str(prog),
+            "-i",
+            str(tmp_path / "dense.npz"),
+            "--labels",
+            "labels",
+            "--json",
+            "-q",
+        ]
+    ) in (0, 1)
+    vb = json.loads(capsys.readouterr().out)
+    for d in (va, vb):
+        d.pop("energy", None)
+    assert va == vb
