@@ -19,7 +19,6 @@ from typing import List, Optional
 import typer
 
 from neurocompile.cli.main import app, choice
-from neurocompile.cli.options import ClusterOpt
 
 
 def _tasks() -> list[str]:
@@ -35,6 +34,7 @@ def sweep_command(
         help="pattern (pair-STDP pattern detection), choice (R-STDP choice) or compile (a bundled model "
         "under compile options, scored on the emulator).",
         callback=choice("TASK", _tasks),
+        metavar="[" + "|".join(_tasks()) + "]",
     ),
     grid: List[str] = typer.Option(
         [],
@@ -49,7 +49,13 @@ def sweep_command(
     fixed: List[str] = typer.Option(
         [], "--set", "-s", help="A fixed parameter NAME=VALUE for every point (repeatable)."
     ),
-    cluster: Optional[str] = ClusterOpt,
+    cluster: Optional[str] = typer.Option(
+        None,
+        "--cluster",
+        help="Run each point as a Dask task: local:N (N worker processes on this machine) or "
+        "tcp://HOST:PORT (a running Dask scheduler); the rows are the same, in grid order "
+        "(docs/distributed.md).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write the JSON document here."),
 ) -> None:
