@@ -34,9 +34,11 @@ $(VENV)/.spinnaker-stamp: $(VENV)/.stamp
 	touch $@
 
 # Dask distributed (sharded runs, sweeps) and unicorn (runs sPyNNaker's own ARM binaries on an emulated
-# core) only add packages to .venv (checked with pip --dry-run: torch, numpy, scipy, nir unchanged).
+# core) only add packages to .venv; neurobench (NeuroBench's metrics, compared in tests/test_energy.py)
+# and snntorch with --no-deps (their declared dependencies would change torch) (checked with pip --dry-run: torch, numpy, scipy, nir unchanged).
 $(VENV)/.extras-stamp: $(VENV)/.stamp
 	$(VENV)/bin/pip install -q "dask[distributed]==2026.8.0" "distributed==2026.8.0" "unicorn==2.1.4"
+	$(VENV)/bin/pip install -q --no-deps "neurobench==2.3.0" "snntorch==1.0.0"
 	touch $@
 
 # GCC's ARM fixed-point types (stdfix.h, accum) and qemu-arm to run what it builds: Debian's packages,
