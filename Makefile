@@ -33,9 +33,9 @@ $(VENV)/.spinnaker-stamp: $(VENV)/.stamp
 	$(VENV)/bin/pip install -q "spynnaker==1!7.4.1"
 	touch $@
 
-# Dask distributed (sharded runs, sweeps) and unicorn (runs sPyNNaker's own ARM binaries on an emulated
-# core) only add packages to .venv; neurobench (NeuroBench's metrics, compared in tests/test_energy.py)
-# and snntorch with --no-deps (their declared dependencies would change torch) (checked with pip --dry-run: torch, numpy, scipy, nir unchanged).
+# Dask distributed (sharded runs, sweeps), unicorn (runs sPyNNaker's own ARM binaries on an emulated core),
+# and, with --no-deps (their declared dependencies would change torch), neurobench with snntorch (NeuroBench's
+# metrics, compared in tests/test_energy.py). Checked with pip --dry-run: torch, numpy, scipy, nir unchanged.
 $(VENV)/.extras-stamp: $(VENV)/.stamp
 	$(VENV)/bin/pip install -q "dask[distributed]==2026.8.0" "distributed==2026.8.0" "unicorn==2.1.4"
 	$(VENV)/bin/pip install -q --no-deps "neurobench==2.3.0" "snntorch==1.0.0"
