@@ -232,8 +232,13 @@ def exp_syn_init(tau_syn: float, dt_ms: float, n_steps: int = spec.N_STEPS_PER_T
     ts = time_step(dt_ms, n_steps)
     t = s1615(tau_syn)
     d = expulr(-kdivk(ts, t))
-    init = (((kdivk(t, ts) & M64) * (spec.U032_ONE_SAT - d)) >> spec.S1615_FRAC_BITS) & M32
-    return {"decay": d, "init": init, "isyn": 0}
+    return {"decay": d, "init": syn_init_factor(kdivk(t, ts), d), "isyn": 0}
+
+
+def syn_init_factor(tau_over_ts: int, decay: int) -> int:
+    """``decay_s1615_to_u032(tau_over_ts, 1.0ulr - decay)``: the s16.15 ``tau / ts`` (sign-extended to
+    64 bits) times the u0.32 ``0xFFFFFFFF - decay``, ``>> 15``, low 32 bits (u0.32)."""
+    return (((tau_over_ts & M64) * (spec.U032_ONE_SAT - decay)) >> spec.S1615_FRAC_BITS) & M32
 
 
 def delta_input_scale(dt_ms: float, n_steps: int = spec.N_STEPS_PER_TIMESTEP) -> int:
