@@ -359,11 +359,13 @@ def event_columns(
 
 def step_of(t: np.ndarray, width: float) -> np.ndarray:
     """The step of each time: ``t // width`` when both are integers, else
-    ``floor(t / width + BIN_EPS)``."""
+    ``floor(t / width + BIN_EPS)`` (capped at 2**62, far beyond any window, so that a huge float
+    time is a late event rather than an int64 overflow)."""
     t = np.asarray(t)
     if t.dtype.kind in "iu" and float(width).is_integer():
         return t.astype(np.int64) // int(width)
-    return np.floor(t.astype(np.float64) / float(width) + BIN_EPS).astype(np.int64)
+    q = np.floor(t.astype(np.float64) / float(width) + BIN_EPS)
+    return np.minimum(q, float(2**62)).astype(np.int64)
 
 
 def bin_flat(

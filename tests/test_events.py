@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import neurocompile as nc
 from neurocompile import events as E
@@ -127,9 +129,41 @@ def test_window_drops_are_counted_and_float_times_bin_by_the_stated_rule():
     ev2["t"] = k * 0.1
     g2, _ = E.bin_events([ev2], (1,), width=0.1, steps=1000)
     assert np.array_equal(g2[0, :, 0], np.ones(1000))
+    # a huge float time is a late event (dropped), not an overflow; inferring its window is refused
+    big = ev[:5].copy()
+    big["t"][0] = 1e300
+    g4, rep4 = E.bin_events([big], (16,), width=width, steps=30, mode="count")
+    assert rep4.dropped == 1 + int(np.count_nonzero(big["t"][1:] >= 30 * width))
+    with pytest.raises(InputDataError, match="elements"):
+        E.bin_events([big], (16,), width=width)
     # steps inferred: the last event's step + 1 over every sample
     g3, rep3 = E.bin_events([ev, ev[:10]], (16,), width=width)
     assert rep3.steps == int(ev["t"].max() // width) + 1 and rep3.dropped == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 2), st.integers(0, 1), st.integers(0, 5_000)),
+        max_size=40,
+    ),
+    st.sampled_from([250, 1000, 333.5]),
+    st.sampled_from(E.MODES),
+)
+def test_property_any_event_list_bins_like_the_direct_grid(rows, width, mode):
+    """Any event list (x < 5, y < 3, p < 2, t < 5 ms; integer and non-integer widths) bins like the
+    grid built event by event, and events -> grid -> events -> grid is stable."""
+    ev = np.zeros(len(rows), [("x", "<i2"), ("y", "<i2"), ("t", "<i8"), ("p", "?")])
+    for i, (x, y, p, t) in enumerate(rows):
+        ev[i] = (x, y, t, bool(p))
+    steps = 5_000 // 250 + 1
+    grid, rep = E.bin_events([ev], (2, 3, 5), width=width, mode=mode, steps=steps)
+    assert np.array_equal(grid, direct_grid([ev], 5, 3, 2, width, steps, mode))
+    assert rep.dropped == sum(1 for r in rows if r[3] // width >= steps)
+    again, _ = E.bin_events(
+        E.grid_to_events(grid, width=width), (2, 3, 5), width=width, mode="count", steps=steps
+    )
+    assert np.array_equal(again, grid)
 
 
 def test_polarity_merge_and_sensor_inference():
