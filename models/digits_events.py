@@ -12,6 +12,7 @@ single-polarity camera; (8,) -> 8 channels of a 1-D sensor, tonic's x, t, p layo
 the model's dt when it is in seconds (the norse RNN: 976.5625 us), else 1 ms per step (the sinabs
 CNN, dt = 1 step). Binning the events with the same bin (count or binary) gives the dense test set
 back exactly (tests/test_events.py). The ONNX MLP's input is an analog current and is refused.
+``default`` converts the demo's placeholder network's ``models/default/input.npz`` (dt 1 ms).
 """
 
 from __future__ import annotations
@@ -30,15 +31,32 @@ STEP_US = 1000.0
 
 def bin_us(name: str) -> float:
     """The bin width in microseconds used for model ``name``: its dt (seconds) or ``STEP_US``."""
-    dt = float(load_card(name)["simulate"]["dt"])
-    return dt * 1e6 if dt < 1 else STEP_US
+    if name == "default":
+        from neurocompile.models.default.build import DT
+
+        dt = DT
+    else:
+        dt = float(load_card(name)["simulate"]["dt"])
+    return round(dt * 1e6, 6) if dt < 1 else STEP_US
 
 
-def test_set_events(name: str, n: int | None = None) -> tuple[list[np.ndarray], np.ndarray, float]:
-    """``(event lists, labels, bin_us)`` of the first ``n`` test samples of zoo model ``name``."""
+def _dense(name: str, n: int | None) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    if name != "default":
+        return load_test_set(name, n)
+    from neurocompile.data import load_npz
+    from neurocompile.models.default.build import HERE
+
+    inputs = load_npz(HERE / "input.npz", what="input.npz")
+    labels = inputs.pop("labels", None)
+    return {k: v[:n] for k, v in inputs.items()}, (None if labels is None else labels[:n])
+
+
+def test_set_events(name: str, n: int | None = None) -> tuple[list[np.ndarray], np.ndarray | None, float]:
+    """``(event lists, labels, bin_us)`` of the first ``n`` test samples of zoo model ``name``
+    (``"default"``: the demo's placeholder network's ``models/default/input.npz``, no labels)."""
     from neurocompile.events import grid_to_events
 
-    inputs, labels = load_test_set(name, n)
+    inputs, labels = _dense(name, n)
     if len(inputs) != 1:
         from neurocompile.errors import InputDataError
 
@@ -52,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     from neurocompile.errors import NeurocompileError
 
     ap = argparse.ArgumentParser(prog="python -m neurocompile.models.digits_events", description=__doc__)
-    ap.add_argument("model", help="a zoo model with spike input (digits_cnn_sinabs, digits_rnn_norse)")
+    ap.add_argument(
+        "model", help="a zoo model with spike input (digits_cnn_sinabs, digits_rnn_norse) or 'default'"
+    )
     ap.add_argument("-o", "--output", required=True, type=Path, help="the .npz of event lists to write")
     ap.add_argument("--samples", "-n", type=int, default=None, help="first N test samples (default all)")
     args = ap.parse_args(argv)
@@ -64,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as f:
-                np.savez_compressed(f, *events, labels=labels)
+                np.savez_compressed(f, *events, **({} if labels is None else {"labels": labels}))
 
         atomic_write(out, write, what="--output")
     except NeurocompileError as exc:

@@ -235,6 +235,17 @@ def test_digits_to_events_and_back_is_exact(name, mode):
     assert np.array_equal(grid, dense) and rep.dropped == rep.merged == rep.multi_bins == 0
 
 
+def test_default_demo_input_as_events_is_exact():
+    from neurocompile.data import load_npz
+    from neurocompile.models.digits_events import test_set_events
+
+    dense = load_npz(REPO / "models/default/input.npz")["input"]
+    events, labels, width = test_set_events("default")
+    assert labels is None and width == 1000.0 and all(e["t"].dtype == np.int64 for e in events)
+    grid, _ = E.bin_events(events, dense.shape[2:], width=width, steps=dense.shape[1])
+    assert np.array_equal(grid, dense)
+
+
 def test_digits_events_cli_file_runs_like_the_dense_test_set(tmp_path, capsys):
     """python -m neurocompile.models.digits_events, then simulate on events vs on the dense set."""
     from neurocompile.models.digits_events import main as digits_main
