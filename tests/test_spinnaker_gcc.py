@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -85,6 +86,9 @@ N_OPERANDS = 1_000_000
 N_NEURONS = (96, 32)  # IF_curr_exp, IF_curr_delta
 N_SOURCES = 48
 N_TICKS = 1000
+STDP_RULES = ("pair_additive", "pair_multiplicative", "pfister_additive_triplet")
+STDP_SEEDS = 3  # random networks per rule
+STDP_SIZE = (8, 4, 2000)  # pre, post, ticks
 P_PYNN = 0.6  # share of network neurons drawn as PyNN parameters (the rest: raw integers)
 I32_MIN, I32_MAX, M32 = -(2**31), 2**31 - 1, 0xFFFFFFFF
 I32_EDGES = (
@@ -529,11 +533,16 @@ CHECKS = (
 
 # ----------------------------------------------------------------------------- the C side
 def build(out_dir: Path) -> dict[str, dict[str, Path]]:
-    """Compile ops.c and network.c for each ISA: ``{"ops": {isa: exe}, "network": {isa: exe}}``, and
+    """Compile ops.c, network.c and stdp_net.c for each ISA: ``{"ops": {isa: exe}, ...}``, and
     ``{"reassoc": {isa: exe}}``: ops.c for the first ISA with GCC's tree-reassoc left on."""
-    exes: dict[str, dict[str, Path]] = {"ops": {}, "network": {}, "reassoc": {}}
+    exes: dict[str, dict[str, Path]] = {"ops": {}, "network": {}, "stdp_net": {}, "reassoc": {}}
     for k, (isa, flags) in enumerate(ISAS.items()):
-        for prog, cflags in (("ops", CFLAGS), ("network", CFLAGS), ("reassoc", CFLAGS[:1] + CFLAGS[2:])):
+        for prog, cflags in (
+            ("ops", CFLAGS),
+            ("network", CFLAGS),
+            ("stdp_net", CFLAGS),
+            ("reassoc", CFLAGS[:1] + CFLAGS[2:]),
+        ):
             if prog == "reassoc" and k:
                 continue
             exe = out_dir / f"{prog}-{k}"
@@ -763,6 +772,157 @@ def compare_network(exes: dict[str, Path], seed: int = SEED) -> NetResult:
     return NetResult(seed, NL, T, int(plan.cw.size), int(out.s.sum()), n_sat, bad, n_differ)
 
 
+# ----------------------------------------------------------------------------- STDP sequences
+@dataclass
+class StdpResult:
+    rule: str
+    seeds: list[int]
+    n_synapses: int
+    n_ticks: int
+    n_pre_spikes: int
+    n_post_spikes: int
+    n_differ: int  # (tick, synapse) weights that differ, summed over seeds and ISAs
+    mismatches: dict[str, str]
+
+
+def stdp_block(rule: str, rng: np.random.Generator) -> dict:
+    if rule == "pair_additive":
+        return dict(
+            timing="spike_pair",
+            weight="additive",
+            tau_plus=float(rng.uniform(5, 40)),
+            tau_minus=float(rng.uniform(5, 40)),
+            A_plus=float(rng.uniform(0, 0.3)),
+            A_minus=float(rng.uniform(0, 0.3)),
+            w_min=0.1,
+            w_max=2.0,
+        )
+    if rule == "pair_multiplicative":
+        return dict(
+            timing="spike_pair",
+            weight="multiplicative",
+            tau_plus=float(rng.uniform(5, 40)),
+            tau_minus=float(rng.uniform(5, 40)),
+            A_plus=float(rng.uniform(0, 1)),
+            A_minus=float(rng.uniform(0, 1)),
+            w_min=0.1,
+            w_max=2.0,
+        )
+    return dict(
+        timing="pfister_triplet",
+        weight="additive_triplet",
+        tau_plus=float(rng.uniform(10, 30)),
+        tau_minus=float(rng.uniform(20, 40)),
+        tau_x=float(rng.uniform(50, 150)),
+        tau_y=float(rng.uniform(50, 150)),
+        A_plus=float(rng.uniform(0, 0.1)),
+        A_minus=float(rng.uniform(0, 0.1)),
+        A3_plus=float(rng.uniform(0, 0.1)),
+        A3_minus=float(rng.uniform(0, 0.05)),
+        w_min=0.0,
+        w_max=2.0,
+    )
+
+
+def stdp_case(rule: str, seed: int):
+    """An STDP projection pre -> post (IF_curr_exp) whose post neurons are driven to spike (drive at t ->
+    spike at t + 1), random trains; returns (program, pre raster, drive raster)."""
+    from neurocompile.targets.spinnaker.builder import SpiNNakerBuilder
+
+    rng = np.random.default_rng(seed)
+    n_pre, n_post, T = STDP_SIZE
+    b = SpiNNakerBuilder(1.0)
+    b.spike_source("pre", n_pre)
+    b.spike_source("drive", n_post)
+    b.if_curr_exp("post", n_post, ring_buffer_shifts=[4, 0], tau_syn_E=1.0, tau_refrac=1.0)
+    b.from_list("drive", "post", pre_idx=np.arange(n_post), post_idx=np.arange(n_post), w16=[65535] * n_post)
+    pre_idx = np.repeat(np.arange(n_pre), n_post)
+    post_idx = np.tile(np.arange(n_post), n_pre)
+    b.stdp(
+        "pre",
+        "post",
+        pre_idx=pre_idx,
+        post_idx=post_idx,
+        w16=rng.integers(0, 4000, pre_idx.size),
+        delays=rng.integers(1, 8, pre_idx.size),
+        plasticity=stdp_block(rule, rng),
+        name="stdp",
+    )
+    prog = b.build({"out": ("post", "spikes")})
+    # bursts and silences: post histories overflow (16 events) between pre spikes, and dt = 0 pairs occur
+    rate_pre = np.where(rng.random((T, 1)) < 0.5, 0.02, 0.12)
+    rate_post = np.where(rng.random((T, 1)) < 0.5, 0.05, 0.3)
+    pre = (rng.random((T, n_pre)) < rate_pre).astype(np.uint8)
+    drive = (rng.random((T, n_post)) < rate_post).astype(np.uint8)
+    return prog, pre, drive
+
+
+def stdp_payload(prog, pre: np.ndarray, post: np.ndarray) -> bytes:
+    from neurocompile.targets.spinnaker.learning import TIMING_CODES, WEIGHT_CODES, stdp_constants
+
+    q = prog.projections["stdp"].params
+    c = stdp_constants(q["plasticity"], prog.semantics["tick_ms"])
+    shift = int(prog.populations["post"].params["ring_buffer_shifts"][0])
+    head = [
+        pre.shape[1],
+        post.shape[1],
+        pre.shape[0],
+        q["pre"].size,
+        TIMING_CODES[c.timing],
+        WEIGHT_CODES[c.weight],
+    ]
+    head += [c.w_min, c.w_max, c.a2_plus, c.a2_minus, c.a3_plus, c.a3_minus]
+    luts = []
+    for lut, sh in (
+        (c.lut_plus, c.shift_plus),
+        (c.lut_minus, c.shift_minus),
+        (c.lut_x, c.shift_x),
+        (c.lut_y, c.shift_y),
+    ):
+        luts += [lut.size, sh, *np.asarray(lut, np.int64).tolist()]
+    syn = np.stack(
+        [q["pre"], q["post"], q["delays"], np.full(q["pre"].size, shift), q["w16"]], axis=1
+    ).astype(np.int64)
+    parts = (np.asarray(head + luts, np.int64), syn, pre.astype(np.int64), post.astype(np.int64))
+    return b"".join(_words(a.reshape(-1)) for a in parts)
+
+
+def compare_stdp(exes: dict[str, Path], rule: str) -> StdpResult:
+    """``exes``: {isa: stdp_net executable}. The emulator runs the whole network; the C replays the
+    plasticity on the emulator's own post spikes and pre spikes, and the weights after every tick must
+    agree."""
+    seeds = [SEED + 100 * (STDP_RULES.index(rule) + 1) + k for k in range(STDP_SEEDS)]
+    n_syn = n_pre_spikes = n_post_spikes = n_differ = 0
+    bad: dict[str, str] = {}
+    for seed in seeds:
+        prog, pre, drive = stdp_case(rule, seed)
+        with warnings.catch_warnings():  # the drive saturates its ring-buffer entries on purpose
+            warnings.filterwarnings(
+                "ignore", "population 'post': a ring-buffer entry saturated", RuntimeWarning
+            )
+            rec = [("post", "spikes"), ("stdp", "weights")]
+            res = prog.run({"pre": pre[None], "drive": drive[None]}, record=rec)
+        post = res.recordings["post.spikes"][0].reshape(pre.shape[0], -1).astype(np.int64)
+        traj = res.recordings["stdp.weights_t"][0]
+        n_syn += traj.shape[1]
+        n_pre_spikes += int(pre.sum())
+        n_post_spikes += int(post.sum())
+        payload = stdp_payload(prog, pre, post)
+        for isa, ex in exes.items():
+            c = run_c(ex, [], payload, traj.size).reshape(traj.shape)
+            diff = np.argwhere(c != traj)
+            n_differ += len(diff)
+            if diff.size and f"{isa} / seed {seed}" not in bad:
+                t, q = diff[0]
+                par = prog.projections["stdp"].params
+                bad[f"{isa} / seed {seed}"] = (
+                    f"{len(diff)} (tick, synapse) differ, first tick {t} synapse {q}: C {c[t, q]} vs "
+                    f"emulator {traj[t, q]} (pre {par['pre'][q]}, post {par['post'][q]}, "
+                    f"delay {par['delays'][q]})"
+                )
+    return StdpResult(rule, seeds, n_syn, STDP_SIZE[2], n_pre_spikes, n_post_spikes, n_differ, bad)
+
+
 # ----------------------------------------------------------------------------- report
 @dataclass
 class Measurement:
@@ -770,6 +930,7 @@ class Measurement:
     qemu: str
     ops: list[OpResult]
     net: NetResult
+    stdp: list[StdpResult]
     reassoc: dict[str, int]  # REASSOC_MODES built with tree-reassoc: records that differ
     seconds: float
 
@@ -780,11 +941,12 @@ def measure() -> Measurement:
         exes = build(Path(tmp))
         ops = [compare_ops(exes["ops"], c) for c in CHECKS]
         net = compare_network(exes["network"])
+        stdp = [compare_stdp(exes["stdp_net"], rule) for rule in STDP_RULES]
         reassoc = {
             c.mode: compare_ops(exes["reassoc"], c).n_differ for c in CHECKS if c.mode in REASSOC_MODES
         }
     gcc, qemu = tool_versions()
-    return Measurement(gcc, qemu, ops, net, reassoc, time.perf_counter() - t0)
+    return Measurement(gcc, qemu, ops, net, stdp, reassoc, time.perf_counter() - t0)
 
 
 def table(m: Measurement) -> str:
@@ -810,6 +972,18 @@ def table(m: Measurement) -> str:
         f"{n.n_ticks:,} ticks: V, `exc - inh` and spikes compared at every tick and neuron "
         f"({n.n_neurons * n.n_ticks:,} neuron-ticks, {n.n_spikes:,} spikes, ring-buffer saturation in "
         f"{n.saturated_pops} of 2 populations); (tick, neuron, quantity) entries that differ: {n.n_differ}.",
+        "",
+        f"STDP ({STDP_SEEDS} random projections per rule, {STDP_SIZE[0]} pre x {STDP_SIZE[1]} post, "
+        f"all-to-all, delays 1-7, {STDP_SIZE[2]:,} ticks of bursty trains; the C replays the plasticity on "
+        "the emulator's pre and post spikes; weights compared after every tick):",
+        "",
+        "| rule | synapses | pre spikes | post spikes | (tick, synapse) weights compared | differ |",
+        "|---|---|---|---|---|---|",
+        *(
+            f"| {r.rule} | {r.n_synapses} | {r.n_pre_spikes:,} | {r.n_post_spikes:,} | "
+            f"{r.n_synapses * r.n_ticks:,} | {r.n_differ} |"
+            for r in m.stdp
+        ),
         "",
         "Built without `-fno-tree-reassoc` (GCC's default at -O1 and above), records that differ: "
         + ", ".join(f"`{k}` {v:,} of {N_OPERANDS:,}" for k, v in m.reassoc.items())
@@ -853,6 +1027,14 @@ def test_network_equals_gcc(measured):
     assert n.n_neurons >= 100 and n.n_ticks >= 1000
     assert n.n_spikes > 0, "the random network must spike"
     assert not n.mismatches, "\n".join(f"{k}: {v}" for k, v in n.mismatches.items())
+
+
+@arm
+@pytest.mark.parametrize("rule", STDP_RULES)
+def test_stdp_sequence_equals_gcc(measured, rule):
+    r = next(r for r in measured.stdp if r.rule == rule)
+    assert r.n_post_spikes > 100 and r.n_pre_spikes > 100
+    assert not r.mismatches, "\n".join(f"{k}: {v}" for k, v in r.mismatches.items())
 
 
 @arm
