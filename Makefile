@@ -7,6 +7,7 @@ LAVA_VENV := .venv-lava
 # Tests that read the NIR paper data find it here; they skip with a reason where it is absent.
 export NEUROCOMPILE_PAPER_DATA ?= $(abspath ../shared/nir_paper_data)
 export NEUROCOMPILE_LAVA_PYTHON ?= $(abspath $(LAVA_VENV))/bin/python
+export NEUROCOMPILE_NIR_DATA_WHEEL ?= $(abspath $(VENV))/wheels/nir-1.0.8-py3-none-any.whl
 PYTEST_ARGS ?=
 
 .PHONY: arm-tools all venvs demo test test-main test-lava lint bench bench-quick docs clean
@@ -35,10 +36,14 @@ $(VENV)/.spinnaker-stamp: $(VENV)/.stamp
 
 # Dask distributed (sharded runs, sweeps), unicorn (runs sPyNNaker's own ARM binaries on an emulated core),
 # and, with --no-deps (their declared dependencies would change torch), neurobench with snntorch (NeuroBench's
-# metrics, compared in tests/test_energy.py). Checked with pip --dry-run: torch, numpy, scipy, nir unchanged.
+# metrics, compared in tests/test_energy.py), tonic (tests cross-check event binning with its ToFrame);
+# nir 1.0.8's wheel is only downloaded: tests/test_events.py runs it in a subprocess for NIRData interop.
+# Checked with pip --dry-run: torch, numpy, scipy, nir unchanged.
 $(VENV)/.extras-stamp: $(VENV)/.stamp
 	$(VENV)/bin/pip install -q "dask[distributed]==2026.8.0" "distributed==2026.8.0" "unicorn==2.1.4"
 	$(VENV)/bin/pip install -q --no-deps "neurobench==2.3.0" "snntorch==1.0.0"
+	$(VENV)/bin/pip install -q --no-deps "tonic==1.7.0" "importRosbag==1.0.4" "expelliarmus==1.1.12"
+	$(VENV)/bin/pip download -q --no-deps "nir==1.0.8" -d $(VENV)/wheels
 	touch $@
 
 # GCC's ARM fixed-point types (stdfix.h, accum) and qemu-arm to run what it builds: Debian's packages,
