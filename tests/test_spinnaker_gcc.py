@@ -1052,6 +1052,32 @@ def test_an_emulator_change_is_seen():
     assert np.count_nonzero(rounded != numba_op("mul_k", 1)(x)[:, 0]) > 1000
 
 
+@arm
+@pytest.mark.parametrize("isa", list(ISAS))
+def test_accum_multiply_is_inline_truncating_smull(isa, tmp_path):
+    # the doc's statement on GCC's code for accum * accum and 1.0ulr - d (no libgcc call, no rounding step)
+    if missing_tool():
+        pytest.skip(missing_tool())
+    src = tmp_path / "k.c"
+    src.write_text(
+        '#include "s1615.h"\n'
+        "int32_t mk(int32_t a, int32_t b) { return bitsk(kbits(a) * kbits(b)); }\n"
+        "uint32_t inv(uint32_t d) { return bitsulr(1.0ulr - ulrbits(d)); }\n"
+    )
+    asm = subprocess.run(
+        [GCC, *CFLAGS[:2], *ISAS[isa], "-I", str(ARM), "-S", "-o", "-", str(src)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    mk = asm[asm.index("mk:") : asm.index("inv:")]
+    ops = [ln.split()[0] for ln in mk.splitlines() if ln.startswith("\t") and ln[1] not in ".@"]
+    assert ops[:3] == ["smull", "lsls" if "Thumb" in isa else "lsl", "orr"], mk
+    assert "#17" in mk and "lsr #15" in mk and "bl" not in ops, mk
+    inv = asm[asm.index("inv:") :]
+    assert ("mvn" in inv or "mov\tr3, #-1" in inv) and "sub" in inv, inv
+
+
 # the 7.4.1 binaries behind two statements of the doc (docs/targets/spinnaker.md, "GCC fixed-point check"):
 # ITCM address -> instruction word (ARM state; the .aplx image starts at file offset 0x40)
 _PAIR_ADDITIVE = {

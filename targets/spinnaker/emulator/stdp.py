@@ -21,7 +21,8 @@ deferred, pre-triggered scheme of sPyNNaker's ``synapse_dynamics_stdp_mad_impl.c
     ``mulaf(A3-, mul16(that, r2_new))``; multiplicative ``mul_k(w - w_min, A-)``), additive rules
     clamp at ``w_min``; time differences are uint32; a zero difference skips a potentiation
     (``timing_apply_post_spike``) but not the depression (``timing_apply_pre_spike`` has no such test:
-    the 7.4.1 pair binary applies ``LUT-(0)``, checked by disassembly); the
+    the 7.4.1 pair binary applies ``LUT-(0)``; its instruction words are read by
+    ``tests/test_spinnaker_gcc.py``); the
     weight is written back as ``uint16(w >> shift)`` and **that** updated weight goes into
     ring-buffer slot ``tp + d`` (saturating at 0xFFFF).
 
