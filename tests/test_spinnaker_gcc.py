@@ -10,7 +10,8 @@ operands from fixed seeds, edge values first (every pair of int32 edges: min/max
 (``targets/spinnaker/emulator/arith.py`` as compiled by numba, ``targets/spinnaker/fixed.py``) must
 give the same integers, every one; and a network of random IF_curr_exp / IF_curr_delta neurons
 (ring buffers, delays, recurrent spikes, saturation, wraps) must give the same V, ``exc - inh`` and
-spikes at every tick as the C network.
+spikes at every tick as the C network; and random STDP projections (pair additive / multiplicative,
+Pfister triplet) the same weights after every tick as the C replay of their deferred updates.
 
 sPyNNaker itself is built with arm-none-eabi-gcc for the ARM968 (ARMv5TE); the fixed-point semantics
 (truncating ``accum * accum``, wrapping ``+``/``-``, ``1.0ulr`` = 0xFFFFFFFF) come from GCC's front end
