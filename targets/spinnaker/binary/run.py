@@ -1,0 +1,223 @@
+"""Run a spinnaker Program on sPyNNaker 1!7.4.1's own binaries, one emulated core per neuron core.
+
+:func:`run_binaries` takes the data-spec regions sPyNNaker wrote for the Program on a virtual board
+(:mod:`.dsg`), loads each neuron core's ``.aplx`` (the one sPyNNaker chose, e.g.
+``IF_curr_exp.aplx``) on its own :class:`~.core.Core`, starts the run through the SDP control
+port as the host would (``CMD_RUNTIME``), then advances all cores in lockstep, tick by tick:
+
+1. Timer 1 fires on every core; each runs until idle (timer callback, ring-buffer transfer, neuron
+   update, recording, spikes written to ``TXKEY``);
+2. the input spikes of tick ``t`` (what the SpikeSourceArray core would send: ``key = base +
+   (index << 4) + (t & 15)``, sPyNNaker's 4 colour bits) and every key the cores sent in step 1
+   are delivered as multicast packets to the cores of every population the sender projects to
+   (the routing tables' effect; which population sent a key comes from its key/mask); each
+   receiving core runs until idle after each packet (FIQ, user event, DMA of the synaptic row,
+   row processing into the ring buffer).
+
+After the last tick one more timer tick makes the app pause (``cpu_state`` WAIT). V and spikes are
+then read from the recording channels in emulated SDRAM (channel 0: per tick the time word and V
+of each neuron as s16.15; channel 3: time word and spike bitfield, rows only for ticks with
+spikes), as ``neuron_recorder.py`` lays them out.
+
+Delivery is on time by construction (every packet of tick ``t`` arrives after every core's timer
+tick ``t`` and before tick ``t + 1``), which is also what the numba emulator assumes.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from neurocompile.program import Program
+
+from . import app
+from .core import CPU_STATE_PAUSE, CPU_STATE_WAIT, Core, CoreError
+from .dsg import CoreSpec, DataSpec
+
+N_COLOUR_BITS = 4  # spynnaker.cfg n_colour_bits
+REGION_RECORDING = 15  # PopulationMachineVertex.REGIONS.RECORDING (combined neuron + synapse core)
+CHANNEL_V, CHANNEL_SPIKES = 0, 3  # neuron_recorder: v, gsyn_exc, gsyn_inh, then the spike bitfield
+SDRAM_HEAP = 120 << 20
+
+
+@dataclass
+class BinaryRun:
+    """What the binaries recorded, per population (label without prefix): V as s16.15 ints and spikes,
+    both ``(ticks, size)``; plus counters."""
+
+    v: dict[str, np.ndarray]
+    spikes: dict[str, np.ndarray]
+    cores: int = 0
+    packets: int = 0
+    dma_transfers: int = 0
+    binaries: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Loaded:
+    spec: CoreSpec
+    core: Core
+    regions: dict[int, int]
+    population: str
+
+
+def _image(name: str, cache: dict[str, bytes]) -> bytes:
+    if name not in cache:
+        cache[name] = (app.binaries_dir() / name).read_bytes()
+    return cache[name]
+
+
+def _channels(core: Core, addr: int) -> list[tuple[int, int, int]]:
+    n = core.r32(addr)
+    out = []
+    for c in range(n):
+        space, size, data = struct.unpack("<3I", core.uc.mem_read(addr + 4 + 12 * c, 12))
+        out.append((space, size & 0x7FFFFFFF, data))
+    return out
+
+
+def read_recording(core: Core, addr: int, n: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """V (steps, n) int64 and spikes (steps, n) uint8 from a core's recording region."""
+    chans = _channels(core, addr)
+    v = np.zeros((steps, n), np.int64)
+    s = np.zeros((steps, n), np.uint8)
+    _, size, data = chans[CHANNEL_V]
+    row = 4 + 4 * n
+    raw = bytes(core.uc.mem_read(data, size)) if size else b""
+    if len(raw) != row * steps:
+        raise CoreError(f"V channel holds {len(raw)} bytes, expected {steps} rows of {row}")
+    arr = np.frombuffer(raw, dtype="<i4").reshape(steps, 1 + n)
+    if not np.array_equal(arr[:, 0], np.arange(steps)):
+        raise CoreError(f"V rows carry times {arr[:, 0].tolist()[:8]}..., expected 0..{steps - 1}")
+    v[:] = arr[:, 1:]
+    _, size, data = chans[CHANNEL_SPIKES]
+    words = (n + 31) // 32
+    raw = bytes(core.uc.mem_read(data, size)) if size else b""
+    rows = np.frombuffer(raw, dtype="<u4").reshape(-1, 1 + words)
+    for r in rows:
+        t = int(r[0])
+        bits = np.unpackbits(r[1:].astype("<u4").view(np.uint8), bitorder="little")[:n]
+        s[t] |= bits
+    return v, s
+
+
+def run_binaries(
+    ds: DataSpec,
+    program: Program,
+    inputs: Mapping[str, np.ndarray] | None,
+    steps: int,
+    *,
+    prefix: str = "",
+) -> BinaryRun:
+    """Run one Program (labels in ``ds`` carry ``prefix``) for ``steps`` ticks on the binaries.
+    ``inputs``: ``{input key: (steps, *shape)}`` 0/1 spikes (one sample)."""
+    pops = program.populations
+    images: dict[str, bytes] = {}
+    neurons: list[_Loaded] = []
+    senders: list[tuple[int, int, str, int]] = []  # (key, mask, population, lo_atom)
+    for cs in ds.cores:
+        if not cs.population.startswith(prefix):
+            continue
+        name = cs.population[len(prefix) :]
+        if name not in pops:
+            continue
+        if cs.key is not None:
+            senders.append((cs.key, cs.mask, name, cs.lo_atom))
+        if pops[name].kind == "spike_source":
+            continue
+        core = Core(_image(cs.binary, images), phys=cs.p, virt=cs.p)
+        core.sdram_heap(SDRAM_HEAP)
+        where = app.load_regions(core, cs)
+        core.run()
+        if core.state() != CPU_STATE_PAUSE:
+            raise CoreError(f"{cs.binary} on core {cs.p}: state {core.state()} after start-up, not PAUSE")
+        neurons.append(_Loaded(cs, core, where, name))
+    targets: dict[str, list[_Loaded]] = {}
+    for proj in program.projections.values():
+        for ld in neurons:
+            if ld.population == proj.post and ld not in targets.setdefault(proj.pre, []):
+                targets[proj.pre].append(ld)
+
+    def source_of(key: int) -> str:
+        for k, m, name, _ in senders:
+            if key & m == k:
+                return name
+        raise CoreError(f"packet key {key:#x} matches no sending core")
+
+    # input spikes per tick -> keys
+    in_keys: list[list[tuple[str, int]]] = [[] for _ in range(steps)]
+    for key_name, pop_name in program.inputs.items():
+        if inputs is None or key_name not in inputs:
+            continue
+        x = np.asarray(inputs[key_name]).reshape(steps, -1)
+        for k, m, name, lo in senders:
+            if name != pop_name:
+                continue
+            for c in [c for c in ds.cores if c.population == prefix + name and c.key == k]:
+                for t, i in zip(*np.nonzero(x[:, c.lo_atom : c.lo_atom + c.n_atoms])):
+                    in_keys[t].append((name, k + (int(i) << N_COLOUR_BITS) + (int(t) & 15)))
+    for ld in neurons:
+        _, period, port = app.system_region(ld.spec)
+        app.start_run(ld.core, port, steps)
+    packets = 0
+    for t in range(steps + 1):
+        for ld in neurons:
+            ld.core.fire_timer()
+            ld.core.run()
+        if t == steps:
+            break
+        queue = list(in_keys[t])
+        for ld in neurons:
+            queue += [(ld.population, key) for key in ld.core.sent]
+            ld.core.sent.clear()
+        while queue:
+            nxt = []
+            for src, key in queue:
+                if src != source_of(key):
+                    raise CoreError(f"key {key:#x} sent by {src} routes from {source_of(key)}")
+                for ld in targets.get(src, []):
+                    ld.core.deliver_mc(key)
+                    packets += 1
+            for ld in neurons:
+                nxt += [(ld.population, key) for key in ld.core.sent]
+                ld.core.sent.clear()
+            queue = nxt
+    out_v: dict[str, np.ndarray] = {}
+    out_s: dict[str, np.ndarray] = {}
+    for ld in neurons:
+        if ld.core.state() != CPU_STATE_WAIT:
+            raise CoreError(f"{ld.spec.binary} ({ld.population}): state {ld.core.state()} after the run")
+        size = pops[ld.population].size
+        out_v.setdefault(ld.population, np.zeros((steps, size), np.int64))
+        out_s.setdefault(ld.population, np.zeros((steps, size), np.uint8))
+        v, s = read_recording(ld.core, ld.regions[REGION_RECORDING], ld.spec.n_atoms, steps)
+        lo, n = ld.spec.lo_atom, ld.spec.n_atoms
+        out_v[ld.population][:, lo : lo + n] = v
+        out_s[ld.population][:, lo : lo + n] = s
+    return BinaryRun(
+        out_v,
+        out_s,
+        cores=len(neurons),
+        packets=packets,
+        dma_transfers=sum(ld.core.dma["transfers"] for ld in neurons),
+        binaries={ld.population: ld.spec.binary for ld in neurons},
+    )
+
+
+def run_program_on_binaries(
+    program: Program,
+    inputs: Mapping[str, np.ndarray] | None,
+    steps: int,
+    *,
+    keep_dir: str | Path | None = None,
+) -> BinaryRun:
+    """:func:`.dsg.generate` then :func:`run_binaries` for one Program and one input sample."""
+    from .dsg import generate
+
+    batch1 = {k: np.asarray(v)[None] for k, v in (inputs or {}).items()}
+    ds = generate(program, batch1 or None, steps, keep_dir=keep_dir)
+    return run_binaries(ds, program, inputs, steps)
