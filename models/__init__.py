@@ -4,8 +4,10 @@ Each model lives in ``models/<name>/`` with ``model.nir``, ``test.npz`` (inputs 
 Input name, ``(batch, time, *shape)``, plus ``labels``), ``card.json`` (dt, conventions,
 encoding, accuracies, the simulator settings that reproduce the framework) and the
 ``train.py`` that made them, and ``options.json``: the compile options per chip target, chosen on
-the validation split by ``models/choose_options.py`` (never on the test set). Every model
-classifies by the argmax of its Output's spike counts over the run.
+the validation split by ``models/choose_options.py`` (never on the test set) with the model's
+hold-out twin (``holdout.nir``, ``holdout_card.json``: ``train.py --hold-out-validation``, the same
+training without the validation images). Every model classifies by the argmax of its Output's
+spike counts over the run.
 
 ``list_models()``, ``model_path(name)``, ``load_card(name)``, ``load_options(name)``,
 ``load_test_set(name)`` and ``reference_accuracy(name)`` (the float reference on the bundled test

@@ -41,6 +41,26 @@ def validation_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return xtr[:k], ytr[:k], xtr[k:], ytr[k:]
 
 
+def training_data(hold_out_validation: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What a zoo training script fits and evaluates: (x_train, y_train, x_eval, y_eval).
+
+    Default: the whole training part and the test set (the bundled models). With
+    ``hold_out_validation``: the training part without the validation split, evaluated on the
+    validation split (the model's hold-out twin in ``models/<name>/holdout/``, on which
+    ``models/choose_options.py`` chooses compile options); the test set is not touched."""
+    return validation_split() if hold_out_validation else split()
+
+
+def data_note(hold_out_validation: bool, n_train: int) -> str:
+    """The card's ``train.data`` line."""
+    if hold_out_validation:
+        return (
+            f"{n_train} images: the training part without the validation split; accuracies on the "
+            f"{N_VALIDATION} validation images (hold-out twin, models/_digits.py training_data)"
+        )
+    return f"{n_train} images: the whole training part; accuracies on the {N_TEST} test images"
+
+
 def bernoulli_rate(images: np.ndarray, steps: int, max_rate: float, seed: int) -> np.ndarray:
     """Rate code: a spike with probability ``pixel * max_rate`` at every step, (N, steps, *image)."""
     rng = np.random.default_rng(seed)

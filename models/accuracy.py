@@ -208,16 +208,17 @@ def chosen_options(name: str, target: str) -> dict[str, Any]:
     return dict(load_options(name)["targets"][target]["chosen"])
 
 
-def compile_for(name: str, target: str, options: dict[str, Any] | None = None):
+def compile_for(name: str, target: str, options: dict[str, Any] | None = None, *, model: Any = None):
     """The model's Program for ``target`` under the chip settings above and ``options``
-    (default: :func:`chosen_options`): ``{"calibration": bool, **target options}``."""
+    (default: :func:`chosen_options`): ``{"calibration": bool, **target options}``. ``model``:
+    another graph with the same card (the hold-out twin); default the bundled ``model.nir``."""
     import neurocompile as nc
 
     opts = dict(chosen_options(name, target) if options is None else options)
     calibrated = bool(opts.pop("calibration", False))
     sem = reference_semantics(name)
     return nc.compile(
-        model_path(name),
+        model_path(name) if model is None else model,
         target,
         dt=sem["dt"],
         discretization=sem["discretization"],
@@ -391,16 +392,26 @@ def render_options(names: Sequence[str]) -> list[str]:
         "reference, then the smallest |accuracy gap|, then the simpler candidate (no calibration,",
         "worst-case shifts). `models/<name>/options.json` holds the choice and every candidate's",
         "figures (`tests/test_choose_options.py` recomputes them); `compile_for` reads it.",
-        "The zoo's weights were trained on the whole training part, the validation split",
-        "included: its float accuracy is a training accuracy, and the choice rests on how often",
-        "the chip's class differs from the float model's there.",
+        "The candidates are measured on each model's hold-out twin (`models/<name>/holdout.nir`: its",
+        "`train.py --hold-out-validation`, the same training without the validation images), so the",
+        "validation figures are held-out figures; the bundled model is the same script on the whole",
+        "training part (the usual refit once the options are chosen) and is compiled with them.",
+    ]
+    docs = {name: load_options(name) for name in names if name in list_models()}
+    seen = [f"`{m}`" for m, d in docs.items() if not d["validation"]["held_out_from_training"]]
+    if seen:
+        lines.append(
+            "No hold-out twin, measured on the bundled model (trained on the validation images too): "
+            + ", ".join(seen)
+            + "."
+        )
+    lines += [
         "",
         "| model | target | chosen | validation: float reference | chosen, emulator | differs from float |"
         " other candidates (emulator, differs) |",
         "|---|---|---|---|---|---|---|",
     ]
-    for name in (n for n in names if n in list_models()):  # a bundled model without options.json raises
-        doc = load_options(name)
+    for name, doc in docs.items():
         n = doc["validation"]["n"]
         fc = doc["validation"]["float_reference_correct"]
         for target, t in doc["targets"].items():

@@ -9,6 +9,13 @@ and, with ``--write``, writes ``models/<name>/options.json``: the chosen options
 candidate's validation figures. ``models/accuracy.py`` compiles with the chosen options and
 evaluates the test set once, for ``docs/accuracy.md``.
 
+The model measured is the hold-out twin ``models/<name>/holdout.nir`` (the model's ``train.py
+--hold-out-validation``: the same training without the validation images, card
+``holdout_card.json``), so the validation figures are held-out figures; the bundled model (the
+same script on the whole training part) is then compiled with the chosen options, the usual
+refit after a choice on validation. Without a twin the bundled model is measured
+(``held_out_from_training`` false in the file).
+
 The candidates are the compile options that exist for these models (nothing else in
 ``nc.compile`` changes the Programs' scales):
 
@@ -67,6 +74,16 @@ def options_path(name: str) -> Path:
     return ZOO_DIR / name / "options.json"
 
 
+def holdout_path(name: str) -> Path:
+    """The hold-out twin's graph (``train.py --hold-out-validation``)."""
+    return ZOO_DIR / name / "holdout.nir"
+
+
+def holdout_card(name: str) -> dict[str, Any] | None:
+    p = ZOO_DIR / name / "holdout_card.json"
+    return json.loads(p.read_text()) if p.exists() else None
+
+
 def pick(candidates: Sequence[dict[str, Any]], float_correct: int) -> int:
     """Index of the chosen candidate by ``RULE``: each candidate has ``disagreements`` and
     ``correct`` (validation counts); ``float_correct`` is the float reference's count."""
@@ -96,7 +113,10 @@ def measure(name: str) -> dict[str, Any]:
     from neurocompile.models._digits import N_VALIDATION
     from neurocompile.target import run_program
 
-    graph = nc.load(A.model_path(name))
+    twin = holdout_card(name)
+    held_out = bool(twin and twin["train"].get("validation_held_out") and holdout_path(name).exists())
+    model = holdout_path(name) if held_out else A.model_path(name)
+    graph = nc.load(model)
     inputs, labels = validation_inputs(name, graph)
     sem = reference_semantics(name)
     ref = predict(nc.simulate(graph, inputs, **sem).outputs[graph.outputs[0]])
@@ -112,7 +132,7 @@ def measure(name: str) -> dict[str, Any]:
     for target in A.TARGETS:
         rows = []
         for cand in CANDIDATES[target]:
-            prog = A.compile_for(name, target, cand)
+            prog = A.compile_for(name, target, cand, model=graph)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 out = np.asarray(next(iter(run_program(prog, chip_in).outputs.values())))
@@ -136,6 +156,8 @@ def measure(name: str) -> dict[str, Any]:
             "split": f"models/_digits.py validation_split(): the last {N_VALIDATION} samples of the "
             "training part (permutation seed SPLIT_SEED), encoded as the bundled test set",
             "n": n,
+            "model": model.name,
+            "held_out_from_training": held_out,
             "float_reference_correct": float_correct,
             "float_chip_correct": int((fchip == labels).sum()),
         },

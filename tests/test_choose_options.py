@@ -4,8 +4,9 @@ models/choose_options.py, and docs/accuracy.md's test-set table uses them.
 Independent facts: the validation split is a slice of ``split()``'s training part (so disjoint
 from the test set by construction, checked here on the arrays); the bundled test.npz files were
 written by the training scripts, so encoding the test images with ``reference_inputs`` and
-getting them back checks that the validation images are encoded as the test set is. The slow
-test recomputes every options.json from the models (validation figures included).
+getting them back checks that the validation images are encoded as the test set is. The hold-out
+twins' cards (written by their training scripts) say what they were trained on. The slow test
+recomputes every options.json from the twins (validation figures included).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 import neurocompile as nc
 from neurocompile.models import accuracy as A
 from neurocompile.models import choose_options as C
-from neurocompile.models import list_models, load_options, load_test_set, model_path
+from neurocompile.models import list_models, load_card, load_options, load_test_set, model_path
 from neurocompile.models._digits import N_TEST, N_VALIDATION, split, validation_split
 
 MODELS = ["digits_cnn_sinabs", "digits_mlp_onnx", "digits_rnn_norse"]
@@ -45,6 +46,22 @@ def test_validation_is_encoded_as_the_bundled_test_set(name):
     assert list(mine) == list(bundled)
     for key in bundled:
         assert np.array_equal(mine[key], bundled[key]), key
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_holdout_twin_is_the_same_network_trained_without_validation(name):
+    twin = C.holdout_card(name)
+    assert twin is not None and C.holdout_path(name).exists(), f"{name}: train.py --hold-out-validation"
+    assert twin["train"]["validation_held_out"] is True
+    assert twin["train"]["data"].startswith(f"{len(validation_split()[0])} images")
+    assert twin["simulate"] == load_card(name)["simulate"] and twin["encoding"] == load_card(name)["encoding"]
+    a, b = nc.load(model_path(name)), nc.load(C.holdout_path(name))
+    assert (a.inputs, a.outputs, sorted(a.edges)) == (b.inputs, b.outputs, sorted(b.edges))
+    for key, node in a.nodes.items():
+        assert node.kind == b.nodes[key].kind
+        for p, v in node.params.items():
+            assert np.shape(v) == np.shape(b.nodes[key].params[p]), (key, p)
+    assert load_options(name)["validation"]["held_out_from_training"] is True
 
 
 def test_pick_follows_the_rule():

@@ -24,6 +24,12 @@ compiled models need no ``--reset`` approximation. sinabs.to_nir (nir 1.0.4) can
 
 Writes ``model.nir``, ``test.npz`` (key = the NIR Input name, (360, STEPS, 1, 8, 8) uint8, plus
 ``labels``) and ``card.json``. Run: ``python -m neurocompile.models.digits_cnn_sinabs.train``.
+
+``--hold-out-validation`` trains the model's hold-out twin instead (``holdout.nir``,
+``holdout_card.json``): the same script on the training part without the validation split,
+evaluated on the validation split (its card's accuracies), no test set touched;
+``models/choose_options.py`` chooses the compile options on it. The bundled model is the same
+script on the whole training part (the usual refit once the options are chosen).
 """
 
 from __future__ import annotations
@@ -141,14 +147,20 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ann-epochs", type=int, default=ANN_EPOCHS)
     ap.add_argument("--finetune-epochs", type=int, default=FINETUNE_EPOCHS)
-    ap.add_argument("--out", type=Path, default=HERE)
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--hold-out-validation",
+        action="store_true",
+        help="train the hold-out twin (holdout.nir, holdout_card.json): no validation images",
+    )
     args = ap.parse_args(argv)
     import sinabs
     import torch
 
     import neurocompile as nc
     from neurocompile.models import predict
-    from neurocompile.models._digits import regular_rate, split
+    from neurocompile.models._digits import data_note as _data_note
+    from neurocompile.models._digits import regular_rate, training_data
     from neurocompile.models.digits_cnn_sinabs.net import CH1, CH2, build, run
     from neurocompile.nirio import write_nir
 
@@ -156,7 +168,9 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(2)
     torch.manual_seed(SEED)
     rng = np.random.default_rng(SEED)
-    xtr, ytr, xte, yte = split()
+    out_dir = args.out or HERE
+    stem = "holdout" if args.hold_out_validation else "model"  # holdout.nir, holdout_card.json
+    xtr, ytr, xte, yte = training_data(args.hold_out_validation)
     test = regular_rate(xte[:, None], STEPS)  # (N, T, 1, 8, 8)
 
     def sinabs_acc(net) -> float:
@@ -201,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     fw_acc = sinabs_acc(net)
     print(f"fine-tuned SNN (sinabs) {fw_acc:.4f}", flush=True)
 
-    args.out.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     reset(net)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -215,10 +229,11 @@ def main(argv: list[str] | None = None) -> None:
             node.params["v_reset"] = np.zeros_like(np.asarray(node.params["v_threshold"], dtype=np.float64))
     exported.legacy_reset = ()
     exported.metadata = {"dt": 1.0, "framework": "sinabs", "tau_unit": "steps", "reset": "zero"}
-    write_nir(exported, args.out / "model.nir")
-    graph = nc.load(args.out / "model.nir")
+    write_nir(exported, out_dir / f"{stem}.nir")
+    graph = nc.load(out_dir / f"{stem}.nir")
     in_name = graph.inputs[0]
-    np.savez_compressed(args.out / "test.npz", **{in_name: test.astype(np.uint8)}, labels=yte)
+    if not args.hold_out_validation:
+        np.savez_compressed(out_dir / "test.npz", **{in_name: test.astype(np.uint8)}, labels=yte)
     out = nc.simulate(graph, {in_name: test}, **SEMANTICS).outputs[graph.outputs[0]]
     ref_acc = float((predict(out) == yte).mean())
     card = {
@@ -260,11 +275,16 @@ def main(argv: list[str] | None = None) -> None:
             "finetune_epochs": args.finetune_epochs,
             "clip": CLIP,
             "output_scale": out_scale,
+            "data": _data_note(args.hold_out_validation, len(ytr)),
+            "validation_held_out": args.hold_out_validation,
             "seconds": round(time.time() - t0, 1),
-            "script": "python -m neurocompile.models.digits_cnn_sinabs.train",
+            "script": "python -m neurocompile.models.digits_cnn_sinabs.train"
+            + (" --hold-out-validation" if args.hold_out_validation else ""),
         },
     }
-    (args.out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    (out_dir / ("holdout_card.json" if args.hold_out_validation else "card.json")).write_text(
+        json.dumps(card, indent=2) + "\n"
+    )
     print(f"framework {fw_acc:.4f} reference {ref_acc:.4f} ({time.time() - t0:.0f} s)")
 
 

@@ -6,6 +6,12 @@ training images at the 99.9th percentile), ``test.npz`` (the 360 held-out images
 analog input over ``STEPS`` steps, key ``input``, plus ``labels``) and ``card.json``.
 
 Run: ``python -m neurocompile.models.digits_mlp_onnx.train`` (about 10 s on one CPU core).
+
+``--hold-out-validation`` trains the model's hold-out twin instead (``holdout.nir``,
+``holdout_card.json``): the same script on the training part without the validation split,
+evaluated on the validation split (its card's accuracies), no test set touched;
+``models/choose_options.py`` chooses the compile options on it. The bundled model is the same
+script on the whole training part (the usual refit once the options are chosen).
 """
 
 from __future__ import annotations
@@ -26,13 +32,13 @@ PERCENTILE = 99.9
 HIDDEN = 128
 
 
-def train(epochs: int = 300) -> tuple[object, float]:
+def train(epochs: int = 300, hold_out_validation: bool = False) -> tuple[object, float]:
     import torch
 
-    from neurocompile.models._digits import split
+    from neurocompile.models._digits import training_data
 
     torch.manual_seed(SEED)
-    xtr, ytr, xte, yte = split()
+    xtr, ytr, xte, yte = training_data(hold_out_validation)
     xtr_t, ytr_t = torch.tensor(xtr.reshape(len(xtr), -1), dtype=torch.float32), torch.tensor(ytr)
     net = torch.nn.Sequential(
         torch.nn.Linear(64, HIDDEN), torch.nn.ReLU(), torch.nn.Dropout(0.1), torch.nn.Linear(HIDDEN, 10)
@@ -79,29 +85,38 @@ def export_onnx(net) -> bytes:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=300)
-    ap.add_argument("--out", type=Path, default=HERE)
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--hold-out-validation",
+        action="store_true",
+        help="train the hold-out twin (holdout.nir, holdout_card.json): no validation images",
+    )
     args = ap.parse_args(argv)
     import onnx
 
     import neurocompile as nc
     from neurocompile.models import predict
-    from neurocompile.models._digits import split
+    from neurocompile.models._digits import data_note as _data_note
+    from neurocompile.models._digits import training_data
     from neurocompile.nirio import write_nir
     from neurocompile.onnx_frontend import parse_onnx
 
     t0 = time.time()
-    net, torch_acc = train(args.epochs)
+    out_dir = args.out or HERE
+    stem = "holdout" if args.hold_out_validation else "model"  # holdout.nir, holdout_card.json
+    net, torch_acc = train(args.epochs, args.hold_out_validation)
     data = export_onnx(net)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "model.onnx").write_bytes(data)
-    xtr, _, xte, yte = split()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{stem}.onnx").write_bytes(data)
+    xtr, ytr, xte, yte = training_data(args.hold_out_validation)
     proto = onnx.load_from_string(data)
     ann_acc = float((parse_onnx(proto).predict(xte.reshape(len(xte), -1)) == yte).mean())
     graph = nc.load(proto, calibration=xtr.reshape(len(xtr), -1), percentile=PERCENTILE)
-    write_nir(graph, args.out / "model.nir")
+    write_nir(graph, out_dir / f"{stem}.nir")
     x = np.repeat(xte.reshape(len(xte), 1, 64), STEPS, axis=1).astype(np.float32)
-    np.savez_compressed(args.out / "test.npz", input=x, labels=yte)
-    g2 = nc.load(args.out / "model.nir")
+    if not args.hold_out_validation:
+        np.savez_compressed(out_dir / "test.npz", input=x, labels=yte)
+    g2 = nc.load(out_dir / f"{stem}.nir")
     sem = {"dt": 1.0, "discretization": "forward", "reset": "subtract", "hop_delay": 0}
     out = nc.simulate(g2, {"input": x}, **sem).outputs["output"]
     snn_acc = float((predict(out) == yte).mean())
@@ -131,11 +146,16 @@ def main(argv: list[str] | None = None) -> None:
         "train": {
             "seed": SEED,
             "epochs": args.epochs,
+            "data": _data_note(args.hold_out_validation, len(ytr)),
+            "validation_held_out": args.hold_out_validation,
             "seconds": round(time.time() - t0, 1),
-            "script": "python -m neurocompile.models.digits_mlp_onnx.train",
+            "script": "python -m neurocompile.models.digits_mlp_onnx.train"
+            + (" --hold-out-validation" if args.hold_out_validation else ""),
         },
     }
-    (args.out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    (out_dir / ("holdout_card.json" if args.hold_out_validation else "card.json")).write_text(
+        json.dumps(card, indent=2) + "\n"
+    )
 
 
 if __name__ == "__main__":

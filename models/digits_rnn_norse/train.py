@@ -15,6 +15,12 @@ it spike for spike.
 
 Writes ``model.nir``, ``test.npz`` (key ``input``, (360, 8 * REPEAT + BLANK, 8), ``labels``)
 and ``card.json``. Run: ``python -m neurocompile.models.digits_rnn_norse.train``.
+
+``--hold-out-validation`` trains the model's hold-out twin instead (``holdout.nir``,
+``holdout_card.json``): the same script on the training part without the validation split,
+evaluated on the validation split (its card's accuracies), no test set touched;
+``models/choose_options.py`` chooses the compile options on it. The bundled model is the same
+script on the whole training part (the usual refit once the options are chosen).
 """
 
 from __future__ import annotations
@@ -42,14 +48,20 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=EPOCHS)
     ap.add_argument("--lr", type=float, default=LR)
-    ap.add_argument("--out", type=Path, default=HERE)
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--hold-out-validation",
+        action="store_true",
+        help="train the hold-out twin (holdout.nir, holdout_card.json): no validation images",
+    )
     args = ap.parse_args(argv)
     import norse
     import torch
 
     import neurocompile as nc
     from neurocompile.models import predict
-    from neurocompile.models._digits import rows_regular, shifted, split
+    from neurocompile.models._digits import data_note as _data_note
+    from neurocompile.models._digits import rows_regular, shifted, training_data
     from neurocompile.models.digits_rnn_norse import net as N
     from neurocompile.nirio import write_nir
 
@@ -68,7 +80,10 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(2)
     torch.manual_seed(SEED)
     rng = np.random.default_rng(SEED)
-    xtr, ytr, xte, yte = split()
+    out_dir = args.out or HERE
+    stem = "holdout" if args.hold_out_validation else "model"  # holdout.nir, holdout_card.json
+    xtr, ytr, xte, yte = training_data(args.hold_out_validation)
+    on = "validation" if args.hold_out_validation else "test"  # what xte, yte are
     test = rows_regular(xte, REPEAT, BLANK)
     net = N.DigitsRNN()
     with torch.no_grad():
@@ -101,18 +116,19 @@ def main(argv: list[str] | None = None) -> None:
                 o, _ = N.train_forward(net, torch.tensor(test), Spike.apply)
             acc = float((predict(o.numpy()) == yte).mean())
             print(
-                f"epoch {epoch + 1}: loss {loss.item():.3f} test {acc:.4f} ({time.time() - t0:.0f} s)",
+                f"epoch {epoch + 1}: loss {loss.item():.3f} {on} {acc:.4f} ({time.time() - t0:.0f} s)",
                 flush=True,
             )
     with torch.no_grad():
         fw_out, _ = net.double()(torch.tensor(test, dtype=torch.float64))
     fw_acc = float((predict(fw_out.numpy()) == yte).mean())
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_nir(N.to_graph(net), args.out / "model.nir")
-    np.savez_compressed(args.out / "test.npz", input=test.astype(np.uint8), labels=yte)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_nir(N.to_graph(net), out_dir / f"{stem}.nir")
+    if not args.hold_out_validation:
+        np.savez_compressed(out_dir / "test.npz", input=test.astype(np.uint8), labels=yte)
     sem = {"dt": N.DT, "discretization": "forward", "reset": "file", "hop_delay": 0}
-    graph = nc.load(args.out / "model.nir")
+    graph = nc.load(out_dir / f"{stem}.nir")
     ref_acc = float((predict(nc.simulate(graph, {"input": test}, **sem).outputs["output"]) == yte).mean())
     card = {
         "name": "digits_rnn_norse",
@@ -156,11 +172,16 @@ def main(argv: list[str] | None = None) -> None:
             "lr": args.lr,
             "batch": BATCH,
             "weight_noise": WEIGHT_NOISE,
+            "data": _data_note(args.hold_out_validation, len(ytr)),
+            "validation_held_out": args.hold_out_validation,
             "seconds": round(time.time() - t0, 1),
-            "script": "python -m neurocompile.models.digits_rnn_norse.train",
+            "script": "python -m neurocompile.models.digits_rnn_norse.train"
+            + (" --hold-out-validation" if args.hold_out_validation else ""),
         },
     }
-    (args.out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    (out_dir / ("holdout_card.json" if args.hold_out_validation else "card.json")).write_text(
+        json.dumps(card, indent=2) + "\n"
+    )
     print(f"framework {fw_acc:.4f} reference {ref_acc:.4f} ({time.time() - t0:.0f} s)")
 
 
