@@ -447,32 +447,66 @@ def merge_results(
     )
 
 
-_HEAD = re.compile(r"^(population '[^']*': )(.*)$", re.S)
-_PART = re.compile(
-    r"(?P<what>[^;\s][^;]*?) in (?P<n>\d+) sample\(s\), "
-    r"first at (?P<unit>step|tick) (?P<t>\d+) of sample (?P<b>\d+)"
-)
+_HEAD = re.compile(r"^(\w+ '[^']*': )(.+)$", re.S)
+#: a count: ``4 sample(s)``, ``153 synapse update(s)``
+_COUNT = re.compile(r"\b(\d+)( [A-Za-z][\w-]*(?: [\w-]+)*?\(s\))")
+_FIRST = re.compile(r"first at (step|tick) (\d+) of sample (\d+)$")
+
+
+def _split_top(text: str, sep: str = "; ") -> list[str]:
+    """``text`` split at ``sep`` outside brackets."""
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        c = text[i]
+        if c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif depth == 0 and text.startswith(sep, i):
+            out.append(text[start:i])
+            i += len(sep)
+            start = i
+            continue
+        i += 1
+    out.append(text[start:])
+    return out
 
 
 def _parse_warning(message: str):
-    """``(head, [(what, n, unit, t, b), ...], tail)`` of a per-population overflow warning
-    (``population 'P': WHAT in N sample(s), first at step T of sample B[; ...] (note)``), or None."""
+    """``(head, [(template, counts, unit, t, b), ...], tail)`` of a per-population or per-projection
+    warning ``KIND 'NAME': PART[; PART...][ (note)]`` whose every part reads ``... N thing(s) ...
+    first at step T of sample B``; ``None`` for any other message. ``template`` is the part with its
+    counts taken out (what identifies it), ``counts`` those counts in order."""
     m = _HEAD.match(message)
     if not m:
         return None
     head, rest = m.group(1), m.group(2)
-    parts, pos = [], 0
-    for pm in _PART.finditer(rest):
-        sep = rest[pos : pm.start()]
-        if sep != ("" if not parts else "; "):
+    tail = ""
+    if rest.endswith(")"):  # a closing note in brackets: kept as is
+        depth, i = 0, len(rest) - 1
+        for i in range(len(rest) - 1, -1, -1):
+            depth += {")": 1, "(": -1}.get(rest[i], 0)
+            if depth == 0:
+                break
+        if i > 0 and rest[i - 1] == " ":
+            rest, tail = rest[: i - 1], rest[i - 1 :]
+    parts = []
+    for seg in _split_top(rest):
+        f = _FIRST.search(seg)
+        if f is None:
             return None
-        parts.append(
-            (pm.group("what"), int(pm.group("n")), pm.group("unit"), int(pm.group("t")), int(pm.group("b")))
-        )
-        pos = pm.end()
-    if not parts:
-        return None
-    return head, parts, rest[pos:]
+        body = seg[: f.start()]
+        counts = [int(c.group(1)) for c in _COUNT.finditer(body)]
+        if not counts:
+            return None
+        template = _COUNT.sub(lambda c: "\0" + c.group(2), body)
+        parts.append((template, counts, f.group(1), int(f.group(2)), int(f.group(3))))
+    return head, parts, tail
+
+
+def _render(template: str, counts: Sequence[int]) -> str:
+    pieces = template.split("\0")
+    return pieces[0] + "".join(f"{n}{p}" for n, p in zip(counts, pieces[1:]))
 
 
 def _ordered(seqs: Sequence[Sequence[Any]], rank: Callable[[Any], Any]) -> list[Any]:
@@ -498,12 +532,14 @@ def _ordered(seqs: Sequence[Sequence[Any]], rank: Callable[[Any], Any]) -> list[
 def merge_warnings(
     shard_warnings: Sequence[Sequence[str]], offsets: Sequence[int], program: Program | None = None
 ) -> list[str]:
-    """The warnings of a sharded run as one run would word them. Per-population overflow warnings
-    (``population 'P': WHAT in N sample(s), first at step T of sample B ...``) are merged: N summed,
-    ``(T, B)`` the earliest over the batch with B the global sample number, parts and messages in
-    the order the backends write them (population order of ``program``). Other messages are kept
+    """The warnings of a sharded run as one run would word them. Per-population and per-projection
+    warnings whose parts read ``... N thing(s) ... first at step T of sample B`` (the emulators'
+    overflow and weight-saturation warnings) are merged part by part: every count summed, ``(T, B)``
+    the earliest over the batch with B the global sample number, parts and messages in the order the
+    backends write them (the Program's population, then projection, order). Other messages are kept
     once each, in first-seen order."""
-    pop_rank = {name: i for i, name in enumerate(program.populations)} if program is not None else {}
+    names = list(program.populations) + list(program.projections) if program is not None else []
+    rank_of = {name: i for i, name in enumerate(names)}
     merged: dict[Any, dict[str, Any]] = {}
     seqs: list[list[Any]] = []
     for msgs, off in zip(shard_warnings, offsets):
@@ -511,30 +547,30 @@ def merge_warnings(
         for msg in msgs:
             parsed = _parse_warning(msg)
             if parsed is None:
-                key = ("text", msg)
+                key: Any = ("text", msg)
                 merged.setdefault(key, {"text": msg})
                 seq.append(key)
                 continue
             head, parts, tail = parsed
-            key = ("pop", head, tail)
+            key = ("named", head, tail)
             entry = merged.setdefault(key, {"head": head, "tail": tail, "parts": {}, "orders": []})
             entry["orders"].append([p[0] for p in parts])
-            for what, n, unit, t, b in parts:
-                old = entry["parts"].get(what)
+            for template, counts, unit, t, b in parts:
+                old = entry["parts"].get(template)
                 first = (t, b + off)
                 if old is None:
-                    entry["parts"][what] = [n, unit, first]
+                    entry["parts"][template] = [list(counts), unit, first]
                 else:
-                    old[0] += n
+                    old[0] = [x + y for x, y in zip(old[0], counts)]
                     old[2] = min(old[2], first)
             seq.append(key)
         seqs.append(seq)
 
     def rank(key: Any) -> tuple:
-        if key[0] != "pop":
-            return (len(pop_rank) + 1,)
-        name = key[1][len("population '") : -len("': ")]
-        return (pop_rank.get(name, len(pop_rank)),)
+        if key[0] != "named":
+            return (len(names) + 1,)
+        name = key[1].split("'")[1]
+        return (rank_of.get(name, len(names)),)
 
     out = []
     for key in _ordered(seqs, rank):
@@ -542,11 +578,10 @@ def merge_warnings(
         if "text" in e:
             out.append(e["text"])
             continue
-        whats = _ordered(e["orders"], lambda w: w)
         body = "; ".join(
-            f"{w} in {e['parts'][w][0]} sample(s), first at {e['parts'][w][1]} {e['parts'][w][2][0]} "
-            f"of sample {e['parts'][w][2][1]}"
-            for w in whats
+            _render(w, e["parts"][w][0])
+            + f"first at {e['parts'][w][1]} {e['parts'][w][2][0]} of sample {e['parts'][w][2][1]}"
+            for w in _ordered(e["orders"], lambda w: w)
         )
         out.append(e["head"] + body + e["tail"])
     return out

@@ -140,14 +140,28 @@ def test_merge_warnings_matches_one_process_wording():
     assert merge_warnings([other, other], [0, 3]) == other
 
 
-def test_missing_dask_is_a_typed_error(monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
-    prog = _loihi_program()
-    with pytest.raises(BackendUnavailableError) as ei:
-        prog.run({"inp": _distinct_inputs(4, 10, 24)}, cluster="local:2")
-    assert "dask" in str(ei.value) and "pip install" in str(ei.value)
+def test_merge_warnings_other_shapes():
+    """The spinnaker emulator's one-part messages (one per kind, own note) and a learning projection's
+    warning with a second count: each count summed, the earliest (tick, global sample) kept."""
+    note = " (bit-exact; strict=True raises)"
+    wrap = (
+        "population 'p': an int32 value wrapped (isyn) in {} sample(s), first at tick {} of sample {}" + note
+    )
+    sat = (
+        "population 'p': a ring-buffer entry saturated in {} sample(s), first at tick {} of sample {} (lost)"
+    )
+    proj = (
+        "projection 's': weights saturated (range [0, 255]): {} synapse update(s) in {} sample(s), "
+        "first at step {} of sample {}" + note
+    )
+    shard_a = [sat.format(1, 9, 1), proj.format(68, 1, 274, 0)]
+    shard_b = [wrap.format(2, 4, 0), sat.format(3, 2, 1), proj.format(85, 1, 191, 1)]
+    # shard b shows the backend's order (wrap before saturation): kept
+    assert merge_warnings([shard_a, shard_b], [0, 2]) == [
+        wrap.format(2, 4, 2),
+        sat.format(4, 2, 3),
+        proj.format(153, 2, 191, 3),
+    ]
 
 
 def _free_port() -> int:
