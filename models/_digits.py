@@ -10,6 +10,9 @@ part of ``split()`` by a fixed rule: its last ``N_VALIDATION`` samples (same per
 second seed). It is disjoint from the test set and from the calibration images of
 ``models/accuracy.py`` (the first ``CALIBRATION_N`` of ``x_fit``). Compile options are chosen on
 it (``models/choose_options.py``); the test set is for the accuracy table only.
+``training_data(hold_out_validation)`` is what a zoo ``train.py`` fits and evaluates: the whole
+training part and the test set (the bundled model), or ``x_fit`` and the validation split (the
+model's hold-out twin, ``train.py --hold-out-validation``).
 """
 
 from __future__ import annotations
