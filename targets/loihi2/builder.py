@@ -144,11 +144,20 @@ class Loihi2Builder:
         self._inputs[key] = name
         return pop
 
-    def _lif_params(self, name, shape, du, dv, vth, bias_mant, bias_exp, u_init, v_init) -> dict:
+    def _lif_params(
+        self, name, shape, du, dv, vth, bias_mant, bias_exp, u_init, v_init, per_neuron: bool = False
+    ) -> dict:
         n = int(np.prod(shape))
+
+        def decay(value, field):
+            # per-neuron decays (kind lif only): an array of one value per neuron, kept as given
+            if per_neuron and np.ndim(value) > 0:
+                return _int_array(np.reshape(value, -1), (n,), name, field)
+            return _int_scalar(value, name, field)
+
         return {
-            "du": _int_scalar(du, name, "du"),
-            "dv": _int_scalar(dv, name, "dv"),
+            "du": decay(du, "du"),
+            "dv": decay(dv, "dv"),
             "vth": _int_scalar(vth, name, "vth"),
             "bias_mant": _int_array(
                 np.reshape(bias_mant, -1) if np.ndim(bias_mant) > 1 else bias_mant, (n,), name, "bias_mant"
@@ -177,14 +186,20 @@ class Loihi2Builder:
         u_init: Any = 0,
         v_init: Any = 0,
     ) -> Population:
-        """A Lava ``LIF`` population (fixed point: du, dv 0..4095, vth 0..2^17-1, bias = mant << exp)."""
+        """A Lava ``LIF`` population (fixed point: du, dv 0..4095, vth 0..2^17-1, bias = mant << exp).
+
+        ``du``/``dv`` may be arrays of one decay per neuron (run on Lava by our ``LIFDecays``
+        process, ``lava_models/lifdecays.py``: Lava's own fixed-point update with per-neuron
+        decays); a scalar is one decay for every neuron (Lava's stock ``LIF``)."""
         shape = _shape(size, name)
         return self._add_pop(
             Population(
                 name,
                 "lif",
                 shape,
-                self._lif_params(name, shape, du, dv, vth, bias_mant, bias_exp, u_init, v_init),
+                self._lif_params(
+                    name, shape, du, dv, vth, bias_mant, bias_exp, u_init, v_init, per_neuron=True
+                ),
             )
         )
 

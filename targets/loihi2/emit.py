@@ -4,7 +4,8 @@ The bundle needs lava-nc 0.10.0 (and its numpy/scipy), NOT neurocompile:
 
 * ``network.py`` - ``build_network(input_data, hw=False)`` creating the network from stock
   ``lava.proc`` processes only (RingBuffer, LIF/LIFReset, Dense/Sparse/DelayDense/DelaySparse);
-  every scalar is a literal in the code, every array an integer array from ``params.npz``.
+  every scalar is a literal in the code, every array an integer array from ``params.npz``. A
+  Program with per-neuron decays (``LIFDecays``, our own CPU model) is refused (typed error).
 * ``params.npz``   - ``POP.bias_mant``, ``PROJ.weights``, ``PROJ.delays``, ... (int64).
 * ``run.py``       - ``Loihi2SimCfg(select_tag="fixed_pt")`` by default; ``--hw`` uses
   ``Loihi2HwCfg`` with ``lava.proc.embedded_io.spike`` PyToNx/NxToPy adapters around the I/O and
@@ -31,7 +32,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from neurocompile.errors import BackendUnavailableError, InputDataError, ParameterError
+from neurocompile.errors import BackendUnavailableError, InputDataError, ParameterError, UnsupportedError
 from neurocompile.files import atomic_directory
 from neurocompile.program import Program, counts
 
@@ -220,6 +221,17 @@ def emit_bundle(
     from .schema import validate_program
 
     validate_program(program)
+    for n, p in program.populations.items():
+        if p.kind != "input" and (np.ndim(p.params["du"]) > 0 or np.ndim(p.params["dv"]) > 0):
+            # knowingly incomplete: the bundle uses stock lava.proc processes only (its --hw path
+            # needs a Loihi 2 model for them); LIFDecays is our CPU ProcessModel
+            raise UnsupportedError(
+                "the population has per-neuron decays (du/dv arrays): the bundle uses stock Lava "
+                "processes only, whose LIF has one du and dv",
+                node=n,
+                parameter="du",
+                expected="one du and dv per population (run it with --backend lava or emulator)",
+            )
     if not any(p.kind != "input" for p in program.populations.values()):
         raise ParameterError(
             "the Program has no lif or lif_reset population",

@@ -9,7 +9,9 @@ Mapping (``targets/loihi2/schema.py``, ``docs/reference/loihi2.md`` §1-§2), on
 Program element, every population flattened to shape ``(size,)`` (C order):
 
 * ``input``     -> ``lava.proc.io.source.RingBuffer(data=(size, T))`` (int32 payloads)
-* ``lif``       -> ``lava.proc.lif.process.LIF``; ``lif_reset`` -> ``LIFReset``
+* ``lif``       -> ``lava.proc.lif.process.LIF``; ``lif_reset`` -> ``LIFReset``; a ``lif`` with
+  per-neuron ``du``/``dv`` arrays -> our ``lava_models.lifdecays.LIFDecays`` (Lava's fixed-point
+  LIF update with du/dv Vars per neuron)
 * ``dense`` / ``delay_dense`` / ``sparse`` / ``delay_sparse`` -> ``Dense`` / ``DelayDense`` /
   ``Sparse`` / ``DelaySparse`` with explicit ``weight_exp``, ``num_weight_bits``, ``sign_mode``
   and ``num_message_bits`` (the user's integer weights: Lava clips and truncates them itself).
@@ -199,6 +201,20 @@ def _make_population(name: str, pop, data: np.ndarray | None):
     p = pop.params
     if pop.kind == INPUT_KIND:
         return RingBuffer(data=np.ascontiguousarray(data.T))  # (size, T)
+    if pop.kind == "lif" and (np.ndim(p["du"]) > 0 or np.ndim(p["dv"]) > 0):
+        # per-neuron decays: Lava's fixed-point LIF with du/dv Vars per neuron (our own process)
+        from .lava_models.lifdecays import LIFDecays
+
+        return LIFDecays(
+            shape=(size,),
+            du=_vec(p, "du", size),
+            dv=_vec(p, "dv", size),
+            vth=_int(p["vth"]),
+            bias_mant=_vec(p, "bias_mant", size),
+            bias_exp=_vec(p, "bias_exp", size),
+            u=_vec(p, "u_init", size),
+            v=_vec(p, "v_init", size),
+        )
     kw = dict(
         shape=(size,),
         du=_int(p["du"]),

@@ -37,9 +37,15 @@ per neuron for spiking groups) ties weights, bias, threshold and state together:
   synapses and it has at most ``DENSE_MAX_ELEMENTS`` entries, else ``sparse``; ``delay_*`` kinds
   when any delay > 0 (<= 62). Several synapses between one pair (different delays) go to
   extra projections ``name#k``.
-* du/dv/vth are scalars per Lava population: a group whose neurons quantize to different
-  (du, dv) is split into populations ``G.k0``, ``G.k1``... (info finding ``loihi2-split``);
-  such a group cannot be an Output.
+* Per-neuron time constants: a group whose neurons quantize to different (du, dv) stays ONE
+  population whose ``du``/``dv`` are per-neuron arrays (Lava: our ``LIFDecays`` process,
+  ``lava_models/lifdecays.py``, Lava's own fixed-point LIF update with du/dv Vars per neuron; info
+  finding ``loihi2-per-neuron-decay``), so it takes the cores of the same layer with one time
+  constant and can be an Output. Two cases keep one (du, dv) per population and split the group
+  into ``G.k0``, ``G.k1``... (info finding ``loihi2-split``; such a group cannot be an Output): a
+  three-factor post (``lif_3f`` has one decay) and any Program with learning (the learning
+  emulator reads one decay per population). ``vth`` is one per population (thresholds per neuron
+  come from the per-neuron scale).
 
 Knowingly approximate: decays are rounded to 1/4096 (Lava rounds every decay toward zero);
 with ``weight_exp < 0`` Lava floors the *sum* of the active weights: its mean
@@ -231,7 +237,9 @@ def _analyse(netlist: Netlist, sem: Semantics, learning: Any, calibration) -> An
     with timed("lower.calibration_peaks"):
         peaks = calibration_peaks(netlist, calibration) if calibration is not None else None
     with timed("lower.plan_populations"):
-        layout = plan_populations(netlist, sem.dt, sem.discretization)
+        # one decay per population where lif_3f or the learning emulator needs it
+        split = frozenset(netlist.groups) if plastic else frozenset(three_post)
+        layout = plan_populations(netlist, sem.dt, sem.discretization, split)
     with timed("lower.plan_scales"):
         scale_findings = plan_scales(netlist, layout, peaks)
     with timed("lower.plan_floor"):
@@ -260,9 +268,10 @@ def _analyse(netlist: Netlist, sem: Semantics, learning: Any, calibration) -> An
     )
 
 
-def plan_populations(netlist: Netlist, dt: float, disc: str) -> Layout:
+def plan_populations(netlist: Netlist, dt: float, disc: str, split: frozenset = frozenset()) -> Layout:
     """Pass 1: per group its coefficients and 12-bit decays; a group whose neurons quantize to
-    different (du, dv) is split into populations ``G.k0``, ``G.k1``..."""
+    different (du, dv) becomes one population with per-neuron du/dv arrays, or, for the groups in
+    ``split`` (see the module docstring), populations ``G.k0``, ``G.k1``... with one (du, dv) each."""
     findings: list[Finding] = []
     pops: dict[str, list[_Pop]] = {}
     where: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -276,6 +285,20 @@ def plan_populations(netlist: Netlist, dt: float, disc: str) -> Layout:
         plist = []
         if len(uniq) == 1:
             plist.append(_Pop(g.name, g, np.arange(g.size), int(uniq[0, 0]), int(uniq[0, 1])))
+        elif g.name not in split:
+            findings.append(
+                _f(
+                    "loihi2-per-neuron-decay",
+                    "info",
+                    g.name,
+                    f"neurons have {len(uniq)} different quantized (du, dv) decays: one population with "
+                    "per-neuron du/dv (Lava: LIFDecays, lava_models/lifdecays.py)",
+                )
+            )
+            du, dv = (np.asarray(c[k], np.int64).copy() for k in ("du", "dv"))
+            plist.append(_Pop(g.name, g, np.arange(g.size), du, dv))  # type: ignore[arg-type]
+            inv = np.zeros(g.size, dtype=np.int64)
+            uniq = uniq[:1]
         else:
             findings.append(
                 _f(
@@ -530,12 +553,12 @@ def build_populations(b: Loihi2Builder, netlist: Netlist, a: Analysis, names: di
                 "neurons": p.size,
                 "scale": scale_summary,
                 "scale_unit": "float v per integer v unit",
-                "du": p.du,
-                "dv": p.dv,
+                "du": _isumm(p.du),
+                "dv": _isumm(p.dv),
                 "decay_v_float": _summ(1 - c["one_minus_a"][sl]),
-                "decay_v_int": 1 - p.dv / spec.DECAY_UNITY,
+                "decay_v_int": _summ(1 - np.asarray(p.dv) / spec.DECAY_UNITY),
                 "decay_u_float": _summ(1 - c["one_minus_as"][sl]) if "one_minus_as" in c else None,
-                "decay_u_int": (1 - (p.du + spec.DS_OFFSET) / spec.DECAY_UNITY)
+                "decay_u_int": _summ(1 - (np.asarray(p.du) + spec.DS_OFFSET) / spec.DECAY_UNITY)
                 if "one_minus_as" in c
                 else 0.0,
                 "vth": p.vth,
@@ -873,6 +896,14 @@ def _min(a) -> float:
     a = np.asarray(a, dtype=np.float64)
     a = a[np.isfinite(a)]
     return float(a.min()) if a.size else math.inf
+
+
+def _isumm(d) -> Any:
+    """One decay as int, per-neuron decays as {"min", "max", "distinct"}."""
+    if np.ndim(d) == 0:
+        return int(d)
+    d = np.asarray(d)
+    return {"min": int(d.min()), "max": int(d.max()), "distinct": int(np.unique(d).size)}
 
 
 def _summ(a) -> Any:

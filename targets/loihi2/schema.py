@@ -103,8 +103,12 @@ def validate_population(pop) -> None:
         )
         return
     n = pop.size
-    check_int(p["du"], spec.DU_MIN, spec.DU_MAX, what=what, node=name, field="du")
-    check_int(p["dv"], spec.DV_MIN, spec.DV_MAX, what=what, node=name, field="dv")
+    for key, lo, hi in (("du", spec.DU_MIN, spec.DU_MAX), ("dv", spec.DV_MIN, spec.DV_MAX)):
+        if pop.kind in spec.PER_NEURON_DECAY_KINDS and np.ndim(p[key]) > 0:
+            # per-neuron decays (lava_models/lifdecays.py); a scalar is one decay for all
+            check_int_array(p[key], (n,), lo, hi, what=what, node=name, field=key)
+        else:
+            check_int(p[key], lo, hi, what=what, node=name, field=key)
     check_int(p["vth"], spec.VTH_MIN, spec.VTH_MAX, what=what, node=name, field="vth")
     check_int_array(
         p["bias_mant"], (n,), spec.BIAS_MANT_MIN, spec.BIAS_MANT_MAX, what=what, node=name, field="bias_mant"

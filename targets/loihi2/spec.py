@@ -114,6 +114,9 @@ SYNAPSE_HEADER_BITS_ESTIMATED = 64
 # ----------------------------------------------------------------------- Program kinds
 POPULATION_KINDS = ("input", "lif", "lif_reset", "lif_3f")
 NEURON_KINDS = ("lif", "lif_reset", "lif_3f")
+#: kinds whose du/dv may be per-neuron arrays of shape (size,) instead of one scalar
+#: (Lava: ``lava_models/lifdecays.py``); lif_reset and lif_3f keep one decay per population.
+PER_NEURON_DECAY_KINDS = ("lif",)
 PROJECTION_KINDS = ("dense", "delay_dense", "sparse", "delay_sparse", "learning_dense")
 DELAY_KINDS = ("delay_dense", "delay_sparse")
 SPARSE_KINDS = ("sparse", "delay_sparse")

@@ -26,11 +26,14 @@ Layout
 
 Tables (int64, one row per entry)
 --------------------------------
-``lif_tab[k]``: off, n, fu, fv (the decay factors of :func:`.arith.decay_factor_u` / ``_v``),
-vth_eff (vth << 6), reset_interval (0: plain LIF), reset_offset % interval, source index.
+``lif_tab[k]``: off, n, fu, fv (the decay factors of :func:`.arith.decay_factor_u` / ``_v``; -1
+when the population has per-neuron decays), vth_eff (vth << 6), reset_interval (0: plain LIF),
+reset_offset % interval, source index.
 ``in_tab[k]``: off (into the input columns), n, source index.
 ``pj_tab[q]``: source, post_off, n_post, fmt, graded, weight_exp, wrap_before_shift, D,
 weight offset, row-pointer offset, tmp offset, left shift of the stored dense weights.
+``fu``, ``fv`` (NL,): the decay factors per LIF neuron (the kernel reads these, so populations
+with per-neuron du/dv run through the same loop).
 The neuron arithmetic is :func:`.arith.lif_uv` (constants from ``targets/loihi2/spec.py``).
 """
 
@@ -111,6 +114,8 @@ class Network(NamedTuple):
     bias: np.ndarray  # (NL,) int64
     u0: np.ndarray  # (NL,) initial u
     v0: np.ndarray  # (NL,) initial v
+    fu: np.ndarray  # (NL,) decay factor of u per neuron
+    fv: np.ndarray  # (NL,) decay factor of v per neuron
     pj_tab: np.ndarray  # (n_proj, PJ_COLS) int64, columns P_*
     wd: np.ndarray  # dense rows (pre-major), stored >> P_WSH; int8..int64
     rowptr: np.ndarray  # CSR row pointers (per projection, offset P_ROFF)
@@ -154,6 +159,7 @@ def run_sample(inp, T, net, rec, out):
     ``rec``: :class:`Recorded`; ``out``: :class:`Outputs` of this sample.
     """
     in_tab, lif_tab, bias, pj_tab = net.in_tab, net.lif_tab, net.bias, net.pj_tab
+    fu_all, fv_all = net.fu, net.fv
     wd, rowptr, cpost, cw, cdel, src_off = net.wd, net.rowptr, net.cpost, net.cw, net.cdel, net.src_off
     R, NL, tmp_size, n_src_total = net.R, net.NL, net.tmp_size, net.n_src_total
     rec_u, rec_v, rec_s = rec.u, rec.v, rec.s
@@ -183,8 +189,6 @@ def run_sample(inp, T, net, rec, out):
         for k in range(n_lif_pops):
             off = lif_tab[k, L_OFF]
             n = lif_tab[k, L_N]
-            fu = lif_tab[k, L_FU]
-            fv = lif_tab[k, L_FV]
             vth = lif_tab[k, L_VTH]
             rint = lif_tab[k, L_RINT]
             do_reset = rint > 0 and (t % rint) == lif_tab[k, L_ROFF]
@@ -195,6 +199,8 @@ def run_sample(inp, T, net, rec, out):
             vview = v[off : off + n]
             bview = bias[off : off + n]
             sview = spk[off : off + n]
+            fuview = fu_all[off : off + n]
+            fvview = fv_all[off : off + n]
             keep = 0 if do_reset else 1
             u_bad = 0
             v_bad = 0
@@ -203,7 +209,7 @@ def run_sample(inp, T, net, rec, out):
                 raw = np.int64(rview[i])
                 rview[i] = 0
                 a = wrap32(raw)
-                x, y, ub, vb = lif_uv(uview[i] * keep, vview[i] * keep, a, fu, fv, bview[i])
+                x, y, ub, vb = lif_uv(uview[i] * keep, vview[i] * keep, a, fuview[i], fvview[i], bview[i])
                 u_bad |= (raw != a) | ub
                 v_bad |= vb
                 uview[i] = x

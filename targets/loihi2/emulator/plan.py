@@ -49,6 +49,8 @@ class Loihi2Plan:
     bias: np.ndarray
     u0: np.ndarray
     v0: np.ndarray
+    fu: np.ndarray
+    fv: np.ndarray
     pj_tab: np.ndarray
     wd: np.ndarray
     rowptr: np.ndarray
@@ -72,6 +74,8 @@ class Loihi2Plan:
             self.bias,
             self.u0,
             self.v0,
+            self.fu,
+            self.fv,
             self.pj_tab,
             self.wd,
             self.rowptr,
@@ -193,7 +197,7 @@ def build_plan(program: Program) -> Loihi2Plan:
 
     lif_tab = np.zeros((len(lif_names), E.LIF_COLS), np.int64)
     lif_slices: dict[str, tuple[int, int]] = {}
-    bias, u0, v0 = [], [], []
+    bias, u0, v0, fu, fv = [], [], [], [], []
     off = 0
     for k, n in enumerate(lif_names):
         pop = pops[n]
@@ -201,11 +205,13 @@ def build_plan(program: Program) -> Loihi2Plan:
         size = pop.size
         rint = int(p["reset_interval"]) if pop.kind == "lif_reset" else 0
         roff = int(p["reset_offset"]) % rint if rint else 0
+        fu.append(_factors(decay_factor_u, p["du"], size))
+        fv.append(_factors(decay_factor_v, p["dv"], size))
         lif_tab[k] = (
             off,
             size,
-            decay_factor_u(p["du"]),
-            decay_factor_v(p["dv"]),
+            decay_factor_u(p["du"]) if np.ndim(p["du"]) == 0 else -1,
+            decay_factor_v(p["dv"]) if np.ndim(p["dv"]) == 0 else -1,
             int(p["vth"]) << spec.VTH_SHIFT,
             rint,
             roff,
@@ -321,6 +327,8 @@ def build_plan(program: Program) -> Loihi2Plan:
         bias=cat(bias, np.int64),
         u0=cat(u0, np.int64),
         v0=cat(v0, np.int64),
+        fu=cat(fu, np.int64),
+        fv=cat(fv, np.int64),
         pj_tab=pj_tab,
         wd=wd,
         rowptr=cat(rp_parts, np.int64) if rp_parts else np.zeros(1, np.int64),
@@ -335,6 +343,13 @@ def build_plan(program: Program) -> Loihi2Plan:
         n_src_total=int(sum(src_sizes)),
         bounds=bounds,
     )
+
+
+def _factors(fn, d, size: int) -> np.ndarray:
+    """The decay factors ``fn(d)`` of a population's neurons (``d`` one decay or one per neuron)."""
+    if np.ndim(d) == 0:
+        return np.full(size, fn(d), np.int64)
+    return np.array([fn(x) for x in np.asarray(d).reshape(-1)], np.int64)
 
 
 def _narrow(a: np.ndarray) -> np.ndarray:
