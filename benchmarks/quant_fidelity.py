@@ -290,9 +290,11 @@ def doc_blocks(seeds=DOC_SEEDS) -> dict[str, str]:
 
 
 def render_doc(text: str, blocks: dict[str, str]) -> str:
+    """``text`` with ``blocks`` rewritten; the page's other generated blocks kept as they are."""
+    from neurocompile.models.docfigures import TAG, current
     from neurocompile.models.walkthrough import render
 
-    return render(text, blocks, tag="figures", fence=False)
+    return render(text, {**current(text), **blocks}, tag=TAG, fence=False)
 
 
 def main(argv=None):

@@ -2,7 +2,7 @@
 ``<!-- /figures -->`` on a page of :data:`BLOCKS` is written by a function here, and
 ``tests/test_doc_figures.py`` fails when a page differs from what the functions give now.
 
-``python -m neurocompile.models.docfigures [--check] [--fast] [--pages fidelity.md,...]``
+``python -m neurocompile.models.docfigures [--check] [--fast] [--pages docs/fidelity.md,...]``
 rewrites (or, with ``--check``, compares: exit 1 and a diff when stale) the generated blocks;
 ``--fast`` recomputes only the blocks that read committed results, keeping the slow ones as
 they are on the page. The prose between blocks is left alone; the rewriting is
@@ -16,9 +16,9 @@ Where the figures come from (each source is itself generated and tested):
 * each zoo model's ``card.json`` (written by its ``train.py``; ``tests/test_zoo.py`` checks its
   float reference): the training accuracies of ``docs/frontends/*.md`` (fast);
 * ``benchmarks/quant_fidelity.py``: the quantization-fidelity, ablation and dense-regime tables of
-  ``docs/targets/loihi2-compiler.md`` (slow, ~15 s);
+  ``docs/targets/loihi2-compiler.md`` (slow, ~25 s CPU);
 * the NIR paper's sinabs CNN (``NEUROCOMPILE_PAPER_DATA``): its Loihi 2 resources and output
-  agreement in ``docs/targets/loihi2-compiler.md`` (slow, a few seconds; needs the paper data);
+  agreement in ``docs/targets/loihi2-compiler.md`` (slow, ~10 s CPU; needs the paper data);
 * ``models/learning_tasks.py``: the pattern-detection table of ``docs/learning.md`` (slow,
   ~10-20 s: the same runs as ``tests/test_learning_demos.py``).
 
@@ -50,9 +50,9 @@ TAG = "figures"
 
 @dataclass(frozen=True)
 class Block:
-    """One generated block: its page (relative to docs/), its name, the function writing it
-    (Markdown ending in a newline), whether it is slow to compute, and what it needs (``paper``:
-    the NIR paper data) or None."""
+    """One generated block: its page (relative to the checkout, ``docs/...``), its name, the
+    function writing it (Markdown ending in a newline), whether it is slow to compute, and what it
+    needs (``paper``: the NIR paper data) or None."""
 
     page: str
     name: str
@@ -175,7 +175,7 @@ PAPER_CNN_PROBE = (50, 100, 0.03, 0.3, 0)
 
 
 def paper_cnn(target: str) -> Callable[[], str]:
-    """docs/targets/{loihi2-compiler,spinnaker}.md: the NIR paper's sinabs CNN on ``target``
+    """docs/targets/loihi2-compiler.md (and the SpiNNaker page): the NIR paper's sinabs CNN on ``target``
     (dt 1, reset zero: the file is nir <= 1.0.4, reset by subtraction, and neither chip
     subtracts) against the float reference with the Program's semantics (hop_delay 1)."""
 
@@ -249,15 +249,15 @@ def pattern_table() -> str:
 
 # ----------------------------------------------------------------------------- the registry
 BLOCKS: tuple[Block, ...] = (
-    Block("fidelity.md", "demo-steps", demo_steps),
-    Block("frontends/sinabs.md", "accuracy", frontend_accuracy("digits_cnn_sinabs")),
-    Block("frontends/norse.md", "accuracy", frontend_accuracy("digits_rnn_norse")),
-    Block("frontends/onnx.md", "accuracy", frontend_accuracy("digits_mlp_onnx")),
-    Block("targets/loihi2-compiler.md", "paper-cnn", paper_cnn("loihi2"), slow=True, needs="paper"),
-    Block("targets/loihi2-compiler.md", "quant-fidelity", quant_block("quant-fidelity"), slow=True),
-    Block("targets/loihi2-compiler.md", "quant-ablation", quant_block("quant-ablation"), slow=True),
-    Block("targets/loihi2-compiler.md", "quant-legacy", quant_block("quant-legacy"), slow=True),
-    Block("learning.md", "pattern-table", pattern_table, slow=True),
+    Block("docs/fidelity.md", "demo-steps", demo_steps),
+    Block("docs/frontends/sinabs.md", "accuracy", frontend_accuracy("digits_cnn_sinabs")),
+    Block("docs/frontends/norse.md", "accuracy", frontend_accuracy("digits_rnn_norse")),
+    Block("docs/frontends/onnx.md", "accuracy", frontend_accuracy("digits_mlp_onnx")),
+    Block("docs/targets/loihi2-compiler.md", "paper-cnn", paper_cnn("loihi2"), slow=True, needs="paper"),
+    Block("docs/targets/loihi2-compiler.md", "quant-fidelity", quant_block("quant-fidelity"), slow=True),
+    Block("docs/targets/loihi2-compiler.md", "quant-ablation", quant_block("quant-ablation"), slow=True),
+    Block("docs/targets/loihi2-compiler.md", "quant-legacy", quant_block("quant-legacy"), slow=True),
+    Block("docs/learning.md", "pattern-table", pattern_table, slow=True),
 )
 
 
@@ -284,7 +284,7 @@ def available(block: Block) -> str | None:
 def regenerate(page: str, names: set[str] | None = None) -> tuple[str, str]:
     """(the page now, the page with the blocks ``names`` (default: all of the page's) recomputed;
     the others as they are)."""
-    old = (DOCS / page).read_text()
+    old = (REPO / page).read_text()
     blocks = current(old)
     for b in BLOCKS:
         if b.page == page and (names is None or b.name in names):
@@ -296,7 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="compare with the pages instead of writing them")
     ap.add_argument("--fast", action="store_true", help="recompute only the blocks that are not slow")
-    ap.add_argument("--pages", default=None, help="comma-separated pages relative to docs/ (default: all)")
+    ap.add_argument(
+        "--pages", default=None, help="comma-separated pages, e.g. docs/fidelity.md (default: all)"
+    )
     args = ap.parse_args(argv)
     stale = 0
     for page in args.pages.split(",") if args.pages else pages():
@@ -304,18 +306,18 @@ def main(argv: list[str] | None = None) -> int:
         for b in BLOCKS:
             why = available(b) if b.page == page and b.name in todo else None
             if why:
-                sys.stdout.write(f"docs/{page}: block {b.name} kept as it is: {why}\n")
+                sys.stdout.write(f"{page}: block {b.name} kept as it is: {why}\n")
                 todo.discard(b.name)
         old, new = regenerate(page, todo)
         if new == old:
-            sys.stdout.write(f"docs/{page}: up to date ({', '.join(sorted(todo))})\n")
+            sys.stdout.write(f"{page}: up to date ({', '.join(sorted(todo))})\n")
         elif args.check:
             stale += 1
-            diff = difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"docs/{page}", "now")
+            diff = difflib.unified_diff(old.splitlines(True), new.splitlines(True), page, "now")
             sys.stdout.write("".join(diff))
         else:
-            (DOCS / page).write_text(new)
-            sys.stdout.write(f"docs/{page}: rewritten ({', '.join(sorted(todo))})\n")
+            (REPO / page).write_text(new)
+            sys.stdout.write(f"{page}: rewritten ({', '.join(sorted(todo))})\n")
     if stale:
         sys.stdout.write(f"{stale} page(s) stale: regenerate with python -m neurocompile.models.docfigures\n")
     return 1 if stale else 0

@@ -36,7 +36,7 @@ def _check(block: F.Block) -> None:
     if new != old:
         diff = "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), "committed", "now"))
         pytest.fail(
-            f"docs/{block.page} block {block.name} is stale (regenerate: python -m "
+            f"{block.page} block {block.name} is stale (regenerate: python -m "
             f"neurocompile.models.docfigures --pages {block.page}):\n{diff}"
         )
 
@@ -45,12 +45,12 @@ def test_every_block_has_exactly_one_marker_and_no_marker_is_unknown():
     begin = re.compile(r"<!-- figures:([\w-]+) -->")
     registered = {(b.page, b.name) for b in F.BLOCKS}
     for path in sorted(F.DOCS.rglob("*.md")):
-        page = path.relative_to(F.DOCS).as_posix()
+        page = path.relative_to(F.REPO).as_posix()
         names = begin.findall(path.read_text())
         for name in names:
-            assert (page, name) in registered, f"docs/{page}: marker {name!r} has no generator in docfigures"
+            assert (page, name) in registered, f"{page}: marker {name!r} has no generator in docfigures"
     for page in F.pages():
-        text = (F.DOCS / page).read_text()
+        text = (F.REPO / page).read_text()
         mine = {b.name: "x\n" for b in F.BLOCKS if b.page == page}
         F.render(text, mine, tag=F.TAG, fence=False)  # raises on a missing, unknown or repeated marker
 
