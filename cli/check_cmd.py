@@ -14,7 +14,15 @@ import sys
 import typer
 
 from neurocompile.cli.main import app, cli_wording
-from neurocompile.cli.options import DtOpt, JsonOpt, OptionalFloat, OptionalStr, target_option, targets_help
+from neurocompile.cli.options import (
+    DtOpt,
+    FrameworkOpt,
+    JsonOpt,
+    OptionalFloat,
+    OptionalStr,
+    target_option,
+    targets_help,
+)
 
 
 @app.command("check")
@@ -25,6 +33,7 @@ def check_command(
     learning: OptionalStr = typer.Option(
         None, "--learning", help="Learning rules (.toml) to check for the target."
     ),
+    framework: OptionalStr = FrameworkOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Every unsupported node, shape problem, bad parameter and missing choice at once."""
@@ -41,7 +50,7 @@ def check_command(
         msg = " ".join(str(exc).split())
         report = CheckReport((Finding("unreadable", "error", None, msg),), source=model, readable=False)
     else:
-        report = check(model, target=target, dt=dt, learning=learning)
+        report = check(model, target=target, dt=dt, learning=learning, framework=framework)
     if as_json:
         sys.stdout.write(json.dumps(report.as_json(), indent=2) + "\n")
     elif not report.readable:

@@ -23,6 +23,7 @@ from neurocompile.cli.main import app, cli_wording
 from neurocompile.cli.options import (
     DiscretizationOpt,
     DtOpt,
+    FrameworkOpt,
     JsonOpt,
     OptionalFloat,
     OptionalStr,
@@ -89,6 +90,7 @@ def compile_cmd(
     tick_ms: OptionalFloat = typer.Option(
         None, "--tick-ms", help="SpiNNaker only: machine time step in ms (1.0 or 0.1)."
     ),
+    framework: OptionalStr = FrameworkOpt,
     as_json: bool = JsonOpt,
     profile: bool = typer.Option(
         False, "--profile", help="Print the seconds of every compiler pass (load ... save) on stderr."
@@ -131,6 +133,7 @@ def compile_cmd(
             calibration=calibration,
             learning=learning,
             profile=profile,
+            framework=framework,
             **opts,
         )
         step("write")

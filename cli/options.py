@@ -85,6 +85,23 @@ HopDelayOpt = typer.Option(
     help="0: spikes reach the next layer in the same step (frameworks); "
     "1: every synaptic hop adds one step (chips).",
 )
+
+
+def _frameworks() -> tuple[str, ...]:
+    from neurocompile.frameworks import FRAMEWORKS
+
+    return FRAMEWORKS
+
+
+FrameworkOpt = typer.Option(
+    None,
+    "--framework",
+    help="Run what this framework computes (its translation fixes dt, discretization and reset; "
+    "--reset then picks snnTorch's reset mechanism): snntorch, rockpool, spikingjelly, norse, sinabs; "
+    "nir: NIR semantics as written. Default: the framework whose exporter marked the file, else nir.",
+    metavar="[snntorch|rockpool|spikingjelly|norse|sinabs|nir]",
+    callback=choice("'--framework'", lambda: _frameworks()),
+)
 RecordOpt = typer.Option(None, "--record", help="Comma-separated NODE.v, NODE.u or NODE.spikes to record.")
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON.")
 ClusterOpt = typer.Option(

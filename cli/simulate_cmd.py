@@ -21,6 +21,7 @@ from neurocompile.cli.main import app, cli_wording
 from neurocompile.cli.options import (
     DiscretizationOpt,
     DtOpt,
+    FrameworkOpt,
     HopDelayOpt,
     OptionalFloat,
     OptionalStr,
@@ -34,8 +35,9 @@ def summary_line(res, path: Path) -> str:
     counts = []
     for name, arr in res.outputs.items():
         counts.append(f"{name}={int(np.rint(arr.sum()))}")
+    fw = f"framework {sem['framework']}; " if sem.get("framework") else ""
     return (
-        f"simulated: {res.label()}; dt={sem['dt']:g}, {sem['discretization']}, reset {sem['reset']}, "
+        f"simulated: {res.label()}; {fw}dt={sem['dt']:g}, {sem['discretization']}, reset {sem['reset']}, "
         f"hop_delay {sem['hop_delay']}, {sem['threshold']}; output spike/value sums: {', '.join(counts)}; "
         f"wrote {path}"
     )
@@ -57,6 +59,7 @@ def simulate(
     sensor_size: OptionalStr = ev.SensorSizeOpt,
     polarity: str = ev.PolarityOpt,
     save_nirdata: ev.OptionalPath = ev.SaveNirdataOpt,
+    framework: OptionalStr = FrameworkOpt,
 ) -> None:
     """Run MODEL on the float reference simulator (numpy, float64, batch x time)."""
     import neurocompile
@@ -90,6 +93,7 @@ def simulate(
             reset=reset,
             hop_delay=hop_delay,
             record=items,
+            framework=framework,
         )
         step("write")
         res.save(output, what="--output")
@@ -97,5 +101,7 @@ def simulate(
     typer.echo(summary_line(res, output))
     from neurocompile.semantics import reset_override_findings
 
+    if res.semantics.get("framework"):
+        return
     for f in reset_override_findings(graph, reset):  # the file's reset overridden by --reset
         typer.echo(f"warning: {cli_wording(f.message)}", err=True)

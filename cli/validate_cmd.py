@@ -28,7 +28,7 @@ import typer
 
 from neurocompile.cli import event_input as ev
 from neurocompile.cli.main import app
-from neurocompile.cli.options import ClusterOpt, JsonOpt
+from neurocompile.cli.options import ClusterOpt, FrameworkOpt, JsonOpt
 from neurocompile.compare import MIN_AGREEMENT, MIN_CORRELATION
 
 
@@ -81,6 +81,7 @@ def validate_command(
     steps: ev.OptionalInt = ev.StepsOpt,
     sensor_size: Optional[str] = ev.SensorSizeOpt,
     polarity: str = ev.PolarityOpt,
+    framework: Optional[str] = FrameworkOpt,
 ) -> None:
     """Program vs the trained model (or the float reference): per-layer agreement, accuracy, verdict."""
     import os
@@ -116,6 +117,7 @@ def validate_command(
         min_agreement=min_agreement,
         min_correlation=min_correlation,
         cluster=cluster,
+        framework=framework,
     )
     from neurocompile.cli import progress as _progress
 

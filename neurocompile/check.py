@@ -997,8 +997,11 @@ def _tau_dt_ratio(ctx: _Ctx) -> Iterator[Finding]:
 @rule("missing-dt")
 def _missing_dt(ctx: _Ctx) -> Iterator[Finding]:
     g = ctx.graph
+    from .frameworks import resolve
+
     if (
         ctx.dt is not None
+        or resolve(g) is not None
         or g.metadata_dt() is not None
         or g.metadata_dt_problem() is not None
         or not _needs_dt(g)
@@ -1016,6 +1019,62 @@ def _missing_dt(ctx: _Ctx) -> Iterator[Finding]:
         None,
         "the graph metadata carries no dt and none was given: simulate/compile will need dt=DT." + hint,
     )
+
+
+@rule("ingest-repair")
+def _ingest_repair(ctx: _Ctx) -> Iterator[Finding]:
+    """What the loader repaired (:mod:`neurocompile.ingest`): never silent."""
+    for code, node, message in ctx.graph.load_problems:
+        if code == "ingest-repair":
+            yield _f(code, "info", node, message)
+
+
+@rule("framework-unchosen")
+def _framework_unchosen(ctx: _Ctx) -> Iterator[Finding]:
+    """A graph that looks exported by a framework whose conventions nobody chose."""
+    from .frameworks import looks_like, resolve
+
+    g = ctx.graph
+    if ctx.lowering or g.conventions.get("framework_declared") or g.conventions.get("framework"):
+        return
+    if resolve(g) is not None:
+        return
+    fw, why = looks_like(g)
+    if fw:
+        yield _f(
+            "framework-unchosen",
+            "warning",
+            None,
+            f"the graph looks exported by {fw} ({why}) but no framework was chosen: NIR semantics as "
+            f'written differ from what {fw} computes; pass framework="{fw}" (or framework="nir" to '
+            "keep NIR semantics)",
+        )
+
+
+@rule("framework-conventions")
+def _framework_conventions_rule(ctx: _Ctx) -> Iterator[Finding]:
+    """The framework whose conventions apply, and what its translation rewrites (or cannot)."""
+    from .frameworks import apply, describe, resolve
+
+    g = ctx.graph
+    if ctx.lowering:
+        return
+    fw = resolve(g)
+    if fw is None:
+        return
+    try:
+        _, sem, tr = apply(g, fw, reset=ctx.reset or "file")
+    except NeurocompileError as exc:
+        yield Finding("framework-conventions", "error", exc.node, " ".join(str(exc).split()))
+        return
+    what = "; ".join(tr.notes) if tr.notes else "nothing rewritten"
+    msg = (
+        f"framework {describe(g, fw)}: simulate/compile run what {fw} computes (dt={sem['dt']:g}, "
+        f"{sem['discretization']}, reset {sem['reset']}); {what}"
+    )
+    if tr.unmodelled:
+        msg += "; not modelled: " + "; ".join(tr.unmodelled)
+    yield _f("framework-conventions", "info", None, msg)
 
 
 @rule("legacy-reset")

@@ -621,8 +621,13 @@ def validate(
     min_correlation: float = MIN_CORRELATION,
     progress: Progress | None = None,
     cluster: Any = None,
+    framework: str | None = None,
 ) -> ValidationReport:
     """Compare ``program`` with ``model``'s float reference on ``inputs`` (see the module doc).
+
+    ``framework`` (as in :func:`neurocompile.simulate`; default: the Program's, else the graph's
+    mark): the trained reference runs what the framework computes (its translation, exact form)
+    and the program reference the translation the compiler lowered (its ``neurons`` form).
 
     ``model``: anything :func:`neurocompile.load` takes, or a Graph. ``inputs``: ``{NIR Input
     name: (batch, time, *shape)}`` spikes. ``labels``: class indices (batch,), one-hot, a key of
@@ -656,6 +661,12 @@ def validate(
             expected="-1 <= min_correlation <= 1",
         )
     graph = model if isinstance(model, Graph) else load(model)
+    from .frameworks import apply as fw_apply
+    from .frameworks import resolve as fw_resolve
+
+    pfw = (program.provenance or {}).get("framework") or {}
+    fw = fw_resolve(graph, framework if framework is not None else pfw.get("name"))
+    fw_reset = (trained or {}).get("reset") or pfw.get("reset") or "file"
     psem = dict(program.semantics or {})
     hop = int(psem.get("hop_delay", 1))
     psem = {**psem, "hop_delay": hop}
@@ -712,11 +723,15 @@ def validate(
     refs: dict[str, Any] = {}
     for a in (against,) + (tuple(x for x in AGAINST if x != against) if both else ()):
         tick(f"float reference ({a})")
-        if a == "trained":
+        if a == "trained" and fw is not None:
+            refs[a] = simulate(
+                graph, ref_inputs, record=record if a == against else (), framework=fw, reset=fw_reset
+            )
+        elif a == "trained":
             refs[a] = simulate(graph, ref_inputs, record=record if a == against else (), **tsem)
         else:
             refs[a] = simulate(
-                graph,
+                graph if fw is None else fw_apply(graph, fw, reset=fw_reset, form="neurons")[0],
                 {k: padded[k] for k in ref_inputs},
                 record=record if a == against else (),
                 **{k: psem.get(k) for k in ("dt", "discretization", "reset", "hop_delay")},

@@ -145,6 +145,7 @@ def compile(  # noqa: A001 - the public name is part of the interface
     calibration: Any = None,
     learning: Any = None,
     profile: bool = False,
+    framework: str | None = None,
     **target_options: Any,
 ):
     """Compile ``model`` for ``target`` (a registered target name) and return a Program.
@@ -153,6 +154,12 @@ def compile(  # noqa: A001 - the public name is part of the interface
     passes ``lower.*``, provenance, place; seconds, in order) into ``program.provenance["timing_s"]``
     (wall-clock figures: that Program's bytes differ from run to run; without ``profile`` nothing
     is added). Inside :func:`profiling` the passes go to its dict as well.
+
+    ``framework`` (as in :func:`simulate`): the framework's translation in its ``neurons`` form
+    (spiking nodes stay LIF/CubaLIF for the chips; what it approximates is in its notes), its dt,
+    discretization and reset; recorded in ``provenance["framework"]`` (name, how it was chosen,
+    notes, unmodelled behaviour) and ``provenance["options"]["framework"]``. A graph read from a
+    framework module or carrying an exporter's mark gets its framework without being asked.
 
     Raises :class:`UnsupportedError` for an unknown target or an option the target does not
     take, and the typed errors of loading, semantics and lowering.
@@ -167,17 +174,36 @@ def compile(  # noqa: A001 - the public name is part of the interface
                 reset=reset,
                 calibration=calibration,
                 learning=learning,
+                framework=framework,
                 **target_options,
             )
         program.provenance["timing_s"] = {k: round(v, 6) for k, v in timings.items()}
         return program
+    from .frameworks import apply, describe, resolve
     from .load import load
 
     tgt = get_target(target)
     with timed("load"):
         graph = model if isinstance(model, Graph) else load(model)
+    original = graph
     with timed("sanity"):
-        refuse_malformed(graph, dt)  # graph sanity (check's SANITY rules) before any work
+        refuse_malformed(graph, dt if resolve(graph, framework) is None else None)  # check's SANITY rules
+    fw = resolve(graph, framework)
+    translation = None
+    requested_reset = reset
+    if fw is not None:
+        with timed("framework"):
+            graph, fsem, translation = apply(
+                graph,
+                fw,
+                dt=dt,
+                discretization=None if discretization == "forward" else discretization,
+                reset=reset,
+                form="neurons",
+            )
+            if fw != "snntorch" and reset != "file":
+                fsem["reset"] = reset  # the user's reset replaces the framework's (e.g. zero for a chip)
+            dt, discretization, reset = fsem["dt"], fsem["discretization"], fsem["reset"]
     with timed("semantics"):
         sem = resolve_semantics(graph, dt=dt, discretization=discretization, reset=reset, hop_delay=1)
     try:
@@ -210,6 +236,15 @@ def compile(  # noqa: A001 - the public name is part of the interface
         provenance = _provenance(
             program, netlist, graph, sem, target, discretization, reset, calibration, learning, target_options
         )
+    if fw is not None:
+        provenance["options"]["framework"] = fw
+        provenance["framework"] = {
+            "name": fw,
+            "chosen": describe(original, fw),
+            "reset": requested_reset,
+            "version": original.conventions.get("framework_version"),
+            **translation.as_dict(),
+        }
     program.provenance = provenance
     placer = tgt.hook("place")
     if placer is not None:
@@ -267,13 +302,73 @@ def _plain(v: Any) -> Any:
         return repr(v)
 
 
-def simulate(graph: Graph, inputs: Mapping[str, np.ndarray], *, dt: float | None = None, **options: Any):
+def simulate(
+    graph: Graph,
+    inputs: Mapping[str, np.ndarray],
+    *,
+    dt: float | None = None,
+    framework: str | None = None,
+    **options: Any,
+):
     """``neurocompile.simulate``: the float reference (:func:`neurocompile.reference.simulate`, same
-    arguments) after the graph sanity rules of ``check`` (the first error refused as a typed error)."""
+    arguments) after the graph sanity rules of ``check`` (the first error refused as a typed error).
+
+    ``framework`` (``"snntorch"``, ``"rockpool"``, ``"spikingjelly"``, ``"norse"``, ``"sinabs"``;
+    ``"nir"``: none): run what that framework computes (:func:`neurocompile.frameworks.apply`: the
+    graph rewritten by its translation, dt, discretization and reset fixed by it; ``reset`` picks
+    snnTorch's reset mechanism where the graph does not record it). Without it, a graph read from an
+    snnTorch/rockpool/spikingjelly module or carrying an exporter's mark gets its framework's
+    conventions (:func:`neurocompile.frameworks.resolve`). Recorded ``NODE.spikes``/``NODE.v`` of a
+    node the translation rewrote are read from its spike output / membrane (``NODE.mem``).
+    """
+    from .frameworks import apply, resolve
     from .reference import simulate as reference_simulate
 
-    refuse_malformed(graph, dt)
-    return reference_simulate(graph, inputs, dt=dt, **options)
+    fw = resolve(graph, framework)
+    if fw is None:
+        refuse_malformed(graph, dt)
+        return reference_simulate(graph, inputs, dt=dt, **options)
+    refuse_malformed(graph, None)  # dt is the framework's (apply checks a given one)
+    disc = options.pop("discretization", None)
+    tgraph, sem, tr = apply(
+        graph,
+        fw,
+        dt=dt,
+        discretization=None if disc == "forward" else disc,
+        reset=options.pop("reset", "file"),
+    )
+    from .data import parse_record
+
+    items = parse_record(options.pop("record", ()))
+    keep, extra = [], {}
+    for node, obs in items:
+        tnode = tgraph.nodes.get(node)
+        if tnode is not None and tnode.is_neuron:
+            keep.append((node, obs))
+        elif obs == "v" and f"{node}.mem" in tgraph.nodes:
+            keep.append((f"{node}.mem", "v"))
+            extra[f"{node}.mem.v"] = f"{node}.v"
+        elif obs == "spikes" and tnode is not None:
+            from .ir import Node
+
+            tap = f"__record__.{node}"
+            tgraph.nodes[tap] = Node(tap, "Output", {"shape": None})
+            tgraph.edges.append((node, tap))
+            extra[tap] = f"{node}.spikes"
+        else:
+            keep.append((node, obs))
+    if extra:
+        from .shapes import infer_shapes
+
+        infer_shapes(tgraph)
+    res = reference_simulate(tgraph, inputs, record=keep, **sem, **options)
+    for src, dst in extra.items():
+        if src in res.outputs:
+            res.recordings[dst] = res.outputs.pop(src)
+        elif src in res.recordings:
+            res.recordings[dst] = res.recordings.pop(src)
+    res.semantics["framework"] = fw
+    return res
 
 
 __all__ = [

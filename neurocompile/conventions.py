@@ -189,3 +189,521 @@ def sinabs_to_nir(graph: Graph) -> Translation:
 
 
 __all__ = ["Translation", "norse_to_nir", "sinabs_to_nir"]
+
+
+# ================================================================ snnTorch, rockpool, spikingjelly
+#: snnTorch 1.0's ``export_to_nir`` writes every time constant with this dt (``tau = dt/(1-beta)``).
+SNNTORCH_EXPORT_DT = 1e-4
+#: The input a forced spike receives in the rewrite of snnTorch's "zeroed step" reset (see
+#: :func:`snntorch_to_nir`); exact while the layer's own input stays above ``threshold - FORCE``.
+FORCE = 1e20
+#: snnTorch reset mechanisms, plus "file" (the file does not say: snnTorch's default, subtract).
+SNNTORCH_RESETS = ("file", "subtract", "zero", "none")
+
+
+def _nshape(node: Any) -> tuple[int, ...]:
+    """A neuron node's shape: the inferred one (shared scalar parameters take it from the input),
+    else its parameters'."""
+    if node.output_shape is not None:
+        return tuple(int(d) for d in node.output_shape)
+    return neuron_shape(node)
+
+
+def _rewire(g: Graph, name: str, entry: str, nodes: list) -> None:
+    """Replace node ``name`` by ``nodes`` (``Node`` objects, inserted at its place in node order):
+    edges into ``name`` go to ``entry``; edges out of it leave from the node still named ``name``."""
+    from .ir import Node  # noqa: F401 - documented type of ``nodes``
+
+    order = list(g.nodes.items())
+    g.nodes.clear()
+    for key, node in order:
+        if key == name:
+            for n in nodes:
+                g.nodes[n.name] = n
+        else:
+            g.nodes[key] = node
+    g.edges[:] = [(s, entry if d == name else d) for s, d in g.edges]
+
+
+def _diag(w: np.ndarray) -> np.ndarray:
+    return np.diag(np.asarray(w, dtype=float).reshape(-1))
+
+
+def _spiking_to_threshold(
+    g: Graph,
+    node: Any,
+    *,
+    dt: float,
+    discretization: str,
+    loop_weight: np.ndarray | None,
+    scale: float | np.ndarray = 1.0,
+) -> list[str]:
+    """Rewrite spiking ``node`` (IF, LIF, CubaLIF) as its membrane without reset (I, LI, or LI
+    synapse -> LI membrane), a ``Threshold`` emitting the spikes, and, when ``loop_weight`` is
+    given, a diagonal ``Linear`` from the spikes back into the membrane (read one step later):
+    ``v[t] += loop_weight * z[t-1]`` (in input units of the membrane). ``scale`` != 1 adds a
+    ``Scale`` on the output (graded spikes). The node's name stays on the node whose output is
+    the spikes. Returns the new node names."""
+    from .ir import Node
+
+    name, p = node.name, node.params
+    shape = _nshape(node)
+    theta = np.broadcast_to(np.asarray(p["v_threshold"], dtype=float), shape).copy()
+    out_name = name if np.all(np.asarray(scale) == 1.0) else f"{name}.spikes"
+    new: list = []
+    if node.kind == "CubaLIF":
+        w_in = p.get("w_in")
+        w_in = np.ones(shape) if w_in is None else np.broadcast_to(np.asarray(w_in, float), shape).copy()
+        new.append(
+            Node(
+                f"{name}.syn",
+                "LI",
+                {"tau": np.asarray(p["tau_syn"], float), "r": w_in, "v_leak": _syn_leak(node, w_in)},
+            )
+        )
+        mem = Node(
+            f"{name}.mem",
+            "LI",
+            {
+                "tau": np.asarray(p["tau_mem"], float),
+                "r": np.asarray(p["r"], float),
+                "v_leak": np.asarray(p["v_leak"], float),
+            },
+        )
+        entry = f"{name}.syn"
+    elif node.kind == "LIF":
+        mem = Node(
+            f"{name}.mem",
+            "LI",
+            {
+                "tau": np.asarray(p["tau"], float),
+                "r": np.asarray(p["r"], float),
+                "v_leak": np.asarray(p["v_leak"], float),
+            },
+        )
+        entry = mem.name
+    else:  # IF
+        mem = Node(f"{name}.mem", "I", {"r": np.broadcast_to(np.asarray(p["r"], float), shape).copy()})
+        entry = mem.name
+    new.append(mem)
+    new.append(Node(out_name, "Threshold", {"threshold": theta}))
+    edges = [(n.name, m.name) for n, m in zip(new[:-2], new[1:-1])] + [(mem.name, out_name)]
+    if loop_weight is not None:
+        w = np.broadcast_to(np.asarray(loop_weight, dtype=float), shape)
+        new.append(Node(f"{name}.reset", "Linear", {"weight": _diag(w)}))
+        edges += [(out_name, f"{name}.reset"), (f"{name}.reset", mem.name)]
+    if out_name != name:
+        new.append(Node(name, "Scale", {"scale": np.broadcast_to(np.asarray(scale, float), shape).copy()}))
+        edges.append((out_name, name))
+    _rewire(g, name, entry, new)
+    g.edges.extend(edges)
+    return [n.name for n in new]
+
+
+def _membrane_coeffs(node: Any, dt: float, discretization: str) -> tuple[np.ndarray, np.ndarray]:
+    """(a, gain) of the membrane of a spiking node: ``v = a v + gain * input``."""
+    from .reference_ops import decay_gain
+
+    p, shape = node.params, _nshape(node)
+    if node.kind == "IF":
+        return np.ones(shape), np.broadcast_to(dt * np.asarray(p["r"], float), shape)
+    tau = p["tau"] if node.kind == "LIF" else p["tau_mem"]
+    a, g = decay_gain(np.asarray(tau, float), dt, discretization)
+    return np.broadcast_to(a, shape), np.broadcast_to(g * np.asarray(p["r"], float), shape)
+
+
+def _zeroed_step(g: Graph, node: Any, *, scale: float | np.ndarray = 1.0) -> list[str]:
+    """snnTorch's delayed zero reset of Synaptic, RLeaky and RSynaptic: after a spike at t-1 the
+    whole step t is zeroed (``mem[t] = (1 - z[t-1]) * (beta mem[t-1] + input[t])``: the input of
+    that step is lost, and no spike). NIR cannot multiply, so: the membrane is a LIF resetting to
+    0 (``X.mem``; a CubaLIF's synapse split off as LI ``X.syn``); a true spike at t-1 *forces* a
+    spike of ``X.mem`` at t (input ``FORCE``), which resets it to 0 at the end of t, as snnTorch;
+    the forced spike is removed from the output by ``z[t] = n[t] - z[t-1]`` (a Linear node with a
+    one-step back-edge onto itself; exact, as n[t] = 1 whenever z[t-1] = 1)."""
+    from .ir import Node
+
+    name, p = node.name, node.params
+    shape = _nshape(node)
+    eye = np.eye(int(np.prod(shape)) if shape else 1)
+    new: list = []
+    lif_p = {
+        "tau": np.asarray(p["tau"] if node.kind == "LIF" else p["tau_mem"], float),
+        "r": np.asarray(p["r"], float),
+        "v_leak": np.asarray(p["v_leak"], float),
+        "v_threshold": np.asarray(p["v_threshold"], float),
+        "v_reset": np.zeros(shape),
+    }
+    if node.kind == "CubaLIF":
+        w_in = p.get("w_in")
+        w_in = np.ones(shape) if w_in is None else np.broadcast_to(np.asarray(w_in, float), shape).copy()
+        new.append(
+            Node(
+                f"{name}.syn",
+                "LI",
+                {"tau": np.asarray(p["tau_syn"], float), "r": w_in, "v_leak": _syn_leak(node, w_in)},
+            )
+        )
+    new.append(Node(f"{name}.mem", "LIF", lif_p))
+    out_name = name if np.all(np.asarray(scale) == 1.0) else f"{name}.spikes"
+    new.append(Node(out_name, "Linear", {"weight": eye.copy()}))
+    new.append(Node(f"{name}.refractory", "Linear", {"weight": -eye}))
+    new.append(Node(f"{name}.force", "Linear", {"weight": FORCE * eye}))
+    entry = new[0].name
+    edges = []
+    if node.kind == "CubaLIF":
+        edges.append((f"{name}.syn", f"{name}.mem"))
+    edges += [
+        (f"{name}.mem", out_name),
+        (out_name, f"{name}.refractory"),
+        (f"{name}.refractory", out_name),
+        (out_name, f"{name}.force"),
+        (f"{name}.force", f"{name}.mem"),
+    ]
+    if out_name != name:
+        new.append(Node(name, "Scale", {"scale": np.broadcast_to(np.asarray(scale, float), shape).copy()}))
+        edges.append((out_name, name))
+    _rewire(g, name, entry, new)
+    g.edges.extend(edges)
+    return [n.name for n in new]
+
+
+def _in_cycle(g: Graph, name: str) -> bool:
+    """True when ``name`` reaches itself through edges (an RLeaky/RSynaptic recurrence)."""
+    seen, stack = set(), [d for s, d in g.edges if s == name]
+    while stack:
+        n = stack.pop()
+        if n == name:
+            return True
+        if n in seen:
+            continue
+        seen.add(n)
+        stack.extend(d for s, d in g.edges if s == n)
+    return False
+
+
+def _fold_recurrent_bias(g: Graph, notes: list[str], cuba: bool = True) -> None:
+    """snnTorch adds ``recurrent(spk[t-1])`` from step 0 on, where ``spk[-1] = 0``: a recurrent
+    Affine's bias arrives at t = 0 as well, while a back-edge reads zeros at t = 0. The bias is moved
+    into the neuron as a constant input: LIF ``v_leak += r * b``; for a CubaLIF it goes to its
+    synapse (``metadata['snntorch_syn_bias']``, read when the node is rewritten into LI synapse +
+    membrane; the neurons form keeps the Affine, off by the bias at t = 0 only)."""
+    for name, node in list(g.nodes.items()):
+        if node.kind != "Affine" or node.params.get("bias") is None:
+            continue
+        preds = [s for s, d in g.edges if d == name]
+        succs = [d for s, d in g.edges if s == name]
+        if len(preds) != 1 or succs != preds or g.nodes[preds[0]].kind not in ("LIF", "CubaLIF"):
+            continue
+        if g.nodes[preds[0]].kind == "CubaLIF" and not cuba:
+            continue
+        nrn = g.nodes[preds[0]]
+        b = np.asarray(node.params["bias"], dtype=float)
+        shape = _nshape(nrn)
+        if nrn.kind == "LIF":
+            nrn.params["v_leak"] = np.broadcast_to(
+                np.asarray(nrn.params["v_leak"], float) + np.asarray(nrn.params["r"], float) * b, shape
+            ).copy()
+        else:
+            nrn.metadata = dict(nrn.metadata)
+            nrn.metadata["snntorch_syn_bias"] = np.broadcast_to(b, shape).copy()
+        node.kind = "Linear"
+        node.params = {"weight": node.params["weight"]}
+        notes.append(
+            f"{name}: the recurrent bias reaches {preds[0]} from step 0 in snnTorch -> a constant input of "
+            f"{preds[0]}; {name} a Linear"
+        )
+
+
+def _syn_leak(node: Any, w_in: np.ndarray) -> np.ndarray:
+    """The synapse's constant input (a recurrent bias folded by :func:`_fold_recurrent_bias`)."""
+    b = node.metadata.get("snntorch_syn_bias") if isinstance(node.metadata, dict) else None
+    return np.zeros_like(w_in) if b is None else np.asarray(b, float) * w_in
+
+
+def snntorch_to_nir(graph: Graph, *, reset: str = "file", form: str = "exact") -> Translation:
+    """What snnTorch 1.0 computes for a graph in its ``export_to_nir`` form, as NIR.
+
+    snnTorch 1.0 rules (``snntorch/_neurons/{leaky,synaptic,rleaky,rsynaptic,neurons}.py``,
+    ``snntorch/export_nir.py``):
+
+    * the exporter writes ``Leaky(beta)`` as LIF ``tau = dt/(1-beta)``, ``r = tau/dt``, ``v_leak = 0``,
+      ``v_reset = 0`` with dt = 1e-4, ``Synaptic(alpha, beta)`` as CubaLIF with ``w_in = tau_syn/dt``;
+      under forward Euler with dt = 1e-4 these are exactly ``syn = alpha syn + x``, ``mem = beta
+      mem + syn``. ``RLeaky``/``RSynaptic`` become a subgraph with the recurrent Linear/Affine as
+      a self-loop (one step late: snnTorch adds ``recurrent(spk[t-1])``). ``v_reset = 0`` is
+      written whatever the reset mechanism, so a file does not say which reset was used.
+    * spike ``mem - threshold > 0`` (strict, as NIR); spikes are scaled by ``graded_spikes_factor``.
+    * ``reset_delay=True`` (the default): the reset of a spike at t-1 is applied at t:
+      subtract: ``mem[t] = beta mem[t-1] + input[t] - z[t-1] threshold`` (the subtraction is not
+      decayed, unlike NIR's); zero: Leaky ``mem[t] = beta (1 - z[t-1]) mem[t-1] + input[t]`` (=
+      NIR's reset to zero), but Synaptic/RLeaky/RSynaptic zero the *whole* step t (its input is
+      lost); none: no reset.
+    * ``reset_delay=False``: the reset is applied in the step of the spike (NIR's subtract/zero).
+
+    ``reset``: the reset mechanism where the graph does not record one per node (a file):
+    ``"file"`` -> snnTorch's default ``"subtract"`` (said in the notes), or ``"subtract"``,
+    ``"zero"``, ``"none"``. A graph read from snnTorch modules (:func:`neurocompile.load`) records
+    each layer's mechanism, ``reset_delay`` and graded factor in its node metadata.
+
+    ``form="exact"``: the rewrite is spike for spike (subtract and none: the membrane as LI, a
+    Threshold and a diagonal Linear carrying ``-threshold * z[t-1]`` back; zeroed step: see
+    :func:`_zeroed_step`). ``form="neurons"`` (for the chips, which need LIF/CubaLIF): spiking nodes
+    stay as they are, the reset becomes NIR's (subtract or zero) and what differs is a note.
+    """
+    if reset not in SNNTORCH_RESETS:
+        raise UnsupportedError(
+            f"unknown snnTorch reset mechanism {reset!r}",
+            parameter="reset",
+            expected=" or ".join(SNNTORCH_RESETS),
+        )
+    if form not in ("exact", "neurons"):
+        raise UnsupportedError(f"unknown form {form!r}", parameter="form", expected="exact or neurons")
+    dt = SNNTORCH_EXPORT_DT
+    g = _copy(graph)
+    notes: list[str] = []
+    unmodelled: list[str] = []
+    if reset == "file":
+        notes.append(
+            "the file does not record snnTorch's reset mechanism (its exporter writes v_reset = 0 for "
+            "all): snnTorch's default, reset_mechanism='subtract' with reset_delay=True, is assumed "
+            "where a layer does not record it (reset='zero' or 'none' to choose another)"
+        )
+    mech_default = "subtract" if reset == "file" else reset
+    _fold_recurrent_bias(g, notes, cuba=form == "exact")
+    mechanisms = set()
+    for name in [n for n, node in g.nodes.items() if node.kind in ("LIF", "CubaLIF", "IF")]:
+        node = g.nodes[name]
+        meta = node.metadata.get("snntorch") if isinstance(node.metadata.get("snntorch"), dict) else {}
+        layer = meta.get("layer") or (
+            ("RLeaky" if node.kind == "LIF" else "RSynaptic")
+            if _in_cycle(g, name)
+            else ("Leaky" if node.kind == "LIF" else "Synaptic")
+        )
+        mech = meta.get("reset_mechanism") or mech_default
+        delay = bool(meta.get("reset_delay", True))
+        gf = np.asarray(meta.get("graded_spikes_factor", 1.0), dtype=float)
+        for flag in ("inhibition", "state_quant"):
+            if meta.get(flag):
+                unmodelled.append(f"{name}: {layer}({flag}=True) is not modelled")
+        theta = np.asarray(node.params["v_threshold"], dtype=float)
+        if np.any(theta <= 0) and mech == "zero":
+            unmodelled.append(f"{name}: threshold <= 0 with the zero reset (a zeroed step would spike)")
+        mechanisms.add(mech)
+        if form == "neurons":
+            if mech == "none":
+                raise UnsupportedError(
+                    f"snnTorch reset_mechanism='none' has no form with spiking neurons ({name})",
+                    node=name,
+                    parameter="reset",
+                    expected="reset_mechanism 'subtract' or 'zero' for a chip",
+                )
+            node.params["v_reset"] = np.zeros(_nshape(node))
+            if delay and (mech == "subtract" or layer != "Leaky"):
+                notes.append(
+                    f"{name}: {layer}'s delayed {mech} reset approximated by NIR's {mech} "
+                    "in the step of the spike"
+                )
+            if not np.all(gf == 1.0):
+                unmodelled.append(f"{name}: graded_spikes_factor != 1 is not applied in the neurons form")
+            continue
+        a, gain = _membrane_coeffs(node, dt, "forward")
+        if mech == "none":
+            _spiking_to_threshold(g, node, dt=dt, discretization="forward", loop_weight=None, scale=gf)
+            notes.append(f"{name}: {layer} without reset -> its membrane as LI/I + Threshold")
+        elif mech == "subtract":
+            w = -theta / gain if delay else -a * theta / gain
+            _spiking_to_threshold(g, node, dt=dt, discretization="forward", loop_weight=w, scale=gf)
+            notes.append(
+                f"{name}: {layer} subtract reset{' (delayed one step)' if delay else ''} -> membrane as "
+                "LI/I + Threshold + diagonal Linear feeding -threshold * z[t-1] back"
+            )
+        elif delay and layer != "Leaky":
+            _zeroed_step(g, node, scale=gf)
+            notes.append(
+                f"{name}: {layer}'s delayed zero reset zeroes the step after a spike -> LIF with a forced "
+                "spike in that step, removed from the output (see conventions._zeroed_step)"
+            )
+        else:
+            node.params["v_reset"] = np.zeros(_nshape(node))
+            if not np.all(gf == 1.0):
+                from .ir import Node
+
+                spk = Node(f"{name}.spikes", node.kind, dict(node.params), dict(node.metadata))
+                _rewire(
+                    g,
+                    name,
+                    spk.name,
+                    [spk, Node(name, "Scale", {"scale": np.broadcast_to(gf, _nshape(node)).copy()})],
+                )
+                g.edges.append((spk.name, name))
+    sem_reset = "file"
+    if form == "neurons" and "subtract" in mechanisms:
+        if "zero" in mechanisms:
+            raise UnsupportedError(
+                "the graph mixes snnTorch subtract and zero resets; one simulator run has a "
+                "single reset mode",
+                parameter="reset",
+                expected="one reset mechanism for all layers",
+            )
+        sem_reset = "subtract"
+    return Translation(
+        "snntorch",
+        g,
+        {"dt": dt, "discretization": "forward", "reset": sem_reset, "hop_delay": 0},
+        tuple(notes),
+        tuple(unmodelled),
+        {"form": form, "reset_mechanisms": sorted(mechanisms)},
+    )
+
+
+def _lambert_w(c: np.ndarray) -> np.ndarray:
+    """The principal branch of ``y exp(y) = c`` for c > 0 (Newton on log form; float64 exact)."""
+    c = np.asarray(c, dtype=float)
+    y = np.log1p(c)
+    for _ in range(60):
+        f = y + np.log(y) - np.log(c)
+        y = np.maximum(y - f / (1.0 + 1.0 / y), 1e-300)
+    return y
+
+
+def rockpool_dt(graph: Graph) -> float | None:
+    """The dt a rockpool ``to_nir`` export was made with: it writes ``r = tau exp(-dt/tau)/dt``, so
+    ``dt = tau W(1/r)`` (Lambert W). None when the neurons disagree (not a rockpool export)."""
+    dts = []
+    for node in graph.nodes.values():
+        if node.kind not in ("CubaLIF", "LIF", "LI"):
+            continue
+        tau = np.asarray(node.params.get("tau_mem", node.params.get("tau")), dtype=float)
+        r = np.asarray(node.params.get("r"), dtype=float)
+        if tau.size == 0 or r.size == 0 or np.any(r <= 0) or np.any(tau <= 0):
+            return None
+        d = tau * _lambert_w(1.0 / r)
+        dts.extend(np.broadcast_to(d, np.broadcast_shapes(tau.shape, r.shape)).reshape(-1).tolist())
+    if not dts:
+        return None
+    lo, hi = min(dts), max(dts)
+    if hi - lo > 1e-6 * hi:
+        return None
+    return float(np.median(dts))
+
+
+def rockpool_to_nir(graph: Graph, *, dt: float | None = None) -> Translation:
+    """What rockpool 3.1 computes for a graph in its ``to_nir`` form, as NIR.
+
+    rockpool 3.1 rules (``rockpool/nn/modules/torch/{lif_torch,exp_syn_torch,linear_torch,nir}.py``):
+
+    * ``LIFTorch`` per step: ``isyn = beta (isyn + x + W_rec z[t-1])``, ``vmem = alpha vmem + isyn +
+      bias``, ``z = floor(vmem/threshold)`` capped at ``max_spikes_per_dt`` (1 here: ``vmem >=
+      threshold``), ``vmem -= z threshold``; ``alpha = exp(-dt/tau_mem)``, ``beta =
+      exp(-dt/tau_syn)``. The exporter writes CubaLIF(tau_syn, tau_mem, r = tau_mem alpha/dt,
+      v_leak = 0, w_in = 1): it drops ``bias`` and ``w_rec``.
+    * NIR under ``exponential`` with dt gives ``u = beta u + (1-beta) w_in x`` and ``v = alpha v +
+      (1-alpha)(v_leak + r u)``: the translation sets ``w_in = beta/(1-beta)``, ``r = 1/(1-alpha)``
+      and ``v_leak = bias/(1-alpha)`` (a graph read from a module carries the bias in ``v_leak``; the
+      exporter's 0 stays 0), reset by subtraction.
+    * ``ExpSynTorch``: ``isyn = beta (isyn + x)``, exported as LI(tau, r = tau beta/dt): LI with
+      ``r = beta/(1-beta)``. ``LIFNeuronTorch``: ``vmem = alpha vmem + x + bias``, then as LIFTorch;
+      exported as LIF(tau, r = tau alpha/dt): LIF with ``r = 1/(1-alpha)``, ``v_leak = bias/(1-alpha)``.
+    * ``LinearTorch``: ``x @ W (+ b)``, exported as Linear/Affine with ``W.T`` (unchanged).
+
+    ``dt``: the module's (a graph read from a module records it), else recovered from ``r``
+    (:func:`rockpool_dt`).
+    """
+    from .reference_ops import decay_gain
+
+    g = _copy(graph)
+    if dt is None:
+        dt = graph.conventions.get("dt") if graph.conventions.get("framework") == "rockpool" else None
+    notes: list[str] = []
+    if dt is None:
+        dt = rockpool_dt(graph)
+        if dt is None:
+            raise UnsupportedError(
+                "cannot recover rockpool's dt from the neurons' r = tau exp(-dt/tau)/dt (they disagree)",
+                parameter="dt",
+                expected="a graph written by rockpool's to_nir, or dt=DT",
+            )
+        notes.append(f"dt = {dt:.6g} recovered from r = tau exp(-dt/tau)/dt")
+    unmodelled = [
+        "rockpool's default max_spikes_per_dt (2**16) emits floor(v/threshold) events per step; "
+        "NIR spikes once (equal for max_spikes_per_dt=1)",
+        "threshold v >= theta (rockpool) vs v > theta: equal without ties",
+    ]
+    for node in g.nodes.values():
+        p = node.params
+        if node.kind == "CubaLIF":
+            a_s, _ = decay_gain(np.asarray(p["tau_syn"], float), dt, "exponential")
+            a_m, _ = decay_gain(np.asarray(p["tau_mem"], float), dt, "exponential")
+            shape = _nshape(node)
+            p["w_in"] = np.broadcast_to(a_s / (1.0 - a_s), shape).copy()
+            p["r"] = np.broadcast_to(1.0 / (1.0 - a_m), shape).copy()
+            p["v_leak"] = np.broadcast_to(np.asarray(p["v_leak"], float) / (1.0 - a_m), shape).copy()
+            p.pop("v_reset", None)
+            notes.append(
+                f"{node.name}: LIFTorch -> exponential CubaLIF, w_in = beta/(1-beta), r = 1/(1-alpha)"
+            )
+        elif node.kind == "LI":
+            a, _ = decay_gain(np.asarray(p["tau"], float), dt, "exponential")
+            p["r"] = np.broadcast_to(a / (1.0 - a), neuron_shape(node)).copy()
+            notes.append(f"{node.name}: ExpSynTorch -> exponential LI, r = beta/(1-beta)")
+        elif node.kind == "LIF":
+            a_m, _ = decay_gain(np.asarray(p["tau"], float), dt, "exponential")
+            shape = _nshape(node)
+            p["r"] = np.broadcast_to(1.0 / (1.0 - a_m), shape).copy()
+            p["v_leak"] = np.broadcast_to(np.asarray(p["v_leak"], float) / (1.0 - a_m), shape).copy()
+            p.pop("v_reset", None)
+            notes.append(f"{node.name}: LIFNeuronTorch -> exponential LIF, r = 1/(1-alpha)")
+        elif node.kind == "IF":
+            unmodelled.append(f"{node.name}: IF is not written by rockpool's exporter; kept as NIR")
+            p.pop("v_reset", None)
+    return Translation(
+        "rockpool",
+        g,
+        {"dt": float(dt), "discretization": "exponential", "reset": "subtract", "hop_delay": 0},
+        tuple(notes),
+        tuple(unmodelled),
+    )
+
+
+def spikingjelly_to_nir(graph: Graph) -> Translation:
+    """What spikingjelly 2.0 computes for a graph read from its modules, as NIR.
+
+    The reader (:mod:`neurocompile.framework_modules`) writes each node in NIR form with dt = 1
+    and forward Euler (spikingjelly 2.0, ``activation_based/neuron/{integrate_and_fire,lif,plif,
+    base_node}.py``), and records per node ``v_reset`` (None: soft reset) in its metadata:
+
+    * ``IFNode``: ``v += x`` -> IF ``r = 1``. ``LIFNode(tau, decay_input)``: ``v += (x - (v -
+      v_reset))/tau`` -> LIF ``tau``, ``r = 1``; without ``decay_input`` ``v += x - (v -
+      v_reset)/tau`` -> ``r = tau``. ``ParametricLIFNode``: the same with ``1/tau = sigmoid(w)``.
+    * state starts at ``v_reset`` and leaks towards it: the reader shifts ``v`` by ``v_reset``
+      (``v_leak = 0``, threshold ``theta - v_reset``, hard reset to 0), exact.
+    * spike ``v - theta >= 0`` (heaviside; ours ``>``: equal without ties); hard reset in the
+      step (``v_reset`` a value: NIR's reset to ``v_reset``, here 0 after the shift); soft reset
+      (``v_reset=None``): ``v -= theta z`` -> membrane as LI/I + Threshold + a diagonal Linear
+      feeding ``-a theta z[t-1]`` back (the subtraction then decays, as in the step of the spike).
+    """
+    g = _copy(graph)
+    notes: list[str] = []
+    unmodelled = ["threshold v >= theta (spikingjelly heaviside) vs v > theta: equal without ties"]
+    for name in [n for n, node in g.nodes.items() if node.kind in ("IF", "LIF")]:
+        node = g.nodes[name]
+        meta = (
+            node.metadata.get("spikingjelly") if isinstance(node.metadata.get("spikingjelly"), dict) else {}
+        )
+        if meta.get("soft_reset"):
+            a, gain = _membrane_coeffs(node, 1.0, "forward")
+            theta = np.asarray(node.params["v_threshold"], dtype=float)
+            _spiking_to_threshold(g, node, dt=1.0, discretization="forward", loop_weight=-a * theta / gain)
+            notes.append(f"{name}: soft reset (v_reset=None) -> membrane + Threshold + -theta feedback")
+        else:
+            node.params["v_reset"] = np.asarray(node.params.get("v_reset", 0.0), dtype=float)
+    return Translation(
+        "spikingjelly",
+        g,
+        {"dt": 1.0, "discretization": "forward", "reset": "file", "hop_delay": 0},
+        tuple(notes),
+        tuple(unmodelled),
+    )
+
+
+__all__ += ["snntorch_to_nir", "rockpool_to_nir", "rockpool_dt", "spikingjelly_to_nir", "SNNTORCH_EXPORT_DT"]

@@ -11,6 +11,8 @@
 * a norse or sinabs ``torch.nn.Module`` together with ``sample_input``: the framework's own
   exporter is called (``norse.torch.to_nir`` / ``sinabs.to_nir``) and its conventions are
   recorded in ``Graph.conventions``;
+* an snnTorch, rockpool or spikingjelly module with ``sample_input``: read directly, without
+  their exporters or the nir package (:mod:`neurocompile.framework_modules`);
 * an already loaded :class:`Graph` (returned unchanged).
 
 Normalisation (what downstream passes may rely on):
@@ -147,6 +149,14 @@ def load_graph(
             f"cannot load an object of type {type(x).__module__}.{type(x).__name__}",
             expected="a .nir path, a nir.NIRGraph, or a norse/sinabs torch module with sample_input",
         )
+    if not isinstance(x, Graph) and graph.conventions.get("framework") != "onnx":
+        from .ingest import repair
+
+        repair(graph)
+    if framework is not None and not _is_torch_module(x):
+        from .frameworks import declare
+
+        declare(graph, framework)
     infer_shapes(graph)
     return graph
 
@@ -603,13 +613,25 @@ def _detect_framework(module: Any) -> str | None:
 
 
 def _load_module(module: Any, sample_input: Any, framework: str | None) -> Graph:
-    fw = framework or _detect_framework(module)
+    from . import framework_modules
+
+    fw = framework or _detect_framework(module) or framework_modules.detect(module)
+    if fw in ("snntorch", "rockpool", "spikingjelly"):
+        raw, conventions = framework_modules.read(module, sample_input, fw)
+        try:
+            version = __import__(fw).__version__
+        except Exception:  # noqa: BLE001 - the version is informative only
+            version = None
+        conventions["framework_version"] = version
+        return _build_graph(
+            raw, source=f"<{fw} {type(module).__name__}>", nir_version=None, conventions=conventions
+        )
     if fw not in ("norse", "sinabs"):
         raise ModelLoadError(
             f"cannot tell which framework the module {type(module).__name__} comes from"
             + (f" (framework={framework!r})" if framework else ""),
             parameter="framework",
-            expected="a norse or sinabs module, or framework='norse' / 'sinabs'",
+            expected="a norse, sinabs, snnTorch, rockpool or spikingjelly module, or framework=NAME",
         )
     if sample_input is None:
         raise ModelLoadError(

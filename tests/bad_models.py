@@ -329,8 +329,48 @@ CASES: list[Case] = [
     ),
     Case(
         "stale-output-shape",
-        _mod(lif_graph, _set("out", shape=np.array([1, 1, 2]))),
+        _mod(lif_graph, _set("out", shape=np.array([3]))),
         {("shape-mismatch", "out")},
+    ),
+    # tolerant ingest (neurocompile.ingest): repaired, and said as an info finding
+    Case(
+        "output-batch-time-dims",
+        _mod(lif_graph, _set("out", shape=np.array([1, 1, 2]))),
+        {("ingest-repair", "out")},
+    ),
+    Case(
+        "input-batch-dim",
+        _mod(lif_graph, _set("in", shape=np.array([1, 3]))),
+        {("ingest-repair", "in")},
+    ),
+    Case(
+        "input-shape-missing",
+        _mod(lif_graph, _drop("in", "shape")),
+        {("ingest-repair", "in")},
+    ),
+    Case(
+        "identity-node",
+        _mod(
+            lif_graph,
+            _add(
+                {"ident": {"type": "Identity"}},
+                [("fc", "ident"), ("ident", "lif")],
+                drop_edges=(("fc", "lif"),),
+            ),
+        ),
+        {("ingest-repair", "ident")},
+    ),
+    # framework conventions (neurocompile.frameworks)
+    Case(
+        "looks-snntorch-exported",
+        _mod(lif_graph, _set("lif", tau=np.full(2, 1e-3), r=np.full(2, 10.0))),
+        {("framework-unchosen", None)},
+    ),
+    Case(
+        "framework-declared",
+        _mod(lif_graph, _set("lif", tau=np.full(2, 1e-3), r=np.full(2, 10.0))),
+        {("framework-conventions", None)},
+        check_kw={"framework": "snntorch"},
     ),
     Case(
         "summed-inputs-differ",

@@ -144,11 +144,15 @@ def test_paper_graphs_pass_check(paper_data, rel, n_spiking):
     assert "missing-dt" not in with_dt.codes and not with_dt.has_errors
 
 
-def test_rockpool_stale_output_shape(paper_data):
+def test_rockpool_output_dims_and_mark(paper_data):
+    """The paper's rockpool file: its Output type (1, 1, 1) carries rockpool's (batch, time) dims
+    (repaired, said), and its node names are rockpool's mark (framework detected, said)."""
     report = check(paper_data / "01_lif" / "lif_rockpool.nir")
-    assert report.readable and report.has_errors
-    assert ("shape-mismatch", "output") in _pairs(report)
-    assert "(1, 1, 1)" in report.by_code("shape-mismatch")[0].message
+    assert report.readable and not report.has_errors
+    assert ("ingest-repair", "output") in _pairs(report)
+    assert "(1, 1, 1)" in report.by_code("ingest-repair")[0].message
+    (fw,) = report.by_code("framework-conventions")
+    assert "rockpool (detected" in fw.message and "dt=0.0001" in fw.message
 
 
 @pytest.mark.parametrize(

@@ -110,12 +110,15 @@ def test_braille_graphs(paper_data, name, hidden, kind):
     assert infer_shapes(g) == []
 
 
-def test_rockpool_loads_despite_stale_shape(paper_data):
+def test_rockpool_output_batch_time_dims_repaired(paper_data):
+    """rockpool writes its (batch, time) dims into the Output type: (1, 1, 1) for 1 neuron. The
+    loader reads it as (1,) and says so (ingest-repair), instead of a stale-shape problem."""
     g = load(paper_data / "01_lif" / "lif_rockpool.nir")
-    problems = infer_shapes(g)
-    assert [p.node for p in problems] == ["output"]
-    assert g.nodes["output"].params["shape"] == (1, 1, 1)
+    assert infer_shapes(g) == []
+    assert g.nodes["output"].params["shape"] == (1,)
     assert g.nodes["output"].output_shape == (1,)  # what actually arrives
+    ((code, node, msg),) = g.load_problems
+    assert code == "ingest-repair" and node == "output" and "(1, 1, 1)" in msg
 
 
 @pytest.mark.parametrize(
