@@ -389,3 +389,24 @@ def test_cli_run_with_local_cluster_writes_the_same_npz(tmp_path, capsys):
     assert "shards on 2 Dask workers" in out, out
     one, many = load_npz(tmp_path / "one.npz"), load_npz(tmp_path / "many.npz")
     assert sorted(one) == sorted(many) and all(np.array_equal(one[k], many[k]) for k in one)
+
+
+@dask_mark
+def test_sweep_on_the_cluster_gives_the_same_rows(client):
+    """neurocompile.sweep.run_sweep: one Dask task per point, rows in grid order, equal to one process."""
+    import sys
+
+    import cloudpickle
+
+    from neurocompile.sweep import run_sweep
+
+    sys.path.insert(0, os.path.dirname(__file__))
+    import test_sweep
+
+    cloudpickle.register_pickle_by_value(test_sweep)  # the workers cannot import tests/
+    grid = {"seed": list(range(6)), "fail": [False, True]}
+    local = run_sweep(test_sweep.probe, grid)
+    seen: list[int] = []
+    res = run_sweep(test_sweep.probe, grid, cluster=client, progress=lambda d, n: seen.append(d))
+    assert res.rows == local.rows and res.workers == 2 and seen == list(range(13))
+    assert any("error" in r for r in res.rows) and res.metrics == local.metrics

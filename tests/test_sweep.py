@@ -8,7 +8,6 @@ process, and the CLI's table, JSON and exit codes.
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -81,31 +80,6 @@ def test_run_sweep_rows_in_grid_order_with_errors():
     assert "error" in text.splitlines()[0] and "6 points in this process" in text and "scale=2.0" in text
     with pytest.raises(ParameterError):
         run_sweep(probe, {"seed": [1]}, fixed={"seed": 2})
-
-
-@pytest.mark.dask
-def test_run_sweep_on_a_local_cluster_gives_the_same_rows():
-    dist = pytest.importorskip("distributed", reason="dask distributed is not installed (make venvs)")
-    import logging
-
-    import cloudpickle
-
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/
-    grid = {"seed": list(range(6)), "fail": [False, True]}
-    local = run_sweep(probe, grid)
-    with (
-        dist.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        dist.Client(cluster) as client,
-    ):
-        seen = []
-        res = run_sweep(probe, grid, cluster=client, progress=lambda d, n: seen.append(d))
-    assert res.rows == local.rows and res.workers == 2 and seen == list(range(13))
 
 
 def test_cli_sweep_choice_table_and_json(tmp_path, capsys):
