@@ -254,6 +254,7 @@ BLOCKS: tuple[Block, ...] = (
     Block("docs/frontends/norse.md", "accuracy", frontend_accuracy("digits_rnn_norse")),
     Block("docs/frontends/onnx.md", "accuracy", frontend_accuracy("digits_mlp_onnx")),
     Block("docs/targets/loihi2-compiler.md", "paper-cnn", paper_cnn("loihi2"), slow=True, needs="paper"),
+    Block("docs/targets/spinnaker.md", "paper-cnn", paper_cnn("spinnaker"), slow=True, needs="paper"),
     Block("docs/targets/loihi2-compiler.md", "quant-fidelity", quant_block("quant-fidelity"), slow=True),
     Block("docs/targets/loihi2-compiler.md", "quant-ablation", quant_block("quant-ablation"), slow=True),
     Block("docs/targets/loihi2-compiler.md", "quant-legacy", quant_block("quant-legacy"), slow=True),
