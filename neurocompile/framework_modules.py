@@ -47,10 +47,12 @@ def _np(t: Any) -> np.ndarray:
 
 def detect(module: Any) -> str | None:
     """'snntorch', 'rockpool' or 'spikingjelly' from the class module paths, else None."""
-    try:
-        mods = [type(m).__module__ for m in module.modules()]
-    except Exception:  # noqa: BLE001 - not an nn.Module
-        return None
+    mods = [c.__module__ for c in type(module).__mro__]
+    try:  # rockpool's modules() is its own (a dict of names), hence named_children
+        mods += [c.__module__ for _, m in module.named_children() for c in type(m).__mro__]
+        mods += [type(m).__module__ for m in module.modules() if hasattr(m, "forward")]
+    except Exception:  # noqa: BLE001 - not an nn.Module: the class alone
+        pass
     for fw in ("snntorch", "rockpool", "spikingjelly"):
         if any(m == fw or m.startswith(fw + ".") for m in mods):
             return fw
