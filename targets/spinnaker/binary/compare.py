@@ -16,11 +16,12 @@ V (s16.15 integers) and spikes are compared for every neuron at every tick. ``--
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from neurocompile.program import OutputSpec, Population, Program, Projection
 #: delays stay below 16 ticks: no delay-extension core (their relayed keys are not routed here)
 MAX_DELAY = 15
 DOC_BLOCK = "binary-compare"
+DOC_BLOCK_STDP = "binary-compare-stdp"
 
 
 def _lif(name: str, kind: str, size: int, rng: np.random.Generator) -> Population:
@@ -104,6 +106,117 @@ def random_network(seed: int, steps: int) -> tuple[Program, dict[str, np.ndarray
     return prog, {"input": x}
 
 
+#: the STDP variants the lowering maps (targets/spinnaker/spec.py STDP_BINARIES): (post kind, block)
+STDP_VARIANTS = (
+    ("if_curr_exp", "spike_pair", "additive"),
+    ("if_curr_exp", "spike_pair", "multiplicative"),
+    ("if_curr_exp", "pfister_triplet", "additive_triplet"),
+    ("if_curr_delta", "spike_pair", "additive"),
+)
+
+
+def _plasticity(timing: str, weight: str, rng: np.random.Generator) -> dict:
+    block = {
+        "timing": timing,
+        "weight": weight,
+        "tau_plus": float(rng.choice([10.0, 16.7, 20.0])),
+        "tau_minus": float(rng.choice([12.0, 20.0, 33.7])),
+        "w_min": 0.0,
+        "w_max": float(rng.choice([1.0, 1.5, 2.0])),
+    }
+    if weight == "multiplicative":
+        block.update(A_plus=float(rng.choice([0.05, 0.1, 0.2])), A_minus=float(rng.choice([0.05, 0.12])))
+    else:
+        block.update(A_plus=float(rng.choice([0.02, 0.05, 0.1])), A_minus=float(rng.choice([0.02, 0.06])))
+    if timing == "pfister_triplet":
+        block.update(tau_x=float(rng.choice([50.0, 101.0])), tau_y=float(rng.choice([100.0, 125.0])))
+        block.update(A3_plus=float(rng.choice([0.005, 0.01])), A3_minus=float(rng.choice([0.0, 0.002])))
+    return block
+
+
+def random_stdp_network(seed: int, steps: int, variant: int) -> tuple[Program, dict[str, np.ndarray]]:
+    """Spike source "pre" -> LIF "post" through an STDP projection (variant ``STDP_VARIANTS[variant]``,
+    random parameters, weights and delays 1-10) plus a static "drive" source that makes the post
+    neurons spike (so both potentiation and depression happen), built with ``SpiNNakerBuilder``."""
+    from neurocompile.targets.spinnaker.builder import SpiNNakerBuilder
+
+    kind, timing, weight = STDP_VARIANTS[variant]
+    rng = np.random.default_rng(seed)
+    n_pre, n_post = int(rng.integers(2, 12)), int(rng.integers(1, 8))
+    shift = int(rng.integers(3, 6))
+    b = SpiNNakerBuilder(1.0)
+    b.spike_source("pre", n_pre)
+    b.spike_source("drive", n_post)
+    neuron = b.if_curr_exp if kind == "if_curr_exp" else b.if_curr_delta
+    extra = {"tau_syn_E": float(rng.choice([1.0, 2.0, 5.0]))} if kind == "if_curr_exp" else {}
+    neuron(
+        "post",
+        n_post,
+        ring_buffer_shifts=[shift, 2],
+        tau_refrac=float(rng.choice([1.0, 2.0])),
+        i_offset=np.round(rng.uniform(0.0, 0.8, n_post), 3),
+        **extra,
+    )
+    b.from_list(
+        "drive",
+        "post",
+        pre_idx=np.arange(n_post),
+        post_idx=np.arange(n_post),
+        w16=np.full(n_post, 0xFFFF),
+        delays=1,
+    )
+    pi, qi = np.nonzero(rng.random((n_pre, n_post)) < 0.6)
+    if pi.size == 0:
+        pi, qi = np.array([0]), np.array([0])
+    block = _plasticity(timing, weight, rng)
+    w_hi = int(block["w_max"] * 2.0 ** (15 - shift))
+    b.stdp(
+        "pre",
+        "post",
+        pre_idx=pi,
+        post_idx=qi,
+        w16=rng.integers(0, w_hi + 1, pi.size),
+        delays=rng.integers(1, 11, pi.size),
+        plasticity=block,
+        name="plastic",
+    )
+    prog = b.build({"out": ("post", "spikes")})
+    x = {
+        "pre": (rng.random((1, steps, n_pre)) < float(rng.uniform(0.05, 0.25))).astype(np.uint8),
+        "drive": (rng.random((1, steps, n_post)) < float(rng.uniform(0.03, 0.12))).astype(np.uint8),
+    }
+    return prog, x
+
+
+def n_bits(n: int) -> int:
+    """sPyNNaker's ``get_n_bits``: bits for ``n`` values (0 -> 0, 1 -> 1, else ceil(log2 n))."""
+    return 0 if n == 0 else 1 if n == 1 else int(math.ceil(math.log2(n)))
+
+
+def ring_size_plastic_synapses(prog: Program) -> int:
+    """Plastic synapses whose delay equals their post core's ring-buffer size.
+
+    sPyNNaker 1!7.4.1 gives a post population ``2 ** get_n_bits(max incoming delay)`` delay slots
+    (``PopulationVertex.max_delay_steps_incoming``, capped by ``2 ** (14 - atom bits - type
+    bits)``), so a maximum delay that is a power of two d >= 2 gets exactly d slots and
+    ``log_max_delay = log2 d``. The static row code still delivers delay d (slot ``(t + d) & (d - 1)``
+    is read again at ``t + d``), but the STDP binaries mask the plastic synapse's delay to
+    ``d & (d - 1) = 0``: seen here, its input never reaches the ring buffer and its STDP window
+    uses dendritic delay 0. The numba emulator delivers it with delay d."""
+    out = 0
+    for post in prog.populations.values():
+        incoming = [q for q in prog.projections.values() if q.post == post.name and q.params["delays"].size]
+        if not incoming:
+            continue
+        max_d = max(int(np.max(q.params["delays"])) for q in incoming)
+        atoms = min(post.size, int(post.params.get("neurons_per_core", 256)))
+        slots = min(2 ** n_bits(max_d), 2 ** (14 - n_bits(atoms) - 1))
+        for q in incoming:
+            if q.kind == "stdp":
+                out += int(np.count_nonzero((np.asarray(q.params["delays"]) & (slots - 1)) == 0))
+    return out
+
+
 @dataclass
 class NetworkResult:
     seed: int
@@ -117,10 +230,16 @@ class NetworkResult:
     v_mismatches: int
     spike_mismatches: int
     first_mismatch: str = ""
+    #: STDP: final plastic weights read from the binaries' synaptic rows vs the emulator's
+    weights_compared: int = 0
+    weight_mismatches: int = 0
+    weights_changed: int = 0  # synapses whose final weight differs from the initial one
+    #: plastic synapses the STDP binaries drop (:func:`ring_size_plastic_synapses`)
+    ring_size_plastic: int = 0
 
     @property
     def ok(self) -> bool:
-        return not self.v_mismatches and not self.spike_mismatches
+        return not self.v_mismatches and not self.spike_mismatches and not self.weight_mismatches
 
 
 @dataclass
@@ -136,9 +255,10 @@ class Summary:
         for r in n:
             for b in set(r.binaries.values()):
                 kinds[b] = kinds.get(b, 0) + 1
+        seeds = [r.seed for r in n]
         rows = [
-            ("networks (seeds)", f"{len(n)} (0..{len(n) - 1})"),
-            ("networks equal, V and spikes, every tick", str(sum(r.ok for r in n))),
+            ("networks (seeds)", f"{len(n)} ({min(seeds, default=0)}..{max(seeds, default=0)})"),
+            ("networks equal at every tick", str(sum(r.ok for r in n))),
             ("ticks per network", str(n[0].ticks if n else 0)),
             ("neurons compared", str(sum(r.neurons for r in n))),
             ("neuron-ticks compared (V and spike)", str(sum(r.neurons * r.ticks for r in n))),
@@ -148,8 +268,33 @@ class Summary:
                 f"{sum(r.spikes_binary for r in n)} / {sum(r.spikes_emulator for r in n)}",
             ),
             ("multicast packets delivered", str(sum(r.packets for r in n))),
-            ("binaries run", ", ".join(f"{k} ({v} networks)" for k, v in sorted(kinds.items()))),
         ]
+        if any(r.weights_compared for r in n):
+            hit = [r for r in n if r.ring_size_plastic]
+            rows.insert(
+                2,
+                (
+                    "networks with a plastic synapse whose delay = ring-buffer size (equal)",
+                    f"{len(hit)} ({sum(r.ok for r in hit)})",
+                ),
+            )
+            rows.insert(
+                3,
+                (
+                    "networks without one (equal at every tick)",
+                    f"{len(n) - len(hit)} ({sum(r.ok for r in n if not r.ring_size_plastic)})",
+                ),
+            )
+            rows.append(
+                (
+                    "final plastic weights compared (changed by STDP)",
+                    f"{sum(r.weights_compared for r in n)} ({sum(r.weights_changed for r in n)})",
+                )
+            )
+            rows.append(
+                ("plastic weights equal", str(sum(r.weights_compared - r.weight_mismatches for r in n)))
+            )
+        rows.append(("binaries run", ", ".join(f"{k} ({v} networks)" for k, v in sorted(kinds.items()))))
         w = max(len(a) for a, _ in rows)
         lines = [f"| {'quantity':<{w}} | value |", f"|{'-' * (w + 2)}|-------|"]
         lines += [f"| {a:<{w}} | {b} |" for a, b in rows]
@@ -159,6 +304,8 @@ class Summary:
 def compare_one(
     seed: int, prog: Program, inputs, ds, steps: int, prefix: str
 ) -> tuple[NetworkResult, float, float]:
+    """Run one Program on the binaries (regions from ``ds``, labels with ``prefix``) and on the
+    emulator; count V, spike and (STDP) final-weight mismatches."""
     from neurocompile.targets.spinnaker.emulator.run import run_program
 
     from .run import run_binaries
@@ -188,6 +335,21 @@ def compare_one(
                 f"{n}[{i}] tick {t}: binary V {bv[t, i]} spike {bs[t, i]}, "
                 f"emulator V {ev[t, i]} spike {es[t, i]}"
             )
+    wc = wm = wch = 0
+    for name, q in prog.projections.items():
+        if q.kind != "stdp":
+            continue
+        emu = np.asarray(res.recordings[f"{name}.weights"])[0]
+        got = br.plastic.get(q.post, {})
+        keys = zip(q.params["pre"], q.params["post"], q.params["delays"])
+        binw = np.array([got.get((q.pre, int(a), int(b), int(d)), -1) for a, b, d in keys], dtype=np.int64)
+        wc += emu.size
+        bad = np.nonzero(binw != emu)[0]
+        wm += bad.size
+        wch += int(np.count_nonzero(emu != np.asarray(q.params["w16"])))
+        if bad.size and not first:
+            k = int(bad[0])
+            first = f"{name} synapse {k}: binary w16 {binw[k]}, emulator w16 {emu[k]}"
     r = NetworkResult(
         seed,
         sum(prog.populations[n].size for n in neurons),
@@ -200,60 +362,92 @@ def compare_one(
         vm,
         sm,
         first,
+        wc,
+        wm,
+        wch,
+        ring_size_plastic_synapses(prog),
     )
     return r, t1 - t0, t2 - t1
 
 
-def compare(seeds, steps: int = 60) -> Summary:
+def networks(seeds, stdp_seeds, steps: int) -> list[tuple[str, int, Program, dict]]:
+    """``("static", seed, program, inputs)`` for :func:`random_network` and ``("stdp", ...)`` for
+    :func:`random_stdp_network` (variant ``seed % 4``)."""
+    out = [("static", s, *random_network(s, steps)) for s in seeds]
+    out += [("stdp", s, *random_stdp_network(s, steps, s % len(STDP_VARIANTS))) for s in stdp_seeds]
+    return out
+
+
+def compare(seeds, stdp_seeds=(), steps: int = 60) -> dict[str, Summary]:
+    """Both groups mapped in one sPyNNaker run; returns ``{"static": Summary, "stdp": Summary}``."""
     from .dsg import generate
 
-    nets = [random_network(s, steps) for s in seeds]
+    nets = networks(seeds, stdp_seeds, steps)
     t0 = time.perf_counter()
-    ds = generate([p for p, _ in nets], [x for _, x in nets], steps)
-    summary = Summary(dsg_s=time.perf_counter() - t0)
-    multi = len(nets) > 1
-    for i, (seed, (prog, x)) in enumerate(zip(seeds, nets)):
-        r, tb, te = compare_one(seed, prog, x, ds, steps, f"n{i}_" if multi else "")
-        summary.networks.append(r)
-        summary.binary_s += tb
-        summary.emulator_s += te
-    return summary
+    ds = generate([p for _, _, p, _ in nets], [x for _, _, _, x in nets], steps)
+    dsg_s = time.perf_counter() - t0
+    out = {"static": Summary(dsg_s=dsg_s), "stdp": Summary(dsg_s=dsg_s)}
+    for i, (group, seed, prog, x) in enumerate(nets):
+        r, tb, te = compare_one(seed, prog, x, ds, steps, f"n{i}_" if len(nets) > 1 else "")
+        out[group].networks.append(r)
+        out[group].binary_s += tb
+        out[group].emulator_s += te
+    return out
 
 
-def rewrite_doc(page: Path, table: str) -> bool:
-    """Replace the ``<!-- binary-compare -->`` ... ``<!-- /binary-compare -->`` block; True if changed."""
+def rewrite_doc(page: Path, block: str, table: str) -> bool:
+    """Replace the ``<!-- block -->`` ... ``<!-- /block -->`` block; True if the page changed."""
     text = page.read_text()
-    pat = re.compile(rf"(<!-- {DOC_BLOCK} -->\n).*?(<!-- /{DOC_BLOCK} -->)", re.S)
+    pat = re.compile(rf"(<!-- {block} -->\n).*?(<!-- /{block} -->)", re.S)
     new = pat.sub(lambda m: m.group(1) + table + "\n" + m.group(2), text)
     if new != text:
         page.write_text(new)
     return new != text
 
 
+def doc_block(page: Path, block: str) -> str:
+    text = page.read_text()
+    return text.split(f"<!-- {block} -->\n", 1)[1].split(f"<!-- /{block} -->")[0].strip()
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=100, help="seeds 0..N-1")
+    ap.add_argument("--seeds", type=int, default=100, help="static networks: seeds 0..N-1")
+    ap.add_argument("--stdp-seeds", type=int, default=40, help="STDP networks: seeds 0..M-1")
     ap.add_argument("--steps", type=int, default=60)
-    ap.add_argument("--doc", type=Path, default=None, help="Markdown page whose block to rewrite")
+    ap.add_argument("--doc", type=Path, default=None, help="Markdown page whose blocks to rewrite")
     args = ap.parse_args(argv)
-    s = compare(range(args.seeds), args.steps)
-    print(s.table())
-    print(
-        f"timings: sPyNNaker data spec {s.dsg_s:.1f} s, binaries {s.binary_s:.1f} s, "
-        f"emulator {s.emulator_s:.1f} s"
-    )
-    for r in s.networks:
-        if not r.ok:
-            print(
-                f"seed {r.seed}: {r.v_mismatches} V and {r.spike_mismatches} spike mismatches; "
-                f"{r.first_mismatch}"
-            )
-    if args.doc is not None:
-        rewrite_doc(args.doc, s.table())
-    return 0 if all(r.ok for r in s.networks) else 1
+    res = compare(range(args.seeds), range(args.stdp_seeds), args.steps)
+    ok = True
+    for group, block in (("static", DOC_BLOCK), ("stdp", DOC_BLOCK_STDP)):
+        s = res[group]
+        if not s.networks:
+            continue
+        print(f"{group}:")
+        print(s.table())
+        print(f"timings: binaries {s.binary_s:.1f} s, emulator {s.emulator_s:.1f} s")
+        for r in s.networks:
+            if not r.ok:
+                ok = False
+                print(
+                    f"{group} seed {r.seed}: {r.v_mismatches} V, {r.spike_mismatches} spike and "
+                    f"{r.weight_mismatches} weight mismatches; {r.first_mismatch}"
+                )
+        if args.doc is not None:
+            rewrite_doc(args.doc, block, s.table())
+    print(f"sPyNNaker data spec (one run, all networks): {res['static'].dsg_s:.1f} s")
+    return 0 if ok else 1
 
 
-__all__ = ["random_network", "compare", "Summary", "NetworkResult", "main", "asdict"]
+__all__ = [
+    "random_network",
+    "random_stdp_network",
+    "compare",
+    "compare_one",
+    "Summary",
+    "NetworkResult",
+    "main",
+]
 
 if __name__ == "__main__":
     sys.exit(main())

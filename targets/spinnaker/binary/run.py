@@ -40,6 +40,9 @@ from .dsg import CoreSpec, DataSpec
 
 N_COLOUR_BITS = 4  # spynnaker.cfg n_colour_bits
 REGION_RECORDING = 15  # PopulationMachineVertex.REGIONS.RECORDING (combined neuron + synapse core)
+REGION_SYNAPSE_PARAMS, REGION_POP_TABLE, REGION_MATRIX = 4, 5, 6
+ROW_HEADER_WORDS = 3  # plastic-region size, fixed count, plastic-control count
+POP_TABLE_ADDRESS_SCALE = 16
 CHANNEL_V, CHANNEL_SPIKES = 0, 3  # neuron_recorder: v, gsyn_exc, gsyn_inh, then the spike bitfield
 SDRAM_HEAP = 120 << 20
 
@@ -55,6 +58,9 @@ class BinaryRun:
     packets: int = 0
     dma_transfers: int = 0
     binaries: dict[str, str] = field(default_factory=dict)
+    #: plastic synapses after the run, read back from the synaptic matrix in emulated SDRAM:
+    #: population -> {(pre population, pre index, post index, delay): w16}
+    plastic: dict[str, dict[tuple[str, int, int, int], int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -103,6 +109,48 @@ def read_recording(core: Core, addr: int, n: int, steps: int) -> tuple[np.ndarra
         bits = np.unpackbits(r[1:].astype("<u4").view(np.uint8), bitorder="little")[:n]
         s[t] |= bits
     return v, s
+
+
+def read_plastic_weights(
+    core: Core, regions: dict[int, int], senders
+) -> dict[tuple[str, int, int, int], int]:
+    """The plastic weights of every row the master population table points at (STDP rows:
+    ``[pp_size, plastic region (pre-trace header, uint16 weights), n_fixed, n_plastic, fixed words,
+    uint16 controls delay|type|index]``; ``master_pop_table.py`` / ``synapse_row.h``)."""
+    params = regions[REGION_SYNAPSE_PARAMS]
+    log_n, log_types = core.r32(params + 8), core.r32(params + 12)
+    table = regions[REGION_POP_TABLE]
+    n_entries = core.r32(table)  # then the address-list length
+    addr_list = table + 8 + 20 * n_entries
+    out = {}
+    for e in range(n_entries):
+        key, mask, w2, _, w4 = struct.unpack("<5I", core.uc.mem_read(table + 8 + 20 * e, 20))
+        start, count, n_neurons = w2 & 0x1FFF, w2 >> 16, w4 & 0xFFFF
+        src = next(((name, lo) for k, m, name, lo in senders if k & mask == key), None)
+        if src is None:
+            continue
+        for a in range(start, start + count):
+            word = core.r32(addr_list + 4 * a)
+            row_len, offset = word & 0xFF, word >> 8
+            if offset == 0xFFFFFF:
+                continue
+            base = regions[REGION_MATRIX] + offset * POP_TABLE_ADDRESS_SCALE
+            stride = 4 * (row_len + 1 + ROW_HEADER_WORDS)  # the table stores the row's words - 1
+            for r in range(n_neurons):
+                row = base + r * stride
+                pp = core.r32(row)
+                if pp == 0:
+                    continue
+                n_fixed, n_pl = core.r32(row + 4 * (1 + pp)), core.r32(row + 4 * (2 + pp))
+                w_at = row + 4 * (1 + pp) - 4 * ((n_pl + 1) // 2)
+                weights = struct.unpack(f"<{n_pl}H", core.uc.mem_read(w_at, 2 * n_pl))
+                c_at = row + 4 * (3 + pp + n_fixed)
+                controls = struct.unpack(f"<{n_pl}H", core.uc.mem_read(c_at, 2 * n_pl))
+                for w, c in zip(weights, controls):
+                    post = c & ((1 << log_n) - 1)
+                    delay = c >> (log_n + log_types)
+                    out[(src[0], src[1] + r, post, delay)] = w
+    return out
 
 
 def run_binaries(
@@ -188,6 +236,7 @@ def run_binaries(
             queue = nxt
     out_v: dict[str, np.ndarray] = {}
     out_s: dict[str, np.ndarray] = {}
+    out_p: dict[str, dict] = {}
     for ld in neurons:
         if ld.core.state() != CPU_STATE_WAIT:
             raise CoreError(f"{ld.spec.binary} ({ld.population}): state {ld.core.state()} after the run")
@@ -198,6 +247,10 @@ def run_binaries(
         lo, n = ld.spec.lo_atom, ld.spec.n_atoms
         out_v[ld.population][:, lo : lo + n] = v
         out_s[ld.population][:, lo : lo + n] = s
+        if "stdp" in ld.spec.binary:
+            plastic = read_plastic_weights(ld.core, ld.regions, senders)
+            base = out_p.setdefault(ld.population, {})
+            base.update({(a, b, c + lo, d): w for (a, b, c, d), w in plastic.items()})
     return BinaryRun(
         out_v,
         out_s,
@@ -205,6 +258,7 @@ def run_binaries(
         packets=packets,
         dma_transfers=sum(ld.core.dma["transfers"] for ld in neurons),
         binaries={ld.population: ld.spec.binary for ld in neurons},
+        plastic=out_p,
     )
 
 
