@@ -8,7 +8,9 @@ arrays; each target's ``spec`` module validates them.
 File format (``.ncp``): a zip archive with fixed timestamps and sorted members:
 ``program.json`` (everything but arrays, keys sorted) and ``arrays/NNNN.npy`` (numpy
 ``.npy``), referenced from the JSON as ``{"__array__": "arrays/NNNN.npy"}``. The same
-network gives the same bytes, and loading needs numpy only (no torch, no nir).
+network gives the same bytes, and loading needs numpy only (no torch, no nir). Members are
+deflated at zlib's default level, or at :data:`FAST_COMPRESS_LEVEL` when its manifest and arrays hold more
+than :data:`FAST_COMPRESS_ABOVE` bytes (the content is the same; any level reads back).
 
 Loading checks before it allocates (:func:`check_manifest`): every manifest field's type (the
 field path, e.g. ``projections.fc.params.weights``, is named in the typed error), every array
@@ -36,6 +38,12 @@ from .errors import ModelLoadError, ParameterError
 FORMAT = "neurocompile-program"
 FORMAT_VERSION = 1
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+#: zlib level of every member of a Program whose manifest and arrays hold more than FAST_COMPRESS_ABOVE
+#: bytes (uncompressed); smaller ones keep zlib's default (6), so their files are unchanged. Level 2
+#: deflates a chip-scale Program (1M neurons, 100M synapses: GBs of int64 .npy) about 8x faster
+#: than level 6, for files ~20 % larger (benchmarks/bench_compile.py; issue 14 item 2).
+FAST_COMPRESS_LEVEL = 2
+FAST_COMPRESS_ABOVE = 64 * 2**20
 
 #: Limits of the load-time check (:func:`check_manifest`), enforced before anything is allocated:
 #: elements of one array member (and of one population), uncompressed bytes of ``program.json``,
@@ -206,13 +214,16 @@ class Program:
     def to_bytes(self) -> bytes:
         arrays: list[np.ndarray] = []
         doc = self.to_json_dict(arrays)
+        manifest = json.dumps(doc, sort_keys=True, indent=1).encode()
+        big = len(manifest) + sum(a.nbytes for a in arrays) > FAST_COMPRESS_ABOVE
+        level = FAST_COMPRESS_LEVEL if big else None
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            _write_member(zf, "program.json", json.dumps(doc, sort_keys=True, indent=1).encode())
+            _write_member(zf, "program.json", manifest, level)
             for i, arr in enumerate(arrays):
                 ab = io.BytesIO()
                 np.lib.format.write_array(ab, np.ascontiguousarray(arr), allow_pickle=False)
-                _write_member(zf, f"arrays/{i:04d}.npy", ab.getvalue())
+                _write_member(zf, f"arrays/{i:04d}.npy", ab.getbuffer(), level)
         return buf.getvalue()
 
     def save(self, path: str | os.PathLike) -> None:
@@ -646,11 +657,11 @@ def _sorted(d: Mapping[str, Any]) -> dict[str, Any]:
     return {k: d[k] for k in sorted(d)}
 
 
-def _write_member(zf: zipfile.ZipFile, name: str, payload: bytes) -> None:
+def _write_member(zf: zipfile.ZipFile, name: str, payload: bytes | memoryview, level: int | None) -> None:
     info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
-    zf.writestr(info, payload)
+    zf.writestr(info, payload, compresslevel=level)
 
 
 # ----------------------------------------------------------------------------- counts
