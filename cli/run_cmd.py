@@ -5,7 +5,8 @@ Loads a saved Program, runs it on the chosen backend through
 :func:`neurocompile.targets.run_program`, writes outputs and recordings with
 :meth:`RunResult.save` and prints the backend and fidelity label, e.g.
 ``backend emulator:loihi2, fidelity bit-exact vs lava-nc 0.10.0 fixed_pt``, then one summary
-line. Overflow warnings (u wrap, v saturation) are printed, one line per population. On a terminal
+line. Overflow warnings (u wrap, v saturation) are printed, one line per population (with on-chip
+learning also one per learning projection: saturated weights, tags, traces). On a terminal
 a progress bar on stderr counts the samples (backends whose run entry takes ``progress``; a spinner
 for the others); ``--quiet`` hides it. ``--cluster local:N|tcp://HOST:PORT`` shards the batch over Dask
 workers (:mod:`neurocompile.distributed`): the same result bit for bit, progress counting the samples of
@@ -38,7 +39,10 @@ def run(
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the result .npz."),
     record: OptionalStr = RecordOpt,
     strict: bool = typer.Option(
-        False, "--strict", help="Fail on any u wrap or v saturation instead of warning."
+        False,
+        "--strict",
+        help="Fail on any u wrap or v saturation (with on-chip learning: also any saturated weight, tag or "
+        "trace) instead of warning.",
     ),
     raw: bool = typer.Option(
         False,

@@ -7,13 +7,16 @@ comes from ``targets/loihi2/spec.py``; no kernel writes a literal 4096, 2**23 or
 * int32 wrap: :func:`wrap32` (scalar, in kernels) and :func:`wrap32_array` (numpy);
 * the LIF neuron (``PyLifModelBitAcc``): :func:`decay` (round toward zero), :func:`decay_factor_u`
   / :func:`decay_factor_v` (``4096 - (d + offset)``), :func:`lif_uv` (one step of u and v,
-  with the overflow flags the fast engine reports), :func:`lif_uv_array` (the same, over arrays);
+  with the overflow flags the fast engine reports), :func:`lif_uv_array` (the same, over arrays;
+  :func:`lif_uv_flags_array` with the flags);
 * ``lif_3f``'s post traces: :func:`y_trace`; the weight exponent: :func:`shift_exp`;
 * the learning engine (``PyLearningDenseModelBitApproximate``): trace decay and impulses
-  (:func:`trace_decay`, :func:`trace_impulse`), factor and accumulator clips
+  (:func:`trace_decay`, :func:`trace_impulse`; :func:`trace_impulse_sat` says whether it clipped),
+  factor and accumulator clips
   (:func:`clip_factor`, :func:`accumulate`), the end of a product (:func:`finish_product`),
   stochastic rounding (:func:`round_threshold`, :func:`stochastic_round`) and the write-back
-  bounds per target and sign mode (:func:`target_bounds`, :func:`write_back`).
+  bounds per target and sign mode (:func:`target_bounds`, :func:`write_back`; :func:`write_back_sat`
+  and :func:`saturated` say whether saturation changed the value, for the run's warnings).
 
 Numba caches a kernel by its own file's timestamp: after editing this module delete
 ``targets/loihi2/emulator/__pycache__/*.nb?``.
@@ -124,6 +127,21 @@ def lif_uv_array(u, v, a, fu, fv, bias):
     return x, y
 
 
+@njit(cache=True)
+def lif_uv_flags_array(u, v, a, fu, fv, bias):
+    """:func:`lif_uv_array` plus whether any neuron's u wrapped / v saturated this step."""
+    n = u.shape[0]
+    x = np.empty(n, np.int64)
+    y = np.empty(n, np.int64)
+    ub = False
+    vb = False
+    for i in range(n):
+        x[i], y[i], b1, b2 = lif_uv(u[i], v[i], a[i], fu, fv, bias[i])
+        ub |= b1
+        vb |= b2
+    return x, y, ub, vb
+
+
 @njit(inline="always")
 def y_trace(y, decay_, impulse, spike):
     """``lif_3f`` post trace y1/y3: ``min(((y * decay) >> 12) + impulse * s, 127)``."""
@@ -140,6 +158,13 @@ def clip(x, lo, hi):
 def trace_impulse(v, imp_int, imp_frac, r):
     """A trace after an impulse: integer part plus a stochastic 1 (``r < frac``), in [0, 127]."""
     return min(max(v + imp_int + (1 if r < imp_frac else 0), 0), TRACE_MAX)
+
+
+@njit(inline="always")
+def trace_impulse_sat(v, imp_int, imp_frac, r):
+    """:func:`trace_impulse` and whether the clip to [0, 127] changed it (the trace saturated)."""
+    x = v + imp_int + (1 if r < imp_frac else 0)
+    return min(max(x, 0), TRACE_MAX), (x > TRACE_MAX) | (x < 0)
 
 
 @njit(inline="always")
@@ -208,3 +233,22 @@ def write_back(a, thr, plo, phi, lo, hi):
     """The new value of a synaptic variable from its accumulator."""
     r = stochastic_round(min(max(a, plo), phi), thr)
     return min(max(r, lo), hi)
+
+
+@njit(inline="always")
+def write_back_sat(a, raw, thr, plo, phi, lo, hi):
+    """:func:`write_back` and whether saturation changed the value: ``a`` is the accumulator after
+    its clips (each product and each partial sum to the 16-bit range), ``raw`` the same sum of the
+    (clipped) products without the accumulator's clips. Saturated: the clipped chain and the sign
+    clamp end away from ``raw``, or the final range clip moves the rounded value."""
+    c = min(max(a, plo), phi)
+    r = stochastic_round(c, thr)
+    w = min(max(r, lo), hi)
+    return w, (c != raw) | (w != r)
+
+
+@njit(inline="always")
+def saturated(c, raw, r, lo, hi):
+    """Whether a write-back saturated: ``c`` the clipped and sign-clamped accumulator, ``raw`` its
+    unclipped sum, ``r`` the rounded value before the final clip to [lo, hi]."""
+    return (c != raw) | (r < lo) | (r > hi)

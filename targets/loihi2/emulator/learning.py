@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit
 
 from neurocompile.data import FIDELITY_BIT_EXACT, RunResult
-from neurocompile.errors import InputDataError, UnsupportedError
+from neurocompile.errors import InputDataError, NumericOverflowError, UnsupportedError
 from neurocompile.program import Program
 from neurocompile.targets.loihi2 import spec
 from neurocompile.targets.loihi2.learning import parse_projection_rules
@@ -46,15 +46,15 @@ from .arith import (
     decay_factor_v,
     finish_product,
     lif_uv,
-    lif_uv_array,
+    lif_uv_flags_array,
     round_threshold_jit,
     shift_exp,
     target_bounds,
     trace_decay,
-    trace_impulse,
+    trace_impulse_sat,
     wrap32,
     wrap32_array,
-    write_back,
+    write_back_sat,
     y_trace,
 )
 from .separable import Products, Proj, classify, learn_separable
@@ -64,6 +64,14 @@ _DEP = {"x0": 0, "y0": 1, "u": 2}
 _TGT = {"dw": 0, "dd": 1, "dt": 2}
 _W = {v: spec.FACTOR_WIDTHS[k] for k, v in _VAR.items()}
 _WIDTH = np.array([_W[i] for i in range(11)], np.int64)
+
+
+# Saturation counters per learning projection (the run's warnings; strict mode raises): synapse
+# updates of weights / tag_2 / tag_1 whose written value saturation changed (arith.saturated),
+# and trace impulses clipped to [0, 127].
+SAT_W, SAT_D, SAT_T, SAT_TRACES = range(4)
+SAT_COLS = 4
+SAT_WHAT = ("weights", "tag_2", "tag_1", "traces")
 
 
 def has_learning(program: Program) -> bool:
@@ -132,9 +140,10 @@ class TraceSide(NamedTuple):
 
 
 @njit(cache=True)
-def spike_phase(t, T_e, spk, bap, tr, xs, ys, yimp_r):
+def spike_phase(t, T_e, spk, bap, tr, xs, ys, yimp_r, sat):
     """Pre spikes (deterministic multi-spike impulse) and bAPs (stochastic, Y.imp draw 2t-1):
-    ``tr`` :class:`Traces`, ``xs``/``ys`` :class:`TraceSide`."""
+    ``tr`` :class:`Traces`, ``xs``/``ys`` :class:`TraceSide`; clipped impulses are counted in
+    ``sat[SAT_TRACES]``."""
     tx, ty, xtr, ytr = tr.tx, tr.ty, tr.xtr, tr.ytr
     wet = t % T_e
     if wet == 0:
@@ -143,18 +152,20 @@ def spike_phase(t, T_e, spk, bap, tr, xs, ys, yimp_r):
         if spk[j]:
             if tx[j] > 0:
                 for k in range(2):
-                    xtr[k, j] = trace_impulse(xtr[k, j], xs.imp_int[k], xs.imp_frac[k], 0)
+                    xtr[k, j], c = trace_impulse_sat(xtr[k, j], xs.imp_int[k], xs.imp_frac[k], 0)
+                    sat[SAT_TRACES] += c
             tx[j] = wet
     for i in range(bap.shape[0]):
         if bap[i]:
             if ty[i] > 0:
                 for k in range(3):
-                    ytr[k, i] = trace_impulse(ytr[k, i], ys.imp_int[k], ys.imp_frac[k], yimp_r)
+                    ytr[k, i], c = trace_impulse_sat(ytr[k, i], ys.imp_int[k], ys.imp_frac[k], yimp_r)
+                    sat[SAT_TRACES] += c
             ty[i] = wet
 
 
 @njit(cache=True)
-def _history(tr, tspk, T_e, side, rdec, rimp):
+def _history(tr, tspk, T_e, side, rdec, rimp, sat):
     K, n = tr.shape
     h = np.zeros((T_e + 1, K, n), np.int64)
     h[0] = tr
@@ -167,23 +178,24 @@ def _history(tr, tspk, T_e, side, rdec, rimp):
         for j in range(n):
             if tspk[j] == s:
                 for k in range(K):
-                    h[s, k, j] = trace_impulse(h[s, k, j], side.imp_int[k], side.imp_frac[k], rimp)
+                    h[s, k, j], c = trace_impulse_sat(h[s, k, j], side.imp_int[k], side.imp_frac[k], rimp)
+                    sat[SAT_TRACES] += c
     return h
 
 
 @njit(cache=True)
-def learn_phase(t, rule, syn, tr, xs, ys, dr):
+def learn_phase(t, rule, syn, tr, xs, ys, dr, sat):
     """Epoch learning at step t (t % T_e == 0) of one projection: ``rule`` :class:`RefRule`,
     ``syn`` :class:`Learned` and ``tr`` :class:`Traces` (updated in place), ``xs``/``ys``
-    :class:`TraceSide`, ``dr`` :class:`Draws`."""
+    :class:`TraceSide`, ``dr`` :class:`Draws`; saturations are counted in ``sat`` (SAT_*)."""
     T_e, k_dec, three, sign_mode = rule.T_e, rule.k_dec, rule.three, rule.sign_mode
     ptab, ftab, fconst, tgt_has = rule.ptab, rule.ftab, rule.fconst, rule.tgt_has
     WT, D2T, T1T = syn.WT, syn.D2T, syn.T1T
     tx, ty, xtr, ytr = tr.tx, tr.ty, tr.xtr, tr.ytr
     n_pre = tx.shape[0]
     n_post = ty.shape[0]
-    hx = _history(xtr, tx, T_e, xs, dr.rxd, dr.rxi)
-    hy = _history(ytr, ty, T_e, ys, dr.ryd, dr.ryi)
+    hx = _history(xtr, tx, T_e, xs, dr.rxd, dr.rxi, sat)
+    hy = _history(ytr, ty, T_e, ys, dr.ryd, dr.ryi, sat)
     for k in range(2):
         for j in range(n_pre):
             xtr[k, j] = hx[T_e, k, j]
@@ -214,6 +226,7 @@ def learn_phase(t, rule, syn, tr, xs, ys, dr):
     thr = round_threshold_jit(dr.rw)
     old = np.zeros(3, np.int64)
     acc = np.zeros(3, np.int64)
+    raw = np.zeros(3, np.int64)
     for j in range(n_pre):
         x0 = 1 if tx[j] > 0 else 0
         full = has_u or (has_x0 and x0 == 1)
@@ -226,6 +239,7 @@ def learn_phase(t, rule, syn, tr, xs, ys, dr):
             old[2] = T1T[j, i]
             for z in range(3):
                 acc[z] = old[z] << SYN_VAR_SHIFT
+                raw[z] = acc[z]
             for q in range(n_prod):
                 dep = ptab[q, 1]
                 g = x0 if dep == 0 else (y0 if dep == 1 else u)
@@ -253,12 +267,15 @@ def learn_phase(t, rule, syn, tr, xs, ys, dr):
                     else:
                         val = c0
                     m = wrap32(m * clip_factor(val, _WIDTH[var]))
-                acc[z] = accumulate(acc[z], finish_product(m, ptab[q, 2], ptab[q, 4], ptab[q, 3]))
+                m = finish_product(m, ptab[q, 2], ptab[q, 4], ptab[q, 3])
+                acc[z] = accumulate(acc[z], m)
+                raw[z] += m
             for z in range(3):
                 if not tgt_has[z]:
                     continue
                 plo, phi, lo, hi = target_bounds(z, sign_mode)
-                r = write_back(acc[z], thr, plo, phi, lo, hi)
+                r, c = write_back_sat(acc[z], raw[z], thr, plo, phi, lo, hi)
+                sat[z] += c
                 if z == 0:
                     WT[j, i] = r
                 elif z == 1:
@@ -360,16 +377,21 @@ class _LearnProj:
         self.traces = Traces(self.tx, self.ty, self.xtr, self.ytr)
         self.xside = TraceSide(self.xfac, self.xhas, self.ximp_int, self.ximp_frac)
         self.yside = TraceSide(self.yfac, self.yhas, self.yimp_int, self.yimp_frac)
+        self.sat = np.zeros(SAT_COLS, np.int64)  # saturations so far (SAT_* columns)
+        self.first = np.zeros(SAT_COLS, np.int64)  # the step of the first of each (0: none)
 
     def step(self, t: int, spk: np.ndarray, bap: np.ndarray, y3f: np.ndarray | None) -> None:
-        spike_phase(t, self.t_epoch, spk, bap, self.traces, self.xside, self.yside, self.ryi[2 * t - 1])
+        spike_phase(
+            t, self.t_epoch, spk, bap, self.traces, self.xside, self.yside, self.ryi[2 * t - 1], self.sat
+        )
         if self.three:
             self.ytr[:] = y3f
         if t % self.t_epoch == 0:
             draws = Draws(
                 self.rxd[2 * t], self.rxi[2 * t], self.ryd[2 * t], self.ryi[2 * t], self.rw[t // self.t_epoch]
             )
-            learn_phase(t, self.rule, self.syn, self.traces, self.xside, self.yside, draws)
+            learn_phase(t, self.rule, self.syn, self.traces, self.xside, self.yside, draws, self.sat)
+        self.first[(self.first == 0) & (self.sat > 0)] = t
 
 
 _PROJ_OBS = ("weights", "w", "tag_1", "tag_2", "x1", "x2", "y1", "y2", "y3")
@@ -383,6 +405,7 @@ def run_learning_program(
     rec: Iterable[tuple[str, str]],
     fused: bool | None = None,
     separable: bool = True,
+    strict: bool = False,
 ) -> RunResult:
     """Run a validated Program with learning. ``arrays``: data key -> (batch, steps, *shape).
 
@@ -391,7 +414,9 @@ def run_learning_program(
     record per-step projection state (w, tags, traces). Both compute the same numbers.
     ``separable=False`` makes the fused kernel use the generic per-synapse product interpreter
     for every rule (the fast :mod:`.separable` kernel is otherwise used for rules without
-    w/d/t factors); for tests and benchmarks."""
+    w/d/t factors); for tests and benchmarks. ``strict``: raise :class:`NumericOverflowError` on
+    the first u wrap / v saturation or learning saturation (weights, tags, traces) instead of
+    reporting them in ``RunResult.warnings`` (:func:`learning_overflow_messages`)."""
     pops, projs = program.populations, program.projections
     for proj in projs.values():
         if proj.kind not in ("dense", "learning_dense"):
@@ -417,9 +442,13 @@ def run_learning_program(
     if fused is None:
         fused = all(n in pops and o in _FUSED_POP_OBS for n, o in needed)
     if fused:
-        return _run_fused(program, arrays, batch, steps, rec, needed, separable)
+        return _run_fused(program, arrays, batch, steps, rec, needed, separable, strict)
     key_of = {pop: key for key, pop in program.inputs.items()}
     neurons = [n for n, p in pops.items() if p.kind in spec.NEURON_KINDS]
+    lnames = [n for n, p in projs.items() if p.kind == "learning_dense"]
+    ovf = np.zeros((batch, len(neurons), 2), np.int64)  # first step of a u wrap / v saturation
+    sat = np.zeros((batch, len(lnames), SAT_COLS), np.int64)
+    first = np.zeros((batch, len(lnames), SAT_COLS), np.int64)
     results: dict[str, list[np.ndarray]] = {f"{n}.{o}": [] for n, o in needed}
     finals: dict[str, list[np.ndarray]] = {
         f"{n}.weights": [] for n, p in projs.items() if p.kind == "learning_dense"
@@ -462,7 +491,7 @@ def run_learning_program(
             out_spk = {}
             for key, pop in program.inputs.items():
                 out_spk[pop] = np.asarray(arrays[key][b, t - 1]).reshape(-1).astype(np.int64)
-            for n in neurons:
+            for kn, n in enumerate(neurons):
                 pop, st = pops[n], state[n]
                 p = pop.params
                 a = wrap32_array(st["a"])
@@ -473,7 +502,12 @@ def run_learning_program(
                 ):
                     u = np.zeros_like(u)
                     v = np.zeros_like(v)
-                x, y = lif_uv_array(u, v, a, decay_factor_u(p["du"]), decay_factor_v(p["dv"]), st["bias"])
+                x, y, ub, vb = lif_uv_flags_array(
+                    u, v, a, decay_factor_u(p["du"]), decay_factor_v(p["dv"]), st["bias"]
+                )
+                for c, bad in ((0, ub), (1, vb)):
+                    if bad and not ovf[b, kn, c]:
+                        ovf[b, kn, c] = t
                 fire = y > (int(p["vth"]) << spec.VTH_SHIFT)
                 st["u"], st["v"] = x, np.where(fire, 0, y)
                 st["s"] = fire.astype(np.int64)
@@ -511,6 +545,8 @@ def run_learning_program(
                 per[k][t - 1] = _observe(program, name, obs, out_spk, state, learn)
         for k in per:
             results[k].append(per[k])
+        for q, n in enumerate(lnames):
+            sat[b, q], first[b, q] = learn[n].sat, learn[n].first
         for n, lp in learn.items():
             finals[f"{n}.weights"].append(lp.WT.T.copy())
             finals[f"{n}.tag_1_final"].append(lp.T1T.T.copy())
@@ -520,6 +556,7 @@ def run_learning_program(
         name, obs = k.rsplit(".", 1)
         return np.stack(results[k]).reshape((batch, steps) + _obs_shape(program, name, obs, full=True))
 
+    messages = learning_overflow_messages(program, neurons, ovf, lnames, sat, first, strict)
     recordings = {f"{n}.{o}": stacked(f"{n}.{o}") for n, o in rec}
     recordings.update({k: np.stack(v) for k, v in finals.items()})
     outputs = {}
@@ -533,8 +570,80 @@ def run_learning_program(
         fidelity=FIDELITY_BIT_EXACT,
         reference=spec.REFERENCE,
         semantics=dict(program.semantics),
-        warnings=[],
+        warnings=messages,
     )
+
+
+def learning_overflow_messages(
+    program: Program,
+    lif_names: list[str],
+    ovf: np.ndarray,
+    proj_names: list[str],
+    sat: np.ndarray,
+    first: np.ndarray,
+    strict: bool,
+) -> list[str]:
+    """The run's overflow warnings: u wrap / v saturation per population (the static runs' own
+    lines, ``ovf`` (batch, n_pops, 2) first steps) and, per learning projection, saturated synapse
+    updates of weights / tag_2 / tag_1 and clipped trace impulses (``sat`` counts and ``first``
+    steps, (batch, n_proj, SAT_COLS)). ``strict``: raise :class:`NumericOverflowError` for the
+    earliest (step, sample) of any of them instead."""
+    from .run import _overflow_messages
+
+    if strict:
+        events = []  # (step, sample, is_projection, index, column)
+        for b in range(ovf.shape[0]):
+            for k in range(ovf.shape[1]):
+                for c in range(2):
+                    if ovf[b, k, c]:
+                        events.append((int(ovf[b, k, c]), b, 0, k, c))
+            for q in range(first.shape[1]):
+                for c in range(SAT_COLS):
+                    if first[b, q, c]:
+                        events.append((int(first[b, q, c]), b, 1, q, c))
+        if events:
+            t, b, is_proj, k, c = min(events)
+            if not is_proj:
+                _overflow_messages(lif_names, ovf, True)  # raises the static runs' error
+            name = proj_names[k]
+            raise NumericOverflowError(
+                f"{_sat_phrase(program, name, c)} at step {t} of sample {b} (strict mode)",
+                node=name,
+                parameter=SAT_WHAT[c],
+                expected="no saturation; lower the rule's amplitudes or trace impulses, or keep the "
+                "weights away from the sign mode's range ends",
+            )
+    msgs = _overflow_messages(lif_names, ovf, False)
+    for q, name in enumerate(proj_names):
+        parts = []
+        for c in range(SAT_COLS):
+            hit = np.nonzero(sat[:, q, c])[0]
+            if hit.size:
+                b = int(hit[np.argmin(first[hit, q, c])])
+                unit = "impulse(s)" if c == SAT_TRACES else "synapse update(s)"
+                parts.append(
+                    f"{_sat_phrase(program, name, c)}: {int(sat[:, q, c].sum())} {unit} in "
+                    f"{hit.size} sample(s), first at step {int(first[b, q, c])} of sample {b}"
+                )
+        if parts:
+            msgs.append(
+                f"projection '{name}': "
+                + "; ".join(parts)
+                + " (bit-exact with Lava, which clips them the same way; strict=True raises)"
+            )
+    return msgs
+
+
+def _sat_phrase(program: Program, name: str, c: int) -> str:
+    if c == SAT_TRACES:
+        return f"trace impulses clipped to [0, {spec.TRACE_MAX}]"
+    if c == SAT_W:
+        lo, hi = spec.WEIGHT_RANGE[int(program.projections[name].params["sign_mode"])]
+        where = f"the sign mode's range [{lo}, {hi}]"
+    else:
+        lo, hi = spec.TAG_2_RANGE if c == SAT_D else spec.TAG_1_RANGE
+        where = f"[{lo}, {hi}]"
+    return f"{SAT_WHAT[c]} saturated (16-bit accumulator or {where})"
 
 
 def _obs_shape(program: Program, name: str, obs: str, full: bool = False) -> tuple[int, ...]:
@@ -593,8 +702,10 @@ def run_learning_entry(
     record: Any,
     fused: bool | None = None,
     separable: bool = True,
+    strict: bool = False,
 ) -> RunResult:
-    """Validate, check the run data (same rules as the fast path) and run."""
+    """Validate, check the run data (same rules as the fast path) and run (``strict``: see
+    :func:`run_learning_program`)."""
     from neurocompile.targets.loihi2.schema import validate_program
 
     from .run import _check_values, _gather_inputs
@@ -603,7 +714,14 @@ def run_learning_entry(
     arrays, batch, steps = _gather_inputs(program, inputs)
     _check_values(program, arrays)
     return run_learning_program(
-        program, arrays, batch, steps, parse_learning_record(record), fused=fused, separable=separable
+        program,
+        arrays,
+        batch,
+        steps,
+        parse_learning_record(record),
+        fused=fused,
+        separable=separable,
+        strict=strict,
     )
 
 
@@ -637,7 +755,8 @@ F_X, F_Y = 0, 2
 class Net(NamedTuple):
     """Neurons and static projections: ``in_idx`` (flat index of every input column), ``NP``
     (n, NP_COLS) neuron table, ``bias``/``U0``/``V0`` per neuron, ``SI`` (static projections,
-    SI_COLS) with their dense effective weights ``SW`` (post-major rows)."""
+    SI_COLS) with their dense effective weights ``SW`` (post-major rows), and ``POP`` the index
+    of every neuron's population among the neuron populations (-1: input)."""
 
     in_idx: np.ndarray
     NP: np.ndarray
@@ -646,6 +765,7 @@ class Net(NamedTuple):
     V0: np.ndarray
     SI: np.ndarray
     SW: np.ndarray
+    POP: np.ndarray
 
 
 class Rules(NamedTuple):
@@ -676,7 +796,10 @@ class State(NamedTuple):
     """Learned and trace state of one sample (flat over the learning projections) and scratch:
     ``WT``/``D2T``/``T1T`` (weights, tag_2, tag_1; pre-major), ``TX``/``TY`` (last spike time in
     the epoch), ``XTR``/``YTR`` (traces), ``hx``/``hy`` (trace histories of one epoch),
-    ``ylist``/``old``/``acc``/``spk``/``fw`` (per-projection scratch)."""
+    ``ylist``/``old``/``acc``/``spk``/``fw`` (per-projection scratch), ``raw`` (scratch: the
+    accumulators' sums without clips), the overflow record ``OVF`` (n_pops, 2: first step of a u
+    wrap / v saturation per neuron population) and the saturation counters ``SAT`` / first steps
+    ``FIRST`` (n_proj, SAT_COLS) per learning projection."""
 
     WT: np.ndarray
     D2T: np.ndarray
@@ -692,6 +815,10 @@ class State(NamedTuple):
     acc: np.ndarray
     spk: np.ndarray
     fw: np.ndarray
+    raw: np.ndarray
+    OVF: np.ndarray
+    SAT: np.ndarray
+    FIRST: np.ndarray
 
 
 class Rec(NamedTuple):
@@ -708,8 +835,10 @@ class Rec(NamedTuple):
 @njit(inline="always")
 def _history_flat(h, tr, off, tspk, n, T_e, side, rdec, rimp):
     """Like ``_history`` but into the scratch ``h`` (T_e+1, K, n_max) from flat state: traces
-    ``tr[:, off:off + n]``, spike times ``tspk[off:off + n]``, parameters ``side`` (TraceSide)."""
+    ``tr[:, off:off + n]``, spike times ``tspk[off:off + n]``, parameters ``side`` (TraceSide).
+    Returns how many impulses were clipped."""
     K = side.fac.shape[0]
+    nsat = 0
     for k in range(K):
         for j in range(n):
             h[0, k, j] = tr[k, off + j]
@@ -725,7 +854,9 @@ def _history_flat(h, tr, off, tspk, n, T_e, side, rdec, rimp):
         for j in range(n):
             if tspk[off + j] == s:
                 for k in range(K):
-                    h[s, k, j] = trace_impulse(h[s, k, j], side.imp_int[k], side.imp_frac[k], rimp)
+                    h[s, k, j], c = trace_impulse_sat(h[s, k, j], side.imp_int[k], side.imp_frac[k], rimp)
+                    nsat += c
+    return nsat
 
 
 @njit(inline="always")
@@ -747,8 +878,12 @@ def _epoch_traces(q, t, R, st):
         LI[q, L_YIMP : L_YIMP + 3],
         LI[q, L_YFRAC : L_YFRAC + 3],
     )
-    _history_flat(st.hx, st.XTR, xo, st.TX, n_pre, T_e, xs, R.RXD[q, 2 * t], R.RXI[q, 2 * t])
-    _history_flat(st.hy, st.YTR, yo, st.TY, n_post, T_e, ys, R.RYD[q, 2 * t], R.RYI[q, 2 * t])
+    st.SAT[q, SAT_TRACES] += _history_flat(
+        st.hx, st.XTR, xo, st.TX, n_pre, T_e, xs, R.RXD[q, 2 * t], R.RXI[q, 2 * t]
+    )
+    st.SAT[q, SAT_TRACES] += _history_flat(
+        st.hy, st.YTR, yo, st.TY, n_post, T_e, ys, R.RYD[q, 2 * t], R.RYI[q, 2 * t]
+    )
     for k in range(2):
         for j in range(n_pre):
             st.XTR[k, xo + j] = st.hx[T_e, k, j]
@@ -776,7 +911,7 @@ def _learn_sep_flat(q, t, R, st):
         LI[q, L_NPROD],
         LI[q, L_TGT : L_TGT + 3],
     )
-    learn_separable(
+    nw, nd, nt = learn_separable(
         t,
         pj,
         Products(R.PT, R.PK, R.FT, R.FC, _WIDTH),
@@ -785,6 +920,9 @@ def _learn_sep_flat(q, t, R, st):
         st.TY[yo : yo + n_post],
         R.RW[q, t // T_e],
     )
+    st.SAT[q, SAT_W] += nw
+    st.SAT[q, SAT_D] += nd
+    st.SAT[q, SAT_T] += nt
     for j in range(n_pre):
         st.TX[xo + j] = 0
     for i in range(n_post):
@@ -796,7 +934,7 @@ def _learn_flat(q, t, R, st):
     """Epoch learning of learning projection ``q`` at step t (same arithmetic as ``learn_phase``)."""
     LI, PT, FT, FC = R.LI, R.PT, R.FT, R.FC
     WT, D2T, T1T, TX, TY, hx, hy = st.WT, st.D2T, st.T1T, st.TX, st.TY, st.hx, st.hy
-    ylist, old, acc = st.ylist, st.old, st.acc
+    ylist, old, acc, raw = st.ylist, st.old, st.acc, st.raw
     n_pre, n_post, woff = LI[q, L_NPRE], LI[q, L_NPOST], LI[q, L_WOFF]
     xo, yo = LI[q, L_XO], LI[q, L_YO]
     T_e, k_dec, sign_mode = LI[q, L_TE], LI[q, L_KDEC], LI[q, L_SIGN]
@@ -837,6 +975,7 @@ def _learn_flat(q, t, R, st):
             old[2] = T1T[idx]
             for z in range(3):
                 acc[z] = old[z] << SYN_VAR_SHIFT
+                raw[z] = acc[z]
             for r in range(p0, p0 + np_):
                 dep = PT[r, 1]
                 g = x0 if dep == 0 else (y0 if dep == 1 else u)
@@ -864,12 +1003,15 @@ def _learn_flat(q, t, R, st):
                     else:
                         val = c0
                     m = wrap32(m * clip_factor(val, _WIDTH[var]))
-                acc[z] = accumulate(acc[z], finish_product(m, PT[r, 2], PT[r, 4], PT[r, 3]))
+                m = finish_product(m, PT[r, 2], PT[r, 4], PT[r, 3])
+                acc[z] = accumulate(acc[z], m)
+                raw[z] += m
             for z in range(3):
                 if not LI[q, L_TGT + z]:
                     continue
                 plo, phi, lo, hi = target_bounds(z, sign_mode)
-                rr = write_back(acc[z], thr, plo, phi, lo, hi)
+                rr, c = write_back_sat(acc[z], raw[z], thr, plo, phi, lo, hi)
+                st.SAT[q, z] += c
                 if z == 0:
                     WT[idx] = rr
                 elif z == 1:
@@ -912,7 +1054,13 @@ def fused_run(steps, IN, net, R, st, rec):
                 if t % ri == NP[k, N_ROFF] % ri:
                     uu = 0
                     vv = 0
-            x, y, _, _ = lif_uv(uu, vv, a, NP[k, N_FU], NP[k, N_FV], bias[k])
+            x, y, ub, vb = lif_uv(uu, vv, a, NP[k, N_FU], NP[k, N_FV], bias[k])
+            if ub or vb:
+                pk = net.POP[k]
+                if ub and st.OVF[pk, 0] == 0:
+                    st.OVF[pk, 0] = t
+                if vb and st.OVF[pk, 1] == 0:
+                    st.OVF[pk, 1] = t
             U[k] = x
             if y > NP[k, N_VTH]:
                 V[k] = 0
@@ -962,18 +1110,20 @@ def fused_run(steps, IN, net, R, st, rec):
                 if spk[j]:
                     if TX[xo + j] > 0:
                         for k in range(2):
-                            XTR[k, xo + j] = trace_impulse(
+                            XTR[k, xo + j], c = trace_impulse_sat(
                                 XTR[k, xo + j], LI[q, L_XIMP + k], LI[q, L_XFRAC + k], 0
                             )
+                            st.SAT[q, SAT_TRACES] += c
                     TX[xo + j] = wet
             yr = R.RYI[q, 2 * t - 1]
             for i in range(npost):
                 if S[qo + i] != 0:
                     if TY[yo + i] > 0:
                         for k in range(3):
-                            YTR[k, yo + i] = trace_impulse(
+                            YTR[k, yo + i], c = trace_impulse_sat(
                                 YTR[k, yo + i], LI[q, L_YIMP + k], LI[q, L_YFRAC + k], yr
                             )
+                            st.SAT[q, SAT_TRACES] += c
                     TY[yo + i] = wet
             if LI[q, L_THREE]:
                 for k in range(3):
@@ -984,6 +1134,9 @@ def fused_run(steps, IN, net, R, st, rec):
                     _learn_sep_flat(q, t, R, st)
                 else:
                     _learn_flat(q, t, R, st)
+            for c in range(SAT_COLS):
+                if st.SAT[q, c] > 0 and st.FIRST[q, c] == 0:
+                    st.FIRST[q, c] = t
         if rec.s:
             for k in range(n):
                 rec.S[t - 1, k] = S[k]
@@ -1008,6 +1161,11 @@ class FusedPlan:
         self.n = n
         NP = np.zeros((n, NP_COLS), np.int64)
         NP[:, N_REWARD] = -1
+        self.lif_names = [name for name, pop in pops.items() if pop.kind in spec.NEURON_KINDS]
+        self.lnames = [name for name, proj in projs.items() if proj.kind == "learning_dense"]
+        POP = np.full(n, -1, np.int64)
+        for k, name in enumerate(self.lif_names):
+            POP[self.off[name] : self.off[name] + pops[name].size] = k
         bias = np.zeros(n, np.int64)
         self.u0 = np.zeros(n, np.int64)
         self.v0 = np.zeros(n, np.int64)
@@ -1148,7 +1306,7 @@ class FusedPlan:
         self.max_te = int(self.LI[:, L_TE].max()) if len(LI) else 1
         self.max_pre = int(self.LI[:, L_NPRE].max()) if len(LI) else 1
         self.max_post = int(self.LI[:, L_NPOST].max()) if len(LI) else 1
-        self.net = Net(self.in_idx, self.NP, self.bias, self.u0, self.v0, self.SI, self.SW)
+        self.net = Net(self.in_idx, self.NP, self.bias, self.u0, self.v0, self.SI, self.SW, POP)
         self.rules = Rules(
             self.LI,
             self.LS,
@@ -1188,6 +1346,10 @@ class FusedPlan:
             np.zeros(3, i64),
             np.zeros(self.max_pre, i64),
             np.zeros(self.max_post, i64),
+            np.zeros(3, i64),
+            np.zeros((len(self.lif_names), 2), i64),
+            np.zeros((len(self.lnames), SAT_COLS), i64),
+            np.zeros((len(self.lnames), SAT_COLS), i64),
         )
 
     def run(
@@ -1212,18 +1374,30 @@ class FusedPlan:
                 finals[f"{name}.{key}"] = np.ascontiguousarray(arr[sl].reshape(n_pre, n_post).T).astype(
                     np.int64
                 )
-        return RS, RV, RU, finals
+        return RS, RV, RU, finals, (st.OVF, st.SAT, st.FIRST)
 
 
 def _run_fused(
-    program: Program, arrays, batch: int, steps: int, rec, needed, separable: bool = True
+    program: Program,
+    arrays,
+    batch: int,
+    steps: int,
+    rec,
+    needed,
+    separable: bool = True,
+    strict: bool = False,
 ) -> RunResult:
     plan = FusedPlan(program, steps, separable)
     obs = {o for _, o in needed}
     per: dict[str, list[np.ndarray]] = {f"{n}.{o}": [] for n, o in needed}
     finals: dict[str, list[np.ndarray]] = {}
+    ovf = np.zeros((batch, len(plan.lif_names), 2), np.int64)
+    sat = np.zeros((batch, len(plan.lnames), SAT_COLS), np.int64)
+    first = np.zeros((batch, len(plan.lnames), SAT_COLS), np.int64)
     for b in range(batch):
-        RS, RV, RU, fin = plan.run(arrays, b, steps, "spikes" in obs, "v" in obs, "u" in obs)
+        RS, RV, RU, fin, (ovf[b], sat[b], first[b]) = plan.run(
+            arrays, b, steps, "spikes" in obs, "v" in obs, "u" in obs
+        )
         src = {"spikes": RS, "v": RV, "u": RU}
         for n, o in needed:
             a = plan.off[n]
@@ -1233,6 +1407,7 @@ def _run_fused(
             )
         for k, v in fin.items():
             finals.setdefault(k, []).append(v)
+    messages = learning_overflow_messages(program, plan.lif_names, ovf, plan.lnames, sat, first, strict)
     recordings = {f"{n}.{o}": np.stack(per[f"{n}.{o}"]) for n, o in rec}
     recordings.update({k: np.stack(v) for k, v in finals.items()})
     outputs = {}
@@ -1246,5 +1421,5 @@ def _run_fused(
         fidelity=FIDELITY_BIT_EXACT,
         reference=spec.REFERENCE,
         semantics=dict(program.semantics),
-        warnings=[],
+        warnings=messages,
     )

@@ -113,7 +113,8 @@ def run_program(
 
     ``record``: ``"POP.v,POP.u"`` or an iterable of ``"POP.obs"`` / ``(POP, obs)``.
     ``strict``: raise :class:`NumericOverflowError` on the first u wrap / v saturation instead of
-    warning once per population.
+    warning once per population (Programs with learning: also on the first saturated weight, tag or
+    trace, warned once per projection otherwise; ``learning.learning_overflow_messages``).
     ``progress``: called as ``progress(samples_done, batch)`` after each chunk of samples.
     """
     if program.target not in _SUPPORTED:
@@ -130,7 +131,10 @@ def run_program(
     if has_learning(program):  # learning_dense / lif_3f: own kernel (learning.py); the fast path is untouched
         from .learning import run_learning_entry
 
-        return run_learning_entry(program, inputs, record)
+        res = run_learning_entry(program, inputs, record, strict=strict)
+        for m in res.warnings:
+            warnings.warn(m, RuntimeWarning, stacklevel=2)
+        return res
 
     plan = plan_for(program)  # validates the Program (memoized with the flattened plan)
     arrays, batch, steps = _gather_inputs(program, inputs)

@@ -24,7 +24,10 @@ each, sign-mode clamp, one shared stochastic rounding draw per epoch (``rw < f/1
 computed as the exact integer test ``f > floor(128 rw)``), final clip. A gate that is off
 never clips (values outside the accumulator range, e.g. tag_1 = -257, stay as Lava leaves
 them). Rules with ``w``/``d``/``t`` factors keep the generic per-synapse interpreter
-(``learning._learn_flat``).
+(``learning._learn_flat``). Every row pass also counts the synapses whose written value
+saturation changed (:func:`.arith.saturated`: the clipped chain ends away from the plain sum of
+the products, or the final range clip moved the value), for the run's warnings; the composed
+chain is exact for this too (it equals the clipped chain, ``x + C`` the plain sum).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from .arith import (
     clip_factor,
     finish_product,
     round_threshold_jit,
+    saturated,
     stochastic_round,
     target_bounds,
     wrap32,
@@ -170,9 +174,10 @@ def _tables(TP, TQ, pj, pr, hx, hy, TXv, TYv):
 
 
 @njit(cache=True)
-def _row_dense(Z, base, z, j, full, pj, pr, ep, bd, acc, cs):
+def _row_dense(Z, base, z, j, full, pj, pr, ep, bd, acc, raw, cs):
     """Target z of row j over all posts; a non-full row writes only where the post had a bAP.
-    ``acc`` (n_post,), ``cs`` (T_e + 1,): scratch."""
+    ``acc``, ``raw`` (n_post,), ``cs`` (T_e + 1,): scratch (``raw``: the sum without the
+    accumulator's clips). Returns how many written synapses saturated."""
     PT, PK, TP, TQ, QY, TYv = pr.PT, pr.PK, ep.TP, ep.TQ, ep.QY, ep.TYv
     p0, np_, n_post, T_e = pj.p0, pj.np_, pj.n_post, pj.T_e
     sxj = ep.TXv[j]
@@ -181,6 +186,7 @@ def _row_dense(Z, base, z, j, full, pj, pr, ep, bd, acc, cs):
     row = Z[base : base + n_post]
     for i in range(n_post):
         acc[i] = np.int64(row[i]) << SYN_VAR_SHIFT
+        raw[i] = acc[i]
     for rl in range(np_):
         r = p0 + rl
         if PT[r, 0] != z:
@@ -193,6 +199,7 @@ def _row_dense(Z, base, z, j, full, pj, pr, ep, bd, acc, cs):
                     a = acc[i]
                     v = accumulate(a, c)
                     acc[i] = v if TYv[i] > 0 else a
+                    raw[i] += c if TYv[i] > 0 else 0
             elif kind == KIND_PRE:
                 for s in range(T_e + 1):
                     cs[s] = TP[rl, s, j]
@@ -200,20 +207,22 @@ def _row_dense(Z, base, z, j, full, pj, pr, ep, bd, acc, cs):
                     a = acc[i]
                     v = accumulate(a, cs[TYv[i]])
                     acc[i] = v if TYv[i] > 0 else a
+                    raw[i] += cs[TYv[i]]  # cs[0] = 0: no bAP adds nothing
             elif kind == KIND_POST:
                 qy = QY[rl]
                 for i in range(n_post):
                     a = acc[i]
                     v = accumulate(a, qy[i])
                     acc[i] = v if TYv[i] > 0 else a
+                    raw[i] += qy[i]  # TQ[., 0, .] = 0: no bAP adds nothing
             else:
                 mant, shift, sexp = PT[r, 2], PT[r, 4], PT[r, 3]
                 for i in range(n_post):
                     s = TYv[i]
                     if s > 0:
-                        acc[i] = accumulate(
-                            acc[i], finish_product(wrap32(TP[rl, s, j] * TQ[rl, s, i]), mant, shift, sexp)
-                        )
+                        m = finish_product(wrap32(TP[rl, s, j] * TQ[rl, s, i]), mant, shift, sexp)
+                        acc[i] = accumulate(acc[i], m)
+                        raw[i] += m
             continue
         if dep == 0:
             if not x0j:
@@ -227,27 +236,35 @@ def _row_dense(Z, base, z, j, full, pj, pr, ep, bd, acc, cs):
             c = TP[rl, s, j]
             for i in range(n_post):
                 acc[i] = accumulate(acc[i], c)
+                raw[i] += c
         elif kind == KIND_POST:
             tq = TQ[rl, s]
             for i in range(n_post):
                 acc[i] = accumulate(acc[i], tq[i])
+                raw[i] += tq[i]
         else:
             mant, shift, sexp = PT[r, 2], PT[r, 4], PT[r, 3]
             p = TP[rl, s, j]
             tq = TQ[rl, s]
             for i in range(n_post):
-                acc[i] = accumulate(acc[i], finish_product(wrap32(p * tq[i]), mant, shift, sexp))
+                m = finish_product(wrap32(p * tq[i]), mant, shift, sexp)
+                acc[i] = accumulate(acc[i], m)
+                raw[i] += m
+    nsat = 0
     if full:
         for i in range(n_post):
             a = min(max(acc[i], plo), phi)
             rr = stochastic_round(a, thr)
             row[i] = min(max(rr, lo), hi)
+            nsat += saturated(a, raw[i], rr, lo, hi)
     else:
         for i in range(n_post):
             a = min(max(acc[i], plo), phi)
             rr = stochastic_round(a, thr)
             old = row[i]
             row[i] = min(max(rr, lo), hi) if TYv[i] > 0 else old
+            nsat += saturated(a, raw[i], rr, lo, hi) & (TYv[i] > 0)
+    return nsat
 
 
 @njit(cache=True)
@@ -272,11 +289,61 @@ def _compose(CLH, z, j, pj, pr, ep, bd):
         CLH[2, s] = min(max(H, plo), phi)
 
 
+@njit(inline="always")
+def _unsaturated_olds(C, L, H, thr, lo, hi):
+    """The old values [olo, ohi] whose update ``R(clip((old << 7) + C, L, H))`` (R: stochastic
+    rounding with threshold ``thr``, then the clip to [lo, hi]) does not saturate. The rounded
+    value exceeds hi iff ``a > (hi << 7) + thr`` and falls below lo iff ``a <= ((lo - 1) << 7) +
+    thr``, so the whole update is clean iff ``(old << 7) + C`` lies in [L2, H2] below."""
+    L2 = max(L, ((lo - 1) << SYN_VAR_SHIFT) + thr + 1)
+    H2 = min(H, (hi << SYN_VAR_SHIFT) + thr)
+    return -((C - L2) >> SYN_VAR_SHIFT), (H2 - C) >> SYN_VAR_SHIFT  # ceil, floor of /128
+
+
+@njit(cache=True)
+def _count_y0pre1(Z, base, C, L, H, ep, bd):
+    """How many bAP synapses of a row :func:`_row_y0pre1` saturates (call it before the update).
+    Stored values always lie in [lo, hi] (validated, then written clipped), so a row whose clean
+    window covers that range is not scanned (e.g. every row with C = 0)."""
+    YM = ep.YM
+    n_post = YM.shape[0]
+    olo, ohi = _unsaturated_olds(C, L, H, ep.thr, bd.lo, bd.hi)
+    if olo <= bd.lo and ohi >= bd.hi:
+        return 0
+    row = Z[base : base + n_post]
+    nsat = 0
+    for i in range(n_post):
+        nsat += ((row[i] < olo) | (row[i] > ohi)) & YM[i]
+    return nsat
+
+
+@njit(cache=True)
+def _count_y0pre(Z, base, CLH, ep, bd):
+    """:func:`_count_y0pre1` for t_epoch > 1 (the window of each post's bAP time s)."""
+    TYv, YM, T_e = ep.TYv, ep.YM, CLH.shape[1] - 1
+    win = np.empty((2, T_e + 1), np.int64)
+    win[0, 0], win[1, 0] = bd.lo, bd.hi  # s = 0: no bAP, never written
+    scan = False
+    for s in range(1, T_e + 1):
+        win[0, s], win[1, s] = _unsaturated_olds(CLH[0, s], CLH[1, s], CLH[2, s], ep.thr, bd.lo, bd.hi)
+        scan |= (win[0, s] > bd.lo) | (win[1, s] < bd.hi)
+    if not scan:
+        return 0
+    n_post = YM.shape[0]
+    row = Z[base : base + n_post]
+    nsat = 0
+    for i in range(n_post):
+        s = TYv[i]
+        nsat += ((row[i] < win[0, s]) | (row[i] > win[1, s])) & YM[i]
+    return nsat
+
+
 @njit(cache=True)
 def _row_y0pre1(Z, base, C, L, H, ep, bd):
     """One fused pass over a row without x0/u products whose y0 products are all PRE kind,
     t_epoch 1: ``Z = R(clip((Z << 7) + C, L, H))`` where the post had a bAP. (A separate
-    function from the t_epoch > 1 gather variant: merged, LLVM no longer vectorises it.)"""
+    function from the t_epoch > 1 gather variant: merged, LLVM no longer vectorises it; so is the
+    saturation count, :func:`_count_y0pre1`.)"""
     YM, lo, hi, thr = ep.YM, bd.lo, bd.hi, ep.thr
     n_post = YM.shape[0]
     row = Z[base : base + n_post]  # a view: computed indices would cost a wraparound test each
@@ -289,7 +356,8 @@ def _row_y0pre1(Z, base, C, L, H, ep, bd):
 
 @njit(cache=True)
 def _row_y0pre(Z, base, CLH, ep, bd):
-    """:func:`_row_y0pre1` for t_epoch > 1: (C, L, H) of the post's bAP time s."""
+    """:func:`_row_y0pre1` for t_epoch > 1: (C, L, H) of the post's bAP time s (count first:
+    :func:`_count_y0pre`)."""
     TYv, YM, lo, hi, thr = ep.TYv, ep.YM, bd.lo, bd.hi, ep.thr
     n_post = YM.shape[0]
     row = Z[base : base + n_post]
@@ -305,11 +373,16 @@ def _row_y0pre(Z, base, CLH, ep, bd):
 def _row_sparse_y0pre(Z, base, CLH, ep, bd):
     """:func:`_row_y0pre` at the bAP posts only (few bAPs)."""
     TYv, ylist, ny, lo, hi, thr = ep.TYv, ep.ylist, ep.ny, bd.lo, bd.hi, ep.thr
+    nsat = 0
     for c in range(ny):
         i = ylist[c]
         s = TYv[i]
-        a = min(max((np.int64(Z[base + i]) << SYN_VAR_SHIFT) + CLH[0, s], CLH[1, s]), CLH[2, s])
-        Z[base + i] = min(max(stochastic_round(a, thr), lo), hi)
+        a0 = (np.int64(Z[base + i]) << SYN_VAR_SHIFT) + CLH[0, s]
+        a = min(max(a0, CLH[1, s]), CLH[2, s])
+        r0 = stochastic_round(a, thr)
+        Z[base + i] = min(max(r0, lo), hi)
+        nsat += saturated(a, a0, r0, lo, hi)
+    return nsat
 
 
 @njit(cache=True)
@@ -317,10 +390,12 @@ def _row_sparse(Z, base, z, j, pj, pr, ep, bd):
     """Target z of a non-full row j at the bAP posts only (only y0-gated products apply)."""
     PT, PK, TP, TQ, QY, TYv, ylist, ny = pr.PT, pr.PK, ep.TP, ep.TQ, ep.QY, ep.TYv, ep.ylist, ep.ny
     p0, np_, plo, phi, lo, hi, thr = pj.p0, pj.np_, bd.plo, bd.phi, bd.lo, bd.hi, ep.thr
+    nsat = 0
     for c in range(ny):
         i = ylist[c]
         s = TYv[i]
         a = np.int64(Z[base + i]) << SYN_VAR_SHIFT
+        raw = a
         for rl in range(np_):
             r = p0 + rl
             if PT[r, 0] != z or PT[r, 1] != 1:
@@ -333,9 +408,12 @@ def _row_sparse(Z, base, z, j, pj, pr, ep, bd):
             else:
                 m = finish_product(wrap32(TP[rl, s, j] * TQ[rl, s, i]), PT[r, 2], PT[r, 4], PT[r, 3])
             a = accumulate(a, m)
+            raw += m
         a = min(max(a, plo), phi)
         rr = stochastic_round(a, thr)
         Z[base + i] = min(max(rr, lo), hi)
+        nsat += saturated(a, raw, rr, lo, hi)
+    return nsat
 
 
 @njit(cache=True)
@@ -343,7 +421,8 @@ def learn_separable(t, pj, pr, st, TXv, TYv, rw):
     """Epoch learning of one separable projection ``pj`` (:class:`Proj`) with products ``pr``
     (:class:`Products`) at step t. ``st``: the learned state and trace histories (fields ``WT``,
     ``D2T``, ``T1T``, ``hx``, ``hy`` of :class:`.learning.State`; histories already advanced by the
-    caller); ``TXv``/``TYv``: this projection's tx/ty, not yet reset; ``rw``: the epoch's draw."""
+    caller); ``TXv``/``TYv``: this projection's tx/ty, not yet reset; ``rw``: the epoch's draw.
+    Returns how many synapse updates of weights, tag_2 and tag_1 saturated."""
     PT, PK = pr.PT, pr.PK
     p0, np_, n_pre, n_post, T_e = pj.p0, pj.np_, pj.n_pre, pj.n_post, pj.T_e
     u = 0
@@ -378,20 +457,21 @@ def learn_separable(t, pj, pr, st, TXv, TYv, rw):
             for i in range(n_post):
                 QY[rl, i] = TQ[rl, TYv[i], i]
     ep = Epoch(TXv, TYv, YM, ylist, ny, TP, TQ, QY, has_x0, has_y0, u_on, round_threshold_jit(rw))
-    if pj.tgt_has[0]:
-        _target_rows(st.WT, 0, pj, pr, ep)
-    if pj.tgt_has[1]:
-        _target_rows(st.D2T, 1, pj, pr, ep)
-    if pj.tgt_has[2]:
-        _target_rows(st.T1T, 2, pj, pr, ep)
+    nw = _target_rows(st.WT, 0, pj, pr, ep) if pj.tgt_has[0] else 0
+    nd = _target_rows(st.D2T, 1, pj, pr, ep) if pj.tgt_has[1] else 0
+    nt = _target_rows(st.T1T, 2, pj, pr, ep) if pj.tgt_has[2] else 0
+    return nw, nd, nt
 
 
 @njit(cache=True)
 def _target_rows(Z, z, pj, pr, ep):
-    """Every visited synapse of target z (0 weights, 1 tag_2, 2 tag_1), row by row."""
+    """Every visited synapse of target z (0 weights, 1 tag_2, 2 tag_1), row by row. Returns how
+    many of them saturated."""
     PT, PK = pr.PT, pr.PK
     p0, np_, n_pre, n_post, T_e = pj.p0, pj.np_, pj.n_pre, pj.n_post, pj.T_e
     acc = np.empty(n_post, np.int64)
+    raw = np.empty(n_post, np.int64)
+    nsat = 0
     cs = np.empty(T_e + 1, np.int64)
     CLH = np.zeros((3, T_e + 1), np.int64)
     dense = ep.ny * 8 >= n_post
@@ -405,19 +485,22 @@ def _target_rows(Z, z, pj, pr, ep):
         full = ep.u_on or (ep.TXv[j] > 0 and ep.has_x0)
         base = pj.woff + j * n_post
         if full:
-            _row_dense(Z, base, z, j, True, pj, pr, ep, bd, acc, cs)
+            nsat += _row_dense(Z, base, z, j, True, pj, pr, ep, bd, acc, raw, cs)
         elif not ep.has_y0 or ep.ny == 0:
             continue
         elif y0pre:
             _compose(CLH, z, j, pj, pr, ep, bd)
             if dense:
                 if T_e == 1:
+                    nsat += _count_y0pre1(Z, base, CLH[0, 1], CLH[1, 1], CLH[2, 1], ep, bd)
                     _row_y0pre1(Z, base, CLH[0, 1], CLH[1, 1], CLH[2, 1], ep, bd)
                 else:
+                    nsat += _count_y0pre(Z, base, CLH, ep, bd)
                     _row_y0pre(Z, base, CLH, ep, bd)
             else:
-                _row_sparse_y0pre(Z, base, CLH, ep, bd)
+                nsat += _row_sparse_y0pre(Z, base, CLH, ep, bd)
         elif dense:
-            _row_dense(Z, base, z, j, False, pj, pr, ep, bd, acc, cs)
+            nsat += _row_dense(Z, base, z, j, False, pj, pr, ep, bd, acc, raw, cs)
         else:
-            _row_sparse(Z, base, z, j, pj, pr, ep, bd)
+            nsat += _row_sparse(Z, base, z, j, pj, pr, ep, bd)
+    return nsat
