@@ -665,42 +665,60 @@ def rockpool_to_nir(graph: Graph, *, dt: float | None = None) -> Translation:
     )
 
 
-def spikingjelly_to_nir(graph: Graph) -> Translation:
-    """What spikingjelly 2.0 computes for a graph read from its modules, as NIR.
+def spikingjelly_to_nir(graph: Graph, *, dt: float | None = None) -> Translation:
+    """What spikingjelly 2.0 computes for a graph read from its modules or written by its
+    ``nir_exchange.export_to_nir``, as NIR.
 
-    The reader (:mod:`neurocompile.framework_modules`) writes each node in NIR form with dt = 1
-    and forward Euler (spikingjelly 2.0, ``activation_based/neuron/{integrate_and_fire,lif,plif,
-    base_node}.py``), and records per node ``v_reset`` (None: soft reset) in its metadata:
+    spikingjelly 2.0 (``activation_based/neuron/{integrate_and_fire,lif,plif,base_node}.py``):
 
-    * ``IFNode``: ``v += x`` -> IF ``r = 1``. ``LIFNode(tau, decay_input)``: ``v += (x - (v -
-      v_reset))/tau`` -> LIF ``tau``, ``r = 1``; without ``decay_input`` ``v += x - (v -
-      v_reset)/tau`` -> ``r = tau``. ``ParametricLIFNode``: the same with ``1/tau = sigmoid(w)``.
-    * state starts at ``v_reset`` and leaks towards it: the reader shifts ``v`` by ``v_reset``
-      (``v_leak = 0``, threshold ``theta - v_reset``, hard reset to 0), exact.
-    * spike ``v - theta >= 0`` (heaviside; ours ``>``: equal without ties); hard reset in the
-      step (``v_reset`` a value: NIR's reset to ``v_reset``, here 0 after the shift); soft reset
-      (``v_reset=None``): ``v -= theta z`` -> membrane as LI/I + Threshold + a diagonal Linear
-      feeding ``-a theta z[t-1]`` back (the subtraction then decays, as in the step of the spike).
+    * ``IFNode``: ``v += x``. ``LIFNode(tau, decay_input)``: ``v += (x - (v - v_reset))/tau``;
+      without ``decay_input`` ``v += x - (v - v_reset)/tau``. ``ParametricLIFNode``: the same with
+      ``1/tau = sigmoid(w)``. The state starts at ``v_reset`` (0 for a soft reset) and leaks
+      towards it. Spike ``v - theta >= 0`` (heaviside; ours ``>``: equal without ties); hard reset
+      to ``v_reset`` in the step; soft reset (``v_reset=None``) ``v -= theta z``.
+    * The module reader (:mod:`neurocompile.framework_modules`) writes dt = 1: IF ``r = 1``, LIF
+      ``tau``, ``r = 1`` (or ``tau`` without ``decay_input``), already shifted by ``v_reset``
+      (``v_leak = 0``, threshold ``theta - v_reset``, reset to 0), and records soft resets in the
+      node metadata. spikingjelly's exporter writes the same with ``tau * dt``, ``r = 1/dt`` for IF,
+      ``v_leak = v_reset`` and the unshifted threshold and ``v_reset`` (dt: its argument, default
+      1e-4, not stored; soft reset refused): the translation shifts those nodes by their
+      ``v_reset`` so that the state starting at 0 is spikingjelly's starting at ``v_reset``.
+    * soft reset -> membrane as LI/I + Threshold + a diagonal Linear feeding ``-a theta z[t-1]``
+      back (the subtraction then decays, as when it happens in the step of the spike).
     """
     g = _copy(graph)
     notes: list[str] = []
     unmodelled = ["threshold v >= theta (spikingjelly heaviside) vs v > theta: equal without ties"]
+    from_module = graph.conventions.get("framework") == "spikingjelly"
+    if from_module:
+        dt = 1.0
+    elif dt is None:
+        dt = 1e-4
+        notes.append("dt = 1e-4, spikingjelly's export_to_nir default (the file does not store it)")
     for name in [n for n, node in g.nodes.items() if node.kind in ("IF", "LIF")]:
         node = g.nodes[name]
         meta = (
             node.metadata.get("spikingjelly") if isinstance(node.metadata.get("spikingjelly"), dict) else {}
         )
         if meta.get("soft_reset"):
-            a, gain = _membrane_coeffs(node, 1.0, "forward")
+            a, gain = _membrane_coeffs(node, dt, "forward")
             theta = np.asarray(node.params["v_threshold"], dtype=float)
-            _spiking_to_threshold(g, node, dt=1.0, discretization="forward", loop_weight=-a * theta / gain)
+            _spiking_to_threshold(g, node, dt=dt, discretization="forward", loop_weight=-a * theta / gain)
             notes.append(f"{name}: soft reset (v_reset=None) -> membrane + Threshold + -theta feedback")
-        else:
-            node.params["v_reset"] = np.asarray(node.params.get("v_reset", 0.0), dtype=float)
+            continue
+        shape = _nshape(node)
+        vr = np.broadcast_to(np.asarray(node.params.get("v_reset", 0.0), dtype=float), shape).copy()
+        if not meta and np.any(vr != 0):
+            node.params["v_threshold"] = np.asarray(node.params["v_threshold"], float) - vr
+            if node.kind == "LIF":
+                node.params["v_leak"] = np.asarray(node.params["v_leak"], float) - vr
+            notes.append(f"{name}: v shifted by v_reset (spikingjelly starts at v_reset, NIR at 0)")
+            vr = np.zeros(shape)
+        node.params["v_reset"] = vr
     return Translation(
         "spikingjelly",
         g,
-        {"dt": 1.0, "discretization": "forward", "reset": "file", "hop_delay": 0},
+        {"dt": float(dt), "discretization": "forward", "reset": "file", "hop_delay": 0},
         tuple(notes),
         tuple(unmodelled),
     )

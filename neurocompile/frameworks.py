@@ -147,7 +147,7 @@ def apply(
     elif framework == "rockpool":
         tr = cv.rockpool_to_nir(graph, dt=dt)
     elif framework == "spikingjelly":
-        tr = cv.spikingjelly_to_nir(graph)
+        tr = cv.spikingjelly_to_nir(graph, dt=dt)
     elif framework == "norse":
         ndt = dt if dt is not None else graph.conventions.get("dt", graph.metadata_dt())
         if ndt is None:

@@ -101,3 +101,56 @@ def test_unsupported_layer_is_a_typed_error():
     with pytest.raises(ModelLoadError) as err:
         nc.load(net, torch.zeros(1, 2))
     assert err.value.node == "2" and "ReLU" in str(err.value)
+
+
+def export_like_spikingjelly(net, n_in: int, dt: float = 1e-4) -> dict:
+    """What ``spikingjelly.activation_based.nir_exchange.export_to_nir(net, x, dt)`` builds (its
+    ``map_if`` / ``map_lif`` / ``map_plif`` and Linear -> Affine), as the dict ``nir.write`` stores.
+    The exporter itself needs nir >= 1.0.5 (``v_reset``); .venv holds nir 1.0.4."""
+    nodes: dict = {"input": {"type": "Input", "shape": np.array([n_in])}}
+    edges, prev, n = [], "input", n_in
+    for i, m in enumerate(net):
+        if isinstance(m, torch.nn.Linear):
+            n = m.weight.shape[0]
+            node = {"type": "Affine", "weight": m.weight.detach().numpy(), "bias": m.bias.detach().numpy()}
+        elif isinstance(m, neuron.IFNode):
+            node = {
+                "type": "IF",
+                "r": np.full(n, 1.0 / dt),
+                "v_threshold": np.full(n, m.v_threshold),
+                "v_reset": np.full(n, m.v_reset),
+            }
+        else:
+            tau = m.tau if isinstance(m, neuron.LIFNode) else 1.0 / m.w.sigmoid().item()
+            node = {
+                "type": "LIF",
+                "tau": np.full(n, tau * dt),
+                "r": np.full(n, 1.0 if m.decay_input else tau),
+                "v_leak": np.full(n, m.v_reset),
+                "v_threshold": np.full(n, m.v_threshold),
+                "v_reset": np.full(n, m.v_reset),
+            }
+        nodes[str(i)] = node
+        edges.append((prev, str(i)))
+        prev = str(i)
+    nodes["output"] = {"type": "Output", "shape": np.array([n])}
+    edges.append((prev, "output"))
+    return {"type": "NIRGraph", "nodes": nodes, "edges": edges, "metadata": {}}
+
+
+#: the exporter refuses soft resets (v_reset=None): hard-reset models only
+FILE_SEEDS = [s for s in SEEDS if "None" not in make_model(s)[1]]
+
+
+@pytest.mark.parametrize("seed", FILE_SEEDS)
+def test_exported_file_spike_for_spike(seed, tmp_path):
+    from bad_models import write_nir
+
+    net, desc, n_in = make_model(seed)
+    x = _inputs(seed, n_in)
+    want = run_spikingjelly(net, x)
+    path = write_nir(tmp_path / "sj.nir", export_like_spikingjelly(net, n_in), "1.0.8")
+    res = nc.simulate(nc.load(path), {"input": x}, framework="spikingjelly")
+    assert np.array_equal(res.outputs["output"], want["3"]), (
+        f"{desc}: {res.outputs['output'].sum()} vs {want['3'].sum()}"
+    )
