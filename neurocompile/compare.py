@@ -286,7 +286,8 @@ class ValidationReport:
 
     def to_text(self) -> str:
         def sem(s: Mapping[str, Any]) -> str:
-            return f"dt {s.get('dt')}, reset {s.get('reset')}, hop_delay {s.get('hop_delay')}"
+            fw = f"framework {s['framework']}, " if s.get("framework") else ""
+            return f"{fw}dt {s.get('dt')}, reset {s.get('reset')}, hop_delay {s.get('hop_delay')}"
 
         src = ""
         if self.against == "trained" and self.trained_source.get("dt") == "program":
@@ -727,6 +728,9 @@ def validate(
             refs[a] = simulate(
                 graph, ref_inputs, record=record if a == against else (), framework=fw, reset=fw_reset
             )
+            tsem = {k: refs[a].semantics.get(k) for k in ("dt", "discretization", "reset", "hop_delay")}
+            tsem["framework"] = fw
+            tsrc = {k: "framework" for k in ("dt", "discretization", "reset")}
         elif a == "trained":
             refs[a] = simulate(graph, ref_inputs, record=record if a == against else (), **tsem)
         else:

@@ -363,6 +363,16 @@ def test_cli_check_simulate_compile_on_exported_file(tmp_path, target):
     p = nc.Program.load(prog)
     assert p.provenance["framework"]["name"] == "snntorch"
     assert p.provenance["options"]["framework"] == "snntorch"
+    r = runner.invoke(app, ["validate", str(path), str(prog), "-i", str(tmp_path / "in.npz"), "--quiet"])
+    assert r.exit_code in (0, 1), r.output  # a verdict either way; the reference is snnTorch's execution
+    assert "against the trained model (framework snntorch" in r.output
+    # without --reset the file's mechanism is snnTorch's default, subtract, which neither chip has
+    r = runner.invoke(
+        app, ["compile", str(path), "--target", target, "-o", str(prog), "--framework", "snntorch"]
+    )
+    from neurocompile.errors import UnsupportedError
+
+    assert isinstance(r.exception, UnsupportedError) and r.exception.parameter == "reset", r.output
     r = runner.invoke(
         app, ["compile", str(path), "--target", target, "-o", str(prog), "--reset", "zero", "--dt", "1e-4"]
     )  # without --framework: NIR as written (v_reset = 0 lowers exactly)
