@@ -410,3 +410,20 @@ def test_sweep_on_the_cluster_gives_the_same_rows(client):
     res = run_sweep(test_sweep.probe, grid, cluster=client, progress=lambda d, n: seen.append(d))
     assert res.rows == local.rows and res.workers == 2 and seen == list(range(13))
     assert any("error" in r for r in res.rows) and res.metrics == local.metrics
+
+
+@dask_mark
+@pytest.mark.slow
+def test_validate_on_the_cluster_gives_the_same_report(client):
+    """compare.validate(cluster=...) on a zoo model: the same report as in one process."""
+    from neurocompile.compare import validate
+    from neurocompile.models import accuracy, load_test_set, model_path
+
+    name = "digits_cnn_sinabs"
+    prog = accuracy.compile_for(name, "loihi2", options={})
+    inputs, labels = load_test_set(name, 24)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        one = validate(model_path(name), prog, inputs, labels=labels)
+        many = validate(model_path(name), prog, inputs, labels=labels, cluster=client)
+    assert one.as_dict() == many.as_dict()
