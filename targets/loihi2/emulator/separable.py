@@ -318,10 +318,10 @@ def _count_y0pre1(Z, base, C, L, H, ep, bd):
 
 
 @njit(cache=True)
-def _count_y0pre(Z, base, CLH, ep, bd):
-    """:func:`_count_y0pre1` for t_epoch > 1 (the window of each post's bAP time s)."""
+def _count_y0pre(Z, base, CLH, ep, bd, win):
+    """:func:`_count_y0pre1` for t_epoch > 1 (the window of each post's bAP time s; ``win``
+    (2, T_e + 1): scratch)."""
     TYv, YM, T_e = ep.TYv, ep.YM, CLH.shape[1] - 1
-    win = np.empty((2, T_e + 1), np.int64)
     win[0, 0], win[1, 0] = bd.lo, bd.hi  # s = 0: no bAP, never written
     scan = False
     for s in range(1, T_e + 1):
@@ -474,6 +474,7 @@ def _target_rows(Z, z, pj, pr, ep):
     nsat = 0
     cs = np.empty(T_e + 1, np.int64)
     CLH = np.zeros((3, T_e + 1), np.int64)
+    win = np.empty((2, T_e + 1), np.int64)
     dense = ep.ny * 8 >= n_post
     plo, phi, lo, hi = target_bounds(z, pj.sign_mode)
     bd = Bounds(plo, phi, lo, hi)
@@ -495,7 +496,7 @@ def _target_rows(Z, z, pj, pr, ep):
                     nsat += _count_y0pre1(Z, base, CLH[0, 1], CLH[1, 1], CLH[2, 1], ep, bd)
                     _row_y0pre1(Z, base, CLH[0, 1], CLH[1, 1], CLH[2, 1], ep, bd)
                 else:
-                    nsat += _count_y0pre(Z, base, CLH, ep, bd)
+                    nsat += _count_y0pre(Z, base, CLH, ep, bd, win)
                     _row_y0pre(Z, base, CLH, ep, bd)
             else:
                 nsat += _row_sparse_y0pre(Z, base, CLH, ep, bd)
