@@ -186,33 +186,48 @@ def _affine_matrix(node: Node, in_shape: Shape) -> tuple[sp.csr_matrix, np.ndarr
 
 
 def _conv_matrix(node: Node, in_shape: Shape, nd: int) -> tuple[sp.csr_matrix, np.ndarray | None, Shape]:
+    """The conv as a canonical CSR matrix (rows: outputs, sorted columns: inputs, no duplicates).
+
+    The taps are laid out on a broadcast grid ``(co, *o, ci, *k)``: flattened row-major, that is
+    the output index and then, for one output, the input index in increasing order (the input
+    position grows with ``ci`` and every kernel offset), so the CSR arrays come out without a
+    sort; only the full-size index and weight arrays are materialized (issue 14 item 2)."""
     w, stride, dilation, groups, pads, out_shape = ops._conv_geometry(node, in_shape, nd)
     cout, cin_g = w.shape[:2]
-    kernel = w.shape[2:]
-    out_sp = out_shape[1:]
-    in_sp = in_shape[1:]
-    # index grids over (co, ci, *k, *o): one entry per tap
-    grids = np.meshgrid(
-        np.arange(cout),
-        np.arange(cin_g),
-        *[np.arange(k) for k in kernel],
-        *[np.arange(o) for o in out_sp],
-        indexing="ij",
+    kernel = tuple(w.shape[2:])
+    out_sp = tuple(out_shape[1:])
+    in_sp = tuple(in_shape[1:])
+    rank = 2 + 2 * nd
+
+    def on(a: np.ndarray, axis: int) -> np.ndarray:  # a 1-D array along one axis of the grid
+        shape = [1] * rank
+        shape[axis] = a.size
+        return a.reshape(shape)
+
+    co_ax, ci_ax = 0, 1 + nd
+    in_strides = [int(np.prod(in_sp[d + 1 :], dtype=np.int64)) for d in range(nd)]
+    chan = on(np.arange(cin_g, dtype=np.int64), ci_ax) + on(
+        (np.arange(cout, dtype=np.int64) // (cout // groups)) * cin_g, co_ax
     )
-    co, ci = grids[0].reshape(-1), grids[1].reshape(-1)
-    ks = [g.reshape(-1) for g in grids[2 : 2 + nd]]
-    os_ = [g.reshape(-1) for g in grids[2 + nd :]]
-    valid = np.ones(co.shape, dtype=bool)
-    pos = []
+    in_idx = chan * _size(in_sp)
+    valid = np.ones((1,) * rank, dtype=bool)
     for d in range(nd):
-        p = os_[d] * stride[d] - pads[d][0] + ks[d] * dilation[d]
-        valid &= (p >= 0) & (p < in_sp[d])
-        pos.append(p)
-    cin = ci + (co // (cout // groups)) * cin_g
-    wval = w[(co, ci) + tuple(ks)]
-    in_flat = np.ravel_multi_index((cin[valid],) + tuple(p[valid] for p in pos), in_shape)
-    out_flat = np.ravel_multi_index((co[valid],) + tuple(o[valid] for o in os_), out_shape)
-    mat = sp.csr_matrix((wval[valid], (out_flat, in_flat)), shape=(_size(out_shape), _size(in_shape)))
+        o = on(np.arange(out_sp[d], dtype=np.int64) * stride[d] - pads[d][0], 1 + d)
+        p = o + on(np.arange(kernel[d], dtype=np.int64) * dilation[d], 2 + nd + d)
+        valid = valid & (p >= 0) & (p < in_sp[d])
+        in_idx = in_idx + p * in_strides[d]
+    grid = (cout,) + out_sp + (cin_g,) + kernel
+    valid = np.broadcast_to(valid, grid)
+    n_out, taps = _size(out_shape), cin_g * _size(kernel)
+    counts = valid.reshape(n_out, taps).sum(axis=1, dtype=np.int64)
+    indptr = np.zeros(n_out + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    wgrid = w.reshape((cout,) + (1,) * nd + (cin_g,) + kernel)
+    data = np.broadcast_to(wgrid, grid)[valid]
+    indices = np.broadcast_to(in_idx, grid)[valid]
+    del valid
+    mat = sp.csr_matrix((data, indices, indptr), shape=(n_out, _size(in_shape)))
+    mat.has_canonical_format = True
     bias = node.params.get("bias")
     b = None
     if bias is not None:
@@ -252,6 +267,7 @@ class _Expr:
     bias: dict[int, np.ndarray] = field(default_factory=dict)
     nodes: list[str] = field(default_factory=list)  # structural nodes folded
     weight_layers: int = 0
+    identity: bool = False  # a source's own output (one term, delay 0, the identity matrix)
 
     def add(self, other: "_Expr") -> None:
         for src, by_d in other.terms.items():
@@ -266,7 +282,13 @@ class _Expr:
 
     def apply(self, mat: sp.csr_matrix, bias: np.ndarray | None) -> "_Expr":
         out = _Expr(nodes=list(self.nodes), weight_layers=self.weight_layers)
-        out.terms = {s: {d: (mat @ m).tocsr() for d, m in by_d.items()} for s, by_d in self.terms.items()}
+        if self.identity:  # mat @ I is mat in float64 without explicit zeros: no sparse product
+            ((src, by_d),) = self.terms.items()
+            m = mat.tocsr().astype(np.float64, copy=False)
+            m.eliminate_zeros()  # in place: ``mat`` is the caller's fresh operator
+            out.terms = {src: {0: m}}
+        else:
+            out.terms = {s: {d: (mat @ m).tocsr() for d, m in by_d.items()} for s, by_d in self.terms.items()}
         out.bias = {d: mat @ b for d, b in self.bias.items()}
         if bias is not None:
             out.bias[0] = out.bias[0] + bias if 0 in out.bias else bias.copy()
@@ -290,13 +312,16 @@ class _Builder:
 
     def identity(self, name: str) -> _Expr:
         n = _size(self.out[name])
-        return _Expr(terms={name: {0: sp.identity(n, format="csr", dtype=np.float64)}})
+        return _Expr(terms={name: {0: sp.identity(n, format="csr", dtype=np.float64)}}, identity=True)
 
     def input_expr(self, name: str) -> _Expr:
         """Sum of the values arriving at node ``name``'s input."""
         expr = _Expr()
         for p in self.preds[name]:
-            expr.add(self.value(p))
+            v = self.value(p)
+            if v.identity and len(self.preds[name]) == 1:
+                return v  # a fresh identity, kept marked for apply's fast path
+            expr.add(v)
         return expr
 
     def _folded(self, name: str) -> bool:
@@ -531,8 +556,10 @@ def build_netlist(graph: Graph, semantics: Semantics) -> Netlist:
         for src, by_d in expr.terms.items():
             pre_l, post_l, w_l, d_l = [], [], [], []
             for d in sorted(by_d):
-                coo = by_d[d].tocoo()
-                coo.sum_duplicates()
+                m = by_d[d]
+                coo = m.tocoo()
+                if not (isinstance(m, sp.csr_matrix) and m.has_canonical_format):
+                    coo.sum_duplicates()  # a canonical CSR's COO is already row-major, unique
                 keep = coo.data != 0
                 pre_l.append(coo.col[keep].astype(np.int64))
                 post_l.append(coo.row[keep].astype(np.int64))
