@@ -111,10 +111,16 @@ def test_emit_cli_spinnaker(tmp_path):
 
 
 def test_unsupported_programs_are_refused_with_the_population_named():
+    # a per-neuron cell parameter is no longer refused: it becomes a PyNN per-neuron array
+    # (issue 10 item 4; tests/test_per_neuron.py reads it back from sPyNNaker)
     prog = random_program(1)
-    prog.populations["h"].params["cm"] = np.linspace(0.5, 1.0, prog.populations["h"].size)
-    with pytest.raises(UnsupportedError, match="'h'.*cm"):
-        emit.network_arrays(prog)
+    cm = np.linspace(0.5, 1.0, prog.populations["h"].size)
+    prog.populations["h"].params["cm"] = cm
+    net, arrays = emit.network_arrays(prog)
+    k = list(prog.populations).index("h")
+    if cm.size > 1:
+        assert "cm" in net["populations"][k]["arrays"] and "cm" not in net["populations"][k]["params"]
+        assert np.array_equal(arrays[f"pop{k}.cm"], cm)
     with pytest.raises(UnsupportedError, match="target"):
         emit.network_arrays(Program(target="loihi2"))
     prog = random_program(1)

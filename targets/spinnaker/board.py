@@ -446,6 +446,31 @@ def run_worker(
     return doc, rb
 
 
+def parameter_mismatches(
+    net: dict, arrays: Mapping[str, np.ndarray], rb: Mapping[str, np.ndarray]
+) -> list[str]:
+    """Every neuron parameter of ``net`` (``emit.network_arrays`` layout) against sPyNNaker's
+    read-back (``bundle_run.readback``: ``Population.get`` per neuron); one line per population
+    parameter that differs or was not read back."""
+    bad = []
+    for k, p in enumerate(net["populations"]):
+        if p["model"] == "SpikeSourceArray":
+            continue
+        n = int(p["size"])
+        want = {name: np.full(n, float(v)) for name, v in p.get("params", {}).items()}
+        want.update({name: np.asarray(arrays[f"pop{k}.{name}"], np.float64) for name in p.get("arrays", ())})
+        for name, w in want.items():
+            if name == "v_init":
+                continue
+            got = rb.get(f"pop{k}.param.{name}")
+            if got is None or got.shape != w.shape:
+                bad.append(f"{p['label']}.{name}: not read back")
+            elif not np.allclose(got, w, rtol=1e-12, atol=0.0):
+                i = int(np.argmax(~np.isclose(got, w, rtol=1e-12, atol=0.0)))
+                bad.append(f"{p['label']}.{name}[{i}]: sPyNNaker holds {got[i]!r}, the Program {w[i]!r}")
+    return bad
+
+
 def map_on_board(
     programs: Program | Sequence[Program],
     inputs: Any = None,

@@ -292,6 +292,12 @@ class SpiNNakerBuilder:
         p: dict[str, Any] = {}
         for f in spec.NEURON_SCALAR_PARAMS[kind]:
             v = params.get(f)
+            if v is not None and not isinstance(v, (bool, str)) and np.ndim(v) > 0:
+                # one value per neuron (the schema checks the shape and every value)
+                p[f] = np.asarray(v).reshape(-1) if np.ndim(v) > 1 else np.asarray(v)
+                if np.issubdtype(p[f].dtype, np.number) and p[f].dtype != np.bool_:
+                    p[f] = p[f].astype(np.float64)
+                continue
             p[f] = float(spec.PYNN_DEFAULTS[f] if v is None else v) if not isinstance(v, (bool, str)) else v
         for f in spec.NEURON_ARRAY_PARAMS:
             v = params.get(f)

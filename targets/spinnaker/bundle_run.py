@@ -132,7 +132,9 @@ def stdp_synapse(sim, plasticity):
 
 
 def readback(net, pops, projs):
-    """Weights/delays as sPyNNaker mapped them (``Projection.get``) and the shifts it used."""
+    """Weights/delays as sPyNNaker mapped them (``Projection.get``), the shifts it used and every
+    neuron's cell parameters as sPyNNaker holds them (``Population.get``: ``POP.param.NAME``, one
+    value per neuron)."""
     out = {}
     for j, q in enumerate(net["projections"]):
         holder = projs[q["label"]].get(["weight", "delay"], "list", with_address=True)
@@ -155,6 +157,14 @@ def readback(net, pops, projs):
             shifts = vertex.get_ring_buffer_shifts()
             out[f"pop{i}.ring_buffer_shifts"] = np.asarray(shifts, dtype=np.int64)
             out[f"pop{i}.weight_scales"] = np.asarray(vertex.get_weight_scales(shifts), dtype=np.float64)
+        if p["model"] != "SpikeSourceArray":
+            names = [k for k in (*p.get("params", {}), *p.get("arrays", ())) if k != "v_init"]
+            held = pops[p["label"]].get(names)  # sPyNNaker: a ParameterHolder, name -> values
+            for name in names:
+                values = held[name] if len(names) > 1 or not np.ndim(held) else held
+                out[f"pop{i}.param.{name}"] = np.broadcast_to(
+                    np.asarray(values, dtype=np.float64).reshape(-1), (int(p["size"]),)
+                ).copy()
         if hasattr(vertex, "combined_binary_file_name"):  # e.g. IF_curr_exp_stdp_mad_pair_additive.aplx
             out[f"pop{i}.binary"] = np.array(str(vertex.combined_binary_file_name))
     return out

@@ -158,11 +158,19 @@ def network_arrays(
             )
         entry: dict[str, Any] = {"label": prefix + p.name, "model": model, "size": int(p.size)}
         if model != "SpikeSourceArray":
-            entry["params"] = {k: _scalar(p.name, k, p.params[k]) for k in _SCALARS[model] if k in p.params}
             missing = [k for k in _SCALARS[model] if k not in p.params]
             if missing:
                 raise ParameterError(f"missing PyNN parameters {missing}", node=p.name, parameter=missing[0])
+            entry["params"] = {}
             entry["arrays"] = []
+            for k in _SCALARS[model]:
+                vals = np.asarray(p.params[k], dtype=np.float64).ravel()
+                if vals.size > 1 and not np.all(vals == vals[0]):
+                    # one value per neuron: a PyNN per-neuron parameter array
+                    arrays[f"pop{i}.{k}"] = np.broadcast_to(vals, (p.size,)).copy()
+                    entry["arrays"].append(k)
+                else:
+                    entry["params"][k] = _scalar(p.name, k, p.params[k])
             for k in _ARRAYS:
                 if k in p.params:
                     arrays[f"pop{i}.{k}"] = np.broadcast_to(

@@ -87,7 +87,10 @@ EXP_ARG_MIN = -340695
 # ----------------------------------------------------------------------- encodings
 def s1615(x: Any) -> int:
     """Host encoding of a float as S1615 (``DataType.S1615.encode_as_int``): round-half-even of the
-    *decimal string* of the value times 2^15. Values outside s16.15 raise ``OverflowError``."""
+    *decimal string* of the value times 2^15. Values outside s16.15 raise ``OverflowError``. An
+    array (one value per neuron) gives :func:`s1615_array`."""
+    if np.ndim(x) > 0:
+        return s1615_array(x)  # type: ignore[return-value]
     v = int(round(Decimal(str(float(x))) * spec.S1615_ONE))
     if not spec.INT32_MIN <= v <= spec.INT32_MAX:
         raise OverflowError(f"{x!r} does not fit s16.15")
@@ -197,6 +200,22 @@ def time_step(dt_ms: float, n_steps: int = spec.N_STEPS_PER_TIMESTEP) -> int:
     return kdivui(s1615(dt_ms), int(n_steps))
 
 
+def _per_neuron(fn, scalars: dict[str, Any]) -> dict[str, Any] | None:
+    """``fn(**scalars)`` once per distinct combination of the arguments given per neuron (arrays),
+    assembled into per-neuron int64 arrays; None when every argument is a scalar. sPyNNaker derives
+    each neuron's constants from that neuron's own parameters the same way."""
+    varying = [k for k, v in scalars.items() if np.ndim(v) > 0]
+    if not varying:
+        return None
+    n = max(int(np.size(scalars[k])) for k in varying)
+    cols = np.stack(
+        [np.broadcast_to(np.asarray(scalars[k], np.float64).reshape(-1), (n,)) for k in varying], 1
+    )
+    uniq, inv = np.unique(cols, axis=0, return_inverse=True)
+    parts = [fn(**{**scalars, **{k: float(x) for k, x in zip(varying, row)}}) for row in uniq]
+    return {k: np.array([int(p[k]) for p in parts], np.int64)[inv.reshape(-1)] for k in parts[0]}
+
+
 def lif_init(
     *,
     v_init: float,
@@ -211,7 +230,14 @@ def lif_init(
 ) -> dict[str, int]:
     """What the neuron builder writes into a LIF neuron (``neuron_model_lif_impl.h`` init):
     ``V, V_rest, R = tau_m / cm, exp_TC = expk(-ts / tau_m), I_offset, V_reset, T_refract =
-    ceil(tau_refrac / ts)`` and a zero refractory timer."""
+    ceil(tau_refrac / ts)`` and a zero refractory timer. Parameters given per neuron (arrays) give
+    per-neuron int64 arrays, each element what the scalars of that neuron give."""
+    args = dict(v_init=v_init, v_rest=v_rest, cm=cm, tau_m=tau_m, i_offset=i_offset, v_reset=v_reset)
+    per = _per_neuron(
+        lambda **a: lif_init(**a, dt_ms=dt_ms, n_steps=n_steps), {**args, "tau_refrac": tau_refrac}
+    )
+    if per is not None:
+        return per
     ts = time_step(dt_ms, n_steps)
     tr = kdivk(s1615(tau_refrac), ts)
     return {
@@ -228,7 +254,11 @@ def lif_init(
 
 def exp_syn_init(tau_syn: float, dt_ms: float, n_steps: int = spec.N_STEPS_PER_TIMESTEP) -> dict[str, int]:
     """Exponential synapse init (``exp_synapse_utils.h``): ``decay = expulr(-ts / tau)`` (u0.32) and
-    ``init = (tau / ts) * (1.0ulr - decay)`` (u0.32; 1.0ulr saturates to 0xFFFFFFFF)."""
+    ``init = (tau / ts) * (1.0ulr - decay)`` (u0.32; 1.0ulr saturates to 0xFFFFFFFF). An array
+    of ``tau_syn`` (one per neuron) gives per-neuron arrays."""
+    per = _per_neuron(lambda tau_syn: exp_syn_init(tau_syn, dt_ms, n_steps), {"tau_syn": tau_syn})
+    if per is not None:
+        return per
     ts = time_step(dt_ms, n_steps)
     t = s1615(tau_syn)
     d = expulr(-kdivk(ts, t))

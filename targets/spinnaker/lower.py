@@ -86,8 +86,9 @@ def _f(code: str, severity: str, node: str | None, message: str) -> Finding:
 
 
 def _uniform(g: NeuronGroup, key: str, default: float | None = None) -> float:
-    """The one value of ``key`` in group ``g`` (``default`` when absent). That it is present and
-    the same for every neuron is the rule ``spinnaker-nonuniform-param`` (``rules.py``)."""
+    """The one value of ``key`` in group ``g`` (``default`` when absent). That it is present is the
+    rule ``spinnaker-missing-param`` (``rules.py``); a group where it differs between neurons is
+    mapped per combination of values (:func:`_per_neuron_constants`), each of them uniform."""
     arr = g.params.get(key)
     if arr is None:
         return float(default)  # type: ignore[arg-type]
@@ -97,7 +98,8 @@ def _uniform(g: NeuronGroup, key: str, default: float | None = None) -> float:
 
 def uniform_keys(g: NeuronGroup) -> list[tuple[str, float | None]]:
     """``[(parameter, default)]`` that :func:`_population_constants` reads as one value per group,
-    in the order it reads them (the rule ``spinnaker-nonuniform-param`` checks them)."""
+    in the order it reads them (the rule ``spinnaker-missing-param`` checks they are present; where
+    they differ between neurons :func:`_per_neuron_constants` maps each combination)."""
     cuba = g.kind in ("CubaLIF", "CubaLI")
     keys: list[tuple[str, float | None]] = []
     if g.kind in ("LIF", "LI", "CubaLIF", "CubaLI"):
@@ -217,8 +219,120 @@ def population_constants(
         p_in = np.maximum(peak[g.name][0], peak[g.name][1]) + np.abs(
             np.asarray(g.bias, np.float64).reshape(-1)
         )
-        info[g.name] = _population_constants(g, dt, tick_ms, disc, forward_tau, findings, conv, p_in)
+        if _varying(g):
+            info[g.name] = _per_neuron_constants(g, dt, tick_ms, disc, forward_tau, findings, conv, p_in)
+        else:
+            info[g.name] = _population_constants(g, dt, tick_ms, disc, forward_tau, findings, conv, p_in)
     return info, conv, findings
+
+
+def _varying(g: NeuronGroup) -> bool:
+    """Whether a parameter the population has once in PyNN's scalar form differs between neurons."""
+    for key, _ in uniform_keys(g):
+        arr = g.params.get(key)
+        if arr is not None:
+            arr = np.asarray(arr, np.float64).reshape(-1)
+            if arr.size and not np.all(arr == arr[0]):
+                return True
+    return False
+
+
+#: constants of :func:`_population_constants` that are one value per neuron (the others are the
+#: same for the whole group: kind, model)
+_PER_NEURON = (
+    "sv",
+    "tau_m_ms",
+    "cm",
+    "R_chip",
+    "a_chip",
+    "gain_c",
+    "v_rest",
+    "v_reset",
+    "v_thresh",
+    "tau_syn_ms",
+)
+
+
+def _per_neuron_constants(
+    g: NeuronGroup,
+    dt: float,
+    tick_ms: float,
+    disc: str,
+    forward_tau: str,
+    findings: list[Finding],
+    conv: dict[str, Any],
+    p_in: np.ndarray,
+) -> dict[str, Any]:
+    """:func:`_population_constants` for a group whose time constants, leak, threshold or reset
+    differ between neurons: the same mapping for each distinct combination of them (a sub-group of
+    neurons), merged into per-neuron arrays (PyNN takes per-neuron parameter arrays; sPyNNaker
+    stores parameters per neuron). A non-spiking readout keeps one voltage scale (its OutputSpec
+    has one): the smallest of its sub-groups', applied to all (the mapping is linear in it)."""
+    n = g.size
+    keys = [k for k, _ in uniform_keys(g)]
+    cols = np.stack(
+        [np.broadcast_to(np.asarray(g.param(k, 0.0), np.float64).reshape(-1), (n,)) for k in keys], 1
+    )
+    uniq, inv = np.unique(cols, axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    out: dict[str, Any] = {}
+    sub_findings: list[Finding] = []
+    sub_conv: dict[str, Any] = {"populations": {}}
+    parts = []
+    for k in range(len(uniq)):
+        idx = np.flatnonzero(inv == k)
+        sub = NeuronGroup(
+            g.name,
+            g.kind,
+            (idx.size,),
+            {key: np.asarray(v).reshape(-1)[idx] if np.size(v) == n else v for key, v in g.params.items()},
+            np.broadcast_to(np.asarray(g.bias, np.float64).reshape(-1), (n,))[idx],
+            g.reset,
+            g.spiking,
+            g.legacy,
+        )
+        gi = _population_constants(sub, dt, tick_ms, disc, forward_tau, sub_findings, sub_conv, p_in[idx])
+        parts.append((idx, gi))
+    if not g.spiking:
+        sv = min(float(gi["sv"]) for _, gi in parts)
+        for _, gi in parts:
+            f = sv / float(gi["sv"])
+            for key in ("v_rest", "syn_gain", "i_offset"):
+                gi[key] = gi[key] * f
+            gi["sv"] = sv
+    for key, v0 in parts[0][1].items():
+        if key in _PER_NEURON or key in ("syn_gain", "i_offset", "threshold_nir"):
+            if v0 is None:
+                out[key] = None
+                continue
+            arr = np.zeros(n)
+            for idx, gi in parts:
+                arr[idx] = np.broadcast_to(np.asarray(gi[key], np.float64).reshape(-1), (idx.size,))
+            out[key] = float(arr[0]) if key in _PER_NEURON and np.all(arr == arr[0]) else arr
+        else:
+            out[key] = v0
+    # one finding per code (the sub-groups repeat them), and the per-neuron note
+    seen: set[str] = set()
+    for f in sub_findings:
+        if f.code not in seen:
+            seen.add(f.code)
+            findings.append(f)
+    findings.append(
+        _f(
+            "spinnaker-per-neuron-param",
+            "info",
+            g.name,
+            f"{', '.join(keys)} differ between neurons ({len(uniq)} distinct combinations): per-neuron "
+            "PyNN parameter arrays",
+        )
+    )
+    # the time conversion record: the group's kind and the range of its converted time constants
+    first = next(iter(sub_conv["populations"].values()))
+    entry: dict[str, Any] = {k: v for k, v in first.items() if not isinstance(v, float)}
+    entry.update({k: _summ(out[k]) for k in ("tau_m_ms", "tau_syn_ms") if k in out})
+    entry["per_neuron"] = True
+    conv["populations"][g.name] = entry
+    return out
 
 
 def synapse_weights(
@@ -427,10 +541,13 @@ def annotate(
     sources, the time conversion and the learning attachments."""
     for name, gi in a.info.items():
         q = prog.quantization["populations"].setdefault(name, {})
-        q.update({k: gi[k] for k in ("model", "sv", "R_chip", "a_chip", "tau_m_ms", "cm") if k in gi})
-        q["scale"] = 1.0 / gi["sv"]
-        q["threshold_before"] = gi["threshold_nir"]
-        q["threshold_after"] = fixed.s1615(gi["v_thresh"]) / spec.S1615_ONE / gi["sv"]
+        q.update({k: _summ(gi[k]) for k in ("model", "sv", "R_chip", "a_chip", "tau_m_ms", "cm") if k in gi})
+        sv = np.asarray(gi["sv"], np.float64)
+        q["scale"] = _summ(1.0 / sv)
+        q["threshold_before"] = _summ(gi["threshold_nir"])
+        vth = np.asarray(gi["v_thresh"], np.float64)
+        after = np.array([fixed.s1615(float(x)) for x in vth.reshape(-1)]).reshape(vth.shape)
+        q["threshold_after"] = _summ(after / spec.S1615_ONE / sv)
         if "rb_max_sum" in gi:
             q["max_summed_weight_nA"] = gi["rb_max_sum"]
     for c in netlist.connections:
@@ -508,10 +625,11 @@ def _rule_weight_scale(node: str, rule: Any, gi: dict[str, Any], units: str) -> 
     if gain.size and np.any(np.abs(gain - gain[0]) > 1e-9 * abs(gain[0])):
         raise UnsupportedError(
             "the post neurons of this plastic projection have different weight gains (different "
-            "r), so one rule in model units maps to different nA rules per neuron",
+            "r, time constants or thresholds), so one rule in model units maps to different nA rules "
+            "per neuron",
             node=node,
             parameter="units",
-            expected='uniform r on the post node, or units = "program"',
+            expected='uniform r, tau and v_threshold on the post node, or units = "program"',
         )
     return float(gain[0]) if gain.size else 1.0
 
@@ -718,6 +836,14 @@ def _population_constants(
         gi["syn_gain"] = kv * tick_ms  # delta input is scaled by 1/ts on chip
         gi["i_offset"] = kv * bias
     return gi
+
+
+def _summ(x: Any) -> Any:
+    """A constant as it goes into the quantization record: a number, or {"min", "max"} per neuron."""
+    if x is None or isinstance(x, str) or np.ndim(x) == 0:
+        return x if x is None or isinstance(x, str) else float(x)
+    a = np.asarray(x, np.float64).reshape(-1)
+    return float(a[0]) if np.all(a == a[0]) else {"min": float(a.min()), "max": float(a.max())}
 
 
 def _if_tau_ms(dv_max_mv: float, tick_ms: float) -> float:

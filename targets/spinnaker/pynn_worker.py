@@ -14,8 +14,9 @@ generation; loading and running are skipped on a virtual board), then writes to 
   core p, machine vertex, application vertex, kind ``population``/``delay_extension``/``system``,
   atom slice, planned SDRAM bytes), routing-table entries per chip (uncompressed, and after
   sPyNNaker's merged-table generator), timings;
-* ``readback.npz``: ``Projection.get(["weight", "delay"])`` per projection and the ring-buffer
-  shifts / weight scales each population used (``bundle_run.readback``).
+* ``readback.npz``: ``Projection.get(["weight", "delay"])`` per projection, the ring-buffer
+  shifts / weight scales each population used and every neuron's cell parameters
+  (``Population.get``) (``bundle_run.readback``).
 
 This module imports sPyNNaker and so runs only in an environment that has it; neurocompile's
 library code never imports it.

@@ -9,8 +9,8 @@ semantics (in ``check``, where no reset is chosen, the file's reset or reset to 
 file leaves it open), the learning rules and the compile options (``tick_ms``, ``forward_tau``,
 ``ring_buffer_shifts``; their defaults in ``check``).
 
-Order (lower raises the first error): learning attachment, non-spiking sources, one value per
-population, the IF-leak hint of ``check``, reset by subtraction (refused as on Loihi 2), then the
+Order (lower raises the first error): learning attachment, non-spiking sources, every neuron
+parameter present, the IF-leak hint of ``check``, reset by subtraction (refused as on Loihi 2), then the
 lowering's analysis passes
 (:func:`.lower.analyse`, shared with ``lower`` through the context) and what reads their plan:
 learning rules (:func:`.learning.map_rule` per STDP projection, one rule per post population)
@@ -80,8 +80,9 @@ def _nonspiking_source(ctx) -> Iterator[Finding]:
 
 
 def _uniform_params(ctx) -> Iterator[Finding]:
-    """A PyNN population has one value of each parameter the lowering reads per group
-    (:func:`.lower.uniform_keys`): present, and the same for every neuron."""
+    """Every parameter the lowering reads per group (:func:`.lower.uniform_keys`) is present (no
+    default). Values that differ between neurons are mapped to per-neuron PyNN parameter arrays
+    (``lower._per_neuron_constants``), not refused."""
     from .lower import uniform_keys
 
     nl = getattr(ctx, "netlist", None)
@@ -89,26 +90,11 @@ def _uniform_params(ctx) -> Iterator[Finding]:
         return
     for g in nl.groups.values():
         for key, default in uniform_keys(g):
-            arr = g.params.get(key)
-            if arr is None:
-                if default is None:
-                    yield refusal(
-                        "spinnaker-nonuniform-param",
-                        ParameterError(
-                            f"{g.kind} node has no {key}", node=g.name, parameter=key, expected="a value"
-                        ),
-                    )
-                continue
-            arr = np.asarray(arr, np.float64).reshape(-1)
-            if arr.size and not np.all(arr == arr[0]):
+            if g.params.get(key) is None and default is None:
                 yield refusal(
-                    "spinnaker-nonuniform-param",
-                    UnsupportedError(
-                        f"{key} differs between neurons (min {arr.min():g}, max {arr.max():g}); "
-                        "a PyNN population has one value",
-                        node=g.name,
-                        parameter=key,
-                        expected=f"one {key} per node (split the node)",
+                    "spinnaker-missing-param",
+                    ParameterError(
+                        f"{g.kind} node has no {key}", node=g.name, parameter=key, expected="a value"
                     ),
                 )
 
@@ -200,11 +186,20 @@ def _magnitude(ctx) -> Iterator[Finding]:
     incoming = nl.incoming_index()
     for g in nl.groups.values():
         gi = a.info.get(g.name) or {}
-        th = gi.get("threshold_nir")
-        if not g.spiking or not th or abs(gi["v_thresh"]) * spec.S1615_ONE >= 1:
+        if not g.spiking or gi.get("threshold_nir") is None:
             continue
-        leak = 1.0 - float(gi["a_chip"])
-        ratio = ALPHA_LIMIT_MV * leak / abs(gi["v_thresh"])
+        # per-neuron constants: the neuron with the smallest mapped threshold decides
+        vt = np.abs(np.asarray(gi["v_thresh"], np.float64)).reshape(-1)
+        th_all = np.asarray(gi["threshold_nir"], np.float64).reshape(-1)
+        i = int(np.argmin(np.where(th_all != 0, vt, np.inf) if vt.size == th_all.size else vt))
+        th = float(th_all[min(i, th_all.size - 1)])
+        v_thresh = float(vt[i])
+        if not th or v_thresh * spec.S1615_ONE >= 1:
+            continue
+        leak = 1.0 - float(
+            np.asarray(gi["a_chip"], np.float64).reshape(-1)[min(i, np.size(gi["a_chip"]) - 1)]
+        )
+        ratio = ALPHA_LIMIT_MV * leak / v_thresh
         limit = ALPHA_LIMIT_MV * leak * spec.S1615_ONE
         inc = [c for c in incoming[g.name] if c.weight.size]
         if inc:
@@ -351,7 +346,7 @@ def _delays(ctx) -> Iterator[Finding]:
 for _fn, _code in (
     (_attach, "spinnaker-learning-attach"),
     (_nonspiking_source, "spinnaker-nonspiking-source"),
-    (_uniform_params, "spinnaker-nonuniform-param"),
+    (_uniform_params, "spinnaker-missing-param"),
     (_if_leak, "spinnaker-if-leak"),
     (_reset, "spinnaker-reset-subtract"),
     (_passes, "spinnaker-lowering"),

@@ -145,11 +145,26 @@ def validate_population(pop, tick_ms: float | None = None) -> None:
     if pop.kind in spec.SOURCE_KINDS:
         return
     vals = {}
-    for f in spec.NEURON_SCALAR_PARAMS[pop.kind]:
-        vals[f] = check_float(
-            p[f], what=what, node=name, field=f, positive=f in _POSITIVE, nonnegative=f == "tau_refrac"
-        )
     n = pop.size
+    for f in spec.NEURON_SCALAR_PARAMS[pop.kind]:
+        if np.ndim(p[f]) > 0:
+            # one value per neuron (PyNN takes per-neuron arrays; sPyNNaker stores them per neuron):
+            # each entry is checked as the scalar would be, the range checks below take the extremes
+            arr = check_float_array(p[f], n, what=what, node=name, field=f)
+            lo = check_float(
+                float(arr.min()),
+                what=what,
+                node=name,
+                field=f,
+                positive=f in _POSITIVE,
+                nonnegative=f == "tau_refrac",
+            )
+            vals[f] = float(arr.max()) if f in ("tau_refrac",) else lo
+            vals[f + ":arr"] = arr
+        else:
+            vals[f] = check_float(
+                p[f], what=what, node=name, field=f, positive=f in _POSITIVE, nonnegative=f == "tau_refrac"
+            )
     for f in spec.NEURON_ARRAY_PARAMS:
         check_float_array(p[f], n, what=what, node=name, field=f)
     shifts = p["ring_buffer_shifts"]
@@ -179,7 +194,9 @@ def validate_population(pop, tick_ms: float | None = None) -> None:
             field="neurons_per_core",
         )
     # values the chip derives at load time must fit s16.15 as well
-    r = vals["tau_m"] / vals["cm"]
+    r = float(
+        np.max(np.asarray(vals.get("tau_m:arr", vals["tau_m"])) / np.asarray(vals.get("cm:arr", vals["cm"])))
+    )
     if not _s1615_fits(r):
         raise RangeError(
             f"{what} R = tau_m / cm = {r:g} MOhm does not fit s16.15",

@@ -108,6 +108,9 @@ NEURON_SCALAR_PARAMS = {
     "if_curr_delta": ("cm", "tau_m", "v_rest", "v_reset", "v_thresh", "tau_refrac"),
 }
 NEURON_ARRAY_PARAMS = ("i_offset", "v_init")
+#: The NEURON_SCALAR_PARAMS may also be given one value per neuron (an array of shape (size,)):
+#: PyNN populations take per-neuron parameter arrays and sPyNNaker stores every neuron's
+#: parameters (and derives exp_TC, R, the synapse decays) per neuron.
 #: PyNN defaults of IF_curr_exp / IF_curr_delta (used by the builder when a value is not given).
 PYNN_DEFAULTS = {
     "cm": 1.0,
