@@ -398,3 +398,20 @@ def test_spinnaker_parameter_readback_check_is_not_vacuous():
     assert len(board.parameter_mismatches(net, arrays, bad)) == 1
     bad = {k: v for k, v in rb.items() if k != key}
     assert "not read back" in board.parameter_mismatches(net, arrays, bad)[0]
+
+
+def test_loihi2_placement_doc_core_table_is_current():
+    """The core table of docs/targets/loihi2-placement.md is what benchmarks/per_neuron_cores.py
+    computes now; and the old layout (one population per distinct decay) is far larger."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "per_neuron_cores.py"
+    spec = importlib.util.spec_from_file_location("per_neuron_cores", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    rows = mod.measure()
+    assert all(
+        r["cores"] <= r["cores_one_tau"] + 3 and r["split_populations"] > 10 * r["cores"] for r in rows
+    )
+    assert mod.main(["--check"]) == 0, "run: python benchmarks/per_neuron_cores.py --write"
