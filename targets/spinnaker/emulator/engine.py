@@ -27,9 +27,10 @@ sPyNNaker reports in provenance and an emulator should treat as an error, not re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import llvmlite.binding as llvm
 import numpy as np
 from numba import njit, prange
 
@@ -58,13 +59,17 @@ from .arith import (
     N_VTH,
     O_SAT,
     O_WRAP,
+    SAT,
     neuron_step,
-    new_state,
-    positions,
-    sat_add,
 )
 
 PROFILE = "spinnaker"
+# The neuron loop reads ~20 per-neuron parameter arrays and writes 6: LLVM's loop vectorizer needs a
+# run-time overlap check per (written, accessed) pair and gives up above its default of 128 checks
+# ("too many memory checks needed"), leaving the loop scalar (measured 1.4x slower). A higher limit
+# only lets it add those checks (once per loop entry) and vectorize; results are unchanged. The option
+# is process-wide and must be set before the kernels compile (numba's on-disk cache keeps the result).
+llvm.set_option("", "-vectorize-memory-check-threshold=4096")
 EXC, INH = spec.EXCITATORY, spec.INHIBITORY
 
 
@@ -82,6 +87,19 @@ class Network(NamedTuple):
     NI: int  # spike-source neurons
     NL: int  # LIF neurons
     NP: int  # neuron populations (rows of ovf)
+    # the fast kernels' tables (:func:`fast_tables`; the reference kernels read only the fields above)
+    par: np.ndarray  # (N_COLS, NL) ntab transposed: one contiguous per-neuron array per parameter
+    pop_ptr: np.ndarray  # (NP + 1,) population k is neurons pop_ptr[k]:pop_ptr[k + 1]
+    pop_kind: np.ndarray  # (NP,) KIND_EXP / KIND_DELTA when all of population k's neurons are, else -1
+    src_ptr: np.ndarray  # (NS + 1,) source population k (inputs, then neurons) is sources src_ptr[k]:...
+    src_out: np.ndarray  # (NS,) 1 when source population k has synapses (its spikes need compacting)
+    btab: np.ndarray  # (n_blocks, B_COLS) dense blocks, columns B_*
+    bw: np.ndarray  # uint8/uint16: the blocks' w16, pre-major (n_pre, n_post) each, 0 where no synapse
+    frow: np.ndarray  # (NI + NL + 1,) CSR over sources of the synapses outside the blocks
+    foff: np.ndarray  # per CSR synapse: type * NL + post (its column in a ring-buffer slot)
+    fdel: np.ndarray  # per CSR synapse: delay
+    fw: np.ndarray  # per CSR synapse: w16
+    ring: np.ndarray  # empty; its dtype is the ring's: int32 when no entry's sum can leave it, else int64
 
 
 class Recorded(NamedTuple):
@@ -119,9 +137,25 @@ class SpiNNakerPlan:
     R: int
     NI: int
     NL: int
+    _fast: "FastTables | None" = field(default=None, repr=False)
 
-    def network(self) -> Network:
-        """The kernels' table (built on call: :class:`.stdp.StdpPlan` may raise ``R``)."""
+    def network(self, extra_bound: np.ndarray | None = None, extra_out: np.ndarray | None = None) -> Network:
+        """The kernels' table (built on call: :class:`.stdp.StdpPlan` may raise ``R``, a test may edit
+        ``ntab``). ``extra_bound`` (2 * NL,): the largest sum other synapses (STDP) can add to one
+        ring-buffer entry of (type, neuron) ``type * NL + n``, for the choice of the ring's dtype;
+        ``extra_out`` (source populations,): 1 where one has such synapses."""
+        ft = fast_tables(self)
+        bound = ft.bound if extra_bound is None else ft.bound + extra_bound
+        safe = bound.size == 0 or float(bound.max()) + SAT < 2**31
+        NP = len(self.neuron_names)
+        pop_ptr = np.zeros(NP + 1, np.int64)
+        for k, n in enumerate(self.neuron_names):
+            pop_ptr[k + 1] = self.neuron_slices[n][0] + self.neuron_slices[n][1]
+        pop_kind = np.full(NP, -1, np.int64)
+        for k in range(NP):
+            kinds = np.unique(self.ntab[pop_ptr[k] : pop_ptr[k + 1], N_KIND])
+            if kinds.size == 1:
+                pop_kind[k] = kinds[0]
         return Network(
             self.ntab,
             self.v0,
@@ -133,7 +167,19 @@ class SpiNNakerPlan:
             int(self.R),
             int(self.NI),
             int(self.NL),
-            len(self.neuron_names),
+            NP,
+            np.ascontiguousarray(self.ntab.T),
+            pop_ptr,
+            pop_kind,
+            ft.src_ptr,
+            ft.src_out if extra_out is None else (ft.src_out | extra_out).astype(np.uint8),
+            ft.btab,
+            ft.bw,
+            ft.frow,
+            ft.foff,
+            ft.fdel,
+            ft.fw,
+            np.zeros(0, np.int32 if safe else np.int64),
         )
 
 
@@ -251,66 +297,329 @@ def build_plan(program: Program) -> SpiNNakerPlan:
     )
 
 
+# ----------------------------------------------------------------------------- the fast kernels' tables
+#: a group of synapses with one source population, post population, delay and type becomes a dense
+#: block (n_pre, n_post) of w16 when at least this fraction of its cells holds a synapse: adding a
+#: whole row is a vector loop, and at this fill it beats adding the synapses one by one (measured)
+DENSE_MIN_FILL = 0.08
+#: dense blocks stop at this many bytes per plan (the rest of the synapses stay in the CSR)
+DENSE_MAX_BYTES = 512 << 20
+#: the narrowest post population a dense block is made for
+DENSE_MIN_POST = 16
+#: ``btab`` columns: source population, its first global source, n_pre, first post neuron, n_post,
+#: delay, synapse type, offset into ``bw``, post population
+B_SP, B_PRE0, B_NPRE, B_POST0, B_NPOST, B_DEL, B_TYPE, B_WOFF, B_POP = range(9)
+B_COLS = 9
+
+
+class FastTables(NamedTuple):
+    """The static synapses as the fast kernels read them (:func:`fast_tables`)."""
+
+    src_ptr: np.ndarray
+    src_out: np.ndarray
+    btab: np.ndarray
+    bw: np.ndarray
+    frow: np.ndarray
+    foff: np.ndarray
+    fdel: np.ndarray
+    fw: np.ndarray
+    bound: np.ndarray  # (2 * NL,) float: the sum of the w16 that can reach one entry of (type, neuron)
+
+
+def fast_tables(plan: SpiNNakerPlan) -> FastTables:
+    """Split the plan's static synapses into dense blocks and a CSR remainder (memoized on the plan).
+
+    A (source population, post population, delay, type) group whose fill is at least
+    :data:`DENSE_MIN_FILL` is a dense block; a second synapse of the same (pre, post) pair in a
+    group stays in the CSR. Every synapse lands in exactly one of the two, so the ring-buffer
+    sums are those of the reference kernel (see :func:`run_sample` for why the order of the adds
+    does not matter)."""
+    if plan._fast is not None:
+        return plan._fast
+    NI, NL = plan.NI, plan.NL
+    sizes = [plan.in_slices[n][1] for n in plan.in_names] + [
+        plan.neuron_slices[n][1] for n in plan.neuron_names
+    ]
+    src_ptr = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)
+    pop_ptr = np.zeros(len(plan.neuron_names) + 1, np.int64)
+    for k, n in enumerate(plan.neuron_names):
+        pop_ptr[k + 1] = plan.neuron_slices[n][0] + plan.neuron_slices[n][1]
+    n_syn = plan.cpost.size
+    src = np.repeat(np.arange(NI + NL, dtype=np.int64), np.diff(plan.rowptr))
+    in_block = np.zeros(n_syn, bool)
+    brows, bparts = [], []
+    woff = 0
+    if n_syn:
+        sp = np.searchsorted(src_ptr, src, side="right") - 1
+        pp = np.searchsorted(pop_ptr, plan.cpost, side="right") - 1
+        R = int(plan.cdel.max()) + 1
+        key = ((sp * len(pop_ptr) + pp) * R + plan.cdel) * 2 + plan.ctype
+        order = np.argsort(key, kind="stable")
+        ks, starts, counts = np.unique(key[order], return_index=True, return_counts=True)
+        budget = DENSE_MAX_BYTES
+        for k, a, c in zip(ks, starts, counts):
+            idx = order[a : a + c]
+            s, p = int(sp[idx[0]]), int(pp[idx[0]])
+            npre, npost = int(src_ptr[s + 1] - src_ptr[s]), int(pop_ptr[p + 1] - pop_ptr[p])
+            cells = npre * npost
+            if npost < DENSE_MIN_POST or c < DENSE_MIN_FILL * cells or 2 * cells > budget:
+                continue
+            budget -= 2 * cells
+            cell = (src[idx] - src_ptr[s]) * npost + (plan.cpost[idx] - pop_ptr[p])
+            _, first = np.unique(cell, return_index=True)  # duplicates of a pair stay in the CSR
+            idx, cell = idx[first], cell[first]
+            w = np.zeros(cells, np.uint16)
+            w[cell] = plan.cw[idx]
+            in_block[idx] = True
+            brows.append(
+                (s, src_ptr[s], npre, pop_ptr[p], npost, plan.cdel[idx[0]], plan.ctype[idx[0]], woff, p)
+            )
+            bparts.append(w)
+            woff += cells
+    rest = np.nonzero(~in_block)[0]  # stays sorted by source, in the reference kernel's order
+    frow = np.zeros(NI + NL + 1, np.int64)
+    np.cumsum(np.bincount(src[rest], minlength=NI + NL), out=frow[1:])
+    bound = np.bincount(plan.ctype * NL + plan.cpost, weights=plan.cw.astype(np.float64), minlength=2 * NL)
+    plan._fast = FastTables(
+        src_ptr=src_ptr,
+        src_out=(plan.rowptr[src_ptr[1:]] > plan.rowptr[src_ptr[:-1]]).astype(np.uint8),
+        btab=np.array(brows, np.int64).reshape(-1, B_COLS),
+        bw=_narrow(np.concatenate(bparts) if bparts else np.zeros(0, np.uint16)),
+        frow=frow,
+        foff=(plan.ctype[rest] * NL + plan.cpost[rest]).astype(np.int64),
+        fdel=plan.cdel[rest].astype(np.int64),
+        fw=plan.cw[rest].astype(np.int64),
+        bound=bound,
+    )
+    return plan._fast
+
+
+def _narrow(w: np.ndarray) -> np.ndarray:
+    """Block weights as uint8 when they all fit (half the bytes each row add reads), else uint16."""
+    return w.astype(np.uint8) if w.size == 0 or int(w.max()) <= 0xFF else w
+
+
+# ----------------------------------------------------------------------------- the fast kernels
+@njit(cache=True, nogil=True)
+def _add_rows(dst, bw, woff, npost, act, e0, e1, pre0):
+    """``dst += `` the block rows of the active sources ``act[e0:e1]`` (global indices, row =
+    index - pre0), four rows per pass over ``dst``; returns how many entries written exceed 0xFFFF
+    (a count, not a maximum: it keeps LLVM's lanes at ``dst``'s width)."""
+    over = 0
+    e = e0
+    while e + 3 < e1:
+        o1 = woff + (act[e] - pre0) * npost
+        o2 = woff + (act[e + 1] - pre0) * npost
+        o3 = woff + (act[e + 2] - pre0) * npost
+        o4 = woff + (act[e + 3] - pre0) * npost
+        w1 = bw[o1 : o1 + npost]
+        w2 = bw[o2 : o2 + npost]
+        w3 = bw[o3 : o3 + npost]
+        w4 = bw[o4 : o4 + npost]
+        for i in range(npost):
+            dst[i] += (w1[i] + w2[i]) + (w3[i] + w4[i])
+            over += dst[i] > SAT
+        e += 4
+    while e < e1:
+        o1 = woff + (act[e] - pre0) * npost
+        w1 = bw[o1 : o1 + npost]
+        for i in range(npost):
+            dst[i] += w1[i]
+            over += dst[i] > SAT
+        e += 1
+    return over
+
+
+@njit(inline="always")
+def _neuron_range(V, refract, ie, ii, uu, spk, rb, base, NL, par, lo, hi, mode):
+    """The tick of neurons ``lo:hi`` (:func:`.arith.neuron_step`) on the ring-buffer slot at ``base``
+    (read here, cleared by the caller); an entry holds the unclamped sum of its w16 and enters
+    clamped at 0xFFFF, as the chip's saturating adds leave it. ``mode``: :data:`.arith.KIND_EXP` or
+    :data:`.arith.KIND_DELTA` when every neuron of the range is of that kind (one branch-free loop
+    that LLVM vectorizes), -1 to read the kind per neuron. Writes u and spiked per neuron to
+    ``uu``, ``spk``; returns whether an int32 wrapped."""
+    kind, she, shi, inite, initi = par[N_KIND], par[N_SHE], par[N_SHI], par[N_INITE], par[N_INITI]
+    ioff, dsc, r, vrest, exptc = par[N_IOFF], par[N_DSCALE], par[N_R], par[N_VREST], par[N_EXPTC]
+    vth, vreset, tref, dece, deci = par[N_VTH], par[N_VRESET], par[N_TREF], par[N_DECE], par[N_DECI]
+    any_wrap = False
+    for n in range(lo, hi):
+        if mode == KIND_EXP:
+            exp = True
+        elif mode == KIND_DELTA:
+            exp = False
+        else:
+            exp = kind[n] == KIND_EXP
+        V[n], refract[n], ie[n], ii[n], u, spiked, wrapped = neuron_step(
+            V[n],
+            refract[n],
+            ie[n],
+            ii[n],
+            min(np.int64(rb[base + n]), SAT),
+            min(np.int64(rb[base + NL + n]), SAT),
+            exp,
+            she[n],
+            shi[n],
+            inite[n],
+            initi[n],
+            ioff[n],
+            dsc[n],
+            r[n],
+            vrest[n],
+            exptc[n],
+            vth[n],
+            vreset[n],
+            tref[n],
+            dece[n],
+            deci[n],
+        )
+        uu[n] = u
+        spk[n] = spiked
+        any_wrap |= wrapped
+    return any_wrap
+
+
+@njit(inline="always")
+def _neurons(t, V, refract, ie, ii, uu, spk, rb, base, net, ovf):
+    """(a), (b) for every population (its kind from ``net.pop_kind``), then the slot is cleared; the
+    first int32 wrap per population goes to ``ovf``."""
+    NL, par, pop_ptr, pop_kind = net.NL, net.par, net.pop_ptr, net.pop_kind
+    for k in range(pop_ptr.size - 1):
+        lo, hi = pop_ptr[k], pop_ptr[k + 1]
+        if pop_kind[k] == KIND_EXP:
+            w = _neuron_range(V, refract, ie, ii, uu, spk, rb, base, NL, par, lo, hi, KIND_EXP)
+        elif pop_kind[k] == KIND_DELTA:
+            w = _neuron_range(V, refract, ie, ii, uu, spk, rb, base, NL, par, lo, hi, KIND_DELTA)
+        else:
+            w = _neuron_range(V, refract, ie, ii, uu, spk, rb, base, NL, par, lo, hi, -1)
+        if w and ovf[k, O_WRAP] == 0:
+            ovf[k, O_WRAP] = t + 1
+    rb[base : base + 2 * NL] = 0
+
+
+@njit(inline="always")
+def _record(t, V0, uu, spk, rec, out):
+    """Recorded v (before the tick, ``V0``), u and spikes of tick ``t``."""
+    for j in range(rec.v.size):
+        out.v[t, j] = V0[j]
+    for j in range(rec.u.size):
+        out.u[t, j] = uu[rec.u[j]]
+    for j in range(rec.s.size):
+        out.s[t, j] = spk[rec.s[j]]
+
+
+@njit(inline="always")
+def _compact(t, in_ptr, in_act, spk, NI, src_ptr, src_out, act, act_ptr):
+    """The active sources of tick ``t`` (global indices, ascending) per source population: the
+    inputs' from ``in_act[in_ptr[t]:in_ptr[t + 1]]``, the neurons' compacted from ``spk`` (only
+    for populations with outgoing synapses, ``src_out``)."""
+    c = 0
+    k0 = 0
+    n_src = src_ptr.size - 1
+    while k0 < n_src and src_ptr[k0] < NI:  # input populations: the run's events, precomputed
+        k0 += 1
+    e = in_ptr[t]
+    for k in range(k0):
+        act_ptr[k] = c
+        hi = src_ptr[k + 1]
+        while e < in_ptr[t + 1] and in_act[e] < hi:
+            act[c] = in_act[e]
+            c += 1
+            e += 1
+    for k in range(k0, n_src):
+        act_ptr[k] = c
+        if src_out[k]:
+            for g in range(src_ptr[k], src_ptr[k + 1]):
+                act[c] = g
+                c += spk[g - NI]
+    act_ptr[n_src] = c
+    return c
+
+
+@njit(cache=True, nogil=True)
+def input_events(inp):
+    """The active inputs of every tick: ``(ptr (T + 1,), idx)``, tick t's at ``idx[ptr[t]:ptr[t + 1]]``."""
+    T, NI = inp.shape
+    ptr = np.zeros(T + 1, np.int64)
+    for t in range(T):
+        c = 0
+        for g in range(NI):
+            c += inp[t, g] != 0
+        ptr[t + 1] = ptr[t] + c
+    idx = np.zeros(ptr[T], np.int64)
+    for t in range(T):
+        c = ptr[t]
+        for g in range(NI):
+            if inp[t, g] != 0:
+                idx[c] = g
+                c += 1
+    return ptr, idx
+
+
+@njit(inline="always")
+def _deliver_static(t, net, rb, slotb, act, act_ptr, n_act, ovf):
+    """(c) the static synapses of the active sources into their slots ``t + d``: dense blocks by
+    rows, then the CSR synapses one by one; a sum above 0xFFFF flags its population at ``t``."""
+    NL, btab, bw = net.NL, net.btab, net.bw
+    popn = net.par[N_POP]
+    for k in range(btab.shape[0]):
+        sp = btab[k, B_SP]
+        e0, e1 = act_ptr[sp], act_ptr[sp + 1]
+        if e0 == e1:
+            continue
+        npost = btab[k, B_NPOST]
+        off = slotb[btab[k, B_DEL]] + btab[k, B_TYPE] * NL + btab[k, B_POST0]
+        over = _add_rows(rb[off : off + npost], bw, btab[k, B_WOFF], npost, act, e0, e1, btab[k, B_PRE0])
+        if over and ovf[btab[k, B_POP], O_SAT] == 0:
+            ovf[btab[k, B_POP], O_SAT] = t + 1
+    frow, foff, fdel, fw = net.frow, net.foff, net.fdel, net.fw
+    for e in range(n_act):
+        g = act[e]
+        for q in range(frow[g], frow[g + 1]):
+            a = slotb[fdel[q]] + foff[q]
+            y = rb[a] + fw[q]
+            rb[a] = y
+            if y > SAT:
+                c = foff[q] if foff[q] < NL else foff[q] - NL
+                if ovf[popn[c], O_SAT] == 0:
+                    ovf[popn[c], O_SAT] = t + 1
+
+
 @njit(cache=True, nogil=True)
 def run_sample(inp, T, net, rec, out):
     """Run one sample for T ticks. ``inp``: (T, NI) uint8 spikes of the spike sources; ``net``:
-    :class:`Network`; ``rec``: :class:`Recorded`; ``out``: :class:`Outputs` of this sample."""
-    ntab, rowptr, cpost, cw, cdel, ctype = net.ntab, net.rowptr, net.cpost, net.cw, net.cdel, net.ctype
+    :class:`Network`; ``rec``: :class:`Recorded`; ``out``: :class:`Outputs` of this sample.
+
+    Event driven: per tick the active sources are compacted per source population, dense
+    blocks add whole rows (four at a time) and the CSR synapses are added one by one. A
+    ring-buffer entry holds the plain sum of its w16 (``net.ring``'s dtype, which the plan proves
+    wide enough) and is clamped at 0xFFFF when the neuron reads it. That is the chip's result: all
+    w16 are >= 0, so a chain of adds saturating at S gives ``min(sum, S)`` in any order, and a
+    saturating add happens in tick t exactly when an entry's sum exceeds S after tick t's adds
+    (the flag :data:`.arith.O_SAT` records the first such tick per population, as the reference
+    kernel's ``sat_add`` does)."""
     R, NI, NL = net.R, net.NI, net.NL
-    V, refract, ie, ii, rb = new_state(net.v0, R)
-    pos_u, pos_v, pos_s = positions(rec.u, NL), positions(rec.v, NL), positions(rec.s, NL)
-    out_u, out_v, out_s, ovf = out.u, out.v, out.s, out.ovf
+    W2 = 2 * NL
+    V = net.v0.copy()
+    refract = np.zeros(NL, np.int64)
+    ie = np.zeros(NL, np.int64)
+    ii = np.zeros(NL, np.int64)
+    rb = np.zeros(R * W2, net.ring.dtype)
+    uu = np.zeros(NL, np.int64)
     spk = np.zeros(NL, np.uint8)
+    V0 = np.zeros(rec.v.size, np.int64)
+    act = np.zeros(NI + NL, np.int64)
+    act_ptr = np.zeros(net.src_ptr.size, np.int64)
+    slotb = np.zeros(R, np.int64)
+    in_ptr, in_act = input_events(inp)
     for t in range(T):
-        slot = t % R
-        for n in range(NL):  # (a), (b)
-            e16, i16_ = rb[slot, EXC, n], rb[slot, INH, n]
-            rb[slot, EXC, n] = 0
-            rb[slot, INH, n] = 0
-            if pos_v[n] >= 0:
-                out_v[t, pos_v[n]] = V[n]
-            V[n], refract[n], ie[n], ii[n], u, spiked, wrapped = neuron_step(
-                V[n],
-                refract[n],
-                ie[n],
-                ii[n],
-                e16,
-                i16_,
-                ntab[n, N_KIND] == KIND_EXP,
-                ntab[n, N_SHE],
-                ntab[n, N_SHI],
-                ntab[n, N_INITE],
-                ntab[n, N_INITI],
-                ntab[n, N_IOFF],
-                ntab[n, N_DSCALE],
-                ntab[n, N_R],
-                ntab[n, N_VREST],
-                ntab[n, N_EXPTC],
-                ntab[n, N_VTH],
-                ntab[n, N_VRESET],
-                ntab[n, N_TREF],
-                ntab[n, N_DECE],
-                ntab[n, N_DECI],
-            )
-            if pos_u[n] >= 0:
-                out_u[t, pos_u[n]] = u
-            if wrapped and ovf[ntab[n, N_POP], O_WRAP] == 0:
-                ovf[ntab[n, N_POP], O_WRAP] = t + 1
-            spk[n] = 1 if spiked else 0
-            if pos_s[n] >= 0:
-                out_s[t, pos_s[n]] = spk[n]
-        # (c) spikes of tick t into slots t + d
-        for g in range(NI + NL):
-            if g < NI:
-                if inp[t, g] == 0:
-                    continue
-            elif spk[g - NI] == 0:
-                continue
-            for q in range(rowptr[g], rowptr[g + 1]):
-                sl, ty, post = (t + cdel[q]) % R, ctype[q], cpost[q]
-                rb[sl, ty, post], sat = sat_add(rb[sl, ty, post], cw[q])
-                if sat and ovf[ntab[post, N_POP], O_SAT] == 0:
-                    ovf[ntab[post, N_POP], O_SAT] = t + 1
+        for j in range(rec.v.size):
+            V0[j] = V[rec.v[j]]
+        _neurons(t, V, refract, ie, ii, uu, spk, rb, (t % R) * W2, net, out.ovf)
+        _record(t, V0, uu, spk, rec, out)
+        n_act = _compact(t, in_ptr, in_act, spk, NI, net.src_ptr, net.src_out, act, act_ptr)
+        for d in range(R):
+            slotb[d] = ((t + d) % R) * W2
+        _deliver_static(t, net, rb, slotb, act, act_ptr, n_act, out.ovf)
 
 
 @njit(cache=True, parallel=True)

@@ -12,9 +12,11 @@ puts v and u in model units (``targets/spinnaker/units.py``).
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
+from numba import njit
 
 from neurocompile.data import (
     FIDELITY_BIT_EXACT,
@@ -31,6 +33,78 @@ from neurocompile.targets.spinnaker.units import run_semantics
 
 from .arith import O_SAT, O_WRAP
 from .engine import Outputs, Recorded, build_plan, run_batch, run_sample
+from .reference import run_batch_reference, run_sample_reference
+
+_PLANS: "OrderedDict[tuple, Any]" = OrderedDict()
+_PLANS_KEPT = 8
+_COEFFS = np.zeros(0, np.uint64)
+
+
+def _digest(a: np.ndarray) -> tuple:
+    """A content digest of an array: sum of bits_i * c_i mod 2^64 with fixed random odd c_i over the
+    entries' 64-bit patterns (ints widened, floats as float64 bits). One changed entry always
+    changes it; several collide with probability about 2^-64. ~1 ms per million entries."""
+    global _COEFFS
+    a = np.ascontiguousarray(a)
+    if a.dtype.kind == "f":
+        flat = a.astype(np.float64, copy=False).reshape(-1).view(np.uint64)
+    elif a.dtype.kind in "iub":
+        flat = a.astype(np.int64, copy=False).reshape(-1).view(np.uint64)
+    else:
+        return (a.shape, str(a.dtype), repr(a.tolist()))
+    if _COEFFS.size < flat.size:
+        rng = np.random.default_rng(0x5EED)
+        n = max(flat.size, 2 * _COEFFS.size)
+        _COEFFS = rng.integers(0, 2**63, n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    return (a.shape, str(a.dtype), int(_dot(flat, _COEFFS)))
+
+
+@njit(cache=True, nogil=True)
+def _dot(flat, coeffs):
+    """sum of flat[i] * coeffs[i] mod 2^64."""
+    s = np.uint64(0)
+    for i in range(flat.size):
+        s += flat[i] * coeffs[i]
+    return s
+
+
+def _fingerprint(program: Program) -> tuple:
+    def params(d: Mapping[str, Any]) -> tuple:
+        return tuple((k, _digest(v) if isinstance(v, np.ndarray) else repr(v)) for k, v in sorted(d.items()))
+
+    return (
+        program.target,
+        repr(sorted(program.semantics.items())),
+        tuple(sorted(program.inputs.items())),
+        tuple(sorted((k, o.population, o.observable, float(o.scale)) for k, o in program.outputs.items())),
+        tuple((p.name, p.kind, tuple(p.shape), params(p.params)) for p in program.populations.values()),
+        tuple((p.name, p.pre, p.post, p.kind, params(p.params)) for p in program.projections.values()),
+    )
+
+
+def plan_for(program: Program):
+    """Validate and flatten a Program (:func:`.engine.build_plan`, or :class:`.stdp.StdpPlan` when it
+    has STDP projections), memoized on its content (the last few Programs), so repeated runs of one
+    network (validation sets, benchmarks) pay both once. The key covers every field validation
+    reads (target, semantics, inputs, outputs, every parameter, arrays by digest)."""
+    from neurocompile.targets.spinnaker.schema import validate_program
+
+    key = _fingerprint(program)
+    planned = _PLANS.get(key)
+    if planned is None:
+        validate_program(program)
+        if any(p.kind == "stdp" for p in program.projections.values()):
+            from .stdp import StdpPlan
+
+            planned = StdpPlan(program)
+        else:
+            planned = build_plan(program)
+        _PLANS[key] = planned
+        while len(_PLANS) > _PLANS_KEPT:
+            _PLANS.popitem(last=False)
+    else:
+        _PLANS.move_to_end(key)
+    return planned
 
 
 def run_program(
@@ -40,6 +114,7 @@ def run_program(
     record: Iterable[Any] | str | None = (),
     strict: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    reference: bool = False,
 ) -> RunResult:
     """Run a spinnaker Program bit-exactly as sPyNNaker 1!7.4.1 would compute it (on-time delivery).
 
@@ -48,10 +123,12 @@ def run_program(
     records it), ``POP.u`` (nA, ``isyn_exc - isyn_inh`` at the same moment) and ``POP.spikes``.
     ``strict``: raise :class:`NumericOverflowError` on the first int32 wrap.
     ``progress``: called as ``progress(samples_done, batch)`` after each chunk of samples.
+    ``reference``: run the simple kernels of :mod:`.reference` (the same integers, many times slower;
+    for differential tests and benchmarks).
     """
-    from neurocompile.targets.spinnaker.schema import input_shapes, validate_program
+    from neurocompile.targets.spinnaker.schema import input_shapes
 
-    validate_program(program)
+    planned = plan_for(program)
     arrays, batch, steps = check_inputs(inputs, input_shapes(program))
     for key, arr in arrays.items():
         if arr.size and not np.all((arr == 0) | (arr == 1)):
@@ -91,12 +168,12 @@ def run_program(
                 expected="spikes, v or u (spike sources: spikes)",
             )
     if stdp:
-        from .stdp import StdpPlan, run_stdp_kernels
+        from .stdp import run_stdp_kernels
 
-        splan = StdpPlan(program)
+        splan = planned
         plan = splan.plan
     else:
-        plan = build_plan(program)
+        plan = planned
     needed = list(dict.fromkeys(rec + [(o.population, o.observable) for o in program.outputs.values()]))
     cols: dict[str, list[str]] = {"u": [], "v": [], "spikes": []}
     for pop, obs in needed:
@@ -117,13 +194,15 @@ def run_program(
     ovf = np.zeros((batch, max(NP, 1), 2), np.int64)
     rec_idx, out = Recorded(rec_u, rec_v, rec_s), Outputs(out_u, out_v, out_s, ovf)
     if stdp:
-        w_final, w_traj = run_stdp_kernels(splan, inp, steps, rec_idx, out, bool(rec_weights))
+        w_final, w_traj = run_stdp_kernels(splan, inp, steps, rec_idx, out, bool(rec_weights), reference)
     elif batch == 1:
-        run_sample(inp[0], steps, plan.network(), rec_idx, Outputs(out_u[0], out_v[0], out_s[0], ovf[0]))
+        one = run_sample_reference if reference else run_sample
+        one(inp[0], steps, plan.network(), rec_idx, Outputs(out_u[0], out_v[0], out_s[0], ovf[0]))
     elif batch > 1:
         net = plan.network()
+        many = run_batch_reference if reference else run_batch
         for a, b in progress_chunks(batch, progress):  # one chunk (the whole batch) without progress
-            run_batch(inp[a:b], steps, net, rec_idx, Outputs(out_u[a:b], out_v[a:b], out_s[a:b], ovf[a:b]))
+            many(inp[a:b], steps, net, rec_idx, Outputs(out_u[a:b], out_v[a:b], out_s[a:b], ovf[a:b]))
             if progress is not None:
                 progress(b, batch)
 

@@ -437,17 +437,28 @@ class StdpPlan:
 
 
 def run_stdp_kernels(
-    sp: StdpPlan, inp: np.ndarray, steps: int, rec: Recorded, out: Outputs, record_weights: bool
+    sp: StdpPlan,
+    inp: np.ndarray,
+    steps: int,
+    rec: Recorded,
+    out: Outputs,
+    record_weights: bool,
+    reference: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run the batch (``out`` with a leading batch axis); returns ``(final w16 (batch, n_plastic),
-    trajectory (batch, T, n_plastic) or a placeholder)``."""
+    trajectory (batch, T, n_plastic) or a placeholder)``. ``reference``: the simple kernels of
+    :mod:`.reference`."""
+    from .reference import run_batch_stdp_reference, run_sample_stdp_reference
+
     batch = inp.shape[0]
     n_ps = sp.w0.size
     w = np.ascontiguousarray(np.broadcast_to(sp.w0, (batch, n_ps))).copy()
     out_w = np.zeros((batch, steps if record_weights else 1, n_ps if record_weights else 1), np.int64)
     net, pl, record = sp.plan.network(), sp.plastic(), bool(record_weights)
+    one = run_sample_stdp_reference if reference else run_sample_stdp
+    many = run_batch_stdp_reference if reference else run_batch_stdp
     if batch == 1:
-        run_sample_stdp(
+        one(
             inp[0],
             steps,
             net,
@@ -457,7 +468,7 @@ def run_stdp_kernels(
             Weights(w[0], out_w[0], record),
         )
     elif batch > 1:
-        run_batch_stdp(inp, steps, net, rec, out, pl, Weights(w, out_w, record))
+        many(inp, steps, net, rec, out, pl, Weights(w, out_w, record))
     return w, out_w
 
 

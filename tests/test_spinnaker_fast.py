@@ -1,0 +1,174 @@
+"""The event-driven SpiNNaker kernels (engine.py, stdp.py) against the simple ones (reference.py).
+
+The reference kernels add every synapse into an int64 ring buffer one at a time with the chip's
+saturating add, in the chip's order; the fast kernels keep plain sums (dense blocks by rows, the
+rest by synapse) and clamp at read. They must agree on every recorded integer (v, u, spikes),
+on the first tick of every int32 wrap and ring-buffer saturation per population and sample, and
+on the learned weights. Random networks (seeds fixed here, before any run): IF_curr_exp and
+IF_curr_delta populations, spike sources, feed-forward and recurrent projections, dense groups
+(blocks) and sparse ones (CSR) with duplicated pairs, delays 1-15, both receptors, weights large
+enough to saturate, batch > 1; the ring buffer both as int32 (the default) and int64.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from neurocompile.targets.spinnaker.builder import SpiNNakerBuilder
+from neurocompile.targets.spinnaker.emulator import engine, reference
+from neurocompile.targets.spinnaker.emulator.engine import Outputs, Recorded, build_plan
+
+SEEDS = list(range(12))
+
+
+def random_program(seed: int, stdp: bool = False):
+    rng = np.random.default_rng(seed)
+    b = SpiNNakerBuilder(1.0)
+    n_src = int(rng.integers(20, 120))
+    b.spike_source("src", n_src)
+    pops = {"src": n_src}
+    for k in range(int(rng.integers(1, 4))):
+        name, n = f"p{k}", int(rng.integers(8, 90))
+        shifts = [int(s) for s in rng.integers(0, 8, 2)]
+        params = dict(
+            tau_m=float(rng.uniform(5, 40)),
+            v_thresh=float(rng.uniform(-58, -45)),
+            tau_refrac=float(rng.uniform(0, 5)),
+            i_offset=rng.uniform(-0.5, 1.5, n) if rng.random() < 0.5 else float(rng.uniform(0, 1)),
+            v_init=rng.uniform(-70, -50, n),
+            ring_buffer_shifts=shifts,
+        )
+        if rng.random() < 0.6:
+            b.if_curr_exp(
+                name, n, tau_syn_E=float(rng.uniform(1, 10)), tau_syn_I=float(rng.uniform(1, 10)), **params
+            )
+        else:
+            b.if_curr_delta(name, n, **params)
+        pops[name] = n
+    names = list(pops)
+    n_proj = 0
+    for pre in names:
+        for post in names[1:]:
+            if rng.random() < 0.35 and n_proj:
+                continue
+            n_pre, n_post = pops[pre], pops[post]
+            dense = rng.random() < 0.5
+            if dense:  # a dense group (one delay, one receptor): a block in the fast kernel
+                mask = rng.random((n_pre, n_post)) < rng.uniform(0.3, 1.0)
+                pi, qi = np.nonzero(mask)
+                d = np.full(pi.size, int(rng.integers(1, 16)))
+            else:
+                m = int(rng.integers(1, n_pre * n_post // 3 + 2))
+                pi, qi = rng.integers(0, n_pre, m), rng.integers(0, n_post, m)  # duplicates happen
+                d = rng.integers(1, 16, m)
+            big = rng.random() < 0.3
+            w = rng.integers(1, 0xFFFF if big else 3000, pi.size, endpoint=True)
+            receptor = "excitatory" if rng.random() < 0.6 else "inhibitory"
+            kw = dict(pre_idx=pi, post_idx=qi, w16=w, delays=d, receptor=receptor)
+            if stdp and n_proj == 0 and pre == "src":
+                block = dict(
+                    timing="spike_pair" if rng.random() < 0.5 else "pfister_triplet",
+                    weight="additive" if rng.random() < 0.6 else "multiplicative",
+                    tau_plus=float(rng.uniform(5, 30)),
+                    tau_minus=float(rng.uniform(5, 30)),
+                    A_plus=float(rng.uniform(0, 0.5)),
+                    A_minus=float(rng.uniform(0, 0.5)),
+                    w_min=0.0,
+                    w_max=float(rng.uniform(0.5, 4.0)),
+                )
+                if block["timing"] == "pfister_triplet":
+                    block.update(tau_x=float(rng.uniform(5, 30)), tau_y=float(rng.uniform(5, 30)))
+                    block.update(A3_plus=float(rng.uniform(0, 0.2)), A3_minus=float(rng.uniform(0, 0.2)))
+                    block["weight"] = "additive"
+                b.stdp(pre, post, plasticity=block, name="plastic", **kw)
+            else:
+                b.from_list(pre, post, **kw)
+            n_proj += 1
+    prog = b.build({"out": (names[-1], "spikes")})
+    batch, T = int(rng.integers(2, 4)), int(rng.integers(60, 140))
+    x = (rng.random((batch, T, n_src)) < rng.uniform(0.05, 0.4)).astype(np.uint8)
+    return prog, x
+
+
+def _record(prog):
+    rec = []
+    for name, pop in prog.populations.items():
+        if pop.kind != "spike_source":
+            rec += [(name, "v"), (name, "u"), (name, "spikes")]
+    rec += [(name, "weights") for name, p in prog.projections.items() if p.kind == "stdp"]
+    return rec
+
+
+def _run_direct(prog, x, ref):
+    from neurocompile.targets.spinnaker.emulator.run import run_program
+
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        return run_program(prog, {"src": x}, record=_record(prog), reference=ref)
+
+
+def _assert_same(a, b, seed):
+    assert set(a.recordings) == set(b.recordings)
+    for k in a.recordings:
+        np.testing.assert_array_equal(a.recordings[k], b.recordings[k], err_msg=f"seed {seed}: {k}")
+    for k in a.outputs:
+        np.testing.assert_array_equal(a.outputs[k], b.outputs[k], err_msg=f"seed {seed}: output {k}")
+    assert a.warnings == b.warnings, f"seed {seed}"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_static_random_networks_equal_the_reference(seed):
+    prog, x = random_program(seed)
+    fast, ref = _run_direct(prog, x, False), _run_direct(prog, x, True)
+    _assert_same(fast, ref, seed)
+    one = _run_direct(prog, x[:1], False)  # the single-sample kernel too
+    for k in one.recordings:
+        np.testing.assert_array_equal(one.recordings[k][0], ref.recordings[k][0], err_msg=f"seed {seed}: {k}")
+
+
+@pytest.mark.parametrize("seed", SEEDS[:6])
+def test_kernels_agree_on_every_integer_and_flag_with_both_ring_widths(seed):
+    """Direct kernel calls: every neuron recorded, the overflow table compared entry by entry, the
+    fast kernel once with the int32 ring the plan picks and once forced to int64."""
+    prog, x = random_program(seed)
+    plan = build_plan(prog)
+    net = plan.network()
+    assert net.ring.dtype == np.int32
+    B, T, NL = x.shape[0], x.shape[1], plan.NL
+    every = np.arange(NL)
+
+    def outputs():
+        return Outputs(
+            np.zeros((B, T, NL), np.int64),
+            np.zeros((B, T, NL), np.int64),
+            np.zeros((B, T, NL), np.uint8),
+            np.zeros((B, max(net.NP, 1), 2), np.int64),
+        )
+
+    ref = outputs()
+    reference.run_batch_reference(x, T, net, Recorded(every, every, every), ref)
+    for ring in (np.int32, np.int64):
+        out = outputs()
+        engine.run_batch(x, T, net._replace(ring=np.zeros(0, ring)), Recorded(every, every, every), out)
+        for name, a, r in zip(Outputs._fields, out, ref):
+            np.testing.assert_array_equal(a, r, err_msg=f"seed {seed}, ring {ring.__name__}: {name}")
+
+
+def test_saturation_and_blocks_are_exercised():
+    """The random family covers what the fast kernel does differently: dense blocks and CSR synapses,
+    saturated ring-buffer entries (flagged), and duplicated pairs."""
+    n_blocks = n_csr = n_sat = n_spikes = 0
+    for seed in SEEDS:
+        prog, x = random_program(seed)
+        plan = build_plan(prog)
+        ft = engine.fast_tables(plan)
+        n_blocks += ft.btab.shape[0]
+        n_csr += ft.fw.size
+        res = _run_direct(prog, x, False)
+        n_sat += sum("saturated" in w for w in res.warnings)
+        n_spikes += sum(int(v.sum()) for k, v in res.recordings.items() if k.endswith(".spikes"))
+    counts = (n_blocks, n_csr, n_sat, n_spikes)
+    assert n_blocks >= 5 and n_csr >= 1000 and n_sat >= 3 and n_spikes >= 1000, counts
