@@ -244,7 +244,13 @@ _POP_PARAM_KEYS = ("du", "dv", "vth", "num_message_bits", "reset_interval", "res
 def _pop_rows(program: Program) -> tuple[PopulationRow, ...]:
     rows = []
     for p in program.populations.values():
-        params = {k: _plain(p.params[k]) for k in _POP_PARAM_KEYS if k in p.params}
+        params = {
+            k: _plain(p.params[k]) for k in _POP_PARAM_KEYS if k in p.params and np.ndim(p.params[k]) == 0
+        }
+        for k in _POP_PARAM_KEYS:  # one value per neuron (per-neuron decays): its range
+            if k in p.params and np.ndim(p.params[k]) > 0:
+                a = np.asarray(p.params[k]).reshape(-1)
+                params[k] = {"min": _plain(a.min()), "max": _plain(a.max())} if a.size else None
         if "bias_mant" in p.params:
             bias = np.asarray(p.params["bias_mant"]).astype(np.int64) << np.asarray(
                 p.params["bias_exp"]
@@ -768,7 +774,9 @@ def _text(r: Report, max_cores: int, width: int = DEFAULT_WIDTH) -> str:
                 pops[n].kind,
                 "x".join(map(str, pops[n].shape)),
                 pops[n].neurons,
-                " ".join(f"{k}={v}" for k, v in pops[n].params.items()),
+                " ".join(
+                    f"{k}={_fmt(v) if isinstance(v, Mapping) else v}" for k, v in pops[n].params.items()
+                ),
             ]
             for n in order
         ],

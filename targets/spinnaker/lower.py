@@ -312,11 +312,20 @@ def _per_neuron_constants(
         else:
             out[key] = v0
     # one finding per code (the sub-groups repeat them), and the per-neuron note
+    count: dict[str, int] = {}
+    for f in sub_findings:
+        count[f.code] = count.get(f.code, 0) + 1
     seen: set[str] = set()
     for f in sub_findings:
         if f.code not in seen:
             seen.add(f.code)
-            findings.append(f)
+            n_msg = len({x.message for x in sub_findings if x.code == f.code})
+            extra = (
+                f" (values of one of {count[f.code]} parameter combinations of this node)"
+                if n_msg > 1
+                else ""
+            )
+            findings.append(_f(f.code, f.severity, f.node, f.message + extra))
     findings.append(
         _f(
             "spinnaker-per-neuron-param",
