@@ -1067,6 +1067,14 @@ def _framework_conventions_rule(ctx: _Ctx) -> Iterator[Finding]:
     except NeurocompileError as exc:
         yield Finding("framework-conventions", "error", exc.node, " ".join(str(exc).split()))
         return
+    except Exception as exc:  # noqa: BLE001 - malformed parameters (their own findings say which)
+        yield Finding(
+            "framework-conventions",
+            "error",
+            None,
+            f"{fw}'s conventions cannot be applied to this graph ({type(exc).__name__}: {exc})",
+        )
+        return
     what = "; ".join(tr.notes) if tr.notes else "nothing rewritten"
     msg = (
         f"framework {describe(g, fw)}: simulate/compile run what {fw} computes (dt={sem['dt']:g}, "
@@ -1499,7 +1507,11 @@ def check(
 
     ``reset`` (``"file"``, ``"zero"``, ``"subtract"``; default: not chosen yet) checks the model as
     ``compile(..., reset=reset)`` would build it: ``reset-override`` when it overrides the file's
-    reset, and the target's reset rules as ``compile`` enforces them.
+    reset, and the target's reset rules as ``compile`` enforces them. ``framework`` (a keyword passed
+    on to :func:`neurocompile.load`: ``"snntorch"``, ``"rockpool"``, ``"spikingjelly"``, ``"norse"``,
+    ``"sinabs"``, ``"nir"``) declares whose conventions apply: ``framework-conventions`` then says
+    what its translation rewrites; without it, ``framework-unchosen`` warns about a graph that looks
+    framework-exported.
 
     Never raises: an unreadable model gives one ``unreadable`` finding and ``readable=False``;
     a rule that fails unexpectedly gives an ``internal-error`` finding.

@@ -318,8 +318,9 @@ def simulate(
     graph rewritten by its translation, dt, discretization and reset fixed by it; ``reset`` picks
     snnTorch's reset mechanism where the graph does not record it). Without it, a graph read from an
     snnTorch/rockpool/spikingjelly module or carrying an exporter's mark gets its framework's
-    conventions (:func:`neurocompile.frameworks.resolve`). Recorded ``NODE.spikes``/``NODE.v`` of a
-    node the translation rewrote are read from its spike output / membrane (``NODE.mem``).
+    conventions (:func:`neurocompile.frameworks.resolve`). Recorded ``NODE.spikes``/``NODE.v``/``NODE.u``
+    of a node the translation rewrote are read from its spike output / membrane (``NODE.mem``) /
+    synapse (``NODE.syn``).
     """
     from .frameworks import apply, resolve
     from .reference import simulate as reference_simulate
@@ -348,6 +349,9 @@ def simulate(
         elif obs == "v" and f"{node}.mem" in tgraph.nodes:
             keep.append((f"{node}.mem", "v"))
             extra[f"{node}.mem.v"] = f"{node}.v"
+        elif obs == "u" and f"{node}.syn" in tgraph.nodes:  # a CubaLIF split into LI synapse + membrane
+            keep.append((f"{node}.syn", "v"))
+            extra[f"{node}.syn.v"] = f"{node}.u"
         elif obs == "spikes" and tnode is not None:
             from .ir import Node
 

@@ -67,19 +67,34 @@ def looks_like(graph: Graph) -> tuple[str | None, str]:
     if not spiking:
         return None, ""
     dt = 1e-4
+
+    def real(v: Any) -> np.ndarray | None:
+        """A real numeric array, or None (malformed parameters are check's other rules' business)."""
+        if v is None or isinstance(v, (str, bytes)):
+            return None
+        try:
+            arr = np.asarray(v)
+        except Exception:  # noqa: BLE001
+            return None
+        return arr.astype(float) if arr.dtype.kind in "biuf" else None
+
     for node in spiking:
         p = node.params
+        tau = real(p.get("tau") if node.kind == "LIF" else p.get("tau_mem"))
+        r, v_leak, vr = real(p.get("r")), real(p.get("v_leak")), real(p.get("v_reset"))
+        if tau is None or r is None or v_leak is None or vr is None:
+            return None, ""
         try:
-            tau = np.asarray(p["tau"] if node.kind == "LIF" else p["tau_mem"], dtype=float)
-            r = np.asarray(p["r"], dtype=float)
-            ok = np.allclose(r * dt, tau, rtol=1e-6, atol=0) and np.all(np.asarray(p["v_leak"], float) == 0)
+            ok = bool(np.allclose(r * dt, tau, rtol=1e-6, atol=0) and np.all(v_leak == 0) and np.all(vr == 0))
             if node.kind == "CubaLIF":
-                ok = ok and np.allclose(
-                    np.asarray(p["w_in"], float) * dt, np.asarray(p["tau_syn"], float), rtol=1e-6
+                w_in, tau_syn = real(p.get("w_in")), real(p.get("tau_syn"))
+                ok = (
+                    ok
+                    and w_in is not None
+                    and tau_syn is not None
+                    and bool(np.allclose(w_in * dt, tau_syn, rtol=1e-6))
                 )
-            vr = p.get("v_reset")
-            ok = ok and vr is not None and np.all(np.asarray(vr, float) == 0)
-        except (KeyError, TypeError, ValueError):
+        except (TypeError, ValueError):
             return None, ""
         if not ok:
             return None, ""

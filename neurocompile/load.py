@@ -94,6 +94,12 @@ def load(
     converted to IF neurons by :func:`neurocompile.onnx_frontend.convert` with ``calibration``
     (ANN inputs for threshold balancing) and ``onnx_options`` (``percentile``, ``input_max``);
     its unsupported operators raise :class:`UnsupportedError` naming them all.
+
+    ``framework``: for a module, which framework it comes from (detected from its classes
+    otherwise); for a file or ``nir`` object, whose conventions the graph follows
+    (``Graph.conventions["framework_declared"]``, used by ``simulate``/``compile``/``check``;
+    :mod:`neurocompile.frameworks`). Files and ``nir`` objects are repaired where exporters break
+    NIR's rules (:mod:`neurocompile.ingest`; each repair is a ``check`` finding).
     """
     graph = load_graph(x, sample_input, framework=framework, calibration=calibration, **onnx_options)
     if graph.conventions.get("onnx_unsupported"):
