@@ -382,7 +382,9 @@ _AT = re.compile(r"at (step|tick) (\d+) of sample (\d+)")
 def _raise_first_error(parts: Sequence[dict[str, Any]], bounds: Sequence[tuple[int, int]]) -> None:
     """The error a one-process run would raise: any non-overflow error of the first failing shard
     (inputs are checked before anything runs), else the strict-mode overflow at the earliest
-    (step, sample) of the whole batch, its sample number made global."""
+    (step, sample) of the whole batch, its sample number made global. Knowingly approximate: the
+    spinnaker emulator raises the first population (in order) that wraps, so when shards see wraps in
+    different populations this may name another, equally real, wrap (docs/distributed.md)."""
     errs = [(i, p["error"]) for i, p in enumerate(parts) if "error" in p]
     if not errs:
         return
