@@ -106,7 +106,8 @@ class Connection:
     """COO float synapses ``pre[pre_idx] -> post[post_idx]`` with ``weight`` and ``delay`` (steps).
 
     ``pre`` is an Input name or a group name, ``post`` a group name; indices are flat C-order.
-    ``sources`` lists the NIR nodes folded into this connection.
+    ``sources`` lists the NIR nodes folded into this connection. A connection with one delay holds
+    ``delay`` as a read-only broadcast of it (chip-scale netlists: 8 bytes less per synapse).
     """
 
     name: str
@@ -561,18 +562,25 @@ def build_netlist(graph: Graph, semantics: Semantics) -> Netlist:
                 if not (isinstance(m, sp.csr_matrix) and m.has_canonical_format):
                     coo.sum_duplicates()  # a canonical CSR's COO is already row-major, unique
                 keep = coo.data != 0
-                pre_l.append(coo.col[keep].astype(np.int64))
-                post_l.append(coo.row[keep].astype(np.int64))
-                w_l.append(coo.data[keep].astype(np.float64))
-                d_l.append(np.full(int(keep.sum()), d, dtype=np.int64))
-            pre_i, post_i = np.concatenate(pre_l), np.concatenate(post_l)
-            w, dl = np.concatenate(w_l), np.concatenate(d_l)
+                every = bool(keep.all())  # no mask copy when nothing is dropped
+                pre_l.append((coo.col if every else coo.col[keep]).astype(np.int64))
+                post_l.append((coo.row if every else coo.row[keep]).astype(np.int64))
+                w_l.append((coo.data if every else coo.data[keep]).astype(np.float64))
+                d_l.append(np.full(pre_l[-1].size, d, dtype=np.int64))
+                del coo, keep
+            if len(d_l) == 1:  # one delay: a read-only broadcast of it (no 8 bytes per synapse)
+                pre_i, post_i, w = pre_l[0], post_l[0], w_l[0]
+                dl = np.broadcast_to(d_l[0][:1].copy(), pre_i.shape) if pre_i.size else d_l[0]
+            else:
+                pre_i, post_i = np.concatenate(pre_l), np.concatenate(post_l)
+                w, dl = np.concatenate(w_l), np.concatenate(d_l)
+            del pre_l, post_l, w_l, d_l
             order = _lexsort3(dl, pre_i, post_i)
+            if order is not None:
+                pre_i, post_i, w, dl = pre_i[order], post_i[order], w[order], dl[order]
             srcs = [n for n in expr.nodes if _feeds(graph, src, n, b)]
             cname = f"{src}->{gname}"
-            connections.append(
-                Connection(cname, src, gname, pre_i[order], post_i[order], w[order], dl[order], srcs)
-            )
+            connections.append(Connection(cname, src, gname, pre_i, post_i, w, dl, srcs))
             for n in srcs:
                 node_map.setdefault(n, [])
                 if cname not in node_map[n]:
@@ -604,18 +612,19 @@ def build_netlist(graph: Graph, semantics: Semantics) -> Netlist:
     )
 
 
-def _lexsort3(dl: np.ndarray, pre: np.ndarray, post: np.ndarray) -> np.ndarray:
-    """``np.lexsort((dl, pre, post))`` without the sort when the entries are already in that order
-    (one delay: a canonical COO is sorted by row, then column): the identity permutation either way."""
+def _lexsort3(dl: np.ndarray, pre: np.ndarray, post: np.ndarray) -> np.ndarray | None:
+    """``np.lexsort((dl, pre, post))``, or None when the entries are already in that order (one
+    delay: a canonical COO is sorted by row, then column)."""
     if post.size > 1:
-        dpost, dpre = np.diff(post), np.diff(pre)
-        tie = dpost == 0
-        in_order = (
-            np.all(dpost >= 0) and np.all(dpre[tie] >= 0) and np.all(np.diff(dl)[tie & (dpre == 0)] >= 0)
-        )
-        if not in_order:
+        dpost = np.diff(post)
+        if np.any(dpost < 0):
             return np.lexsort((dl, pre, post))
-    return np.arange(post.size)
+        tie = dpost == 0
+        if tie.any():
+            dpre = np.diff(pre)
+            if np.any(dpre[tie] < 0) or np.any(np.diff(dl)[tie & (dpre == 0)] < 0):
+                return np.lexsort((dl, pre, post))
+    return None
 
 
 def _feeds(graph: Graph, src: str, node: str, b: _Builder) -> bool:
