@@ -14,8 +14,8 @@
 How a run is sharded (:func:`run_sharded`):
 
 1. The batch ``B`` is cut into contiguous shards whose boundaries depend only on ``B`` and the
-   number of shards (:func:`shard_bounds`; default :data:`SHARDS_PER_WORKER` per worker). Samples
-   are independent in every backend (each is what a fresh network computes; a learning Program
+   number of shards (:func:`shard_bounds`; :func:`default_shards`: 4 per worker, at most 256 samples
+   each). Samples are independent in every backend (each is what a fresh network computes; a learning Program
    starts every sample from its initial weights, and Loihi's stochastic-rounding draws are replayed
    from the Program's ``rng_seed`` per sample), so nothing a shard computes depends on which shard
    it is in: there is no per-sample or per-shard seed to carry.
@@ -67,6 +67,8 @@ TIMEOUT_ENV = "NEUROCOMPILE_CLUSTER_TIMEOUT"
 #: Default shards per worker: enough to balance uneven workers and show progress, few enough that
 #: the per-shard overhead (a few ms: ``benchmarks/bench_dask.py``) stays small.
 SHARDS_PER_WORKER = 4
+#: Largest default shard (samples): bounds the progress step and the work a dead worker loses.
+MAX_SHARD_SAMPLES = 256
 #: The accepted ``cluster`` strings, for help texts and errors.
 CLUSTER_FORMS = "local:N (N worker processes on this machine) or tcp://HOST:PORT (a running Dask scheduler)"
 #: Programs a worker process keeps deserialised (by SHA-256 of their bytes).
@@ -216,6 +218,11 @@ def shard_bounds(batch: int, shards: int) -> list[tuple[int, int]]:
     return out
 
 
+def default_shards(batch: int, workers: int) -> int:
+    """:data:`SHARDS_PER_WORKER` per worker, more when shards would exceed :data:`MAX_SHARD_SAMPLES`."""
+    return max(SHARDS_PER_WORKER * max(1, int(workers)), -(-int(batch) // MAX_SHARD_SAMPLES))
+
+
 def _batch_of(program: Program, inputs: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], int] | None:
     """The Program's input arrays and their common batch, or ``None`` when the inputs are not
     regular (a missing key, mismatched batch, not an array): the backend's own checks then run
@@ -305,7 +312,8 @@ def run_sharded(
 ) -> RunResult:
     """:func:`neurocompile.target.run_program` with the batch sharded over ``cluster`` (module doc).
 
-    ``shards``: how many (default :data:`SHARDS_PER_WORKER` x workers, at most one per sample).
+    ``shards``: how many (default :func:`default_shards`: 4 per worker, at most 256 samples each; at
+    most one per sample).
     ``progress(samples_done, batch)`` is called as shards finish. ``stats``, when a dict, receives
     ``shards``, ``workers``, ``seconds``. Other options go to the backend unchanged (``record``,
     ``strict``, ...). The result equals a one-process run's bit for bit.
@@ -324,7 +332,7 @@ def run_sharded(
     t0 = time.perf_counter()
     with connect(cluster) as client:
         workers = n_workers(client)
-        n = shards if shards is not None else SHARDS_PER_WORKER * max(1, workers)
+        n = shards if shards is not None else default_shards(batch, workers)
         bounds = shard_bounds(batch, n)
         blob = program.to_bytes()
         digest = hashlib.sha256(blob).hexdigest()
@@ -597,6 +605,7 @@ __all__ = [
     "connect",
     "n_workers",
     "shard_bounds",
+    "default_shards",
     "run_sharded",
     "merge_results",
     "merge_warnings",

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from neurocompile.distributed import (
+    default_shards,
     merge_warnings,
     parse_cluster,
     shard_bounds,
@@ -110,6 +111,9 @@ def test_shard_bounds_cover_every_sample_once():
             sizes = [y - x for x, y in b]
             assert max(sizes) - min(sizes) <= 1 and min(sizes) >= 1
     assert shard_bounds(0, 4) == []
+    # 4 per worker; more for big batches, so that no default shard exceeds 256 samples
+    assert default_shards(10, 2) == 8 and default_shards(10, 0) == 4
+    assert max(b - a for a, b in shard_bounds(5000, default_shards(5000, 2))) <= 256
 
 
 def test_parse_cluster_forms():
