@@ -415,3 +415,21 @@ def test_loihi2_placement_doc_core_table_is_current():
         r["cores"] <= r["cores_one_tau"] + 3 and r["split_populations"] > 10 * r["cores"] for r in rows
     )
     assert mod.main(["--check"]) == 0, "run: python benchmarks/per_neuron_cores.py --write"
+
+
+@pytest.mark.lava
+def test_loihi2_per_neuron_bundle_runs_in_lava_without_neurocompile(tmp_path):
+    """``emit`` of a Program with per-neuron decays: the bundle carries lifdecays.py and reproduces
+    the emulator's golden outputs and u/v/spikes exactly in Lava with neurocompile un-importable."""
+    pytest.importorskip("lava.magma.core.run_configs", reason="needs lava-nc 0.10.0 (run in .venv-lava)")
+    from test_emit import run_bundle
+
+    from neurocompile.targets.loihi2.emit import emit_bundle
+
+    prog, x = _loihi2(4)
+    assert any(np.ndim(p.params.get("du", 0)) for p in prog.populations.values())
+    rep = emit_bundle(prog, tmp_path / "b", x)
+    assert "lifdecays.py" in rep.files
+    proc = run_bundle(tmp_path / "b", "--check")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "keys identical to golden.npz" in proc.stdout and "MISMATCH" not in proc.stdout

@@ -5,7 +5,9 @@ The bundle needs lava-nc 0.10.0 (and its numpy/scipy), NOT neurocompile:
 * ``network.py`` - ``build_network(input_data, hw=False)`` creating the network from stock
   ``lava.proc`` processes only (RingBuffer, LIF/LIFReset, Dense/Sparse/DelayDense/DelaySparse);
   every scalar is a literal in the code, every array an integer array from ``params.npz``. A
-  Program with per-neuron decays (``LIFDecays``, our own CPU model) is refused (typed error).
+  population with per-neuron decays is our ``LIFDecays`` (``lifdecays.py``, copied into the bundle
+  from ``targets/loihi2/lava_models/``: Lava's fixed-point LIF with du/dv per neuron; CPU only,
+  ``--hw`` would need a Loihi 2 model for it, which the open Lava does not have).
 * ``params.npz``   - ``POP.bias_mant``, ``PROJ.weights``, ``PROJ.delays``, ... (int64).
 * ``run.py``       - ``Loihi2SimCfg(select_tag="fixed_pt")`` by default; ``--hw`` uses
   ``Loihi2HwCfg`` with ``lava.proc.embedded_io.spike`` PyToNx/NxToPy adapters around the I/O and
@@ -32,7 +34,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from neurocompile.errors import BackendUnavailableError, InputDataError, ParameterError, UnsupportedError
+from neurocompile.errors import BackendUnavailableError, InputDataError, ParameterError
 from neurocompile.files import atomic_directory
 from neurocompile.program import Program, counts
 
@@ -113,12 +115,20 @@ def default_inputs(
     return out
 
 
+def _per_neuron_decays(pop) -> bool:
+    return pop.kind != "input" and (np.ndim(pop.params["du"]) > 0 or np.ndim(pop.params["dv"]) > 0)
+
+
 def _params_arrays(program: Program) -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {}
     for name, pop in program.populations.items():
         if pop.kind == "input":
             continue
         n = pop.size
+        if _per_neuron_decays(pop):
+            for key in ("du", "dv"):
+                val = np.asarray(pop.params[key], dtype=np.int64).reshape(-1)
+                arrays[f"{name}.{key}"] = np.broadcast_to(val, (n,)).copy()
         for key in ("bias_mant", "bias_exp", "u_init", "v_init"):
             val = np.asarray(pop.params.get(key, 0), dtype=np.int64).reshape(-1)
             arrays[f"{name}.{key}"] = np.broadcast_to(val, (n,)).copy() if val.size == 1 else val
@@ -136,6 +146,14 @@ def _network_source(program: Program) -> str:
         if pop.kind == "input":
             continue
         p = pop.params
+        if _per_neuron_decays(pop):
+            lines.append(
+                f"    net[{name!r}] = LIFDecays(shape=({pop.size},), "
+                f"du=p[{name + '.du'!r}], dv=p[{name + '.dv'!r}], vth={int(p['vth'])},\n"
+                f"        bias_mant=p[{name + '.bias_mant'!r}], bias_exp=p[{name + '.bias_exp'!r}],\n"
+                f"        u=p[{name + '.u_init'!r}], v=p[{name + '.v_init'!r}])"
+            )
+            continue
         cls = "LIFReset" if pop.kind == "lif_reset" else "LIF"
         extra = ""
         if pop.kind == "lif_reset":
@@ -188,7 +206,11 @@ def _network_source(program: Program) -> str:
         for n, p in pops.items()
     }
     outputs = {k: [o.population, o.observable, float(o.scale)] for k, o in program.outputs.items()}
+    per_neuron = any(_per_neuron_decays(p) for p in pops.values())
     return _NETWORK_TEMPLATE.format(
+        extra_imports="from lifdecays import LIFDecays  # per-neuron du/dv (lifdecays.py)\n"
+        if per_neuron
+        else "",
         inputs=_literal(dict(program.inputs)),
         populations=_literal(populations),
         outputs=_literal(outputs),
@@ -221,17 +243,6 @@ def emit_bundle(
     from .schema import validate_program
 
     validate_program(program)
-    for n, p in program.populations.items():
-        if p.kind != "input" and (np.ndim(p.params["du"]) > 0 or np.ndim(p.params["dv"]) > 0):
-            # knowingly incomplete: the bundle uses stock lava.proc processes only (its --hw path
-            # needs a Loihi 2 model for them); LIFDecays is our CPU ProcessModel
-            raise UnsupportedError(
-                "the population has per-neuron decays (du/dv arrays): the bundle uses stock Lava "
-                "processes only, whose LIF has one du and dv",
-                node=n,
-                parameter="du",
-                expected="one du and dv per population (run it with --backend lava or emulator)",
-            )
     if not any(p.kind != "input" for p in program.populations.values()):
         raise ParameterError(
             "the Program has no lif or lif_reset population",
@@ -257,6 +268,11 @@ def emit_bundle(
     final = Path(directory)
     with atomic_directory(final, what="--output") as out:  # written whole, or not at all
         (out / "network.py").write_text(_network_source(program))
+        files = BUNDLE_FILES
+        if any(_per_neuron_decays(p) for p in program.populations.values()):
+            src = Path(__file__).parent / "lava_models" / "lifdecays.py"
+            (out / "lifdecays.py").write_text(src.read_text())
+            files = (*BUNDLE_FILES, "lifdecays.py")
         (out / "run.py").write_text(_RUN_TEMPLATE)
         np.savez_compressed(out / "params.npz", **_params_arrays(program))
         np.savez_compressed(out / "inputs.npz", **{k: v.astype(np.int64) for k, v in inputs.items()})
@@ -285,7 +301,7 @@ def emit_bundle(
         )
     return EmitReport(
         directory=str(final),
-        files=BUNDLE_FILES,
+        files=files,
         populations=len(program.populations),
         projections=len(program.projections),
         lava_processes=n_lava + (n_comp + 1 if n_comp > 1 else 0),
@@ -299,7 +315,9 @@ def emit_bundle(
 
 # ----------------------------------------------------------------------------- templates
 _NETWORK_TEMPLATE = '''\
-"""The network, built from stock lava-nc 0.10.0 processes (generated by neurocompile emit).
+"""The network, built from stock lava-nc 0.10.0 processes (generated by neurocompile emit); a
+population with one du/dv per neuron is LIFDecays (lifdecays.py beside this file: Lava's
+fixed-point LIF with per-neuron decays, a CPU ProcessModel only).
 
 Scalars are literals below; arrays are the integer arrays of params.npz (weights as the user
 wrote them: Lava clips them per sign mode and truncates them to num_weight_bits itself).
@@ -317,7 +335,7 @@ from lava.proc.io.source import RingBuffer
 from lava.proc.lif.process import LIF, LIFReset
 from lava.proc.sparse.process import DelaySparse, Sparse
 from lava.utils.weightutils import SignMode
-
+{extra_imports}
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 #: run-data key -> input population
@@ -546,7 +564,9 @@ A loihi2 Program as a stand-alone Lava project: {populations} populations, {proj
 | file | what |
 |---|---|
 | `network.py` | `build_network(input_data, hw=False)`: stock `lava.proc` processes only \
-(RingBuffer, LIF/LIFReset, Dense/Sparse/DelayDense/DelaySparse), scalars as literals, explicit \
+(RingBuffer, LIF/LIFReset, Dense/Sparse/DelayDense/DelaySparse; a population with per-neuron \
+decays is `LIFDecays` from `lifdecays.py`, CPU only: `--hw` needs a Loihi 2 model for it, which \
+the open Lava does not have), scalars as literals, explicit \
 `weight_exp`, `num_weight_bits`, `sign_mode`, `num_message_bits` |
 | `params.npz` | integer arrays: `POP.bias_mant`, `POP.bias_exp`, `POP.u_init`, `POP.v_init`, \
 `PROJ.weights`, `PROJ.delays`, `PROJ.pre`/`PROJ.post` (sparse) |
