@@ -473,11 +473,18 @@ def build_populations(
 def build_projections(
     b: SpiNNakerBuilder, netlist: Netlist, a: Analysis, names: dict[str, list[str]]
 ) -> dict[str, dict]:
-    """The planned projections; returns the learning attachments ``{weight node: ...}``."""
+    """The planned projections; returns the learning attachments ``{weight node: ...}``.
+
+    Consumes the plan: ``a.projections`` is emptied and each planned projection released once
+    built, and ``a.conn_w`` cleared (at chip scale they hold |w|, delays, masks and signed
+    weights: ~26 bytes per synapse next to the Program's own arrays)."""
     for c in netlist.connections:
         names[c.name] = []
     attachments: dict[str, dict] = {}
-    for p in a.projections:
+    a.conn_w.clear()  # the rules are done with the signed weights
+    planned, a.projections = a.projections, []
+    for i, p in enumerate(planned):
+        planned[i] = None  # type: ignore[call-overload]  # released once built
         c = p.conn
         if p.plastic is not None:
             node, rule = p.plastic
