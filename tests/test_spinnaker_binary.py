@@ -33,6 +33,7 @@ pytestmark = [pytest.mark.binary, pytest.mark.spinnaker]
 STEPS = 60
 SEEDS = list(range(100))  # fixed before any run
 STDP_SEEDS = list(range(40))  # variant = seed % 4: pair add / pair mult / Pfister triplet / delta pair add
+SPLIT_SEEDS = list(range(30))  # 0.1 ms tick: split neuron + synapse cores
 DOC = Path(__file__).resolve().parents[1] / "docs" / "targets" / "spinnaker-binary.md"
 
 
@@ -283,3 +284,27 @@ def test_f_emulator_equals_binary_on_that_network(mapped):
     prog, x = nets[k]
     r, _, _ = compare.compare_one(-3, prog, x, ds, STEPS, f"n{k}_")
     _check(r, "plastic delay = ring size")
+
+
+@pytest.fixture(scope="module")
+def mapped_split():
+    """The 0.1 ms networks in a second sPyNNaker run (one run has one timestep)."""
+    nets = [(p, x) for _, _, p, x in compare.split_networks(SPLIT_SEEDS, STEPS)]
+    return nets, dsg.generate([p for p, _ in nets], [x for _, x in nets], STEPS)
+
+
+def test_g_split_neuron_and_synapse_cores_tick_for_tick(mapped_split):
+    """Below 1 ms sPyNNaker puts each population on a neuron core (IF_curr_*_neuron.aplx) and a
+    synapse core (synapses.aplx) sharing an SDRAM buffer: the synapse core busy-polls for spikes
+    until timer 2 ends its tick, then writes the next tick's ring-buffer slot to SDRAM; the neuron
+    core reads it at its next tick."""
+    nets, ds = mapped_split
+    summary = compare.Summary()
+    for k, seed in enumerate(SPLIT_SEEDS):
+        prog, x = nets[k]
+        r, _, _ = compare.compare_one(seed, prog, x, ds, STEPS, f"n{k}_")
+        _check(r, "split-core network (0.1 ms)")
+        summary.networks.append(r)
+    assert all("synapses.aplx" in b for r in summary.networks for b in r.binaries.values())
+    assert sum(r.packets for r in summary.networks) > 0 and sum(r.spikes_binary for r in summary.networks) > 0
+    assert compare.doc_block(DOC, compare.DOC_BLOCK_SPLIT) == summary.table().strip()

@@ -32,6 +32,7 @@ from neurocompile.program import OutputSpec, Population, Program, Projection
 MAX_DELAY = 15
 DOC_BLOCK = "binary-compare"
 DOC_BLOCK_STDP = "binary-compare-stdp"
+DOC_BLOCK_SPLIT = "binary-compare-split"
 
 
 def _lif(name: str, kind: str, size: int, rng: np.random.Generator) -> Population:
@@ -72,10 +73,12 @@ def _projection(name, pre, post, rng, p, receptor, max_nA):
     )
 
 
-def random_network(seed: int, steps: int) -> tuple[Program, dict[str, np.ndarray]]:
-    """Spike source -> LIF (exc + inh) [-> LIF], optional recurrent inhibition; one input sample."""
+def random_network(seed: int, steps: int, tick_ms: float = 1.0) -> tuple[Program, dict[str, np.ndarray]]:
+    """Spike source -> LIF (exc + inh) [-> LIF], optional recurrent inhibition; one input sample.
+    Below a 1 ms tick sPyNNaker maps each neuron population with incoming synapses on a split pair
+    (``*_neuron.aplx`` + ``synapses.aplx``)."""
     rng = np.random.default_rng(seed)
-    prog = Program(target="spinnaker", semantics={"tick_ms": 1.0, "dt": 1.0, "hop_delay": 1})
+    prog = Program(target="spinnaker", semantics={"tick_ms": tick_ms, "dt": tick_ms, "hop_delay": 1})
     src = Population("src", "spike_source", (int(rng.integers(1, 16)),))
     prog.populations["src"] = src
     prog.inputs["input"] = "src"
@@ -370,6 +373,9 @@ def compare_one(
     return r, t1 - t0, t2 - t1
 
 
+SPLIT_TICK_MS = 0.1
+
+
 def networks(seeds, stdp_seeds, steps: int) -> list[tuple[str, int, Program, dict]]:
     """``("static", seed, program, inputs)`` for :func:`random_network` and ``("stdp", ...)`` for
     :func:`random_stdp_network` (variant ``seed % 4``)."""
@@ -378,20 +384,30 @@ def networks(seeds, stdp_seeds, steps: int) -> list[tuple[str, int, Program, dic
     return out
 
 
-def compare(seeds, stdp_seeds=(), steps: int = 60) -> dict[str, Summary]:
-    """Both groups mapped in one sPyNNaker run; returns ``{"static": Summary, "stdp": Summary}``."""
+def split_networks(seeds, steps: int) -> list[tuple[str, int, Program, dict]]:
+    """``("split", seed, ...)``: :func:`random_network` at a 0.1 ms tick (split neuron/synapse cores);
+    a separate sPyNNaker run, as one run has one timestep."""
+    return [("split", s, *random_network(s, steps, SPLIT_TICK_MS)) for s in seeds]
+
+
+def compare(seeds, stdp_seeds=(), steps: int = 60, split_seeds=()) -> dict[str, Summary]:
+    """Static and STDP networks mapped in one sPyNNaker run, split-core networks (0.1 ms) in a second;
+    returns ``{"static": Summary, "stdp": Summary, "split": Summary}``."""
     from .dsg import generate
 
-    nets = networks(seeds, stdp_seeds, steps)
-    t0 = time.perf_counter()
-    ds = generate([p for _, _, p, _ in nets], [x for _, _, _, x in nets], steps)
-    dsg_s = time.perf_counter() - t0
-    out = {"static": Summary(dsg_s=dsg_s), "stdp": Summary(dsg_s=dsg_s)}
-    for i, (group, seed, prog, x) in enumerate(nets):
-        r, tb, te = compare_one(seed, prog, x, ds, steps, f"n{i}_" if len(nets) > 1 else "")
-        out[group].networks.append(r)
-        out[group].binary_s += tb
-        out[group].emulator_s += te
+    out = {"static": Summary(), "stdp": Summary(), "split": Summary()}
+    for nets in (networks(seeds, stdp_seeds, steps), split_networks(split_seeds, steps)):
+        if not nets:
+            continue
+        t0 = time.perf_counter()
+        ds = generate([p for _, _, p, _ in nets], [x for _, _, _, x in nets], steps)
+        dsg_s = time.perf_counter() - t0
+        for i, (group, seed, prog, x) in enumerate(nets):
+            r, tb, te = compare_one(seed, prog, x, ds, steps, f"n{i}_" if len(nets) > 1 else "")
+            out[group].networks.append(r)
+            out[group].dsg_s = dsg_s
+            out[group].binary_s += tb
+            out[group].emulator_s += te
     return out
 
 
@@ -414,12 +430,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=100, help="static networks: seeds 0..N-1")
     ap.add_argument("--stdp-seeds", type=int, default=40, help="STDP networks: seeds 0..M-1")
+    ap.add_argument("--split-seeds", type=int, default=30, help="0.1 ms split-core networks: seeds 0..K-1")
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--doc", type=Path, default=None, help="Markdown page whose blocks to rewrite")
     args = ap.parse_args(argv)
-    res = compare(range(args.seeds), range(args.stdp_seeds), args.steps)
+    res = compare(range(args.seeds), range(args.stdp_seeds), args.steps, range(args.split_seeds))
     ok = True
-    for group, block in (("static", DOC_BLOCK), ("stdp", DOC_BLOCK_STDP)):
+    for group, block in (("static", DOC_BLOCK), ("stdp", DOC_BLOCK_STDP), ("split", DOC_BLOCK_SPLIT)):
         s = res[group]
         if not s.networks:
             continue
@@ -435,7 +452,7 @@ def main(argv=None) -> int:
                 )
         if args.doc is not None:
             rewrite_doc(args.doc, block, s.table())
-    print(f"sPyNNaker data spec (one run, all networks): {res['static'].dsg_s:.1f} s")
+    print(f"sPyNNaker data spec: {res['static'].dsg_s:.1f} s (1 ms), {res['split'].dsg_s:.1f} s (0.1 ms)")
     return 0 if ok else 1
 
 

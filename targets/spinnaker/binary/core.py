@@ -32,16 +32,20 @@ SDRAM contention, the router (the caller routes packets), payload-carrying packe
 
 from __future__ import annotations
 
+import ctypes
 import struct
 from dataclasses import dataclass, field
 
-from unicorn import UC_ARCH_ARM, UC_HOOK_CODE, UC_MODE_ARM, Uc, UcError
+from unicorn import UC_ARCH_ARM, UC_HOOK_CODE, UC_MODE_ARM, UC_PROT_ALL, Uc, UcError
 from unicorn import arm_const as A
 
 ITCM, ITCM_SIZE = 0x00000000, 0x8000
 DTCM, DTCM_SIZE = 0x00400000, 0x10000
 SDRAM, SDRAM_UNBUF, SDRAM_SIZE = 0x60000000, 0x70000000, 0x8000000
 SYSRAM, SYSRAM_UNBUF, SYSRAM_SIZE = 0xE5000000, 0xF5000000, 0x8000
+#: the top 1 MB of SDRAM: shared between the cores of one run when they are given the same buffer
+SHARED_SIZE = 0x100000
+SHARED = SDRAM + SDRAM_SIZE - SHARED_SIZE
 SV = 0xE5007F00
 VCPU = 0xE5007000
 VCPU_SIZE = 128
@@ -152,19 +156,36 @@ def load_aplx(uc: Uc, image: bytes, app_id: int) -> int:
 class Core:
     """One application core running an ``.aplx`` image; see the module docstring."""
 
-    def __init__(self, image: bytes, *, phys: int = 4, virt: int = 4, app_id: int = 16, monitor: int = 0):
+    def __init__(
+        self,
+        image: bytes,
+        *,
+        phys: int = 4,
+        virt: int = 4,
+        app_id: int = 16,
+        monitor: int = 0,
+        shared: "ctypes.Array | None" = None,
+    ):
+        """``shared``: a host buffer of :data:`SHARED_SIZE` bytes mapped at :data:`SHARED` in every core
+        given it (the SDRAM that cores of one chip share, e.g. a split neuron/synapse pair's
+        synaptic-input buffers); the rest of SDRAM is private to the core."""
         self.phys, self.virt, self.app_id, self.monitor = phys, virt, app_id, monitor
         uc = Uc(UC_ARCH_ARM, UC_MODE_ARM)
         uc.ctl_set_cpu_model(A.UC_CPU_ARM_946)
         self.uc = uc
         uc.mem_map(ITCM, ITCM_SIZE)
         uc.mem_map(DTCM, DTCM_SIZE)
-        uc.mem_map(SDRAM, SDRAM_SIZE)
+        uc.mem_map(SDRAM, SHARED - SDRAM)
+        if shared is None:
+            uc.mem_map(SHARED, SHARED_SIZE)
+        else:
+            uc.mem_map_ptr(SHARED, SHARED_SIZE, UC_PROT_ALL, ctypes.addressof(shared))
+        self.shared = shared
         uc.mem_map(SYSRAM, SYSRAM_SIZE)
         self._alias(SDRAM_UNBUF, SDRAM, SDRAM_SIZE)
         self._alias(SYSRAM_UNBUF, SYSRAM, SYSRAM_SIZE)
         self.vic = Vic()
-        self.timer = [dict(load=0, control=0, bg=0, reads=0, raw=0) for _ in range(2)]
+        self.timer = [dict(load=0, control=0, bg=0, reads=0, raw=0, expired=False) for _ in range(2)]
         self.dma = dict(adrs=0, adrt=0, desc=0, ctrl=0, gctl=0, done=0, transfers=0, bytes=0)
         self.cc = dict(tcr=0, rx_key=None)
         self.sc_flag = 0
@@ -230,7 +251,7 @@ class Core:
         """Host-side bump allocation in SDRAM (region tables, heaps, message buffers)."""
         a = (self._sdram_next + align - 1) & ~(align - 1)
         self._sdram_next = a + size
-        if self._sdram_next > SDRAM + SDRAM_SIZE:
+        if self._sdram_next > SHARED:
             raise CoreError("emulated SDRAM exhausted")
         return a
 
@@ -321,6 +342,8 @@ class Core:
             return t["load"]
         if r == 0x04:
             t["reads"] += 1
+            if off >> 5:  # timer 2: counts only when the harness ends the phase (fire_timer(1)) -> 0
+                return 0 if t["expired"] else max(t["load"] - t["reads"], 1) & 0xFFFFFFFF
             return max(t["load"] - COUNT_STEP * t["reads"], 0) & 0xFFFFFFFF
         if r == 0x08:
             return t["control"]
@@ -341,8 +364,10 @@ class Core:
             t["load"] = value
             t["bg"] = value
             t["reads"] = 0
+            t["expired"] = False
         elif r == 0x08:
             t["control"] = value
+            t["expired"] = False
         elif r == 0x0C:
             t["raw"] = 0
             self.vic.raw &= ~(1 << src)
@@ -356,7 +381,10 @@ class Core:
         t = self.timer[i]
         t["raw"] = 1
         t["reads"] = 0
-        t["load"] = t["bg"]
+        if i == 1:
+            t["expired"] = True
+        else:
+            t["load"] = t["bg"]
         if t["control"] & 0x20:
             self.vic.raw |= 1 << (TIMER1_INT if i == 0 else TIMER2_INT)
 
@@ -417,8 +445,8 @@ class Core:
             return self.dma["adrt"]
         if off == 0x0C:
             return self.dma["desc"]
-        if off == 0x10:
-            return self.dma["ctrl"]
+        if off == 0x10:  # CTRL: every bit is a command (uncommit, abort, restart, clear ...) that self-clears
+            return 0
         if off == 0x18:
             return self.dma["gctl"]
         return 0
@@ -506,12 +534,16 @@ class Core:
     def rt_code(self) -> int:
         return self.r8(self.vcpu + 44)
 
-    def run(self, budget: int = 20_000_000) -> str:
+    def run(self, budget: int = 20_000_000, poll: int | None = None) -> str:
         """Run until the core is idle (a WFI with no pending interrupt line): returns ``"idle"``.
         Raises :class:`CoreError` on a run-time error (``cpu_state`` RTE), a CPU fault or when
-        ``budget`` instructions pass without reaching idle."""
+        ``budget`` instructions pass without reaching idle. ``poll``: a core that busy-waits
+        instead (a split synapse core polling for spikes until timer 2 ends its tick) returns
+        ``"busy"`` after that many instructions."""
         uc = self.uc
         steps = 0
+        if poll is not None:
+            budget = poll
         while True:
             cpsr = uc.reg_read(A.UC_ARM_REG_CPSR)
             i_masked, f_masked = self._masked(cpsr)
@@ -523,7 +555,7 @@ class Core:
                 continue
             masked_pending = self.pending()
             self._stop = None
-            count = 1 if masked_pending else CHUNK
+            count = 1 if masked_pending else min(CHUNK, max(budget - steps, 1))
             start = self.pc | (1 if self.thumb else 0)
             try:
                 uc.emu_start(start, 0xFFFFFFFF, count=count)
@@ -543,6 +575,8 @@ class Core:
                 return "idle"
             if self.state() == CPU_STATE_RTE:
                 raise CoreError(f"run-time error rt_code={self.rt_code()} near pc={self.pc:#x}")
+            if steps >= budget and poll is not None:
+                return "busy"
             if steps > budget:
                 raise CoreError(
                     f"no idle after {budget} instructions (pc={self.pc:#x}, state {self._state_name()})"
@@ -577,10 +611,10 @@ class Core:
     def raise_int(self, source: int) -> None:
         self.vic.raw |= 1 << source
 
-    def deliver_mc(self, key: int) -> str:
-        """Present one multicast packet (no payload) and run until idle."""
+    def deliver_mc(self, key: int, poll: int | None = None) -> str:
+        """Present one multicast packet (no payload) and run until idle (or ``poll``, see :meth:`run`)."""
         if self.cc["rx_key"] is not None:
             raise CoreError("receive register still holds a packet")
         self.cc["rx_key"] = key & 0xFFFFFFFF
         self.vic.raw |= 1 << CC_MC_INT
-        return self.run()
+        return self.run(poll=poll)

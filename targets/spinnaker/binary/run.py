@@ -25,8 +25,9 @@ tick ``t`` and before tick ``t + 1``), which is also what the numba emulator ass
 
 from __future__ import annotations
 
+import ctypes
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -35,16 +36,23 @@ import numpy as np
 from neurocompile.program import Program
 
 from . import app
-from .core import CPU_STATE_PAUSE, CPU_STATE_WAIT, Core, CoreError
-from .dsg import CoreSpec, DataSpec
+from .core import CPU_STATE_PAUSE, CPU_STATE_WAIT, SHARED, SHARED_SIZE, Core, CoreError
+from .dsg import CoreSpec, DataSpec, Region
 
 N_COLOUR_BITS = 4  # spynnaker.cfg n_colour_bits
 REGION_RECORDING = 15  # PopulationMachineVertex.REGIONS.RECORDING (combined neuron + synapse core)
 REGION_SYNAPSE_PARAMS, REGION_POP_TABLE, REGION_MATRIX = 4, 5, 6
+#: split cores: population_neurons_machine_vertex / population_synapses_machine_vertex_common REGIONS
+REGION_RECORDING_SPLIT_NEURON = 4
+REGION_SDRAM_EDGE = {"neuron": 8, "synapse": 10}
 ROW_HEADER_WORDS = 3  # plastic-region size, fixed count, plastic-control count
 POP_TABLE_ADDRESS_SCALE = 16
 CHANNEL_V, CHANNEL_SPIKES = 0, 3  # neuron_recorder: v, gsyn_exc, gsyn_inh, then the spike bitfield
 SDRAM_HEAP = 120 << 20
+#: a split synapse core busy-waits for spikes until timer 2 ends its tick: after this many
+#: instructions without a WFI it is taken to be waiting (its loop only reads the spike buffer,
+#: T2_COUNT and the DMA status)
+POLL = 4_000
 
 
 @dataclass
@@ -69,6 +77,24 @@ class _Loaded:
     core: Core
     regions: dict[int, int]
     population: str
+    role: str = "combined"
+
+
+def core_role(binary: str) -> str:
+    """``combined`` (neurons and synapses on one core), or a split pair's ``neuron`` / ``synapse`` core."""
+    if binary.startswith("synapses"):
+        return "synapse"
+    return "neuron" if binary.endswith("_neuron.aplx") else "combined"
+
+
+def _with_edge_address(cs: CoreSpec, region: int, address: int) -> CoreSpec:
+    """The core's regions with the SDRAM-edge address filled in: a virtual board leaves it 0, the
+    host's SDRAM outgoing-partition allocator gives it on a real board."""
+    r = cs.regions[region]
+    content = struct.pack("<I", address) + r.content[4:]
+    regions = dict(cs.regions)
+    regions[region] = Region(r.num, r.label, r.size, content)
+    return replace(cs, regions=regions)
 
 
 def _image(name: str, cache: dict[str, bytes]) -> bytes:
@@ -164,6 +190,9 @@ def run_binaries(
     """Run one Program (labels in ``ds`` carry ``prefix``) for ``steps`` ticks on the binaries.
     ``inputs``: ``{input key: (steps, *shape)}`` 0/1 spikes (one sample)."""
     pops = program.populations
+    shared = (ctypes.c_ubyte * SHARED_SIZE)()  # SDRAM the cores share (split pairs' input buffers)
+    edges: dict[tuple[str, int], int] = {}
+    shared_next = [0]
     images: dict[str, bytes] = {}
     neurons: list[_Loaded] = []
     senders: list[tuple[int, int, str, int]] = []  # (key, mask, population, lo_atom)
@@ -177,16 +206,26 @@ def run_binaries(
             senders.append((cs.key, cs.mask, name, cs.lo_atom))
         if pops[name].kind == "spike_source":
             continue
-        core = Core(_image(cs.binary, images), phys=cs.p, virt=cs.p)
+        role = core_role(cs.binary)
+        if role != "combined":  # split pair: the synapse core writes, the neuron core reads one buffer
+            slot = (name, cs.lo_atom)
+            if slot not in edges:
+                size = struct.unpack_from("<I", cs.regions[REGION_SDRAM_EDGE[role]].content, 4)[0]
+                edges[slot] = shared_next[0]
+                shared_next[0] += (size + 15) & ~15
+            cs = _with_edge_address(cs, REGION_SDRAM_EDGE[role], SHARED + edges[slot])
+        core = Core(_image(cs.binary, images), phys=cs.p, virt=cs.p, shared=shared)
         core.sdram_heap(SDRAM_HEAP)
         where = app.load_regions(core, cs)
         core.run()
         if core.state() != CPU_STATE_PAUSE:
             raise CoreError(f"{cs.binary} on core {cs.p}: state {core.state()} after start-up, not PAUSE")
-        neurons.append(_Loaded(cs, core, where, name))
+        neurons.append(_Loaded(cs, core, where, name, role))
     targets: dict[str, list[_Loaded]] = {}
     for proj in program.projections.values():
         for ld in neurons:
+            if ld.role == "neuron":  # spikes go to the synapse cores of a split pair
+                continue
             if ld.population == proj.post and ld not in targets.setdefault(proj.pre, []):
                 targets[proj.pre].append(ld)
 
@@ -213,9 +252,11 @@ def run_binaries(
         app.start_run(ld.core, port, steps)
     packets = 0
     for t in range(steps + 1):
+        # timer 1 on every core; a split pair's neuron core reads the synaptic input its synapse core
+        # wrote at the end of the previous tick, then updates and sends its spikes
         for ld in neurons:
             ld.core.fire_timer()
-            ld.core.run()
+            ld.core.run(poll=POLL if ld.role == "synapse" else None)
         if t == steps:
             break
         queue = list(in_keys[t])
@@ -228,36 +269,47 @@ def run_binaries(
                 if src != source_of(key):
                     raise CoreError(f"key {key:#x} sent by {src} routes from {source_of(key)}")
                 for ld in targets.get(src, []):
-                    ld.core.deliver_mc(key)
+                    ld.core.deliver_mc(key, poll=POLL if ld.role == "synapse" else None)
                     packets += 1
             for ld in neurons:
                 nxt += [(ld.population, key) for key in ld.core.sent]
                 ld.core.sent.clear()
             queue = nxt
+        for ld in neurons:  # end of a split synapse core's tick: timer 2 deadline, slot t + 1 to SDRAM
+            if ld.role == "synapse" and ld.core.timer_enabled(1):
+                ld.core.fire_timer(1)
+                ld.core.run()
     out_v: dict[str, np.ndarray] = {}
     out_s: dict[str, np.ndarray] = {}
     out_p: dict[str, dict] = {}
+    binaries: dict[str, list[str]] = {}
     for ld in neurons:
         if ld.core.state() != CPU_STATE_WAIT:
             raise CoreError(f"{ld.spec.binary} ({ld.population}): state {ld.core.state()} after the run")
-        size = pops[ld.population].size
-        out_v.setdefault(ld.population, np.zeros((steps, size), np.int64))
-        out_s.setdefault(ld.population, np.zeros((steps, size), np.uint8))
-        v, s = read_recording(ld.core, ld.regions[REGION_RECORDING], ld.spec.n_atoms, steps)
-        lo, n = ld.spec.lo_atom, ld.spec.n_atoms
-        out_v[ld.population][:, lo : lo + n] = v
-        out_s[ld.population][:, lo : lo + n] = s
+        if ld.spec.binary not in binaries.setdefault(ld.population, []):
+            binaries[ld.population].append(ld.spec.binary)
         if "stdp" in ld.spec.binary:
             plastic = read_plastic_weights(ld.core, ld.regions, senders)
             base = out_p.setdefault(ld.population, {})
+            lo = ld.spec.lo_atom
             base.update({(a, b, c + lo, d): w for (a, b, c, d), w in plastic.items()})
+        if ld.role == "synapse":
+            continue
+        size = pops[ld.population].size
+        out_v.setdefault(ld.population, np.zeros((steps, size), np.int64))
+        out_s.setdefault(ld.population, np.zeros((steps, size), np.uint8))
+        rec = REGION_RECORDING if ld.role == "combined" else REGION_RECORDING_SPLIT_NEURON
+        v, s = read_recording(ld.core, ld.regions[rec], ld.spec.n_atoms, steps)
+        lo, n = ld.spec.lo_atom, ld.spec.n_atoms
+        out_v[ld.population][:, lo : lo + n] = v
+        out_s[ld.population][:, lo : lo + n] = s
     return BinaryRun(
         out_v,
         out_s,
         cores=len(neurons),
         packets=packets,
         dma_transfers=sum(ld.core.dma["transfers"] for ld in neurons),
-        binaries={ld.population: ld.spec.binary for ld in neurons},
+        binaries={k: " + ".join(v) for k, v in binaries.items()},
         plastic=out_p,
     )
 
