@@ -4,8 +4,8 @@
 
 ``python -m neurocompile.models.docfigures [--check] [--fast] [--pages docs/fidelity.md,...]``
 rewrites (or, with ``--check``, compares: exit 1 and a diff when stale) the generated blocks;
-``--fast`` recomputes only the blocks that read committed results, keeping the slow ones as
-they are on the page. The prose between blocks is left alone; the rewriting is
+``--fast`` recomputes only the quick blocks (committed results, ``check`` runs, small compiles),
+keeping the slow ones as they are on the page. The prose between blocks is left alone; the rewriting is
 :func:`neurocompile.models.walkthrough.render` (tag ``figures``, no fence).
 
 Where the figures come from (each source is itself generated and tested):
@@ -20,7 +20,12 @@ Where the figures come from (each source is itself generated and tested):
 * the NIR paper's sinabs CNN (``NEUROCOMPILE_PAPER_DATA``): its Loihi 2 resources and output
   agreement in ``docs/targets/loihi2-compiler.md`` (slow, ~10 s CPU; needs the paper data);
 * ``models/learning_tasks.py``: the pattern-detection table of ``docs/learning.md`` (slow,
-  ~10-20 s: the same runs as ``tests/test_learning_demos.py``).
+  ~10-20 s: the same runs as ``tests/test_learning_demos.py``);
+* ``models/check_examples.py``: the example messages of ``docs/check.md`` (``check`` on one small
+  input per finding code, mostly the corpus of ``tests/bad_models.py``), the CLI's one-line refusal
+  and the NIR paper graphs' findings (needs the paper data) (fast, a few seconds);
+* ``benchmarks/per_neuron_cores.py``: the per-neuron-tau core counts of
+  ``docs/targets/loihi2-placement.md`` (fast, ~1 s).
 
 Speed figures (steps per second, seconds) depend on the machine and are not generated: the
 pages point to ``make bench`` (``benchmarks/run.py``, ``out/bench.json``).
@@ -247,6 +252,37 @@ def pattern_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def per_neuron_cores() -> str:
+    """docs/targets/loihi2-placement.md: cores of the per-neuron-tau example networks
+    (``benchmarks/per_neuron_cores.py``, which also checks the block itself)."""
+    mod = _load_bench("per_neuron_cores")
+    return mod.doc_block(mod.measure()) + "\n"
+
+
+# ----------------------------------------------------------------------------- check examples
+def check_block(section: str) -> Callable[[], str]:
+    """docs/check.md: the example messages of one table's codes (``models/check_examples.py``)."""
+
+    def make() -> str:
+        from neurocompile.models import check_examples
+
+        return check_examples.table(section)
+
+    return make
+
+
+def check_cli_refusal() -> str:
+    from neurocompile.models import check_examples
+
+    return check_examples.cli_refusal()
+
+
+def check_paper() -> str:
+    from neurocompile.models import check_examples
+
+    return check_examples.paper_findings()
+
+
 # ----------------------------------------------------------------------------- the registry
 BLOCKS: tuple[Block, ...] = (
     Block("docs/fidelity.md", "demo-steps", demo_steps),
@@ -259,6 +295,13 @@ BLOCKS: tuple[Block, ...] = (
     Block("docs/targets/loihi2-compiler.md", "quant-ablation", quant_block("quant-ablation"), slow=True),
     Block("docs/targets/loihi2-compiler.md", "quant-legacy", quant_block("quant-legacy"), slow=True),
     Block("docs/learning.md", "pattern-table", pattern_table, slow=True),
+    Block("docs/targets/loihi2-placement.md", "per-neuron-cores", per_neuron_cores),
+    Block("docs/check.md", "check-graph", check_block("graph")),
+    Block("docs/check.md", "check-cli-refusal", check_cli_refusal),
+    Block("docs/check.md", "check-paper", check_paper, needs="paper"),
+    Block("docs/check.md", "check-loihi2", check_block("loihi2")),
+    Block("docs/check.md", "check-spinnaker", check_block("spinnaker")),
+    Block("docs/check.md", "check-learning", check_block("learning")),
 )
 
 
