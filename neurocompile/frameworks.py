@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .errors import SemanticsError, UnsupportedError
-from .ir import Graph
+from .ir import ELEMENT_LIMIT, Graph
 
 #: Every accepted ``framework`` value ("nir": NIR semantics as written, no translation).
 FRAMEWORKS = ("snntorch", "rockpool", "spikingjelly", "norse", "sinabs", "nir")
@@ -76,7 +76,9 @@ def looks_like(graph: Graph) -> tuple[str | None, str]:
             arr = np.asarray(v)
         except Exception:  # noqa: BLE001
             return None
-        return arr.astype(float) if arr.dtype.kind in "biuf" else None
+        if arr.dtype.kind not in "biuf" or arr.size > ELEMENT_LIMIT:  # size-limit: never computed on
+            return None
+        return np.asarray(arr, dtype=float)
 
     for node in spiking:
         p = node.params
@@ -157,6 +159,15 @@ def apply(
 
     if framework is None:
         return graph, {"dt": dt, "discretization": discretization or "forward", "reset": reset}, None
+    for node in graph.nodes.values():  # a translation copies the graph: never beyond the size limit
+        for key, val in node.params.items():
+            if isinstance(val, np.ndarray) and val.size > ELEMENT_LIMIT:
+                raise UnsupportedError(
+                    f"{framework}'s conventions are not applied: '{key}' has {val.size:,} elements",
+                    node=node.name,
+                    parameter=key,
+                    expected=f"arrays of at most {ELEMENT_LIMIT:,} elements (check: size-limit)",
+                )
     if framework == "snntorch":
         tr = cv.snntorch_to_nir(graph, reset=reset, form=form)
     elif framework == "rockpool":
