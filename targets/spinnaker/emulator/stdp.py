@@ -45,38 +45,28 @@ from neurocompile.targets.spinnaker import spec
 from neurocompile.targets.spinnaker.learning import TIMING_CODES, WEIGHT_CODES, stdp_constants
 
 from .arith import (
-    KIND_EXP,
-    N_DECE,
-    N_DECI,
-    N_DSCALE,
-    N_EXPTC,
-    N_INITE,
-    N_INITI,
-    N_IOFF,
-    N_KIND,
     N_POP,
-    N_R,
-    N_SHE,
-    N_SHI,
-    N_TREF,
-    N_VRESET,
-    N_VREST,
-    N_VTH,
     O_SAT,
     O_WRAP,
+    SAT,
     depress,
     mul16,
-    neuron_step,
-    new_state,
-    positions,
     potentiate,
-    sat_add,
     trace2_decay,
     trace_add,
     weight_in,
     weight_out,
 )
-from .engine import EXC, INH, Outputs, Recorded, build_plan
+from .engine import (
+    Outputs,
+    Recorded,
+    _compact,
+    _deliver_static,
+    _neurons,
+    _record,
+    build_plan,
+    input_events,
+)
 
 _M32 = spec.UINT32_MAX
 _H = spec.STDP_MAX_POST_EVENTS
@@ -127,6 +117,8 @@ class Plastic(NamedTuple):
     ps_del: np.ndarray  # per plastic synapse: delay (ticks; also its dendritic delay)
     ps_type: np.ndarray  # per plastic synapse: synapse type
     ps_shift: np.ndarray  # per plastic synapse: the post population's ring-buffer shift of that type
+    row_col0: np.ndarray  # per plastic row: type * NL + first post when its posts are consecutive
+    #                       neurons with one delay and type (delivered as one vector add), else -1
 
 
 class Weights(NamedTuple):
@@ -138,11 +130,108 @@ class Weights(NamedTuple):
     record: bool
 
 
+@njit(inline="always")
+def _post_event(n, t, k, rtab, luts, h_t, h_o1, h_o2, h_cm1):
+    """A post spike of neuron n at tick t into its history (``post_events.h``, rule k's traces)."""
+    c = h_cm1[n]
+    lt = h_t[n, c]
+    dt = t - lt
+    o1 = trace_add(h_o1[n, c], _lut(luts, rtab[k, R_OFFM], rtab[k, R_SIZEM], rtab[k, R_SHM], dt))
+    o2 = 0
+    if rtab[k, R_TIMING] == 1 and lt != 0:
+        o2 = trace2_decay(h_o2[n, c], _lut(luts, rtab[k, R_OFFY], rtab[k, R_SIZEY], rtab[k, R_SHY], dt))
+    if c < _H - 1:
+        c += 1
+        h_cm1[n] = c
+    else:
+        for e in range(2, _H):
+            h_t[n, e - 1] = h_t[n, e]
+            h_o1[n, e - 1] = h_o1[n, e]
+            h_o2[n, e - 1] = h_o2[n, e]
+    h_t[n, c] = t
+    h_o1[n, c] = o1
+    h_o2[n, c] = o2
+
+
+@njit(inline="always")
+def _synapse(q, t, k, lt, lr1, nr2, w, pl, h_t, h_o1, h_o2, h_cm1):
+    """The reference kernel's update of plastic synapse q at a pre spike at t (the window walk over
+    the post history, potentiations oldest first, then the depression); returns the new w16."""
+    rtab, luts = pl.rtab, pl.luts
+    wk = rtab[k, R_WEIGHT]
+    n = pl.ps_post[q]
+    dd = pl.ps_del[q]
+    sh = pl.ps_shift[q]
+    wt = weight_in(w[q], sh)
+    begin = lt - dd if lt >= dd else 0
+    end = t - dd if t >= dd else 0
+    cnt = h_cm1[n] + 1
+    p = cnt
+    end_i = cnt
+    nxt = cnt
+    while True:  # post_events_get_window_delayed: walk back from the newest event
+        if p < cnt and h_t[n, p] > end:
+            end_i = p
+        nxt = p
+        p -= 1
+        if not (h_t[n, p] > begin and p != 0):
+            break
+    prev = p
+    valid = p != 0
+    for e in range(nxt, end_i):
+        dtl = (h_t[n, e] + dd - lt) & _M32
+        if dtl > 0:
+            dr1 = mul16(lr1, _lut(luts, rtab[k, R_OFFP], rtab[k, R_SIZEP], rtab[k, R_SHP], dtl))
+            wt = potentiate(wk, wt, rtab[k, R_A2P], rtab[k, R_A3P], rtab[k, R_WMAX], dr1, h_o2[n, e])
+        prev = e
+        valid = True
+    if valid:  # no zero-difference test here (the 7.4.1 binary has none: LUT(0) applies)
+        dtl = (t - (h_t[n, prev] + dd)) & _M32
+        do1 = mul16(h_o1[n, prev], _lut(luts, rtab[k, R_OFFM], rtab[k, R_SIZEM], rtab[k, R_SHM], dtl))
+        wt = depress(wk, wt, rtab[k, R_A2M], rtab[k, R_A3M], rtab[k, R_WMIN], do1, nr2)
+    return weight_out(wt, sh)
+
+
+@njit(inline="always")
+def _row_fast(q0, q1, t, k, lt, nr2, w, pl, last_t, last_o1, h_cm1, slow):
+    """The synapses of one row whose post neuron has no event after the window's start (the usual
+    case): no potentiation, and the depression by the newest event (if any), exactly as
+    :func:`_synapse` computes it then; a branch-free loop. The others are marked in ``slow``
+    (left unchanged); returns how many."""
+    rtab, luts, ps_post, ps_del, ps_shift = pl.rtab, pl.luts, pl.ps_post, pl.ps_del, pl.ps_shift
+    wk = rtab[k, R_WEIGHT]
+    a2m, a3m, wmin = rtab[k, R_A2M], rtab[k, R_A3M], rtab[k, R_WMIN]
+    off, size, shm = rtab[k, R_OFFM], rtab[k, R_SIZEM], rtab[k, R_SHM]
+    n_slow = 0
+    for q in range(q0, q1):
+        n = ps_post[q]
+        dd = ps_del[q]
+        sh = ps_shift[q]
+        begin = lt - dd if lt >= dd else 0
+        tl = last_t[n]
+        fast = tl <= begin
+        w0 = w[q]
+        wt = weight_in(w0, sh)
+        do1 = mul16(last_o1[n], _lut(luts, off, size, shm, (t - (tl + dd)) & _M32))
+        wd = depress(wk, wt, a2m, a3m, wmin, do1, nr2)
+        w1 = weight_out(wd if h_cm1[n] > 0 else wt, sh)
+        w[q] = w1 if fast else w0
+        slow[q - q0] = not fast
+        n_slow += not fast
+    return n_slow
+
+
 @njit(cache=True, nogil=True)
 def run_sample_stdp(inp, T, net, rec, out, pl, wts):
-    """:func:`.engine.run_sample` with STDP: ``pl``: :class:`Plastic`, ``wts``: :class:`Weights`."""
-    ntab, rowptr, cpost, cw, cdel, ctype = net.ntab, net.rowptr, net.cpost, net.cw, net.cdel, net.ctype
+    """:func:`.engine.run_sample` with STDP: ``pl``: :class:`Plastic`, ``wts``: :class:`Weights`.
+
+    The neurons, the static synapses and the ring buffer are the static kernel's. Each pre spike's
+    plastic row is updated in two passes: the synapses whose post neuron has no event after the
+    window's start (:func:`_row_fast`, branch-free), then the others by the reference kernel's
+    window walk (:func:`_synapse`); the row's new weights are then added into the ring buffer
+    (one vector add when the row's posts are consecutive neurons with one delay and type)."""
     R, NI, NL = net.R, net.NI, net.NL
+    W2 = 2 * NL
     rtab, luts, nrule, prow_ptr, row_rule, syn_ptr = (
         pl.rtab,
         pl.luts,
@@ -151,12 +240,21 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
         pl.row_rule,
         pl.syn_ptr,
     )
-    ps_post, ps_del, ps_type, ps_shift = pl.ps_post, pl.ps_del, pl.ps_type, pl.ps_shift
+    ps_post, ps_del, ps_type, row_col0 = pl.ps_post, pl.ps_del, pl.ps_type, pl.row_col0
     w, out_w = wts.w, wts.traj
-    V, refract, ie, ii, rb = new_state(net.v0, R)
-    pos_u, pos_v, pos_s = positions(rec.u, NL), positions(rec.v, NL), positions(rec.s, NL)
-    out_u, out_v, out_s, ovf = out.u, out.v, out.s, out.ovf
+    popn = net.par[N_POP]
+    V = net.v0.copy()
+    refract = np.zeros(NL, np.int64)
+    ie = np.zeros(NL, np.int64)
+    ii = np.zeros(NL, np.int64)
+    rb = np.zeros(R * W2, net.ring.dtype)
+    uu = np.zeros(NL, np.int64)
     spk = np.zeros(NL, np.uint8)
+    V0 = np.zeros(rec.v.size, np.int64)
+    act = np.zeros(NI + NL, np.int64)
+    act_ptr = np.zeros(net.src_ptr.size, np.int64)
+    slotb = np.zeros(R, np.int64)
+    in_ptr, in_act = input_events(inp)
     nrows = row_rule.size
     row_t = np.zeros(nrows, np.int64)
     row_r1 = np.zeros(nrows, np.int64)
@@ -165,143 +263,76 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
     h_o1 = np.zeros((NL, _H), np.int64)
     h_o2 = np.zeros((NL, _H), np.int64)
     h_cm1 = np.zeros(NL, np.int64)
+    last_t = np.zeros(NL, np.int64)  # h_t[n, h_cm1[n]]: the newest event (0: the sentinel)
+    last_o1 = np.zeros(NL, np.int64)  # h_o1[n, h_cm1[n]]
+    max_row = 0
+    for r in range(nrows):
+        max_row = max(max_row, syn_ptr[r + 1] - syn_ptr[r])
+    slow = np.zeros(max_row, np.bool_)
     for t in range(T):
-        slot = t % R
-        for n in range(NL):  # the static kernel's neuron tick (engine.run_sample), then the post history
-            e16, i16_ = rb[slot, EXC, n], rb[slot, INH, n]
-            rb[slot, EXC, n] = 0
-            rb[slot, INH, n] = 0
-            if pos_v[n] >= 0:
-                out_v[t, pos_v[n]] = V[n]
-            V[n], refract[n], ie[n], ii[n], u, spiked, wrapped = neuron_step(
-                V[n],
-                refract[n],
-                ie[n],
-                ii[n],
-                e16,
-                i16_,
-                ntab[n, N_KIND] == KIND_EXP,
-                ntab[n, N_SHE],
-                ntab[n, N_SHI],
-                ntab[n, N_INITE],
-                ntab[n, N_INITI],
-                ntab[n, N_IOFF],
-                ntab[n, N_DSCALE],
-                ntab[n, N_R],
-                ntab[n, N_VREST],
-                ntab[n, N_EXPTC],
-                ntab[n, N_VTH],
-                ntab[n, N_VRESET],
-                ntab[n, N_TREF],
-                ntab[n, N_DECE],
-                ntab[n, N_DECI],
-            )
-            if pos_u[n] >= 0:
-                out_u[t, pos_u[n]] = u
-            if wrapped and ovf[ntab[n, N_POP], O_WRAP] == 0:
-                ovf[ntab[n, N_POP], O_WRAP] = t + 1
-            spk[n] = 1 if spiked else 0
-            if pos_s[n] >= 0:
-                out_s[t, pos_s[n]] = spk[n]
-            k = nrule[n]
-            if (
-                spk[n] and k >= 0
-            ):  # post event into the history (synapse_dynamics_process_post_synaptic_event)
-                c = h_cm1[n]
-                lt = h_t[n, c]
-                dt = t - lt
-                o1 = trace_add(h_o1[n, c], _lut(luts, rtab[k, R_OFFM], rtab[k, R_SIZEM], rtab[k, R_SHM], dt))
-                o2 = 0
-                if rtab[k, R_TIMING] == 1 and lt != 0:
-                    o2 = trace2_decay(
-                        h_o2[n, c], _lut(luts, rtab[k, R_OFFY], rtab[k, R_SIZEY], rtab[k, R_SHY], dt)
-                    )
-                if c < _H - 1:
-                    c += 1
-                    h_cm1[n] = c
-                else:
-                    for e in range(2, _H):
-                        h_t[n, e - 1] = h_t[n, e]
-                        h_o1[n, e - 1] = h_o1[n, e]
-                        h_o2[n, e - 1] = h_o2[n, e]
-                h_t[n, c] = t
-                h_o1[n, c] = o1
-                h_o2[n, c] = o2
-        for g in range(NI + NL):
-            if g < NI:
-                if inp[t, g] == 0:
-                    continue
-            elif spk[g - NI] == 0:
-                continue
-            for q in range(rowptr[g], rowptr[g + 1]):
-                sl, ty, post = (t + cdel[q]) % R, ctype[q], cpost[q]
-                rb[sl, ty, post], sat = sat_add(rb[sl, ty, post], cw[q])
-                if sat and ovf[ntab[post, N_POP], O_SAT] == 0:
-                    ovf[ntab[post, N_POP], O_SAT] = t + 1
-            # plastic rows of source g (synapse_dynamics_process_plastic_synapses), tp = t
+        for j in range(rec.v.size):
+            V0[j] = V[rec.v[j]]
+        _neurons(t, V, refract, ie, ii, uu, spk, rb, (t % R) * W2, net, out.ovf)
+        _record(t, V0, uu, spk, rec, out)
+        for n in range(NL):  # post events (synapse_dynamics_process_post_synaptic_event)
+            if spk[n] and nrule[n] >= 0:
+                _post_event(n, t, nrule[n], rtab, luts, h_t, h_o1, h_o2, h_cm1)
+                last_t[n] = t
+                last_o1[n] = h_o1[n, h_cm1[n]]
+        n_act = _compact(t, in_ptr, in_act, spk, NI, net.src_ptr, net.src_out, act, act_ptr)
+        for d in range(R):
+            slotb[d] = ((t + d) % R) * W2
+        _deliver_static(t, net, rb, slotb, act, act_ptr, n_act, out.ovf)
+        for e in range(n_act):  # plastic rows of the active sources, tp = t
+            g = act[e]
             for r in range(prow_ptr[g], prow_ptr[g + 1]):
                 k = row_rule[r]
-                tim = rtab[k, R_TIMING]
-                wk = rtab[k, R_WEIGHT]
                 lt = row_t[r]
                 lr1 = row_r1[r]
-                lr2 = row_r2[r]
                 dtp = t - lt
                 nr1 = trace_add(lr1, _lut(luts, rtab[k, R_OFFP], rtab[k, R_SIZEP], rtab[k, R_SHP], dtp))
                 nr2 = 0
-                if tim == 1 and lt != 0:
+                if rtab[k, R_TIMING] == 1 and lt != 0:
                     nr2 = trace2_decay(
-                        lr2, _lut(luts, rtab[k, R_OFFX], rtab[k, R_SIZEX], rtab[k, R_SHX], dtp)
+                        row_r2[r], _lut(luts, rtab[k, R_OFFX], rtab[k, R_SIZEX], rtab[k, R_SHX], dtp)
                     )
                 row_t[r] = t
                 row_r1[r] = nr1
                 row_r2[r] = nr2
-                wmin = rtab[k, R_WMIN]
-                wmax = rtab[k, R_WMAX]
-                for q in range(syn_ptr[r], syn_ptr[r + 1]):
-                    n = ps_post[q]
-                    dd = ps_del[q]
-                    sh = ps_shift[q]
-                    wt = weight_in(w[q], sh)
-                    begin = lt - dd if lt >= dd else 0
-                    end = t - dd if t >= dd else 0
-                    cnt = h_cm1[n] + 1
-                    p = cnt
-                    end_i = cnt
-                    nxt = cnt
-                    while True:  # post_events_get_window_delayed: walk back from the newest event
-                        if p < cnt and h_t[n, p] > end:
-                            end_i = p
-                        nxt = p
-                        p -= 1
-                        if not (h_t[n, p] > begin and p != 0):
-                            break
-                    prev = p
-                    valid = p != 0
-                    for e in range(nxt, end_i):
-                        dtl = (h_t[n, e] + dd - lt) & _M32
-                        if dtl > 0:
-                            dr1 = mul16(
-                                lr1, _lut(luts, rtab[k, R_OFFP], rtab[k, R_SIZEP], rtab[k, R_SHP], dtl)
-                            )
-                            wt = potentiate(wk, wt, rtab[k, R_A2P], rtab[k, R_A3P], wmax, dr1, h_o2[n, e])
-                        prev = e
-                        valid = True
-                    if valid:  # no zero-difference test here (the 7.4.1 binary has none: LUT(0) applies)
-                        dtl = (t - (h_t[n, prev] + dd)) & _M32
-                        do1 = mul16(
-                            h_o1[n, prev], _lut(luts, rtab[k, R_OFFM], rtab[k, R_SIZEM], rtab[k, R_SHM], dtl)
-                        )
-                        wt = depress(wk, wt, rtab[k, R_A2M], rtab[k, R_A3M], wmin, do1, nr2)
-                    w16 = weight_out(wt, sh)
-                    w[q] = w16
-                    sl, ty = (t + ps_del[q]) % R, ps_type[q]
-                    rb[sl, ty, n], sat = sat_add(rb[sl, ty, n], w16)
-                    if sat and ovf[ntab[n, N_POP], O_SAT] == 0:
-                        ovf[ntab[n, N_POP], O_SAT] = t + 1
+                q0, q1 = syn_ptr[r], syn_ptr[r + 1]
+                n_slow = _row_fast(q0, q1, t, k, lt, nr2, w, pl, last_t, last_o1, h_cm1, slow)
+                if n_slow:
+                    for q in range(q0, q1):
+                        if slow[q - q0]:
+                            w[q] = _synapse(q, t, k, lt, lr1, nr2, w, pl, h_t, h_o1, h_o2, h_cm1)
+                c0 = row_col0[r]
+                if c0 >= 0:
+                    base = slotb[ps_del[q0]] + c0
+                    over = _add_weights(rb[base : base + q1 - q0], w[q0:q1])
+                    if over and out.ovf[popn[ps_post[q0]], O_SAT] == 0:
+                        out.ovf[popn[ps_post[q0]], O_SAT] = t + 1
+                else:
+                    for q in range(q0, q1):
+                        n = ps_post[q]
+                        a = slotb[ps_del[q]] + ps_type[q] * NL + n
+                        y = rb[a] + w[q]
+                        rb[a] = y
+                        if y > SAT and out.ovf[popn[n], O_SAT] == 0:
+                            out.ovf[popn[n], O_SAT] = t + 1
         if wts.record:
             for q in range(w.size):
                 out_w[t, q] = w[q]
+
+
+@njit(inline="always")
+def _add_weights(dst, w):
+    """``dst += w`` (one plastic row's new w16 into consecutive ring-buffer entries); returns how many
+    entries exceed 0xFFFF."""
+    over = 0
+    for i in range(dst.size):
+        dst[i] += w[i]
+        over += dst[i] > SAT
+    return over
 
 
 @njit(cache=True, parallel=True)
@@ -419,6 +450,17 @@ class StdpPlan:
         self.rtab = rtab
         self.luts = cat(luts)
         self.nrule = nrule
+        self.row_col0 = np.full(self.row_rule.size, -1, np.int64)
+        for r in range(self.row_rule.size):
+            a, b = self.syn_ptr[r], self.syn_ptr[r + 1]
+            posts = self.ps_post[a:b]
+            if (
+                b - a >= 8
+                and np.all(np.diff(posts) == 1)
+                and np.all(self.ps_del[a:b] == self.ps_del[a])
+                and np.all(self.ps_type[a:b] == self.ps_type[a])
+            ):
+                self.row_col0[r] = self.ps_type[a] * plan.NL + posts[0]
 
     def plastic(self) -> Plastic:
         """The kernels' table of the STDP projections."""
@@ -433,7 +475,21 @@ class StdpPlan:
             self.ps_del,
             self.ps_type,
             self.ps_shift,
+            self.row_col0,
         )
+
+    def network(self):
+        """:meth:`.engine.SpiNNakerPlan.network` with the plastic synapses counted in the ring's
+        dtype bound (each can deliver up to 0xFFFF) and their source populations compacted."""
+        plan = self.plan
+        bound = np.bincount(self.ps_type * plan.NL + self.ps_post, minlength=2 * plan.NL).astype(
+            np.float64
+        ) * float(spec.W16_MAX)
+        sizes = [plan.in_slices[n][1] for n in plan.in_names]
+        sizes += [plan.neuron_slices[n][1] for n in plan.neuron_names]
+        src_ptr = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)
+        out = (self.prow_ptr[src_ptr[1:]] > self.prow_ptr[src_ptr[:-1]]).astype(np.uint8)
+        return plan.network(extra_bound=bound, extra_out=out)
 
 
 def run_stdp_kernels(
@@ -454,7 +510,7 @@ def run_stdp_kernels(
     n_ps = sp.w0.size
     w = np.ascontiguousarray(np.broadcast_to(sp.w0, (batch, n_ps))).copy()
     out_w = np.zeros((batch, steps if record_weights else 1, n_ps if record_weights else 1), np.int64)
-    net, pl, record = sp.plan.network(), sp.plastic(), bool(record_weights)
+    net, pl, record = sp.network(), sp.plastic(), bool(record_weights)
     one = run_sample_stdp_reference if reference else run_sample_stdp
     many = run_batch_stdp_reference if reference else run_batch_stdp
     if batch == 1:
