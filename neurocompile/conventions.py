@@ -225,10 +225,6 @@ def _rewire(g: Graph, name: str, entry: str, nodes: list) -> None:
     g.edges[:] = [(s, entry if d == name else d) for s, d in g.edges]
 
 
-def _diag(w: np.ndarray) -> np.ndarray:
-    return np.diag(np.asarray(w, dtype=float).reshape(-1))
-
-
 def _spiking_to_threshold(
     g: Graph,
     node: Any,
@@ -240,7 +236,7 @@ def _spiking_to_threshold(
 ) -> list[str]:
     """Rewrite spiking ``node`` (IF, LIF, CubaLIF) as its membrane without reset (I, LI, or LI
     synapse -> LI membrane), a ``Threshold`` emitting the spikes, and, when ``loop_weight`` is
-    given, a diagonal ``Linear`` from the spikes back into the membrane (read one step later):
+    given, a elementwise ``Scale`` from the spikes back into the membrane (read one step later):
     ``v[t] += loop_weight * z[t-1]`` (in input units of the membrane). ``scale`` != 1 adds a
     ``Scale`` on the output (graded spikes). The node's name stays on the node whose output is
     the spikes. Returns the new node names."""
@@ -290,7 +286,7 @@ def _spiking_to_threshold(
     edges = [(n.name, m.name) for n, m in zip(new[:-2], new[1:-1])] + [(mem.name, out_name)]
     if loop_weight is not None:
         w = np.broadcast_to(np.asarray(loop_weight, dtype=float), shape)
-        new.append(Node(f"{name}.reset", "Linear", {"weight": _diag(w)}))
+        new.append(Node(f"{name}.reset", "Scale", {"scale": w.copy()}))
         edges += [(out_name, f"{name}.reset"), (f"{name}.reset", mem.name)]
     if out_name != name:
         new.append(Node(name, "Scale", {"scale": np.broadcast_to(np.asarray(scale, float), shape).copy()}))
@@ -318,13 +314,13 @@ def _zeroed_step(g: Graph, node: Any, *, scale: float | np.ndarray = 1.0) -> lis
     that step is lost, and no spike). NIR cannot multiply, so: the membrane is a LIF resetting to
     0 (``X.mem``; a CubaLIF's synapse split off as LI ``X.syn``); a true spike at t-1 *forces* a
     spike of ``X.mem`` at t (input ``FORCE``), which resets it to 0 at the end of t, as snnTorch;
-    the forced spike is removed from the output by ``z[t] = n[t] - z[t-1]`` (a Linear node with a
+    the forced spike is removed from the output by ``z[t] = n[t] - z[t-1]`` (a Scale node with a
     one-step back-edge onto itself; exact, as n[t] = 1 whenever z[t-1] = 1)."""
     from .ir import Node
 
     name, p = node.name, node.params
     shape = _nshape(node)
-    eye = np.eye(int(np.prod(shape)) if shape else 1)
+    one = np.ones(shape)
     new: list = []
     lif_p = {
         "tau": np.asarray(p["tau"] if node.kind == "LIF" else p["tau_mem"], float),
@@ -345,9 +341,9 @@ def _zeroed_step(g: Graph, node: Any, *, scale: float | np.ndarray = 1.0) -> lis
         )
     new.append(Node(f"{name}.mem", "LIF", lif_p))
     out_name = name if np.all(np.asarray(scale) == 1.0) else f"{name}.spikes"
-    new.append(Node(out_name, "Linear", {"weight": eye.copy()}))
-    new.append(Node(f"{name}.refractory", "Linear", {"weight": -eye}))
-    new.append(Node(f"{name}.force", "Linear", {"weight": FORCE * eye}))
+    new.append(Node(out_name, "Scale", {"scale": one.copy()}))
+    new.append(Node(f"{name}.refractory", "Scale", {"scale": -one}))
+    new.append(Node(f"{name}.force", "Scale", {"scale": FORCE * one}))
     entry = new[0].name
     edges = []
     if node.kind == "CubaLIF":
@@ -446,7 +442,7 @@ def snntorch_to_nir(graph: Graph, *, reset: str = "file", form: str = "exact") -
     each layer's mechanism, ``reset_delay`` and graded factor in its node metadata.
 
     ``form="exact"``: the rewrite is spike for spike (subtract and none: the membrane as LI, a
-    Threshold and a diagonal Linear carrying ``-threshold * z[t-1]`` back; zeroed step: see
+    Threshold and a elementwise Scale carrying ``-threshold * z[t-1]`` back; zeroed step: see
     :func:`_zeroed_step`). ``form="neurons"`` (for the chips, which need LIF/CubaLIF): spiking nodes
     stay as they are, the reset becomes NIR's (subtract or zero) and what differs is a note.
     """
@@ -515,7 +511,7 @@ def snntorch_to_nir(graph: Graph, *, reset: str = "file", form: str = "exact") -
             _spiking_to_threshold(g, node, dt=dt, discretization="forward", loop_weight=w, scale=gf)
             notes.append(
                 f"{name}: {layer} subtract reset{' (delayed one step)' if delay else ''} -> membrane as "
-                "LI/I + Threshold + diagonal Linear feeding -threshold * z[t-1] back"
+                "LI/I + Threshold + elementwise Scale feeding -threshold * z[t-1] back"
             )
         elif delay and layer != "Leaky":
             _zeroed_step(g, node, scale=gf)
@@ -683,7 +679,7 @@ def spikingjelly_to_nir(graph: Graph, *, dt: float | None = None) -> Translation
       ``v_leak = v_reset`` and the unshifted threshold and ``v_reset`` (dt: its argument, default
       1e-4, not stored; soft reset refused): the translation shifts those nodes by their
       ``v_reset`` so that the state starting at 0 is spikingjelly's starting at ``v_reset``.
-    * soft reset -> membrane as LI/I + Threshold + a diagonal Linear feeding ``-a theta z[t-1]``
+    * soft reset -> membrane as LI/I + Threshold + a elementwise Scale feeding ``-a theta z[t-1]``
       back (the subtraction then decays, as when it happens in the step of the spike).
     """
     g = _copy(graph)

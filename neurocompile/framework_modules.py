@@ -137,8 +137,15 @@ def _structural(name: str, layer: Any, x: Any) -> tuple[dict[str, Any], Any] | N
             return {"type": "Linear", "weight": _np(layer.weight)}, y
         return {"type": "Affine", "weight": _np(layer.weight), "bias": _np(layer.bias)}, y
     if isinstance(layer, torch.nn.Conv2d):
-        y = torch.nn.Conv2d.forward(layer.double(), x)
-        layer.float()
+        y = torch.nn.functional.conv2d(
+            x,
+            layer.weight.double(),
+            None if layer.bias is None else layer.bias.double(),
+            layer.stride,
+            layer.padding,
+            layer.dilation,
+            layer.groups,
+        )
         return {
             "type": "Conv2d",
             "weight": _np(layer.weight),

@@ -398,3 +398,30 @@ def test_cli_check_simulate_compile_on_exported_file(tmp_path, target):
         app, ["compile", str(path), "--target", target, "-o", str(prog), "--reset", "zero", "--dt", "1e-4"]
     )  # without --framework: NIR as written (v_reset = 0 lowers exactly)
     assert r.exit_code == 0, r.output
+
+
+@pytest.mark.parametrize("mech", ["zero", "subtract"])
+def test_conv_module_spike_for_spike(mech):
+    """Conv2d -> Leaky -> AvgPool2d -> Flatten -> Linear -> Leaky, read from the modules."""
+    torch.manual_seed(5)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 2, 3, padding=1),
+        snn.Leaky(beta=0.8, threshold=0.5, init_hidden=True, reset_mechanism=mech),
+        torch.nn.AvgPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(2 * 4 * 4, 3),
+        snn.Leaky(beta=0.9, threshold=0.5, init_hidden=True, reset_mechanism=mech),
+    ).double()
+    with torch.no_grad():
+        net[0].weight.copy_(net[0].weight.abs() * 3.0)
+        net[4].weight.copy_(net[4].weight.abs() * 3.0)
+    for layer in net:
+        if hasattr(layer, "spike_grad"):
+            layer.spike_grad = lambda x: (x > 0).double()
+    x = np.random.default_rng(11).uniform(0, 1, (2, 20, 1, 8, 8))
+    want = run_snntorch(net, x)
+    graph = nc.load(net, torch.zeros(1, 1, 8, 8, dtype=torch.float64))
+    res = nc.simulate(graph, {"input": x}, record=["1.spikes"])
+    assert want["1"].sum() > 0 and want["5"].sum() > 0
+    assert np.array_equal(res.recordings["1.spikes"], want["1"])
+    assert np.array_equal(res.outputs["output"], want["5"])
