@@ -679,7 +679,7 @@ def spikingjelly_to_nir(graph: Graph, *, dt: float | None = None) -> Translation
       ``v_leak = v_reset`` and the unshifted threshold and ``v_reset`` (dt: its argument, default
       1e-4, not stored; soft reset refused): the translation shifts those nodes by their
       ``v_reset`` so that the state starting at 0 is spikingjelly's starting at ``v_reset``.
-    * soft reset -> membrane as LI/I + Threshold + a elementwise Scale feeding ``-a theta z[t-1]``
+    * soft reset -> membrane as LI/I + Threshold + an elementwise Scale feeding ``-a theta z[t-1]``
       back (the subtraction then decays, as when it happens in the step of the spike).
     """
     g = _copy(graph)
