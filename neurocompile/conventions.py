@@ -416,7 +416,9 @@ def _syn_leak(node: Any, w_in: np.ndarray) -> np.ndarray:
     return np.zeros_like(w_in) if b is None else np.asarray(b, float) * w_in
 
 
-def snntorch_to_nir(graph: Graph, *, reset: str = "file", form: str = "exact") -> Translation:
+def snntorch_to_nir(
+    graph: Graph, *, reset: str = "file", form: str = "exact", reset_delay: bool = True
+) -> Translation:
     """What snnTorch 1.0 computes for a graph in its ``export_to_nir`` form, as NIR.
 
     snnTorch 1.0 rules (``snntorch/_neurons/{leaky,synaptic,rleaky,rsynaptic,neurons}.py``,
@@ -440,6 +442,9 @@ def snntorch_to_nir(graph: Graph, *, reset: str = "file", form: str = "exact") -
     ``"file"`` -> snnTorch's default ``"subtract"`` (said in the notes), or ``"subtract"``,
     ``"zero"``, ``"none"``. A graph read from snnTorch modules (:func:`neurocompile.load`) records
     each layer's mechanism, ``reset_delay`` and graded factor in its node metadata.
+
+    ``reset_delay``: likewise for ``reset_delay`` (a file does not record it; the NIR paper's
+    Braille graphs, for one, were trained with ``reset_delay=False``).
 
     ``form="exact"``: the rewrite is spike for spike (subtract and none: the membrane as LI, a
     Threshold and a elementwise Scale carrying ``-threshold * z[t-1]`` back; zeroed step: see
@@ -476,7 +481,7 @@ def snntorch_to_nir(graph: Graph, *, reset: str = "file", form: str = "exact") -
             else ("Leaky" if node.kind == "LIF" else "Synaptic")
         )
         mech = meta.get("reset_mechanism") or mech_default
-        delay = bool(meta.get("reset_delay", True))
+        delay = bool(meta.get("reset_delay", reset_delay))
         gf = np.asarray(meta.get("graded_spikes_factor", 1.0), dtype=float)
         for flag in ("inhibition", "state_quant"):
             if meta.get(flag):
