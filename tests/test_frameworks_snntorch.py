@@ -425,3 +425,19 @@ def test_conv_module_spike_for_spike(mech):
     assert want["1"].sum() > 0 and want["5"].sum() > 0
     assert np.array_equal(res.recordings["1.spikes"], want["1"])
     assert np.array_equal(res.outputs["output"], want["5"])
+
+
+@pytest.mark.parametrize(
+    "seed", [s for s in SEEDS if not make_model(s)[2]["delay"] and make_model(s)[2]["graded"] == 1.0]
+)
+def test_exported_file_reset_delay_false(seed, tmp_path):
+    """A file does not record reset_delay: snntorch_to_nir(reset_delay=False) says it."""
+    from neurocompile.conventions import snntorch_to_nir
+
+    net, desc, info = make_model(seed)
+    x = _inputs(seed, info["n_in"])
+    want = run_snntorch(net, x)
+    path = write_nir(tmp_path / "snn.nir", export_like_snntorch(net, info["n_in"]), "1.0.8")
+    tr = snntorch_to_nir(nc.load(path), reset=info["mech"], reset_delay=False)
+    res = nc.simulate(tr.graph, {"input": x}, **{k: v for k, v in tr.semantics.items()})
+    assert np.array_equal(res.outputs["output"], want[_last(want)]), desc
