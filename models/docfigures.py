@@ -19,8 +19,9 @@ Where the figures come from (each source is itself generated and tested):
   ``docs/targets/loihi2-compiler.md`` (slow, ~25 s CPU);
 * the NIR paper's sinabs CNN (``NEUROCOMPILE_PAPER_DATA``): its Loihi 2 resources and output
   agreement in ``docs/targets/loihi2-compiler.md`` (slow, ~10 s CPU; needs the paper data);
-* ``models/learning_tasks.py``: the pattern-detection table of ``docs/learning.md`` (slow,
-  ~10-20 s: the same runs as ``tests/test_learning_demos.py``);
+* ``models/learning_tasks.py``: the learning tasks of ``docs/learning.md``: their configuration
+  (fast), the pattern-detection table and seed sweep and the reward-modulated choice table (slow,
+  ~15-25 s in all: the runs of ``tests/test_learning_demos.py`` plus four more pattern seeds);
 * ``models/check_examples.py``: the example messages of ``docs/check.md`` (``check`` on one small
   input per finding code, mostly the corpus of ``tests/bad_models.py``), the CLI's one-line refusal
   and the NIR paper graphs' findings (needs the paper data) (fast, a few seconds);
@@ -224,6 +225,53 @@ def paper_cnn(target: str) -> Callable[[], str]:
 PATTERN_SEEDS = (0, 1)
 PATTERN_TRAIN = 40_000
 PATTERN_TEST = 10_000
+#: the seeds of the sweep that says how often a neuron locks onto the pattern
+PATTERN_SWEEP = tuple(range(6))
+#: the reward-modulated choice runs (tests/test_learning_demos.py: seeds, trials; scored over the
+#: first and the last quarter of the trials)
+CHOICE_SEEDS = (0, 1, 2, 3)
+CHOICE_TRIALS = 600
+
+
+def _fmt(v: float) -> str:
+    return f"{v:g}"
+
+
+def _int(n: int) -> str:
+    """10000 -> '10 000' (the pages' thousands separator)."""
+    return f"{n:,}".replace(",", " ")
+
+
+def pattern_setup() -> str:
+    """docs/learning.md: the pattern task's configuration (``models/learning_tasks.py``'s constants)."""
+    from neurocompile.models import learning_tasks as D
+
+    P, N, R, w0 = D.PATTERN, D.PATTERN_NEURON, D.PATTERN_RULE, D.PATTERN_W0
+    _, starts = D.pattern_data(PATTERN_SEEDS[0], 1000 + PATTERN_SEEDS[0], PATTERN_TRAIN)
+    share = 100 * len(starts) * P["length"] / PATTERN_TRAIN
+    ltd = (R["A_minus"] * R["tau_minus"]) / (R["A_plus"] * R["tau_plus"])
+    return (
+        f"{P['n_aff']} afferents, Poisson p = {_fmt(P['p'])} per step; a frozen {P['length']}-step segment "
+        f"with the same statistics is pasted in at random times (gaps {P['gap'][0]}..{P['gap'][1] - 1} "
+        f"steps: {share:.0f} % of the {_int(PATTERN_TRAIN)} training steps of seed {PATTERN_SEEDS[0]}). "
+        f"One LIF (du {N['du']}, dv {N['dv']}, vth {N['vth']}), weights {w0 // 2}..{w0 * 3 // 2} "
+        f"(EXCITATORY), additive pair STDP A+ {_fmt(R['A_plus'])}, A- {_fmt(R['A_minus'])}, "
+        f"tau+ {R['tau_plus']}, tau- {R['tau_minus']} (LTD area {ltd:g}x LTP). "
+        f"{_int(PATTERN_TRAIN)} training steps.\n"
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def _pattern_run(seed: int):
+    """(Program, RunResult, pattern starts) of the pattern task's training run for ``seed``."""
+    from neurocompile.models import learning_tasks as D
+
+    x, starts = D.pattern_data(seed, 1000 + seed, PATTERN_TRAIN)
+    prog = D.pattern_program(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # saturated weights: the additive rule's bounds
+        res = prog.run({"inp": x[None]})
+    return prog, res, starts
 
 
 def pattern_table() -> str:
@@ -240,9 +288,7 @@ def pattern_table() -> str:
         "|---|---|---|---|",
     ]
     for seed in PATTERN_SEEDS:
-        x, starts = D.pattern_data(seed, 1000 + seed, PATTERN_TRAIN)
-        prog = D.pattern_program(seed)
-        res = prog.run({"inp": x[None]})
+        prog, res, starts = _pattern_run(seed)
         y = res.outputs["y"][0]
         early = D.score_pattern(y, starts, 50, 0, 4000)
         late = D.score_pattern(y, starts, 50, PATTERN_TRAIN - 10_000, PATTERN_TRAIN)
@@ -250,6 +296,84 @@ def pattern_table() -> str:
         test = D.score_pattern(freeze(prog, res).run({"inp": xt[None]}).outputs["y"][0], st, 50)
         lines.append(f"| {seed} | {cell(early, False)} | {cell(late)} | {cell(test, fa_digits=2)} |")
     return "\n".join(lines) + "\n"
+
+
+def pattern_sweep() -> str:
+    """docs/learning.md: how many seeds of the configuration lock onto the pattern (the criterion of
+    tests/test_learning_demos.py: hits >= 90 % in the last 10 000 steps and false alarms down to
+    < 0.2x those of the first 4000 steps)."""
+    from neurocompile.models import learning_tasks as D
+
+    locked, silent = [], []
+    rows = ["| seed | last 10 000 steps | output spikes there | locked on |", "|---|---|---|---|"]
+    for seed in PATTERN_SWEEP:
+        _, res, starts = _pattern_run(seed)
+        y = res.outputs["y"][0]
+        early = D.score_pattern(y, starts, 50, 0, 4000)
+        late = D.score_pattern(y, starts, 50, PATTERN_TRAIN - 10_000, PATTERN_TRAIN)
+        ok = late.hit_rate >= 0.9 and late.false_alarms_per_1000 < 0.2 * early.false_alarms_per_1000
+        (locked if ok else silent).append(seed)
+        rows.append(
+            f"| {seed} | hits {100 * late.hit_rate:.0f} %, FA {late.false_alarms_per_1000:.1f} | "
+            f"{late.spikes} | {'yes' if ok else 'no'} |"
+        )
+    n = len(PATTERN_SWEEP)
+    return (
+        f"In a sweep over the seeds {PATTERN_SWEEP[0]}..{PATTERN_SWEEP[-1]} of this configuration "
+        f"{len(locked)}/{n} neurons lock onto the pattern "
+        f"(seeds {', '.join(map(str, locked)) or 'none'}):\n\n" + "\n".join(rows) + "\n"
+    )
+
+
+def choice_setup() -> str:
+    """docs/learning.md: the reward-modulated choice task's configuration."""
+    from neurocompile.models import learning_tasks as D
+
+    C, N, R, w0 = D.CHOICE, D.CHOICE_NEURON, D.CHOICE_RULE, D.CHOICE_W0
+    return (
+        f"Two groups of {C['n_group']} afferents; each {C['trial']}-step trial one group (random) fires "
+        f"at p = {_fmt(C['p'])} for {C['on']} steps; trials of the rewarded group get reward "
+        f"{C['reward']} on y2 during steps {C['reward_at'][0]}..{C['reward_at'][1] - 1}. "
+        f"Rule lr {_fmt(R['lr'])}, "
+        f"A+ {_fmt(R['A_plus'])}, A- {_fmt(R['A_minus'])}, tau+ {R['tau_plus']}, tau- {R['tau_minus']}, "
+        f"tau_e {R['tau_e']}; neuron du {N['du']}, dv {N['dv']}, vth {N['vth']}; weights "
+        f"{w0 // 2}..{w0 * 3 // 2}. {CHOICE_TRIALS} trials.\n"
+    )
+
+
+def choice_table() -> str:
+    """docs/learning.md: reward-modulated choice per seed and rewarded group: correct trials in the
+    first and last quarter, responses in the last quarter, the groups' mean weights."""
+    from neurocompile.models import learning_tasks as D
+
+    q = CHOICE_TRIALS // 4
+    rows = [
+        f"| seed | rewarded | correct, first {q} trials | correct, last {q} | responses to rewarded / "
+        f"other group, last {q} | mean weight rewarded / other group: start -> end |",
+        "|---|---|---|---|---|---|",
+    ]
+    for seed in CHOICE_SEEDS:
+        for rewarded in (0, 1):
+            x, r, which = D.choice_data(seed, CHOICE_TRIALS, rewarded=rewarded)
+            prog = D.choice_program(seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # saturated weights (the chip's bounds)
+                res = prog.run({"inp": x[None], "reward": r[None]})
+            y = res.outputs["y"][0]
+            first = D.score_choice(y, which, 0, q, rewarded=rewarded)
+            last = D.score_choice(y, which, CHOICE_TRIALS - q, CHOICE_TRIALS, rewarded=rewarded)
+            g = D.CHOICE["n_group"]
+            w0 = np.reshape(prog.projections["syn"].params["weights"], -1)
+            w1 = np.reshape(res.recordings["syn.weights"][0], -1)
+            mine = slice(rewarded * g, (rewarded + 1) * g)
+            other = slice((1 - rewarded) * g, (2 - rewarded) * g)
+            rows.append(
+                f"| {seed} | {'AB'[rewarded]} | {100 * first.correct:.0f} % | {100 * last.correct:.0f} % | "
+                f"{100 * last.rewarded_response:.0f} % / {100 * last.other_response:.0f} % | "
+                f"{w0[mine].mean():.0f} -> {w1[mine].mean():.0f} / {w0[other].mean():.0f} -> "
+                f"{w1[other].mean():.0f} |"
+            )
+    return "\n".join(rows) + "\n"
 
 
 def per_neuron_cores() -> str:
@@ -294,7 +418,11 @@ BLOCKS: tuple[Block, ...] = (
     Block("docs/targets/loihi2-compiler.md", "quant-fidelity", quant_block("quant-fidelity"), slow=True),
     Block("docs/targets/loihi2-compiler.md", "quant-ablation", quant_block("quant-ablation"), slow=True),
     Block("docs/targets/loihi2-compiler.md", "quant-legacy", quant_block("quant-legacy"), slow=True),
+    Block("docs/learning.md", "pattern-setup", pattern_setup),
     Block("docs/learning.md", "pattern-table", pattern_table, slow=True),
+    Block("docs/learning.md", "pattern-sweep", pattern_sweep, slow=True),
+    Block("docs/learning.md", "choice-setup", choice_setup),
+    Block("docs/learning.md", "choice-table", choice_table, slow=True),
     Block("docs/targets/loihi2-placement.md", "per-neuron-cores", per_neuron_cores),
     Block("docs/check.md", "check-graph", check_block("graph")),
     Block("docs/check.md", "check-cli-refusal", check_cli_refusal),
