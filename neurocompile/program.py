@@ -211,12 +211,15 @@ class Program:
             "learning": enc(self.learning),
         }
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self, compresslevel: int | None = None) -> bytes:
+        """The ``.ncp`` bytes. ``compresslevel`` (zlib 0..9) overrides the size rule above for a
+        transient copy (e.g. level 1 when the bytes are shipped to Dask workers, not stored); the
+        members' content is the same at every level."""
         arrays: list[np.ndarray] = []
         doc = self.to_json_dict(arrays)
         manifest = json.dumps(doc, sort_keys=True, indent=1).encode()
         big = len(manifest) + sum(a.nbytes for a in arrays) > FAST_COMPRESS_ABOVE
-        level = FAST_COMPRESS_LEVEL if big else None
+        level = compresslevel if compresslevel is not None else FAST_COMPRESS_LEVEL if big else None
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             _write_member(zf, "program.json", manifest, level)

@@ -431,3 +431,13 @@ def test_validate_on_the_cluster_gives_the_same_report(client):
         one = validate(model_path(name), prog, inputs, labels=labels)
         many = validate(model_path(name), prog, inputs, labels=labels, cluster=client)
     assert one.as_dict() == many.as_dict()
+
+
+def test_shipped_bytes_are_the_same_program():
+    """The workers get the .ncp bytes deflated at level 1: the same Program (its default bytes)."""
+    from neurocompile.distributed import SHIP_COMPRESS_LEVEL
+    from neurocompile.program import Program
+
+    prog = _loihi_program(seed=4)
+    shipped = prog.to_bytes(compresslevel=SHIP_COMPRESS_LEVEL)
+    assert shipped != prog.to_bytes() and Program.from_bytes(shipped).to_bytes() == prog.to_bytes()
