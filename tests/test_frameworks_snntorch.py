@@ -22,6 +22,7 @@ ties have probability zero.
 from __future__ import annotations
 
 import inspect
+import os
 from pathlib import Path
 
 import numpy as np
@@ -441,3 +442,84 @@ def test_exported_file_reset_delay_false(seed, tmp_path):
     tr = snntorch_to_nir(nc.load(path), reset=info["mech"], reset_delay=False)
     res = nc.simulate(tr.graph, {"input": x}, **{k: v for k, v in tr.semantics.items()})
     assert np.array_equal(res.outputs["output"], want[_last(want)]), desc
+
+
+# ---------------------------------------------------------------------------- snnTorch's own exporter
+_EXPORT_SCRIPT = """
+import sys, warnings
+warnings.simplefilter("ignore")
+sys.path.insert(0, sys.argv[1])
+import torch, nir
+from snntorch.export_nir import export_to_nir
+import test_frameworks_snntorch as T
+for seed in map(int, sys.argv[3].split(",")):
+    net, desc, info = T.make_model(seed)
+    graph = export_to_nir(net, torch.zeros(1, info["n_in"], dtype=torch.float64), ignore_dims=[0])
+    nir.write(f"{sys.argv[2]}/exp_{seed}.nir", graph)
+print(nir.__version__)
+"""
+
+
+def _exportable(seed: int) -> bool:
+    """snnTorch 1.0's exporter on nir 1.0.8 + nirtorch 2.0.2 fails on a plain Leaky/Synaptic with
+    shared (scalar) parameters (its LIF gets shape () and type inference refuses it); graded spikes
+    are not exported at all."""
+    net, _, info = make_model(seed)
+    plain_shared = any(
+        isinstance(m, (snn.Leaky, snn.Synaptic))
+        and not isinstance(m, (snn.RLeaky, snn.RSynaptic))
+        and m.beta.ndim == 0
+        for m in net
+    )
+    return not plain_shared and info["graded"] == 1.0
+
+
+@pytest.mark.slow
+def test_files_from_snntorch_own_exporter(tmp_path):
+    """snnTorch's export_to_nir itself, run in a subprocess against nir 1.0.8 installed with
+    ``pip install --no-deps --target`` into a temporary directory (.venv keeps nir 1.0.4 for sinabs)."""
+    import subprocess
+    import sys
+
+    from neurocompile.conventions import snntorch_to_nir
+
+    site = tmp_path / "nir108"
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), "nir==1.0.8"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if pip.returncode != 0:
+        pytest.skip(
+            f"nir 1.0.8 (for snnTorch's exporter) could not be installed: {pip.stderr.strip()[-300:]}"
+        )
+    seeds = [s for s in SEEDS if _exportable(s)]
+    assert len(seeds) >= 10
+    env = dict(os.environ, PYTHONPATH=str(site))
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _EXPORT_SCRIPT,
+            str(Path(__file__).parent),
+            str(tmp_path),
+            ",".join(map(str, seeds)),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith("1.0.8")
+    for seed in seeds:
+        net, desc, info = make_model(seed)
+        x = _inputs(seed, info["n_in"])
+        want = run_snntorch(net, x)
+        path = tmp_path / f"exp_{seed}.nir"
+        assert not nc.check(path).has_errors
+        graph = nc.load(path)
+        tr = snntorch_to_nir(graph, reset=info["mech"], reset_delay=info["delay"])
+        res = nc.simulate(tr.graph, {"input": x}, **tr.semantics)
+        assert np.array_equal(res.outputs["output"], want[_last(want)]), desc
