@@ -26,7 +26,11 @@ Where the figures come from (each source is itself generated and tested):
   input per finding code, mostly the corpus of ``tests/bad_models.py``), the CLI's one-line refusal
   and the NIR paper graphs' findings (needs the paper data) (fast, a few seconds);
 * ``benchmarks/per_neuron_cores.py``: the per-neuron-tau core counts of
-  ``docs/targets/loihi2-placement.md`` (fast, ~1 s).
+  ``docs/targets/loihi2-placement.md`` (fast, ~1 s);
+* ``models/doc_outputs.py``: command outputs and small examples: the NIR paper LIF's spike steps in
+  ``docs/semantics.md`` (needs the paper data), ``simulate``'s event lines in ``docs/events.md``, a
+  run's label and ``__meta__`` in ``docs/fidelity.md``, the placement refusals of
+  ``docs/targets/loihi2-placement.md`` (fast, a few seconds).
 
 Speed figures (steps per second, seconds) depend on the machine and are not generated: the
 pages point to ``make bench`` (``benchmarks/run.py``, ``out/bench.json``).
@@ -383,6 +387,17 @@ def per_neuron_cores() -> str:
     return mod.doc_block(mod.measure()) + "\n"
 
 
+def doc_output(name: str) -> Callable[[], str]:
+    """A command output or small measured example (``models/doc_outputs.py``)."""
+
+    def make() -> str:
+        from neurocompile.models import doc_outputs
+
+        return getattr(doc_outputs, name)()
+
+    return make
+
+
 # ----------------------------------------------------------------------------- check examples
 def check_block(section: str) -> Callable[[], str]:
     """docs/check.md: the example messages of one table's codes (``models/check_examples.py``)."""
@@ -424,6 +439,11 @@ BLOCKS: tuple[Block, ...] = (
     Block("docs/learning.md", "choice-setup", choice_setup),
     Block("docs/learning.md", "choice-table", choice_table, slow=True),
     Block("docs/targets/loihi2-placement.md", "per-neuron-cores", per_neuron_cores),
+    Block("docs/semantics.md", "paper-lif-steps", doc_output("paper_lif_steps"), needs="paper"),
+    Block("docs/events.md", "events-stderr", doc_output("events_stderr")),
+    Block("docs/fidelity.md", "run-label", doc_output("run_label")),
+    Block("docs/fidelity.md", "run-meta", doc_output("run_meta")),
+    Block("docs/targets/loihi2-placement.md", "placement-errors", doc_output("placement_errors")),
     Block("docs/check.md", "check-graph", check_block("graph")),
     Block("docs/check.md", "check-cli-refusal", check_cli_refusal),
     Block("docs/check.md", "check-paper", check_paper, needs="paper"),
