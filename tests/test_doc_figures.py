@@ -81,6 +81,20 @@ def test_figures_of_the_retired_cnn_are_gone():
             assert stale not in text, f"docs/{page} still shows {stale!r}"
 
 
+def test_report_page_states_the_accuracy_tables_quantization_cost():
+    """docs/report.md says in words that the zoo's chip accuracies in docs/accuracy.md are within
+    1 percentage point of the float reference: every [+-x pp] cell (the difference to it) is."""
+    text = (F.DOCS / "report.md").read_text()
+    assert "are within\n1 pp" in text or "are within 1 pp" in text
+    deltas = []
+    for model, row in F.accuracy_cells().items():
+        for col in ("loihi2", "spinnaker"):
+            m = re.search(r"\[([+-]?\d+\.\d+) pp\]", row[col])
+            assert m, (model, col, row[col])
+            deltas.append((model, col, float(m.group(1))))
+    assert deltas and all(abs(d) <= 1.0 for _, _, d in deltas), deltas
+
+
 def test_report_page_states_what_the_validate_table_shows():
     """docs/report.md describes rows of docs/validate.md in words (no figures): the CLI-default
     CNN passes and the dt-4 CNN fails against the trained model on both targets, the dt-4 CNN
