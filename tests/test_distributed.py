@@ -367,7 +367,7 @@ def test_killed_worker_shards_rerun_no_sample_lost_or_twice(client):
             break
         time.sleep(0.02)
     assert busy, "the victim never got a shard"
-    time.sleep(0.2)  # inside its shard
+    time.sleep(0.05)  # inside its shard
     os.kill(pid, signal.SIGKILL)
     th.join(180)
     assert not th.is_alive() and "e" not in out, out.get("e")
@@ -375,6 +375,7 @@ def test_killed_worker_shards_rerun_no_sample_lost_or_twice(client):
     assert client.run_on_scheduler(suspicious) > rerun_before, "no shard was lost with the worker"
     assert seen[-1] == 24 and len(seen) == 13 and seen == sorted(seen)  # every shard counted once
     assert pid not in client.run(os.getpid).values()  # the process really died
+    client.wait_for_workers(2, timeout=60)  # the nanny's new process, for the tests after this one
 
 
 @dask_mark
