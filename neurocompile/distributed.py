@@ -41,6 +41,7 @@ call raises :class:`~neurocompile.errors.BackendUnavailableError` (the CLI print
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import math
@@ -432,7 +433,8 @@ def merge_results(
     parts: Sequence[RunResult], bounds: Sequence[tuple[int, int]], program: Program
 ) -> RunResult:
     """The shards' results as one: every output and recording concatenated along the batch axis in
-    shard order, the provenance of the first shard, the warnings merged (:func:`merge_warnings`)."""
+    shard order, the provenance (and any backend-specific field) of the first shard, the warnings
+    merged (:func:`merge_warnings`)."""
     first = parts[0]
 
     def cat(field: str) -> dict[str, np.ndarray]:
@@ -450,12 +452,12 @@ def merge_results(
             out[key] = arrs[0].copy() if len(arrs) == 1 else np.concatenate(arrs, axis=0)
         return out
 
-    return RunResult(
+    # the first shard's result with the batch's arrays and warnings: a backend's own result class
+    # and its extra fields (e.g. a board mapping, the same for every shard) are kept
+    return dataclasses.replace(
+        first,
         outputs=cat("outputs"),
         recordings=cat("recordings"),
-        backend=first.backend,
-        fidelity=first.fidelity,
-        reference=first.reference,
         semantics=dict(first.semantics),
         warnings=merge_warnings([p.warnings for p in parts], [a for a, _ in bounds], program),
         units=dict(first.units),
