@@ -666,7 +666,7 @@ def rockpool_to_nir(graph: Graph, *, dt: float | None = None) -> Translation:
     )
 
 
-def spikingjelly_to_nir(graph: Graph, *, dt: float | None = None) -> Translation:
+def spikingjelly_to_nir(graph: Graph, *, dt: float | None = None, form: str = "exact") -> Translation:
     """What spikingjelly 2.0 computes for a graph read from its modules or written by its
     ``nir_exchange.export_to_nir``, as NIR.
 
@@ -685,11 +685,15 @@ def spikingjelly_to_nir(graph: Graph, *, dt: float | None = None) -> Translation
       1e-4, not stored; soft reset refused): the translation shifts those nodes by their
       ``v_reset`` so that the state starting at 0 is spikingjelly's starting at ``v_reset``.
     * soft reset -> membrane as LI/I + Threshold + an elementwise Scale feeding ``-a theta z[t-1]``
-      back (the subtraction then decays, as when it happens in the step of the spike).
+      back (the subtraction then decays, as when it happens in the step of the spike). With
+      ``form="neurons"`` (for the chips) soft-reset nodes stay IF/LIF and the run resets by
+      subtraction (exact; a graph mixing soft and hard resets is refused: one run, one reset mode).
     """
     g = _copy(graph)
     notes: list[str] = []
     unmodelled = ["threshold v >= theta (spikingjelly heaviside) vs v > theta: equal without ties"]
+    soft: list[str] = []
+    hard: list[str] = []
     from_module = graph.conventions.get("framework") == "spikingjelly"
     if from_module:
         dt = 1.0
@@ -701,6 +705,10 @@ def spikingjelly_to_nir(graph: Graph, *, dt: float | None = None) -> Translation
         meta = (
             node.metadata.get("spikingjelly") if isinstance(node.metadata.get("spikingjelly"), dict) else {}
         )
+        if meta.get("soft_reset") and form == "neurons":
+            node.params.pop("v_reset", None)
+            soft.append(name)
+            continue
         if meta.get("soft_reset"):
             a, gain = _membrane_coeffs(node, dt, "forward")
             theta = np.asarray(node.params["v_threshold"], dtype=float)
@@ -716,10 +724,24 @@ def spikingjelly_to_nir(graph: Graph, *, dt: float | None = None) -> Translation
             notes.append(f"{name}: v shifted by v_reset (spikingjelly starts at v_reset, NIR at 0)")
             vr = np.zeros(shape)
         node.params["v_reset"] = vr
+        hard.append(name)
+    if soft and hard:
+        raise UnsupportedError(
+            f"the graph mixes spikingjelly soft resets ({soft[0]}) and hard resets ({hard[0]}); "
+            "one run on a chip has a single reset mode",
+            node=soft[0],
+            parameter="reset",
+            expected="all layers with v_reset=None, or all with a v_reset value",
+        )
     return Translation(
         "spikingjelly",
         g,
-        {"dt": float(dt), "discretization": "forward", "reset": "file", "hop_delay": 0},
+        {
+            "dt": float(dt),
+            "discretization": "forward",
+            "reset": "subtract" if soft else "file",
+            "hop_delay": 0,
+        },
         tuple(notes),
         tuple(unmodelled),
     )

@@ -173,7 +173,7 @@ def apply(
     elif framework == "rockpool":
         tr = cv.rockpool_to_nir(graph, dt=dt)
     elif framework == "spikingjelly":
-        tr = cv.spikingjelly_to_nir(graph, dt=dt)
+        tr = cv.spikingjelly_to_nir(graph, dt=dt, form=form)
     elif framework == "norse":
         ndt = dt if dt is not None else graph.conventions.get("dt", graph.metadata_dt())
         if ndt is None:

@@ -154,3 +154,35 @@ def test_exported_file_spike_for_spike(seed, tmp_path):
     assert np.array_equal(res.outputs["output"], want["3"]), (
         f"{desc}: {res.outputs['output'].sum()} vs {want['3'].sum()}"
     )
+
+
+@pytest.mark.parametrize("target", ["loihi2", "spinnaker"])
+def test_compile_from_modules(target):
+    """Hard resets compile as they are; soft resets (subtraction) are refused by both chips, with
+    reset="zero" as the offered approximation; a mix of both cannot run in one reset mode."""
+    from neurocompile.errors import UnsupportedError
+
+    def net_of(v_reset):
+        torch.manual_seed(0)
+        return torch.nn.Sequential(
+            layer.Linear(4, 5),
+            neuron.LIFNode(tau=2.0, v_reset=v_reset),
+            layer.Linear(5, 3),
+            neuron.IFNode(v_reset=v_reset),
+        ).double()
+
+    hard = nc.load(net_of(0.0), torch.zeros(1, 4, dtype=torch.float64))
+    prog = nc.compile(hard, target)
+    assert prog.provenance["framework"]["chosen"] == "spikingjelly (read from its modules)"
+    assert prog.semantics["dt"] == 1.0
+    soft = nc.load(net_of(None), torch.zeros(1, 4, dtype=torch.float64))
+    with pytest.raises(UnsupportedError) as err:
+        nc.compile(soft, target)
+    assert err.value.parameter == "reset"
+    assert nc.compile(soft, target, reset="zero").provenance["framework"]["name"] == "spikingjelly"
+    mixed = torch.nn.Sequential(
+        layer.Linear(4, 5), neuron.LIFNode(v_reset=None), layer.Linear(5, 3), neuron.IFNode()
+    )
+    with pytest.raises(UnsupportedError) as err:
+        nc.compile(nc.load(mixed.double(), torch.zeros(1, 4, dtype=torch.float64)), target)
+    assert err.value.parameter == "reset" and "mixes" in str(err.value)
