@@ -34,6 +34,7 @@ STEPS = 60
 SEEDS = list(range(100))  # fixed before any run
 STDP_SEEDS = list(range(40))  # variant = seed % 4: pair add / pair mult / Pfister triplet / delta pair add
 SPLIT_SEEDS = list(range(30))  # 0.1 ms tick: split neuron + synapse cores
+SPLIT_STDP_SEEDS = list(range(20))  # 0.1 ms STDP: synapses_stdp_* + *_neuron cores, variant = seed % 4
 DOC = Path(__file__).resolve().parents[1] / "docs" / "targets" / "spinnaker-binary.md"
 
 
@@ -289,7 +290,7 @@ def test_f_emulator_equals_binary_on_that_network(mapped):
 @pytest.fixture(scope="module")
 def mapped_split():
     """The 0.1 ms networks in a second sPyNNaker run (one run has one timestep)."""
-    nets = [(p, x) for _, _, p, x in compare.split_networks(SPLIT_SEEDS, STEPS)]
+    nets = [(p, x) for _, _, p, x in compare.split_networks(SPLIT_SEEDS, STEPS, SPLIT_STDP_SEEDS)]
     return nets, dsg.generate([p for p, _ in nets], [x for _, x in nets], STEPS)
 
 
@@ -308,3 +309,26 @@ def test_g_split_neuron_and_synapse_cores_tick_for_tick(mapped_split):
     assert all("synapses.aplx" in b for r in summary.networks for b in r.binaries.values())
     assert sum(r.packets for r in summary.networks) > 0 and sum(r.spikes_binary for r in summary.networks) > 0
     assert compare.doc_block(DOC, compare.DOC_BLOCK_SPLIT) == summary.table().strip()
+
+
+def test_h_split_stdp_cores_tick_for_tick_and_final_weights(mapped_split):
+    """STDP at 0.1 ms: the synapse core runs synapses_stdp_mad_*.aplx and hears its neuron core's
+    spikes as post events; V, spikes and final plastic weights against the emulator."""
+    nets, ds = mapped_split
+    summary = compare.Summary()
+    off = len(SPLIT_SEEDS)
+    for k, seed in enumerate(SPLIT_STDP_SEEDS):
+        prog, x = nets[off + k]
+        r, _, _ = compare.compare_one(seed, prog, x, ds, STEPS, f"n{off + k}_")
+        if not r.ring_size_plastic:  # the known difference of test_f
+            _check(r, f"split STDP network, variant {compare.STDP_VARIANTS[seed % 4]}")
+        summary.networks.append(r)
+    assert all(r.ok or r.ring_size_plastic for r in summary.networks)
+    kinds = {b for r in summary.networks for b in r.binaries.values()}
+    assert {b.split(" + ")[0] for b in kinds} == {
+        "synapses_stdp_mad_pair_additive.aplx",
+        "synapses_stdp_mad_pair_multiplicative.aplx",
+        "synapses_stdp_mad_pfister_triplet_additive.aplx",
+    }
+    assert sum(r.weights_changed for r in summary.networks) > 0
+    assert compare.doc_block(DOC, compare.DOC_BLOCK_SPLIT_STDP) == summary.table().strip()

@@ -41,7 +41,11 @@ from .dsg import CoreSpec, DataSpec, Region
 
 N_COLOUR_BITS = 4  # spynnaker.cfg n_colour_bits
 REGION_RECORDING = 15  # PopulationMachineVertex.REGIONS.RECORDING (combined neuron + synapse core)
-REGION_SYNAPSE_PARAMS, REGION_POP_TABLE, REGION_MATRIX = 4, 5, 6
+#: synapse regions: the combined core (PopulationMachineVertex) and a split pair's synapse core
+SYNAPSE_REGIONS = {
+    "combined": {"params": 4, "pop_table": 5, "matrix": 6},
+    "synapse": {"params": 4, "pop_table": 6, "matrix": 5},
+}
 #: split cores: population_neurons_machine_vertex / population_synapses_machine_vertex_common REGIONS
 REGION_RECORDING_SPLIT_NEURON = 4
 REGION_SDRAM_EDGE = {"neuron": 8, "synapse": 10}
@@ -138,14 +142,15 @@ def read_recording(core: Core, addr: int, n: int, steps: int) -> tuple[np.ndarra
 
 
 def read_plastic_weights(
-    core: Core, regions: dict[int, int], senders
+    core: Core, regions: dict[int, int], senders, role: str = "combined"
 ) -> dict[tuple[str, int, int, int], int]:
     """The plastic weights of every row the master population table points at (STDP rows:
     ``[pp_size, plastic region (pre-trace header, uint16 weights), n_fixed, n_plastic, fixed words,
     uint16 controls delay|type|index]``; ``master_pop_table.py`` / ``synapse_row.h``)."""
-    params = regions[REGION_SYNAPSE_PARAMS]
+    num = SYNAPSE_REGIONS[role]
+    params = regions[num["params"]]
     log_n, log_types = core.r32(params + 8), core.r32(params + 12)
-    table = regions[REGION_POP_TABLE]
+    table = regions[num["pop_table"]]
     n_entries = core.r32(table)  # then the address-list length
     addr_list = table + 8 + 20 * n_entries
     out = {}
@@ -160,7 +165,7 @@ def read_plastic_weights(
             row_len, offset = word & 0xFF, word >> 8
             if offset == 0xFFFFFF:
                 continue
-            base = regions[REGION_MATRIX] + offset * POP_TABLE_ADDRESS_SCALE
+            base = regions[num["matrix"]] + offset * POP_TABLE_ADDRESS_SCALE
             stride = 4 * (row_len + 1 + ROW_HEADER_WORDS)  # the table stores the row's words - 1
             for r in range(n_neurons):
                 row = base + r * stride
@@ -228,6 +233,10 @@ def run_binaries(
                 continue
             if ld.population == proj.post and ld not in targets.setdefault(proj.pre, []):
                 targets[proj.pre].append(ld)
+    for ld in neurons:  # a split STDP synapse core also hears its neuron core's spikes (post events)
+        if ld.role == "synapse" and "stdp" in ld.spec.binary:
+            if ld not in targets.setdefault(ld.population, []):
+                targets[ld.population].append(ld)
 
     def source_of(key: int) -> str:
         for k, m, name, _ in senders:
@@ -289,7 +298,7 @@ def run_binaries(
         if ld.spec.binary not in binaries.setdefault(ld.population, []):
             binaries[ld.population].append(ld.spec.binary)
         if "stdp" in ld.spec.binary:
-            plastic = read_plastic_weights(ld.core, ld.regions, senders)
+            plastic = read_plastic_weights(ld.core, ld.regions, senders, ld.role)
             base = out_p.setdefault(ld.population, {})
             lo = ld.spec.lo_atom
             base.update({(a, b, c + lo, d): w for (a, b, c, d), w in plastic.items()})
