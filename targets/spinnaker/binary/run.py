@@ -12,7 +12,14 @@ port as the host would (``CMD_RUNTIME``), then advances all cores in lockstep, t
    are delivered as multicast packets to the cores of every population the sender projects to
    (the routing tables' effect; which population sent a key comes from its key/mask); each
    receiving core runs until idle after each packet (FIQ, user event, DMA of the synaptic row,
-   row processing into the ring buffer).
+   row processing into the ring buffer);
+3. a split pair's synapse core (``synapses*.aplx``, below a 1 ms tick), which busy-polls its spike
+   buffer instead of idling (run in slices of :data:`POLL` instructions), ends its tick when the
+   harness fires timer 2 (``T2_COUNT`` then reads 0): it DMAs ring-buffer slot ``t + 1`` into the
+   SDRAM buffer it shares with its neuron core (``*_neuron.aplx``), which reads it at its next
+   timer tick. The buffer lives in the SDRAM window (:data:`~.core.SHARED`) mapped into every core
+   of the run; its address is filled into both cores' SDRAM-params regions (a virtual board leaves
+   it 0). An STDP synapse core also receives its neuron core's spikes (post events).
 
 After the last tick one more timer tick makes the app pause (``cpu_state`` WAIT). V and spikes are
 then read from the recording channels in emulated SDRAM (channel 0: per tick the time word and V
@@ -28,7 +35,6 @@ from __future__ import annotations
 import ctypes
 import struct
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Mapping
 
 import numpy as np
@@ -321,18 +327,3 @@ def run_binaries(
         binaries={k: " + ".join(v) for k, v in binaries.items()},
         plastic=out_p,
     )
-
-
-def run_program_on_binaries(
-    program: Program,
-    inputs: Mapping[str, np.ndarray] | None,
-    steps: int,
-    *,
-    keep_dir: str | Path | None = None,
-) -> BinaryRun:
-    """:func:`.dsg.generate` then :func:`run_binaries` for one Program and one input sample."""
-    from .dsg import generate
-
-    batch1 = {k: np.asarray(v)[None] for k, v in (inputs or {}).items()}
-    ds = generate(program, batch1 or None, steps, keep_dir=keep_dir)
-    return run_binaries(ds, program, inputs, steps)
