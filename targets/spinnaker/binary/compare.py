@@ -207,8 +207,9 @@ def ring_size_plastic_synapses(prog: Program) -> int:
     bits)``), so a maximum delay that is a power of two d >= 2 gets exactly d slots and
     ``log_max_delay = log2 d``. The static row code still delivers delay d (slot ``(t + d) & (d - 1)``
     is read again at ``t + d``), but the STDP binaries mask the plastic synapse's delay to
-    ``d & (d - 1) = 0``: seen here, its input never reaches the ring buffer and its STDP window
-    uses dendritic delay 0. The numba emulator delivers it with delay d."""
+    ``d & (d - 1) = 0``: seen here, its input never reaches the ring buffer (its STDP window
+    presumably uses dendritic delay 0 too: the source reads it through the same mask; not checked
+    separately). The numba emulator delivers it with delay d."""
     out = 0
     for post in prog.populations.values():
         incoming = [q for q in prog.projections.values() if q.post == post.name and q.params["delays"].size]
