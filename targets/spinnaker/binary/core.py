@@ -1,20 +1,25 @@
 """One emulated SpiNNaker-1 application core: an ARMv5TE CPU (unicorn) plus the peripherals and SARK
-structures sPyNNaker 1!7.4.1's binaries use (``docs/reference/spinnaker_binaries.md``).
+structures sPyNNaker 1!7.4.1's binaries use (the project's reference note
+``reference/spinnaker_binaries.md``; docs/targets/spinnaker-binary.md).
 
 Modelled, as far as those binaries touch them:
 
 * memory: ITCM (32 KB at 0), DTCM (64 KB at 0x400000), SDRAM (buffered 0x60000000 and unbuffered
-  0x70000000 aliases of one buffer), System RAM (0xe5000000 / 0xf5000000) holding ``sv`` and the
-  ``vcpu`` array;
+  0x70000000 aliases of one buffer; its top 1 MB, :data:`SHARED`, can be one host buffer mapped
+  into several cores, the SDRAM a split neuron/synapse pair shares), System RAM (0xe5000000 /
+  0xf5000000) holding ``sv`` and the ``vcpu`` array;
 * VIC (0x1f/0x2f000000 and the 0xfffff000 alias the IRQ vector reads): raw/enable/select/soft
-  registers, 16 vector slots, ``VADDR`` = the vector of the first enabled slot whose source is
-  pending (no priority masking: handlers run with IRQs masked, as the binaries' are);
-* timer 1/2 (0x11/0x21000000): load, control, clear; ``COUNT`` is a virtual clock that drops by
-  :data:`COUNT_STEP` on every read after the tick, so busy-waits on it end;
+  registers, 16 vector slots, ``VADDR`` = the vector of the highest-priority enabled slot whose
+  source is pending, with PL190 nesting (reading ``VADDR`` starts service of a slot, writing it
+  ends it; SARK's CPU_INT handler re-enables IRQs before it acknowledges the interrupt);
+* timer 1/2 (0x11/0x21000000): load, control, clear; timer 1's ``COUNT`` is a virtual clock that
+  drops by :data:`COUNT_STEP` on every read after the tick, so busy-waits on it end; timer 2's
+  holds until :meth:`Core.fire_timer` (1) ends the phase, then reads 0 (a split synapse core's
+  end-of-tick test);
 * DMA (0x30/0x40000000): a write of ``DESC`` copies at once and raises DMA_DONE; ``STAT`` carries
-  the physical core number in bits 24-31;
+  the physical core number in bits 24-31; ``CTRL`` command bits self-clear;
 * comms controller (0x10/0x20000000): ``TXKEY`` writes are collected as sent multicast packets
-  (the TX buffer is never full); a received packet is ``RXKEY`` with CC_MC_INT raised until the
+  (the TX buffer is never full: ``TCR`` bit 28 "not full" set, bit 30 "full" clear); a received packet is ``RXKEY`` with CC_MC_INT raised until the
   key is read;
 * system controller (0xe2/0xf2000000): monitor id, CPU_INT set/clear, test-and-set locks that are
   always free, ``SC_FLAG`` 0 (the first run's sync phase);
