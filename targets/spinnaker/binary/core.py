@@ -19,8 +19,8 @@ Modelled, as far as those binaries touch them:
 * DMA (0x30/0x40000000): a write of ``DESC`` copies at once and raises DMA_DONE; ``STAT`` carries
   the physical core number in bits 24-31; ``CTRL`` command bits self-clear;
 * comms controller (0x10/0x20000000): ``TXKEY`` writes are collected as sent multicast packets
-  (the TX buffer is never full: ``TCR`` bit 28 "not full" set, bit 30 "full" clear); a received packet is ``RXKEY`` with CC_MC_INT raised until the
-  key is read;
+  (the TX buffer is never full: ``TCR`` bit 28 "not full" set, bit 30 "full" clear); a received
+  packet is ``RXKEY`` with CC_MC_INT raised until the key is read;
 * system controller (0xe2/0xf2000000): monitor id, CPU_INT set/clear, test-and-set locks that are
   always free, ``SC_FLAG`` 0 (the first run's sync phase);
 * router and SDRAM controller registers read as 0.
