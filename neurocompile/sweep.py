@@ -218,9 +218,11 @@ def _point(fn: Callable[..., Mapping[str, Any]], kwargs: dict[str, Any]) -> dict
 
 
 def _plain(v: Any) -> Any:
-    """numpy scalars -> Python numbers (JSON and tables)."""
+    """numpy scalars -> Python numbers, NaN/inf -> None (JSON ``null``, ``-`` in the table)."""
     if hasattr(v, "item") and callable(v.item) and getattr(v, "ndim", 1) == 0:
-        return v.item()
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
     return v
 
 
