@@ -36,13 +36,16 @@ $(VENV)/.spinnaker-stamp: $(VENV)/.stamp
 
 # Dask distributed (sharded runs, sweeps), unicorn (runs sPyNNaker's own ARM binaries on an emulated core),
 # and, with --no-deps (their declared dependencies would change torch), neurobench with snntorch (NeuroBench's
-# metrics, compared in tests/test_energy.py), tonic (tests cross-check event binning with its ToFrame);
+# metrics, compared in tests/test_energy.py), the frameworks whose models load directly (snntorch, rockpool 3.1,
+# spikingjelly with loguru), tonic (tests cross-check event binning with its ToFrame);
 # nir 1.0.8's wheel is only downloaded: tests/test_events.py runs it in a subprocess for NIRData interop.
 # Checked with pip --dry-run: torch, numpy, scipy, nir unchanged.
 $(VENV)/.extras-stamp: $(VENV)/.stamp
 	$(VENV)/bin/pip install -q "dask[distributed]==2026.8.0" "distributed==2026.8.0" "unicorn==2.1.4"
 	$(VENV)/bin/pip install -q --no-deps "neurobench==2.3.0" "snntorch==1.0.0"
 	$(VENV)/bin/pip install -q --no-deps "tonic==1.7.0" "importRosbag==1.0.4" "expelliarmus==1.1.12"
+	$(VENV)/bin/pip install -q "rockpool==3.1"
+	$(VENV)/bin/pip install -q --no-deps "spikingjelly==2.0.0" "loguru==0.7.3"
 	$(VENV)/bin/pip download -q --no-deps "nir==1.0.8" -d $(VENV)/wheels
 	touch $@
 
