@@ -34,15 +34,16 @@ EXAMPLES = {"210 neurons (16-100-100-10)": (100, 100), "60 neurons (16-50-10)": 
 
 def split_populations(graph) -> int:
     """LIF populations of the old layout: one per distinct quantized (du, dv) of every node (the
-    lowering's own decay quantization, every node split)."""
+    lowering's own decay quantization)."""
+    import numpy as np
+
     from neurocompile.netlist import build_netlist
     from neurocompile.semantics import resolve_semantics
     from neurocompile.targets.loihi2.lower import plan_populations
 
     sem = resolve_semantics(graph, dt=DT, reset="zero", hop_delay=1)
-    netlist = build_netlist(graph, sem)
-    layout = plan_populations(netlist, sem.dt, sem.discretization, frozenset(netlist.groups))
-    return sum(len(p) for p in layout.pops.values())
+    layout = plan_populations(build_netlist(graph, sem), sem.dt, sem.discretization)
+    return sum(len(np.unique(np.stack([c["du"], c["dv"]], 1), axis=0)) for c in layout.coef.values())
 
 
 def measure() -> list[dict]:

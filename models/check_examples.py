@@ -153,15 +153,6 @@ def _legacy_two_layers(g: dict) -> None:
         del g["nodes"][n]["v_reset"]
 
 
-def _three_layers_split(g: dict) -> None:
-    """:func:`_two_layers` plus fc3 -> l3 -> out; l2's neurons have two time constants."""
-    _two_layers(g)
-    g["nodes"]["l3"] = copy.deepcopy(g["nodes"]["l2"])
-    g["nodes"]["l2"]["tau"] = np.array([1e-2, 2e-2])
-    g["nodes"]["fc3"] = {"type": "Linear", "weight": np.eye(2)}
-    g["edges"] = [e for e in g["edges"] if e != ("l2", "out")] + [("l2", "fc3"), ("fc3", "l3"), ("l3", "out")]
-
-
 def _insert(name: str, node: dict, after: str = "lif") -> Callable[[dict], None]:
     """Put ``node`` between ``after`` and its successor."""
 
@@ -404,11 +395,6 @@ SECTIONS: dict[str, tuple[Example, ...]] = {
         ),
         Example(
             "loihi2-per-neuron-decay", "LIF tau = [0.01, 0.02]", _graph(_per_neuron_tau, target="loihi2")
-        ),
-        Example(
-            "loihi2-split",
-            "three LIF layers, `l2` with tau = [0.01, 0.02], an STDP rule on `fc`: " + _toml_inline(STDP),
-            _graph(_three_layers_split, target="loihi2", rules=STDP),
         ),
         Example(
             "loihi2-readout-may-spike", "`lif -> fc2 -> ro` (I readout)", _graph(_i_readout, target="loihi2")

@@ -37,7 +37,7 @@ def _record(prog: Program) -> list[str]:
 def _emulate(prog: Program, x: dict):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return prog.run(x, backend="emulator", record=_record(prog))
+        return prog.run(x, backend="emulator", record=_record(prog), raw=True)  # chip integers
 
 
 # ------------------------------------------------------------------------------------ Loihi 2
@@ -319,7 +319,7 @@ def test_spinnaker_per_neuron_lowering_and_emulator_equal_brute_force_numpy(seed
     want = spinnaker_numpy(prog, x, steps)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        got = prog.run(x, backend="emulator", record=list(want)).recordings
+        got = prog.run(x, backend="emulator", record=list(want), raw=True).recordings  # mV
     for key, w in want.items():
         g = np.asarray(got[key])[0].reshape(steps, -1)
         g = g.astype(np.int64) if key.endswith("spikes") else np.rint(g * spec.S1615_ONE).astype(np.int64)
@@ -433,3 +433,84 @@ def test_loihi2_per_neuron_bundle_runs_in_lava_without_neurocompile(tmp_path):
     proc = run_bundle(tmp_path / "b", "--check")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "keys identical to golden.npz" in proc.stdout and "MISMATCH" not in proc.stdout
+
+
+# ------------------------------------------------------------------------------------ learning
+def _learning_program(three_factor: bool = False):
+    """input (6) -> fc (plastic, pair STDP in program units) -> lif (4 neurons, tau 3, 6, 12, 24)."""
+    import dataclasses
+
+    from neurocompile.ir import Graph, Node
+    from neurocompile.learning import attach, rstdp, stdp_pair
+
+    rng = np.random.default_rng(0)
+    n_in, n = 6, 4
+    lif = {"tau": np.array([3.0, 6.0, 12.0, 24.0]), "r": np.ones(n), "v_leak": np.zeros(n)}
+    lif.update(v_threshold=np.full(n, 4.0), v_reset=np.zeros(n))
+    nodes = {
+        "input": Node("input", "Input", {"shape": (n_in,)}),
+        "fc": Node("fc", "Affine", {"weight": rng.uniform(0, 8, (n, n_in)), "bias": np.zeros(n)}),
+        "lif": Node("lif", "LIF", lif),
+        "out": Node("out", "Output", {"shape": (n,)}),
+    }
+    g = nc.load(Graph(nodes=nodes, edges=[("input", "fc"), ("fc", "lif"), ("lif", "out")]))
+    if three_factor:
+        rule = attach(rstdp(lr=0.5, A_plus=0.4, A_minus=0.3, tau_plus=5, tau_minus=5, tau_e=20), reward="r")
+    else:
+        rule = stdp_pair(A_plus=4, A_minus=4, tau_plus=8, tau_minus=8, w_min=0.0, w_max=200.0)
+    # the post neurons' weight scales differ (their time constants do): rule in the Program's units
+    rule = dataclasses.replace(rule, params={**(rule.params or {}), "units": "program"})
+    prog = nc.compile(g, target="loihi2", dt=1.0, reset="zero", learning={"fc": rule})
+    x = {"input": (np.random.default_rng(1).random((1, 80, n_in)) < 0.3).astype(np.float64)}
+    return prog, x
+
+
+def test_loihi2_per_neuron_decays_with_two_factor_learning():
+    """A plastic projection into a node with per-neuron time constants: one lif population with
+    per-neuron du/dv; the learning emulator's fused kernel and its per-step loop (taken when a
+    projection's weights are recorded) compute the same v and spikes, and the weights learn."""
+    prog, x = _learning_program()
+    pop = prog.populations["lif"]
+    assert pop.kind == "lif" and np.unique(np.asarray(pop.params["dv"])).size == 4
+    (lp,) = [k for k, p in prog.projections.items() if p.kind == "learning_dense"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fused = prog.run(x, record=["lif.v", "lif.spikes"], raw=True)
+        loop = prog.run(x, record=["lif.v", "lif.spikes", f"{lp}.w"], raw=True)
+    for k in ("lif.v", "lif.spikes"):
+        assert np.array_equal(fused.recordings[k], loop.recordings[k]), k
+    assert fused.recordings["lif.spikes"].sum() > 0
+    assert np.abs(np.diff(loop.recordings[f"{lp}.w"][0], axis=0)).sum() > 0
+
+
+def test_loihi2_three_factor_post_with_per_neuron_decays_is_refused():
+    from neurocompile.errors import UnsupportedError
+
+    with pytest.raises(UnsupportedError) as e:
+        _learning_program(three_factor=True)
+    assert e.value.node == "lif" and e.value.parameter == "tau"
+
+
+@pytest.mark.lava
+def test_loihi2_per_neuron_decays_with_learning_equal_lava():
+    """The two-factor learning Program above on Lava (LIFDecays post + LearningDense): spikes, v and
+    the learning projection's weights at every step, and the final weights, equal the emulator's."""
+    pytest.importorskip("lava.magma.core.run_configs", reason="needs lava-nc 0.10.0 (run in .venv-lava)")
+    from neurocompile.targets.loihi2.lava_runner import Job, run_jobs
+
+    prog, x = _learning_program()
+    (lp,) = [k for k, p in prog.projections.items() if p.kind == "learning_dense"]
+    steps = x["input"].shape[1]
+    needs = [("lif", "spikes"), ("lif", "v"), (lp, "w")]
+    (got,) = run_jobs([Job(prog, {"input": x["input"][0].astype(np.int64)}, steps, needs)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        emu = prog.run(x, record=[f"{n}.{v}" for n, v in needs], raw=True)
+    for n, v in needs:
+        a = got[(n, v)].reshape(steps, -1)
+        b = np.asarray(emu.recordings[f"{n}.{v}"][0]).reshape(steps, -1).astype(np.int64)
+        assert np.array_equal(a, b), (
+            f"{n}.{v} differs first at step {int(np.argwhere((a != b).any(1))[0][0]) + 1}"
+        )
+    assert np.array_equal(got[(lp, "final_weights")], emu.recordings[f"{lp}.weights"][0])
+    assert emu.recordings["lif.spikes"].sum() > 0

@@ -37,15 +37,13 @@ per neuron for spiking groups) ties weights, bias, threshold and state together:
   synapses and it has at most ``DENSE_MAX_ELEMENTS`` entries, else ``sparse``; ``delay_*`` kinds
   when any delay > 0 (<= 62). Several synapses between one pair (different delays) go to
   extra projections ``name#k``.
-* Per-neuron time constants: a group whose neurons quantize to different (du, dv) stays ONE
-  population whose ``du``/``dv`` are per-neuron arrays (Lava: our ``LIFDecays`` process,
+* Per-neuron time constants: every group is ONE population; a group whose neurons quantize to
+  different (du, dv) gets per-neuron ``du``/``dv`` arrays (Lava: our ``LIFDecays`` process,
   ``lava_models/lifdecays.py``, Lava's own fixed-point LIF update with du/dv Vars per neuron; info
   finding ``loihi2-per-neuron-decay``), so it takes the cores of the same layer with one time
-  constant and can be an Output. Two cases keep one (du, dv) per population and split the group
-  into ``G.k0``, ``G.k1``... (info finding ``loihi2-split``; such a group cannot be an Output): a
-  three-factor post (``lif_3f`` has one decay) and any Program with learning (the learning
-  emulator reads one decay per population). ``vth`` is one per population (thresholds per neuron
-  come from the per-neuron scale).
+  constant, can be an Output and can learn (two-factor rules). The post node of a three-factor
+  rule runs as ``lif_3f`` (one du and dv): different decays there are refused. ``vth`` is one per
+  population (thresholds per neuron come from the per-neuron scale).
 
 Knowingly approximate: decays are rounded to 1/4096 (Lava rounds every decay toward zero);
 with ``weight_exp < 0`` Lava floors the *sum* of the active weights: its mean
@@ -190,10 +188,10 @@ def lower(
 class Layout:
     """Output of :func:`plan_populations`: the Lava populations of every group."""
 
-    pops: dict[str, list[_Pop]]  # group -> its populations
+    pops: dict[str, list[_Pop]]  # group -> its population (a list of one)
     where: dict[str, tuple[np.ndarray, np.ndarray]]  # group -> (population index, local index) per neuron
     coef: dict[str, dict[str, np.ndarray]]  # group -> float coefficients and 12-bit decays
-    findings: list[Finding]  # decay clamps, splits
+    findings: list[Finding]  # decay clamps, per-neuron decays
 
 
 @dataclass
@@ -237,9 +235,8 @@ def _analyse(netlist: Netlist, sem: Semantics, learning: Any, calibration) -> An
     with timed("lower.calibration_peaks"):
         peaks = calibration_peaks(netlist, calibration) if calibration is not None else None
     with timed("lower.plan_populations"):
-        # one decay per population where lif_3f or the learning emulator needs it
-        split = frozenset(netlist.groups) if plastic else frozenset(three_post)
-        layout = plan_populations(netlist, sem.dt, sem.discretization, split)
+        # lif_3f (the post node of a three-factor rule) has one decay per population
+        layout = plan_populations(netlist, sem.dt, sem.discretization, frozenset(three_post))
     with timed("lower.plan_scales"):
         scale_findings = plan_scales(netlist, layout, peaks)
     with timed("lower.plan_floor"):
@@ -268,10 +265,11 @@ def _analyse(netlist: Netlist, sem: Semantics, learning: Any, calibration) -> An
     )
 
 
-def plan_populations(netlist: Netlist, dt: float, disc: str, split: frozenset = frozenset()) -> Layout:
-    """Pass 1: per group its coefficients and 12-bit decays; a group whose neurons quantize to
-    different (du, dv) becomes one population with per-neuron du/dv arrays, or, for the groups in
-    ``split`` (see the module docstring), populations ``G.k0``, ``G.k1``... with one (du, dv) each."""
+def plan_populations(netlist: Netlist, dt: float, disc: str, single: frozenset = frozenset()) -> Layout:
+    """Pass 1: per group its coefficients, 12-bit decays and ONE population: with one (du, dv) when
+    all neurons quantize to the same, else with per-neuron du/dv arrays. A group in ``single`` (the
+    post node of a three-factor rule: ``lif_3f`` has one du and dv) with different decays is
+    refused."""
     findings: list[Finding] = []
     pops: dict[str, list[_Pop]] = {}
     where: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -279,13 +277,18 @@ def plan_populations(netlist: Netlist, dt: float, disc: str, split: frozenset = 
     for g in netlist.groups.values():
         c = _coefficients(g, dt, disc, findings)
         coef[g.name] = c
-        keys = np.stack([c["du"], c["dv"]], axis=1)
-        uniq, inv = np.unique(keys, axis=0, return_inverse=True)
-        inv = inv.reshape(-1)
-        plist = []
+        uniq = np.unique(np.stack([c["du"], c["dv"]], axis=1), axis=0)
         if len(uniq) == 1:
-            plist.append(_Pop(g.name, g, np.arange(g.size), int(uniq[0, 0]), int(uniq[0, 1])))
-        elif g.name not in split:
+            pop = _Pop(g.name, g, np.arange(g.size), int(uniq[0, 0]), int(uniq[0, 1]))
+        elif g.name in single:
+            raise UnsupportedError(
+                f"the neurons have {len(uniq)} different quantized (du, dv) decays, but the post node "
+                "of a three-factor rule runs as Lava's lif_3f neuron, which has one du and dv",
+                node=g.name,
+                parameter="tau",
+                expected="one time constant on the post node of a three-factor rule",
+            )
+        else:
             findings.append(
                 _f(
                     "loihi2-per-neuron-decay",
@@ -296,26 +299,9 @@ def plan_populations(netlist: Netlist, dt: float, disc: str, split: frozenset = 
                 )
             )
             du, dv = (np.asarray(c[k], np.int64).copy() for k in ("du", "dv"))
-            plist.append(_Pop(g.name, g, np.arange(g.size), du, dv))  # type: ignore[arg-type]
-            inv = np.zeros(g.size, dtype=np.int64)
-            uniq = uniq[:1]
-        else:
-            findings.append(
-                _f(
-                    "loihi2-split",
-                    "info",
-                    g.name,
-                    f"neurons have {len(uniq)} different quantized (du, dv) decays; split into "
-                    f"{len(uniq)} populations {g.name}.k0..k{len(uniq) - 1}",
-                )
-            )
-            for k, (du, dv) in enumerate(uniq):
-                plist.append(_Pop(f"{g.name}.k{k}", g, np.flatnonzero(inv == k), int(du), int(dv)))
-        pops[g.name] = plist
-        local = np.zeros(g.size, dtype=np.int64)
-        for k, p in enumerate(plist):
-            local[p.idx] = np.arange(p.size)
-        where[g.name] = (inv if len(uniq) > 1 else np.zeros(g.size, dtype=np.int64), local)
+            pop = _Pop(g.name, g, np.arange(g.size), du, dv)  # type: ignore[arg-type]
+        pops[g.name] = [pop]
+        where[g.name] = (np.zeros(g.size, dtype=np.int64), np.arange(g.size, dtype=np.int64))
     return Layout(pops, where, coef, findings)
 
 
@@ -470,35 +456,19 @@ def plan_population_fields(
             u_init = np.clip(u_init, spec.U_INIT_MIN, spec.U_INIT_MAX)
             traces = None
             if gname in three_post:
-                if len(plist) != 1:
-                    raise UnsupportedError(
-                        "the post node of a three-factor rule was split into several Lava "
-                        "populations (different time constants)",
-                        node=gname,
-                        parameter="tau",
-                        expected="one (du, dv) per post node of a three-factor rule",
-                    )
                 traces = _lif_3f_traces(three_post[gname][1])
             out[p.name] = PopFields(mant, bexp, clipped, comp, u_init, traces)
     return out, findings
 
 
 def plan_outputs(netlist: Netlist, layout: Layout) -> dict[str, OutputSpec]:
-    """Pass 5: the OutputSpec of every netlist output (a split group cannot be read)."""
+    """Pass 5: the OutputSpec of every netlist output."""
     outputs = {}
     for oname, (src, obs) in netlist.outputs.items():
         if src in netlist.inputs:
             outputs[oname] = OutputSpec(src, "spikes", 1.0)
             continue
         plist = layout.pops[src]
-        if len(plist) != 1:
-            raise UnsupportedError(
-                "an Output reads a neuron node that had to be split into several Lava "
-                "populations (different time constants)",
-                node=src,
-                parameter="tau",
-                expected="one time constant per output node",
-            )
         p = plist[0]
         if obs == "spikes":
             outputs[oname] = OutputSpec(p.name, "spikes", 1.0)
@@ -522,7 +492,7 @@ def build_populations(b: Loihi2Builder, netlist: Netlist, a: Analysis, names: di
             sl = p.idx
             pf = a.fields[p.name]
             mant, bexp, clipped, comp, u_init = pf.mant, pf.bexp, pf.clipped, pf.comp, pf.u_init
-            shape = g.shape if len(plist) == 1 else (p.size,)
+            shape = g.shape
             if pf.traces is not None:
                 b.lif_3f(
                     p.name,
@@ -715,15 +685,6 @@ def plan_plastic(conn: Connection, attached, netlist: Netlist, layout: Layout) -
     pops, where, coef = layout.pops, layout.where, layout.coef
     findings: list[Finding] = []
     node, rule = attached
-    for end in (conn.pre, conn.post):
-        if end in pops and len(pops[end]) != 1:
-            raise UnsupportedError(
-                f"a plastic projection's {'pre' if end == conn.pre else 'post'} node '{end}' was "
-                "split into several Lava populations (different time constants)",
-                node=node,
-                parameter="learning",
-                expected="unsplit pre and post nodes",
-            )
     if conn.max_delay() > 0:
         raise UnsupportedError(
             f"plastic projection with synaptic delays up to {conn.max_delay()} steps: Lava's "
@@ -1107,9 +1068,10 @@ def _lower_connection(
     c = coef[conn.post]
     post_pops = pops[conn.post]
     names.setdefault(conn.name, [])
-    pi = pre_pop_i[conn.pre_idx]
-    qi = post_pop_i[conn.post_idx]
     whole = len(pre_names) == 1 and len(post_pops) == 1  # one population each side: no masks
+    if not whole:
+        pi = pre_pop_i[conn.pre_idx]
+        qi = post_pop_i[conn.post_idx]
     for a in [0] if whole else np.unique(pi):
         for q in [0] if whole else np.unique(qi):
             m = slice(None) if whole else (pi == a) & (qi == q)
@@ -1124,15 +1086,9 @@ def _lower_connection(
             w_eff = c["drive"][post_g] * w / (64.0 * pp.scale[post_l])
             # split pairs that occur several times (different delays) into extra projections
             key = post_l * (int(pre_l.max(initial=0)) + 1) + pre_l
-            order = _lexsort2(d, key)
-            rank = np.zeros(key.size, dtype=np.int64)
-            if key.size:
-                ks = key[order]
-                starts = np.r_[0, np.flatnonzero(np.diff(ks)) + 1]
-                run_id = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, ks.size]))
-                rank[order] = np.arange(ks.size) - starts[run_id]
-            for r in range(int(rank.max(initial=0)) + 1):
-                sel = rank == r
+            rank = _pair_ranks(d, key)
+            for r in range(1 if rank is None else int(rank.max(initial=0)) + 1):
+                sel = slice(None) if rank is None else rank == r  # every pair once: all, no copies
                 base = (
                     conn.name
                     if (len(pre_names) == 1 and len(post_pops) == 1)
@@ -1140,57 +1096,76 @@ def _lower_connection(
                 )
                 pname = base if r == 0 else f"{base}#{r + 1}"
                 n_pre = netlist.size_of(conn.pre) if len(pre_names) == 1 else int((pre_pop_i == a).sum())
-                pos, neg = sel & (w_eff > 0), sel & (w_eff < 0)
-                if SPLIT_SIGNS and pos.any() and neg.any():
-                    # two single-sign projections keep all 8 mantissa bits (MIXED drops one LSB)
-                    for part, suffix in ((pos, ".exc"), (neg, ".inh")):
-                        _emit(
-                            b,
-                            pname + suffix,
-                            pre_names[a],
-                            pp,
-                            pre_l[part],
-                            post_l[part],
-                            w[part],
-                            w_eff[part],
-                            d[part],
-                            n_pre,
-                            conn,
-                            qprojs,
-                            floor,
-                        )
-                        names[conn.name].append(pname + suffix)
-                else:
+                pos, neg = (w_eff > 0, w_eff < 0) if rank is None else (sel & (w_eff > 0), sel & (w_eff < 0))
+                split = SPLIT_SIGNS and pos.any() and neg.any()
+                # two single-sign projections keep all 8 mantissa bits (MIXED drops one LSB)
+                parts = ((pos, pname + ".exc"), (neg, pname + ".inh")) if split else ((sel, pname),)
+                for part, pn in parts:
+                    if b is None:  # the floor dry run needs only w_eff (and the indices if wexp < 0)
+                        _floor(pre_names[a], pp, pre_l, post_l, w_eff[part], part, floor)
+                        continue
                     _emit(
                         b,
-                        pname,
+                        pn,
                         pre_names[a],
                         pp,
-                        pre_l[sel],
-                        post_l[sel],
-                        w[sel],
-                        w_eff[sel],
-                        d[sel],
+                        pre_l[part],
+                        post_l[part],
+                        w[part],
+                        w_eff[part],
+                        d[part],
                         n_pre,
                         conn,
                         qprojs,
-                        floor,
                     )
-                    names[conn.name].append(pname)
+                    names[conn.name].append(pn)
 
 
-def _lexsort2(d: np.ndarray, key: np.ndarray) -> np.ndarray:
-    """``np.lexsort((d, key))`` without the sort when the entries are already in that order (the
-    netlist sorts every connection by post, pre, delay): the identity permutation either way."""
-    if key.size > 1:
-        dk = np.diff(key)
-        if not (np.all(dk >= 0) and np.all(np.diff(d)[dk == 0] >= 0)):
-            return np.lexsort((d, key))
-    return np.arange(key.size)
+def _pair_ranks(d: np.ndarray, key: np.ndarray) -> np.ndarray | None:
+    """Per synapse, its rank among the synapses of its (post, pre) pair ``key`` in (delay, position)
+    order (``np.lexsort((d, key))``, skipped when the entries are already in that order: the
+    netlist sorts every connection by post, pre, delay); None when every pair occurs once."""
+    if key.size < 2:
+        return None
+    dk = np.diff(key)
+    if np.all(dk > 0):
+        return None
+    order = None if np.all(dk >= 0) and np.all(np.diff(d)[dk == 0] >= 0) else np.lexsort((d, key))
+    ks = key if order is None else key[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(ks)) + 1]
+    run_id = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, ks.size]))
+    rank = np.zeros(key.size, dtype=np.int64)
+    rank[slice(None) if order is None else order] = np.arange(ks.size) - starts[run_id]
+    return rank
+
+
+def _sign_exp(w_eff: np.ndarray) -> tuple[int, int]:
+    """The sign mode and weight exponent of one projection's effective weights."""
+    if w_eff.size and np.all(w_eff >= 0):
+        sign = spec.SIGN_MODE_EXCITATORY
+    elif w_eff.size and np.all(w_eff <= 0):
+        sign = spec.SIGN_MODE_INHIBITORY
+    else:
+        sign = spec.SIGN_MODE_MIXED
+    mant_max = W_MANT_MAX_MIXED if sign == spec.SIGN_MODE_MIXED else W_MANT_MAX
+    return sign, choose_shift(_max(np.abs(w_eff)), mant_max, spec.WEIGHT_EXP_MIN, spec.WEIGHT_EXP_MAX)
+
+
+def _floor(pre: str, post: _Pop, pre_l, post_l, w_eff, part, floor) -> None:
+    """The floor compensation of one projection (``w_eff`` its effective weights, ``part`` its
+    synapses among ``pre_l``/``post_l``) added to ``floor = (rates, comp)``."""
+    _, wexp = _sign_exp(w_eff)
+    if wexp < 0 and w_eff.size:
+        rates, comp = floor
+        # P(the shifted sum is nonzero) per post neuron, from the presynaptic spike rates; the
+        # floor then loses (1 - 2**wexp)/2 a-units on average
+        log_quiet = np.zeros(post.size)
+        np.add.at(log_quiet, post_l[part], np.log1p(-np.minimum(rates[pre][pre_l[part]], 1 - 1e-12)))
+        comp[post.name] += (1.0 - 2.0**wexp) / 2 * (1.0 - np.exp(log_quiet))
 
 
 def _emit(
-    b: Loihi2Builder | None,
+    b: Loihi2Builder,
     pname: str,
     pre: str,
     post: _Pop,
@@ -1202,25 +1177,8 @@ def _emit(
     n_pre,
     conn,
     qprojs,
-    floor=None,
 ) -> None:
-    if w_eff.size and np.all(w_eff >= 0):
-        sign = spec.SIGN_MODE_EXCITATORY
-    elif w_eff.size and np.all(w_eff <= 0):
-        sign = spec.SIGN_MODE_INHIBITORY
-    else:
-        sign = spec.SIGN_MODE_MIXED
-    mant_max = W_MANT_MAX_MIXED if sign == spec.SIGN_MODE_MIXED else W_MANT_MAX
-    wexp = choose_shift(_max(np.abs(w_eff)), mant_max, spec.WEIGHT_EXP_MIN, spec.WEIGHT_EXP_MAX)
-    if b is None:
-        if wexp < 0 and w_eff.size:
-            rates, comp = floor
-            # P(the shifted sum is nonzero) per post neuron, from the presynaptic spike rates; the
-            # floor then loses (1 - 2**wexp)/2 a-units on average
-            log_quiet = np.zeros(post.size)
-            np.add.at(log_quiet, post_l, np.log1p(-np.minimum(rates[pre][pre_l], 1 - 1e-12)))
-            comp[post.name] += (1.0 - 2.0**wexp) / 2 * (1.0 - np.exp(log_quiet))
-        return
+    sign, wexp = _sign_exp(w_eff)
     x = w_eff / 2.0**wexp
     if sign == spec.SIGN_MODE_MIXED:
         wi = 2 * np.rint(x / 2)
