@@ -29,13 +29,13 @@ def paper_data() -> Path:
 
 # ---------------------------------------------------------------- tests that cannot hide (CI=true)
 # A test marked with one of these needs a tool that `make venvs` provides in the environment
-# where it runs (lava: .venv-lava; spinnaker, binary: .venv; arm: Debian's GCC/QEMU, installed by
-# `make arm-tools`). Outside CI its skip stays a clean skip with a reason (a user without Lava).
+# where it runs (lava: .venv-lava; spinnaker, binary, dask, frameworks, extras: .venv; arm: Debian's
+# GCC/QEMU, installed by `make arm-tools`). Outside CI its skip stays a clean skip with a reason (a user without Lava).
 # Under CI=true (``.ci/run`` exports it) a skip of such a test is a failure naming the reason,
 # a test module carrying such a marker that skips at import (``pytest.importorskip`` at module
 # level) is a collection error when this run's ``-m`` selects that marker, and the session fails
 # when fewer tests of a marker ran than were collected. Every run prints one line of counts.
-STRICT_MARKERS = ("lava", "spinnaker", "arm", "binary")
+STRICT_MARKERS = ("lava", "spinnaker", "arm", "binary", "dask", "frameworks", "extras")
 _TALLY = pytest.StashKey[dict]()
 
 

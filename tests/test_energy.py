@@ -230,6 +230,7 @@ def test_report_and_validate_carry_the_labelled_energy(tmp_path):
     assert doc["energy"]["energy_j_per_sample"]["total"] > 0
 
 
+@pytest.mark.extras
 def test_float_metrics_match_the_neurobench_package():
     """NeuroBench 2.3.0's own metrics on the zoo CNN as a sinabs module vs ours on its NIR graph."""
     pytest.importorskip(
