@@ -196,8 +196,8 @@ def _synapse(q, t, k, lt, lr1, nr2, w, pl, h_t, h_o1, h_o2, h_cm1):
 def _row_fast(q0, q1, t, k, lt, nr2, w, pl, last_t, last_o1, h_cm1, slow):
     """The synapses of one row whose post neuron has no event after the window's start (the usual
     case): no potentiation, and the depression by the newest event (if any), exactly as
-    :func:`_synapse` computes it then; a branch-free loop. The others are marked in ``slow``
-    (left unchanged); returns how many."""
+    :func:`_synapse` computes it then; a branch-free loop. The others are left unchanged and
+    marked in ``slow`` (a compacted list would cost the loop its vectorization); returns how many."""
     rtab, luts, ps_post, ps_del, ps_shift = pl.rtab, pl.luts, pl.ps_post, pl.ps_del, pl.ps_shift
     wk = rtab[k, R_WEIGHT]
     a2m, a3m, wmin = rtab[k, R_A2M], rtab[k, R_A3M], rtab[k, R_WMIN]
@@ -219,6 +219,49 @@ def _row_fast(q0, q1, t, k, lt, nr2, w, pl, last_t, last_o1, h_cm1, slow):
         slow[q - q0] = not fast
         n_slow += not fast
     return n_slow
+
+
+@njit(cache=True, nogil=True)
+def _depression_cache(t, dd, k, rtab, luts, last_t, last_o1, h_cm1, do1):
+    """Per post neuron, the depression trace a pre spike at t with dendritic delay dd reads from the
+    newest post event: ``mul16(o1, LUT-(t - (t_e + dd)))`` (0 without an event)."""
+    off, size, shm = rtab[k, R_OFFM], rtab[k, R_SIZEM], rtab[k, R_SHM]
+    for n in range(last_t.size):
+        v = mul16(last_o1[n], _lut(luts, off, size, shm, (t - (last_t[n] + dd)) & _M32))
+        do1[n] = v if h_cm1[n] > 0 else 0
+
+
+@njit(inline="always")
+def _row_dense_wk(begin, nr2, sh, w, last_t, do1, cm1, slow, wk, a2m, a3m, wmin):
+    """The loop of :func:`_row_dense` on views (a plain ``range`` index: numba's negative-index
+    wrap would otherwise make the addresses non-affine and stop LLVM's vectorizer)."""
+    n_slow = 0
+    for i in range(w.size):
+        w0 = w[i]
+        fast = last_t[i] <= begin
+        wt = weight_in(w0, sh)
+        wd = depress(wk, wt, a2m, a3m, wmin, do1[i], nr2)
+        w1 = weight_out(wd if cm1[i] > 0 else wt, sh)
+        w[i] = w1 if fast else w0
+        slow[i] = not fast
+        n_slow += not fast
+    return n_slow
+
+
+@njit(cache=True, nogil=True)
+def _row_dense(q0, q1, p0, begin, k, nr2, sh, w, rtab, last_t, h_cm1, do1, slow):
+    """:func:`_row_fast` for a row whose posts are the consecutive neurons ``p0, p0 + 1, ...`` with one
+    delay and shift: the depression traces come from :func:`_depression_cache` and the loop (one
+    per weight rule, no gathers) vectorizes."""
+    a2m, a3m, wmin = rtab[k, R_A2M], rtab[k, R_A3M], rtab[k, R_WMIN]
+    wk = rtab[k, R_WEIGHT]
+    m = q1 - q0
+    wv, lv, dv, cv, sv = w[q0:q1], last_t[p0 : p0 + m], do1[p0 : p0 + m], h_cm1[p0 : p0 + m], slow[:m]
+    if wk == 0:
+        return _row_dense_wk(begin, nr2, sh, wv, lv, dv, cv, sv, 0, a2m, a3m, wmin)
+    if wk == 1:
+        return _row_dense_wk(begin, nr2, sh, wv, lv, dv, cv, sv, 1, a2m, a3m, wmin)
+    return _row_dense_wk(begin, nr2, sh, wv, lv, dv, cv, sv, 2, a2m, a3m, wmin)
 
 
 @njit(cache=True, nogil=True)
@@ -268,7 +311,11 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
     max_row = 0
     for r in range(nrows):
         max_row = max(max_row, syn_ptr[r + 1] - syn_ptr[r])
-    slow = np.zeros(max_row, np.bool_)
+    slow = np.zeros(max_row, np.bool_)  # the synapses a row's fast pass left
+    n_rules = rtab.shape[0]
+    do1c = np.zeros((n_rules, NL), np.int64)  # per rule: the depression trace per post at (do1_t, do1_d)
+    do1_t = np.full(n_rules, -1, np.int64)
+    do1_d = np.full(n_rules, -1, np.int64)
     for t in range(T):
         for j in range(rec.v.size):
             V0[j] = V[rec.v[j]]
@@ -300,12 +347,24 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
                 row_r1[r] = nr1
                 row_r2[r] = nr2
                 q0, q1 = syn_ptr[r], syn_ptr[r + 1]
-                n_slow = _row_fast(q0, q1, t, k, lt, nr2, w, pl, last_t, last_o1, h_cm1, slow)
+                c0 = row_col0[r]
+                if c0 >= 0:  # consecutive posts, one delay: the depressions of this tick from a cache
+                    dd = ps_del[q0]
+                    p0 = ps_post[q0]
+                    if do1_t[k] != t or do1_d[k] != dd:
+                        _depression_cache(t, dd, k, rtab, luts, last_t, last_o1, h_cm1, do1c[k])
+                        do1_t[k] = t
+                        do1_d[k] = dd
+                    begin = lt - dd if lt >= dd else 0
+                    n_slow = _row_dense(
+                        q0, q1, p0, begin, k, nr2, pl.ps_shift[q0], w, rtab, last_t, h_cm1, do1c[k], slow
+                    )
+                else:
+                    n_slow = _row_fast(q0, q1, t, k, lt, nr2, w, pl, last_t, last_o1, h_cm1, slow)
                 if n_slow:
                     for q in range(q0, q1):
                         if slow[q - q0]:
                             w[q] = _synapse(q, t, k, lt, lr1, nr2, w, pl, h_t, h_o1, h_o2, h_cm1)
-                c0 = row_col0[r]
                 if c0 >= 0:
                     base = slotb[ps_del[q0]] + c0
                     over = _add_weights(rb[base : base + q1 - q0], w[q0:q1])
@@ -324,7 +383,7 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
                 out_w[t, q] = w[q]
 
 
-@njit(inline="always")
+@njit(cache=True, nogil=True)
 def _add_weights(dst, w):
     """``dst += w`` (one plastic row's new w16 into consecutive ring-buffer entries); returns how many
     entries exceed 0xFFFF."""
