@@ -21,7 +21,9 @@ Weights are seeded (``numpy.random.default_rng``), so a size always gives the sa
 
 Each (case, target) compiles in its own subprocess (``compile(..., profile=True)``): its wall time,
 its peak RSS (``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`` seen by the parent; it includes
-building the graph, which is reported apart as ``build_graph_s``) and the seconds of every pass.
+building the graph, which is reported apart as ``build_graph_s``) and the (wall) seconds of every
+pass; beside them the CPU seconds of compile and save (``time.process_time``) and the 1-minute load
+average at the start: on a shared machine the wall time grows with the load, the CPU time much less.
 ``ours`` is compile + ``Program.to_bytes()`` (the CLI's save, without the disk write); the note's
 synapse count is the Program's stored synapses (Loihi 2 splits a mixed-sign dense block into an
 ``.exc`` and an ``.inh`` dense projection: 2 x 100 x 100 stored per block). ``lower.rules`` includes
@@ -145,13 +147,14 @@ def _child(case: str, target: str, quick: bool, out: str, size: dict | None = No
     t0 = time.perf_counter()
     g = build(case, quick, size)
     t_graph = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     prog = nc.compile(g, target, dt=1e-3, profile=True)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     timing = dict(prog.provenance["timing_s"])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     blob = prog.to_bytes()
     timing["save"] = time.perf_counter() - t0
+    save_cpu = time.process_time() - c0
     from neurocompile.program import counts
 
     c = counts(prog)
@@ -161,6 +164,8 @@ def _child(case: str, target: str, quick: bool, out: str, size: dict | None = No
                 "build_graph_s": t_graph,
                 "compile_s": wall,
                 "save_s": timing["save"],
+                "compile_cpu_s": cpu,
+                "save_cpu_s": save_cpu,
                 "timing_s": timing,
                 "neurons": c.neurons,
                 "synapses": c.synapses,
@@ -180,6 +185,7 @@ def _wrap(case: str, target: str, quick: bool, out: str, size: dict | None = Non
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", case, target, out]
     cmd += (["--quick"] if quick else []) + _size_args(size)
     t0 = time.perf_counter()
+    load0 = os.getloadavg()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     res = {}
@@ -188,7 +194,10 @@ def _wrap(case: str, target: str, quick: bool, out: str, size: dict | None = Non
             res = json.load(f)
     res["status"] = "ok" if proc.returncode == 0 else f"exit {proc.returncode}: {proc.stderr.strip()[-300:]}"
     res["process_wall_s"] = wall
-    res["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20  # KiB on Linux
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    res["process_cpu_s"] = ru.ru_utime + ru.ru_stime  # the whole child: graph build, compile, save
+    res["peak_rss_gib"] = ru.ru_maxrss / 2**20  # KiB on Linux
+    res["load_average"] = [list(load0), list(os.getloadavg())]  # (1, 5, 15 min) at start and end
     with open(out, "w") as f:
         json.dump(res, f)
 
@@ -230,6 +239,7 @@ def main(
             ok = r["status"] == "ok"
             t = r.get("compile_s", 0.0) + r.get("save_s", 0.0)
             rss = r["peak_rss_gib"]
+            cpu = r.get("compile_cpu_s", 0.0) + r.get("save_cpu_s", 0.0)
             full = not quick and all(SIZES[case][0][k] == v for k, v in sz.items())
             met = None if not full or not ok else bool(t < GOAL_S and rss < GOAL_GIB)
             rows.append(
@@ -242,7 +252,8 @@ def main(
                     met=met,
                     note=(
                         f"{r.get('neurons', 0):,} neurons, {r.get('synapses', 0):,} synapses; "
-                        f"peak RSS {rss:.2f} GiB; slowest: {slowest(r.get('timing_s', {}))}"
+                        f"peak RSS {rss:.2f} GiB; CPU {cpu:.1f} s; "
+                        f"load {r['load_average'][0][0]:.1f}; slowest: {slowest(r.get('timing_s', {}))}"
                         if ok
                         else r["status"]
                     ),
