@@ -266,60 +266,56 @@ def pattern_setup() -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def _pattern_run(seed: int):
-    """(Program, RunResult, pattern starts) of the pattern task's training run for ``seed``."""
-    from neurocompile.models import learning_tasks as D
+def _sweep(task: str, **grid: tuple) -> tuple:
+    """The rows of ``neurocompile sweep TASK`` over ``grid`` (``models/sweep_tasks.py`` through
+    :func:`neurocompile.sweep.run_sweep`, in this process)."""
+    from neurocompile.models.sweep_tasks import TASKS
+    from neurocompile.sweep import run_sweep
 
-    x, starts = D.pattern_data(seed, 1000 + seed, PATTERN_TRAIN)
-    prog = D.pattern_program(seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # saturated weights: the additive rule's bounds
-        res = prog.run({"inp": x[None]})
-    return prog, res, starts
+    return tuple(run_sweep(TASKS[task], {k: list(v) for k, v in grid.items()}, task=task).rows)
+
+
+def _pattern_rows() -> dict[int, dict]:
+    """The pattern task per seed of :data:`PATTERN_SWEEP` (which holds :data:`PATTERN_SEEDS`)."""
+    rows = _sweep("pattern", seed=PATTERN_SWEEP, steps=(PATTERN_TRAIN,), test_steps=(PATTERN_TEST,))
+    return {r["seed"]: r for r in rows}
 
 
 def pattern_table() -> str:
-    """docs/learning.md: pattern detection with pair STDP, per seed: before, after, frozen."""
-    from neurocompile.learning import freeze
-    from neurocompile.models import learning_tasks as D
+    """docs/learning.md: pattern detection with pair STDP, per seed: before, after, frozen (the rows of
+    ``neurocompile sweep pattern --grid seed=0..5``)."""
 
-    def cell(s, counts: bool = True, fa_digits: int = 1) -> str:
-        c = f" ({round(s.hit_rate * s.presentations)}/{s.presentations})" if counts else ""
-        return f"hits {100 * s.hit_rate:.0f} %{c}, FA {s.false_alarms_per_1000:.{fa_digits}f}"
+    def cell(r: dict, part: str, counts: bool = True, fa_digits: int = 1) -> str:
+        hits = r[f"{part}_hits"]
+        c = f" ({round(hits * r[f'{part}_presentations'])}/{r[f'{part}_presentations']})" if counts else ""
+        return f"hits {100 * hits:.0f} %{c}, FA {r[f'{part}_fa']:.{fa_digits}f}"
 
     lines = [
         "| seed | first 4000 steps | last 10 000 steps | frozen weights, fresh noise (10 000 steps) |",
         "|---|---|---|---|",
     ]
+    rows = _pattern_rows()
     for seed in PATTERN_SEEDS:
-        prog, res, starts = _pattern_run(seed)
-        y = res.outputs["y"][0]
-        early = D.score_pattern(y, starts, 50, 0, 4000)
-        late = D.score_pattern(y, starts, 50, PATTERN_TRAIN - 10_000, PATTERN_TRAIN)
-        xt, st = D.pattern_data(seed, 2000 + seed, PATTERN_TEST)
-        test = D.score_pattern(freeze(prog, res).run({"inp": xt[None]}).outputs["y"][0], st, 50)
-        lines.append(f"| {seed} | {cell(early, False)} | {cell(late)} | {cell(test, fa_digits=2)} |")
+        r = rows[seed]
+        lines.append(
+            f"| {seed} | {cell(r, 'early', False)} | {cell(r, 'late')} | {cell(r, 'test', fa_digits=2)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def pattern_sweep() -> str:
     """docs/learning.md: how many seeds of the configuration lock onto the pattern (the criterion of
     tests/test_learning_demos.py: hits >= 90 % in the last 10 000 steps and false alarms down to
-    < 0.2x those of the first 4000 steps)."""
-    from neurocompile.models import learning_tasks as D
-
+    < 0.2x those of the first 4000 steps; ``neurocompile sweep pattern --grid seed=0..5``)."""
     locked, silent = [], []
     rows = ["| seed | last 10 000 steps | output spikes there | locked on |", "|---|---|---|---|"]
+    by_seed = _pattern_rows()
     for seed in PATTERN_SWEEP:
-        _, res, starts = _pattern_run(seed)
-        y = res.outputs["y"][0]
-        early = D.score_pattern(y, starts, 50, 0, 4000)
-        late = D.score_pattern(y, starts, 50, PATTERN_TRAIN - 10_000, PATTERN_TRAIN)
-        ok = late.hit_rate >= 0.9 and late.false_alarms_per_1000 < 0.2 * early.false_alarms_per_1000
-        (locked if ok else silent).append(seed)
+        r = by_seed[seed]
+        (locked if r["learned"] else silent).append(seed)
         rows.append(
-            f"| {seed} | hits {100 * late.hit_rate:.0f} %, FA {late.false_alarms_per_1000:.1f} | "
-            f"{late.spikes} | {'yes' if ok else 'no'} |"
+            f"| {seed} | hits {100 * r['late_hits']:.0f} %, FA {r['late_fa']:.1f} | "
+            f"{r['late_spikes']} | {'yes' if r['learned'] else 'no'} |"
         )
     n = len(PATTERN_SWEEP)
     return (
@@ -347,36 +343,22 @@ def choice_setup() -> str:
 
 def choice_table() -> str:
     """docs/learning.md: reward-modulated choice per seed and rewarded group: correct trials in the
-    first and last quarter, responses in the last quarter, the groups' mean weights."""
-    from neurocompile.models import learning_tasks as D
-
+    first and last quarter, responses in the last quarter, the groups' mean weights (the rows of
+    ``neurocompile sweep choice --grid seed=0..3 --grid rewarded=0,1``)."""
     q = CHOICE_TRIALS // 4
     rows = [
         f"| seed | rewarded | correct, first {q} trials | correct, last {q} | responses to rewarded / "
         f"other group, last {q} | mean weight rewarded / other group: start -> end |",
         "|---|---|---|---|---|---|",
     ]
-    for seed in CHOICE_SEEDS:
-        for rewarded in (0, 1):
-            x, r, which = D.choice_data(seed, CHOICE_TRIALS, rewarded=rewarded)
-            prog = D.choice_program(seed)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # saturated weights (the chip's bounds)
-                res = prog.run({"inp": x[None], "reward": r[None]})
-            y = res.outputs["y"][0]
-            first = D.score_choice(y, which, 0, q, rewarded=rewarded)
-            last = D.score_choice(y, which, CHOICE_TRIALS - q, CHOICE_TRIALS, rewarded=rewarded)
-            g = D.CHOICE["n_group"]
-            w0 = np.reshape(prog.projections["syn"].params["weights"], -1)
-            w1 = np.reshape(res.recordings["syn.weights"][0], -1)
-            mine = slice(rewarded * g, (rewarded + 1) * g)
-            other = slice((1 - rewarded) * g, (2 - rewarded) * g)
-            rows.append(
-                f"| {seed} | {'AB'[rewarded]} | {100 * first.correct:.0f} % | {100 * last.correct:.0f} % | "
-                f"{100 * last.rewarded_response:.0f} % / {100 * last.other_response:.0f} % | "
-                f"{w0[mine].mean():.0f} -> {w1[mine].mean():.0f} / {w0[other].mean():.0f} -> "
-                f"{w1[other].mean():.0f} |"
-            )
+    for r in _sweep("choice", seed=CHOICE_SEEDS, rewarded=(0, 1), n_trials=(CHOICE_TRIALS,)):
+        rows.append(
+            f"| {r['seed']} | {'AB'[r['rewarded']]} | {100 * r['first_correct']:.0f} % | "
+            f"{100 * r['last_correct']:.0f} % | "
+            f"{100 * r['rewarded_response']:.0f} % / {100 * r['other_response']:.0f} % | "
+            f"{r['w_rewarded_start']:.0f} -> {r['w_rewarded']:.0f} / {r['w_other_start']:.0f} -> "
+            f"{r['w_other']:.0f} |"
+        )
     return "\n".join(rows) + "\n"
 
 

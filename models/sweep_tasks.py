@@ -64,16 +64,18 @@ def pattern(
     test = D.score_pattern(
         _quiet(freeze(prog, res), {"inp": xt[None]}).outputs["y"][0], st, D.PATTERN["length"]
     )
-    learned = late.hit_rate >= 0.9 and late.false_alarms_per_1000 < 0.2 * max(
-        early.false_alarms_per_1000, 1e-9
-    )
+    # the criterion of tests/test_learning_demos.py
+    learned = late.hit_rate >= 0.9 and late.false_alarms_per_1000 < 0.2 * early.false_alarms_per_1000
     return {
         "early_hits": early.hit_rate,
         "early_fa": early.false_alarms_per_1000,
         "late_hits": late.hit_rate,
         "late_fa": late.false_alarms_per_1000,
+        "late_presentations": late.presentations,
+        "late_spikes": late.spikes,
         "test_hits": test.hit_rate,
         "test_fa": test.false_alarms_per_1000,
+        "test_presentations": test.presentations,
         "learned": bool(learned),
         "warnings": len(res.warnings),
     }
@@ -93,16 +95,19 @@ def choice(seed: int = 0, rewarded: int = 0, n_trials: int = 600, w0: int = 52) 
         warnings.simplefilter("ignore", RuntimeWarning)
         first = D.score_choice(y, which, 0, q, rewarded=rewarded)
         last = D.score_choice(y, which, n_trials - q, n_trials, rewarded=rewarded)
-    w = np.asarray(res.recordings["syn.weights"][0, 0], np.float64)
+    w = np.reshape(res.recordings["syn.weights"][0], -1).astype(np.float64)
+    w0 = np.reshape(prog.projections["syn"].params["weights"], -1).astype(np.float64)
     g = w.size // 2
-    mine, other = (w[:g], w[g:]) if rewarded == 0 else (w[g:], w[:g])
+    mine, other = (slice(0, g), slice(g, 2 * g)) if rewarded == 0 else (slice(g, 2 * g), slice(0, g))
     return {
         "first_correct": first.correct,
         "last_correct": last.correct,
         "rewarded_response": last.rewarded_response,
         "other_response": last.other_response,
-        "w_rewarded": float(mine.mean()),
-        "w_other": float(other.mean()),
+        "w_rewarded_start": float(w0[mine].mean()),
+        "w_rewarded": float(w[mine].mean()),
+        "w_other_start": float(w0[other].mean()),
+        "w_other": float(w[other].mean()),
         "learned": bool(last.correct >= 0.9),
         "warnings": len(res.warnings),
     }
