@@ -33,6 +33,7 @@ pytestmark = [pytest.mark.binary, pytest.mark.spinnaker]
 STEPS = 60
 SEEDS = list(range(100))  # fixed before any run
 STDP_SEEDS = list(range(40))  # variant = seed % 4: pair add / pair mult / Pfister triplet / delta pair add
+MULTICORE_SEEDS = list(range(10))  # networks 1000.. with 4 neurons per core
 SPLIT_SEEDS = list(range(30))  # 0.1 ms tick: split neuron + synapse cores
 SPLIT_STDP_SEEDS = list(range(20))  # 0.1 ms STDP: synapses_stdp_* + *_neuron cores, variant = seed % 4
 DOC = Path(__file__).resolve().parents[1] / "docs" / "targets" / "spinnaker-binary.md"
@@ -149,7 +150,7 @@ def plastic_delay_at_ring_size() -> tuple[Program, dict]:
 def mapped():
     """Every network of this module in one sPyNNaker virtual-board run (prefixes n0_, n1_, ...)."""
     nets = [offset_only(), spikes_and_delays()]
-    nets += [(p, x) for _, _, p, x in compare.networks(SEEDS, STDP_SEEDS, STEPS)]
+    nets += [(p, x) for _, _, p, x in compare.networks(SEEDS, STDP_SEEDS, STEPS, MULTICORE_SEEDS)]
     nets.append(plastic_delay_at_ring_size())
     ds = dsg.generate([p for p, _ in nets], [x for _, x in nets], STEPS)
     return nets, ds
@@ -332,3 +333,18 @@ def test_h_split_stdp_cores_tick_for_tick_and_final_weights(mapped_split):
     }
     assert sum(r.weights_changed for r in summary.networks) > 0
     assert compare.doc_block(DOC, compare.DOC_BLOCK_SPLIT_STDP) == summary.table().strip()
+
+
+def test_d2_populations_over_several_cores(mapped):
+    """4 neurons per core: each neuron population spans several combined cores, each with its own
+    key; the post cores' population tables match the pre population's keys with a core mask."""
+    nets, ds = mapped
+    summary = compare.Summary()
+    off = 2 + len(SEEDS) + len(STDP_SEEDS)
+    for k, seed in enumerate(MULTICORE_SEEDS):
+        prog, x = nets[off + k]
+        r, _, _ = compare.compare_one(1000 + seed, prog, x, ds, STEPS, f"n{off + k}_")
+        _check(r, "multi-core network")
+        summary.networks.append(r)
+    assert max(r.cores for r in summary.networks) >= 4
+    assert compare.doc_block(DOC, compare.DOC_BLOCK_MULTICORE) == summary.table().strip()

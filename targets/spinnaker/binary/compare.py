@@ -33,6 +33,7 @@ MAX_DELAY = 15
 DOC_BLOCK = "binary-compare"
 DOC_BLOCK_STDP = "binary-compare-stdp"
 DOC_BLOCK_SPLIT = "binary-compare-split"
+DOC_BLOCK_MULTICORE = "binary-compare-multicore"
 DOC_BLOCK_SPLIT_STDP = "binary-compare-split-stdp"
 
 
@@ -243,6 +244,7 @@ class NetworkResult:
     weights_changed: int = 0  # synapses whose final weight differs from the initial one
     #: plastic synapses the STDP binaries drop (:func:`ring_size_plastic_synapses`)
     ring_size_plastic: int = 0
+    cores: int = 0  # emulated cores (neuron, synapse or combined)
 
     @property
     def ok(self) -> bool:
@@ -275,6 +277,10 @@ class Summary:
                 f"{sum(r.spikes_binary for r in n)} / {sum(r.spikes_emulator for r in n)}",
             ),
             ("multicast packets delivered", str(sum(r.packets for r in n))),
+            (
+                "emulated cores (largest network)",
+                f"{sum(r.cores for r in n)} ({max((r.cores for r in n), default=0)})",
+            ),
         ]
         if any(r.weights_compared for r in n):
             hit = [r for r in n if r.ring_size_plastic]
@@ -373,6 +379,7 @@ def compare_one(
         wm,
         wch,
         ring_size_plastic_synapses(prog),
+        br.cores,
     )
     return r, t1 - t0, t2 - t1
 
@@ -380,11 +387,27 @@ def compare_one(
 SPLIT_TICK_MS = 0.1
 
 
-def networks(seeds, stdp_seeds, steps: int) -> list[tuple[str, int, Program, dict]]:
-    """``("static", seed, program, inputs)`` for :func:`random_network` and ``("stdp", ...)`` for
-    :func:`random_stdp_network` (variant ``seed % 4``)."""
+MULTICORE_NEURONS_PER_CORE = 4
+
+
+def multicore_network(seed: int, steps: int) -> tuple[Program, dict[str, np.ndarray]]:
+    """:func:`random_network` with 4 neurons per core: every neuron population spans several cores
+    (each its own key; the post cores' population tables match the pre population's keys with a
+    core mask)."""
+    prog, x = random_network(seed, steps)
+    for pop in prog.populations.values():
+        if pop.kind != "spike_source":
+            pop.params["neurons_per_core"] = MULTICORE_NEURONS_PER_CORE
+    return prog, x
+
+
+def networks(seeds, stdp_seeds, steps: int, multicore_seeds=()) -> list[tuple[str, int, Program, dict]]:
+    """``("static", seed, program, inputs)`` for :func:`random_network`, ``("stdp", ...)`` for
+    :func:`random_stdp_network` (variant ``seed % 4``) and ``("multicore", ...)`` for
+    :func:`multicore_network` (seed + 1000)."""
     out = [("static", s, *random_network(s, steps)) for s in seeds]
     out += [("stdp", s, *random_stdp_network(s, steps, s % len(STDP_VARIANTS))) for s in stdp_seeds]
+    out += [("multicore", 1000 + s, *multicore_network(1000 + s, steps)) for s in multicore_seeds]
     return out
 
 
@@ -400,13 +423,16 @@ def split_networks(seeds, steps: int, stdp_seeds=()) -> list[tuple[str, int, Pro
     return out
 
 
-def compare(seeds, stdp_seeds=(), steps: int = 60, split_seeds=(), split_stdp_seeds=()) -> dict[str, Summary]:
-    """Static and STDP networks mapped in one sPyNNaker run, split-core networks (0.1 ms) in a second;
-    returns ``{"static": Summary, "stdp": Summary, "split": Summary, "split_stdp": Summary}``."""
+def compare(
+    seeds, stdp_seeds=(), steps: int = 60, split_seeds=(), split_stdp_seeds=(), multicore_seeds=()
+) -> dict[str, Summary]:
+    """Static, STDP and multi-core networks mapped in one sPyNNaker run, split-core networks (0.1 ms)
+    in a second; returns a :class:`Summary` per group."""
     from .dsg import generate
 
-    out = {"static": Summary(), "stdp": Summary(), "split": Summary(), "split_stdp": Summary()}
-    for nets in (networks(seeds, stdp_seeds, steps), split_networks(split_seeds, steps, split_stdp_seeds)):
+    out = {g: Summary() for g in ("static", "stdp", "multicore", "split", "split_stdp")}
+    first = networks(seeds, stdp_seeds, steps, multicore_seeds)
+    for nets in (first, split_networks(split_seeds, steps, split_stdp_seeds)):
         if not nets:
             continue
         t0 = time.perf_counter()
@@ -442,6 +468,7 @@ def main(argv=None) -> int:
     ap.add_argument("--stdp-seeds", type=int, default=40, help="STDP networks: seeds 0..M-1")
     ap.add_argument("--split-seeds", type=int, default=30, help="0.1 ms split-core networks: seeds 0..K-1")
     ap.add_argument("--split-stdp-seeds", type=int, default=20, help="0.1 ms STDP networks: seeds 0..L-1")
+    ap.add_argument("--multicore-seeds", type=int, default=10, help="4 neurons per core: seeds 0..J-1")
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--doc", type=Path, default=None, help="Markdown page whose blocks to rewrite")
     args = ap.parse_args(argv)
@@ -451,11 +478,13 @@ def main(argv=None) -> int:
         args.steps,
         range(args.split_seeds),
         range(args.split_stdp_seeds),
+        range(args.multicore_seeds),
     )
     ok = True
     groups = (
         ("static", DOC_BLOCK),
         ("stdp", DOC_BLOCK_STDP),
+        ("multicore", DOC_BLOCK_MULTICORE),
         ("split", DOC_BLOCK_SPLIT),
         ("split_stdp", DOC_BLOCK_SPLIT_STDP),
     )
