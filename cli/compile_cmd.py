@@ -2,9 +2,10 @@
 
 Loads MODEL, calls :func:`neurocompile.compile` with the shared semantic options, saves the
 Program (``.ncp``) and prints one summary line (or ``--json``: populations, projections,
-findings). Target-specific options (``--tick-ms`` for SpiNNaker) are passed through only when
-given; an option the target does not take is a one-line error (exit 2). On a terminal a progress
-bar on stderr names the step (load, lower and place, write); ``--quiet`` hides it. ``--profile``
+findings). Target-specific options (``--tick-ms`` for SpiNNaker, ``--decay-levels`` for Loihi 2)
+are passed through only when given; an option the target does not take is a one-line error
+(exit 2). On a terminal a progress bar on stderr names the step (load, lower and place, write);
+``--quiet`` hides it. ``--profile``
 prints the seconds of every pass (load, sanity, netlist, the target's ``lower.*`` passes, place,
 save) on stderr after the summary, and stores them in the Program's ``provenance["timing_s"]``
 (without ``save``, which happens after; such a Program's bytes differ from run to run).
@@ -90,6 +91,13 @@ def compile_cmd(
     tick_ms: OptionalFloat = typer.Option(
         None, "--tick-ms", help="SpiNNaker only: machine time step in ms (1.0 or 0.1)."
     ),
+    decay_levels: Optional[int] = typer.Option(
+        None,
+        "--decay-levels",
+        metavar="K",
+        help="Loihi 2 only: cluster each node's per-neuron time constants into at most K levels "
+        "(default: every neuron keeps its own; the finding says how much each changes).",
+    ),
     framework: OptionalStr = FrameworkOpt,
     as_json: bool = JsonOpt,
     profile: bool = typer.Option(
@@ -113,6 +121,8 @@ def compile_cmd(
     opts = {}
     if tick_ms is not None:
         opts["tick_ms"] = tick_ms
+    if decay_levels is not None:
+        opts["decay_levels"] = decay_levels
     get_target(target)  # an unknown target before any work, as neurocompile.compile does
     from neurocompile.compiler import profiling, timed
 

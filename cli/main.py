@@ -51,6 +51,7 @@ _FLAG_PARAMS = (
     "calibration",
     "learning",
     "tick_ms",
+    "decay_levels",
     "record",
     "strict",
     "bin_ms",

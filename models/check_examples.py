@@ -397,6 +397,12 @@ SECTIONS: dict[str, tuple[Example, ...]] = {
             "loihi2-per-neuron-decay", "LIF tau = [0.01, 0.02]", _graph(_per_neuron_tau, target="loihi2")
         ),
         Example(
+            "loihi2-decay-levels",
+            '`compile(..., target="loihi2", decay_levels=1)` of a LIF with tau = [0.01, 0.02]',
+            _graph(_per_neuron_tau, target="loihi2", decay_levels=1),
+            via="compile",
+        ),
+        Example(
             "loihi2-readout-may-spike", "`lif -> fc2 -> ro` (I readout)", _graph(_i_readout, target="loihi2")
         ),
         Example(

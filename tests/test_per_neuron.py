@@ -514,3 +514,77 @@ def test_loihi2_per_neuron_decays_with_learning_equal_lava():
         )
     assert np.array_equal(got[(lp, "final_weights")], emu.recordings[f"{lp}.weights"][0])
     assert emu.recordings["lif.spikes"].sum() > 0
+
+
+# ------------------------------------------------------------------------------------ decay levels
+def _distinct(pop) -> int:
+    d = np.stack(
+        [np.broadcast_to(np.asarray(pop.params[k]).reshape(-1), (pop.size,)) for k in ("du", "dv")], 1
+    )
+    return int(np.unique(d, axis=0).shape[0])
+
+
+@pytest.mark.parametrize("levels", [1, 2, 3])
+def test_loihi2_decay_levels_cluster_each_node(levels):
+    """decay_levels=K: at most K distinct (du, dv) per node, a finding per clustered node; the
+    cost in fidelity is measured by benchmarks/decay_levels.py."""
+    for seed in (1, 4, 7):  # LIF and CubaLIF nodes, recurrent and not
+        g, _ = random_graph(seed)
+        prog = nc.compile(g, target="loihi2", decay_levels=levels, **COMPILE)
+        codes = {(f["code"], f["node"]) for f in prog.provenance["findings"]}
+        for name in ("n1", "n2"):
+            pop = prog.populations[name]
+            assert _distinct(pop) <= levels
+            if _distinct(nc.compile(g, target="loihi2", **COMPILE).populations[name]) > levels:
+                assert ("loihi2-decay-levels", name) in codes
+
+
+def test_loihi2_decay_levels_at_least_the_distinct_count_change_nothing():
+    g, _ = random_graph(4)
+    a = nc.compile(g, target="loihi2", **COMPILE)
+    b = nc.compile(g, target="loihi2", decay_levels=1000, **COMPILE)
+    for name in ("n1", "n2"):
+        for k in ("du", "dv", "bias_mant", "vth"):
+            assert np.array_equal(
+                np.asarray(a.populations[name].params[k]), np.asarray(b.populations[name].params[k])
+            )
+    assert not any(f["code"] == "loihi2-decay-levels" for f in b.provenance["findings"])
+
+
+def test_loihi2_decay_levels_bad_values_and_cli(tmp_path, capsys):
+    import nir
+
+    from neurocompile.cli.main import main as cli_main
+
+    g, _ = random_graph(4)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ParameterError) as e:
+            nc.compile(g, target="loihi2", decay_levels=bad, **COMPILE)
+        assert e.value.parameter == "decay_levels"
+    n = 5
+    model = tmp_path / "m.nir"
+    nir.write(
+        str(model),
+        nir.NIRGraph(
+            nodes={
+                "x": nir.Input(input_type=np.array([3])),
+                "fc": nir.Affine(weight=np.ones((n, 3)), bias=np.zeros(n)),
+                "lif": nir.LIF(
+                    tau=np.linspace(2e-3, 2e-2, n), r=np.ones(n), v_leak=np.zeros(n), v_threshold=np.ones(n)
+                ),
+                "o": nir.Output(output_type=np.array([n])),
+            },
+            edges=[("x", "fc"), ("fc", "lif"), ("lif", "o")],
+        ),
+    )
+    args = ["compile", str(model), "--target", "loihi2", "--dt", "1e-3", "--reset", "zero", "--quiet"]
+    assert cli_main([*args, "-o", str(tmp_path / "p.ncp"), "--decay-levels", "2"]) == 0
+    assert _distinct(Program.load(tmp_path / "p.ncp").populations["lif"]) == 2
+    capsys.readouterr()
+    assert cli_main([*args, "-o", str(tmp_path / "q.ncp"), "--decay-levels", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--decay-levels" in err
+    assert (
+        cli_main([*args[:3], "spinnaker", *args[4:], "-o", str(tmp_path / "s.ncp"), "--decay-levels", "2"])
+        == 2
+    )

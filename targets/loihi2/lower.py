@@ -62,7 +62,7 @@ import numpy as np
 
 from neurocompile.check import Finding
 from neurocompile.compiler import timed
-from neurocompile.errors import UnsupportedError
+from neurocompile.errors import ParameterError, UnsupportedError
 from neurocompile.netlist import Connection, Netlist, NeuronGroup
 from neurocompile.program import OutputSpec, Program
 from neurocompile.quantize import CALIBRATION_MARGIN, calibration_peaks, choose_shift, error_stats, mant_exp
@@ -134,8 +134,13 @@ def lower(
     semantics: Semantics | None = None,
     calibration: dict[str, np.ndarray] | None = None,
     learning: Any = None,
+    decay_levels: int | None = None,
 ) -> Program:
     """Lower ``netlist`` to a validated loihi2 Program (see the module docstring).
+
+    ``decay_levels=K`` clusters the time constants of every node whose neurons have more than K
+    different ones into K levels (:func:`cluster_time_constants`; finding ``loihi2-decay-levels``
+    with the largest change); the default keeps every neuron's own.
 
     First the target's rules (``targets/loihi2/rules.py``) are enforced: the first error they
     find is raised as its typed error. Then the passes of :func:`analyse` (shared with the rules
@@ -146,7 +151,16 @@ def lower(
 
     from .rules import RULES
 
-    ctx = lower_context(netlist, graph=graph, semantics=semantics, learning=learning, calibration=calibration)
+    if decay_levels is not None and (
+        isinstance(decay_levels, bool) or not isinstance(decay_levels, (int, np.integer)) or decay_levels < 1
+    ):
+        raise ParameterError(
+            f"decay_levels={decay_levels!r}", parameter="decay_levels", expected="an integer >= 1 (or None)"
+        )
+    opts = {"calibration": calibration}
+    if decay_levels is not None:
+        opts["decay_levels"] = int(decay_levels)
+    ctx = lower_context(netlist, graph=graph, semantics=semantics, learning=learning, **opts)
     with timed("lower.rules"):  # the rules run the analysis passes (timed below) on the way
         reset_notes = [f for f in enforce(RULES, ctx) if f.code == "reset-approximated"]
     a = analyse(ctx)
@@ -226,17 +240,23 @@ def analyse(ctx) -> Analysis:
     once: the rules and :func:`lower` share the result. Raises the typed error of a refusal."""
     return ctx.memo(
         "loihi2.analysis",
-        lambda: _analyse(ctx.netlist, ctx.semantics, ctx.learning, ctx.options.get("calibration")),
+        lambda: _analyse(
+            ctx.netlist,
+            ctx.semantics,
+            ctx.learning,
+            ctx.options.get("calibration"),
+            ctx.options.get("decay_levels"),
+        ),
     )
 
 
-def _analyse(netlist: Netlist, sem: Semantics, learning: Any, calibration) -> Analysis:
+def _analyse(netlist: Netlist, sem: Semantics, learning: Any, calibration, decay_levels=None) -> Analysis:
     plastic, three_post = _plastic_connections(netlist, learning)
     with timed("lower.calibration_peaks"):
         peaks = calibration_peaks(netlist, calibration) if calibration is not None else None
     with timed("lower.plan_populations"):
         # lif_3f (the post node of a three-factor rule) has one decay per population
-        layout = plan_populations(netlist, sem.dt, sem.discretization, frozenset(three_post))
+        layout = plan_populations(netlist, sem.dt, sem.discretization, frozenset(three_post), decay_levels)
     with timed("lower.plan_scales"):
         scale_findings = plan_scales(netlist, layout, peaks)
     with timed("lower.plan_floor"):
@@ -265,16 +285,20 @@ def _analyse(netlist: Netlist, sem: Semantics, learning: Any, calibration) -> An
     )
 
 
-def plan_populations(netlist: Netlist, dt: float, disc: str, single: frozenset = frozenset()) -> Layout:
+def plan_populations(
+    netlist: Netlist, dt: float, disc: str, single: frozenset = frozenset(), decay_levels: int | None = None
+) -> Layout:
     """Pass 1: per group its coefficients, 12-bit decays and ONE population: with one (du, dv) when
     all neurons quantize to the same, else with per-neuron du/dv arrays. A group in ``single`` (the
     post node of a three-factor rule: ``lif_3f`` has one du and dv) with different decays is
-    refused."""
+    refused. ``decay_levels``: see :func:`lower`."""
     findings: list[Finding] = []
     pops: dict[str, list[_Pop]] = {}
     where: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     coef: dict[str, dict[str, np.ndarray]] = {}
     for g in netlist.groups.values():
+        if decay_levels is not None:
+            g = cluster_time_constants(g, decay_levels, findings)
         c = _coefficients(g, dt, disc, findings)
         coef[g.name] = c
         uniq = np.unique(np.stack([c["du"], c["dv"]], axis=1), axis=0)
@@ -303,6 +327,51 @@ def plan_populations(netlist: Netlist, dt: float, disc: str, single: frozenset =
         pops[g.name] = [pop]
         where[g.name] = (np.zeros(g.size, dtype=np.int64), np.arange(g.size, dtype=np.int64))
     return Layout(pops, where, coef, findings)
+
+
+#: Lloyd iterations of :func:`cluster_time_constants` (deterministic: quantile start, no randomness)
+KMEANS_ITERATIONS = 50
+
+
+def cluster_time_constants(g: NeuronGroup, levels: int, findings: list[Finding]) -> NeuronGroup:
+    """``g`` with its time constants (tau / tau_mem, and tau_syn) clustered into at most ``levels``
+    values: k-means on log(tau) (both time constants together for CubaLIF), started at evenly
+    spaced ranks, each cluster's value the geometric mean of its members. The whole lowering (decays,
+    gains, weights) then uses the clustered values; the float reference keeps the originals, so
+    ``validate`` measures what the clustering costs. Finding ``loihi2-decay-levels``."""
+    keys = [k for k in ("tau", "tau_mem", "tau_syn") if k in g.params and g.kind not in ("IF", "I")]
+    if not keys:
+        return g
+    x = np.log(np.stack([np.asarray(g.params[k], np.float64).reshape(-1) for k in keys], 1))
+    uniq = np.unique(x, axis=0)
+    if len(uniq) <= levels:
+        return g
+    order = np.lexsort(uniq.T[::-1])
+    centers = uniq[order][np.linspace(0, len(uniq) - 1, levels).round().astype(int)]
+    for _ in range(KMEANS_ITERATIONS):
+        lab = np.argmin(((x[:, None, :] - centers[None, :, :]) ** 2).sum(-1), axis=1)
+        new = np.array([x[lab == k].mean(0) if np.any(lab == k) else centers[k] for k in range(levels)])
+        if np.array_equal(new, centers):
+            break
+        centers = new
+    lab = np.argmin(((x[:, None, :] - centers[None, :, :]) ** 2).sum(-1), axis=1)
+    clustered = np.exp(centers[lab])
+    params = dict(g.params)
+    worst = 0.0
+    for j, k in enumerate(keys):
+        orig = np.asarray(g.params[k], np.float64).reshape(-1)
+        params[k] = clustered[:, j].reshape(np.shape(g.params[k]))
+        worst = max(worst, float(np.max(np.abs(clustered[:, j] / orig - 1.0))))
+    findings.append(
+        _f(
+            "loihi2-decay-levels",
+            "info",
+            g.name,
+            f"{len(uniq)} different time constants clustered into {levels} levels (decay_levels={levels}): "
+            f"each neuron's changes by up to {100 * worst:.3g} %",
+        )
+    )
+    return NeuronGroup(g.name, g.kind, g.shape, params, g.bias, g.reset, g.spiking, g.legacy)
 
 
 def plan_scales(netlist: Netlist, layout: Layout, peaks) -> list[Finding]:
