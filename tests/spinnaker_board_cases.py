@@ -84,6 +84,29 @@ def random_program(seed: int, tick_ms: float = 1.0) -> Program:
     return prog
 
 
+def per_neuron_program(seed: int) -> Program:
+    """:func:`random_program` with one value per neuron of every cell parameter (tau_m, cm,
+    v_rest, v_reset, v_thresh, tau_refrac, tau_syn_E/I), as per-neuron time constants, thresholds
+    and leaks lower to (issue 10 item 4)."""
+    prog = random_program(seed)
+    rng = np.random.default_rng(5000 + seed)
+    for pop in prog.populations.values():
+        if pop.kind == "spike_source":
+            continue
+        n = pop.size
+        p = pop.params
+        p["tau_m"] = np.round(rng.uniform(5.0, 40.0, n), 3)
+        p["cm"] = np.round(rng.uniform(0.5, 2.0, n), 3)
+        p["v_rest"] = np.round(rng.uniform(-70.0, -60.0, n), 3)
+        p["v_reset"] = np.round(rng.uniform(-75.0, -65.0, n), 3)
+        p["v_thresh"] = np.round(rng.uniform(-55.0, -45.0, n), 3)
+        p["tau_refrac"] = np.round(rng.uniform(0.0, 3.0, n), 3)
+        if pop.kind == "if_curr_exp":
+            p["tau_syn_E"] = np.round(rng.uniform(1.0, 10.0, n), 3)
+            p["tau_syn_I"] = np.round(rng.uniform(1.0, 10.0, n), 3)
+    return prog
+
+
 def layered_program(
     sizes: list[int], p: float = 0.05, seed: int = 0, npc: int = 256, max_delay: int = 8, tick_ms: float = 1.0
 ) -> Program:

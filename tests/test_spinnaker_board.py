@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import paper_data_dir  # noqa: E402
-from spinnaker_board_cases import layered_program, random_program  # noqa: E402
+from spinnaker_board_cases import layered_program, per_neuron_program, random_program  # noqa: E402
 
 from neurocompile.program import Program  # noqa: E402
 from neurocompile.targets.spinnaker import board, emit, partition, spec  # noqa: E402
@@ -77,12 +77,14 @@ def _paper(rel: str) -> Path | None:
 @pytest.fixture(scope="module")
 def tick1():
     """ONE sPyNNaker run at 1 ms holding every 1 ms network of this module (each run costs
-    ~10-20 s of imports and setup here): 32 random nets, the stage-3 delay net, 4 layered nets
-    and the paper's cnn_sinabs. Returns ``(groups {name: [program indices]}, programs, mapping)``."""
+    ~10-20 s of imports and setup here): 32 random nets, the stage-3 delay net, 4 nets with
+    per-neuron cell parameters, 4 layered nets and the paper's cnn_sinabs. Returns ``(groups {name:
+    [program indices]}, programs, mapping)``."""
     groups, progs = {}, []
     for name, items in (
         ("random", _random_32()),
         ("stage3", [_with_long_delays(random_program(0), 0, stages=3)]),
+        ("per_neuron", [per_neuron_program(s) for s in range(4)]),
         ("layered", _layered()),
         ("cnn", [_compile(cnn, dt=1.0)] if (cnn := _paper("02_cnn/cnn_sinabs.nir")) else []),
     ):
@@ -123,6 +125,24 @@ def test_weights_and_shifts_of_32_random_networks_equal_spynnakers(tick1):
     for i in idx:
         assert partition.estimate_cores(progs[i]) == _cores_of(m, i, len(progs)), f"seed {i}"
     assert any(c["kind"] == "delay_extension" and c["population"].startswith("n0_") for c in m.cores)
+
+
+def test_per_neuron_parameters_equal_spynnakers(tick1):
+    """Every neuron's cell parameters as sPyNNaker holds them after mapping (``Population.get``)
+    equal the Programs' (issue 10 item 4): the 4 nets with one value per neuron of every parameter
+    and all other nets of the run; their weights and shifts too."""
+    groups, progs, m = tick1
+    assert m.parameters_ok, m.parameter_mismatches[:10]
+    for i in groups["per_neuron"]:
+        pops = [p for p in progs[i].populations.values() if p.kind != "spike_source"]
+        assert all(
+            np.ndim(p.params["tau_m"]) == 1 and np.unique(p.params["tau_m"]).size > 1
+            for p in pops
+            if p.size > 1
+        )
+    idx = set(groups["per_neuron"])
+    assert all(c.ok for c in m.projection_checks if c.program in idx)
+    assert all(c.ok for c in m.shift_checks if c.program in idx)
 
 
 def test_known_spynnaker_readback_bug_beyond_the_first_delay_stage(tick1):

@@ -132,6 +132,9 @@ class BoardMapping:
     machine: dict
     projection_checks: tuple[ProjectionCheck, ...] = ()
     shift_checks: tuple[ShiftCheck, ...] = ()
+    #: every neuron parameter sPyNNaker holds (Population.get) that differs from the Program
+    #: (:func:`parameter_mismatches`); empty when all agree
+    parameter_mismatches: tuple[str, ...] = ()
     timings: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
 
@@ -142,6 +145,10 @@ class BoardMapping:
     @property
     def shifts_ok(self) -> bool:
         return all(c.ok for c in self.shift_checks)
+
+    @property
+    def parameters_ok(self) -> bool:
+        return not self.parameter_mismatches
 
     def placement(self, limits: Mapping[str, Any] | None = None) -> dict:
         """``program.placement``-style dict (``estimated: false``: sPyNNaker's actual placement)."""
@@ -166,6 +173,7 @@ class BoardMapping:
             "sdram_bytes_total": self.sdram_bytes_total,
             "weights_ok": self.weights_ok,
             "shifts_ok": self.shifts_ok,
+            "parameters_ok": self.parameters_ok,
             "projections_checked": len(self.projection_checks),
             "populations_checked": len(self.shift_checks),
             "timings": dict(self.timings),
@@ -179,6 +187,7 @@ class BoardMapping:
             machine=dict(self.machine),
             projection_checks=[c.as_dict() for c in self.projection_checks],
             shift_checks=[c.as_dict() for c in self.shift_checks],
+            parameter_mismatches=list(self.parameter_mismatches),
         )
         return d
 
@@ -495,11 +504,13 @@ def map_on_board(
     doc, rb = run_worker(net, arrays, readback=readback, timeout=timeout, keep_dir=keep_dir)
     summary = _summarise(doc, [p["label"] for p in net["populations"]])
     pchecks, schecks = _check_readback(progs, net, arrays, rb) if readback else ([], [])
+    mism = tuple(parameter_mismatches(net, arrays, rb)) if readback else ()
     timings = dict(doc.get("timings", {}), wall_s=time.perf_counter() - t0)
     return BoardMapping(
         **summary,
         projection_checks=tuple(pchecks),
         shift_checks=tuple(schecks),
+        parameter_mismatches=mism,
         timings=timings,
         versions=doc.get("versions", {}),
     )
