@@ -6,8 +6,8 @@ rest by synapse) and clamp at read. They must agree on every recorded integer (v
 on the first tick of every int32 wrap and ring-buffer saturation per population and sample, and
 on the learned weights. Random networks (seeds fixed here, before any run): IF_curr_exp and
 IF_curr_delta populations, spike sources, feed-forward and recurrent projections, dense groups
-(blocks) and sparse ones (CSR) with duplicated pairs, delays 1-15, both receptors, weights large
-enough to saturate, batch > 1; the ring buffer both as int32 (the default) and int64.
+(blocks, uint8 or uint16) and sparse ones (CSR) with duplicated pairs, delays 1-15, both receptors,
+weights large enough to saturate, batch > 1; the ring buffer both as int32 (the default) and int64.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def random_program(seed: int, stdp: bool = False):
             kinds[name] = "delta"
         pops[name] = n
     names = list(pops)
+    small = rng.random() < 0.4  # every w16 <= 255: uint8 blocks summed in int16 (engine._add_rows_u8)
     n_proj = 0
     for pre in names:
         for post in names[1:]:
@@ -68,7 +69,7 @@ def random_program(seed: int, stdp: bool = False):
                 pi, qi = rng.integers(0, n_pre, m), rng.integers(0, n_post, m)  # duplicates happen
                 d = rng.integers(1, 16, m)
             big = rng.random() < 0.3
-            w = rng.integers(1, 0xFFFF if big else 3000, pi.size, endpoint=True)
+            w = rng.integers(1, 255 if small else 0xFFFF if big else 3000, pi.size, endpoint=True)
             receptor = "excitatory" if rng.random() < 0.6 else "inhibitory"
             kw = dict(pre_idx=pi, post_idx=qi, w16=w, delays=d, receptor=receptor)
             if stdp and n_proj == 0 and pre == "src":
@@ -165,16 +166,19 @@ def test_saturation_and_blocks_are_exercised():
     """The random family covers what the fast kernel does differently: dense blocks and CSR synapses,
     saturated ring-buffer entries (flagged), and duplicated pairs."""
     n_blocks = n_csr = n_sat = n_spikes = 0
+    widths = set()
     for seed in SEEDS:
         prog, x = random_program(seed)
         plan = build_plan(prog)
         ft = engine.fast_tables(plan)
         n_blocks += ft.btab.shape[0]
+        widths.add(ft.bw.dtype.itemsize if ft.btab.shape[0] else 0)
         n_csr += ft.fw.size
         res = _run_direct(prog, x, False)
         n_sat += sum("saturated" in w for w in res.warnings)
         n_spikes += sum(int(v.sum()) for k, v in res.recordings.items() if k.endswith(".spikes"))
-    counts = (n_blocks, n_csr, n_sat, n_spikes)
+    counts = (n_blocks, n_csr, n_sat, n_spikes, widths)
+    assert {1, 2} <= widths, counts
     assert n_blocks >= 5 and n_csr >= 1000 and n_sat >= 3 and n_spikes >= 1000, counts
 
 

@@ -64,6 +64,7 @@ from .arith import (
 )
 
 PROFILE = "spinnaker"
+assert N_COLS == 16, "_neuron_range passes the 16 ntab columns as views: add the new ones there"
 # The neuron loop reads ~20 per-neuron parameter arrays and writes 6: LLVM's loop vectorizer needs a
 # run-time overlap check per (written, accessed) pair and gives up above its default of 128 checks
 # ("too many memory checks needed"), leaving the loop scalar (measured 1.4x slower). A higher limit
@@ -430,7 +431,95 @@ def _add_rows(dst, bw, woff, npost, act, e0, e1, pre0):
     return over
 
 
+#: rows of uint8 weights summed in int16 before one add into the ring: 32 * 255 < 2**15
+U8_GROUP = 32
+
+
+@njit(cache=True, nogil=True)
+def _add_rows_u8(dst, bw, woff, npost, act, e0, e1, pre0, tmp):
+    """:func:`_add_rows` for uint8 blocks: up to :data:`U8_GROUP` rows are summed in the int16
+    scratch ``tmp`` (eight per pass; 16-bit lanes, twice as many per vector as int32, exact since
+    32 * 255 < 2**15), then added into ``dst`` once. Returns how many entries exceed 0xFFFF."""
+    over = 0
+    e = e0
+    acc = tmp[:npost]
+    while e < e1:
+        g = min(e + U8_GROUP, e1)
+        acc[:] = 0
+        while e + 7 < g:
+            o = woff + (act[e] - pre0) * npost
+            w1 = bw[o : o + npost]
+            o = woff + (act[e + 1] - pre0) * npost
+            w2 = bw[o : o + npost]
+            o = woff + (act[e + 2] - pre0) * npost
+            w3 = bw[o : o + npost]
+            o = woff + (act[e + 3] - pre0) * npost
+            w4 = bw[o : o + npost]
+            o = woff + (act[e + 4] - pre0) * npost
+            w5 = bw[o : o + npost]
+            o = woff + (act[e + 5] - pre0) * npost
+            w6 = bw[o : o + npost]
+            o = woff + (act[e + 6] - pre0) * npost
+            w7 = bw[o : o + npost]
+            o = woff + (act[e + 7] - pre0) * npost
+            w8 = bw[o : o + npost]
+            for i in range(npost):
+                acc[i] += ((w1[i] + w2[i]) + (w3[i] + w4[i])) + ((w5[i] + w6[i]) + (w7[i] + w8[i]))
+            e += 8
+        while e < g:
+            o = woff + (act[e] - pre0) * npost
+            w1 = bw[o : o + npost]
+            for i in range(npost):
+                acc[i] += w1[i]
+            e += 1
+        for i in range(npost):
+            dst[i] += acc[i]
+            over += dst[i] > SAT
+    return over
+
+
 @njit(inline="always")
+def _neuron_loop(V, refract, ie, ii, uu, spk, re, ri, p, mode):
+    """The loop of :func:`_neuron_range` on views (plain ``range`` indices: numba's negative-index
+    wrap on an offset index would make the addresses non-affine for LLVM's vectorizer)."""
+    any_wrap = False
+    for n in range(V.size):
+        if mode == KIND_EXP:
+            exp = True
+        elif mode == KIND_DELTA:
+            exp = False
+        else:
+            exp = p[N_KIND][n] == KIND_EXP
+        V[n], refract[n], ie[n], ii[n], u, spiked, wrapped = neuron_step(
+            V[n],
+            refract[n],
+            ie[n],
+            ii[n],
+            min(np.int64(re[n]), SAT),
+            min(np.int64(ri[n]), SAT),
+            exp,
+            p[N_SHE][n],
+            p[N_SHI][n],
+            p[N_INITE][n],
+            p[N_INITI][n],
+            p[N_IOFF][n],
+            p[N_DSCALE][n],
+            p[N_R][n],
+            p[N_VREST][n],
+            p[N_EXPTC][n],
+            p[N_VTH][n],
+            p[N_VRESET][n],
+            p[N_TREF][n],
+            p[N_DECE][n],
+            p[N_DECI][n],
+        )
+        uu[n] = u
+        spk[n] = spiked
+        any_wrap |= wrapped
+    return any_wrap
+
+
+@njit(cache=True, nogil=True)
 def _neuron_range(V, refract, ie, ii, uu, spk, rb, base, NL, par, lo, hi, mode):
     """The tick of neurons ``lo:hi`` (:func:`.arith.neuron_step`) on the ring-buffer slot at ``base``
     (read here, cleared by the caller); an entry holds the unclamped sum of its w16 and enters
@@ -438,44 +527,31 @@ def _neuron_range(V, refract, ie, ii, uu, spk, rb, base, NL, par, lo, hi, mode):
     :data:`.arith.KIND_DELTA` when every neuron of the range is of that kind (one branch-free loop
     that LLVM vectorizes), -1 to read the kind per neuron. Writes u and spiked per neuron to
     ``uu``, ``spk``; returns whether an int32 wrapped."""
-    kind, she, shi, inite, initi = par[N_KIND], par[N_SHE], par[N_SHI], par[N_INITE], par[N_INITI]
-    ioff, dsc, r, vrest, exptc = par[N_IOFF], par[N_DSCALE], par[N_R], par[N_VREST], par[N_EXPTC]
-    vth, vreset, tref, dece, deci = par[N_VTH], par[N_VRESET], par[N_TREF], par[N_DECE], par[N_DECI]
-    any_wrap = False
-    for n in range(lo, hi):
-        if mode == KIND_EXP:
-            exp = True
-        elif mode == KIND_DELTA:
-            exp = False
-        else:
-            exp = kind[n] == KIND_EXP
-        V[n], refract[n], ie[n], ii[n], u, spiked, wrapped = neuron_step(
-            V[n],
-            refract[n],
-            ie[n],
-            ii[n],
-            min(np.int64(rb[base + n]), SAT),
-            min(np.int64(rb[base + NL + n]), SAT),
-            exp,
-            she[n],
-            shi[n],
-            inite[n],
-            initi[n],
-            ioff[n],
-            dsc[n],
-            r[n],
-            vrest[n],
-            exptc[n],
-            vth[n],
-            vreset[n],
-            tref[n],
-            dece[n],
-            deci[n],
-        )
-        uu[n] = u
-        spk[n] = spiked
-        any_wrap |= wrapped
-    return any_wrap
+    p = (
+        par[0][lo:hi],
+        par[1][lo:hi],
+        par[2][lo:hi],
+        par[3][lo:hi],
+        par[4][lo:hi],
+        par[5][lo:hi],
+        par[6][lo:hi],
+        par[7][lo:hi],
+        par[8][lo:hi],
+        par[9][lo:hi],
+        par[10][lo:hi],
+        par[11][lo:hi],
+        par[12][lo:hi],
+        par[13][lo:hi],
+        par[14][lo:hi],
+        par[15][lo:hi],
+    )  # one contiguous view per column N_* (N_COLS = 16, checked at import)
+    Vv, rv, ev, iv, uv, sv = V[lo:hi], refract[lo:hi], ie[lo:hi], ii[lo:hi], uu[lo:hi], spk[lo:hi]
+    re, ri = rb[base + lo : base + hi], rb[base + NL + lo : base + NL + hi]
+    if mode == KIND_EXP:
+        return _neuron_loop(Vv, rv, ev, iv, uv, sv, re, ri, p, KIND_EXP)
+    if mode == KIND_DELTA:
+        return _neuron_loop(Vv, rv, ev, iv, uv, sv, re, ri, p, KIND_DELTA)
+    return _neuron_loop(Vv, rv, ev, iv, uv, sv, re, ri, p, -1)
 
 
 @njit(inline="always")
@@ -535,6 +611,15 @@ def _compact(t, in_ptr, in_act, spk, NI, src_ptr, src_out, act, act_ptr):
     return c
 
 
+@njit(inline="always")
+def scratch(net):
+    """The int16 scratch of :func:`_add_rows_u8` (the widest block's n_post entries)."""
+    m = 1
+    for k in range(net.btab.shape[0]):
+        m = max(m, net.btab[k, B_NPOST])
+    return np.zeros(m, np.int16)
+
+
 @njit(cache=True, nogil=True)
 def input_events(inp):
     """The active inputs of every tick: ``(ptr (T + 1,), idx)``, tick t's at ``idx[ptr[t]:ptr[t + 1]]``."""
@@ -556,9 +641,10 @@ def input_events(inp):
 
 
 @njit(inline="always")
-def _deliver_static(t, net, rb, slotb, act, act_ptr, n_act, ovf):
+def _deliver_static(t, net, rb, slotb, act, act_ptr, n_act, ovf, tmp):
     """(c) the static synapses of the active sources into their slots ``t + d``: dense blocks by
-    rows, then the CSR synapses one by one; a sum above 0xFFFF flags its population at ``t``."""
+    rows, then the CSR synapses one by one; a sum above 0xFFFF flags its population at ``t``.
+    ``tmp``: int16 scratch of the largest block's n_post (:func:`scratch`)."""
     NL, btab, bw = net.NL, net.btab, net.bw
     popn = net.par[N_POP]
     for k in range(btab.shape[0]):
@@ -568,7 +654,11 @@ def _deliver_static(t, net, rb, slotb, act, act_ptr, n_act, ovf):
             continue
         npost = btab[k, B_NPOST]
         off = slotb[btab[k, B_DEL]] + btab[k, B_TYPE] * NL + btab[k, B_POST0]
-        over = _add_rows(rb[off : off + npost], bw, btab[k, B_WOFF], npost, act, e0, e1, btab[k, B_PRE0])
+        dst, woff, pre0 = rb[off : off + npost], btab[k, B_WOFF], btab[k, B_PRE0]
+        if bw.itemsize == 1:
+            over = _add_rows_u8(dst, bw, woff, npost, act, e0, e1, pre0, tmp)
+        else:
+            over = _add_rows(dst, bw, woff, npost, act, e0, e1, pre0)
         if over and ovf[btab[k, B_POP], O_SAT] == 0:
             ovf[btab[k, B_POP], O_SAT] = t + 1
     frow, foff, fdel, fw = net.frow, net.foff, net.fdel, net.fw
@@ -611,6 +701,7 @@ def run_sample(inp, T, net, rec, out):
     act_ptr = np.zeros(net.src_ptr.size, np.int64)
     slotb = np.zeros(R, np.int64)
     in_ptr, in_act = input_events(inp)
+    tmp = scratch(net)
     for t in range(T):
         for j in range(rec.v.size):
             V0[j] = V[rec.v[j]]
@@ -619,7 +710,7 @@ def run_sample(inp, T, net, rec, out):
         n_act = _compact(t, in_ptr, in_act, spk, NI, net.src_ptr, net.src_out, act, act_ptr)
         for d in range(R):
             slotb[d] = ((t + d) % R) * W2
-        _deliver_static(t, net, rb, slotb, act, act_ptr, n_act, out.ovf)
+        _deliver_static(t, net, rb, slotb, act, act_ptr, n_act, out.ovf, tmp)
 
 
 @njit(cache=True, parallel=True)

@@ -66,6 +66,7 @@ from .engine import (
     _record,
     build_plan,
     input_events,
+    scratch,
 )
 
 _M32 = spec.UINT32_MAX
@@ -298,6 +299,7 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
     act_ptr = np.zeros(net.src_ptr.size, np.int64)
     slotb = np.zeros(R, np.int64)
     in_ptr, in_act = input_events(inp)
+    tmp = scratch(net)
     nrows = row_rule.size
     row_t = np.zeros(nrows, np.int64)
     row_r1 = np.zeros(nrows, np.int64)
@@ -329,7 +331,7 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
         n_act = _compact(t, in_ptr, in_act, spk, NI, net.src_ptr, net.src_out, act, act_ptr)
         for d in range(R):
             slotb[d] = ((t + d) % R) * W2
-        _deliver_static(t, net, rb, slotb, act, act_ptr, n_act, out.ovf)
+        _deliver_static(t, net, rb, slotb, act, act_ptr, n_act, out.ovf, tmp)
         for e in range(n_act):  # plastic rows of the active sources, tp = t
             g = act[e]
             for r in range(prow_ptr[g], prow_ptr[g + 1]):
