@@ -7,7 +7,9 @@ Cases:
   ``LocalCluster`` of 1 worker and of 2 workers (processes, one thread each), each warmed up with one
   run first (worker start, numba cache load, the Program's first deserialisation). Ratio: time on
   1 worker / time on 2 workers; goal >= 1.7x. The results are compared bit for bit with the
-  one-process run (a check).
+  one-process run (a check). The note adds how many workers computed at once on average in the
+  2-worker run (shards' compute seconds over their span, from Dask's task stream): near 2 means the
+  shards overlapped, whatever share of the cores the shared machine gave them.
 * ``one_process``: the same batch in this process (no Dask), for the cost of going through Dask.
 * ``overhead_per_run``: a run of one 1-step sample (the Program's ``.ncp`` bytes written and
   broadcast, one shard), on 1 worker.
@@ -81,6 +83,19 @@ def _same(a, b) -> bool:
     return all(np.array_equal(v, b.arrays()[k]) for k, v in a.arrays().items()) and a.warnings == b.warnings
 
 
+def _stream(client, fn) -> tuple[object, float]:
+    """``fn()``'s value and how many workers computed at once on average during it: the shards'
+    compute seconds over the span from the first start to the last stop (a figure the machine's
+    load barely moves: it says whether the shards overlapped, not how fast each ran)."""
+    from distributed import get_task_stream
+
+    with get_task_stream(client) as ts:
+        value = fn()
+    spans = [s for d in ts.data for s in d["startstops"] if s["action"] == "compute"]
+    span = max(s["stop"] for s in spans) - min(s["start"] for s in spans) if spans else 0.0
+    return value, (sum(s["stop"] - s["start"] for s in spans) / span if span > 0 else 0.0)
+
+
 def _best(fn, repeats: int) -> tuple[float, object]:
     """The shortest wall time of ``repeats`` calls (the machine is shared: the least disturbed run)
     and the last call's value."""
@@ -101,13 +116,15 @@ def main(quick: bool = False) -> list[Row]:
     prog.run(inputs(2, 5))  # numba cache load (the batch kernel too), plan
     t_one, one = _best(lambda: prog.run(x, record=RECORD), reps)
 
-    times, ok, overhead, run_overhead = {}, True, {}, 0.0
+    times, ok, overhead, run_overhead, busy = {}, True, {}, 0.0, {}
     for n in (1, 2):
         cluster, client = _cluster(n)
         try:
             # warm-up: imports, numba cache (shards of 2 samples: the batch kernel), Program cached
             prog.run(inputs(8 * n, 5), cluster=client)
-            times[n], res = _best(lambda: prog.run(x, record=RECORD, cluster=client), reps)
+            times[n], (res, busy[n]) = _best(
+                lambda: _stream(client, lambda: prog.run(x, record=RECORD, cluster=client)), reps
+            )
             ok = ok and _same(one, res)
             xt = inputs(tiny, 1, seed=3)
             prog.run(xt, cluster=client, shards=tiny)
@@ -136,12 +153,13 @@ def main(quick: bool = False) -> list[Row]:
             goal=f">= {GOAL}x",
             met=speedup >= GOAL,
             checks={"bit-identical to one process": ok},
-            note=f"{batch} samples x {steps} steps: 1 worker {times[1]:.2f} s, 2 workers {times[2]:.2f} s; "
-            + note_load,
+            note=f"{batch} samples x {steps} steps: 1 worker {times[1]:.2f} s, 2 workers {times[2]:.2f} s "
+            f"({busy[2]:.2f} workers computing at once); " + note_load,
             detail={
                 "seconds_1_worker": times[1],
                 "seconds_2_workers": times[2],
                 "seconds_one_process": t_one,
+                "workers_computing_at_once_2w": busy[2],
                 "batch": batch,
                 "steps": steps,
                 "load_avg_1min_start": load0,
