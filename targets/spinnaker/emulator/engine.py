@@ -18,6 +18,16 @@ checked against the 7.4.1 binaries):
     ``t + d`` (``d >= 1``), saturating at 0xFFFF: with on-time delivery the colour delay is 0 and
     no synapse is dropped, so the effect of a spike at ``t0`` appears in the recorded ``v[t0+d+1]``.
 
+The kernels are event driven (:func:`fast_tables`): a (source population, post population, delay,
+type) group of synapses filled to at least :data:`DENSE_MIN_FILL` is a dense block of w16 rows, and
+each active source adds its whole row (vector loops: four uint16 rows per pass, or uint8 rows summed
+in int16 32 at a time); the other synapses are a CSR added one by one. The ring buffer holds plain
+sums, clamped at 0xFFFF when the neuron reads them; all w16 are >= 0, so that equals the chip's
+chain of saturating adds in any order, and a saturation happens in the tick an entry's sum first
+exceeds 0xFFFF (:func:`run_sample`). The neuron update is one branch-free loop per population over
+per-neuron parameter arrays (``ntab`` transposed), which LLVM vectorizes. The simple kernels these
+replaced are ``reference.py`` (``tests/test_spinnaker_fast.py`` compares them on random networks).
+
 int32 wraps are modelled (two's complement) and flagged: ``strict`` raises on the first one.
 Ring-buffer saturation is the hardware's documented behaviour and is reported as a warning.
 Knowingly not modelled: late or dropped spikes (CPU overload, ``drop_late_spikes``), which
