@@ -278,7 +278,7 @@ class Summary:
             ),
             ("multicast packets delivered", str(sum(r.packets for r in n))),
             (
-                "emulated cores (largest network)",
+                "emulated cores: total (most in one network)",
                 f"{sum(r.cores for r in n)} ({max((r.cores for r in n), default=0)})",
             ),
         ]
