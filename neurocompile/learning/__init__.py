@@ -11,12 +11,13 @@ from .ir import (  # noqa: F401
     UPDATE_TARGETS,
     Factor,
     LearningRule,
+    LearningSignal,
     Product,
     Trace,
     parse_expr,
     rule_from_strings,
     validate,
 )
-from .library import LIBRARY, hebbian, rstdp, stdp_pair, stdp_triplet  # noqa: F401
+from .library import LIBRARY, eprop, feedback_alignment, hebbian, rstdp, stdp_pair, stdp_triplet  # noqa: F401
 from .results import freeze, with_learned_weights  # noqa: F401
 from .toml import load_rules, rules_from_dict  # noqa: F401

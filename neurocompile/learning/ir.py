@@ -119,6 +119,38 @@ class Trace:
         return {"impulse": self.impulse, "tau": self.tau}
 
 
+#: where a learning-signal rule's third factor comes from (see :class:`LearningSignal`).
+SIGNAL_SOURCES: tuple[str, ...] = ("feedback", "host", "target")
+
+
+@dataclass(frozen=True)
+class LearningSignal:
+    """A per-post-neuron graded learning signal L (the third factor of e-prop / feedback alignment).
+
+    ``source``: ``"feedback"`` - L is the sum of a learning-signal population's errors sent back
+    through fixed (random) feedback weights (feedback alignment, random e-prop); ``"host"`` - L
+    comes from a host input (one value per post neuron and step); ``"target"`` - the post neuron
+    is itself the learning-signal population: L = target (host input, in y2) minus its own spike
+    trace (y3), and it sends L to feedback projections. A signed L lives in two post traces:
+    ``y2`` = max(L, 0), ``y3`` = max(-L, 0) (``"target"``: y2 = target, y3 = the spike trace), so
+    rules use ``y2 - y3``. ``pseudo_derivative``: y1 is the post neuron's surrogate derivative
+    ``psi_height * max(0, 1 - |v - theta| / (psi_width * theta))`` (trace units), computed from v
+    by the neuron; otherwise y1 is the post spike trace."""
+
+    source: str = "feedback"
+    pseudo_derivative: bool = False
+    psi_height: float = 0.0
+    psi_width: float = 1.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "pseudo_derivative": self.pseudo_derivative,
+            "psi_height": self.psi_height,
+            "psi_width": self.psi_width,
+        }
+
+
 @dataclass(frozen=True)
 class LearningRule:
     """A plasticity rule: three sums of products, five traces, an epoch.
@@ -147,6 +179,7 @@ class LearningRule:
     kind: str = "custom"
     params: Mapping[str, Any] = field(default_factory=dict)
     name: str = "rule"
+    signal: LearningSignal | None = None
 
     # ------------------------------------------------------------------ access
     def target(self, name: str) -> tuple[Product, ...]:
@@ -196,6 +229,7 @@ class LearningRule:
             "third_factor": self.third_factor,
             "w_min": self.w_min,
             "w_max": self.w_max,
+            "signal": None if self.signal is None else self.signal.as_dict(),
         }
 
     @classmethod
@@ -211,6 +245,7 @@ class LearningRule:
             )
 
         tr = d.get("traces", {})
+        sig = d.get("signal")
         return validate(
             cls(
                 dw=prods(d["products"].get("dw", [])),
@@ -225,6 +260,7 @@ class LearningRule:
                 kind=str(d.get("kind", "custom")),
                 params=dict(d.get("params", {})),
                 name=str(d.get("name", "rule")),
+                signal=None if sig is None else LearningSignal(**sig),
             )
         )
 
@@ -298,6 +334,31 @@ def validate(rule: LearningRule) -> LearningRule:
             parameter="third_factor",
             expected="one of y1, y2, y3",
         )
+    if rule.signal is not None:
+        sg = rule.signal
+        if sg.source not in SIGNAL_SOURCES:
+            raise ParameterError(
+                f"learning signal source {sg.source!r}",
+                node=n,
+                parameter="signal.source",
+                expected=", ".join(SIGNAL_SOURCES),
+            )
+        if rule.third_factor != "y2":
+            raise ParameterError(
+                "a learning-signal rule carries L in y2 (and y3)",
+                node=n,
+                parameter="third_factor",
+                expected="y2",
+            )
+        if sg.pseudo_derivative:
+            h = _num(sg.psi_height, rule=n, parameter="signal.psi_height")
+            wd = _num(sg.psi_width, rule=n, parameter="signal.psi_width")
+            if not 0 < h <= 127:
+                raise ParameterError(
+                    f"psi_height {h}", node=n, parameter="signal.psi_height", expected="0 < psi_height <= 127"
+                )
+            if not wd > 0:
+                raise ParameterError(f"psi_width {wd}", node=n, parameter="signal.psi_width", expected="> 0")
     if not any(rule.target(t) for t in UPDATE_TARGETS):
         raise ParameterError(
             "rule has no products", node=n, parameter="dw", expected="at least one product in dw, dd or dt"

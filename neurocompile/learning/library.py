@@ -26,7 +26,7 @@ from typing import Any
 
 from neurocompile.errors import ParameterError
 
-from .ir import Factor, LearningRule, Product, Trace, validate
+from .ir import SIGNAL_SOURCES, Factor, LearningRule, LearningSignal, Product, Trace, validate
 
 WEIGHT_DEPENDENCES = ("additive", "multiplicative")
 
@@ -291,10 +291,145 @@ def hebbian(
     )
 
 
+def _signal_products(coeff: float, factors: tuple[Factor, ...]) -> tuple[Product, ...]:
+    """``coeff * u * factors * (y2 - y3)``: the signed learning signal L = y2 - y3."""
+    return (
+        Product(coeff, "u", factors + (Factor("y2"),)),
+        Product(-coeff, "u", factors + (Factor("y3"),)),
+    )
+
+
+def eprop(
+    *,
+    lr: float,
+    tau_pre: float,
+    tau_e: float,
+    elig: float = 1.0,
+    psi_height: float = 64.0,
+    psi_width: float = 1.0,
+    trace_impulse: float = 16.0,
+    source: str = "feedback",
+    name: str = "eprop",
+) -> LearningRule:
+    """e-prop (Bellec et al. 2020) for the input and recurrent weights of LIF neurons, online.
+
+    Eligibility in tag 1: ``dt = elig * x1 * y1 / 2^7 - t / tau_e`` every step, x1 the filtered pre
+    spikes (``tau_pre`` ~ the membrane time constant, impulse ``trace_impulse``), y1 the post
+    neuron's pseudo-derivative (0..``psi_height``, a triangle of v of half-width
+    ``psi_width * theta``); weight change ``dw = lr * t * (y2 - y3)`` every step, ``y2 - y3`` the
+    neuron's signed learning signal L (``source``: ``"feedback"`` = an error population through
+    fixed random feedback weights, random e-prop; ``"host"`` = a host input). All numbers are in
+    the IR's units (traces 0..127, t and w in weight units); the float reference
+    (:mod:`neurocompile.learning.online`) runs the same products in float.
+    """
+    _pos("eprop", name, lr=lr, tau_pre=tau_pre, elig=elig)
+    if not float(tau_e) > 0:
+        raise ParameterError(f"tau_e must be > 0, got {tau_e}", node=name, parameter="tau_e")
+    if source not in ("feedback", "host"):
+        raise ParameterError(f"source {source!r}", node=name, parameter="source", expected="feedback or host")
+    imp = float(trace_impulse)
+    dt = (
+        Product(float(elig) / 2**7, "u", (Factor("x1"), Factor("y1"))),
+        Product(-1.0 / float(tau_e), "u", (Factor("t"),)),
+    )
+    return validate(
+        LearningRule(
+            dw=_signal_products(float(lr), (Factor("t"),)),
+            dt=dt,
+            x1=Trace(imp, float(tau_pre)),
+            third_factor="y2",
+            signal=LearningSignal(source, True, float(psi_height), float(psi_width)),
+            kind="eprop",
+            name=name,
+            params=dict(
+                lr=lr,
+                tau_pre=tau_pre,
+                tau_e=tau_e,
+                elig=elig,
+                psi_height=psi_height,
+                psi_width=psi_width,
+                trace_impulse=imp,
+                source=source,
+            ),
+        )
+    )
+
+
+def feedback_alignment(
+    *,
+    lr: float,
+    tau_pre: float,
+    layer: str = "hidden",
+    psi_height: float = 64.0,
+    psi_width: float = 1.0,
+    tau_out: float = 8.0,
+    out_impulse: float = 16.0,
+    trace_impulse: float = 16.0,
+    source: str | None = None,
+    name: str = "feedback_alignment",
+) -> LearningRule:
+    """Feedback alignment (Lillicrap et al. 2016), online, with random or direct feedback.
+
+    ``layer="hidden"``: ``dw = lr * x1 * y1 * (y2 - y3) / 2^7`` every step - filtered pre spikes x1
+    times the pseudo-derivative y1 times the signed learning signal L = y2 - y3 that arrives
+    through fixed random feedback weights (``source="feedback"``: from the output layer's error
+    population - feedback alignment when it is the next layer, direct feedback alignment when it
+    skips layers; ``"host"``: from a host input).
+    ``layer="output"``: ``dw = lr * x1 * (y2 - y3)`` - the delta rule, where the post neuron is the
+    learning-signal population (``source="target"``): y2 = the target (host input), y3 = its own
+    spike trace (impulse ``out_impulse``, ``tau_out`` steps); it sends ``y2 - y3`` to the feedback
+    projections. Units as :func:`eprop`.
+    """
+    _pos("feedback_alignment", name, lr=lr, tau_pre=tau_pre)
+    if layer not in ("hidden", "output"):
+        raise ParameterError(f"layer {layer!r}", node=name, parameter="layer", expected="hidden or output")
+    src = source or ("feedback" if layer == "hidden" else "target")
+    if src not in SIGNAL_SOURCES or (layer == "output") != (src == "target"):
+        raise ParameterError(
+            f"source {src!r} for layer {layer!r}",
+            node=name,
+            parameter="source",
+            expected="target for the output layer, feedback or host for hidden layers",
+        )
+    imp = float(trace_impulse)
+    if layer == "hidden":
+        dw = _signal_products(float(lr) / 2**7, (Factor("x1"), Factor("y1")))
+        sig = LearningSignal(src, True, float(psi_height), float(psi_width))
+        y3 = Trace()
+    else:
+        dw = _signal_products(float(lr), (Factor("x1"),))
+        sig = LearningSignal("target")
+        y3 = Trace(float(out_impulse), float(tau_out))
+    return validate(
+        LearningRule(
+            dw=dw,
+            x1=Trace(imp, float(tau_pre)),
+            y3=y3,
+            third_factor="y2",
+            signal=sig,
+            kind="feedback_alignment",
+            name=name,
+            params=dict(
+                lr=lr,
+                tau_pre=tau_pre,
+                layer=layer,
+                psi_height=psi_height,
+                psi_width=psi_width,
+                tau_out=tau_out,
+                out_impulse=out_impulse,
+                trace_impulse=imp,
+                source=src,
+            ),
+        )
+    )
+
+
 #: kind -> constructor (used by the TOML loader).
 LIBRARY = {
     "stdp_pair": stdp_pair,
     "stdp_triplet": stdp_triplet,
     "rstdp": rstdp,
     "hebbian": hebbian,
+    "eprop": eprop,
+    "feedback_alignment": feedback_alignment,
 }

@@ -375,10 +375,16 @@ class Loihi2Builder:
         u_init: Any = 0,
         v_init: Any = 0,
         rule: Any = None,
+        psi_height: int = 0,
+        psi_shift: int = 0,
+        signal_mode: int = 0,
+        error_out: int = 0,
     ) -> Population:
         """A LIF that sends its bAP and traces y1..y3 to learning projections (three-factor
         rules) and reads a reward from the input population ``reward`` (y2). With ``rule`` (an
-        IR rule or its :class:`~.learning.RuleMapping`) y1/y3 impulses and decays come from it.
+        IR rule or its :class:`~.learning.RuleMapping`) y1/y3 impulses and decays come from it,
+        and for learning-signal rules (``eprop``, ``feedback_alignment``) also ``psi_height``,
+        ``psi_shift``, ``signal_mode`` and ``error_out`` (``targets/loihi2/signals.py``).
         Equations: ``targets/loihi2/learning_validate.py``."""
         from .learning import RuleMapping, map_rule
 
@@ -386,6 +392,13 @@ class Loihi2Builder:
             m = rule if isinstance(rule, RuleMapping) else map_rule(rule)
             y1_impulse, y1_decay = m.neuron["y1_impulse"], m.neuron["y1_decay"]
             y3_impulse, y3_decay = m.neuron["y3_impulse"], m.neuron["y3_decay"]
+            psi_height = m.neuron.get("psi_height", psi_height)
+            if "psi_width_q8" in m.neuron:
+                from .learning import psi_shift as _psi_shift
+
+                psi_shift = _psi_shift(vth, psi_height, m.neuron["psi_width_q8"])
+            signal_mode = m.neuron.get("signal_mode", signal_mode)
+            error_out = m.neuron.get("error_out", error_out)
         shape = _shape(size, name)
         params = self._lif_params(name, shape, du, dv, vth, bias_mant, bias_exp, u_init, v_init)
         params.update(
@@ -395,7 +408,40 @@ class Loihi2Builder:
             y3_decay=_int_scalar(y3_decay, name, "y3_decay"),
             reward=str(reward or ""),
         )
+        for k, v in (
+            ("psi_height", psi_height),
+            ("psi_shift", psi_shift),
+            ("signal_mode", signal_mode),
+            ("error_out", error_out),
+        ):
+            if v:
+                params[k] = _int_scalar(v, name, k)
         return self._add_pop(Population(name, "lif_3f", shape, params))
+
+    def feedback(
+        self,
+        pre: str,
+        post: str,
+        weights: Any,
+        *,
+        weight_exp: int = 0,
+        num_weight_bits: int = 8,
+        name: str | None = None,
+    ) -> Projection:
+        """A feedback projection: fixed (e.g. random) weights from a learning-signal ``lif_3f``
+        (``error_out=1``, its errors ``y2 - y3``) into the third-factor input of ``post`` (a
+        ``lif_3f``, e.g. with ``signal_mode=1``), summed and shifted by ``weight_exp``, received
+        one step later (Lava: a graded ``Dense`` from ``s_out_err`` to ``a_third_factor_in``)."""
+        name = self._name(pre, post, name)
+        a, b = self._ends(pre, post, name)
+        w = _int_array(weights, (b.size, a.size), name, "weights")
+        params = self._common(name, w, weight_exp, num_weight_bits, 1, 8)
+        params["weights"] = w
+        params["feedback"] = 1
+        proj = Projection(name, pre, post, "dense", params)
+        validate_projection(proj, self._partial())
+        self._projs[name] = proj
+        return proj
 
     def learning_dense(
         self,

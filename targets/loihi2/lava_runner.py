@@ -233,6 +233,7 @@ def _make_population(name: str, pop, data: np.ndarray | None):
             y1_decay=_int(p["y1_decay"]),
             y3_impulse=_int(p["y3_impulse"]),
             y3_decay=_int(p["y3_decay"]),
+            **{k: _int(p.get(k, 0)) for k in ("psi_height", "psi_shift", "signal_mode", "error_out")},
             **kw,
         )
     if pop.kind == "lif_reset":
@@ -286,9 +287,13 @@ def build_lava_network(program: Program, pop_data: Mapping[str, np.ndarray]) -> 
     for name, proj in program.projections.items():
         pre, post = program.populations[proj.pre], program.populations[proj.post]
         conn = _make_projection(proj, pre.size, post.size)
+        procs[name] = conn
+        if _int(proj.params.get("feedback", 0)):  # errors -> third-factor input (targets/loihi2/signals.py)
+            procs[pre.name].s_out_err.connect(conn.s_in)
+            conn.a_out.connect(procs[post.name].a_third_factor_in)
+            continue
         procs[pre.name].s_out.connect(conn.s_in)
         conn.a_out.connect(procs[post.name].a_in)
-        procs[name] = conn
         if proj.kind == "learning_dense":  # bAP (and y1..y3 for three-factor rules) from the post neuron
             if post.kind == "lif_3f":
                 procs[post.name].s_out_bap.connect(conn.s_in_bap)

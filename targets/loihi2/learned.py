@@ -25,7 +25,17 @@ _LEARNING_ONLY = (
     "tag_2",
     "graded_spike_cfg",
 )
-_LIF_3F_ONLY = ("y1_impulse", "y1_decay", "y3_impulse", "y3_decay", "reward")
+_LIF_3F_ONLY = (
+    "y1_impulse",
+    "y1_decay",
+    "y3_impulse",
+    "y3_decay",
+    "reward",
+    "psi_height",
+    "psi_shift",
+    "signal_mode",
+    "error_out",
+)
 
 
 def apply_learned(program: Program, result, *, keep_learning: bool, sample: int) -> None:
@@ -43,7 +53,9 @@ def apply_learned(program: Program, result, *, keep_learning: bool, sample: int)
             for k in list(proj.params):
                 if k in _LEARNING_ONLY or k.endswith("_impulse") or k.endswith("_tau"):
                     del proj.params[k]
-    if not keep_learning:
+    if not keep_learning:  # feedback projections only feed third factors: gone with them
+        for name in [n for n, pj in program.projections.items() if int(pj.params.get("feedback", 0))]:
+            del program.projections[name]
         for pop in program.populations.values():
             if pop.kind == "lif_3f":
                 pop.kind = "lif"

@@ -158,6 +158,13 @@ def y_decay(tau: float) -> int:
     return int(round(spec.Y_DECAY_MAX * math.exp(-1.0 / tau)))
 
 
+def psi_shift(vth: int, height: int, width_q8: int) -> int:
+    """The lif_3f ``psi_shift`` nearest to a triangle of half-width ``width_q8 / 256 * theta``
+    (theta = vth << 6) and height ``height``: ``2^shift ~ width * theta / height``."""
+    x = (width_q8 / 256.0) * (int(vth) << spec.VTH_SHIFT) / max(int(height), 1)
+    return int(min(max(round(math.log2(max(x, 1.0))), 0), spec.PSI_SHIFT_MAX))
+
+
 def map_rule(rule: LearningRule, *, weight_scale: float = 1.0, sign_mode: int | None = None) -> RuleMapping:
     """Map an IR rule onto Lava's LearningDense.
 
@@ -209,6 +216,13 @@ def map_rule(rule: LearningRule, *, weight_scale: float = 1.0, sign_mode: int | 
             neuron[f"{k}_impulse"] = imp
             neuron[f"{k}_decay"] = y_decay(float(tr.tau))
         neuron["reward_trace"] = int(rule.third_factor[1])
+        sg = rule.signal
+        if sg is not None:  # learning signals: targets/loihi2/signals.py
+            if sg.pseudo_derivative:
+                neuron["psi_height"] = int(round(sg.psi_height))
+                neuron["psi_width_q8"] = int(round(sg.psi_width * 256))  # the builder sets psi_shift from vth
+            neuron["signal_mode"] = 0 if sg.source == "target" else 1
+            neuron["error_out"] = 1 if sg.source == "target" else 0
         if rule.third_factor != "y2":
             raise UnsupportedError(
                 f"the lif_3f neuron carries the reward in y2, rule uses {rule.third_factor}",

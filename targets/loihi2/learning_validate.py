@@ -9,6 +9,16 @@ learning projections it is post of and receives a reward; our own Lava ProcessMo
 * ``reward`` (str): name of an input population of the same size whose payload of this step
   is the reward; ``y2 <- clip(reward, 0, 127)``; ``""`` = no reward (y2 = 0).
 
+Learning signals (optional ``lif_3f`` fields, equations in ``signals.py``): ``psi_height`` (0..127;
+> 0: y1 is the pseudo-derivative ``max(0, psi_height - (|v - theta| >> psi_shift))``),
+``psi_shift`` (0..24), ``signal_mode`` (0: y3 is a spike trace; 1: y2/y3 are the positive/negative
+parts of the third-factor input), ``error_out`` (1: the population is a learning-signal population
+and sends ``y2 - y3`` on its error port).
+
+``dense`` projection with ``feedback = 1`` (a feedback projection): fixed weights from a ``lif_3f``
+with ``error_out = 1`` (its error payloads, graded: ``num_message_bits`` > 0) into the third-factor
+input of a ``lif_3f`` post population (summed, shifted by ``weight_exp``, received one step later).
+
 ``learning_dense`` projection (Lava ``LearningDense``, fixed_pt bit-approximate model): the
 ``dense`` fields plus ``dw``, ``dd``, ``dt`` (Lava rule strings, see ``learning.py``),
 ``x1_impulse`` .. ``y3_impulse`` (float, multiples of 1/256, 0..127), ``x1_tau`` .. ``y3_tau``
@@ -37,6 +47,52 @@ def validate_lif_3f(pop) -> None:
         check_int(p[f"{k}_decay"], 0, spec.Y_DECAY_MAX, what=what, node=name, field=f"{k}_decay")
     if not isinstance(p["reward"], str):
         raise ParameterError("reward must be an input population name or ''", node=name, parameter="reward")
+    check_int(p.get("psi_height", 0), 0, spec.TRACE_MAX, what=what, node=name, field="psi_height")
+    check_int(p.get("psi_shift", 0), 0, spec.PSI_SHIFT_MAX, what=what, node=name, field="psi_shift")
+    check_int(p.get("signal_mode", 0), 0, 1, what=what, node=name, field="signal_mode")
+    check_int(p.get("error_out", 0), 0, 1, what=what, node=name, field="error_out")
+
+
+def validate_feedback(proj, program) -> None:
+    """A feedback projection: lif_3f (error_out) -> lif_3f third factor, graded, dense."""
+    p, name = proj.params, proj.name
+    pre, post = program.populations[proj.pre], program.populations[proj.post]
+    check_int(p["feedback"], 0, 1, what="feedback projection", node=name, field="feedback")
+    if proj.kind != "dense":
+        raise UnsupportedError(
+            f"a feedback projection must be dense, got {proj.kind}",
+            node=name,
+            parameter="kind",
+            expected="dense",
+        )
+    if pre.kind != "lif_3f" or not int(pre.params.get("error_out", 0)):
+        raise GraphError(
+            f"feedback projection '{name}' comes from '{pre.name}', which sends no error",
+            node=name,
+            parameter="pre",
+            expected="a lif_3f population with error_out = 1",
+        )
+    if post.kind != "lif_3f":
+        raise GraphError(
+            f"feedback projection '{name}' ends at '{post.name}' ({post.kind})",
+            node=name,
+            parameter="post",
+            expected="a lif_3f population (its third-factor input)",
+        )
+    if post.params.get("reward"):
+        raise UnsupportedError(
+            f"'{post.name}' reads both a reward input and feedback projections",
+            node=post.name,
+            parameter="reward",
+            expected="one source of the third factor",
+        )
+    if int(p["num_message_bits"]) == 0:
+        raise ParameterError(
+            "a feedback projection carries graded errors",
+            node=name,
+            parameter="num_message_bits",
+            expected=">= 1 (graded payloads)",
+        )
 
 
 def validate_learning_dense(proj, program) -> None:

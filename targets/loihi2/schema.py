@@ -60,11 +60,16 @@ _POP_FIELDS = {
         "y3_impulse",
         "y3_decay",
         "reward",
+        # learning signals (targets/loihi2/signals.py), optional
+        "psi_height",
+        "psi_shift",
+        "signal_mode",
+        "error_out",
     },
 }
-_POP_OPTIONAL = {"u_init", "v_init"}
+_POP_OPTIONAL = {"u_init", "v_init", "psi_height", "psi_shift", "signal_mode", "error_out"}
 _PROJ_FIELDS = {
-    "dense": set(_COMMON_PROJ) | {"weights"},
+    "dense": set(_COMMON_PROJ) | {"weights", "feedback"},
     "delay_dense": set(_COMMON_PROJ) | {"weights", "delays"},
     "sparse": set(_COMMON_PROJ) | {"pre", "post", "weights"},
     "delay_sparse": set(_COMMON_PROJ) | {"pre", "post", "weights", "delays"},
@@ -83,7 +88,7 @@ _PROJ_FIELDS = {
     }
     | {f"{k}_{f}" for k in ("x1", "x2", "y1", "y2", "y3") for f in ("impulse", "tau")},
 }
-_PROJ_OPTIONAL = {"tag_1", "tag_2", "graded_spike_cfg"}
+_PROJ_OPTIONAL = {"tag_1", "tag_2", "graded_spike_cfg", "feedback"}
 
 
 def validate_population(pop) -> None:
@@ -186,6 +191,10 @@ def validate_projection(proj, program: Program) -> None:
         _weights(p["weights"], (n_post, n_pre), wlo, whi, wfield, what, name)
         validate_learning_dense(proj, program)
         return
+    if int(p.get("feedback", 0)):
+        from .learning_validate import validate_feedback
+
+        validate_feedback(proj, program)
     if proj.kind in ("dense", "delay_dense"):
         _weights(p["weights"], (n_post, n_pre), wlo, whi, wfield, what, name)
         if proj.kind == "delay_dense":

@@ -167,3 +167,5 @@ THREE_FACTOR_Y_TAU = 2**16 - 1
 #: lif_3f post trace decays: 12-bit, y <- (y * decay) >> 12 (decay 4096 = no decay).
 Y_DECAY_BITS = 12
 Y_DECAY_MAX = 2**Y_DECAY_BITS
+#: lif_3f pseudo-derivative: |v - theta| >> psi_shift with v in the 24-bit voltage range.
+PSI_SHIFT_MAX = 24
