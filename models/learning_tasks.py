@@ -35,6 +35,13 @@ PATTERN = dict(n_aff=1000, p=0.01, length=50, gap=(100, 250))
 PATTERN_NEURON = dict(du=4095, dv=256, vth=10000)
 PATTERN_RULE = dict(A_plus=4.0, A_minus=3.0, tau_plus=17, tau_minus=34)
 PATTERN_W0 = 100  # initial weights uniform in [w0/2, 3 w0/2]
+#: Seeds of issue 13 (item 4), written down before any run of the homeostatic rule: the rule and its
+#: parameters are tuned on the development seeds only; the evaluation seeds are run once, for the seed
+#: table of docs/learning.md and the test that asks >= 9/10 of them to learn. A seed s draws the pattern
+#: from s, the noise from 1000 + s (test noise 2000 + s), the initial weights from 100 + s and the
+#: stochastic rounding from 7 + s, so the two sets share no random stream.
+PATTERN_DEV_SEEDS = tuple(range(10))
+PATTERN_EVAL_SEEDS = tuple(range(500, 510))
 
 
 def pattern_data(
