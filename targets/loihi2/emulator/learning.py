@@ -34,6 +34,7 @@ from neurocompile.errors import InputDataError, NumericOverflowError, Unsupporte
 from neurocompile.program import Program
 from neurocompile.targets.loihi2 import spec
 from neurocompile.targets.loihi2.learning import parse_projection_rules
+from neurocompile.targets.loihi2.signals import lif3f_traces, uses_signals
 from neurocompile.targets.loihi2.weights import effective_weights, truncate_weights
 
 from .arith import (
@@ -439,8 +440,16 @@ def run_learning_program(
                 )
         elif name not in pops:
             raise InputDataError(f"cannot record unknown population '{name}'", node=name, parameter="record")
+    signals = uses_signals(program)
+    if fused and signals:
+        raise UnsupportedError(
+            "the fused kernel does not model learning signals (pseudo-derivative, signed third "
+            "factors, error ports, feedback projections)",
+            parameter="fused",
+            expected="fused=False or None",
+        )
     if fused is None:
-        fused = all(n in pops and o in _FUSED_POP_OBS for n, o in needed)
+        fused = not signals and all(n in pops and o in _FUSED_POP_OBS for n, o in needed)
     if fused:
         return _run_fused(program, arrays, batch, steps, rec, needed, separable, strict)
     key_of = {pop: key for key, pop in program.inputs.items()}
@@ -471,6 +480,8 @@ def run_learning_program(
                 a=np.zeros(size, np.int64),
                 s=np.zeros(size, np.int64),
                 y=np.zeros((3, size), np.int64),
+                r=np.zeros(size, np.int64),
+                err=np.zeros(size, np.int64),
             )
         static, learn = [], {}
         for n, proj in projs.items():
@@ -512,27 +523,23 @@ def run_learning_program(
                 st["u"], st["v"] = x, np.where(fire, 0, y)
                 st["s"] = fire.astype(np.int64)
                 out_spk[n] = st["s"]
-                if pop.kind == "lif_3f":
-                    yy = st["y"]
-                    for k, key in ((0, "y1"), (2, "y3")):
-                        yy[k] = np.minimum(
-                            ((yy[k] * int(p[f"{key}_decay"])) >> spec.Y_DECAY_BITS)
-                            + int(p[f"{key}_impulse"]) * st["s"],
-                            spec.TRACE_MAX,
-                        )
+                if pop.kind == "lif_3f":  # y1..y3 (and the error) by signals.lif3f_traces
                     rname = p["reward"]
-                    yy[1] = (
-                        np.clip(np.asarray(arrays[key_of[rname]][b, t - 1]).reshape(-1), 0, spec.TRACE_MAX)
-                        if rname
-                        else 0
-                    )
+                    r = st["r"]  # the feedback projections' input for this step (sent at t-1)
+                    if rname:
+                        r = r + np.asarray(arrays[key_of[rname]][b, t - 1]).reshape(-1).astype(np.int64)
+                    st["y"][:], err = lif3f_traces(st["y"], st["s"], y, int(p["vth"]) << spec.VTH_SHIFT, r, p)
+                    st["r"] = np.zeros_like(st["r"])
+                    if err is not None:
+                        st["err"] = err
             for proj, w, wexp, graded in static:
-                s = out_spk[proj.pre]
+                fb = int(proj.params.get("feedback", 0))  # error payloads into the third factor
+                s = state[proj.pre]["err"] if fb else out_spk[proj.pre]
                 if graded:
                     acc = wrap32_array(w @ s)
                 else:
                     acc = w[:, s != 0].sum(axis=1)
-                state[proj.post]["a"] += wrap32_array(_shift(acc, wexp))
+                state[proj.post]["r" if fb else "a"] += wrap32_array(_shift(acc, wexp))
             for n, lp in learn.items():
                 s = (out_spk[lp.pre] != 0).astype(np.int64)
                 acc = np.zeros(lp.WT.shape[1], np.int64)
