@@ -207,19 +207,22 @@ def _conv_matrix(node: Node, in_shape: Shape, nd: int) -> tuple[sp.csr_matrix, n
 
     co_ax, ci_ax = 0, 1 + nd
     in_strides = [int(np.prod(in_sp[d + 1 :], dtype=np.int64)) for d in range(nd)]
-    chan = on(np.arange(cin_g, dtype=np.int64), ci_ax) + on(
-        (np.arange(cout, dtype=np.int64) // (cout // groups)) * cin_g, co_ax
+    n_out, n_in = _size(out_shape), _size(in_shape)
+    # the index dtype scipy gives the matrix (int32 when the shape fits): no conversion copy
+    ix = np.int32 if max(n_out, n_in) <= np.iinfo(np.int32).max else np.int64
+    chan = on(np.arange(cin_g, dtype=ix), ci_ax) + on(
+        (np.arange(cout, dtype=ix) // (cout // groups)) * cin_g, co_ax
     )
     in_idx = chan * _size(in_sp)
     valid = np.ones((1,) * rank, dtype=bool)
     for d in range(nd):
-        o = on(np.arange(out_sp[d], dtype=np.int64) * stride[d] - pads[d][0], 1 + d)
-        p = o + on(np.arange(kernel[d], dtype=np.int64) * dilation[d], 2 + nd + d)
+        o = on(np.arange(out_sp[d], dtype=ix) * stride[d] - pads[d][0], 1 + d)
+        p = o + on(np.arange(kernel[d], dtype=ix) * dilation[d], 2 + nd + d)
         valid = valid & (p >= 0) & (p < in_sp[d])
         in_idx = in_idx + p * in_strides[d]
     grid = (cout,) + out_sp + (cin_g,) + kernel
     valid = np.broadcast_to(valid, grid)
-    n_out, taps = _size(out_shape), cin_g * _size(kernel)
+    taps = cin_g * _size(kernel)
     counts = valid.reshape(n_out, taps).sum(axis=1, dtype=np.int64)
     indptr = np.zeros(n_out + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
@@ -227,7 +230,9 @@ def _conv_matrix(node: Node, in_shape: Shape, nd: int) -> tuple[sp.csr_matrix, n
     data = np.broadcast_to(wgrid, grid)[valid]
     indices = np.broadcast_to(in_idx, grid)[valid]
     del valid
-    mat = sp.csr_matrix((data, indices, indptr), shape=(n_out, _size(in_shape)))
+    if indptr[-1] > np.iinfo(ix).max:  # more taps than the index dtype counts
+        ix = np.int64
+    mat = sp.csr_matrix((data, indices.astype(ix, copy=False), indptr.astype(ix)), shape=(n_out, n_in))
     mat.has_canonical_format = True
     bias = node.params.get("bias")
     b = None
@@ -556,11 +561,15 @@ def build_netlist(graph: Graph, semantics: Semantics) -> Netlist:
             grp.bias = grp.bias + np.asarray(v, dtype=np.float64).reshape(-1)
         for src, by_d in expr.terms.items():
             pre_l, post_l, w_l, d_l = [], [], [], []
+            ordered = len(by_d) == 1  # one canonical CSR: already in (post, pre) order, unique
             for d in sorted(by_d):
                 m = by_d[d]
-                coo = m.tocoo()
-                if not (isinstance(m, sp.csr_matrix) and m.has_canonical_format):
-                    coo.sum_duplicates()  # a canonical CSR's COO is already row-major, unique
+                canonical = isinstance(m, sp.csr_matrix) and m.has_canonical_format
+                ordered = ordered and canonical
+                # a canonical CSR's COO is already row-major and unique (its arrays are copied below)
+                coo = m.tocoo(copy=not canonical)
+                if not canonical:
+                    coo.sum_duplicates()
                 keep = coo.data != 0
                 every = bool(keep.all())  # no mask copy when nothing is dropped
                 pre_l.append((coo.col if every else coo.col[keep]).astype(np.int64))
@@ -575,7 +584,7 @@ def build_netlist(graph: Graph, semantics: Semantics) -> Netlist:
                 pre_i, post_i = np.concatenate(pre_l), np.concatenate(post_l)
                 w, dl = np.concatenate(w_l), np.concatenate(d_l)
             del pre_l, post_l, w_l, d_l
-            order = _lexsort3(dl, pre_i, post_i)
+            order = None if ordered else _lexsort3(dl, pre_i, post_i)
             if order is not None:
                 pre_i, post_i, w, dl = pre_i[order], post_i[order], w[order], dl[order]
             srcs = [n for n in expr.nodes if _feeds(graph, src, n, b)]
