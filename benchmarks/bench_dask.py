@@ -10,7 +10,9 @@ Cases:
   one-process run (a check). The note adds how many workers computed at once on average in the
   2-worker run (shards' compute seconds over their span, from Dask's task stream): near 2 means the
   shards overlapped, whatever share of the cores the shared machine gave them.
-* ``one_process``: the same batch in this process (no Dask), for the cost of going through Dask.
+* ``one_process``: the same batch in this process (no Dask; the emulator's batch kernel uses every
+  core through numba's ``prange``, while each Dask worker has one numba thread): what one machine
+  gains from Dask is nothing; the workers pay off across machines.
 * ``overhead_per_run``: a run of one 1-step sample (the Program's ``.ncp`` bytes written and
   broadcast, one shard), on 1 worker.
 * ``overhead_per_shard``: 1-step samples in one shard each; the time beyond the one-shard run
@@ -28,7 +30,6 @@ Quick: 8 samples of 40 steps, one run each.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import time
@@ -71,11 +72,12 @@ RECORD = "inp.spikes,h1.spikes,h2.spikes,out.spikes"
 
 
 def _cluster(n: int):
+    """What ``--cluster local:N`` starts (one numba thread per worker), and a client."""
     import distributed
 
-    cluster = distributed.LocalCluster(
-        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
-    )
+    from neurocompile.distributed import local_cluster
+
+    cluster = local_cluster(n)
     return cluster, distributed.Client(cluster)
 
 

@@ -3,8 +3,8 @@
 ``Program.run(inputs, cluster=...)``, ``neurocompile run|validate|demo --cluster ...`` and
 :func:`neurocompile.sweep.run_sweep` go through here. ``cluster`` is one of
 
-* ``"local:N"`` - a ``distributed.LocalCluster`` of N worker processes (one thread each) on this
-  machine, started for the call and closed after it;
+* ``"local:N"`` - a ``distributed.LocalCluster`` of N worker processes (one thread and one numba
+  thread each: :func:`local_cluster`) on this machine, started for the call and closed after it;
 * ``"tcp://HOST:PORT"`` (or ``tls://``) - the scheduler of a running Dask cluster (``dask scheduler``
   + ``dask worker``, or dask-jobqueue's ``SLURMCluster``; ``docs/distributed.md``), connected within
   :data:`CONNECT_TIMEOUT` seconds (``$NEUROCOMPILE_CLUSTER_TIMEOUT``) or a typed error;
@@ -77,6 +77,9 @@ CLUSTER_FORMS = "local:N (N worker processes on this machine) or tcp://HOST:PORT
 #: default 6 for ~15 % more bytes (a 1M-synapse Program: 0.04 s instead of 0.5 s on this machine), and
 #: those seconds are serial in every sharded run.
 SHIP_COMPRESS_LEVEL = 1
+#: Environment of the worker processes ``"local:N"`` starts: one numba thread per single-threaded worker
+#: (as Dask sets ``OMP_NUM_THREADS=1``), so N workers use N cores. Remote workers: start them likewise.
+WORKER_ENV = {"NUMBA_NUM_THREADS": "1"}
 #: Programs a worker process keeps deserialised (by SHA-256 of their bytes).
 WORKER_CACHE = 4
 
@@ -158,13 +161,7 @@ def connect(cluster: Any, *, timeout: float | None = None) -> Iterator[Any]:
     dist = _distributed()
     if kind == "local":
         try:
-            local = dist.LocalCluster(
-                n_workers=value,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
+            local = local_cluster(value)
         except (RuntimeError, OSError) as exc:
             raise BackendUnavailableError(
                 f"cannot start a LocalCluster of {value} worker processes ({type(exc).__name__}: "
@@ -196,6 +193,21 @@ def connect(cluster: Any, *, timeout: float | None = None) -> Iterator[Any]:
         yield client
     finally:
         client.close()
+
+
+def local_cluster(n: int) -> Any:
+    """The ``LocalCluster`` that ``"local:N"`` starts: N worker processes of one thread each, with
+    :data:`WORKER_ENV` (one numba thread per worker: the emulators' batch kernels are ``prange``
+    loops that would otherwise use every core in every worker), no dashboard, quiet logs."""
+    dist = _distributed()
+    return dist.LocalCluster(
+        n_workers=int(n),
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+        env=dict(WORKER_ENV),
+    )
 
 
 def n_workers(client: Any) -> int:
@@ -610,6 +622,7 @@ __all__ = [
     "SHARDS_PER_WORKER",
     "parse_cluster",
     "connect",
+    "local_cluster",
     "n_workers",
     "shard_bounds",
     "default_shards",

@@ -36,11 +36,9 @@ dask_mark = pytest.mark.dask
 @pytest.fixture(scope="module")
 def client():
     dist = pytest.importorskip("distributed", reason="dask distributed is not installed (make venvs)")
-    import logging
+    from neurocompile.distributed import local_cluster
 
-    cluster = dist.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
-    )
+    cluster = local_cluster(2)  # what --cluster local:2 starts
     c = dist.Client(cluster)
     yield c
     c.close()
@@ -289,6 +287,16 @@ def test_sharded_warnings_and_strict_errors_as_one_process(client):
     with pytest.raises(NumericOverflowError) as many:
         prog.run(x, strict=True, cluster=client, shards=5)
     assert str(many.value) == str(one.value) and many.value.node == one.value.node
+
+
+@dask_mark
+def test_local_workers_have_one_numba_thread(client):
+    def threads() -> int:
+        import numba
+
+        return numba.config.NUMBA_NUM_THREADS
+
+    assert set(client.run(threads).values()) == {1}
 
 
 @dask_mark
