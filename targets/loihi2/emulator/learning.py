@@ -299,6 +299,32 @@ def forward(WT, spk, out):
                 out[i] += WT[j, i]
 
 
+def _decay_groups(p: dict, size: int) -> list:
+    """[(neurons, fu, fv)]: the decay factors of a population's neurons, one entry per distinct
+    (du, dv) (``slice(None)`` when the population has one; per-neuron du/dv of a ``lif``)."""
+    if np.ndim(p["du"]) == 0 and np.ndim(p["dv"]) == 0:
+        return [(slice(None), decay_factor_u(p["du"]), decay_factor_v(p["dv"]))]
+    d = np.stack([np.broadcast_to(np.asarray(p[k], np.int64).reshape(-1), (size,)) for k in ("du", "dv")], 1)
+    uniq, inv = np.unique(d, axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    return [
+        (np.flatnonzero(inv == k), decay_factor_u(du), decay_factor_v(dv)) for k, (du, dv) in enumerate(uniq)
+    ]
+
+
+def _lif_step(u, v, a, groups, bias):
+    """:func:`.arith.lif_uv_flags_array` over the decay groups of :func:`_decay_groups`."""
+    if len(groups) == 1:
+        _, fu, fv = groups[0]
+        return lif_uv_flags_array(u, v, a, fu, fv, bias)
+    x, y = np.empty_like(u), np.empty_like(v)
+    ub = vb = False
+    for idx, fu, fv in groups:
+        x[idx], y[idx], b1, b2 = lif_uv_flags_array(u[idx], v[idx], a[idx], fu, fv, bias[idx])
+        ub, vb = ub or b1, vb or b2
+    return x, y, ub, vb
+
+
 def _shift(a: np.ndarray, wexp: int) -> np.ndarray:
     return a << wexp if wexp > 0 else a >> (-wexp)
 
@@ -477,6 +503,7 @@ def run_learning_program(
                 u=np.asarray(p.get("u_init", 0), np.int64).reshape(-1) * np.ones(size, np.int64),
                 v=np.asarray(p.get("v_init", 0), np.int64).reshape(-1) * np.ones(size, np.int64),
                 bias=np.where(bexp >= 0, mant << np.maximum(bexp, 0), mant >> np.maximum(-bexp, 0)),
+                decays=_decay_groups(p, size),
                 a=np.zeros(size, np.int64),
                 s=np.zeros(size, np.int64),
                 y=np.zeros((3, size), np.int64),
@@ -513,9 +540,7 @@ def run_learning_program(
                 ):
                     u = np.zeros_like(u)
                     v = np.zeros_like(v)
-                x, y, ub, vb = lif_uv_flags_array(
-                    u, v, a, decay_factor_u(p["du"]), decay_factor_v(p["dv"]), st["bias"]
-                )
+                x, y, ub, vb = _lif_step(u, v, a, st["decays"], st["bias"])
                 for c, bad in ((0, ub), (1, vb)):
                     if bad and not ovf[b, kn, c]:
                         ovf[b, kn, c] = t
@@ -1190,8 +1215,9 @@ class FusedPlan:
             bias[a:b] = np.where(bexp >= 0, mant << np.maximum(bexp, 0), mant >> np.maximum(-bexp, 0))
             self.u0[a:b] = np.asarray(p.get("u_init", 0), np.int64).reshape(-1)
             self.v0[a:b] = np.asarray(p.get("v_init", 0), np.int64).reshape(-1)
-            NP[a:b, N_FU] = decay_factor_u(p["du"])
-            NP[a:b, N_FV] = decay_factor_v(p["dv"])
+            for idx, fu, fv in _decay_groups(p, pop.size):  # per-neuron decays (lif) or one
+                NP[a:b, N_FU][idx] = fu
+                NP[a:b, N_FV][idx] = fv
             NP[a:b, N_VTH] = int(p["vth"]) << spec.VTH_SHIFT
             if pop.kind == "lif_reset":
                 NP[a:b, N_RINT] = int(p["reset_interval"])
