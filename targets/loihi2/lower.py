@@ -1147,15 +1147,17 @@ def _lower_connection(
             if not (conn.weight.size if whole else m.any()):
                 continue
             pp = post_pops[q]
-            pre_l = pre_local[conn.pre_idx[m]]
-            post_l = post_local[conn.post_idx[m]]
+            # (read only below) a population holding its whole group in order: local = global index
+            pre_l = conn.pre_idx[m] if whole and _is_arange(pre_local) else pre_local[conn.pre_idx[m]]
+            post_l = conn.post_idx[m] if whole and _is_arange(post_local) else post_local[conn.post_idx[m]]
             w = conn.weight[m]
             d = conn.delay[m]
             post_g = conn.post_idx[m]
             w_eff = c["drive"][post_g] * w / (64.0 * pp.scale[post_l])
-            # split pairs that occur several times (different delays) into extra projections
-            key = post_l * (int(pre_l.max(initial=0)) + 1) + pre_l
-            rank = _pair_ranks(d, key)
+            # split pairs that occur several times (different delays) into extra projections; the
+            # netlist's (post, pre, delay) are unique, so with one delay every pair occurs once
+            one_delay = not d.size or d.min() == d.max()
+            rank = None if one_delay else _pair_ranks(d, post_l * (int(pre_l.max(initial=0)) + 1) + pre_l)
             for r in range(1 if rank is None else int(rank.max(initial=0)) + 1):
                 sel = slice(None) if rank is None else rank == r  # every pair once: all, no copies
                 base = (
@@ -1188,6 +1190,11 @@ def _lower_connection(
                         qprojs,
                     )
                     names[conn.name].append(pn)
+
+
+def _is_arange(local: np.ndarray) -> bool:
+    """``local`` is ``0, 1, ..., n - 1`` (each neuron's index in its population is its own)."""
+    return bool(local.size == 0 or (local[0] == 0 and np.all(np.diff(local) == 1)))
 
 
 def _pair_ranks(d: np.ndarray, key: np.ndarray) -> np.ndarray | None:
@@ -1294,10 +1301,11 @@ def _emit(
         )
     achieved = wi * 2.0**wexp
     stats = error_stats(w_eff, achieved, clipped)
-    drive = coef_drive = w_eff / np.where(w != 0, w, 1.0)
+    nzw = w != 0
+    drive = coef_drive = w_eff / np.where(nzw, w, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ws = np.where(w != 0, 2.0**wexp / np.where(coef_drive != 0, drive, np.inf), 0.0)
-    ws = ws[w != 0]
+        ws = np.where(nzw, 2.0**wexp / np.where(coef_drive != 0, drive, np.inf), 0.0)
+    ws = ws[nzw]
     qprojs[pname] = {
         "connection": conn.name,
         "sources": list(conn.sources),
