@@ -509,6 +509,11 @@ SECTIONS: dict[str, tuple[Example, ...]] = {
             ),
         ),
         Example(
+            "loihi2-learning-signal",
+            _toml_inline(_rule(kind="eprop", lr=0.001, tau_pre=4, tau_e=4)),
+            _graph(target="loihi2", rules=_rule(kind="eprop", lr=0.001, tau_pre=4, tau_e=4)),
+        ),
+        Example(
             "loihi2-learning-reward",
             _toml_inline(
                 _rule(kind="rstdp", lr=0.5, A_plus=0.4, A_minus=0.3, tau_plus=5, tau_minus=5, tau_e=20)
@@ -568,6 +573,11 @@ SECTIONS: dict[str, tuple[Example, ...]] = {
             _graph(
                 target="spinnaker", rules=_rule(kind="hebbian", eta=0.5, tau_pre=5, w_max=20.0, decay=0.01)
             ),
+        ),
+        Example(
+            "spinnaker-rule-no-binary",
+            _toml_inline(_rule(kind="feedback_alignment", lr=0.001, tau_pre=4)),
+            _graph(target="spinnaker", rules=_rule(kind="feedback_alignment", lr=0.001, tau_pre=4)),
         ),
         Example(
             "spinnaker-rule-epoch",

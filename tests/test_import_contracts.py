@@ -49,6 +49,7 @@ CORE_LAYERS: list[set[str]] = [
         "learning.attach",
         "learning.ir",
         "learning.library",
+        "learning.online",
         "learning.results",
         "learning.toml",
     },

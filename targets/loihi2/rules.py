@@ -166,6 +166,18 @@ def _delay_limit(ctx) -> Iterator[Finding]:
 _MAP_CODES = {"t_epoch": "loihi2-learning-epoch", "third_factor": "loihi2-learning-third-factor"}
 
 
+def signal_refusal(node: str, rule) -> UnsupportedError:
+    """Learning-signal rules need populations and projections a NIR graph does not describe."""
+    return UnsupportedError(
+        f"rule '{rule.name}' ({rule.kind}) needs a learning-signal population sending its errors "
+        f"through feedback projections (source {rule.signal.source!r}) into lif_3f neurons computing "
+        "a pseudo-derivative; compile(learning=...) does not build them from a NIR graph",
+        node=node,
+        parameter="learning",
+        expected="Loihi2Builder: lif_3f(rule=...), learning_dense, feedback (models/learning_signals.py)",
+    )
+
+
 def learning_refusals(node: str, rule) -> list[Finding]:
     """What Loihi 2 refuses in a rule whatever the weight scale: the reward input of a three-factor
     rule, the lif_3f y traces, the epoch, trace impulses and third factor of the mapping."""
@@ -173,6 +185,9 @@ def learning_refusals(node: str, rule) -> list[Finding]:
     from .lower import _lif_3f_traces, reward_refusal
 
     out = []
+    if getattr(rule, "signal", None) is not None:  # e-prop / feedback alignment (docs/learning.md)
+        out.append(refusal("loihi2-learning-signal", signal_refusal(node, rule)))
+        return out
     if rule.is_three_factor:
         err = reward_refusal(node, rule)
         if err is not None:

@@ -365,6 +365,14 @@ class SpiNNakerRuleMapping:
 def _unsupported_reason(rule: Any) -> tuple[str, str] | None:
     """``(code, message)`` when sPyNNaker 1!7.4.1 cannot run ``rule`` at all, else None."""
     kind = getattr(rule, "kind", "custom")
+    if kind in ("eprop", "feedback_alignment") or getattr(rule, "signal", None) is not None:
+        what = {"eprop": "e-prop", "feedback_alignment": "feedback alignment"}.get(kind, f"rule {kind!r}")
+        return (
+            "spinnaker-rule-no-binary",
+            f"{what} needs a per-neuron graded learning signal (errors through feedback weights) and a "
+            "pseudo-derivative of v; sPyNNaker 1!7.4.1 ships no e-prop or feedback-alignment binary "
+            "(its plasticity is STDP timing x weight dependence, plus the broken neuromodulation path)",
+        )
     if kind == "rstdp" or getattr(rule, "third_factor", None) is not None:
         return (
             "spinnaker-neuromodulation-broken",
