@@ -1,0 +1,471 @@
+# ruff: noqa: E501
+"""Learning-signal rules that train from random weights, online: feedback alignment and e-prop on the
+bundled digits, integer (loihi2 emulator) and float (``neurocompile.learning.online``) versions of
+the same network and the same rule products.
+
+* FA: 64 inputs (8x8 pixels, regular rate code, ``T_ON`` steps then ``BLANK`` silent) -> ``N_HID``
+  hidden ``lif_3f`` (pseudo-derivative y1, signed learning signal y2/y3 from feedback) -> 10 output
+  ``lif_3f`` (the learning-signal population: y2 = target input, y3 = own spike trace, sends
+  y2 - y3 through fixed random feedback weights B to the hidden layer).
+* e-prop: 8 inputs (one image row per ``ROW`` steps, the zoo RNN's presentation) -> recurrent
+  hidden ``lif_3f`` (input and recurrent weights learn by ``eprop``: eligibility in tag 1) -> 10
+  outputs as above (readout learns by the delta rule, ``feedback_alignment(layer="output")``).
+
+Training is one long stream (batch 1) over the fit part of ``models/_digits.validation_split()``;
+hyperparameters were chosen on the validation split; the test set is evaluated once, frozen
+weights, prediction = the output with the most spikes. ``python -m models.learning_signals
+--write`` trains everything and writes ``docs/learning-signals.md`` and its PNG curves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from neurocompile.learning import eprop, feedback_alignment
+from neurocompile.learning.online import FloatNet, FPop, FProj, run
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "learning-signals.md"
+IMG = ROOT / "docs" / "img"
+
+
+@dataclass(frozen=True)
+class Cfg:
+    task: str = "fa"  # "fa" | "eprop"
+    n_hid: int = 64
+    epochs: int = 2
+    t_on: int = 12  # fa: steps per image; eprop: steps per row
+    blank: int = 4
+    target: int = 48  # target payload (trace units)
+    du: int = 4095
+    dv: int = 1024
+    vth: int = 64  # hidden threshold (theta = 64 vth)
+    vth_out: int = 64
+    w_in: float = 40.0  # initial weight scale (uniform +-)
+    w_out: float = 40.0
+    w_rec: float = 10.0
+    wexp: int = 0
+    b_scale: int = 64  # feedback weights uniform in +-b_scale
+    b_exp: int = -6
+    lr_hid: float = 2.0**-10
+    lr_out: float = 2.0**-8
+    tau_pre: float = 4.0
+    tau_out: float = 6.0
+    tau_e: float = 4.0
+    elig: float = 1.0
+    psi_height: float = 64.0
+    lr_decay: float = 0.5
+    target_from: int = 0  # the target (and the decoding window) starts at this step of a sample
+    target_blank: bool = False  # the target stays on during the blank steps
+    seed: int = 0
+    n_train: int | None = None  # None: all fit samples
+
+
+FA = Cfg(
+    vth=256,
+    vth_out=32,
+    wexp=-3,
+    w_in=240.0,
+    w_out=240.0,
+    lr_out=2.0**-10,
+    lr_hid=2.0**-10,
+    epochs=4,
+    target=96,
+)
+EPROP = Cfg(task="eprop", n_hid=64, t_on=2, blank=4, dv=256, w_in=60.0, w_rec=8.0)
+
+
+# ---------------------------------------------------------------------- data
+def encode(cfg: Cfg, images: np.ndarray) -> np.ndarray:
+    from neurocompile.models._digits import regular_rate, rows_regular
+
+    if cfg.task == "fa":
+        s = regular_rate(images, cfg.t_on).reshape(len(images), cfg.t_on, 64)
+        return np.concatenate([s, np.zeros((len(images), cfg.blank, 64))], 1).astype(np.int64)
+    return rows_regular(images, cfg.t_on, cfg.blank).astype(np.int64)
+
+
+def stream(cfg: Cfg, images, labels, rng):
+    """(inp (T, n_in), target (T, 10)) for training: the target is on while the sample is shown."""
+    x = encode(cfg, images)
+    n, steps, n_in = x.shape
+    tgt = np.zeros((n, steps, 10), np.int64)
+    on = steps if cfg.target_blank else steps - cfg.blank
+    for k, lab in enumerate(labels):
+        tgt[k, cfg.target_from : on, lab] = cfg.target
+    return x.reshape(-1, n_in), tgt.reshape(-1, 10)
+
+
+def data(cfg: Cfg, final: bool):
+    """Training images and evaluation images: fit/validation, or (final) train part/test set."""
+    from neurocompile.models._digits import split, validation_split
+
+    xtr, ytr, xev, yev = split() if final else validation_split()
+    if cfg.n_train is not None:
+        xtr, ytr = xtr[: cfg.n_train], ytr[: cfg.n_train]
+    return xtr, ytr, xev, yev
+
+
+# ---------------------------------------------------------------------- networks
+def init_weights(cfg: Cfg, n_in: int):
+    """Uniform random integer weights (W1, W2, B, WR), even: what Lava keeps of 8-bit MIXED weights
+    (the float reference starts from the same values)."""
+    rng = np.random.default_rng(cfg.seed)
+
+    def uni(a, shape):
+        return np.clip(2 * np.round(rng.uniform(-a, a, shape) / 2), -256, 254)
+
+    W1 = uni(cfg.w_in, (cfg.n_hid, n_in))
+    W2 = uni(cfg.w_out, (10, cfg.n_hid))
+    B = uni(cfg.b_scale, (cfg.n_hid, 10))
+    WR = uni(cfg.w_rec, (cfg.n_hid, cfg.n_hid))
+    np.fill_diagonal(WR, 0)
+    return W1, W2, B, WR
+
+
+def rules(cfg: Cfg, epoch: int = 0):
+    """(hidden rule, output rule) of an epoch: the learning rate decays by ``lr_decay`` per epoch
+    through the pre-trace impulse (dw is proportional to x1; Loihi 2's smallest coefficient step
+    rules out shrinking ``lr`` itself below 2^-10)."""
+    imp = 16.0 * cfg.lr_decay**epoch
+    out = feedback_alignment(
+        lr=cfg.lr_out, tau_pre=cfg.tau_pre, layer="output", tau_out=cfg.tau_out, trace_impulse=imp, name="out"
+    )
+    if cfg.task == "fa":
+        hid = feedback_alignment(
+            lr=cfg.lr_hid, tau_pre=cfg.tau_pre, psi_height=cfg.psi_height, trace_impulse=imp, name="hid"
+        )
+    else:
+        hid = eprop(
+            lr=cfg.lr_hid,
+            tau_pre=cfg.tau_pre,
+            tau_e=cfg.tau_e,
+            psi_height=cfg.psi_height,
+            elig=cfg.elig,
+            trace_impulse=imp,
+            name="hid",
+        )
+    return hid, out
+
+
+def program(cfg: Cfg, n_in: int, weights=None, epoch: int = 0, tags=None):
+    """The loihi2 Program (inputs ``inp`` and ``target``); ``weights`` (W1, W2, B, WR) integer,
+    ``tags`` {projection: tag_1} to continue from."""
+    from neurocompile.targets.loihi2.builder import Loihi2Builder
+
+    W1, W2, B, WR = weights if weights is not None else init_weights(cfg, n_in)
+    tags = tags or {}
+    hid_rule, out_rule = rules(cfg, epoch)
+    b = Loihi2Builder()
+    b.input("inp", n_in)
+    b.input("target", 10, num_message_bits=8)
+    b.lif_3f("hid", cfg.n_hid, du=cfg.du, dv=cfg.dv, vth=cfg.vth, rule=hid_rule)
+    b.lif_3f("out", 10, du=cfg.du, dv=cfg.dv, vth=cfg.vth_out, rule=out_rule, reward="target")
+    kw = dict(sign_mode=1, weight_exp=cfg.wexp)
+    b.learning_dense("inp", "hid", W1, hid_rule, rng_seed=1, tag_1=tags.get("w_in"), name="w_in", **kw)
+    if cfg.task == "eprop":
+        b.learning_dense("hid", "hid", WR, hid_rule, rng_seed=3, tag_1=tags.get("w_rec"), name="w_rec", **kw)
+    b.learning_dense("hid", "out", W2, out_rule, rng_seed=2, name="w_out", **kw)
+    b.feedback("out", "hid", B, weight_exp=cfg.b_exp, name="fb")
+    return b.build(outputs={"y": ("out", "spikes")})
+
+
+def float_net(cfg: Cfg, n_in: int, weights=None) -> FloatNet:
+    W1, W2, B, WR = weights if weights is not None else init_weights(cfg, n_in)
+    hid_rule, out_rule = rules(cfg)
+    sc = 2.0**cfg.wexp
+    pops = [
+        FPop("inp", n_in, "input"),
+        FPop("hid", cfg.n_hid, du=cfg.du, dv=cfg.dv, vth=cfg.vth, psi_height=cfg.psi_height, signal="signed"),
+        FPop("out", 10, du=cfg.du, dv=cfg.dv, vth=cfg.vth_out, signal="target", reward="target",
+             y3_impulse=16.0, y3_tau=cfg.tau_out),
+    ]  # fmt: skip
+    projs = [FProj("w_in", "inp", "hid", W1.astype(float), sc, hid_rule)]
+    if cfg.task == "eprop":
+        projs.append(FProj("w_rec", "hid", "hid", WR.astype(float), sc, hid_rule))
+    projs += [
+        FProj("w_out", "hid", "out", W2.astype(float), sc, out_rule),
+        FProj("fb", "out", "hid", B.astype(float), 2.0**cfg.b_exp, feedback=True),
+    ]
+    return FloatNet(pops, projs)
+
+
+# ---------------------------------------------------------------------- training / evaluation
+def _predict_counts(counts: np.ndarray) -> np.ndarray:
+    return np.argmax(counts, axis=1)
+
+
+def inference_program(cfg: Cfg, weights):
+    """The frozen network: plain ``lif`` and ``dense`` with the learned integer weights."""
+    from neurocompile.targets.loihi2.builder import Loihi2Builder
+
+    W1, W2, _, WR = weights
+    b = Loihi2Builder()
+    b.input("inp", W1.shape[1])
+    b.lif("hid", cfg.n_hid, du=cfg.du, dv=cfg.dv, vth=cfg.vth)
+    b.lif("out", 10, du=cfg.du, dv=cfg.dv, vth=cfg.vth_out)
+    b.dense("inp", "hid", W1, sign_mode=1, weight_exp=cfg.wexp)
+    if cfg.task == "eprop":
+        b.dense("hid", "hid", WR, sign_mode=1, weight_exp=cfg.wexp)
+    b.dense("hid", "out", W2, sign_mode=1, weight_exp=cfg.wexp)
+    return b.build(outputs={"y": ("out", "spikes")})
+
+
+def eval_emulator(cfg: Cfg, prog, weights, images, labels) -> float:
+    """Test accuracy of the frozen integer network (``weights`` None: the Program's initial ones)."""
+    if weights is None:
+        p = prog.projections
+        weights = (
+            p["w_in"].params["weights"],
+            p["w_out"].params["weights"],
+            None,
+            p["w_rec"].params["weights"] if "w_rec" in p else None,
+        )
+    frozen = inference_program(cfg, weights)
+    x = encode(cfg, images)
+    out = frozen.run({"inp": x}, backend="emulator")
+    counts = np.asarray(out.outputs["y"])[:, cfg.target_from :].sum(1)
+    return float((_predict_counts(counts) == labels).mean())
+
+
+def eval_float(cfg: Cfg, net: FloatNet, images, labels) -> float:
+    x = encode(cfg, images)
+    correct = 0
+    for k in range(len(images)):
+        net.reset()
+        o = run(net, {"inp": x[k], "target": np.zeros((x.shape[1], 10))}, record=("out",), learn=False)
+        correct += int(np.argmax(o["out"][cfg.target_from :].sum(0)) == labels[k])
+    net.reset()
+    return correct / len(images)
+
+
+def _learned(res, prog):
+    """(weights, tags) of a run: the integer W1, W2, B, WR and tag_1 per learning projection."""
+    rec = res.recordings
+    W = {n: np.asarray(rec[f"{n}.weights"])[0] for n in ("w_in", "w_out", "w_rec") if f"{n}.weights" in rec}
+    tags = {n: np.asarray(rec[f"{n}.tag_1_final"])[0] for n in ("w_in", "w_rec") if f"{n}.tag_1_final" in rec}
+    B = np.asarray(prog.projections["fb"].params["weights"])
+    return (W["w_in"], W["w_out"], B, W.get("w_rec", np.zeros((1, 1)))), tags
+
+
+def train(cfg: Cfg, final: bool = False, chunks: int = 4, log=print, curve_evals: bool = True) -> dict:
+    """Train the float and the emulator version on the same stream; evaluate both (frozen weights)
+    after every chunk of it (the learning curve). Chunks are separate runs: neuron state and traces
+    restart at each (weights and tags carry over), in both versions."""
+    xtr, ytr, xev, yev = data(cfg, final)
+    n_in = 64 if cfg.task == "fa" else 8
+    weights = init_weights(cfg, n_in)
+    net = float_net(cfg, n_in, weights)
+    tags: dict = {}
+    rng = np.random.default_rng(cfg.seed + 100)
+    curve: dict = {"samples": [0], "emulator": [], "float": []}
+    prog = program(cfg, n_in, weights)
+    if curve_evals:
+        curve["emulator"].append(eval_emulator(cfg, prog, None, xev, yev))
+        curve["float"].append(eval_float(cfg, net, xev, yev))
+    seen = 0
+    t_emu = t_flt = 0.0
+    for ep in range(cfg.epochs):
+        hid_rule, out_rule = rules(cfg, ep)
+        for pj in net.projs:
+            if pj.rule is not None:
+                pj.rule = out_rule if pj.name == "w_out" else hid_rule
+        order = rng.permutation(len(ytr))
+        for part in np.array_split(order, chunks):
+            inp, tgt = stream(cfg, xtr[part], ytr[part], rng)
+            prog = program(cfg, n_in, weights, ep, tags)
+            t0 = time.process_time()
+            res = prog.run({"inp": inp[None], "target": tgt[None]}, backend="emulator")
+            t_emu += time.process_time() - t0
+            weights, tags = _learned(res, prog)
+            t0 = time.process_time()
+            net.reset()
+            run(net, {"inp": inp, "target": tgt})
+            t_flt += time.process_time() - t0
+            seen += len(part)
+            curve["samples"].append(seen)
+            last = ep == cfg.epochs - 1 and part is not None and seen == cfg.epochs * len(ytr)
+            if not (curve_evals or last):
+                continue
+            curve["emulator"].append(eval_emulator(cfg, prog, weights, xev, yev))
+            curve["float"].append(eval_float(cfg, net, xev, yev))
+            e, f = curve["emulator"][-1], curve["float"][-1]
+            log(f"{cfg.task} epoch {ep} seen {seen}: emulator {e:.3f} float {f:.3f}")
+    curve["cpu_s"] = {"emulator": round(t_emu, 1), "float": round(t_flt, 1)}
+    curve["final"] = final
+    curve["n_train"], curve["n_eval"] = int(len(ytr)), int(len(yev))
+    return curve
+
+
+# ---------------------------------------------------------------------- the doc page
+def run_all(tasks=("fa", "eprop"), log=print) -> dict:
+    """Per task: the validation run (fit part, learning curve on the validation split) and the final
+    run (whole training part, the test set evaluated once at the end)."""
+    out = {}
+    for name, cfg in (("fa", FA), ("eprop", EPROP)):
+        if name not in tasks:
+            continue
+        val = train(cfg, final=False, log=log)
+        test = train(cfg, final=True, log=log, curve_evals=False)
+        out[name] = {"config": {k: v for k, v in cfg.__dict__.items()}, "validation": val, "test": test}
+    return out
+
+
+def plot(results: dict, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for ax, (name, title) in zip(
+        axes, (("fa", "feedback alignment (64-H-10)"), ("eprop", "e-prop (rows, recurrent)"))
+    ):
+        if name not in results:
+            ax.set_title(f"{title}: not run yet", fontsize=9)
+            continue
+        v = results[name]["validation"]
+        ax.plot(v["samples"], np.array(v["float"]) * 100, "o-", label="float reference (same rule)")
+        ax.plot(v["samples"], np.array(v["emulator"]) * 100, "s--", label="loihi2 emulator (integer)")
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("training samples seen (online, one stream)", fontsize=8)
+        ax.set_ylabel("validation accuracy (%)", fontsize=8)
+        ax.set_ylim(0, 100)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100, metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
+def render(results: dict) -> str:
+    """The Markdown of docs/learning-signals.md from the results of :func:`run_all`."""
+    rows = []
+    for name, rule in (
+        ("fa", "`feedback_alignment` (hidden) + output delta rule"),
+        ("eprop", "`eprop` + readout delta rule"),
+    ):
+        if name not in results:
+            rows.append(f"| {name} | {rule} | not run yet | | | | | |")
+            continue
+        r = results[name]
+        v, t = r["validation"], r["test"]
+        gap = 100 * (t["float"][-1] - t["emulator"][-1])
+        rows.append(
+            f"| {name} | {rule} | {_pct(v['float'][-1])} | {_pct(v['emulator'][-1])} | "
+            f"{_pct(t['float'][-1])} | {_pct(t['emulator'][-1])} | {gap:+.1f} pp | "
+            f"{t['cpu_s']['emulator']} s / {t['cpu_s']['float']} s |"
+        )
+    cf = results.get("fa", {}).get("config", dict(FA.__dict__))
+    ce = results.get("eprop", {}).get("config", dict(EPROP.__dict__))
+    first = results.get("fa") or results.get("eprop")
+    return PAGE.format(
+        table="\n".join(rows),
+        fa_cfg=json.dumps(cf, sort_keys=True),
+        ep_cfg=json.dumps(ce, sort_keys=True),
+        n_fit=first["validation"]["n_train"],
+        n_val=first["validation"]["n_eval"],
+        n_train=first["test"]["n_train"],
+        n_test=first["test"]["n_eval"],
+    )
+
+
+PAGE = """# Learning signals: e-prop and feedback alignment on Loihi 2
+
+<!-- generated by `python -m models.learning_signals --write` (models/learning_signals.py); do not edit -->
+
+Three-factor rules whose third factor is a graded, per-neuron **learning signal** L: e-prop (Bellec et
+al. 2020: eligibility traces times a broadcast error) and feedback alignment (Lillicrap et al. 2016:
+errors sent back through fixed random weights; the direct variant skips layers). Rule IR, library,
+mapping and the neuron model are described in [learning.md](learning.md#learning-signals-e-prop-and-feedback-alignment).
+
+## Learning that works: digits, online, from random weights
+
+Both networks learn online from one stream of samples (each shown for a fixed number of steps, with
+the target on the output layer's third-factor input), from uniform random integer weights, with the
+same rule products in the float reference (`neurocompile.learning.online`) and on the loihi2
+emulator (integer, Lava's bit-approximate learning engine with stochastic rounding). The learning
+rate halves every epoch (through the pre-trace impulse). Accuracy: frozen weights, each sample on its
+own, prediction = the output with the most spikes (ties: the lowest index).
+
+* **FA**: 64 pixels (regular rate code, 12 steps + 4 blank) -> 64 hidden `lif_3f` (pseudo-derivative
+  y1, signed L in y2/y3 from the feedback projection) -> 10 outputs (`lif_3f`, the learning-signal
+  population: y2 = target, y3 = own spike trace, sends y2 - y3 back through fixed random weights B).
+* **e-prop**: the zoo RNN's input (8 pixels of one row per step, 4 steps per row, 8 blank steps) ->
+  64 recurrent hidden `lif_3f` (input and recurrent weights learn by `eprop`, eligibility in tag 1)
+  -> 10 outputs as above (readout: delta rule); target and decoding from step 16 on.
+
+Hyperparameters were chosen on the validation split ({n_fit} fit / {n_val} validation samples); the
+test set ({n_test} samples) was evaluated once, after training on the whole training part ({n_train}
+samples).
+
+| task | rule | float, validation | emulator, validation | float, test | emulator, test | float - emulator (test) | CPU (emulator / float) |
+|---|---|---|---|---|---|---|---|
+{table}
+
+![learning curves](img/learning-signals.png)
+
+Learning curves on the validation split (training on the fit part; one point per quarter epoch).
+
+**On Lava**: `tests/test_learning_signals_lava.py` runs the same Programs (8 hidden neurons) for 50
+steps on Lava 0.10.0 (our `LIF3F` ProcessModel, graded `Dense` feedback into `a_third_factor_in`)
+and on the emulator: spikes and v of both layers and, per learning projection, w, tag 1, x1, y1, y2,
+y3 agree bit for bit at every step, and the final weights too.
+
+Configurations (`models/learning_signals.py`, `FA` and `EPROP`):
+
+* FA: `{fa_cfg}`
+* e-prop: `{ep_cfg}`
+"""  # noqa: E501
+
+
+def write(results: dict, doc: Path = DOC, img: Path = IMG) -> None:
+    (img / "learning-signals.json").write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    plot(results, img / "learning-signals.png")
+    doc.write_text(render(results))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--task", choices=("fa", "eprop"), default="fa")
+    ap.add_argument("--final", action="store_true", help="train on the training part, evaluate the test set")
+    ap.add_argument("--n-train", type=int, default=None)
+    ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--set", action="append", default=[], help="cfg field=value")
+    ap.add_argument("--write", action="store_true", help="train both tasks, write docs/learning-signals.md")
+    a = ap.parse_args(argv)
+    if a.write:  # --task picks one task to (re)run; the other's results are kept from the JSON
+        IMG.mkdir(parents=True, exist_ok=True)
+        js = IMG / "learning-signals.json"
+        old = json.loads(js.read_text()) if js.exists() else {}
+        tasks = (a.task,) if any(x.startswith("--task") for x in (argv or sys.argv[1:])) else ("fa", "eprop")
+        write({**old, **run_all(tasks)})
+        return
+    cfg = FA if a.task == "fa" else EPROP
+    kw = {}
+    for kv in a.set:
+        k, v = kv.split("=")
+        kw[k] = type(getattr(cfg, k))(float(v)) if not isinstance(getattr(cfg, k), int) else int(float(v))
+    cfg = replace(cfg, n_train=a.n_train, **kw, **({"epochs": a.epochs} if a.epochs else {}))
+    if a.task == "eprop":
+        cfg = replace(cfg, task="eprop")
+    print(json.dumps(train(cfg, a.final)))
+
+
+if __name__ == "__main__":
+    main()
