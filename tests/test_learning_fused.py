@@ -71,7 +71,7 @@ def _sep_rule(rng, k):
     return fields
 
 
-def _sep_program(seed, n_pre=37, n_post=29):
+def _sep_program(seed, n_pre=37, n_post=29, rule=None):
     """Random separable rules on a bigger projection; post rates chosen per seed so that both the
     dense (many bAPs) and the sparse (few bAPs) row passes run; tags at their range ends."""
     rng = np.random.default_rng(seed)
@@ -96,7 +96,7 @@ def _sep_program(seed, n_pre=37, n_post=29):
             "x",
             "h",
             rng.integers(lo, hi + 1, (n_post, n_pre)),
-            _sep_rule(rng, k),
+            (rule or _sep_rule)(rng, k),
             rng_seed=int(rng.integers(0, 10000)),
             sign_mode=sm,
             weight_exp=-4,
@@ -149,3 +149,51 @@ def test_pair_stdp_benchmark_network_small():
         assert np.array_equal(ref.recordings[k], got.recordings[k]), k
     assert ref.recordings["out.spikes"].sum() > 0
     assert (got.recordings["syn.weights"][0] != prog.projections["syn"].params["weights"]).any()
+
+
+# ---------------------------------------------------------------- w/d/t-factor kernel
+# Rules with w/d/t factors run in targets/loihi2/emulator/synaptic.py (per-neuron tables of the
+# neuron factors, per-synapse product passes in rule order, zero-product skips). They must equal
+# the per-step reference loop (checked against Lava) and the generic fused interpreter, on a
+# projection big enough for both the dense and the sparse bAP row passes.
+
+from learning_cases import random_product  # noqa: E402
+
+from neurocompile.targets.loihi2.emulator.synaptic import KIND_SYN  # noqa: E402
+
+
+def _syn_rule(rng, k):
+    fields = _sep_rule(rng, k)
+    for tgt in ("dw", "dd", "dt"):
+        if not fields[tgt] and tgt != "dw":
+            continue
+        parts = [fields[tgt]] if fields[tgt] else []
+        for _ in range(int(rng.integers(1, 3))):
+            dep = str(rng.choice(["x0", "y0", f"u{k}"]))
+            parts.append(("-" if rng.random() < 0.4 else "+") + random_product(rng, dep))
+        order = rng.permutation(len(parts))
+        s = "".join(("" if p[0] in "+-" else "+") + p for p in (parts[o] for o in order))
+        fields[tgt] = s[1:] if s.startswith("+") else s
+    fields["dw"] += "-1*2^-2*u%d*t*y2" % k if rng.random() < 0.5 else ""  # an R-STDP-like term
+    return fields
+
+
+@pytest.mark.parametrize("seed", range(16), ids=lambda s: f"seed{s}")
+def test_synaptic_kernel_equals_reference(seed):
+    prog, inp = _sep_program(seed, rule=_syn_rule)
+    plan = FusedPlan(prog, 40)
+    assert plan.LS.all() and (plan.PK == KIND_SYN).any(), f"seed {seed}: w/d/t rules: the fast kernel"
+    ref = run_learning_entry(prog, inp, "h.spikes", fused=False)
+    got = run_learning_entry(prog, inp, "h.spikes", fused=True)
+    gen = run_learning_entry(prog, inp, "h.spikes", fused=True, separable=False)
+    assert ref.recordings.keys() == got.recordings.keys()
+    for k in ref.recordings:
+        assert np.array_equal(ref.recordings[k], got.recordings[k]), f"seed {seed}: {k}"
+        assert np.array_equal(ref.recordings[k], gen.recordings[k]), f"seed {seed}: {k} (generic fused)"
+    assert ref.warnings == got.warnings, f"seed {seed}: saturation counts"
+    changed = sum(
+        int((got.recordings[f"ld{r}.{v}"][0] != prog.projections[f"ld{r}"].params[p]).sum())
+        for r in range(3)
+        for v, p in (("weights", "weights"), ("tag_1_final", "tag_1"))
+    )
+    assert changed > 0, f"seed {seed}: nothing learned, the comparison would be vacuous"

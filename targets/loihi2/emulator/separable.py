@@ -23,8 +23,9 @@ few did. The arithmetic is Lava's (docs/reference/loihi2.md §3.3) in the same o
 each, sign-mode clamp, one shared stochastic rounding draw per epoch (``rw < f/128`` is
 computed as the exact integer test ``f > floor(128 rw)``), final clip. A gate that is off
 never clips (values outside the accumulator range, e.g. tag_1 = -257, stay as Lava leaves
-them). Rules with ``w``/``d``/``t`` factors keep the generic per-synapse interpreter
-(``learning._learn_flat``). Every row pass also counts the synapses whose written value
+them). Rules with ``w``/``d``/``t`` factors run in :mod:`.synaptic` (per-neuron tables of
+their neuron factors, per-synapse product passes); :func:`learn_separable` hands them over.
+Every row pass also counts the synapses whose written value
 saturation changed (:func:`.arith.saturated`: the clipped chain ends away from the plain sum of
 the products, or the final range clip moved the value), for the run's warnings; the composed
 chain is exact for this too (it equals the clipped chain, ``x + C`` the plain sum).
@@ -49,23 +50,21 @@ from .arith import (
     target_bounds,
     wrap32,
 )
-
-KIND_PRE, KIND_POST, KIND_BOTH = 0, 1, 2
-_PRE_VARS = (0, 2, 3, 10)  # x0, x1, x2, C  (variable codes of learning._VAR)
-_POST_VARS = (1, 4, 5, 6)  # y0, y1, y2, y3
-_SYN_VARS = (7, 8, 9)  # w, d, t
+from .synaptic import KIND_BOTH, KIND_POST, KIND_PRE, KIND_SYN, POST_VARS, PRE_VARS, SYN_VARS, learn_synaptic
 
 
 def classify(ptab: np.ndarray, ftab: np.ndarray) -> tuple[bool, np.ndarray]:
-    """(separable, kind per product) from a projection's product/factor tables."""
+    """(fast kernel, kind per product) from a projection's product/factor tables. Every rule has
+    one: products with a w/d/t factor are ``KIND_SYN`` and their rule runs in :mod:`.synaptic`."""
     kinds = np.zeros(ptab.shape[0], np.int64)
     for r in range(ptab.shape[0]):
         vs = [int(ftab[f, 0]) for f in range(ptab[r, 5], ptab[r, 5] + ptab[r, 6])]
-        if any(v in _SYN_VARS for v in vs):
-            return False, kinds
-        pre = any(v in _PRE_VARS for v in vs)
-        post = any(v in _POST_VARS for v in vs)
-        kinds[r] = KIND_BOTH if pre and post else (KIND_POST if post else KIND_PRE)
+        pre = any(v in PRE_VARS for v in vs)
+        post = any(v in POST_VARS for v in vs)
+        if any(v in SYN_VARS for v in vs):
+            kinds[r] = KIND_SYN
+        else:
+            kinds[r] = KIND_BOTH if pre and post else (KIND_POST if post else KIND_PRE)
     return True, kinds
 
 
@@ -422,9 +421,13 @@ def learn_separable(t, pj, pr, st, TXv, TYv, rw):
     (:class:`Products`) at step t. ``st``: the learned state and trace histories (fields ``WT``,
     ``D2T``, ``T1T``, ``hx``, ``hy`` of :class:`.learning.State`; histories already advanced by the
     caller); ``TXv``/``TYv``: this projection's tx/ty, not yet reset; ``rw``: the epoch's draw.
-    Returns how many synapse updates of weights, tag_2 and tag_1 saturated."""
+    Returns how many synapse updates of weights, tag_2 and tag_1 saturated. A rule with w/d/t
+    factors (a ``KIND_SYN`` product) runs in :func:`.synaptic.learn_synaptic` instead."""
     PT, PK = pr.PT, pr.PK
     p0, np_, n_pre, n_post, T_e = pj.p0, pj.np_, pj.n_pre, pj.n_post, pj.T_e
+    for r in range(p0, p0 + np_):
+        if PK[r] == KIND_SYN:
+            return learn_synaptic(t, pj, pr, st, TXv, TYv, rw)
     u = 0
     if pj.k_dec >= 0:
         u = 1 if (t // T_e) % (1 << pj.k_dec) == 0 else 0

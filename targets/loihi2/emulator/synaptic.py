@@ -1,0 +1,356 @@
+"""Fast epoch learning for rules with ``w``/``d``/``t`` factors (R-STDP, multiplicative STDP, e-prop).
+
+A product with a synaptic factor (the weight ``w``, tag_2 ``d`` or tag_1 ``t`` of the synapse,
+each ``clip(v + c)`` or ``sgn(v + c)``) cannot be tabulated per neuron as in :mod:`.separable`,
+but its *neuron* part still can: per epoch, every product's pre factors (x0, x1, x2,
+constants) are multiplied once per pre neuron and trace time s into ``TP[r, s, j]`` and its
+post factors (y0, y1..y3) once per post neuron into ``TQ[r, s, i]``, wrapped to 32 bits. At
+synapse (j, i) the product is then ``finish(wrap32(wrap32(TP * TQ) * f1(v1) * f2(v2) ...))``:
+because the 32-bit wrap is a ring homomorphism this equals Lava's factor-by-factor wrapped
+product, whatever the order (docs/reference/loihi2.md §3.3).
+
+The synapse pass walks the weight matrix row by row (pre j) and, inside a row, *product by
+product* in rule order (each product one simple loop over the row's posts, which LLVM
+vectorizes), so each synapse sees Lava's clip chain exactly: accumulator ``Z << 7``, each
+product clipped to [-2^15 - 1, 2^15 - 1] after it is added, sign clamp, stochastic rounding with
+the epoch's shared draw, final clip. The old w/d/t of the row are copied first, so every target
+reads the values from before the epoch. Which synapses are visited is Lava's rule (the generic
+interpreter ``learning._learn_flat``): rows of pre neurons that spiked in the epoch (x0-gated
+products) and every row in a u epoch in full, other rows only at the posts with a bAP; y0-gated
+products of a full row touch only the bAP posts (through the bAP list when few posts spiked).
+
+What is skipped, and why it is exact:
+
+* a product whose pre part ``TP[r, s, j]`` is 0, or whose post part ``TQ[r, s, .]`` is 0 for
+  every post, is 0 at every synapse of the row; adding 0 is the clip ``accumulate(a, 0)``, the
+  identity for any accumulator already in range - which it is after any product, and from the
+  start for weights and tag_2 (``old << 7`` lies in the accumulator range for every stored
+  value). For tag_1, whose -257 lies outside, a skipped product before any applied one is
+  replaced by that clip (cheap, exact).
+* a target none of whose products applied on a row is not written: its accumulator is
+  ``old << 7``, which the sign clamp, rounding (no fraction bits) and range clip return unchanged.
+
+Typical cases: R-STDP's ``dw = lr * u * t * y2`` costs nothing in epochs without reward (y2 = 0
+everywhere); its eligibility decay ``-u * t / tau`` is one vector pass per row. Every pass also
+counts the synapses whose written value saturation changed (:func:`.arith.saturated`), for the
+run's warnings, exactly as the other kernels do.
+
+Numba caches a kernel by its own file's timestamp, and :func:`.separable.learn_separable` and
+``learning.fused_run`` compile this module's code into theirs: after editing it delete
+``targets/loihi2/emulator/__pycache__/*.nb?``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .arith import (
+    SYN_VAR_SHIFT,
+    accumulate,
+    clip_factor,
+    finish_product,
+    round_threshold_jit,
+    saturated,
+    stochastic_round,
+    target_bounds,
+    wrap32,
+)
+
+KIND_PRE, KIND_POST, KIND_BOTH, KIND_SYN = 0, 1, 2, 3
+#: variable codes of ``learning._VAR``
+PRE_VARS = (0, 2, 3, 10)  # x0, x1, x2, C
+POST_VARS = (1, 4, 5, 6)  # y0, y1, y2, y3
+SYN_VARS = (7, 8, 9)  # w, d, t
+MAX_SYN = 8  # synaptic factors per product the kernel holds (Lava's rule strings use a few)
+
+
+@njit(cache=True)
+def _neuron_tables(TP, TQ, pj, pr, hx, hy, TXv, TYv):
+    """Raw (wrapped, not finished) pre and post parts of every product for s = 1..T_e; s = 0
+    (no spike) is 0 so that gathers at bAP times give nothing for posts without a bAP."""
+    PT, FT, FC, WIDTH = pr.PT, pr.FT, pr.FC, pr.WIDTH
+    p0, np_, n_pre, n_post, T_e = pj.p0, pj.np_, pj.n_pre, pj.n_post, pj.T_e
+    for rl in range(np_):
+        r = p0 + rl
+        for s in range(T_e + 1):
+            for j in range(n_pre):
+                TP[rl, s, j] = 1
+            for i in range(n_post):
+                TQ[rl, s, i] = 1
+        for f in range(PT[r, 5], PT[r, 5] + PT[r, 6]):
+            var, c0 = FT[f, 0], FC[f]
+            wd = WIDTH[var]
+            if var >= 7 and var <= 9:
+                continue
+            for s in range(1, T_e + 1):
+                if var == 0 or var == 2 or var == 3 or var == 10:
+                    for j in range(n_pre):
+                        if var == 0:
+                            v = (1 if TXv[j] > 0 else 0) + c0
+                        elif var == 10:
+                            v = c0
+                        else:
+                            v = hx[s, var - 2, j] + c0
+                        TP[rl, s, j] = wrap32(TP[rl, s, j] * clip_factor(v, wd))
+                else:
+                    for i in range(n_post):
+                        if var == 1:
+                            v = (1 if TYv[i] > 0 else 0) + c0
+                        else:
+                            v = hy[s, var - 4, i] + c0
+                        TQ[rl, s, i] = wrap32(TQ[rl, s, i] * clip_factor(v, wd))
+        for j in range(n_pre):
+            TP[rl, 0, j] = 0
+        for i in range(n_post):
+            TQ[rl, 0, i] = 0
+
+
+@njit(inline="always")
+def _syn_factor(old, k, c0, sg, wd):
+    """One synaptic factor of post k of the row: ``clip(v + c)`` or ``sgn(v + c)``."""
+    val = old[k] + c0
+    if sg:
+        val = 1 if val > 0 else (-1 if val < 0 else 0)
+    return clip_factor(val, wd)
+
+
+@njit(cache=True)
+def _product_row(m, p, tq, SV, SC, SS, SW, ns, OLD, mant, shift, sexp, n):
+    """``m[i] = finish(p * tq[i] * syn factors of post i)`` over a row (every post)."""
+    for i in range(n):
+        m[i] = wrap32(p * tq[i])
+    for k in range(ns):
+        old = OLD[SV[k]]
+        c0, sg, wd = SC[k], SS[k], SW[k]
+        for i in range(n):
+            m[i] = wrap32(m[i] * _syn_factor(old, i, c0, sg, wd))
+    for i in range(n):
+        m[i] = finish_product(m[i], mant, shift, sexp)
+
+
+@njit(cache=True)
+def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
+    """Epoch learning of one projection ``pj`` (:class:`.separable.Proj`) whose rule has w/d/t
+    factors, with products ``pr`` (:class:`.separable.Products`) at step t; arguments and result
+    as :func:`.separable.learn_separable` (which calls this for such rules)."""
+    PT, FT, FC, WIDTH = pr.PT, pr.FT, pr.FC, pr.WIDTH
+    p0, np_, n_pre, n_post, T_e = pj.p0, pj.np_, pj.n_pre, pj.n_post, pj.T_e
+    u = 0
+    if pj.k_dec >= 0:
+        u = 1 if (t // T_e) % (1 << pj.k_dec) == 0 else 0
+    has_x0 = False
+    has_y0 = False
+    u_on = False
+    for r in range(p0, p0 + np_):
+        if PT[r, 1] == 2:
+            u_on = u == 1
+        elif PT[r, 1] == 0:
+            has_x0 = True
+        else:
+            has_y0 = True
+    TYv = TYv.copy()
+    TXv = TXv.copy()
+    YM = np.empty(n_post, np.bool_)
+    ylist = np.empty(n_post, np.int64)
+    ny = 0
+    for i in range(n_post):
+        YM[i] = TYv[i] > 0
+        if TYv[i] > 0:
+            ylist[ny] = i
+            ny += 1
+    if not u_on and not has_x0 and (not has_y0 or ny == 0):
+        return 0, 0, 0
+    TP = np.empty((np_, T_e + 1, n_pre), np.int64)
+    TQ = np.empty((np_, T_e + 1, n_post), np.int64)
+    _neuron_tables(TP, TQ, pj, pr, st.hx, st.hy, TXv, TYv)
+    # per product: its synaptic factors (variable 0 w / 1 d / 2 t, constant, sgn flag, width),
+    # whether its post part is 0 at every post (per s) and, for y0 products, its post part at
+    # each post's bAP time
+    NS = np.zeros(np_, np.int64)
+    SV = np.zeros((np_, MAX_SYN), np.int64)
+    SC = np.zeros((np_, MAX_SYN), np.int64)
+    SS = np.zeros((np_, MAX_SYN), np.int64)
+    SWd = np.zeros((np_, MAX_SYN), np.int64)
+    QZ = np.zeros((np_, T_e + 1), np.bool_)
+    QY = np.zeros((np_, n_post), np.int64)
+    uses = np.zeros(3, np.bool_)
+    for rl in range(np_):
+        r = p0 + rl
+        for f in range(PT[r, 5], PT[r, 5] + PT[r, 6]):
+            var = FT[f, 0]
+            if var >= 7 and var <= 9:
+                k = NS[rl]
+                SV[rl, k], SC[rl, k], SS[rl, k], SWd[rl, k] = var - 7, FC[f], FT[f, 1], WIDTH[var]
+                NS[rl] = k + 1
+                uses[var - 7] = True
+        for s in range(T_e + 1):
+            z = True
+            for i in range(n_post):
+                if TQ[rl, s, i] != 0:
+                    z = False
+                    break
+            QZ[rl, s] = z
+        if PT[r, 1] == 1:
+            for i in range(n_post):
+                QY[rl, i] = TQ[rl, TYv[i], i]
+    for z in range(3):
+        if pj.tgt_has[z]:
+            uses[z] = True
+    thr = round_threshold_jit(rw)
+    OLD = np.zeros((3, n_post), np.int64)
+    acc = np.empty(n_post, np.int64)
+    raw = np.empty(n_post, np.int64)
+    m = np.empty(n_post, np.int64)
+    cs = np.empty(T_e + 1, np.int64)
+    sparse_y = ny * 8 < n_post
+    nsat = np.zeros(3, np.int64)
+    Zs = (st.WT, st.D2T, st.T1T)
+    for j in range(n_pre):
+        sxj = TXv[j]
+        x0j = sxj > 0
+        full = u_on or (x0j and has_x0)
+        if not full and (not has_y0 or ny == 0):
+            continue
+        base = pj.woff + j * n_post
+        if not full and sparse_y:
+            _sparse_row(j, base, pj, pr, st, TP, QY, NS, SV, SC, SS, SWd, TYv, ylist, ny, thr, nsat)
+            continue
+        for v in range(3):
+            if uses[v]:
+                Zv = st.WT if v == 0 else (st.D2T if v == 1 else st.T1T)
+                for i in range(n_post):
+                    OLD[v, i] = Zv[base + i]
+        for z in range(3):
+            if not pj.tgt_has[z]:
+                continue
+            Z = Zs[z]
+            for i in range(n_post):
+                acc[i] = OLD[z, i] << SYN_VAR_SHIFT
+                raw[i] = acc[i]
+            inrange = z != 2  # old << 7 lies in the accumulator range (module docstring)
+            applied = False
+            for rl in range(np_):
+                r = p0 + rl
+                if PT[r, 0] != z:
+                    continue
+                dep = PT[r, 1]
+                mant, shift, sexp = PT[r, 2], PT[r, 4], PT[r, 3]
+                ns = NS[rl]
+                if dep == 1:  # y0: the bAP posts only, at their bAP time
+                    if ny == 0:
+                        continue
+                    applied = True
+                    if sparse_y:
+                        for c in range(ny):
+                            i = ylist[c]
+                            mm = wrap32(TP[rl, TYv[i], j] * QY[rl, i])
+                            for k in range(ns):
+                                f = _syn_factor(OLD[SV[rl, k]], i, SC[rl, k], SS[rl, k], SWd[rl, k])
+                                mm = wrap32(mm * f)
+                            mm = finish_product(mm, mant, shift, sexp)
+                            acc[i] = accumulate(acc[i], mm)
+                            raw[i] += mm
+                    else:
+                        for s in range(T_e + 1):
+                            cs[s] = TP[rl, s, j]
+                        for i in range(n_post):
+                            m[i] = wrap32(cs[TYv[i]] * QY[rl, i])
+                        for k in range(ns):
+                            old = OLD[SV[rl, k]]
+                            c0, sg, wd = SC[rl, k], SS[rl, k], SWd[rl, k]
+                            for i in range(n_post):
+                                m[i] = wrap32(m[i] * _syn_factor(old, i, c0, sg, wd))
+                        for i in range(n_post):
+                            mm = finish_product(m[i], mant, shift, sexp)
+                            a = acc[i]
+                            acc[i] = accumulate(a, mm) if YM[i] else a
+                            raw[i] += mm if YM[i] else 0
+                    continue
+                if dep == 0:
+                    if not x0j:
+                        continue
+                    s = sxj
+                else:
+                    if not u_on:
+                        continue
+                    s = T_e
+                applied = True
+                p = TP[rl, s, j]
+                if p == 0 or QZ[rl, s]:  # 0 at every post of the row
+                    if not inrange:
+                        for i in range(n_post):
+                            acc[i] = accumulate(acc[i], 0)
+                        inrange = True
+                    continue
+                _product_row(
+                    m, p, TQ[rl, s], SV[rl], SC[rl], SS[rl], SWd[rl], ns, OLD, mant, shift, sexp, n_post
+                )
+                for i in range(n_post):
+                    acc[i] = accumulate(acc[i], m[i])
+                    raw[i] += m[i]
+                inrange = True
+            if not applied:
+                continue
+            plo, phi, lo, hi = target_bounds(z, pj.sign_mode)
+            row = Z[base : base + n_post]
+            ns_ = 0
+            if full:
+                for i in range(n_post):
+                    a = min(max(acc[i], plo), phi)
+                    rr = stochastic_round(a, thr)
+                    row[i] = min(max(rr, lo), hi)
+                    ns_ += saturated(a, raw[i], rr, lo, hi)
+            else:
+                for i in range(n_post):
+                    a = min(max(acc[i], plo), phi)
+                    rr = stochastic_round(a, thr)
+                    o = row[i]
+                    row[i] = min(max(rr, lo), hi) if YM[i] else o
+                    ns_ += saturated(a, raw[i], rr, lo, hi) & YM[i]
+            nsat[z] += ns_
+    return nsat[0], nsat[1], nsat[2]
+
+
+@njit(cache=True)
+def _sparse_row(j, base, pj, pr, st, TP, QY, NS, SV, SC, SS, SWd, TYv, ylist, ny, thr, nsat):
+    """A non-full row at its few bAP posts: only y0 products apply (synapse by synapse)."""
+    PT = pr.PT
+    p0, np_ = pj.p0, pj.np_
+    for c in range(ny):
+        i = ylist[c]
+        s = TYv[i]
+        idx = base + i
+        o0 = np.int64(st.WT[idx])
+        o1 = np.int64(st.D2T[idx])
+        o2 = np.int64(st.T1T[idx])
+        for z in range(3):
+            if not pj.tgt_has[z]:
+                continue
+            a = (o0 if z == 0 else (o1 if z == 1 else o2)) << SYN_VAR_SHIFT
+            raw = a
+            for rl in range(np_):
+                r = p0 + rl
+                if PT[r, 0] != z or PT[r, 1] != 1:
+                    continue
+                mm = wrap32(TP[rl, s, j] * QY[rl, i])
+                for k in range(NS[rl]):
+                    v = SV[rl, k]
+                    val = (o0 if v == 0 else (o1 if v == 1 else o2)) + SC[rl, k]
+                    if SS[rl, k]:
+                        val = 1 if val > 0 else (-1 if val < 0 else 0)
+                    mm = wrap32(mm * clip_factor(val, SWd[rl, k]))
+                mm = finish_product(mm, PT[r, 2], PT[r, 4], PT[r, 3])
+                a = accumulate(a, mm)
+                raw += mm
+            plo, phi, lo, hi = target_bounds(z, pj.sign_mode)
+            a = min(max(a, plo), phi)
+            rr = stochastic_round(a, thr)
+            w = min(max(rr, lo), hi)
+            if z == 0:
+                st.WT[idx] = w
+            elif z == 1:
+                st.D2T[idx] = w
+            else:
+                st.T1T[idx] = w
+            nsat[z] += saturated(a, raw, rr, lo, hi)
