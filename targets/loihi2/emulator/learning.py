@@ -439,11 +439,12 @@ def run_learning_program(
     ``fused`` (default: when only population spikes/v/u are recorded) runs every step inside one
     compiled kernel (:func:`fused_run`); ``False`` forces the per-step Python loop, which can also
     record per-step projection state (w, tags, traces). Both compute the same numbers.
-    ``separable=False`` makes the fused kernel use the generic per-synapse product interpreter
-    for every rule (the fast :mod:`.separable` kernel is otherwise used for rules without
-    w/d/t factors); for tests and benchmarks. ``strict``: raise :class:`NumericOverflowError` on
-    the first u wrap / v saturation or learning saturation (weights, tags, traces) instead of
-    reporting them in ``RunResult.warnings`` (:func:`learning_overflow_messages`)."""
+    ``separable=False`` makes the fused kernel use the generic per-synapse product interpreter for every
+    rule (otherwise every rule has a fast kernel: :mod:`.separable` for rules without w/d/t factors,
+    :mod:`.synaptic` for rules with them); for tests and benchmarks. ``strict``: raise
+    :class:`NumericOverflowError` on the first u wrap / v saturation or learning saturation (weights,
+    tags, traces) instead of reporting them in ``RunResult.warnings``
+    (:func:`learning_overflow_messages`)."""
     pops, projs = program.populations, program.projections
     for proj in projs.values():
         if proj.kind not in ("dense", "learning_dense"):
@@ -802,10 +803,11 @@ class Net(NamedTuple):
 
 class Rules(NamedTuple):
     """Learning projections: ``LI`` (LI_COLS) and ``LF`` (trace decay factors) per projection,
-    ``LS`` (rule separable: :mod:`.separable`), products ``PT`` (target, dependency, mantissa,
-    exponent, pre-shift, first factor, factor count) with kinds ``PK``, factors ``FT`` (variable,
-    sign flag) and constants ``FC``; the replayed random draws ``RXD``/``RXI``/``RYD``/``RYI``
-    (2 per step) and ``RW`` (per epoch); the largest t_epoch / pre / post sizes."""
+    ``LS`` (fast kernel: :mod:`.separable`, which hands w/d/t rules to :mod:`.synaptic`), products ``PT``
+    (target, dependency, mantissa, exponent, pre-shift, first factor, factor count) with kinds ``PK``,
+    factors ``FT`` (variable, sign flag) and constants ``FC``; the replayed random draws
+    ``RXD``/``RXI``/``RYD``/``RYI`` (2 per step) and ``RW`` (per epoch); the largest t_epoch / pre / post
+    sizes."""
 
     LI: np.ndarray
     LS: np.ndarray
