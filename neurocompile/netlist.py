@@ -291,7 +291,8 @@ class _Expr:
         if self.identity:  # mat @ I is mat in float64 without explicit zeros: no sparse product
             ((src, by_d),) = self.terms.items()
             m = mat.tocsr().astype(np.float64, copy=False)
-            m.eliminate_zeros()  # in place: ``mat`` is the caller's fresh operator
+            if not m.data.all():
+                m.eliminate_zeros()  # in place: ``mat`` is the caller's fresh operator
             out.terms = {src: {0: m}}
         else:
             out.terms = {s: {d: (mat @ m).tocsr() for d, m in by_d.items()} for s, by_d in self.terms.items()}
@@ -575,12 +576,13 @@ def build_netlist(graph: Graph, semantics: Semantics) -> Netlist:
                 pre_l.append((coo.col if every else coo.col[keep]).astype(np.int64))
                 post_l.append((coo.row if every else coo.row[keep]).astype(np.int64))
                 w_l.append((coo.data if every else coo.data[keep]).astype(np.float64))
-                d_l.append(np.full(pre_l[-1].size, d, dtype=np.int64))
+                d_l.append(d)
                 del coo, keep
             if len(d_l) == 1:  # one delay: a read-only broadcast of it (no 8 bytes per synapse)
                 pre_i, post_i, w = pre_l[0], post_l[0], w_l[0]
-                dl = np.broadcast_to(d_l[0][:1].copy(), pre_i.shape) if pre_i.size else d_l[0]
+                dl = np.broadcast_to(np.array([d_l[0]], dtype=np.int64), pre_i.shape)
             else:
+                d_l = [np.full(p.size, d, dtype=np.int64) for p, d in zip(pre_l, d_l)]
                 pre_i, post_i = np.concatenate(pre_l), np.concatenate(post_l)
                 w, dl = np.concatenate(w_l), np.concatenate(d_l)
             del pre_l, post_l, w_l, d_l
