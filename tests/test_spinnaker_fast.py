@@ -20,6 +20,7 @@ import pytest
 from neurocompile.targets.spinnaker.builder import SpiNNakerBuilder
 from neurocompile.targets.spinnaker.emulator import engine, reference
 from neurocompile.targets.spinnaker.emulator.engine import Outputs, Recorded, build_plan
+from neurocompile.targets.spinnaker.emulator.stdp import StdpPlan
 
 SEEDS = list(range(12))
 
@@ -61,7 +62,8 @@ def random_program(seed: int, stdp: bool = False):
             n_pre, n_post = pops[pre], pops[post]
             dense = rng.random() < 0.5
             if dense:  # a dense group (one delay, one receptor): a block in the fast kernel
-                mask = rng.random((n_pre, n_post)) < rng.uniform(0.3, 1.0)
+                fill = 1.0 if stdp and rng.random() < 0.6 else rng.uniform(0.3, 1.0)  # STDP: dense rows
+                mask = rng.random((n_pre, n_post)) < fill
                 pi, qi = np.nonzero(mask)
                 d = np.full(pi.size, int(rng.integers(1, 16)))
             else:
@@ -187,12 +189,14 @@ def test_stdp_random_networks_equal_the_reference():
     delays or one delay) beside static ones, 8 seeds: every recorded integer, the weights after
     every tick and the flags equal the reference kernel's; most runs learn something."""
     learned = 0
+    row_kinds = set()
     for seed in range(100, 108):
         prog, x = random_program(seed, stdp=True)
         assert any(p.kind == "stdp" for p in prog.projections.values())
+        row_kinds |= set((StdpPlan(prog).row_col0 >= 0).tolist())  # vector rows and the others
         fast, ref = _run_direct(prog, x, False), _run_direct(prog, x, True)
         _assert_same(fast, ref, seed)
         learned += bool(
             np.any(fast.recordings["plastic.weights"] != prog.projections["plastic"].params["w16"])
         )
-    assert learned >= 6, learned
+    assert learned >= 6 and row_kinds == {True, False}, (learned, row_kinds)

@@ -233,36 +233,70 @@ def _depression_cache(t, dd, k, rtab, luts, last_t, last_o1, h_cm1, do1):
 
 
 @njit(inline="always")
-def _row_dense_wk(begin, nr2, sh, w, last_t, do1, cm1, slow, wk, a2m, a3m, wmin):
+def _row_dense_wk(begin, nr2, sh, w, last_t, do1, cm1, wk, a2m, a3m, wmin):
     """The loop of :func:`_row_dense` on views (a plain ``range`` index: numba's negative-index
     wrap would otherwise make the addresses non-affine and stop LLVM's vectorizer)."""
-    n_slow = 0
     for i in range(w.size):
         w0 = w[i]
-        fast = last_t[i] <= begin
         wt = weight_in(w0, sh)
         wd = depress(wk, wt, a2m, a3m, wmin, do1[i], nr2)
         w1 = weight_out(wd if cm1[i] > 0 else wt, sh)
-        w[i] = w1 if fast else w0
-        slow[i] = not fast
-        n_slow += not fast
-    return n_slow
+        w[i] = w1 if last_t[i] <= begin else w0
 
 
 @njit(cache=True, nogil=True)
-def _row_dense(q0, q1, p0, begin, k, nr2, sh, w, rtab, last_t, h_cm1, do1, slow):
+def _row_dense(q0, q1, p0, begin, k, nr2, sh, w, rtab, last_t, h_cm1, do1):
     """:func:`_row_fast` for a row whose posts are the consecutive neurons ``p0, p0 + 1, ...`` with one
     delay and shift: the depression traces come from :func:`_depression_cache` and the loop (one
-    per weight rule, no gathers) vectorizes."""
+    per weight rule, no gathers) vectorizes. The synapses it leaves (post event after ``begin``)
+    are found from the post-spike log by the caller (:func:`_dense_slow`)."""
     a2m, a3m, wmin = rtab[k, R_A2M], rtab[k, R_A3M], rtab[k, R_WMIN]
     wk = rtab[k, R_WEIGHT]
     m = q1 - q0
-    wv, lv, dv, cv, sv = w[q0:q1], last_t[p0 : p0 + m], do1[p0 : p0 + m], h_cm1[p0 : p0 + m], slow[:m]
+    wv, lv, dv, cv = w[q0:q1], last_t[p0 : p0 + m], do1[p0 : p0 + m], h_cm1[p0 : p0 + m]
     if wk == 0:
-        return _row_dense_wk(begin, nr2, sh, wv, lv, dv, cv, sv, 0, a2m, a3m, wmin)
-    if wk == 1:
-        return _row_dense_wk(begin, nr2, sh, wv, lv, dv, cv, sv, 1, a2m, a3m, wmin)
-    return _row_dense_wk(begin, nr2, sh, wv, lv, dv, cv, sv, 2, a2m, a3m, wmin)
+        _row_dense_wk(begin, nr2, sh, wv, lv, dv, cv, 0, a2m, a3m, wmin)
+    elif wk == 1:
+        _row_dense_wk(begin, nr2, sh, wv, lv, dv, cv, 1, a2m, a3m, wmin)
+    else:
+        _row_dense_wk(begin, nr2, sh, wv, lv, dv, cv, 2, a2m, a3m, wmin)
+
+
+@njit(cache=True, nogil=True)
+def _post_events(t, spk, nrule, rtab, luts, h_t, h_o1, h_o2, h_cm1, last_t, last_o1, plog_n, n_log):
+    """The tick's post spikes into the histories (``synapse_dynamics_process_post_synaptic_event``),
+    the newest event per neuron (``last_t``, ``last_o1``) and the log; returns the log's length."""
+    for n in range(spk.size):
+        if spk[n] and nrule[n] >= 0:
+            _post_event(n, t, nrule[n], rtab, luts, h_t, h_o1, h_o2, h_cm1)
+            last_t[n] = t
+            last_o1[n] = h_o1[n, h_cm1[n]]
+            plog_n[n_log] = n
+            n_log += 1
+    return n_log
+
+
+@njit(cache=True, nogil=True)
+def _dense_slow(t, begin, p0, m, last_t, plog_n, plog_ptr, out):
+    """The posts ``p0 <= n < p0 + m`` whose newest event is after ``begin`` (those :func:`_row_dense`
+    left), as offsets ``n - p0`` in ``out``; returns how many. From the post-spike log of ticks
+    ``begin + 1 .. t`` (an event counts at its neuron's newest tick only), or by scanning the row
+    when the log of that window is longer than the row."""
+    c = 0
+    lo = plog_ptr[begin + 1]
+    if plog_ptr[t + 1] - lo <= m:
+        for tau in range(begin + 1, t + 1):
+            for e in range(plog_ptr[tau], plog_ptr[tau + 1]):
+                n = plog_n[e]
+                if n >= p0 and n < p0 + m and last_t[n] == tau:
+                    out[c] = n - p0
+                    c += 1
+    else:
+        for i in range(m):
+            if last_t[p0 + i] > begin:
+                out[c] = i
+                c += 1
+    return c
 
 
 @njit(cache=True, nogil=True)
@@ -314,6 +348,10 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
     for r in range(nrows):
         max_row = max(max_row, syn_ptr[r + 1] - syn_ptr[r])
     slow = np.zeros(max_row, np.bool_)  # the synapses a row's fast pass left
+    slow_i = np.zeros(max_row, np.int64)  # the same for dense rows, as offsets
+    plog_n = np.zeros(max(NL, 16), np.int64)  # every post event, tick by tick (for _dense_slow)
+    plog_ptr = np.zeros(T + 2, np.int64)
+    n_log = 0
     n_rules = rtab.shape[0]
     do1c = np.zeros((n_rules, NL), np.int64)  # per rule: the depression trace per post at (do1_t, do1_d)
     do1_t = np.full(n_rules, -1, np.int64)
@@ -323,11 +361,14 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
             V0[j] = V[rec.v[j]]
         _neurons(t, V, refract, ie, ii, uu, spk, rb, (t % R) * W2, net, out.ovf)
         _record(t, V0, uu, spk, rec, out)
-        for n in range(NL):  # post events (synapse_dynamics_process_post_synaptic_event)
-            if spk[n] and nrule[n] >= 0:
-                _post_event(n, t, nrule[n], rtab, luts, h_t, h_o1, h_o2, h_cm1)
-                last_t[n] = t
-                last_o1[n] = h_o1[n, h_cm1[n]]
+        if n_log + NL > plog_n.size:  # room for every neuron spiking (grown outside the loop below:
+            grown = np.zeros(2 * plog_n.size + NL, np.int64)  # an array rebound inside a loop
+            grown[:n_log] = plog_n[:n_log]  # costs numba reference counting at every iteration)
+            plog_n = grown
+        n_log = _post_events(
+            t, spk, nrule, rtab, luts, h_t, h_o1, h_o2, h_cm1, last_t, last_o1, plog_n, n_log
+        )
+        plog_ptr[t + 1] = n_log
         n_act = _compact(t, in_ptr, in_act, spk, NI, net.src_ptr, net.src_out, act, act_ptr)
         for d in range(R):
             slotb[d] = ((t + d) % R) * W2
@@ -358,15 +399,17 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
                         do1_t[k] = t
                         do1_d[k] = dd
                     begin = lt - dd if lt >= dd else 0
-                    n_slow = _row_dense(
-                        q0, q1, p0, begin, k, nr2, pl.ps_shift[q0], w, rtab, last_t, h_cm1, do1c[k], slow
-                    )
+                    _row_dense(q0, q1, p0, begin, k, nr2, pl.ps_shift[q0], w, rtab, last_t, h_cm1, do1c[k])
+                    n_slow = _dense_slow(t, begin, p0, q1 - q0, last_t, plog_n, plog_ptr, slow_i)
+                    for j in range(n_slow):
+                        q = q0 + slow_i[j]
+                        w[q] = _synapse(q, t, k, lt, lr1, nr2, w, pl, h_t, h_o1, h_o2, h_cm1)
                 else:
                     n_slow = _row_fast(q0, q1, t, k, lt, nr2, w, pl, last_t, last_o1, h_cm1, slow)
-                if n_slow:
-                    for q in range(q0, q1):
-                        if slow[q - q0]:
-                            w[q] = _synapse(q, t, k, lt, lr1, nr2, w, pl, h_t, h_o1, h_o2, h_cm1)
+                    if n_slow:
+                        for q in range(q0, q1):
+                            if slow[q - q0]:
+                                w[q] = _synapse(q, t, k, lt, lr1, nr2, w, pl, h_t, h_o1, h_o2, h_cm1)
                 if c0 >= 0:
                     base = slotb[ps_del[q0]] + c0
                     over = _add_weights(rb[base : base + q1 - q0], w[q0:q1])
@@ -508,6 +551,7 @@ class StdpPlan:
         for name in self.stdp_names:
             order, base = self.slices[name]
             self.where[name] = inv[base + np.arange(order.size)]
+        self._extra: tuple[np.ndarray, np.ndarray] | None = None  # network()'s bound, memoized
         self.rtab = rtab
         self.luts = cat(luts)
         self.nrule = nrule
@@ -543,6 +587,8 @@ class StdpPlan:
         """:meth:`.engine.SpiNNakerPlan.network` with the plastic synapses counted in the ring's
         dtype bound (each can deliver up to 0xFFFF) and their source populations compacted."""
         plan = self.plan
+        if self._extra is not None:
+            return plan.network(extra_bound=self._extra[0], extra_out=self._extra[1])
         bound = np.bincount(self.ps_type * plan.NL + self.ps_post, minlength=2 * plan.NL).astype(
             np.float64
         ) * float(spec.W16_MAX)
@@ -550,6 +596,7 @@ class StdpPlan:
         sizes += [plan.neuron_slices[n][1] for n in plan.neuron_names]
         src_ptr = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)
         out = (self.prow_ptr[src_ptr[1:]] > self.prow_ptr[src_ptr[:-1]]).astype(np.uint8)
+        self._extra = (bound, out)
         return plan.network(extra_bound=bound, extra_out=out)
 
 
