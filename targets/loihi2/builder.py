@@ -68,7 +68,7 @@ def _int_array(value: Any, shape: tuple[int, ...], node: str, field: str) -> np.
             )
         arr = arr.astype(np.int64)
     try:
-        return np.array(np.broadcast_to(arr.astype(np.int64), shape))  # a writable copy
+        return np.array(np.broadcast_to(arr.astype(np.int64, copy=False), shape))  # a writable copy
     except ValueError:
         raise ParameterError(
             f"{field} has shape {arr.shape}",

@@ -226,6 +226,8 @@ def validate_projection(proj, program: Program) -> None:
         )
     if m:
         key = post_idx.astype(np.int64) * n_pre + pre_idx.astype(np.int64)
+        if np.all(np.diff(key) > 0):  # increasing (post, pre), as the lowering writes: unique
+            return
         uniq, counts = np.unique(key, return_counts=True)
         if (counts > 1).any():
             k = int(uniq[np.argmax(counts > 1)])
