@@ -77,3 +77,30 @@ def test_a_pair_joined_twice_makes_a_second_projection():
     d2 = np.asarray(second.params["delays"])
     assert d2.shape == (n, n_in) and np.all(d2 == 2)
     assert "delays" not in first.params or not np.any(first.params["delays"])
+
+
+@pytest.mark.parametrize(
+    "pre, post, bad",
+    [
+        ([0, 1, 2, 0], [0, 0, 1, 2], False),  # increasing (post, pre): the fast path
+        ([2, 0, 1], [1, 0, 0], False),  # unique but unordered: the sort
+        ([0, 1, 1, 2], [0, 1, 1, 2], True),  # a repeated pair, in order
+        ([1, 0, 1], [1, 0, 1], True),  # a repeated pair, unordered
+    ],
+)
+def test_sparse_projection_refuses_a_repeated_pair(pre, post, bad):
+    from neurocompile.errors import ParameterError
+    from neurocompile.targets.loihi2.builder import Loihi2Builder
+
+    b = Loihi2Builder()
+    b.input("x", 3)
+    b.lif("h", 3, du=400, dv=300, vth=2000)
+    w = np.arange(1, len(pre) + 1)
+    if bad:
+        with pytest.raises(ParameterError, match="duplicate synapse"):
+            b.sparse("x", "h", w, pre_index=pre, post_index=post)
+    else:
+        b.sparse("x", "h", w, pre_index=pre, post_index=post)
+        prog = b.build(outputs={"y": ("h", "spikes")})
+        (proj,) = prog.projections.values()
+        np.testing.assert_array_equal(proj.params["pre"], pre)
