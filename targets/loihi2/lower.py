@@ -1169,6 +1169,8 @@ def _lower_connection(
                 n_pre = netlist.size_of(conn.pre) if len(pre_names) == 1 else int((pre_pop_i == a).sum())
                 pos, neg = (w_eff > 0, w_eff < 0) if rank is None else (sel & (w_eff > 0), sel & (w_eff < 0))
                 split = SPLIT_SIGNS and pos.any() and neg.any()
+                if split:  # gather by index: what the masks give, without a branch per synapse
+                    pos, neg = np.flatnonzero(pos), np.flatnonzero(neg)
                 # two single-sign projections keep all 8 mantissa bits (MIXED drops one LSB)
                 parts = ((pos, pname + ".exc"), (neg, pname + ".inh")) if split else ((sel, pname),)
                 for part, pn in parts:

@@ -144,7 +144,7 @@ class Planned:
     receptor: str
     weights: np.ndarray  # |w| in nA of the projection's synapses
     delays: np.ndarray  # PyNN delays (netlist delay + the hop tick)
-    sel: np.ndarray | None  # synapses of the connection (None: all, a plastic projection)
+    sel: np.ndarray | None  # indices of its synapses in the connection (None: all, a plastic projection)
     plastic: tuple | None = None  # (weight node, rule) of a plastic projection
     rule_weight_scale: float | None = None
     units: str | None = None
@@ -166,6 +166,13 @@ class Analysis:
     shifts_of: dict[str, list[int]]  # per group: pinned ring-buffer shifts (worst-case mode)
     projections: list[Planned]
     findings: list[Finding] = field(default_factory=list)  # population, then projection findings
+
+
+def _sign_indices(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The indices of ``w > 0`` and of the rest, in order: gathering with them gives what the
+    boolean masks give, several times faster for mixed signs (no branch per element)."""
+    pos = w > 0
+    return np.flatnonzero(pos), np.flatnonzero(~pos)
 
 
 def check_options(tick_ms: float, forward_tau: str, ring_buffer_shifts: str) -> None:
@@ -211,9 +218,9 @@ def population_constants(
     }
     peak = {n: np.zeros((2, g.size)) for n, g in netlist.groups.items()}
     for c in netlist.connections:
-        pos = c.weight > 0
+        pos, neg = _sign_indices(c.weight)
         np.add.at(peak[c.post][0], c.post_idx[pos], c.weight[pos])
-        np.add.at(peak[c.post][1], c.post_idx[~pos], -c.weight[~pos])
+        np.add.at(peak[c.post][1], c.post_idx[neg], -c.weight[neg])
     info: dict[str, dict[str, Any]] = {}
     for g in netlist.groups.values():
         p_in = np.maximum(peak[g.name][0], peak[g.name][1]) + np.abs(
@@ -364,9 +371,9 @@ def synapse_weights(
             wmax = (rule.params or {}).get("w_max")
             if wmax is not None:
                 wb = np.sign(w) * np.maximum(np.abs(w), float(wmax) * ws)
-        pos = wb > 0
+        pos, neg = _sign_indices(wb)
         np.add.at(wsum[c.post][0], c.post_idx[pos], wb[pos])
-        np.add.at(wsum[c.post][1], c.post_idx[~pos], -wb[~pos])
+        np.add.at(wsum[c.post][1], c.post_idx[neg], -wb[neg])
     shifts_of: dict[str, list[int]] = {}
     if mode == "worst-case":
         for g in netlist.groups.values():
@@ -391,8 +398,8 @@ def plan_projections(
         if c.name in plastic:
             out.append(_plan_stdp(c, w, plastic[c.name], info[c.post], findings))
             continue
-        for receptor, sel in (("excitatory", w > 0), ("inhibitory", w < 0)):
-            if not sel.any():
+        for receptor, sel in (("excitatory", np.flatnonzero(w > 0)), ("inhibitory", np.flatnonzero(w < 0))):
+            if not sel.size:
                 continue
             out.append(
                 Planned(f"{c.name}:{receptor[:3]}", c, receptor, np.abs(w[sel]), c.delay[sel] + 1, sel)
