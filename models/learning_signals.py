@@ -62,10 +62,12 @@ class Cfg:
     elig: float = 1.0
     psi_height: float = 64.0
     lr_decay: float = 0.5
+    impulse: float = 16.0  # pre-trace impulse of the first epoch (x lr_decay per epoch)
     target_from: int = 0  # the target (and the decoding window) starts at this step of a sample
     target_blank: bool = False  # the target stays on during the blank steps
     seed: int = 0
     n_train: int | None = None  # None: all fit samples
+    n_eval: int | None = None  # None: the whole validation split / test set (tests use fewer)
 
 
 FA = Cfg(
@@ -110,6 +112,8 @@ def data(cfg: Cfg, final: bool):
     xtr, ytr, xev, yev = split() if final else validation_split()
     if cfg.n_train is not None:
         xtr, ytr = xtr[: cfg.n_train], ytr[: cfg.n_train]
+    if cfg.n_eval is not None:
+        xev, yev = xev[: cfg.n_eval], yev[: cfg.n_eval]
     return xtr, ytr, xev, yev
 
 
@@ -134,7 +138,7 @@ def rules(cfg: Cfg, epoch: int = 0):
     """(hidden rule, output rule) of an epoch: the learning rate decays by ``lr_decay`` per epoch
     through the pre-trace impulse (dw is proportional to x1; Loihi 2's smallest coefficient step
     rules out shrinking ``lr`` itself below 2^-10)."""
-    imp = 16.0 * cfg.lr_decay**epoch
+    imp = cfg.impulse * cfg.lr_decay**epoch
     out = feedback_alignment(
         lr=cfg.lr_out, tau_pre=cfg.tau_pre, layer="output", tau_out=cfg.tau_out, trace_impulse=imp, name="out"
     )
@@ -374,7 +378,10 @@ def render(results: dict) -> str:
     cf = results.get("fa", {}).get("config", dict(FA.__dict__))
     ce = results.get("eprop", {}).get("config", dict(EPROP.__dict__))
     first = results.get("fa") or results.get("eprop")
+    default = Cfg().__dict__
     return PAGE.format(
+        fa={**default, **cf},
+        ep={**default, **ce},
         table="\n".join(rows),
         fa_cfg=json.dumps(cf, sort_keys=True),
         ep_cfg=json.dumps(ce, sort_keys=True),
@@ -400,15 +407,15 @@ Both networks learn online from one stream of samples (each shown for a fixed nu
 the target on the output layer's third-factor input), from uniform random integer weights, with the
 same rule products in the float reference (`neurocompile.learning.online`) and on the loihi2
 emulator (integer, Lava's bit-approximate learning engine with stochastic rounding). The learning
-rate halves every epoch (through the pre-trace impulse). Accuracy: frozen weights, each sample on its
+rate halves every epoch (through the pre-trace impulse); {fa[epochs]} (FA) and {ep[epochs]} (e-prop) epochs. Accuracy: frozen weights, each sample on its
 own, prediction = the output with the most spikes (ties: the lowest index).
 
-* **FA**: 64 pixels (regular rate code, 12 steps + 4 blank) -> 64 hidden `lif_3f` (pseudo-derivative
+* **FA**: 64 pixels (regular rate code, {fa[t_on]} steps + {fa[blank]} blank) -> {fa[n_hid]} hidden `lif_3f` (pseudo-derivative
   y1, signed L in y2/y3 from the feedback projection) -> 10 outputs (`lif_3f`, the learning-signal
   population: y2 = target, y3 = own spike trace, sends y2 - y3 back through fixed random weights B).
-* **e-prop**: the zoo RNN's input (8 pixels of one row per step, 4 steps per row, 8 blank steps) ->
-  64 recurrent hidden `lif_3f` (input and recurrent weights learn by `eprop`, eligibility in tag 1)
-  -> 10 outputs as above (readout: delta rule); target and decoding from step 16 on.
+* **e-prop**: the zoo RNN's input (8 pixels of one row per step, {ep[t_on]} steps per row, {ep[blank]} blank steps) ->
+  {ep[n_hid]} recurrent hidden `lif_3f` (input and recurrent weights learn by `eprop`, eligibility in tag 1)
+  -> 10 outputs as above (readout: delta rule); target and decoding from step {ep[target_from]} on.
 
 Hyperparameters were chosen on the validation split ({n_fit} fit / {n_val} validation samples); the
 test set ({n_test} samples) was evaluated once, after training on the whole training part ({n_train}
