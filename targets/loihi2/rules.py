@@ -252,7 +252,12 @@ WEIGHT_INT_MAX = spec.WEIGHT_RANGE[spec.SIGN_MODE_EXCITATORY][1] * 2**spec.WEIGH
 def _magnitude(ctx) -> Iterator[Finding]:
     """Weights too large against the threshold for 8-bit weights: a weight w into a spiking neuron
     is the integer ``drive*w*vth/v_threshold`` (drive = g*r, times g_syn*w_in for CubaLIF), and
-    with the smallest vth (1) it must still fit ``255 << 8``: beyond, Lava would clip it."""
+    with the smallest vth (1) it must still fit ``255 << 8``: beyond, Lava would clip it. Computed
+    once per context (the analysis passes ask again, :func:`_passes`: a pass over every synapse)."""
+    yield from ctx.memo("loihi2.rules.magnitude", lambda: list(_magnitude_findings(ctx)))
+
+
+def _magnitude_findings(ctx) -> Iterator[Finding]:
     from .lower import _coefficients
 
     nl, sem = ctx.netlist, ctx.semantics

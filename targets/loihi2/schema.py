@@ -225,7 +225,7 @@ def validate_projection(proj, program: Program) -> None:
             p["delays"], (m,), spec.DELAY_MIN, spec.DELAY_MAX, what=what, node=name, field="delays"
         )
     if m:
-        key = post_idx.astype(np.int64) * n_pre + pre_idx.astype(np.int64)
+        key = post_idx.astype(np.int64, copy=False) * n_pre + pre_idx.astype(np.int64, copy=False)
         if np.all(np.diff(key) > 0):  # increasing (post, pre), as the lowering writes: unique
             return
         uniq, counts = np.unique(key, return_counts=True)
