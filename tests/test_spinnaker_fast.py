@@ -19,6 +19,7 @@ import pytest
 
 from neurocompile.targets.spinnaker.builder import SpiNNakerBuilder
 from neurocompile.targets.spinnaker.emulator import engine, reference
+from neurocompile.targets.spinnaker.emulator.arith import KIND_DELTA, KIND_EXP, N_KIND
 from neurocompile.targets.spinnaker.emulator.engine import Outputs, Recorded, build_plan
 from neurocompile.targets.spinnaker.emulator.stdp import StdpPlan
 
@@ -139,11 +140,17 @@ def test_static_random_networks_equal_the_reference(seed):
 @pytest.mark.parametrize("seed", SEEDS[:6])
 def test_kernels_agree_on_every_integer_and_flag_with_both_ring_widths(seed):
     """Direct kernel calls: every neuron recorded, the overflow table compared entry by entry, the
-    fast kernel once with the int32 ring the plan picks and once forced to int64."""
+    fast kernel once with the int32 ring the plan picks and once forced to int64. Odd seeds also
+    flip the kind of a random third of the neurons in the table, so populations mix IF_curr_exp and
+    IF_curr_delta neurons (the kernel's per-neuron-kind loop)."""
     prog, x = random_program(seed)
     plan = build_plan(prog)
+    if seed % 2:
+        flip = np.random.default_rng(seed).random(plan.NL) < 1 / 3
+        plan.ntab[flip, N_KIND] = KIND_EXP + KIND_DELTA - plan.ntab[flip, N_KIND]
     net = plan.network()
     assert net.ring.dtype == np.int32
+    assert (seed % 2 == 0) or np.any(net.pop_kind < 0)
     B, T, NL = x.shape[0], x.shape[1], plan.NL
     every = np.arange(NL)
 
