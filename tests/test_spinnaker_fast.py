@@ -207,3 +207,24 @@ def test_stdp_random_networks_equal_the_reference():
             np.any(fast.recordings["plastic.weights"] != prog.projections["plastic"].params["w16"])
         )
     assert learned >= 6 and row_kinds == {True, False}, (learned, row_kinds)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.bool_, np.int64, np.float64])
+def test_spike_input_must_be_zero_or_one(dtype):
+    """run_program refuses a spike-source value other than 0/1 whatever the input's dtype (unsigned
+    and bool inputs take a max-only check)."""
+    from neurocompile.errors import InputDataError
+
+    prog, x = random_program(0)
+    ok = x.astype(dtype)
+    _run_direct(prog, ok, False)
+    if dtype is np.bool_:
+        return  # a bool array cannot hold anything else
+    bad = ok.copy()
+    bad[0, 3, 1] = 2
+    with pytest.raises(InputDataError, match="0/1"):
+        _run_direct(prog, bad, False)
+    if dtype in (np.int64, np.float64):
+        bad[0, 3, 1] = -1
+        with pytest.raises(InputDataError, match="0/1"):
+            _run_direct(prog, bad, False)

@@ -107,6 +107,13 @@ def plan_for(program: Program):
     return planned
 
 
+def _zero_one(arr: np.ndarray) -> bool:
+    """Every entry is 0 or 1 (for unsigned and bool arrays: max <= 1, one pass without temporaries)."""
+    if arr.dtype.kind in "ub":
+        return int(arr.max()) <= 1
+    return bool(np.all((arr == 0) | (arr == 1)))
+
+
 def run_program(
     program: Program,
     inputs: Mapping[str, np.ndarray],
@@ -131,7 +138,7 @@ def run_program(
     planned = plan_for(program)
     arrays, batch, steps = check_inputs(inputs, input_shapes(program))
     for key, arr in arrays.items():
-        if arr.size and not np.all((arr == 0) | (arr == 1)):
+        if arr.size and not _zero_one(arr):
             raise InputDataError(
                 "spike-source input must be 0/1 per tick",
                 node=key,
