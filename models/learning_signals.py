@@ -81,7 +81,28 @@ FA = Cfg(
     epochs=4,
     target=96,
 )
-EPROP = Cfg(task="eprop", n_hid=64, t_on=2, blank=4, dv=256, w_in=60.0, w_rec=8.0)
+EPROP = Cfg(
+    task="eprop",
+    n_hid=64,
+    t_on=4,
+    blank=8,
+    du=4095,
+    dv=481,
+    vth=128,
+    vth_out=64,
+    wexp=-3,
+    w_in=240.0,
+    w_out=240.0,
+    w_rec=60.0,
+    lr_out=2.0**-10,
+    lr_hid=2.0**-10,
+    elig=0.25,
+    target=96,
+    target_from=16,
+    target_blank=True,
+    impulse=2.0,
+    epochs=3,
+)
 
 
 # ---------------------------------------------------------------------- data
