@@ -121,11 +121,7 @@ def measure(name: str) -> dict[str, Any]:
     sem = reference_semantics(name)
     ref = predict(nc.simulate(graph, inputs, **sem).outputs[graph.outputs[0]])
     chip_in = A.chip_inputs(name, graph, inputs)
-    fchip = predict(
-        nc.simulate(graph, chip_in, **dict(sem, hop_delay=1, reset=A.chip_reset(name))).outputs[
-            graph.outputs[0]
-        ]
-    )
+    fchip = predict(A.float_chip_outputs(name, graph, chip_in))
     float_correct = int((ref == labels).sum())
     n = int(len(labels))
     targets: dict[str, Any] = {}
