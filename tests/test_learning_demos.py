@@ -1,12 +1,14 @@
-"""Learning that works (issue 6): pattern detection with pair STDP and a reward-modulated choice.
+"""Learning that works (issues 6 and 13): pattern detection with homeostatic STDP and a reward-modulated
+choice.
 
 Built only from the public API (``neurocompile.models.learning_tasks``, ``models/learning_tasks.py``,
-uses the Loihi2Builder and the library rules ``stdp_pair`` / ``rstdp``). Full training runs on the
+uses the Loihi2Builder, ``rule_from_strings`` and the library rule ``rstdp``). Full training runs on the
 emulator; on Lava the same Programs run for a shorter stretch and must agree bit for bit with the
 emulator over it (output spikes and v every step, weights every step, final weights and tags).
-Seeds are fixed and appear in the test ids / assert messages. What is checked is behaviour stated in the issue
-(hit rate >= 90 %, false alarms per 1000 noise steps, correct choices >= 90 %), not numbers
-copied from a previous run.
+What is checked is behaviour stated in the issues (hits >= 90 % and < 1 false alarm per 1000 noise
+steps for >= 9 of 10 seeds, correct choices >= 90 %), not numbers copied from a previous run. The
+pattern task's evaluation seeds (``PATTERN_EVAL_SEEDS``) were fixed in the code before the rule was
+tuned, on the development seeds (``PATTERN_DEV_SEEDS``) only.
 """
 
 from __future__ import annotations
@@ -17,41 +19,72 @@ import pytest
 from neurocompile.learning import freeze, with_learned_weights
 from neurocompile.models import learning_tasks as D
 
-PATTERN_SEEDS = (0, 1)  # seeds whose neuron locks onto the pattern (see docs/learning.md)
 TRAIN = 40_000
+L = D.PATTERN["length"]
 CHOICE_SEEDS = (0, 1, 2, 3)
 N_TRIALS = 600
 
 
-@pytest.mark.parametrize("seed", PATTERN_SEEDS, ids=lambda s: f"seed{s}")
-def test_stdp_learns_repeated_pattern(seed):
+@pytest.mark.slow
+def test_stdp_learns_the_pattern_for_9_of_10_evaluation_seeds():
+    """Issue 13 item 4: the pattern-in-noise task detects the pattern (hits >= 90 %, < 1 false alarm
+    per 1000 noise steps, in the last 10 000 of 40 000 training steps) for >= 9 of the 10 evaluation
+    seeds - the rows of docs/learning.md's seed table (``neurocompile sweep pattern``)."""
+    from neurocompile.models.sweep_tasks import pattern
+    from neurocompile.sweep import run_sweep
+
+    rows = run_sweep(
+        pattern, {"seed": list(D.PATTERN_EVAL_SEEDS)}, fixed={"steps": TRAIN, "test_steps": 2000}
+    ).rows
+    learned = [r["seed"] for r in rows if r["learned"]]
+    table = [(r["seed"], r["late_hits"], r["late_fa"], r["lock_step"]) for r in rows]
+    assert len(rows) == 10 and len(learned) >= 9, table
+
+
+def test_homeostatic_stdp_learns_and_the_frozen_detector_works():
+    """One development seed in detail: no detector at the start, a detector at the end, and the
+    frozen weights detect the pattern in fresh noise."""
+    seed = D.PATTERN_DEV_SEEDS[0]
     x, starts = D.pattern_data(seed, 1000 + seed, TRAIN)
     prog = D.pattern_program(seed)
     res = prog.run({"inp": x[None]})
-    early = D.score_pattern(res.outputs["y"][0], starts, 50, 0, 4000)
-    late = D.score_pattern(res.outputs["y"][0], starts, 50, 30_000, TRAIN)
-    # before learning the neuron fires everywhere (no selectivity)
-    assert early.false_alarms_per_1000 > 10, (seed, early)
-    assert late.hit_rate >= 0.9, (seed, late)
-    assert late.false_alarms_per_1000 < 0.2 * early.false_alarms_per_1000, (seed, early, late)
-    # frozen weights on fresh noise with the same pattern: still detects it
+    y = res.outputs["y"][0]
+    early = D.score_pattern(y, starts, L, 0, 4000)
+    late = D.score_pattern(y, starts, L, TRAIN - 10_000, TRAIN)
+    assert not D.detects(early), (seed, early)
+    assert D.detects(late), (seed, late)
+    lock = D.lock_on_step(y, starts, L)
+    assert lock is not None and lock <= TRAIN - 10_000, lock
+    # the rescue never fires once the neuron has locked on: tag 2 counts epochs since its last spike
+    d = np.asarray(res.recordings["syn.tag_2_final"]).reshape(-1)
+    assert (d == d[0]).all() and d[0] <= D.PATTERN_RULE["silence"], d[:5]
     xt, st = D.pattern_data(seed, 2000 + seed, 10_000)
     frozen = freeze(prog, res)
     assert all(p.kind != "learning_dense" for p in frozen.projections.values())
-    test = D.score_pattern(frozen.run({"inp": xt[None]}).outputs["y"][0], st, 50)
-    assert test.hit_rate >= 0.9 and test.false_alarms_per_1000 < 10, (seed, test)
+    test = D.score_pattern(frozen.run({"inp": xt[None]}).outputs["y"][0], st, L)
+    assert D.detects(test), (seed, test)
 
 
 def test_stdp_pattern_needs_the_pattern():
     """Control: the same training with the pattern never pasted in (pure noise) gives no
-    detector - on the test data with the pattern the hit rate stays low."""
-    seed = PATTERN_SEEDS[0]
+    detector - on the test data with the pattern the frozen weights do not detect it."""
+    seed = D.PATTERN_DEV_SEEDS[0]
     x, _ = D.pattern_data(seed, 1000 + seed, TRAIN, gap=(TRAIN, TRAIN + 1))
     prog = D.pattern_program(seed)
     res = prog.run({"inp": x[None]})
     xt, st = D.pattern_data(seed, 2000 + seed, 10_000)
-    test = D.score_pattern(freeze(prog, res).run({"inp": xt[None]}).outputs["y"][0], st, 50)
-    assert test.hit_rate < 0.5 or test.false_alarms_per_1000 > 10, (seed, test)
+    test = D.score_pattern(freeze(prog, res).run({"inp": xt[None]}).outputs["y"][0], st, L)
+    assert not D.detects(test), (seed, test)
+
+
+def test_pattern_rule_maps_to_loihi2_without_findings():
+    """Every product of the homeostatic rule is a Loihi 2 learning-engine product, mapped exactly."""
+    from neurocompile.targets.loihi2.learning import map_rule
+
+    m = map_rule(D.pattern_rule(**D.PATTERN_RULE)).as_dict()
+    assert m["findings"] == [], m["findings"]
+    assert all(p["relative_error"] == 0 for p in m["products"]), m["products"]
+    assert "sgn(d-" in m["lava"]["dw"] and "y0*d" in m["lava"]["dd"], m["lava"]
 
 
 @pytest.mark.parametrize("seed", CHOICE_SEEDS, ids=lambda s: f"seed{s}")
@@ -95,13 +128,21 @@ def _lava_vs_emulator(prog, inputs, steps, record):
 @pytest.mark.lava
 @pytest.mark.slow
 def test_pattern_demo_bit_exact_on_lava():
+    """The homeostatic rule (heterosynaptic ``y0`` term, ``u``-gated rescue with ``sgn(d - c)``, the
+    tag-2 silence counter) on Lava. Over 300 steps the rescue would not act with the task's limit
+    (1024 steps), so this run uses a short one (epochs of 4 steps, limit 3 epochs)."""
     pytest.importorskip("lava")
-    seed, steps = PATTERN_SEEDS[0], 300  # CI: ~3x shorter than the 800-step original; still > 50 weights move
+    seed, steps = D.PATTERN_DEV_SEEDS[0], 300
     x, _ = D.pattern_data(seed, 1000 + seed, steps)
-    prog = D.pattern_program(seed)
-    emu, _ = _lava_vs_emulator(prog, {"inp": x[None]}, steps, "out.spikes,out.v,syn.w,syn.x1,syn.y1")
+    rule = D.pattern_rule(**{**D.PATTERN_RULE, "epoch_k": 2, "silence": 3})
+    prog = D.pattern_program(seed, w0=80, rule=rule)
+    emu, _ = _lava_vs_emulator(
+        prog, {"inp": x[None]}, steps, "out.spikes,out.v,syn.w,syn.tag_2,syn.x1,syn.y1"
+    )
     w = emu.recordings["syn.w"][0]
+    d = emu.recordings["syn.tag_2"][0].reshape(steps, -1)[:, 0]
     assert (w[-1] != w[0]).sum() > 50, "the stretch must exercise learning"
+    assert d.max() > 3 and (np.diff(d) < 0).any(), "the stretch must exercise the rescue and its reset"
 
 
 @pytest.mark.lava
