@@ -374,6 +374,22 @@ def plot(results: dict, path: Path) -> Path:
     return path
 
 
+EPROP_NOTE = """
+e-prop as configured here does not reach the goal: its float version already stays near 40 %, and
+the integer version is further below. On the validation split we tried hidden thresholds, 64 and 128
+hidden neurons, recurrent weight scales, pre-trace impulses 2..16 (the learning rate) and target /
+decoding windows (whole sample or from step 16); none got the float version above ~45 % in 1-3
+epochs. Feedback alignment with the same machinery reaches its goal, so the limit is the task set-up
+(a spike-count readout of a 64-neuron recurrent layer seeing one 8-pixel row at a time) with this
+online rule, not the mapping (over 300 steps the float and integer weight changes correlate,
+r > 0.7 per projection in `tests/test_learning_signals.py`, and the integer Programs agree bit for bit
+with Lava).
+"""
+
+#: the issue's accuracy goals on the test set (emulator), each within 3 pp of the float version.
+GOALS = {"fa": 0.85, "eprop": 0.80}
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
 
@@ -386,21 +402,27 @@ def render(results: dict) -> str:
         ("eprop", "`eprop` + readout delta rule"),
     ):
         if name not in results:
-            rows.append(f"| {name} | {rule} | not run yet | | | | | |")
+            rows.append(f"| {name} | {rule} | not run yet | | | | | | |")
             continue
         r = results[name]
         v, t = r["validation"], r["test"]
         gap = 100 * (t["float"][-1] - t["emulator"][-1])
+        goal = GOALS[name]
+        met = t["emulator"][-1] >= goal and abs(gap) <= 3.0
         rows.append(
             f"| {name} | {rule} | {_pct(v['float'][-1])} | {_pct(v['emulator'][-1])} | "
             f"{_pct(t['float'][-1])} | {_pct(t['emulator'][-1])} | {gap:+.1f} pp | "
-            f"{t['cpu_s']['emulator']} s / {t['cpu_s']['float']} s |"
+            f"{t['cpu_s']['emulator']} s / {t['cpu_s']['float']} s | "
+            f">= {100 * goal:.0f} % and within 3 pp: **{'met' if met else 'not met'}** |"
         )
     cf = results.get("fa", {}).get("config", dict(FA.__dict__))
     ce = results.get("eprop", {}).get("config", dict(EPROP.__dict__))
     first = results.get("fa") or results.get("eprop")
     default = Cfg().__dict__
+    ep = results.get("eprop")
+    ep_met = ep is not None and ep["test"]["emulator"][-1] >= GOALS["eprop"]
     return PAGE.format(
+        eprop_note="" if ep is None or ep_met else EPROP_NOTE,
         fa={**default, **cf},
         ep={**default, **ce},
         table="\n".join(rows),
@@ -442,9 +464,11 @@ Hyperparameters were chosen on the validation split ({n_fit} fit / {n_val} valid
 test set ({n_test} samples) was evaluated once, after training on the whole training part ({n_train}
 samples).
 
-| task | rule | float, validation | emulator, validation | float, test | emulator, test | float - emulator (test) | CPU (emulator / float) |
-|---|---|---|---|---|---|---|---|
+| task | rule | float, validation | emulator, validation | float, test | emulator, test | float - emulator (test) | CPU (emulator / float) | issue's goal (emulator, test) |
+|---|---|---|---|---|---|---|---|---|
 {table}
+
+{eprop_note}
 
 ![learning curves](img/learning-signals.png)
 

@@ -1,0 +1,250 @@
+"""Learning signals (issue 13 items 1-3): rule IR and library entries (eprop, feedback_alignment), the
+Loihi 2 mapping (lif_3f learning-signal fields, feedback projections, emulator per-step path),
+check --learning findings (Loihi 2 refusal of NIR-attached learning-signal rules, SpiNNaker per
+rule), the float reference, and docs/learning-signals.md being what models/learning_signals.py
+writes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurocompile.errors import GraphError, ParameterError, RangeError, UnsupportedError
+from neurocompile.learning import LearningRule, eprop, feedback_alignment
+from neurocompile.learning.ir import LearningSignal, validate
+from neurocompile.models import learning_signals as LS
+from neurocompile.targets.loihi2.builder import Loihi2Builder
+from neurocompile.targets.loihi2.learning import map_rule
+from neurocompile.targets.loihi2.signals import lif3f_traces, pseudo_derivative
+from neurocompile.targets.loihi2.weights import effective_weights
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------------- IR and library
+def test_library_rules_structure_and_round_trip():
+    ep = eprop(lr=2**-10, tau_pre=4, tau_e=4, elig=0.25)
+    assert ep.signal == LearningSignal("feedback", True, 64.0, 1.0)
+    assert ep.third_factor == "y2" and ep.kind == "eprop"
+    s = ep.to_strings()
+    assert "t*y2" in s["dw"] and "t*y3" in s["dw"] and "x1*y1" in s["dt"] and "u0*t" in s["dt"]
+    hid = feedback_alignment(lr=2**-10, tau_pre=4)
+    out = feedback_alignment(lr=2**-10, tau_pre=4, layer="output", tau_out=6)
+    assert hid.signal.source == "feedback" and hid.signal.pseudo_derivative
+    assert out.signal.source == "target" and not out.signal.pseudo_derivative and out.y3.tau == 6
+    for r in (ep, hid, out):
+        assert LearningRule.from_dict(json.loads(json.dumps(r.as_dict()))) == r
+
+
+@pytest.mark.parametrize(
+    "bad, param",
+    [
+        (dict(signal=LearningSignal("nowhere")), "signal.source"),
+        (dict(third_factor="y3"), "third_factor"),
+        (dict(signal=LearningSignal("feedback", True, 200.0)), "signal.psi_height"),
+        (dict(signal=LearningSignal("feedback", True, 64.0, 0.0)), "signal.psi_width"),
+    ],
+)
+def test_invalid_learning_signals_are_typed_errors(bad, param):
+    with pytest.raises(ParameterError) as e:
+        validate(replace(eprop(lr=1e-3, tau_pre=4, tau_e=4), **bad))
+    assert e.value.parameter == param and e.value.node == "eprop"
+
+
+def test_library_parameter_errors():
+    with pytest.raises(ParameterError, match="layer"):
+        feedback_alignment(lr=1e-3, tau_pre=4, layer="middle")
+    with pytest.raises(ParameterError, match="source"):
+        feedback_alignment(lr=1e-3, tau_pre=4, layer="output", source="feedback")
+    with pytest.raises(ParameterError, match="tau_e"):
+        eprop(lr=1e-3, tau_pre=4, tau_e=0)
+
+
+# ---------------------------------------------------------------------- Loihi 2 mapping
+def test_map_rule_neuron_fields_and_no_dropped_products():
+    for cfg in (LS.FA, LS.EPROP):
+        for r in LS.rules(cfg, epoch=cfg.epochs - 1):  # the smallest learning rate used
+            m = map_rule(r)
+            assert m.three_factor
+            assert not [x for x in m.report if x.effective == "(dropped)"], r.name
+            if r.signal.source == "target":
+                assert m.neuron["error_out"] == 1 and m.neuron["signal_mode"] == 0
+            else:
+                assert m.neuron["signal_mode"] == 1 and m.neuron["psi_height"] == 64
+
+
+def test_shared_trace_arithmetic_against_elementwise_definition():
+    rng = np.random.default_rng(0)
+    n = 200
+    theta = 256 << 6
+    v = rng.integers(-3 * theta, 3 * theta, n)
+    s = (v > theta).astype(np.int64)
+    r = rng.integers(-400, 400, n)
+    y = rng.integers(0, 128, (3, n))
+    p = dict(y1_impulse=16, y1_decay=3000, y3_impulse=20, y3_decay=3500)
+    p.update(psi_height=64, psi_shift=8, signal_mode=1)
+    got, err = lif3f_traces(y, s, v, theta, r, {**p, "error_out": 1})
+    for i in range(n):
+        assert got[0, i] == max(0, 64 - abs(int(v[i]) - theta) // 256)
+        assert got[1, i] == min(max(int(r[i]), 0), 127) and got[2, i] == min(max(-int(r[i]), 0), 127)
+        assert err[i] == got[1, i] - got[2, i]
+    plain, e2 = lif3f_traces(y, s, v, theta, r, {**p, "psi_height": 0, "signal_mode": 0})
+    assert e2 is None
+    assert np.array_equal(plain[0], np.minimum(((y[0] * 3000) >> 12) + 16 * s, 127))
+    assert np.array_equal(plain[2], np.minimum(((y[2] * 3500) >> 12) + 20 * s, 127))
+    assert pseudo_derivative(np.array([theta]), theta, 64, 8)[0] == 64
+
+
+def _small(task="fa", n_hid=6, steps=60, seed=0):
+    cfg = replace(LS.FA if task == "fa" else LS.EPROP, n_hid=n_hid)
+    n_in = 64 if task == "fa" else 8
+    w = LS.init_weights(cfg, n_in)
+    prog = LS.program(cfg, n_in, w)
+    rng = np.random.default_rng(seed)
+    inp = (rng.random((1, steps, n_in)) < 0.4).astype(np.int64)
+    tgt = np.zeros((1, steps, 10), np.int64)
+    for k in range(0, steps, 10):
+        tgt[0, k : k + 8, rng.integers(10)] = cfg.target
+    return cfg, prog, w, {"inp": inp, "target": tgt}
+
+
+def test_emulator_pseudo_derivative_and_feedback_timing():
+    """y1 of the hidden layer is psi(v) (v before the reset: the recorded v on steps without a
+    spike); its y2 - y3 at step t is the feedback of the output errors (y2 - y3) of step t - 1."""
+    cfg, prog, w, data = _small()
+    rec = prog.run(data, record="hid.v,hid.spikes,w_in.y1,w_in.y2,w_in.y3,w_out.y2,w_out.y3").recordings
+    v, s = rec["hid.v"][0], rec["hid.spikes"][0]
+    hp = prog.populations["hid"].params
+    theta = cfg.vth << 6
+    quiet = s == 0
+    psi = np.maximum(0, hp["psi_height"] - (np.abs(v - theta) >> hp["psi_shift"]))
+    assert np.array_equal(rec["w_in.y1"][0][quiet], psi[quiet]) and psi[quiet].max() > 0
+    err = rec["w_out.y2"][0] - rec["w_out.y3"][0]  # (T, 10)
+    fb = prog.projections["fb"].params
+    B = effective_weights(np.asarray(fb["weights"]), int(fb["sign_mode"]), int(fb["num_weight_bits"]))
+    L = (err[:-1] @ B.T) >> -int(fb["weight_exp"])
+    assert np.array_equal(rec["w_in.y2"][0][1:], np.clip(L, 0, 127))
+    assert np.array_equal(rec["w_in.y3"][0][1:], np.clip(-L, 0, 127))
+    assert (rec["w_in.y2"][0] > 0).any() and (rec["w_in.y3"][0] > 0).any()
+    assert not rec["w_in.y2"][0][0].any()  # nothing fed back before the first step
+
+
+def test_fused_kernel_refuses_learning_signals_and_freeze_drops_feedback():
+    from neurocompile.learning import freeze
+    from neurocompile.targets.loihi2.emulator.learning import run_learning_entry
+
+    cfg, prog, w, data = _small()
+    with pytest.raises(UnsupportedError, match="fused"):
+        run_learning_entry(prog, data, None, fused=True)
+    res = prog.run(data)
+    frozen = freeze(prog, res)
+    assert "fb" not in frozen.projections
+    assert {p.kind for p in frozen.populations.values()} == {"input", "lif"}
+    assert "psi_height" not in frozen.populations["hid"].params
+    assert np.array_equal(frozen.projections["w_in"].params["weights"], res.recordings["w_in.weights"][0])
+
+
+def test_feedback_projection_validation():
+    b = Loihi2Builder()
+    b.input("x", 3)
+    b.lif_3f("a", 2, du=4095, dv=0, vth=10)
+    b.lif_3f("e", 2, du=4095, dv=0, vth=10, error_out=1)
+    b.input("r", 2, num_message_bits=8)
+    b.lif_3f("c", 2, du=4095, dv=0, vth=10, reward="r")
+    with pytest.raises(GraphError) as e:
+        b.feedback("a", "e", np.ones((2, 2)), name="fb1")
+    assert e.value.node == "fb1" and e.value.parameter == "pre"
+    with pytest.raises(UnsupportedError) as e:
+        b.feedback("e", "c", np.ones((2, 2)), name="fb2")
+    assert e.value.node == "c" and e.value.parameter == "reward"
+    with pytest.raises(GraphError):
+        b.feedback("e", "x", np.ones((3, 2)), name="fb3")
+    with pytest.raises(RangeError) as e:
+        b.lif_3f("z", 2, du=4095, dv=0, vth=10, psi_height=200)
+    assert e.value.parameter == "psi_height"
+    b.feedback("e", "a", np.ones((2, 2)), name="ok")
+
+
+# ---------------------------------------------------------------------- check --learning
+@pytest.mark.parametrize("kind", ["eprop", "feedback_alignment"])
+def test_check_learning_findings_per_rule(kind, tmp_path):
+    import neurocompile
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    import bad_models
+
+    bad_models.write_nir(tmp_path / "model.nir", bad_models.lif_graph(), "1.0.8")
+    graph = str(tmp_path / "model.nir")
+    fields = "lr = 0.001\ntau_pre = 4\ntau_e = 4\n" if kind == "eprop" else "lr = 0.001\ntau_pre = 4\n"
+    (tmp_path / "rules.toml").write_text(f'[[rule]]\nprojection = "fc"\nkind = "{kind}"\n{fields}')
+    rules = str(tmp_path / "rules.toml")
+    f_l = [
+        f
+        for f in neurocompile.check(graph, target="loihi2", learning=rules).findings
+        if f.severity == "error"
+    ]
+    assert [f.code for f in f_l] == ["loihi2-learning-signal"], f_l
+    assert "feedback projections" in f_l[0].message
+    f_s = [
+        f
+        for f in neurocompile.check(graph, target="spinnaker", learning=rules).findings
+        if f.severity == "error"
+    ]
+    codes = [f.code for f in f_s]
+    assert "spinnaker-rule-no-binary" in codes, f_s
+    what = "e-prop" if kind == "eprop" else "feedback alignment"
+    assert any(what in f.message and "no e-prop or feedback-alignment binary" in f.message for f in f_s)
+    with pytest.raises(UnsupportedError):
+        neurocompile.compile(graph, target="loihi2", dt=1e-3, learning=rules)
+
+
+# ---------------------------------------------------------------------- float vs emulator, doc page
+@pytest.mark.parametrize("task, r_min", [("fa", 0.9), ("eprop", 0.7)])
+def test_float_reference_and_emulator_learn_the_same_direction(task, r_min):
+    """A short stream (300 steps): the weight changes of the float reference and of the integer
+    emulator (same initial weights, inputs and rule products) are correlated, per projection
+    (e-prop's small pre-trace impulse makes the integer traces coarser: a lower bound)."""
+    cfg, prog, w, data = _small(task, n_hid=16, steps=300, seed=3)
+    res = prog.run(data)
+    net = LS.float_net(cfg, 64 if task == "fa" else 8, w)
+    LS.run(net, {"inp": data["inp"][0], "target": data["target"][0]})
+    names = [("w_in", 0, 0), ("w_out", -2, 1)] + ([("w_rec", 1, 3)] if task == "eprop" else [])
+    for name, k, i in names:
+        d_emu = (res.recordings[f"{name}.weights"][0] - prog.projections[name].params["weights"]).ravel()
+        d_flt = (net.projs[k].W - w[i]).ravel()
+        assert np.abs(d_emu).sum() > 0
+        c = np.corrcoef(d_emu, d_flt)[0, 1]
+        assert c > r_min, (name, c)
+
+
+def test_reduced_training_runs_and_renders(tmp_path):
+    """The script end to end on a few samples (both versions learn something above chance is NOT
+    asserted here: 24 samples are too few); the page renders from its results."""
+    res = {}
+    for name, cfg in (("fa", LS.FA), ("eprop", LS.EPROP)):
+        small = replace(cfg, n_train=24, n_eval=30, epochs=1, n_hid=8)
+        v = LS.train(small, final=False, chunks=2, log=lambda *a: None)
+        assert len(v["samples"]) == 3 and len(v["emulator"]) == 3 and len(v["float"]) == 3
+        t = LS.train(small, final=True, chunks=2, log=lambda *a: None, curve_evals=False)
+        assert len(t["emulator"]) == 1 and t["n_eval"] == 30
+        res[name] = {"config": dict(small.__dict__), "validation": v, "test": t}
+    LS.write(res, doc=tmp_path / "page.md", img=tmp_path)
+    assert (tmp_path / "learning-signals.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| fa |" in (tmp_path / "page.md").read_text()
+
+
+def test_doc_page_is_what_the_script_writes(tmp_path):
+    results = json.loads((ROOT / "docs" / "img" / "learning-signals.json").read_text())
+    assert (ROOT / "docs" / "learning-signals.md").read_text() == LS.render(results)
+    png = LS.plot(results, tmp_path / "c.png")
+    assert png.read_bytes() == (ROOT / "docs" / "img" / "learning-signals.png").read_bytes()
+    # the configurations on the page are the module's (fields added later: at their defaults)
+    for name, cfg in (("fa", LS.FA), ("eprop", LS.EPROP)):
+        stored = results[name]["config"]
+        default = LS.Cfg().__dict__
+        assert {k: stored.get(k, default[k]) for k in cfg.__dict__} == dict(cfg.__dict__), name
