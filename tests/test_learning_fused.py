@@ -197,3 +197,53 @@ def test_synaptic_kernel_equals_reference(seed):
         for v, p in (("weights", "weights"), ("tag_1_final", "tag_1"))
     )
     assert changed > 0, f"seed {seed}: nothing learned, the comparison would be vacuous"
+
+
+def _lut_rule(rng, k):
+    """R-STDP-like rules whose row-wide products read only their own target's variable (tag decay
+    ``u*t``, weight decay ``u*(w - c)``, sgn forms): long rows take the lookup-table path of
+    :func:`...synaptic._lut_row` (with the bAP posts recomputed one by one)."""
+    fields = _sep_rule(rng, k)
+
+    def t(dep, facs, sign=None):
+        m, e = int(rng.integers(1, 8)), int(rng.integers(-7, 2))
+        return (sign or ("-" if rng.random() < 0.4 else "+")) + "*".join([f"{m}*2^{e}", dep] + facs)
+
+    u = f"u{k}"
+    own = {"dt": "t", "dd": "d", "dw": "w"}
+    for tgt, v in own.items():
+        if tgt != "dt" and rng.random() < 0.4:
+            continue
+        parts = [
+            t("y0", ["x1"], "+"),
+            t("x0", ["y1"], "-"),
+            t(u, [v if rng.random() < 0.6 else f"({v}-7)"], "-"),
+        ]
+        if rng.random() < 0.4:
+            parts.append(t(u, [f"sgn({v}+3)"]))
+        if tgt == "dw" and rng.random() < 0.5:
+            parts.append(t(u, ["t", "y2"]))  # post factor: the table path only where y2 is 0
+        if rng.random() < 0.3:
+            parts.append(t("y0", [v, "x1"]))  # a y0 product with the synaptic factor at bAP posts
+        s = "".join(parts)
+        fields[tgt] = s[1:] if s.startswith("+") else s
+    return fields
+
+
+@pytest.mark.parametrize("seed", range(8), ids=lambda s: f"seed{s}")
+def test_synaptic_lookup_rows_equal_reference(seed):
+    """Rows of >= 513 posts with own-variable chains (the lookup-table path): fused == per-step
+    reference == generic fused, warnings equal."""
+    prog, inp = _sep_program(100 + seed, n_pre=9, n_post=560, rule=_lut_rule)
+    ref = run_learning_entry(prog, inp, "h.spikes", fused=False)
+    got = run_learning_entry(prog, inp, "h.spikes", fused=True)
+    gen = run_learning_entry(prog, inp, "h.spikes", fused=True, separable=False)
+    for k in ref.recordings:
+        assert np.array_equal(ref.recordings[k], got.recordings[k]), f"seed {seed}: {k}"
+        assert np.array_equal(ref.recordings[k], gen.recordings[k]), f"seed {seed}: {k} (generic fused)"
+    assert ref.warnings == got.warnings, f"seed {seed}: saturation counts"
+    changed = sum(
+        int((got.recordings[f"ld{r}.tag_1_final"][0] != prog.projections[f"ld{r}"].params["tag_1"]).sum())
+        for r in range(3)
+    )
+    assert changed > 0, f"seed {seed}: nothing learned, the comparison would be vacuous"

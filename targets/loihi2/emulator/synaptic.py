@@ -42,11 +42,15 @@ Numba caches a kernel by its own file's timestamp, and :func:`.separable.learn_s
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
 from .arith import (
     SYN_VAR_SHIFT,
+    TAG1_HI,
+    TAG1_LO,
     accumulate,
     clip_factor,
     finish_product,
@@ -63,6 +67,9 @@ PRE_VARS = (0, 2, 3, 10)  # x0, x1, x2, C
 POST_VARS = (1, 4, 5, 6)  # y0, y1, y2, y3
 SYN_VARS = (7, 8, 9)  # w, d, t
 MAX_SYN = 8  # synaptic factors per product the kernel holds (Lava's rule strings use a few)
+LUT_LO = TAG1_LO  # the lookup tables cover every stored w, d, t: [-257, 255]
+LUT_N = TAG1_HI - TAG1_LO + 1
+LUT_MIN_POSTS = LUT_N  # rows at least this long use a table (built once per epoch and chain)
 
 
 @njit(cache=True)
@@ -129,6 +136,222 @@ def _product_row(m, p, tq, SV, SC, SS, SW, ns, OLD, mant, shift, sexp, n):
         m[i] = finish_product(m[i], mant, shift, sexp)
 
 
+@njit(inline="always")
+def _old_row(OLD, HAVE, v, Zs, base, n):
+    """Copy variable v (0 w, 1 d, 2 t) of the row into ``OLD[v]`` once per row, before any write."""
+    if not HAVE[v]:
+        Zv = Zs[v]
+        for i in range(n):
+            OLD[v, i] = Zv[base + i]
+        HAVE[v] = True
+
+
+@njit(cache=True)
+def _acc_row0(acc, raw, p, tq, mant, shift, sexp, n):
+    """A product without synaptic factors added to a row's accumulators (one fused pass)."""
+    for i in range(n):
+        mm = finish_product(wrap32(p * tq[i]), mant, shift, sexp)
+        acc[i] = accumulate(acc[i], mm)
+        raw[i] += mm
+
+
+@njit(cache=True)
+def _acc_row1(acc, raw, p, old, c0, sg, wd, mant, shift, sexp, n):
+    """A product with one synaptic factor and no post factor (its post part is 1)."""
+    if sg:
+        for i in range(n):
+            v = old[i] + c0
+            f = clip_factor(1 if v > 0 else (-1 if v < 0 else 0), wd)
+            mm = finish_product(wrap32(p * f), mant, shift, sexp)
+            acc[i] = accumulate(acc[i], mm)
+            raw[i] += mm
+    else:
+        for i in range(n):
+            mm = finish_product(wrap32(p * clip_factor(old[i] + c0, wd)), mant, shift, sexp)
+            acc[i] = accumulate(acc[i], mm)
+            raw[i] += mm
+
+
+@njit(cache=True)
+def _acc_row1q(acc, raw, p, tq, old, c0, sg, wd, mant, shift, sexp, n):
+    """A product with one synaptic factor and post factors."""
+    for i in range(n):
+        mm = wrap32(wrap32(p * tq[i]) * _syn_factor(old, i, c0, sg, wd))
+        mm = finish_product(mm, mant, shift, sexp)
+        acc[i] = accumulate(acc[i], mm)
+        raw[i] += mm
+
+
+class SynEpoch(NamedTuple):
+    """One projection's epoch as :func:`_lut_row` reads it: the neuron tables ``TP``/``TQ``, the
+    post parts at the bAP times ``QY``, which post parts are 0 everywhere ``QZ``, post-factor
+    counts ``QP``, synaptic factors (``NS`` per product; ``SV`` variable, ``SC`` constant, ``SS``
+    sgn flag, ``SWd`` width), spike times ``TYv`` and the bAP list ``ylist[:ny]``, the rounding
+    threshold ``thr``, the row's old values ``OLD`` (copied once: ``HAVE``), per target the
+    lookup tables ``LUTF`` (new value) / ``LUTG`` (saturated) of the chain in ``KEY`` (``NKEY``
+    products; -1: none yet), ``NEEDZ`` (a later target reads this variable), ``HASY0`` (has y0
+    products) and scratch ``SAVE``, ``KS``."""
+
+    TP: np.ndarray
+    TQ: np.ndarray
+    QY: np.ndarray
+    QZ: np.ndarray
+    QP: np.ndarray
+    NS: np.ndarray
+    SV: np.ndarray
+    SC: np.ndarray
+    SS: np.ndarray
+    SWd: np.ndarray
+    TYv: np.ndarray
+    ylist: np.ndarray
+    ny: int
+    thr: int
+    OLD: np.ndarray
+    HAVE: np.ndarray
+    LUTF: np.ndarray
+    LUTG: np.ndarray
+    KEY: np.ndarray
+    NKEY: np.ndarray
+    NEEDZ: np.ndarray
+    HASY0: np.ndarray
+    SAVE: np.ndarray
+    KS: np.ndarray
+
+
+@njit(cache=True)
+def _lut_row(z, j, base, x0j, sxj, u_on, pj, pr, Zs, E):
+    """Target z of a full row through a lookup table, when every row-wide product that applies
+    is 0 on the row or has no post factor and no synaptic factor but z's own variable: then at
+    the posts without a bAP the new value (and whether it saturated) is a function of the old
+    value alone, tabulated over [-257, 255] by running the same chain (rebuilt only when the
+    chain's pre parts change, i.e. once per epoch for R-STDP's ``u*t``). The bAP posts, where y0
+    products join the chain, are then recomputed synapse by synapse. Returns (done, saturated)."""
+    PT, p0, np_, n_post, T_e = pr.PT, pj.p0, pj.np_, pj.n_post, pj.T_e
+    TP, QZ, NS, SV = E.TP, E.QZ, E.NS, E.SV
+    nk = 0
+    same = E.NKEY[z] >= 0
+    for rl in range(np_):
+        r = p0 + rl
+        if PT[r, 0] != z or PT[r, 1] == 1:
+            continue
+        dep = PT[r, 1]
+        if (dep == 0 and not x0j) or (dep == 2 and not u_on):
+            continue
+        s = sxj if dep == 0 else T_e
+        p = TP[rl, s, j]
+        zero = p == 0 or QZ[rl, s]
+        if not zero:
+            if E.QP[rl] > 0:
+                return False, 0
+            for k in range(NS[rl]):
+                if SV[rl, k] != z:
+                    return False, 0
+        pv = 0 if zero else p
+        if same and (nk >= E.NKEY[z] or E.KEY[z, nk, 0] != rl or E.KEY[z, nk, 1] != pv):
+            same = False
+        E.KS[nk, 0] = rl
+        E.KS[nk, 1] = pv
+        nk += 1
+    if same and nk != E.NKEY[z]:
+        same = False
+    if not same:
+        for kk in range(nk):
+            E.KEY[z, kk, 0] = E.KS[kk, 0]
+            E.KEY[z, kk, 1] = E.KS[kk, 1]
+    plo, phi, lo, hi = target_bounds(z, pj.sign_mode)
+    thr = E.thr
+    if not same:
+        E.NKEY[z] = nk
+        for idx in range(LUT_N):
+            o = np.int64(idx + LUT_LO)
+            a = o << SYN_VAR_SHIFT
+            raw = a
+            inr = z != 2
+            for kk in range(nk):
+                rl, pv = E.KEY[z, kk, 0], E.KEY[z, kk, 1]
+                if pv == 0:
+                    if not inr:
+                        a = accumulate(a, 0)
+                        inr = True
+                    continue
+                mm = pv
+                for k in range(NS[rl]):
+                    mm = wrap32(mm * _syn_factor1(o, E.SC[rl, k], E.SS[rl, k], E.SWd[rl, k]))
+                r = p0 + rl
+                mm = finish_product(mm, PT[r, 2], PT[r, 4], PT[r, 3])
+                a = accumulate(a, mm)
+                raw += mm
+                inr = True
+            c = min(max(a, plo), phi)
+            rr = stochastic_round(c, thr)
+            E.LUTF[z, idx] = min(max(rr, lo), hi)
+            E.LUTG[z, idx] = saturated(c, raw, rr, lo, hi)
+    Z = Zs[z]
+    n = n_post
+    if E.NEEDZ[z]:  # a later target reads z's old values
+        _old_row(E.OLD, E.HAVE, z, Zs, base, n)
+    fix = E.HASY0[z] and E.ny > 0
+    ylist, ny = E.ylist, E.ny
+    if fix:
+        for k in range(NS.shape[0]):  # old values of other variables the y0 products read
+            if PT[p0 + k, 0] == z and PT[p0 + k, 1] == 1:
+                for q in range(NS[k]):
+                    if SV[k, q] != z:
+                        _old_row(E.OLD, E.HAVE, SV[k, q], Zs, base, n)
+        for c in range(ny):
+            E.SAVE[c] = Z[base + ylist[c]]
+    row = Z[base : base + n]
+    F = E.LUTF[z]
+    G = E.LUTG[z]
+    nsat = 0
+    for i in range(n):
+        idx = row[i] - LUT_LO
+        nsat += G[idx]
+        row[i] = F[idx]
+    if not fix:
+        return True, nsat
+    for c in range(ny):
+        i = ylist[c]
+        o = np.int64(E.SAVE[c])
+        nsat -= G[o - LUT_LO]
+        a = o << SYN_VAR_SHIFT
+        raw = a
+        for rl in range(np_):
+            r = p0 + rl
+            if PT[r, 0] != z:
+                continue
+            dep = PT[r, 1]
+            if dep == 1:
+                s = E.TYv[i]
+                mm = wrap32(TP[rl, s, j] * E.QY[rl, i])
+            elif (dep == 0 and x0j) or (dep == 2 and u_on):
+                s = sxj if dep == 0 else T_e
+                mm = wrap32(TP[rl, s, j] * E.TQ[rl, s, i])
+            else:
+                continue
+            for k in range(NS[rl]):
+                v = SV[rl, k]
+                ov = o if v == z else E.OLD[v, i]
+                mm = wrap32(mm * _syn_factor1(ov, E.SC[rl, k], E.SS[rl, k], E.SWd[rl, k]))
+            mm = finish_product(mm, PT[r, 2], PT[r, 4], PT[r, 3])
+            a = accumulate(a, mm)
+            raw += mm
+        cc = min(max(a, plo), phi)
+        rr = stochastic_round(cc, thr)
+        row[i] = min(max(rr, lo), hi)
+        nsat += saturated(cc, raw, rr, lo, hi)
+    return True, nsat
+
+
+@njit(inline="always")
+def _syn_factor1(v, c0, sg, wd):
+    """A synaptic factor of the value v: ``clip(v + c)`` or ``sgn(v + c)``."""
+    val = v + c0
+    if sg:
+        val = 1 if val > 0 else (-1 if val < 0 else 0)
+    return clip_factor(val, wd)
+
+
 @njit(cache=True)
 def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
     """Epoch learning of one projection ``pj`` (:class:`.separable.Proj`) whose rule has w/d/t
@@ -173,8 +396,8 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
     SS = np.zeros((np_, MAX_SYN), np.int64)
     SWd = np.zeros((np_, MAX_SYN), np.int64)
     QZ = np.zeros((np_, T_e + 1), np.bool_)
+    QP = np.zeros(np_, np.int64)  # how many post factors (0: TQ is 1 at every post)
     QY = np.zeros((np_, n_post), np.int64)
-    uses = np.zeros(3, np.bool_)
     for rl in range(np_):
         r = p0 + rl
         for f in range(PT[r, 5], PT[r, 5] + PT[r, 6]):
@@ -183,7 +406,8 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
                 k = NS[rl]
                 SV[rl, k], SC[rl, k], SS[rl, k], SWd[rl, k] = var - 7, FC[f], FT[f, 1], WIDTH[var]
                 NS[rl] = k + 1
-                uses[var - 7] = True
+            elif var == 1 or (var >= 4 and var <= 6):
+                QP[rl] += 1
         for s in range(T_e + 1):
             z = True
             for i in range(n_post):
@@ -194,16 +418,51 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
         if PT[r, 1] == 1:
             for i in range(n_post):
                 QY[rl, i] = TQ[rl, TYv[i], i]
-    for z in range(3):
-        if pj.tgt_has[z]:
-            uses[z] = True
     thr = round_threshold_jit(rw)
     OLD = np.zeros((3, n_post), np.int64)
+    HAVE = np.zeros(3, np.bool_)
     acc = np.empty(n_post, np.int64)
     raw = np.empty(n_post, np.int64)
     m = np.empty(n_post, np.int64)
     cs = np.empty(T_e + 1, np.int64)
     sparse_y = ny * 8 < n_post
+    NEEDZ = np.zeros(3, np.bool_)
+    HASY0 = np.zeros(3, np.bool_)
+    for rl in range(np_):
+        r = p0 + rl
+        if PT[r, 1] == 1:
+            HASY0[PT[r, 0]] = True
+        for k in range(NS[rl]):
+            if PT[r, 0] > SV[rl, k]:
+                NEEDZ[SV[rl, k]] = True
+    use_lut = n_post >= LUT_MIN_POSTS
+    nl = LUT_N if use_lut else 1
+    E = SynEpoch(
+        TP,
+        TQ,
+        QY,
+        QZ,
+        QP,
+        NS,
+        SV,
+        SC,
+        SS,
+        SWd,
+        TYv,
+        ylist,
+        ny,
+        thr,
+        OLD,
+        HAVE,
+        np.zeros((3, nl), np.int64),
+        np.zeros((3, nl), np.int64),
+        np.zeros((3, np_ + 1, 2), np.int64),
+        np.full(3, -1, np.int64),
+        NEEDZ,
+        HASY0,
+        np.zeros(n_post, np.int64),
+        np.zeros((np_ + 1, 2), np.int64),
+    )
     nsat = np.zeros(3, np.int64)
     Zs = (st.WT, st.D2T, st.T1T)
     for j in range(n_pre):
@@ -217,19 +476,35 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
             _sparse_row(j, base, pj, pr, st, TP, QY, NS, SV, SC, SS, SWd, TYv, ylist, ny, thr, nsat)
             continue
         for v in range(3):
-            if uses[v]:
-                Zv = st.WT if v == 0 else (st.D2T if v == 1 else st.T1T)
-                for i in range(n_post):
-                    OLD[v, i] = Zv[base + i]
+            HAVE[v] = False
         for z in range(3):
             if not pj.tgt_has[z]:
                 continue
+            # does any product of z change this row? (else the row keeps its values: docstring)
+            live = False
+            for rl in range(np_):
+                r = p0 + rl
+                if PT[r, 0] != z:
+                    continue
+                dep = PT[r, 1]
+                if dep == 1:
+                    live |= ny > 0
+                elif (dep == 0 and x0j) or (dep == 2 and u_on):
+                    s = sxj if dep == 0 else T_e
+                    live |= z == 2 or not (TP[rl, s, j] == 0 or QZ[rl, s])
+            if not live:
+                continue
             Z = Zs[z]
+            if full and n_post >= LUT_MIN_POSTS and (sparse_y or not HASY0[z]):
+                done, c = _lut_row(z, j, base, x0j, sxj, u_on, pj, pr, Zs, E)
+                if done:
+                    nsat[z] += c
+                    continue
+            _old_row(OLD, HAVE, z, Zs, base, n_post)
             for i in range(n_post):
                 acc[i] = OLD[z, i] << SYN_VAR_SHIFT
                 raw[i] = acc[i]
             inrange = z != 2  # old << 7 lies in the accumulator range (module docstring)
-            applied = False
             for rl in range(np_):
                 r = p0 + rl
                 if PT[r, 0] != z:
@@ -237,10 +512,11 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
                 dep = PT[r, 1]
                 mant, shift, sexp = PT[r, 2], PT[r, 4], PT[r, 3]
                 ns = NS[rl]
+                for k in range(ns):
+                    _old_row(OLD, HAVE, SV[rl, k], Zs, base, n_post)
                 if dep == 1:  # y0: the bAP posts only, at their bAP time
                     if ny == 0:
                         continue
-                    applied = True
                     if sparse_y:
                         for c in range(ny):
                             i = ylist[c]
@@ -275,7 +551,6 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
                     if not u_on:
                         continue
                     s = T_e
-                applied = True
                 p = TP[rl, s, j]
                 if p == 0 or QZ[rl, s]:  # 0 at every post of the row
                     if not inrange:
@@ -283,15 +558,45 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
                             acc[i] = accumulate(acc[i], 0)
                         inrange = True
                     continue
-                _product_row(
-                    m, p, TQ[rl, s], SV[rl], SC[rl], SS[rl], SWd[rl], ns, OLD, mant, shift, sexp, n_post
-                )
-                for i in range(n_post):
-                    acc[i] = accumulate(acc[i], m[i])
-                    raw[i] += m[i]
+                if ns == 0:
+                    _acc_row0(acc, raw, p, TQ[rl, s], mant, shift, sexp, n_post)
+                elif ns == 1 and QP[rl] == 0:  # one synaptic factor, no post factor (e.g. u*t)
+                    _acc_row1(
+                        acc,
+                        raw,
+                        p,
+                        OLD[SV[rl, 0]],
+                        SC[rl, 0],
+                        SS[rl, 0],
+                        SWd[rl, 0],
+                        mant,
+                        shift,
+                        sexp,
+                        n_post,
+                    )
+                elif ns == 1:
+                    _acc_row1q(
+                        acc,
+                        raw,
+                        p,
+                        TQ[rl, s],
+                        OLD[SV[rl, 0]],
+                        SC[rl, 0],
+                        SS[rl, 0],
+                        SWd[rl, 0],
+                        mant,
+                        shift,
+                        sexp,
+                        n_post,
+                    )
+                else:
+                    _product_row(
+                        m, p, TQ[rl, s], SV[rl], SC[rl], SS[rl], SWd[rl], ns, OLD, mant, shift, sexp, n_post
+                    )
+                    for i in range(n_post):
+                        acc[i] = accumulate(acc[i], m[i])
+                        raw[i] += m[i]
                 inrange = True
-            if not applied:
-                continue
             plo, phi, lo, hi = target_bounds(z, pj.sign_mode)
             row = Z[base : base + n_post]
             ns_ = 0
