@@ -1,0 +1,255 @@
+"""Random THREE-FACTOR rules: the emulator's fused kernel vs Lava 0.10.0, at every step.
+
+``N_PROGRAMS`` x 8 random three-factor rules (tests/learning_cases.py ``random_three_factor_*``:
+graded third factor y2 from the lif_3f's reward input, its y1/y3 spike traces, tag_1 and tag_2
+as eligibility traces read by the weight update, random extra terms with w/d/t factors,
+constants and sgn, t_epoch 1..4, u_k decimation, fractional impulses, all sign modes). Each rule
+is one learning_dense of a Program (8 per Program, one lif_3f post). Compared at every step:
+weights, tag_1, tag_2, x1, x2, y1, y2, y3 of every projection and the post's spikes and v.
+
+The emulator side is the path ``Program.run`` takes (the fused kernel, whose learning runs in the
+fast kernels :mod:`targets.loihi2.emulator.separable` / :mod:`.synaptic`): spikes and v from
+``Program.run`` itself; the learned state and traces after each step t from the same kernel
+(``fused_run``) run for t steps, since per-step projection state is not a fused-path recording.
+
+Memory: Lava runs every process in its own OS process. Programs are batched ``PER_RUN`` to a
+Lava network (about 14 processes each: 3 inputs, the lif_3f, a dense, 8 learning_dense; 2
+monitors), one network at a time, and projection state is read with ``Var.get()`` after every
+single step instead of one Monitor per variable (which would add a process per variable).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from learning_cases import random_three_factor_inputs, random_three_factor_program  # noqa: E402
+
+VARS = ("w", "tag_1", "tag_2", "x1", "x2", "y1", "y2", "y3")
+STEPS = 24
+N_PROGRAMS = int(os.environ.get("NC_3F_DIFF_PROGRAMS", "14"))  # x 8 rules = 112 random rules
+PER_RUN = 4
+SEEDS = [5000 + s for s in range(N_PROGRAMS)]
+
+
+def _cases():
+    return [(s, *random_three_factor_program(s)) for s in SEEDS]
+
+
+# ------------------------------------------------------------------ coverage guard (no Lava)
+def _features(rules: list[dict]) -> dict[str, int]:
+    """How many rules use each feature the test is meant to cover."""
+    f = dict.fromkeys(
+        (
+            "graded y2 (u*elig*y2)",
+            "tag_1 eligibility (t*y2 in dw)",
+            "tag_2 eligibility (d*y2 in dw)",
+            "dt target",
+            "dd target",
+            "w factor",
+            "d factor",
+            "t factor",
+            "sgn factor",
+            "factor constant",
+            "y1 factor",
+            "y3 factor",
+            "t_epoch > 1",
+            "u_k, k > 0",
+            "negative exponent (stochastic rounding)",
+            "fractional impulse",
+        ),
+        0,
+    )
+    for r in rules:
+        dw, dd, dt = r["dw"], r["dd"], r["dt"]
+        terms = " ".join((dw, dd, dt))
+        f["graded y2 (u*elig*y2)"] += bool(re.search(r"u\d\*[td]\*y2", dw))
+        f["tag_1 eligibility (t*y2 in dw)"] += bool(re.search(r"\*t\*y2", dw))
+        f["tag_2 eligibility (d*y2 in dw)"] += bool(re.search(r"\*d\*y2", dw))
+        f["dt target"] += bool(dt)
+        f["dd target"] += bool(dd)
+        for v in ("w", "d", "t"):
+            f[f"{v} factor"] += bool(re.search(rf"(^|[*(]){v}([*)+-]|$)", terms))
+        f["sgn factor"] += "sgn(" in terms
+        f["factor constant"] += bool(re.search(r"\([wdt][+-]\d+\)", terms))
+        f["y1 factor"] += "y1" in terms
+        f["y3 factor"] += "y3" in terms
+        f["t_epoch > 1"] += r["t_epoch"] > 1
+        f["u_k, k > 0"] += bool(re.search(r"u[12]\*", terms))
+        f["negative exponent (stochastic rounding)"] += "2^-" in terms
+        f["fractional impulse"] += any(r[f"{x}_impulse"] % 1 for x in ("x1", "x2"))
+    return f
+
+
+def test_three_factor_random_rules_coverage():
+    """The random rules cover every feature (and >= 100 rules run), the reward is graded and
+    leaves [0, 127] sometimes, and every rule takes a fast kernel of the fused path, most of
+    them the w/d/t one."""
+    from neurocompile.targets.loihi2.emulator.learning import L_NPROD, L_P0, FusedPlan
+    from neurocompile.targets.loihi2.emulator.synaptic import KIND_SYN
+
+    cases = _cases()
+    rules = [r for _, _, _, rs in cases for r in rs]
+    assert len(rules) >= 100 or os.environ.get("NC_3F_DIFF_PROGRAMS"), len(rules)
+    assert all(r["three_factor"] == 1 for r in rules)
+    feats = _features(rules)
+    missing = [k for k, n in feats.items() if n < 3]
+    assert not missing, f"features used by < 3 random rules: {missing} ({feats})"
+    syn, graded, below, above = 0, 0, 0, 0
+    for seed, prog, names, _ in cases:
+        plan = FusedPlan(prog, STEPS)
+        assert plan.LS.all(), f"seed {seed}: a rule without a fast kernel"
+        for q in range(len(names)):
+            p0, n_prod = plan.LI[q, L_P0], plan.LI[q, L_NPROD]
+            syn += int((plan.PK[p0 : p0 + n_prod] == KIND_SYN).any())
+        r = random_three_factor_inputs(seed, prog, STEPS)["r"]
+        graded += int(((r > 1) & (r < 127)).sum())
+        below += int((r < 0).sum())
+        above += int((r > 127).sum())
+    assert graded >= 100 and below >= 3 and above >= 3, (graded, below, above)
+    assert syn >= 0.9 * len(rules), f"only {syn} of {len(rules)} rules use the w/d/t kernel"
+
+
+# ------------------------------------------------------------------ the emulator side
+def _fused_per_step(prog, inp, names):
+    """(Program.run result, {(name, var): (STEPS, size)}) on the fused kernel: the learned state
+    and traces after each step t from ``fused_run`` over t steps."""
+    from neurocompile.targets.loihi2.emulator.learning import (
+        L_NPOST,
+        L_NPRE,
+        L_WOFF,
+        L_XO,
+        L_YO,
+        FusedPlan,
+        Rec,
+        fused_run,
+    )
+
+    res = prog.run(inp, record="h.spikes,h.v")
+    plan = FusedPlan(prog, STEPS)
+    IN = np.zeros((STEPS, plan.in_idx.shape[0]), np.int64)
+    c = 0
+    for key, _, size in plan.inputs:
+        IN[:, c : c + size] = np.asarray(inp[key][0]).reshape(STEPS, size)
+        c += size
+    out = {(n, v): np.zeros((STEPS,) + _shape(prog, n, v), np.int64) for n in names for v in VARS}
+    z8, z = np.zeros((0, 0), np.int8), np.zeros((0, 0), np.int64)
+    for t in range(1, STEPS + 1):
+        st = plan.new_state()
+        fused_run(t, IN[:t], plan.net, plan.rules, st, Rec(False, False, False, z8, z, z))
+        for q, n in enumerate(plan.lnames):
+            if n not in names:
+                continue
+            row = plan.LI[q]
+            wo, npre, npost, xo, yo = row[L_WOFF], row[L_NPRE], row[L_NPOST], row[L_XO], row[L_YO]
+            for v, arr in (("w", st.WT), ("tag_1", st.T1T), ("tag_2", st.D2T)):
+                out[(n, v)][t - 1] = arr[wo : wo + npre * npost].reshape(npre, npost).T
+            for k in range(2):
+                out[(n, f"x{k + 1}")][t - 1] = st.XTR[k, xo : xo + npre]
+            for k in range(3):
+                out[(n, f"y{k + 1}")][t - 1] = st.YTR[k, yo : yo + npost]
+    return res, out
+
+
+def _shape(prog, n, v):
+    pj = prog.projections[n]
+    npre, npost = prog.populations[pj.pre].size, prog.populations[pj.post].size
+    return (npost, npre) if v in ("w", "tag_1", "tag_2") else ((npre,) if v[0] == "x" else (npost,))
+
+
+def test_fused_per_step_helper_matches_reference_loop():
+    """The per-step fused states above equal the per-step reference loop's recordings (no Lava)."""
+    from neurocompile.targets.loihi2.emulator.learning import run_learning_entry
+
+    seed, prog, names, _ = _cases()[0]
+    inp = random_three_factor_inputs(seed, prog, STEPS)
+    _, got = _fused_per_step(prog, inp, names)
+    ref = run_learning_entry(prog, inp, [f"{n}.{v}" for n in names for v in VARS], fused=False)
+    for (n, v), a in got.items():
+        assert np.array_equal(a, ref.recordings[f"{n}.{v}"][0].reshape(a.shape)), (n, v)
+
+
+# ------------------------------------------------------------------ Lava
+def _lava_run(batch):
+    """One Lava network for several Programs; after every step, every projection Var by get()."""
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from lava.proc.dense.process import Dense
+    from lava.proc.io.source import RingBuffer
+    from lava.proc.monitor.process import Monitor
+    from lava.utils.weightutils import SignMode
+
+    from neurocompile.targets.loihi2.lava_runner import LEARNING_VARS, build_lava_network
+
+    nets, anchors = [], []
+    for seed, prog, names, inp in batch:
+        pop_data = {k: np.asarray(v[0], np.int64) for k, v in inp.items()}
+        procs = build_lava_network(prog, pop_data)
+        mons = {}
+        for obs, port in (("spikes", procs["h"].s_out), ("v", procs["h"].v)):
+            mons[obs] = Monitor()
+            mons[obs].probe(port, STEPS)
+        anchors.append(procs["h"])
+        nets.append((procs, mons))
+    link = RingBuffer(data=np.zeros((1, 1), dtype=np.int64))
+    for lif in anchors[1:] + anchors[:1]:
+        zero = Dense(weights=np.zeros((lif.a_in.shape[0], 1), dtype=np.int64), sign_mode=SignMode.EXCITATORY)
+        link.s_out.connect(zero.s_in)
+        zero.a_out.connect(lif.a_in)
+    root = anchors[0]
+    cfg = Loihi2SimCfg(select_tag="fixed_pt")
+    got = [{} for _ in batch]
+    try:
+        for t in range(STEPS):
+            root.run(condition=RunSteps(num_steps=1), run_cfg=cfg)
+            for (seed, prog, names, _), (procs, _), g in zip(batch, nets, got):
+                for n in names:
+                    for v in VARS:
+                        val = np.asarray(getattr(procs[n], LEARNING_VARS[v]).get()).astype(np.int64)
+                        g.setdefault((n, v), np.zeros((STEPS,) + val.shape, np.int64))[t] = val
+        for (seed, prog, names, _), (procs, mons), g in zip(batch, nets, got):
+            for obs, mon in mons.items():
+                port = procs["h"].s_out if obs == "spikes" else procs["h"].v
+                g[("h", obs)] = np.asarray(mon.get_data()[procs["h"].name][port.name]).astype(np.int64)
+    finally:
+        root.stop()
+    return got
+
+
+@pytest.mark.lava
+@pytest.mark.slow
+@pytest.mark.parametrize("chunk", range((N_PROGRAMS + PER_RUN - 1) // PER_RUN), ids=lambda c: f"chunk{c}")
+def test_three_factor_random_rules_bit_exact_every_step(chunk):
+    pytest.importorskip("lava", reason="lava-nc 0.10.0 (.venv-lava) runs the reference")
+    cases = _cases()[chunk * PER_RUN : (chunk + 1) * PER_RUN]
+    batch = [(s, p, n, random_three_factor_inputs(s, p, STEPS)) for s, p, n, _ in cases]
+    lava = _lava_run(batch)
+    learned = 0
+    for (seed, prog, names, inp), got in zip(batch, lava):
+        res, emu = _fused_per_step(prog, inp, names)
+        for obs in ("spikes", "v"):
+            a = got[("h", obs)].reshape(STEPS, -1)
+            b = res.recordings[f"h.{obs}"][0].reshape(STEPS, -1)
+            assert np.array_equal(a, b), f"seed {seed}: h.{obs} differs from step {_first(a, b)}"
+        for n in names:
+            for v in VARS:
+                a = got[(n, v)].reshape(STEPS, -1)
+                b = emu[(n, v)].reshape(STEPS, -1)
+                assert np.array_equal(a, b), (
+                    f"seed {seed}: {n}.{v} differs from step {_first(a, b)} "
+                    f"(dw={prog.projections[n].params['dw']!r} dt={prog.projections[n].params['dt']!r} "
+                    f"dd={prog.projections[n].params['dd']!r})"
+                )
+            assert np.array_equal(emu[(n, "w")][-1], res.recordings[f"{n}.weights"][0]), f"seed {seed} {n}"
+            learned += int((emu[(n, "w")][-1] != prog.projections[n].params["weights"]).any())
+    assert learned >= len(batch) * 8 // 2, f"only {learned} rules changed weights: the comparison is weak"
+
+
+def _first(a, b):
+    return int(np.argwhere((a != b).any(axis=1))[0][0]) + 1
