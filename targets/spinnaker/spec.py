@@ -190,6 +190,30 @@ def core_delay_slots(atoms_on_core: int, n_synapse_types: int = N_SYNAPSE_TYPES)
     return 2 ** (MAX_RING_BUFFER_BITS - n_bits(atoms_on_core) - n_bits(n_synapse_types))
 
 
+def incoming_delay_slots(max_delay: int, atoms_on_core: int, n_synapse_types: int = N_SYNAPSE_TYPES) -> int:
+    """Delay slots sPyNNaker 1!7.4.1 gives a post population whose largest incoming delay is
+    ``max_delay`` ticks (population_vertex.py ``max_delay_steps_incoming``):
+    ``min(2**get_n_bits(max_delay), core_delay_slots(atoms_on_core))``. A power of two ``d >= 2``
+    gets exactly ``d`` slots (``log_max_delay = log2 d``)."""
+    return min(2 ** n_bits(max_delay), core_delay_slots(atoms_on_core, n_synapse_types))
+
+
+def stdp_row_delay(delay, max_delay: int, atoms_on_core: int):
+    """The delay the 7.4.1 STDP binaries read from a plastic synapse's control word:
+    ``synapse_row_sparse_delay(control_word, synapse_type_index_bits, synapse_delay_mask)`` with
+    ``synapse_delay_mask = slots - 1`` (synapse_dynamics_stdp_common.h,
+    ``synapse_dynamics_stdp_get_fixed``): ``delay & (slots - 1)``. It is both the ring-buffer delay
+    and the dendritic delay of the STDP window (``post_delay = s.delay_dendritic``). 0 means the
+    synapse's input is never delivered (``delay_axonal + delay_dendritic > colour_delay`` fails:
+    seen on the binaries, tests/test_spinnaker_binary.py test_f) and its window uses delay 0. Only
+    when the post core holds every delay (no delay extension: ``max_delay <= core slots``);
+    otherwise the delay is returned unchanged (delay extensions are not modelled here)."""
+    slots = incoming_delay_slots(max_delay, atoms_on_core)
+    if max_delay > core_delay_slots(atoms_on_core):
+        return delay
+    return delay & (slots - 1)
+
+
 # ========================================================= STDP (H11, targets/spinnaker/learning.py)
 # Section owned by H11: sPyNNaker 1!7.4.1 STDP as its host writes it and its binaries compute it
 # (docs/reference/spinnaker.md §3; host: plasticity/stdp/common.py, timing_dependence_*.py,

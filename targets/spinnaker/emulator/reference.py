@@ -307,6 +307,8 @@ def run_sample_stdp_reference(inp, T, net, rec, out, pl, wts):
                         wt = depress(wk, wt, rtab[k, R_A2M], rtab[k, R_A3M], wmin, do1, nr2)
                     w16 = weight_out(wt, sh)
                     w[q] = w16
+                    if dd == 0:  # masked to 0 by the ring size: never delivered (spec.stdp_row_delay)
+                        continue
                     sl, ty = (t + ps_del[q]) % R, ps_type[q]
                     rb[sl, ty, n], sat = sat_add(rb[sl, ty, n], w16)
                     if sat and ovf[ntab[n, N_POP], O_SAT] == 0:

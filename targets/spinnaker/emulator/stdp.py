@@ -12,7 +12,9 @@ deferred, pre-triggered scheme of sPyNNaker's ``synapse_dynamics_stdp_mad_impl.c
     ``o2 = 0 if t_last == 0 else int16(mul16(o2_last + 2048, LUTy(t - t_last)))``;
 (c) a spike of pre neuron j at tick ``tp`` updates each plastic row of j (one per STDP
     projection): new pre trace as above (``LUT+``, Pfister ``r2`` with ``LUTx``), then for
-    each synapse (post i, dendritic delay dd = its delay since backprop_delay is True):
+    each synapse (post i, dendritic delay dd = its row delay since backprop_delay is True; the row
+    delay is the delay masked by the post population's ring size, ``d & (slots - 1)``: 0 for a
+    delay equal to the slot count, :func:`.spec.stdp_row_delay`):
     ``w = w16 << shift`` (s16.15); the post events of i with ``max(lt-dd,0) < t_e <= max(tp-dd,0)``
     potentiate, oldest first, ``w += mulaf(A+, mul16(r_last, LUT+(t_e + dd - lt)))`` (Pfister: plus
     ``mulaf(A3+, mul16(that, o2_e))``; multiplicative: ``mulaf(mul_k(w_max - w, A+), ...)``), additive
@@ -24,7 +26,7 @@ deferred, pre-triggered scheme of sPyNNaker's ``synapse_dynamics_stdp_mad_impl.c
     the 7.4.1 pair binary applies ``LUT-(0)``; its instruction words are read by
     ``tests/test_spinnaker_gcc.py``); the
     weight is written back as ``uint16(w >> shift)`` and **that** updated weight goes into
-    ring-buffer slot ``tp + d`` (saturating at 0xFFFF).
+    ring-buffer slot ``tp + dd`` (saturating at 0xFFFF); a row delay of 0 is never delivered.
 
 ``mul16(a, b) = (int16(a) * int16(b)) >> 11`` (``__smulbb``), ``mulaf(A, x) = (A * int32(x << 4)) >> 15``
 and ``mul_k`` are floor operations with int32 wrap, as compiled. Updates happen only at pre
@@ -115,7 +117,8 @@ class Plastic(NamedTuple):
     row_rule: np.ndarray  # per plastic row: its rule
     syn_ptr: np.ndarray  # (n_rows + 1,) CSR over rows into the plastic synapses
     ps_post: np.ndarray  # per plastic synapse: global post neuron
-    ps_del: np.ndarray  # per plastic synapse: delay (ticks; also its dendritic delay)
+    ps_del: np.ndarray  # per plastic synapse: the binaries' row delay (ticks; also its dendritic
+    #                     delay; 0: masked by the ring size, never delivered: spec.stdp_row_delay)
     ps_type: np.ndarray  # per plastic synapse: synapse type
     ps_shift: np.ndarray  # per plastic synapse: the post population's ring-buffer shift of that type
     row_col0: np.ndarray  # per plastic row: type * NL + first post when its posts are consecutive
@@ -410,13 +413,17 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
                         for q in range(q0, q1):
                             if slow[q - q0]:
                                 w[q] = _synapse(q, t, k, lt, lr1, nr2, w, pl, h_t, h_o1, h_o2, h_cm1)
-                if c0 >= 0:
+                if c0 >= 0 and ps_del[q0] == 0:
+                    pass  # masked to delay 0 by the binaries: never delivered (spec.stdp_row_delay)
+                elif c0 >= 0:
                     base = slotb[ps_del[q0]] + c0
                     over = _add_weights(rb[base : base + q1 - q0], w[q0:q1])
                     if over and out.ovf[popn[ps_post[q0]], O_SAT] == 0:
                         out.ovf[popn[ps_post[q0]], O_SAT] = t + 1
                 else:
                     for q in range(q0, q1):
+                        if ps_del[q] == 0:
+                            continue  # never delivered (spec.stdp_row_delay)
                         n = ps_post[q]
                         a = slotb[ps_del[q]] + ps_type[q] * NL + n
                         y = rb[a] + w[q]
@@ -476,6 +483,12 @@ class StdpPlan:
         self.slices: dict[str, tuple[np.ndarray, int]] = {}
         base_syn = 0
         max_d = 1
+        max_in: dict[str, int] = {}  # per post population: its largest incoming delay (every projection)
+        for q in program.projections.values():
+            if np.asarray(q.params["delays"]).size:
+                max_in[q.post] = max(max_in.get(q.post, 0), int(np.max(q.params["delays"])))
+        #: plastic synapses whose delay the binaries mask to 0 (never delivered): spec.stdp_row_delay
+        self.n_dropped = 0
         for k, name in enumerate(self.stdp_names):
             proj = program.projections[name]
             p = proj.params
@@ -514,7 +527,10 @@ class StdpPlan:
                 rows_k.append(k)
                 syn_counts.append(int(counts[j]))
             post_l.append(post[order] + post_off)
-            del_l.append(d[order])
+            atoms = min(npost, int(pops[proj.post].params.get("neurons_per_core", spec.NEURONS_PER_CORE)))
+            d_row = spec.stdp_row_delay(d, max_in.get(proj.post, 1), atoms) if d.size else d
+            self.n_dropped += int(np.count_nonzero(d_row == 0))
+            del_l.append(d_row[order])
             type_l.append(np.full(pre.size, ty, np.int64))
             shift_l.append(np.full(pre.size, shifts[ty], np.int64))
             w0_l.append(w0[order])
