@@ -13,6 +13,8 @@ tuned, on the development seeds (``PATTERN_DEV_SEEDS``) only.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -85,6 +87,40 @@ def test_pattern_rule_maps_to_loihi2_without_findings():
     assert m["findings"] == [], m["findings"]
     assert all(p["relative_error"] == 0 for p in m["products"]), m["products"]
     assert "sgn(d-" in m["lava"]["dw"] and "y0*d" in m["lava"]["dd"], m["lava"]
+
+
+def test_pattern_rule_compiles_from_nir_for_loihi2_and_rescues_a_silent_neuron():
+    """``compile --learning`` path: the rule attached to a NIR Affine (Program units) becomes one
+    ``learning_dense``; on a neuron that never fires, tag 2 counts every epoch (200 steps / 2^1) and
+    the rescue raises every weight."""
+    nir = pytest.importorskip("nir")
+    import neurocompile
+    from neurocompile.learning import attach
+
+    n, steps = 20, 200
+    g = nir.NIRGraph(
+        nodes={
+            "input": nir.Input(input_type=np.array([n])),
+            "fc": nir.Affine(weight=np.full((1, n), 0.2), bias=np.zeros(1)),
+            "lif": nir.LIF(tau=np.full(1, 10.0), r=np.ones(1), v_leak=np.zeros(1), v_threshold=np.ones(1)),
+            "out": nir.Output(output_type=np.array([1])),
+        },
+        edges=[("input", "fc"), ("fc", "lif"), ("lif", "out")],
+    )
+    rule = attach(D.pattern_rule(**{**D.PATTERN_RULE, "silence": 2, "epoch_k": 1}), units="program")
+    prog = neurocompile.compile(g, "loihi2", dt=1.0, reset="zero", learning={"fc": rule})
+    (name,) = [k for k, p in prog.projections.items() if p.kind == "learning_dense"]
+    x = np.zeros((1, steps, n), np.int8)
+    x[0, ::7, :] = 1  # sparse input: the neuron stays below threshold
+    with warnings.catch_warnings():  # the rescue may drive weights into the chip's bound (a warning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = prog.run({"input": x})
+    assert res.outputs["out"].sum() == 0
+    d = np.asarray(res.recordings[f"{name}.tag_2_final"]).reshape(-1)
+    assert (d == steps // 2).all(), d
+    w0 = np.asarray(prog.projections[name].params["weights"]).reshape(-1)
+    w = np.asarray(res.recordings[f"{name}.weights"]).reshape(-1)
+    assert (w > w0).all(), (w0, w)
 
 
 @pytest.mark.parametrize("seed", CHOICE_SEEDS, ids=lambda s: f"seed{s}")
