@@ -31,7 +31,7 @@ def _tasks() -> list[str]:
 def sweep_command(
     task: str = typer.Argument(
         ...,
-        help="pattern (pair-STDP pattern detection), choice (R-STDP choice) or compile (a bundled model "
+        help="pattern (STDP pattern detection), choice (R-STDP choice) or compile (a bundled model "
         "under compile options, scored on the emulator).",
         callback=choice("TASK", _tasks),
         metavar="[" + "|".join(_tasks()) + "]",
