@@ -1,19 +1,33 @@
-"""STDP on a 1000 x 1000 plastic projection: emulator vs Lava 0.10.0 (fixed_pt), bit-exact, in one run.
+"""On-chip learning on a 1000 x 1000 plastic projection: emulator vs Lava 0.10.0 (fixed_pt), in one run.
 
-    .venv/bin/python benchmarks/bench_learning.py [--steps 200] [--lava-steps 60]
+    .venv/bin/python benchmarks/bench_learning.py [--rule stdp|rstdp|mult_stdp|eprop_shape] [--steps 500]
+                                                  [--lava-steps 60]
 
-Network: input(1000, 2 % Poisson) -> learning_dense 1000x1000 (additive pair STDP, t_epoch 1,
-EXCITATORY) -> LIF(1000) whose spikes are the bAPs. Lava runs in the Lava interpreter
-(``lava_runner`` in-process there, via ``run.run_lava``'s subprocess): its rate is measured over
-``--lava-steps`` steps after its first step (compile, process spawn: reported separately), so it
-is a steady-state rate. The emulator (fused kernel, separable-rule path) is timed after a JIT
-warm-up: end to end (``Program.run`` over ``--steps``: validation, plan, PCG64 draws, result
-arrays included) and steady state (the marginal cost of ``--steps`` more steps: runs of N and 2N
-steps, difference), each by wall clock and by CPU time (the machine is shared; the load average
-is printed). Bit-exactness in the same run: output spikes every step and the final learned
-weights of the common stretch (the emulator re-runs the first ``--lava-steps`` steps). Goal
-(issue 6): >= 50x Lava's steps per second (Lava idle ~19 steps/s => >= ~950 steps/s).
-``main(quick)`` gives ``benchmarks/run.py`` its row (quick: 200 x 200, 40 steps, Lava over 8).
+Rules (``RULES``; all t_epoch 1, EXCITATORY, weights 0..63, input 2 % Poisson):
+
+* ``stdp``: additive pair STDP (separable: :mod:`targets.loihi2.emulator.separable`), LIF post
+  whose spikes are the bAPs;
+* ``rstdp``: reward-modulated STDP (library ``rstdp``: eligibility in tag 1 with a ``u*t`` decay,
+  ``dw = lr*u*t*y2``) on a ``lif_3f`` whose reward input (y2) is a graded pulse of 32 to every
+  neuron every 20th step;
+* ``mult_stdp``: multiplicative pair STDP (``(w_max - w)`` / ``(w - w_min)`` factors), LIF post;
+* ``eprop_shape``: e-prop's products (library ``eprop``: ``dt = elig*u*x1*y1/2^7 - u*t/tau_e``,
+  ``dw = lr*u*t*(y2 - y3)``) on a ``lif_3f`` with y1 and y3 spike traces and a dense graded y2
+  (0..63 to every neuron every step). Not the library rule itself: its learning signals
+  (pseudo-derivative y1, signed third factor) run only in the emulator's per-step path, not the
+  fused kernel (``emulator/learning.py``); the synapse arithmetic is the same.
+
+The w/d/t rules run in :mod:`targets.loihi2.emulator.synaptic`. Lava runs in the Lava
+interpreter (``lava_runner`` in-process there, via ``run.run_lava``'s subprocess): its rate is
+measured over ``--lava-steps`` steps after its first step (compile, process spawn: reported
+separately), so it is a steady-state rate. The emulator (``Program.run``, fused kernel) is timed
+after a JIT warm-up: end to end over ``--steps`` (validation, plan, PCG64 draws, result arrays
+included) and steady state (the marginal cost of ``--steps`` more steps: runs of N and 2N steps,
+difference), each by wall clock and by CPU time (the machine is shared; the load average is
+printed). Bit-exactness in the same run: output spikes every step and the final learned weights
+and tag_1 of the common stretch (the emulator re-runs the first ``--lava-steps`` steps). Goal
+(issue 6, issue 13 item 5): >= 50x Lava's steps per second. ``main(quick)`` gives
+``benchmarks/run.py`` one row per rule (quick: 200 x 200, 40 steps, Lava over 8).
 """
 
 from __future__ import annotations
@@ -34,20 +48,66 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 
-def program(n: int = 1000, seed: int = 0):
-    from neurocompile.learning import stdp_pair
+RULES = ("stdp", "rstdp", "mult_stdp", "eprop_shape")
+#: input populations besides ``inp`` per rule
+_REWARD = ("rstdp", "eprop_shape")
+
+
+def rule_of(kind: str):
+    from neurocompile.learning import rstdp, stdp_pair
+    from neurocompile.learning.ir import Factor, LearningRule, Product, Trace
+
+    if kind == "stdp":
+        return stdp_pair(A_plus=4.0, A_minus=3.0, tau_plus=10, tau_minus=20)
+    if kind == "mult_stdp":
+        return stdp_pair(
+            A_plus=0.25,
+            A_minus=0.25,
+            tau_plus=10,
+            tau_minus=20,
+            weight_dependence="multiplicative",
+            w_min=0,
+            w_max=255,
+        )
+    if kind == "rstdp":
+        return rstdp(lr=0.25, A_plus=4.0, A_minus=3.0, tau_plus=10, tau_minus=20, tau_e=40, name="syn")
+    if kind == "eprop_shape":  # library eprop's products, y1/y3 spike traces instead of learning signals
+        lr, elig, tau_e = 1 / 64, 16.0, 20.0
+        return LearningRule(
+            dw=(
+                Product(lr, "u", (Factor("t"), Factor("y2"))),
+                Product(-lr, "u", (Factor("t"), Factor("y3"))),
+            ),
+            dt=(
+                Product(elig / 2**7, "u", (Factor("x1"), Factor("y1"))),
+                Product(-1 / tau_e, "u", (Factor("t"),)),
+            ),
+            x1=Trace(16.0, 10.0),
+            y1=Trace(16.0, 10.0),
+            y3=Trace(16.0, 10.0),
+            third_factor="y2",
+            name="syn",
+        )
+    raise ValueError(f"unknown rule {kind!r}; one of {', '.join(RULES)}")
+
+
+def program(n: int = 1000, seed: int = 0, rule: str = "stdp"):
     from neurocompile.targets.loihi2.builder import Loihi2Builder
 
     rng = np.random.default_rng(seed)
+    r = rule_of(rule)
     b = Loihi2Builder()
     b.input("inp", n)
-    b.lif("out", n, du=4095, dv=512, vth=400)
-    rule = stdp_pair(A_plus=4.0, A_minus=3.0, tau_plus=10, tau_minus=20)
+    if rule in _REWARD:
+        b.input("reward", n, num_message_bits=8)
+        b.lif_3f("out", n, du=4095, dv=512, vth=400, rule=r, reward="reward")
+    else:
+        b.lif("out", n, du=4095, dv=512, vth=400)
     b.learning_dense(
         "inp",
         "out",
         rng.integers(0, 64, size=(n, n)),
-        rule,
+        r,
         rng_seed=5,
         sign_mode=2,
         weight_exp=-2,
@@ -56,8 +116,16 @@ def program(n: int = 1000, seed: int = 0):
     return b.build(outputs={"y": ("out", "spikes")})
 
 
-def inputs(steps: int, n: int = 1000, seed: int = 1):
-    return {"inp": (np.random.default_rng(seed).random((1, steps, n)) < 0.02).astype(np.int8)}
+def inputs(steps: int, n: int = 1000, seed: int = 1, rule: str = "stdp"):
+    rng = np.random.default_rng(seed)
+    d = {"inp": (rng.random((1, steps, n)) < 0.02).astype(np.int8)}
+    if rule == "rstdp":
+        r = np.zeros((1, steps, n), np.int16)
+        r[:, 19::20] = 32
+        d["reward"] = r
+    elif rule == "eprop_shape":
+        d["reward"] = rng.integers(0, 64, (1, steps, n)).astype(np.int16)
+    return d
 
 
 LAVA_WORKER = r"""
@@ -78,8 +146,9 @@ t1 = time.perf_counter(); root.run(condition=RunSteps(num_steps=steps - 1), run_
 t2 = time.perf_counter()
 spk = np.asarray(mon.get_data()[root.name]["s_out"]).astype(np.int64)
 w = np.asarray(procs["syn"].weights.get()).astype(np.int64)
+t1v = np.asarray(procs["syn"].tag_1.get()).astype(np.int64)
 root.stop()
-np.savez(sys.argv[3], spikes=spk, weights=w, seconds=t2 - t1, first_step_s=t1 - t0)
+np.savez(sys.argv[3], spikes=spk, weights=w, tag_1=t1v, seconds=t2 - t1, first_step_s=t1 - t0)
 """
 
 
@@ -96,12 +165,12 @@ def run_lava(prog, inp, steps: int) -> dict:
         return {k: z[k] for k in z.files}
 
 
-def measure(steps: int = 500, lava_steps: int = 60, n: int = 1000) -> dict:
+def measure(steps: int = 500, lava_steps: int = 60, n: int = 1000, rule: str = "stdp") -> dict:
     """Emulator figures, then Lava's and the bit-exactness checks (``lava_error``: Lava unavailable)."""
     from common import lava_unavailable
 
-    prog = program(n)
-    inp = inputs(max(2 * steps, lava_steps), n)
+    prog = program(n, rule=rule)
+    inp = inputs(max(2 * steps, lava_steps), n, rule=rule)
     # emulator: warm-up (JIT) then timed, N and 2N steps (best of 2 each: shared machine)
     prog.run({k: v[:, :5] for k, v in inp.items()})
 
@@ -120,6 +189,7 @@ def measure(steps: int = 500, lava_steps: int = 60, n: int = 1000) -> dict:
     steady_cpu = steps / max(emu2_cpu - emu_cpu, 1e-9)
     ref = prog.run({k: v[:, :lava_steps] for k, v in inp.items()})
     out = dict(
+        rule=rule,
         emulator_steps_per_s=round(emu_rate, 1),
         emulator_cpu_steps_per_s=round(steps / emu_cpu, 1),
         emulator_steady_steps_per_s=round(steady_rate, 1),
@@ -134,6 +204,7 @@ def measure(steps: int = 500, lava_steps: int = 60, n: int = 1000) -> dict:
         weights_changed=int(
             (ref.recordings["syn.weights"][0] != prog.projections["syn"].params["weights"]).sum()
         ),
+        warnings=list(ref.warnings),
     )
     out["lava_error"] = lava_unavailable()
     if out["lava_error"]:
@@ -144,52 +215,70 @@ def measure(steps: int = 500, lava_steps: int = 60, n: int = 1000) -> dict:
     spikes_ok = np.array_equal(
         ref.outputs["y"][0].reshape(lava_steps, -1), lava["spikes"].reshape(lava_steps, -1)
     )
-    w_ok = np.array_equal(ref.recordings["syn.weights"][0], lava["weights"])
+    w_ok = np.array_equal(ref.recordings["syn.weights"][0], lava["weights"]) and np.array_equal(
+        ref.recordings["syn.tag_1_final"][0], lava["tag_1"]
+    )
     out.update(
         lava_steps_per_s=round(lava_rate, 2),
         lava_first_step_s=round(float(lava["first_step_s"]), 1),
         speedup=round(emu_rate / lava_rate, 1),
         speedup_steady=round(steady_rate / lava_rate, 1),
         bit_exact_spikes=bool(spikes_ok),
-        bit_exact_weights=bool(w_ok),
+        bit_exact_weights=bool(w_ok),  # and tag_1
     )
     return out
 
 
 def main(quick: bool = False) -> list:
-    """One row for ``benchmarks/run.py``: the emulator end to end against Lava in the same run."""
+    """One row per rule for ``benchmarks/run.py``: the emulator end to end against Lava in the same run."""
     from common import Row, ratio
 
     n, steps, lava_steps = (200, 40, 8) if quick else (1000, 500, 60)
-    m = measure(steps, lava_steps, n)
-    ours = m["emulator_steps_per_s"]
-    row = Row(
-        case=f"stdp {n}x{n}",
-        ours=ours,
-        unit="steps/s",
-        goal=">= 50x",
-        note=f"{steps} steps; steady state {m['emulator_steady_steps_per_s']:,.0f}/s"
-        + ("" if quick else f"; {m['speedup_vs_lava_idle_19']}x Lava's idle ~19/s (docs figure)"),
-        detail=m,
-    )
-    if m["lava_error"]:
-        row.reference = f"Lava 0.10.0 fixed_pt: unavailable ({m['lava_error']})"
-        return [row]
-    row.reference = f"Lava 0.10.0 fixed_pt (live, {lava_steps} steps)"
-    row.ref_value = m["lava_steps_per_s"]
-    row.ratio = ratio(ours, m["lava_steps_per_s"])
-    row.met = row.ratio >= 50
-    row.checks = {"bit-exact spikes": m["bit_exact_spikes"], "bit-exact weights": m["bit_exact_weights"]}
-    return [row]
+    rows = []
+    for rule in RULES:
+        m = measure(steps, lava_steps, n, rule)
+        ours = m["emulator_steps_per_s"]
+        row = Row(
+            case=f"{rule} {n}x{n}",
+            ours=ours,
+            unit="steps/s",
+            goal=">= 50x",
+            note=f"{steps} steps; steady state {m['emulator_steady_steps_per_s']:,.0f}/s"
+            + (
+                f"; {m['speedup_vs_lava_idle_19']}x Lava's idle ~19/s (docs figure)"
+                if rule == "stdp" and not quick
+                else ""
+            )
+            + (
+                "; e-prop's products, spike-trace y1/y3 (learning signals: per-step path only)"
+                if rule == "eprop_shape"
+                else ""
+            ),
+            detail=m,
+        )
+        rows.append(row)
+        if m["lava_error"]:
+            row.reference = f"Lava 0.10.0 fixed_pt: unavailable ({m['lava_error']})"
+            continue
+        row.reference = f"Lava 0.10.0 fixed_pt (live, {lava_steps} steps)"
+        row.ref_value = m["lava_steps_per_s"]
+        row.ratio = ratio(ours, m["lava_steps_per_s"])
+        row.met = row.ratio >= 50
+        row.checks = {
+            "bit-exact spikes": m["bit_exact_spikes"],
+            "bit-exact weights, tag_1": m["bit_exact_weights"],
+        }
+    return rows
 
 
 def cli(argv=None) -> int:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--rule", default="stdp", choices=RULES)
     ap.add_argument("--steps", type=int, default=500)
     ap.add_argument("--lava-steps", type=int, default=60)
     ap.add_argument("--json", default="")
     a = ap.parse_args(argv)
-    out = measure(a.steps, a.lava_steps)
+    out = measure(a.steps, a.lava_steps, rule=a.rule)
     print(json.dumps(out, indent=1))
     if a.json:
         Path(a.json).write_text(json.dumps(out, indent=1))
