@@ -594,6 +594,13 @@ SECTIONS: dict[str, tuple[Example, ...]] = {
 
 #: codes of docs/check.md no input produces: code -> (section, why); their rows say so
 NOT_PRODUCED: dict[str, tuple[str, str]] = {
+    "spinnaker-stdp-delay-dropped": (
+        "learning",
+        "a rule's weight node must be its own projection (a `Delay` folded into it is refused: "
+        "`spinnaker-unsupported`), so a lowered STDP projection has PyNN delay 1, and a largest "
+        "incoming delay of 1 gets 2 slots (1 & 1 = 1). `SpiNNakerBuilder.build` warns with the same "
+        "text for a Program built directly (a plastic delay equal to a power-of-two maximum >= 2)",
+    ),
     "spinnaker-missing-param": (
         "spinnaker",
         "every parameter it asks for (tau, tau_mem, tau_syn, v_threshold) is required by the primitive "

@@ -78,7 +78,7 @@ def test_codes_listed_as_not_produced_are_not_produced_by_their_nearest_input():
     import neurocompile as nc
     from neurocompile.errors import NeurocompileError
 
-    assert set(CE.NOT_PRODUCED) == {"spinnaker-missing-param"}
+    assert set(CE.NOT_PRODUCED) == {"spinnaker-missing-param", "spinnaker-stdp-delay-dropped"}
     no_tau = CE.Example("spinnaker-missing-param", "", CE._graph(CE._drop("lif", "tau"), target="spinnaker"))
     s = CE.show(no_tau)
     assert s.message is None and s.others == ("param-missing",), s
@@ -114,3 +114,52 @@ def test_codes_listed_as_not_produced_are_not_produced_by_their_nearest_input():
             finally:
                 os.chdir(here)
     assert "tau" in str(exc.value) and "required" in str(exc.value)
+
+
+def test_stdp_delay_dropped_nearest_input_is_refused_and_the_builder_warns():
+    """spinnaker-stdp-delay-dropped: a Delay before the learned node is folded into its projection
+    and refused (spinnaker-unsupported); a Program built directly with a plastic delay 2 into a post
+    population whose largest delay is 2 (2 slots) gets the warning, delay 3 beside it does not."""
+    import numpy as np
+
+    from neurocompile.targets.spinnaker.builder import SpiNNakerBuilder
+
+    delayed = CE._insert("d", {"type": "Delay", "delay": np.full(3, 1e-3)}, after="in")
+    graph = CE._graph(delayed, target="spinnaker", rules=CE._rule())
+    s = CE.show(CE.Example("spinnaker-stdp-delay-dropped", "", graph))
+    assert s.message is None and "spinnaker-unsupported" in s.others, s
+
+    def build(delays):
+        b = SpiNNakerBuilder()
+        b.spike_source("pre", 2)
+        b.if_curr_exp("post", 2, ring_buffer_shifts=(5, 3))
+        b.stdp(
+            "pre",
+            "post",
+            pre_idx=[0, 1],
+            post_idx=[0, 1],
+            plasticity=dict(
+                timing="spike_pair",
+                weight="additive",
+                tau_plus=20.0,
+                tau_minus=20.0,
+                A_plus=0.05,
+                A_minus=0.06,
+                w_min=0.0,
+                w_max=1.5,
+            ),
+            w16=[100, 100],
+            delays=delays,
+            name="plastic",
+        )
+        return b.build({"out": ("post", "spikes")})
+
+    with pytest.warns(UserWarning, match="spinnaker-stdp-delay-dropped: stdp projection 'plastic'.* 1 of 2 "):
+        prog = build([1, 2])
+    assert prog.quantization["projections"]["plastic"]["stdp_delay_dropped"] == 1
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        prog = build([1, 3])
+    assert "stdp_delay_dropped" not in prog.quantization["projections"]["plastic"]

@@ -704,7 +704,28 @@ class SpiNNakerBuilder:
             quantization={"populations": qpops, "projections": qprojs},
             learning={"spinnaker": learning} if learning else {},
         )
-        return validate_program(prog)
+        prog = validate_program(prog)
+        self._warn_dropped_stdp(prog)
+        return prog
+
+    @staticmethod
+    def _warn_dropped_stdp(prog: Program) -> None:
+        """A ``UserWarning`` (and ``quantization["projections"][name]["stdp_delay_dropped"]``) per STDP
+        projection with synapses sPyNNaker 1!7.4.1's STDP binaries drop (``spinnaker-stdp-delay-dropped``,
+        :func:`.spec.stdp_row_delay`); the emulator models the drop."""
+        import warnings
+
+        from .rules import dropped_stdp_synapses, stdp_delay_dropped_message
+
+        rows = ((n, q.post, q.params["delays"], q.kind == "stdp") for n, q in prog.projections.items())
+        atoms = {
+            k: min(p.size, int(p.params.get("neurons_per_core", spec.NEURONS_PER_CORE)))
+            for k, p in prog.populations.items()
+        }
+        for name, post, n, size, dmax, slots in dropped_stdp_synapses(rows, atoms):
+            prog.quantization["projections"].setdefault(name, {})["stdp_delay_dropped"] = n
+            msg = stdp_delay_dropped_message(name, post, n, size, dmax, slots)
+            warnings.warn(f"spinnaker-stdp-delay-dropped: {msg}", stacklevel=3)
 
 
 __all__ = [

@@ -14,13 +14,14 @@ parameter present, the IF-leak hint of ``check``, reset by subtraction (refused 
 lowering's analysis passes
 (:func:`.lower.analyse`, shared with ``lower`` through the context) and what reads their plan:
 learning rules (:func:`.learning.map_rule` per STDP projection, one rule per post population)
-and delays (the Program's delay range, :func:`.partition.delay_error`). Codes are documented in
+and delays (the Program's delay range, :func:`.partition.delay_error`; the warning for plastic
+synapses the STDP binaries drop, :func:`.spec.stdp_row_delay`). Codes are documented in
 ``docs/check.md``.
 """
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -343,6 +344,63 @@ def _delays(ctx) -> Iterator[Finding]:
                 return
 
 
+def stdp_delay_dropped_message(proj: str, post: str, n: int, size: int, dmax: int, slots: int) -> str:
+    """The text of ``spinnaker-stdp-delay-dropped`` (also :meth:`.builder.SpiNNakerBuilder.build`'s
+    warning)."""
+    return (
+        f"stdp projection '{proj}' into '{post}': {n} of {size} synapses have delay {dmax} ticks, equal "
+        f"to the {slots} delay slots sPyNNaker gives '{post}' (2**ceil(log2(largest incoming delay))); "
+        f"sPyNNaker 1!7.4.1's STDP binaries drop them: their input never reaches '{post}' and their "
+        f"learning window uses delay 0 (the emulator does the same). A largest delay into '{post}' "
+        f"that is not a power of two (e.g. one synapse of delay {dmax + 1}) avoids it"
+    )
+
+
+def dropped_stdp_synapses(projections, atoms) -> Iterator[tuple[Any, str, int, int, int, int]]:
+    """``(projection, post, n dropped, n synapses, largest delay into post, slots)`` per plastic
+    projection with synapses the 7.4.1 STDP binaries drop (:func:`.spec.stdp_row_delay`).
+    ``projections``: ``(name, post, delays, plastic)`` tuples; ``atoms``: post -> its neurons on one
+    core (``min(size, neurons per core)``: the host's atom bits)."""
+    projections = list(projections)
+    max_in: dict[str, int] = {}
+    for _, post, d, _ in projections:
+        d = np.asarray(d).reshape(-1)
+        if d.size:
+            max_in[post] = max(max_in.get(post, 0), int(d.max()))
+    for name, post, d, plastic in projections:
+        d = np.asarray(d).astype(np.int64).reshape(-1)
+        if not plastic or not d.size:
+            continue
+        a = int(atoms[post])
+        n = int(np.count_nonzero(spec.stdp_row_delay(d, max_in[post], a) == 0))
+        if n:
+            yield name, post, n, d.size, max_in[post], spec.incoming_delay_slots(max_in[post], a)
+
+
+def _stdp_delay_dropped(ctx) -> Iterator[Finding]:
+    """Plastic synapses sPyNNaker 1!7.4.1's STDP binaries drop: a post population gets
+    ``2**get_n_bits(max incoming delay)`` delay slots (:func:`.spec.incoming_delay_slots`), exactly
+    ``d`` for a largest delay ``d`` that is a power of two ``>= 2``; the binaries read a plastic
+    synapse's delay as ``d & (slots - 1)`` (:func:`.spec.stdp_row_delay`), 0 for delay ``d``: its
+    input is never delivered and its learning window uses delay 0 (the emulator does the same)."""
+    if getattr(ctx, "netlist", None) is None or _blocked(ctx):
+        return
+    a, _ = _analysis(ctx)
+    if a is None:
+        return
+    by_name = {p.name: p for p in a.projections}
+    rows = ((p.name, p.conn.post, p.delays, p.plastic is not None) for p in a.projections)
+    posts = {p.conn.post for p in a.projections}
+    atoms = {g: min(spec.NEURONS_PER_CORE, ctx.netlist.groups[g].size) for g in posts}
+    for name, post, n, size, dmax, slots in dropped_stdp_synapses(rows, atoms):
+        yield _f(
+            "spinnaker-stdp-delay-dropped",
+            "warning",
+            by_name[name].plastic[0],
+            stdp_delay_dropped_message(name, post, n, size, dmax, slots),
+        )
+
+
 for _fn, _code in (
     (_attach, "spinnaker-learning-attach"),
     (_nonspiking_source, "spinnaker-nonspiking-source"),
@@ -353,6 +411,7 @@ for _fn, _code in (
     (_magnitude, "spinnaker-weight-range"),
     (_learning, "spinnaker-learning"),
     (_delays, "spinnaker-delay-too-long"),
+    (_stdp_delay_dropped, "spinnaker-stdp-delay-dropped"),
 ):
     _fn.code = _code  # type: ignore[attr-defined]
 
@@ -367,6 +426,7 @@ RULES = [
     _magnitude,
     _learning,
     _delays,
+    _stdp_delay_dropped,
 ]
 
-__all__ = ["RULES"]
+__all__ = ["RULES", "dropped_stdp_synapses", "stdp_delay_dropped_message"]
