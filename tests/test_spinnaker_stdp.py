@@ -17,6 +17,7 @@ synapse (drive at tick t -> post spike at t + 1); the test asserts those ticks b
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -766,3 +767,34 @@ def test_stdp_projections_map_on_the_virtual_board(tmp_path):
         "IF_curr_exp_stdp_mad_pair_multiplicative.aplx",
         "IF_curr_exp_stdp_mad_pfister_triplet_additive.aplx",
     ], binaries
+
+
+def test_plastic_delay_equal_to_the_ring_size_is_dropped_fast_and_reference_agree():
+    """sPyNNaker 1!7.4.1 gives 'post' 2**ceil(log2 2) = 2 delay slots when its largest incoming delay
+    is 2; the STDP binaries read the plastic delay 2 as 2 & 1 = 0 (spec.stdp_row_delay): its input
+    never arrives (checked on the binaries: tests/test_spinnaker_binary.py test_f). Delay 3 (4 slots)
+    is delivered. With post spikes, the fast and the reference kernels agree on V and weights."""
+    from neurocompile.targets.spinnaker.emulator.run import run_program
+
+    T = 40
+    pre, drive = trains(T, [5, 20], [])
+    v = {}
+    for d in (2, 3):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            prog = network(PAIR_ADD, w16=(60000,), delays=(d,))
+        assert any("spinnaker-stdp-delay-dropped" in str(w.message) for w in caught) == (d == 2)
+        res = run_program(prog, {"pre": pre, "drive": drive}, record=[("post", "v")])
+        v[d] = np.asarray(res.recordings["post.v"]).reshape(-1)
+    assert np.all(v[2] == v[2][0])  # never delivered
+    assert np.any(v[3] != v[3][0])  # delivered at 5 + 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prog = network(PAIR_ADD, w16=(30000,), delays=(2,))
+    pre, drive = trains(T, [3, 9, 15, 22, 30], [4, 8, 14, 16, 25, 29])
+    rec = [("post", "v"), ("post", "spikes"), (PROJ, "weights")]
+    fast = run_program(prog, {"pre": pre, "drive": drive}, record=rec)
+    ref = run_program(prog, {"pre": pre, "drive": drive}, record=rec, reference=True)
+    for k in fast.recordings:
+        assert np.array_equal(np.asarray(fast.recordings[k]), np.asarray(ref.recordings[k])), k
+    assert not np.array_equal(np.asarray(fast.recordings[PROJ + ".weights"]), [30000])  # it learned
