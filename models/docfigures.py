@@ -129,6 +129,7 @@ CARD_LABELS = {
     "converted_snn": "converted SNN before fine-tuning",
     "framework_float": "{framework} model",
     "reference_float": "`neurocompile.simulate` on `model.nir`",
+    "to_nir_file_float": "`neurocompile.simulate` on rockpool's own `to_nir` file",
 }
 
 

@@ -23,7 +23,13 @@ from neurocompile.models import choose_options as C
 from neurocompile.models import list_models, load_card, load_options, load_test_set, model_path
 from neurocompile.models._digits import N_TEST, N_VALIDATION, split, validation_split
 
-MODELS = ["digits_cnn_sinabs", "digits_mlp_onnx", "digits_rnn_norse"]
+MODELS = [
+    "digits_cnn_sinabs",
+    "digits_mlp_onnx",
+    "digits_rnn_norse",
+    "digits_mlp_snntorch",
+    "digits_rockpool",
+]
 
 
 def test_validation_split_is_the_end_of_the_training_part():
