@@ -247,3 +247,46 @@ def test_synaptic_lookup_rows_equal_reference(seed):
         for r in range(3)
     )
     assert changed > 0, f"seed {seed}: nothing learned, the comparison would be vacuous"
+
+
+def _mult_rule(rng, k):
+    """Multiplicative-STDP-like rules (one y0 product per target, its synaptic factor the target's own
+    variable, t_epoch 1): rows without a pre spike take the per-pre-value tables of
+    :func:`...synaptic._ylut_row`."""
+    fields = _sep_rule(rng, k)
+    fields["t_epoch"] = 1
+
+    def t(dep, facs, sign=None):
+        m, e = int(rng.integers(1, 8)), int(rng.integers(-7, 2))
+        return (sign or ("-" if rng.random() < 0.4 else "+")) + "*".join([f"{m}*2^{e}", dep] + facs)
+
+    for tgt, v in (("dw", "w"), ("dd", "d"), ("dt", "t")):
+        if tgt != "dw" and rng.random() < 0.5:
+            fields[tgt] = ""
+            continue
+        c1, c2 = int(rng.integers(-20, 260)), int(rng.integers(-20, 20))
+        own = f"sgn({v}{c1:+d})" if rng.random() < 0.2 else f"({v}{-c1:+d})"
+        s = t("y0", [str(rng.choice(["x1", "x2"])), own]) + t("x0", ["y1", f"({v}{c2:+d})"])
+        if rng.random() < 0.4:
+            s += t(f"u{k}", [v])
+        fields[tgt] = s[1:] if s.startswith("+") else s
+    return fields
+
+
+@pytest.mark.parametrize("seed", range(8), ids=lambda s: f"seed{s}")
+def test_synaptic_bap_tables_equal_reference(seed):
+    """Multiplicative-STDP-like rules on rows of >= 513 posts (the per-pre-value table path of
+    bAP-only rows): fused == per-step reference == generic fused, warnings equal."""
+    prog, inp = _sep_program(200 + seed, n_pre=9, n_post=560, rule=_mult_rule)
+    ref = run_learning_entry(prog, inp, "h.spikes", fused=False)
+    got = run_learning_entry(prog, inp, "h.spikes", fused=True)
+    gen = run_learning_entry(prog, inp, "h.spikes", fused=True, separable=False)
+    for k in ref.recordings:
+        assert np.array_equal(ref.recordings[k], got.recordings[k]), f"seed {seed}: {k}"
+        assert np.array_equal(ref.recordings[k], gen.recordings[k]), f"seed {seed}: {k} (generic fused)"
+    assert ref.warnings == got.warnings, f"seed {seed}: saturation counts"
+    changed = sum(
+        int((got.recordings[f"ld{r}.weights"][0] != prog.projections[f"ld{r}"].params["weights"]).sum())
+        for r in range(3)
+    )
+    assert changed > 0, f"seed {seed}: nothing learned, the comparison would be vacuous"

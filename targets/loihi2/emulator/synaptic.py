@@ -70,6 +70,7 @@ MAX_SYN = 8  # synaptic factors per product the kernel holds (Lava's rule string
 LUT_LO = TAG1_LO  # the lookup tables cover every stored w, d, t: [-257, 255]
 LUT_N = TAG1_HI - TAG1_LO + 1
 LUT_MIN_POSTS = LUT_N  # rows at least this long use a table (built once per epoch and chain)
+YL_SLOTS = 128  # tables per target of bAP-only rows, one per pre value (direct-mapped)
 
 
 @njit(cache=True)
@@ -343,6 +344,47 @@ def _lut_row(z, j, base, x0j, sxj, u_on, pj, pr, Zs, E):
     return True, nsat
 
 
+@njit(cache=True)
+def _ylut_row(j, base, pj, pr, Zs, E, YR, YF, YG, YK, nsat):
+    """A row without x0/u products, at its bAP posts, when each target's only y0 product has a pre
+    part p (``TP[r, 1, j]``) and no synaptic factor but the target's own variable (multiplicative
+    STDP's ``y0*x1*(w - w_max)``): the new value is a function of the old one and p, tabulated over
+    [-257, 255] once per p value and epoch (a direct-mapped cache of ``YL_SLOTS`` tables)."""
+    PT, p0 = pr.PT, pj.p0
+    for z in range(3):
+        rl = YR[z]
+        if rl < 0 or not pj.tgt_has[z]:
+            continue
+        r = p0 + rl
+        p = E.TP[rl, 1, j]
+        slot = p & (YL_SLOTS - 1)
+        F = YF[z, slot]
+        G = YG[z, slot]
+        if YK[z, slot, 1] != 1 or YK[z, slot, 0] != p:
+            YK[z, slot, 0] = p
+            YK[z, slot, 1] = 1
+            plo, phi, lo, hi = target_bounds(z, pj.sign_mode)
+            for idx in range(LUT_N):
+                o = np.int64(idx + LUT_LO)
+                mm = p
+                for k in range(E.NS[rl]):
+                    mm = wrap32(mm * _syn_factor1(o, E.SC[rl, k], E.SS[rl, k], E.SWd[rl, k]))
+                mm = finish_product(mm, PT[r, 2], PT[r, 4], PT[r, 3])
+                a0 = o << SYN_VAR_SHIFT
+                c = min(max(accumulate(a0, mm), plo), phi)
+                rr = stochastic_round(c, E.thr)
+                F[idx] = min(max(rr, lo), hi)
+                G[idx] = saturated(c, a0 + mm, rr, lo, hi)
+        Z = Zs[z]
+        ns_ = 0
+        for c in range(E.ny):
+            idx = base + E.ylist[c]
+            k = Z[idx] - LUT_LO
+            ns_ += G[k]
+            Z[idx] = F[k]
+        nsat[z] += ns_
+
+
 @njit(inline="always")
 def _syn_factor1(v, c0, sg, wd):
     """A synaptic factor of the value v: ``clip(v + c)`` or ``sgn(v + c)``."""
@@ -436,6 +478,27 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
             if PT[r, 0] > SV[rl, k]:
                 NEEDZ[SV[rl, k]] = True
     use_lut = n_post >= LUT_MIN_POSTS
+    # rows without x0/u products (bAP posts only) through per-pre-value tables (_ylut_row): t_epoch
+    # 1, long rows, each target with y0 products has exactly one, with no post factor and no
+    # synaptic factor but its own variable, and no target reads another's variable
+    YR = np.full(3, -1, np.int64)  # the target's y0 product
+    yl_ok = use_lut and T_e == 1 and ny * 4 >= LUT_MIN_POSTS // 8
+    for rl in range(np_):
+        r = p0 + rl
+        z = PT[r, 0]
+        for k in range(NS[rl]):
+            if SV[rl, k] != z:
+                yl_ok = False
+        if PT[r, 1] == 1:
+            if YR[z] >= 0 or QP[rl] > 0:
+                yl_ok = False
+            YR[z] = rl
+    for v in range(3):
+        yl_ok &= not NEEDZ[v]
+    nc = YL_SLOTS if yl_ok else 1
+    YF = np.zeros((3, nc, LUT_N if yl_ok else 1), np.int16)
+    YG = np.zeros((3, nc, LUT_N if yl_ok else 1), np.uint8)
+    YK = np.full((3, nc, 2), -1, np.int64)  # slot -> (p, valid)
     nl = LUT_N if use_lut else 1
     E = SynEpoch(
         TP,
@@ -472,6 +535,9 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
         if not full and (not has_y0 or ny == 0):
             continue
         base = pj.woff + j * n_post
+        if not full and yl_ok:
+            _ylut_row(j, base, pj, pr, Zs, E, YR, YF, YG, YK, nsat)
+            continue
         if not full and sparse_y:
             _sparse_row(j, base, pj, pr, st, TP, QY, NS, SV, SC, SS, SWd, TYv, ylist, ny, thr, nsat)
             continue
