@@ -13,11 +13,12 @@ The synapse pass walks the weight matrix row by row (pre j) and, inside a row, *
 product* in rule order (each product one simple loop over the row's posts, which LLVM
 vectorizes), so each synapse sees Lava's clip chain exactly: accumulator ``Z << 7``, each
 product clipped to [-2^15 - 1, 2^15 - 1] after it is added, sign clamp, stochastic rounding with
-the epoch's shared draw, final clip. The old w/d/t of the row are copied first, so every target
-reads the values from before the epoch. Which synapses are visited is Lava's rule (the generic
-interpreter ``learning._learn_flat``): rows of pre neurons that spiked in the epoch (x0-gated
-products) and every row in a u epoch in full, other rows only at the posts with a bAP; y0-gated
-products of a full row touch only the bAP posts (through the bAP list when few posts spiked).
+the epoch's shared draw, final clip. The old w/d/t of the row are copied (once per row, before
+any write), so every target reads the values from before the epoch. Which synapses are visited is
+Lava's rule (the generic interpreter ``learning._learn_flat``): rows of pre neurons that spiked
+in the epoch (x0-gated products) and every row in a u epoch in full, other rows only at the posts
+with a bAP; y0-gated products of a full row touch only the bAP posts (through the bAP list when
+few posts spiked).
 
 What is skipped, and why it is exact:
 
@@ -29,9 +30,18 @@ What is skipped, and why it is exact:
   replaced by that clip (cheap, exact).
 * a target none of whose products applied on a row is not written: its accumulator is
   ``old << 7``, which the sign clamp, rounding (no fraction bits) and range clip return unchanged.
+* tables over every old value [-257, 255] where the new value is a function of the old one
+  (entries computed by the same chain, so exact by construction): :func:`_lut_row` for full rows of
+  at least ``LUT_MIN_POSTS`` posts whose applied row-wide products are 0 on the row or read no
+  post factor and no synaptic variable but the target's own (R-STDP's ``u*t``: one table per epoch;
+  the bAP posts, where y0 products join the chain, recomputed one by one); :func:`_ylut_row` for
+  rows without a pre spike, t_epoch 1, when each target's only y0 product reads no post factor and
+  no synaptic variable but its own (multiplicative STDP's ``y0*x1*(w - w_max)``: one table per
+  pre value).
 
 Typical cases: R-STDP's ``dw = lr * u * t * y2`` costs nothing in epochs without reward (y2 = 0
-everywhere); its eligibility decay ``-u * t / tau`` is one vector pass per row. Every pass also
+everywhere); its eligibility decay ``-u * t / tau`` is one table lookup per synapse (rows of at
+least ``LUT_MIN_POSTS`` posts; a vector pass otherwise). Every pass also
 counts the synapses whose written value saturation changed (:func:`.arith.saturated`), for the
 run's warnings, exactly as the other kernels do.
 
