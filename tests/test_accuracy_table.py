@@ -33,11 +33,6 @@ MODELS = [
     "digits_mlp_snntorch",
     "digits_rockpool",
 ]
-#: models whose chip columns miss the 1-pp goal, with the reason (the float-chip column shows it).
-BELOW_GOAL = {
-    "digits_rockpool": "rockpool's LIFTorch resets by subtraction only and neither chip can: the chips "
-    "reset to zero (the float-chip column shows what the reset alone costs)",
-}
 EMULATOR_COLUMNS = ("model", "encoding", "reset", "float_reference", "float_chip", "loihi2", "spinnaker")
 
 
@@ -64,15 +59,9 @@ def test_emulator_columns_match_and_reach_the_goal(name):
             f"{name} {col}: recomputed {cells[col]!r}, committed {committed[col]!r} "
             f"(regenerate docs/accuracy.md)"
         )
-    misses = []
     for target in ("loihi2", "spinnaker"):
         drop_pp = 100 * (row.float_reference - getattr(row, target))
-        if drop_pp > A.GOAL_PP + 1e-9:
-            misses.append(f"{target} {drop_pp:.2f} pp below the float reference")
-    if name in BELOW_GOAL:  # a known miss, reported: it fails again once the model reaches the goal
-        assert misses, f"{name} now reaches the goal: remove it from BELOW_GOAL"
-        pytest.xfail(f"{name}: {'; '.join(misses)} ({BELOW_GOAL[name]})")
-    assert not misses, f"{name}: {'; '.join(misses)}"
+        assert drop_pp <= A.GOAL_PP + 1e-9, f"{name} on {target}: {drop_pp:.2f} pp below the float reference"
 
 
 @pytest.mark.lava

@@ -39,11 +39,6 @@ FLOOR = {
     "digits_mlp_snntorch": 0.90,
     "digits_rockpool": 0.90,
 }
-#: bundled models below their floor, with the reason (reported, not lowered).
-BELOW_FLOOR = {
-    "digits_rockpool": "a short training: rockpool's step-by-step evolve is the slowest of the zoo on the "
-    "shared 2-core machine",
-}
 
 
 def _spikes_equal(a, b, what):
@@ -85,9 +80,6 @@ def test_reference_accuracy_equals_card(name):
     assert acc == pytest.approx(card["accuracy"]["reference_float"], abs=1e-12)
     # the framework's own float model and our reference agree to within a few samples
     assert abs(acc - card["accuracy"]["framework_float"]) <= 0.02
-    if name in BELOW_FLOOR:  # a known miss, reported: it fails again once the model reaches its floor
-        assert acc < FLOOR[name], f"{name} now reaches its floor: remove it from BELOW_FLOOR"
-        pytest.xfail(f"{name}: {100 * acc:.2f} % < {100 * FLOOR[name]:g} % ({BELOW_FLOOR[name]})")
     assert acc >= FLOOR[name], f"{name}: {acc}"  # issue 7's bar for sklearn digits
 
 
