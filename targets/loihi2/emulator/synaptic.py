@@ -201,7 +201,10 @@ class SynEpoch(NamedTuple):
     threshold ``thr``, the row's old values ``OLD`` (copied once: ``HAVE``), per target the
     lookup tables ``LUTF`` (new value) / ``LUTG`` (saturated) of the chain in ``KEY`` (``NKEY``
     products; -1: none yet), ``NEEDZ`` (a later target reads this variable), ``HASY0`` (has y0
-    products) and scratch ``SAVE``, ``KS``."""
+    products) and scratch ``SAVE``, ``KS``; for bAP posts of dense rows (``YB``: t_epoch 1 and the
+    target's y0 products read no post factor and no synaptic variable but its own) tables ``YBF`` /
+    ``YBG`` per y0 pre values, direct-mapped, keyed ``YBK`` (generation ``GEN`` of the row table,
+    then the pre values)."""
 
     TP: np.ndarray
     TQ: np.ndarray
@@ -214,6 +217,7 @@ class SynEpoch(NamedTuple):
     SS: np.ndarray
     SWd: np.ndarray
     TYv: np.ndarray
+    YM: np.ndarray
     ylist: np.ndarray
     ny: int
     thr: int
@@ -227,6 +231,11 @@ class SynEpoch(NamedTuple):
     HASY0: np.ndarray
     SAVE: np.ndarray
     KS: np.ndarray
+    YB: np.ndarray
+    YBF: np.ndarray
+    YBG: np.ndarray
+    YBK: np.ndarray
+    GEN: np.ndarray
 
 
 @njit(cache=True)
@@ -266,6 +275,7 @@ def _lut_row(z, j, base, x0j, sxj, u_on, pj, pr, Zs, E):
     if same and nk != E.NKEY[z]:
         same = False
     if not same:
+        E.GEN[z] += 1
         for kk in range(nk):
             E.KEY[z, kk, 0] = E.KS[kk, 0]
             E.KEY[z, kk, 1] = E.KS[kk, 1]
@@ -303,6 +313,8 @@ def _lut_row(z, j, base, x0j, sxj, u_on, pj, pr, Zs, E):
         _old_row(E.OLD, E.HAVE, z, Zs, base, n)
     fix = E.HASY0[z] and E.ny > 0
     ylist, ny = E.ylist, E.ny
+    if fix and E.YB[z] and ny * 8 >= n:
+        return True, _bap_table_row(z, j, base, pj, pr, Zs, E, nk, plo, phi, lo, hi)
     if fix:
         for k in range(NS.shape[0]):  # old values of other variables the y0 products read
             if PT[p0 + k, 0] == z and PT[p0 + k, 1] == 1:
@@ -393,6 +405,74 @@ def _ylut_row(j, base, pj, pr, Zs, E, YR, YF, YG, YK, nsat):
             ns_ += G[k]
             Z[idx] = F[k]
         nsat[z] += ns_
+
+
+@njit(cache=True)
+def _bap_table_row(z, j, base, pj, pr, Zs, E, nk, plo, phi, lo, hi):
+    """:func:`_lut_row` for dense bAP rows (t_epoch 1): at the bAP posts the chain adds the y0
+    products, whose pre parts p (``TP[r, 1, j]``) are the same at every bAP post and whose only
+    synaptic variable is the target's, so there too the new value is a function of the old one: a
+    second table per (row table, y0 pre values), cached direct-mapped. One pass, a table per post."""
+    PT, p0, np_ = pr.PT, pj.p0, pj.np_
+    h = 0
+    ky = 0
+    for rl in range(np_):
+        if PT[p0 + rl, 0] == z and PT[p0 + rl, 1] == 1:
+            h += E.TP[rl, 1, j] * (ky + 1)
+            ky += 1
+    slot = h & (YL_SLOTS - 1)
+    hit = E.YBK[z, slot, 0] == E.GEN[z]
+    ky = 0
+    for rl in range(np_):
+        if PT[p0 + rl, 0] == z and PT[p0 + rl, 1] == 1:
+            hit &= E.YBK[z, slot, 1 + ky] == E.TP[rl, 1, j]
+            ky += 1
+    FB = E.YBF[z, slot]
+    GB = E.YBG[z, slot]
+    if not hit:
+        E.YBK[z, slot, 0] = E.GEN[z]
+        ky = 0
+        for rl in range(np_):
+            if PT[p0 + rl, 0] == z and PT[p0 + rl, 1] == 1:
+                E.YBK[z, slot, 1 + ky] = E.TP[rl, 1, j]
+                ky += 1
+        for idx in range(LUT_N):
+            o = np.int64(idx + LUT_LO)
+            a = o << SYN_VAR_SHIFT
+            raw = a
+            kk = 0
+            for rl in range(np_):
+                r = p0 + rl
+                if PT[r, 0] != z:
+                    continue
+                if PT[r, 1] == 1:
+                    pv = E.TP[rl, 1, j]
+                elif kk < nk and E.KEY[z, kk, 0] == rl:
+                    pv = E.KEY[z, kk, 1]
+                    kk += 1
+                else:
+                    continue  # gated off on this row
+                mm = pv
+                for k in range(E.NS[rl]):
+                    mm = wrap32(mm * _syn_factor1(o, E.SC[rl, k], E.SS[rl, k], E.SWd[rl, k]))
+                mm = finish_product(mm, PT[r, 2], PT[r, 4], PT[r, 3])
+                a = accumulate(a, mm)
+                raw += mm
+            c = min(max(a, plo), phi)
+            rr = stochastic_round(c, E.thr)
+            FB[idx] = min(max(rr, lo), hi)
+            GB[idx] = saturated(c, raw, rr, lo, hi)
+    F = E.LUTF[z]
+    G = E.LUTG[z]
+    YM = E.YM
+    row = Zs[z][base : base + pj.n_post]
+    nsat = 0
+    for i in range(pj.n_post):
+        idx = row[i] - LUT_LO
+        b = YM[i]
+        nsat += GB[idx] if b else G[idx]
+        row[i] = FB[idx] if b else F[idx]
+    return nsat
 
 
 @njit(inline="always")
@@ -510,6 +590,19 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
     YG = np.zeros((3, nc, LUT_N if yl_ok else 1), np.uint8)
     YK = np.full((3, nc, 2), -1, np.int64)  # slot -> (p, valid)
     nl = LUT_N if use_lut else 1
+    YB = np.zeros(3, np.bool_)
+    for z in range(3):
+        YB[z] = use_lut and T_e == 1 and HASY0[z]
+    for rl in range(np_):
+        r = p0 + rl
+        if PT[r, 1] == 1:
+            z = PT[r, 0]
+            if QP[rl] > 0:
+                YB[z] = False
+            for k in range(NS[rl]):
+                if SV[rl, k] != z:
+                    YB[z] = False
+    nb = YL_SLOTS if YB.any() else 1
     E = SynEpoch(
         TP,
         TQ,
@@ -522,6 +615,7 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
         SS,
         SWd,
         TYv,
+        YM,
         ylist,
         ny,
         thr,
@@ -535,6 +629,11 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
         HASY0,
         np.zeros(n_post, np.int64),
         np.zeros((np_ + 1, 2), np.int64),
+        YB,
+        np.zeros((3, nb, LUT_N if nb > 1 else 1), np.int16),
+        np.zeros((3, nb, LUT_N if nb > 1 else 1), np.uint8),
+        np.full((3, nb, np_ + 1), -1, np.int64),
+        np.zeros(3, np.int64),
     )
     nsat = np.zeros(3, np.int64)
     Zs = (st.WT, st.D2T, st.T1T)
@@ -571,7 +670,7 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
             if not live:
                 continue
             Z = Zs[z]
-            if full and n_post >= LUT_MIN_POSTS and (sparse_y or not HASY0[z]):
+            if full and n_post >= LUT_MIN_POSTS and (sparse_y or not HASY0[z] or YB[z]):
                 done, c = _lut_row(z, j, base, x0j, sxj, u_on, pj, pr, Zs, E)
                 if done:
                     nsat[z] += c
