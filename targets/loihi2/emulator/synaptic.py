@@ -34,7 +34,8 @@ What is skipped, and why it is exact:
   (entries computed by the same chain, so exact by construction): :func:`_lut_row` for full rows of
   at least ``LUT_MIN_POSTS`` posts whose applied row-wide products are 0 on the row or read no
   post factor and no synaptic variable but the target's own (R-STDP's ``u*t``: one table per epoch;
-  the bAP posts, where y0 products join the chain, recomputed one by one); :func:`_ylut_row` for
+  the bAP posts, where y0 products join the chain, recomputed one by one when few, through a second
+  table per pre value of the y0 products when many, :func:`_bap_table_row`); :func:`_ylut_row` for
   rows without a pre spike, t_epoch 1, when each target's only y0 product reads no post factor and
   no synaptic variable but its own (multiplicative STDP's ``y0*x1*(w - w_max)``: one table per
   pre value).
