@@ -110,7 +110,7 @@ def demo_steps() -> str:
         ),
         (
             "spinnaker emulator",
-            "bit-exact vs sPyNNaker 1!7.4.1",
+            "bit-exact vs sPyNNaker 1!7.4.1 ARM binaries",
             c["spinnaker"],
             "16-bit weights, s16.15 state, sPyNNaker's always-leaking LIF",
         ),

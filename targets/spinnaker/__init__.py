@@ -27,7 +27,7 @@ TARGET = Target(
     costs=f"{_P}.energy:COSTS",
     demo={
         "chip": "SpiNNaker",
-        "fidelity": "bit-exact vs sPyNNaker 1!7.4.1",
+        "fidelity": "bit-exact vs sPyNNaker 1!7.4.1 ARM binaries",
         "reset_fallback": {"subtract": "zero"},  # IF_curr_exp sets V to v_reset: compile refuses subtract
         "quantization": "w16, ring-buffer shift {ring_buffer_shift}",
         "cores_per_chip": f"{_P}.spec:CORES_PER_CHIP",

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 #: The pinned reference implementation the emulator is bit-exact with.
 SPYNNAKER_VERSION = "1!7.4.1"
-REFERENCE = f"sPyNNaker {SPYNNAKER_VERSION} (IF_curr_exp/IF_curr_delta binaries)"
+#: Backed by tests/test_spinnaker_binary.py: the wheel's own IF_curr_exp/IF_curr_delta .aplx binaries
+#: (static and STDP, combined and split cores) run on an emulated ARM core equal the emulator tick for tick.
+REFERENCE = f"sPyNNaker {SPYNNAKER_VERSION} ARM binaries (IF_curr_exp/IF_curr_delta, run on an emulated core)"
 
 # ----------------------------------------------------------------------- number formats (§2.1)
 #: REAL = accum = s16.15 held in an int32.
