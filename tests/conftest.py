@@ -30,7 +30,8 @@ def paper_data() -> Path:
 # ---------------------------------------------------------------- tests that cannot hide (CI=true)
 # A test marked with one of these needs a tool that `make venvs` provides in the environment
 # where it runs (lava: .venv-lava; spinnaker, binary, dask, frameworks, extras: .venv; arm: Debian's
-# GCC/QEMU, installed by `make arm-tools`). Outside CI its skip stays a clean skip with a reason (a user without Lava).
+# GCC/QEMU, installed by `make arm-tools`). Outside CI its skip stays a clean skip with a reason
+# (a user without Lava).
 # Under CI=true (``.ci/run`` exports it) a skip of such a test is a failure naming the reason,
 # a test module carrying such a marker that skips at import (``pytest.importorskip`` at module
 # level) is a collection error when this run's ``-m`` selects that marker, and the session fails
