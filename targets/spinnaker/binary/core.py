@@ -1,6 +1,6 @@
 """One emulated SpiNNaker-1 application core: an ARMv5TE CPU (unicorn) plus the peripherals and SARK
 structures sPyNNaker 1!7.4.1's binaries use (the project's reference note
-``reference/spinnaker_binaries.md``; docs/targets/spinnaker-binary.md).
+``docs/reference/spinnaker_binaries.md``; docs/targets/spinnaker-binary.md).
 
 Modelled, as far as those binaries touch them:
 
