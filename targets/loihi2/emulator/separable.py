@@ -42,7 +42,6 @@ from .arith import (
     SYN_VAR_SHIFT,
     UNBOUNDED,
     accumulate,
-    clip_factor,
     finish_product,
     round_threshold_jit,
     saturated,
@@ -50,7 +49,17 @@ from .arith import (
     target_bounds,
     wrap32,
 )
-from .synaptic import KIND_BOTH, KIND_POST, KIND_PRE, KIND_SYN, POST_VARS, PRE_VARS, SYN_VARS, learn_synaptic
+from .synaptic import (
+    KIND_BOTH,
+    KIND_POST,
+    KIND_PRE,
+    KIND_SYN,
+    POST_VARS,
+    PRE_VARS,
+    SYN_VARS,
+    _apply_neuron_factor,
+    learn_synaptic,
+)
 
 
 def classify(ptab: np.ndarray, ftab: np.ndarray) -> tuple[bool, np.ndarray]:
@@ -141,23 +150,7 @@ def _tables(TP, TQ, pj, pr, hx, hy, TXv, TYv):
         for f in range(PT[r, 5], PT[r, 5] + PT[r, 6]):
             var, c0 = FT[f, 0], FC[f]
             wd = WIDTH[var]
-            for s in range(1, T_e + 1):
-                if var == 0 or var == 2 or var == 3 or var == 10:
-                    for j in range(n_pre):
-                        if var == 0:
-                            v = (1 if TXv[j] > 0 else 0) + c0
-                        elif var == 10:
-                            v = c0
-                        else:
-                            v = hx[s, var - 2, j] + c0
-                        TP[rl, s, j] = wrap32(TP[rl, s, j] * clip_factor(v, wd))
-                else:
-                    for i in range(n_post):
-                        if var == 1:
-                            v = (1 if TYv[i] > 0 else 0) + c0
-                        else:
-                            v = hy[s, var - 4, i] + c0
-                        TQ[rl, s, i] = wrap32(TQ[rl, s, i] * clip_factor(v, wd))
+            _apply_neuron_factor(TP, TQ, rl, var, c0, wd, T_e, n_pre, n_post, hx, hy, TXv, TYv)
         if kind == KIND_PRE:
             for s in range(1, T_e + 1):
                 for j in range(n_pre):

@@ -84,6 +84,29 @@ LUT_MIN_POSTS = LUT_N  # rows at least this long use a table (built once per epo
 YL_SLOTS = 128  # tables per target of bAP-only rows, one per pre value (direct-mapped)
 
 
+@njit(inline="always")
+def _apply_neuron_factor(TP, TQ, rl, var, c0, wd, T_e, n_pre, n_post, hx, hy, TXv, TYv):
+    """Multiply one pre (x0, x1, x2, constant) or post (y0..y3) factor of product row ``rl`` into its
+    per-neuron table for every trace time (shared by this kernel and the separable one)."""
+    for s in range(1, T_e + 1):
+        if var == 0 or var == 2 or var == 3 or var == 10:
+            for j in range(n_pre):
+                if var == 0:
+                    v = (1 if TXv[j] > 0 else 0) + c0
+                elif var == 10:
+                    v = c0
+                else:
+                    v = hx[s, var - 2, j] + c0
+                TP[rl, s, j] = wrap32(TP[rl, s, j] * clip_factor(v, wd))
+        else:
+            for i in range(n_post):
+                if var == 1:
+                    v = (1 if TYv[i] > 0 else 0) + c0
+                else:
+                    v = hy[s, var - 4, i] + c0
+                TQ[rl, s, i] = wrap32(TQ[rl, s, i] * clip_factor(v, wd))
+
+
 @njit(cache=True)
 def _neuron_tables(TP, TQ, pj, pr, hx, hy, TXv, TYv):
     """Raw (wrapped, not finished) pre and post parts of every product for s = 1..T_e; s = 0
@@ -102,23 +125,7 @@ def _neuron_tables(TP, TQ, pj, pr, hx, hy, TXv, TYv):
             wd = WIDTH[var]
             if var >= 7 and var <= 9:
                 continue
-            for s in range(1, T_e + 1):
-                if var == 0 or var == 2 or var == 3 or var == 10:
-                    for j in range(n_pre):
-                        if var == 0:
-                            v = (1 if TXv[j] > 0 else 0) + c0
-                        elif var == 10:
-                            v = c0
-                        else:
-                            v = hx[s, var - 2, j] + c0
-                        TP[rl, s, j] = wrap32(TP[rl, s, j] * clip_factor(v, wd))
-                else:
-                    for i in range(n_post):
-                        if var == 1:
-                            v = (1 if TYv[i] > 0 else 0) + c0
-                        else:
-                            v = hy[s, var - 4, i] + c0
-                        TQ[rl, s, i] = wrap32(TQ[rl, s, i] * clip_factor(v, wd))
+            _apply_neuron_factor(TP, TQ, rl, var, c0, wd, T_e, n_pre, n_post, hx, hy, TXv, TYv)
         for j in range(n_pre):
             TP[rl, 0, j] = 0
         for i in range(n_post):
