@@ -53,6 +53,7 @@ from .arith import (
     SAT,
     depress,
     mul16,
+    mulaf,
     potentiate,
     trace2_decay,
     trace_add,
@@ -225,92 +226,240 @@ def _row_fast(q0, q1, t, k, lt, nr2, w, pl, last_t, last_o1, h_cm1, slow):
     return n_slow
 
 
+# The dense rows (consecutive posts, one delay and type, ``Plastic.row_col0 >= 0``): per tick and
+# (rule, delay, shift) a table of each post neuron's depression (:func:`_dep_table`), the window's
+# potentiations from the post-spike log, tick by tick (:func:`_dense_row`), and per row flags that
+# let a row whose update is the identity skip its pass (and its delivery when every weight is 0).
+_NO_DEP = -(1 << 40)  # ``lo`` of a neuron without a depression event: max(w16 + 0, _NO_DEP) == w16
+_LIM = spec.INT32_MAX - spec.W16_MAX  # (w16 << sh) - x stays in int32 when x >= (0xFFFF << sh) - _LIM
+# prefix-count rows of the table: neurons with a depression that changes some w16 (c != 0), that
+# can raise one (c > 0), that the w16 shortcut does not cover (int32 wrap possible), with do1 != 0
+B_CHG, B_UP, B_WIDE, B_DO1 = range(4)
+# row flags: weights seen (the other bits valid), every w16 >= w_min >> sh, every w16 == w_min >> sh, all 0
+F_KNOWN, F_GE, F_FLOOR, F_ZERO = 1, 2, 4, 8
+
+
 @njit(cache=True, nogil=True)
-def _depression_cache(t, dd, k, rtab, luts, last_t, last_o1, h_cm1, do1):
-    """Per post neuron, the depression trace a pre spike at t with dendritic delay dd reads from the
-    newest post event: ``mul16(o1, LUT-(t - (t_e + dd)))`` (0 without an event)."""
+def _dep_table(t, dd, sh, k, rtab, luts, h_t, h_o1, h_cm1, do1, lo, cc, bad):
+    """Per post neuron n, the depression that a pre spike at t with dendritic delay dd applies after
+    its potentiations, whichever the row: the one by the newest retained event at or before
+    ``t - dd`` (the event :func:`_synapse`'s window walk depresses with, window events or not),
+    ``do1[n] = mul16(o1, LUT-(t - (t_e + dd)))``, ``lo[n] = w_min >> sh``; without such an event
+    ``do1 = 0``, ``lo = _NO_DEP`` (no depression). For the additive rule the same in w16 terms:
+    ``depress`` then ``weight_out`` of ``w16 << sh`` is ``max(w16 + cc[n], lo[n]) & 0xFFFF`` with
+    ``cc = (-mulaf(A-, do1)) >> sh`` (the floor shift is monotone, so it commutes with the w_min clamp)
+    whenever ``(w16 << sh) - mulaf(A-, do1)`` cannot wrap int32 for any w16 (else counted in
+    ``B_WIDE``). ``bad[b, n + 1]``: prefix counts of the neurons with property ``B_*``. Returns
+    True when the table is the same at every later tick until the next post event: no event after
+    ``t - dd`` and every depression's LUT- run out."""
+    NL = h_cm1.size
+    end = t - dd if t >= dd else 0
     off, size, shm = rtab[k, R_OFFM], rtab[k, R_SIZEM], rtab[k, R_SHM]
-    for n in range(last_t.size):
-        v = mul16(last_o1[n], _lut(luts, off, size, shm, (t - (last_t[n] + dd)) & _M32))
-        do1[n] = v if h_cm1[n] > 0 else 0
+    a2m = rtab[k, R_A2M]
+    lo_v = rtab[k, R_WMIN] >> sh
+    narrow = sh <= 15  # w16 << sh fits in int32
+    xmin = (spec.W16_MAX << sh) - spec.INT32_MAX
+    dead = t >= dd
+    for b in range(4):
+        bad[b, 0] = 0
+    for n in range(NL):
+        c = h_cm1[n]
+        if c > 0 and h_t[n, c] > end:
+            dead = False
+            while c > 0 and h_t[n, c] > end:
+                c -= 1
+        v = 0
+        ci = 0
+        li = _NO_DEP
+        wide = False
+        if c > 0:
+            dt = (t - (h_t[n, c] + dd)) & _M32
+            if (dt >> shm) < size:
+                dead = False
+            v = mul16(h_o1[n, c], _lut(luts, off, size, shm, dt))
+            x = mulaf(a2m, v)
+            ci = (-x) >> sh
+            li = lo_v
+            wide = not narrow or x < xmin
+        do1[n] = v
+        cc[n] = ci
+        lo[n] = li
+        bad[B_CHG, n + 1] = bad[B_CHG, n] + (ci != 0)
+        bad[B_UP, n + 1] = bad[B_UP, n] + (ci > 0)
+        bad[B_WIDE, n + 1] = bad[B_WIDE, n] + wide
+        bad[B_DO1, n + 1] = bad[B_DO1, n] + (v != 0)
+    return dead
 
 
 @njit(inline="always")
-def _row_dense_wk(begin, nr2, sh, w, last_t, do1, cm1, wk, a2m, a3m, wmin):
-    """The loop of :func:`_row_dense` on views (a plain ``range`` index: numba's negative-index
-    wrap would otherwise make the addresses non-affine and stop LLVM's vectorizer)."""
+def _lower(a, i, j, x):
+    """The first index in ``i:j`` of the ascending ``a`` with ``a[idx] >= x`` (``j`` if none)."""
+    while i < j:
+        h = (i + j) >> 1
+        if a[h] < x:
+            i = h + 1
+        else:
+            j = h
+    return i
+
+
+@njit(inline="always")
+def _pass_short(w, cc, lo):
+    """The additive rule without potentiation in w16 terms (:func:`_dep_table`), on views."""
     for i in range(w.size):
-        w0 = w[i]
-        wt = weight_in(w0, sh)
+        y = w[i] + cc[i]
+        w[i] = (y if y > lo[i] else lo[i]) & spec.W16_MAX
+
+
+@njit(inline="always")
+def _pass_generic(w, acc, from_acc, sh, do1, lo, wk, a2m, a3m, wmin, nr2):
+    """``weight_out(depress(wt))`` (no depression where ``lo == _NO_DEP``) with ``wt`` the s16.15
+    weight after the potentiations (``acc``) or ``weight_in(w16)``, on views."""
+    for i in range(w.size):
+        wt = acc[i] if from_acc else weight_in(w[i], sh)
         wd = depress(wk, wt, a2m, a3m, wmin, do1[i], nr2)
-        w1 = weight_out(wd if cm1[i] > 0 else wt, sh)
-        w[i] = w1 if last_t[i] <= begin else w0
+        w[i] = weight_out(wd if lo[i] != _NO_DEP else wt, sh)
+
+
+@njit(inline="always")
+def _pots(acc, e0, e1, p0, dr1, chk, plog_n, plog_k, plog_o2, ev_cnt, wk, a2p, a3p, wmax):
+    """One tick's potentiations of a row: its post events ``e0:e1`` of the log (posts ``p0 + i``)."""
+    for e in range(e0, e1):
+        n = plog_n[e]
+        if chk and ev_cnt[n] - plog_k[e] >= _H - 1:
+            continue  # no longer in the post history (15 newer events): the walk does not see it
+        i = n - p0
+        acc[i] = potentiate(wk, acc[i], a2p, a3p, wmax, dr1, plog_o2[e])
 
 
 @njit(cache=True, nogil=True)
-def _row_dense(q0, q1, p0, begin, k, nr2, sh, w, rtab, last_t, h_cm1, do1):
-    """:func:`_row_fast` for a row whose posts are the consecutive neurons ``p0, p0 + 1, ...`` with one
-    delay and shift: the depression traces come from :func:`_depression_cache` and the loop (one
-    per weight rule, no gathers) vectorizes. The synapses it leaves (post event after ``begin``)
-    are found from the post-spike log by the caller (:func:`_dense_slow`)."""
-    a2m, a3m, wmin = rtab[k, R_A2M], rtab[k, R_A3M], rtab[k, R_WMIN]
+def _dense_row(
+    t, k, lt, lr1, nr2, q0, m, p0, dd, sh, flag, w, rtab, luts, tab, plog_n, plog_ptr, plog_k, plog_o2,
+    ev_cnt, acc, sub,
+):  # fmt: skip
+    """The update of dense row ``w[q0:q0 + m]`` (posts ``p0 ..``) at a pre spike at ``t`` (the same
+    integers as :func:`_synapse` per synapse); ``tab``: the ``(do1, lo, cc, bad)`` of
+    :func:`_dep_table` at (t, dd, sh); ``flag``: the row's ``F_*`` bits. The post events of the window
+    ``max(lt - dd, 0) < t_e <= max(t - dd, 0)`` come from the log, tick by tick (each tick's
+    events are in ascending neuron order: a binary search finds the row's posts); with none the row
+    is one pass (w16 shortcut for the additive rule, else s16.15), skipped when it is the identity:
+    no change where every depressing neuron has ``cc == 0`` and every w16 >= w_min >> sh, or
+    ``cc <= 0`` and every w16 == w_min >> sh (multiplicative: ``do1 == 0``). With window events:
+    ``acc = w16 << sh``, each tick's potentiations oldest first, then the depression pass. Returns
+    the new flags."""
+    do1, lo, cc, bad = tab
     wk = rtab[k, R_WEIGHT]
-    m = q1 - q0
-    wv, lv, dv, cv = w[q0:q1], last_t[p0 : p0 + m], do1[p0 : p0 + m], h_cm1[p0 : p0 + m]
+    a2m, a3m, wmin = rtab[k, R_A2M], rtab[k, R_A3M], rtab[k, R_WMIN]
+    begin = lt - dd if lt >= dd else 0
+    end = t - dd if t >= dd else 0
+    ns = 0
+    if end > begin and plog_ptr[end + 1] > plog_ptr[begin + 1]:
+        for tau in range(begin + 1, end + 1):
+            a, b = plog_ptr[tau], plog_ptr[tau + 1]
+            if a == b:
+                continue
+            e0 = _lower(plog_n, a, b, p0)
+            e1 = _lower(plog_n, e0, b, p0 + m)
+            if e0 < e1:
+                sub[ns, 0] = tau
+                sub[ns, 1] = e0
+                sub[ns, 2] = e1
+                ns += 1
+    p1 = p0 + m
+    wv, dv, lv, cv = w[q0 : q0 + m], do1[p0:p1], lo[p0:p1], cc[p0:p1]
+    lo_v = wmin >> sh
+    if ns == 0:
+        if flag & F_KNOWN:
+            if bad[B_DO1, p1] == bad[B_DO1, p0] and sh <= 15 and (wk == 1 or flag & F_GE):
+                return flag  # do1 == 0 everywhere: multiplicative w - 0; additive max(w, w_min)
+            if wk == 0 and bad[B_WIDE, p1] == bad[B_WIDE, p0]:
+                if (bad[B_CHG, p1] == bad[B_CHG, p0] and flag & F_GE) or (
+                    bad[B_UP, p1] == bad[B_UP, p0] and flag & F_FLOOR
+                ):
+                    return flag
+                _pass_short(wv, cv, lv)
+                return _flags(wv, lo_v)
+        if wk == 0:
+            _pass_generic(wv, acc, False, sh, dv, lv, 0, a2m, a3m, wmin, nr2)
+        elif wk == 1:
+            _pass_generic(wv, acc, False, sh, dv, lv, 1, a2m, a3m, wmin, nr2)
+        else:
+            _pass_generic(wv, acc, False, sh, dv, lv, 2, a2m, a3m, wmin, nr2)
+        return _flags(wv, lo_v)
+    for i in range(m):
+        acc[i] = weight_in(wv[i], sh)
+    a2p, a3p, wmax = rtab[k, R_A2P], rtab[k, R_A3P], rtab[k, R_WMAX]
+    offp, sizep, shp = rtab[k, R_OFFP], rtab[k, R_SIZEP], rtab[k, R_SHP]
+    for s in range(ns):
+        tau = sub[s, 0]
+        dtl = (tau + dd - lt) & _M32
+        if dtl == 0:
+            continue  # timing_apply_post_spike's zero-difference test (the walk still counts it)
+        dr1 = mul16(lr1, _lut(luts, offp, sizep, shp, dtl))
+        chk = t - tau >= _H - 1
+        e0, e1 = sub[s, 1], sub[s, 2]
+        if wk == 0:
+            _pots(acc, e0, e1, p0, dr1, chk, plog_n, plog_k, plog_o2, ev_cnt, 0, a2p, a3p, wmax)
+        elif wk == 1:
+            _pots(acc, e0, e1, p0, dr1, chk, plog_n, plog_k, plog_o2, ev_cnt, 1, a2p, a3p, wmax)
+        else:
+            _pots(acc, e0, e1, p0, dr1, chk, plog_n, plog_k, plog_o2, ev_cnt, 2, a2p, a3p, wmax)
     if wk == 0:
-        _row_dense_wk(begin, nr2, sh, wv, lv, dv, cv, 0, a2m, a3m, wmin)
+        _pass_generic(wv, acc, True, sh, dv, lv, 0, a2m, a3m, wmin, nr2)
     elif wk == 1:
-        _row_dense_wk(begin, nr2, sh, wv, lv, dv, cv, 1, a2m, a3m, wmin)
+        _pass_generic(wv, acc, True, sh, dv, lv, 1, a2m, a3m, wmin, nr2)
     else:
-        _row_dense_wk(begin, nr2, sh, wv, lv, dv, cv, 2, a2m, a3m, wmin)
+        _pass_generic(wv, acc, True, sh, dv, lv, 2, a2m, a3m, wmin, nr2)
+    return _flags(wv, lo_v)
+
+
+@njit(inline="always")
+def _flags(w, lo_v):
+    """The ``F_*`` flags of a row's w16 (``lo_v = w_min >> sh``)."""
+    mn = w[0]
+    mx = w[0]
+    for i in range(1, w.size):
+        mn = min(mn, w[i])
+        mx = max(mx, w[i])
+    return (
+        F_KNOWN
+        | (F_GE if mn >= lo_v else 0)
+        | (F_FLOOR if mn == lo_v and mx == lo_v else 0)
+        | (F_ZERO if mx == 0 else 0)
+    )
 
 
 @njit(cache=True, nogil=True)
-def _post_events(t, spk, nrule, rtab, luts, h_t, h_o1, h_o2, h_cm1, last_t, last_o1, plog_n, n_log):
+def _post_events(
+    t, spk, nrule, rtab, luts, h_t, h_o1, h_o2, h_cm1, last_t, last_o1, ev_cnt, plog_n, plog_k, plog_o2, n_log
+):  # fmt: skip
     """The tick's post spikes into the histories (``synapse_dynamics_process_post_synaptic_event``),
-    the newest event per neuron (``last_t``, ``last_o1``) and the log; returns the log's length."""
+    the newest event per neuron (``last_t``, ``last_o1``), the event count per neuron and the log
+    (neuron, its event count then, o2; ascending neurons within a tick); returns the log's length."""
     for n in range(spk.size):
         if spk[n] and nrule[n] >= 0:
             _post_event(n, t, nrule[n], rtab, luts, h_t, h_o1, h_o2, h_cm1)
             last_t[n] = t
             last_o1[n] = h_o1[n, h_cm1[n]]
+            ev_cnt[n] += 1
             plog_n[n_log] = n
+            plog_k[n_log] = ev_cnt[n]
+            plog_o2[n_log] = h_o2[n, h_cm1[n]]
             n_log += 1
     return n_log
-
-
-@njit(cache=True, nogil=True)
-def _dense_slow(t, begin, p0, m, last_t, plog_n, plog_ptr, out):
-    """The posts ``p0 <= n < p0 + m`` whose newest event is after ``begin`` (those :func:`_row_dense`
-    left), as offsets ``n - p0`` in ``out``; returns how many. From the post-spike log of ticks
-    ``begin + 1 .. t`` (an event counts at its neuron's newest tick only), or by scanning the row
-    when the log of that window is longer than the row."""
-    c = 0
-    lo = plog_ptr[begin + 1]
-    if plog_ptr[t + 1] - lo <= m:
-        for tau in range(begin + 1, t + 1):
-            for e in range(plog_ptr[tau], plog_ptr[tau + 1]):
-                n = plog_n[e]
-                if n >= p0 and n < p0 + m and last_t[n] == tau:
-                    out[c] = n - p0
-                    c += 1
-    else:
-        for i in range(m):
-            if last_t[p0 + i] > begin:
-                out[c] = i
-                c += 1
-    return c
 
 
 @njit(cache=True, nogil=True)
 def run_sample_stdp(inp, T, net, rec, out, pl, wts):
     """:func:`.engine.run_sample` with STDP: ``pl``: :class:`Plastic`, ``wts``: :class:`Weights`.
 
-    The neurons, the static synapses and the ring buffer are the static kernel's. Each pre spike's
-    plastic row is updated in two passes: the synapses whose post neuron has no event after the
-    window's start (:func:`_row_fast`, branch-free), then the others by the reference kernel's
-    window walk (:func:`_synapse`); the row's new weights are then added into the ring buffer
-    (one vector add when the row's posts are consecutive neurons with one delay and type)."""
+    The neurons, the static synapses and the ring buffer are the static kernel's. A pre spike's
+    dense plastic row (consecutive posts, one delay and type) is updated by :func:`_dense_row` from
+    the tick's depression table (:func:`_dep_table`, once per tick and (rule, delay, shift), kept
+    while nothing can change it) and the post-spike log; the other rows in two passes: the synapses
+    whose post neuron has no event after the window's start (:func:`_row_fast`, branch-free), then
+    the others by the reference kernel's window walk (:func:`_synapse`). The row's new weights are
+    then added into the ring buffer (one vector add for a dense row; none when they are all 0)."""
     R, NI, NL = net.R, net.NI, net.NL
     W2 = 2 * NL
     rtab, luts, nrule, prow_ptr, row_rule, syn_ptr = (
@@ -341,36 +490,50 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
     row_t = np.zeros(nrows, np.int64)
     row_r1 = np.zeros(nrows, np.int64)
     row_r2 = np.zeros(nrows, np.int64)
+    row_flag = np.zeros(nrows, np.int64)  # F_* bits of each dense row's weights (0: not yet seen)
     h_t = np.zeros((NL, _H), np.int64)
     h_o1 = np.zeros((NL, _H), np.int64)
     h_o2 = np.zeros((NL, _H), np.int64)
     h_cm1 = np.zeros(NL, np.int64)
     last_t = np.zeros(NL, np.int64)  # h_t[n, h_cm1[n]]: the newest event (0: the sentinel)
     last_o1 = np.zeros(NL, np.int64)  # h_o1[n, h_cm1[n]]
+    ev_cnt = np.zeros(NL, np.int64)  # post events so far per neuron
     max_row = 0
     for r in range(nrows):
         max_row = max(max_row, syn_ptr[r + 1] - syn_ptr[r])
-    slow = np.zeros(max_row, np.bool_)  # the synapses a row's fast pass left
-    slow_i = np.zeros(max_row, np.int64)  # the same for dense rows, as offsets
-    plog_n = np.zeros(max(NL, 16), np.int64)  # every post event, tick by tick (for _dense_slow)
+    slow = np.zeros(max_row, np.bool_)  # the synapses a sparse row's fast pass left
+    acc = np.zeros(max_row, np.int64)  # a dense row's s16.15 weights during its potentiations
+    sub = np.zeros((T + 1, 3), np.int64)  # a dense row's window ticks with events: (tick, log range)
+    cap = max(NL, 16)
+    plog_n = np.zeros(cap, np.int64)  # every post event, tick by tick: neuron,
+    plog_k = np.zeros(cap, np.int64)  # its event count then (for the history's 15-event bound),
+    plog_o2 = np.zeros(cap, np.int64)  # its o2 trace
     plog_ptr = np.zeros(T + 2, np.int64)
     n_log = 0
     n_rules = rtab.shape[0]
-    do1c = np.zeros((n_rules, NL), np.int64)  # per rule: the depression trace per post at (do1_t, do1_d)
-    do1_t = np.full(n_rules, -1, np.int64)
-    do1_d = np.full(n_rules, -1, np.int64)
+    t_do1 = np.zeros((n_rules, NL), np.int64)  # per rule: the depression table (_dep_table)
+    t_lo = np.zeros((n_rules, NL), np.int64)
+    t_cc = np.zeros((n_rules, NL), np.int64)
+    t_bad = np.zeros((n_rules, 4, NL + 1), np.int64)
+    tab_t = np.full(n_rules, -1, np.int64)  # its tick, delay, shift, log length and whether it stays
+    tab_d = np.full(n_rules, -1, np.int64)
+    tab_s = np.full(n_rules, -1, np.int64)
+    tab_n = np.full(n_rules, -1, np.int64)
+    tab_dead = np.zeros(n_rules, np.bool_)
     for t in range(T):
         for j in range(rec.v.size):
             V0[j] = V[rec.v[j]]
         _neurons(t, V, refract, ie, ii, uu, spk, rb, (t % R) * W2, net, out.ovf)
         _record(t, V0, uu, spk, rec, out)
         if n_log + NL > plog_n.size:  # room for every neuron spiking (grown outside the loop below:
-            grown = np.zeros(2 * plog_n.size + NL, np.int64)  # an array rebound inside a loop
-            grown[:n_log] = plog_n[:n_log]  # costs numba reference counting at every iteration)
-            plog_n = grown
+            cap = 2 * plog_n.size + NL  # an array rebound inside a loop costs numba reference
+            plog_n = _grown(plog_n, n_log, cap)  # counting at every iteration)
+            plog_k = _grown(plog_k, n_log, cap)
+            plog_o2 = _grown(plog_o2, n_log, cap)
         n_log = _post_events(
-            t, spk, nrule, rtab, luts, h_t, h_o1, h_o2, h_cm1, last_t, last_o1, plog_n, n_log
-        )
+            t, spk, nrule, rtab, luts, h_t, h_o1, h_o2, h_cm1, last_t, last_o1, ev_cnt, plog_n, plog_k,
+            plog_o2, n_log,
+        )  # fmt: skip
         plog_ptr[t + 1] = n_log
         n_act = _compact(t, in_ptr, in_act, spk, NI, net.src_ptr, net.src_out, act, act_ptr)
         for d in range(R):
@@ -394,45 +557,55 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
                 row_r2[r] = nr2
                 q0, q1 = syn_ptr[r], syn_ptr[r + 1]
                 c0 = row_col0[r]
-                if c0 >= 0:  # consecutive posts, one delay: the depressions of this tick from a cache
+                if c0 >= 0:  # consecutive posts, one delay and type
                     dd = ps_del[q0]
                     p0 = ps_post[q0]
-                    if do1_t[k] != t or do1_d[k] != dd:
-                        _depression_cache(t, dd, k, rtab, luts, last_t, last_o1, h_cm1, do1c[k])
-                        do1_t[k] = t
-                        do1_d[k] = dd
-                    begin = lt - dd if lt >= dd else 0
-                    _row_dense(q0, q1, p0, begin, k, nr2, pl.ps_shift[q0], w, rtab, last_t, h_cm1, do1c[k])
-                    n_slow = _dense_slow(t, begin, p0, q1 - q0, last_t, plog_n, plog_ptr, slow_i)
-                    for j in range(n_slow):
-                        q = q0 + slow_i[j]
-                        w[q] = _synapse(q, t, k, lt, lr1, nr2, w, pl, h_t, h_o1, h_o2, h_cm1)
-                else:
-                    n_slow = _row_fast(q0, q1, t, k, lt, nr2, w, pl, last_t, last_o1, h_cm1, slow)
-                    if n_slow:
-                        for q in range(q0, q1):
-                            if slow[q - q0]:
-                                w[q] = _synapse(q, t, k, lt, lr1, nr2, w, pl, h_t, h_o1, h_o2, h_cm1)
-                if c0 >= 0 and ps_del[q0] == 0:
-                    pass  # masked to delay 0 by the binaries: never delivered (spec.stdp_row_delay)
-                elif c0 >= 0:
-                    base = slotb[ps_del[q0]] + c0
-                    over = _add_weights(rb[base : base + q1 - q0], w[q0:q1])
-                    if over and out.ovf[popn[ps_post[q0]], O_SAT] == 0:
-                        out.ovf[popn[ps_post[q0]], O_SAT] = t + 1
-                else:
+                    sh = pl.ps_shift[q0]
+                    kept = tab_t[k] == t or (tab_dead[k] and tab_n[k] == n_log)
+                    if tab_d[k] != dd or tab_s[k] != sh or not kept:
+                        tab_dead[k] = _dep_table(
+                            t, dd, sh, k, rtab, luts, h_t, h_o1, h_cm1, t_do1[k], t_lo[k], t_cc[k], t_bad[k]
+                        )
+                        tab_t[k] = t
+                        tab_d[k] = dd
+                        tab_s[k] = sh
+                        tab_n[k] = n_log
+                    row_flag[r] = _dense_row(
+                        t, k, lt, lr1, nr2, q0, q1 - q0, p0, dd, sh, row_flag[r], w, rtab, luts,
+                        (t_do1[k], t_lo[k], t_cc[k], t_bad[k]), plog_n, plog_ptr, plog_k, plog_o2, ev_cnt,
+                        acc, sub,
+                    )  # fmt: skip
+                    if dd != 0 and not row_flag[r] & F_ZERO:  # delay 0: never delivered (spec.stdp_row_delay)
+                        base = slotb[dd] + c0
+                        over = _add_weights(rb[base : base + q1 - q0], w[q0:q1])
+                        if over and out.ovf[popn[p0], O_SAT] == 0:
+                            out.ovf[popn[p0], O_SAT] = t + 1
+                    continue
+                n_slow = _row_fast(q0, q1, t, k, lt, nr2, w, pl, last_t, last_o1, h_cm1, slow)
+                if n_slow:
                     for q in range(q0, q1):
-                        if ps_del[q] == 0:
-                            continue  # never delivered (spec.stdp_row_delay)
-                        n = ps_post[q]
-                        a = slotb[ps_del[q]] + ps_type[q] * NL + n
-                        y = rb[a] + w[q]
-                        rb[a] = y
-                        if y > SAT and out.ovf[popn[n], O_SAT] == 0:
-                            out.ovf[popn[n], O_SAT] = t + 1
+                        if slow[q - q0]:
+                            w[q] = _synapse(q, t, k, lt, lr1, nr2, w, pl, h_t, h_o1, h_o2, h_cm1)
+                for q in range(q0, q1):
+                    if ps_del[q] == 0:
+                        continue  # never delivered (spec.stdp_row_delay)
+                    n = ps_post[q]
+                    a = slotb[ps_del[q]] + ps_type[q] * NL + n
+                    y = rb[a] + w[q]
+                    rb[a] = y
+                    if y > SAT and out.ovf[popn[n], O_SAT] == 0:
+                        out.ovf[popn[n], O_SAT] = t + 1
         if wts.record:
             for q in range(w.size):
                 out_w[t, q] = w[q]
+
+
+@njit(cache=True, nogil=True)
+def _grown(a, n, size):
+    """``a[:n]`` in a new array of ``size`` entries."""
+    b = np.zeros(size, a.dtype)
+    b[:n] = a[:n]
+    return b
 
 
 @njit(cache=True, nogil=True)
