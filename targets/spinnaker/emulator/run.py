@@ -108,10 +108,58 @@ def plan_for(program: Program):
 
 
 def _zero_one(arr: np.ndarray) -> bool:
-    """Every entry is 0 or 1 (for unsigned and bool arrays: max <= 1, one pass without temporaries)."""
+    """Every entry is 0 or 1 (integer and bool arrays: min >= 0 and max <= 1, without temporaries)."""
     if arr.dtype.kind in "ub":
         return int(arr.max()) <= 1
+    if arr.dtype.kind == "i":
+        return int(arr.min()) >= 0 and int(arr.max()) <= 1
     return bool(np.all((arr == 0) | (arr == 1)))
+
+
+def _spike_inputs(
+    inputs: Mapping[str, np.ndarray], shapes: Mapping[str, tuple[int, ...]]
+) -> tuple[dict[str, np.ndarray], int, int]:
+    """:func:`neurocompile.data.check_inputs` without its float64 copy when every input is a bool or
+    integer array of the right shape (always finite): those are returned as given. Anything else
+    (a missing key, a wrong shape, float input, differing batch/time, no input) goes through
+    ``check_inputs`` itself, so its typed errors and float handling are unchanged."""
+    arrays: dict[str, np.ndarray] = {}
+    sizes = set()
+    for name, shape in shapes.items():
+        arr = np.asarray(inputs[name]) if name in inputs else None
+        want = tuple(int(s) for s in shape)
+        if arr is None or arr.dtype.kind not in "biu" or arr.shape[2:] != want or arr.ndim != 2 + len(want):
+            return check_inputs(inputs, shapes)
+        arrays[name] = arr
+        sizes.add(arr.shape[:2])
+    if len(sizes) != 1:
+        return check_inputs(inputs, shapes)
+    batch, steps = sizes.pop()
+    return arrays, int(batch), int(steps)
+
+
+def _kernel_input(
+    program: Program, plan, arrays: dict[str, np.ndarray], batch: int, steps: int
+) -> np.ndarray:
+    """The kernels' (batch, steps, NI) uint8 spikes (read only by them): the caller's array itself
+    when it is the only input, covers every spike source and is a C-contiguous, writeable uint8 or
+    bool array (numba compiles one kernel per array layout and flag); else a copy."""
+    if len(program.inputs) == 1:
+        (key,) = program.inputs
+        arr = arrays[key]
+        if (
+            arr.dtype in (np.uint8, np.bool_)
+            and arr.size == batch * steps * plan.NI
+            and arr.flags.c_contiguous
+            and arr.flags.writeable
+            and arr.flags.aligned
+        ):
+            return arr.view(np.uint8).reshape(batch, steps, plan.NI)
+    inp = np.zeros((batch, steps, plan.NI), np.uint8)
+    for key, popname in program.inputs.items():
+        off, size = plan.in_slices[popname]
+        inp[:, :, off : off + size] = arrays[key].reshape(batch, steps, size)
+    return inp
 
 
 def run_program(
@@ -136,7 +184,7 @@ def run_program(
     from neurocompile.targets.spinnaker.schema import input_shapes
 
     planned = plan_for(program)
-    arrays, batch, steps = check_inputs(inputs, input_shapes(program))
+    arrays, batch, steps = _spike_inputs(inputs, input_shapes(program))
     for key, arr in arrays.items():
         if arr.size and not _zero_one(arr):
             raise InputDataError(
@@ -190,10 +238,7 @@ def run_program(
     rec_u, where_u = record_index(cols["u"], plan.neuron_slices)
     rec_v, where_v = record_index(cols["v"], plan.neuron_slices)
     rec_s, where_s = record_index(cols["spikes"], plan.neuron_slices)
-    inp = np.zeros((batch, steps, plan.NI), np.uint8)
-    for key, popname in program.inputs.items():
-        off, size = plan.in_slices[popname]
-        inp[:, :, off : off + size] = arrays[key].reshape(batch, steps, size)
+    inp = _kernel_input(program, plan, arrays, batch, steps)
     out_u = np.zeros((batch, steps, rec_u.size), np.int64)
     out_v = np.zeros((batch, steps, rec_v.size), np.int64)
     out_s = np.zeros((batch, steps, rec_s.size), np.uint8)
