@@ -202,3 +202,42 @@ def test_bad_inputs_still_raise_typed_errors():
     for case in bad:
         with pytest.raises(InputDataError):
             _run(prog, case)
+
+
+def test_memoized_plan_sees_in_place_changes():
+    """The plan memo is keyed on the Program's content: a weight changed in place, two weights
+    swapped across digest blocks, a weight changed in a later block: each gives the run of a freshly
+    planned Program; an invalid in-place change is still refused."""
+    from neurocompile.errors import RangeError
+    from neurocompile.targets.spinnaker.emulator import run as run_mod
+
+    rng = np.random.default_rng(7)
+    b = SpiNNakerBuilder(1.0)
+    b.spike_source("src", 100)
+    b.if_curr_exp("lif", 100, ring_buffer_shifts=[4, 4], tau_syn_E=5.0, tau_syn_I=5.0)
+    pre, post = np.repeat(np.arange(100), 100), np.tile(np.arange(100), 100)
+    w16 = rng.integers(0, 60, pre.size)
+    b.from_list("src", "lif", pre_idx=pre, post_idx=post, w16=w16, delays=1, name="src_lif")
+    prog = b.build({"out": ("lif", "spikes")})
+    x = (rng.random((1, 60, 100)) < 0.2).astype(np.uint8)
+    w = prog.projections["src_lif"].params["w16"]
+    i, j = 10, 9000  # blocks 0 and 2 of the digest (4096 entries each)
+    assert j // run_mod.DIGEST_BLOCK != i // run_mod.DIGEST_BLOCK
+    w[i], w[j] = 0, 5000
+    runs = []
+    for change in (None, "one", "swap", "far"):
+        if change == "one":
+            w[i] = 3000
+        elif change == "swap":
+            w[i], w[j] = w[j], w[i]
+        elif change == "far":  # only in a later block
+            w[j] = 0
+        memo = _run(prog, {"src": x})
+        run_mod._PLANS.clear()
+        fresh = _run(prog, {"src": x})
+        _same(memo, fresh)
+        runs.append(memo.recordings["lif.v"])
+    assert all(not np.array_equal(a, b) for a, b in zip(runs, runs[1:]))
+    w[i] = 70000  # above 0xFFFF
+    with pytest.raises(RangeError):
+        _run(prog, {"src": x})

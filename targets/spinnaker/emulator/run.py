@@ -37,14 +37,21 @@ from .reference import run_batch_reference, run_sample_reference
 
 _PLANS: "OrderedDict[tuple, Any]" = OrderedDict()
 _PLANS_KEPT = 8
-_COEFFS = np.zeros(0, np.uint64)
+#: the digest's per-position coefficients: c[j] for position j of a block of DIGEST_BLOCK entries,
+#: times d[b] for block b (fixed random odd 64-bit numbers; ``_BLOCKS`` grows with the arrays)
+DIGEST_BLOCK = 4096
+_rng = np.random.default_rng(0x5EED)
+_COEFFS = _rng.integers(0, 2**63, DIGEST_BLOCK, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+_BLOCKS = np.zeros(0, np.uint64)
 
 
 def _digest(a: np.ndarray) -> tuple:
-    """A content digest of an array: sum of bits_i * c_i mod 2^64 with fixed random odd c_i over the
-    entries' 64-bit patterns (ints widened, floats as float64 bits). One changed entry always
-    changes it; several collide with probability about 2^-64. ~1 ms per million entries."""
-    global _COEFFS
+    """A content digest of an array: sum of bits_i * c[i % K] * d[i // K] mod 2^64 with fixed random
+    odd c, d (K = :data:`DIGEST_BLOCK`) over the entries' 64-bit patterns (ints widened,
+    floats as float64 bits). Each product c * d is odd, so one changed entry always changes it;
+    several collide with probability about 2^-64. It reads the array once (a block's coefficients
+    stay in cache): ~0.15 ms per million int64 entries."""
+    global _BLOCKS
     a = np.ascontiguousarray(a)
     if a.dtype.kind == "f":
         flat = a.astype(np.float64, copy=False).reshape(-1).view(np.uint64)
@@ -52,20 +59,30 @@ def _digest(a: np.ndarray) -> tuple:
         flat = a.astype(np.int64, copy=False).reshape(-1).view(np.uint64)
     else:
         return (a.shape, str(a.dtype), repr(a.tolist()))
-    if _COEFFS.size < flat.size:
-        rng = np.random.default_rng(0x5EED)
-        n = max(flat.size, 2 * _COEFFS.size)
-        _COEFFS = rng.integers(0, 2**63, n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-    return (a.shape, str(a.dtype), int(_dot(flat, _COEFFS)))
+    n_blocks = flat.size // DIGEST_BLOCK + 1  # the full blocks and the (maybe empty) last one
+    if _BLOCKS.size < n_blocks:
+        rng = np.random.default_rng(0xB10C5)
+        n = max(n_blocks, 2 * _BLOCKS.size, 64)
+        _BLOCKS = rng.integers(0, 2**63, n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    return (a.shape, str(a.dtype), int(_dot(flat, _COEFFS, _BLOCKS)))
 
 
 @njit(cache=True, nogil=True)
-def _dot(flat, coeffs):
-    """sum of flat[i] * coeffs[i] mod 2^64."""
+def _dot(flat, coeffs, blocks):
+    """sum of flat[i] * coeffs[i % K] * blocks[i // K] mod 2^64 (K = coeffs.size)."""
+    K = coeffs.size
     s = np.uint64(0)
-    for i in range(flat.size):
-        s += flat[i] * coeffs[i]
-    return s
+    full = flat.size // K
+    for b in range(full):
+        w = flat[b * K : (b + 1) * K]
+        part = np.uint64(0)
+        for j in range(K):
+            part += w[j] * coeffs[j]
+        s += part * blocks[b]
+    part = np.uint64(0)
+    for j in range(flat.size - full * K):
+        part += flat[full * K + j] * coeffs[j]
+    return s + part * blocks[full]
 
 
 def _fingerprint(program: Program) -> tuple:
