@@ -15,7 +15,9 @@ and the simple reference kernels that they replaced (``targets/spinnaker/emulato
 outputs, recordings and overflow flags are identical (the ``bit-exact`` check). The ratio columns:
 fast / reference in this run (the goal: >= 50x) and, for ``chip``, fast / the real chip's 1,000
 ticks per second (goal >= 5x real time). ``dense_b64`` states the per-sample-tick rate over the
-``dense`` single-sample rate of the same run, both wall clock (goal >= 1.8x on 2 cores). Rates are
+``dense`` single-sample rate of the same run, both wall clock (goal >= 1.8x on 2 cores); its note
+gives the rate per CPU second, the cores busy on average (CPU / wall) and numba's thread count and
+threading layer (on a shared machine the wall ratio shows the load as much as the scaling). Rates are
 the best of a few repeats of ``run_program`` (plan memoized, so the first call's flattening is not
 in them; ``first_s`` in the JSON). The single-sample rows give ticks per CPU second of the process:
 the machine is shared (8 engineers on 2 cores), and for one thread that is what an idle machine's
@@ -36,6 +38,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numba
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
@@ -144,7 +147,17 @@ def measure(name: str, prog, x, reps: int, ref_reps: int, ref_steps: int | None 
         ref_ticks=xr.shape[1],
         kernel_rate_cpu=T / kernel_cpu if kernel_cpu else None,
         load_avg_1min=os.getloadavg()[0],
+        threads=numba.get_num_threads(),
+        threading_layer=_threading_layer(),
     )
+
+
+def _threading_layer() -> str:
+    """numba's threading layer (``omp``, ``tbb``, ``workqueue``), known once a parallel kernel ran."""
+    try:
+        return numba.threading_layer()
+    except ValueError:  # no parallel kernel has run in this process
+        return "not started"
 
 
 def _kernel_cpu(prog, x, reps: int) -> float:
@@ -211,7 +224,10 @@ def main(quick: bool = False) -> list[Row]:
             f"events/s (wall); load {c['load_avg_1min']:.1f}"
         )
         if c["kernel_rate_cpu"]:
-            note += f"; kernel alone {c['kernel_rate_cpu']:,.0f} ticks/CPU-s"
+            note += (
+                f"; kernel alone {c['kernel_rate_cpu']:,.0f} ticks/CPU-s "
+                f"({c['kernel_rate_cpu'] / c['ref_rate_cpu']:.0f}x the reference per CPU s)"
+            )
         row = Row(
             case=case,
             ours=rate,
@@ -233,7 +249,8 @@ def main(quick: bool = False) -> list[Row]:
             row.met = rate / one >= 1.8
             row.note += (
                 f"; {rate / c['ref_rate']:.0f}x the previous batch kernel (wall); "
-                f"{c['rate_cpu']:,.0f} per CPU s, i.e. {rate / c['rate_cpu']:.2f} cores busy on average"
+                f"{c['rate_cpu']:,.0f} per CPU s, i.e. {rate / c['rate_cpu']:.2f} cores busy on average; "
+                f"numba: {c['threads']} threads ({c['threading_layer']} layer)"
             )
         if name == "chip":
             row.reference, row.ref_value = "the real chip (1 ms ticks, real time)", REAL_TIME
