@@ -11,6 +11,8 @@ File format (``.ncp``): a zip archive with fixed timestamps and sorted members:
 network gives the same bytes, and loading needs numpy only (no torch, no nir). Members are
 deflated at zlib's default level, or at :data:`FAST_COMPRESS_LEVEL` when its manifest and arrays hold more
 than :data:`FAST_COMPRESS_ABOVE` bytes (the content is the same; any level reads back).
+The archive is the one ``zipfile`` writes, byte for byte (:func:`_zip_bytes` assembles it from
+members deflated in :data:`COMPRESS_THREADS` threads for a big Program, without copying the arrays).
 
 Loading checks before it allocates (:func:`check_manifest`): every manifest field's type (the
 field path, e.g. ``projections.fc.params.weights``, is named in the typed error), every array
@@ -26,6 +28,7 @@ import io
 import json
 import math
 import os
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -44,6 +47,11 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 #: than level 6, for files ~20 % larger (benchmarks/bench_compile.py; issue 14 item 2).
 FAST_COMPRESS_LEVEL = 2
 FAST_COMPRESS_ABOVE = 64 * 2**20
+#: threads deflating the members of a Program above FAST_COMPRESS_ABOVE bytes (each member is one
+#: independent deflate stream, so the bytes do not depend on it; zlib releases the GIL).
+COMPRESS_THREADS = max(1, min(4, os.cpu_count() or 1))
+#: uncompressed bytes per compression task (consecutive members) of those threads.
+COMPRESS_BATCH = 8 * 2**20
 
 #: Limits of the load-time check (:func:`check_manifest`), enforced before anything is allocated:
 #: elements of one array member (and of one population), uncompressed bytes of ``program.json``,
@@ -214,20 +222,17 @@ class Program:
     def to_bytes(self, compresslevel: int | None = None) -> bytes:
         """The ``.ncp`` bytes. ``compresslevel`` (zlib 0..9) overrides the size rule above for a
         transient copy (e.g. level 1 when the bytes are shipped to Dask workers, not stored); the
-        members' content is the same at every level."""
+        members' content is the same at every level. A Program above :data:`FAST_COMPRESS_ABOVE`
+        bytes is deflated member by member in :data:`COMPRESS_THREADS` threads (zlib releases the
+        GIL); the bytes are those of a serial write (:func:`_zip_bytes`)."""
         arrays: list[np.ndarray] = []
         doc = self.to_json_dict(arrays)
         manifest = json.dumps(doc, sort_keys=True, indent=1).encode()
         big = len(manifest) + sum(a.nbytes for a in arrays) > FAST_COMPRESS_ABOVE
         level = compresslevel if compresslevel is not None else FAST_COMPRESS_LEVEL if big else None
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            _write_member(zf, "program.json", manifest, level)
-            for i, arr in enumerate(arrays):
-                ab = io.BytesIO()
-                np.lib.format.write_array(ab, np.ascontiguousarray(arr), allow_pickle=False)
-                _write_member(zf, f"arrays/{i:04d}.npy", ab.getbuffer(), level)
-        return buf.getvalue()
+        members = [("program.json", (manifest,))]
+        members += [(f"arrays/{i:04d}.npy", _npy_parts(arr)) for i, arr in enumerate(arrays)]
+        return _zip_bytes(members, level, threads=COMPRESS_THREADS if big else 1)
 
     def save(self, path: str | os.PathLike) -> None:
         with open(path, "wb") as f:
@@ -658,6 +663,145 @@ def validate_with_target(program: Program, source: str = "<bytes>") -> Program:
 
 def _sorted(d: Mapping[str, Any]) -> dict[str, Any]:
     return {k: d[k] for k in sorted(d)}
+
+
+def _npy_parts(arr: np.ndarray) -> tuple[bytes, memoryview] | tuple[bytes]:
+    """One ``.npy`` member as (header, data), the bytes ``np.lib.format.write_array`` writes for
+    ``arr`` (format 1.0, C order), without copying a C-contiguous array's data."""
+    arr = np.ascontiguousarray(arr)
+    header = io.BytesIO()
+    try:
+        np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(arr))
+    except ValueError:  # a header beyond format 1.0 (not a dtype a Program holds): numpy's own choice
+        whole = io.BytesIO()
+        np.lib.format.write_array(whole, arr, allow_pickle=False)
+        return (whole.getvalue(),)
+    return header.getvalue(), memoryview(arr.reshape(-1)).cast("B")
+
+
+def _deflate(parts: tuple, level: int | None) -> tuple[int, int, bytes]:
+    """(CRC-32, size, raw deflate stream) of one member: what zipfile's writestr computes."""
+    co = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION if level is None else level, zlib.DEFLATED, -15)
+    crc, size, out = 0, 0, []
+    for part in parts:
+        crc = zlib.crc32(part, crc)
+        size += len(part) if isinstance(part, bytes) else part.nbytes
+        out.append(co.compress(part))
+    out.append(co.flush())
+    return crc, size, b"".join(out)
+
+
+def _zip_bytes(members: list[tuple[str, tuple]], level: int | None, threads: int = 1) -> bytes:
+    """The zip archive ``zipfile.ZipFile(..., "w")`` writes for ``members`` ((name, payload parts))
+    with :func:`_write_member` (fixed timestamps, deflated at ``level``), byte for byte, with the
+    members deflated in ``threads`` threads. An archive that needs ZIP64 fields per member (a
+    member or an offset beyond 2 GiB) is written by zipfile itself (serially); more than 65,535
+    members get zipfile's ZIP64 end records here too (tests/test_program_compression.py compares
+    both with zipfile's bytes)."""
+    if threads > 1 and len(members) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        # consecutive members in batches of about COMPRESS_BATCH bytes: one task per batch (a
+        # chip-scale Program holds ~100,000 small arrays; a task each would cost more than it saves)
+        batches: list[list[tuple]] = [[]]
+        size = 0
+        for _, parts in members:
+            batches[-1].append(parts)
+            size += sum(len(p) if isinstance(p, bytes) else p.nbytes for p in parts)
+            if size >= COMPRESS_BATCH:
+                batches.append([])
+                size = 0
+        with ThreadPoolExecutor(threads) as pool:
+            done = [r for rs in pool.map(lambda b: [_deflate(m, level) for m in b], batches) for r in rs]
+    else:
+        done = [_deflate(parts, level) for _, parts in members]
+    limit = zipfile.ZIP64_LIMIT
+    if (
+        any(size * 1.05 > limit for _, size, _ in done)
+        or sum(30 + len(name) + len(d) for (name, _), (_, _, d) in zip(members, done)) > limit
+    ):
+        return _zipfile_bytes(members, level)
+    dt = _ZIP_DATE
+    dosdate = (dt[0] - 1980) << 9 | dt[1] << 5 | dt[2]
+    dostime = dt[3] << 11 | dt[4] << 5 | (dt[5] // 2)
+    proto = zipfile.ZipInfo("x", date_time=dt)
+    ext_attr = 0o644 << 16
+    pieces: list[bytes] = []
+    central: list[bytes] = []
+    offset = 0
+    for (name, _), (crc, size, data) in zip(members, done):
+        fname = name.encode("ascii")
+        head = struct.pack(
+            zipfile.structFileHeader, zipfile.stringFileHeader, proto.extract_version, proto.reserved, 0,
+            zipfile.ZIP_DEFLATED, dostime, dosdate, crc, len(data), size, len(fname), 0,
+        )  # fmt: skip
+        central.append(
+            struct.pack(
+                zipfile.structCentralDir,
+                zipfile.stringCentralDir,
+                proto.create_version,
+                proto.create_system,
+                proto.extract_version,
+                proto.reserved,
+                0,
+                zipfile.ZIP_DEFLATED,
+                dostime,
+                dosdate,
+                crc,
+                len(data),
+                size,
+                len(fname),
+                0,
+                0,
+                0,
+                0,
+                ext_attr,
+                offset,
+            )  # fmt: skip
+            + fname
+        )
+        pieces += [head, fname, data]
+        offset += len(head) + len(fname) + len(data)
+    start = offset
+    pieces += central
+    cd_size = sum(len(c) for c in central)
+    count = len(members)
+    if count > zipfile.ZIP_FILECOUNT_LIMIT:  # zipfile's ZIP64 end-of-archive records
+        pieces.append(
+            struct.pack(
+                zipfile.structEndArchive64,
+                zipfile.stringEndArchive64,
+                44,
+                45,
+                45,
+                0,
+                0,
+                count,
+                count,
+                cd_size,
+                start,
+            )  # fmt: skip
+        )
+        pieces.append(
+            struct.pack(
+                zipfile.structEndArchive64Locator, zipfile.stringEndArchive64Locator, 0, start + cd_size, 1
+            )
+        )
+        count = min(count, 0xFFFF)
+    pieces.append(
+        struct.pack(zipfile.structEndArchive, zipfile.stringEndArchive, 0, 0, count, count, cd_size, start, 0)
+    )
+    del done
+    return b"".join(pieces)
+
+
+def _zipfile_bytes(members: list[tuple[str, tuple]], level: int | None) -> bytes:
+    """The same archive written by zipfile (any size: ZIP64 fields where needed)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, parts in members:
+            _write_member(zf, name, b"".join(parts), level)
+    return buf.getvalue()
 
 
 def _write_member(zf: zipfile.ZipFile, name: str, payload: bytes | memoryview, level: int | None) -> None:

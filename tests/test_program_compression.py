@@ -97,3 +97,39 @@ def test_members_are_deflated_at_the_named_level(compiled, fast):
     co = zlib.compressobj(program_mod.FAST_COMPRESS_LEVEL, zlib.DEFLATED, -15)
     expected = co.compress(payload) + co.flush()
     assert info.compress_size == len(expected)
+
+
+def test_threaded_batches_give_zipfiles_bytes(compiled, monkeypatch):
+    """Members deflated in several threads, one batch per member, are written byte for byte as
+    zipfile writes them at FAST_COMPRESS_LEVEL (reference: zipfile, written here serially)."""
+    monkeypatch.setattr(program_mod, "FAST_COMPRESS_ABOVE", 0)
+    monkeypatch.setattr(program_mod, "COMPRESS_THREADS", 3)
+    monkeypatch.setattr(program_mod, "COMPRESS_BATCH", 1)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, payload in reference_members(compiled).items():
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, payload, compresslevel=program_mod.FAST_COMPRESS_LEVEL)
+    assert compiled.to_bytes() == buf.getvalue()
+
+
+def test_more_than_65535_members_and_odd_arrays_as_zipfile_writes_them():
+    """A Program of 70,000 arrays (zipfile then writes ZIP64 end records) and arrays of other
+    layouts (empty, 0-d, Fortran order, bool, big-endian) is written as zipfile writes it."""
+    from neurocompile.program import Population
+
+    odd = [
+        np.zeros(0),
+        np.array(5),
+        np.asfortranarray(np.arange(12.0).reshape(3, 4)),
+        np.array([True, False]),
+        np.arange(6, dtype=">i4").reshape(2, 3),
+    ]
+    arrays = odd + [np.arange(i % 5, dtype=np.int64) for i in range(70_000)]
+    prog = Program(target="loihi2", populations={"p": Population("p", "input", (1,), {"a": arrays})})
+    data = prog.to_bytes()
+    assert data == level6_file(reference_members(prog))
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert len(zf.infolist()) == 70_006
