@@ -4,6 +4,11 @@ The bundle is run in the Lava interpreter (``$NEUROCOMPILE_LAVA_PYTHON`` or ``.v
 subprocess, in isolated mode (``-I``), from ``/``, with ``neurocompile`` made un-importable
 (``sys.modules["neurocompile"] = None``): it must reproduce the emulator's golden outputs exactly
 without neurocompile. Where no Lava interpreter exists those tests skip.
+
+Programs with learning (pair STDP, R-STDP with a reward input, e-prop with learning signals and a
+feedback projection): the bundle builds LearningDense / LIF3F as ``lava_runner`` does, and its
+``--check`` compares spikes, u, v and the learned weights and tags after the last step with the
+emulator's golden run.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import pytest
 from loihi2_cases import Case, merge_cases, random_case, timing_chain
 
 from neurocompile.cli.main import main as cli_main
+from neurocompile.errors import UnsupportedError
 from neurocompile.program import OutputSpec, Population, Program, Projection
 from neurocompile.targets.loihi2.emit import BUNDLE_FILES, emit_bundle
 
@@ -221,3 +227,179 @@ def test_bundle_is_importable_only_with_lava(tmp_path):
         cwd="/",
     )
     assert proc.returncode != 0 and "No module named 'lava'" in proc.stderr
+
+
+# ------------------------------------------------------------------------------------ learning
+LEARN_T = 60
+
+
+def learning_case(kind: str) -> Case:
+    """A compiled loihi2 Program with a plastic projection and 2 samples of LEARN_T steps.
+
+    ``stdp`` / ``rstdp``: input (3) -> fc -> lif (2), pair STDP or reward-modulated STDP (lif_3f
+    reading the input ``reward``). Inputs 0 and 1 drive post neurons 0 and 1 above threshold; the
+    weak input 2 fires 2 steps before the drivers in sample 0 (pre before post: potentiation) and
+    3 steps after them in sample 1 (post before pre: depression). The reward (rstdp) is 100 for
+    the whole of sample 0 and 0 in sample 1 (no weight change without reward).
+    ``eprop``: the small e-prop Program of ``models/learning_signals.py`` (4 hidden lif_3f with a
+    pseudo-derivative and signed third factor, an output lif_3f with an error port, a feedback
+    dense projection, three learning_dense incl. a recurrent one), Bernoulli(0.4) input."""
+    import neurocompile as nc
+
+    if kind == "eprop":
+        from dataclasses import replace
+
+        from neurocompile.models.learning_signals import EPROP, init_weights, program
+
+        cfg = replace(EPROP, n_hid=4)
+        prog = program(cfg, 4, init_weights(cfg, 4))
+        rng = np.random.default_rng(0)
+        target = np.zeros((2, LEARN_T, 10), np.int64)
+        for k in range(0, LEARN_T, 10):
+            target[:, k : k + 8, (k // 10) % 10] = cfg.target
+        inputs = {"inp": (rng.random((2, LEARN_T, 4)) < 0.4).astype(np.int64), "target": target}
+        return Case(kind, prog, inputs, [])
+    from neurocompile.ir import Graph, Node
+    from neurocompile.learning import attach, rstdp, stdp_pair
+
+    w = np.array([[15.0, 0.0, 1.0], [0.0, 15.0, 2.0]])
+    lif = {"tau": np.full(2, 10.0), "r": np.ones(2), "v_leak": np.zeros(2), "v_threshold": np.ones(2)}
+    nodes = {
+        "input": Node("input", "Input", {"shape": (3,)}),
+        "fc": Node("fc", "Affine", {"weight": w, "bias": np.zeros(2)}),
+        "lif": Node("lif", "LIF", lif),
+        "out": Node("out", "Output", {"shape": (2,)}),
+    }
+    g = nc.load(Graph(nodes=nodes, edges=[("input", "fc"), ("fc", "lif"), ("lif", "out")]))
+    if kind == "stdp":
+        rule = stdp_pair(A_plus=0.4, A_minus=0.4, tau_plus=8, tau_minus=8, w_min=0.0, w_max=20.0)
+    else:
+        rule = attach(
+            rstdp(lr=0.5, A_plus=0.4, A_minus=0.3, tau_plus=5, tau_minus=5, tau_e=20), reward="reward"
+        )
+    prog = nc.compile(g, "loihi2", dt=1.0, reset="zero", learning={"fc": rule})
+    x = np.zeros((2, LEARN_T, 3), np.int64)
+    for t in range(5, LEARN_T - 5, 12):
+        x[0, t, 2], x[0, t + 2, :2] = 1, 1  # pre (input 2) before post
+        x[1, t, :2], x[1, t + 3, 2] = 1, 1  # post before pre
+    inputs = {"input": x}
+    if kind == "rstdp":
+        reward = np.zeros((2, LEARN_T, 2), np.int64)
+        reward[0] = 100
+        inputs["reward"] = reward
+    return Case(kind, prog, inputs, [])
+
+
+def _plastic(prog: Program) -> list[str]:
+    return [n for n, p in prog.projections.items() if p.kind == "learning_dense"]
+
+
+def test_learning_bundle_files_and_rule(tmp_path):
+    """The bundle of an R-STDP Program: LearningDense with the Program's rule (every field a
+    literal), LIF3F with its trace fields, lif3f.py/lif3f_signals.py copied, the learned state in
+    golden.npz; no neurocompile import anywhere."""
+    case = learning_case("rstdp")
+    rep = emit_bundle(case.program, tmp_path / "b", case.inputs)
+    (name,) = _plastic(case.program)
+    q = case.program.projections[name].params
+    assert set(rep.files) == set(BUNDLE_FILES) | {"lif3f.py", "lif3f_signals.py"}
+    assert sorted(os.listdir(tmp_path / "b")) == sorted(rep.files)
+    for f in rep.files:
+        if f.endswith(".py"):
+            text = (tmp_path / "b" / f).read_text()
+            assert "import neurocompile" not in text and "from neurocompile" not in text, f
+            assert "from .." not in text, f
+    net = (tmp_path / "b" / "network.py").read_text()
+    assert "LearningDense(" in net and "Loihi3FLearningRule(" in net and "LIF3F(" in net
+    assert f"dw={q['dw']!r}" in net and f"dt={q['dt']!r}" in net and f"rng_seed={int(q['rng_seed'])}" in net
+    assert f"x1_tau={float(q['x1_tau'])!r}" in net and f"t_epoch={int(q['t_epoch'])}" in net
+    assert "y1_impulse=" in net and ".a_third_factor_in" in net and "three_factor=True" in net
+    with np.load(tmp_path / "b" / "golden.npz") as g:
+        assert g[f"{name}.weights"].shape == (2,) + np.shape(q["weights"])
+        assert {f"{name}.tag_1_final", f"{name}.tag_2_final", "lif.spikes", "lif.v"} <= set(g.files)
+    # pair STDP: a two-factor rule with y traces, bAP from the LIF's spikes, no LIF3F files
+    case = learning_case("stdp")
+    rep = emit_bundle(case.program, tmp_path / "c", case.inputs)
+    net = (tmp_path / "c" / "network.py").read_text()
+    assert "Loihi2FLearningRule(" in net and "y1_tau=" in net
+    assert "three_factor=False" in net and "LIF3F(" not in net and "from lif3f" not in net
+    assert set(rep.files) == set(BUNDLE_FILES)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["stdp", "rstdp", "eprop"])
+def test_learning_bundle_runs_in_lava_without_neurocompile(tmp_path, kind):
+    """Spikes, u, v at every step and the learned weights/tags after the last step equal golden;
+    the weights did learn (not vacuous), and --check catches one learned weight off by one."""
+    case = learning_case(kind)
+    emit_bundle(case.program, tmp_path / "b", case.inputs)
+    names = _plastic(case.program)
+    with np.load(tmp_path / "b" / "golden.npz") as f:
+        gold = {k: f[k] for k in f.files}
+    learned = [
+        not np.array_equal(gold[f"{n}.weights"][b], case.program.projections[n].params["weights"])
+        for n in names
+        for b in range(2)
+    ]
+    assert any(learned) and sum(int(gold[k].sum()) for k in gold if k.endswith(".spikes")) > 0
+    proc = run_bundle(tmp_path / "b", "--check")
+    assert proc.returncode == 0, f"{kind}: {proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    assert "MISMATCH" not in proc.stdout
+    with np.load(tmp_path / "b" / "outputs.npz") as out:
+        assert set(out.files) == set(gold) - {"__meta__"}
+        for n in names:
+            assert np.array_equal(out[f"{n}.weights"], gold[f"{n}.weights"]), n
+    if kind == "stdp":
+        key = f"{names[0]}.weights"
+        gold[key] = gold[key].copy()
+        gold[key][0, 0, 2] += 1
+        np.savez(tmp_path / "b" / "golden.npz", **gold)
+        proc = run_bundle(tmp_path / "b", "--check")
+        assert proc.returncode == 1 and f"MISMATCH {key}" in proc.stdout, proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_learning_bundle_refuses_hw_for_cpu_only_models(tmp_path):
+    """LIF3F has a CPU ProcessModel only: ``run.py --hw`` refuses on one line, exit 2."""
+    case = learning_case("rstdp")
+    emit_bundle(case.program, tmp_path / "b", case.inputs)
+    proc = run_bundle(tmp_path / "b", "--hw")
+    assert proc.returncode == 2 and "CPU-only" in proc.stderr and "lif" in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_emit_cli_learning(tmp_path, capsys):
+    """emit of a learning Program: exit 0 and a bundle; a Program the bundle cannot reproduce (a sparse
+    projection next to a learning_dense): one-line typed refusal naming the projection, exit 2."""
+    case = learning_case("rstdp")
+    case.program.save(tmp_path / "p.ncp")
+    np.savez(tmp_path / "in.npz", **case.inputs)
+    args = ["emit", str(tmp_path / "p.ncp"), "-o", str(tmp_path / "b"), "--input", str(tmp_path / "in.npz")]
+    assert cli_main(args) == 0
+    assert "lif3f.py" in os.listdir(tmp_path / "b")
+    capsys.readouterr()
+    prog = case.program
+    prog.projections["side"] = Projection(
+        "side",
+        "input",
+        "lif",
+        "sparse",
+        {
+            "pre": np.array([0]),
+            "post": np.array([1]),
+            "weights": np.array([3]),
+            "weight_exp": 0,
+            "num_weight_bits": 8,
+            "sign_mode": 2,
+            "num_message_bits": 0,
+        },
+    )
+    prog.save(tmp_path / "q.ncp")
+    with pytest.raises(UnsupportedError) as e:
+        emit_bundle(prog, tmp_path / "c", case.inputs)
+    assert e.value.node == "side" and "learning" in str(e.value)
+    assert not (tmp_path / "c").exists()
+    assert cli_main(["emit", str(tmp_path / "q.ncp"), "-o", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err
+    assert "side" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "d").exists()

@@ -7,7 +7,16 @@ The bundle needs lava-nc 0.10.0 (and its numpy/scipy), NOT neurocompile:
   every scalar is a literal in the code, every array an integer array from ``params.npz``. A
   population with per-neuron decays is our ``LIFDecays`` (``lifdecays.py``, copied into the bundle
   from ``targets/loihi2/lava_models/``: Lava's fixed-point LIF with du/dv per neuron; CPU only,
-  ``--hw`` would need a Loihi 2 model for it, which the open Lava does not have).
+  ``--hw`` would need a Loihi 2 model for it, which the open Lava does not have). Learning is
+  built as :mod:`.lava_runner` builds it: a ``learning_dense`` is ``LearningDense`` with a
+  ``Loihi2FLearningRule``/``Loihi3FLearningRule`` (rule strings, impulses, taus, ``t_epoch``,
+  ``rng_seed`` as literals; ``tag_1``/``tag_2`` from ``params.npz``), its bAP the post's
+  ``s_out``; a ``lif_3f`` is our ``LIF3F`` (``lif3f.py``, copied from ``lava_models/`` with its
+  trace arithmetic ``signals.py`` beside it as ``lif3f_signals.py``; CPU only), which sends bAP
+  and, for three-factor rules, y1..y3; reward inputs and feedback projections go into its
+  ``a_third_factor_in``. ``run.py --hw`` refuses a network with a CPU-only process (exit 2).
+  A Program with learning and a projection other than dense/learning_dense is refused
+  (:class:`UnsupportedError`): the emulator that writes ``golden.npz`` cannot run it.
 * ``params.npz``   - ``POP.bias_mant``, ``PROJ.weights``, ``PROJ.delays``, ... (int64).
 * ``run.py``       - ``Loihi2SimCfg(select_tag="fixed_pt")`` by default; ``--hw`` uses
   ``Loihi2HwCfg`` with ``lava.proc.embedded_io.spike`` PyToNx/NxToPy adapters around the I/O and
@@ -15,13 +24,16 @@ The bundle needs lava-nc 0.10.0 (and its numpy/scipy), NOT neurocompile:
   ``--check`` compares the outputs with ``golden.npz`` exactly (exit 1 on any difference).
 * ``inputs.npz``   - the run data (``(batch, time, *shape)`` per input key).
 * ``golden.npz``   - the emulator's outputs for those inputs, plus ``POP.u``, ``POP.v``,
-  ``POP.spikes`` of every LIF population (what a Lava Monitor reads at each step).
+  ``POP.spikes`` of every LIF population (what a Lava Monitor reads at each step) and the
+  learned ``PROJ.weights``, ``PROJ.tag_1_final``, ``PROJ.tag_2_final`` after the last step
+  (what ``Var.get()`` reads; ``--check`` compares them too).
 * ``README.md``    - what it needs, how to run it, the Lava traps it avoids.
 
 Knowingly incomplete: on ``--hw`` only spike outputs are read back (through NxToPyAdapter);
 ``u``/``v`` of neurons on Loihi cores need lava-loihi's own probes, which this bundle does not
-use, so ``--hw --check`` compares spike keys only. The hardware path cannot be exercised here
-(no lava-loihi, no chip); it follows the lava-dl tutorials' adapter pattern (loihi2.md §5).
+use, so ``--hw --check`` compares spike keys only (no learned weights either). The hardware
+path cannot be exercised here (no lava-loihi, no chip); it follows the lava-dl tutorials'
+adapter pattern (loihi2.md §5).
 """
 
 from __future__ import annotations
@@ -34,12 +46,13 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from neurocompile.errors import BackendUnavailableError, InputDataError, ParameterError
+from neurocompile.errors import BackendUnavailableError, InputDataError, ParameterError, UnsupportedError
 from neurocompile.files import atomic_directory
 from neurocompile.program import Program, counts
 
 from . import spec
 from .lava_runner import components
+from .signals import SIGNAL_FIELDS
 
 #: Steps of the generated input when ``emit`` is given no ``--input``.
 DEFAULT_STEPS = 100
@@ -48,6 +61,11 @@ DEFAULT_ACTIVITY = 0.1
 DEFAULT_SEED = 0
 
 BUNDLE_FILES = ("network.py", "run.py", "params.npz", "inputs.npz", "golden.npz", "README.md")
+_SIGNAL_FIELDS = tuple(SIGNAL_FIELDS)
+#: our ProcessModel of lif_3f and the module it imports its trace arithmetic from, copied into the
+#: bundle (the import rewritten from the package-relative one to the sibling file)
+_LIF3F_FILES = ("lif3f.py", "lif3f_signals.py")
+_LIF3F_IMPORT = ("from ..signals import ", "from lif3f_signals import ")
 _SIGN_NAMES = {
     spec.SIGN_MODE_MIXED: "MIXED",
     spec.SIGN_MODE_EXCITATORY: "EXCITATORY",
@@ -133,10 +151,52 @@ def _params_arrays(program: Program) -> dict[str, np.ndarray]:
             val = np.asarray(pop.params.get(key, 0), dtype=np.int64).reshape(-1)
             arrays[f"{name}.{key}"] = np.broadcast_to(val, (n,)).copy() if val.size == 1 else val
     for name, proj in program.projections.items():
-        for key in ("weights", "delays", "pre", "post"):
+        for key in ("weights", "delays", "pre", "post", "tag_1", "tag_2"):
             if key in proj.params:
                 arrays[f"{name}.{key}"] = np.asarray(proj.params[key], dtype=np.int64)
     return arrays
+
+
+def _is_plastic(proj) -> bool:
+    return proj.kind == "learning_dense"
+
+
+def _is_feedback(proj) -> bool:
+    return int(proj.params.get("feedback", 0)) != 0
+
+
+def _has_learning(program: Program) -> bool:
+    return any(p.kind == "lif_3f" for p in program.populations.values()) or any(
+        _is_plastic(pj) for pj in program.projections.values()
+    )
+
+
+def _learning_rule_source(q: Mapping[str, Any]) -> str:
+    """``Loihi2FLearningRule(...)`` / ``Loihi3FLearningRule(...)`` with every field a literal, built
+    from the same fields in the same way as ``lava_runner._make_learning_dense``."""
+    three = bool(int(q["three_factor"]))
+    kw = [f"{k}={(q[k] or None)!r}" for k in ("dw", "dd", "dt")]
+    traces = ("x1", "x2") if three else ("x1", "x2", "y1", "y2", "y3")
+    kw += [f"{k}_{f}={float(q[f'{k}_{f}'])!r}" for k in traces for f in ("impulse", "tau")]
+    kw += [f"t_epoch={int(q['t_epoch'])}", f"rng_seed={int(q['rng_seed'])}"]
+    cls = "Loihi3FLearningRule" if three else "Loihi2FLearningRule"
+    return f"{cls}(\n            " + ",\n            ".join(kw) + ")"
+
+
+def _check_emittable(program: Program) -> None:
+    """Refuse (typed, naming the projection) what the bundle cannot reproduce: the golden run is
+    the emulator's, whose learning path runs only dense static projections next to learning."""
+    if not _has_learning(program):
+        return
+    for name, proj in program.projections.items():
+        if proj.kind not in ("dense", "learning_dense"):
+            raise UnsupportedError(
+                f"cannot emit projection '{name}' ({proj.kind}) in a Program with learning: the emulator "
+                "that writes golden.npz runs only dense projections next to learning_dense",
+                node=name,
+                parameter="kind",
+                expected="dense or learning_dense",
+            )
 
 
 def _network_source(program: Program) -> str:
@@ -154,6 +214,17 @@ def _network_source(program: Program) -> str:
                 f"        u=p[{name + '.u_init'!r}], v=p[{name + '.v_init'!r}])"
             )
             continue
+        if pop.kind == "lif_3f":  # our LIF3F (lif3f.py): a LIF that sends bAP and y1..y3
+            fields = ("y1_impulse", "y1_decay", "y3_impulse", "y3_decay") + _SIGNAL_FIELDS
+            lines.append(
+                f"    net[{name!r}] = LIF3F(shape=({pop.size},), "
+                f"du={int(p['du'])}, dv={int(p['dv'])}, vth={int(p['vth'])},\n"
+                f"        bias_mant=p[{name + '.bias_mant'!r}], bias_exp=p[{name + '.bias_exp'!r}],\n"
+                f"        u=p[{name + '.u_init'!r}], v=p[{name + '.v_init'!r}],\n        "
+                + ", ".join(f"{k}={int(p.get(k, 0))}" for k in fields)
+                + ")"
+            )
+            continue
         cls = "LIFReset" if pop.kind == "lif_reset" else "LIF"
         extra = ""
         if pop.kind == "lif_reset":
@@ -169,6 +240,20 @@ def _network_source(program: Program) -> str:
     for name, proj in projs.items():
         q = proj.params
         n_pre, n_post = pops[proj.pre].size, pops[proj.post].size
+        if _is_plastic(proj):  # lava_runner.build_lava_network / _make_learning_dense
+            lines.append(
+                f"    net[{name!r}] = LearningDense(weights=p[{name + '.weights'!r}],\n"
+                f"        learning_rule={_learning_rule_source(q)},\n"
+                f"        weight_exp={int(q['weight_exp'])}, num_weight_bits={int(q['num_weight_bits'])}, "
+                f"sign_mode=SignMode.{_SIGN_NAMES[int(q['sign_mode'])]}, num_message_bits=0"
+                + "".join(f",\n        {t}=p[{name + '.' + t!r}]" for t in ("tag_1", "tag_2") if t in q)
+                + ")"
+            )
+            lines.append(f"    _connect(net, {proj.pre!r}, {name!r}, {proj.post!r}, hw)")
+            lines.append(
+                f"    _connect_bap(net, {name!r}, {proj.post!r}, three_factor={bool(int(q['three_factor']))})"
+            )
+            continue
         common = (
             f"weight_exp={int(q['weight_exp'])}, num_weight_bits={int(q['num_weight_bits'])}, "
             f"sign_mode=SignMode.{_SIGN_NAMES[int(q['sign_mode'])]}, "
@@ -190,7 +275,15 @@ def _network_source(program: Program) -> str:
                     f"        max_delay=int(p[{name + '.delays'!r}].max()), {common})"
                 )
         lines.append(f"    net[{name!r}] = {ctor}")
-        lines.append(f"    _connect(net, {proj.pre!r}, {name!r}, {proj.post!r}, hw)")
+        if _is_feedback(proj):  # errors -> third-factor input (targets/loihi2/signals.py)
+            lines.append(f"    _connect_feedback(net, {proj.pre!r}, {name!r}, {proj.post!r})")
+        else:
+            lines.append(f"    _connect(net, {proj.pre!r}, {name!r}, {proj.post!r}, hw)")
+    for name, pop in pops.items():  # a reward input into the third-factor input of a lif_3f
+        if pop.kind == "lif_3f" and pop.params.get("reward"):
+            lines.append(
+                f"    _source(net, {pop.params['reward']!r}, hw).connect(net[{name!r}].a_third_factor_in)"
+            )
     anchors = []
     for comp in components(program):
         lifs = [n for n in comp if pops[n].kind != "input"]
@@ -206,17 +299,57 @@ def _network_source(program: Program) -> str:
         for n, p in pops.items()
     }
     outputs = {k: [o.population, o.observable, float(o.scale)] for k, o in program.outputs.items()}
-    per_neuron = any(_per_neuron_decays(p) for p in pops.values())
+    extra = []
+    if any(_per_neuron_decays(p) for p in pops.values()):
+        extra.append("from lifdecays import LIFDecays  # per-neuron du/dv (lifdecays.py)")
+    if any(p.kind == "lif_3f" for p in pops.values()):
+        extra.append("from lif3f import LIF3F  # bAP and y1..y3 for learning (lif3f.py)")
+    rules = sorted(
+        {
+            "Loihi3FLearningRule" if int(pj.params["three_factor"]) else "Loihi2FLearningRule"
+            for pj in projs.values()
+            if _is_plastic(pj)
+        }
+    )
+    if rules:
+        extra.append("from lava.magma.core.learning.learning_rule import " + ", ".join(rules))
+        extra.append("from lava.proc.dense.process import LearningDense")
+    cpu_only = [
+        n for n, p in pops.items() if p.kind != "input" and (p.kind == "lif_3f" or _per_neuron_decays(p))
+    ]
+    plastic = {n: [pops[pj.post].size, pops[pj.pre].size] for n, pj in projs.items() if _is_plastic(pj)}
+    helpers = ""
+    if rules:
+        helpers += _BAP_HELPER
+    if any(_is_feedback(pj) for pj in projs.values()):
+        helpers += _FEEDBACK_HELPER
     return _NETWORK_TEMPLATE.format(
-        extra_imports="from lifdecays import LIFDecays  # per-neuron du/dv (lifdecays.py)\n"
-        if per_neuron
-        else "",
+        extra_imports="".join(line + "\n" for line in extra),
+        helpers=helpers,
+        plastic=_literal(plastic),
+        cpu_only=json.dumps(cpu_only),
         inputs=_literal(dict(program.inputs)),
         populations=_literal(populations),
         outputs=_literal(outputs),
         anchors=json.dumps(anchors),
         body="\n".join(lines),
     )
+
+
+def _lif3f_sources() -> dict[str, str]:
+    """``lif3f.py`` (``lava_models/lif3f.py``, its ``..signals`` import pointed at the sibling
+    ``lif3f_signals.py``) and ``lif3f_signals.py`` (``signals.py``, numpy only), verbatim otherwise."""
+    here = Path(__file__).parent
+    model = (here / "lava_models" / "lif3f.py").read_text()
+    old, new = _LIF3F_IMPORT
+    if model.count(old) != 1:  # the copy would import neurocompile: refuse rather than write a broken bundle
+        raise UnsupportedError(
+            f"lava_models/lif3f.py no longer imports its trace arithmetic as {old.strip()!r}",
+            parameter="lif_3f",
+            expected="one such import line (emit rewrites it for the bundle)",
+        )
+    signals = (here / "signals.py").read_text()
+    return {"lif3f.py": model.replace(old, new), "lif3f_signals.py": signals}
 
 
 def _literal(d: dict) -> str:
@@ -243,6 +376,7 @@ def emit_bundle(
     from .schema import validate_program
 
     validate_program(program)
+    _check_emittable(program)
     if not any(p.kind != "input" for p in program.populations.values()):
         raise ParameterError(
             "the Program has no lif or lif_reset population",
@@ -272,7 +406,11 @@ def emit_bundle(
         if any(_per_neuron_decays(p) for p in program.populations.values()):
             src = Path(__file__).parent / "lava_models" / "lifdecays.py"
             (out / "lifdecays.py").write_text(src.read_text())
-            files = (*BUNDLE_FILES, "lifdecays.py")
+            files = (*files, "lifdecays.py")
+        if any(p.kind == "lif_3f" for p in program.populations.values()):
+            for name, text in _lif3f_sources().items():
+                (out / name).write_text(text)
+            files = (*files, *_LIF3F_FILES)
         (out / "run.py").write_text(_RUN_TEMPLATE)
         np.savez_compressed(out / "params.npz", **_params_arrays(program))
         np.savez_compressed(out / "inputs.npz", **{k: v.astype(np.int64) for k, v in inputs.items()})
@@ -317,7 +455,9 @@ def emit_bundle(
 _NETWORK_TEMPLATE = '''\
 """The network, built from stock lava-nc 0.10.0 processes (generated by neurocompile emit); a
 population with one du/dv per neuron is LIFDecays (lifdecays.py beside this file: Lava's
-fixed-point LIF with per-neuron decays, a CPU ProcessModel only).
+fixed-point LIF with per-neuron decays, a CPU ProcessModel only); a lif_3f population (the
+post of a three-factor rule, a learning-signal population) is LIF3F (lif3f.py: our LIF whose
+CPU model also sends its bAP and y1..y3 traces).
 
 Scalars are literals below; arrays are the integer arrays of params.npz (weights as the user
 wrote them: Lava clips them per sign mode and truncates them to num_weight_bits itself).
@@ -346,6 +486,10 @@ OUTPUTS = {outputs}
 #: one LIF population per connected component; Lava compiles only what is connected to the
 #: process run() is called on, so several components are tied by zero-weight links.
 ANCHORS = {anchors}
+#: plastic projections -> [n_post, n_pre] (their weights and tags are read after the last step)
+PLASTIC = {plastic}
+#: populations whose process has a CPU ProcessModel only (LIFDecays, LIF3F): no --hw
+CPU_ONLY = {cpu_only}
 
 
 def load_params(path=None):
@@ -375,7 +519,7 @@ def _source(net, name, hw):
 def _connect(net, pre, proj, post, hw):
     _source(net, pre, hw).connect(net[proj].s_in)
     net[proj].a_out.connect(net[post].a_in)
-
+{helpers}
 
 def build_network(input_data, params=None, hw=False):
     """Processes of one sample's network, {{name: process}}.
@@ -400,6 +544,29 @@ def build_network(input_data, params=None, hw=False):
     return net
 '''
 
+_BAP_HELPER = """
+
+def _connect_bap(net, proj, post, three_factor):
+    \"\"\"The post population's spikes as the bAP of a plastic projection; from a LIF3F its
+    s_out_bap, and for a three-factor rule also its y1, y2, y3 traces.\"\"\"
+    if POPULATIONS[post]["kind"] == "lif_3f":
+        net[post].s_out_bap.connect(net[proj].s_in_bap)
+        if three_factor:
+            for k in ("y1", "y2", "y3"):
+                getattr(net[post], "s_out_" + k).connect(getattr(net[proj], "s_in_" + k))
+    else:
+        net[post].s_out.connect(net[proj].s_in_bap)
+"""
+
+_FEEDBACK_HELPER = """
+
+def _connect_feedback(net, pre, proj, post):
+    \"\"\"A feedback projection: the errors of a LIF3F (s_out_err, graded) into the third-factor
+    input of another LIF3F.\"\"\"
+    net[pre].s_out_err.connect(net[proj].s_in)
+    net[proj].a_out.connect(net[post].a_third_factor_in)
+"""
+
 _RUN_TEMPLATE = '''\
 """Run the emitted network on Lava (generated by neurocompile emit; needs lava-nc 0.10.0 only).
 
@@ -407,7 +574,9 @@ _RUN_TEMPLATE = '''\
     python run.py --check         # ... and compares with golden.npz exactly (exit 1 on a difference)
     python run.py --hw [--partition P | --board B | --host ADDR]   # Loihi 2 (needs lava-loihi)
 
-Samples run one after another, each in a fresh network (Lava has no batch dimension).
+Samples run one after another, each in a fresh network (Lava has no batch dimension). With
+plastic projections the learned weights and tags after the last step are read too
+(PROJ.weights, PROJ.tag_1_final, PROJ.tag_2_final; not on --hw).
 """
 
 import argparse
@@ -443,7 +612,20 @@ def wanted_keys(golden, hw):
     return keys
 
 
-def run_sample(data, steps, keys, hw=False):
+#: learned state read after the last step: (Var of the plastic projection, golden.npz key suffix)
+FINAL_VARS = (("weights", "weights"), ("tag_1", "tag_1_final"), ("tag_2", "tag_2_final"))
+
+
+def final_keys(golden, hw):
+    """PROJ.weights/tag_1_final/tag_2_final of the plastic projections that golden.npz records
+    (none on hardware: only spikes are read back there)."""
+    if hw:
+        return {}
+    return {proj + "." + suffix: (proj, var) for proj in network.PLASTIC for var, suffix in FINAL_VARS
+            if proj + "." + suffix in golden}
+
+
+def run_sample(data, steps, keys, finals=None, hw=False):
     from lava.magma.core.run_conditions import RunSteps
     from lava.proc.monitor.process import Monitor
 
@@ -477,6 +659,8 @@ def run_sample(data, steps, keys, hw=False):
         root.run(condition=RunSteps(num_steps=steps), run_cfg=cfg)
         for key, (mon, target) in probes.items():
             out[key] = np.asarray(mon.get_data()[target.process.name][target.name]).astype(np.int64)
+        for key, (proj, var) in (finals or {}).items():
+            out[key] = np.asarray(getattr(net[proj], var).get()).astype(np.int64)
     finally:
         root.stop()
     for key, (pop, obs, _) in keys.items():
@@ -494,6 +678,10 @@ def main(argv=None):
     ap.add_argument("--check", action="store_true", help="compare with golden.npz exactly")
     ap.add_argument("--output", default=os.path.join(HERE, "outputs.npz"))
     args = ap.parse_args(argv)
+    if args.hw and network.CPU_ONLY:
+        print("--hw: population(s) %s use a CPU-only ProcessModel (LIFDecays/LIF3F); the open Lava has "
+              "no Loihi 2 model for them" % ", ".join(network.CPU_ONLY), file=sys.stderr)
+        return 2
     if args.hw:
         from lava.utils import loihi  # host selection; needs lava-loihi
 
@@ -505,16 +693,19 @@ def main(argv=None):
     inputs = _load("inputs.npz")
     golden = _load("golden.npz")
     keys = wanted_keys(golden, args.hw)
+    finals = final_keys(golden, args.hw)
     batch, steps = next(iter(inputs.values())).shape[:2]
     per_sample = []
     for b in range(batch):
         data = {network.INPUTS[k]: np.asarray(v[b]).reshape(steps, -1).T for k, v in inputs.items()}
-        per_sample.append(run_sample(data, steps, keys, hw=args.hw))
+        per_sample.append(run_sample(data, steps, keys, finals, hw=args.hw))
     results = {}
     for key, (pop, obs, scale) in keys.items():
         shape = tuple(network.POPULATIONS[pop]["shape"])
         arr = np.stack([s[key] for s in per_sample]).reshape((batch, steps) + shape)
         results[key] = arr.astype(np.float64) * scale if (scale is not None and obs != "spikes") else arr
+    for key, (proj, _) in finals.items():  # (batch, n_post, n_pre)
+        results[key] = np.stack([s[key] for s in per_sample]).reshape((batch, *network.PLASTIC[proj]))
     np.savez_compressed(args.output, **results)
     platform = "Loihi 2 (Loihi2HwCfg)" if args.hw else 'Loihi2SimCfg(select_tag="fixed_pt")'
     print("ran %d sample(s) x %d steps on %s; wrote %s" % (batch, steps, platform, args.output))
@@ -530,7 +721,8 @@ def main(argv=None):
             if results[key].shape == golden[key].shape:
                 diff = np.argwhere(results[key] != golden[key])
                 first = tuple(int(i) for i in diff[0])
-                where = "%d values differ, first at (sample, step-1, ...) %s" % (len(diff), first)
+                axes = "(sample, post, pre)" if key in finals else "(sample, step-1, ...)"
+                where = "%d values differ, first at %s %s" % (len(diff), axes, first)
             else:
                 where = "shape %s vs %s" % (results[key].shape, golden[key].shape)
             print("MISMATCH %s: %s" % (key, where))
@@ -564,15 +756,18 @@ A loihi2 Program as a stand-alone Lava project: {populations} populations, {proj
 | file | what |
 |---|---|
 | `network.py` | `build_network(input_data, hw=False)`: stock `lava.proc` processes only \
-(RingBuffer, LIF/LIFReset, Dense/Sparse/DelayDense/DelaySparse; a population with per-neuron \
-decays is `LIFDecays` from `lifdecays.py`, CPU only: `--hw` needs a Loihi 2 model for it, which \
-the open Lava does not have), scalars as literals, explicit \
+(RingBuffer, LIF/LIFReset, Dense/Sparse/DelayDense/DelaySparse, LearningDense with a \
+`Loihi2FLearningRule`/`Loihi3FLearningRule`; a population with per-neuron \
+decays is `LIFDecays` from `lifdecays.py`, the post population of a three-factor rule `LIF3F` \
+from `lif3f.py` (with `lif3f_signals.py`), both CPU only: `--hw` needs Loihi 2 models for them, \
+which the open Lava does not have), scalars and rule strings as literals, explicit \
 `weight_exp`, `num_weight_bits`, `sign_mode`, `num_message_bits` |
 | `params.npz` | integer arrays: `POP.bias_mant`, `POP.bias_exp`, `POP.u_init`, `POP.v_init`, \
-`PROJ.weights`, `PROJ.delays`, `PROJ.pre`/`PROJ.post` (sparse) |
+`PROJ.weights`, `PROJ.delays`, `PROJ.pre`/`PROJ.post` (sparse), `PROJ.tag_1`/`PROJ.tag_2` (plastic) |
 | `inputs.npz` | the input data, one key per input, `(batch, time, *shape)`: {generated} |
 | `golden.npz` | outputs of neurocompile's emulator for those inputs ({reference}), plus `POP.u`, \
-`POP.v`, `POP.spikes` of every LIF population at every step |
+`POP.v`, `POP.spikes` of every LIF population at every step and, per plastic projection, \
+`PROJ.weights`, `PROJ.tag_1_final`, `PROJ.tag_2_final` after the last step `(batch, n_post, n_pre)` |
 | `run.py` | runs it and writes `outputs.npz`; `--check` compares with `golden.npz` |
 
 {batch} sample(s) x {steps} steps.
@@ -585,8 +780,10 @@ the open Lava does not have), scalars as literals, explicit \
 Samples run one after another, each in a fresh network. On `--hw` the inputs enter the chip
 through `lava.proc.embedded_io.spike.PyToNxAdapter` and output spikes come back through
 `NxToPyAdapter`; only spike outputs are read back and checked there (`u`/`v` of neurons on
-Loihi cores need lava-loihi's own probes). Timing is Lava's: a spike emitted at step t reaches
-the next population at t+1 (+ its synaptic delay), the first step has `time_step == 1`.
+Loihi cores need lava-loihi's own probes; learned weights are not read back either). A network
+with a CPU-only process (`LIFDecays`, `LIF3F`) refuses `--hw` (exit 2). Timing is Lava's: a
+spike emitted at step t reaches the next population at t+1 (+ its synaptic delay), the first
+step has `time_step == 1`.
 {link_note}
 ## Lava traps this bundle avoids
 
@@ -597,8 +794,9 @@ the next population at t+1 (+ its synaptic delay), the first step has `time_step
 * **Runtime `vth` changes** are ignored by the fixed-point LIF (the threshold is cached on the
   first step), and weights set at runtime are not re-truncated: every parameter is given at
   construction and never changed.
-* **LearningLIF with 3-factor ports** deadlocks (its fixed model never sends bAP/y traces); no
-  learning processes are used.
+* **LearningLIF with 3-factor ports** deadlocks (its fixed model never sends bAP/y traces): the
+  post population of a plastic projection is a LIF whose `s_out` is the bAP, or our `LIF3F`
+  (`lif3f.py`), whose model sends `s_out_bap` and `s_out_y1..y3` every step.
 * **Sign mode**: `sign_mode` is always explicit (Lava would otherwise infer it from the weights,
   and MIXED mode drops one more weight LSB than the others).
 """
