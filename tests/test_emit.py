@@ -20,6 +20,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from learning_cases import (
+    random_inputs,
+    random_learning_program,
+    random_three_factor_inputs,
+    random_three_factor_program,
+)
 from loihi2_cases import Case, merge_cases, random_case, timing_chain
 
 from neurocompile.cli.main import main as cli_main
@@ -243,9 +249,19 @@ def learning_case(kind: str) -> Case:
     the whole of sample 0 and 0 in sample 1 (no weight change without reward).
     ``eprop``: the small e-prop Program of ``models/learning_signals.py`` (4 hidden lif_3f with a
     pseudo-derivative and signed third factor, an output lif_3f with an error port, a feedback
-    dense projection, three learning_dense incl. a recurrent one), Bernoulli(0.4) input."""
+    dense projection, three learning_dense incl. a recurrent one), Bernoulli(0.4) input.
+    ``random2f`` / ``random3f``: the random rules of the Lava differential tests
+    (tests/learning_cases.py: dd/dt targets, w/d/t/sgn factors, tag_1/tag_2 initial values, all
+    sign modes, t_epoch > 1; 3 two-factor rules into a lif, 8 three-factor into a lif_3f), first
+    seed of test_learning_lava_diff / test_learning_3f_lava_diff, 24 steps."""
     import neurocompile as nc
 
+    if kind == "random2f":
+        prog, _ = random_learning_program(0)
+        return Case(kind, prog, random_inputs(0, prog, 24), [])
+    if kind == "random3f":
+        prog, _, _ = random_three_factor_program(5000)
+        return Case(kind, prog, random_three_factor_inputs(5000, prog, 24), [])
     if kind == "eprop":
         from dataclasses import replace
 
@@ -327,7 +343,7 @@ def test_learning_bundle_files_and_rule(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["stdp", "rstdp", "eprop"])
+@pytest.mark.parametrize("kind", ["stdp", "rstdp", "eprop", "random2f", "random3f"])
 def test_learning_bundle_runs_in_lava_without_neurocompile(tmp_path, kind):
     """Spikes, u, v at every step and the learned weights/tags after the last step equal golden;
     the weights did learn (not vacuous), and --check catches one learned weight off by one."""
@@ -339,7 +355,7 @@ def test_learning_bundle_runs_in_lava_without_neurocompile(tmp_path, kind):
     learned = [
         not np.array_equal(gold[f"{n}.weights"][b], case.program.projections[n].params["weights"])
         for n in names
-        for b in range(2)
+        for b in range(len(gold[f"{n}.weights"]))
     ]
     assert any(learned) and sum(int(gold[k].sum()) for k in gold if k.endswith(".spikes")) > 0
     proc = run_bundle(tmp_path / "b", "--check")
