@@ -24,8 +24,10 @@ each active source adds its whole row (vector loops: four uint16 rows per pass, 
 in int16 32 at a time); the other synapses are a CSR added one by one. The ring buffer holds plain
 sums, clamped at 0xFFFF when the neuron reads them; all w16 are >= 0, so that equals the chip's
 chain of saturating adds in any order, and a saturation happens in the tick an entry's sum first
-exceeds 0xFFFF (:func:`run_sample`). The neuron update is one branch-free loop per population over
-per-neuron parameter arrays (``ntab`` transposed), which LLVM vectorizes. The simple kernels these
+exceeds 0xFFFF (:func:`run_sample`). The neuron update is one branch-free loop per population, which LLVM
+vectorizes: over per-neuron parameter arrays (``ntab`` transposed), or with the parameters as
+scalars when the population's neurons share all but ``I_offset`` (``Network.pop_uni``, as every
+builder population does). The simple kernels these
 replaced are ``reference.py`` (``tests/test_spinnaker_fast.py`` compares them on random networks).
 
 int32 wraps are modelled (two's complement) and flagged: ``strict`` raises on the first one.
@@ -716,7 +718,7 @@ def _compact(t, in_ptr, in_act, spk, NI, src_ptr, src_out, act, act_ptr):
 @njit(inline="always")
 def _active(t, inp, spk, NI, src_ptr, src_out, act, act_ptr):
     """:func:`_compact` reading the inputs' row ``inp[t]`` itself (one branch-free pass per tick
-    instead of :func:`input_events`' two passes over the run, measured ~3x cheaper at 10 % input):
+    instead of :func:`input_events`' two passes over the run, measured ~2x cheaper at 10 % input):
     the active sources of tick ``t`` (global indices, ascending) per source population, only for
     populations with outgoing synapses (``src_out``; the others' spikes reach no synapse)."""
     c = 0
@@ -748,7 +750,8 @@ def scratch(net):
 
 @njit(cache=True, nogil=True)
 def input_events(inp):
-    """The active inputs of every tick: ``(ptr (T + 1,), idx)``, tick t's at ``idx[ptr[t]:ptr[t + 1]]``."""
+    """The active inputs of every tick: ``(ptr (T + 1,), idx)``, tick t's at ``idx[ptr[t]:ptr[t + 1]]``
+    (for :func:`_compact`; the static kernel compacts each tick's row itself, :func:`_active`)."""
     T, NI = inp.shape
     ptr = np.zeros(T + 1, np.int64)
     for t in range(T):
