@@ -231,16 +231,16 @@ def _row_fast(q0, q1, t, k, lt, nr2, w, pl, last_t, last_o1, h_cm1, slow):
 # potentiations from the post-spike log, tick by tick (:func:`_dense_row`), and per row flags that
 # let a row whose update is the identity skip its pass (and its delivery when every weight is 0).
 _NO_DEP = -(1 << 40)  # ``lo`` of a neuron without a depression event: max(w16 + 0, _NO_DEP) == w16
-_LIM = spec.INT32_MAX - spec.W16_MAX  # (w16 << sh) - x stays in int32 when x >= (0xFFFF << sh) - _LIM
 # prefix-count rows of the table: neurons with a depression that changes some w16 (c != 0), that
 # can raise one (c > 0), that the w16 shortcut does not cover (int32 wrap possible), with do1 != 0
 B_CHG, B_UP, B_WIDE, B_DO1 = range(4)
 # row flags: weights seen (the other bits valid), every w16 >= w_min >> sh, every w16 == w_min >> sh, all 0
 F_KNOWN, F_GE, F_FLOOR, F_ZERO = 1, 2, 4, 8
+_RING = 64  # ticks of post spikes kept as flags per neuron (a power of 2)
 
 
 @njit(cache=True, nogil=True)
-def _dep_table(t, dd, sh, k, rtab, luts, h_t, h_o1, h_cm1, do1, lo, cc, bad):
+def _dep_table(t, dd, sh, k, rtab, lutm, h_t, h_o1, h_cm1, last_t, last_o1, plog_n, plog_ptr, tmp, tab):
     """Per post neuron n, the depression that a pre spike at t with dendritic delay dd applies after
     its potentiations, whichever the row: the one by the newest retained event at or before
     ``t - dd`` (the event :func:`_synapse`'s window walk depresses with, window events or not),
@@ -249,46 +249,60 @@ def _dep_table(t, dd, sh, k, rtab, luts, h_t, h_o1, h_cm1, do1, lo, cc, bad):
     ``depress`` then ``weight_out`` of ``w16 << sh`` is ``max(w16 + cc[n], lo[n]) & 0xFFFF`` with
     ``cc = (-mulaf(A-, do1)) >> sh`` (the floor shift is monotone, so it commutes with the w_min clamp)
     whenever ``(w16 << sh) - mulaf(A-, do1)`` cannot wrap int32 for any w16 (else counted in
-    ``B_WIDE``). ``bad[b, n + 1]``: prefix counts of the neurons with property ``B_*``. Returns
-    True when the table is the same at every later tick until the next post event: no event after
-    ``t - dd`` and every depression's LUT- run out."""
+    ``B_WIDE``). ``tab``: ``(do1, lo, cc, bad)`` with ``bad[b, n + 1]`` the prefix counts of the
+    neurons with property ``B_*``; ``tmp``: ``(t_e, o1, bits)`` scratch; ``lutm``: rule k's LUT-
+    followed by a 0. The event is the newest one (``last_t``) except for the neurons that spiked
+    after ``t - dd`` (found in the log): those walk their history. Returns True when the table is
+    the same at every later tick until the next post event: no event after ``t - dd`` and every
+    depression's LUT- run out."""
+    do1, lo, cc, bad = tab
+    te, o1, bits = tmp
     NL = h_cm1.size
     end = t - dd if t >= dd else 0
-    off, size, shm = rtab[k, R_OFFM], rtab[k, R_SIZEM], rtab[k, R_SHM]
+    size, shm = rtab[k, R_SIZEM], rtab[k, R_SHM]
     a2m = rtab[k, R_A2M]
     lo_v = rtab[k, R_WMIN] >> sh
-    narrow = sh <= 15  # w16 << sh fits in int32
-    xmin = (spec.W16_MAX << sh) - spec.INT32_MAX
-    dead = t >= dd
-    for b in range(4):
-        bad[b, 0] = 0
+    # x < xmin: (w16 << sh) - x may wrap int32 (every x when w16 << sh itself may)
+    xmin = (spec.W16_MAX << sh) - spec.INT32_MAX if sh <= 15 else 1 << 62
     for n in range(NL):
+        te[n] = last_t[n] if h_cm1[n] > 0 else -1  # -1: no event
+        o1[n] = last_o1[n]
+    late = False
+    for e in range(plog_ptr[end + 1], plog_ptr[t + 1]):  # spiked after end: the newest before
+        late = True
+        n = plog_n[e]
         c = h_cm1[n]
-        if c > 0 and h_t[n, c] > end:
-            dead = False
-            while c > 0 and h_t[n, c] > end:
-                c -= 1
-        v = 0
-        ci = 0
-        li = _NO_DEP
-        wide = False
-        if c > 0:
-            dt = (t - (h_t[n, c] + dd)) & _M32
-            if (dt >> shm) < size:
-                dead = False
-            v = mul16(h_o1[n, c], _lut(luts, off, size, shm, dt))
-            x = mulaf(a2m, v)
-            ci = (-x) >> sh
-            li = lo_v
-            wide = not narrow or x < xmin
+        while c > 0 and h_t[n, c] > end:
+            c -= 1
+        te[n] = h_t[n, c] if c > 0 else -1
+        o1[n] = h_o1[n, c]
+    alive = 0
+    for n in range(NL):  # branch-free (vectorized)
+        ok = te[n] >= 0
+        i = ((t - (te[n] + dd)) & _M32) >> shm
+        v = mul16(o1[n], lutm[min(i, size)])
+        v = v if ok else 0
+        x = mulaf(a2m, v)
+        ci = (-x) >> sh
         do1[n] = v
         cc[n] = ci
-        lo[n] = li
-        bad[B_CHG, n + 1] = bad[B_CHG, n] + (ci != 0)
-        bad[B_UP, n + 1] = bad[B_UP, n] + (ci > 0)
-        bad[B_WIDE, n + 1] = bad[B_WIDE, n] + wide
-        bad[B_DO1, n + 1] = bad[B_DO1, n] + (v != 0)
-    return dead
+        lo[n] = lo_v if ok else _NO_DEP
+        alive += ok & (i < size)
+        bits[n] = (ci != 0) + 2 * (ci > 0) + 4 * (ok & (x < xmin)) + 8 * (v != 0)
+    for b in range(4):
+        bad[b, 0] = 0
+    c0 = c1 = c2 = c3 = 0
+    for n in range(NL):
+        f = bits[n]
+        c0 += f & 1
+        c1 += (f >> 1) & 1
+        c2 += (f >> 2) & 1
+        c3 += f >> 3
+        bad[B_CHG, n + 1] = c0
+        bad[B_UP, n + 1] = c1
+        bad[B_WIDE, n + 1] = c2
+        bad[B_DO1, n + 1] = c3
+    return t >= dd and not late and alive == 0
 
 
 @njit(inline="always")
@@ -332,10 +346,34 @@ def _pots(acc, e0, e1, p0, dr1, chk, plog_n, plog_k, plog_o2, ev_cnt, wk, a2p, a
         acc[i] = potentiate(wk, acc[i], a2p, a3p, wmax, dr1, plog_o2[e])
 
 
+@njit(inline="always")
+def _unchanged(wk, sh, flag, bad, k, p0, p1):
+    """A dense row of known flags without window events is left as it is: every depressing neuron of
+    its posts ``p0:p1`` has ``do1 == 0`` (multiplicative ``w - 0``; additive ``max(w, w_min)``, the
+    identity on w16 >= w_min >> sh), or (additive, w16 shortcut) ``cc == 0`` and every w16 >=
+    w_min >> sh, or ``cc <= 0`` and every w16 == w_min >> sh."""
+    if sh <= 15 and bad[k, B_DO1, p1] == bad[k, B_DO1, p0] and (wk == 1 or flag & F_GE != 0):
+        return True
+    if wk != 0 or bad[k, B_WIDE, p1] != bad[k, B_WIDE, p0]:
+        return False
+    if bad[k, B_CHG, p1] == bad[k, B_CHG, p0] and flag & F_GE != 0:
+        return True
+    return bad[k, B_UP, p1] == bad[k, B_UP, p0] and flag & F_FLOOR != 0
+
+
+@njit(inline="always")
+def _pots_vec(acc, fl, dr1, wk, a2p, wmax):
+    """:func:`_pots` (pair rules) for the posts flagged in ``fl`` (one tick of the spike ring), a
+    vector pass over the row."""
+    for i in range(fl.size):
+        v = potentiate(wk, acc[i], a2p, 0, wmax, dr1, 0)
+        acc[i] = v if fl[i] else acc[i]
+
+
 @njit(cache=True, nogil=True)
 def _dense_row(
     t, k, lt, lr1, nr2, q0, m, p0, dd, sh, flag, w, rtab, luts, tab, plog_n, plog_ptr, plog_k, plog_o2,
-    ev_cnt, acc, sub,
+    ev_cnt, ring, acc, sub,
 ):  # fmt: skip
     """The update of dense row ``w[q0:q0 + m]`` (posts ``p0 ..``) at a pre spike at ``t`` (the same
     integers as :func:`_synapse` per synapse); ``tab``: the ``(do1, lo, cc, bad)`` of
@@ -370,13 +408,9 @@ def _dense_row(
     lo_v = wmin >> sh
     if ns == 0:
         if flag & F_KNOWN:
-            if bad[B_DO1, p1] == bad[B_DO1, p0] and sh <= 15 and (wk == 1 or flag & F_GE):
-                return flag  # do1 == 0 everywhere: multiplicative w - 0; additive max(w, w_min)
-            if wk == 0 and bad[B_WIDE, p1] == bad[B_WIDE, p0]:
-                if (bad[B_CHG, p1] == bad[B_CHG, p0] and flag & F_GE) or (
-                    bad[B_UP, p1] == bad[B_UP, p0] and flag & F_FLOOR
-                ):
-                    return flag
+            if _unchanged(wk, sh, flag, bad, k, p0, p1):
+                return flag
+            if wk == 0 and bad[k, B_WIDE, p1] == bad[k, B_WIDE, p0]:
                 _pass_short(wv, cv, lv)
                 return _flags(wv, lo_v)
         if wk == 0:
@@ -398,7 +432,13 @@ def _dense_row(
         dr1 = mul16(lr1, _lut(luts, offp, sizep, shp, dtl))
         chk = t - tau >= _H - 1
         e0, e1 = sub[s, 1], sub[s, 2]
-        if wk == 0:
+        if wk != 2 and not chk and t - tau < _RING and 4 * (e1 - e0) >= m:  # many: a vector pass
+            fl = ring[tau & (_RING - 1), p0:p1]
+            if wk == 0:
+                _pots_vec(acc, fl, dr1, 0, a2p, wmax)
+            else:
+                _pots_vec(acc, fl, dr1, 1, a2p, wmax)
+        elif wk == 0:
             _pots(acc, e0, e1, p0, dr1, chk, plog_n, plog_k, plog_o2, ev_cnt, 0, a2p, a3p, wmax)
         elif wk == 1:
             _pots(acc, e0, e1, p0, dr1, chk, plog_n, plog_k, plog_o2, ev_cnt, 1, a2p, a3p, wmax)
@@ -431,11 +471,13 @@ def _flags(w, lo_v):
 
 @njit(cache=True, nogil=True)
 def _post_events(
-    t, spk, nrule, rtab, luts, h_t, h_o1, h_o2, h_cm1, last_t, last_o1, ev_cnt, plog_n, plog_k, plog_o2, n_log
+    t, spk, nrule, rtab, luts, h_t, h_o1, h_o2, h_cm1, last_t, last_o1, ev_cnt, plog_n, plog_k, plog_o2,
+    n_log, ring,
 ):  # fmt: skip
     """The tick's post spikes into the histories (``synapse_dynamics_process_post_synaptic_event``),
     the newest event per neuron (``last_t``, ``last_o1``), the event count per neuron and the log
-    (neuron, its event count then, o2; ascending neurons within a tick); returns the log's length."""
+    (neuron, its event count then, o2; ascending neurons within a tick) and ``ring`` (this tick's
+    row of the spike ring: 1 per logged neuron); returns the log's length."""
     for n in range(spk.size):
         if spk[n] and nrule[n] >= 0:
             _post_event(n, t, nrule[n], rtab, luts, h_t, h_o1, h_o2, h_cm1)
@@ -445,6 +487,7 @@ def _post_events(
             plog_n[n_log] = n
             plog_k[n_log] = ev_cnt[n]
             plog_o2[n_log] = h_o2[n, h_cm1[n]]
+            ring[n] = 1
             n_log += 1
     return n_log
 
@@ -504,6 +547,7 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
     slow = np.zeros(max_row, np.bool_)  # the synapses a sparse row's fast pass left
     acc = np.zeros(max_row, np.int64)  # a dense row's s16.15 weights during its potentiations
     sub = np.zeros((T + 1, 3), np.int64)  # a dense row's window ticks with events: (tick, log range)
+    ring = np.zeros((_RING, NL), np.uint8)  # the logged post spikes of the last _RING ticks, as flags
     cap = max(NL, 16)
     plog_n = np.zeros(cap, np.int64)  # every post event, tick by tick: neuron,
     plog_k = np.zeros(cap, np.int64)  # its event count then (for the history's 15-event bound),
@@ -515,6 +559,11 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
     t_lo = np.zeros((n_rules, NL), np.int64)
     t_cc = np.zeros((n_rules, NL), np.int64)
     t_bad = np.zeros((n_rules, 4, NL + 1), np.int64)
+    tscr = (np.zeros(NL, np.int64), np.zeros(NL, np.int64), np.zeros(NL, np.uint8))  # its scratch
+    lutm = np.zeros((n_rules, rtab[:, R_SIZEM].max() + 1), np.int64)  # each rule's LUT-, then 0s
+    for k in range(n_rules):
+        for i in range(rtab[k, R_SIZEM]):
+            lutm[k, i] = luts[rtab[k, R_OFFM] + i]
     tab_t = np.full(n_rules, -1, np.int64)  # its tick, delay, shift, log length and whether it stays
     tab_d = np.full(n_rules, -1, np.int64)
     tab_s = np.full(n_rules, -1, np.int64)
@@ -530,9 +579,10 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
             plog_n = _grown(plog_n, n_log, cap)  # counting at every iteration)
             plog_k = _grown(plog_k, n_log, cap)
             plog_o2 = _grown(plog_o2, n_log, cap)
+        ring[t & (_RING - 1)] = 0
         n_log = _post_events(
             t, spk, nrule, rtab, luts, h_t, h_o1, h_o2, h_cm1, last_t, last_o1, ev_cnt, plog_n, plog_k,
-            plog_o2, n_log,
+            plog_o2, n_log, ring[t & (_RING - 1)],
         )  # fmt: skip
         plog_ptr[t + 1] = n_log
         n_act = _compact(t, in_ptr, in_act, spk, NI, net.src_ptr, net.src_out, act, act_ptr)
@@ -564,17 +614,27 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
                     kept = tab_t[k] == t or (tab_dead[k] and tab_n[k] == n_log)
                     if tab_d[k] != dd or tab_s[k] != sh or not kept:
                         tab_dead[k] = _dep_table(
-                            t, dd, sh, k, rtab, luts, h_t, h_o1, h_cm1, t_do1[k], t_lo[k], t_cc[k], t_bad[k]
-                        )
+                            t, dd, sh, k, rtab, lutm[k], h_t, h_o1, h_cm1, last_t, last_o1, plog_n, plog_ptr,
+                            tscr, (t_do1[k], t_lo[k], t_cc[k], t_bad[k]),
+                        )  # fmt: skip
                         tab_t[k] = t
                         tab_d[k] = dd
                         tab_s[k] = sh
                         tab_n[k] = n_log
-                    row_flag[r] = _dense_row(
-                        t, k, lt, lr1, nr2, q0, q1 - q0, p0, dd, sh, row_flag[r], w, rtab, luts,
-                        (t_do1[k], t_lo[k], t_cc[k], t_bad[k]), plog_n, plog_ptr, plog_k, plog_o2, ev_cnt,
-                        acc, sub,
-                    )  # fmt: skip
+                    flag = row_flag[r]
+                    end = t - dd if t >= dd else 0
+                    begin = lt - dd if lt >= dd else 0
+                    stays = (  # no window event and the identity: the weights stay (_dense_row's test)
+                        flag & F_KNOWN != 0
+                        and (end <= begin or plog_ptr[end + 1] == plog_ptr[begin + 1])
+                        and _unchanged(rtab[k, R_WEIGHT], sh, flag, t_bad, k, p0, p0 + q1 - q0)
+                    )
+                    if not stays:
+                        row_flag[r] = _dense_row(
+                            t, k, lt, lr1, nr2, q0, q1 - q0, p0, dd, sh, flag, w, rtab, luts,
+                            (t_do1[k], t_lo[k], t_cc[k], t_bad), plog_n, plog_ptr, plog_k, plog_o2, ev_cnt,
+                            ring, acc, sub,
+                        )  # fmt: skip
                     if dd != 0 and not row_flag[r] & F_ZERO:  # delay 0: never delivered (spec.stdp_row_delay)
                         base = slotb[dd] + c0
                         over = _add_weights(rb[base : base + q1 - q0], w[q0:q1])
@@ -805,7 +865,8 @@ def run_stdp_kernels(
 
     batch = inp.shape[0]
     n_ps = sp.w0.size
-    w = np.ascontiguousarray(np.broadcast_to(sp.w0, (batch, n_ps))).copy()
+    w = np.empty((batch, n_ps), np.int64)
+    w[...] = sp.w0
     out_w = np.zeros((batch, steps if record_weights else 1, n_ps if record_weights else 1), np.int64)
     net, pl, record = sp.network(), sp.plastic(), bool(record_weights)
     one = run_sample_stdp_reference if reference else run_sample_stdp
