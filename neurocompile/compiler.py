@@ -24,6 +24,7 @@ import contextvars
 import hashlib
 import inspect
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -135,6 +136,31 @@ def compose_node_map(netlist: Netlist, names: Mapping[str, list[str]]) -> dict[s
     return out
 
 
+@contextlib.contextmanager
+def no_hugepage_advice() -> Iterator[None]:
+    """Inside the block numpy does not ask the kernel for transparent huge pages (``madvise``) for
+    its large arrays; restored after. Linux's default ``defrag=madvise`` makes every such allocation
+    compact memory in the faulting thread: lowering at chip scale allocates many fresh arrays of
+    tens to hundreds of MB, which then spend more time in the kernel than in numpy (conv -> loihi2,
+    a quarter of bench_compile's full size: 4.5 s -> 1.7 s system CPU). Left alone when the user
+    chose with ``NUMPY_MADVISE_HUGEPAGE``, or without numpy's switch."""
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # numpy < 2
+        try:
+            from numpy.core.multiarray import _set_madvise_hugepage
+        except ImportError:
+            _set_madvise_hugepage = None
+    if _set_madvise_hugepage is None or "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        yield
+        return
+    prev = _set_madvise_hugepage(False)
+    try:
+        yield
+    finally:
+        _set_madvise_hugepage(prev)
+
+
 def compile(  # noqa: A001 - the public name is part of the interface
     model: Any,
     target: str,
@@ -162,8 +188,38 @@ def compile(  # noqa: A001 - the public name is part of the interface
     framework module or carrying an exporter's mark gets its framework without being asked.
 
     Raises :class:`UnsupportedError` for an unknown target or an option the target does not
-    take, and the typed errors of loading, semantics and lowering.
+    take, and the typed errors of loading, semantics and lowering. Runs in
+    :func:`no_hugepage_advice`.
     """
+    with no_hugepage_advice():
+        return _compile(
+            model,
+            target,
+            dt=dt,
+            discretization=discretization,
+            reset=reset,
+            calibration=calibration,
+            learning=learning,
+            profile=profile,
+            framework=framework,
+            **target_options,
+        )
+
+
+def _compile(
+    model: Any,
+    target: str,
+    *,
+    dt: float | None = None,
+    discretization: str = "forward",
+    reset: str = "file",
+    calibration: Any = None,
+    learning: Any = None,
+    profile: bool = False,
+    framework: str | None = None,
+    **target_options: Any,
+):
+    """:func:`compile` (its documentation) without :func:`no_hugepage_advice`."""
     if profile:  # nested in profiling(): its dict gets the passes as well
         with profiling(_TIMINGS.get()) as timings:
             program = compile(

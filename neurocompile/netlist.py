@@ -174,16 +174,39 @@ def _size(shape: Shape) -> int:
 def _affine_matrix(node: Node, in_shape: Shape) -> tuple[sp.csr_matrix, np.ndarray | None]:
     w = ops._array(node, "weight")
     w = np.atleast_2d(w)
-    mat = sp.csr_matrix(w)
     prefix = _size(in_shape[:-1])
     if prefix != 1:
-        mat = sp.kron(sp.identity(prefix, format="csr"), mat, format="csr")
+        mat = sp.kron(sp.identity(prefix, format="csr"), sp.csr_matrix(w), format="csr")
+    else:
+        mat = _dense_csr(w)
     bias = None
     if node.kind == "Affine" and node.params.get("bias") is not None:
         b = ops._array(node, "bias")
         out_shape = tuple(in_shape[:-1]) + (w.shape[0],)
         bias = np.broadcast_to(b, out_shape).reshape(-1).astype(np.float64)
     return mat, bias
+
+
+def _dense_csr(w: np.ndarray) -> sp.csr_matrix:
+    """``scipy.sparse.csr_matrix(w)`` of a dense 2-D float64 matrix (its nonzeros row by row, canonical)
+    built directly: scipy goes through a COO copy, a cost per matrix that thousands of small Affine
+    blocks add up (issue 14 item 2)."""
+    n_out, n_in = w.shape
+    flat = w.reshape(-1)
+    ix = np.int32 if flat.size <= np.iinfo(np.int32).max else np.int64
+    if flat.all():
+        data = flat.copy()
+        indices = np.tile(np.arange(n_in, dtype=ix), n_out)
+        indptr = np.arange(0, flat.size + 1, n_in, dtype=ix) if n_in else np.zeros(n_out + 1, ix)
+    else:
+        nz = np.flatnonzero(flat)
+        data = flat[nz]
+        indices = (nz % n_in).astype(ix)
+        indptr = np.zeros(n_out + 1, dtype=ix)
+        np.cumsum(np.bincount(nz // n_in, minlength=n_out), out=indptr[1:])
+    mat = sp.csr_matrix((data, indices, indptr), shape=(n_out, n_in))
+    mat.has_canonical_format = True
+    return mat
 
 
 def _conv_matrix(node: Node, in_shape: Shape, nd: int) -> tuple[sp.csr_matrix, np.ndarray | None, Shape]:

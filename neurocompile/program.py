@@ -24,6 +24,7 @@ reference and its member's ``.npy`` header (bool/integer/float dtype, at most
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -694,80 +695,79 @@ def _deflate(parts: tuple, level: int | None) -> tuple[int, int, bytes]:
 def _zip_bytes(members: list[tuple[str, tuple]], level: int | None, threads: int = 1) -> bytes:
     """The zip archive ``zipfile.ZipFile(..., "w")`` writes for ``members`` ((name, payload parts))
     with :func:`_write_member` (fixed timestamps, deflated at ``level``), byte for byte, with the
-    members deflated in ``threads`` threads. An archive that needs ZIP64 fields per member (a
-    member or an offset beyond 2 GiB) is written by zipfile itself (serially); more than 65,535
-    members get zipfile's ZIP64 end records here too (tests/test_program_compression.py compares
-    both with zipfile's bytes)."""
-    if threads > 1 and len(members) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        # consecutive members in batches of about COMPRESS_BATCH bytes: one task per batch (a
-        # chip-scale Program holds ~100,000 small arrays; a task each would cost more than it saves)
-        batches: list[list[tuple]] = [[]]
-        size = 0
-        for _, parts in members:
-            batches[-1].append(parts)
-            size += sum(len(p) if isinstance(p, bytes) else p.nbytes for p in parts)
-            if size >= COMPRESS_BATCH:
-                batches.append([])
-                size = 0
-        with ThreadPoolExecutor(threads) as pool:
-            done = [r for rs in pool.map(lambda b: [_deflate(m, level) for m in b], batches) for r in rs]
-    else:
-        done = [_deflate(parts, level) for _, parts in members]
-    limit = zipfile.ZIP64_LIMIT
-    if (
-        any(size * 1.05 > limit for _, size, _ in done)
-        or sum(30 + len(name) + len(d) for (name, _), (_, _, d) in zip(members, done)) > limit
-    ):
-        return _zipfile_bytes(members, level)
+    members deflated in ``threads`` threads and written as they come (one copy of the compressed
+    data at a time). An archive that needs ZIP64 fields per member (a member or an offset beyond
+    2 GiB) is written by zipfile itself (serially); more than 65,535 members get zipfile's ZIP64
+    end records here too (tests/test_program_compression.py compares both with zipfile's bytes)."""
     dt = _ZIP_DATE
     dosdate = (dt[0] - 1980) << 9 | dt[1] << 5 | dt[2]
     dostime = dt[3] << 11 | dt[4] << 5 | (dt[5] // 2)
-    proto = zipfile.ZipInfo("x", date_time=dt)
-    ext_attr = 0o644 << 16
-    pieces: list[bytes] = []
+    info = zipfile.ZipInfo("x", date_time=dt)
+    limit = zipfile.ZIP64_LIMIT
+    buf = io.BytesIO()
     central: list[bytes] = []
-    offset = 0
-    for (name, _), (crc, size, data) in zip(members, done):
-        fname = name.encode("ascii")
-        head = struct.pack(
-            zipfile.structFileHeader, zipfile.stringFileHeader, proto.extract_version, proto.reserved, 0,
-            zipfile.ZIP_DEFLATED, dostime, dosdate, crc, len(data), size, len(fname), 0,
-        )  # fmt: skip
-        central.append(
-            struct.pack(
-                zipfile.structCentralDir,
-                zipfile.stringCentralDir,
-                proto.create_version,
-                proto.create_system,
-                proto.extract_version,
-                proto.reserved,
+    with contextlib.ExitStack() as stack:
+        if threads > 1 and len(members) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            # consecutive members in batches of about COMPRESS_BATCH bytes: one task per batch (a
+            # chip-scale Program holds ~100,000 small arrays; a task each would cost more than it saves)
+            batches: list[list[tuple]] = [[]]
+            size = 0
+            for _, parts in members:
+                batches[-1].append(parts)
+                size += sum(len(p) if isinstance(p, bytes) else p.nbytes for p in parts)
+                if size >= COMPRESS_BATCH:
+                    batches.append([])
+                    size = 0
+            pool = stack.enter_context(ThreadPoolExecutor(threads))
+            done = (r for rs in pool.map(lambda b: [_deflate(m, level) for m in b], batches) for r in rs)
+        else:
+            done = (_deflate(parts, level) for _, parts in members)
+        for (name, _), (crc, size, data) in zip(members, done):
+            fname = name.encode("ascii")
+            offset, n = buf.tell(), len(data)
+            if size * 1.05 > limit or offset + 30 + len(fname) + n > limit:
+                return _zipfile_bytes(members, level)  # zipfile's ZIP64 fields
+            common = (
+                info.extract_version,
+                info.reserved,
                 0,
                 zipfile.ZIP_DEFLATED,
                 dostime,
                 dosdate,
                 crc,
-                len(data),
+                n,
                 size,
-                len(fname),
-                0,
-                0,
-                0,
-                0,
-                ext_attr,
-                offset,
-            )  # fmt: skip
-            + fname
-        )
-        pieces += [head, fname, data]
-        offset += len(head) + len(fname) + len(data)
-    start = offset
-    pieces += central
-    cd_size = sum(len(c) for c in central)
+            )
+            buf.write(struct.pack(zipfile.structFileHeader, zipfile.stringFileHeader, *common, len(fname), 0))
+            buf.write(fname)
+            buf.write(data)
+            del data
+            central.append(
+                struct.pack(
+                    zipfile.structCentralDir,
+                    zipfile.stringCentralDir,
+                    info.create_version,
+                    info.create_system,
+                    *common,
+                    len(fname),
+                    0,
+                    0,
+                    0,
+                    0,
+                    0o644 << 16,
+                    offset,
+                )  # fmt: skip
+                + fname
+            )
+    start = buf.tell()
+    for c in central:
+        buf.write(c)
+    cd_size = buf.tell() - start
     count = len(members)
     if count > zipfile.ZIP_FILECOUNT_LIMIT:  # zipfile's ZIP64 end-of-archive records
-        pieces.append(
+        buf.write(
             struct.pack(
                 zipfile.structEndArchive64,
                 zipfile.stringEndArchive64,
@@ -782,17 +782,16 @@ def _zip_bytes(members: list[tuple[str, tuple]], level: int | None, threads: int
                 start,
             )  # fmt: skip
         )
-        pieces.append(
+        buf.write(
             struct.pack(
                 zipfile.structEndArchive64Locator, zipfile.stringEndArchive64Locator, 0, start + cd_size, 1
             )
         )
         count = min(count, 0xFFFF)
-    pieces.append(
+    buf.write(
         struct.pack(zipfile.structEndArchive, zipfile.stringEndArchive, 0, 0, count, count, cd_size, start, 0)
     )
-    del done
-    return b"".join(pieces)
+    return buf.getvalue()
 
 
 def _zipfile_bytes(members: list[tuple[str, tuple]], level: int | None) -> bytes:

@@ -1169,6 +1169,16 @@ def _lower_connection(
                 n_pre = netlist.size_of(conn.pre) if len(pre_names) == 1 else int((pre_pop_i == a).sum())
                 pos, neg = (w_eff > 0, w_eff < 0) if rank is None else (sel & (w_eff > 0), sel & (w_eff < 0))
                 split = SPLIT_SIGNS and pos.any() and neg.any()
+                if b is None and split and rank is None:
+                    # the floor dry run of a mixed-sign projection: the .exc part is excitatory with
+                    # largest |w_eff| w_eff.max(), the .inh part inhibitory with -w_eff.min(), so
+                    # _sign_exp needs no gathered copy; only a part with weight_exp < 0 is gathered
+                    for part, top in ((pos, float(w_eff.max())), (neg, float(-w_eff.min()))):
+                        wexp = choose_shift(top, W_MANT_MAX, spec.WEIGHT_EXP_MIN, spec.WEIGHT_EXP_MAX)
+                        if wexp < 0:
+                            part = np.flatnonzero(part)
+                            _floor(pre_names[a], pp, pre_l, post_l, None, part, floor, wexp)
+                    continue
                 if split:  # gather by index: what the masks give, without a branch per synapse
                     pos, neg = np.flatnonzero(pos), np.flatnonzero(neg)
                 # two single-sign projections keep all 8 mantissa bits (MIXED drops one LSB)
@@ -1229,11 +1239,15 @@ def _sign_exp(w_eff: np.ndarray) -> tuple[int, int]:
     return sign, choose_shift(_max(np.abs(w_eff)), mant_max, spec.WEIGHT_EXP_MIN, spec.WEIGHT_EXP_MAX)
 
 
-def _floor(pre: str, post: _Pop, pre_l, post_l, w_eff, part, floor) -> None:
+def _floor(pre: str, post: _Pop, pre_l, post_l, w_eff, part, floor, wexp: int | None = None) -> None:
     """The floor compensation of one projection (``w_eff`` its effective weights, ``part`` its
-    synapses among ``pre_l``/``post_l``) added to ``floor = (rates, comp)``."""
-    _, wexp = _sign_exp(w_eff)
-    if wexp < 0 and w_eff.size:
+    synapses among ``pre_l``/``post_l``) added to ``floor = (rates, comp)``. ``wexp``: its weight
+    exponent when known (``w_eff`` is then not read; ``part`` is not empty)."""
+    if wexp is None:
+        _, wexp = _sign_exp(w_eff)
+        if not w_eff.size:
+            return
+    if wexp < 0:
         rates, comp = floor
         # P(the shifted sum is nonzero) per post neuron, from the presynaptic spike rates; the
         # floor then loses (1 - 2**wexp)/2 a-units on average
