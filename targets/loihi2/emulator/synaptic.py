@@ -40,9 +40,17 @@ What is skipped, and why it is exact:
   no synaptic variable but its own (multiplicative STDP's ``y0*x1*(w - w_max)``: one table per
   pre value).
 
+* t_epoch 1 (every gated product reads its neuron parts at s = 1), at most ``CH_MAX`` products per
+  target and row and at most one synaptic factor each: the target's chain runs synapse by synapse
+  in one vectorized pass (:func:`_chain_full`; y0 products masked to the bAP posts), with no
+  accumulator arrays and no tables; rows without a pre spike at their bAP posts likewise
+  (:func:`_chain_bap`, or :func:`_chain_full` over the row when at least 1/8 of the posts have a
+  bAP). On AVX-512 this beats the tables (a table lookup is a gather); the tables above serve the
+  other rules (t_epoch > 1, more products or factors).
+
 Typical cases: R-STDP's ``dw = lr * u * t * y2`` costs nothing in epochs without reward (y2 = 0
-everywhere); its eligibility decay ``-u * t / tau`` is one table lookup per synapse (rows of at
-least ``LUT_MIN_POSTS`` posts; a vector pass otherwise). Every pass also
+everywhere); its eligibility decay ``-u * t / tau`` joins the STDP products in one pass per row.
+Every pass also
 counts the synapses whose written value saturation changed (:func:`.arith.saturated`), for the
 run's warnings, exactly as the other kernels do.
 
@@ -492,6 +500,192 @@ def _syn_factor1(v, c0, sg, wd):
     return clip_factor(val, wd)
 
 
+# ------------------------------------------------------------------ one-pass chains (t_epoch 1)
+# With t_epoch 1 every gated product reads its neuron parts at s = 1: pre part TP[r, 1, j], post
+# part TQ[r, 1, i] (for y0 products the post part at the bAP time, QY, is the same). A target's
+# chain on a row is then at most CH_MAX products, each with at most one synaptic factor, evaluated
+# synapse by synapse in one vectorized pass (old << 7, each product clipped into the accumulator in
+# rule order, sign clamp, rounding, range clip): no accumulator arrays, no tables. CK columns per
+# product of a chain: pre part, product row, synaptic variable (3: none, OLD[3] is 0 with constant 1),
+# constant, sgn flag, width, mantissa, pre-shift, exponent, y0-gated (only at the bAP posts).
+CH_MAX = 3
+CK_P, CK_R, CK_V, CK_C, CK_S, CK_W, CK_MANT, CK_SHIFT, CK_EXP, CK_Y0 = range(10)
+CK_COLS = 10
+
+
+@njit(inline="always")
+def _ch_step(a, raw, p, q, v, c0, sg, wd, mant, shift, sexp, app):
+    """One product at one synapse: ``finish(wrap32(wrap32(p * q) * f(v)))`` added to the
+    accumulator when ``app`` (the product is gated on there). Branch-free (selects), so loops over it
+    vectorize."""
+    val = v + c0
+    sv = 1 if val > 0 else (-1 if val < 0 else 0)
+    f = clip_factor(sv if sg else val, wd)
+    mm = finish_product(wrap32(wrap32(p * q) * f), mant, shift, sexp)
+    return (accumulate(a, mm) if app else a), (raw + mm if app else raw)
+
+
+@njit(inline="always")
+def _ch_end(a, raw, thr, plo, phi, lo, hi):
+    """Write-back of one synapse: the new value and whether it saturated."""
+    c = min(max(a, plo), phi)
+    rr = stochastic_round(c, thr)
+    return min(max(rr, lo), hi), saturated(c, raw, rr, lo, hi)
+
+
+@njit(cache=True)
+def _chain_full(row, OLD, z, n, YM, CK, nk, TQ1, thr, plo, phi, lo, hi, clip0):
+    """Target z of a full row in one pass over its n posts (``OLD[z]`` holds the row's old values,
+    ``OLD[v]`` those of every variable a product reads). ``clip0``: clip the accumulator into its
+    range before the first product (tag_1's -257: a product skipped as 0 everywhere came first).
+    Returns how many writes saturated."""
+    own = OLD[z]
+    nsat = 0
+    p0, q0, v0 = CK[0, CK_P], TQ1[CK[0, CK_R]], OLD[CK[0, CK_V]]
+    c0, s0, w0, m0, h0, e0, y0 = (
+        CK[0, CK_C],
+        CK[0, CK_S],
+        CK[0, CK_W],
+        CK[0, CK_MANT],
+        CK[0, CK_SHIFT],
+        CK[0, CK_EXP],
+        CK[0, CK_Y0],
+    )
+    if nk == 1:
+        for i in range(n):
+            a = own[i] << SYN_VAR_SHIFT
+            if clip0:
+                a = accumulate(a, 0)
+            raw = own[i] << SYN_VAR_SHIFT
+            a, raw = _ch_step(a, raw, p0, q0[i], v0[i], c0, s0, w0, m0, h0, e0, YM[i] | (y0 == 0))
+            row[i], g = _ch_end(a, raw, thr, plo, phi, lo, hi)
+            nsat += g
+        return nsat
+    p1, q1, v1 = CK[1, CK_P], TQ1[CK[1, CK_R]], OLD[CK[1, CK_V]]
+    c1, s1, w1, m1, h1, e1, y1 = (
+        CK[1, CK_C],
+        CK[1, CK_S],
+        CK[1, CK_W],
+        CK[1, CK_MANT],
+        CK[1, CK_SHIFT],
+        CK[1, CK_EXP],
+        CK[1, CK_Y0],
+    )
+    if nk == 2:
+        for i in range(n):
+            a = own[i] << SYN_VAR_SHIFT
+            if clip0:
+                a = accumulate(a, 0)
+            raw = own[i] << SYN_VAR_SHIFT
+            a, raw = _ch_step(a, raw, p0, q0[i], v0[i], c0, s0, w0, m0, h0, e0, YM[i] | (y0 == 0))
+            a, raw = _ch_step(a, raw, p1, q1[i], v1[i], c1, s1, w1, m1, h1, e1, YM[i] | (y1 == 0))
+            row[i], g = _ch_end(a, raw, thr, plo, phi, lo, hi)
+            nsat += g
+        return nsat
+    p2, q2, v2 = CK[2, CK_P], TQ1[CK[2, CK_R]], OLD[CK[2, CK_V]]
+    c2, s2, w2, m2, h2, e2, y2 = (
+        CK[2, CK_C],
+        CK[2, CK_S],
+        CK[2, CK_W],
+        CK[2, CK_MANT],
+        CK[2, CK_SHIFT],
+        CK[2, CK_EXP],
+        CK[2, CK_Y0],
+    )
+    for i in range(n):
+        a = own[i] << SYN_VAR_SHIFT
+        if clip0:
+            a = accumulate(a, 0)
+        raw = own[i] << SYN_VAR_SHIFT
+        a, raw = _ch_step(a, raw, p0, q0[i], v0[i], c0, s0, w0, m0, h0, e0, YM[i] | (y0 == 0))
+        a, raw = _ch_step(a, raw, p1, q1[i], v1[i], c1, s1, w1, m1, h1, e1, YM[i] | (y1 == 0))
+        a, raw = _ch_step(a, raw, p2, q2[i], v2[i], c2, s2, w2, m2, h2, e2, YM[i] | (y2 == 0))
+        row[i], g = _ch_end(a, raw, thr, plo, phi, lo, hi)
+        nsat += g
+    return nsat
+
+
+@njit(cache=True)
+def _chain_bap(Z, base, z, ylist, ny, CK, nk, TQ1, thr, plo, phi, lo, hi):
+    """Target z of a row without x0/u products at its bAP posts ``ylist[:ny]``: the y0 products,
+    each reading no synaptic variable but z's own (so the row's other targets do not matter)."""
+    nsat = 0
+    for c in range(ny):
+        i = ylist[c]
+        o = np.int64(Z[base + i])
+        a = o << SYN_VAR_SHIFT
+        raw = a
+        for k in range(nk):
+            v = o if CK[k, CK_V] == z else 0
+            a, raw = _ch_step(
+                a,
+                raw,
+                CK[k, CK_P],
+                TQ1[CK[k, CK_R], i],
+                v,
+                CK[k, CK_C],
+                CK[k, CK_S],
+                CK[k, CK_W],
+                CK[k, CK_MANT],
+                CK[k, CK_SHIFT],
+                CK[k, CK_EXP],
+                True,
+            )
+        Z[base + i], g = _ch_end(a, raw, thr, plo, phi, lo, hi)
+        nsat += g
+    return nsat
+
+
+@njit(cache=True)
+def _ck_fill(CK, k, rl, p, p0, PT, NS, SV, SC, SS, SWd):
+    """Row k of a chain: product rl with pre part p."""
+    r = p0 + rl
+    CK[k, CK_P] = p
+    CK[k, CK_R] = rl
+    if NS[rl] == 1:
+        CK[k, CK_V], CK[k, CK_C], CK[k, CK_S], CK[k, CK_W] = SV[rl, 0], SC[rl, 0], SS[rl, 0], SWd[rl, 0]
+    else:  # no synaptic factor: OLD[3] (0) + 1
+        CK[k, CK_V], CK[k, CK_C], CK[k, CK_S], CK[k, CK_W] = 3, 1, 0, 8
+    CK[k, CK_MANT], CK[k, CK_SHIFT], CK[k, CK_EXP] = PT[r, 2], PT[r, 4], PT[r, 3]
+    CK[k, CK_Y0] = 1 if PT[r, 1] == 1 else 0
+
+
+@njit(cache=True)
+def _ck_row(CK, z, j, x0j, u_on, ny, p0, PT, TP, QZ, NS, SV, SC, SS, SWd):
+    """The chain of target z on full row j (t_epoch 1): (products, clip0); 0 products: use the
+    other paths. A row-wide product that is 0 at every post is skipped when the accumulator is
+    already in range there (any target but tag_1, or after a row-wide product); for tag_1 before
+    any product it becomes ``clip0``, after y0 products only it is kept (a zero product)."""
+    nk = 0
+    clip0 = False
+    wide = z != 2
+    np_ = NS.shape[0]
+    for rl in range(np_):
+        r = p0 + rl
+        if PT[r, 0] != z:
+            continue
+        dep = PT[r, 1]
+        if dep == 1:
+            if ny == 0:
+                continue
+        elif (dep == 0 and x0j) or (dep == 2 and u_on):
+            if TP[rl, 1, j] == 0 or QZ[rl, 1]:
+                if wide:
+                    continue
+                if nk == 0:
+                    clip0 = True
+                    wide = True
+                    continue
+            wide = True
+        else:
+            continue
+        if NS[rl] > 1 or nk == CH_MAX:
+            return 0, False
+        _ck_fill(CK, nk, rl, TP[rl, 1, j], p0, PT, NS, SV, SC, SS, SWd)
+        nk += 1
+    return nk, clip0
+
+
 @njit(cache=True)
 def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
     """Epoch learning of one projection ``pj`` (:class:`.separable.Proj`) whose rule has w/d/t
@@ -559,7 +753,7 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
             for i in range(n_post):
                 QY[rl, i] = TQ[rl, TYv[i], i]
     thr = round_threshold_jit(rw)
-    OLD = np.zeros((3, n_post), np.int64)
+    OLD = np.zeros((4, n_post), np.int64)  # row 3: 0 (the "no synaptic factor" of the chains)
     HAVE = np.zeros(3, np.bool_)
     acc = np.empty(n_post, np.int64)
     raw = np.empty(n_post, np.int64)
@@ -575,6 +769,21 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
         for k in range(NS[rl]):
             if PT[r, 0] > SV[rl, k]:
                 NEEDZ[SV[rl, k]] = True
+    # one-pass chains (t_epoch 1, at most one synaptic factor per product); bAP-only rows also need
+    # every y0 product to read no synaptic variable but its target's own
+    ch_ok = T_e == 1
+    chb_ok = T_e == 1
+    for rl in range(np_):
+        if NS[rl] > 1:
+            ch_ok = False
+            chb_ok = False
+        if PT[p0 + rl, 1] == 1 and NS[rl] == 1 and SV[rl, 0] != PT[p0 + rl, 0]:
+            chb_ok = False
+    ny0 = np.zeros(3, np.int64)  # y0 products per target (a chain holds CH_MAX)
+    for rl in range(np_):
+        if PT[p0 + rl, 1] == 1:
+            ny0[PT[p0 + rl, 0]] += 1
+    chb_ok &= ny0.max() <= CH_MAX
     use_lut = n_post >= LUT_MIN_POSTS
     # rows without x0/u products (bAP posts only) through per-pre-value tables (_ylut_row): t_epoch
     # 1, long rows, each target with y0 products has exactly one, with no post factor and no
@@ -593,6 +802,7 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
             YR[z] = rl
     for v in range(3):
         yl_ok &= not NEEDZ[v]
+    yl_ok &= not chb_ok  # those rows go through _chain_bap
     nc = YL_SLOTS if yl_ok else 1
     YF = np.zeros((3, nc, LUT_N if yl_ok else 1), np.int16)
     YG = np.zeros((3, nc, LUT_N if yl_ok else 1), np.uint8)
@@ -610,6 +820,8 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
             for k in range(NS[rl]):
                 if SV[rl, k] != z:
                     YB[z] = False
+    if ch_ok:  # the one-pass chains serve these rows (the tables only in their fallbacks)
+        YB[:] = False
     nb = YL_SLOTS if YB.any() else 1
     E = SynEpoch(
         TP,
@@ -645,6 +857,8 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
     )
     nsat = np.zeros(3, np.int64)
     Zs = (st.WT, st.D2T, st.T1T)
+    CK = np.zeros((CH_MAX, CK_COLS), np.int64)
+    TQ1 = np.ascontiguousarray(TQ[:, min(1, T_e), :])  # C layout: the chain loops vectorize
     for j in range(n_pre):
         sxj = TXv[j]
         x0j = sxj > 0
@@ -652,6 +866,42 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
         if not full and (not has_y0 or ny == 0):
             continue
         base = pj.woff + j * n_post
+        if not full and chb_ok:
+            # many bAPs: a vectorized pass over the whole row (a post without a bAP gets no product:
+            # old << 7, which the write-back returns unchanged); few: the bAP posts one by one
+            dense = ny * 8 >= n_post
+            for v in range(3):
+                HAVE[v] = False
+            for z in range(3):
+                if pj.tgt_has[z] and HASY0[z]:
+                    nk = 0
+                    for rl in range(np_):
+                        if PT[p0 + rl, 0] == z and PT[p0 + rl, 1] == 1:
+                            _ck_fill(CK, nk, rl, TP[rl, 1, j], p0, PT, NS, SV, SC, SS, SWd)
+                            nk += 1
+                    plo, phi, lo, hi = target_bounds(z, pj.sign_mode)
+                    if dense:
+                        _old_row(OLD, HAVE, z, Zs, base, n_post)
+                        Z = Zs[z]
+                        nsat[z] += _chain_full(
+                            Z[base : base + n_post],
+                            OLD,
+                            z,
+                            n_post,
+                            YM,
+                            CK,
+                            nk,
+                            TQ1,
+                            thr,
+                            plo,
+                            phi,
+                            lo,
+                            hi,
+                            False,
+                        )
+                    else:
+                        nsat[z] += _chain_bap(Zs[z], base, z, ylist, ny, CK, nk, TQ1, thr, plo, phi, lo, hi)
+            continue
         if not full and yl_ok:
             _ylut_row(j, base, pj, pr, Zs, E, YR, YF, YG, YK, nsat)
             continue
@@ -678,6 +928,18 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
             if not live:
                 continue
             Z = Zs[z]
+            if ch_ok:
+                nk, clip0 = _ck_row(CK, z, j, x0j, u_on, ny, p0, PT, TP, QZ, NS, SV, SC, SS, SWd)
+                if nk > 0:
+                    _old_row(OLD, HAVE, z, Zs, base, n_post)
+                    for k in range(nk):
+                        if CK[k, CK_V] < 3:
+                            _old_row(OLD, HAVE, CK[k, CK_V], Zs, base, n_post)
+                    plo, phi, lo, hi = target_bounds(z, pj.sign_mode)
+                    nsat[z] += _chain_full(
+                        Z[base : base + n_post], OLD, z, n_post, YM, CK, nk, TQ1, thr, plo, phi, lo, hi, clip0
+                    )
+                    continue
             if full and n_post >= LUT_MIN_POSTS and (sparse_y or not HASY0[z] or YB[z]):
                 done, c = _lut_row(z, j, base, x0j, sxj, u_on, pj, pr, Zs, E)
                 if done:
