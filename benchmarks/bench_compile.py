@@ -24,7 +24,9 @@ its peak RSS (``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`` seen by the pare
 building the graph, which is reported apart as ``build_graph_s``) and the (wall) seconds of every
 pass; beside them the CPU seconds of compile and save (``time.process_time``) and the 1-minute load
 average at the start: on a shared machine the wall time grows with the load, the CPU time much less.
-``ours`` is compile + ``Program.to_bytes()`` (the CLI's save, without the disk write); the note's
+``ours`` is compile + ``Program.to_bytes()`` (the CLI's save, without the disk write; it deflates the
+members in ``program.COMPRESS_THREADS`` threads, recorded as ``compress_threads``, so its wall time
+can be below its CPU time on an idle machine); the note's
 synapse count is the Program's stored synapses (Loihi 2 splits a mixed-sign dense block into an
 ``.exc`` and an ``.inh`` dense projection: 2 x 100 x 100 stored per block). ``lower.rules`` includes
 the analysis passes the rules run (``lower.plan_*`` / ``lower.synapse_weights``...).
@@ -155,7 +157,7 @@ def _child(case: str, target: str, quick: bool, out: str, size: dict | None = No
     blob = prog.to_bytes()
     timing["save"] = time.perf_counter() - t0
     save_cpu = time.process_time() - c0
-    from neurocompile.program import counts
+    from neurocompile.program import COMPRESS_THREADS, counts
 
     c = counts(prog)
     with open(out, "w") as f:
@@ -171,6 +173,7 @@ def _child(case: str, target: str, quick: bool, out: str, size: dict | None = No
                 "synapses": c.synapses,
                 "program_bytes": len(blob),
                 "cores": (prog.placement or {}).get("cores_used"),
+                "compress_threads": COMPRESS_THREADS,
             },
             f,
         )

@@ -93,3 +93,27 @@ def test_programs_equal_the_general_path(fast, target, monkeypatch):
     monkeypatch.setattr(netlist_mod._Builder, "identity", unmarked)
     b = nc.compile(g, target, dt=1e-3, reset=reset).to_bytes()
     assert a == b
+
+
+def test_dense_csr_is_scipys_csr_matrix():
+    """An Affine block's CSR built directly has the arrays (values, dtypes), shape and canonical flag
+    of ``scipy.sparse.csr_matrix(w)``: with and without zeros (-0.0 among them), one row, no columns,
+    no rows."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    cases = [
+        rng.normal(size=(100, 100)),
+        np.zeros((3, 4)),
+        np.array([[0.0, -0.0, 1.0], [2.0, 0.0, 0.0]]),
+        rng.normal(size=(1, 5)),
+        np.zeros((2, 0)),
+        np.zeros((0, 3)),
+        rng.choice([0.0, 1.5, -2.0], size=(37, 53)),
+    ]
+    for w in cases:
+        ref, got = sp.csr_matrix(w), netlist_mod._dense_csr(w)
+        assert got.shape == ref.shape and got.has_canonical_format and ref.has_canonical_format
+        for attr in ("data", "indices", "indptr"):
+            a, b = getattr(ref, attr), getattr(got, attr)
+            assert a.dtype == b.dtype and np.array_equal(a, b), (w.shape, attr)
