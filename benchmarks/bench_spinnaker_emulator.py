@@ -16,8 +16,10 @@ outputs, recordings and overflow flags are identical (the ``bit-exact`` check). 
 fast / reference in this run (the goal: >= 50x) and, for ``chip``, fast / the real chip's 1,000
 ticks per second (goal >= 5x real time). ``dense_b64`` states the per-sample-tick rate over the
 ``dense`` single-sample rate of the same run, both wall clock (goal >= 1.8x on 2 cores); its note
-gives the rate per CPU second, the cores busy on average (CPU / wall) and numba's thread count and
-threading layer (on a shared machine the wall ratio shows the load as much as the scaling). Rates are
+gives the rate per CPU second, the cores busy on average (CPU / wall), numba's thread count and
+threading layer, and the same batch on one numba thread (on a shared machine the wall ratio shows the
+load as much as the scaling; equal CPU per sample-tick on 1 and N threads shows the split costs
+nothing, so an idle machine's wall clock scales with the cores). Rates are
 the best of a few repeats of ``run_program`` (plan memoized, so the first call's flattening is not
 in them; ``first_s`` in the JSON). The single-sample rows give ticks per CPU second of the process:
 the machine is shared (8 engineers on 2 cores), and for one thread that is what an idle machine's
@@ -129,6 +131,14 @@ def measure(name: str, prog, x, reps: int, ref_reps: int, ref_steps: int | None 
     rfirst, rbest, rbest_cpu, _ = _time(prog, xr, True, ref_reps)
     exact = _same(_run(prog, xr, False, record=True), _run(prog, xr, True, record=True))
     kernel_cpu = _kernel_cpu(prog, x[0], reps) if B == 1 else None
+    one_thread = None
+    if B > 1:  # the same batch on one numba thread: the CPU per sample-tick parallelism costs
+        threads = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            one_thread = _time(prog, x, False, reps)[1:3]
+        finally:
+            numba.set_num_threads(threads)
     n_syn = sum(int(q.params["w16"].size) for q in prog.projections.values())
     out_spikes = float(np.asarray(res.outputs["out"]).sum()) / (B * T)
     return dict(
@@ -148,6 +158,8 @@ def measure(name: str, prog, x, reps: int, ref_reps: int, ref_steps: int | None 
         kernel_rate_cpu=T / kernel_cpu if kernel_cpu else None,
         load_avg_1min=os.getloadavg()[0],
         threads=numba.get_num_threads(),
+        rate_1thread=B * T / one_thread[0] if one_thread else None,
+        rate_cpu_1thread=B * T / one_thread[1] if one_thread else None,
         threading_layer=_threading_layer(),
     )
 
@@ -250,7 +262,9 @@ def main(quick: bool = False) -> list[Row]:
             row.note += (
                 f"; {rate / c['ref_rate']:.0f}x the previous batch kernel (wall); "
                 f"{c['rate_cpu']:,.0f} per CPU s, i.e. {rate / c['rate_cpu']:.2f} cores busy on average; "
-                f"numba: {c['threads']} threads ({c['threading_layer']} layer)"
+                f"numba: {c['threads']} threads ({c['threading_layer']} layer); on 1 thread "
+                f"{c['rate_1thread']:,.0f}/s wall, {c['rate_cpu_1thread']:,.0f} per CPU s (CPU per "
+                f"sample-tick {c['threads']} threads / 1: {c['rate_cpu_1thread'] / c['rate_cpu']:.2f})"
             )
         if name == "chip":
             row.reference, row.ref_value = "the real chip (1 ms ticks, real time)", REAL_TIME
