@@ -1169,21 +1169,29 @@ def _lower_connection(
                 n_pre = netlist.size_of(conn.pre) if len(pre_names) == 1 else int((pre_pop_i == a).sum())
                 pos, neg = (w_eff > 0, w_eff < 0) if rank is None else (sel & (w_eff > 0), sel & (w_eff < 0))
                 split = SPLIT_SIGNS and pos.any() and neg.any()
+                known = [None, None]  # (sign mode, weight_exp) of the .exc and .inh parts when known
+                if split and rank is None:
+                    # a mixed-sign projection's .exc part is excitatory with largest |w_eff| w_eff.max(),
+                    # its .inh part inhibitory with -w_eff.min(): what _sign_exp finds on the gathered
+                    # parts, without reading them
+                    known = [
+                        (sm, choose_shift(top, W_MANT_MAX, spec.WEIGHT_EXP_MIN, spec.WEIGHT_EXP_MAX))
+                        for sm, top in (
+                            (spec.SIGN_MODE_EXCITATORY, float(w_eff.max())),
+                            (spec.SIGN_MODE_INHIBITORY, float(-w_eff.min())),
+                        )
+                    ]
                 if b is None and split and rank is None:
-                    # the floor dry run of a mixed-sign projection: the .exc part is excitatory with
-                    # largest |w_eff| w_eff.max(), the .inh part inhibitory with -w_eff.min(), so
-                    # _sign_exp needs no gathered copy; only a part with weight_exp < 0 is gathered
-                    for part, top in ((pos, float(w_eff.max())), (neg, float(-w_eff.min()))):
-                        wexp = choose_shift(top, W_MANT_MAX, spec.WEIGHT_EXP_MIN, spec.WEIGHT_EXP_MAX)
+                    # the floor dry run: only a part with weight_exp < 0 is gathered
+                    for part, (_, wexp) in zip((pos, neg), known):
                         if wexp < 0:
-                            part = np.flatnonzero(part)
-                            _floor(pre_names[a], pp, pre_l, post_l, None, part, floor, wexp)
+                            _floor(pre_names[a], pp, pre_l, post_l, None, np.flatnonzero(part), floor, wexp)
                     continue
                 if split:  # gather by index: what the masks give, without a branch per synapse
                     pos, neg = np.flatnonzero(pos), np.flatnonzero(neg)
                 # two single-sign projections keep all 8 mantissa bits (MIXED drops one LSB)
                 parts = ((pos, pname + ".exc"), (neg, pname + ".inh")) if split else ((sel, pname),)
-                for part, pn in parts:
+                for (part, pn), sign_exp in zip(parts, known):
                     if b is None:  # the floor dry run needs only w_eff (and the indices if wexp < 0)
                         _floor(pre_names[a], pp, pre_l, post_l, w_eff[part], part, floor)
                         continue
@@ -1200,6 +1208,7 @@ def _lower_connection(
                         n_pre,
                         conn,
                         qprojs,
+                        sign_exp,
                     )
                     names[conn.name].append(pn)
 
@@ -1269,8 +1278,9 @@ def _emit(
     n_pre,
     conn,
     qprojs,
+    sign_exp: tuple[int, int] | None = None,
 ) -> None:
-    sign, wexp = _sign_exp(w_eff)
+    sign, wexp = _sign_exp(w_eff) if sign_exp is None else sign_exp
     x = w_eff / 2.0**wexp
     if sign == spec.SIGN_MODE_MIXED:
         wi = 2 * np.rint(x / 2)
