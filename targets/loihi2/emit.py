@@ -758,9 +758,10 @@ A loihi2 Program as a stand-alone Lava project: {populations} populations, {proj
 | `network.py` | `build_network(input_data, hw=False)`: stock `lava.proc` processes only \
 (RingBuffer, LIF/LIFReset, Dense/Sparse/DelayDense/DelaySparse, LearningDense with a \
 `Loihi2FLearningRule`/`Loihi3FLearningRule`; a population with per-neuron \
-decays is `LIFDecays` from `lifdecays.py`, the post population of a three-factor rule `LIF3F` \
-from `lif3f.py` (with `lif3f_signals.py`), both CPU only: `--hw` needs Loihi 2 models for them, \
-which the open Lava does not have), scalars and rule strings as literals, explicit \
+decays is `LIFDecays` from `lifdecays.py`, a `lif_3f` population (post of a three-factor rule, \
+learning-signal population) `LIF3F` from `lif3f.py` (with `lif3f_signals.py`), both CPU \
+only: `--hw` needs Loihi 2 models for them, which the open Lava does not have), scalars and \
+rule strings as literals, explicit \
 `weight_exp`, `num_weight_bits`, `sign_mode`, `num_message_bits` |
 | `params.npz` | integer arrays: `POP.bias_mant`, `POP.bias_exp`, `POP.u_init`, `POP.v_init`, \
 `PROJ.weights`, `PROJ.delays`, `PROJ.pre`/`PROJ.post` (sparse), `PROJ.tag_1`/`PROJ.tag_2` (plastic) |
