@@ -276,9 +276,19 @@ def _magnitude_findings(ctx) -> Iterator[Finding]:
                 drive = np.abs(_coefficients(g, float(sem.dt), sem.discretization, [])["drive"])
         except (NeurocompileError, KeyError, TypeError, ValueError):
             continue
+        # one drive and one threshold (finite, > 0): the ratio grows with |w| (rounding keeps the
+        # order), so its largest value is the largest |w|'s; the full pass only when that refuses
+        uniform = bool(
+            drive.size and np.isfinite(drive[0]) and np.all(drive == drive[0]) and np.all(th == th[0])
+        )
         for c in incoming[g.name]:
             if not c.weight.size:
                 continue
+            if uniform:
+                top = max(float(c.weight.max()), -float(c.weight.min()))
+                with np.errstate(all="ignore"):
+                    if not drive[0] * top / th[0] > WEIGHT_INT_MAX:
+                        continue
             with np.errstate(all="ignore"):
                 ratio = drive[c.post_idx] * np.abs(c.weight) / th[c.post_idx]
             worst = int(np.argmax(np.where(np.isfinite(ratio), ratio, np.inf)))
