@@ -253,3 +253,149 @@ def test_three_factor_random_rules_bit_exact_every_step(chunk):
 
 def _first(a, b):
     return int(np.argwhere((a != b).any(axis=1))[0][0]) + 1
+
+
+# ------------------------------------------------------------------ learning signals (fused kernel)
+# Random rules on Programs with learning signals: the post ``h`` is a lif_3f whose y1 is the
+# pseudo-derivative (random height and shift) and whose third factor is the signed learning signal
+# (signal_mode 1: y2 = max(L, 0), y3 = max(-L, 0)) fed back from an error population ``e``
+# (error_out: y2 - y3 of its graded target input and its own spike trace) through a feedback
+# projection with random weights; ``e`` learns too. These run on the fused kernel (Program.run's path).
+SIG_PROGRAMS = int(os.environ.get("NC_3F_SIG_PROGRAMS", "6"))
+SIG_SEEDS = [7000 + s for s in range(SIG_PROGRAMS)]
+SIG_PER_RUN = 3
+
+
+def _signal_program(seed: int, n_rules: int = 4, n_pre: int = 6, n_post: int = 3, n_err: int = 2):
+    from learning_cases import random_three_factor_rule
+
+    from neurocompile.targets.loihi2.builder import Loihi2Builder
+
+    rng = np.random.default_rng(seed)
+    b = Loihi2Builder()
+    b.input("x", n_pre)
+    b.input("z", n_post)
+    b.input("g", n_err, num_message_bits=8)
+    vth = int(rng.integers(20, 200))
+    b.lif_3f(
+        "h",
+        n_post,
+        du=int(rng.integers(0, 4096)),
+        dv=int(rng.integers(0, 600)),
+        vth=vth,
+        psi_height=int(rng.integers(1, 128)),
+        psi_shift=int(rng.integers(4, 12)),
+        signal_mode=1,
+    )
+    b.lif_3f(
+        "e",
+        n_err,
+        du=int(rng.integers(0, 4096)),
+        dv=int(rng.integers(0, 600)),
+        vth=int(rng.integers(20, 200)),
+        y3_impulse=int(rng.integers(1, 60)),
+        y3_decay=int(rng.integers(0, 4096)),
+        reward="g",
+        error_out=1,
+    )
+    b.dense("z", "h", np.eye(n_post, dtype=int) * 200, sign_mode=2)
+    b.dense("x", "e", rng.integers(0, 120, (n_err, n_pre)), sign_mode=2)
+    b.feedback(
+        "e", "h", rng.integers(-64, 65, (n_post, n_err)), weight_exp=int(rng.integers(-3, 1)), name="fb"
+    )
+    names = []
+    for q in range(n_rules + 1):
+        post = "h" if q < n_rules else "e"
+        sm = int(rng.integers(1, 4))
+        lo, hi = {1: (-256, 255), 2: (0, 255), 3: (-255, 0)}[sm]
+        m = n_post if post == "h" else n_err
+        b.learning_dense(
+            "x",
+            post,
+            rng.integers(lo, hi + 1, (m, n_pre)),
+            random_three_factor_rule(rng),
+            rng_seed=int(rng.integers(0, 10000)),
+            sign_mode=sm,
+            weight_exp=-4,
+            num_weight_bits=int(rng.integers(4, 9)),
+            name=f"ls{q}",
+            tag_1=rng.integers(-60, 61, (m, n_pre)),
+            tag_2=rng.integers(0, 61, (m, n_pre)),
+        )
+        names.append(f"ls{q}")
+    return b.build({"y": ("h", "spikes")}), names
+
+
+def _signal_inputs(seed: int, prog, steps: int) -> dict:
+    rng = np.random.default_rng(seed + 20_000)
+    n_pre, n_post, n_err = (prog.populations[k].size for k in ("x", "z", "g"))
+    g = np.where(rng.random((1, steps, n_err)) < 0.5, rng.integers(0, 128, (1, steps, n_err)), 0)
+    return {
+        "x": (rng.random((1, steps, n_pre)) < 0.4).astype(np.int8),
+        "z": (rng.random((1, steps, n_post)) < 0.25).astype(np.int8),
+        "g": g.astype(np.int16),
+    }
+
+
+def _signal_cases():
+    return [(s, *_signal_program(s)) for s in SIG_SEEDS]
+
+
+def test_learning_signal_programs_take_the_fused_kernel_and_match_the_reference_loop():
+    """Learning-signal Programs run on the fused kernel (what Program.run takes), which equals the
+    per-step reference loop at every step (no Lava); the signals are exercised (pseudo-derivative
+    values strictly inside (0, height), both signs of the learning signal, learning)."""
+    from neurocompile.targets.loihi2.emulator import learning as L
+
+    psi_mid = y2 = y3 = learned = 0
+    for seed, prog, names in _signal_cases():
+        inp = _signal_inputs(seed, prog, STEPS)
+        plan = L.FusedPlan(prog, STEPS)
+        assert plan.NP[:, L.N_PSIH].any() and plan.SI[:, L.S_FB].any()
+        res, got = _fused_per_step(prog, inp, names)
+        assert res.backend == "emulator:loihi2"
+        ref = L.run_learning_entry(
+            prog, inp, [f"{n}.{v}" for n in names for v in VARS] + ["h.v"], fused=False
+        )
+        assert np.array_equal(res.recordings["h.v"], ref.recordings["h.v"]), seed
+        assert np.array_equal(res.outputs["y"], ref.outputs["y"]), seed
+        for (n, v), a in got.items():
+            assert np.array_equal(a, ref.recordings[f"{n}.{v}"][0].reshape(a.shape)), (seed, n, v)
+        h = prog.populations["h"].params
+        y1 = got[("ls0", "y1")]
+        psi_mid += int(((y1 > 0) & (y1 < int(h["psi_height"]))).sum())
+        y2 += int((got[("ls0", "y2")] > 0).sum())
+        y3 += int((got[("ls0", "y3")] > 0).sum())
+        learned += sum(int((got[(n, "w")][-1] != prog.projections[n].params["weights"]).any()) for n in names)
+    assert psi_mid >= 10 and y2 >= 10 and y3 >= 10, (psi_mid, y2, y3)
+    assert learned >= SIG_PROGRAMS * 5 // 2, learned
+
+
+@pytest.mark.lava
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "chunk", range((SIG_PROGRAMS + SIG_PER_RUN - 1) // SIG_PER_RUN), ids=lambda c: f"signals{c}"
+)
+def test_learning_signal_random_rules_bit_exact_every_step(chunk):
+    """The fused kernel on learning-signal Programs vs Lava 0.10.0 (our LIF3F ProcessModel, graded
+    Dense feedback into a_third_factor_in), at every step: h's spikes and v, and w, tag_1, tag_2,
+    x1, x2, y1, y2, y3 of every learning projection."""
+    pytest.importorskip("lava", reason="lava-nc 0.10.0 (.venv-lava) runs the reference")
+    cases = _signal_cases()[chunk * SIG_PER_RUN : (chunk + 1) * SIG_PER_RUN]
+    batch = [(s, p, n, _signal_inputs(s, p, STEPS)) for s, p, n in cases]
+    lava = _lava_run(batch)
+    learned = 0
+    for (seed, prog, names, inp), got in zip(batch, lava):
+        res, emu = _fused_per_step(prog, inp, names)
+        for obs in ("spikes", "v"):
+            a = got[("h", obs)].reshape(STEPS, -1)
+            b = res.recordings[f"h.{obs}"][0].reshape(STEPS, -1)
+            assert np.array_equal(a, b), f"seed {seed}: h.{obs} differs from step {_first(a, b)}"
+        for n in names:
+            for v in VARS:
+                a = got[(n, v)].reshape(STEPS, -1)
+                b = emu[(n, v)].reshape(STEPS, -1)
+                assert np.array_equal(a, b), f"seed {seed}: {n}.{v} differs from step {_first(a, b)}"
+            assert np.array_equal(emu[(n, "w")][-1], res.recordings[f"{n}.weights"][0]), f"seed {seed} {n}"
+            learned += int((emu[(n, "w")][-1] != prog.projections[n].params["weights"]).any())
+    assert learned >= len(batch) * 5 // 2, f"only {learned} rules changed weights: the comparison is weak"

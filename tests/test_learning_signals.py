@@ -134,13 +134,16 @@ def test_emulator_pseudo_derivative_and_feedback_timing():
     assert not rec["w_in.y2"][0][0].any()  # nothing fed back before the first step
 
 
-def test_fused_kernel_refuses_learning_signals_and_freeze_drops_feedback():
+def test_fused_kernel_runs_learning_signals_and_freeze_drops_feedback():
     from neurocompile.learning import freeze
     from neurocompile.targets.loihi2.emulator.learning import run_learning_entry
 
     cfg, prog, w, data = _small()
-    with pytest.raises(UnsupportedError, match="fused"):
-        run_learning_entry(prog, data, None, fused=True)
+    fused = run_learning_entry(prog, data, None, fused=True)  # the path Program.run takes
+    ref = run_learning_entry(prog, data, None, fused=False)
+    assert np.array_equal(fused.outputs["y"], ref.outputs["y"])
+    for k, v in ref.recordings.items():
+        assert np.array_equal(fused.recordings[k], v), k
     res = prog.run(data)
     frozen = freeze(prog, res)
     assert "fb" not in frozen.projections

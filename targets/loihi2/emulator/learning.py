@@ -34,7 +34,7 @@ from neurocompile.errors import InputDataError, NumericOverflowError, Unsupporte
 from neurocompile.program import Program
 from neurocompile.targets.loihi2 import spec
 from neurocompile.targets.loihi2.learning import parse_projection_rules
-from neurocompile.targets.loihi2.signals import lif3f_traces, uses_signals
+from neurocompile.targets.loihi2.signals import SIGNAL_FIELDS, lif3f_traces, uses_signals
 from neurocompile.targets.loihi2.weights import effective_weights, truncate_weights
 
 from .arith import (
@@ -467,11 +467,13 @@ def run_learning_program(
                 )
         elif name not in pops:
             raise InputDataError(f"cannot record unknown population '{name}'", node=name, parameter="record")
-    signals = uses_signals(program)
+    # learning signals (pseudo-derivative, signed third factors, error ports, feedback projections)
+    # run in the fused kernel as long as it models every field signals.py defines
+    signals = uses_signals(program) and not set(SIGNAL_FIELDS) <= set(FUSED_SIGNAL_FIELDS)
     if fused and signals:
         raise UnsupportedError(
-            "the fused kernel does not model learning signals (pseudo-derivative, signed third "
-            "factors, error ports, feedback projections)",
+            "the fused kernel does not model the learning-signal fields "
+            f"{sorted(set(SIGNAL_FIELDS) - set(FUSED_SIGNAL_FIELDS))}",
             parameter="fused",
             expected="fused=False or None",
         )
@@ -770,12 +772,18 @@ def run_learning_entry(
 _KIND_CODE = {"input": 0, "lif": 1, "lif_reset": 2, "lif_3f": 3}
 _FUSED_POP_OBS = ("spikes", "v", "u")
 
-# NP columns (one row per neuron of the flat index space)
+# NP columns (one row per neuron of the flat index space); the last four are the lif_3f's
+# learning-signal fields (targets/loihi2/signals.py)
 N_KIND, N_FU, N_FV, N_VTH, N_RINT, N_ROFF, N_Y1IMP, N_Y1DEC, N_Y3IMP, N_Y3DEC, N_REWARD = range(11)
-NP_COLS = 11
-# SI columns (one row per static dense projection)
-S_PRE, S_NPRE, S_POST, S_NPOST, S_WOFF, S_WEXP, S_GRADED = range(7)
-SI_COLS = 7
+N_PSIH, N_PSIS, N_SMODE, N_ERROUT = range(11, 15)
+NP_COLS = 15
+#: the learning-signal fields the fused kernel models (signals.SIGNAL_FIELDS); a Program using a field
+#: outside this set runs on the per-step path
+FUSED_SIGNAL_FIELDS = ("psi_height", "psi_shift", "signal_mode", "error_out")
+# SI columns (one row per static dense projection); S_FB: a feedback projection (errors of its pre
+# population into the third-factor input of its post, received the next step)
+S_PRE, S_NPRE, S_POST, S_NPOST, S_WOFF, S_WEXP, S_GRADED, S_FB = range(8)
+SI_COLS = 8
 # LI columns (one row per learning projection); *_HAS, *_IMP, *_FRAC are 2 (x1, x2) or 3 (y1..y3)
 # wide, TGT 3 wide (dw, dd, dt)
 (L_XO, L_NPRE, L_YO, L_NPOST, L_WOFF, L_WEXP, L_TE, L_THREE, L_KDEC, L_SIGN, L_P0, L_NPROD) = range(12)
@@ -1071,6 +1079,8 @@ def fused_run(steps, IN, net, R, st, rec):
     A = np.zeros(n, np.int64)
     S = np.zeros(n, np.int64)
     Y = np.zeros((3, n), np.int64)
+    RIN = np.zeros(n, np.int64)  # third-factor input from feedback projections (sent at t-1)
+    ERR = np.zeros(n, np.int64)  # error payloads (y2 - y3) of error_out neurons
     n_lp = LI.shape[0]
     for t in range(1, steps + 1):
         for c in range(net.in_idx.shape[0]):
@@ -1102,26 +1112,39 @@ def fused_run(steps, IN, net, R, st, rec):
             else:
                 V[k] = y
                 S[k] = 0
-            if kind == 3:
-                Y[0, k] = y_trace(Y[0, k], NP[k, N_Y1DEC], NP[k, N_Y1IMP], S[k])
-                Y[2, k] = y_trace(Y[2, k], NP[k, N_Y3DEC], NP[k, N_Y3IMP], S[k])
+            if kind == 3:  # signals.lif3f_traces
                 ri = NP[k, N_REWARD]
-                Y[1, k] = clip(S[ri], 0, TRACE_MAX) if ri >= 0 else 0
+                r = RIN[k] + (S[ri] if ri >= 0 else 0)
+                RIN[k] = 0
+                psih = NP[k, N_PSIH]
+                if psih > 0:  # pseudo-derivative of v before the reset
+                    Y[0, k] = max(psih - (abs(y - NP[k, N_VTH]) >> NP[k, N_PSIS]), 0)
+                else:
+                    Y[0, k] = y_trace(Y[0, k], NP[k, N_Y1DEC], NP[k, N_Y1IMP], S[k])
+                Y[1, k] = clip(r, 0, TRACE_MAX)
+                if NP[k, N_SMODE] == 1:
+                    Y[2, k] = clip(-r, 0, TRACE_MAX)
+                else:
+                    Y[2, k] = y_trace(Y[2, k], NP[k, N_Y3DEC], NP[k, N_Y3IMP], S[k])
+                if NP[k, N_ERROUT]:
+                    ERR[k] = Y[1, k] - Y[2, k]
         for q in range(SI.shape[0]):
             po, npre, qo, npost = SI[q, S_PRE], SI[q, S_NPRE], SI[q, S_POST], SI[q, S_NPOST]
             wo, wexp, graded = SI[q, S_WOFF], SI[q, S_WEXP], SI[q, S_GRADED]
+            src = ERR if SI[q, S_FB] else S
+            dst = RIN if SI[q, S_FB] else A
             for i in range(npost):
                 s_ = np.int64(0)
                 base = wo + i * npre
                 if graded:
                     for j in range(npre):
-                        s_ += SW[base + j] * S[po + j]
+                        s_ += SW[base + j] * src[po + j]
                     s_ = wrap32(s_)
                 else:
                     for j in range(npre):
-                        if S[po + j] != 0:
+                        if src[po + j] != 0:
                             s_ += SW[base + j]
-                A[qo + i] += wrap32(shift_exp(s_, wexp))
+                dst[qo + i] += wrap32(shift_exp(s_, wexp))
         for q in range(n_lp):
             po, npre, qo, npost = LI[q, L_PRE], LI[q, L_NPRE], LI[q, L_POST], LI[q, L_NPOST]
             wo, wexp = LI[q, L_WOFF], LI[q, L_WEXP]
@@ -1233,6 +1256,8 @@ class FusedPlan:
                 ]
                 if p["reward"]:
                     NP[a:b, N_REWARD] = self.off[p["reward"]] + np.arange(pop.size)
+                for col, key in zip((N_PSIH, N_PSIS, N_SMODE, N_ERROUT), FUSED_SIGNAL_FIELDS):
+                    NP[a:b, col] = int(p.get(key, SIGNAL_FIELDS.get(key, 0)))
         self.NP, self.bias = NP, bias
         self.in_idx = (
             np.concatenate([np.arange(a, a + s) for _, a, s in self.inputs]).astype(np.int64)
@@ -1262,6 +1287,7 @@ class FusedPlan:
                         wo,
                         int(proj.params["weight_exp"]),
                         int(int(proj.params["num_message_bits"]) > 0),
+                        int(int(proj.params.get("feedback", 0)) > 0),
                     )
                 )
                 SW.append(np.asarray(w, np.int64).reshape(-1))
