@@ -228,3 +228,96 @@ def test_spike_input_must_be_zero_or_one(dtype):
         bad[0, 3, 1] = -1
         with pytest.raises(InputDataError, match="0/1"):
             _run_direct(prog, bad, False)
+
+
+def stdp_stress_program(seed: int):
+    """Busy STDP networks for the dense-row paths of ``stdp.py``: population ``a`` driven in bursts
+    (a strong static drive from a few sources: most of ``a`` fires in one tick), ``b`` firing
+    steadily from ``i_offset`` (more than 15 post events in a rare source's window: the history's
+    bound), sources at mixed rates, an all-to-all STDP projection src -> b (dense rows whose posts
+    start past neuron 0, one delay), and a neuron-source STDP projection b -> a with a second rule,
+    dense rows for some pres and scattered synapses for the others; large A+ / A- so the weights
+    reach w_max and w_min (w_min sometimes above 0)."""
+    rng = np.random.default_rng(seed)
+    b = SpiNNakerBuilder(1.0)
+    n_src = int(rng.integers(24, 64))
+    b.spike_source("src", n_src)
+    sizes = {}
+    for name, lo, hi in (("a", 0.0, 0.6), ("b", 0.5, 3.0)):
+        n = int(rng.integers(16, 48))
+        sizes[name] = n
+        b.if_curr_exp(
+            name,
+            n,
+            tau_m=float(rng.uniform(10, 30)),
+            v_thresh=float(rng.uniform(-55, -50)),
+            tau_refrac=float(rng.uniform(0, 2)),
+            i_offset=rng.uniform(lo, hi, n),
+            v_init=rng.uniform(-70, -52, n),
+            tau_syn_E=float(rng.uniform(1, 5)),
+            tau_syn_I=float(rng.uniform(1, 5)),
+            ring_buffer_shifts=[int(s) for s in rng.integers(0, 8, 2)],
+        )
+    drive = np.arange(4)
+    pi, qi = np.repeat(drive, sizes["a"]), np.tile(np.arange(sizes["a"]), drive.size)
+    b.from_list("src", "a", pre_idx=pi, post_idx=qi, w16=np.full(pi.size, 0xFFFF), delays=1, name="drive")
+    rules = rng.permutation(3)[:2]
+
+    def block(rule):
+        out = dict(
+            timing="pfister_triplet" if rule == 2 else "spike_pair",
+            weight=("additive", "multiplicative", "additive_triplet")[rule],
+            tau_plus=float(rng.uniform(5, 30)),
+            tau_minus=float(rng.uniform(5, 30)),
+            A_plus=float(rng.uniform(0.1, 1.0)),
+            A_minus=float(rng.uniform(0.1, 1.0)),
+            w_min=float(rng.uniform(0, 0.3)) if rng.random() < 0.5 else 0.0,
+            w_max=float(rng.uniform(0.5, 4.0)),
+        )
+        if rule == 2:
+            out.update(tau_x=float(rng.uniform(5, 30)), tau_y=float(rng.uniform(5, 30)))
+            out.update(A3_plus=float(rng.uniform(0, 0.5)), A3_minus=float(rng.uniform(0, 0.5)))
+        return out
+
+    n_b = sizes["b"]
+    pi, qi = np.repeat(np.arange(n_src), n_b), np.tile(np.arange(n_b), n_src)
+    w = rng.integers(0, 3000, pi.size, endpoint=True)
+    d = int(rng.integers(1, 16))
+    b.stdp("src", "b", plasticity=block(rules[0]), pre_idx=pi, post_idx=qi, w16=w, delays=d, name="plastic")
+    mask = rng.random((n_b, sizes["a"])) < np.where(rng.random(n_b) < 0.5, 1.0, 0.3)[:, None]
+    pi, qi = np.nonzero(mask)
+    w = rng.integers(0, 3000, pi.size, endpoint=True)
+    b.stdp("b", "a", plasticity=block(rules[1]), pre_idx=pi, post_idx=qi, w16=w, delays=d, name="plastic2")
+    prog = b.build({"out": ("a", "spikes")})
+    T = int(rng.integers(150, 250))
+    rates = rng.choice([0.005, 0.03, 0.3], n_src)
+    x = (rng.random((2, T, n_src)) < rates).astype(np.uint8)
+    return prog, x
+
+
+def test_stdp_busy_networks_equal_the_reference():
+    """The dense STDP rows under bursts, long windows and the 15-event history bound, two rules,
+    neuron-source rows and scattered rows (6 seeds): every recorded integer, the weights after every
+    tick and the flags equal the reference kernel's. The family is checked to contain what those
+    paths are for (from the inputs and the reference's spikes): a tick where a quarter of a post
+    population spikes, a pre spike whose window holds more than 15 spikes of one post neuron, and
+    weights that moved."""
+    bursts = long_windows = learned = 0
+    for seed in range(200, 206):
+        prog, x = stdp_stress_program(seed)
+        fast, ref = _run_direct(prog, x, False), _run_direct(prog, x, True)
+        _assert_same(fast, ref, seed)
+        for pop in ("a", "b"):
+            s = ref.recordings[f"{pop}.spikes"]
+            bursts += bool(np.any(s.sum(axis=2) * 4 >= s.shape[2]))
+        s_b = ref.recordings["b.spikes"].reshape(x.shape[0], x.shape[1], -1)
+        for bi in range(x.shape[0]):
+            post_counts = np.cumsum(s_b[bi], axis=0)  # spikes of each b neuron up to each tick
+            for j in range(x.shape[2]):
+                ticks = np.concatenate([[0], np.nonzero(x[bi, :, j])[0]])
+                if ticks.size > 1:
+                    gaps = post_counts[ticks[1:]] - post_counts[ticks[:-1]]
+                    long_windows += bool(np.any(gaps > 15))
+        for name in ("plastic", "plastic2"):
+            learned += bool(np.any(ref.recordings[f"{name}.weights"] != prog.projections[name].params["w16"]))
+    assert bursts >= 3 and long_windows >= 3 and learned >= 10, (bursts, long_windows, learned)
