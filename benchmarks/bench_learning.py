@@ -1,6 +1,6 @@
 """On-chip learning on a 1000 x 1000 plastic projection: emulator vs Lava 0.10.0 (fixed_pt), in one run.
 
-    .venv/bin/python benchmarks/bench_learning.py [--rule stdp|rstdp|mult_stdp|eprop_shape] [--steps 500]
+    .venv/bin/python benchmarks/bench_learning.py [--rule stdp|rstdp|mult_stdp|eprop] [--steps 500]
                                                   [--lava-steps 60]
 
 Rules (``RULES``; all t_epoch 1, EXCITATORY, weights 0..63, input 2 % Poisson):
@@ -11,11 +11,13 @@ Rules (``RULES``; all t_epoch 1, EXCITATORY, weights 0..63, input 2 % Poisson):
   ``dw = lr*u*t*y2``) on a ``lif_3f`` whose reward input (y2) is a graded pulse of 32 to every
   neuron every 20th step;
 * ``mult_stdp``: multiplicative pair STDP (``(w_max - w)`` / ``(w - w_min)`` factors), LIF post;
-* ``eprop_shape``: e-prop's products (library ``eprop``: ``dt = elig*u*x1*y1/2^7 - u*t/tau_e``,
-  ``dw = lr*u*t*(y2 - y3)``) on a ``lif_3f`` with y1 and y3 spike traces and a dense graded y2
-  (0..63 to every neuron every step). Not the library rule itself: its learning signals
-  (pseudo-derivative y1, signed third factor) run only in the emulator's per-step path, not the
-  fused kernel (``emulator/learning.py``); the synapse arithmetic is the same.
+* ``eprop``: the library ``eprop`` rule (``dt = elig*u*x1*y1/2^7 - u*t/tau_e``,
+  ``dw = lr*u*t*(y2 - y3)``) as a user builds it (``models/learning_signals.py``'s network, wider):
+  ``inp`` -> 1000 hidden ``lif_3f`` (``hid``: pseudo-derivative y1, signed learning signal y2/y3)
+  -> 10 error ``lif_3f`` (``err``: ``feedback_alignment(layer="output")``, graded targets 0..63,
+  sends y2 - y3) -> feedback projection (random weights) back into ``hid``'s third factor. The
+  timed projection ``syn`` is ``inp -> hid``; ``w_out`` (1000 x 10) learns too. It runs on the path
+  ``Program.run`` takes: the fused kernel, learning signals included.
 
 The w/d/t rules run in :mod:`targets.loihi2.emulator.synaptic`. Lava runs in the Lava
 interpreter (``lava_runner`` in-process there, via ``run.run_lava``'s subprocess): its rate is
@@ -48,14 +50,13 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 
-RULES = ("stdp", "rstdp", "mult_stdp", "eprop_shape")
+RULES = ("stdp", "rstdp", "mult_stdp", "eprop")
 #: input populations besides ``inp`` per rule
-_REWARD = ("rstdp", "eprop_shape")
+_REWARD = ("rstdp",)
 
 
 def rule_of(kind: str):
-    from neurocompile.learning import rstdp, stdp_pair
-    from neurocompile.learning.ir import Factor, LearningRule, Product, Trace
+    from neurocompile.learning import eprop, rstdp, stdp_pair
 
     if kind == "stdp":
         return stdp_pair(A_plus=4.0, A_minus=3.0, tau_plus=10, tau_minus=20)
@@ -71,23 +72,8 @@ def rule_of(kind: str):
         )
     if kind == "rstdp":
         return rstdp(lr=0.25, A_plus=4.0, A_minus=3.0, tau_plus=10, tau_minus=20, tau_e=40, name="syn")
-    if kind == "eprop_shape":  # library eprop's products, y1/y3 spike traces instead of learning signals
-        lr, elig, tau_e = 1 / 64, 16.0, 20.0
-        return LearningRule(
-            dw=(
-                Product(lr, "u", (Factor("t"), Factor("y2"))),
-                Product(-lr, "u", (Factor("t"), Factor("y3"))),
-            ),
-            dt=(
-                Product(elig / 2**7, "u", (Factor("x1"), Factor("y1"))),
-                Product(-1 / tau_e, "u", (Factor("t"),)),
-            ),
-            x1=Trace(16.0, 10.0),
-            y1=Trace(16.0, 10.0),
-            y3=Trace(16.0, 10.0),
-            third_factor="y2",
-            name="syn",
-        )
+    if kind == "eprop":
+        return eprop(lr=1 / 64, tau_pre=10, tau_e=20, elig=16.0, name="syn")
     raise ValueError(f"unknown rule {kind!r}; one of {', '.join(RULES)}")
 
 
@@ -98,6 +84,27 @@ def program(n: int = 1000, seed: int = 0, rule: str = "stdp"):
     r = rule_of(rule)
     b = Loihi2Builder()
     b.input("inp", n)
+    if rule == "eprop":
+        from neurocompile.learning import feedback_alignment
+
+        out_rule = feedback_alignment(lr=1 / 64, tau_pre=10, layer="output", tau_out=10, name="w_out")
+        b.input("target", 10, num_message_bits=8)
+        b.lif_3f("hid", n, du=4095, dv=512, vth=400, rule=r)
+        b.lif_3f("err", 10, du=4095, dv=512, vth=400, rule=out_rule, reward="target")
+        b.learning_dense(
+            "inp",
+            "hid",
+            rng.integers(0, 64, size=(n, n)),
+            r,
+            rng_seed=5,
+            sign_mode=2,
+            weight_exp=-2,
+            name="syn",
+        )
+        w_out = rng.integers(-32, 33, size=(10, n))
+        b.learning_dense("hid", "err", w_out, out_rule, rng_seed=6, sign_mode=1, weight_exp=-4, name="w_out")
+        b.feedback("err", "hid", rng.integers(-64, 65, size=(n, 10)), weight_exp=-6, name="fb")
+        return b.build(outputs={"y": ("hid", "spikes")})
     if rule in _REWARD:
         b.input("reward", n, num_message_bits=8)
         b.lif_3f("out", n, du=4095, dv=512, vth=400, rule=r, reward="reward")
@@ -123,8 +130,8 @@ def inputs(steps: int, n: int = 1000, seed: int = 1, rule: str = "stdp"):
         r = np.zeros((1, steps, n), np.int16)
         r[:, 19::20] = 32
         d["reward"] = r
-    elif rule == "eprop_shape":
-        d["reward"] = rng.integers(0, 64, (1, steps, n)).astype(np.int16)
+    elif rule == "eprop":
+        d["target"] = rng.integers(0, 64, (1, steps, 10)).astype(np.int16)
     return d
 
 
@@ -139,8 +146,9 @@ from neurocompile.targets.loihi2.lava_runner import build_lava_network, prepare_
 prog = Program.load(sys.argv[1]); steps = int(sys.argv[4])
 pop_data, _, _ = prepare_inputs(prog, load_npz(sys.argv[2]))
 procs = build_lava_network(prog, {k: v[0] for k, v in pop_data.items()})
-mon = Monitor(); mon.probe(procs["out"].s_out, steps)
-root, cfg = procs["out"], Loihi2SimCfg(select_tag="fixed_pt")
+post = prog.projections["syn"].post
+mon = Monitor(); mon.probe(procs[post].s_out, steps)
+root, cfg = procs[post], Loihi2SimCfg(select_tag="fixed_pt")
 t0 = time.perf_counter(); root.run(condition=RunSteps(num_steps=1), run_cfg=cfg)
 t1 = time.perf_counter(); root.run(condition=RunSteps(num_steps=steps - 1), run_cfg=cfg)
 t2 = time.perf_counter()
@@ -250,8 +258,8 @@ def main(quick: bool = False) -> list:
                 else ""
             )
             + (
-                "; e-prop's products, spike-trace y1/y3 (learning signals: per-step path only)"
-                if rule == "eprop_shape"
+                "; library eprop, learning signals from a 10-neuron error population (fused kernel)"
+                if rule == "eprop"
                 else ""
             ),
             detail=m,

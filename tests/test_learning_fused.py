@@ -202,7 +202,8 @@ def test_synaptic_kernel_equals_reference(seed):
 def _lut_rule(rng, k):
     """R-STDP-like rules whose row-wide products read only their own target's variable (tag decay
     ``u*t``, weight decay ``u*(w - c)``, sgn forms): long rows take the lookup-table path of
-    :func:`...synaptic._lut_row` (with the bAP posts recomputed one by one)."""
+    :func:`...synaptic._lut_row` (with the bAP posts recomputed one by one) when t_epoch > 1 or the
+    chain is longer than ``CH_MAX``, the one-pass chains otherwise."""
     fields = _sep_rule(rng, k)
 
     def t(dep, facs, sign=None):
@@ -251,8 +252,8 @@ def test_synaptic_lookup_rows_equal_reference(seed):
 
 def _mult_rule(rng, k):
     """Multiplicative-STDP-like rules (one y0 product per target, its synaptic factor the target's own
-    variable, t_epoch 1): rows without a pre spike take the per-pre-value tables of
-    :func:`...synaptic._ylut_row`."""
+    variable, t_epoch 1): rows without a pre spike take the bAP-row chains of
+    :func:`...synaptic._chain_bap` (few bAPs) or a masked :func:`...synaptic._chain_full` (many)."""
     fields = _sep_rule(rng, k)
     fields["t_epoch"] = 1
 
@@ -275,8 +276,8 @@ def _mult_rule(rng, k):
 
 @pytest.mark.parametrize("seed", range(8), ids=lambda s: f"seed{s}")
 def test_synaptic_bap_tables_equal_reference(seed):
-    """Multiplicative-STDP-like rules on rows of >= 513 posts (the per-pre-value table path of
-    bAP-only rows): fused == per-step reference == generic fused, warnings equal."""
+    """Multiplicative-STDP-like rules on rows of 560 posts (bAP-only rows: the one-pass chains,
+    sparse and dense): fused == per-step reference == generic fused, warnings equal."""
     prog, inp = _sep_program(200 + seed, n_pre=9, n_post=560, rule=_mult_rule)
     ref = run_learning_entry(prog, inp, "h.spikes", fused=False)
     got = run_learning_entry(prog, inp, "h.spikes", fused=True)
