@@ -406,6 +406,8 @@ def _dense_row(
     p1 = p0 + m
     wv, dv, lv, cv = w[q0 : q0 + m], do1[p0:p1], lo[p0:p1], cc[p0:p1]
     lo_v = wmin >> sh
+    if flag == 0:
+        flag = _flags(wv, lo_v)  # F_KNOWN only when every w16 is in 0..0xFFFF
     if ns == 0:
         if flag & F_KNOWN:
             if _unchanged(wk, sh, flag, bad, k, p0, p1):
@@ -455,12 +457,14 @@ def _dense_row(
 
 @njit(inline="always")
 def _flags(w, lo_v):
-    """The ``F_*`` flags of a row's w16 (``lo_v = w_min >> sh``)."""
+    """The ``F_*`` flags of a row's w16 (``lo_v = w_min >> sh``); 0 if one is outside 0..0xFFFF."""
     mn = w[0]
     mx = w[0]
     for i in range(1, w.size):
         mn = min(mn, w[i])
         mx = max(mx, w[i])
+    if mn < 0 or mx > spec.W16_MAX:
+        return 0
     return (
         F_KNOWN
         | (F_GE if mn >= lo_v else 0)
@@ -534,6 +538,14 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
     row_r1 = np.zeros(nrows, np.int64)
     row_r2 = np.zeros(nrows, np.int64)
     row_flag = np.zeros(nrows, np.int64)  # F_* bits of each dense row's weights (0: not yet seen)
+    row_dd = np.zeros(nrows, np.int64)  # a dense row's delay, first post and shift (read once here:
+    row_p0 = np.zeros(nrows, np.int64)  # rows are far apart in the synapse arrays)
+    row_sh = np.zeros(nrows, np.int64)
+    for r in range(nrows):
+        if row_col0[r] >= 0:
+            row_dd[r] = ps_del[syn_ptr[r]]
+            row_p0[r] = ps_post[syn_ptr[r]]
+            row_sh[r] = pl.ps_shift[syn_ptr[r]]
     h_t = np.zeros((NL, _H), np.int64)
     h_o1 = np.zeros((NL, _H), np.int64)
     h_o2 = np.zeros((NL, _H), np.int64)
@@ -608,9 +620,9 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
                 q0, q1 = syn_ptr[r], syn_ptr[r + 1]
                 c0 = row_col0[r]
                 if c0 >= 0:  # consecutive posts, one delay and type
-                    dd = ps_del[q0]
-                    p0 = ps_post[q0]
-                    sh = pl.ps_shift[q0]
+                    dd = row_dd[r]
+                    p0 = row_p0[r]
+                    sh = row_sh[r]
                     kept = tab_t[k] == t or (tab_dead[k] and tab_n[k] == n_log)
                     if tab_d[k] != dd or tab_s[k] != sh or not kept:
                         tab_dead[k] = _dep_table(
