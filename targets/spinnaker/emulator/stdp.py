@@ -573,9 +573,14 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
     t_bad = np.zeros((n_rules, 4, NL + 1), np.int64)
     tscr = (np.zeros(NL, np.int64), np.zeros(NL, np.int64), np.zeros(NL, np.uint8))  # its scratch
     lutm = np.zeros((n_rules, rtab[:, R_SIZEM].max() + 1), np.int64)  # each rule's LUT-, then 0s
+    # additive rules whose depression is >= 0 while every o1 is (0 <= do1 <= 32767, no int32 wrap)
+    floor_ok = (rtab[:, R_WEIGHT] == 0) & (rtab[:, R_A2M] >= 0) & (rtab[:, R_A2M] < 1 << 27)
+    neg_o1 = 0  # logged post events with o1 < 0 (an int16 wrap of the trace)
     for k in range(n_rules):
         for i in range(rtab[k, R_SIZEM]):
             lutm[k, i] = luts[rtab[k, R_OFFM] + i]
+            if not 0 <= lutm[k, i] <= spec.STDP_ONE:
+                floor_ok[k] = False
     tab_t = np.full(n_rules, -1, np.int64)  # its tick, delay, shift, log length and whether it stays
     tab_d = np.full(n_rules, -1, np.int64)
     tab_s = np.full(n_rules, -1, np.int64)
@@ -596,6 +601,8 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
             t, spk, nrule, rtab, luts, h_t, h_o1, h_o2, h_cm1, last_t, last_o1, ev_cnt, plog_n, plog_k,
             plog_o2, n_log, ring[t & (_RING - 1)],
         )  # fmt: skip
+        for e in range(plog_ptr[t], n_log):
+            neg_o1 += h_o1[plog_n[e], h_cm1[plog_n[e]]] < 0
         plog_ptr[t + 1] = n_log
         n_act = _compact(t, in_ptr, in_act, spk, NI, net.src_ptr, net.src_out, act, act_ptr)
         for d in range(R):
@@ -623,24 +630,29 @@ def run_sample_stdp(inp, T, net, rec, out, pl, wts):
                     dd = row_dd[r]
                     p0 = row_p0[r]
                     sh = row_sh[r]
-                    kept = tab_t[k] == t or (tab_dead[k] and tab_n[k] == n_log)
-                    if tab_d[k] != dd or tab_s[k] != sh or not kept:
-                        tab_dead[k] = _dep_table(
-                            t, dd, sh, k, rtab, lutm[k], h_t, h_o1, h_cm1, last_t, last_o1, plog_n, plog_ptr,
-                            tscr, (t_do1[k], t_lo[k], t_cc[k], t_bad[k]),
-                        )  # fmt: skip
-                        tab_t[k] = t
-                        tab_d[k] = dd
-                        tab_s[k] = sh
-                        tab_n[k] = n_log
                     flag = row_flag[r]
                     end = t - dd if t >= dd else 0
                     begin = lt - dd if lt >= dd else 0
-                    stays = (  # no window event and the identity: the weights stay (_dense_row's test)
-                        flag & F_KNOWN != 0
-                        and (end <= begin or plog_ptr[end + 1] == plog_ptr[begin + 1])
-                        and _unchanged(rtab[k, R_WEIGHT], sh, flag, t_bad, k, p0, p0 + q1 - q0)
-                    )
+                    no_win = end <= begin or plog_ptr[end + 1] == plog_ptr[begin + 1]
+                    # at w_min with additive depressions that cannot raise a weight (A- >= 0, every
+                    # o1 >= 0: mulaf(A-, do1) >= 0): the weights stay, without the table
+                    stays = no_win and flag & F_FLOOR != 0 and sh <= 15 and floor_ok[k] and neg_o1 == 0
+                    if not stays:
+                        kept = tab_t[k] == t or (tab_dead[k] and tab_n[k] == n_log)
+                        if tab_d[k] != dd or tab_s[k] != sh or not kept:
+                            tab_dead[k] = _dep_table(
+                                t, dd, sh, k, rtab, lutm[k], h_t, h_o1, h_cm1, last_t, last_o1, plog_n,
+                                plog_ptr, tscr, (t_do1[k], t_lo[k], t_cc[k], t_bad[k]),
+                            )  # fmt: skip
+                            tab_t[k] = t
+                            tab_d[k] = dd
+                            tab_s[k] = sh
+                            tab_n[k] = n_log
+                        stays = (  # no window event and the identity: the weights stay (_dense_row's test)
+                            flag & F_KNOWN != 0
+                            and no_win
+                            and _unchanged(rtab[k, R_WEIGHT], sh, flag, t_bad, k, p0, p0 + q1 - q0)
+                        )
                     if not stays:
                         row_flag[r] = _dense_row(
                             t, k, lt, lr1, nr2, q0, q1 - q0, p0, dd, sh, flag, w, rtab, luts,
