@@ -26,10 +26,9 @@ the machine is shared (8 engineers on 2 cores), and for one thread that is what 
 wall clock would show; the wall rates and the 1-minute load average are in the note, and for one
 sample the fast kernel's own rate (``kernel alone``: without ``run_program``'s per-call content
 digest of the Program, input checks and result conversion). Quick: 100 ticks, batch 8, a
-1,152-neuron chip case. The STDP case's rate depends on the post activity: a synapse whose post
-neuron fired inside the pre spike's window is updated by the reference's window walk (the chip's
-own work), so in the first ~100 ticks (post rate ~2 %) the fast kernel is no faster than the
-reference; once the depression quiets the network the vector pass carries most synapses.
+1,152-neuron chip case. The STDP case's rate depends on the post activity: the window's post events
+are applied tick by tick from a post-spike log (a vector pass for busy ticks) and rows whose update
+is the identity are skipped, so the fast kernel is slowest in the first ~30 ticks (the bursts).
 """
 
 from __future__ import annotations

@@ -316,9 +316,9 @@ def run_program(
     recordings = {f"{pop}.{obs}": state(pop, obs) for pop, obs in rec}
     for name in stdp:  # final w16 per synapse, in the Program's order: PROJ.weights (batch, n_synapses)
         where = splan.where[name]
-        recordings[f"{name}.weights"] = w_final[:, where]
+        recordings[f"{name}.weights"] = np.take(w_final, where, axis=1)  # ~4x faster than fancy indexing
         if name in rec_weights:  # after each tick: PROJ.weights_t (batch, T, n_synapses)
-            recordings[f"{name}.weights_t"] = w_traj[:, :, where]
+            recordings[f"{name}.weights_t"] = np.take(w_traj, where, axis=2)
     outputs = {}
     for key, o in program.outputs.items():
         val = state(o.population, o.observable)
