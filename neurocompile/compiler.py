@@ -141,9 +141,11 @@ def no_hugepage_advice() -> Iterator[None]:
     """Inside the block numpy does not ask the kernel for transparent huge pages (``madvise``) for
     its large arrays; restored after. Linux's default ``defrag=madvise`` makes every such allocation
     compact memory in the faulting thread: lowering at chip scale allocates many fresh arrays of
-    tens to hundreds of MB, which then spend more time in the kernel than in numpy (conv -> loihi2,
-    a quarter of bench_compile's full size: 4.5 s -> 1.7 s system CPU). Left alone when the user
-    chose with ``NUMPY_MADVISE_HUGEPAGE``, or without numpy's switch."""
+    tens to hundreds of MB, which can then spend more time in the kernel than in numpy (conv -> loihi2
+    at a quarter of bench_compile's full size, two runs each way: 4.1 / 3.9 s -> 1.6 / 1.6 s system
+    CPU; at full size one pair: the same CPU, wall 57 s -> 40 s at load 4; it depends on how
+    fragmented the machine's memory is). Left alone when the user chose with
+    ``NUMPY_MADVISE_HUGEPAGE``, or without numpy's switch."""
     try:
         from numpy._core.multiarray import _set_madvise_hugepage
     except ImportError:  # numpy < 2
