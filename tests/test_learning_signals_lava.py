@@ -19,7 +19,7 @@ from neurocompile.targets.loihi2.lava_runner import Job, run_jobs  # noqa: E402
 
 pytestmark = pytest.mark.lava
 
-STEPS = 50
+STEPS = 200  # EPROP (pseudo-derivative height 4) first changes w_in after ~85 steps of this input
 
 
 def _case(cfg, n_in, seed):
