@@ -64,7 +64,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .arith import (
     SYN_VAR_SHIFT,
@@ -511,6 +511,9 @@ def _syn_factor1(v, c0, sg, wd):
 CH_MAX = 3
 CK_P, CK_R, CK_V, CK_C, CK_S, CK_W, CK_MANT, CK_SHIFT, CK_EXP, CK_Y0 = range(10)
 CK_COLS = 10
+#: row sets of :func:`_chain_rows` (rows j = c, c + ROW_SETS, ...), spread over numba's threads; a
+#: constant, so the kernel caches and its counts do not depend on the thread count
+ROW_SETS = 8
 
 
 @njit(inline="always")
@@ -686,6 +689,134 @@ def _ck_row(CK, z, j, x0j, u_on, ny, p0, PT, TP, QZ, NS, SV, SC, SS, SWd):
     return nk, clip0
 
 
+@njit(inline="always")
+def _live(z, j, x0j, sxj, u_on, ny, p0, np_, T_e, PT, TP, QZ):
+    """Does any product of target z change row j? (else the row keeps its values: docstring)"""
+    live = False
+    for rl in range(np_):
+        r = p0 + rl
+        if PT[r, 0] != z:
+            continue
+        dep = PT[r, 1]
+        if dep == 1:
+            live |= ny > 0
+        elif (dep == 0 and x0j) or (dep == 2 and u_on):
+            s = sxj if dep == 0 else T_e
+            live |= z == 2 or not (TP[rl, s, j] == 0 or QZ[rl, s])
+    return live
+
+
+@njit(inline="always")
+def _has_y0(z, p0, np_, PT):
+    """Has target z a y0 product?"""
+    for rl in range(np_):
+        if PT[p0 + rl, 0] == z and PT[p0 + rl, 1] == 1:
+            return True
+    return False
+
+
+@njit(cache=True, parallel=True)
+def _chain_rows(done, pj, PT, TP, QZ, NS, SV, SC, SS, SWd, TXv, YM, ylist, ny, TQ1, thr, Zs, flags):
+    """The rows served by the one-pass chains alone, split across numba's threads (``prange`` over
+    ``ROW_SETS`` strided row sets, each with its own ``OLD``/``HAVE``/``CK`` scratch):
+    rows without a pre spike at their bAP posts (``chb_ok``) and full rows on which every live
+    target has a chain (``ch_ok``). A row reads and writes only its own synapses (its old values
+    copied before any write) and the epoch's neuron tables, so rows are independent and the result
+    does not depend on the split. Marks ``done[j]``; returns the saturation counts per target, each
+    row set's own counts summed after the loop (no shared accumulator). ``flags``: u_on, has_x0,
+    has_y0, ch_ok, chb_ok."""
+    u_on, has_x0, has_y0, ch_ok, chb_ok = flags[0], flags[1], flags[2], flags[3], flags[4]
+    p0, np_, n_pre, n_post, T_e = pj.p0, pj.np_, pj.n_pre, pj.n_post, pj.T_e
+    nth = ROW_SETS
+    NSAT = np.zeros((nth, 3), np.int64)
+    dense = ny * 8 >= n_post
+    for c in prange(nth):
+        OLD = np.zeros((4, n_post), np.int64)  # row 3: 0 (the "no synaptic factor" of the chains)
+        HAVE = np.zeros(3, np.bool_)
+        CK = np.zeros((CH_MAX, CK_COLS), np.int64)
+        for j in range(c, n_pre, nth):
+            sxj = TXv[j]
+            x0j = sxj > 0
+            full = u_on or (x0j and has_x0)
+            if not full and (not has_y0 or ny == 0):
+                continue
+            base = pj.woff + j * n_post
+            if not full:
+                if not chb_ok:
+                    continue
+                # many bAPs: a vectorized pass over the whole row (a post without a bAP gets no
+                # product: old << 7, which the write-back returns unchanged); few: the bAP posts one
+                # by one
+                for v in range(3):
+                    HAVE[v] = False
+                for z in range(3):
+                    if pj.tgt_has[z] and _has_y0(z, p0, np_, PT):
+                        nk = 0
+                        for rl in range(np_):
+                            if PT[p0 + rl, 0] == z and PT[p0 + rl, 1] == 1:
+                                _ck_fill(CK, nk, rl, TP[rl, 1, j], p0, PT, NS, SV, SC, SS, SWd)
+                                nk += 1
+                        plo, phi, lo, hi = target_bounds(z, pj.sign_mode)
+                        if dense:
+                            _old_row(OLD, HAVE, z, Zs, base, n_post)
+                            Z = Zs[z]
+                            NSAT[c, z] += _chain_full(
+                                Z[base : base + n_post],
+                                OLD,
+                                z,
+                                n_post,
+                                YM,
+                                CK,
+                                nk,
+                                TQ1,
+                                thr,
+                                plo,
+                                phi,
+                                lo,
+                                hi,
+                                False,
+                            )
+                        else:
+                            NSAT[c, z] += _chain_bap(
+                                Zs[z], base, z, ylist, ny, CK, nk, TQ1, thr, plo, phi, lo, hi
+                            )
+                done[j] = True
+                continue
+            if not ch_ok:
+                continue
+            # every live target must have a chain, else the whole row goes the sequential way
+            ok = True
+            for z in range(3):
+                if pj.tgt_has[z] and _live(z, j, x0j, sxj, u_on, ny, p0, np_, T_e, PT, TP, QZ):
+                    nk, clip0 = _ck_row(CK, z, j, x0j, u_on, ny, p0, PT, TP, QZ, NS, SV, SC, SS, SWd)
+                    if nk == 0:
+                        ok = False
+                        break
+            if not ok:
+                continue
+            for v in range(3):
+                HAVE[v] = False
+            for z in range(3):
+                if not pj.tgt_has[z] or not _live(z, j, x0j, sxj, u_on, ny, p0, np_, T_e, PT, TP, QZ):
+                    continue
+                nk, clip0 = _ck_row(CK, z, j, x0j, u_on, ny, p0, PT, TP, QZ, NS, SV, SC, SS, SWd)
+                _old_row(OLD, HAVE, z, Zs, base, n_post)
+                for k in range(nk):
+                    if CK[k, CK_V] < 3:
+                        _old_row(OLD, HAVE, CK[k, CK_V], Zs, base, n_post)
+                plo, phi, lo, hi = target_bounds(z, pj.sign_mode)
+                Z = Zs[z]
+                NSAT[c, z] += _chain_full(
+                    Z[base : base + n_post], OLD, z, n_post, YM, CK, nk, TQ1, thr, plo, phi, lo, hi, clip0
+                )
+            done[j] = True
+    nsat = np.zeros(3, np.int64)
+    for c in range(nth):
+        for z in range(3):
+            nsat[z] += NSAT[c, z]
+    return nsat
+
+
 @njit(cache=True)
 def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
     """Epoch learning of one projection ``pj`` (:class:`.separable.Proj`) whose rule has w/d/t
@@ -859,7 +990,14 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
     Zs = (st.WT, st.D2T, st.T1T)
     CK = np.zeros((CH_MAX, CK_COLS), np.int64)
     TQ1 = np.ascontiguousarray(TQ[:, min(1, T_e), :])  # C layout: the chain loops vectorize
+    rdone = np.zeros(n_pre, np.bool_)
+    if ch_ok or chb_ok:  # the chain-only rows across the threads (_chain_rows), the rest below
+        flags = np.array([u_on, has_x0, has_y0, ch_ok, chb_ok])
+        cs_ = _chain_rows(rdone, pj, PT, TP, QZ, NS, SV, SC, SS, SWd, TXv, YM, ylist, ny, TQ1, thr, Zs, flags)
+        nsat += cs_
     for j in range(n_pre):
+        if rdone[j]:
+            continue
         sxj = TXv[j]
         x0j = sxj > 0
         full = u_on or (x0j and has_x0)
