@@ -26,10 +26,12 @@ separately), so it is a steady-state rate. The emulator (``Program.run``, fused 
 after a JIT warm-up: end to end over ``--steps`` (validation, plan, PCG64 draws, result arrays
 included) and steady state (the marginal cost of ``--steps`` more steps: runs of N and 2N steps,
 difference), each by wall clock and by CPU time (the machine is shared; the load average is
-printed). Bit-exactness in the same run: output spikes every step and the final learned weights
-and tag_1 of the common stretch (the emulator re-runs the first ``--lava-steps`` steps). Goal
-(issue 6, issue 13 item 5): >= 50x Lava's steps per second. ``main(quick)`` gives
-``benchmarks/run.py`` one row per rule (quick: 200 x 200, 40 steps, Lava over 8).
+printed; the rows say how many numba threads the emulator had: the w/d/t kernel runs its
+one-pass chain rows across them, Lava its processes; the same ``--steps`` on one thread too).
+Bit-exactness in the same run: output spikes every step and the final learned weights and tag_1 of
+the common stretch (the emulator re-runs the first ``--lava-steps`` steps). Goal (issue 6, issue 13
+item 5): >= 50x Lava's steps per second. ``main(quick)`` gives ``benchmarks/run.py`` one row per
+rule (quick: 200 x 200, 40 steps, Lava over 8).
 """
 
 from __future__ import annotations
@@ -192,6 +194,14 @@ def measure(steps: int = 500, lava_steps: int = 60, n: int = 1000, rule: str = "
 
     emu_s, emu_cpu = timed(steps)
     emu2_s, emu2_cpu = timed(2 * steps)
+    import numba
+
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)  # the same run on one numba thread (the chain rows' split switched off)
+    try:
+        one_s, one_cpu = timed(steps)
+    finally:
+        numba.set_num_threads(threads)
     emu_rate = steps / emu_s
     steady_rate = steps / max(emu2_s - emu_s, 1e-9)
     steady_cpu = steps / max(emu2_cpu - emu_cpu, 1e-9)
@@ -208,6 +218,9 @@ def measure(steps: int = 500, lava_steps: int = 60, n: int = 1000, rule: str = "
         steps=steps,
         lava_steps=lava_steps,
         load_avg=os.getloadavg()[0],
+        numba_threads=threads,
+        emulator_1thread_steps_per_s=round(steps / one_s, 1),
+        emulator_1thread_cpu_steps_per_s=round(steps / one_cpu, 1),
         output_spikes=int(ref.outputs["y"].sum()),
         weights_changed=int(
             (ref.recordings["syn.weights"][0] != prog.projections["syn"].params["weights"]).sum()
@@ -252,6 +265,7 @@ def main(quick: bool = False) -> list:
             unit="steps/s",
             goal=">= 50x",
             note=f"{steps} steps; steady state {m['emulator_steady_steps_per_s']:,.0f}/s"
+            + f"; {m['numba_threads']} numba thread(s), on 1: {m['emulator_1thread_steps_per_s']:,.0f}/s"
             + (
                 f"; {m['speedup_vs_lava_idle_19']}x Lava's idle ~19/s (docs figure)"
                 if rule == "stdp" and not quick
