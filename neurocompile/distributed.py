@@ -309,9 +309,34 @@ def _run_shard(
             warnings.simplefilter("ignore", RuntimeWarning)  # merged and re-issued on the client
             result = fn(prog, inputs, **options)
         _STATS["shards"] += 1
-        return {"result": result}
+        return {"result": result, "packed": _pack_spikes(result)}
     except NeurocompileError as exc:
         return {"error": _error_payload(exc)}
+
+
+def _pack_spikes(result: Any) -> dict[tuple[str, str], tuple[tuple[int, ...], np.ndarray]]:
+    """Take every integer or bool array of 0s and 1s out of ``result`` (spike recordings and outputs)
+    and return it packed 8 per byte (``np.packbits``) with its shape and dtype: a validation batch's
+    spikes are most of what a shard sends back (int8, and the recorded input as given), and the client
+    unpacks them (:func:`_unpack_spikes`) to equal arrays of the same dtype."""
+    packed = {}
+    for field in ("outputs", "recordings"):
+        arrays = getattr(result, field)
+        for key, arr in list(arrays.items()):
+            if isinstance(arr, np.ndarray) and arr.dtype.kind in "biu" and arr.size >= 64:
+                if arr.min() >= 0 and arr.max() <= 1:
+                    bits = np.packbits(arr.astype(np.uint8, copy=False), axis=None)
+                    packed[(field, key)] = (arr.shape, arr.dtype.str, bits)
+                    arrays[key] = None
+    return packed
+
+
+def _unpack_spikes(part: dict[str, Any]) -> None:
+    """Put the arrays :func:`_pack_spikes` took out of a shard's result back, unpacked (int8)."""
+    for (field, key), (shape, dtype, bits) in part.get("packed", {}).items():
+        n = int(np.prod(shape))
+        arr = np.unpackbits(bits, count=n).reshape(shape)
+        getattr(part["result"], field)[key] = arr.astype(np.dtype(dtype), copy=False)
 
 
 # ---------------------------------------------------------------------------------- the run
@@ -394,6 +419,8 @@ def run_sharded(
         finally:
             client.cancel(futures + [shared])
     _raise_first_error(parts, bounds)
+    for part in parts:
+        _unpack_spikes(part)
     merged = merge_results([p["result"] for p in parts], bounds, program)
     for message in merged.warnings:
         warnings.warn(message, RuntimeWarning, stacklevel=2)

@@ -450,3 +450,33 @@ def test_shipped_bytes_are_the_same_program():
     prog = _loihi_program(seed=4)
     shipped = prog.to_bytes(compresslevel=SHIP_COMPRESS_LEVEL)
     assert shipped != prog.to_bytes() and Program.from_bytes(shipped).to_bytes() == prog.to_bytes()
+
+
+def test_shard_results_pack_spikes_losslessly():
+    """A shard's 0/1 integer and bool arrays travel packed 8 per byte and come back equal, with their
+    dtype; any other array (other values, floats, tiny) travels as it is."""
+    from types import SimpleNamespace
+
+    from neurocompile.distributed import _pack_spikes, _unpack_spikes
+
+    rng = np.random.default_rng(0)
+    spikes = (rng.random((3, 50, 7)) < 0.3).astype(np.int8)
+    arrays = {
+        "a.spikes": spikes,
+        "inp.spikes": spikes.astype(np.int64)[:, ::2],  # not contiguous
+        "b": spikes.astype(bool),
+        "u": spikes.astype(np.uint8),
+        "counts": spikes * 2,  # values beyond 1: not packed
+        "v": spikes.astype(np.float64),
+        "tiny": spikes[:1, :2, :3].copy(),
+    }
+    want = {k: v.copy() for k, v in arrays.items()}
+    result = SimpleNamespace(outputs={"y": spikes[:, 10:].copy()}, recordings=dict(arrays))
+    packed = _pack_spikes(result)
+    assert {key for _, key in packed} == {"y", "a.spikes", "inp.spikes", "b", "u"}
+    assert all(result.recordings[k] is arrays[k] for k in ("counts", "v", "tiny"))
+    _unpack_spikes({"result": result, "packed": packed})
+    for k, v in want.items():
+        got = result.recordings[k]
+        assert got.dtype == v.dtype and np.array_equal(got, v), k
+    assert np.array_equal(result.outputs["y"], spikes[:, 10:])
