@@ -163,6 +163,7 @@ def no_hugepage_advice() -> Iterator[None]:
         _set_madvise_hugepage(prev)
 
 
+@no_hugepage_advice()
 def compile(  # noqa: A001 - the public name is part of the interface
     model: Any,
     target: str,
@@ -193,35 +194,6 @@ def compile(  # noqa: A001 - the public name is part of the interface
     take, and the typed errors of loading, semantics and lowering. Runs in
     :func:`no_hugepage_advice`.
     """
-    with no_hugepage_advice():
-        return _compile(
-            model,
-            target,
-            dt=dt,
-            discretization=discretization,
-            reset=reset,
-            calibration=calibration,
-            learning=learning,
-            profile=profile,
-            framework=framework,
-            **target_options,
-        )
-
-
-def _compile(
-    model: Any,
-    target: str,
-    *,
-    dt: float | None = None,
-    discretization: str = "forward",
-    reset: str = "file",
-    calibration: Any = None,
-    learning: Any = None,
-    profile: bool = False,
-    framework: str | None = None,
-    **target_options: Any,
-):
-    """:func:`compile` (its documentation) without :func:`no_hugepage_advice`."""
     if profile:  # nested in profiling(): its dict gets the passes as well
         with profiling(_TIMINGS.get()) as timings:
             program = compile(
