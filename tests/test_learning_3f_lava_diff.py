@@ -230,25 +230,33 @@ def test_three_factor_random_rules_bit_exact_every_step(chunk):
     cases = _cases()[chunk * PER_RUN : (chunk + 1) * PER_RUN]
     batch = [(s, p, n, random_three_factor_inputs(s, p, STEPS)) for s, p, n, _ in cases]
     lava = _lava_run(batch)
-    learned = 0
-    for (seed, prog, names, inp), got in zip(batch, lava):
-        res, emu = _fused_per_step(prog, inp, names)
-        for obs in ("spikes", "v"):
-            a = got[("h", obs)].reshape(STEPS, -1)
-            b = res.recordings[f"h.{obs}"][0].reshape(STEPS, -1)
-            assert np.array_equal(a, b), f"seed {seed}: h.{obs} differs from step {_first(a, b)}"
-        for n in names:
-            for v in VARS:
-                a = got[(n, v)].reshape(STEPS, -1)
-                b = emu[(n, v)].reshape(STEPS, -1)
-                assert np.array_equal(a, b), (
-                    f"seed {seed}: {n}.{v} differs from step {_first(a, b)} "
-                    f"(dw={prog.projections[n].params['dw']!r} dt={prog.projections[n].params['dt']!r} "
-                    f"dd={prog.projections[n].params['dd']!r})"
-                )
-            assert np.array_equal(emu[(n, "w")][-1], res.recordings[f"{n}.weights"][0]), f"seed {seed} {n}"
-            learned += int((emu[(n, "w")][-1] != prog.projections[n].params["weights"]).any())
+    learned = sum(_compare_every_step(case, got) for case, got in zip(batch, lava))
     assert learned >= len(batch) * 8 // 2, f"only {learned} rules changed weights: the comparison is weak"
+
+
+def _compare_every_step(case, got) -> int:
+    """Compare one Program's Lava recordings ``got`` (from ``_lava_run``) with the fused kernel at
+    every step: the post h's spikes and v, and VARS of every learning projection; the last step's
+    weights also against ``Program.run``'s recording. Returns how many rules changed weights."""
+    seed, prog, names, inp = case
+    res, emu = _fused_per_step(prog, inp, names)
+    for obs in ("spikes", "v"):
+        a = got[("h", obs)].reshape(STEPS, -1)
+        b = res.recordings[f"h.{obs}"][0].reshape(STEPS, -1)
+        assert np.array_equal(a, b), f"seed {seed}: h.{obs} differs from step {_first(a, b)}"
+    learned = 0
+    for n in names:
+        pp = prog.projections[n].params
+        for v in VARS:
+            a = got[(n, v)].reshape(STEPS, -1)
+            b = emu[(n, v)].reshape(STEPS, -1)
+            assert np.array_equal(a, b), (
+                f"seed {seed}: {n}.{v} differs from step {_first(a, b)} "
+                f"(dw={pp.get('dw')!r} dt={pp.get('dt')!r} dd={pp.get('dd')!r})"
+            )
+        assert np.array_equal(emu[(n, "w")][-1], res.recordings[f"{n}.weights"][0]), f"seed {seed} {n}"
+        learned += int((emu[(n, "w")][-1] != pp["weights"]).any())
+    return learned
 
 
 def _first(a, b):
@@ -384,18 +392,5 @@ def test_learning_signal_random_rules_bit_exact_every_step(chunk):
     cases = _signal_cases()[chunk * SIG_PER_RUN : (chunk + 1) * SIG_PER_RUN]
     batch = [(s, p, n, _signal_inputs(s, p, STEPS)) for s, p, n in cases]
     lava = _lava_run(batch)
-    learned = 0
-    for (seed, prog, names, inp), got in zip(batch, lava):
-        res, emu = _fused_per_step(prog, inp, names)
-        for obs in ("spikes", "v"):
-            a = got[("h", obs)].reshape(STEPS, -1)
-            b = res.recordings[f"h.{obs}"][0].reshape(STEPS, -1)
-            assert np.array_equal(a, b), f"seed {seed}: h.{obs} differs from step {_first(a, b)}"
-        for n in names:
-            for v in VARS:
-                a = got[(n, v)].reshape(STEPS, -1)
-                b = emu[(n, v)].reshape(STEPS, -1)
-                assert np.array_equal(a, b), f"seed {seed}: {n}.{v} differs from step {_first(a, b)}"
-            assert np.array_equal(emu[(n, "w")][-1], res.recordings[f"{n}.weights"][0]), f"seed {seed} {n}"
-            learned += int((emu[(n, "w")][-1] != prog.projections[n].params["weights"]).any())
+    learned = sum(_compare_every_step(case, got) for case, got in zip(batch, lava))
     assert learned >= len(batch) * 5 // 2, f"only {learned} rules changed weights: the comparison is weak"
