@@ -167,9 +167,12 @@ def _product_row(m, p, tq, SV, SC, SS, SW, ns, OLD, mant, shift, sexp, n):
 def _old_row(OLD, HAVE, v, Zs, base, n):
     """Copy variable v (0 w, 1 d, 2 t) of the row into ``OLD[v]`` once per row, before any write."""
     if not HAVE[v]:
-        Zv = Zs[v]
+        # through views indexed by range(n): ``Zv[base + i]`` with a signed base compiled to a
+        # per-element negative-index wraparound and insert (a scalar gather, ~1/6 of e-prop's step)
+        src = Zs[v][base : base + n]
+        dst = OLD[v]
         for i in range(n):
-            OLD[v, i] = Zv[base + i]
+            dst[i] = src[i]
         HAVE[v] = True
 
 
