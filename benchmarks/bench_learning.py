@@ -26,8 +26,11 @@ separately), so it is a steady-state rate. The emulator (``Program.run``, fused 
 after a JIT warm-up: end to end over ``--steps`` (validation, plan, PCG64 draws, result arrays
 included) and steady state (the marginal cost of ``--steps`` more steps: runs of N and 2N steps,
 difference), each by wall clock and by CPU time (the machine is shared; the load average is
-printed; the rows say how many numba threads the emulator had: the w/d/t kernel runs its
-one-pass chain rows across them, Lava its processes; the same ``--steps`` on one thread too).
+printed; the rows say how many numba threads the emulator had, numba's threading layer and
+``OMP_WAIT_POLICY`` (the emulator sets ``passive`` unless the environment sets it: idle OpenMP
+threads sleep instead of spinning, which on a loaded machine made 2 threads many times slower than
+one; ``targets/loihi2/emulator/arith.py``): the w/d/t kernel runs its one-pass chain rows across
+them, Lava its processes; the same ``--steps`` on one thread too).
 Bit-exactness in the same run: output spikes every step and the final learned weights and tag_1 of
 the common stretch (the emulator re-runs the first ``--lava-steps`` steps). Goal (issue 6, issue 13
 item 5): >= 50x Lava's steps per second. ``main(quick)`` gives ``benchmarks/run.py`` one row per
@@ -197,6 +200,10 @@ def measure(steps: int = 500, lava_steps: int = 60, n: int = 1000, rule: str = "
     import numba
 
     threads = numba.get_num_threads()
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # no parallel region ran (a rule without one)
+        layer = "none"
     numba.set_num_threads(1)  # the same run on one numba thread (the chain rows' split switched off)
     try:
         one_s, one_cpu = timed(steps)
@@ -219,6 +226,8 @@ def measure(steps: int = 500, lava_steps: int = 60, n: int = 1000, rule: str = "
         lava_steps=lava_steps,
         load_avg=os.getloadavg()[0],
         numba_threads=threads,
+        threading_layer=layer,
+        omp_wait_policy=os.environ.get("OMP_WAIT_POLICY", ""),
         emulator_1thread_steps_per_s=round(steps / one_s, 1),
         emulator_1thread_cpu_steps_per_s=round(steps / one_cpu, 1),
         output_spikes=int(ref.outputs["y"].sum()),
@@ -265,7 +274,9 @@ def main(quick: bool = False) -> list:
             unit="steps/s",
             goal=">= 50x",
             note=f"{steps} steps; steady state {m['emulator_steady_steps_per_s']:,.0f}/s"
-            + f"; {m['numba_threads']} numba thread(s), on 1: {m['emulator_1thread_steps_per_s']:,.0f}/s"
+            + f"; {m['numba_threads']} numba thread(s) ({m['threading_layer']}"
+            + (f", OMP_WAIT_POLICY={m['omp_wait_policy']}" if m["omp_wait_policy"] else "")
+            + f"), on 1: {m['emulator_1thread_steps_per_s']:,.0f}/s"
             + (
                 f"; {m['speedup_vs_lava_idle_19']}x Lava's idle ~19/s (docs figure)"
                 if rule == "stdp" and not quick

@@ -18,16 +18,26 @@ comes from ``targets/loihi2/spec.py``; no kernel writes a literal 4096, 2**23 or
   bounds per target and sign mode (:func:`target_bounds`, :func:`write_back`; :func:`write_back_sat`
   and :func:`saturated` say whether saturation changed the value, for the run's warnings).
 
+Importing this module (every kernel does) sets ``OMP_WAIT_POLICY=passive`` unless the environment
+already sets it: the parallel kernels' OpenMP threads (numba's ``omp`` layer, libgomp, which reads the
+variable when numba first starts its threads) then sleep between parallel regions instead of spinning.
+A spinning worker made a 2-thread e-prop run on a 2-core machine whose other core was busy many times
+slower than one thread; passive, it ran as fast as one thread (docs/learning.md).
+
 Numba caches a kernel by its own file's timestamp: after editing this module delete
 ``targets/loihi2/emulator/__pycache__/*.nb?``.
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from numba import njit
 
 from neurocompile.targets.loihi2 import spec
+
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 # ----------------------------------------------------------------------- int32
 _TWO31 = -spec.INT32_MIN
