@@ -54,6 +54,8 @@ class Cfg:
     w_out: float = 40.0
     w_rec: float = 10.0
     wexp: int = 0
+    wexp_out: int | None = None  # the readout's weight exponent (None: wexp)
+    wexp_rec: int | None = None  # the recurrent weights' exponent (None: wexp)
     b_scale: int = 64  # feedback weights uniform in +-b_scale
     b_exp: int = -6
     lr_hid: float = 2.0**-10
@@ -66,6 +68,7 @@ class Cfg:
     psi_height: float = 64.0
     lr_decay: float = 0.5
     impulse: float = 16.0  # pre-trace impulse of the first epoch (x lr_decay per epoch)
+    impulse_out: float | None = None  # the readout rule's (None: impulse)
     target_from: int = 0  # the target (and the decoding window) starts at this step of a sample
     target_blank: bool = False  # the target stays on during the blank steps
     seed: int = 0
@@ -86,30 +89,35 @@ FA = Cfg(
 )
 EPROP = Cfg(
     task="eprop",
-    n_hid=200,
+    n_hid=400,
     t_on=4,
     blank=8,
     du=1024,
     dv=481,
-    vth=128,
+    vth=224,
     vth_out=64,
-    du_out=4095,
+    du_out=1024,
     dv_out=4095,
     wexp=-3,
+    wexp_out=-6,
+    wexp_rec=-5,
     w_in=240.0,
-    w_out=16.0,
-    w_rec=60.0,
+    w_out=128.0,
+    w_rec=168.0,
+    b_exp=-8,
     lr_out=2.0**-10,
     lr_hid=2.0**-10,
     elig=0.25,
     psi_height=4.0,
     target=96,
-    target_from=16,
+    target_from=24,
     target_blank=True,
     tau_out=2.0,
-    tau_pre_out=2.0,
+    tau_pre_out=4.0,
     impulse=2.0,
-    epochs=3,
+    impulse_out=16.0,
+    epochs=8,
+    lr_decay=0.7,
 )
 
 
@@ -163,9 +171,10 @@ def init_weights(cfg: Cfg, n_in: int):
     return W1, W2, B, WR
 
 
-def _out(cfg: Cfg, name: str) -> int:
-    """The output layer's ``du``/``dv`` (the hidden layer's unless set)."""
-    v = getattr(cfg, f"{name}_out")
+def _field(cfg: Cfg, name: str, part: str = "out") -> int:
+    """The output layer's (``part="out"``: ``du``/``dv``/``wexp``) or the recurrent projection's
+    (``"rec"``: ``wexp``) value: the hidden layer's unless set."""
+    v = getattr(cfg, f"{name}_{part}")
     return getattr(cfg, name) if v is None else v
 
 
@@ -174,12 +183,13 @@ def rules(cfg: Cfg, epoch: int = 0):
     through the pre-trace impulse (dw is proportional to x1; Loihi 2's smallest coefficient step
     rules out shrinking ``lr`` itself below 2^-10)."""
     imp = cfg.impulse * cfg.lr_decay**epoch
+    imp_out = imp if cfg.impulse_out is None else cfg.impulse_out * cfg.lr_decay**epoch
     out = feedback_alignment(
         lr=cfg.lr_out,
         tau_pre=cfg.tau_pre if cfg.tau_pre_out is None else cfg.tau_pre_out,
         layer="output",
         tau_out=cfg.tau_out,
-        trace_impulse=imp,
+        trace_impulse=imp_out,
         name="out",
     )
     if cfg.task == "fa":
@@ -212,13 +222,17 @@ def program(cfg: Cfg, n_in: int, weights=None, epoch: int = 0, tags=None):
     b.input("target", 10, num_message_bits=8)
     b.lif_3f("hid", cfg.n_hid, du=cfg.du, dv=cfg.dv, vth=cfg.vth, rule=hid_rule)
     b.lif_3f(
-        "out", 10, du=_out(cfg, "du"), dv=_out(cfg, "dv"), vth=cfg.vth_out, rule=out_rule, reward="target"
+        "out", 10, du=_field(cfg, "du"), dv=_field(cfg, "dv"), vth=cfg.vth_out, rule=out_rule, reward="target"
     )
     kw = dict(sign_mode=1, weight_exp=cfg.wexp)
     b.learning_dense("inp", "hid", W1, hid_rule, rng_seed=1, tag_1=tags.get("w_in"), name="w_in", **kw)
     if cfg.task == "eprop":
-        b.learning_dense("hid", "hid", WR, hid_rule, rng_seed=3, tag_1=tags.get("w_rec"), name="w_rec", **kw)
-    b.learning_dense("hid", "out", W2, out_rule, rng_seed=2, name="w_out", **kw)
+        kw_rec = dict(kw, weight_exp=_field(cfg, "wexp", "rec"))
+        b.learning_dense(
+            "hid", "hid", WR, hid_rule, rng_seed=3, tag_1=tags.get("w_rec"), name="w_rec", **kw_rec
+        )
+    kw_out = dict(kw, weight_exp=_field(cfg, "wexp"))
+    b.learning_dense("hid", "out", W2, out_rule, rng_seed=2, name="w_out", **kw_out)
     b.feedback("out", "hid", B, weight_exp=cfg.b_exp, name="fb")
     return b.build(outputs={"y": ("out", "spikes")})
 
@@ -230,14 +244,16 @@ def float_net(cfg: Cfg, n_in: int, weights=None) -> FloatNet:
     pops = [
         FPop("inp", n_in, "input"),
         FPop("hid", cfg.n_hid, du=cfg.du, dv=cfg.dv, vth=cfg.vth, psi_height=cfg.psi_height, signal="signed"),
-        FPop("out", 10, du=_out(cfg, "du"), dv=_out(cfg, "dv"), vth=cfg.vth_out, signal="target", reward="target",
+        FPop("out", 10, du=_field(cfg, "du"), dv=_field(cfg, "dv"), vth=cfg.vth_out, signal="target", reward="target",
              y3_impulse=16.0, y3_tau=cfg.tau_out),
     ]  # fmt: skip
     projs = [FProj("w_in", "inp", "hid", W1.astype(float), sc, hid_rule)]
     if cfg.task == "eprop":
-        projs.append(FProj("w_rec", "hid", "hid", WR.astype(float), sc, hid_rule))
+        projs.append(
+            FProj("w_rec", "hid", "hid", WR.astype(float), 2.0 ** _field(cfg, "wexp", "rec"), hid_rule)
+        )
     projs += [
-        FProj("w_out", "hid", "out", W2.astype(float), sc, out_rule),
+        FProj("w_out", "hid", "out", W2.astype(float), 2.0 ** _field(cfg, "wexp"), out_rule),
         FProj("fb", "out", "hid", B.astype(float), 2.0**cfg.b_exp, feedback=True),
     ]
     return FloatNet(pops, projs)
@@ -256,11 +272,11 @@ def inference_program(cfg: Cfg, weights):
     b = Loihi2Builder()
     b.input("inp", W1.shape[1])
     b.lif("hid", cfg.n_hid, du=cfg.du, dv=cfg.dv, vth=cfg.vth)
-    b.lif("out", 10, du=_out(cfg, "du"), dv=_out(cfg, "dv"), vth=cfg.vth_out)
+    b.lif("out", 10, du=_field(cfg, "du"), dv=_field(cfg, "dv"), vth=cfg.vth_out)
     b.dense("inp", "hid", W1, sign_mode=1, weight_exp=cfg.wexp)
     if cfg.task == "eprop":
-        b.dense("hid", "hid", WR, sign_mode=1, weight_exp=cfg.wexp)
-    b.dense("hid", "out", W2, sign_mode=1, weight_exp=cfg.wexp)
+        b.dense("hid", "hid", WR, sign_mode=1, weight_exp=_field(cfg, "wexp", "rec"))
+    b.dense("hid", "out", W2, sign_mode=1, weight_exp=_field(cfg, "wexp"))
     return b.build(outputs={"y": ("out", "spikes")})
 
 
@@ -396,19 +412,31 @@ def plot(results: dict, path: Path) -> Path:
 
 
 EPROP_NOTE = """
-e-prop as configured here does not reach the goal, neither in float nor on the emulator. What the
-validation split showed (float version, runs not repeated by this script): the online readout was
-the first limit - with output neurons as slow as the hidden ones, the delta rule credited the
-hidden spikes of the current step for output spikes caused a row earlier, so the outputs are now
-fast (du = dv = 4095) with a 2-step pre trace and own-spike trace; a 64-neuron layer with an
-instantaneous synaptic current keeps little of the earlier rows in its spike counts, so the layer
-now has 200 neurons and a synaptic time constant of ~4 steps (du = 1024). The readout learned
-online still stays well below a linear classifier fitted offline to the untrained layer's spike
-counts, and the hidden e-prop updates lowered the validation accuracy after one epoch in every
-setting tried (hidden learning rates 2^-16..2^-10, pseudo-derivative heights 4..64; the chip's
-coefficients drop products below 2^-10, and a height of 4, which hurt least, leaves the integer
-pseudo-derivative 3 bits, part of the float - emulator gap). The curves are noisy
-from one quarter epoch to the next: batch-1 online learning with a constant rate within an epoch.
+e-prop as configured here does not reach the goal on the emulator, which stays well below the float
+version of the same rule; on the test run (trained on the whole training part) it ended further
+below than on the validation split (that run keeps no curve, so where it fell behind is not shown).
+What the validation split showed (float and emulator runs not repeated by this script):
+
+* The readout limited first. An online delta rule on the spikes of a single step learns a
+  one-vs-rest perceptron from features that see only the last row or two, and a linear classifier
+  fitted offline to the same hidden spikes filtered over ~4 steps does much better. So the readout's
+  synaptic current now filters the hidden spikes (du = 1024) and its pre trace has the same time
+  constant, and a larger, sparser hidden layer (400 neurons, threshold 224) gives it more to work
+  with. Online, batch 1, the readout still stays below that offline classifier.
+* On the emulator the readout's integer pre trace was too coarse at the hidden rule's impulse (a few
+  units): the readout weights now use exponent -6 with an 8x larger impulse (the same effective
+  learning rate, finer integer steps), which brought the emulator close to the float version when
+  only the readout learns.
+* The hidden e-prop updates cost accuracy on the emulator that they do not cost in float: per step
+  they are far below one weight quantum (2 units of an 8-bit MIXED weight), so stochastic rounding
+  turns them into a random walk of the 160,000 recurrent weights. Recurrent weights at exponent -5
+  (4x finer steps) and a 4x weaker feedback (b_exp = -8) reduce this but do not remove it; the
+  chip's smallest learning-rate coefficient (2^-10) and the few-bit pseudo-derivative (height 4) rule
+  out smaller updates short of dropping them. In float, the hidden updates at these rates neither
+  helped nor hurt clearly.
+
+The curves are noisy from one quarter epoch to the next: batch-1 online learning with a constant
+rate within an epoch.
 """
 
 #: the issue's accuracy goals on the test set (emulator), each within 3 pp of the float version.
@@ -444,12 +472,16 @@ def render(results: dict) -> str:
     ce = results.get("eprop", {}).get("config", dict(EPROP.__dict__))
     first = results.get("fa") or results.get("eprop")
     default = Cfg().__dict__
+    ecfg = Cfg(**{**default, **ce})
     ep = results.get("eprop")
     ep_met = ep is not None and ep["test"]["emulator"][-1] >= GOALS["eprop"]
     return PAGE.format(
         eprop_note="" if ep is None or ep_met else EPROP_NOTE,
         fa={**default, **cf},
         ep={**default, **ce},
+        ep_tau_u=round(4096 / _field(ecfg, "du"), 1),
+        ep_wexp_out=_field(ecfg, "wexp"),
+        ep_imp_ratio=(ecfg.impulse if ecfg.impulse_out is None else ecfg.impulse_out) / ecfg.impulse,
         table="\n".join(rows),
         fa_cfg=json.dumps(cf, sort_keys=True),
         ep_cfg=json.dumps(ce, sort_keys=True),
@@ -475,16 +507,21 @@ Both networks learn online from one stream of samples (each shown for a fixed nu
 the target on the output layer's third-factor input), from uniform random integer weights, with the
 same rule products in the float reference (`neurocompile.learning.online`) and on the loihi2
 emulator (integer, Lava's bit-approximate learning engine with stochastic rounding). The learning
-rate halves every epoch (through the pre-trace impulse); {fa[epochs]} (FA) and {ep[epochs]} (e-prop) epochs. Accuracy: frozen weights, each sample on its
-own, prediction = the output with the most spikes (ties: the lowest index).
+rate decays by a factor {fa[lr_decay]:g} (FA) and {ep[lr_decay]:g} (e-prop) per epoch (through the pre-trace impulses);
+{fa[epochs]} (FA) and {ep[epochs]} (e-prop) epochs. Accuracy: frozen weights, each sample on its own, prediction = the
+output with the most spikes (ties: the lowest index).
 
 * **FA**: 64 pixels (regular rate code, {fa[t_on]} steps + {fa[blank]} blank) -> {fa[n_hid]} hidden `lif_3f` (pseudo-derivative
   y1, signed L in y2/y3 from the feedback projection) -> 10 outputs (`lif_3f`, the learning-signal
   population: y2 = target, y3 = own spike trace, sends y2 - y3 back through fixed random weights B).
 * **e-prop**: the zoo RNN's input (8 pixels of one row per step, {ep[t_on]} steps per row, {ep[blank]} blank steps) ->
   {ep[n_hid]} recurrent hidden `lif_3f` (input and recurrent weights learn by `eprop`, eligibility in tag 1)
-  -> 10 outputs as above (readout: delta rule), here with du = {ep[du_out]}, dv = {ep[dv_out]} and a
-  {ep[tau_pre_out]:g}-step pre trace; target and decoding from step {ep[target_from]} on.
+  -> 10 outputs as above (readout: delta rule). The readout's synaptic current filters the hidden
+  spikes (du = {ep[du_out]}: a ~{ep_tau_u:g}-step time constant) and its pre trace has the same time constant
+  ({ep[tau_pre_out]:g} steps), so the delta rule credits the inputs that make the current; dv = {ep[dv_out]}: an
+  output spikes on the steps its current exceeds the threshold. Readout weights at exponent
+  {ep_wexp_out} with a pre-trace impulse {ep_imp_ratio:g} times the hidden rule's (finer integer traces and
+  weights, same learning rate). Target and decoding from step {ep[target_from]} on.
 
 Hyperparameters were chosen on the validation split ({n_fit} fit / {n_val} validation samples); the
 test set ({n_test} samples) was evaluated once, after training on the whole training part ({n_train}
