@@ -1007,42 +1007,7 @@ def learn_synaptic(t, pj, pr, st, TXv, TYv, rw):
         if not full and (not has_y0 or ny == 0):
             continue
         base = pj.woff + j * n_post
-        if not full and chb_ok:
-            # many bAPs: a vectorized pass over the whole row (a post without a bAP gets no product:
-            # old << 7, which the write-back returns unchanged); few: the bAP posts one by one
-            dense = ny * 8 >= n_post
-            for v in range(3):
-                HAVE[v] = False
-            for z in range(3):
-                if pj.tgt_has[z] and HASY0[z]:
-                    nk = 0
-                    for rl in range(np_):
-                        if PT[p0 + rl, 0] == z and PT[p0 + rl, 1] == 1:
-                            _ck_fill(CK, nk, rl, TP[rl, 1, j], p0, PT, NS, SV, SC, SS, SWd)
-                            nk += 1
-                    plo, phi, lo, hi = target_bounds(z, pj.sign_mode)
-                    if dense:
-                        _old_row(OLD, HAVE, z, Zs, base, n_post)
-                        Z = Zs[z]
-                        nsat[z] += _chain_full(
-                            Z[base : base + n_post],
-                            OLD,
-                            z,
-                            n_post,
-                            YM,
-                            CK,
-                            nk,
-                            TQ1,
-                            thr,
-                            plo,
-                            phi,
-                            lo,
-                            hi,
-                            False,
-                        )
-                    else:
-                        nsat[z] += _chain_bap(Zs[z], base, z, ylist, ny, CK, nk, TQ1, thr, plo, phi, lo, hi)
-            continue
+        # non-full rows of a chb_ok rule were all served by _chain_rows (rdone)
         if not full and yl_ok:
             _ylut_row(j, base, pj, pr, Zs, E, YR, YF, YG, YK, nsat)
             continue
