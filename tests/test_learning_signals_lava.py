@@ -2,7 +2,8 @@
 ``models/learning_signals.py`` (same builders as the trained networks, fewer hidden neurons) run on
 Lava (our LIF3F ProcessModel: pseudo-derivative, signed third factor, error port; graded Dense
 feedback into a_third_factor_in) and on the emulator; every recorded variable agrees at every step
-(spikes, v, learned weights, tag 1, the traces x1, y1, y2, y3) and in the final weights.
+(spikes, v, learned weights, tag 1, the traces x1, y1, y2, y3) and in the final weights, also with
+the hidden layer's dithered learning-signal rounding (``signal_shift``/``signal_lsb``).
 One Lava run for both Programs (Lava start-up dominates)."""
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def test_fa_and_eprop_programs_bit_exact_with_lava():
     cases = [
         _case(replace(FA, n_hid=8), 64, 0),
         _case(replace(EPROP, n_hid=8), 8, 1),
+        _case(replace(EPROP, n_hid=8, signal_shift=6), 8, 2),  # dithered signal rounding (signal_lsb 3)
     ]
     lava = run_jobs([Job(p, d, STEPS, needs) for p, d, needs, _ in cases])
     for (prog, data, needs, learn), got in zip(cases, lava):

@@ -379,12 +379,18 @@ class Loihi2Builder:
         psi_shift: int = 0,
         signal_mode: int = 0,
         error_out: int = 0,
+        signal_shift: int = 0,
+        signal_lsb: int = 0,
     ) -> Population:
         """A LIF that sends its bAP and traces y1..y3 to learning projections (three-factor
         rules) and reads a reward from the input population ``reward`` (y2). With ``rule`` (an
         IR rule or its :class:`~.learning.RuleMapping`) y1/y3 impulses and decays come from it,
         and for learning-signal rules (``eprop``, ``feedback_alignment``) also ``psi_height``,
         ``psi_shift``, ``signal_mode`` and ``error_out`` (``targets/loihi2/signals.py``).
+        ``signal_shift`` k and ``signal_lsb`` l round the third-factor input stochastically (dithered)
+        to a multiple of 2^l after dropping k fractional bits: give the feedback projections k more
+        fractional bits (``weight_exp`` + k) and take l from :func:`~.learning.exact_signal_lsb` so
+        that neither the feedback's nor the rule products' floors bias the learning signal.
         Equations: ``targets/loihi2/learning_validate.py``."""
         from .learning import RuleMapping, map_rule
 
@@ -413,6 +419,8 @@ class Loihi2Builder:
             ("psi_shift", psi_shift),
             ("signal_mode", signal_mode),
             ("error_out", error_out),
+            ("signal_shift", signal_shift),
+            ("signal_lsb", signal_lsb),
         ):
             if v:
                 params[k] = _int_scalar(v, name, k)

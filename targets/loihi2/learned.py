@@ -35,6 +35,8 @@ _LIF_3F_ONLY = (
     "psi_shift",
     "signal_mode",
     "error_out",
+    "signal_shift",
+    "signal_lsb",
 )
 
 

@@ -165,6 +165,20 @@ def psi_shift(vth: int, height: int, width_q8: int) -> int:
     return int(min(max(round(math.log2(max(x, 1.0))), 0), spec.PSI_SHIFT_MAX))
 
 
+def exact_signal_lsb(mapping: RuleMapping) -> int:
+    """The lif_3f ``signal_lsb`` l that makes every product with a learning-signal factor (y2 or
+    y3) exact: the product is pre-shifted (``LavaProduct.shift``) and floored, so ``mant * y`` must
+    be a multiple of 2^shift, i.e. y a multiple of 2^l with l = shift - (trailing zero bits of mant).
+    Left at 0 the floors keep every negative part and drop positive parts of the same size: a
+    signed learning signal then drifts the weights down (``targets/loihi2/signals.py``)."""
+    lsb = 0
+    for p in mapping.products:
+        if p.shift and any(v in ("y2", "y3") and c == 0 for v, c, _ in p.factors):
+            m = abs(int(p.mant))
+            lsb = max(lsb, p.shift - ((m & -m).bit_length() - 1))
+    return min(lsb, spec.SIGNAL_LSB_MAX)
+
+
 def map_rule(rule: LearningRule, *, weight_scale: float = 1.0, sign_mode: int | None = None) -> RuleMapping:
     """Map an IR rule onto Lava's LearningDense.
 

@@ -51,6 +51,12 @@ def validate_lif_3f(pop) -> None:
     check_int(p.get("psi_shift", 0), 0, spec.PSI_SHIFT_MAX, what=what, node=name, field="psi_shift")
     check_int(p.get("signal_mode", 0), 0, 1, what=what, node=name, field="signal_mode")
     check_int(p.get("error_out", 0), 0, 1, what=what, node=name, field="error_out")
+    check_int(p.get("signal_shift", 0), 0, spec.SIGNAL_SHIFT_MAX, what=what, node=name, field="signal_shift")
+    check_int(p.get("signal_lsb", 0), 0, spec.SIGNAL_LSB_MAX, what=what, node=name, field="signal_lsb")
+    if int(p.get("signal_shift", 0)) + int(p.get("signal_lsb", 0)) > spec.SIGNAL_SHIFT_MAX:
+        raise ParameterError(
+            f"signal_shift + signal_lsb must be <= {spec.SIGNAL_SHIFT_MAX}", node=name, parameter="signal_lsb"
+        )
 
 
 def validate_feedback(proj, program) -> None:

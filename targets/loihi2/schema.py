@@ -30,6 +30,7 @@ from neurocompile.schema import (
 )
 
 from . import spec
+from .signals import SIGNAL_FIELDS
 
 _COMMON_PROJ = ("weight_exp", "num_weight_bits", "sign_mode", "num_message_bits")
 _POP_FIELDS = {
@@ -65,9 +66,11 @@ _POP_FIELDS = {
         "psi_shift",
         "signal_mode",
         "error_out",
+        "signal_shift",
+        "signal_lsb",
     },
 }
-_POP_OPTIONAL = {"u_init", "v_init", "psi_height", "psi_shift", "signal_mode", "error_out"}
+_POP_OPTIONAL = {"u_init", "v_init"} | set(SIGNAL_FIELDS)
 _PROJ_FIELDS = {
     "dense": set(_COMMON_PROJ) | {"weights", "feedback"},
     "delay_dense": set(_COMMON_PROJ) | {"weights", "delays"},

@@ -7,7 +7,16 @@ cannot drift. Integers only (numpy int64, results in the 7-bit trace range 0..12
 With s the spike of this step (0/1), v the membrane voltage of this step *before* the reset,
 theta = vth << 6 and r the third-factor input received this step (a reward / host learning
 signal from an input population, or the sum of the feedback projections: fixed weights times the
-errors of the learning-signal population of the previous step, Lava's one-step Dense buffer):
+errors of the learning-signal population of the previous step, Lava's one-step Dense buffer),
+and, when ``signal_shift`` k or ``signal_lsb`` l is > 0, rounded stochastically to a multiple of 2^l
+after dropping k fractional bits: ``r <- ((r + d) >> (k + l)) << l`` with d a dither uniform in
+[0, 2^(k+l)) (:func:`dither`, a hash of the step and the neuron's index), so that E[r] is kept.
+Why: the learning engine floors, and floors never cancel on a signed learning signal L. A feedback
+projection with a negative weight exponent floors its sum (a bias of about -1/2 on L: send the sum
+with k more fractional bits, ``weight_exp`` + k); and a rule product ``t * y2`` is pre-shifted (9 + 7 +
+4 - 15 = 5 bits for tag times trace) and floored, which on ``lr * t * (y2 - y3)`` keeps a negative
+part and drops a positive one of the same size: exact only when ``mant * y`` is a multiple of 2^5, so
+l = 5 - log2(mant) (3 for mantissa 4) makes every product exact:
 
 * y1: ``psi_height == 0``: the spike trace ``min(((y1 * y1_decay) >> 12) + y1_impulse * s, 127)``;
   ``psi_height > 0``: the pseudo-derivative (surrogate) of the spike function,
@@ -30,7 +39,15 @@ TRACE_MAX = 127
 Y_DECAY_BITS = 12
 
 #: the optional lif_3f fields of learning signals and their defaults (old lif_3f behaviour).
-SIGNAL_FIELDS = {"psi_height": 0, "psi_shift": 0, "signal_mode": 0, "error_out": 0}
+SIGNAL_FIELDS = {
+    "psi_height": 0,
+    "psi_shift": 0,
+    "signal_mode": 0,
+    "error_out": 0,
+    "signal_shift": 0,
+    "signal_lsb": 0,
+}
+M32 = 0xFFFFFFFF
 
 
 def _trace(y: np.ndarray, decay: int, impulse: int, s: np.ndarray) -> np.ndarray:
@@ -43,26 +60,44 @@ def pseudo_derivative(v: np.ndarray, theta: int, height: int, shift: int) -> np.
     return np.maximum(int(height) - d, 0)
 
 
+def dither(step: int, n: int, bits: int) -> np.ndarray:
+    """(n,) int64 dither in [0, 2^bits) for neurons 0..n-1 at ``step``: the top ``bits`` of a 32-bit
+    integer hash of (step, index) (the emulator's kernel computes the same, ``arith.dither``)."""
+    h = np.uint64(step) * np.uint64(0x9E3779B1) + np.arange(n, dtype=np.uint64) * np.uint64(0x85EBCA77)
+    h &= np.uint64(M32)
+    h ^= h >> np.uint64(16)
+    h = (h * np.uint64(0x7FEB352D)) & np.uint64(M32)
+    h ^= h >> np.uint64(15)
+    h = (h * np.uint64(0x846CA68B)) & np.uint64(M32)
+    h ^= h >> np.uint64(16)
+    return (h >> np.uint64(32 - bits)).astype(np.int64)
+
+
 def lif3f_traces(
-    y: np.ndarray, s: np.ndarray, v: np.ndarray, theta: int, r: np.ndarray, p
+    y: np.ndarray, s: np.ndarray, v: np.ndarray, theta: int, r: np.ndarray, p, step: int = 0
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """New (y1, y2, y3) as a (3, n) int64 array and the error payload (None unless ``error_out``).
 
     ``y``: the previous (3, n) traces; ``s`` spikes 0/1; ``v`` voltage before the reset;
     ``theta`` = vth << 6; ``r`` the third-factor input of this step; ``p`` the population's params
-    (``y1_impulse``, ``y1_decay``, ``y3_impulse``, ``y3_decay`` and :data:`SIGNAL_FIELDS`)."""
+    (``y1_impulse``, ``y1_decay``, ``y3_impulse``, ``y3_decay`` and :data:`SIGNAL_FIELDS`); ``step``
+    the time step (from 1; it seeds the dither)."""
     y = np.asarray(y, np.int64)
     s = np.asarray(s, np.int64)
     r = np.asarray(r, np.int64)
     g = {k: int(p.get(k, d)) for k, d in SIGNAL_FIELDS.items()}
     out = np.empty_like(y)
+    b = g["signal_shift"] + g["signal_lsb"]
+    if b > 0:
+        r = ((r + dither(step, r.shape[0], b)) >> b) << g["signal_lsb"]
     if g["psi_height"] > 0:
         out[0] = pseudo_derivative(v, theta, g["psi_height"], g["psi_shift"])
     else:
         out[0] = _trace(y[0], p["y1_decay"], p["y1_impulse"], s)
-    out[1] = np.clip(r, 0, TRACE_MAX)
+    hi = (TRACE_MAX >> g["signal_lsb"]) << g["signal_lsb"]  # a multiple of 2^l
+    out[1] = np.clip(r, 0, hi)
     if g["signal_mode"] == 1:
-        out[2] = np.clip(-r, 0, TRACE_MAX)
+        out[2] = np.clip(-r, 0, hi)
     else:
         out[2] = _trace(y[2], p["y3_decay"], p["y3_impulse"], s)
     err = out[1] - out[2] if g["error_out"] else None

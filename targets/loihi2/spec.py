@@ -169,3 +169,7 @@ Y_DECAY_BITS = 12
 Y_DECAY_MAX = 2**Y_DECAY_BITS
 #: lif_3f pseudo-derivative: |v - theta| >> psi_shift with v in the 24-bit voltage range.
 PSI_SHIFT_MAX = 24
+#: lif_3f third-factor rounding: r <- ((r + dither) >> (k + l)) << l, k + l <= SIGNAL_SHIFT_MAX
+#: (the dither is the top k + l bits of a 32-bit hash), l <= SIGNAL_LSB_MAX (a 7-bit trace).
+SIGNAL_SHIFT_MAX = 16
+SIGNAL_LSB_MAX = 6

@@ -158,6 +158,18 @@ def y_trace(y, decay_, impulse, spike):
     return min(((y * decay_) >> Y_DECAY_BITS) + impulse * spike, TRACE_MAX)
 
 
+@njit(inline="always")
+def dither(step, i, bits):
+    """``signals.dither`` for one neuron: the top ``bits`` of a 32-bit hash of (step, index)."""
+    h = (step * 0x9E3779B1 + i * 0x85EBCA77) & 0xFFFFFFFF
+    h ^= h >> 16
+    h = (h * 0x7FEB352D) & 0xFFFFFFFF
+    h ^= h >> 15
+    h = (h * 0x846CA68B) & 0xFFFFFFFF
+    h ^= h >> 16
+    return h >> (32 - bits)
+
+
 # ----------------------------------------------------------------------- learning engine
 @njit(inline="always")
 def clip(x, lo, hi):

@@ -45,6 +45,7 @@ from .arith import (
     clip_factor,
     decay_factor_u,
     decay_factor_v,
+    dither,
     finish_product,
     lif_uv,
     lif_uv_flags_array,
@@ -556,7 +557,8 @@ def run_learning_program(
                     r = st["r"]  # the feedback projections' input for this step (sent at t-1)
                     if rname:
                         r = r + np.asarray(arrays[key_of[rname]][b, t - 1]).reshape(-1).astype(np.int64)
-                    st["y"][:], err = lif3f_traces(st["y"], st["s"], y, int(p["vth"]) << spec.VTH_SHIFT, r, p)
+                    theta = int(p["vth"]) << spec.VTH_SHIFT
+                    st["y"][:], err = lif3f_traces(st["y"], st["s"], y, theta, r, p, t)
                     st["r"] = np.zeros_like(st["r"])
                     if err is not None:
                         st["err"] = err
@@ -772,14 +774,14 @@ def run_learning_entry(
 _KIND_CODE = {"input": 0, "lif": 1, "lif_reset": 2, "lif_3f": 3}
 _FUSED_POP_OBS = ("spikes", "v", "u")
 
-# NP columns (one row per neuron of the flat index space); the last four are the lif_3f's
-# learning-signal fields (targets/loihi2/signals.py)
+# NP columns (one row per neuron of the flat index space); then six lif_3f learning-signal fields
+# (targets/loihi2/signals.py) and the neuron's index in its population (the dither's)
 N_KIND, N_FU, N_FV, N_VTH, N_RINT, N_ROFF, N_Y1IMP, N_Y1DEC, N_Y3IMP, N_Y3DEC, N_REWARD = range(11)
-N_PSIH, N_PSIS, N_SMODE, N_ERROUT = range(11, 15)
-NP_COLS = 15
+N_PSIH, N_PSIS, N_SMODE, N_ERROUT, N_SSH, N_SLSB, N_IDX = range(11, 18)
+NP_COLS = 18
 #: the learning-signal fields the fused kernel models (signals.SIGNAL_FIELDS); a Program using a field
 #: outside this set runs on the per-step path
-FUSED_SIGNAL_FIELDS = ("psi_height", "psi_shift", "signal_mode", "error_out")
+FUSED_SIGNAL_FIELDS = ("psi_height", "psi_shift", "signal_mode", "error_out", "signal_shift", "signal_lsb")
 # SI columns (one row per static dense projection); S_FB: a feedback projection (errors of its pre
 # population into the third-factor input of its post, received the next step)
 S_PRE, S_NPRE, S_POST, S_NPOST, S_WOFF, S_WEXP, S_GRADED, S_FB = range(8)
@@ -1116,14 +1118,19 @@ def fused_run(steps, IN, net, R, st, rec):
                 ri = NP[k, N_REWARD]
                 r = RIN[k] + (S[ri] if ri >= 0 else 0)
                 RIN[k] = 0
+                lsb = NP[k, N_SLSB]
+                nb = NP[k, N_SSH] + lsb
+                if nb > 0:  # dithered rounding to a multiple of 2^lsb
+                    r = ((r + dither(t, NP[k, N_IDX], nb)) >> nb) << lsb
+                hi = (TRACE_MAX >> lsb) << lsb
                 psih = NP[k, N_PSIH]
                 if psih > 0:  # pseudo-derivative of v before the reset
                     Y[0, k] = max(psih - (abs(y - NP[k, N_VTH]) >> NP[k, N_PSIS]), 0)
                 else:
                     Y[0, k] = y_trace(Y[0, k], NP[k, N_Y1DEC], NP[k, N_Y1IMP], S[k])
-                Y[1, k] = clip(r, 0, TRACE_MAX)
+                Y[1, k] = clip(r, 0, hi)
                 if NP[k, N_SMODE] == 1:
-                    Y[2, k] = clip(-r, 0, TRACE_MAX)
+                    Y[2, k] = clip(-r, 0, hi)
                 else:
                     Y[2, k] = y_trace(Y[2, k], NP[k, N_Y3DEC], NP[k, N_Y3IMP], S[k])
                 if NP[k, N_ERROUT]:
@@ -1256,7 +1263,8 @@ class FusedPlan:
                 ]
                 if p["reward"]:
                     NP[a:b, N_REWARD] = self.off[p["reward"]] + np.arange(pop.size)
-                for col, key in zip((N_PSIH, N_PSIS, N_SMODE, N_ERROUT), FUSED_SIGNAL_FIELDS):
+                NP[a:b, N_IDX] = np.arange(pop.size)
+                for col, key in zip((N_PSIH, N_PSIS, N_SMODE, N_ERROUT, N_SSH, N_SLSB), FUSED_SIGNAL_FIELDS):
                     NP[a:b, col] = int(p.get(key, SIGNAL_FIELDS.get(key, 0)))
         self.NP, self.bias = NP, bias
         self.in_idx = (

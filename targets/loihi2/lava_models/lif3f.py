@@ -37,7 +37,8 @@ from ..signals import SIGNAL_FIELDS, lif3f_traces
 
 class LIF3F(LearningLIF):
     """LearningLIF with trace parameters ``y1_impulse``, ``y1_decay``, ``y3_impulse``, ``y3_decay``
-    and the learning-signal fields ``psi_height``, ``psi_shift``, ``signal_mode``, ``error_out``;
+    and the learning-signal fields ``psi_height``, ``psi_shift``, ``signal_mode``, ``error_out``,
+    ``signal_shift``, ``signal_lsb``;
     port ``s_out_err`` sends the error ``y2 - y3`` (graded) when ``error_out`` is 1."""
 
     def __init__(
@@ -51,6 +52,8 @@ class LIF3F(LearningLIF):
         psi_shift: int = 0,
         signal_mode: int = 0,
         error_out: int = 0,
+        signal_shift: int = 0,
+        signal_lsb: int = 0,
         **kwargs,
     ) -> None:
         super().__init__(
@@ -62,6 +65,8 @@ class LIF3F(LearningLIF):
             psi_shift=int(psi_shift),
             signal_mode=int(signal_mode),
             error_out=int(error_out),
+            signal_shift=int(signal_shift),
+            signal_lsb=int(signal_lsb),
             **kwargs,
         )
         self.s_out_err = OutPort(shape=self.s_out.shape)
@@ -99,7 +104,7 @@ class PyLIF3FModelFixed(LearningNeuronModelFixed, AbstractPyLifModelFixed):
         r = np.asarray(self.a_third_factor_in.recv()).astype(np.int64)
         y = np.stack([np.asarray(a).astype(np.int64) for a in (self.y1, self.y2, self.y3)])
         theta = int(np.left_shift(int(self.vth), int(self.vth_shift)))
-        ynew, err = lif3f_traces(y, s, self._v_pre, theta, r, self._p)
+        ynew, err = lif3f_traces(y, s, self._v_pre, theta, r, self._p, int(self.time_step))
         self.y1[:] = ynew[0]
         self.y2[:] = ynew[1]
         self.y3[:] = ynew[2]
