@@ -58,6 +58,9 @@ class Cfg:
     wexp_rec: int | None = None  # the recurrent weights' exponent (None: wexp)
     b_scale: int = 64  # feedback weights uniform in +-b_scale
     b_exp: int = -6
+    signal_shift: int = (
+        0  # > 0: the hidden layer rounds its learning signal (dithered; feedback at b_exp + it)
+    )
     lr_hid: float = 2.0**-10
     lr_out: float = 2.0**-8
     tau_pre: float = 4.0
@@ -69,9 +72,11 @@ class Cfg:
     lr_decay: float = 0.5
     impulse: float = 16.0  # pre-trace impulse of the first epoch (x lr_decay per epoch)
     impulse_out: float | None = None  # the readout rule's (None: impulse)
+    hid_epochs: int | None = None  # the hidden rule learns in the first hid_epochs epochs (None: all)
     target_from: int = 0  # the target (and the decoding window) starts at this step of a sample
     target_blank: bool = False  # the target stays on during the blank steps
     seed: int = 0
+    chunks: int = 4  # runs per epoch (one learning-curve point each)
     n_train: int | None = None  # None: all fit samples
     n_eval: int | None = None  # None: the whole validation split / test set (tests use fewer)
 
@@ -109,16 +114,21 @@ EPROP = Cfg(
     lr_hid=2.0**-10,
     elig=0.25,
     psi_height=4.0,
-    target=96,
+    target=48,
     target_from=24,
     target_blank=True,
     tau_out=2.0,
     tau_pre_out=4.0,
     impulse=2.0,
-    impulse_out=16.0,
-    epochs=8,
-    lr_decay=0.7,
+    impulse_out=32.0,
+    epochs=12,
+    lr_decay=0.8,
+    hid_epochs=2,
+    chunks=1,
+    signal_shift=6,
 )
+#: the same without the hidden layer's dithered learning-signal rounding (validation only: an ablation)
+EPROP_PLAIN = replace(EPROP, signal_shift=0)
 
 
 # ---------------------------------------------------------------------- data
@@ -182,7 +192,7 @@ def rules(cfg: Cfg, epoch: int = 0):
     """(hidden rule, output rule) of an epoch: the learning rate decays by ``lr_decay`` per epoch
     through the pre-trace impulse (dw is proportional to x1; Loihi 2's smallest coefficient step
     rules out shrinking ``lr`` itself below 2^-10)."""
-    imp = cfg.impulse * cfg.lr_decay**epoch
+    imp = cfg.impulse * cfg.lr_decay**epoch if cfg.hid_epochs is None or epoch < cfg.hid_epochs else 0.0
     imp_out = imp if cfg.impulse_out is None else cfg.impulse_out * cfg.lr_decay**epoch
     out = feedback_alignment(
         lr=cfg.lr_out,
@@ -213,6 +223,7 @@ def program(cfg: Cfg, n_in: int, weights=None, epoch: int = 0, tags=None):
     """The loihi2 Program (inputs ``inp`` and ``target``); ``weights`` (W1, W2, B, WR) integer,
     ``tags`` {projection: tag_1} to continue from."""
     from neurocompile.targets.loihi2.builder import Loihi2Builder
+    from neurocompile.targets.loihi2.learning import exact_signal_lsb, map_rule
 
     W1, W2, B, WR = weights if weights is not None else init_weights(cfg, n_in)
     tags = tags or {}
@@ -220,7 +231,17 @@ def program(cfg: Cfg, n_in: int, weights=None, epoch: int = 0, tags=None):
     b = Loihi2Builder()
     b.input("inp", n_in)
     b.input("target", 10, num_message_bits=8)
-    b.lif_3f("hid", cfg.n_hid, du=cfg.du, dv=cfg.dv, vth=cfg.vth, rule=hid_rule)
+    lsb = exact_signal_lsb(map_rule(hid_rule)) if cfg.signal_shift else 0
+    b.lif_3f(
+        "hid",
+        cfg.n_hid,
+        du=cfg.du,
+        dv=cfg.dv,
+        vth=cfg.vth,
+        rule=hid_rule,
+        signal_shift=cfg.signal_shift,
+        signal_lsb=lsb,
+    )
     b.lif_3f(
         "out", 10, du=_field(cfg, "du"), dv=_field(cfg, "dv"), vth=cfg.vth_out, rule=out_rule, reward="target"
     )
@@ -233,7 +254,7 @@ def program(cfg: Cfg, n_in: int, weights=None, epoch: int = 0, tags=None):
         )
     kw_out = dict(kw, weight_exp=_field(cfg, "wexp"))
     b.learning_dense("hid", "out", W2, out_rule, rng_seed=2, name="w_out", **kw_out)
-    b.feedback("out", "hid", B, weight_exp=cfg.b_exp, name="fb")
+    b.feedback("out", "hid", B, weight_exp=cfg.b_exp + cfg.signal_shift, name="fb")
     return b.build(outputs={"y": ("out", "spikes")})
 
 
@@ -317,10 +338,13 @@ def _learned(res, prog):
     return (W["w_in"], W["w_out"], B, W.get("w_rec", np.zeros((1, 1)))), tags
 
 
-def train(cfg: Cfg, final: bool = False, chunks: int = 4, log=print, curve_evals: bool = True) -> dict:
+def train(
+    cfg: Cfg, final: bool = False, chunks: int | None = None, log=print, curve_evals: bool = True
+) -> dict:
     """Train the float and the emulator version on the same stream; evaluate both (frozen weights)
     after every chunk of it (the learning curve). Chunks are separate runs: neuron state and traces
     restart at each (weights and tags carry over), in both versions."""
+    chunks = cfg.chunks if chunks is None else chunks
     xtr, ytr, xev, yev = data(cfg, final)
     n_in = 64 if cfg.task == "fa" else 8
     weights = init_weights(cfg, n_in)
@@ -367,16 +391,19 @@ def train(cfg: Cfg, final: bool = False, chunks: int = 4, log=print, curve_evals
 
 
 # ---------------------------------------------------------------------- the doc page
-def run_all(tasks=("fa", "eprop"), log=print) -> dict:
+def run_all(tasks=("fa", "eprop", "eprop_plain"), log=print) -> dict:
     """Per task: the validation run (fit part, learning curve on the validation split) and the final
     run (whole training part, the test set evaluated once at the end)."""
     out = {}
-    for name, cfg in (("fa", FA), ("eprop", EPROP)):
+    for name, cfg in (("fa", FA), ("eprop", EPROP), ("eprop_plain", EPROP_PLAIN)):
         if name not in tasks:
             continue
-        val = train(cfg, final=False, log=log)
-        test = train(cfg, final=True, log=log, curve_evals=False)
-        out[name] = {"config": {k: v for k, v in cfg.__dict__.items()}, "validation": val, "test": test}
+        out[name] = {
+            "config": {k: v for k, v in cfg.__dict__.items()},
+            "validation": train(cfg, final=False, log=log),
+        }
+        if name != "eprop_plain":  # an ablation: validation only
+            out[name]["test"] = train(cfg, final=True, log=log, curve_evals=False)
     return out
 
 
@@ -396,6 +423,15 @@ def plot(results: dict, path: Path) -> Path:
         v = results[name]["validation"]
         ax.plot(v["samples"], np.array(v["float"]) * 100, "o-", label="float reference (same rule)")
         ax.plot(v["samples"], np.array(v["emulator"]) * 100, "s--", label="loihi2 emulator (integer)")
+        if name == "eprop" and "eprop_plain" in results:
+            p = results["eprop_plain"]["validation"]
+            ax.plot(
+                p["samples"],
+                np.array(p["emulator"]) * 100,
+                ":",
+                color="0.5",
+                label="emulator, no signal rounding",
+            )
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("training samples seen (online, one stream)", fontsize=8)
         ax.set_ylabel("validation accuracy (%)", fontsize=8)
@@ -412,31 +448,31 @@ def plot(results: dict, path: Path) -> Path:
 
 
 EPROP_NOTE = """
-e-prop as configured here does not reach the goal on the emulator, which stays well below the float
-version of the same rule; on the test run (trained on the whole training part) it ended further
-below than on the validation split (that run keeps no curve, so where it fell behind is not shown).
-What the validation split showed (float and emulator runs not repeated by this script):
+**e-prop on the chip's arithmetic** (found on the validation split; the runs behind the first and
+third items are not repeated by this script):
 
 * The readout limited first. An online delta rule on the spikes of a single step learns a
-  one-vs-rest perceptron from features that see only the last row or two, and a linear classifier
-  fitted offline to the same hidden spikes filtered over ~4 steps does much better. So the readout's
-  synaptic current now filters the hidden spikes (du = 1024) and its pre trace has the same time
-  constant, and a larger, sparser hidden layer (400 neurons, threshold 224) gives it more to work
-  with. Online, batch 1, the readout still stays below that offline classifier.
-* On the emulator the readout's integer pre trace was too coarse at the hidden rule's impulse (a few
-  units): the readout weights now use exponent -6 with an 8x larger impulse (the same effective
-  learning rate, finer integer steps), which brought the emulator close to the float version when
-  only the readout learns.
-* The hidden e-prop updates cost accuracy on the emulator that they do not cost in float: per step
-  they are far below one weight quantum (2 units of an 8-bit MIXED weight), so stochastic rounding
-  turns them into a random walk of the 160,000 recurrent weights. Recurrent weights at exponent -5
-  (4x finer steps) and a 4x weaker feedback (b_exp = -8) reduce this but do not remove it; the
-  chip's smallest learning-rate coefficient (2^-10) and the few-bit pseudo-derivative (height 4) rule
-  out smaller updates short of dropping them. In float, the hidden updates at these rates neither
-  helped nor hurt clearly.
-
-The curves are noisy from one quarter epoch to the next: batch-1 online learning with a constant
-rate within an epoch.
+  one-vs-rest perceptron from features that see only the last row or two; a linear classifier fitted
+  offline to the same hidden spikes filtered over ~4 steps does much better. So the readout's
+  synaptic current filters the hidden spikes and its pre trace has the same time constant, a larger,
+  sparser hidden layer gives it more to work with, and its integer weights and trace use a finer
+  exponent and a larger impulse (same learning rate, finer integer steps).
+* The hidden e-prop updates are far below one weight unit per step, and two floors of the learning
+  engine do not cancel on a signed learning signal: the feedback projection's weight exponent floors
+  L, and the pre-shifted products t * y2 and t * y3 drop the positive part of small updates and keep
+  the negative part ([learning.md](learning.md#learning-signals-e-prop-and-feedback-alignment)). The
+  hidden neurons therefore round their learning signal themselves (`signal_shift` = {shift}: the
+  feedback arrives with {shift} more fractional bits; `signal_lsb` = 3: a dithered multiple of 8, which
+  makes e-prop's products exact), so the expected update is the float rule's. {plain}
+* The hidden layer learns by e-prop in the first {hid_epochs} of {epochs} epochs only; the readout in all, and
+  the float version runs the same schedule. This was chosen on the validation split before the signal
+  rounding existed: with the floors, hidden learning in every epoch cost the emulator accuracy that the
+  float version did not lose. With the rounding it was not re-examined. In float, the hidden updates
+  at these rates neither helped nor hurt clearly, so most of what this network learns, it learns in
+  the readout.
+* The weights' stochastic rounding stays: one draw per step for every synapse of a projection (Lava's
+  learning engine), so e-prop's small hidden updates are decided by the few steps with extreme draws.
+{verdict}
 """
 
 #: the issue's accuracy goals on the test set (emulator), each within 3 pp of the float version.
@@ -445,6 +481,35 @@ GOALS = {"fa": 0.85, "eprop": 0.80}
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
+
+
+def _eprop_note(ep: dict, plain: dict | None) -> str:
+    t = ep["test"]
+    e, f = t["emulator"][-1], t["float"][-1]
+    misses = []
+    if e < GOALS["eprop"]:
+        misses.append(f"the emulator reaches {_pct(e)} (goal >= {100 * GOALS['eprop']:.0f} %)")
+    if abs(100 * (f - e)) > 3.0:
+        misses.append(f"it is {100 * (f - e):+.1f} pp from the float version (goal: within 3 pp)")
+    verdict = f"\n**The goal is missed on the test set**: {' and '.join(misses)}.\n" if misses else ""
+    v = ep["validation"]
+    if plain is None:
+        txt = "Without the rounding: not run."
+    else:
+        pv = plain["validation"]
+        txt = (
+            f"On the validation split the emulator reaches {_pct(v['emulator'][-1])} with the rounding and "
+            f"{_pct(pv['emulator'][-1])} without it (`EPROP_PLAIN`, the dotted curve; float "
+            f"{_pct(v['float'][-1])}: the float rule has no floors)."
+        )
+    cfg = ep["config"]
+    return EPROP_NOTE.format(
+        shift=cfg.get("signal_shift"),
+        plain=txt,
+        hid_epochs=cfg.get("hid_epochs"),
+        epochs=cfg["epochs"],
+        verdict=verdict,
+    )
 
 
 def render(results: dict) -> str:
@@ -474,9 +539,12 @@ def render(results: dict) -> str:
     default = Cfg().__dict__
     ecfg = Cfg(**{**default, **ce})
     ep = results.get("eprop")
-    ep_met = ep is not None and ep["test"]["emulator"][-1] >= GOALS["eprop"]
     return PAGE.format(
-        eprop_note="" if ep is None or ep_met else EPROP_NOTE,
+        eprop_note="" if ep is None else _eprop_note(ep, results.get("eprop_plain")),
+        points=", ".join(
+            f"{n}: one point per {'epoch' if c == 1 else f'1/{c} epoch'}"
+            for n, c in (("FA", cf.get("chunks", 4)), ("e-prop", ce.get("chunks", 4)))
+        ),
         fa={**default, **cf},
         ep={**default, **ce},
         ep_tau_u=round(4096 / _field(ecfg, "du"), 1),
@@ -508,7 +576,8 @@ the target on the output layer's third-factor input), from uniform random intege
 same rule products in the float reference (`neurocompile.learning.online`) and on the loihi2
 emulator (integer, Lava's bit-approximate learning engine with stochastic rounding). The learning
 rate decays by a factor {fa[lr_decay]:g} (FA) and {ep[lr_decay]:g} (e-prop) per epoch (through the pre-trace impulses);
-{fa[epochs]} (FA) and {ep[epochs]} (e-prop) epochs. Accuracy: frozen weights, each sample on its own, prediction = the
+{fa[epochs]} (FA) and {ep[epochs]} (e-prop) epochs; e-prop's hidden layer learns in the first {ep[hid_epochs]} of them,
+the readout in all. Accuracy: frozen weights, each sample on its own, prediction = the
 output with the most spikes (ties: the lowest index).
 
 * **FA**: 64 pixels (regular rate code, {fa[t_on]} steps + {fa[blank]} blank) -> {fa[n_hid]} hidden `lif_3f` (pseudo-derivative
@@ -535,12 +604,13 @@ samples).
 
 ![learning curves](img/learning-signals.png)
 
-Learning curves on the validation split (training on the fit part; one point per quarter epoch).
+Learning curves on the validation split (training on the fit part; {points}).
 
 **On Lava**: `tests/test_learning_signals_lava.py` runs the same Programs (8 hidden neurons) for 200
 steps on Lava 0.10.0 (our `LIF3F` ProcessModel, graded `Dense` feedback into `a_third_factor_in`)
-and on the emulator: spikes and v of both layers and, per learning projection, w, tag 1, x1, y1, y2,
-y3 agree bit for bit at every step, and the final weights too.
+and on the emulator, with and without the hidden layer's signal rounding: spikes and v of both layers
+and, per learning projection, w, tag 1, x1, y1, y2, y3 agree bit for bit at every step, and the final
+weights too.
 
 Configurations (`models/learning_signals.py`, `FA` and `EPROP`):
 
@@ -557,7 +627,7 @@ def write(results: dict, doc: Path = DOC, img: Path = IMG) -> None:
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--task", choices=("fa", "eprop"), default="fa")
+    ap.add_argument("--task", choices=("fa", "eprop", "eprop_plain"), default="fa")
     ap.add_argument("--final", action="store_true", help="train on the training part, evaluate the test set")
     ap.add_argument("--n-train", type=int, default=None)
     ap.add_argument("--epochs", type=int, default=None)
@@ -568,17 +638,19 @@ def main(argv=None):
         IMG.mkdir(parents=True, exist_ok=True)
         js = IMG / "learning-signals.json"
         old = json.loads(js.read_text()) if js.exists() else {}
-        tasks = (a.task,) if any(x.startswith("--task") for x in (argv or sys.argv[1:])) else ("fa", "eprop")
+        tasks = (
+            (a.task,)
+            if any(x.startswith("--task") for x in (argv or sys.argv[1:]))
+            else tuple(GOALS) + ("eprop_plain",)
+        )
         write({**old, **run_all(tasks)})
         return
-    cfg = FA if a.task == "fa" else EPROP
+    cfg = {"fa": FA, "eprop": EPROP, "eprop_plain": EPROP_PLAIN}[a.task]
     kw = {}
     for kv in a.set:
         k, v = kv.split("=")
         kw[k] = type(getattr(cfg, k))(float(v)) if not isinstance(getattr(cfg, k), int) else int(float(v))
     cfg = replace(cfg, n_train=a.n_train, **kw, **({"epochs": a.epochs} if a.epochs else {}))
-    if a.task == "eprop":
-        cfg = replace(cfg, task="eprop")
     print(json.dumps(train(cfg, a.final)))
 
 
