@@ -58,9 +58,7 @@ class Cfg:
     wexp_rec: int | None = None  # the recurrent weights' exponent (None: wexp)
     b_scale: int = 64  # feedback weights uniform in +-b_scale
     b_exp: int = -6
-    signal_shift: int = (
-        0  # > 0: the hidden layer rounds its learning signal (dithered; feedback at b_exp + it)
-    )
+    signal_shift: int = 0  # > 0: the hidden layer rounds its learning signal (feedback at b_exp + it)
     lr_hid: float = 2.0**-10
     lr_out: float = 2.0**-8
     tau_pre: float = 4.0

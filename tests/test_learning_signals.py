@@ -56,6 +56,18 @@ def test_invalid_learning_signals_are_typed_errors(bad, param):
     assert e.value.parameter == param and e.value.node == "eprop"
 
 
+@pytest.mark.parametrize(
+    "over, field", [({"signal_shift": 17}, "signal_shift"), ({"signal_lsb": 7}, "signal_lsb"),
+                    ({"signal_shift": 12, "signal_lsb": 5}, "signal_lsb")]
+)  # fmt: skip
+def test_invalid_signal_rounding_is_a_typed_error(over, field):
+    b = Loihi2Builder()
+    with pytest.raises((RangeError, ParameterError)) as e:  # each field's range; then their sum
+        b.lif_3f("hid", 4, du=0, dv=0, vth=10, **over)
+        b.build()
+    assert e.value.node == "hid" and e.value.parameter == field
+
+
 def test_library_parameter_errors():
     with pytest.raises(ParameterError, match="layer"):
         feedback_alignment(lr=1e-3, tau_pre=4, layer="middle")

@@ -50,6 +50,7 @@ from neurocompile.errors import (
 from neurocompile.program import Program
 
 from . import spec
+from .signals import SIGNAL_FIELDS
 
 BACKEND = "lava"
 LAVA_VERSION = spec.LAVA_VERSION
@@ -233,10 +234,7 @@ def _make_population(name: str, pop, data: np.ndarray | None):
             y1_decay=_int(p["y1_decay"]),
             y3_impulse=_int(p["y3_impulse"]),
             y3_decay=_int(p["y3_decay"]),
-            **{
-                k: _int(p.get(k, 0))
-                for k in ("psi_height", "psi_shift", "signal_mode", "error_out", "signal_shift", "signal_lsb")
-            },
+            **{k: _int(p.get(k, 0)) for k in SIGNAL_FIELDS},
             **kw,
         )
     if pop.kind == "lif_reset":

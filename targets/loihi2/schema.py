@@ -61,14 +61,8 @@ _POP_FIELDS = {
         "y3_impulse",
         "y3_decay",
         "reward",
-        # learning signals (targets/loihi2/signals.py), optional
-        "psi_height",
-        "psi_shift",
-        "signal_mode",
-        "error_out",
-        "signal_shift",
-        "signal_lsb",
-    },
+    }
+    | set(SIGNAL_FIELDS),  # learning signals (targets/loihi2/signals.py), optional
 }
 _POP_OPTIONAL = {"u_init", "v_init"} | set(SIGNAL_FIELDS)
 _PROJ_FIELDS = {
