@@ -305,6 +305,39 @@ def test_reduced_training_runs_and_renders(tmp_path):
     assert "| fa |" in (tmp_path / "page.md").read_text()
 
 
+def test_run_all_over_seeds_in_parallel_is_the_same_and_renders():
+    """run_all over two seeds in two processes gives what one process gives; the page's means and
+    standard deviations are those of the per-seed accuracies, and the goal is judged on the means."""
+    small = {
+        n: replace(
+            c, n_train=40, n_eval=40, epochs=2, n_hid=32, target_from=0, hid_epochs=None if n == "fa" else 1
+        )
+        for n, c in LS.CONFIGS.items()
+    }
+    par = LS.run_all(("eprop", *LS.ABLATIONS), seeds=(0, 1), jobs=2, configs=small, log=lambda *a: None)
+    one = LS.run_all(("eprop",), seeds=(0, 1), jobs=1, configs=small, log=lambda *a: None)
+
+    def no_cpu(r):
+        return {k: {**v, "cpu_s": None} if isinstance(v, dict) and "cpu_s" in v else v for k, v in r.items()}
+
+    assert no_cpu(par["eprop"]) == no_cpu(one["eprop"])
+    for abl in LS.ABLATIONS:
+        assert set(par[abl]["seeds"]["1"]) == {"validation"} and "test" not in par[abl]
+    ep = par["eprop"]
+    assert ep["seeds"]["0"]["test"]["emulator"] == ep["test"]["emulator"][-1]
+    assert len(ep["validation"]["emulator"]) == 3  # the first seed's learning curve
+    acc = [ep["seeds"][s]["test"] for s in ("0", "1")]
+    o = LS.over_seeds(ep)
+    gaps = [a["float"] - a["emulator"] for a in acc]
+    assert o["test.gap"] == pytest.approx((np.mean(gaps), np.std(gaps, ddof=1)))
+    assert o["test.emulator"][0] == pytest.approx(np.mean([a["emulator"] for a in acc]))
+    assert LS.goal_met("eprop", ep) == (o["test.emulator"][0] >= 0.8 and abs(o["test.gap"][0]) <= 0.03)
+    page = LS.render({"fa": {**ep, "config": dict(small["fa"].__dict__)}, **par})
+    assert "| eprop | 1 |" in page and "| eprop_readout (ablation) | 1 |" in page
+    assert "Without hidden learning (`EPROP_READOUT`" in page
+    assert f"{100 * o['test.gap'][0]:+.1f} ± {100 * o['test.gap'][1]:.1f} pp" in page
+
+
 def test_doc_page_is_what_the_script_writes(tmp_path):
     results = json.loads((ROOT / "docs" / "img" / "learning-signals.json").read_text())
     assert (ROOT / "docs" / "learning-signals.md").read_text() == LS.render(results)
@@ -350,3 +383,26 @@ def test_shared_weight_draw_counts():
 
     thr = np.floor(np.random.default_rng(spec.CONN_VAR_SEED).random(10_800) * 128)
     assert (int((thr < 1).sum()), int((thr >= 127).sum())) == (100, 79)
+
+
+def test_eprop_hidden_updates_move_only_on_extreme_shared_draws():
+    """docs/learning-signals.md's mechanism: at EPROP's rates a hidden synapse's update is a few
+    1/128 of a weight unit (tag 1, |L| a small multiple of 8), so its weight moves up only on steps
+    whose shared W draw is below a few 1/128 and down only on steps whose draw is above 1 - a few
+    1/128: the rounding errors of all synapses fall on the same few steps."""
+    from neurocompile.targets.loihi2 import spec
+
+    xtr, ytr, _, _ = LS.data(LS.EPROP, False)
+    cfg = replace(LS.EPROP, n_hid=100)
+    w = LS.init_weights(cfg, 8)
+    inp, tgt = LS.stream(cfg, xtr[:100], ytr[:100], np.random.default_rng(0))
+    prog = LS.program(cfg, 8, w)
+    rec = prog.run({"inp": inp[None], "target": tgt[None]}, record=["w_in.w"]).recordings
+    W = np.concatenate([w[0][None], rec["w_in.w"][0]]).astype(np.int64)
+    dW = np.diff(W, axis=0)
+    draw = np.floor(np.random.default_rng(spec.CONN_VAR_SEED).random(len(dW) + 1) * 128)[1:]
+    up, down = (dW > 0).any(axis=(1, 2)), (dW < 0).any(axis=(1, 2))
+    assert (dW > 0).sum() > 20 and (dW < 0).sum() > 20  # enough changes to mean something
+    assert draw[up].max() <= 3 and draw[down].min() >= 124, (draw[up], draw[down])
+    assert up.sum() + down.sum() < 0.01 * len(dW)  # all changes on under 1 % of the steps
+    assert np.abs(dW).max() == 1
