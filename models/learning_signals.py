@@ -620,7 +620,7 @@ def _readout_note(ep: dict, readout: dict | None) -> str:
     return txt
 
 
-def _eprop_note(ep: dict, plain: dict | None, readout: dict | None = None) -> str:
+def _eprop_note(ep: dict, cfg: Cfg, plain: dict | None, readout: dict | None) -> str:
     o = over_seeds(ep)
     e, gap = o["test.emulator"][0], o["test.gap"][0]
     misses = []
@@ -642,16 +642,15 @@ def _eprop_note(ep: dict, plain: dict | None, readout: dict | None = None) -> st
             f"{_ms(p['validation.emulator'])} without it (`EPROP_PLAIN`, the grey dotted curve; float "
             f"{_ms(o['validation.float'])}: the float rule has no floors; means over the seeds)."
         )
-    cfg = ep["config"]
-    lsb = signal_lsb(Cfg(**{**Cfg().__dict__, **cfg}))
+    lsb = signal_lsb(cfg)
     return EPROP_NOTE.format(
-        shift=cfg.get("signal_shift"),
+        shift=cfg.signal_shift,
         lsb=lsb,
         step=2**lsb,
         plain=txt,
         readout=_readout_note(ep, readout),
-        hid_epochs=cfg.get("hid_epochs"),
-        epochs=cfg["epochs"],
+        hid_epochs=cfg.hid_epochs,
+        epochs=cfg.epochs,
         verdict=verdict,
     )
 
@@ -667,15 +666,16 @@ def render(results: dict) -> str:
             rows.append(f"| {name} | {rule} | not run yet | | | | | | | |")
             continue
         r = results[name]
-        o, seeds = over_seeds(r), per_seed(r)
-        t = r["test"]
+        o, t = over_seeds(r), r["test"]
         rows.append(
-            f"| {name} | {rule} | {len(seeds)} | {_ms(o['validation.float'])} | {_ms(o['validation.emulator'])} | "
+            f"| {name} | {rule} | {len(per_seed(r))} | {_ms(o['validation.float'])} | {_ms(o['validation.emulator'])} | "
             f"{_ms(o['test.float'])} | {_ms(o['test.emulator'])} | {_ms(o['test.gap'], 'pp', '+')} | "
             f"{t['cpu_s']['emulator']} s / {t['cpu_s']['float']} s | "
             f">= {100 * GOALS[name]:.0f} % and within 3 pp: **{'met' if goal_met(name, r) else 'not met'}** |"
         )
-        for sd, acc in seeds.items():
+    for name in (n for n in ("fa", "eprop", *ABLATIONS) if n in results):
+        label = f"{name} (ablation)" if name in ABLATIONS else name
+        for sd, acc in per_seed(results[name]).items():
             v, t = acc["validation"], acc.get("test")
             cells = [_pct(v["float"]), _pct(v["emulator"])]
             cells += (
@@ -683,13 +683,7 @@ def render(results: dict) -> str:
                 if t
                 else ["-"] * 3
             )
-            seed_rows.append(f"| {name} | {sd} | " + " | ".join(cells) + " |")
-    for name in (n for n in ABLATIONS if n in results):
-        for sd, acc in per_seed(results[name]).items():
-            v = acc["validation"]
-            seed_rows.append(
-                f"| {name} (ablation) | {sd} | {_pct(v['float'])} | {_pct(v['emulator'])} | - | - | - |"
-            )
+            seed_rows.append(f"| {label} | {sd} | " + " | ".join(cells) + " |")
     cf = results.get("fa", {}).get("config", dict(FA.__dict__))
     ce = results.get("eprop", {}).get("config", dict(EPROP.__dict__))
     first = results.get("fa") or results.get("eprop")
@@ -699,7 +693,7 @@ def render(results: dict) -> str:
     return PAGE.format(
         eprop_note=""
         if ep is None
-        else _eprop_note(ep, results.get("eprop_plain"), results.get("eprop_readout")),
+        else _eprop_note(ep, ecfg, results.get("eprop_plain"), results.get("eprop_readout")),
         points=", ".join(
             f"{n}: one point per {'epoch' if c == 1 else f'1/{c} epoch'}"
             for n, c in (("FA", cf.get("chunks", 4)), ("e-prop", ce.get("chunks", 4)))
