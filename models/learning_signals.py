@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -72,6 +71,8 @@ class Cfg:
     impulse: float = 16.0  # pre-trace impulse of the first epoch (x lr_decay per epoch)
     impulse_out: float | None = None  # the readout rule's (None: impulse)
     hid_epochs: int | None = None  # the hidden rule learns in the first hid_epochs epochs (None: all)
+    t_epoch_hid: int = 1  # the hidden rule's learning epoch (steps); lr, elig, tau_e stay per step
+    t_epoch_out: int = 1  # the readout rule's (lr per step)
     target_from: int = 0  # the target (and the decoding window) starts at this step of a sample
     target_blank: bool = False  # the target stays on during the blank steps
     seed: int = 0
@@ -108,31 +109,41 @@ EPROP = Cfg(
     w_in=240.0,
     w_out=128.0,
     w_rec=168.0,
-    b_exp=-8,
+    b_exp=-14,
     lr_out=2.0**-10,
     lr_hid=2.0**-10,
-    elig=0.25,
+    elig=2.0,
     psi_height=4.0,
     target=48,
     target_from=24,
     target_blank=True,
     tau_out=2.0,
     tau_pre_out=4.0,
-    impulse=2.0,
+    impulse=16.0,
     impulse_out=32.0,
     epochs=12,
     lr_decay=0.8,
     hid_epochs=2,
     chunks=1,
-    signal_shift=6,
+    signal_shift=12,
 )
-#: the same without the hidden layer's dithered learning-signal rounding (validation only: an ablation)
-EPROP_PLAIN = replace(EPROP, signal_shift=0)
-#: the same without hidden learning: the readout alone on the random recurrent layer (validation only)
+#: ablations, run on the validation split only:
+#: the same float rule with the eligibility at 1/64 of EPROP's scale and the learning signal at 64 times
+#: (pre-trace impulse / 8, elig / 8, feedback exponent + 6): tag 1 mostly 0 or 1 (EPROP's earlier scaling)
+EPROP_SMALL_TAG = replace(EPROP, impulse=2.0, elig=0.25, b_exp=-8, signal_shift=6)
+#: that without the hidden layer's dithered learning-signal rounding (EPROP's feedback exponent needs it)
+EPROP_PLAIN = replace(EPROP_SMALL_TAG, signal_shift=0)
+#: EPROP without hidden learning: the readout alone on the random recurrent layer
 EPROP_READOUT = replace(EPROP, hid_epochs=0)
-CONFIGS = {"fa": FA, "eprop": EPROP, "eprop_plain": EPROP_PLAIN, "eprop_readout": EPROP_READOUT}
+CONFIGS = {
+    "fa": FA,
+    "eprop": EPROP,
+    "eprop_small_tag": EPROP_SMALL_TAG,
+    "eprop_plain": EPROP_PLAIN,
+    "eprop_readout": EPROP_READOUT,
+}
 #: configurations run on the validation split only
-ABLATIONS = ("eprop_plain", "eprop_readout")
+ABLATIONS = ("eprop_small_tag", "eprop_plain", "eprop_readout")
 
 
 # ---------------------------------------------------------------------- data
@@ -195,29 +206,39 @@ def _field(cfg: Cfg, name: str, part: str = "out") -> int:
 def rules(cfg: Cfg, epoch: int = 0):
     """(hidden rule, output rule) of an epoch: the learning rate decays by ``lr_decay`` per epoch
     through the pre-trace impulse (dw is proportional to x1; Loihi 2's smallest coefficient step
-    rules out shrinking ``lr`` itself below 2^-10)."""
+    rules out shrinking ``lr`` itself below 2^-10). With a learning epoch of k > 1 steps
+    (``t_epoch_hid`` / ``t_epoch_out``) a rule applies k times the per-step ``lr`` (e-prop also k times
+    ``elig``) once per epoch: the same mean change per step."""
     imp = cfg.impulse * cfg.lr_decay**epoch
     imp_out = imp if cfg.impulse_out is None else cfg.impulse_out * cfg.lr_decay**epoch
+    k, k_out = cfg.t_epoch_hid, cfg.t_epoch_out
     out = feedback_alignment(
-        lr=cfg.lr_out,
+        lr=cfg.lr_out * k_out,
         tau_pre=_field(cfg, "tau_pre"),
         layer="output",
         tau_out=cfg.tau_out,
         trace_impulse=imp_out,
+        t_epoch=k_out,
         name="out",
     )
     if cfg.task == "fa":
         hid = feedback_alignment(
-            lr=cfg.lr_hid, tau_pre=cfg.tau_pre, psi_height=cfg.psi_height, trace_impulse=imp, name="hid"
+            lr=cfg.lr_hid * k,
+            tau_pre=cfg.tau_pre,
+            psi_height=cfg.psi_height,
+            trace_impulse=imp,
+            t_epoch=k,
+            name="hid",
         )
     else:
         hid = eprop(
-            lr=cfg.lr_hid,
+            lr=cfg.lr_hid * k,
             tau_pre=cfg.tau_pre,
             tau_e=cfg.tau_e,
             psi_height=cfg.psi_height,
-            elig=cfg.elig,
+            elig=cfg.elig * k,
             trace_impulse=imp,
+            t_epoch=k,
             name="hid",
         )
     return hid, out
@@ -503,7 +524,8 @@ def plot(results: dict, path: Path) -> Path:
         ax.plot(v["samples"], np.array(v["float"]) * 100, "o-", label="float reference (same rule)")
         ax.plot(v["samples"], np.array(v["emulator"]) * 100, "s--", label="loihi2 emulator (integer)")
         for abl, color, label in (
-            ("eprop_plain", "0.5", "emulator, no signal rounding"),
+            ("eprop_small_tag", "tab:purple", "emulator, eligibility at 1/64 scale"),
+            ("eprop_plain", "0.5", "emulator, 1/64 scale, no signal rounding"),
             ("eprop_readout", "tab:green", "emulator, readout only (no e-prop)"),
         ):
             if name == "eprop" and abl in results:
@@ -544,16 +566,23 @@ and the last one's exploration are not repeated by this script):
 * The hidden layer learns by e-prop in the first {hid_epochs} of {epochs} epochs only; after them it is a
   plain `lif` layer with `dense` input and recurrent projections and no feedback (its weights and
   tags kept), and the readout learns alone; the float version runs the same schedule. {readout}
-* Where hidden learning costs the emulator accuracy, it is through the weights' stochastic
-  rounding: Lava's learning engine draws **one** number per step for every synapse of a
-  projection. A hidden update here is a few 1/128 of a weight unit (tag 1, |L| a small multiple of
-  8), so a weight moves up only on the steps whose draw is below a few 1/128 and down only on those
-  whose draw is above 1 minus that (`test_eprop_hidden_updates_move_only_on_extreme_shared_draws`):
-  the rounding errors of all synapses fall on the same few steps, do not average out over the
-  synapses, and move whole rows of weights together, where the float rule moves them by a small
-  fraction of a unit. Larger hidden learning rates made it worse: with a pseudo-derivative 4 and 16
-  times higher, float - emulator on the validation split was +4.1 and +12.0 pp, against -2.5 pp
-  (seed 0 only; exploration, not repeated by this script).
+* The eligibility is held at 64 times the scale at which the float rule makes it a fraction of a
+  weight unit. Lava's learning engine draws **one** number per step for every synapse of a
+  projection and rounds tag 1 and the weights with it. At the small scale (`EPROP_SMALL_TAG`:
+  pre-trace impulse {small_imp:g}, elig {small_elig:g}, feedback exponent {small_bexp}) tag 1 is 0 or 1, set for
+  all synapses at once by the shared draw, and a hidden update is a few 1/128 of a weight unit (|L|
+  a small multiple of 8), so a weight moves up only on the steps whose draw is below a few 1/128 and
+  down only on those whose draw is above 1 minus that
+  (`test_eprop_hidden_updates_move_only_on_extreme_shared_draws`): the rounding errors of all
+  synapses fall on the same few steps, do not average out over the synapses, and move whole rows of
+  weights together. `EPROP` multiplies the eligibility by 64 (impulse {imp:g}, elig {elig:g}) and divides the
+  learning signal by 64 (feedback exponent {bexp}, with 6 more fractional bits for the neuron's rounding):
+  the same float rule (`test_eligibility_scale_leaves_the_float_rule_unchanged`), but tag 1 now
+  carries several bits, the weights move on many more steps, and the rest of the rounding is the
+  learning signal's, whose dither is each neuron's own. {small_tag} At the small scale, larger hidden
+  learning rates made it worse: with a pseudo-derivative 4 and 16 times higher, float - emulator on the
+  validation split was +4.1 and +12.0 pp, against -2.5 pp (seed 0 only; exploration, not repeated by
+  this script).
 {verdict}
 """
 
@@ -620,7 +649,7 @@ def _readout_note(ep: dict, readout: dict | None) -> str:
     return txt
 
 
-def _eprop_note(ep: dict, cfg: Cfg, plain: dict | None, readout: dict | None) -> str:
+def _eprop_note(ep: dict, cfg: Cfg, small: dict | None, plain: dict | None, readout: dict | None) -> str:
     o = over_seeds(ep)
     e, gap = o["test.emulator"][0], o["test.gap"][0]
     misses = []
@@ -633,17 +662,36 @@ def _eprop_note(ep: dict, cfg: Cfg, plain: dict | None, readout: dict | None) ->
         if misses
         else ""
     )
-    if plain is None:
+    if small is None or plain is None:
         txt = "Without the rounding: not run."
     else:
-        p = over_seeds(plain)
+        m, p = over_seeds(small), over_seeds(plain)
         txt = (
-            f"On the validation split the emulator reaches {_ms(o['validation.emulator'])} with the rounding and "
-            f"{_ms(p['validation.emulator'])} without it (`EPROP_PLAIN`, the grey dotted curve; float "
-            f"{_ms(o['validation.float'])}: the float rule has no floors; means over the seeds)."
+            f"At the eligibility's small scale (below; EPROP's feedback exponent needs the rounding's extra "
+            f"bits) the emulator reaches {_ms(m['validation.emulator'])} on the validation split with the "
+            f"rounding and {_ms(p['validation.emulator'])} without it (`EPROP_PLAIN`, the grey dotted curve; "
+            f"float {_ms(p['validation.float'])}: the float rule has no floors; means over the seeds)."
         )
+    if small is None:
+        txt_small = "The small scale: not run."
+    else:
+        m = over_seeds(small)
+        txt_small = (
+            f"On the validation split (means over the seeds) the emulator reaches {_ms(o['validation.emulator'])} "
+            f"at EPROP's scale and {_ms(m['validation.emulator'])} at the small one (the purple dotted curve); "
+            f"float {_ms(o['validation.float'])} and {_ms(m['validation.float'])}: float - emulator "
+            f"{_ms(o['validation.gap'], 'pp', '+')} and {_ms(m['validation.gap'], 'pp', '+')}."
+        )
+    sc = Cfg(**{**Cfg().__dict__, **small["config"]}) if small else EPROP_SMALL_TAG
     lsb = signal_lsb(cfg)
     return EPROP_NOTE.format(
+        small_tag=txt_small,
+        small_imp=sc.impulse,
+        small_elig=sc.elig,
+        small_bexp=sc.b_exp,
+        imp=cfg.impulse,
+        elig=cfg.elig,
+        bexp=cfg.b_exp,
         shift=cfg.signal_shift,
         lsb=lsb,
         step=2**lsb,
@@ -693,7 +741,9 @@ def render(results: dict) -> str:
     return PAGE.format(
         eprop_note=""
         if ep is None
-        else _eprop_note(ep, ecfg, results.get("eprop_plain"), results.get("eprop_readout")),
+        else _eprop_note(
+            ep, ecfg, results.get("eprop_small_tag"), results.get("eprop_plain"), results.get("eprop_readout")
+        ),
         points=", ".join(
             f"{n}: one point per {'epoch' if c == 1 else f'1/{c} epoch'}"
             for n, c in (("FA", cf.get("chunks", 4)), ("e-prop", ce.get("chunks", 4)))
@@ -755,7 +805,7 @@ samples). Every configuration runs with the seeds {seeds} (initial weights and s
 before their runs; the table gives mean ± standard deviation over them, and the goal is judged on
 the means: one run's test accuracy has a sampling error of about {se:.1f} pp at this test size
 (binomial, at 85 %), and the float and integer versions follow different trajectories from the same
-start. The test set has been evaluated for three versions of `EPROP` (this page's git history);
+start. The test set has been evaluated for four versions of `EPROP` (this page's git history);
 every choice was made on the validation split.
 
 | task | rule | seeds | float, validation | emulator, validation | float, test | emulator, test | float - emulator (test) | CPU of one test run (emulator / float) | issue's goal (emulator, test, mean over seeds) |
@@ -776,7 +826,8 @@ Learning curves on the validation split (training on the fit part; {points}).
 
 **On Lava**: `tests/test_learning_signals_lava.py` runs the same Programs (8 hidden neurons) for 200
 steps on Lava 0.10.0 (our `LIF3F` ProcessModel, graded `Dense` feedback into `a_third_factor_in`)
-and on the emulator, with and without the hidden layer's signal rounding: spikes and v of both layers
+and on the emulator (FA; e-prop without the hidden layer's signal rounding, with it at the small
+eligibility scale, and `EPROP`): spikes and v of both layers
 and, per learning projection, w, tag 1, x1, y1, y2, y3 agree bit for bit at every step, and the final
 weights too.
 
@@ -795,7 +846,13 @@ def write(results: dict, doc: Path = DOC, img: Path = IMG) -> None:
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--task", choices=tuple(CONFIGS), default="fa")
+    ap.add_argument(
+        "--task",
+        choices=tuple(CONFIGS),
+        action="append",
+        help="the configuration to train (default fa); with --write: the ones to rerun (repeatable; default all, "
+        "the others' results are kept from the JSON)",
+    )
     ap.add_argument("--final", action="store_true", help="train on the training part, evaluate the test set")
     ap.add_argument("--n-train", type=int, default=None)
     ap.add_argument("--epochs", type=int, default=None)
@@ -803,17 +860,18 @@ def main(argv=None):
     ap.add_argument(
         "--seed", type=int, default=None, help="initial weights and sample order (default: the config's)"
     )
-    ap.add_argument("--write", action="store_true", help="train both tasks, write docs/learning-signals.md")
+    ap.add_argument(
+        "--write", action="store_true", help="train (the --task ones or all), write docs/learning-signals.md"
+    )
     ap.add_argument("--jobs", type=int, default=1, help="with --write: runs in this many processes")
     a = ap.parse_args(argv)
-    if a.write:  # --task picks one task to (re)run; the other's results are kept from the JSON
+    if a.write:
         IMG.mkdir(parents=True, exist_ok=True)
         js = IMG / "learning-signals.json"
         old = json.loads(js.read_text()) if js.exists() else {}
-        tasks = (a.task,) if any(x.startswith("--task") for x in (argv or sys.argv[1:])) else tuple(CONFIGS)
-        write({**old, **run_all(tasks, jobs=a.jobs)})
+        write({**old, **run_all(tuple(a.task or CONFIGS), jobs=a.jobs)})
         return
-    cfg = CONFIGS[a.task]
+    cfg = CONFIGS[(a.task or ["fa"])[-1]]
     kw = {}
     for kv in a.set:
         k, v = kv.split("=")

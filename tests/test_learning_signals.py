@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from neurocompile.errors import GraphError, ParameterError, RangeError, UnsupportedError
-from neurocompile.learning import LearningRule, eprop, feedback_alignment
+from neurocompile.learning import LearningRule, eprop, feedback_alignment, stdp_pair
 from neurocompile.learning.ir import LearningSignal, validate
 from neurocompile.models import learning_signals as LS
 from neurocompile.targets.loihi2.builder import Loihi2Builder
@@ -75,6 +75,10 @@ def test_library_parameter_errors():
         feedback_alignment(lr=1e-3, tau_pre=4, layer="output", source="feedback")
     with pytest.raises(ParameterError, match="tau_e"):
         eprop(lr=1e-3, tau_pre=4, tau_e=0)
+    with pytest.raises(ParameterError, match="tau_e must be >= t_epoch"):
+        eprop(lr=1e-3, tau_pre=4, tau_e=2, t_epoch=4)
+    with pytest.raises(ParameterError, match="t_epoch"):
+        eprop(lr=1e-3, tau_pre=4, tau_e=4, t_epoch=0)
 
 
 # ---------------------------------------------------------------------- Loihi 2 mapping
@@ -263,8 +267,46 @@ def test_check_learning_findings_per_rule(kind, tmp_path):
 
 
 # ---------------------------------------------------------------------- float vs emulator, doc page
-# EPROP as it was when this test was written (before its signal rounding and readout retuning)
-_EPROP_WRITTEN = {"psi_height": 64.0, "signal_shift": 0, "target": 96, "impulse_out": 16.0}
+def test_float_reference_learning_epochs_by_hand():
+    """The float reference with ``t_epoch`` = k applies a u-gated rule only at steps k, 2k, ... (counted
+    from 1 after a reset) on that step's traces: the readout delta rule (post never spikes, so
+    y3 = 0) against dw = lr * sum over epoch steps of outer(target, x1), x1 computed here from the
+    input spikes."""
+    from neurocompile.learning.online import FloatNet, FPop, FProj, run
+
+    rng = np.random.default_rng(5)
+    k, T, lr, imp, tau = 3, 40, 2.0**-6, 16.0, 4.0
+    rule = feedback_alignment(lr=lr, tau_pre=tau, layer="output", trace_impulse=imp, t_epoch=k)
+    spikes = (rng.random((T, 5)) < 0.3).astype(float)
+    target = rng.integers(0, 40, (T, 2)).astype(float)
+    out = FPop("out", 2, vth=1e9, signal="target", reward="target", y3_impulse=16.0, y3_tau=2.0)
+    pops = [FPop("inp", 5, "input"), out]
+    net = FloatNet(pops, [FProj("w", "inp", "out", np.zeros((2, 5)), 1.0, rule)])
+    expect, x1 = np.zeros((2, 5)), np.zeros(5)
+    for t in range(1, T + 1):
+        x1 = x1 * np.exp(-1.0 / tau) + imp * spikes[t - 1]
+        if t % k == 0:
+            expect += lr * np.outer(target[t - 1], x1)
+    for _ in range(2):  # the second run: the step count restarts with the reset
+        net.reset()
+        run(net, {"inp": spikes, "target": target})
+        np.testing.assert_allclose(net.projs[0].W, expect, rtol=1e-12)
+        expect = 2 * expect
+    stdp = stdp_pair(A_plus=0.1, A_minus=0.1, tau_plus=4.0, tau_minus=4.0, t_epoch=2)
+    with pytest.raises(ParameterError, match="u-gated") as e:  # spike-gated products per epoch: not modelled
+        FloatNet(pops, [FProj("w", "inp", "out", np.zeros((2, 5)), 1.0, stdp)])
+    assert e.value.node == "w" and e.value.parameter == "t_epoch"
+
+
+# EPROP as it was when this test was written (before its signal rounding, readout retuning and
+# eligibility scale x 64): EPROP_SMALL_TAG's scale
+_EPROP_WRITTEN = {
+    "psi_height": 64.0,
+    "signal_shift": 0,
+    "target": 96,
+    "impulse_out": 16.0,
+    **{k: getattr(LS.EPROP_SMALL_TAG, k) for k in ("impulse", "elig", "b_exp")},
+}
 
 
 @pytest.mark.parametrize("task, over, r_min", [("fa", {}, 0.9), ("eprop", _EPROP_WRITTEN, 0.7)])
@@ -352,14 +394,15 @@ def test_doc_page_is_what_the_script_writes(tmp_path):
 
 def test_signal_rounding_removes_the_feedback_floor_bias():
     """The mean hidden learning signal y2 - y3 over 20 digits: the feedback projection's floor
-    (weight exponent -8) biases the emulator's below the float reference's (by 0.2 when this was
-    written); sent with 6 more fractional bits and rounded (dithered) in the neuron, it is not."""
+    (weight exponent -8, ``EPROP_SMALL_TAG``'s scale) biases the emulator's below the float reference's
+    (by 0.2 when this was written); sent with 6 more fractional bits and rounded (dithered) in the
+    neuron, it is not."""
     from neurocompile.learning.online import step
 
     xtr, ytr, _, _ = LS.data(LS.EPROP, False)
     means = {}
     for k in (0, 6):
-        cfg = replace(LS.EPROP, n_hid=100, signal_shift=k)
+        cfg = replace(LS.EPROP_SMALL_TAG, n_hid=100, signal_shift=k)
         w = LS.init_weights(cfg, 8)
         inp, tgt = LS.stream(cfg, xtr[:20], ytr[:20], np.random.default_rng(0))
         prog = LS.program(cfg, 8, w)
@@ -385,24 +428,71 @@ def test_shared_weight_draw_counts():
     assert (int((thr < 1).sum()), int((thr >= 127).sum())) == (100, 79)
 
 
-def test_eprop_hidden_updates_move_only_on_extreme_shared_draws():
-    """docs/learning-signals.md's mechanism: at EPROP's rates a hidden synapse's update is a few
-    1/128 of a weight unit (tag 1, |L| a small multiple of 8), so its weight moves up only on steps
-    whose shared W draw is below a few 1/128 and down only on steps whose draw is above 1 - a few
-    1/128: the rounding errors of all synapses fall on the same few steps."""
+def _hidden_learning(cfg, n_samples=100):
+    """(weight changes per step (T, n_hid, 8), tag 1 per step, the shared W draw of each step (0..127))
+    of ``w_in`` on the emulator over ``n_samples`` training digits."""
     from neurocompile.targets.loihi2 import spec
 
-    xtr, ytr, _, _ = LS.data(LS.EPROP, False)
-    cfg = replace(LS.EPROP, n_hid=100)
+    xtr, ytr, _, _ = LS.data(cfg, False)
     w = LS.init_weights(cfg, 8)
-    inp, tgt = LS.stream(cfg, xtr[:100], ytr[:100], np.random.default_rng(0))
-    prog = LS.program(cfg, 8, w)
-    rec = prog.run({"inp": inp[None], "target": tgt[None]}, record=["w_in.w"]).recordings
-    W = np.concatenate([w[0][None], rec["w_in.w"][0]]).astype(np.int64)
+    inp, tgt = LS.stream(cfg, xtr[:n_samples], ytr[:n_samples], np.random.default_rng(0))
+    rec = LS.program(cfg, 8, w).run({"inp": inp[None], "target": tgt[None]}, record=["w_in.w", "w_in.tag_1"])
+    W = np.concatenate([w[0][None], rec.recordings["w_in.w"][0]]).astype(np.int64)
     dW = np.diff(W, axis=0)
     draw = np.floor(np.random.default_rng(spec.CONN_VAR_SEED).random(len(dW) + 1) * 128)[1:]
+    return dW, rec.recordings["w_in.tag_1"][0], draw
+
+
+def test_eprop_hidden_updates_move_only_on_extreme_shared_draws():
+    """docs/learning-signals.md's mechanism: with the eligibility at ``EPROP_SMALL_TAG``'s scale (a
+    fraction of a weight unit in float) tag 1 is 0 or 1 and a hidden synapse's update is a few 1/128
+    of a weight unit (|L| a small multiple of 8), so its weight moves up only on steps whose shared W
+    draw is below a few 1/128 and down only on steps whose draw is above 1 - a few 1/128: the rounding
+    errors of all synapses fall on the same few steps. At ``EPROP``'s scale (eligibility x 64) tag 1
+    carries several bits and the weights move on many more steps."""
+    dW, tags, draw = _hidden_learning(replace(LS.EPROP_SMALL_TAG, n_hid=100))
     up, down = (dW > 0).any(axis=(1, 2)), (dW < 0).any(axis=(1, 2))
     assert (dW > 0).sum() > 20 and (dW < 0).sum() > 20  # enough changes to mean something
     assert draw[up].max() <= 3 and draw[down].min() >= 124, (draw[up], draw[down])
     assert up.sum() + down.sum() < 0.01 * len(dW)  # all changes on under 1 % of the steps
     assert np.abs(dW).max() == 1
+    assert set(np.unique(tags)) <= {0, 1}
+    dW64, tags64, _ = _hidden_learning(replace(LS.EPROP, n_hid=100))
+    nz = np.abs(tags64[tags64 != 0])
+    assert len(np.unique(tags64)) >= 8 and nz.mean() >= 4, (np.unique(tags64), nz.mean())
+    moved = lambda d: int(((d != 0).any(axis=(1, 2))).sum())  # noqa: E731
+    assert moved(dW64) >= 5 * moved(dW), (moved(dW64), moved(dW))
+
+
+def test_learning_epochs_keep_the_mean_change_per_step():
+    """``t_epoch_hid`` / ``t_epoch_out`` = k: the rules run once per k steps with every per-step rate
+    times k (e-prop's tag decay -k/tau_e per epoch: tau_e stays in steps), and both versions train."""
+    base = LS.rules(LS.EPROP)
+    cfg = replace(LS.EPROP, t_epoch_hid=4, t_epoch_out=2, n_train=4, n_eval=4, n_hid=8, epochs=3)
+    for r0, r, k in zip(base, LS.rules(cfg), (4, 2)):
+        assert r.t_epoch == k
+        for tgt in ("dw", "dt"):
+            assert [p.coeff for p in r.target(tgt)] == [k * p.coeff for p in r0.target(tgt)], (r.name, tgt)
+    res = LS.train(cfg, log=lambda *a: None, curve_evals=False)
+    assert len(res["emulator"]) == len(res["float"]) == 1
+
+
+def test_eligibility_scale_leaves_the_float_rule_unchanged():
+    """``EPROP`` and ``EPROP_SMALL_TAG`` are the same float rule: the eligibility 64 times larger (pre-trace
+    impulse x 8, elig x 8), the learning signal 64 times smaller (feedback exponent - 6): the float
+    reference learns the same weights (what differs on the chip is only where the integers round)."""
+    from neurocompile.learning.online import run
+
+    xtr, ytr, _, _ = LS.data(LS.EPROP, False)
+    out = []
+    for cfg in (LS.EPROP, LS.EPROP_SMALL_TAG):
+        cfg = replace(cfg, n_hid=50)
+        net = LS.float_net(cfg, 8, LS.init_weights(cfg, 8))
+        inp, tgt = LS.stream(cfg, xtr[:30], ytr[:30], np.random.default_rng(0))
+        run(net, {"inp": inp, "target": tgt})
+        out.append([pj.W for pj in net.projs] + [net.state["w_in"]["t"]])
+    w0 = LS.init_weights(replace(LS.EPROP, n_hid=50), 8)[0]
+    assert np.abs(out[0][0] - w0).max() > 1e-3  # the hidden weights did learn
+    for a, b in zip(out[0][:-1], out[1][:-1]):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(out[0][-1], 64 * out[1][-1], rtol=1e-9, atol=1e-12)  # the tags: x 64

@@ -4,7 +4,7 @@ Lava (our LIF3F ProcessModel: pseudo-derivative, signed third factor, error port
 feedback into a_third_factor_in) and on the emulator; every recorded variable agrees at every step
 (spikes, v, learned weights, tag 1, the traces x1, y1, y2, y3) and in the final weights, also with
 the hidden layer's dithered learning-signal rounding (``signal_shift``/``signal_lsb``).
-One Lava run for both Programs (Lava start-up dominates)."""
+One Lava run for all the Programs (Lava start-up dominates)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,19 @@ import pytest
 
 pytest.importorskip("lava")
 
-from neurocompile.models.learning_signals import EPROP, FA, init_weights, program  # noqa: E402
+from neurocompile.models.learning_signals import (  # noqa: E402
+    EPROP,
+    EPROP_PLAIN,
+    EPROP_SMALL_TAG,
+    FA,
+    init_weights,
+    program,
+)
 from neurocompile.targets.loihi2.lava_runner import Job, run_jobs  # noqa: E402
 
 pytestmark = pytest.mark.lava
 
-STEPS = 200  # EPROP (pseudo-derivative height 4) first changes w_in after ~85 steps of this input
+STEPS = 200  # every case changes w_in within these steps (asserted below)
 
 
 def _case(cfg, n_in, seed):
@@ -40,8 +47,9 @@ def test_fa_and_eprop_programs_bit_exact_with_lava():
     cases = [
         _case(replace(FA, n_hid=8), 64, 0),
         # target payload 96 (EPROP's is 48): large enough errors that w_in changes within 200 steps
-        _case(replace(EPROP, n_hid=8, signal_shift=0, target=96), 8, 1),
-        _case(replace(EPROP, n_hid=8, target=96), 8, 2),  # EPROP's dithered signal rounding (signal_lsb 3)
+        _case(replace(EPROP_PLAIN, n_hid=8, target=96), 8, 1),  # no signal rounding
+        _case(replace(EPROP_SMALL_TAG, n_hid=8, target=96), 8, 2),  # dithered signal rounding, 6 extra bits
+        _case(replace(EPROP, n_hid=8, target=96), 8, 3),  # EPROP: eligibility x 64, 12 extra bits
     ]
     lava = run_jobs([Job(p, d, STEPS, needs) for p, d, needs, _ in cases])
     for (prog, data, needs, learn), got in zip(cases, lava):

@@ -309,6 +309,7 @@ def eprop(
     psi_width: float = 1.0,
     trace_impulse: float = 16.0,
     source: str = "feedback",
+    t_epoch: int = 1,
     name: str = "eprop",
 ) -> LearningRule:
     """e-prop (Bellec et al. 2020) for the input and recurrent weights of LIF neurons, online.
@@ -320,17 +321,25 @@ def eprop(
     neuron's signed learning signal L (``source``: ``"feedback"`` = an error population through
     fixed random feedback weights, random e-prop; ``"host"`` = a host input). All numbers are in
     the IR's units (traces 0..127, t and w in weight units); the float reference
-    (:mod:`neurocompile.learning.online`) runs the same products in float.
+    (:mod:`neurocompile.learning.online`) runs the same products in float. ``t_epoch`` > 1 applies
+    both updates once per learning epoch of ``t_epoch`` steps, on the traces and signal of the
+    epoch's last step: ``lr`` and ``elig`` are then per epoch; ``tau_e`` stays in steps (the decay
+    product is ``-(t_epoch/tau_e) t``, as :func:`rstdp`'s; ``tau_e`` >= ``t_epoch``).
     """
     _pos("eprop", name, lr=lr, tau_pre=tau_pre, elig=elig)
-    if not float(tau_e) > 0:
-        raise ParameterError(f"tau_e must be > 0, got {tau_e}", node=name, parameter="tau_e")
+    te = t_epoch if isinstance(t_epoch, int) and t_epoch >= 1 else 1  # a bad t_epoch: validate() says so
+    if not float(tau_e) >= te:
+        raise ParameterError(
+            f"tau_e must be >= t_epoch ({te}: the tag decays by t_epoch/tau_e per epoch), got {tau_e}",
+            node=name,
+            parameter="tau_e",
+        )
     if source not in ("feedback", "host"):
         raise ParameterError(f"source {source!r}", node=name, parameter="source", expected="feedback or host")
     imp = float(trace_impulse)
     dt = (
         Product(float(elig) / 2**7, "u", (Factor("x1"), Factor("y1"))),
-        Product(-1.0 / float(tau_e), "u", (Factor("t"),)),
+        Product(-float(t_epoch) / float(tau_e), "u", (Factor("t"),)),
     )
     return validate(
         LearningRule(
@@ -339,6 +348,7 @@ def eprop(
             x1=Trace(imp, float(tau_pre)),
             third_factor="y2",
             signal=LearningSignal(source, True, float(psi_height), float(psi_width)),
+            t_epoch=t_epoch,
             kind="eprop",
             name=name,
             params=dict(
@@ -350,6 +360,7 @@ def eprop(
                 psi_width=psi_width,
                 trace_impulse=imp,
                 source=source,
+                t_epoch=t_epoch,
             ),
         )
     )
@@ -366,6 +377,7 @@ def feedback_alignment(
     out_impulse: float = 16.0,
     trace_impulse: float = 16.0,
     source: str | None = None,
+    t_epoch: int = 1,
     name: str = "feedback_alignment",
 ) -> LearningRule:
     """Feedback alignment (Lillicrap et al. 2016), online, with random or direct feedback.
@@ -378,7 +390,7 @@ def feedback_alignment(
     ``layer="output"``: ``dw = lr * x1 * (y2 - y3)`` - the delta rule, where the post neuron is the
     learning-signal population (``source="target"``): y2 = the target (host input), y3 = its own
     spike trace (impulse ``out_impulse``, ``tau_out`` steps); it sends ``y2 - y3`` to the feedback
-    projections. Units as :func:`eprop`.
+    projections. Units and ``t_epoch`` (``lr`` per epoch) as :func:`eprop`.
     """
     _pos("feedback_alignment", name, lr=lr, tau_pre=tau_pre)
     if layer not in ("hidden", "output"):
@@ -407,6 +419,7 @@ def feedback_alignment(
             y3=y3,
             third_factor="y2",
             signal=sig,
+            t_epoch=t_epoch,
             kind="feedback_alignment",
             name=name,
             params=dict(
@@ -419,6 +432,7 @@ def feedback_alignment(
                 out_impulse=out_impulse,
                 trace_impulse=imp,
                 source=src,
+                t_epoch=t_epoch,
             ),
         )
     )

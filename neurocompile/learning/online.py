@@ -8,10 +8,13 @@ hyperparameters describes both): LIF neurons ``u <- u (1 - du/4096) + 64 a``,
 update, then the post neurons' y traces (:func:`post_traces`: y1 spike trace or pseudo-derivative
 ``psi_height * max(0, 1 - |v - theta| / (psi_width theta))``, y2/y3 the positive/negative parts of
 the learning signal, or target and own spike trace), then every projection sends, then learning
-projections update their pre traces and apply every product of their rule (``u``-gated products
-every ``t_epoch`` = 1 step; ``x0``/``y0``-gated ones on pre/post spikes) in float, clipping w to
-``w_range`` and tag 1 to ``t_range``. No rounding, no stochastic rounding, no 7-bit traces
-(traces are not clipped), no 16-bit accumulator: what the integer model adds is quantization.
+projections update their pre traces and apply every product of their rule in float, clipping w to
+``w_range`` and tag 1 to ``t_range``: with ``t_epoch`` = 1, ``u``-gated products every step and
+``x0``/``y0``-gated ones on pre/post spikes; with ``t_epoch`` > 1 (``u``-gated products only), once
+per epoch, at steps ``t % t_epoch == 0`` counted from 1 after :meth:`FloatNet.reset` (as the chip
+counts from the start of a run), on the traces and signals of that step (traces still decay and
+jump every step). No rounding, no stochastic rounding, no 7-bit traces (traces are not clipped),
+no 16-bit accumulator: what the integer model adds is quantization.
 Feedback projections carry the learning-signal population's ``y2 - y3`` of the previous step.
 """
 
@@ -72,6 +75,7 @@ class FloatNet:
     pops: list[FPop]
     projs: list[FProj]
     state: dict = field(default_factory=dict)
+    t: int = 0  # steps since the last reset
 
     def __post_init__(self):
         names = [p.name for p in self.pops]
@@ -79,14 +83,12 @@ class FloatNet:
             for end in (pj.pre, pj.post):
                 if end not in names:
                     raise ParameterError(f"unknown population '{end}'", node=pj.name, parameter="pre/post")
-            if pj.rule is not None and pj.rule.t_epoch != 1:
-                raise ParameterError(
-                    "the float reference runs t_epoch = 1 rules", node=pj.name, parameter="t_epoch"
-                )
+            _check_epochs(pj)
         self.reset()
 
     def reset(self, keep_weights: bool = True) -> None:
-        """Zero neuron state and traces (weights and tags kept)."""
+        """Zero neuron state, traces and the step count (weights and tags kept)."""
+        self.t = 0
         st = {}
         for p in self.pops:
             st[p.name] = dict(
@@ -105,6 +107,22 @@ class FloatNet:
 
     def pop(self, name: str) -> FPop:
         return next(p for p in self.pops if p.name == name)
+
+
+def _check_epochs(pj: FProj) -> None:
+    """A rule with ``t_epoch`` > 1 must have ``u``-gated products only and ``epoch_k`` = 0 (the
+    spike-gated products of an epoch and decimated epochs are not modelled in float)."""
+    r = pj.rule
+    if r is None or r.t_epoch == 1:
+        return
+    gated = sorted({p.dependency for t in ("dw", "dt", "dd") for p in r.target(t) if p.dependency != "u"})
+    if gated or r.epoch_k:
+        raise ParameterError(
+            f"the float reference runs t_epoch = {r.t_epoch} rules with u-gated products and epoch_k = 0 "
+            f"only (got {gated or f'epoch_k = {r.epoch_k}'})",
+            node=pj.name,
+            parameter="t_epoch",
+        )
 
 
 def _decay(tau: float) -> float:
@@ -168,6 +186,7 @@ def apply_rule(rule: LearningRule, W: np.ndarray, T: np.ndarray, pre: dict, post
 def step(net: FloatNet, inputs: dict[str, np.ndarray], learn: bool = True) -> None:
     """One step: ``inputs`` maps input population names (and reward keys) to (size,) arrays."""
     st = net.state
+    net.t += 1
     for p in net.pops:
         s = st[p.name]
         if p.kind == "input":
@@ -199,6 +218,10 @@ def step(net: FloatNet, inputs: dict[str, np.ndarray], learn: bool = True) -> No
             ps["x"][k] = ps["x"][k] * _decay(tr.tau) + tr.impulse * spre
         post = st[pj.post]
         pre_d = {"x0": spre, "x1": ps["x"][0], "x2": ps["x"][1]}
+        if pj.rule.t_epoch != 1:
+            _check_epochs(pj)  # rules may be swapped between runs
+            if net.t % pj.rule.t_epoch:
+                continue
         post_d = {"y0": post["s"], "y1": post["y"][0], "y2": post["y"][1], "y3": post["y"][2]}
         W, T = apply_rule(pj.rule, pj.W, ps["t"], pre_d, post_d)
         pj.W = np.clip(W, *pj.w_range)
