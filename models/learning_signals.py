@@ -566,7 +566,7 @@ and the last one's exploration are not repeated by this script):
 * The hidden layer learns by e-prop in the first {hid_epochs} of {epochs} epochs only; after them it is a
   plain `lif` layer with `dense` input and recurrent projections and no feedback (its weights and
   tags kept), and the readout learns alone; the float version runs the same schedule. {readout}
-* The eligibility is held at 64 times the scale at which the float rule makes it a fraction of a
+* The eligibility is held at {scale:g} times the scale at which the float rule makes it a fraction of a
   weight unit. Lava's learning engine draws **one** number per step for every synapse of a
   projection and rounds tag 1 and the weights with it. At the small scale (`EPROP_SMALL_TAG`:
   pre-trace impulse {small_imp:g}, elig {small_elig:g}, feedback exponent {small_bexp}) tag 1 is 0 or 1, set for
@@ -575,8 +575,8 @@ and the last one's exploration are not repeated by this script):
   down only on those whose draw is above 1 minus that
   (`test_eprop_hidden_updates_move_only_on_extreme_shared_draws`): the rounding errors of all
   synapses fall on the same few steps, do not average out over the synapses, and move whole rows of
-  weights together. `EPROP` multiplies the eligibility by 64 (impulse {imp:g}, elig {elig:g}) and divides the
-  learning signal by 64 (feedback exponent {bexp}, with 6 more fractional bits for the neuron's rounding):
+  weights together. `EPROP` multiplies the eligibility by {scale:g} (impulse {imp:g}, elig {elig:g}) and divides the
+  learning signal by {scale:g} (feedback exponent {bexp}, with {extra} more fractional bits for the neuron's rounding):
   the same float rule (`test_eligibility_scale_leaves_the_float_rule_unchanged`), but tag 1 now
   carries several bits, the weights move on many more steps, and the rest of the rounding is the
   learning signal's, whose dither is each neuron's own. {small_tag} At the small scale, larger hidden
@@ -686,6 +686,8 @@ def _eprop_note(ep: dict, cfg: Cfg, small: dict | None, plain: dict | None, read
     lsb = signal_lsb(cfg)
     return EPROP_NOTE.format(
         small_tag=txt_small,
+        scale=cfg.impulse * cfg.elig / (sc.impulse * sc.elig),
+        extra=cfg.signal_shift - sc.signal_shift,
         small_imp=sc.impulse,
         small_elig=sc.elig,
         small_bexp=sc.b_exp,
