@@ -649,6 +649,11 @@ def _readout_note(ep: dict, readout: dict | None) -> str:
     return txt
 
 
+def cfg_of(stored: dict) -> Cfg:
+    """The Cfg of a configuration stored in the results (fields added since: their defaults)."""
+    return Cfg(**{**Cfg().__dict__, **stored})
+
+
 def _eprop_note(ep: dict, cfg: Cfg, small: dict | None, plain: dict | None, readout: dict | None) -> str:
     o = over_seeds(ep)
     e, gap = o["test.emulator"][0], o["test.gap"][0]
@@ -662,27 +667,27 @@ def _eprop_note(ep: dict, cfg: Cfg, small: dict | None, plain: dict | None, read
         if misses
         else ""
     )
-    if small is None or plain is None:
+    m = over_seeds(small) if small else None
+    if m is None or plain is None:
         txt = "Without the rounding: not run."
     else:
-        m, p = over_seeds(small), over_seeds(plain)
+        p = over_seeds(plain)
         txt = (
             f"At the eligibility's small scale (below; EPROP's feedback exponent needs the rounding's extra "
             f"bits) the emulator reaches {_ms(m['validation.emulator'])} on the validation split with the "
             f"rounding and {_ms(p['validation.emulator'])} without it (`EPROP_PLAIN`, the grey dotted curve; "
             f"float {_ms(p['validation.float'])}: the float rule has no floors; means over the seeds)."
         )
-    if small is None:
+    if m is None:
         txt_small = "The small scale: not run."
     else:
-        m = over_seeds(small)
         txt_small = (
             f"On the validation split (means over the seeds) the emulator reaches {_ms(o['validation.emulator'])} "
             f"at EPROP's scale and {_ms(m['validation.emulator'])} at the small one (the purple dotted curve); "
             f"float {_ms(o['validation.float'])} and {_ms(m['validation.float'])}: float - emulator "
             f"{_ms(o['validation.gap'], 'pp', '+')} and {_ms(m['validation.gap'], 'pp', '+')}."
         )
-    sc = Cfg(**{**Cfg().__dict__, **small["config"]}) if small else EPROP_SMALL_TAG
+    sc = cfg_of(small["config"]) if small else EPROP_SMALL_TAG
     lsb = signal_lsb(cfg)
     return EPROP_NOTE.format(
         small_tag=txt_small,
@@ -738,7 +743,7 @@ def render(results: dict) -> str:
     ce = results.get("eprop", {}).get("config", dict(EPROP.__dict__))
     first = results.get("fa") or results.get("eprop")
     default = Cfg().__dict__
-    ecfg = Cfg(**{**default, **ce})
+    ecfg = cfg_of(ce)
     ep = results.get("eprop")
     return PAGE.format(
         eprop_note=""
