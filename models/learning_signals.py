@@ -73,6 +73,7 @@ class Cfg:
     hid_epochs: int | None = None  # the hidden rule learns in the first hid_epochs epochs (None: all)
     t_epoch_hid: int = 1  # the hidden rule's learning epoch (steps); lr, elig, tau_e stay per step
     t_epoch_out: int = 1  # the readout rule's (lr per step)
+    rng_stride: int = 0  # epoch e's run seeds the traces' rounding at base + rng_stride * e (_seeds)
     target_from: int = 0  # the target (and the decoding window) starts at this step of a sample
     target_blank: bool = False  # the target stays on during the blank steps
     seed: int = 0
@@ -135,15 +136,19 @@ EPROP_SMALL_TAG = replace(EPROP, impulse=2.0, elig=0.25, b_exp=-8, signal_shift=
 EPROP_PLAIN = replace(EPROP_SMALL_TAG, signal_shift=0)
 #: EPROP without hidden learning: the readout alone on the random recurrent layer
 EPROP_READOUT = replace(EPROP, hid_epochs=0)
+#: EPROP with other rounding draws: every epoch's run seeds the traces' stochastic rounding anew (the
+#: same float rule and float run): how much the draws alone move the emulator's result
+EPROP_STREAM = replace(EPROP, rng_stride=10)
 CONFIGS = {
     "fa": FA,
     "eprop": EPROP,
     "eprop_small_tag": EPROP_SMALL_TAG,
     "eprop_plain": EPROP_PLAIN,
     "eprop_readout": EPROP_READOUT,
+    "eprop_stream": EPROP_STREAM,
 }
 #: configurations run on the validation split only
-ABLATIONS = ("eprop_small_tag", "eprop_plain", "eprop_readout")
+ABLATIONS = ("eprop_small_tag", "eprop_plain", "eprop_readout", "eprop_stream")
 
 
 # ---------------------------------------------------------------------- data
@@ -257,6 +262,13 @@ def hidden_frozen(cfg: Cfg, epoch: int) -> bool:
     return cfg.hid_epochs is not None and epoch >= cfg.hid_epochs
 
 
+def _seeds(cfg: Cfg, epoch: int) -> dict:
+    """The learning projections' ``rng_seed`` in an epoch's run: Lava seeds the pre and post traces'
+    stochastic rounding with it (its weight and tag rounding always draws from seed 2, restarted with
+    every run); ``rng_stride`` > 0 moves it on by that much per epoch."""
+    return {n: b + cfg.rng_stride * epoch for n, b in (("w_in", 1), ("w_rec", 3), ("w_out", 2))}
+
+
 def program(cfg: Cfg, n_in: int, weights=None, epoch: int = 0, tags=None):
     """The loihi2 Program (inputs ``inp`` and ``target``); ``weights`` (W1, W2, B, WR) integer,
     ``tags`` {projection: tag_1} to continue from. In an epoch where the hidden layer is frozen
@@ -266,6 +278,7 @@ def program(cfg: Cfg, n_in: int, weights=None, epoch: int = 0, tags=None):
 
     W1, W2, B, WR = weights if weights is not None else init_weights(cfg, n_in)
     tags = tags or {}
+    seed = _seeds(cfg, epoch)
     hid_rule, out_rule = rules(cfg, epoch)
     frozen = hidden_frozen(cfg, epoch)
     b = Loihi2Builder()
@@ -294,13 +307,22 @@ def program(cfg: Cfg, n_in: int, weights=None, epoch: int = 0, tags=None):
         if cfg.task == "eprop":
             b.dense("hid", "hid", WR, name="w_rec", **kw_rec)
     else:
-        b.learning_dense("inp", "hid", W1, hid_rule, rng_seed=1, tag_1=tags.get("w_in"), name="w_in", **kw)
+        b.learning_dense(
+            "inp", "hid", W1, hid_rule, rng_seed=seed["w_in"], tag_1=tags.get("w_in"), name="w_in", **kw
+        )
         if cfg.task == "eprop":
             b.learning_dense(
-                "hid", "hid", WR, hid_rule, rng_seed=3, tag_1=tags.get("w_rec"), name="w_rec", **kw_rec
+                "hid",
+                "hid",
+                WR,
+                hid_rule,
+                rng_seed=seed["w_rec"],
+                tag_1=tags.get("w_rec"),
+                name="w_rec",
+                **kw_rec,
             )
     kw_out = dict(kw, weight_exp=_field(cfg, "wexp"))
-    b.learning_dense("hid", "out", W2, out_rule, rng_seed=2, name="w_out", **kw_out)
+    b.learning_dense("hid", "out", W2, out_rule, rng_seed=seed["w_out"], name="w_out", **kw_out)
     if not frozen:
         b.feedback("out", "hid", B, weight_exp=cfg.b_exp + cfg.signal_shift, name="fb")
     return b.build(outputs={"y": ("out", "spikes")})
@@ -527,6 +549,7 @@ def plot(results: dict, path: Path) -> Path:
             ("eprop_small_tag", "tab:purple", "emulator, eligibility at 1/64 scale"),
             ("eprop_plain", "0.5", "emulator, 1/64 scale, no signal rounding"),
             ("eprop_readout", "tab:green", "emulator, readout only (no e-prop)"),
+            ("eprop_stream", "tab:brown", "emulator, other rounding draws"),
         ):
             if name == "eprop" and abl in results:
                 p = results[abl]["validation"]
@@ -583,6 +606,7 @@ and the last one's exploration are not repeated by this script):
   learning rates made it worse: with a pseudo-derivative 4 and 16 times higher, float - emulator on the
   validation split was +4.1 and +12.0 pp, against -2.5 pp (seed 0 only; exploration, not repeated by
   this script).
+* {stream}
 {verdict}
 """
 
@@ -649,12 +673,52 @@ def _readout_note(ep: dict, readout: dict | None) -> str:
     return txt
 
 
+def _stream_note(ep: dict, stream: dict | None) -> str:
+    """What other rounding draws alone do to the emulator's validation accuracy (paired by seed)."""
+    if stream is None:
+        return "Other rounding draws: not run."
+    a, b = per_seed(ep), per_seed(stream)
+    seeds = [s for s in a if s in b]
+    d = np.array([b[s]["validation"]["emulator"] - a[s]["validation"]["emulator"] for s in seeds])
+    same = all(b[s]["validation"]["float"] == a[s]["validation"]["float"] for s in seeds)
+    sd = float(np.std(d, ddof=1)) if len(d) > 1 else 0.0
+    return (
+        "What the learning engine's random draws alone do to the emulator's result: with other draws "
+        "(`EPROP_STREAM`: every epoch's run seeds the traces' stochastic rounding anew, the brown dotted curve;"
+        f" Lava's weight and tag rounding keeps its fixed stream) the validation accuracy "
+        f"moves by {', '.join(f'{100 * x:+.1f}' for x in d)} pp (seeds {', '.join(seeds)}; standard deviation "
+        f"{100 * sd:.1f} pp), the float version "
+        + ("not at all (the same float run)" if same else "also (NOT the same float run)")
+        + f". Two runs that differ only in their draws differ with that spread, so one run carries about "
+        f"{100 * sd / np.sqrt(2):.1f} pp of draw noise and a mean over {len(d)} seeds about "
+        f"{100 * sd / np.sqrt(2 * len(d)):.1f} pp. " + _gap_shift_note(ep, sd / np.sqrt(len(d)))
+    )
+
+
+def _gap_shift_note(ep: dict, noise: float) -> str:
+    """The gap's change from the validation split to the test set against ``noise``, the draw noise of
+    the difference of two means over the seeds."""
+    o = over_seeds(ep)
+    if "test.gap" not in o:
+        return ""
+    v, t = 100 * o["validation.gap"][0], 100 * o["test.gap"][0]
+    more = abs(t - v) > 2 * 100 * noise
+    return (
+        f"The gap moved from {v:+.1f} pp (validation) to {t:+.1f} pp (test), "
+        + ("more than twice" if more else "within twice")
+        + f" the draw noise of a difference of two such means ({100 * noise:.1f} pp)"
+        + (": the draws alone do not explain it." if more else ".")
+    )
+
+
 def cfg_of(stored: dict) -> Cfg:
     """The Cfg of a configuration stored in the results (fields added since: their defaults)."""
     return Cfg(**{**Cfg().__dict__, **stored})
 
 
-def _eprop_note(ep: dict, cfg: Cfg, small: dict | None, plain: dict | None, readout: dict | None) -> str:
+def _eprop_note(
+    ep: dict, cfg: Cfg, small: dict | None, plain: dict | None, readout: dict | None, stream: dict | None
+) -> str:
     o = over_seeds(ep)
     e, gap = o["test.emulator"][0], o["test.gap"][0]
     misses = []
@@ -704,6 +768,7 @@ def _eprop_note(ep: dict, cfg: Cfg, small: dict | None, plain: dict | None, read
         step=2**lsb,
         plain=txt,
         readout=_readout_note(ep, readout),
+        stream=_stream_note(ep, stream),
         hid_epochs=cfg.hid_epochs,
         epochs=cfg.epochs,
         verdict=verdict,
@@ -749,7 +814,9 @@ def render(results: dict) -> str:
         eprop_note=""
         if ep is None
         else _eprop_note(
-            ep, ecfg, results.get("eprop_small_tag"), results.get("eprop_plain"), results.get("eprop_readout")
+            ep,
+            ecfg,
+            *(results.get(n) for n in ("eprop_small_tag", "eprop_plain", "eprop_readout", "eprop_stream")),
         ),
         points=", ".join(
             f"{n}: one point per {'epoch' if c == 1 else f'1/{c} epoch'}"

@@ -377,7 +377,39 @@ def test_run_all_over_seeds_in_parallel_is_the_same_and_renders():
     page = LS.render({"fa": {**ep, "config": dict(small["fa"].__dict__)}, **par})
     assert "| eprop | 1 |" in page and "| eprop_readout (ablation) | 1 |" in page
     assert "Without hidden learning (`EPROP_READOUT`" in page
+    # other rounding draws: the same float run; the note reports the emulator's per-seed changes
+    st = par["eprop_stream"]["seeds"]
+    for s in ("0", "1"):
+        assert st[s]["validation"]["float"] == par["eprop"]["seeds"][s]["validation"]["float"]
+    d = [
+        100 * (st[s]["validation"]["emulator"] - ep["seeds"][s]["validation"]["emulator"]) for s in ("0", "1")
+    ]
+    assert f"moves by {d[0]:+.1f}, {d[1]:+.1f} pp (seeds 0, 1; standard deviation" in page
+    assert "the float version not at all (the same float run)" in page
     assert f"{100 * o['test.gap'][0]:+.1f} ± {100 * o['test.gap'][1]:.1f} pp" in page
+
+
+def test_rng_stride_moves_the_trace_rounding_seeds_per_epoch():
+    """``rng_stride`` 0 keeps every epoch's run on the same seeds; > 0 moves each learning projection's
+    ``rng_seed`` (Lava's trace rounding streams) on by that much per epoch, and nothing else."""
+    small = replace(LS.EPROP, n_hid=8, hid_epochs=None)
+
+    def seeds(cfg, epoch):
+        p = LS.program(cfg, 8, epoch=epoch).projections
+        return {n: int(p[n].params["rng_seed"]) for n in ("w_in", "w_rec", "w_out")}
+
+    assert seeds(small, 0) == seeds(small, 3) == {"w_in": 1, "w_rec": 3, "w_out": 2}
+    moved = replace(small, rng_stride=10)
+    assert seeds(moved, 3) == {"w_in": 31, "w_rec": 33, "w_out": 32}
+    a = LS.program(small, 8, epoch=3).projections
+    b = LS.program(moved, 8, epoch=3).projections
+    for n in a:
+        assert {k: v for k, v in a[n].params.items() if k != "rng_seed"}.keys() == b[n].params.keys() - {
+            "rng_seed"
+        }
+        for k, v in a[n].params.items():
+            if k != "rng_seed":
+                assert np.array_equal(np.asarray(v), np.asarray(b[n].params[k])), (n, k)
 
 
 def test_doc_page_is_what_the_script_writes(tmp_path):
