@@ -79,6 +79,8 @@ def test_library_parameter_errors():
         eprop(lr=1e-3, tau_pre=4, tau_e=2, t_epoch=4)
     with pytest.raises(ParameterError, match="t_epoch"):
         eprop(lr=1e-3, tau_pre=4, tau_e=4, t_epoch=0)
+    with pytest.raises(ParameterError, match="t_epoch"):
+        eprop(lr=1e-3, tau_pre=4, tau_e=4, t_epoch="4")
 
 
 # ---------------------------------------------------------------------- Loihi 2 mapping

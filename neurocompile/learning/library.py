@@ -339,7 +339,7 @@ def eprop(
     imp = float(trace_impulse)
     dt = (
         Product(float(elig) / 2**7, "u", (Factor("x1"), Factor("y1"))),
-        Product(-float(t_epoch) / float(tau_e), "u", (Factor("t"),)),
+        Product(-te / float(tau_e), "u", (Factor("t"),)),
     )
     return validate(
         LearningRule(
