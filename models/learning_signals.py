@@ -73,6 +73,8 @@ class Cfg:
     hid_epochs: int | None = None  # the hidden rule learns in the first hid_epochs epochs (None: all)
     t_epoch_hid: int = 1  # the hidden rule's learning epoch (steps); lr, elig, tau_e stay per step
     t_epoch_out: int = 1  # the readout rule's (lr per step)
+    #: learning epochs that carry part of the readout's decay (:func:`readout_epoch`); () : the impulse carries it
+    out_epochs: tuple = ()
     rng_stride: int = 0  # epoch e's run seeds the traces' rounding at base + rng_stride * e (_seeds)
     target_from: int = 0  # the target (and the decoding window) starts at this step of a sample
     target_blank: bool = False  # the target stays on during the blank steps
@@ -127,11 +129,15 @@ EPROP = Cfg(
     hid_epochs=2,
     chunks=1,
     signal_shift=12,
+    out_epochs=(1, 3, 7, 9, 11),
 )
 #: ablations, run on the validation split only:
-#: the same float rule with the eligibility at 1/64 of EPROP's scale and the learning signal at 64 times
-#: (pre-trace impulse / 8, elig / 8, feedback exponent + 6): tag 1 mostly 0 or 1 (EPROP's earlier scaling)
-EPROP_SMALL_TAG = replace(EPROP, impulse=2.0, elig=0.25, b_exp=-8, signal_shift=6)
+#: EPROP with the readout's decay carried by its pre-trace impulse alone (no learning epochs; EPROP until
+#: the readout's learning epochs were adopted)
+EPROP_IMPULSE = replace(EPROP, out_epochs=())
+#: that with the same float rule, the eligibility at 1/64 of EPROP's scale and the learning signal at 64
+#: times (pre-trace impulse / 8, elig / 8, feedback exponent + 6): tag 1 mostly 0 or 1 (EPROP's earlier scaling)
+EPROP_SMALL_TAG = replace(EPROP_IMPULSE, impulse=2.0, elig=0.25, b_exp=-8, signal_shift=6)
 #: that without the hidden layer's dithered learning-signal rounding (EPROP's feedback exponent needs it)
 EPROP_PLAIN = replace(EPROP_SMALL_TAG, signal_shift=0)
 #: EPROP without hidden learning: the readout alone on the random recurrent layer
@@ -142,13 +148,14 @@ EPROP_STREAM = replace(EPROP, rng_stride=10)
 CONFIGS = {
     "fa": FA,
     "eprop": EPROP,
+    "eprop_impulse": EPROP_IMPULSE,
     "eprop_small_tag": EPROP_SMALL_TAG,
     "eprop_plain": EPROP_PLAIN,
     "eprop_readout": EPROP_READOUT,
     "eprop_stream": EPROP_STREAM,
 }
 #: configurations run on the validation split only
-ABLATIONS = ("eprop_small_tag", "eprop_plain", "eprop_readout", "eprop_stream")
+ABLATIONS = ("eprop_impulse", "eprop_small_tag", "eprop_plain", "eprop_readout", "eprop_stream")
 
 
 # ---------------------------------------------------------------------- data
@@ -213,12 +220,16 @@ def rules(cfg: Cfg, epoch: int = 0):
     through the pre-trace impulse (dw is proportional to x1; Loihi 2's smallest coefficient step
     rules out shrinking ``lr`` itself below 2^-10). With a learning epoch of k > 1 steps
     (``t_epoch_hid`` / ``t_epoch_out``) a rule applies k times the per-step ``lr`` (e-prop also k times
-    ``elig``) once per epoch: the same mean change per step."""
+    ``elig``) once per epoch: the same mean change per step. ``out_epochs``: see :func:`readout_epoch`."""
     imp = cfg.impulse * cfg.lr_decay**epoch
     imp_out = imp if cfg.impulse_out is None else cfg.impulse_out * cfg.lr_decay**epoch
     k, k_out = cfg.t_epoch_hid, cfg.t_epoch_out
+    lr_out = cfg.lr_out * k_out
+    if cfg.out_epochs:  # r times longer learning epochs, r times the impulse: the same mean change per step
+        r = readout_epoch(cfg, epoch)
+        imp_out, k_out = imp_out * r, k_out * r
     out = feedback_alignment(
-        lr=cfg.lr_out * k_out,
+        lr=lr_out,
         tau_pre=_field(cfg, "tau_pre"),
         layer="output",
         tau_out=cfg.tau_out,
@@ -247,6 +258,14 @@ def rules(cfg: Cfg, epoch: int = 0):
             name="hid",
         )
     return hid, out
+
+
+def readout_epoch(cfg: Cfg, epoch: int) -> int:
+    """The readout's learning epoch in ``epoch`` with ``out_epochs``: the largest of them not above
+    ``lr_decay ** -epoch``. The rule then applies once per k steps with the per-step ``lr`` and k times the
+    decayed pre-trace impulse (the same mean change per step), so the integer trace keeps its resolution
+    where the decay would shrink it to a few levels."""
+    return max(k for k in cfg.out_epochs if k <= cfg.lr_decay**-epoch * (1 + 1e-9))
 
 
 def signal_lsb(cfg: Cfg) -> int:
@@ -546,6 +565,7 @@ def plot(results: dict, path: Path) -> Path:
         ax.plot(v["samples"], np.array(v["float"]) * 100, "o-", label="float reference (same rule)")
         ax.plot(v["samples"], np.array(v["emulator"]) * 100, "s--", label="loihi2 emulator (integer)")
         for abl, color, label in (
+            ("eprop_impulse", "tab:red", "emulator, readout decay by impulse alone"),
             ("eprop_small_tag", "tab:purple", "emulator, eligibility at 1/64 scale"),
             ("eprop_plain", "0.5", "emulator, 1/64 scale, no signal rounding"),
             ("eprop_readout", "tab:green", "emulator, readout only (no e-prop)"),
@@ -586,6 +606,7 @@ and the last one's exploration are not repeated by this script):
   hidden neurons therefore round their learning signal themselves (`signal_shift` = {shift}: the
   feedback arrives with {shift} more fractional bits; `signal_lsb` = {lsb}: a dithered multiple of {step}, which
   makes e-prop's products exact), so the expected update is the float rule's. {plain}
+* {epochs_note}
 * The hidden layer learns by e-prop in the first {hid_epochs} of {epochs} epochs only; after them it is a
   plain `lif` layer with `dense` input and recurrent projections and no feedback (its weights and
   tags kept), and the readout learns alone; the float version runs the same schedule. {readout}
@@ -711,13 +732,56 @@ def _gap_shift_note(ep: dict, noise: float) -> str:
     )
 
 
+def _epochs_note(ep: dict, cfg: Cfg, impulse: dict | None) -> str:
+    """The readout's learning epochs (``out_epochs``) against the decay through the impulse alone."""
+    if not cfg.out_epochs:
+        return "The readout's learning rate decays through its pre-trace impulse alone."
+    ks = [readout_epoch(cfg, e) for e in range(cfg.epochs)]
+    imp = [rules(cfg, e)[1].x1.impulse for e in range(cfg.epochs)]
+    steps = cfg.t_on * 8 + cfg.blank
+    first = next((e for e, k in enumerate(ks) if k > 1), None)
+    if first is None:
+        return f"The readout's learning epochs stay 1 in these {cfg.epochs} epochs (`out_epochs`)."
+    txt = (
+        f"The readout's learning rate decays by {cfg.lr_decay:g} per epoch (dw = lr x1 (y2 - y3), and `lr` is "
+        f"already Loihi 2's smallest coefficient step). Carried by the pre-trace impulse alone, the impulse "
+        f"would fall from {_field(cfg, 'impulse'):g} to {_field(cfg, 'impulse') * cfg.lr_decay ** (cfg.epochs - 1):.2f} "
+        f"in the last epoch, and Lava's traces are 7-bit integers with stochastic rounding: a trace of a few "
+        f"levels, where the float rule anneals. From epoch {first} on the readout applies its rule once per k "
+        f"steps (k = {', '.join(map(str, ks))} in epochs 0-{cfg.epochs - 1}; coprime with the {steps}-step "
+        f"sample, so the rule does not always see the same steps of a sample) with k times the impulse: the "
+        f"same mean change per step, the impulse never below {min(imp):.1f} "
+        "(`test_readout_learning_epochs_keep_the_mean_change_per_step`); the float version runs the same "
+        "rule, so it too learns once per k steps."
+    )
+    if impulse is None:
+        return txt + " The impulse alone: not run."
+    o, m = over_seeds(ep), over_seeds(impulse)
+    return txt + (
+        f" On the validation split (means over the seeds) the emulator reaches {_ms(o['validation.emulator'])} "
+        f"with the learning epochs and {_ms(m['validation.emulator'])} with the impulse alone (`EPROP_IMPULSE`, "
+        f"the red dotted curve); float {_ms(o['validation.float'])} and {_ms(m['validation.float'])}: "
+        f"float - emulator {_ms(o['validation.gap'], 'pp', '+')} and {_ms(m['validation.gap'], 'pp', '+')}: "
+        f"the learning epochs change the float version by "
+        f"{100 * (o['validation.float'][0] - m['validation.float'][0]):+.1f} pp and the emulator by "
+        f"{100 * (o['validation.emulator'][0] - m['validation.emulator'][0]):+.1f} pp."
+    )
+
+
 def cfg_of(stored: dict) -> Cfg:
-    """The Cfg of a configuration stored in the results (fields added since: their defaults)."""
-    return Cfg(**{**Cfg().__dict__, **stored})
+    """The Cfg of a configuration stored in the results (fields added since: their defaults; JSON's lists
+    as tuples)."""
+    return Cfg(**{**Cfg().__dict__, **{k: tuple(v) if isinstance(v, list) else v for k, v in stored.items()}})
 
 
 def _eprop_note(
-    ep: dict, cfg: Cfg, small: dict | None, plain: dict | None, readout: dict | None, stream: dict | None
+    ep: dict,
+    cfg: Cfg,
+    impulse: dict | None,
+    small: dict | None,
+    plain: dict | None,
+    readout: dict | None,
+    stream: dict | None,
 ) -> str:
     o = over_seeds(ep)
     e, gap = o["test.emulator"][0], o["test.gap"][0]
@@ -742,14 +806,17 @@ def _eprop_note(
             f"rounding and {_ms(p['validation.emulator'])} without it (`EPROP_PLAIN`, the grey dotted curve; "
             f"float {_ms(p['validation.float'])}: the float rule has no floors; means over the seeds)."
         )
-    if m is None:
+    # the small scale is an ablation of EPROP_IMPULSE (the readout's decay through the impulse alone)
+    b = over_seeds(impulse) if impulse else None
+    if m is None or b is None:
         txt_small = "The small scale: not run."
     else:
         txt_small = (
-            f"On the validation split (means over the seeds) the emulator reaches {_ms(o['validation.emulator'])} "
+            f"On the validation split (means over the seeds; both with the readout's decay through the impulse "
+            f"alone, `EPROP_IMPULSE`) the emulator reaches {_ms(b['validation.emulator'])} "
             f"at EPROP's scale and {_ms(m['validation.emulator'])} at the small one (the purple dotted curve); "
-            f"float {_ms(o['validation.float'])} and {_ms(m['validation.float'])}: float - emulator "
-            f"{_ms(o['validation.gap'], 'pp', '+')} and {_ms(m['validation.gap'], 'pp', '+')}."
+            f"float {_ms(b['validation.float'])} and {_ms(m['validation.float'])}: float - emulator "
+            f"{_ms(b['validation.gap'], 'pp', '+')} and {_ms(m['validation.gap'], 'pp', '+')}."
         )
     sc = cfg_of(small["config"]) if small else EPROP_SMALL_TAG
     lsb = signal_lsb(cfg)
@@ -767,6 +834,7 @@ def _eprop_note(
         lsb=lsb,
         step=2**lsb,
         plain=txt,
+        epochs_note=_epochs_note(ep, cfg, impulse),
         readout=_readout_note(ep, readout),
         stream=_stream_note(ep, stream),
         hid_epochs=cfg.hid_epochs,
@@ -816,7 +884,7 @@ def render(results: dict) -> str:
         else _eprop_note(
             ep,
             ecfg,
-            *(results.get(n) for n in ("eprop_small_tag", "eprop_plain", "eprop_readout", "eprop_stream")),
+            *(results.get(n) for n in ABLATIONS),
         ),
         points=", ".join(
             f"{n}: one point per {'epoch' if c == 1 else f'1/{c} epoch'}"
@@ -856,7 +924,8 @@ Both networks learn online from one stream of samples (each shown for a fixed nu
 the target on the output layer's third-factor input), from uniform random integer weights, with the
 same rule products in the float reference (`neurocompile.learning.online`) and on the loihi2
 emulator (integer, Lava's bit-approximate learning engine with stochastic rounding). The learning
-rate decays by a factor {fa[lr_decay]:g} (FA) and {ep[lr_decay]:g} (e-prop) per epoch (through the pre-trace impulses);
+rate decays by a factor {fa[lr_decay]:g} (FA) and {ep[lr_decay]:g} (e-prop) per epoch (through the pre-trace impulses; e-prop's
+readout also through learning epochs, below);
 {fa[epochs]} (FA) and {ep[epochs]} (e-prop) epochs; e-prop's hidden layer learns in the first {ep[hid_epochs]} of them,
 the readout in all. Accuracy: frozen weights, each sample on its own, prediction = the
 output with the most spikes (ties: the lowest index).
@@ -879,7 +948,7 @@ samples). Every configuration runs with the seeds {seeds} (initial weights and s
 before their runs; the table gives mean ± standard deviation over them, and the goal is judged on
 the means: one run's test accuracy has a sampling error of about {se:.1f} pp at this test size
 (binomial, at 85 %), and the float and integer versions follow different trajectories from the same
-start. The test set has been evaluated for four versions of `EPROP` (this page's git history);
+start. The test set has been evaluated for five versions of `EPROP` (this page's git history), each once;
 every choice was made on the validation split.
 
 | task | rule | seeds | float, validation | emulator, validation | float, test | emulator, test | float - emulator (test) | CPU of one test run (emulator / float) | issue's goal (emulator, test, mean over seeds) |
@@ -901,7 +970,8 @@ Learning curves on the validation split (training on the fit part; {points}).
 **On Lava**: `tests/test_learning_signals_lava.py` runs the same Programs (8 hidden neurons) for 200
 steps on Lava 0.10.0 (our `LIF3F` ProcessModel, graded `Dense` feedback into `a_third_factor_in`)
 and on the emulator (FA; e-prop without the hidden layer's signal rounding, with it at the small
-eligibility scale, and `EPROP`): spikes and v of both layers
+eligibility scale, and `EPROP`, also in its epoch 9: the hidden layer frozen, the readout learning once
+per 7 steps): spikes and v of both layers
 and, per learning projection, w, tag 1, x1, y1, y2, y3 agree bit for bit at every step, and the final
 weights too.
 

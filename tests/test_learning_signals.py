@@ -417,11 +417,10 @@ def test_doc_page_is_what_the_script_writes(tmp_path):
     assert (ROOT / "docs" / "learning-signals.md").read_text() == LS.render(results)
     png = LS.plot(results, tmp_path / "c.png")
     assert png.read_bytes() == (ROOT / "docs" / "img" / "learning-signals.png").read_bytes()
-    # the configurations on the page are the module's (fields added later: at their defaults)
-    for name, cfg in (("fa", LS.FA), ("eprop", LS.EPROP)):
-        stored = results[name]["config"]
-        default = LS.Cfg().__dict__
-        assert {k: stored.get(k, default[k]) for k in cfg.__dict__} == dict(cfg.__dict__), name
+    # every configuration on the page is the module's (fields added later: at their defaults)
+    assert set(results) == set(LS.CONFIGS)
+    for name, cfg in LS.CONFIGS.items():
+        assert LS.cfg_of(results[name]["config"]) == cfg, name
 
 
 def test_signal_rounding_removes_the_feedback_floor_bias():
@@ -507,6 +506,31 @@ def test_learning_epochs_keep_the_mean_change_per_step():
             assert [p.coeff for p in r.target(tgt)] == [k * p.coeff for p in r0.target(tgt)], (r.name, tgt)
     res = LS.train(cfg, log=lambda *a: None, curve_evals=False)
     assert len(res["emulator"]) == len(res["float"]) == 1
+
+
+def test_readout_learning_epochs_keep_the_mean_change_per_step():
+    """``EPROP``'s readout (``out_epochs``): in every epoch the rule's lr x pre-trace impulse / k equals the
+    impulse-only schedule's (``EPROP_IMPULSE``) per-step rate, k is the largest allowed epoch not above
+    lr_decay^-epoch and coprime with the 40-step sample, the impulse stays >= 13 where the impulse-only one
+    falls below 3, and the hidden rule is unchanged."""
+    import math
+
+    cfg = LS.EPROP
+    ks = []
+    for e in range(cfg.epochs):
+        (h, o), (h0, o0) = LS.rules(cfg, e), LS.rules(LS.EPROP_IMPULSE, e)
+        assert h == h0 and o0.t_epoch == 1
+        k = o.t_epoch
+        assert k in cfg.out_epochs and k <= 0.8**-e + 1e-9
+        assert all(j > 0.8**-e for j in cfg.out_epochs if j > k)
+        assert math.gcd(k, 4 * 8 + 8) == 1
+        assert len(o.dw) == len(o0.dw) == 2
+        for p, p0 in zip(o.dw, o0.dw):
+            assert p.coeff * o.x1.impulse / k == pytest.approx(p0.coeff * o0.x1.impulse, rel=1e-12)
+        assert o.x1.impulse >= 13
+        ks.append(k)
+    assert ks == [1, 1, 1, 1, 1, 3, 3, 3, 3, 7, 9, 11]
+    assert LS.rules(LS.EPROP_IMPULSE, cfg.epochs - 1)[1].x1.impulse < 3
 
 
 def test_eligibility_scale_leaves_the_float_rule_unchanged():

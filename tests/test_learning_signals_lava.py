@@ -1,9 +1,10 @@
 """Learning signals on Lava 0.10.0: small feedback-alignment and e-prop Programs of
 ``models/learning_signals.py`` (same builders as the trained networks, fewer hidden neurons) run on
 Lava (our LIF3F ProcessModel: pseudo-derivative, signed third factor, error port; graded Dense
-feedback into a_third_factor_in) and on the emulator; every recorded variable agrees at every step
-(spikes, v, learned weights, tag 1, the traces x1, y1, y2, y3) and in the final weights, also with
-the hidden layer's dithered learning-signal rounding (``signal_shift``/``signal_lsb``).
+feedback into a_third_factor_in) and on the emulator (also a late epoch of ``EPROP``: the readout
+alone, learning once per 7 steps); every recorded variable agrees at every step (spikes, v, learned
+weights, tag 1, the traces x1, y1, y2, y3) and in the final weights, also with the hidden layer's
+dithered learning-signal rounding (``signal_shift``/``signal_lsb``).
 One Lava run for all the Programs (Lava start-up dominates)."""
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ pytestmark = pytest.mark.lava
 STEPS = 200  # every case changes w_in within these steps (asserted below)
 
 
-def _case(cfg, n_in, seed):
-    prog = program(cfg, n_in, init_weights(cfg, n_in))
+def _case(cfg, n_in, seed, epoch=0):
+    prog = program(cfg, n_in, init_weights(cfg, n_in), epoch)
     rng = np.random.default_rng(seed)
     inp = (rng.random((STEPS, n_in)) < 0.4).astype(np.int64)
     tgt = np.zeros((STEPS, 10), np.int64)
@@ -50,15 +51,22 @@ def test_fa_and_eprop_programs_bit_exact_with_lava():
         _case(replace(EPROP_PLAIN, n_hid=8, target=96), 8, 1),  # no signal rounding
         _case(replace(EPROP_SMALL_TAG, n_hid=8, target=96), 8, 2),  # dithered signal rounding, 6 extra bits
         _case(replace(EPROP, n_hid=8, target=96), 8, 3),  # EPROP: eligibility x 64, 12 extra bits
+        # EPROP's epoch 9: the hidden layer frozen, the readout learns once per 7 steps (out_epochs);
+        # threshold 2 (EPROP's 64): 8 hidden neurons on random weights make the outputs spike (y3 > 0)
+        _case(replace(EPROP, n_hid=8, target=96, vth_out=2), 8, 4, epoch=9),
     ]
+    assert cases[-1][0].projections["w_out"].params["t_epoch"] == 7
     lava = run_jobs([Job(p, d, STEPS, needs) for p, d, needs, _ in cases])
     for (prog, data, needs, learn), got in zip(cases, lava):
         emu = prog.run({k: v[None] for k, v in data.items()}, record=[f"{n}.{v}" for n, v in needs])
         rec = emu.recordings
         # not vacuous: hidden spikes, a pseudo-derivative, both signs of the learning signal, learning
         assert rec["hid.spikes"].sum() > 0
-        assert rec["w_in.y1"].max() > 0 and rec["w_in.y2"].max() > 0 and rec["w_in.y3"].max() > 0
-        assert not np.array_equal(rec["w_in.w"][0][-1], prog.projections["w_in"].params["weights"])
+        n = "w_in" if "w_in" in learn else "w_out"  # the hidden layer learns, or (frozen) the readout
+        assert rec[f"{n}.y2"].max() > 0 and rec[f"{n}.y3"].max() > 0, n
+        assert not np.array_equal(rec[f"{n}.w"][0][-1], prog.projections[n].params["weights"]), n
+        if n == "w_in":
+            assert rec["w_in.y1"].max() > 0
         for n, v in needs:
             a = got[(n, v)].reshape(STEPS, -1)
             b = rec[f"{n}.{v}"][0].reshape(STEPS, -1)
