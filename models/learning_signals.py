@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -738,7 +739,8 @@ def _epochs_note(ep: dict, cfg: Cfg, impulse: dict | None) -> str:
         return "The readout's learning rate decays through its pre-trace impulse alone."
     ks = [readout_epoch(cfg, e) for e in range(cfg.epochs)]
     imp = [rules(cfg, e)[1].x1.impulse for e in range(cfg.epochs)]
-    steps = cfg.t_on * 8 + cfg.blank
+    steps = encode(cfg, np.zeros((1, 8, 8))).shape[1]  # steps per sample (one 8x8 digit)
+    coprime = all(math.gcd(k, steps) == 1 for k in ks)
     first = next((e for e, k in enumerate(ks) if k > 1), None)
     if first is None:
         return f"The readout's learning epochs stay 1 in these {cfg.epochs} epochs (`out_epochs`)."
@@ -748,8 +750,13 @@ def _epochs_note(ep: dict, cfg: Cfg, impulse: dict | None) -> str:
         f"would fall from {_field(cfg, 'impulse'):g} to {_field(cfg, 'impulse') * cfg.lr_decay ** (cfg.epochs - 1):.2f} "
         f"in the last epoch, and Lava's traces are 7-bit integers with stochastic rounding: a trace of a few "
         f"levels, where the float rule anneals. From epoch {first} on the readout applies its rule once per k "
-        f"steps (k = {', '.join(map(str, ks))} in epochs 0-{cfg.epochs - 1}; coprime with the {steps}-step "
-        f"sample, so the rule does not always see the same steps of a sample) with k times the impulse: the "
+        f"steps (k = {', '.join(map(str, ks))} in epochs 0-{cfg.epochs - 1}; "
+        + (
+            f"coprime with the {steps}-step sample, so the rule does not always see the same steps of a sample"
+            if coprime
+            else f"NOT all coprime with the {steps}-step sample: the rule sees fixed steps of a sample"
+        )
+        + ") with k times the impulse: the "
         f"same mean change per step, the impulse never below {min(imp):.1f} "
         "(`test_readout_learning_epochs_keep_the_mean_change_per_step`); the float version runs the same "
         "rule, so it too learns once per k steps."

@@ -28,7 +28,7 @@ from neurocompile.targets.loihi2.lava_runner import Job, run_jobs  # noqa: E402
 
 pytestmark = pytest.mark.lava
 
-STEPS = 200  # every case changes w_in within these steps (asserted below)
+STEPS = 200  # every case changes w_in (the frozen one: w_out) within these steps (asserted below)
 
 
 def _case(cfg, n_in, seed, epoch=0):
@@ -62,10 +62,12 @@ def test_fa_and_eprop_programs_bit_exact_with_lava():
         rec = emu.recordings
         # not vacuous: hidden spikes, a pseudo-derivative, both signs of the learning signal, learning
         assert rec["hid.spikes"].sum() > 0
-        n = "w_in" if "w_in" in learn else "w_out"  # the hidden layer learns, or (frozen) the readout
-        assert rec[f"{n}.y2"].max() > 0 and rec[f"{n}.y3"].max() > 0, n
-        assert not np.array_equal(rec[f"{n}.w"][0][-1], prog.projections[n].params["weights"]), n
-        if n == "w_in":
+        moving = "w_in" if "w_in" in learn else "w_out"  # the hidden layer learns, or (frozen) the readout
+        assert rec[f"{moving}.y2"].max() > 0 and rec[f"{moving}.y3"].max() > 0, moving
+        assert not np.array_equal(rec[f"{moving}.w"][0][-1], prog.projections[moving].params["weights"]), (
+            moving
+        )
+        if moving == "w_in":
             assert rec["w_in.y1"].max() > 0
         for n, v in needs:
             a = got[(n, v)].reshape(STEPS, -1)
